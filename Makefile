@@ -1,0 +1,43 @@
+# strangler-fig: every target creates .venv and installs the project when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint bench soak drill browser-deps clean help
+
+help:
+	@echo "make run    start the whole stack on 127.0.0.1 (SQLite, no Docker)"
+	@echo "make test   run every test"
+	@echo "make lint   ruff + import contracts"
+	@echo "make bench  benchmarks (ratios measured side by side)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/strangler up
+
+# Browser tests drive Debian's Chromium; install it with apt when missing (never `playwright install`).
+browser-deps:
+	@scripts/ensure-chromium
+
+test: $(INSTALLED) browser-deps
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+bench: $(INSTALLED)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `strangler` command line."""

@@ -1,0 +1,131 @@
+"""Validation of a route table before it may be published.
+
+A refused table never becomes active: the control plane keeps serving the old one (validate,
+then switch). Every problem is reported at once, each as a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from strangler_proxy.routes.model import LEGACY, ActionMode, MatchKind, RouteTable, Rule, Upstream
+
+__all__ = ["RouteTableInvalid", "table_problems", "validate_table"]
+
+
+class RouteTableInvalid(ValueError):
+    """The table was refused; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("route table refused: " + "; ".join(problems))
+
+
+def validate_table(table: RouteTable, registered: Mapping[str, Upstream] | None = None) -> RouteTable:
+    """Return ``table`` when it is valid, else raise :class:`RouteTableInvalid`."""
+    problems = table_problems(table, registered)
+    if problems:
+        raise RouteTableInvalid(problems)
+    return table
+
+
+def table_problems(table: RouteTable, registered: Mapping[str, Upstream] | None = None) -> list[str]:
+    """Every reason ``table`` cannot be published; empty when it can.
+
+    ``registered`` is the control plane's upstream registry: when given, every upstream of the table
+    must be registered under the same name with the same URL.
+    """
+    problems: list[str] = []
+    problems += _upstream_problems(table, registered)
+    problems += _rule_problems(table)
+    return problems
+
+
+def _upstream_problems(table: RouteTable, registered: Mapping[str, Upstream] | None) -> list[str]:
+    problems = []
+    if LEGACY not in table.upstreams:
+        problems.append("the table has no 'legacy' upstream; every table must name it")
+    for key, upstream in table.upstreams.items():
+        if key != upstream.name:
+            problems.append(f"upstream key {key!r} differs from its name {upstream.name!r}")
+        if registered is not None:
+            known = registered.get(upstream.name)
+            if known is None:
+                problems.append(f"upstream {upstream.name!r} is not registered")
+            elif known.url.rstrip("/") != upstream.url.rstrip("/"):
+                problems.append(
+                    f"upstream {upstream.name!r} points at {upstream.url}, "
+                    f"but the registry has {known.url}"
+                )
+    return problems
+
+
+def _rule_problems(table: RouteTable) -> list[str]:
+    problems = []
+    seen_names: set[str] = set()
+    for index, rule in enumerate(table.rules):
+        where = f"rule {rule.name!r}"
+        if rule.name in seen_names:
+            problems.append(f"{where}: the name is used by an earlier rule")
+        seen_names.add(rule.name)
+        problems += [f"{where}: {p}" for p in _action_problems(rule, table.upstreams)]
+        if rule.match.kind is MatchKind.PATTERN:
+            try:
+                re.compile(rule.match.path)
+            except re.error as exc:
+                problems.append(f"{where}: pattern {rule.match.path!r} does not compile ({exc})")
+                continue
+        shadowing = _first_covering(table.rules[:index], rule)
+        if shadowing is not None:
+            problems.append(
+                f"{where} can never match: earlier rule {shadowing.name!r} already takes every request it would"
+            )
+    return problems
+
+
+def _action_problems(rule: Rule, upstreams: Mapping[str, Upstream]) -> Iterable[str]:
+    action = rule.action
+    if action.mode is ActionMode.LEGACY:
+        if action.upstream not in (None, LEGACY):
+            yield f"mode legacy takes no upstream (got {action.upstream!r})"
+        return
+    if action.upstream is None:
+        yield f"mode {action.mode.value} needs an upstream"
+        return
+    if action.upstream == LEGACY:
+        yield f"mode {action.mode.value} needs a new upstream, not 'legacy'"
+    elif action.upstream not in upstreams:
+        yield f"upstream {action.upstream!r} is not in the table's upstreams"
+    if action.mode is not ActionMode.CANARY and action.weight not in (0, 100):
+        yield f"weight applies to canary only (mode is {action.mode.value})"
+
+
+def _first_covering(earlier: Iterable[Rule], rule: Rule) -> Rule | None:
+    """The first earlier rule that matches every request ``rule`` could match, if any."""
+    for candidate in earlier:
+        if _covers(candidate, rule):
+            return candidate
+    return None
+
+
+def _covers(a: Rule, b: Rule) -> bool:
+    ma, mb = a.match, b.match
+    if ma.headers or ma.cookies:
+        if set(ma.headers) - set(mb.headers) or set(ma.cookies) - set(mb.cookies):
+            return False
+    if ma.methods is not None and (mb.methods is None or not mb.methods <= ma.methods):
+        return False
+    if ma.kind is MatchKind.PATTERN or mb.kind is MatchKind.PATTERN:
+        return ma.kind is mb.kind and ma.path == mb.path
+    if ma.kind is MatchKind.EXACT:
+        return mb.kind is MatchKind.EXACT and mb.path == ma.path
+    return _prefix_covers(ma.path, mb.path)
+
+
+def _prefix_covers(prefix: str, path: str) -> bool:
+    """Prefix matching is by whole segments: '/api' covers '/api' and '/api/x', not '/apix'."""
+    if prefix == "/":
+        return True
+    base = prefix.rstrip("/")
+    return path == base or path.startswith(base + "/")

@@ -1,0 +1,178 @@
+"""The store's tables, shared by the control plane (the only writer of route tables) and the data
+plane (reads the active version, writes rolling stats and shadow results).
+
+SQLAlchemy Core tables on one ``MetaData``; Alembic migrations under ``strangler_proxy/store/migrations``
+are generated from it. Times are UTC; ``second`` columns are whole Unix seconds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "active_route_table",
+    "api_tokens",
+    "audit_log",
+    "guard_rules",
+    "metadata",
+    "route_stats",
+    "route_versions",
+    "shadow_counts",
+    "shadow_samples",
+    "upstreams",
+    "users",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+route_versions = Table(
+    "route_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="the version number"),
+    Column("document", Text, nullable=False, comment="RouteTable JSON"),
+    Column("author", String(150), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("parent_id", Integer, ForeignKey("route_versions.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+active_route_table = Table(
+    "active_route_table",
+    metadata,
+    Column("id", Integer, primary_key=True, comment="always 1: a single pointer row"),
+    Column("version_id", Integer, ForeignKey("route_versions.id"), nullable=False),
+    Column("generation", BigInteger, nullable=False, comment="incremented on every swap"),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+upstreams = Table(
+    "upstreams",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("url", String(255), nullable=False),
+    Column("settings", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(150), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(20), nullable=False, comment="viewer | operator | admin"),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(128), nullable=False, unique=True, comment="sha256 of the token"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(150), nullable=False, comment="a username, 'guard', 'plan' or 'anonymous'"),
+    Column("address", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target", String(255), nullable=True),
+    Column("outcome", String(16), nullable=False, comment="ok | denied | refused | error"),
+    Column("version_before", Integer, nullable=True),
+    Column("version_after", Integer, nullable=True),
+    Column("diff", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("evidence", JSON, nullable=True),
+    Index("ix_audit_log_at", "at"),
+)
+
+guard_rules = Table(
+    "guard_rules",
+    metadata,
+    Column("route", String(63), primary_key=True),
+    Column("settings", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+LATENCY_BUCKETS_MS: tuple[float, ...] = (
+    1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, float("inf"),
+)
+"""Upper bounds of the latency histogram stored per row of ``route_stats``."""
+
+route_stats = Table(
+    "route_stats",
+    metadata,
+    Column("second", BigInteger, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("route", String(63), nullable=False, comment="rule name, or '-' for unmatched"),
+    Column("target", String(16), nullable=False, comment="legacy | new"),
+    Column("requests", Integer, nullable=False),
+    Column("status_2xx", Integer, nullable=False, default=0),
+    Column("status_3xx", Integer, nullable=False, default=0),
+    Column("status_4xx", Integer, nullable=False, default=0),
+    Column("status_5xx", Integer, nullable=False, default=0),
+    Column("latency_sum_ms", Float, nullable=False, default=0.0),
+    Column("latency_buckets", JSON, nullable=False, comment="counts per LATENCY_BUCKETS_MS bound"),
+    UniqueConstraint("second", "worker", "route", "target", name="uq_route_stats_key"),
+    Index("ix_route_stats_second", "second"),
+)
+
+shadow_counts = Table(
+    "shadow_counts",
+    metadata,
+    Column("second", BigInteger, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("route", String(63), nullable=False),
+    Column("matches", Integer, nullable=False, default=0),
+    Column("mismatches", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    UniqueConstraint("second", "worker", "route", name="uq_shadow_counts_key"),
+)
+
+shadow_samples = Table(
+    "shadow_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("route", String(63), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("method", String(10), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("legacy_status", Integer, nullable=True),
+    Column("new_status", Integer, nullable=True),
+    Column("diff", Text, nullable=False),
+    Index("ix_shadow_samples_route_at", "route", "at"),
+)
