@@ -28,6 +28,7 @@ __all__ = [
     "active_route_table",
     "api_tokens",
     "audit_log",
+    "dataplane_workers",
     "guard_rules",
     "metadata",
     "route_stats",
@@ -115,6 +116,17 @@ audit_log = Table(
     Column("reason", Text, nullable=True),
     Column("evidence", JSON, nullable=True),
     Index("ix_audit_log_at", "at"),
+)
+
+dataplane_workers = Table(
+    "dataplane_workers",
+    metadata,
+    Column("worker", String(64), primary_key=True, comment="host:pid of one data-plane worker"),
+    Column("pid", Integer, nullable=False),
+    Column("version_id", Integer, nullable=True, comment="the route-table version this worker serves"),
+    Column("generation", BigInteger, nullable=True, comment="the pointer generation it applied"),
+    Column("applied_at", DateTime(timezone=True), nullable=True, comment="when it started serving it"),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
 
 guard_rules = Table(
