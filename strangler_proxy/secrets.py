@@ -20,7 +20,8 @@ def load_or_create_secret(path: Path, *, nbytes: int = 32) -> str:
     except FileExistsError:
         value = path.read_text(encoding="utf-8").strip()
         if not value:
-            raise RuntimeError(f"secret file {path} is empty; delete it to have a new secret generated") from None
+            message = f"secret file {path} is empty; delete it to have a new secret generated"
+            raise RuntimeError(message) from None
         return value
     value = secrets.token_urlsafe(nbytes)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

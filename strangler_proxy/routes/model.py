@@ -103,7 +103,7 @@ class ShadowSettings(_Frozen):
     """Mirror POST/PUT/PATCH/DELETE too; they carry X-Strangler-Shadow: 1 so the service rolls back."""
     compare_headers: tuple[str, ...] = ("content-type",)
     ignore_json_paths: tuple[str, ...] = ()
-    """Dotted paths of volatile JSON fields left out of the comparison, e.g. ``generated_at`` or ``items.*.ts``."""
+    """Dotted paths of volatile JSON fields left out of the comparison (``generated_at``, ``items.*.ts``)."""
     max_concurrency: Annotated[int, Field(ge=1, le=10_000)] = 64
 
 

@@ -55,8 +55,7 @@ def _upstream_problems(table: RouteTable, registered: Mapping[str, Upstream] | N
                 problems.append(f"upstream {upstream.name!r} is not registered")
             elif known.url.rstrip("/") != upstream.url.rstrip("/"):
                 problems.append(
-                    f"upstream {upstream.name!r} points at {upstream.url}, "
-                    f"but the registry has {known.url}"
+                    f"upstream {upstream.name!r} points at {upstream.url}, but the registry has {known.url}"
                 )
     return problems
 
@@ -79,7 +78,8 @@ def _rule_problems(table: RouteTable) -> list[str]:
         shadowing = _first_covering(table.rules[:index], rule)
         if shadowing is not None:
             problems.append(
-                f"{where} can never match: earlier rule {shadowing.name!r} already takes every request it would"
+                f"{where} can never match: earlier rule {shadowing.name!r} "
+                "already takes every request it would"
             )
     return problems
 
@@ -111,9 +111,8 @@ def _first_covering(earlier: Iterable[Rule], rule: Rule) -> Rule | None:
 
 def _covers(a: Rule, b: Rule) -> bool:
     ma, mb = a.match, b.match
-    if ma.headers or ma.cookies:
-        if set(ma.headers) - set(mb.headers) or set(ma.cookies) - set(mb.cookies):
-            return False
+    if set(ma.headers) - set(mb.headers) or set(ma.cookies) - set(mb.cookies):
+        return False
     if ma.methods is not None and (mb.methods is None or not mb.methods <= ma.methods):
         return False
     if ma.kind is MatchKind.PATTERN or mb.kind is MatchKind.PATTERN:

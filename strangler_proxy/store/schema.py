@@ -139,7 +139,21 @@ guard_rules = Table(
 )
 
 LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, float("inf"),
+    1,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1000,
+    2000,
+    5000,
+    10000,
+    30000,
+    float("inf"),
 )
 """Upper bounds of the latency histogram stored per row of ``route_stats``."""
 

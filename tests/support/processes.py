@@ -73,5 +73,8 @@ def start_process(
             wait_for_http(ready_url, timeout=ready_timeout, alive=process.alive)
         except Exception as exc:
             process.stop()
-            raise RuntimeError(f"{' '.join(argv)} did not become ready: {exc}\n--- log ---\n{process.log()}") from exc
+            command = " ".join(argv)
+            raise RuntimeError(
+                f"{command} did not become ready: {exc}\n--- log ---\n{process.log()}"
+            ) from exc
     return process
