@@ -1,0 +1,163 @@
+"""A route table compiled for the hot path: match, then choose the side (canary, shadow, override).
+
+Choosing the side, once a rule matched:
+
+- ``legacy``: the legacy answers.
+- ``new``: the rule's upstream answers.
+- ``canary``: the user's sticky bucket decides (see :mod:`.canary`); a bucket cookie is set when the
+  request had none.
+- ``shadow``: the legacy answers; a sampled share (``sample_percent``) of the requests is also
+  mirrored to the rule's upstream. POST/PUT/PATCH/DELETE are mirrored only when the rule sets
+  ``mirror_unsafe_methods``.
+- A valid tester override (header ``x-strangler-override`` first, else cookie ``strangler_override``;
+  format in :mod:`strangler_proxy.override`) forces its side on rules whose action has a new
+  upstream (new, canary, shadow) and turns mirroring off for that request: a tester's traffic is not
+  a sample of real traffic. Legacy rules and unmatched requests stay on the legacy.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from strangler_proxy.dataplane.routing.canary import (
+    DEFAULT_SESSION_COOKIE,
+    CanaryKeys,
+    bucket_of,
+    on_new_side,
+)
+from strangler_proxy.dataplane.routing.decision import UNMATCHED_DECISION, Decision, Target
+from strangler_proxy.dataplane.routing.matcher import Matcher
+from strangler_proxy.dataplane.routing.request import RequestView
+from strangler_proxy.override import OVERRIDE_COOKIE, OVERRIDE_HEADER, verify_override
+from strangler_proxy.routes.model import LEGACY, ActionMode, RouteTable, Rule
+
+__all__ = ["SAFE_METHODS", "CompiledTable", "compile_table"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods mirrored on every shadow rule; the others only with ``mirror_unsafe_methods``."""
+
+_OVERRIDE_HEADER = OVERRIDE_HEADER.encode("ascii")
+
+
+class _RuleDecisions:
+    """The precomputed decisions of one rule (all but the canary ones that carry a cookie)."""
+
+    __slots__ = ("canary", "forced_legacy", "forced_new", "legacy", "mode", "new", "rule", "shadow")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.mode = rule.action.mode
+        name, upstream = rule.name, rule.action.upstream or LEGACY
+        self.legacy = Decision(route=name, rule=rule, target=Target.LEGACY, upstream=LEGACY)
+        self.new = Decision(route=name, rule=rule, target=Target.NEW, upstream=upstream)
+        self.shadow = Decision(
+            route=name, rule=rule, target=Target.LEGACY, upstream=LEGACY, shadow_upstream=upstream
+        )
+        self.forced_legacy = Decision(
+            route=name, rule=rule, target=Target.LEGACY, upstream=LEGACY, overridden=True
+        )
+        self.forced_new = Decision(
+            route=name, rule=rule, target=Target.NEW, upstream=upstream, overridden=True
+        )
+        self.canary = rule.action.weight
+
+
+class CompiledTable:
+    """An immutable, compiled route table; build it with :func:`compile_table` once per version."""
+
+    __slots__ = ("_canary_keys", "_clock", "_decisions", "_matcher", "_override_key", "_random", "table")
+
+    def __init__(
+        self,
+        table: RouteTable,
+        *,
+        override_key: bytes | None,
+        canary_keys: CanaryKeys,
+        clock: Callable[[], float],
+        rng: Callable[[], float],
+    ) -> None:
+        self.table = table
+        self._matcher = Matcher(table.rules)
+        self._decisions = tuple(_RuleDecisions(rule) for rule in table.rules)
+        self._override_key = override_key or None
+        self._canary_keys = canary_keys
+        self._clock = clock
+        self._random = rng
+
+    @property
+    def version(self) -> int:
+        return self.table.version
+
+    def decide(self, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Decision:
+        """Route one request: ``headers`` are the ORIGINAL raw ASGI headers (lower-case names)."""
+        request = RequestView(headers)
+        compiled = self._matcher.match(method, path, request)
+        if compiled is None:
+            return UNMATCHED_DECISION
+        decisions = self._decisions[compiled.index]
+        mode = decisions.mode
+        if mode is ActionMode.LEGACY:
+            return decisions.legacy
+        if self._override_key is not None:
+            side = self._override_side(request)
+            if side is not None:
+                return decisions.forced_new if side == "new" else decisions.forced_legacy
+        if mode is ActionMode.NEW:
+            return decisions.new
+        if mode is ActionMode.CANARY:
+            return self._canary(decisions, request)
+        return self._shadow(decisions, method)
+
+    def _override_side(self, request: RequestView) -> str | None:
+        raw = request.header(_OVERRIDE_HEADER)
+        token = raw.decode("latin-1") if raw is not None else request.cookie(OVERRIDE_COOKIE)
+        if not token:
+            return None
+        return verify_override(self._override_key, token, self._clock())  # type: ignore[arg-type]
+
+    def _canary(self, decisions: _RuleDecisions, request: RequestView) -> Decision:
+        key, set_cookie = self._canary_keys.resolve(request)
+        base = decisions.new if on_new_side(bucket_of(key), decisions.canary) else decisions.legacy
+        if set_cookie is None:
+            return base
+        return Decision(
+            route=base.route,
+            rule=base.rule,
+            target=base.target,
+            upstream=base.upstream,
+            set_cookie=set_cookie,
+        )
+
+    def _shadow(self, decisions: _RuleDecisions, method: str) -> Decision:
+        settings = decisions.rule.action.shadow
+        if method not in SAFE_METHODS and not settings.mirror_unsafe_methods:
+            return decisions.legacy
+        percent = settings.sample_percent
+        if percent >= 100 or (percent > 0 and self._random() * 100 < percent):
+            return decisions.shadow
+        return decisions.legacy
+
+
+def compile_table(
+    table: RouteTable,
+    *,
+    override_key: bytes | None = None,
+    session_cookie: str = DEFAULT_SESSION_COOKIE,
+    clock: Callable[[], float] = time.time,
+    rng: Callable[[], float] = random.random,
+    new_bucket_key: Callable[[], str] | None = None,
+) -> CompiledTable:
+    """Compile ``table`` (already validated by the control plane) for :meth:`CompiledTable.decide`.
+
+    ``override_key`` enables tester overrides (None: every override is ignored); ``session_cookie``
+    is the monolith's session cookie name; ``clock``, ``rng`` and ``new_bucket_key`` are seams for tests.
+    Raises ``re.error`` when a pattern does not compile.
+    """
+    keys = (
+        CanaryKeys(session_cookie=session_cookie)
+        if new_bucket_key is None
+        else CanaryKeys(session_cookie=session_cookie, new_key=new_bucket_key)
+    )
+    return CompiledTable(table, override_key=override_key, canary_keys=keys, clock=clock, rng=rng)
