@@ -1,0 +1,245 @@
+"""Mirror a request the legacy already answered to the new upstream, in the background, and compare.
+
+The primary path only calls :meth:`ShadowMirror.submit`, which never blocks and never raises: it
+schedules a task, or drops the mirror (and counts it) when the rule's ``max_concurrency`` mirrors
+are already in flight. The task replays the request (with ``x-strangler-shadow: 1``, so a service
+rolls back what an unsafe method would change), reads at most ``max_body_bytes`` of the answer,
+compares it with the legacy's and hands the outcome to the sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import aiohttp
+from multidict import CIMultiDict
+
+from strangler_proxy.dataplane.routing.decision import Decision
+from strangler_proxy.dataplane.shadow.compare import ResponseSnapshot, compare_responses
+from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample, ShadowSink
+from strangler_proxy.routes.model import Rule
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "SHADOW_HEADER", "ShadowMirror"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+SHADOW_HEADER = "x-strangler-shadow"
+
+_NOT_MIRRORED = frozenset(
+    {
+        b"connection",
+        b"proxy-connection",
+        b"keep-alive",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"content-length",
+        b"expect",
+    }
+)
+_STRANGLER_PREFIX = b"x-strangler-"
+
+
+class ShadowMirror:
+    """One per worker, created at startup with the worker's aiohttp session."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        upstream_urls: Callable[[str], str | None],
+        sink: ShadowSink,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._session = session
+        self._upstream_urls = upstream_urls
+        self._sink = sink
+        self._max_body_bytes = max_body_bytes
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
+        self._closed = False
+        self.submitted = 0
+        self.dropped: Counter[str] = Counter()
+        """Mirrors dropped per route because ``max_concurrency`` were in flight."""
+
+    def in_flight(self, route: str | None = None) -> int:
+        return self._in_flight[route] if route is not None else sum(self._in_flight.values())
+
+    def submit(
+        self,
+        *,
+        decision: Decision,
+        version: int,
+        request_id: str,
+        method: str,
+        raw_target: bytes,
+        request_headers: list[tuple[bytes, bytes]],
+        request_body: bytes,
+        legacy_status: int,
+        legacy_headers: list[tuple[bytes, bytes]],
+        legacy_body: bytes | None,
+    ) -> None:
+        """Schedule the mirror of one request; returns at once and never raises."""
+        try:
+            rule, upstream, route = decision.rule, decision.shadow_upstream, decision.route
+            if rule is None or upstream is None or self._closed:
+                return
+            if self._in_flight[route] >= rule.action.shadow.max_concurrency:
+                self.dropped[route] += 1
+                return
+            legacy = ResponseSnapshot(legacy_status, legacy_headers, legacy_body)
+            job = _Job(
+                rule, route, upstream, version, request_id, method, raw_target, request_headers, request_body
+            )
+            task = asyncio.get_running_loop().create_task(self._run(job, legacy))
+        except Exception:
+            logger.exception("shadow mirror of %s %r not scheduled", method, raw_target)
+            return
+        self.submitted += 1
+        self._in_flight[route] += 1
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        """Stop taking mirrors and cancel those in flight (their outcome is not recorded)."""
+        self._closed = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, job: _Job, legacy: ResponseSnapshot) -> None:
+        try:
+            outcome, sample = await self._mirror_and_compare(job, legacy)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("shadow mirror of %s %r failed", job.method, job.raw_target)
+            outcome, sample = ShadowOutcome.ERROR, self._sample(job, legacy, None, f"mirror failed: {exc!r}")
+        finally:
+            self._in_flight[job.route] -= 1
+        try:
+            self._sink.record(job.route, job.version, outcome, sample)
+        except Exception:
+            logger.exception("shadow sink refused the outcome of route %r", job.route)
+
+    async def _mirror_and_compare(
+        self, job: _Job, legacy: ResponseSnapshot
+    ) -> tuple[ShadowOutcome, ShadowSample | None]:
+        base = self._upstream_urls(job.upstream)
+        if base is None:
+            return ShadowOutcome.ERROR, self._sample(
+                job, legacy, None, f"upstream {job.upstream!r} is unknown"
+            )
+        try:
+            new = await self._replay(base.rstrip("/") + job.raw_target.decode("latin-1"), job)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            reason = f"new upstream {job.upstream!r} failed: {type(exc).__name__}: {exc}"
+            return ShadowOutcome.ERROR, self._sample(job, legacy, None, reason)
+        comparison = compare_responses(job.rule.action.shadow, legacy, new)
+        if comparison.equal:
+            return ShadowOutcome.MATCH, None
+        return ShadowOutcome.MISMATCH, self._sample(job, legacy, new.status, comparison.diff)
+
+    async def _replay(self, url: str, job: _Job) -> ResponseSnapshot:
+        timeouts = job.rule.timeouts
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
+        )
+        async with self._session.request(
+            job.method,
+            url,
+            headers=_mirror_headers(job.request_headers, job.request_id),
+            data=job.request_body or None,
+            timeout=timeout,
+            allow_redirects=False,
+            auto_decompress=False,
+        ) as response:
+            body = await _read_at_most(response, self._max_body_bytes)
+            return ResponseSnapshot(response.status, list(response.raw_headers), body)
+
+    def _sample(self, job: _Job, legacy: ResponseSnapshot, new_status: int | None, diff: str) -> ShadowSample:
+        return ShadowSample(
+            at=self._clock(),
+            route=job.route,
+            version=job.version,
+            request_id=job.request_id,
+            method=job.method,
+            path=job.raw_target.decode("latin-1"),
+            legacy_status=legacy.status,
+            new_status=new_status,
+            diff=diff,
+        )
+
+
+class _Job:
+    __slots__ = (
+        "method",
+        "raw_target",
+        "request_body",
+        "request_headers",
+        "request_id",
+        "route",
+        "rule",
+        "upstream",
+        "version",
+    )
+
+    def __init__(
+        self,
+        rule: Rule,
+        route: str,
+        upstream: str,
+        version: int,
+        request_id: str,
+        method: str,
+        raw_target: bytes,
+        request_headers: list[tuple[bytes, bytes]],
+        request_body: bytes,
+    ) -> None:
+        self.rule = rule
+        self.route = route
+        self.upstream = upstream
+        self.version = version
+        self.request_id = request_id
+        self.method = method
+        self.raw_target = raw_target
+        self.request_headers = request_headers
+        self.request_body = request_body
+
+
+def _mirror_headers(headers: list[tuple[bytes, bytes]], request_id: str) -> CIMultiDict[str]:
+    """The request's headers minus hop-by-hop and client ``x-strangler-*``, plus the shadow marker."""
+    mirrored: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers:
+        lower = name.lower()
+        if lower in _NOT_MIRRORED or lower.startswith(_STRANGLER_PREFIX):
+            continue
+        mirrored.add(name.decode("latin-1"), value.decode("latin-1"))
+    mirrored[SHADOW_HEADER] = "1"
+    if request_id and "x-request-id" not in mirrored:
+        mirrored["x-request-id"] = request_id
+    return mirrored
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, or None (stop reading) once it exceeds ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

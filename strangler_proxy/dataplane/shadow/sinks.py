@@ -1,0 +1,200 @@
+"""Where comparisons go: the store (per-second counts and recent diff samples) or memory (tests).
+
+The store sink never touches the database on the request path: :meth:`StoreShadowSink.record` only
+adds to in-memory aggregates, and a background task flushes them every ``flush_interval_s`` through
+``asyncio.to_thread``. Counts go to ``shadow_counts`` (one row per second, worker and route, added
+to when a second is flushed twice); samples to ``shadow_samples``, keeping the most recent
+``max_samples_per_route`` per route (older ones deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample
+from strangler_proxy.store.schema import shadow_counts, shadow_samples
+
+__all__ = ["DEFAULT_MAX_SAMPLES", "MemoryShadowSink", "StoreShadowSink"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_SAMPLES = 20
+_COLUMN = {
+    ShadowOutcome.MATCH: "matches",
+    ShadowOutcome.MISMATCH: "mismatches",
+    ShadowOutcome.ERROR: "errors",
+}
+
+
+class MemoryShadowSink:
+    """Keeps everything in memory; ``wait_for`` lets a test await outcomes instead of sleeping."""
+
+    def __init__(self, *, max_samples_per_route: int = DEFAULT_MAX_SAMPLES) -> None:
+        self.counts: Counter[tuple[str, ShadowOutcome]] = Counter()
+        self.samples: dict[str, deque[ShadowSample]] = {}
+        self.versions: list[int] = []
+        self._max_samples = max_samples_per_route
+        self._changed = asyncio.Event()
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def record(self, route: str, version: int, outcome: ShadowOutcome, sample: ShadowSample | None) -> None:
+        self.counts[route, outcome] += 1
+        self.versions.append(version)
+        if sample is not None:
+            self.samples.setdefault(route, deque(maxlen=self._max_samples)).append(sample)
+        self._changed.set()
+
+    async def wait_for(self, total: int, timeout: float = 10.0) -> None:
+        """Return once ``total`` outcomes were recorded; TimeoutError after ``timeout`` seconds."""
+        async with asyncio.timeout(timeout):
+            while self.total < total:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+class StoreShadowSink:
+    """Aggregates in memory, flushed to the store by a background task off the request path."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        worker: str,
+        *,
+        max_samples_per_route: int = DEFAULT_MAX_SAMPLES,
+        flush_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._engine = engine
+        self._worker = worker
+        self._max_samples = max_samples_per_route
+        self._interval = flush_interval_s
+        self._clock = clock
+        self._counts: dict[tuple[int, str], Counter[str]] = {}
+        self._samples: dict[str, deque[ShadowSample]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def record(self, route: str, version: int, outcome: ShadowOutcome, sample: ShadowSample | None) -> None:
+        key = (int(self._clock()), route)
+        counts = self._counts.get(key)
+        if counts is None:
+            counts = self._counts[key] = Counter()
+        counts[_COLUMN[outcome]] += 1
+        if sample is not None:
+            self._samples.setdefault(route, deque(maxlen=self._max_samples)).append(sample)
+
+    def start(self) -> None:
+        """Start the periodic flush (call from the worker's lifespan, with the loop running)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._flush_forever())
+
+    async def aclose(self) -> None:
+        """Stop the periodic flush and write what is left."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        try:
+            await self.flush()
+        except Exception:  # already logged by flush(); shutting down must go on
+            return
+
+    async def flush(self) -> None:
+        """Write the aggregates gathered so far; on failure they are kept for the next flush."""
+        async with self._lock:
+            counts, self._counts = self._counts, {}
+            samples, self._samples = self._samples, {}
+            if not counts and not samples:
+                return
+            try:
+                await asyncio.to_thread(self._write, counts, samples)
+            except Exception:
+                logger.exception("shadow results not written to the store; kept for the next flush")
+                self._merge_back(counts, samples)
+                raise
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.flush()
+            except Exception:  # already logged by flush(); keep flushing
+                continue
+
+    def _merge_back(
+        self, counts: dict[tuple[int, str], Counter[str]], samples: dict[str, deque[ShadowSample]]
+    ) -> None:
+        for key, counter in counts.items():
+            self._counts.setdefault(key, Counter()).update(counter)
+        for route, kept in samples.items():
+            merged = deque(kept, maxlen=self._max_samples)
+            merged.extend(self._samples.get(route, ()))
+            self._samples[route] = merged
+
+    def _write(
+        self, counts: dict[tuple[int, str], Counter[str]], samples: dict[str, deque[ShadowSample]]
+    ) -> None:
+        with self._engine.begin() as conn:
+            for (second, route), counter in counts.items():
+                key = (
+                    (shadow_counts.c.second == second)
+                    & (shadow_counts.c.worker == self._worker)
+                    & (shadow_counts.c.route == route)
+                )
+                added = conn.execute(
+                    update(shadow_counts)
+                    .where(key)
+                    .values({name: getattr(shadow_counts.c, name) + n for name, n in counter.items()})
+                )
+                if added.rowcount == 0:
+                    conn.execute(
+                        insert(shadow_counts).values(
+                            second=second,
+                            worker=self._worker,
+                            route=route,
+                            matches=counter["matches"],
+                            mismatches=counter["mismatches"],
+                            errors=counter["errors"],
+                        )
+                    )
+            for route, kept in samples.items():
+                conn.execute(insert(shadow_samples), [_sample_row(s) for s in kept])
+                self._prune(conn, route)
+
+    def _prune(self, conn, route: str) -> None:  # type: ignore[no-untyped-def]
+        oldest_kept = conn.execute(
+            select(shadow_samples.c.id)
+            .where(shadow_samples.c.route == route)
+            .order_by(shadow_samples.c.id.desc())
+            .offset(self._max_samples - 1)
+            .limit(1)
+        ).scalar_one_or_none()
+        if oldest_kept is not None:
+            conn.execute(
+                delete(shadow_samples).where(
+                    (shadow_samples.c.route == route) & (shadow_samples.c.id < oldest_kept)
+                )
+            )
+
+
+def _sample_row(sample: ShadowSample) -> dict[str, object]:
+    return {
+        "at": sample.at,
+        "route": sample.route,
+        "version": sample.version,
+        "request_id": (sample.request_id or "")[:64] or None,
+        "method": sample.method[:10],
+        "path": sample.path,
+        "legacy_status": sample.legacy_status,
+        "new_status": sample.new_status,
+        "diff": sample.diff,
+    }
