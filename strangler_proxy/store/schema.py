@@ -67,6 +67,13 @@ active_route_table = Table(
     Column("version_id", Integer, ForeignKey("route_versions.id"), nullable=False),
     Column("generation", BigInteger, nullable=False, comment="incremented on every swap"),
     Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "previous_version_id",
+        Integer,
+        ForeignKey("route_versions.id"),
+        nullable=True,
+        comment="the version active before this swap: what a rollback returns to",
+    ),
 )
 
 upstreams = Table(

@@ -1,0 +1,82 @@
+"""Errors of the control plane's service layer, each with the HTTP status the API answers with.
+
+ControlPlaneError (500)
+ ├── BadRequest (400)
+ ├── Unauthenticated (401)
+ ├── Forbidden (403)
+ ├── NotFound (404)
+ ├── StaleVersion (409)        the expected active version is no longer active
+ ├── Conflict (409)            e.g. a name that already exists
+ └── Refused (422)             the route table or the upstream failed validation; ``problems`` says why
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "ControlPlaneError",
+    "Forbidden",
+    "NotFound",
+    "Refused",
+    "StaleVersion",
+    "Unauthenticated",
+]
+
+
+class ControlPlaneError(Exception):
+    status_code = 500
+    code = "error"
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+    def to_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"error": self.code, "message": self.message}
+        if self.problems:
+            body["problems"] = self.problems
+        return body
+
+
+class BadRequest(ControlPlaneError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthenticated(ControlPlaneError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class Forbidden(ControlPlaneError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ControlPlaneError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ControlPlaneError):
+    status_code = 409
+    code = "conflict"
+
+
+class StaleVersion(Conflict):
+    code = "stale_version"
+
+    def __init__(self, expected: int, active: int) -> None:
+        super().__init__(f"version {expected} is no longer active (active is {active}); reload and try again")
+        self.expected = expected
+        self.active = active
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "expected_version": self.expected, "active_version": self.active}
+
+
+class Refused(ControlPlaneError):
+    status_code = 422
+    code = "refused"

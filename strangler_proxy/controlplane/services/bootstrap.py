@@ -1,0 +1,99 @@
+"""First start: migrate the store, register the legacy upstream, publish version 1 (everything to
+legacy, author "system") and create the admin user with a random password kept in a 0600 file."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from strangler_proxy.controlplane.errors import Refused
+from strangler_proxy.controlplane.repositories import audit, upstreams, versions
+from strangler_proxy.controlplane.services.auth import AuthService, Role
+from strangler_proxy.controlplane.services.clock import Clock, utcnow
+from strangler_proxy.controlplane.services.upstreams import UpstreamService
+from strangler_proxy.routes import LEGACY, RouteTable
+from strangler_proxy.secrets import load_or_create_secret
+from strangler_proxy.store.migrate import upgrade_to_head
+
+__all__ = ["ADMIN_USERNAME", "BootstrapReport", "bootstrap_store"]
+
+log = logging.getLogger(__name__)
+
+ADMIN_USERNAME = "admin"
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class BootstrapReport:
+    revision: str
+    published_first_version: bool
+    created_admin: bool
+
+
+def bootstrap_store(
+    engine: Engine,
+    *,
+    legacy_url: str,
+    upstream_service: UpstreamService,
+    auth: AuthService,
+    admin_password_file: Path,
+    clock: Clock = utcnow,
+) -> BootstrapReport:
+    revision = upgrade_to_head(engine)
+    published = _first_version(engine, legacy_url, upstream_service, clock)
+    created_admin = False
+    if auth.user_count() == 0:
+        password = load_or_create_secret(admin_password_file, nbytes=18)
+        auth.create_user(ADMIN_USERNAME, password, Role.ADMIN)
+        created_admin = True
+        log.info("created user %r; its password is in %s", ADMIN_USERNAME, admin_password_file)
+    return BootstrapReport(revision=revision, published_first_version=published, created_admin=created_admin)
+
+
+def _first_version(engine: Engine, legacy_url: str, upstream_service: UpstreamService, clock: Clock) -> bool:
+    with engine.connect() as conn:
+        if versions.active_pointer(conn) is not None:
+            return False
+    try:
+        legacy = upstream_service.parse({"name": LEGACY, "url": legacy_url})
+    except Refused as exc:
+        raise RuntimeError(
+            f"STRANGLER_LEGACY_URL={legacy_url!r} is refused: {'; '.join(exc.problems)}"
+        ) from exc
+    now = clock()
+    try:
+        with engine.begin() as conn:
+            if upstreams.get_upstream(conn, LEGACY) is None:
+                upstreams.save_upstream(conn, legacy, now=now)
+            else:
+                legacy = upstreams.get_upstream(conn, LEGACY) or legacy
+            reason = "bootstrap: everything to legacy"
+            stored = versions.insert_version(
+                conn,
+                RouteTable(upstreams={LEGACY: legacy}),
+                author=SYSTEM_ACTOR,
+                reason=reason,
+                parent_id=None,
+                now=now,
+            )
+            versions.create_pointer(conn, stored.version, now=now)
+            audit.append(
+                conn,
+                audit.AuditEntry(
+                    at=now,
+                    actor=SYSTEM_ACTOR,
+                    action="bootstrap",
+                    target="*",
+                    outcome="ok",
+                    version_after=stored.version,
+                    reason=reason,
+                ),
+            )
+    except IntegrityError:
+        log.info("another process bootstrapped the store first")
+        return False
+    return True

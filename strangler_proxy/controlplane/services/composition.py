@@ -1,0 +1,71 @@
+"""The composition root of the service layer: ``ControlPlaneServices`` holds one object per concern."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from strangler_proxy.controlplane.services.audit import AuditService
+from strangler_proxy.controlplane.services.auth import AuthService
+from strangler_proxy.controlplane.services.bootstrap import BootstrapReport, bootstrap_store
+from strangler_proxy.controlplane.services.guards import GuardService
+from strangler_proxy.controlplane.services.observability import ObservabilityService
+from strangler_proxy.controlplane.services.overrides import OverrideService
+from strangler_proxy.controlplane.services.publishing import PublishingService
+from strangler_proxy.controlplane.services.upstreams import UpstreamService
+from strangler_proxy.controlplane.settings import ControlPlaneSettings
+from strangler_proxy.secrets import load_or_create_secret
+
+__all__ = ["ControlPlaneServices", "build_services"]
+
+
+@dataclass(frozen=True)
+class ControlPlaneServices:
+    """Everything the API and the UI call; no HTTP between them."""
+
+    settings: ControlPlaneSettings
+    engine: Engine
+    publishing: PublishingService
+    auth: AuthService
+    audit: AuditService
+    upstreams: UpstreamService
+    observability: ObservabilityService
+    guards: GuardService
+    overrides: OverrideService
+
+    def bootstrap(self) -> BootstrapReport:
+        """Migrate the store and create the first version and the admin user when missing."""
+        return bootstrap_store(
+            self.engine,
+            legacy_url=self.settings.legacy_url,
+            upstream_service=self.upstreams,
+            auth=self.auth,
+            admin_password_file=self.settings.admin_password_file,
+        )
+
+
+def build_services(settings: ControlPlaneSettings, engine: Engine) -> ControlPlaneServices:
+    """Wire the services on ``engine``; reads (or creates) the session and override keys under ``home``."""
+    secrets_dir = settings.secrets_dir
+    publishing = PublishingService(engine)
+    return ControlPlaneServices(
+        settings=settings,
+        engine=engine,
+        publishing=publishing,
+        auth=AuthService(
+            engine,
+            session_key=load_or_create_secret(secrets_dir / "session.key"),
+            session_max_age_s=settings.session_max_age_s,
+        ),
+        audit=AuditService(engine),
+        upstreams=UpstreamService(
+            engine,
+            own_host=settings.admin_host,
+            own_port=settings.admin_port,
+            health_timeout_s=settings.upstream_health_timeout_s,
+        ),
+        observability=ObservabilityService(engine),
+        guards=GuardService(engine, publishing, lag_s=settings.guard_lag_s),
+        overrides=OverrideService(load_or_create_secret(secrets_dir / "override.key")),
+    )

@@ -1,0 +1,89 @@
+"""Live figures for the API and the UI: per-route requests/s, 5xx rate and p50/p99 for legacy and new
+side by side, shadow parity, per-second series for charts, and the data-plane workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from strangler_proxy.controlplane.metrics import ShadowWindow, Window
+from strangler_proxy.controlplane.repositories import shadow, stats, versions, workers
+from strangler_proxy.routes import RouteTable
+
+__all__ = ["UNMATCHED", "ObservabilityService"]
+
+UNMATCHED = "-"
+"""The route name the data plane records for requests no rule matched."""
+TARGETS = ("legacy", "new")
+
+
+class ObservabilityService:
+    def __init__(self, engine: Engine, *, seconds: Callable[[], float] = time.time) -> None:
+        self._engine = engine
+        self._seconds = seconds
+
+    def _last_complete_second(self) -> int:
+        return int(self._seconds()) - 1
+
+    def route_figures(self, table: RouteTable, *, window_s: int = 10) -> list[dict[str, Any]]:
+        """One entry per rule of ``table`` plus the unmatched traffic, with figures over ``window_s``."""
+        until = self._last_complete_second() + 1
+        since = until - window_s
+        with self._engine.connect() as conn:
+            summary = stats.summary(conn, since=since, until=until)
+            parity = shadow.summary(conn, since=since, until=until)
+        names = [r.name for r in table.rules] + [UNMATCHED]
+        figures = []
+        for name in names:
+            rule = table.rule(name)
+            entry: dict[str, Any] = {
+                "route": name,
+                "mode": rule.action.mode.value if rule else "legacy",
+                "upstream": rule.action.upstream if rule else None,
+                "weight": rule.action.weight if rule else 0,
+                "match": rule.match.model_dump(mode="json") if rule else None,
+                "window_s": window_s,
+            }
+            for target in TARGETS:
+                entry[target] = summary.get((name, target), Window()).to_dict(window_s)
+            entry["shadow"] = parity.get(name, ShadowWindow()).to_dict()
+            figures.append(entry)
+        return figures
+
+    def series(self, route: str, *, seconds: int = 60) -> list[dict[str, Any]]:
+        """Per-second points for one route, oldest first, with empty seconds filled in."""
+        until = self._last_complete_second() + 1
+        since = until - seconds
+        with self._engine.connect() as conn:
+            points = stats.per_second(conn, since=since, until=until, route=route)
+            parity = shadow.per_second(conn, since=since, until=until, route=route)
+        return [
+            {
+                "second": second,
+                **{t: points.get((route, t, second), Window()).to_dict(1.0) for t in TARGETS},
+                "shadow": parity.get(second, ShadowWindow()).to_dict(),
+            }
+            for second in range(since, until)
+        ]
+
+    def workers(self) -> dict[str, Any]:
+        with self._engine.connect() as conn:
+            pointer = versions.active_pointer(conn)
+            rows = workers.list_workers(conn)
+        active = pointer.version_id if pointer else None
+        return {
+            "active_version": active,
+            "generation": pointer.generation if pointer else None,
+            "workers": [{**w, "current": w["version"] == active} for w in rows],
+        }
+
+    def shadow_samples(self, *, route: str | None = None, limit: int = 50, before_id: int | None = None):
+        with self._engine.connect() as conn:
+            return shadow.samples(conn, route=route, limit=limit, before_id=before_id)
+
+    def shadow_sample(self, sample_id: int) -> dict[str, Any] | None:
+        with self._engine.connect() as conn:
+            return shadow.get_sample(conn, sample_id)

@@ -1,0 +1,42 @@
+"""Control-plane settings, read once from the environment (prefix ``STRANGLER_``) into a frozen object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ControlPlaneSettings"]
+
+
+class ControlPlaneSettings(BaseSettings):
+    """Everything the control plane needs to start; ``store_url`` defaults to a SQLite file under ``home``."""
+
+    model_config = SettingsConfigDict(env_prefix="STRANGLER_", frozen=True, extra="ignore")
+
+    home: Path = Path(".strangler")
+    store_url: str | None = None
+    admin_host: str = "127.0.0.1"
+    admin_port: int = Field(default=8001, ge=1, le=65535)
+    legacy_url: str = "http://127.0.0.1:8100"
+    session_max_age_s: int = Field(default=12 * 3600, gt=0)
+    guards_enabled: bool = True
+    guard_interval_s: float = Field(default=0.5, gt=0)
+    guard_lag_s: int = Field(default=2, ge=0)
+    """Seconds a window is left for the data plane's late flushes before the guards judge it."""
+    upstream_health_timeout_s: float = Field(default=2.0, gt=0)
+
+    @property
+    def resolved_store_url(self) -> str:
+        if self.store_url:
+            return self.store_url
+        return f"sqlite:///{self.home.resolve() / 'store.sqlite3'}"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.secrets_dir / "admin_password"

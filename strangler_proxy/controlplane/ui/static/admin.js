@@ -1,0 +1,193 @@
+/* strangler-fig admin UI: live figures and charts fed by server-sent events, the canary slider,
+   and the small glue htmx needs (CSRF header, closing the action panel). No build step. */
+(function () {
+  "use strict";
+
+  var SIDES = ["legacy", "new"];
+  var COLORS = { legacy: "#6b7280", new: "#15915b" };
+  var charts = {};
+  var lastPayload = null;
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // Every htmx request carries the CSRF token as a header as well as in its form.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = csrfToken();
+    if (token) { event.detail.headers["X-CSRF-Token"] = token; }
+  });
+
+  function fmt(value, kind) {
+    if (value === null || value === undefined) { return "\u2014"; }
+    if (kind === "rps") { return value.toFixed(value >= 100 ? 0 : 1); }
+    if (kind === "pct") { return value.toFixed(value >= 10 || value === 0 ? 1 : 2) + "%"; }
+    if (kind === "ms") { return value >= 100 ? value.toFixed(0) : value.toFixed(1); }
+    return String(value);
+  }
+
+  function setText(el, text, bad) {
+    if (el.textContent !== text) { el.textContent = text; }
+    el.classList.toggle("bad", !!bad);
+  }
+
+  function updateRows(payload) {
+    var rows = document.querySelectorAll("tr[data-route]");
+    rows.forEach(function (row) {
+      var figures = payload.routes[row.getAttribute("data-route")] || null;
+      row.querySelectorAll("[data-live]").forEach(function (cell) {
+        var path = cell.getAttribute("data-live").split(".");
+        var kind = cell.getAttribute("data-kind");
+        var value = null;
+        if (figures) {
+          value = path.length === 2 ? (figures[path[0]] || {})[path[1]] : figures[path[0]];
+        }
+        if (kind === "guard") {
+          var state = value || "off";
+          cell.className = "badge guard-" + state;
+          setText(cell, state, false);
+          return;
+        }
+        var bad = kind === "pct" && path[0] === "new" && value !== null && value > 1;
+        if (path[0] === "parity") { bad = value !== null && value < 99; }
+        setText(cell, fmt(value, kind), bad);
+      });
+    });
+    var stamp = document.getElementById("live-updated");
+    if (stamp) { stamp.textContent = new Date(payload.now * 1000).toLocaleTimeString(); }
+  }
+
+  function selectedRoute() {
+    var select = document.getElementById("chart-route");
+    return select ? select.value : null;
+  }
+
+  function makeChart(canvas, unit) {
+    return new Chart(canvas.getContext("2d"), {
+      type: "line",
+      data: {
+        labels: [],
+        datasets: SIDES.map(function (side) {
+          return {
+            label: side, data: [], borderColor: COLORS[side], backgroundColor: COLORS[side],
+            borderWidth: 2, pointRadius: 0, tension: 0.25, spanGaps: true,
+          };
+        }),
+      },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        plugins: { legend: { position: "top", align: "end", labels: { boxWidth: 10, font: { size: 11 } } } },
+        scales: {
+          x: { ticks: { maxTicksLimit: 6, font: { size: 10 } }, grid: { display: false } },
+          y: { beginAtZero: true, ticks: { font: { size: 10 } }, title: { display: true, text: unit, font: { size: 11 } } },
+        },
+      },
+    });
+  }
+
+  function updateCharts(payload) {
+    if (typeof Chart === "undefined") { return; }
+    var series = payload.series || {};
+    var route = selectedRoute();
+    var data = (series.routes || {})[route] || null;
+    var labels = (series.seconds || []).map(function (s) {
+      var d = new Date(s * 1000);
+      return d.toLocaleTimeString([], { minute: "2-digit", second: "2-digit" });
+    });
+    Object.keys(charts).forEach(function (metric) {
+      var chart = charts[metric];
+      chart.data.labels = labels;
+      SIDES.forEach(function (side, i) {
+        chart.data.datasets[i].data = data ? data[side + "_" + metric] : [];
+      });
+      chart.update("none");
+    });
+  }
+
+  function setupCharts() {
+    document.querySelectorAll("canvas[data-metric]").forEach(function (canvas) {
+      charts[canvas.getAttribute("data-metric")] = makeChart(canvas, canvas.getAttribute("data-unit"));
+    });
+    var select = document.getElementById("chart-route");
+    if (select) {
+      select.addEventListener("change", function () {
+        highlightRow();
+        if (lastPayload) { updateCharts(lastPayload); }
+      });
+    }
+    document.addEventListener("click", function (event) {
+      var row = event.target.closest && event.target.closest("tr[data-route]");
+      if (!row || event.target.closest("button, a, input, select")) { return; }
+      if (select) {
+        select.value = row.getAttribute("data-route");
+        select.dispatchEvent(new Event("change"));
+      }
+    });
+    highlightRow();
+  }
+
+  function highlightRow() {
+    var route = selectedRoute();
+    document.querySelectorAll("tr[data-route]").forEach(function (row) {
+      row.classList.toggle("selected", row.getAttribute("data-route") === route);
+    });
+  }
+
+  function refreshRoutesTable() {
+    var table = document.getElementById("routes-table");
+    if (table && window.htmx) {
+      htmx.ajax("GET", table.getAttribute("data-refresh-url"), { target: "#routes-table", swap: "outerHTML" });
+    }
+  }
+
+  function connect(url) {
+    var dot = document.getElementById("live-dot");
+    var source = new EventSource(url);
+    source.addEventListener("open", function () { if (dot) { dot.classList.add("on"); } });
+    source.addEventListener("error", function () { if (dot) { dot.classList.remove("on"); } });
+    source.addEventListener("stats", function (event) {
+      var payload = JSON.parse(event.data);
+      lastPayload = payload;
+      var page = document.body.getAttribute("data-generation");
+      if (page !== null && String(payload.generation) !== page) {
+        // Another publish happened (an operator, a guard, the plan): refresh the table in place.
+        document.body.setAttribute("data-generation", String(payload.generation));
+        var badge = document.getElementById("active-version");
+        if (badge) { badge.textContent = "v" + payload.version; }
+        refreshRoutesTable();
+      }
+      updateRows(payload);
+      updateCharts(payload);
+    });
+  }
+
+  // The canary weight slider shows its value; the weight only applies to canary.
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("input[type=range][data-output]")) {
+      var out = document.getElementById(event.target.getAttribute("data-output"));
+      if (out) { out.value = event.target.value + "%"; }
+    }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input[name=mode]")) {
+      var form = event.target.form;
+      var weight = form && form.querySelector(".weight-field");
+      if (weight) { weight.hidden = event.target.value !== "canary"; }
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function () { highlightRow(); });
+
+  window.stranglerClosePanel = function () {
+    var panel = document.getElementById("action-panel");
+    if (panel) { panel.innerHTML = ""; }
+  };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setupCharts();
+    var live = document.body.getAttribute("data-stream");
+    if (live) { connect(live); }
+  });
+})();
