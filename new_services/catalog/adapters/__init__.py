@@ -1,0 +1,1 @@
+"""Adapters: the catalog's own database (SQLAlchemy Core tables, repositories, migrations)."""

@@ -1,0 +1,74 @@
+"""In-memory repository and unit of work: the fakes the unit tests run the use cases against."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+
+from new_services.catalog.domain import Product
+from new_services.catalog.service_layer.criteria import ProductCriteria
+from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
+
+__all__ = ["InMemoryProductRepository", "InMemoryUnitOfWork"]
+
+
+class InMemoryProductRepository:
+    """Same semantics as the SQL repository: filters AND-ed, ties broken by id, copies in and out."""
+
+    def __init__(self, products: Iterable[Product] = ()) -> None:
+        self._products: dict[int, Product] = {p.id: copy.copy(p) for p in products}
+
+    def get(self, product_id: int) -> Product | None:
+        product = self._products.get(product_id)
+        return None if product is None else copy.copy(product)
+
+    def save(self, product: Product) -> None:
+        self._products[product.id] = copy.copy(product)
+
+    def save_many(self, products: Iterable[Product]) -> int:
+        written = 0
+        for product in products:
+            self.save(product)
+            written += 1
+        return written
+
+    def count(self, criteria: ProductCriteria) -> int:
+        return sum(1 for product in self._products.values() if _matches(product, criteria))
+
+    def search(self, criteria: ProductCriteria, *, offset: int, limit: int) -> Sequence[Product]:
+        found = sorted((p for p in self._products.values() if _matches(p, criteria)), key=lambda p: p.id)
+        key = {
+            "id": lambda p: p.id,
+            "name": lambda p: p.name,
+            "price": lambda p: p.price.amount,
+            "sku": lambda p: p.sku.value,
+        }[criteria.sort_field]
+        # sorts are stable, also in reverse: ties keep ascending id order, as in the SQL repository
+        found.sort(key=key, reverse=criteria.descending)
+        return [copy.copy(p) for p in found[offset : offset + limit]]
+
+
+def _matches(product: Product, criteria: ProductCriteria) -> bool:
+    if criteria.q:
+        needle = criteria.q.lower()
+        if needle not in product.name.lower() and needle not in product.sku.value.lower():
+            return False
+    if criteria.category and not product.category.is_within(criteria.category):
+        return False
+    if criteria.status is not None and product.status is not criteria.status:
+        return False
+    if criteria.min_price is not None and product.price.amount < criteria.min_price:
+        return False
+    return criteria.max_price is None or product.price.amount <= criteria.max_price
+
+
+class InMemoryUnitOfWork(AbstractUnitOfWork):
+    def __init__(self, products: Iterable[Product] = ()) -> None:
+        self.products = InMemoryProductRepository(products)
+        self.committed = False
+
+    def commit(self) -> None:
+        self.committed = True
+
+    def rollback(self) -> None:
+        pass

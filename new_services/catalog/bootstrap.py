@@ -1,0 +1,53 @@
+"""The composition root: settings in, wired dependencies out. Nothing connects before it is called."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from new_services.catalog.adapters.engine import make_engine
+from new_services.catalog.adapters.migrate import current_revision, head_revision
+from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from new_services.catalog.config import CatalogSettings
+from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
+
+__all__ = ["Catalog", "bootstrap"]
+
+ReadinessCheck = Callable[[], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the entrypoints need: a unit-of-work factory and a readiness check."""
+
+    settings: CatalogSettings
+    uow_factory: Callable[[], AbstractUnitOfWork]
+    readiness: ReadinessCheck
+    engine: Engine | None = None
+
+    def dispose(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+def bootstrap(settings: CatalogSettings) -> Catalog:
+    """Wire the catalog on its own database (``settings.database_url``)."""
+    engine = make_engine(settings.database_url)
+    return Catalog(
+        settings=settings,
+        uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
+        readiness=lambda: _database_readiness(engine),
+        engine=engine,
+    )
+
+
+def _database_readiness(engine: Engine) -> dict[str, str]:
+    """``{"database": "ok"}`` when reachable and migrated; raises with the reason otherwise."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise RuntimeError(f"database at migration {current!r}, expected {head!r}")
+    return {"database": "ok"}

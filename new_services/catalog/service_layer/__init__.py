@@ -1,0 +1,21 @@
+"""Use cases of the catalog: queries (list, get) and commands (set or adjust stock) over a unit of work."""
+
+from new_services.catalog.service_layer.commands import adjust_stock, set_stock
+from new_services.catalog.service_layer.criteria import SORT_KEYS, ProductCriteria
+from new_services.catalog.service_layer.errors import PageOutOfRange, ProductNotFound, ServiceError
+from new_services.catalog.service_layer.queries import Page, get_product, list_products
+from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
+
+__all__ = [
+    "SORT_KEYS",
+    "AbstractUnitOfWork",
+    "Page",
+    "PageOutOfRange",
+    "ProductCriteria",
+    "ProductNotFound",
+    "ServiceError",
+    "adjust_stock",
+    "get_product",
+    "list_products",
+    "set_stock",
+]

@@ -1,0 +1,25 @@
+"""The repository port: how the use cases see stored products."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from new_services.catalog.domain import Product
+from new_services.catalog.service_layer.criteria import ProductCriteria
+
+__all__ = ["ProductRepository"]
+
+
+class ProductRepository(Protocol):
+    def get(self, product_id: int) -> Product | None: ...
+
+    def save(self, product: Product) -> None:
+        """Insert or replace ``product`` (by id)."""
+
+    def save_many(self, products: Iterable[Product]) -> int:
+        """Insert or replace each product; return how many were written."""
+
+    def count(self, criteria: ProductCriteria) -> int: ...
+
+    def search(self, criteria: ProductCriteria, *, offset: int, limit: int) -> Sequence[Product]: ...
