@@ -1,0 +1,128 @@
+"""`strangler up`, `ps`, `start`, `stop`, `restart`: run the stack and talk to its supervisor."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from migration_plan.supervisor.control import ControlError, SupervisorAlreadyRunning, send_command
+from migration_plan.supervisor.output import LogSink
+from migration_plan.supervisor.procfile import ProcfileError, load_procfile
+from migration_plan.supervisor.render import print_ready, ps_table
+from migration_plan.supervisor.settings import StackSettings
+from migration_plan.supervisor.stack import Stack, build_stack
+from migration_plan.supervisor.supervisor import Supervisor, run_supervisor
+
+__all__ = ["register"]
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", help="State directory (default: $STRANGLER_HOME, else ./.strangler).", show_default=False
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _settings(home: Path | None) -> StackSettings:
+    try:
+        settings = StackSettings()
+    except ValidationError as exc:
+        raise _fail(f"invalid environment: {exc}") from exc
+    if home is not None:
+        settings = settings.model_copy(update={"home": home.expanduser().absolute()})
+    return settings
+
+
+def up(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Run only this process (repeatable).", show_default=False),
+    ] = None,
+    home: HomeOption = None,
+    procfile: Annotated[
+        Path | None,
+        typer.Option("--procfile", help="Run the processes of this TOML/JSON file instead of the stack."),
+    ] = None,
+) -> None:
+    """Start the whole stack on 127.0.0.1 and keep it running until Ctrl-C."""
+    run_started = time.time()
+    settings = _settings(home)
+    try:
+        stack = Stack(specs=tuple(load_procfile(procfile))) if procfile is not None else build_stack(settings)
+        stack = stack.only(only or [])
+    except (ProcfileError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    console = Console()
+    sink = LogSink(console, [spec.name for spec in stack.specs])
+    for warning in stack.warnings:
+        sink.warning(warning)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    supervisor = Supervisor(stack.specs, home=settings.home, sink=sink)
+
+    def on_ready() -> None:
+        print_ready(console, stack.specs, stack.admin_password_file, run_started=run_started)
+
+    try:
+        code = run_supervisor(supervisor, on_ready)
+    except SupervisorAlreadyRunning as exc:
+        raise _fail(str(exc)) from exc
+    except OSError as exc:
+        raise _fail(f"cannot open the control socket {supervisor.socket_path}: {exc}") from exc
+    raise typer.Exit(code)
+
+
+def _send(home: Path | None, request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return send_command(_settings(home).socket_path, request)
+    except ControlError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def ps(
+    home: HomeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the processes as JSON.")] = False,
+) -> None:
+    """Show the supervised processes: pid, state, restarts, uptime, health, port."""
+    processes = _send(home, {"command": "ps"})["processes"]
+    if as_json:
+        typer.echo(json.dumps(processes, indent=2))
+    else:
+        Console().print(ps_table(processes))
+
+
+def _command(command: str, done: str) -> Any:
+    def run(
+        name: Annotated[str, typer.Argument(help="Process name, as `strangler ps` shows it.")],
+        home: HomeOption = None,
+    ) -> None:
+        answer = _send(home, {"command": command, "name": name})
+        process = answer["process"]
+        if answer.get("changed", True):
+            pid = f" (pid {process['pid']})" if process["pid"] else ""
+            typer.echo(f"{done} {name}{pid}")
+        else:
+            typer.echo(f"{name} was already {'running' if command == 'start' else 'stopped'}")
+
+    run.__doc__ = f"{command.capitalize()} one process of the running supervisor."
+    return run
+
+
+def register(app: typer.Typer) -> None:
+    """Add the stack commands to the `strangler` CLI."""
+    app.command("up")(up)
+    app.command("ps")(ps)
+    app.command("start")(_command("start", "started"))
+    app.command("stop")(_command("stop", "stopped"))
+    app.command("restart")(_command("restart", "restarted"))

@@ -1,0 +1,266 @@
+"""The default process list of this repository: monolith, control plane, data plane, extracted services.
+
+Each part is started only when its code exists on disk (looked up without importing it); until the data
+plane exists, a plain pass-through keeps the shop reachable through the front door. ``EXTRA_SPECS`` is the
+extension point for more processes (sync workers, relays): a list of builders called with the settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.machinery import ModuleSpec, PathFinder
+from pathlib import Path
+
+from migration_plan.supervisor.backoff import Backoff
+from migration_plan.supervisor.settings import StackSettings
+from migration_plan.supervisor.spec import ProcessSpec, SetupStep, validate_specs
+
+__all__ = [
+    "EXTRA_SPECS",
+    "KNOWN_SERVICE_PORTS",
+    "Stack",
+    "build_stack",
+    "find_module_spec",
+    "module_exists",
+    "project_root",
+    "runnable_module",
+]
+
+KNOWN_SERVICE_PORTS = {"catalog": "catalog_port", "orders": "orders_port"}
+FIRST_EXTRA_SERVICE_PORT = 8203
+
+SpecBuilder = Callable[[StackSettings], "ProcessSpec | None"]
+EXTRA_SPECS: list[SpecBuilder] = []
+"""Builders of additional processes (e.g. sync workers), started after the services; None skips one."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What `strangler up` runs, the warnings about what it skipped, and where the admin password lives."""
+
+    specs: tuple[ProcessSpec, ...]
+    warnings: tuple[str, ...] = ()
+    admin_password_file: Path | None = None
+
+    def only(self, names: Sequence[str]) -> Stack:
+        """The same stack restricted to ``names`` (in stack order); unknown names are an error."""
+        if not names:
+            return self
+        known = {spec.name for spec in self.specs}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown process {', '.join(unknown)} (this stack has: {', '.join(sorted(known))})"
+            )
+        return Stack(
+            specs=tuple(spec for spec in self.specs if spec.name in names),
+            warnings=self.warnings,
+            admin_password_file=self.admin_password_file,
+        )
+
+
+def find_module_spec(dotted: str, search_path: Sequence[str] | None = None) -> ModuleSpec | None:
+    """The spec of ``dotted`` on ``search_path`` (default ``sys.path``), found without importing anything."""
+    path: list[str] | None = list(search_path) if search_path is not None else None
+    parts = dotted.split(".")
+    spec: ModuleSpec | None = None
+    for index in range(len(parts)):
+        if index and (spec is None or spec.submodule_search_locations is None):
+            return None
+        if index:
+            assert spec is not None and spec.submodule_search_locations is not None
+            path = list(spec.submodule_search_locations)
+        spec = PathFinder.find_spec(".".join(parts[: index + 1]), path)
+        if spec is None:
+            return None
+    return spec
+
+
+def module_exists(dotted: str, search_path: Sequence[str] | None = None) -> bool:
+    return find_module_spec(dotted, search_path) is not None
+
+
+def runnable_module(dotted: str, search_path: Sequence[str] | None = None) -> bool:
+    """Whether ``python -m dotted`` finds something to run: a plain module, or a package with ``__main__``."""
+    spec = find_module_spec(dotted, search_path)
+    if spec is None:
+        return False
+    return spec.submodule_search_locations is None or module_exists(f"{dotted}.__main__", search_path)
+
+
+def project_root() -> Path:
+    """The folder holding ``legacy_monolith/``, ``new_services/``... (the current directory as a fallback)."""
+    spec = PathFinder.find_spec("migration_plan")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))).parent
+    return Path.cwd()
+
+
+def build_stack(
+    settings: StackSettings, *, root: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Stack:
+    """The processes of this repository that exist on disk, in start order."""
+    root = root or project_root()
+    environ = os.environ if environ is None else environ
+    search = [str(root)]
+    python = sys.executable
+    common = {
+        "STRANGLER_HOME": str(settings.home),
+        "STRANGLER_STORE_URL": settings.resolved_store_url,
+        "STRANGLER_LEGACY_URL": settings.resolved_legacy_url,
+    }
+    timing = {"startup_timeout": settings.startup_timeout, "stop_grace": settings.stop_grace}
+    specs: list[ProcessSpec] = []
+    warnings: list[str] = []
+
+    def missing(name: str, what: str) -> None:
+        warnings.append(f"{name} skipped: {what} does not exist yet")
+
+    conf = root / "legacy_monolith" / "gunicorn.conf.py"
+    if not module_exists("legacy_monolith.wsgi", search) or not runnable_module(
+        "legacy_monolith.manage", search
+    ):
+        missing("legacy", "legacy_monolith.wsgi / legacy_monolith.manage")
+    elif not conf.is_file():
+        missing("legacy", str(conf))
+    else:
+        data_dir = settings.home / "legacy"
+        manage = (python, "-m", "legacy_monolith.manage")
+        specs.append(
+            ProcessSpec(
+                name="legacy",
+                argv=(python, "-m", "gunicorn", "legacy_monolith.wsgi:application", "-c", str(conf)),
+                env={
+                    **common,
+                    "LEGACYSHOP_PORT": str(settings.legacy_port),
+                    "LEGACYSHOP_DATA_DIR": str(data_dir),
+                },
+                cwd=root,
+                health_urls=(f"http://127.0.0.1:{settings.legacy_port}/readyz",),
+                setup=(
+                    SetupStep(argv=(*manage, "migrate", "--noinput")),
+                    SetupStep(argv=(*manage, "seed"), once_marker=data_dir / ".seeded"),
+                ),
+                port=settings.legacy_port,
+                url=f"http://127.0.0.1:{settings.legacy_port}/",
+                label="monolith, direct (LegacyShop)",
+                **timing,
+            )
+        )
+
+    if runnable_module("strangler_proxy.controlplane", search):
+        specs.append(
+            ProcessSpec(
+                name="controlplane",
+                argv=(python, "-m", "strangler_proxy.controlplane"),
+                env={**common, "STRANGLER_ADMIN_PORT": str(settings.admin_port)},
+                cwd=root,
+                health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),
+                port=settings.admin_port,
+                url=f"http://127.0.0.1:{settings.admin_port}/",
+                label="admin UI (control plane)",
+                **timing,
+            )
+        )
+    else:
+        missing("controlplane", "strangler_proxy.controlplane.__main__")
+
+    dataplane_env = {
+        **common,
+        "STRANGLER_DATAPLANE_PORT": str(settings.dataplane_port),
+        "STRANGLER_DATAPLANE_WORKERS": str(settings.dataplane_workers),
+    }
+    front_door = {
+        "health_urls": (f"http://127.0.0.1:{settings.dataplane_port}/_strangler/readyz",),
+        "port": settings.dataplane_port,
+        "url": f"http://127.0.0.1:{settings.dataplane_port}/",
+        "label": "shop, through the front door",
+    }
+    if runnable_module("strangler_proxy.dataplane", search):
+        specs.append(
+            ProcessSpec(
+                name="dataplane",
+                argv=(python, "-m", "strangler_proxy.dataplane"),
+                env=dataplane_env,
+                cwd=root,
+                **front_door,
+                **timing,
+            )
+        )
+    else:
+        warnings.append(
+            "dataplane missing: a plain pass-through to the monolith serves the front door instead"
+        )
+        specs.append(
+            ProcessSpec(
+                name="passthrough",
+                argv=(python, "-m", "migration_plan.supervisor.passthrough"),
+                env=dataplane_env,
+                cwd=root,
+                **front_door,
+                **timing,
+            )
+        )
+
+    specs.extend(_service_specs(settings, root, environ, common, timing))
+    for builder in EXTRA_SPECS:
+        extra = builder(settings)
+        if extra is not None:
+            specs.append(extra)
+    validate_specs(specs)
+    return Stack(
+        specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
+    )
+
+
+def _service_specs(
+    settings: StackSettings,
+    root: Path,
+    environ: Mapping[str, str],
+    common: Mapping[str, str],
+    timing: Mapping[str, float],
+) -> list[ProcessSpec]:
+    services_dir = root / "new_services"
+    names = sorted(
+        entry.name
+        for entry in (services_dir.iterdir() if services_dir.is_dir() else ())
+        if (entry / "entrypoints" / "wsgi.py").is_file() and entry.name.isidentifier()
+    )
+    next_port = FIRST_EXTRA_SERVICE_PORT
+    specs = []
+    for name in names:
+        variable = f"{name.upper()}_PORT"
+        if variable in environ:
+            port = int(environ[variable])
+        elif name in KNOWN_SERVICE_PORTS:
+            port = getattr(settings, KNOWN_SERVICE_PORTS[name])
+        else:
+            port, next_port = next_port, next_port + 1
+        workers = environ.get(f"{name.upper()}_WORKERS", "2")
+        specs.append(
+            ProcessSpec(
+                name=name,
+                argv=(
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    f"new_services.{name}.entrypoints.wsgi:app",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    workers,
+                ),
+                env={**common, variable: str(port)},
+                cwd=root,
+                health_urls=(f"http://127.0.0.1:{port}/readyz",),
+                backoff=Backoff(),
+                port=port,
+                url=f"http://127.0.0.1:{port}/",
+                label=f"{name} service, direct",
+                **timing,
+            )
+        )
+    return specs
