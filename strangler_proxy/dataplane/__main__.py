@@ -1,0 +1,52 @@
+"""``python -m strangler_proxy.dataplane``: serve the data plane with uvicorn, N workers.
+
+uvloop + httptools, no uvicorn access log (the data plane writes its own JSON one), no proxy-header
+handling (the data plane sets X-Forwarded-* itself), no Server or Date header of uvicorn's own (the
+upstream's pass through unchanged).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import uvicorn
+
+from strangler_proxy.dataplane.settings import DataPlaneSettings
+
+__all__ = ["main", "uvicorn_options"]
+
+APP_FACTORY = "strangler_proxy.dataplane.app:create_app_from_environment"
+
+
+def uvicorn_options(settings: DataPlaneSettings) -> dict[str, object]:
+    return {
+        "factory": True,
+        "host": settings.dataplane_host,
+        "port": settings.dataplane_port,
+        "workers": settings.dataplane_workers,
+        "loop": "uvloop",
+        "http": "httptools",
+        "ws": "none",
+        "lifespan": "on",
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "date_header": False,
+        "timeout_graceful_shutdown": 30,
+        "backlog": 4096,
+        "log_level": "info",
+    }
+
+
+def main() -> None:
+    settings = DataPlaneSettings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Snapshots of a previous run would add to this run's counters: start from an empty folder.
+    shutil.rmtree(settings.metrics_dir, ignore_errors=True)
+    settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(APP_FACTORY, **uvicorn_options(settings))  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""The data plane's composition root: ``create_app(settings)`` returns a pure ASGI application.
+
+    http /_strangler/...  -> the proxy's own endpoints (healthz, readyz, metrics, version)
+    http everything else  -> Forwarder (decide -> forward -> observe)
+    lifespan              -> builds the worker's resources and background tasks, tears them down
+
+Per worker: one aiohttp ``ClientSession`` (keep-alive pool, no cookie jar, no decompression, no
+headers of its own), one shadow mirror, the live route table and its poller, and background tasks that
+write stats, metric snapshots and access-log lines off the request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from sqlalchemy import Engine
+
+from strangler_proxy.dataplane.access_log import AccessLog
+from strangler_proxy.dataplane.breaker import Breakers
+from strangler_proxy.dataplane.forward import Forwarder
+from strangler_proxy.dataplane.headers import TrustedPeers
+from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
+from strangler_proxy.dataplane.metrics import MetricsExporter, write_snapshot
+from strangler_proxy.dataplane.routing import CompiledTable, compile_table
+from strangler_proxy.dataplane.settings import DataPlaneSettings, load_override_key
+from strangler_proxy.dataplane.shadow import ShadowMirror, StoreShadowSink
+from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.routes import RouteTable
+from strangler_proxy.store import make_engine
+from strangler_proxy.store.active import ActiveVersionReader
+
+__all__ = ["RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
+
+logger = logging.getLogger(__name__)
+
+RESERVED_PREFIX = "/_strangler/"
+_ACCESS_LOG_FLUSH_S = 0.2
+_LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
+
+
+def _json(document: object) -> bytes:
+    return json.dumps(document, default=str).encode()
+
+
+class DataPlane:
+    """One worker's ASGI application. Resources exist between lifespan startup and shutdown only."""
+
+    def __init__(
+        self, settings: DataPlaneSettings, *, engine_factory: Callable[[str], Engine] = make_engine
+    ) -> None:
+        self.settings = settings
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._engine_factory = engine_factory
+        self.stats = RequestStats()
+        self.breakers = Breakers()
+        self._exporter = MetricsExporter(settings.metrics_dir)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._forwarder: Forwarder | None = None
+        self.live: LiveTable | None = None
+        self._poller: TablePoller | None = None
+        self._writer: StoreWriter | None = None
+        self._engine: Engine | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._mirror: ShadowMirror | None = None
+        self._sink: StoreShadowSink | None = None
+        self._access_log: AccessLog | None = None
+        self._override_key: bytes | None = None
+
+    # --- ASGI ---------------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if scope["path"].startswith(RESERVED_PREFIX):
+                await self._internal(scope, send)
+                return
+            if self._forwarder is None:
+                await _respond(send, 503, {"error": "starting", "detail": "the data plane is not started"})
+                return
+            await self._forwarder(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1011, "reason": "websockets are not proxied"})
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    logger.exception("data plane worker failed to start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def _compile(self, table: RouteTable) -> CompiledTable:
+        return compile_table(table, override_key=self._override_key)
+
+    async def startup(self) -> None:
+        settings = self.settings
+        self._override_key = load_override_key(settings)
+        self._engine = self._engine_factory(settings.resolved_store_url)
+        self._writer = StoreWriter(self._engine, worker=self.worker_id, pid=os.getpid())
+        self.live = LiveTable(ServedTable.build(self._compile(bootstrap_table(settings.legacy_url)), None))
+        self._poller = TablePoller(
+            ActiveVersionReader(self._engine),
+            self.live,
+            self._compile,
+            interval_s=settings.poll_interval_s,
+            on_applied=self._applied,
+        )
+        applied = await asyncio.to_thread(self._poller.poll_once)
+        if not applied:
+            await asyncio.to_thread(self._applied, self.live.current)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=0, limit_per_host=settings.upstream_pool_size, ttl_dns_cache=300
+            ),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        live = self.live
+        self._sink = StoreShadowSink(self._engine, self.worker_id)
+        self._sink.start()
+        self._mirror = ShadowMirror(self._session, lambda name: live.current.upstream_url(name), self._sink)
+        if settings.access_log:
+            self._access_log = AccessLog(settings.access_log_path)
+            self._access_log.open()
+        self._forwarder = Forwarder(
+            session=self._session,
+            live=self.live,
+            breakers=self.breakers,
+            stats=self.stats,
+            access_log=self._access_log,
+            trusted=TrustedPeers(settings.trusted_proxies),
+            shadow=self._mirror,
+            debug_headers=settings.debug_headers,
+        )
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._poller.run(), name="route-table-poller"),
+            loop.create_task(self._stats_forever(), name="stats-writer"),
+        ]
+        if self._access_log is not None:
+            self._tasks.append(loop.create_task(self._access_log_forever(), name="access-log"))
+        self._write_snapshot()
+
+    async def shutdown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self._flush_stats(include_current=True)
+        if self._access_log is not None:
+            self._access_log.close()
+        if self._mirror is not None:
+            await self._mirror.aclose()
+        if self._sink is not None:
+            await self._sink.aclose()
+        if self._session is not None:
+            await self._session.close()
+        if self._writer is not None:
+            try:
+                await asyncio.to_thread(self._writer.forget)
+            except Exception as exc:
+                logger.warning("could not remove worker %s from the store: %s", self.worker_id, exc)
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _applied(self, served: ServedTable) -> None:
+        """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``."""
+        assert self._writer is not None and self.live is not None
+        try:
+            self._writer.heartbeat(
+                version_id=served.version or None,
+                generation=served.generation,
+                applied_at=self.live.applied_at,
+            )
+        except Exception as exc:
+            logger.warning("could not record the applied version %s in the store: %s", served.version, exc)
+
+    # --- background tasks ---------------------------------------------------------------------
+    async def _stats_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stats_interval_s)
+            await self._flush_stats(include_current=False)
+
+    async def _flush_stats(self, *, include_current: bool) -> None:
+        self._write_snapshot()
+        rows = self.stats.drain(include_current=include_current)
+        if self._writer is None or not self.settings.stats_to_store:
+            return
+        try:
+            await asyncio.to_thread(self._write_rows_and_heartbeat, rows)
+        except Exception as exc:
+            logger.warning("%d route_stats rows not written to the store: %s", len(rows), exc)
+
+    def _write_rows_and_heartbeat(self, rows: list) -> None:  # type: ignore[type-arg]
+        assert self._writer is not None
+        self._writer.write_stats(rows)
+        served = self.live.current if self.live is not None else None
+        self._writer.heartbeat(
+            version_id=served.version if served else None,
+            generation=served.generation if served else None,
+            applied_at=None,
+        )
+
+    def _write_snapshot(self) -> None:
+        try:
+            write_snapshot(
+                self.settings.metrics_dir,
+                self.stats,
+                version=self.live.current.version if self.live else 0,
+                breakers=self.breakers.states(),
+            )
+        except OSError as exc:
+            logger.warning("metrics snapshot not written: %s", exc)
+
+    async def _access_log_forever(self) -> None:
+        assert self._access_log is not None
+        while True:
+            await asyncio.sleep(_ACCESS_LOG_FLUSH_S)
+            try:
+                self._access_log.flush()
+            except OSError as exc:
+                logger.warning("access log lines lost: %s", exc)
+
+    # --- the proxy's own endpoints ------------------------------------------------------------
+    async def _internal(self, scope: dict[str, Any], send: Any) -> None:
+        name = scope["path"][len(RESERVED_PREFIX) :]
+        if scope["method"] not in ("GET", "HEAD"):
+            await _respond(send, 405, {"error": "method_not_allowed", "detail": "only GET and HEAD"})
+        elif name == "healthz":
+            await _respond(send, 200, {"status": "ok"})
+        elif name == "readyz":
+            await self._readyz(send)
+        elif name == "version":
+            await _respond(send, 200, self._version_document())
+        elif name == "metrics":
+            client = scope.get("client")
+            if client is None or not str(client[0]).startswith(_LOOPBACK_PREFIXES):
+                await _respond(
+                    send, 403, {"error": "forbidden", "detail": "metrics are served to loopback peers only"}
+                )
+                return
+            self._write_snapshot()
+            body = await asyncio.to_thread(self._exporter.render)
+            await _respond_bytes(send, 200, b"text/plain; version=0.0.4; charset=utf-8", body)
+        else:
+            await _respond(send, 404, {"error": "not_found", "detail": f"no endpoint {scope['path']!r}"})
+
+    async def _readyz(self, send: Any) -> None:
+        if self._poller is None or self.live is None:
+            await _respond(send, 503, {"status": "starting", "checks": {"started": "no"}})
+            return
+        store = "ok" if self._poller.healthy else (self._poller.last_error or "failing")
+        checks = {"store": store, "route_table": f"version {self.live.current.version}"}
+        ready = self._poller.healthy
+        await _respond(
+            send, 200 if ready else 503, {"status": "ready" if ready else "not_ready", "checks": checks}
+        )
+
+    def _version_document(self) -> dict[str, object]:
+        served = self.live.current if self.live is not None else None
+        return {
+            "worker": self.worker_id,
+            "version": served.version if served else None,
+            "generation": served.generation if served else None,
+            "applied_at": self.live.applied_at.isoformat() if self.live else None,
+            "breakers": self.breakers.states(),
+            "now": datetime.now(UTC).isoformat(),
+        }
+
+
+async def _respond(send: Any, status: int, document: object) -> None:
+    await _respond_bytes(send, status, b"application/json", _json(document))
+
+
+async def _respond_bytes(send: Any, status: int, content_type: bytes, body: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def create_app(settings: DataPlaneSettings, **kwargs: Any) -> DataPlane:
+    """The data plane's ASGI application for ``settings``."""
+    return DataPlane(settings, **kwargs)
+
+
+def create_app_from_environment() -> DataPlane:
+    """Factory for ``uvicorn --factory``: settings read once from the environment (in each worker)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(DataPlaneSettings())

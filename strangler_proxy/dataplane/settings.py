@@ -1,0 +1,73 @@
+"""The data plane's settings, read once from the environment (prefix ``STRANGLER_``) into a frozen object."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from strangler_proxy.secrets import load_or_create_secret
+
+__all__ = ["DataPlaneSettings", "load_override_key"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class DataPlaneSettings(BaseSettings):
+    """Everything a data-plane worker needs; each value overridable by ``STRANGLER_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="STRANGLER_", frozen=True, extra="ignore")
+
+    home: Path = Path(".strangler")
+    store_url: str = ""
+    """Empty means ``sqlite:///$STRANGLER_HOME/store.sqlite3``."""
+    legacy_url: str = "http://127.0.0.1:8100"
+    dataplane_host: str = "127.0.0.1"
+    dataplane_port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    dataplane_workers: Annotated[int, Field(ge=1, le=256)] = Field(
+        default_factory=lambda: os.cpu_count() or 1
+    )
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
+    """CIDRs whose X-Forwarded-* headers are kept (comma separated in the environment)."""
+    poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.05
+    stats_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """How often per-second aggregates reach the store and the metrics snapshot is refreshed."""
+    access_log: bool = True
+    access_log_path: Path | None = None
+    """Where JSON access-log lines go; None writes them to standard output."""
+    debug_headers: bool = False
+    """Add ``x-strangler-route``, ``-target`` and ``-version`` to every response."""
+    upstream_pool_size: Annotated[int, Field(ge=1, le=100_000)] = 512
+    """Keep-alive connections per upstream host, per worker."""
+    stats_to_store: bool = True
+    """Write per-second aggregates to ``route_stats`` (off only in benchmarks without a store)."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[Network, ...]) -> tuple[Network, ...]:
+        return tuple(ipaddress.ip_network(str(n), strict=False) for n in value)
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.home.resolve() / 'store.sqlite3'}"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Per-worker metric snapshots, merged by whichever worker answers a scrape."""
+        return self.home / "run" / "dataplane-metrics"
+
+
+def load_override_key(settings: DataPlaneSettings) -> bytes:
+    """The tester-override signing key, created at first start under ``$STRANGLER_HOME/secrets``."""
+    return load_or_create_secret(settings.home / "secrets" / "override.key").encode()

@@ -1,0 +1,93 @@
+"""Per-request accounting for one worker: cumulative totals (Prometheus) and per-second windows (store).
+
+Recording is a few list updates on the request path; everything else (writing rows, exporting
+snapshots) happens in background tasks that ``drain`` the completed seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from strangler_proxy.store import LATENCY_BUCKETS_MS
+
+__all__ = ["Accumulator", "RequestStats", "SecondRow", "StatsKey"]
+
+StatsKey = tuple[str, str]
+"""(route, target)"""
+
+_BOUNDS = LATENCY_BUCKETS_MS
+_NBUCKETS = len(_BOUNDS)
+
+
+@dataclass(slots=True)
+class Accumulator:
+    """Counts by status class (index = status // 100), latency sum and per-bucket counts (not cumulative)."""
+
+    by_class: list[int] = field(default_factory=lambda: [0] * 6)
+    latency_sum_ms: float = 0.0
+    buckets: list[int] = field(default_factory=lambda: [0] * _NBUCKETS)
+
+    def add(self, status_class: int, duration_ms: float, bucket: int) -> None:
+        self.by_class[status_class] += 1
+        self.latency_sum_ms += duration_ms
+        self.buckets[bucket] += 1
+
+    @property
+    def requests(self) -> int:
+        return sum(self.by_class)
+
+
+@dataclass(frozen=True, slots=True)
+class SecondRow:
+    second: int
+    route: str
+    target: str
+    accumulator: Accumulator
+
+
+class RequestStats:
+    """In-memory accounting of one worker; not thread-safe (one event loop owns it)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.totals: dict[StatsKey, Accumulator] = {}
+        self.in_flight: dict[StatsKey, int] = {}
+        self._windows: dict[int, dict[StatsKey, Accumulator]] = {}
+
+    def started(self, key: StatsKey) -> None:
+        self.in_flight[key] = self.in_flight.get(key, 0) + 1
+
+    def finished(self, key: StatsKey, status: int, duration_s: float) -> None:
+        self.in_flight[key] -= 1
+        self.record(key, status, duration_s)
+
+    def record(self, key: StatsKey, status: int, duration_s: float) -> None:
+        """Count one answer (or one failed attempt) without touching the in-flight gauge."""
+        duration_ms = duration_s * 1000.0
+        bucket = bisect_left(_BOUNDS, duration_ms)
+        status_class = status // 100 if 100 <= status < 600 else 5
+        total = self.totals.get(key)
+        if total is None:
+            total = self.totals[key] = Accumulator()
+        total.add(status_class, duration_ms, bucket)
+        second = int(self._clock())
+        window = self._windows.get(second)
+        if window is None:
+            window = self._windows[second] = {}
+        acc = window.get(key)
+        if acc is None:
+            acc = window[key] = Accumulator()
+        acc.add(status_class, duration_ms, bucket)
+
+    def drain(self, *, include_current: bool = False) -> list[SecondRow]:
+        """Remove and return the rows of every completed second (and the current one when asked)."""
+        now = int(self._clock())
+        done = [s for s in self._windows if s < now or include_current]
+        rows = []
+        for second in sorted(done):
+            for (route, target), acc in self._windows.pop(second).items():
+                rows.append(SecondRow(second, route, target, acc))
+        return rows

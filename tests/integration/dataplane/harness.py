@@ -1,0 +1,141 @@
+"""Real processes for the data-plane tests: upstream servers, a store, and the data plane itself."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select, update
+
+from strangler_proxy.routes import RouteTable, Rule, Upstream
+from strangler_proxy.store import make_engine, metadata
+from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_versions
+from tests.support.net import free_port
+from tests.support.processes import RunningProcess, start_process
+
+__all__ = ["DataPlaneProcess", "Store", "UpstreamServer", "start_dataplane", "start_upstream", "table"]
+
+
+@dataclass
+class UpstreamServer:
+    name: str
+    port: int
+    process: RunningProcess
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_upstream(name: str, log_dir: Path) -> UpstreamServer:
+    port = free_port()
+    process = start_process(
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.dataplane.upstream_app",
+            "--port",
+            str(port),
+            "--name",
+            name,
+        ],
+        log_path=log_dir / f"upstream-{name}.log",
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+    )
+    return UpstreamServer(name, port, process)
+
+
+class Store:
+    """A SQLite store with the schema, and the control plane's one write: publish a version."""
+
+    def __init__(self, path: Path) -> None:
+        self.url = f"sqlite:///{path}"
+        self.engine: Engine = make_engine(self.url)
+        metadata.create_all(self.engine)
+
+    def publish(self, table: RouteTable) -> int:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            version = conn.execute(
+                insert(route_versions).values(
+                    document=table.to_json(), author="test", reason="test", parent_id=None, created_at=now
+                )
+            ).inserted_primary_key[0]
+            row = conn.execute(
+                select(active_route_table.c.generation).where(active_route_table.c.id == 1)
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(active_route_table).values(id=1, version_id=version, generation=1, changed_at=now)
+                )
+            else:
+                conn.execute(
+                    update(active_route_table)
+                    .where(active_route_table.c.id == 1)
+                    .values(version_id=version, generation=row.generation + 1, changed_at=now)
+                )
+        return int(version)
+
+    def workers(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(dataplane_workers))]
+
+    def wait_applied(self, version: int, *, workers: int, timeout: float = 15.0) -> None:
+        """Wait until ``workers`` workers report serving ``version`` (they poll every 50 ms)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = self.workers()
+            if sum(1 for r in rows if r["version_id"] == version) >= workers:
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"version {version} not applied by {workers} workers: {self.workers()}")
+
+
+def table(upstreams: Iterable[Upstream], rules: Iterable[Rule] = ()) -> RouteTable:
+    return RouteTable(upstreams={u.name: u for u in upstreams}, rules=tuple(rules))
+
+
+@dataclass
+class DataPlaneProcess:
+    port: int
+    home: Path
+    process: RunningProcess
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def access_log(self) -> list[dict]:
+        path = self.home / "logs" / "access.log"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def start_dataplane(
+    home: Path, store: Store, legacy_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> DataPlaneProcess:
+    port = free_port()
+    env = {
+        "STRANGLER_HOME": str(home),
+        "STRANGLER_STORE_URL": store.url,
+        "STRANGLER_LEGACY_URL": legacy_url,
+        "STRANGLER_DATAPLANE_PORT": str(port),
+        "STRANGLER_DATAPLANE_WORKERS": str(workers),
+        "STRANGLER_ACCESS_LOG_PATH": str(home / "logs" / "access.log"),
+        "STRANGLER_DEBUG_HEADERS": "true",
+        "STRANGLER_STATS_INTERVAL_S": "0.2",
+        **(extra_env or {}),
+    }
+    process = start_process(
+        [sys.executable, "-m", "strangler_proxy.dataplane"],
+        log_path=home / "logs" / "dataplane.log",
+        env=env,
+        ready_url=f"http://127.0.0.1:{port}/_strangler/readyz",
+    )
+    return DataPlaneProcess(port, home, process)
