@@ -1,0 +1,1 @@
+"""Catalog: categories and products (tbl_category, tbl_product)."""

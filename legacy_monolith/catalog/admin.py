@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+from legacy_monolith.catalog.models import Category, Product
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("cat_path", "ctg_nm", "parent")
+    search_fields = ("cat_path", "ctg_nm")
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("prd_cd", "prd_nm", "unit_prc", "stk_qty", "sts_cd", "cat_path", "upd_dt")
+    list_filter = ("sts_cd",)
+    search_fields = ("prd_cd", "prd_nm")
+    readonly_fields = ("cat_path", "crt_dt", "upd_dt")
+    list_select_related = ("ctg",)
+    raw_id_fields = ("ctg",)
+
+    def save_model(self, request, obj, form, change):
+        from django.utils import timezone
+
+        now = timezone.now().replace(microsecond=0)
+        if not change:
+            obj.crt_dt = now
+        obj.upd_dt = now
+        super().save_model(request, obj, form, change)

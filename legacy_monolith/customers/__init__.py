@@ -1,0 +1,1 @@
+"""Customers: the shop profile kept beside Django's auth user (tbl_customer)."""

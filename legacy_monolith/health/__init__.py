@@ -1,0 +1,1 @@
+"""Health: liveness and readiness endpoints for the supervisor and the proxy."""

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from legacy_monolith.health import views
+
+app_name = "health"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+]

@@ -1,0 +1,1 @@
+"""LegacyShop project package: settings, root URLconf, shared templates and management commands."""

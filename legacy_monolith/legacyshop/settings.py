@@ -1,0 +1,128 @@
+"""Django settings for LegacyShop.
+
+Everything that differs between machines comes from the environment:
+
+    DATABASE_URL                any dj-database-url URL (default: SQLite in the data dir)
+    LEGACYSHOP_DATA_DIR         where the SQLite file and the secret key live (default: legacy_monolith/var/)
+    LEGACYSHOP_SECRET_KEY       overrides the generated key file
+    LEGACYSHOP_DEBUG            "1" turns DEBUG on
+    LEGACYSHOP_ALLOWED_HOSTS    comma-separated hosts added to 127.0.0.1 and localhost
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from legacy_monolith.legacyshop.secret_key import load_or_create_secret_key
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = Path(os.environ.get("LEGACYSHOP_DATA_DIR") or PACKAGE_DIR / "var").resolve()
+
+SECRET_KEY = os.environ.get("LEGACYSHOP_SECRET_KEY") or load_or_create_secret_key(DATA_DIR)
+
+DEBUG = os.environ.get("LEGACYSHOP_DEBUG", "") == "1"
+
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
+    host.strip() for host in os.environ.get("LEGACYSHOP_ALLOWED_HOSTS", "").split(",") if host.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "legacy_monolith.legacyshop",
+    "legacy_monolith.catalog",
+    "legacy_monolith.customers",
+    "legacy_monolith.orders",
+    "legacy_monolith.health",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "legacy_monolith.legacyshop.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "legacy_monolith.legacyshop.context_processors.shop",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "legacy_monolith.legacyshop.wsgi.application"
+
+
+def _database_config(url):
+    """One DATABASES entry; SQLite gets WAL, a busy timeout and IMMEDIATE transactions (2+ workers)."""
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    return config
+
+
+DATABASES = {
+    "default": _database_config(os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'legacy.sqlite3'}"),
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# Naive local timestamps, on purpose: the tables were designed that way in 2015.
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Europe/Berlin"
+USE_I18N = True
+USE_TZ = False
+
+SHOP_CURRENCY = "EUR"
+SHOP_NAME = "LegacyShop"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+CSRF_FAILURE_VIEW = "legacy_monolith.legacyshop.views.csrf_failure"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

@@ -1,0 +1,1 @@
+"""Orders: the session cart, checkout and order history (tbl_order, tbl_order_line)."""

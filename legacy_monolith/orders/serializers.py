@@ -1,0 +1,57 @@
+"""JSON bodies for the cart and orders (see API.md)."""
+
+from django.conf import settings
+
+from legacy_monolith.legacyshop.api import local_isoformat
+from legacy_monolith.orders.models import Order
+
+STATUS_NAMES = {
+    Order.STATUS_NEW: "new",
+    Order.STATUS_PAID: "paid",
+    Order.STATUS_SHIPPED: "shipped",
+    Order.STATUS_CANCELLED: "cancelled",
+}
+
+
+def _money(value):
+    return f"{value:.2f}"
+
+
+def cart_to_dict(cart):
+    lines = cart.lines()
+    return {
+        "items": [
+            {
+                "product_id": line.product.prd_id,
+                "sku": line.product.prd_cd,
+                "name": line.product.prd_nm,
+                "quantity": line.quantity,
+                "unit_price": line.product.unit_prc,
+                "line_total": _money(line.line_total),
+            }
+            for line in lines
+        ],
+        "total": _money(sum(line.line_total for line in lines)),
+        "currency": settings.SHOP_CURRENCY,
+    }
+
+
+def order_to_dict(order):
+    return {
+        "order_no": order.ord_no,
+        "status": STATUS_NAMES.get(order.ord_sts, order.ord_sts),
+        "total": order.tot_amt,
+        "currency": settings.SHOP_CURRENCY,
+        "ordered_at": local_isoformat(order.ord_dt),
+        "lines": [
+            {
+                "product_id": line.prd_id,
+                "sku": line.prd.prd_cd,
+                "name": line.prd.prd_nm,
+                "quantity": line.qty,
+                "unit_price": line.unit_prc,
+                "line_total": _money(line.line_total),
+            }
+            for line in order.lines.all()
+        ],
+    }
