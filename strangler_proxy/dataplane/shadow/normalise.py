@@ -34,7 +34,7 @@ def _values(headers: RawHeaders, name: bytes) -> list[str]:
 
 def header_value(headers: RawHeaders, name: str) -> str | None:
     """All values of ``name`` joined by ', ', whitespace collapsed; content-type also lower-cased with
-    its parameters sorted and unquoted. None when absent."""
+    its parameters sorted and unquoted (and JSON's redundant ``charset=utf-8`` dropped). None when absent."""
     values = _values(headers, name.lower().encode("latin-1"))
     if not values:
         return None
@@ -46,6 +46,8 @@ def header_value(headers: RawHeaders, name: str) -> str | None:
 def _content_type(value: str) -> str:
     kind, *params = (part.strip().lower() for part in value.split(";"))
     cleaned = sorted(p.replace(" ", "").replace('"', "") for p in params if p)
+    if is_json(kind):  # JSON is UTF-8 by definition (RFC 8259): an explicit charset=utf-8 says nothing
+        cleaned = [p for p in cleaned if p not in ("charset=utf-8", "charset=utf8")]
     return "; ".join([kind, *cleaned])
 
 

@@ -94,6 +94,11 @@ def test_content_type_parameters_are_compared_without_cosmetics() -> None:
     assert compare(legacy, new).equal
     other = snapshot(b"<p>x</p>", headers=[(b"content-type", b"text/plain; charset=utf-8")])
     assert not compare(legacy, other).equal
+    assert compare(
+        snapshot(b"{}"), snapshot(b"{}", headers=[(b"content-type", b"application/json; charset=UTF-8")])
+    ).equal
+    latin = snapshot(b"{}", headers=[(b"content-type", b"application/json; charset=latin-1")])
+    assert not compare(snapshot(b"{}"), latin).equal
 
 
 def test_html_compares_after_whitespace_normalisation() -> None:
