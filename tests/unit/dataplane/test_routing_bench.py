@@ -1,0 +1,23 @@
+"""Exact and prefix matching does not slow down with table size: 10,000 rules cost at most 2x 10 rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.bench_matcher import build_requests, build_table, measure
+from strangler_proxy.dataplane.routing import UNMATCHED, compile_table
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_benchmark_requests_hit_rules_across_the_whole_table() -> None:
+    compiled = compile_table(build_table(10_000))
+    routes = [compiled.decide("GET", path, []).route for path in build_requests(10_000)]
+    matched = sorted(int(route[1:]) for route in routes if route != UNMATCHED)
+    assert routes.count(UNMATCHED) == pytest.approx(len(routes) / 3, rel=0.05)
+    assert matched[0] < 500 and matched[-1] > 9_500
+
+
+def test_ten_thousand_rules_match_within_twice_the_time_of_ten() -> None:
+    ratio = measure(rounds=5)
+    assert ratio <= 2.0, f"matching with 10,000 rules took {ratio:.2f}x the time with 10"
