@@ -1,0 +1,110 @@
+"""The two steps every change takes in the UI: a preview (the diff and any refusal, with the reason)
+and the confirmed publish, which names the version it was previewed against so that a change made
+in between is refused (409) instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
+from strangler_proxy.controlplane.services.publishing import PublishResult
+from strangler_proxy.controlplane.ui.diffview import diff_lines
+from strangler_proxy.controlplane.ui.web import UI
+from strangler_proxy.routes import RouteTable
+
+__all__ = ["ROUTES_CHANGED", "apply_change", "form_int", "form_reason", "form_text", "preview_change"]
+
+ROUTES_CHANGED = "routes-changed"
+"""htmx event sent with every publish so the routes table refreshes in place."""
+
+
+def form_text(form: FormData, key: str, *, required: bool = True) -> str:
+    value = form.get(key)
+    text = value.strip() if isinstance(value, str) else ""
+    if required and not text:
+        raise BadRequest(f"{key.replace('_', ' ')} is required")
+    return text
+
+
+def form_reason(form: FormData) -> str:
+    reason = form_text(form, "reason", required=False)
+    if not reason:
+        raise BadRequest("a reason is required for every change")
+    return reason
+
+
+def form_int(form: FormData, key: str, *, default: int | None = None) -> int | None:
+    raw = form_text(form, key, required=False)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{key} must be a whole number, not {raw!r}") from None
+
+
+async def preview_change(
+    ui: UI,
+    request: Request,
+    *,
+    title: str,
+    candidate: Callable[[], RouteTable],
+    apply_url: str,
+    reason: str,
+    fields: Mapping[str, Any] | None = None,
+    button: str = "Publish",
+    danger: bool = False,
+) -> Response:
+    """The confirm panel: the diff from the active version to ``candidate()`` and every refusal."""
+
+    def compute() -> tuple[Any, list[str]]:
+        return ui.services.publishing.preview(candidate())
+
+    try:
+        diff, problems = await run_in_threadpool(compute)
+    except ControlPlaneError as exc:
+        return ui.error(request, exc, title=title)
+    return ui.render(
+        request,
+        "_confirm.html",
+        {
+            "title": title,
+            "summary": diff.summary(),
+            "problems": problems,
+            "diff_lines": diff_lines(diff.text) if not diff.empty else [],
+            "expected_version": diff.before,
+            "reason": reason,
+            "fields": {k: "" if v is None else v for k, v in (fields or {}).items()},
+            "apply_url": apply_url,
+            "button": button,
+            "danger": danger,
+        },
+    )
+
+
+async def apply_change(
+    ui: UI, request: Request, *, title: str, publish: Callable[[], PublishResult]
+) -> Response:
+    """Run ``publish`` (a service-layer call) and show its outcome; success refreshes the routes table."""
+    try:
+        result = await run_in_threadpool(publish)
+    except ControlPlaneError as exc:
+        return ui.error(request, exc, title=title)
+    return ui.render(
+        request,
+        "_result.html",
+        {
+            "title": title,
+            "ok": True,
+            "message": f"Published v{result.version} (was v{result.previous}): {result.diff.summary()}.",
+            "problems": [],
+        },
+        headers={"HX-Trigger": ROUTES_CHANGED},
+    )

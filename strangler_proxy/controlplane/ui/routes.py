@@ -1,0 +1,39 @@
+"""The admin UI's routes: pages, htmx fragments, the live event stream and the vendored static files."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from strangler_proxy.controlplane.services import ControlPlaneServices
+from strangler_proxy.controlplane.ui.live import LiveFeed
+from strangler_proxy.controlplane.ui.stream import StreamViews
+from strangler_proxy.controlplane.ui.templating import STATIC_DIR, STATIC_ROUTE, make_templates
+from strangler_proxy.controlplane.ui.views_audit import AuditViews
+from strangler_proxy.controlplane.ui.views_auth import AuthViews
+from strangler_proxy.controlplane.ui.views_history import HistoryViews
+from strangler_proxy.controlplane.ui.views_routes import RoutesViews
+from strangler_proxy.controlplane.ui.views_shadow import ShadowViews
+from strangler_proxy.controlplane.ui.web import UI, guarded
+
+__all__ = ["ui_routes"]
+
+
+def ui_routes(services: ControlPlaneServices) -> list[BaseRoute]:
+    """Every route of the admin UI, to be mounted at the root of the control plane's app."""
+    ui = UI(services=services, templates=make_templates(), feed=LiveFeed(services))
+    views = [
+        AuthViews(ui),
+        RoutesViews(ui),
+        HistoryViews(ui),
+        AuditViews(ui),
+        ShadowViews(ui),
+        StreamViews(ui),
+    ]
+    routes: list[BaseRoute] = []
+    for group in views:
+        for route in group.routes():
+            assert isinstance(route, Route)
+            routes.append(Route(route.path, guarded(route.endpoint), methods=route.methods, name=route.name))
+    routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name=STATIC_ROUTE))
+    return routes

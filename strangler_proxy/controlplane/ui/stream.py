@@ -1,0 +1,51 @@
+"""Server-sent events for the routes page: one ``stats`` event a second with the live snapshot.
+
+A stream ends by itself after ``MAX_STREAM_S`` (the browser's EventSource reconnects at once), so no
+connection outlives a restart of the control plane for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from strangler_proxy.controlplane.ui.web import UI
+
+__all__ = ["StreamViews", "sse_event"]
+
+MAX_STREAM_S = 300.0
+RETRY_MS = 1000
+
+
+def sse_event(event: str, data: object) -> str:
+    """One event in the text/event-stream format."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+class StreamViews:
+    def __init__(self, ui: UI) -> None:
+        self.ui = ui
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/ui/stream", self.stream, methods=["GET"], name="ui-stream")]
+
+    async def stream(self, request: Request) -> Response:
+        await self.ui.require(request)
+        return StreamingResponse(
+            self._events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _events(self) -> AsyncIterator[str]:
+        yield f"retry: {RETRY_MS}\n\n"
+        ends = time.monotonic() + MAX_STREAM_S
+        while time.monotonic() < ends:
+            yield sse_event("stats", await self.ui.feed.snapshot())
+            await asyncio.sleep(1.0 - (time.time() % 1.0) + 0.05)

@@ -1,0 +1,91 @@
+"""The audit log with filters (actor, action, target, outcome), newest first."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from strangler_proxy.controlplane.services.audit import AuditEntry, AuditFilter
+from strangler_proxy.controlplane.ui.diffview import DiffLine, diff_lines
+from strangler_proxy.controlplane.ui.web import UI
+
+__all__ = ["AuditRow", "AuditViews"]
+
+AUDIT_LIMIT = 200
+KNOWN_ACTIONS = (
+    "flip",
+    "rollback",
+    "panic",
+    "reactivate",
+    "publish",
+    "route.add",
+    "route.remove",
+    "login",
+    "auth",
+)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: str
+    actor: str
+    address: str | None
+    action: str
+    target: str | None
+    outcome: str
+    version_before: int | None
+    version_after: int | None
+    reason: str | None
+    diff_lines: list[DiffLine]
+    evidence: str | None
+
+
+def _row(entry: AuditEntry) -> AuditRow:
+    return AuditRow(
+        at=entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+        actor=entry.actor,
+        address=entry.address,
+        action=entry.action,
+        target=entry.target,
+        outcome=entry.outcome,
+        version_before=entry.version_before,
+        version_after=entry.version_after,
+        reason=entry.reason,
+        diff_lines=diff_lines(entry.diff),
+        evidence=json.dumps(entry.evidence, indent=2, sort_keys=True) if entry.evidence else None,
+    )
+
+
+class AuditViews:
+    def __init__(self, ui: UI) -> None:
+        self.ui = ui
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/audit", self.page, methods=["GET"], name="ui-audit")]
+
+    async def page(self, request: Request) -> Response:
+        await self.ui.require(request)
+        params = request.query_params
+        filters = {
+            key: (params.get(key) or "").strip() or None for key in ("actor", "action", "target", "outcome")
+        }
+        entries = await run_in_threadpool(
+            self.ui.services.audit.search, AuditFilter(limit=AUDIT_LIMIT, **filters)
+        )
+        actions = sorted(set(KNOWN_ACTIONS) | {e.action for e in entries})
+        return self.ui.render(
+            request,
+            "audit.html",
+            {
+                "page_title": "Audit log",
+                "nav": "audit",
+                "filters": filters,
+                "actions": actions,
+                "entries": [_row(e) for e in entries],
+            },
+        )

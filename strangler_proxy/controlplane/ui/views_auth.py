@@ -1,0 +1,118 @@
+"""Sign in and out: the login form opens a session through AuthService and sets the session cookie."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from strangler_proxy.controlplane.security import clear_session_cookie, client_address, set_session_cookie
+from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.ui.web import UI
+
+__all__ = ["AuthViews"]
+
+
+def _safe_next(value: object) -> str:
+    """Only a local path may follow the login (no open redirect)."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _cross_site(request: Request) -> bool:
+    """A form posted from another site: the browser says so, or the Origin is not ours."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    return bool(origin) and origin != f"{request.url.scheme}://{request.url.netloc}"
+
+
+class AuthViews:
+    def __init__(self, ui: UI) -> None:
+        self.ui = ui
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/login", self.login_form, methods=["GET"], name="ui-login"),
+            Route("/login", self.login, methods=["POST"], name="ui-login-submit"),
+            Route("/logout", self.logout, methods=["POST"], name="ui-logout"),
+        ]
+
+    async def login_form(self, request: Request) -> Response:
+        if await self.ui.principal(request) is not None:
+            return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+        return self._form(request, next_url=_safe_next(request.query_params.get("next")))
+
+    def _form(
+        self,
+        request: Request,
+        *,
+        next_url: str,
+        error: str | None = None,
+        username: str = "",
+        status_code: int = 200,
+    ) -> Response:
+        return self.ui.render(
+            request,
+            "login.html",
+            {"page_title": "Sign in", "next_url": next_url, "error": error, "username": username},
+            status_code=status_code,
+        )
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        username = str(form.get("username") or "").strip()
+        password = str(form.get("password") or "")
+        next_url = _safe_next(form.get("next"))
+        address = client_address(request)
+        audit = self.ui.services.audit
+        if _cross_site(request):
+            await run_in_threadpool(
+                audit.record,
+                actor=username or "anonymous",
+                action="login",
+                outcome="denied",
+                address=address,
+                reason="cross-site login form",
+            )
+            return self._form(
+                request, next_url=next_url, error="Sign in from this site's own form.", status_code=403
+            )
+        user = await run_in_threadpool(self.ui.services.auth.check_password, username, password)
+        if user is None:
+            await run_in_threadpool(
+                audit.record,
+                actor=username or "anonymous",
+                action="login",
+                outcome="denied",
+                address=address,
+                reason="wrong user name or password",
+            )
+            return self._form(
+                request,
+                next_url=next_url,
+                error="Wrong user name or password.",
+                username=username,
+                status_code=401,
+            )
+        await run_in_threadpool(
+            audit.record, actor=user.username, action="login", outcome="ok", address=address
+        )
+        response = RedirectResponse(next_url, status_code=303)
+        set_session_cookie(response, self.ui.services.auth.open_session(user), self.ui.services)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        principal, _form = await self.ui.require_change(request, Role.VIEWER)
+        await run_in_threadpool(
+            self.ui.services.audit.record,
+            actor=principal.username,
+            action="logout",
+            outcome="ok",
+            address=client_address(request),
+        )
+        response = RedirectResponse(str(request.app.url_path_for("ui-login")), status_code=303)
+        clear_session_cookie(response)
+        return response
