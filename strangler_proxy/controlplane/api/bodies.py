@@ -1,0 +1,93 @@
+"""JSON bodies the API accepts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from strangler_proxy.routes import ActionMode, RouteTable, Rule
+
+__all__ = [
+    "AddRouteBody",
+    "ChangeBody",
+    "FlipBody",
+    "GuardBody",
+    "LoginBody",
+    "OverrideBody",
+    "PublishBody",
+    "RollbackBody",
+    "TokenBody",
+    "UpstreamBody",
+    "UserBody",
+    "UserPatchBody",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChangeBody(_Body):
+    reason: str = ""
+    expected_version: int | None = None
+
+
+class PublishBody(ChangeBody):
+    table: RouteTable
+    expected_version: int  # type: ignore[assignment]  # required for a whole table
+    dry_run: bool = False
+
+
+class FlipBody(ChangeBody):
+    mode: ActionMode
+    weight: int | None = Field(default=None, ge=0, le=100)
+    upstream: str | None = None
+    dry_run: bool = False
+
+
+class AddRouteBody(ChangeBody):
+    rule: Rule
+    position: int | None = Field(default=None, ge=0)
+    dry_run: bool = False
+
+
+class RollbackBody(ChangeBody):
+    to: Literal["previous", "legacy"] = "previous"
+    dry_run: bool = False
+
+
+class LoginBody(_Body):
+    username: str
+    password: str
+
+
+class TokenBody(_Body):
+    name: str = Field(default="cli", min_length=1, max_length=100)
+
+
+class UpstreamBody(_Body):
+    url: str
+    breaker: dict[str, Any] | None = None
+
+
+class UserBody(_Body):
+    username: str
+    password: str
+    role: Literal["viewer", "operator", "admin"] = "viewer"
+
+
+class UserPatchBody(_Body):
+    role: Literal["viewer", "operator", "admin"] | None = None
+    disabled: bool | None = None
+    password: str | None = None
+
+
+class GuardBody(_Body):
+    enabled: bool = True
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class OverrideBody(_Body):
+    side: Literal["legacy", "new"] = "new"
+    ttl_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)

@@ -1,0 +1,111 @@
+"""Read-only views: audit log, live stats, shadow results, data-plane workers, guards, upstreams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
+from strangler_proxy.controlplane.errors import BadRequest, NotFound
+from strangler_proxy.controlplane.services.audit import AuditFilter
+from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.services.clock import as_utc
+from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+
+__all__ = ["routes"]
+
+
+def _time(ctx: Context, name: str) -> datetime | None:
+    value = ctx.request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise BadRequest(f"query parameter {name!r} must be an ISO 8601 time") from None
+
+
+async def audit_log(ctx: Context) -> Response:
+    params = ctx.request.query_params
+    filters = AuditFilter(
+        actor=params.get("actor") or None,
+        action=params.get("action") or None,
+        outcome=params.get("outcome") or None,
+        target=params.get("target") or None,
+        since=_time(ctx, "since"),
+        until=_time(ctx, "until"),
+        before_id=ctx.query_int("before"),
+        limit=ctx.query_int("limit", 100, low=1, high=1000) or 100,
+    )
+    entries = await ctx.run(ctx.services.audit.search, filters)
+    return json_response({"entries": [{**e.to_dict(), "at": as_utc(e.at).isoformat()} for e in entries]})
+
+
+async def stats(ctx: Context) -> Response:
+    window = ctx.query_int("window", 10, low=1, high=3600) or 10
+    table = await ctx.run(ctx.services.publishing.active_table)
+    figures = await ctx.run(ctx.services.observability.route_figures, table, window_s=window)
+    return json_response({"version": table.version, "window_s": window, "routes": figures})
+
+
+async def series(ctx: Context) -> Response:
+    seconds = ctx.query_int("seconds", 60, low=1, high=3600) or 60
+    points = await ctx.run(
+        ctx.services.observability.series, ctx.request.path_params["route"], seconds=seconds
+    )
+    return json_response({"route": ctx.request.path_params["route"], "points": points})
+
+
+async def shadow_samples(ctx: Context) -> Response:
+    samples = await ctx.run(
+        ctx.services.observability.shadow_samples,
+        route=ctx.request.query_params.get("route") or None,
+        limit=ctx.query_int("limit", 50, low=1, high=500) or 50,
+        before_id=ctx.query_int("before"),
+    )
+    return json_response({"samples": samples})
+
+
+async def shadow_sample(ctx: Context) -> Response:
+    sample_id = int(ctx.request.path_params["sample_id"])
+    sample = await ctx.run(ctx.services.observability.shadow_sample, sample_id)
+    if sample is None:
+        raise NotFound(f"shadow sample {sample_id} does not exist")
+    return json_response(sample)
+
+
+async def workers(ctx: Context) -> Response:
+    return json_response(await ctx.run(ctx.services.observability.workers))
+
+
+async def guards(ctx: Context) -> Response:
+    table = await ctx.run(ctx.services.publishing.active_table)
+    return json_response(
+        {"version": table.version, "guards": await ctx.run(ctx.services.guards.overview, table)}
+    )
+
+
+async def upstreams(ctx: Context) -> Response:
+    items = await ctx.run(ctx.services.upstreams.list)
+    return json_response({"upstreams": [u.model_dump(mode="json") for u in items]})
+
+
+async def upstream_health(ctx: Context) -> Response:
+    return json_response({"upstreams": await ctx.services.upstreams.health()})
+
+
+def routes(services: ControlPlaneServices) -> list[Route]:
+    viewer = Role.VIEWER
+    return [
+        Route("/audit", endpoint(services, viewer, audit_log), methods=["GET"]),
+        Route("/stats", endpoint(services, viewer, stats), methods=["GET"]),
+        Route("/stats/{route}/series", endpoint(services, viewer, series), methods=["GET"]),
+        Route("/shadow", endpoint(services, viewer, shadow_samples), methods=["GET"]),
+        Route("/shadow/{sample_id:int}", endpoint(services, viewer, shadow_sample), methods=["GET"]),
+        Route("/workers", endpoint(services, viewer, workers), methods=["GET"]),
+        Route("/guards", endpoint(services, viewer, guards), methods=["GET"]),
+        Route("/upstreams", endpoint(services, viewer, upstreams), methods=["GET"]),
+        Route("/upstreams/health", endpoint(services, viewer, upstream_health), methods=["GET"]),
+    ]

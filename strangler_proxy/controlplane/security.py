@@ -1,0 +1,141 @@
+"""Request-level authentication, role checks and CSRF protection, shared by the JSON API and the UI.
+
+    principal = await authenticate(request, services)          # bearer token, then session cookie
+    principal = await require_role(request, services, Role.OPERATOR)   # 401 / 403, both audited
+    await check_csrf(request, principal, services)               # unsafe methods: JSON or a CSRF token
+
+A state-changing request passes the CSRF check when its content type is JSON (a cross-site form
+cannot send that without a CORS preflight, which this server never grants) or when it carries the
+session's CSRF token in the ``X-CSRF-Token`` header or a ``csrf_token`` form field. A request whose
+Origin header names another site is refused either way.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from strangler_proxy.controlplane.errors import Forbidden, Unauthenticated
+from strangler_proxy.controlplane.services.auth import Principal, Role
+from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+
+__all__ = [
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "authenticate",
+    "check_csrf",
+    "clear_session_cookie",
+    "client_address",
+    "require_role",
+    "set_session_cookie",
+]
+
+SESSION_COOKIE = "strangler_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def authenticate(request: Request, services: ControlPlaneServices) -> Principal | None:
+    """The caller, from a bearer token or else the session cookie; None when neither is valid."""
+    cached = request.scope.get("strangler.principal")
+    if cached is not None:
+        return cached
+    token = _bearer(request)
+    if token is not None:
+        principal = await run_in_threadpool(services.auth.token_principal, token)
+    else:
+        principal = await run_in_threadpool(
+            services.auth.session_principal, request.cookies.get(SESSION_COOKIE)
+        )
+    if principal is not None:
+        request.scope["strangler.principal"] = principal
+    return principal
+
+
+async def require_role(request: Request, services: ControlPlaneServices, role: Role) -> Principal:
+    """The caller when it holds ``role`` or more; otherwise audit the denial and raise 401 or 403."""
+    principal = await authenticate(request, services)
+    if principal is None:
+        await _audit_denial(request, services, "anonymous", "not authenticated")
+        if _bearer(request) is not None:
+            raise Unauthenticated("the bearer token is not valid")
+        raise Unauthenticated("log in or send a bearer token")
+    if not principal.can(role):
+        await _audit_denial(request, services, principal.username, f"needs role {role.label}")
+        raise Forbidden(f"this needs the {role.label} role; {principal.username} is {principal.role.label}")
+    return principal
+
+
+async def check_csrf(request: Request, principal: Principal | None, services: ControlPlaneServices) -> None:
+    """Refuse (403, audited) a state-changing request that is not JSON and carries no valid CSRF token."""
+    if request.method in SAFE_METHODS:
+        return
+    actor = principal.username if principal else "anonymous"
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and not _same_origin(origin, request):
+        await _audit_denial(request, services, actor, f"cross-site request from {origin}")
+        raise Forbidden(f"cross-site requests are refused (origin {origin})")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        return
+    presented = request.headers.get(CSRF_HEADER)
+    if presented is None and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        presented = value if isinstance(value, str) else None
+    if (
+        principal is not None
+        and principal.via == "session"
+        and services.auth.csrf_matches(principal, presented)
+    ):
+        return
+    await _audit_denial(request, services, actor, "missing or wrong CSRF token")
+    raise Forbidden("state-changing requests need a JSON body or a valid CSRF token")
+
+
+def _same_origin(origin: str, request: Request) -> bool:
+    parts = urlsplit(origin)
+    return parts.netloc.lower() == request.headers.get("host", "").lower()
+
+
+async def _audit_denial(request: Request, services: ControlPlaneServices, actor: str, why: str) -> None:
+    await run_in_threadpool(
+        services.audit.record,
+        actor=actor,
+        action="auth",
+        outcome="denied",
+        address=client_address(request),
+        target=f"{request.method} {request.url.path}",
+        reason=why,
+    )
+
+
+def set_session_cookie(response: Response, value: str, services: ControlPlaneServices) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=services.auth.session_max_age_s,
+        httponly=True,
+        samesite="strict",
+        secure=False,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
