@@ -78,6 +78,10 @@ def seeded_rows():
     )
 
 
+def _cents_to_price(cents):
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 def _moment(rng, start=EPOCH, end=LAST_SEEDED_DAY):
     seconds = int((end - start).total_seconds())
     return start + timedelta(seconds=rng.randrange(seconds))
@@ -126,7 +130,7 @@ def _products(rng, leaves, count):
                 prd_cd=f"LS-{index:06d}",
                 prd_nm=name,
                 prd_desc=f"{name}, made of {material}. A {leaf.cat_path.replace('>', ' / ')} favourite.",
-                unit_prc=str(Decimal(rng.randint(99, 49999)) / 100),
+                unit_prc=_cents_to_price(rng.randint(99, 49999)),
                 stk_qty=rng.choice([0, 1, 2, 3, 5]) if rng.random() < 0.1 else rng.randint(5, 250),
                 sts_cd=Product.STATUS_DISCONTINUED if rng.random() < 0.08 else Product.STATUS_ACTIVE,
                 ctg=leaf,

@@ -35,3 +35,14 @@ def test_readyz_is_503_with_the_error_when_the_database_fails(client, monkeypatc
 
 def test_healthz_refuses_post(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_the_suite_runs_on_the_configured_database():
+    """Guards the PostgreSQL run: LEGACYSHOP_TEST_DATABASE_URL really selects the engine under test."""
+    import os
+
+    from django.db import connection
+
+    url = os.environ.get("LEGACYSHOP_TEST_DATABASE_URL", "")
+    expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+    assert connection.vendor == expected

@@ -1,0 +1,112 @@
+"""Settings from the environment and the generated secret key."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from legacy_monolith.legacyshop.secret_key import load_or_create_secret_key
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+
+PRINT_SETTINGS = """
+import json
+from django.conf import settings
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "engine": db["ENGINE"], "name": str(db["NAME"]),
+    "options": db.get("OPTIONS", {}), "use_tz": settings.USE_TZ, "tz": settings.TIME_ZONE,
+    "key": settings.SECRET_KEY,
+}))
+"""
+
+
+def test_secret_key_is_created_private_and_reused(tmp_path):
+    data_dir = tmp_path / "data"
+    key = load_or_create_secret_key(data_dir)
+    assert len(key) >= 50
+    path = data_dir / "secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_secret_key(data_dir) == key
+    assert [p.name for p in data_dir.iterdir()] == ["secret_key"]
+
+
+def test_concurrent_starters_agree_on_one_key(tmp_path):
+    keys: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def start() -> None:
+        barrier.wait()
+        keys.append(load_or_create_secret_key(tmp_path))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(keys) == 8
+    assert len(set(keys)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
+
+
+def test_an_empty_key_file_is_an_error(tmp_path):
+    (tmp_path / "secret_key").write_text("")
+    with pytest.raises(RuntimeError, match="empty"):
+        load_or_create_secret_key(tmp_path)
+
+
+def _settings_in_subprocess(env: dict[str, str]) -> dict:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LEGACYSHOP_", "DATABASE_URL", "DJANGO_"))
+    }
+    clean.update(env, DJANGO_SETTINGS_MODULE="legacy_monolith.legacyshop.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + PRINT_SETTINGS],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_defaults_sqlite_in_the_data_dir_debug_off_loopback_hosts(tmp_path):
+    values = _settings_in_subprocess({"LEGACYSHOP_DATA_DIR": str(tmp_path)})
+    assert values["debug"] is False
+    assert values["hosts"] == ["127.0.0.1", "localhost", "[::1]"]
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["name"] == str(tmp_path / "legacy.sqlite3")
+    assert values["options"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in values["options"]["init_command"]
+    assert values["options"]["timeout"] >= 5
+    assert (values["use_tz"], values["tz"]) == (False, "Europe/Berlin")
+    assert values["key"] == (tmp_path / "secret_key").read_text()
+
+
+def test_environment_overrides(tmp_path):
+    values = _settings_in_subprocess(
+        {
+            "LEGACYSHOP_DATA_DIR": str(tmp_path),
+            "LEGACYSHOP_DEBUG": "1",
+            "LEGACYSHOP_ALLOWED_HOSTS": "shop.example.com, proxy.internal",
+            "LEGACYSHOP_SECRET_KEY": "from-the-environment",
+            "DATABASE_URL": "postgresql://shop@db.internal:5433/legacy",
+        }
+    )
+    assert values["debug"] is True
+    assert values["hosts"][-2:] == ["shop.example.com", "proxy.internal"]
+    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["name"] == "legacy"
+    assert values["key"] == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
