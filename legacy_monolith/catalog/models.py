@@ -6,6 +6,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
+from legacy_monolith.legacyshop.fields import FixedCharField, LocalDateTimeField
+
 PRICE_VALIDATOR = RegexValidator(r"^\d{1,15}\.\d{2}$", "Enter a price with two decimals, e.g. 19.90.")
 
 
@@ -42,11 +44,11 @@ class Product(models.Model):
     prd_desc = models.TextField("description", blank=True, default="")
     unit_prc = models.CharField("unit price", max_length=20, validators=[PRICE_VALIDATOR])
     stk_qty = models.IntegerField("stock", default=0, validators=[MinValueValidator(0)])
-    sts_cd = models.CharField("status", max_length=1, choices=STATUS_CHOICES, default=STATUS_ACTIVE)
+    sts_cd = FixedCharField("status", max_length=1, choices=STATUS_CHOICES, default=STATUS_ACTIVE)
     ctg = models.ForeignKey(Category, db_column="ctg_id", on_delete=models.PROTECT, related_name="products")
     cat_path = models.CharField(max_length=255, blank=True, default="")
-    crt_dt = models.DateTimeField("created")
-    upd_dt = models.DateTimeField("updated")
+    crt_dt = LocalDateTimeField("created")
+    upd_dt = LocalDateTimeField("updated")
 
     class Meta:
         db_table = "tbl_product"

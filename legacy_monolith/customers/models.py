@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from legacy_monolith.legacyshop.fields import LocalDateTimeField
+
 
 class Customer(models.Model):
     cust_id = models.AutoField(primary_key=True)
@@ -10,7 +12,7 @@ class Customer(models.Model):
     cust_nm = models.CharField("name", max_length=100)
     phone = models.CharField(max_length=30, blank=True, default="")
     addr_txt = models.TextField("address", blank=True, default="")
-    crt_dt = models.DateTimeField("created")
+    crt_dt = LocalDateTimeField("created")
 
     class Meta:
         db_table = "tbl_customer"

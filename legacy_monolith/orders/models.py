@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.customers.models import Customer
+from legacy_monolith.legacyshop.fields import FixedCharField, LocalDateTimeField
 
 
 class Order(models.Model):
@@ -22,9 +23,9 @@ class Order(models.Model):
     ord_id = models.AutoField(primary_key=True)
     ord_no = models.CharField("order number", max_length=30, unique=True)
     cust = models.ForeignKey(Customer, db_column="cust_id", on_delete=models.PROTECT, related_name="orders")
-    ord_sts = models.CharField("status", max_length=1, choices=STATUS_CHOICES, default=STATUS_NEW)
+    ord_sts = FixedCharField("status", max_length=1, choices=STATUS_CHOICES, default=STATUS_NEW)
     tot_amt = models.CharField("total", max_length=20)
-    ord_dt = models.DateTimeField("ordered")
+    ord_dt = LocalDateTimeField("ordered")
 
     class Meta:
         db_table = "tbl_order"
