@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,18 @@ class UpstreamServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def counters(self) -> dict[str, int]:
+        with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+            return json.loads(response.read())
+
+    def wait_in_flight(self, count: int, *, timeout: float = 10.0) -> None:
+        """Wait until ``count`` requests (besides the probe) are being handled by this upstream."""
+        deadline = time.monotonic() + timeout
+        while self.counters()["in_flight"] - 1 < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} never had {count} requests in flight")
+            time.sleep(0.01)
 
 
 def start_upstream(name: str, log_dir: Path) -> UpstreamServer:
@@ -85,6 +98,14 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(dataplane_workers))]
 
+    def wait_workers(self, count: int, *, timeout: float = 30.0) -> None:
+        """Wait until ``count`` workers have registered (each does once its startup completed)."""
+        deadline = time.monotonic() + timeout
+        while len(self.workers()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(self.workers())} of {count} workers registered")
+            time.sleep(0.02)
+
     def wait_applied(self, version: int, *, workers: int, timeout: float = 15.0) -> None:
         """Wait until ``workers`` workers report serving ``version`` (they poll every 50 ms)."""
         deadline = time.monotonic() + timeout
@@ -138,4 +159,9 @@ def start_dataplane(
         env=env,
         ready_url=f"http://127.0.0.1:{port}/_strangler/readyz",
     )
+    try:
+        store.wait_workers(workers)
+    except TimeoutError:
+        process.stop()
+        raise
     return DataPlaneProcess(port, home, process)

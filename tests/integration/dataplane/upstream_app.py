@@ -24,12 +24,16 @@ from aiohttp import web
 
 def build(name: str, port: int) -> web.Application:
     app = web.Application(client_max_size=1024**3)
-    counter = {"requests": 0}
+    counter = {"requests": 0, "in_flight": 0}
 
     @web.middleware
     async def tag(request: web.Request, handler):  # type: ignore[no-untyped-def]
         counter["requests"] += 1
-        response = await handler(request)
+        counter["in_flight"] += 1
+        try:
+            response = await handler(request)
+        finally:
+            counter["in_flight"] -= 1
         response.headers["x-upstream"] = name
         return response
 
@@ -98,7 +102,7 @@ def build(name: str, port: int) -> web.Application:
         return response
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "requests": counter["requests"]})
+        return web.json_response({"status": "ok", **counter})
 
     app.router.add_route("*", "/echo{tail:.*}", echo)
     app.router.add_route("*", "/status/{n}", status)
