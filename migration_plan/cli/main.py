@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from migration_plan.cli import stack_commands
+from migration_plan.cli import routes_commands, stack_commands
 
 __all__ = ["app", "main"]
 
@@ -15,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 stack_commands.register(app)
+routes_commands.register(app)
 
 
 def main() -> None:

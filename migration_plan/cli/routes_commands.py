@@ -1,0 +1,311 @@
+"""`strangler routes list|add|flip|rollback|panic|history|diff`: the control plane's admin API from a shell.
+
+Credentials: ``--token`` / ``STRANGLER_TOKEN`` (a bearer token), else a session opened as ``admin``
+with the password in ``$STRANGLER_HOME/secrets/admin_password``. The control plane's address is
+``--url`` / ``STRANGLER_ADMIN_URL``, else http://127.0.0.1:$STRANGLER_ADMIN_PORT (8001).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx2
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+__all__ = ["AdminClient", "register"]
+
+MODES = ("legacy", "shadow", "canary", "new")
+
+routes_app = typer.Typer(name="routes", help="Routes of the active table: list, flip, roll back, panic.")
+
+UrlOption = Annotated[
+    str | None, typer.Option("--url", help="Control plane URL (default $STRANGLER_ADMIN_URL).")
+]
+TokenOption = Annotated[str | None, typer.Option("--token", help="Bearer token (default $STRANGLER_TOKEN).")]
+HomeOption = Annotated[Path | None, typer.Option("--home", help="State directory (default $STRANGLER_HOME).")]
+ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why: recorded in the audit log.")]
+ExpectOption = Annotated[
+    int | None, typer.Option("--expected-version", help="Refuse (409) unless this version is still active.")
+]
+
+
+class CliError(Exception):
+    """A failure to show the user as one clear message."""
+
+
+@dataclass
+class AdminClient:
+    """A small client of /api/v1 that turns HTTP failures into CliError messages."""
+
+    url: str
+    client: httpx2.Client
+
+    @classmethod
+    def connect(cls, url: str | None, token: str | None, home: Path | None) -> AdminClient:
+        base = (url or os.environ.get("STRANGLER_ADMIN_URL") or _default_url()).rstrip("/")
+        client = httpx2.Client(
+            base_url=base + "/api/v1", timeout=15.0, headers={"Accept": "application/json"}
+        )
+        admin = cls(base, client)
+        token = token or os.environ.get("STRANGLER_TOKEN")
+        if token:
+            client.headers["Authorization"] = f"Bearer {token}"
+        else:
+            admin._login(home)
+        return admin
+
+    def _login(self, home: Path | None) -> None:
+        root = home or Path(os.environ.get("STRANGLER_HOME", ".strangler"))
+        password_file = root / "secrets" / "admin_password"
+        if not password_file.exists():
+            raise CliError(
+                f"no credentials: give --token or STRANGLER_TOKEN, or run where {password_file} exists"
+            )
+        password = password_file.read_text(encoding="utf-8").strip()
+        self.request("POST", "/session", {"username": "admin", "password": password})
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            response = self.client.request(method, path, json=body if method != "GET" else None)
+        except httpx2.TransportError as exc:
+            raise CliError(
+                f"control plane not reachable at {self.url} — is `make run` running? ({exc})"
+            ) from exc
+        if response.status_code < 400:
+            return response.json()
+        raise CliError(_explain(response))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _default_url() -> str:
+    return f"http://127.0.0.1:{os.environ.get('STRANGLER_ADMIN_PORT', '8001')}"
+
+
+def _explain(response: httpx2.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        data = {"message": response.text.strip()[:300]}
+    message = str(data.get("message", ""))
+    status = response.status_code
+    if status == 401:
+        return f"not authenticated (401): {message}; give a valid --token or STRANGLER_TOKEN"
+    if status == 403:
+        return f"not allowed (403): {message}"
+    if status == 409:
+        return f"conflict (409): {message}"
+    if status == 422:
+        problems = "".join(f"\n  - {p}" for p in data.get("problems", []))
+        return f"refused (422): {message}{problems}"
+    return f"{response.request.method} {response.request.url.path} failed ({status}): {message}"
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _run(url: str | None, token: str | None, home: Path | None, action) -> Any:  # type: ignore[no-untyped-def]
+    try:
+        admin = AdminClient.connect(url, token, home)
+        try:
+            return action(admin)
+        finally:
+            admin.close()
+    except CliError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _figure(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}{unit}" if isinstance(value, float | int) else str(value)
+
+
+def _rate(value: Any) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    console = _console()
+    console.print(
+        f"[green]active version {result['version']}[/] (was {result['previous_version']}, "
+        f"generation {result['generation']}): {escape(result['diff']['summary'])}"
+    )
+
+
+def _print_diff(diff: dict[str, Any]) -> None:
+    console = _console()
+    console.print(f"[bold]{escape(diff['summary'])}[/]")
+    for line in diff.get("text", "").splitlines():
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+        console.print(f"[{style}]{escape(line)}[/]")
+
+
+@routes_app.command("list")
+def list_routes(
+    window: Annotated[int, typer.Option("--window", help="Seconds the live figures cover.")] = 10,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Every route of the active version with its mode and live figures, legacy and new side by side."""
+    data = _run(url, token, home, lambda a: a.request("GET", f"/routes?window={window}"))
+    active = data["active"]
+    table = Table(title=f"active version {active['version']} (generation {active['generation']})")
+    for column in ("route", "match", "mode", "upstream", "req/s L|N", "5xx L|N", "p50 ms L|N", "p99 ms L|N"):
+        table.add_column(column)
+    table.add_column("parity")
+    table.add_column("guard")
+    for route in data["routes"]:
+        legacy, new = route["legacy"], route["new"]
+        match = route["match"]["path"] if route["match"] else "(unmatched)"
+        mode = route["mode"] + (f" {route['weight']}%" if route["mode"] == "canary" else "")
+        table.add_row(
+            route["route"],
+            escape(match),
+            mode,
+            route["upstream"] or "-",
+            f"{_figure(legacy['rps'])} | {_figure(new['rps'])}",
+            f"{_rate(legacy['error_rate'])} | {_rate(new['error_rate'])}",
+            f"{_figure(legacy['p50_ms'])} | {_figure(new['p50_ms'])}",
+            f"{_figure(legacy['p99_ms'])} | {_figure(new['p99_ms'])}",
+            _rate(route["shadow"]["parity"]),
+            (route.get("guard") or {}).get("status", "-"),
+        )
+    _console().print(table)
+
+
+@routes_app.command("add")
+def add_route(
+    name: Annotated[str, typer.Argument(help="Route (rule) name.")],
+    path: Annotated[str, typer.Option("--path", help="Path prefix (or exact path / pattern with --kind).")],
+    reason: ReasonOption,
+    kind: Annotated[str, typer.Option("--kind", help="prefix, exact or pattern.")] = "prefix",
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+    expected_version: ExpectOption = None,
+) -> None:
+    """Add a route, served by legacy until it is flipped (`flip NAME canary --upstream U`)."""
+    rule: dict[str, Any] = {"name": name, "match": {"kind": kind, "path": path}}
+    body = {"rule": rule, "reason": reason, "expected_version": expected_version}
+    _print_result(_run(url, token, home, lambda a: a.request("POST", "/routes", body)))
+
+
+@routes_app.command("flip")
+def flip(
+    name: Annotated[str, typer.Argument(help="Route name.")],
+    mode: Annotated[str, typer.Argument(help="legacy, shadow, canary or new.")],
+    reason: ReasonOption,
+    weight: Annotated[int | None, typer.Option("--weight", "-w", min=0, max=100, help="Canary %.")] = None,
+    upstream: Annotated[str | None, typer.Option("--upstream", help="The new upstream.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff, publish nothing.")] = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+    expected_version: ExpectOption = None,
+) -> None:
+    """Send a route to legacy, shadow, canary (with --weight) or new."""
+    if mode not in MODES:
+        Console(stderr=True).print(f"[bold red]error:[/] mode must be one of {', '.join(MODES)}")
+        raise typer.Exit(2)
+    body = {
+        "mode": mode,
+        "weight": weight,
+        "upstream": upstream,
+        "reason": reason,
+        "expected_version": expected_version,
+        "dry_run": dry_run,
+    }
+    result = _run(url, token, home, lambda a: a.request("POST", f"/routes/{name}/flip", body))
+    if dry_run:
+        _print_diff(result["diff"])
+        for problem in result["problems"]:
+            _console().print(f"[red]would be refused:[/] {escape(problem)}")
+        return
+    _print_result(result)
+
+
+@routes_app.command("rollback")
+def rollback(
+    reason: ReasonOption,
+    name: Annotated[str | None, typer.Argument(help="Route name; omit to roll the whole table back.")] = None,
+    to: Annotated[str, typer.Option("--to", help="previous or legacy.")] = "previous",
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+    expected_version: ExpectOption = None,
+) -> None:
+    """Return one route (or the whole table) to the previous version or to legacy."""
+    if to not in ("previous", "legacy"):
+        Console(stderr=True).print("[bold red]error:[/] --to must be 'previous' or 'legacy'")
+        raise typer.Exit(2)
+    body: dict[str, Any] = {"reason": reason, "expected_version": expected_version}
+    if name is None and to == "legacy":
+        path = "/panic"
+        body.pop("expected_version")
+    elif name is None:
+        path = "/rollback"
+    else:
+        path, body["to"] = f"/routes/{name}/rollback", to
+    _print_result(_run(url, token, home, lambda a: a.request("POST", path, body)))
+
+
+@routes_app.command("panic")
+def panic(
+    reason: ReasonOption,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Every route to legacy, now."""
+    _print_result(_run(url, token, home, lambda a: a.request("POST", "/panic", {"reason": reason})))
+
+
+@routes_app.command("history")
+def history(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many versions.")] = 20,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Every version, newest first."""
+    data = _run(url, token, home, lambda a: a.request("GET", f"/versions?limit={limit}"))
+    table = Table(title="route-table versions")
+    for column in ("version", "", "created", "author", "rules", "reason"):
+        table.add_column(column)
+    for version in data["versions"]:
+        table.add_row(
+            str(version["version"]),
+            "[green]active[/]" if version.get("active") else "",
+            version["created_at"][:19].replace("T", " "),
+            escape(version["author"]),
+            str(version["rules"]),
+            escape(version["reason"]),
+        )
+    _console().print(table)
+
+
+@routes_app.command("diff")
+def diff(
+    before: Annotated[int, typer.Argument(help="Older version.")],
+    after: Annotated[int, typer.Argument(help="Newer version.")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """What changed between two versions."""
+    _print_diff(_run(url, token, home, lambda a: a.request("GET", f"/diff?from={before}&to={after}")))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(routes_app, name="routes")

@@ -1,0 +1,54 @@
+"""A real control plane (``python -m strangler_proxy.controlplane``) on a free port, in its own home."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.net import free_port
+from tests.support.processes import RunningProcess, start_process
+
+
+@dataclass
+class ControlPlane:
+    url: str
+    port: int
+    home: Path
+    process: RunningProcess
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"STRANGLER_HOME": str(self.home), "STRANGLER_ADMIN_URL": self.url}
+
+    def admin_password(self) -> str:
+        return (self.home / "secrets" / "admin_password").read_text().strip()
+
+
+def start_control_plane(home: Path, log_dir: Path, **env: str) -> ControlPlane:
+    port = free_port()
+    process = start_process(
+        [sys.executable, "-m", "strangler_proxy.controlplane"],
+        log_path=log_dir / f"controlplane-{port}.log",
+        env={
+            "STRANGLER_HOME": str(home),
+            "STRANGLER_ADMIN_PORT": str(port),
+            "STRANGLER_ADMIN_HOST": "127.0.0.1",
+            **env,
+        },
+        ready_url=f"http://127.0.0.1:{port}/readyz",
+    )
+    return ControlPlane(f"http://127.0.0.1:{port}", port, home, process)
+
+
+@pytest.fixture(scope="module")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    root = tmp_path_factory.mktemp("controlplane")
+    plane = start_control_plane(root / "home", root, STRANGLER_LEGACY_URL=f"http://127.0.0.1:{free_port()}")
+    try:
+        yield plane
+    finally:
+        plane.process.stop()
