@@ -5,7 +5,7 @@ or one branch of it::
 
     ACLError
     ├── LegacyDataError             legacy data that does not translate (never coerced silently)
-    │   └── LegacyTimeError         a legacy local time that names no instant (in a DST gap)
+    │   └── LegacyTimeError         a legacy time that is not a naive local time
     └── LegacyServiceError          calling the monolith over HTTP failed
         ├── LegacyUnavailable       no answer came back
         │   ├── LegacyTimeout       connect, read, write or pool timeout
@@ -53,7 +53,7 @@ class LegacyDataError(ACLError, ValueError):
 
 
 class LegacyTimeError(LegacyDataError):
-    """A naive legacy local time that does not exist in the legacy time zone (spring-forward gap)."""
+    """A legacy time that is not a naive wall-clock time (e.g. it carries an offset)."""
 
 
 class LegacyServiceError(ACLError):

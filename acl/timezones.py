@@ -6,8 +6,10 @@ the mapping total and explicit:
 * **Ambiguous** local times (the hour repeated when summer time ends, e.g. 2023-10-29 02:30) map to
   their *first* occurrence, still in summer time (``fold=0``, +02:00) — the instant Django's
   ``make_aware`` picks with zoneinfo, so both sides render the same offset.
-* **Nonexistent** local times (the hour skipped when summer time starts, e.g. 2023-03-26 02:30) raise
-  ``LegacyTimeError``: no clock in the shop ever showed them, so such a value is malformed data.
+* **Nonexistent** local times (the hour skipped when summer time starts, e.g. 2023-03-26 02:30) are
+  read with the offset in force *before* the gap (``fold=0``, +01:00): 02:30 becomes 01:30 UTC, which
+  the monolith itself renders as 03:30+02:00. Both sides thus show the same instant for such a value;
+  it is the one local time that does not come back unchanged from a round trip.
 
 Back to legacy, an aware instant becomes its naive Berlin wall time. That is lossy exactly once a year:
 the two instants of the repeated hour give the same wall time, and the second one reads back as the first.
@@ -27,7 +29,7 @@ LEGACY_TIMEZONE = ZoneInfo("Europe/Berlin")
 
 def is_nonexistent(local: datetime, tz: ZoneInfo = LEGACY_TIMEZONE) -> bool:
     """True when the naive wall time ``local`` falls into a spring-forward gap of ``tz``."""
-    aware = local.replace(tzinfo=tz)
+    aware = local.replace(tzinfo=tz, fold=0)
     return aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local
 
 
@@ -41,11 +43,9 @@ def is_ambiguous(local: datetime, tz: ZoneInfo = LEGACY_TIMEZONE) -> bool:
 def from_legacy_local(
     local: datetime, *, field: str = "datetime", tz: ZoneInfo = LEGACY_TIMEZONE
 ) -> datetime:
-    """A naive legacy wall time -> the aware UTC instant (ambiguous: first occurrence; gap: error)."""
+    """A naive legacy wall time -> the aware UTC instant (ambiguous and gap times: ``fold=0``)."""
     if local.tzinfo is not None:
         raise LegacyTimeError(field, local, "expected a naive local time, got an aware one")
-    if is_nonexistent(local, tz):
-        raise LegacyTimeError(field, local, f"this local time does not exist in {tz.key} (DST gap)")
     return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 

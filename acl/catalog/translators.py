@@ -1,4 +1,4 @@
-"""Pure translators between the monolith's product representations and ``ProductRecord``.
+r"""Pure translators between the monolith's product representations and ``ProductRecord``.
 
 Legacy row (``tbl_product``)::
 
@@ -8,8 +8,9 @@ Legacy row (``tbl_product``)::
 Legacy JSON (``/api/products/<id>``): ``id, sku, name, description, price "19.90", currency, stock,
 status "active" | "discontinued", category "A>B", created_at / updated_at ISO 8601 with offset``.
 
-Every malformed value raises ``LegacyDataError`` naming the field; nothing is coerced silently (a
-price "19.9" is read as 19.90 — the same number — but "19,90", "19.901" or "-1" are refused).
+Every malformed value raises ``LegacyDataError`` naming the field; nothing is coerced. Prices follow
+the monolith's own rule (``^\d{1,15}\.\d{2}$``): "19.9", "19,90", "19.901" or "-1" are refused, so any
+price that passes comes back byte for byte.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ __all__ = [
     "product_to_legacy_row",
 ]
 
-_PRICE = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
+_PRICE = re.compile(r"\d{1,15}\.\d{2}")
 _SKU = re.compile(r"[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?")
 _CENT = Decimal("0.01")
 _STATUS_CODES = {"A": ProductStatus.ACTIVE, "D": ProductStatus.DISCONTINUED}
@@ -49,10 +50,10 @@ CATEGORY_SEPARATOR = ">"
 
 
 def decode_price(text: object, *, field: str = "unit_prc") -> Decimal:
-    """``"19.90"`` -> ``Decimal("19.90")``; at most two decimals, no sign, no exponent, no comma."""
+    """``"19.90"`` -> ``Decimal("19.90")``; exactly two decimals, no sign, no exponent, no comma."""
     if not isinstance(text, str) or _PRICE.fullmatch(text) is None:
-        raise LegacyDataError(field, text, "expected a decimal string like '19.90'")
-    return Decimal(text).quantize(_CENT)
+        raise LegacyDataError(field, text, "expected a decimal string with two decimals like '19.90'")
+    return Decimal(text)
 
 
 def encode_price(amount: Decimal) -> str:

@@ -19,6 +19,8 @@ keepalive = 2
 accesslog = None
 errorlog = "-"
 proc_name = "strangler-catalog"
+# gunicorn's control socket defaults to one path per user: several servers on one machine would collide.
+control_socket_disable = True
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]

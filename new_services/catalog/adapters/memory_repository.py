@@ -13,7 +13,7 @@ __all__ = ["InMemoryProductRepository", "InMemoryUnitOfWork"]
 
 
 class InMemoryProductRepository:
-    """Same semantics as the SQL repository: filters AND-ed, ties broken by id, copies in and out."""
+    """Same semantics as the SQL repository (see ProductCriteria); copies go in and out."""
 
     def __init__(self, products: Iterable[Product] = ()) -> None:
         self._products: dict[int, Product] = {p.id: copy.copy(p) for p in products}
@@ -32,19 +32,22 @@ class InMemoryProductRepository:
             written += 1
         return written
 
+    def category_paths(self) -> set[str]:
+        return {str(product.category) for product in self._products.values()}
+
     def count(self, criteria: ProductCriteria) -> int:
         return sum(1 for product in self._products.values() if _matches(product, criteria))
 
     def search(self, criteria: ProductCriteria, *, offset: int, limit: int) -> Sequence[Product]:
-        found = sorted((p for p in self._products.values() if _matches(p, criteria)), key=lambda p: p.id)
         key = {
-            "id": lambda p: p.id,
-            "name": lambda p: p.name,
-            "price": lambda p: p.price.amount,
-            "sku": lambda p: p.sku.value,
+            "id": lambda p: (p.id,),
+            "name": lambda p: (p.name, p.id),
+            "price": lambda p: (p.price.amount, p.id),
+            "sku": lambda p: (p.sku.value, p.id),
         }[criteria.sort_field]
-        # sorts are stable, also in reverse: ties keep ascending id order, as in the SQL repository
-        found.sort(key=key, reverse=criteria.descending)
+        found = sorted((p for p in self._products.values() if _matches(p, criteria)), key=key)
+        if criteria.descending:
+            found.reverse()
         return [copy.copy(p) for p in found[offset : offset + limit]]
 
 

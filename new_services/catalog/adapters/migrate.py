@@ -10,9 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-__all__ = ["MIGRATIONS_DIR", "current_revision", "head_revision", "upgrade_to_head"]
+__all__ = ["MIGRATIONS_DIR", "VERSION_TABLE", "current_revision", "head_revision", "upgrade_to_head"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Our own version table, so that the catalog can share a PostgreSQL database with other schemas.
+VERSION_TABLE = "catalog_alembic_version"
 
 
 def _config() -> Config:
@@ -40,4 +42,5 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when it was never migrated."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()

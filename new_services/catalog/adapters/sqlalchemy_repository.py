@@ -14,6 +14,7 @@ from sqlalchemy.engine import RowMapping
 
 from new_services.catalog.adapters.tables import products
 from new_services.catalog.domain import CategoryPath, Money, Product, Sku, Status, Stock
+from new_services.catalog.domain.category import SEPARATOR
 from new_services.catalog.service_layer.criteria import ProductCriteria
 
 __all__ = ["SqlAlchemyProductRepository", "product_from_row", "product_to_row"]
@@ -52,6 +53,9 @@ class SqlAlchemyProductRepository:
                 self._connection.execute(update(products).where(products.c.id == row["id"]).values(**row))
         return len(rows)
 
+    def category_paths(self) -> set[str]:
+        return set(self._connection.scalars(select(products.c.category_path).distinct()))
+
     def count(self, criteria: ProductCriteria) -> int:
         query = select(func.count()).select_from(products).where(*_conditions(criteria))
         return int(self._connection.scalar(query) or 0)
@@ -59,7 +63,10 @@ class SqlAlchemyProductRepository:
     def search(self, criteria: ProductCriteria, *, offset: int, limit: int) -> Sequence[Product]:
         query: Select[Any] = select(products).where(*_conditions(criteria))
         column = _SORT_COLUMNS[criteria.sort_field]
-        query = query.order_by(column.desc() if criteria.descending else column.asc(), products.c.id.asc())
+        if criteria.descending:
+            query = query.order_by(column.desc(), products.c.id.desc())
+        else:
+            query = query.order_by(column.asc(), products.c.id.asc())
         rows = self._connection.execute(query.offset(offset).limit(limit)).mappings()
         return [product_from_row(row) for row in rows]
 
@@ -75,7 +82,12 @@ def _conditions(criteria: ProductCriteria) -> list[ColumnElement[bool]]:
             )
         )
     if criteria.category:
-        conditions.append(products.c.category_path.startswith(criteria.category, autoescape=True))
+        conditions.append(
+            or_(
+                products.c.category_path == criteria.category,
+                products.c.category_path.startswith(criteria.category + SEPARATOR, autoescape=True),
+            )
+        )
     if criteria.status is not None:
         conditions.append(products.c.status == criteria.status.value)
     if criteria.min_price is not None:

@@ -39,9 +39,10 @@ class CategoryPath:
         """``"Home>Kitchen>Knives"`` -> ``CategoryPath(("Home", "Kitchen", "Knives"))``."""
         return cls(text.split(SEPARATOR))
 
-    def is_within(self, prefix: str) -> bool:
-        """True when this path starts with the text ``prefix`` (the legacy filter is a plain prefix match)."""
-        return str(self).startswith(prefix)
+    def is_within(self, ancestor: str) -> bool:
+        """True when this path is ``ancestor`` or lies below it (whole segments only)."""
+        text = str(self)
+        return text == ancestor or text.startswith(ancestor + SEPARATOR)
 
     def __str__(self) -> str:
         return SEPARATOR.join(self.segments)

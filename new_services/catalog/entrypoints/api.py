@@ -1,50 +1,106 @@
-"""``/api/products`` and ``/api/products/<id>``: the monolith's JSON contract, served from our own data."""
+"""``/api/products`` and ``/api/products/<id>``: the monolith's JSON contract, served from our own data.
+
+Like the monolith, each endpoint answers its own methods only (no implicit HEAD or OPTIONS): any
+other method gets the JSON 405 with an ``Allow`` header; unknown ``/api`` paths get the JSON 404.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
+from new_services.catalog.entrypoints.csrf import csrf_protect
 from new_services.catalog.entrypoints.dependencies import catalog
-from new_services.catalog.entrypoints.errors import error_response, json_response
+from new_services.catalog.entrypoints.errors import InvalidParameter, error_response, json_response
 from new_services.catalog.entrypoints.params import parse_listing
 from new_services.catalog.entrypoints.representation import product_json
+from new_services.catalog.entrypoints.request_args import last_values
 from new_services.catalog.service_layer import PageOutOfRange, get_product, list_products
 
-__all__ = ["blueprint", "page_link"]
+__all__ = ["ALL_METHODS", "blueprint", "page_links"]
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
-@blueprint.get("/products")
+def allow(*methods: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Answer ``methods`` only; anything else gets the monolith's JSON 405."""
+
+    def decorator(view: Callable[..., Response]) -> Callable[..., Response]:
+        @wraps(view)
+        def wrapper(*args: object, **kwargs: object) -> Response:
+            if request.method not in methods:
+                response = error_response(
+                    405,
+                    "method_not_allowed",
+                    f"Method {request.method} is not allowed here; use {', '.join(methods)}.",
+                )
+                response.headers["Allow"] = ", ".join(methods)
+                return response
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@blueprint.route("/products", methods=ALL_METHODS, provide_automatic_options=False)
+@csrf_protect
+@allow("GET")
 def product_list() -> Response:
-    listing = parse_listing(request.args)
+    listing = parse_listing(last_values(request.args))
+    uow = catalog().uow_factory()
     try:
-        page = list_products(
-            catalog().uow_factory(), listing.criteria, page=listing.page, page_size=listing.page_size
-        )
+        page = list_products(uow, listing.criteria, page=listing.page, page_size=listing.page_size)
     except PageOutOfRange as exc:
-        return error_response(404, "not_found", str(exc))
+        raise InvalidParameter("page", f"page {exc.page} is out of range (1-{exc.num_pages}).") from None
+    next_url, previous_url = page_links(
+        request.path, page.number, page.num_pages, page.size, listing.link_parameters
+    )
     return json_response(
         {
             "count": page.count,
             "page": page.number,
             "page_size": page.size,
             "num_pages": page.num_pages,
-            "next": page_link(request.path, page.number + 1) if page.has_next else None,
-            "previous": page_link(request.path, page.number - 1) if page.has_previous else None,
+            "next": next_url,
+            "previous": previous_url,
             "results": [product_json(product) for product in page.items],
         }
     )
 
 
-@blueprint.get("/products/<int:product_id>")
+@blueprint.route("/products/<legacy_int:product_id>", methods=ALL_METHODS, provide_automatic_options=False)
+@csrf_protect
+@allow("GET")
 def product_detail(product_id: int) -> Response:
     return json_response(product_json(get_product(catalog().uow_factory(), product_id)))
 
 
-def page_link(path: str, number: int) -> str:
-    """The same listing with ``page`` replaced, other parameters kept in the order they came."""
-    pairs = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
-    return f"{path}?{urlencode([('page', str(number)), *pairs])}"
+@blueprint.route(
+    "/products/<legacy_int:product_id>/stock", methods=ALL_METHODS, provide_automatic_options=False
+)
+@allow("POST")
+def product_stock(product_id: int) -> Response:
+    """Stock writes stay with the monolith until the catalog-writes stage moves them here."""
+    return error_response(501, "not_implemented", "Stock updates are not served by the catalog service yet.")
+
+
+@blueprint.route("", methods=ALL_METHODS, provide_automatic_options=False)
+@blueprint.route("/<path:rest>", methods=ALL_METHODS, provide_automatic_options=False)
+def api_not_found(rest: str = "") -> Response:
+    return error_response(404, "not_found", f"No API endpoint at {request.path}.")
+
+
+def page_links(
+    path: str, number: int, num_pages: int, page_size: int, extra: tuple[tuple[str, str], ...]
+) -> tuple[str | None, str | None]:
+    """Relative next/previous URLs: page, page_size, then the filters in LINK_PARAMETERS order."""
+
+    def link(target: int) -> str:
+        return f"{path}?{urlencode([('page', target), ('page_size', page_size), *extra])}"
+
+    return (link(number + 1) if number < num_pages else None, link(number - 1) if number > 1 else None)

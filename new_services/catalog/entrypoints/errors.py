@@ -1,18 +1,21 @@
-"""Error bodies of the contract, ``{"error": {"code", "message"[, "field"]}}``, with the right status."""
+"""Errors as the monolith answers them: under ``/api`` the JSON body ``{"error": {"code", "message"[,
+"field"]}}``, elsewhere its HTML error page, each with the same status."""
 
 from __future__ import annotations
 
 import json
 
-from flask import Flask, Response, request
+import structlog
+from flask import Flask, Response, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from new_services.catalog.domain import DomainError
+from new_services.catalog.entrypoints.csrf import CsrfRejected
 from new_services.catalog.service_layer import ProductNotFound
 
-__all__ = ["InvalidParameter", "error_response", "json_response", "register_error_handlers"]
+__all__ = ["InvalidParameter", "error_response", "is_api", "json_response", "register_error_handlers"]
 
 JSON_MIMETYPE = "application/json"
+log = structlog.get_logger("catalog.errors")
 
 
 class InvalidParameter(Exception):
@@ -25,7 +28,7 @@ class InvalidParameter(Exception):
 
 
 def json_response(payload: object, status: int = 200) -> Response:
-    """JSON serialised as the monolith does (Django's JsonResponse: default separators, ASCII)."""
+    """JSON serialised as Django's JsonResponse does it (default separators, ASCII only)."""
     return Response(json.dumps(payload), status=status, mimetype=JSON_MIMETYPE)
 
 
@@ -33,33 +36,54 @@ def error_response(status: int, code: str, message: str, **extra: str) -> Respon
     return json_response({"error": {"code": code, "message": message, **extra}}, status)
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+def is_api() -> bool:
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def html_error(status: int, title: str, message: str) -> Response:
+    from new_services.catalog.entrypoints.pages import shop_context
+
+    page = render_template("shop/error.html", title=title, message=message, **shop_context())
+    response = make_response(page, status)
+    response.vary.add("Cookie")
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CsrfRejected)
+    def _csrf_rejected(exc: CsrfRejected) -> Response:
+        if is_api():
+            return error_response(403, "csrf_failed", f"CSRF verification failed: {exc.reason}")
+        return html_error(403, "Forbidden", exc.reason)
+
     @app.errorhandler(InvalidParameter)
     def _invalid_parameter(exc: InvalidParameter) -> Response:
         return error_response(400, "invalid_parameter", exc.message, field=exc.field)
 
     @app.errorhandler(ProductNotFound)
-    def _not_found(exc: ProductNotFound) -> Response:
-        return error_response(404, "not_found", str(exc))
-
-    @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError) -> Response:
-        return error_response(409, "conflict", str(exc))
+    def _product_not_found(exc: ProductNotFound) -> Response:
+        if is_api():
+            return error_response(404, "not_found", str(exc))
+        return html_error(404, "Page not found", request.path)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        if not _wants_json():
-            return exc.get_response()
-        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
-        message = {404: "The requested resource was not found.", 405: f"Method {request.method} not allowed."}
-        response = error_response(status, code, message.get(status, exc.description or exc.name))
-        for header in ("Allow",):
-            value = exc.get_response().headers.get(header)
-            if value:
-                response.headers[header] = value
-        return response
+        if status == 404:
+            if is_api():
+                return error_response(404, "not_found", f"No API endpoint at {request.path}.")
+            return html_error(404, "Page not found", request.path)
+        if status == 400:
+            return (
+                error_response(400, "bad_request", "Bad request.")
+                if is_api()
+                else html_error(400, "Bad request", "")
+            )
+        return exc.get_response()
+
+    @app.errorhandler(Exception)
+    def _server_error(exc: Exception) -> Response:
+        log.error("unhandled error", path=request.path, exc_info=exc)
+        if is_api():
+            return error_response(500, "server_error", "Internal server error.")
+        return html_error(500, "Server error", "")

@@ -1,34 +1,88 @@
-"""HTML pages: the product list (with search and pagination) and the product detail."""
+"""HTML pages, rendered as the monolith renders them: the product list (search, pagination) and detail.
+
+The pages are for anonymous visitors (the header shows "Log in" and an empty cart) until the monolith's
+session can be resolved from here; forms carry a Django-compatible CSRF token so they post to it fine.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from typing import Any
+from urllib.parse import urlencode
 
+from flask import Blueprint, Response, make_response, render_template, request
+from markupsafe import Markup
+
+from new_services.catalog.domain import Status
+from new_services.catalog.entrypoints.api import ALL_METHODS
+from new_services.catalog.entrypoints.csrf import csrf_protect, csrf_token
 from new_services.catalog.entrypoints.dependencies import catalog
-from new_services.catalog.entrypoints.params import parse_listing
-from new_services.catalog.service_layer import PageOutOfRange, get_product, list_products
+from new_services.catalog.entrypoints.request_args import last_values
+from new_services.catalog.entrypoints.search_form import build_search_form
+from new_services.catalog.service_layer import (
+    PageOutOfRange,
+    ProductCriteria,
+    get_product,
+    list_categories,
+    list_products,
+)
 
-__all__ = ["blueprint"]
+__all__ = ["PRODUCTS_PER_PAGE", "blueprint", "shop_context"]
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
+PRODUCTS_PER_PAGE = 24
+SHOP_NAME = "LegacyShop"
+CURRENCY = "EUR"
 
 
-@blueprint.get("/products/")
-def product_list() -> str:
-    listing = parse_listing(request.args)
+def shop_context() -> dict[str, Any]:
+    """What the monolith's context processors give every page, for an anonymous visitor."""
+    return {
+        "shop_name": SHOP_NAME,
+        "currency": CURRENCY,
+        "cart_count": 0,
+        "user": {"is_authenticated": False},
+        "messages": [],
+    }
+
+
+def render_page(template: str, status: int = 200, **context: Any) -> Response:
+    response = make_response(render_template(template, **shop_context(), **context), status)
+    response.vary.add("Cookie")
+    return response
+
+
+@blueprint.route("/", methods=ALL_METHODS, provide_automatic_options=False)
+@blueprint.route("/products/", methods=ALL_METHODS, provide_automatic_options=False)
+@csrf_protect
+def product_list() -> Response:
+    args = last_values(request.args)
+    uow_factory = catalog().uow_factory
+    form = build_search_form(args, list_categories(uow_factory()), bound=bool(request.args))
+    criteria = ProductCriteria(q=form.q, category=form.category, status=Status.ACTIVE, sort="name")
+    page = _lenient_page(uow_factory, criteria, args.get("page"))
+    query = urlencode([(key, value) for key, value in request.args.items(multi=True) if key != "page"])
+    return render_page("catalog/product_list.html", form=form, page=page, query=query)
+
+
+@blueprint.route("/products/<legacy_int:product_id>/", methods=ALL_METHODS, provide_automatic_options=False)
+@csrf_protect
+def product_detail(product_id: int) -> Response:
+    product = get_product(catalog().uow_factory(), product_id)
+    hidden = f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf_token(request)}">'
+    return render_page("catalog/product_detail.html", product=product, csrf_input=Markup(hidden))
+
+
+def _lenient_page(uow_factory, criteria: ProductCriteria, raw: str | None):  # type: ignore[no-untyped-def]
+    """Like Django's ``Paginator.get_page``: not a number -> page 1, out of range -> the last page."""
     try:
-        page = list_products(
-            catalog().uow_factory(), listing.criteria, page=listing.page, page_size=listing.page_size
-        )
+        number = int(raw) if raw is not None else 1
+    except ValueError:
+        number = 1
+    number = max(number, 0)
+    try:
+        if number < 1:
+            raise PageOutOfRange(number, 0)
+        return list_products(uow_factory(), criteria, page=number, page_size=PRODUCTS_PER_PAGE)
     except PageOutOfRange:
-        from flask import abort
-
-        abort(404)
-    return render_template("catalog/product_list.html", page=page, q=listing.criteria.q)
-
-
-@blueprint.get("/products/<int:product_id>/")
-def product_detail(product_id: int) -> str:
-    return render_template(
-        "catalog/product_detail.html", product=get_product(catalog().uow_factory(), product_id)
-    )
+        last = list_products(uow_factory(), criteria, page=1, page_size=PRODUCTS_PER_PAGE).num_pages
+        return list_products(uow_factory(), criteria, page=last, page_size=PRODUCTS_PER_PAGE)

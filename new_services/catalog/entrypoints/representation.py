@@ -15,7 +15,7 @@ DISPLAY_TIMEZONE = ZoneInfo("Europe/Berlin")
 
 def format_time(moment: datetime) -> str:
     """ISO 8601 in the shop's time zone with its offset, e.g. ``2016-03-01T10:00:00+01:00``."""
-    return moment.astimezone(DISPLAY_TIMEZONE).isoformat()
+    return moment.astimezone(DISPLAY_TIMEZONE).isoformat(timespec="seconds")
 
 
 def product_json(product: Product) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from new_services.catalog.service_layer.commands import adjust_stock, set_stock
 from new_services.catalog.service_layer.criteria import SORT_KEYS, ProductCriteria
 from new_services.catalog.service_layer.errors import PageOutOfRange, ProductNotFound, ServiceError
-from new_services.catalog.service_layer.queries import Page, get_product, list_products
+from new_services.catalog.service_layer.queries import Page, get_product, list_categories, list_products
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "ServiceError",
     "adjust_stock",
     "get_product",
+    "list_categories",
     "list_products",
     "set_stock",
 ]

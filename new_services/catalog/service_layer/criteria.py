@@ -9,13 +9,18 @@ from new_services.catalog.domain import Status
 
 __all__ = ["DEFAULT_SORT", "SORT_KEYS", "ProductCriteria"]
 
-SORT_KEYS = ("id", "-id", "name", "-name", "price", "-price", "sku", "-sku")
+SORT_KEYS = ("id", "name", "-name", "price", "-price", "sku", "-sku")
 DEFAULT_SORT = "id"
 
 
 @dataclass(frozen=True, slots=True)
 class ProductCriteria:
-    """Filters combine with AND; ``q`` matches name or SKU case-insensitively; ties sort by id."""
+    """Filters combine with AND.
+
+    ``q`` matches name or SKU case-insensitively; ``category`` matches that category and everything
+    below it ("Home>Kitchen" matches "Home>Kitchen>Knives" but not "Home>Kitchenware"); ties are
+    broken by id in the direction of the sort (``-name`` lists equal names by descending id).
+    """
 
     q: str = ""
     category: str = ""

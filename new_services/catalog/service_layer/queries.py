@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from new_services.catalog.domain import Product
+from new_services.catalog.domain import CategoryPath, Product
+from new_services.catalog.domain.category import SEPARATOR
 from new_services.catalog.service_layer.criteria import ProductCriteria
 from new_services.catalog.service_layer.errors import PageOutOfRange, ProductNotFound
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
 
-__all__ = ["Page", "get_product", "list_products"]
+__all__ = ["Page", "get_product", "list_categories", "list_products"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,17 @@ def get_product(uow: AbstractUnitOfWork, product_id: int) -> Product:
     if product is None:
         raise ProductNotFound(product_id)
     return product
+
+
+def list_categories(uow: AbstractUnitOfWork) -> list[str]:
+    """Every category path in use and all of its ancestors, sorted ("Home", "Home>Kitchen", ...)."""
+    with uow:
+        paths = uow.products.category_paths()
+    found: set[str] = set()
+    for path in paths:
+        segments = CategoryPath.parse(path).segments
+        found.update(SEPARATOR.join(segments[:depth]) for depth in range(1, len(segments) + 1))
+    return sorted(found)
 
 
 def list_products(uow: AbstractUnitOfWork, criteria: ProductCriteria, *, page: int, page_size: int) -> Page:

@@ -22,4 +22,7 @@ class ProductRepository(Protocol):
 
     def count(self, criteria: ProductCriteria) -> int: ...
 
+    def category_paths(self) -> set[str]:
+        """The distinct category paths products are filed under."""
+
     def search(self, criteria: ProductCriteria, *, offset: int, limit: int) -> Sequence[Product]: ...

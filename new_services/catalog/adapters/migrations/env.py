@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from new_services.catalog.adapters.migrate import VERSION_TABLE
 from new_services.catalog.adapters.tables import metadata
 
 connection = context.config.attributes.get("connection")
@@ -15,7 +16,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
-    version_table="catalog_alembic_version",
+    version_table=VERSION_TABLE,
 )
 with context.begin_transaction():
     context.run_migrations()
