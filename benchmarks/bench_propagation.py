@@ -1,0 +1,181 @@
+"""Propagation and rollback: how long after a publish every data-plane worker serves the new version.
+
+Starts a real control plane and a real data plane (``STRANGLER_DATAPLANE_WORKERS=4``) on free ports in
+a temporary ``STRANGLER_HOME`` (SQLite store), publishes flips through the admin API and, after each,
+whole-table rollbacks (pointer swaps). For every change it waits until each worker's row in
+``dataplane_workers`` shows the new generation, and takes the time from the pointer swap
+(``active_route_table.changed_at``) to the last worker's ``applied_at``. Prints the p50/p99 over the
+changes; the requirement is a p99 of at most 100 ms for both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx2
+from sqlalchemy import Engine, select
+
+from strangler_proxy.store.engine import make_engine
+from strangler_proxy.store.schema import active_route_table, dataplane_workers
+
+__all__ = ["measure", "run"]
+
+WORKERS = 4
+CHANGES = 40
+"""Flips, and as many rollbacks."""
+WAIT_S = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{url}: the process exited; its log:\n{log.read_text(errors='replace')[-3000:]}"
+            )
+        with contextlib.suppress(httpx2.HTTPError):
+            if httpx2.get(url, timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+@contextlib.contextmanager
+def _process(argv: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            argv, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_http(ready_url, process, log)
+        yield
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _wait_applied(engine: Engine, generation: int, workers: int) -> float:
+    """Milliseconds from the pointer swap of ``generation`` to the last worker applying it."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            rows = conn.execute(select(dataplane_workers.c.generation, dataplane_workers.c.applied_at)).all()
+            changed_at = conn.execute(select(active_route_table.c.changed_at)).scalar_one()
+        applied = [r.applied_at for r in rows if r.generation is not None and r.generation >= generation]
+        if len(applied) >= workers:
+            last = max(_utc(a) for a in applied)
+            return max(0.0, (last - _utc(changed_at)).total_seconds() * 1000)
+        time.sleep(0.002)
+    raise TimeoutError(f"not every worker applied generation {generation} within {WAIT_S}s")
+
+
+def _p(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def measure(*, workers: int = WORKERS, changes: int = CHANGES) -> dict[str, float]:
+    """Run the whole scenario; return the figures."""
+    with tempfile.TemporaryDirectory(prefix="strangler-bench-") as tmp:
+        home = Path(tmp)
+        admin_port, data_port = _free_port(), _free_port()
+        env = {
+            "STRANGLER_HOME": str(home),
+            "STRANGLER_ADMIN_PORT": str(admin_port),
+            "STRANGLER_DATAPLANE_PORT": str(data_port),
+            "STRANGLER_DATAPLANE_WORKERS": str(workers),
+            "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{_free_port()}",
+            "STRANGLER_ACCESS_LOG": "false",
+            "STRANGLER_GUARDS_ENABLED": "false",
+        }
+        admin_url = f"http://127.0.0.1:{admin_port}"
+        with (
+            _process(
+                [sys.executable, "-m", "strangler_proxy.controlplane"],
+                env,
+                home / "controlplane.log",
+                admin_url + "/readyz",
+            ),
+            _process(
+                [sys.executable, "-m", "strangler_proxy.dataplane"],
+                env,
+                home / "dataplane.log",
+                f"http://127.0.0.1:{data_port}/_strangler/readyz",
+            ),
+        ):
+            engine = make_engine(f"sqlite:///{home / 'store.sqlite3'}")
+            try:
+                return _scenario(engine, admin_url, home, workers, changes)
+            finally:
+                engine.dispose()
+
+
+def _scenario(engine: Engine, admin_url: str, home: Path, workers: int, changes: int) -> dict[str, float]:
+    with httpx2.Client(base_url=admin_url + "/api/v1", timeout=10) as api:
+        password = (home / "secrets" / "admin_password").read_text().strip()
+        api.post("/session", json={"username": "admin", "password": password}).raise_for_status()
+        api.put("/upstreams/bench-new", json={"url": f"http://127.0.0.1:{_free_port()}"}).raise_for_status()
+        rule = {"name": "bench", "match": {"path": "/bench"}}
+        added = api.post("/routes", json={"rule": rule, "reason": "benchmark route"})
+        added.raise_for_status()
+        _wait_applied(engine, added.json()["generation"], workers)
+        publish, rollback = [], []
+        for i in range(changes):
+            flip = {
+                "mode": "canary",
+                "weight": 1 + i % 99,
+                "upstream": "bench-new",
+                "reason": f"bench flip {i}",
+            }
+            response = api.post("/routes/bench/flip", json=flip)
+            response.raise_for_status()
+            publish.append(_wait_applied(engine, response.json()["generation"], workers))
+            response = api.post("/rollback", json={"reason": f"bench rollback {i}"})
+            response.raise_for_status()
+            rollback.append(_wait_applied(engine, response.json()["generation"], workers))
+    return {
+        "propagation_p50_ms": _p(publish, 0.50),
+        "propagation_p99_ms": _p(publish, 0.99),
+        "rollback_p50_ms": _p(rollback, 0.50),
+        "rollback_p99_ms": _p(rollback, 0.99),
+        "propagation_workers": float(workers),
+        "propagation_changes": float(len(publish) + len(rollback)),
+    }
+
+
+def run() -> None:
+    figures = measure()
+    for name in ("propagation_p99_ms", "rollback_p99_ms", "propagation_p50_ms", "rollback_p50_ms"):
+        print(f"{name}: {figures[name]:.1f}")
+    print(f"propagation_workers: {int(figures['propagation_workers'])}")
+    print(f"propagation_changes: {int(figures['propagation_changes'])}")
+
+
+if __name__ == "__main__":
+    run()
