@@ -194,3 +194,47 @@ def test_access_log_goes_to_stdout(shop: Shop) -> None:
     while "GET /healthz?from=access-log-test" not in shop.process.log():
         assert time.monotonic() < deadline, shop.process.log()[-2000:]
         time.sleep(0.05)
+
+
+def _logged_in(base_url: str, username: str, password: str) -> Browser:
+    browser = Browser(base_url)
+    _, _, page = browser.request("GET", "/accounts/login/")
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+    form = f"username={username}&password={password}&csrfmiddlewaretoken={token}".encode()
+    browser.request(
+        "POST", "/accounts/login/", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert browser.cookie("sessionid")
+    browser.json("GET", "/api/cart")
+    return browser
+
+
+def test_concurrent_checkouts_never_oversell(shop: Shop) -> None:
+    """Five customers race for two items across both gunicorn workers: exactly two orders, stock 0."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    staff = {"Authorization": "Basic " + base64.b64encode(b"staff:staff-password-123").decode()}
+    _, products = Browser(shop.base_url).json("GET", "/api/products?status=active&sort=price&page_size=1")
+    product_id = products["results"][0]["id"]
+    assert (
+        Browser(shop.base_url).json("POST", f"/api/products/{product_id}/stock", {"quantity": 2}, staff)[0]
+        == 200
+    )
+    customers = [("demo", "demo-password-123")] + [
+        (f"customer{n:04d}", "customer-password-123") for n in range(1, 5)
+    ]
+    browsers = [_logged_in(shop.base_url, name, password) for name, password in customers]
+    for browser in browsers:
+        csrf = {"X-CSRFToken": browser.cookie("csrftoken")}
+        assert (
+            browser.json("POST", "/api/cart/items", {"product_id": product_id, "quantity": 1}, csrf)[0] == 201
+        )
+
+    def checkout(browser: Browser) -> int:
+        return browser.json("POST", "/api/orders", headers={"X-CSRFToken": browser.cookie("csrftoken")})[0]
+
+    with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+        statuses = sorted(pool.map(checkout, browsers))
+    assert statuses == [201, 201, 409, 409, 409]
+    _, after = Browser(shop.base_url).json("GET", f"/api/products/{product_id}")
+    assert after["stock"] == 0
