@@ -14,12 +14,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
+from strangler_proxy.controlplane.services.diff import TableDiff
 from strangler_proxy.controlplane.services.publishing import PublishResult
 from strangler_proxy.controlplane.ui.diffview import diff_lines
 from strangler_proxy.controlplane.ui.web import UI
 from strangler_proxy.routes import RouteTable
 
-__all__ = ["ROUTES_CHANGED", "apply_change", "form_int", "form_reason", "form_text", "preview_change"]
+__all__ = [
+    "ROUTES_CHANGED",
+    "apply_change",
+    "change_lines",
+    "form_int",
+    "form_reason",
+    "form_text",
+    "preview_change",
+]
 
 ROUTES_CHANGED = "routes-changed"
 """htmx event sent with every publish so the routes table refreshes in place."""
@@ -50,6 +59,25 @@ def form_int(form: FormData, key: str, *, default: int | None = None) -> int | N
         raise BadRequest(f"{key} must be a whole number, not {raw!r}") from None
 
 
+def _describe(rule: Mapping[str, Any]) -> str:
+    action = rule.get("action", {})
+    mode = action.get("mode", "legacy")
+    text = f"canary {action.get('weight', 0)}%" if mode == "canary" else str(mode)
+    return text + (f" ({action['upstream']})" if mode != "legacy" and action.get("upstream") else "")
+
+
+def change_lines(diff: TableDiff) -> list[str]:
+    """One plain sentence per changed rule, e.g. ``catalog: legacy → canary 50% (catalog)``."""
+    lines = [f"add route {name}" for name in diff.added_rules]
+    lines += [f"remove route {name}" for name in diff.removed_rules]
+    for name, change in diff.changed_rules.items():
+        before, after = _describe(change["before"]), _describe(change["after"])
+        lines.append(f"{name}: {before} → {after}" if before != after else f"{name}: settings changed")
+    if diff.reordered:
+        lines.append("rules reordered")
+    return lines
+
+
 async def preview_change(
     ui: UI,
     request: Request,
@@ -64,7 +92,7 @@ async def preview_change(
 ) -> Response:
     """The confirm panel: the diff from the active version to ``candidate()`` and every refusal."""
 
-    def compute() -> tuple[Any, list[str]]:
+    def compute() -> tuple[TableDiff, list[str]]:
         return ui.services.publishing.preview(candidate())
 
     try:
@@ -77,6 +105,7 @@ async def preview_change(
         {
             "title": title,
             "summary": diff.summary(),
+            "changes": change_lines(diff),
             "problems": problems,
             "diff_lines": diff_lines(diff.text) if not diff.empty else [],
             "expected_version": diff.before,

@@ -64,7 +64,8 @@ def build_snapshot(sources: LiveSources, *, window_s: int = 5, history_s: int = 
     series: dict[str, dict[str, list[float | None]]] = {}
     seconds: list[int] = []
     for name in [r.name for r in table.rules] + [UNMATCHED]:
-        points = sources.observability.series(name, seconds=history_s)
+        # The newest second is still being flushed by the workers: leave it out of the charts.
+        points = sources.observability.series(name, seconds=history_s + 1)[:-1]
         seconds = [p["second"] for p in points]
         data: dict[str, list[float | None]] = {}
         for side in SIDES:

@@ -44,7 +44,7 @@
           value = path.length === 2 ? (figures[path[0]] || {})[path[1]] : figures[path[0]];
         }
         if (kind === "guard") {
-          var state = value || "off";
+          var state = value || "idle";
           cell.className = "badge guard-" + state;
           setText(cell, state, false);
           return;
@@ -61,6 +61,26 @@
   function selectedRoute() {
     var select = document.getElementById("chart-route");
     return select ? select.value : null;
+  }
+
+  // The chart's route list follows the active table: routes added or removed since the page loaded
+  // appear or go; the first route is shown until the operator picks another one.
+  function syncRouteOptions(payload) {
+    var select = document.getElementById("chart-route");
+    if (!select) { return; }
+    var names = Object.keys(payload.series && payload.series.routes || {});
+    var current = Array.prototype.map.call(select.options, function (o) { return o.value; });
+    if (names.join("|") === current.join("|")) { return; }
+    var chosen = select.getAttribute("data-chosen");
+    select.innerHTML = "";
+    names.forEach(function (name) {
+      var option = document.createElement("option");
+      option.value = name;
+      option.textContent = name === "-" ? "unmatched (always legacy)" : name;
+      select.appendChild(option);
+    });
+    select.value = chosen && names.indexOf(chosen) >= 0 ? chosen : names[0];
+    highlightRow();
   }
 
   function makeChart(canvas, unit) {
@@ -113,6 +133,7 @@
     var select = document.getElementById("chart-route");
     if (select) {
       select.addEventListener("change", function () {
+        select.setAttribute("data-chosen", select.value);
         highlightRow();
         if (lastPayload) { updateCharts(lastPayload); }
       });
@@ -146,7 +167,10 @@
     var dot = document.getElementById("live-dot");
     var source = new EventSource(url);
     source.addEventListener("open", function () { if (dot) { dot.classList.add("on"); } });
-    source.addEventListener("error", function () { if (dot) { dot.classList.remove("on"); } });
+    source.addEventListener("error", function () {
+      var current = document.getElementById("live-dot");
+      if (current) { current.classList.remove("on"); }
+    });
     source.addEventListener("stats", function (event) {
       var payload = JSON.parse(event.data);
       lastPayload = payload;
@@ -158,6 +182,8 @@
         if (badge) { badge.textContent = "v" + payload.version; }
         refreshRoutesTable();
       }
+      if (dot) { dot = document.getElementById("live-dot") || dot; dot.classList.add("on"); }
+      syncRouteOptions(payload);
       updateRows(payload);
       updateCharts(payload);
     });
@@ -178,7 +204,16 @@
     }
   });
 
-  document.addEventListener("htmx:afterSwap", function () { highlightRow(); });
+  document.addEventListener("htmx:afterSwap", function () {
+    highlightRow();
+    if (lastPayload) { updateRows(lastPayload); }
+  });
+
+  // After a publish, the add-route form starts blank again.
+  document.addEventListener("routes-changed", function () {
+    var form = document.querySelector("#new-route form");
+    if (form) { form.reset(); }
+  });
 
   window.stranglerClosePanel = function () {
     var panel = document.getElementById("action-panel");

@@ -1,0 +1,176 @@
+"""The admin UI in Chromium against a real control plane and data plane under traffic.
+
+An operator logs in, adds a route, flips it to canary 50% (reason, diff preview, publish), watches
+the live figures of both sides move, rolls it back to legacy, and finds both actions in the audit
+log. Screenshots go to the test's artifacts; with UPDATE_DOCS_SCREENSHOTS=1 they also refresh the
+ones in docs/img used by docs/admin-ui.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM_ARGS, Stack
+from tests.browser.traffic import Traffic
+from tests.support.processes import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+VIEWPORT = {"width": 1366, "height": 768}
+LIVE_TIMEOUT_MS = 25_000
+DOCS_IMG = ROOT / "docs" / "img"
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text.rstrip("%"))
+    except ValueError:
+        return 0.0
+
+
+class Shots:
+    """Saves screenshots as artifacts, and into docs/img when asked to."""
+
+    def __init__(self, page, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+        self.page = page
+        self.artifacts = artifacts
+        self.update_docs = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
+
+    def __call__(self, name: str) -> None:
+        path = self.artifacts / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        if self.update_docs:
+            DOCS_IMG.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOCS_IMG / f"{name}.png")
+
+
+def _wait_live(page, route: str, side: str, predicate: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the live requests/s cell of ``route``/``side`` satisfies ``predicate`` (JS on ``v``)."""
+    page.wait_for_function(
+        """([route, side, predicate]) => {
+            const cell = document.querySelector(`tr[data-route="${route}"] [data-live="${side}.rps"]`);
+            if (!cell) return false;
+            const v = parseFloat(cell.textContent);
+            return Function("v", "return " + predicate)(isNaN(v) ? 0 : v);
+        }""",
+        arg=[route, side, predicate],
+        timeout=LIVE_TIMEOUT_MS,
+    )
+
+
+def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
+    stack: Stack, chromium_path: Path, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    route = "catalog"
+    urls = [f"{stack.dataplane_url}/api/products/{n}" for n in range(1, 4)] + [f"{stack.dataplane_url}/about"]
+    with Traffic(urls, threads=2, rate=30) as traffic, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(15_000)
+            shots = Shots(page, artifacts_dir)
+
+            # Log in with the first admin's password.
+            page.goto(stack.admin_url + "/")
+            expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
+            page.fill("#username", "admin")
+            page.fill("#password", stack.admin_password)
+            shots("login")
+            page.click("button[type=submit]")
+            expect(page.locator("#routes-table")).to_be_visible()
+            expect(page.locator("#live-dot.on")).to_be_visible()
+
+            # Add the route: reason, diff preview, then publish.
+            form = page.locator("#new-route form")
+            form.locator("[name=name]").fill(route)
+            form.locator("[name=path]").fill("/api/products")
+            form.locator("[name=upstream]").select_option(stack.new_upstream)
+            form.locator("[name=reason]").fill("catalog service extracted")
+            form.locator("button[type=submit]").click()
+            panel = page.locator("#action-panel")
+            expect(panel.get_by_test_id("diff")).to_contain_text('"path": "/api/products"')
+            panel.get_by_role("button", name="Add route").click()
+            expect(panel.get_by_role("status")).to_contain_text("Published v2")
+            panel.get_by_role("button", name="Close", exact=True).click()
+            row = page.locator(f'tr[data-route="{route}"]')
+            expect(row.locator("[data-mode]")).to_have_text("legacy")
+
+            # Under traffic, the route's legacy side moves; the new side stays at zero.
+            _wait_live(page, route, "legacy", "v > 0")
+
+            # Flip to canary 50%: the slider, a reason, the diff, then publish.
+            row.get_by_role("button", name="Flip…").click()
+            panel.locator("input[name=mode][value=canary]").check()
+            panel.locator("input[name=weight]").fill("50")
+            expect(panel.locator("#flip-weight-out")).to_have_text("50%")
+            panel.locator("[name=reason]").fill("canary at half the users")
+            shots("flip-form")
+            panel.get_by_role("button", name="Preview diff…").click()
+            diff = panel.get_by_test_id("diff")
+            expect(diff.locator(".add")).to_contain_text(['"mode": "canary"', '"weight": 50'])
+            shots("flip-diff")
+            panel.get_by_role("button", name=re.compile("^Publish")).click()
+            expect(panel.get_by_role("status")).to_contain_text("Published v3")
+            panel.get_by_role("button", name="Close", exact=True).click()
+            expect(row.locator("[data-mode]")).to_have_text("canary")
+            expect(row.locator("[data-weight]")).to_have_text("50%")
+
+            # The live figures move without a reload: both sides now serve the route.
+            _wait_live(page, route, "new", "v > 0")
+            _wait_live(page, route, "legacy", "v > 0")
+            expect(row.locator('[data-live="new.p50"]')).not_to_have_text("—")
+            # Let the charts draw a few more one-second points (longer when refreshing the docs' images).
+            page.wait_for_timeout(20_000 if shots.update_docs else 1500)
+            shots("routes-canary-live")
+
+            # Roll back to legacy: reason, diff, confirm.
+            row.get_by_role("button", name="Roll back…").click()
+            panel.locator("[name=reason]").fill("p99 looks worse than legacy")
+            panel.get_by_role("button", name="Preview diff…").click()
+            expect(panel.get_by_test_id("diff").locator(".add")).to_contain_text(['"mode": "legacy"'])
+            shots("rollback-diff")
+            panel.get_by_role("button", name=f"Roll back {route}").click()
+            expect(panel.get_by_role("status")).to_contain_text("Published v4")
+            panel.get_by_role("button", name="Close", exact=True).click()
+            expect(row.locator("[data-mode]")).to_have_text("legacy")
+            # The new side drains: nothing reaches it once the window has passed.
+            _wait_live(page, route, "new", "v === 0")
+            _wait_live(page, route, "legacy", "v > 0")
+
+            # Both actions are in the audit log, with who, why and the versions.
+            page.get_by_role("link", name="Audit log").click()
+            flip = page.locator('tr[data-action="flip"]').first
+            expect(flip).to_contain_text("admin")
+            expect(flip).to_contain_text("canary at half the users")
+            expect(flip).to_contain_text("v2 → v3")
+            rollback = page.locator('tr[data-action="rollback"]').first
+            expect(rollback).to_contain_text("p99 looks worse than legacy")
+            expect(rollback).to_contain_text("v3 → v4")
+            page.locator("#f-action").select_option("flip")
+            expect(page).to_have_url(re.compile(r"action=flip"))
+            expect(page.locator("#audit-rows tbody tr[data-action]")).to_have_count(1)
+            page.locator("#f-action").select_option("")
+            flip.locator("summary", has_text="diff").click()
+            shots("audit")
+
+            page.get_by_role("link", name="History").click()
+            expect(page.locator("tr[data-version]")).to_have_count(4)
+            page.locator('tr[data-version="3"]').get_by_role("button", name="Diff vs v2").click()
+            expect(page.locator("#diff-result").get_by_test_id("diff")).to_contain_text('"weight": 50')
+            shots("history")
+        except BaseException:
+            page.screenshot(path=str(artifacts_dir / "failure.png"))
+            (artifacts_dir / "failure.html").write_text(page.content())
+            raise
+        finally:
+            browser.close()
+    assert traffic.statuses[200] > 0, traffic.statuses
+    assert not traffic.errors, traffic.errors[:5]
+    assert set(traffic.statuses) == {200}, traffic.statuses
