@@ -13,12 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from migration_plan.supervisor.control import ControlError, SupervisorAlreadyRunning, send_command
-from migration_plan.supervisor.output import LogSink
-from migration_plan.supervisor.procfile import ProcfileError, load_procfile
 from migration_plan.supervisor.render import print_ready, ps_table
 from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.stack import Stack, build_stack
-from migration_plan.supervisor.supervisor import Supervisor, run_supervisor
 
 __all__ = ["register"]
 
@@ -57,6 +53,12 @@ def up(
     ] = None,
 ) -> None:
     """Start the whole stack on 127.0.0.1 and keep it running until Ctrl-C."""
+    # Imported here: `strangler ps` and friends should not pay for aiohttp's import.
+    from migration_plan.supervisor.output import LogSink
+    from migration_plan.supervisor.procfile import ProcfileError, load_procfile
+    from migration_plan.supervisor.stack import Stack, build_stack
+    from migration_plan.supervisor.supervisor import Supervisor, run_supervisor
+
     run_started = time.time()
     settings = _settings(home)
     try:

@@ -39,6 +39,17 @@ def describe_exit(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """The exit code, as soon as the child has exited.
+
+    ``Process.wait()`` also waits for the output pipe to close, which a grandchild that inherited it can
+    keep open forever; ``returncode`` is set the moment the child is reaped.
+    """
+    while proc.returncode is None:
+        await asyncio.sleep(_POLL / 2)
+    return proc.returncode
+
+
 class ProcessState(StrEnum):
     PENDING = "pending"
     SETUP = "setup"
@@ -187,7 +198,7 @@ class ManagedProcess:
         proc = await self._exec(step.argv)
         reader = asyncio.create_task(self._pump(proc))
         try:
-            returncode = await proc.wait()
+            returncode = await _exited(proc)
             await reader
         except asyncio.CancelledError:
             await self._kill_group(proc, grace=self.spec.stop_grace)
@@ -251,7 +262,7 @@ class ManagedProcess:
             return
         timeout = self.spec.startup_timeout
         deadline = time.monotonic() + timeout
-        exited = asyncio.ensure_future(proc.wait())
+        exited = asyncio.ensure_future(_exited(proc))
         try:
             while True:
                 if exited.done():
@@ -299,17 +310,17 @@ class ManagedProcess:
         """Wait for the process to exit; restart it (with backoff) unless it was stopped on purpose."""
         while True:
             proc = self._proc
-            returncode = await proc.wait() if proc is not None else 127
+            returncode = await _exited(proc) if proc is not None else 127
             if not self._wanted:
                 return
             stable_for = time.monotonic() - self._healthy_since if self._healthy_since is not None else 0.0
-            await self._drain_reader()
             await self._cleanup_after_exit(proc)
+            await self._drain_reader()
             if not self.spec.restart.restarts(returncode):
                 self._wanted = False
                 self.state = ProcessState.EXITED
                 self.log.sink.warning(
-                    f"{self.name}: exited with code {returncode}; restart policy: not restarted"
+                    f"{self.name}: exited ({describe_exit(returncode)}); its policy does not restart it"
                 )
                 return
             delay = self._backoff.on_crash(stable_for)
@@ -360,7 +371,7 @@ class ManagedProcess:
         if proc.returncode is None or group_members(pgid):
             self.log.sink.warning(f"{self.name}: still running after {grace:g}s, sending SIGKILL")
             signal_group(pgid, signal.SIGKILL)
-            await proc.wait()
+            await _exited(proc)
             deadline = time.monotonic() + 5.0
             while group_members(pgid) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)

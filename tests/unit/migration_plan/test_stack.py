@@ -1,0 +1,192 @@
+"""The default process list: built from what exists on disk, in dependency order, importing nothing."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from migration_plan.supervisor import stack as stack_module
+from migration_plan.supervisor.settings import StackSettings
+from migration_plan.supervisor.spec import ProcessSpec
+from migration_plan.supervisor.stack import build_stack, module_exists, runnable_module
+
+pytestmark = pytest.mark.unit
+
+
+def touch(root: Path, *relative: str) -> None:
+    for name in relative:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("raise RuntimeError('the stack builder must not import this')\n")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    touch(
+        root,
+        "legacy_monolith/__init__.py",
+        "legacy_monolith/wsgi.py",
+        "legacy_monolith/manage.py",
+        "legacy_monolith/gunicorn.conf.py",
+        "strangler_proxy/__init__.py",
+        "strangler_proxy/controlplane/__init__.py",
+        "strangler_proxy/controlplane/__main__.py",
+        "strangler_proxy/dataplane/__init__.py",
+        "new_services/__init__.py",
+        "new_services/catalog/entrypoints/wsgi.py",
+        "new_services/orders/entrypoints/wsgi.py",
+        "new_services/zeta/entrypoints/wsgi.py",
+        "new_services/half_done/domain/model.py",
+    )
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StackSettings:
+    for name in (
+        "STRANGLER_HOME",
+        "STRANGLER_DATAPLANE_PORT",
+        "LEGACYSHOP_PORT",
+        "CATALOG_PORT",
+        "ORDERS_PORT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STRANGLER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("STRANGLER_DATAPLANE_WORKERS", "3")
+    return StackSettings()
+
+
+def by_name(specs: tuple[ProcessSpec, ...]) -> dict[str, ProcessSpec]:
+    return {spec.name: spec for spec in specs}
+
+
+def test_processes_come_in_dependency_order_and_a_passthrough_stands_in_for_the_missing_data_plane(
+    repo: Path, settings: StackSettings
+) -> None:
+    stack = build_stack(settings, root=repo, environ={})
+    assert [spec.name for spec in stack.specs] == [
+        "legacy",
+        "controlplane",
+        "passthrough",
+        "catalog",
+        "orders",
+        "zeta",
+    ]
+    assert any("pass-through" in warning for warning in stack.warnings)
+    assert stack.admin_password_file == settings.home / "secrets" / "admin_password"
+    passthrough = by_name(stack.specs)["passthrough"]
+    assert passthrough.argv[1:] == ("-m", "migration_plan.supervisor.passthrough")
+    assert passthrough.health_urls == ("http://127.0.0.1:8000/_strangler/readyz",)
+    assert passthrough.env["STRANGLER_DATAPLANE_WORKERS"] == "3"
+
+
+def test_legacy_is_migrated_every_run_and_seeded_on_first_start_only(
+    repo: Path, settings: StackSettings
+) -> None:
+    legacy = by_name(build_stack(settings, root=repo, environ={}).specs)["legacy"]
+    assert legacy.argv[0] == sys.executable
+    assert legacy.argv[1:5] == ("-m", "gunicorn", "legacy_monolith.wsgi:application", "-c")
+    assert legacy.argv[5] == str(repo / "legacy_monolith" / "gunicorn.conf.py")
+    assert legacy.env["LEGACYSHOP_PORT"] == "8100"
+    assert legacy.env["LEGACYSHOP_DATA_DIR"] == str(settings.home / "legacy")
+    assert legacy.health_urls == ("http://127.0.0.1:8100/readyz",)
+    migrate, seed = legacy.setup
+    assert (
+        migrate.argv[-3:] == ("legacy_monolith.manage", "migrate", "--noinput")
+        and migrate.once_marker is None
+    )
+    assert seed.argv[-2:] == ("legacy_monolith.manage", "seed")
+    assert seed.once_marker == settings.home / "legacy" / ".seeded"
+
+
+def test_planes_share_the_store_and_the_legacy_url(repo: Path, settings: StackSettings) -> None:
+    specs = by_name(build_stack(settings, root=repo, environ={}).specs)
+    store = f"sqlite:///{settings.home / 'store.sqlite3'}"
+    for name in ("controlplane", "passthrough"):
+        assert specs[name].env["STRANGLER_STORE_URL"] == store
+        assert specs[name].env["STRANGLER_LEGACY_URL"] == "http://127.0.0.1:8100"
+        assert specs[name].env["STRANGLER_HOME"] == str(settings.home)
+    assert specs["controlplane"].health_urls == ("http://127.0.0.1:8001/readyz",)
+    assert specs["controlplane"].url == "http://127.0.0.1:8001/"
+
+
+def test_the_real_data_plane_replaces_the_passthrough_once_it_exists(
+    repo: Path, settings: StackSettings
+) -> None:
+    touch(repo, "strangler_proxy/dataplane/__main__.py")
+    stack = build_stack(settings, root=repo, environ={})
+    dataplane = by_name(stack.specs)["dataplane"]
+    assert "passthrough" not in by_name(stack.specs)
+    assert dataplane.argv[1:] == ("-m", "strangler_proxy.dataplane")
+    assert dataplane.url == "http://127.0.0.1:8000/"
+    assert not any("pass-through" in warning for warning in stack.warnings)
+
+
+def test_services_get_known_ports_then_the_next_free_ones_and_env_overrides(
+    repo: Path, settings: StackSettings
+) -> None:
+    specs = by_name(build_stack(settings, root=repo, environ={"ORDERS_PORT": "9302"}).specs)
+    assert (specs["catalog"].port, specs["orders"].port, specs["zeta"].port) == (8201, 9302, 8203)
+    catalog = specs["catalog"]
+    assert "new_services.catalog.entrypoints.wsgi:app" in catalog.argv
+    assert catalog.argv[catalog.argv.index("--bind") + 1] == "127.0.0.1:8201"
+    assert catalog.env["CATALOG_PORT"] == "8201"
+    assert catalog.health_urls == ("http://127.0.0.1:8201/readyz",)
+
+
+def test_ports_come_from_the_environment(repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STRANGLER_HOME", str(tmp_path))
+    monkeypatch.setenv("LEGACYSHOP_PORT", "18100")
+    monkeypatch.setenv("STRANGLER_ADMIN_PORT", "18001")
+    monkeypatch.setenv("STRANGLER_DATAPLANE_PORT", "18000")
+    specs = by_name(build_stack(StackSettings(), root=repo, environ={}).specs)
+    assert specs["legacy"].health_urls == ("http://127.0.0.1:18100/readyz",)
+    assert specs["controlplane"].env["STRANGLER_LEGACY_URL"] == "http://127.0.0.1:18100"
+    assert specs["controlplane"].env["STRANGLER_ADMIN_PORT"] == "18001"
+    assert specs["passthrough"].url == "http://127.0.0.1:18000/"
+
+
+def test_missing_parts_are_skipped_with_a_warning(tmp_path: Path, settings: StackSettings) -> None:
+    stack = build_stack(settings, root=tmp_path / "empty", environ={})
+    assert [spec.name for spec in stack.specs] == ["passthrough"]
+    assert any(warning.startswith("legacy skipped") for warning in stack.warnings)
+    assert any(warning.startswith("controlplane skipped") for warning in stack.warnings)
+
+
+def test_extra_specs_are_the_extension_point(
+    repo: Path, settings: StackSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = ProcessSpec(name="sync", argv=("python", "-m", "acl.sync"))
+    monkeypatch.setattr(stack_module, "EXTRA_SPECS", [lambda _: worker, lambda _: None])
+    assert build_stack(settings, root=repo, environ={}).specs[-1] is worker
+
+
+def test_only_keeps_stack_order_and_refuses_unknown_names(repo: Path, settings: StackSettings) -> None:
+    stack = build_stack(settings, root=repo, environ={})
+    assert [spec.name for spec in stack.only(["catalog", "legacy"]).specs] == ["legacy", "catalog"]
+    with pytest.raises(ValueError, match="unknown process nope"):
+        stack.only(["nope"])
+
+
+def test_modules_are_found_without_being_imported(repo: Path) -> None:
+    search = [str(repo)]
+    before = set(sys.modules)
+    assert module_exists("legacy_monolith.wsgi", search)
+    assert not module_exists("legacy_monolith.nope", search)
+    assert not module_exists("legacy_monolith.wsgi.deeper", search)
+    assert runnable_module("strangler_proxy.controlplane", search)
+    assert not runnable_module("strangler_proxy.dataplane", search)
+    assert runnable_module("legacy_monolith.manage", search)
+    assert set(sys.modules) == before
+
+
+def test_home_is_absolute_and_never_taken_from_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STRANGLER_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.chdir(tmp_path)
+    settings = StackSettings()
+    assert settings.home == tmp_path / ".strangler"
+    assert settings.socket_path == tmp_path / ".strangler" / "supervisor.sock"
+    monkeypatch.setenv("STRANGLER_HOME", "relative/state")
+    assert StackSettings().home == tmp_path / "relative" / "state"
