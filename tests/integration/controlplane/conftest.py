@@ -52,3 +52,39 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
         yield plane
     finally:
         plane.process.stop()
+
+
+def start_upstream(name: str, log_dir: Path) -> tuple[str, RunningProcess]:
+    port = free_port()
+    process = start_process(
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.controlplane.upstream",
+            "--port",
+            str(port),
+            "--name",
+            name,
+        ],
+        log_path=log_dir / f"upstream-{name}-{port}.log",
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+    )
+    return f"http://127.0.0.1:{port}", process
+
+
+def start_data_plane(home: Path, log_dir: Path, *, workers: int, **env: str) -> tuple[str, RunningProcess]:
+    port = free_port()
+    process = start_process(
+        [sys.executable, "-m", "strangler_proxy.dataplane"],
+        log_path=log_dir / f"dataplane-{port}.log",
+        env={
+            "STRANGLER_HOME": str(home),
+            "STRANGLER_DATAPLANE_PORT": str(port),
+            "STRANGLER_DATAPLANE_WORKERS": str(workers),
+            "STRANGLER_ACCESS_LOG": "false",
+            "STRANGLER_DEBUG_HEADERS": "true",
+            **env,
+        },
+        ready_url=f"http://127.0.0.1:{port}/_strangler/readyz",
+    )
+    return f"http://127.0.0.1:{port}", process
