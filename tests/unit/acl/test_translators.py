@@ -146,7 +146,9 @@ def test_legacy_json_must_be_an_object_with_every_key() -> None:
 
 # --- round trips --------------------------------------------------------------------------------------
 
-segment = st.text(alphabet=st.characters(categories=("L", "N"), include_characters=" &-"), min_size=1, max_size=12)
+segment = st.text(
+    alphabet=st.characters(categories=("L", "N"), include_characters=" &-"), min_size=1, max_size=12
+)
 segments = st.lists(segment.map(str.strip).filter(bool), min_size=1, max_size=4).map(tuple)
 local_seconds = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1)).map(
     lambda moment: moment.replace(microsecond=0)
