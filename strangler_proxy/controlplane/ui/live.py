@@ -16,20 +16,42 @@ from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
+from strangler_proxy.controlplane.services import ControlPlaneServices
+from strangler_proxy.controlplane.services.guards import GuardService
+from strangler_proxy.controlplane.services.observability import ObservabilityService
+from strangler_proxy.controlplane.services.publishing import PublishingService
 from strangler_proxy.routes import RouteTable
 
-__all__ = ["LiveFeed", "LiveSources", "build_snapshot"]
+__all__ = ["LiveFeed", "LiveSources", "SettledSources", "build_snapshot", "settled_sources"]
 
 SIDES = ("legacy", "new")
 UNMATCHED = "-"
+SETTLE_S = 1.0
 
 
 class LiveSources(Protocol):
-    """The parts of the service layer a snapshot reads (ControlPlaneServices satisfies it)."""
+    """The parts of the service layer a snapshot reads."""
 
-    publishing: Any
-    observability: Any
-    guards: Any
+    @property
+    def publishing(self) -> PublishingService: ...
+    @property
+    def observability(self) -> ObservabilityService: ...
+    @property
+    def guards(self) -> GuardService: ...
+
+
+@dataclass(frozen=True)
+class SettledSources:
+    publishing: PublishingService
+    observability: ObservabilityService
+    guards: GuardService
+
+
+def settled_sources(services: ControlPlaneServices, *, settle_s: float = SETTLE_S) -> SettledSources:
+    """The services, with figures read as of ``settle_s`` ago: data-plane workers flush each second's
+    counters about a second after it ends, so the newest second is left out rather than shown short."""
+    observability = ObservabilityService(services.engine, seconds=lambda: time.time() - settle_s)
+    return SettledSources(services.publishing, observability, services.guards)
 
 
 def _percent(value: float | None) -> float | None:
@@ -64,8 +86,7 @@ def build_snapshot(sources: LiveSources, *, window_s: int = 5, history_s: int = 
     series: dict[str, dict[str, list[float | None]]] = {}
     seconds: list[int] = []
     for name in [r.name for r in table.rules] + [UNMATCHED]:
-        # The newest second is still being flushed by the workers: leave it out of the charts.
-        points = sources.observability.series(name, seconds=history_s + 1)[:-1]
+        points = sources.observability.series(name, seconds=history_s)
         seconds = [p["second"] for p in points]
         data: dict[str, list[float | None]] = {}
         for side in SIDES:

@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.ui.live import LiveFeed
+from strangler_proxy.controlplane.ui.live import LiveFeed, settled_sources
 from strangler_proxy.controlplane.ui.stream import StreamViews
 from strangler_proxy.controlplane.ui.templating import STATIC_DIR, STATIC_ROUTE, make_templates
 from strangler_proxy.controlplane.ui.views_audit import AuditViews
@@ -21,7 +21,7 @@ __all__ = ["ui_routes"]
 
 def ui_routes(services: ControlPlaneServices) -> list[BaseRoute]:
     """Every route of the admin UI, to be mounted at the root of the control plane's app."""
-    ui = UI(services=services, templates=make_templates(), feed=LiveFeed(services))
+    ui = UI(services=services, templates=make_templates(), feed=LiveFeed(settled_sources(services)))
     views = [
         AuthViews(ui),
         RoutesViews(ui),
