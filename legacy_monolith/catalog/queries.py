@@ -1,11 +1,17 @@
 """Product searches shared by the shop pages and the JSON API."""
 
-from django.db.models import DecimalField, Q
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import DecimalField, Q, QuerySet
 from django.db.models.functions import Cast
 
 from legacy_monolith.catalog.models import Product
 
-SORT_FIELDS = {
+__all__ = ["SORT_FIELDS", "category_filter", "search_products"]
+
+SORT_FIELDS: dict[str, tuple[str, ...]] = {
     "id": ("prd_id",),
     "name": ("prd_nm", "prd_id"),
     "-name": ("-prd_nm", "-prd_id"),
@@ -16,12 +22,20 @@ SORT_FIELDS = {
 }
 
 
-def category_filter(path):
+def category_filter(path: str) -> Q:
     """Products in the category ``path`` or below it ("Home>Kitchen" matches "Home>Kitchen>Knives")."""
     return Q(cat_path=path) | Q(cat_path__startswith=path + ">")
 
 
-def search_products(*, q="", category="", status=None, min_price=None, max_price=None, sort="id"):
+def search_products(
+    *,
+    q: str = "",
+    category: str = "",
+    status: str | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    sort: str = "id",
+) -> QuerySet[Product]:
     """A queryset of products; every argument is already validated."""
     products = Product.objects.all()
     if q:

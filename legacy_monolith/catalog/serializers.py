@@ -1,14 +1,20 @@
 """The PRODUCT body of the JSON API (see API.md); the Flask catalog service must render the same."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.conf import settings
 
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.legacyshop.api import local_isoformat
 
+__all__ = ["STATUS_NAMES", "product_to_dict"]
+
 STATUS_NAMES = {Product.STATUS_ACTIVE: "active", Product.STATUS_DISCONTINUED: "discontinued"}
 
 
-def product_to_dict(product):
+def product_to_dict(product: Product) -> dict[str, Any]:
     return {
         "id": product.prd_id,
         "sku": product.prd_cd,

@@ -11,9 +11,10 @@ PRODUCTS_PER_PAGE = 24
 def product_list(request):
     form = ProductSearchForm(request.GET or None)
     q = category = ""
-    if form.is_bound and form.is_valid():
-        q = form.cleaned_data["q"].strip()
-        category = form.cleaned_data["category"]
+    if form.is_bound:
+        form.is_valid()  # an unknown category must not throw the search words away
+        q = form.cleaned_data.get("q", "").strip()
+        category = form.cleaned_data.get("category", "")
     products = search_products(q=q, category=category, status=Product.STATUS_ACTIVE, sort="name")
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -7,6 +7,7 @@ Everything that differs between machines comes from the environment:
     LEGACYSHOP_SECRET_KEY       overrides the generated key file
     LEGACYSHOP_DEBUG            "1" turns DEBUG on
     LEGACYSHOP_ALLOWED_HOSTS    comma-separated hosts added to 127.0.0.1 and localhost
+    LEGACYSHOP_CSRF_TRUSTED_ORIGINS  comma-separated origins allowed to POST (behind an HTTPS front)
 """
 
 import os
@@ -24,9 +25,17 @@ SECRET_KEY = os.environ.get("LEGACYSHOP_SECRET_KEY") or load_or_create_secret_ke
 
 DEBUG = os.environ.get("LEGACYSHOP_DEBUG", "") == "1"
 
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"] + [
-    host.strip() for host in os.environ.get("LEGACYSHOP_ALLOWED_HOSTS", "").split(",") if host.strip()
-]
+
+def _env_list(name):
+    """A comma-separated environment variable as a list, blanks dropped."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+# Requests come through the strangler proxy, which keeps the client's Host header.
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", *_env_list("LEGACYSHOP_ALLOWED_HOSTS")]
+
+# Origins (scheme://host:port) allowed to POST forms besides the request's own host, e.g. an HTTPS front.
+CSRF_TRUSTED_ORIGINS = _env_list("LEGACYSHOP_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,9 +1,17 @@
 """JSON bodies for the cart and orders (see API.md)."""
 
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 
 from legacy_monolith.legacyshop.api import local_isoformat
+from legacy_monolith.orders.cart import Cart
 from legacy_monolith.orders.models import Order
+
+__all__ = ["STATUS_NAMES", "cart_to_dict", "order_to_dict"]
 
 STATUS_NAMES = {
     Order.STATUS_NEW: "new",
@@ -13,11 +21,11 @@ STATUS_NAMES = {
 }
 
 
-def _money(value):
+def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def cart_to_dict(cart):
+def cart_to_dict(cart: Cart) -> dict[str, Any]:
     lines = cart.lines()
     return {
         "items": [
@@ -36,7 +44,7 @@ def cart_to_dict(cart):
     }
 
 
-def order_to_dict(order):
+def order_to_dict(order: Order) -> dict[str, Any]:
     return {
         "order_no": order.ord_no,
         "status": STATUS_NAMES.get(order.ord_sts, order.ord_sts),

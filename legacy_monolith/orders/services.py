@@ -1,8 +1,12 @@
 """Checkout as a service function: one transaction, stock decremented atomically, all or nothing."""
 
+from __future__ import annotations
+
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,12 +23,12 @@ class CheckoutError(Exception):
 
 
 class EmptyCart(CheckoutError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("Your cart is empty.")
 
 
 class InsufficientStock(CheckoutError):
-    def __init__(self, product, requested, available):
+    def __init__(self, product: Product, requested: int, available: int) -> None:
         self.product = product
         self.requested = requested
         self.available = available
@@ -38,7 +42,7 @@ class InsufficientStock(CheckoutError):
         super().__init__(message)
 
 
-def customer_for_user(user):
+def customer_for_user(user: AbstractBaseUser) -> Customer:
     """The user's customer profile, created on first use (staff accounts have none until they shop)."""
     customer = Customer.objects.filter(user=user).first()
     if customer is None:
@@ -50,11 +54,11 @@ def customer_for_user(user):
     return customer
 
 
-def _money(value):
+def _money(value: Decimal | int) -> str:
     return str(Decimal(value).quantize(Decimal("0.01")))
 
 
-def order_place(*, customer, quantities):
+def order_place(*, customer: Customer, quantities: Mapping[int, int]) -> Order:
     """Create an order for ``quantities`` ({product id: qty}); raise a ``CheckoutError`` otherwise."""
     if not quantities:
         raise EmptyCart()

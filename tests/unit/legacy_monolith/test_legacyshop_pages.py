@@ -185,3 +185,34 @@ def test_static_css_is_served_with_debug_off(client, settings):
     admin_css = client.get("/static/admin/css/base.css")
     assert admin_css.status_code == 200
     assert client.get("/static/nope.css").status_code == 404
+
+
+def test_unknown_category_keeps_the_search_words(client):
+    make_product(name="Chef knife")
+    make_product(name="Frying pan")
+    response = client.get("/products/", {"q": "knife", "category": "No>Such>Path"})
+    assert b"Chef knife" in response.content
+    assert b"Frying pan" not in response.content
+
+
+def test_error_handlers_answer_json_under_api_and_html_elsewhere(rf):
+    from legacy_monolith.legacyshop import views
+
+    for handler, status in [
+        (views.server_error, 500),
+        (views.bad_request, 400),
+        (views.permission_denied, 403),
+    ]:
+        api = handler(rf.get("/api/products"))
+        assert api.status_code == status
+        assert api["Content-Type"] == "application/json"
+        page = handler(rf.get("/products/"))
+        assert page.status_code == status
+        assert page["Content-Type"].startswith("text/html")
+    assert views.csrf_failure(rf.post("/cart/update/"), reason="no token").status_code == 403
+
+
+def test_unknown_page_is_an_html_404_with_the_shop_layout(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"LegacyShop" in response.content

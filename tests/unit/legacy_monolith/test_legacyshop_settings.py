@@ -25,7 +25,7 @@ db = settings.DATABASES["default"]
 print(json.dumps({
     "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "engine": db["ENGINE"], "name": str(db["NAME"]),
     "options": db.get("OPTIONS", {}), "use_tz": settings.USE_TZ, "tz": settings.TIME_ZONE,
-    "key": settings.SECRET_KEY,
+    "key": settings.SECRET_KEY, "csrf_origins": settings.CSRF_TRUSTED_ORIGINS,
 }))
 """
 
@@ -92,6 +92,7 @@ def test_defaults_sqlite_in_the_data_dir_debug_off_loopback_hosts(tmp_path):
     assert values["options"]["timeout"] >= 5
     assert (values["use_tz"], values["tz"]) == (False, "Europe/Berlin")
     assert values["key"] == (tmp_path / "secret_key").read_text()
+    assert values["csrf_origins"] == []
 
 
 def test_environment_overrides(tmp_path):
@@ -102,6 +103,7 @@ def test_environment_overrides(tmp_path):
             "LEGACYSHOP_ALLOWED_HOSTS": "shop.example.com, proxy.internal",
             "LEGACYSHOP_SECRET_KEY": "from-the-environment",
             "DATABASE_URL": "postgresql://shop@db.internal:5433/legacy",
+            "LEGACYSHOP_CSRF_TRUSTED_ORIGINS": "https://shop.example.com, ",
         }
     )
     assert values["debug"] is True
@@ -109,4 +111,5 @@ def test_environment_overrides(tmp_path):
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["name"] == "legacy"
     assert values["key"] == "from-the-environment"
+    assert values["csrf_origins"] == ["https://shop.example.com"]
     assert not (tmp_path / "secret_key").exists()
