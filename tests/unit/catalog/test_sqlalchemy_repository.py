@@ -1,0 +1,126 @@
+"""The SQLAlchemy repository on a migrated SQLite file behaves exactly like the in-memory fake."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect
+
+from new_services.catalog.adapters.engine import make_engine, normalise_url
+from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
+from new_services.catalog.adapters.migrate import current_revision, head_revision, upgrade_to_head
+from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from new_services.catalog.domain import Status
+from new_services.catalog.service_layer import ProductCriteria, get_product, list_categories, list_products
+from tests.unit.catalog.builders import make_product
+
+pytestmark = pytest.mark.unit
+
+NAMES = ["Oak knife", "oak knife", "Bamboo spoon", "Lamp", "Zebra mug", "Äpfel tray", "100% cotton"]
+CATEGORIES = ["Home>Kitchen>Knives", "Home>Kitchen", "Home>Kitchenware", "Outdoor>Camping", "Home"]
+PRODUCTS = [
+    make_product(
+        i,
+        name=NAMES[i % len(NAMES)],
+        price=f"{(i * 37) % 50}.{(i * 13) % 100:02d}",
+        category=CATEGORIES[i % len(CATEGORIES)],
+        status=Status.DISCONTINUED if i % 4 == 0 else Status.ACTIVE,
+    )
+    for i in range(1, 41)
+]
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
+    upgrade_to_head(engine)
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        uow.products.save_many(PRODUCTS)
+        uow.commit()
+    yield engine
+    engine.dispose()
+
+
+CRITERIA = [
+    ProductCriteria(**dict(combo))  # type: ignore[arg-type]
+    for combo in itertools.product(
+        [("q", ""), ("q", "oak"), ("q", "LS-00001"), ("q", "100%"), ("q", "_")],
+        [("category", ""), ("category", "Home>Kitchen"), ("category", "Home")],
+        [("sort", sort) for sort in ("id", "name", "-name", "price", "-price", "sku", "-sku")],
+    )
+] + [
+    ProductCriteria(status=Status.DISCONTINUED, min_price=Decimal("10.005"), max_price=Decimal("30.5")),
+    ProductCriteria(min_price=Decimal("0"), max_price=Decimal("0.13"), sort="-price"),
+]
+
+
+@pytest.mark.parametrize("page_size", [7, 100])
+def test_sql_and_memory_repositories_agree(engine: Engine, page_size: int) -> None:
+    fake = InMemoryUnitOfWork(PRODUCTS)
+    for criteria in CRITERIA:
+        expected = list_products(fake, criteria, page=1, page_size=page_size)
+        actual = list_products(SqlAlchemyUnitOfWork(engine), criteria, page=1, page_size=page_size)
+        assert [p.id for p in actual.items] == [p.id for p in expected.items], criteria
+        assert actual.count == expected.count, criteria
+
+
+def test_rows_come_back_as_equal_values(engine: Engine) -> None:
+    stored = get_product(SqlAlchemyUnitOfWork(engine), 7)
+    original = PRODUCTS[6]
+    for name in (
+        "sku",
+        "name",
+        "description",
+        "price",
+        "stock",
+        "status",
+        "category",
+        "created_at",
+        "updated_at",
+    ):
+        assert getattr(stored, name) == getattr(original, name), name
+    assert stored.created_at.tzinfo is UTC
+
+
+def test_save_many_upserts(engine: Engine) -> None:
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        uow.products.save_many([make_product(7, name="Renamed"), make_product(99)])
+        uow.commit()
+    uow = SqlAlchemyUnitOfWork(engine)
+    assert get_product(uow, 7).name == "Renamed"
+    assert list_products(uow, ProductCriteria(), page=1, page_size=1).count == 41
+
+
+def test_leaving_without_commit_rolls_back(engine: Engine) -> None:
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        uow.products.save(make_product(7, name="Never stored"))
+    assert get_product(SqlAlchemyUnitOfWork(engine), 7).name == PRODUCTS[6].name
+
+
+def test_categories_from_sql(engine: Engine) -> None:
+    assert list_categories(SqlAlchemyUnitOfWork(engine)) == list_categories(InMemoryUnitOfWork(PRODUCTS))
+
+
+def test_migrations_are_idempotent_and_tracked(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+    assert upgrade_to_head(engine) == head_revision()
+    columns = {column["name"] for column in inspect(engine).get_columns("catalog_products")}
+    assert {"price_cents", "category_path", "created_at"} <= columns
+
+
+def test_naive_datetimes_are_never_stored(engine: Engine) -> None:
+    product = make_product(50)
+    product.updated_at = datetime(2020, 1, 1)
+    with pytest.raises(Exception, match="naive"), SqlAlchemyUnitOfWork(engine) as uow:
+        uow.products.save(product)
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    assert normalise_url("postgresql://u@h/db").startswith("postgresql+psycopg://")
+    assert normalise_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
