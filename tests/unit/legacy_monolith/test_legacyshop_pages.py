@@ -216,3 +216,33 @@ def test_unknown_page_is_an_html_404_with_the_shop_layout(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert b"LegacyShop" in response.content
+
+
+def test_admin_product_add_copies_the_category_path_and_stamps_times(client):
+    from legacy_monolith.catalog.models import Category
+
+    admin = make_staff("boss")
+    admin.is_superuser = True
+    admin.save()
+    make_product(category="Home>Kitchen>Knives")
+    category = Category.objects.get(cat_path="Home>Kitchen>Knives")
+    client.login(username="boss", password=PASSWORD)
+    form = {
+        "prd_cd": "LS-900001",
+        "prd_nm": "Bread knife",
+        "prd_desc": "",
+        "unit_prc": "24.50",
+        "stk_qty": "4",
+        "sts_cd": "A",
+        "ctg": str(category.pk),
+    }
+    response = client.post("/admin/catalog/product/add/", form)
+    assert response.status_code == 302, response.content[:3000]
+    product = Product.objects.get(prd_cd="LS-900001")
+    assert product.cat_path == "Home>Kitchen>Knives"
+    assert product.crt_dt == product.upd_dt
+    assert product.crt_dt.microsecond == 0
+    refused = client.post("/admin/catalog/product/add/", {**form, "prd_cd": "LS-900002", "unit_prc": "24.5"})
+    assert refused.status_code == 200
+    assert b"two decimals" in refused.content
+    assert not Product.objects.filter(prd_cd="LS-900002").exists()
