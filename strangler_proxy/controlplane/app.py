@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 UI_PACKAGE = "strangler_proxy.controlplane.ui"
+HOUSEKEEPING_INTERVAL_S = 60.0
 
 
 def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | None = None) -> Starlette:
@@ -50,14 +51,17 @@ def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | 
             report.revision,
             report.published_first_version,
         )
-        guard_task = asyncio.create_task(_run_guards(services)) if settings.guards_enabled else None
+        tasks = [asyncio.create_task(_housekeeping(services))]
+        if settings.guards_enabled:
+            tasks.append(asyncio.create_task(_run_guards(services)))
         try:
             yield
         finally:
-            if guard_task is not None:
-                guard_task.cancel()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
-                    await guard_task
+                    await task
             services.engine.dispose()
 
     async def healthz(_request: Request) -> Response:
@@ -113,6 +117,21 @@ async def _run_guards(services: ControlPlaneServices) -> None:
         except Exception:  # a failed tick is logged and retried; the guards must keep running
             log.exception("guard tick failed")
         await asyncio.sleep(interval)
+
+
+async def _housekeeping(services: ControlPlaneServices) -> None:
+    while True:
+        try:
+            removed = await run_in_threadpool(
+                services.observability.prune, retention_s=services.settings.stats_retention_s
+            )
+            if removed:
+                log.info(
+                    "pruned %d per-second rows older than %ss", removed, services.settings.stats_retention_s
+                )
+        except Exception:  # a failed pruning is logged and retried next minute
+            log.exception("pruning old stats failed")
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
 
 
 async def _service_error(request: Request, exc: Exception) -> Response:

@@ -26,6 +26,8 @@ class ControlPlaneSettings(BaseSettings):
     guard_lag_s: int = Field(default=2, ge=0)
     """Seconds a window is left for the data plane's late flushes before the guards judge it."""
     upstream_health_timeout_s: float = Field(default=2.0, gt=0)
+    stats_retention_s: int = Field(default=3600, ge=60)
+    """Per-second stats and shadow counts older than this are deleted (every minute)."""
 
     @property
     def resolved_store_url(self) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 
 from strangler_proxy.controlplane.metrics import ShadowWindow
 from strangler_proxy.store.schema import shadow_counts, shadow_samples
 
-__all__ = ["get_sample", "per_second", "samples", "summary"]
+__all__ = ["get_sample", "per_second", "prune", "samples", "summary"]
 
 
 def summary(conn: Connection, *, since: int, until: int, route: str | None = None) -> dict[str, ShadowWindow]:
@@ -63,3 +63,8 @@ def samples(
 def get_sample(conn: Connection, sample_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(shadow_samples).where(shadow_samples.c.id == sample_id)).first()
     return None if row is None else _sample(row)
+
+
+def prune(conn: Connection, *, older_than: int) -> int:
+    """Delete per-second counts older than ``older_than`` (the kept samples stay: they are few)."""
+    return conn.execute(delete(shadow_counts).where(shadow_counts.c.second < older_than)).rowcount

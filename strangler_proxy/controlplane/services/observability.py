@@ -69,6 +69,12 @@ class ObservabilityService:
             for second in range(since, until)
         ]
 
+    def prune(self, *, retention_s: int) -> int:
+        """Delete per-second rows older than ``retention_s``; return how many went."""
+        older_than = int(self._seconds()) - retention_s
+        with self._engine.begin() as conn:
+            return stats.prune(conn, older_than=older_than) + shadow.prune(conn, older_than=older_than)
+
     def workers(self) -> dict[str, Any]:
         with self._engine.connect() as conn:
             pointer = versions.active_pointer(conn)

@@ -177,3 +177,15 @@ def test_percentile_interpolates_inside_buckets() -> None:
     assert percentile(buckets, 1.0) == pytest.approx(10)
     assert percentile([0] * 15, 0.5) is None
     assert percentile([0] * 14 + [3], 0.99) == 30000
+
+
+def test_old_per_second_rows_are_pruned(services: ControlPlaneServices) -> None:
+    import time
+
+    now = int(time.time())
+    write_second(services.engine, second=now - 7200, route="r", target="new", requests=5)
+    write_second(services.engine, second=now - 10, route="r", target="new", requests=7)
+    write_shadow(services.engine, second=now - 7200, route="r", matches=1, mismatches=0)
+    assert services.observability.prune(retention_s=3600) == 2
+    [entry] = [f for f in services.observability.series("r", seconds=60) if f["new"]["requests"]]
+    assert entry["new"]["requests"] == 7
