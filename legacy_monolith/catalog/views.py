@@ -4,10 +4,12 @@ from django.shortcuts import get_object_or_404, render
 from legacy_monolith.catalog.forms import AddToCartForm, ProductSearchForm
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.catalog.queries import search_products
+from legacy_monolith.legacyshop.decorators import allow_methods
 
 PRODUCTS_PER_PAGE = 24
 
 
+@allow_methods("GET", "HEAD")
 def product_list(request):
     form = ProductSearchForm(request.GET or None)
     q = category = ""
@@ -26,6 +28,7 @@ def product_list(request):
     )
 
 
+@allow_methods("GET", "HEAD")
 def product_detail(request, pk):
     product = get_object_or_404(Product.objects.select_related("ctg"), pk=pk)
     return render(request, "catalog/product_detail.html", {"product": product, "form": AddToCartForm()})

@@ -1,15 +1,16 @@
 from django.db import connection
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET
+
+from legacy_monolith.legacyshop.decorators import allow_methods
 
 
-@require_GET
+@allow_methods("GET", "HEAD")
 def healthz(request):
     """Alive: the process answers."""
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
+@allow_methods("GET", "HEAD")
 def readyz(request):
     """Ready: the database answers a trivial query."""
     try:

@@ -52,8 +52,11 @@ def api_view(methods, basic_auth=False):
 
     With ``basic_auth=True`` a request carrying ``Authorization: Basic`` is authenticated from it and
     skips the CSRF check (scripts have no cookie to forge); a session request is CSRF-checked as usual.
+    HEAD is allowed wherever GET is.
     """
     allowed = [method.upper() for method in methods]
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
 
     def decorator(view):
         @functools.wraps(view)

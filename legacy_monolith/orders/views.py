@@ -3,9 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
 
 from legacy_monolith.catalog.models import Product
+from legacy_monolith.legacyshop.decorators import allow_methods
 from legacy_monolith.orders.cart import Cart
 from legacy_monolith.orders.forms import CartAddForm, CartUpdateForm
 from legacy_monolith.orders.models import Order
@@ -14,7 +14,7 @@ from legacy_monolith.orders.services import CheckoutError, customer_for_user, or
 ORDERS_PER_PAGE = 20
 
 
-@require_http_methods(["GET", "HEAD"])
+@allow_methods("GET", "HEAD")
 def cart_detail(request):
     cart = Cart(request.session)
     lines = cart.lines()
@@ -25,7 +25,7 @@ def cart_detail(request):
     )
 
 
-@require_POST
+@allow_methods("POST")
 def cart_add(request, product_id):
     product = get_object_or_404(Product, pk=product_id)
     form = CartAddForm(request.POST)
@@ -40,7 +40,7 @@ def cart_add(request, product_id):
     return redirect("orders:cart")
 
 
-@require_POST
+@allow_methods("POST")
 def cart_update(request):
     cart = Cart(request.session)
     form = CartUpdateForm(request.POST, lines=cart.lines())
@@ -53,15 +53,15 @@ def cart_update(request):
     return redirect("orders:cart")
 
 
-@require_POST
+@allow_methods("POST")
 def cart_remove(request, product_id):
     if Cart(request.session).remove(product_id):
         messages.success(request, "The item was removed from your cart.")
     return redirect("orders:cart")
 
 
+@allow_methods("GET", "HEAD", "POST")
 @login_required
-@require_http_methods(["GET", "HEAD", "POST"])
 def checkout(request):
     cart = Cart(request.session)
     lines = cart.lines()
@@ -84,6 +84,7 @@ def checkout(request):
     return render(request, "orders/checkout.html", {"lines": lines, "total": cart.total()})
 
 
+@allow_methods("GET", "HEAD")
 @login_required
 def order_list(request):
     orders = Order.objects.filter(cust__user=request.user)
@@ -91,6 +92,7 @@ def order_list(request):
     return render(request, "orders/order_list.html", {"page": page})
 
 
+@allow_methods("GET", "HEAD")
 @login_required
 def order_detail(request, ord_no):
     order = Order.objects.filter(ord_no=ord_no, cust__user=request.user).first()

@@ -202,4 +202,4 @@ def test_orders_accept_basic_auth_for_reading(client):
 def test_orders_wrong_method(client):
     response = client.put("/api/orders")
     assert response.status_code == 405
-    assert response["Allow"] == "GET, POST"
+    assert response["Allow"] == "GET, HEAD, POST"

@@ -134,7 +134,7 @@ def test_bad_parameters_are_400_with_the_field(client, query, field):
 def test_wrong_method_is_a_json_405(client):
     response = client.delete("/api/products")
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
@@ -245,3 +245,10 @@ def test_times_in_winter_and_summer_carry_their_offsets():
 
     assert local_isoformat(datetime(2016, 1, 15, 8, 5, 9, 123456)) == "2016-01-15T08:05:09+01:00"
     assert local_isoformat(datetime(2016, 8, 15, 8, 5, 9)) == "2016-08-15T08:05:09+02:00"
+
+
+def test_head_is_allowed_wherever_get_is(client):
+    product = make_product()
+    response = client.head(f"/api/products/{product.prd_id}")
+    assert response.status_code == 200
+    assert response.content == b""

@@ -107,11 +107,14 @@ def test_urls_json_lists_every_route_with_methods_and_views():
     assert by_pattern["/api/products"] == {
         "pattern": "/api/products",
         "name": "catalog_api:product_list",
-        "methods": ["GET"],
+        "methods": ["GET", "HEAD"],
         "view": "legacy_monolith.catalog.api.product_list",
     }
     assert by_pattern["/api/products/<int:pk>/stock"]["methods"] == ["POST"]
     assert by_pattern["/products/<int:pk>/"]["name"] == "catalog:product_detail"
+    assert by_pattern["/products/<int:pk>/"]["methods"] == ["GET", "HEAD"]
+    assert by_pattern["/cart/add/<int:product_id>/"]["methods"] == ["POST"]
+    assert by_pattern["/healthz"]["methods"] == ["GET", "HEAD"]
     assert by_pattern["/accounts/login/"]["view"] == "django.contrib.auth.views.LoginView"
     assert by_pattern["/accounts/login/"]["methods"] == ["GET", "POST", "PUT"]
     assert by_pattern["/healthz"]["name"] == "health:healthz"
