@@ -74,7 +74,10 @@ def api_view(methods, basic_auth=False):
                     _authenticate_or_check_csrf(request)
                 return view(request, *args, **kwargs)
             except ApiError as exc:
-                return error_response(exc.status, exc.code, exc.message, **exc.extra)
+                response = error_response(exc.status, exc.code, exc.message, **exc.extra)
+                if basic_auth and exc.status == 401:
+                    response["WWW-Authenticate"] = 'Basic realm="LegacyShop API", charset="UTF-8"'
+                return response
 
         wrapper.http_methods = allowed
         return csrf_exempt(wrapper) if basic_auth else wrapper

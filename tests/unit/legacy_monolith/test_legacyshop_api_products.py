@@ -204,6 +204,7 @@ def test_stock_update_auth_errors(client):
     anonymous = client.post(url, {"quantity": 1}, content_type="application/json")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"] == "not_authenticated"
+    assert anonymous["WWW-Authenticate"].startswith('Basic realm="LegacyShop API"')
     wrong_password = client.post(
         url, {"quantity": 1}, content_type="application/json", **basic("clerk", "bad")
     )
