@@ -129,3 +129,9 @@ def test_urls_json_can_leave_out_the_admin():
     routes = json.loads(out.getvalue())
     assert routes
     assert not any(route["pattern"].startswith("/admin/") for route in routes)
+
+
+def test_models_and_migrations_agree():
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
