@@ -1,4 +1,28 @@
-"""The admin JSON API, mounted under /api/v1."""
+"""The admin JSON API, mounted under /api/v1.
+
+Authentication: ``Authorization: Bearer sft_...`` (POST /tokens) or the session cookie from POST /session.
+Unauthenticated: 401; wrong role: 403 (both audited). State-changing requests must be
+``application/json`` or carry the session's CSRF token (``X-CSRF-Token`` / form field ``csrf_token``).
+Errors are ``{"error": code, "message": ..., "problems": [...]}``; 409 adds ``active_version``.
+
+    viewer    GET  /session /tokens /routes /routes/{name} /versions /versions/active /versions/{v}
+                   /diff?from=&to= /audit?actor=&action=&outcome=&target=&since=&until=&before=&limit=
+                   /stats?window= /stats/{route}/series?seconds= /shadow?route= /shadow/{id}
+                   /workers /guards /upstreams /upstreams/health
+              POST /tokens {name}; DELETE /tokens/{id}; DELETE /session
+    operator  POST /routes {rule, position?, reason, expected_version?, dry_run?}
+              DELETE /routes/{name} {reason, expected_version?}
+              POST /routes/{name}/flip {mode, weight?, upstream?, reason, expected_version?, dry_run?}
+              POST /routes/{name}/rollback {to: previous|legacy, reason, expected_version?, dry_run?}
+              POST /rollback {reason, expected_version?}    whole table to the previous version
+              POST /panic {reason}                          every route to legacy
+              POST /versions {table, expected_version, reason, dry_run?}
+              POST /versions/{v}/activate {reason, expected_version?}
+              POST /override-token {side: legacy|new, ttl_s}
+    admin     GET/POST /users, PATCH /users/{username}; PUT/DELETE /upstreams/{name} {url, breaker?}
+              PUT /guards/{route} {enabled, settings}
+    anyone    POST /session {username, password}
+"""
 
 from __future__ import annotations
 

@@ -29,14 +29,13 @@ def _replace_rule(table: RouteTable, name: str, rule: Rule | None) -> tuple[Rule
 def _with_upstream(
     table: RouteTable, registry: Mapping[str, Upstream], name: str | None
 ) -> dict[str, Upstream]:
-    upstreams = dict(table.upstreams)
+    """The table's upstreams as the registry has them now, plus ``name``."""
+    upstreams = {key: registry.get(key, upstream) for key, upstream in table.upstreams.items()}
     if name is not None and name != LEGACY:
         known = registry.get(name)
         if known is None:
             raise NotFound(f"upstream {name!r} is not registered")
         upstreams[name] = known
-    if LEGACY in registry:
-        upstreams[LEGACY] = registry[LEGACY]
     return upstreams
 
 

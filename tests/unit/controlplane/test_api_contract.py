@@ -200,3 +200,67 @@ def test_unknown_api_paths_answer_json(api: Api) -> None:
     assert response.status_code == 404 and response.json()["error"] == "not_found"
     assert api.get("/versions/999").status_code == 404
     assert api.get("/routes/unknown").status_code == 404
+
+
+def test_stats_shadow_workers_and_health_views(api: Api) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from strangler_proxy.store.schema import dataplane_workers, shadow_samples
+    from tests.unit.controlplane.fake_dataplane import write_second, write_shadow
+
+    _register_catalog(api)
+    engine = api.services.engine
+    second = int(time.time()) - 2
+    write_second(engine, second=second, route="catalog", target="legacy", requests=30, latency_ms=8)
+    write_second(engine, second=second, route="catalog", target="new", requests=10, errors=1, latency_ms=40)
+    write_shadow(engine, second=second, route="catalog", matches=9, mismatches=1)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(shadow_samples).values(
+                at=now,
+                route="catalog",
+                version=2,
+                method="GET",
+                path="/catalog/1",
+                legacy_status=200,
+                new_status=200,
+                diff='{"price": [1, 2]}',
+            )
+        )
+        conn.execute(
+            insert(dataplane_workers).values(
+                worker="h:1", pid=1, version_id=2, generation=2, applied_at=now, heartbeat_at=now
+            )
+        )
+    [catalog] = [r for r in api.get("/stats?window=5").json()["routes"] if r["route"] == "catalog"]
+    assert catalog["legacy"]["requests"] == 30 and catalog["legacy"]["rps"] == 6.0
+    assert catalog["new"]["error_rate"] == 0.1 and 20 < catalog["new"]["p50_ms"] <= 50
+    assert catalog["shadow"]["parity"] == 0.9
+    points = api.get("/stats/catalog/series?seconds=10").json()["points"]
+    assert len(points) == 10 and sum(p["new"]["requests"] for p in points) == 10
+    [sample] = api.get("/shadow?route=catalog").json()["samples"]
+    assert api.get(f"/shadow/{sample['id']}").json()["diff"] == '{"price": [1, 2]}'
+    workers = api.get("/workers").json()
+    assert workers["active_version"] == 2 and workers["workers"][0]["current"] is True
+    health = {u["name"]: u for u in api.get("/upstreams/health").json()["upstreams"]}
+    assert health["catalog"]["healthy"] is False and "Connect" in health["catalog"]["error"]
+
+
+def test_audit_filters(api: Api) -> None:
+    _register_catalog(api)
+    api.post("/panic", {"reason": "drill"})
+    assert [e["action"] for e in api.get("/audit?actor=operator-user&outcome=ok").json()["entries"]] == [
+        "panic",
+        "route.add",
+    ]
+    [panic] = api.get("/audit?action=panic").json()["entries"]
+    assert (panic["version_before"], panic["version_after"], panic["reason"]) == (2, 3, "drill")
+    assert panic["address"] == "testclient" and panic["diff"] == ""  # the route was legacy already
+    [added] = api.get("/audit?action=route.add").json()["entries"]
+    assert added["diff"].startswith("--- v1\n+++ v2") and '+      "name": "catalog"' in added["diff"]
+    assert api.get("/audit?since=2999-01-01T00:00:00").json()["entries"] == []
+    assert api.get("/audit?since=yesterday").status_code == 400

@@ -181,3 +181,14 @@ def test_every_change_needs_a_reason(catalog: ControlPlaneServices) -> None:
     with pytest.raises(BadRequest, match="reason"):
         catalog.publishing.flip("catalog", mode=ActionMode.NEW, upstream="catalog", actor=ME, reason="  ")
     assert catalog.publishing.active()[0].version_id == 2
+
+
+def test_a_flip_takes_upstream_addresses_from_the_registry(catalog: ControlPlaneServices) -> None:
+    catalog.publishing.flip("catalog", mode=ActionMode.NEW, upstream="catalog", actor=ME, reason="go")
+    catalog.upstreams.save({"name": "catalog", "url": "http://127.0.0.1:8301"})
+    stale = catalog.publishing.active_table()
+    with pytest.raises(Refused, match="route table refused") as caught:
+        catalog.publishing.publish(stale, actor=ME, reason="old address", expected_version=3)
+    assert "registry has http://127.0.0.1:8301" in caught.value.problems[0]
+    catalog.publishing.flip("catalog", mode=ActionMode.CANARY, weight=5, actor=ME, reason="moved")
+    assert catalog.publishing.active_table().upstreams["catalog"].url == "http://127.0.0.1:8301"
