@@ -150,6 +150,7 @@ class ManagedProcess:
                     self._setup_done = True
                 await self._spawn()
                 await self._wait_ready()
+                self._start_monitor()
             except BaseException:
                 self._wanted = False
                 await self._terminate()
@@ -203,6 +204,9 @@ class ManagedProcess:
         except asyncio.CancelledError:
             await self._kill_group(proc, grace=self.spec.stop_grace)
             raise
+        if returncode != 0 and not step.required:
+            self.log.sink.warning(f"{self.name}: `{command}` exited with code {returncode}; continuing")
+            return
         if returncode != 0:
             raise StartupError(
                 self.name, f"setup command `{command}` exited with code {returncode}", self.log.tail()
@@ -239,7 +243,6 @@ class ManagedProcess:
         if not self.spec.health_urls:
             self.state = ProcessState.RUNNING
             self._healthy_since = self._started_at
-        self._health_task = asyncio.create_task(self._monitor_health(), name=f"health-{self.name}")
 
     async def _pump(self, proc: asyncio.subprocess.Process) -> None:
         """Copy the child's output to the log, line by line, until it closes its end."""
@@ -262,6 +265,7 @@ class ManagedProcess:
             return
         timeout = self.spec.startup_timeout
         deadline = time.monotonic() + timeout
+        poll = _POLL  # grows to 1 s: quick for fast starters, quiet in the logs of slow ones
         exited = asyncio.ensure_future(_exited(proc))
         try:
             while True:
@@ -276,7 +280,8 @@ class ManagedProcess:
                     raise StartupError(
                         self.name, f"not healthy after {timeout:g}s (last: {reason})", self.log.tail()
                     )
-                await asyncio.wait({exited}, timeout=_POLL)
+                await asyncio.wait({exited}, timeout=poll)
+                poll = min(poll * 1.5, 1.0)
         finally:
             if not exited.done():
                 exited.cancel()
@@ -290,15 +295,26 @@ class ManagedProcess:
         if self.state is ProcessState.STARTING:
             self.state = ProcessState.RUNNING
 
+    def _start_monitor(self) -> None:
+        self._health_task = asyncio.create_task(self._monitor_health(), name=f"health-{self.name}")
+
     async def _monitor_health(self) -> None:
+        """Probe every ``health_interval``; while (re)starting, probe fast so `ps` shows it is back soon."""
         if not self.spec.health_urls:
             return
+        fast = _POLL
         while True:
-            await asyncio.sleep(self._health_interval)
+            if self.state is ProcessState.STARTING:
+                await asyncio.sleep(fast)
+                fast = min(fast * 1.5, 1.0)
+            else:
+                await asyncio.sleep(self._health_interval)
             if self._proc is None or self._proc.returncode is not None:
                 return
             reason = await probe(self._session, self.spec.health_urls)
             if reason is None:
+                if self.state is ProcessState.STARTING:
+                    self.log.sink.info(f"{self.name}: healthy again")
                 self._mark_healthy()
             elif self.state is ProcessState.RUNNING:
                 if self.health == "ok":
@@ -337,6 +353,7 @@ class ManagedProcess:
                 self.restarts += 1
                 try:
                     await self._spawn()
+                    self._start_monitor()
                 except StartupError as exc:
                     self._proc = None
                     self.log.sink.error(str(exc))

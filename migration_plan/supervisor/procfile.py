@@ -11,7 +11,7 @@ port = 9000
 restart = "on-failure"                      # always | on-failure | never
 startup_timeout = 30
 stop_grace = 10
-setup = [{ command = "python seed.py", once = "var/.seeded" }]
+setup = [{ command = "python seed.py", once = "var/.seeded", required = true }]
 backoff = { initial = 0.5, factor = 2, cap = 30, reset_after = 30 }
 ```
 """
@@ -123,7 +123,14 @@ def _spec(entry: dict[str, Any], base_dir: Path) -> ProcessSpec:
         if not isinstance(step, dict):
             raise ValueError("each setup step must be a table with 'command' or 'argv' (and optional 'once')")
         marker = _path(step["once"], base_dir, "once") if "once" in step else None
-        setup.append(SetupStep(argv=_argv(step), once_marker=marker))
+        unknown_step = set(step) - {"command", "argv", "once", "required"}
+        if unknown_step:
+            raise ValueError(
+                f"unknown setup keys {sorted(unknown_step)} (known: command, argv, once, required)"
+            )
+        setup.append(
+            SetupStep(argv=_argv(step), once_marker=marker, required=bool(step.get("required", True)))
+        )
     options: dict[str, Any] = {}
     for key in ("startup_timeout", "stop_grace"):
         if key in entry:

@@ -44,8 +44,8 @@ def admin_password_notice(path: Path | None, run_started: float) -> str | None:
         return f"admin password: not created yet (the control plane writes it to {path} on first start)"
     if path.stat().st_mtime >= run_started - 1:
         password = path.read_text(encoding="utf-8").strip()
-        return f"admin password (first start, shown once): {password}  — kept in {path}"
-    return f"admin password: in {path}"
+        return f"admin UI login: user admin, password {password} (first start, shown once; kept in {path})"
+    return f"admin UI login: user admin, password in {path}"
 
 
 def format_uptime(seconds: float | None) -> str:

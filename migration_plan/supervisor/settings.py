@@ -38,6 +38,10 @@ class StackSettings(BaseSettings):
     """Empty means ``sqlite:///$STRANGLER_HOME/store.sqlite3``."""
     legacy_url: str = Field(default="", validation_alias=_env("STRANGLER_LEGACY_URL"))
     """Empty means the monolith this stack starts, ``http://127.0.0.1:$LEGACYSHOP_PORT``."""
+    seed_products: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, validation_alias=_env("LEGACYSHOP_SEED_PRODUCTS")
+    )
+    """How many products the first-start seed creates (default: the seed command's own default)."""
     startup_timeout: Annotated[float, Field(gt=0)] = Field(
         default=120.0, validation_alias=_env("STRANGLER_STARTUP_TIMEOUT")
     )

@@ -32,11 +32,13 @@ class SetupStep:
     """A one-shot command run before the first start of its process in a supervisor run.
 
     With ``once_marker`` the step runs only while that file is missing, and creates it after success
-    (e.g. seeding a database on first start only).
+    (e.g. seeding a database on first start only). A step that is not ``required`` may fail with a
+    warning (e.g. a seed command that politely refuses because the data is already there).
     """
 
     argv: tuple[str, ...]
     once_marker: Path | None = None
+    required: bool = True
 
     def __post_init__(self) -> None:
         if not self.argv:

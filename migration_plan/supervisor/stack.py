@@ -129,10 +129,21 @@ def build_stack(
     else:
         data_dir = settings.home / "legacy"
         manage = (python, "-m", "legacy_monolith.manage")
+        seed_options = (
+            ("--products", str(settings.seed_products)) if settings.seed_products is not None else ()
+        )
         specs.append(
             ProcessSpec(
                 name="legacy",
-                argv=(python, "-m", "gunicorn", "legacy_monolith.wsgi:application", "-c", str(conf)),
+                argv=(
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "legacy_monolith.wsgi:application",
+                    "-c",
+                    str(conf),
+                    *_no_control_socket(),
+                ),
                 env={
                     **common,
                     "LEGACYSHOP_PORT": str(settings.legacy_port),
@@ -142,7 +153,12 @@ def build_stack(
                 health_urls=(f"http://127.0.0.1:{settings.legacy_port}/readyz",),
                 setup=(
                     SetupStep(argv=(*manage, "migrate", "--noinput")),
-                    SetupStep(argv=(*manage, "seed"), once_marker=data_dir / ".seeded"),
+                    # The seed refuses (exit 1) when the shop already has data: not a reason to stop.
+                    SetupStep(
+                        argv=(*manage, "seed", *seed_options),
+                        once_marker=data_dir / ".seeded",
+                        required=False,
+                    ),
                 ),
                 port=settings.legacy_port,
                 url=f"http://127.0.0.1:{settings.legacy_port}/",
@@ -216,6 +232,19 @@ def build_stack(
     )
 
 
+def _no_control_socket() -> tuple[str, ...]:
+    """``--no-control-socket`` when this gunicorn has one: its default path is per user, so several
+    gunicorn masters on one machine would fight over it."""
+    spec = find_module_spec("gunicorn.config")
+    if spec is None or spec.origin is None:
+        return ()
+    try:
+        supported = "--no-control-socket" in Path(spec.origin).read_text(encoding="utf-8")
+    except OSError:
+        return ()
+    return ("--no-control-socket",) if supported else ()
+
+
 def _service_specs(
     settings: StackSettings,
     root: Path,
@@ -239,7 +268,13 @@ def _service_specs(
             port = getattr(settings, KNOWN_SERVICE_PORTS[name])
         else:
             port, next_port = next_port, next_port + 1
-        workers = environ.get(f"{name.upper()}_WORKERS", "2")
+        conf = services_dir / name / "gunicorn.conf.py"
+        if conf.is_file():
+            # The service's own gunicorn settings bind 127.0.0.1:$<NAME>_PORT (and may migrate on start).
+            options: tuple[str, ...] = ("-c", str(conf))
+        else:
+            workers = environ.get(f"{name.upper()}_WORKERS", "2")
+            options = ("--bind", f"127.0.0.1:{port}", "--workers", workers, *_no_control_socket())
         specs.append(
             ProcessSpec(
                 name=name,
@@ -247,11 +282,8 @@ def _service_specs(
                     sys.executable,
                     "-m",
                     "gunicorn",
+                    *options,
                     f"new_services.{name}.entrypoints.wsgi:app",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    workers,
                 ),
                 env={**common, variable: str(port)},
                 cwd=root,

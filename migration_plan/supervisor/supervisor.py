@@ -41,7 +41,7 @@ class Supervisor:
         *,
         home: Path,
         sink: LogSink,
-        health_interval: float = 2.0,
+        health_interval: float = 5.0,
     ) -> None:
         validate_specs(list(specs))
         self.specs = tuple(specs)

@@ -98,6 +98,15 @@ def test_legacy_is_migrated_every_run_and_seeded_on_first_start_only(
     )
     assert seed.argv[-2:] == ("legacy_monolith.manage", "seed")
     assert seed.once_marker == settings.home / "legacy" / ".seeded"
+    assert not seed.required, "the seed refuses politely when the shop has data: that must not stop the stack"
+
+
+def test_a_small_seed_can_be_asked_for(
+    repo: Path, settings: StackSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEGACYSHOP_SEED_PRODUCTS", "200")
+    legacy = by_name(build_stack(StackSettings(), root=repo, environ={}).specs)["legacy"]
+    assert legacy.setup[1].argv[-3:] == ("seed", "--products", "200")
 
 
 def test_planes_share_the_store_and_the_legacy_url(repo: Path, settings: StackSettings) -> None:
@@ -129,10 +138,25 @@ def test_services_get_known_ports_then_the_next_free_ones_and_env_overrides(
     specs = by_name(build_stack(settings, root=repo, environ={"ORDERS_PORT": "9302"}).specs)
     assert (specs["catalog"].port, specs["orders"].port, specs["zeta"].port) == (8201, 9302, 8203)
     catalog = specs["catalog"]
-    assert "new_services.catalog.entrypoints.wsgi:app" in catalog.argv
+    assert catalog.argv[-1] == "new_services.catalog.entrypoints.wsgi:app"
     assert catalog.argv[catalog.argv.index("--bind") + 1] == "127.0.0.1:8201"
     assert catalog.env["CATALOG_PORT"] == "8201"
     assert catalog.health_urls == ("http://127.0.0.1:8201/readyz",)
+
+
+def test_a_service_with_its_own_gunicorn_settings_is_run_with_them(
+    repo: Path, settings: StackSettings
+) -> None:
+    touch(repo, "new_services/catalog/gunicorn.conf.py")
+    catalog = by_name(build_stack(settings, root=repo, environ={}).specs)["catalog"]
+    assert catalog.argv[1:] == (
+        "-m",
+        "gunicorn",
+        "-c",
+        str(repo / "new_services/catalog/gunicorn.conf.py"),
+        "new_services.catalog.entrypoints.wsgi:app",
+    )
+    assert catalog.env["CATALOG_PORT"] == "8201"
 
 
 def test_ports_come_from_the_environment(repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
