@@ -44,12 +44,14 @@ from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.routes import LEGACY, Rule, Timeouts
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "TEE_LIMIT_BYTES", "Forwarder"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "Forwarder"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 TEE_LIMIT_BYTES = 1024 * 1024
+SMALL_BODY_BYTES = 64 * 1024
+"""Answers with a Content-Length up to this size are read whole and sent in one message."""
 _DEFAULT_TIMEOUTS = Timeouts()
 _FALLBACK_METHODS = frozenset({"GET", "HEAD"})
 _LEGACY = Target.LEGACY.value
@@ -171,7 +173,7 @@ class Forwarder:
             client_host=client_host,
             scheme=scope["scheme"],
             trusted=self._trusted,
-            default_host=legacy.base_url.split("://", 1)[1],
+            default_host=legacy.host,
         )
         exchange = _Exchange(decision.target.value, decision.upstream)
         key = (decision.route, exchange.target)
@@ -375,30 +377,35 @@ class Forwarder:
             headers += self._debug_headers(decision, exchange, served)
         status = response.status
         exchange.status = status
-        tee: list[bytes] | None = (
-            [] if decision.shadow_upstream is not None and self._shadow is not None else None
-        )
-        teed = 0
-        content = response.content
+        shadowed = decision.shadow_upstream is not None and self._shadow is not None
+        tee: list[bytes] | None = [] if shadowed else None
+        length = response.content_length
+        started = False
         try:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                    break
+            if length is not None and length <= SMALL_BODY_BYTES:
+                # small answers (most API calls) in one piece: one send instead of a read loop
+                payload = await response.read()
+                started = True
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": payload, "more_body": False})
                 if tee is not None:
-                    teed += len(chunk)
-                    if teed <= TEE_LIMIT_BYTES:
-                        tee.append(chunk)
-                    else:
-                        tee = None
-                if content.at_eof():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": False})
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    tee.append(payload)
+            else:
+                started = True
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                tee = await self._stream_body(response, send, tee)
         except (aiohttp.ClientError, TimeoutError) as exc:
             response.close()
+            if not started:
+                if isinstance(exc, TimeoutError):
+                    raise UpstreamTimeout(
+                        f"upstream {upstream.name!r} stopped sending its answer for longer than the "
+                        "read timeout",
+                        upstream=upstream.name,
+                    ) from exc
+                raise UpstreamProtocolError(
+                    f"upstream {upstream.name!r} broke off its answer: {exc!r}", upstream=upstream.name
+                ) from exc
             exchange.error = f"upstream {upstream.name!r} broke off its answer: {exc!r}"
             logger.warning(
                 "%s; closing the client connection (request id %s)", exchange.error, request.request_id
@@ -407,6 +414,29 @@ class Forwarder:
         response.release()
         if decision.shadow_upstream is not None and self._shadow is not None:
             self._submit_shadow(scope, served, decision, request, status, headers, tee, body, raw_target)
+
+    @staticmethod
+    async def _stream_body(
+        response: aiohttp.ClientResponse, send: Any, tee: list[bytes] | None
+    ) -> list[bytes] | None:
+        """Relay the body chunk by chunk as it arrives; returns the tee (None once over the limit)."""
+        content = response.content
+        teed = 0
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return tee
+            if tee is not None:
+                teed += len(chunk)
+                if teed <= TEE_LIMIT_BYTES:
+                    tee.append(chunk)
+                else:
+                    tee = None
+            if content.at_eof():
+                await send({"type": "http.response.body", "body": chunk, "more_body": False})
+                return tee
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     def _submit_shadow(
         self,

@@ -11,10 +11,10 @@ rewritten to the origin the client used. Everything else passes unchanged and in
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from random import getrandbits as _bits
 
 __all__ = [
     "ForwardedRequest",
@@ -63,7 +63,8 @@ _STRANGLER_PREFIX = b"x-strangler-"
 
 
 def new_request_id() -> str:
-    return os.urandom(16).hex()
+    """128 random bits in hex; a fast generator (ids must be unique, not secret)."""
+    return f"{_bits(128):032x}"
 
 
 def _valid_traceparent(value: bytes) -> bool:
@@ -185,8 +186,7 @@ def prepare_request_headers(
     if request_id is None:
         request_id = new_request_id()
     if not traceparent:
-        ids = os.urandom(24).hex()
-        out.append(("traceparent", f"00-{ids[:32]}-{ids[32:]}-01"))
+        out.append(("traceparent", f"00-{_bits(128) or 1:032x}-{_bits(64) or 1:016x}-01"))
     if not host:
         host = default_host
     out.append(("host", host))

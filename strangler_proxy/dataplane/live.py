@@ -35,6 +35,8 @@ class UpstreamInfo:
     """``http://host:port`` without a trailing slash."""
     origin: bytes
     breaker: BreakerSettings
+    host: str
+    """``host:port``, the Host header sent when the client gave none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,8 @@ class ServedTable:
         upstreams = {}
         for name, upstream in compiled.table.upstreams.items():
             base = upstream.url.rstrip("/")
-            upstreams[name] = UpstreamInfo(name, base, base.encode(), upstream.breaker)
+            host = base.split("://", 1)[1]
+            upstreams[name] = UpstreamInfo(name, base, base.encode(), upstream.breaker, host)
         return cls(compiled, compiled.version, generation, upstreams)
 
     def upstream_url(self, name: str) -> str | None:

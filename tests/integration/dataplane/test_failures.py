@@ -125,9 +125,17 @@ def test_legacy_routes_have_their_own_timeouts_too(client) -> None:
     assert client.get("/echo/slow-legacy").status_code == 200  # fast answer within 0.4 s
 
 
-def test_a_stalled_body_after_the_headers_breaks_the_connection(client) -> None:
-    with pytest.raises(httpx2.TransportError):
-        client.get("/slow-body", params={"ms": "2000"})
+def test_a_small_answer_that_stalls_is_a_504(client) -> None:
+    response = client.get("/slow-body", params={"ms": "2000", "kb": "2"})
+    assert response.status_code == 504
+    assert response.json()["error"] == "upstream_timeout"
+
+
+def test_a_large_answer_that_stalls_after_its_headers_breaks_the_connection(client) -> None:
+    with client.stream("GET", "/slow-body", params={"ms": "2000", "kb": "1024"}) as response:
+        assert response.status_code == 200
+        with pytest.raises(httpx2.TransportError):
+            response.read()
 
 
 def test_connect_error_answers_502(client) -> None:

@@ -5,7 +5,8 @@
 Endpoints (every answer carries ``x-upstream: <name>``):
     /echo/...           JSON: method, raw target, headers in order, body length and sha256
     /status/<n>         answers status n
-    /slow?ms=<n>        waits n ms before answering; /slow-body?ms= sends half, waits, sends the rest
+    /slow?ms=<n>        waits n ms before answering
+    /slow-body?ms=&kb=  a kb KiB answer: sends half, waits ms, sends the rest
     /download?mb=<n>    streams n MiB of zero bytes
     /cookies            three Set-Cookie headers, in order
     /redirect?to=<url>  302 to ``to``; /redirect-self: 302 to its own absolute URL
@@ -63,12 +64,13 @@ def build(name: str, port: int) -> web.Application:
         return web.json_response({"upstream": name, "slept_ms": int(request.query.get("ms", "1000"))})
 
     async def slow_body(request: web.Request) -> web.StreamResponse:
+        half = int(request.query.get("kb", "1")) * 512
         response = web.StreamResponse(headers={"content-type": "text/plain"})
-        response.content_length = 20
+        response.content_length = 2 * half
         await response.prepare(request)
-        await response.write(b"0123456789")
+        await response.write(b"a" * half)
         await asyncio.sleep(int(request.query.get("ms", "1000")) / 1000)
-        await response.write(b"0123456789")
+        await response.write(b"b" * half)
         return response
 
     async def download(request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,99 @@
+"""Child processes for the benchmarks: each in its own process group, waited for by readiness checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["Child", "free_port", "peak_rss_mb", "run_loadgen", "wait_http", "wait_port"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Child:
+    def __init__(self, argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None) -> None:
+        self.log = log
+        with open(log, "wb") as out:
+            self.popen = subprocess.Popen(
+                list(argv),
+                cwd=ROOT,
+                env={**os.environ, **(env or {})},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stop(self) -> None:
+        if self.popen.poll() is not None:
+            return
+        os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=5)
+
+    def check_alive(self) -> None:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.popen.args} exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+
+
+def wait_port(port: int, child: Child, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        child.check_alive()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on port {port}") from None
+            time.sleep(0.05)
+
+
+def wait_http(url: str, child: Child, timeout: float = 30.0) -> bytes:
+    deadline = time.monotonic() + timeout
+    while True:
+        child.check_alive()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} not ready") from None
+            time.sleep(0.05)
+
+
+def run_loadgen(port: int, path: str, *, connections: int, duration: float = 0.0, requests: int = 0) -> dict:
+    argv = [sys.executable, "-m", "benchmarks.loadgen", "--port", str(port), "--path", path]
+    argv += ["--connections", str(connections)]
+    argv += ["--duration", str(duration)] if duration else ["--requests", str(requests)]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"load generator failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
