@@ -1,9 +1,8 @@
 """JSON API for products: list, detail and the staff-only stock update (contract in API.md)."""
 
-from decimal import Decimal, InvalidOperation
-from urllib.parse import urlencode
+import re
+from decimal import Decimal
 
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F
 from django.http import JsonResponse
@@ -13,77 +12,24 @@ from legacy_monolith.catalog.models import Product
 from legacy_monolith.catalog.queries import SORT_FIELDS, search_products
 from legacy_monolith.catalog.serializers import product_to_dict
 from legacy_monolith.legacyshop.api import ApiError, api_view, parse_json_object, require_api_user
+from legacy_monolith.legacyshop.pagination import invalid_parameter, paginate
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 STATUS_CODES = {"active": Product.STATUS_ACTIVE, "discontinued": Product.STATUS_DISCONTINUED}
 # The order in which filters reappear in next/previous links.
 LINK_PARAMETERS = ("q", "category", "status", "min_price", "max_price", "sort")
-
-
-def _invalid(field, message):
-    return ApiError(400, "invalid_parameter", message, field=field)
-
-
-def positive_int(params, field, default, maximum=None):
-    raw = params.get(field, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _invalid(field, f"{field} must be a positive integer, got {raw!r}.") from None
-    if value < 1:
-        raise _invalid(field, f"{field} must be at least 1, got {value}.")
-    if maximum is not None and value > maximum:
-        raise _invalid(field, f"{field} must be at most {maximum}, got {value}.")
-    return value
+PRICE_PATTERN = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
 
 
 def _price(params, field):
+    """A non-negative decimal written plainly ("10", "19.90"), or None when absent."""
     raw = params.get(field, "")
     if raw == "":
         return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise _invalid(field, f"{field} must be a decimal number like 19.90, got {raw!r}.") from None
-    if not value.is_finite() or value < 0:
-        raise _invalid(field, f"{field} must be a non-negative number, got {raw!r}.")
-    return value
-
-
-def page_links(path, page, num_pages, page_size, extra):
-    """Relative next/previous URLs: page, page_size, then the other parameters in a fixed order."""
-
-    def link(number):
-        return f"{path}?{urlencode([('page', number), ('page_size', page_size), *extra])}"
-
-    return (
-        link(page + 1) if page < num_pages else None,
-        link(page - 1) if page > 1 else None,
-    )
-
-
-def paginate(request, queryset, to_dict, extra=()):
-    """The standard paginated body; ``extra`` are (name, value) pairs kept in the links."""
-    params = request.GET
-    page_number = positive_int(params, "page", 1)
-    page_size = positive_int(params, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    paginator = Paginator(queryset, page_size)
-    if page_number > paginator.num_pages:
-        raise _invalid("page", f"page {page_number} is out of range (1-{paginator.num_pages}).")
-    page = paginator.page(page_number)
-    next_url, previous_url = page_links(request.path, page_number, paginator.num_pages, page_size, extra)
-    return {
-        "count": paginator.count,
-        "page": page_number,
-        "page_size": page_size,
-        "num_pages": paginator.num_pages,
-        "next": next_url,
-        "previous": previous_url,
-        "results": [to_dict(item) for item in page.object_list],
-    }
+    if not PRICE_PATTERN.fullmatch(raw):
+        raise invalid_parameter(
+            field, f"{field} must be a non-negative decimal number like 19.90, got {raw!r}."
+        )
+    return Decimal(raw)
 
 
 @api_view(["GET"])
@@ -91,10 +37,10 @@ def product_list(request):
     params = request.GET
     status = params.get("status", "")
     if status and status not in STATUS_CODES:
-        raise _invalid("status", f"status must be one of active, discontinued; got {status!r}.")
+        raise invalid_parameter("status", f"status must be one of active, discontinued; got {status!r}.")
     sort = params.get("sort", "") or "id"
     if sort not in SORT_FIELDS:
-        raise _invalid("sort", f"sort must be one of {', '.join(SORT_FIELDS)}; got {sort!r}.")
+        raise invalid_parameter("sort", f"sort must be one of {', '.join(SORT_FIELDS)}; got {sort!r}.")
     min_price = _price(params, "min_price")
     max_price = _price(params, "max_price")
     products = search_products(

@@ -3,9 +3,9 @@
 from django.http import JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from legacy_monolith.catalog.api import paginate
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.legacyshop.api import ApiError, api_view, parse_json_object, require_api_user
+from legacy_monolith.legacyshop.pagination import paginate
 from legacy_monolith.orders.cart import MAX_LINE_QUANTITY, Cart
 from legacy_monolith.orders.models import Order
 from legacy_monolith.orders.serializers import cart_to_dict, order_to_dict
