@@ -100,10 +100,13 @@ def _p(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def measure(*, workers: int = WORKERS, changes: int = CHANGES) -> dict[str, float]:
-    """Run the whole scenario; return the figures."""
+def measure(
+    *, workers: int = WORKERS, changes: int = CHANGES, store_url: str | None = None
+) -> dict[str, float]:
+    """Run the whole scenario (on a SQLite file unless ``store_url`` is given); return the figures."""
     with tempfile.TemporaryDirectory(prefix="strangler-bench-") as tmp:
         home = Path(tmp)
+        store_url = store_url or f"sqlite:///{home / 'store.sqlite3'}"
         admin_port, data_port = _free_port(), _free_port()
         env = {
             "STRANGLER_HOME": str(home),
@@ -113,6 +116,7 @@ def measure(*, workers: int = WORKERS, changes: int = CHANGES) -> dict[str, floa
             "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{_free_port()}",
             "STRANGLER_ACCESS_LOG": "false",
             "STRANGLER_GUARDS_ENABLED": "false",
+            "STRANGLER_STORE_URL": store_url,
         }
         admin_url = f"http://127.0.0.1:{admin_port}"
         with (
@@ -129,7 +133,7 @@ def measure(*, workers: int = WORKERS, changes: int = CHANGES) -> dict[str, floa
                 f"http://127.0.0.1:{data_port}/_strangler/readyz",
             ),
         ):
-            engine = make_engine(f"sqlite:///{home / 'store.sqlite3'}")
+            engine = make_engine(store_url)
             try:
                 return _scenario(engine, admin_url, home, workers, changes)
             finally:
@@ -169,12 +173,38 @@ def _scenario(engine: Engine, admin_url: str, home: Path, workers: int, changes:
     }
 
 
+@contextlib.contextmanager
+def _postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh database on the server of ``admin_url``, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"strangler_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def run() -> None:
     figures = measure()
     for name in ("propagation_p99_ms", "rollback_p99_ms", "propagation_p50_ms", "rollback_p50_ms"):
         print(f"{name}: {figures[name]:.1f}")
     print(f"propagation_workers: {int(figures['propagation_workers'])}")
     print(f"propagation_changes: {int(figures['propagation_changes'])}")
+    admin_url = os.environ.get("BENCH_POSTGRES_ADMIN_URL")
+    if not admin_url:
+        print("propagation_postgres: skipped (set BENCH_POSTGRES_ADMIN_URL=postgresql://user@host:port/db)")
+        return
+    with _postgres_database(admin_url) as store_url:
+        figures = measure(store_url=store_url, changes=CHANGES // 2)
+    print(f"propagation_p99_ms_postgres: {figures['propagation_p99_ms']:.1f}")
+    print(f"rollback_p99_ms_postgres: {figures['rollback_p99_ms']:.1f}")
 
 
 if __name__ == "__main__":

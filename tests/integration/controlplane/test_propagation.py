@@ -1,5 +1,5 @@
-"""Propagation to several real data-plane workers: after each publish and each rollback, every worker
-serves the new version (its row in dataplane_workers, and the data plane's own debug header)."""
+"""Propagation to several real data-plane workers, on SQLite and PostgreSQL: after each publish and each
+rollback, every worker serves the new version (its row in dataplane_workers, and the debug header)."""
 
 from __future__ import annotations
 
@@ -40,15 +40,17 @@ def _applied_within(engine: Engine, generation: int, timeout: float = 10.0) -> f
     raise AssertionError(f"generation {generation} not applied by {WORKERS} workers: {rows}")
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[str, str, Engine, httpx2.Client]]:
-    legacy_url, legacy = start_upstream("legacy", tmp_path)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, Engine, httpx2.Client]]:
     home = tmp_path / "home"
-    plane = start_control_plane(
-        home, tmp_path, STRANGLER_LEGACY_URL=legacy_url, STRANGLER_GUARDS_ENABLED="false"
-    )
-    data_url, data = start_data_plane(home, tmp_path, workers=WORKERS, STRANGLER_LEGACY_URL=legacy_url)
-    engine = make_engine(f"sqlite:///{home / 'store.sqlite3'}")
+    store_url = f"sqlite:///{home / 'store.sqlite3'}"
+    if request.param == "postgres":
+        store_url = request.getfixturevalue("postgres_url").replace("postgresql://", "postgresql+psycopg://")
+    legacy_url, legacy = start_upstream("legacy", tmp_path)
+    env = {"STRANGLER_LEGACY_URL": legacy_url, "STRANGLER_STORE_URL": store_url}
+    plane = start_control_plane(home, tmp_path, STRANGLER_GUARDS_ENABLED="false", **env)
+    data_url, data = start_data_plane(home, tmp_path, workers=WORKERS, **env)
+    engine = make_engine(store_url)
     api = httpx2.Client(base_url=plane.url + "/api/v1", timeout=10)
     try:
         api.post(
