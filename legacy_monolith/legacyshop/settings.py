@@ -96,9 +96,12 @@ def _database_config(url):
     return config
 
 
-DATABASES = {
-    "default": _database_config(os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'legacy.sqlite3'}"),
-}
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": _database_config(os.environ["DATABASE_URL"])}
+else:
+    # SQLite creates the file but not its folder (the key file may come from the environment).
+    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    DATABASES = {"default": _database_config(f"sqlite:///{DATA_DIR / 'legacy.sqlite3'}")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 

@@ -113,3 +113,14 @@ def test_environment_overrides(tmp_path):
     assert values["key"] == "from-the-environment"
     assert values["csrf_origins"] == ["https://shop.example.com"]
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_the_sqlite_folder_exists_even_when_the_key_comes_from_the_environment(tmp_path):
+    data_dir = tmp_path / "fresh" / "legacy"
+    values = _settings_in_subprocess(
+        {"LEGACYSHOP_DATA_DIR": str(data_dir), "LEGACYSHOP_SECRET_KEY": "k" * 50}
+    )
+    assert values["name"] == str(data_dir / "legacy.sqlite3")
+    assert data_dir.is_dir()
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert not (data_dir / "secret_key").exists()
