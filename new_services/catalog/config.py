@@ -22,6 +22,12 @@ class CatalogSettings(BaseSettings):
     workers: int = Field(2, ge=1, validation_alias="CATALOG_WORKERS")
     migrate_on_start: bool = Field(True, validation_alias="CATALOG_MIGRATE_ON_START")
     log_level: str = Field("INFO", validation_alias="CATALOG_LOG_LEVEL")
+    # The same variable the monolith reads, so that both sides accept the same cross-origin POSTs.
+    csrf_trusted_origins_text: str = Field("", validation_alias="LEGACYSHOP_CSRF_TRUSTED_ORIGINS")
+
+    @property
+    def csrf_trusted_origins(self) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.csrf_trusted_origins_text.split(",") if item.strip())
 
     @property
     def data_dir(self) -> Path:

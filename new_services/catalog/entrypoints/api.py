@@ -1,7 +1,8 @@
 """``/api/products`` and ``/api/products/<id>``: the monolith's JSON contract, served from our own data.
 
-Like the monolith, each endpoint answers its own methods only (no implicit HEAD or OPTIONS): any
-other method gets the JSON 405 with an ``Allow`` header; unknown ``/api`` paths get the JSON 404.
+Like the monolith, each endpoint answers its own methods only (HEAD wherever GET, no implicit
+OPTIONS): any other method gets the JSON 405 with an ``Allow`` header; unknown ``/api`` paths get
+the JSON 404.
 """
 
 from __future__ import annotations
@@ -27,18 +28,21 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRAC
 
 
 def allow(*methods: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Answer ``methods`` only; anything else gets the monolith's JSON 405."""
+    """Answer ``methods`` only (HEAD wherever GET); anything else gets the monolith's JSON 405."""
+    allowed = list(methods)
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
 
     def decorator(view: Callable[..., Response]) -> Callable[..., Response]:
         @wraps(view)
         def wrapper(*args: object, **kwargs: object) -> Response:
-            if request.method not in methods:
+            if request.method not in allowed:
                 response = error_response(
                     405,
                     "method_not_allowed",
-                    f"Method {request.method} is not allowed here; use {', '.join(methods)}.",
+                    f"Method {request.method} is not allowed here; use {', '.join(allowed)}.",
                 )
-                response.headers["Allow"] = ", ".join(methods)
+                response.headers["Allow"] = ", ".join(allowed)
                 return response
             return view(*args, **kwargs)
 

@@ -10,7 +10,7 @@ from new_services.catalog.bootstrap import Catalog, bootstrap
 from new_services.catalog.config import CatalogSettings
 from new_services.catalog.entrypoints import api, health, pages
 from new_services.catalog.entrypoints.converters import LegacyIntConverter
-from new_services.catalog.entrypoints.csrf import set_csrf_cookie
+from new_services.catalog.entrypoints.csrf import renew_malformed_cookie, set_csrf_cookie
 from new_services.catalog.entrypoints.errors import register_error_handlers
 from new_services.catalog.entrypoints.html import finalize, linebreaksbr, pluralize
 from new_services.catalog.entrypoints.observability import install_observability
@@ -48,6 +48,7 @@ def create_app(settings: CatalogSettings | None = None, *, catalog: Catalog | No
     app.register_blueprint(pages.blueprint)
     _append_slash_redirects(app)
 
+    app.before_request(lambda: renew_malformed_cookie(request))
     app.after_request(set_csrf_cookie)
 
     @app.after_request

@@ -12,10 +12,11 @@ import secrets
 import string
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Request, Response, g
+from flask import Request, Response, current_app, g
 from flask import request as flask_request
 
 P = ParamSpec("P")
@@ -28,6 +29,7 @@ __all__ = [
     "csrf_protect",
     "csrf_token",
     "mask_secret",
+    "renew_malformed_cookie",
     "set_csrf_cookie",
     "unmask_token",
 ]
@@ -94,13 +96,11 @@ def set_csrf_cookie(response: Response) -> Response:
     """Set ``csrftoken`` when a token was handed out during the request (as Django does)."""
     secret = g.get("csrf_secret")
     if secret:
-        response.set_cookie(
-            COOKIE_NAME,
-            secret,
-            max_age=COOKIE_MAX_AGE,
-            expires=datetime.now(UTC) + timedelta(seconds=COOKIE_MAX_AGE),
-            path="/",
-            samesite="Lax",
+        expires = format_datetime(datetime.now(UTC) + timedelta(seconds=COOKIE_MAX_AGE), usegmt=True)
+        # written by hand to match Django's header byte for byte (werkzeug capitalises "Expires")
+        response.headers.add(
+            "Set-Cookie",
+            f"{COOKIE_NAME}={secret}; expires={expires}; Max-Age={COOKIE_MAX_AGE}; Path=/; SameSite=Lax",
         )
         response.vary.add("Cookie")
     return response
@@ -112,18 +112,30 @@ def csrf_protect(view: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        check_csrf(flask_request)
+        settings = current_app.extensions["catalog"].settings
+        check_csrf(flask_request, trusted_origins=settings.csrf_trusted_origins)
         return view(*args, **kwargs)
 
     return wrapper
 
 
-def check_csrf(request: Request) -> None:
+def renew_malformed_cookie(request: Request) -> None:
+    """Like Django's CsrfViewMiddleware: a malformed ``csrftoken`` cookie is replaced on the response."""
+    value = request.cookies.get(COOKIE_NAME)
+    if value is not None and _format_problem(value) is not None:
+        g.csrf_secret = _random_string(SECRET_LENGTH)
+
+
+def check_csrf(request: Request, *, trusted_origins: tuple[str, ...] = ()) -> None:
     """Raise CsrfRejected for an unsafe request whose token does not match the cookie's secret."""
     if request.method in SAFE_METHODS:
         return
     origin = request.headers.get("Origin")
-    if origin is not None and origin != f"{request.scheme}://{request.host}":
+    if (
+        origin is not None
+        and origin != f"{request.scheme}://{request.host}"
+        and origin not in trusted_origins
+    ):
         raise CsrfRejected(f"Origin checking failed - {origin} does not match any trusted origins.")
     cookie = request.cookies.get(COOKIE_NAME)
     if cookie is None:

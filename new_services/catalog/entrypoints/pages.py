@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, make_response, render_template, request
-from markupsafe import Markup
 
 from new_services.catalog.domain import Status
 from new_services.catalog.entrypoints.api import ALL_METHODS
 from new_services.catalog.entrypoints.csrf import csrf_protect, csrf_token
 from new_services.catalog.entrypoints.dependencies import catalog
+from new_services.catalog.entrypoints.methods import allow_methods
 from new_services.catalog.entrypoints.request_args import last_values
 from new_services.catalog.entrypoints.search_form import build_search_form
 from new_services.catalog.service_layer import (
@@ -54,6 +54,7 @@ def render_page(template: str, status: int = 200, **context: Any) -> Response:
 @blueprint.route("/", methods=ALL_METHODS, provide_automatic_options=False)
 @blueprint.route("/products/", methods=ALL_METHODS, provide_automatic_options=False)
 @csrf_protect
+@allow_methods("GET", "HEAD")
 def product_list() -> Response:
     args = last_values(request.args)
     uow_factory = catalog().uow_factory
@@ -66,10 +67,17 @@ def product_list() -> Response:
 
 @blueprint.route("/products/<legacy_int:product_id>/", methods=ALL_METHODS, provide_automatic_options=False)
 @csrf_protect
+@allow_methods("GET", "HEAD")
 def product_detail(product_id: int) -> Response:
     product = get_product(catalog().uow_factory(), product_id)
-    hidden = f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf_token(request)}">'
-    return render_page("catalog/product_detail.html", product=product, csrf_input=Markup(hidden))
+    return render_page("catalog/product_detail.html", product=product, csrf_input=CsrfInput())
+
+
+class CsrfInput:
+    """The hidden form field, made only if a template prints it (then the response sets the cookie)."""
+
+    def __html__(self) -> str:
+        return f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf_token(request)}">'
 
 
 def _lenient_page(uow_factory, criteria: ProductCriteria, raw: str | None):  # type: ignore[no-untyped-def]

@@ -6,9 +6,10 @@ so that a request with several bad parameters gets the same 400 from either side
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from new_services.catalog.domain import Status
 from new_services.catalog.entrypoints.errors import InvalidParameter
@@ -18,6 +19,7 @@ __all__ = ["DEFAULT_PAGE_SIZE", "LINK_PARAMETERS", "MAX_PAGE_SIZE", "ListingRequ
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+_PRICE = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
 # The order in which filters reappear in next/previous links, after page and page_size.
 LINK_PARAMETERS = ("q", "category", "status", "min_price", "max_price", "sort")
 
@@ -57,13 +59,13 @@ def parse_listing(args: Mapping[str, str]) -> ListingRequest:
 
 
 def positive_int(args: Mapping[str, str], field: str, default: int, *, maximum: int | None = None) -> int:
+    """``args[field]`` as an integer >= 1 written in plain ASCII digits; ``default`` when absent or empty."""
     raw = args.get(field, "")
     if raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidParameter(field, f"{field} must be a positive integer, got {raw!r}.") from None
+    if not (raw.isascii() and raw.isdigit()):
+        raise InvalidParameter(field, f"{field} must be a positive integer, got {raw!r}.")
+    value = int(raw)
     if value < 1:
         raise InvalidParameter(field, f"{field} must be at least 1, got {value}.")
     if maximum is not None and value > maximum:
@@ -72,13 +74,11 @@ def positive_int(args: Mapping[str, str], field: str, default: int, *, maximum: 
 
 
 def _price(args: Mapping[str, str], field: str) -> Decimal | None:
+    """A non-negative decimal written plainly ("10", "19.90"), or None when absent."""
     raw = args.get(field, "")
     if raw == "":
         return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InvalidParameter(field, f"{field} must be a decimal number like 19.90, got {raw!r}.") from None
-    if not value.is_finite() or value < 0:
-        raise InvalidParameter(field, f"{field} must be a non-negative number, got {raw!r}.")
-    return value
+    if not _PRICE.fullmatch(raw):
+        message = f"{field} must be a non-negative decimal number like 19.90, got {raw!r}."
+        raise InvalidParameter(field, message)
+    return Decimal(raw)

@@ -1,8 +1,8 @@
 """The product search form of the shop pages, validated and rendered as Django's ProductSearchForm is.
 
 Fields: ``q`` (optional text, at most 100 characters after stripping, no NUL) and ``category`` (optional,
-one of the known category paths). An invalid form filters nothing, and its bad fields are rendered with
-``aria-invalid="true"``.
+one of the known category paths). A field that does not validate filters nothing (an unknown category
+keeps the search words), and is rendered with ``aria-invalid="true"``.
 """
 
 from __future__ import annotations
@@ -35,10 +35,9 @@ def build_search_form(args: Mapping[str, str], categories: Sequence[str], *, bou
     q_invalid = len(q) > MAX_Q_LENGTH or "\x00" in q
     category = raw_category or ""
     category_invalid = bool(category) and category not in categories
-    valid = not q_invalid and not category_invalid
     return SearchForm(
-        q=q if valid else "",
-        category=category if valid else "",
+        q="" if q_invalid else q,
+        category="" if category_invalid else category,
         q_widget=_text_input(raw_q, invalid=q_invalid),
         category_widget=_select(raw_category, categories, invalid=category_invalid),
     )

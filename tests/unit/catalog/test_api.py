@@ -60,8 +60,23 @@ def test_repeated_parameters_use_the_last_value(client: FlaskClient) -> None:
         ("page_size=101", "page_size", "page_size must be at most 100, got 101."),
         ("status=gone", "status", "status must be one of active, discontinued; got 'gone'."),
         ("sort=-id", "sort", "sort must be one of id, name, -name, price, -price, sku, -sku; got '-id'."),
-        ("min_price=abc", "min_price", "min_price must be a decimal number like 19.90, got 'abc'."),
-        ("max_price=-1", "max_price", "max_price must be a non-negative number, got '-1'."),
+        ("page=-1", "page", "page must be a positive integer, got '-1'."),
+        ("page=%C2%B2", "page", "page must be a positive integer, got '²'."),
+        (
+            "min_price=abc",
+            "min_price",
+            "min_price must be a non-negative decimal number like 19.90, got 'abc'.",
+        ),
+        (
+            "max_price=-1",
+            "max_price",
+            "max_price must be a non-negative decimal number like 19.90, got '-1'.",
+        ),
+        (
+            "max_price=1.005",
+            "max_price",
+            "max_price must be a non-negative decimal number like 19.90, got '1.005'.",
+        ),
         (
             "sort=bad&page=0",
             "sort",
@@ -85,16 +100,20 @@ def test_not_found(client: FlaskClient) -> None:
         }
 
 
-@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "TRACE"])
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE"])
 def test_safe_wrong_methods_get_the_json_405(client: FlaskClient, method: str) -> None:
     response = client.open("/api/products/1", method=method)
     assert response.status == "405 Method Not Allowed"
-    assert response.headers["Allow"] == "GET"
-    if method != "HEAD":
-        assert body(response)["error"] == {
-            "code": "method_not_allowed",
-            "message": f"Method {method} is not allowed here; use GET.",
-        }
+    assert response.headers["Allow"] == "GET, HEAD"
+    assert body(response)["error"] == {
+        "code": "method_not_allowed",
+        "message": f"Method {method} is not allowed here; use GET, HEAD.",
+    }
+
+
+def test_head_is_allowed_wherever_get_is(client: FlaskClient) -> None:
+    response = client.head("/api/products/1")
+    assert response.status_code == 200 and response.data == b""
 
 
 def test_unsafe_methods_need_csrf_before_the_405(client: FlaskClient) -> None:

@@ -38,13 +38,23 @@ def test_search_keeps_the_query_in_pagination_links(client: FlaskClient) -> None
     assert rows(html)[0] == "LS-000003"
 
 
-def test_invalid_form_filters_nothing_and_marks_the_field(client: FlaskClient) -> None:
+def test_an_unknown_category_keeps_the_search_words_and_marks_the_field(client: FlaskClient) -> None:
     html = client.get("/products/?category=Nowhere&q=oak").get_data(as_text=True)
     assert (
         '<select name="category" aria-invalid="true" aria-describedby="id_category_error" id="id_category">'
         in html
     )
-    assert '<p class="count">45 products</p>' in html
+    assert '<p class="count">15 products</p>' in html  # still filtered by "oak"
+    too_long = client.get(f"/products/?q={'x' * 101}").get_data(as_text=True)
+    assert 'maxlength="100" aria-invalid="true" aria-describedby="id_q_error" id="id_q">' in too_long
+    assert '<p class="count">45 products</p>' in too_long
+
+
+def test_pages_answer_get_and_head_only(client: FlaskClient) -> None:
+    client.set_cookie("csrftoken", "z" * 32)
+    response = client.put("/products/", headers={"X-CSRFToken": "z" * 32})
+    assert (response.status_code, response.headers["Allow"], response.data) == (405, "GET, HEAD", b"")
+    assert client.head("/products/1/").status_code == 200
 
 
 def test_pages_out_of_range_or_not_numbers_are_forgiven(client: FlaskClient) -> None:

@@ -1,0 +1,153 @@
+"""Both sides of the contract as real processes: LegacyShop (gunicorn, migrated and seeded) and the catalog
+service (gunicorn) loaded with the same products through the ACL's backfill."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.net import free_port
+from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
+
+__all__ = ["SEED_PRODUCTS", "Answer", "Side", "fetch", "mask_csrf", "running_sides"]
+
+SEED_PRODUCTS = 200
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str
+    base_url: str
+    process: RunningProcess
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+
+def fetch(side: Side, method: str, path: str, headers: Mapping[str, str] | None = None) -> Answer:
+    """One request over a fresh connection; redirects are not followed."""
+    connection = http.client.HTTPConnection("127.0.0.1", side.port, timeout=30)
+    try:
+        connection.request(method, path, headers=dict(headers or {}))
+        response = connection.getresponse()
+        body = response.read()
+        # several Set-Cookie or Vary headers are joined, as a client would see them
+        merged: dict[str, str] = {}
+        for name, value in response.getheaders():
+            key = name.lower()
+            merged[key] = f"{merged[key]}, {value}" if key in merged else value
+        return Answer(response.status, response.reason, merged, body)
+    finally:
+        connection.close()
+
+
+def _run(argv: list[str], env: Mapping[str, str], what: str) -> str:
+    result = subprocess.run(
+        argv, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=180
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@contextmanager
+def running_sides(workdir: Path) -> Iterator[tuple[Side, Side]]:
+    """Start the seeded monolith, backfill the catalog from its database, start the catalog."""
+    legacy_dir = workdir / "legacy"
+    legacy_dir.mkdir()
+    legacy_db = legacy_dir / "legacy.sqlite3"
+    legacy_port, catalog_port = free_port(), free_port()
+    legacy_env = {
+        "LEGACYSHOP_DATA_DIR": str(legacy_dir),
+        "LEGACYSHOP_PORT": str(legacy_port),
+        "LEGACYSHOP_WORKERS": "2",
+        "DATABASE_URL": f"sqlite:///{legacy_db}",
+        "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
+    }
+    manage = [sys.executable, "legacy_monolith/manage.py"]
+    _run([*manage, "migrate", "--noinput", "-v", "0"], legacy_env, "legacy migrate")
+    seeded = _run(
+        [*manage, "seed", "--products", str(SEED_PRODUCTS), "--customers", "3", "--orders", "5"],
+        legacy_env,
+        "legacy seed",
+    )
+    if f"{SEED_PRODUCTS} products" not in seeded:
+        raise RuntimeError(f"unexpected seed output: {seeded}")
+
+    catalog_env = {
+        "STRANGLER_HOME": str(workdir / "home"),
+        "CATALOG_PORT": str(catalog_port),
+        "CATALOG_WORKERS": "2",
+    }
+    report = _run(
+        [
+            sys.executable,
+            "-m",
+            "new_services.catalog",
+            "backfill",
+            "--legacy-database-url",
+            f"sqlite:///{legacy_db}",
+        ],
+        catalog_env,
+        "catalog backfill from the legacy database (rejected rows are listed on stderr)",
+    )
+    if f"written {SEED_PRODUCTS}, rejected 0" not in report:
+        raise RuntimeError(f"backfill did not copy every product: {report}")
+
+    with ExitStack() as stack:
+        legacy = start_process(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "-c",
+                "legacy_monolith/gunicorn.conf.py",
+                "legacy_monolith.wsgi:application",
+            ],
+            log_path=legacy_dir / "gunicorn.log",
+            env=legacy_env,
+            ready_url=f"http://127.0.0.1:{legacy_port}/readyz",
+        )
+        stack.callback(legacy.stop)
+        catalog = start_process(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "-c",
+                "new_services/catalog/gunicorn.conf.py",
+                "new_services.catalog.entrypoints.wsgi:app",
+            ],
+            log_path=workdir / "catalog.log",
+            env=catalog_env,
+            ready_url=f"http://127.0.0.1:{catalog_port}/readyz",
+        )
+        stack.callback(catalog.stop)
+        yield (
+            Side("monolith", f"http://127.0.0.1:{legacy_port}", legacy),
+            Side("catalog", f"http://127.0.0.1:{catalog_port}", catalog),
+        )
+
+
+_CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]{64}(")')
+
+
+def mask_csrf(body: bytes) -> bytes:
+    """Form tokens are random per response on both sides; everything else must match."""
+    return _CSRF_INPUT.sub(rb"\1<token>\2", body)
