@@ -63,6 +63,39 @@ def _wait_live(page, route: str, side: str, predicate: str) -> None:  # type: ig
     )
 
 
+def _log_in(page, stack: Stack, shots: Shots | None = None) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto(stack.admin_url + "/")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
+    page.fill("#username", "admin")
+    page.fill("#password", stack.admin_password)
+    if shots is not None:
+        shots("login")
+    page.click("button[type=submit]")
+    expect(page.locator("#routes-table")).to_be_visible()
+    expect(page.locator("#live-dot.on")).to_be_visible()
+
+
+def _add_route(page, *, name: str, path: str, upstream: str, mode: str, reason: str, version: int) -> None:  # type: ignore[no-untyped-def]
+    """Fill the add-route form, check the diff preview, publish, and close the panel."""
+    from playwright.sync_api import expect
+
+    form = page.locator("#new-route form")
+    form.locator("[name=name]").fill(name)
+    form.locator("[name=path]").fill(path)
+    form.locator("[name=upstream]").select_option(upstream)
+    form.locator("[name=mode]").select_option(mode)
+    form.locator("[name=reason]").fill(reason)
+    form.locator("button[type=submit]").click()
+    panel = page.locator("#action-panel")
+    expect(panel.get_by_test_id("diff")).to_contain_text(f'"path": "{path}"')
+    panel.get_by_role("button", name="Add route").click()
+    expect(panel.get_by_role("status")).to_contain_text(f"Published v{version}")
+    panel.get_by_role("button", name="Close", exact=True).click()
+    expect(page.locator(f'tr[data-route="{name}"] [data-mode]')).to_have_text(mode)
+
+
 def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
     stack: Stack, chromium_path: Path, artifacts_dir: Path
 ) -> None:
@@ -77,30 +110,18 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
             page.set_default_timeout(15_000)
             shots = Shots(page, artifacts_dir)
 
-            # Log in with the first admin's password.
-            page.goto(stack.admin_url + "/")
-            expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
-            page.fill("#username", "admin")
-            page.fill("#password", stack.admin_password)
-            shots("login")
-            page.click("button[type=submit]")
-            expect(page.locator("#routes-table")).to_be_visible()
-            expect(page.locator("#live-dot.on")).to_be_visible()
-
-            # Add the route: reason, diff preview, then publish.
-            form = page.locator("#new-route form")
-            form.locator("[name=name]").fill(route)
-            form.locator("[name=path]").fill("/api/products")
-            form.locator("[name=upstream]").select_option(stack.new_upstream)
-            form.locator("[name=reason]").fill("catalog service extracted")
-            form.locator("button[type=submit]").click()
-            panel = page.locator("#action-panel")
-            expect(panel.get_by_test_id("diff")).to_contain_text('"path": "/api/products"')
-            panel.get_by_role("button", name="Add route").click()
-            expect(panel.get_by_role("status")).to_contain_text("Published v2")
-            panel.get_by_role("button", name="Close", exact=True).click()
+            _log_in(page, stack, shots)
+            _add_route(
+                page,
+                name=route,
+                path="/api/products",
+                upstream=stack.new_upstream,
+                mode="legacy",
+                reason="catalog service extracted",
+                version=2,
+            )
             row = page.locator(f'tr[data-route="{route}"]')
-            expect(row.locator("[data-mode]")).to_have_text("legacy")
+            panel = page.locator("#action-panel")
 
             # Under traffic, the route's legacy side moves; the new side stays at zero.
             _wait_live(page, route, "legacy", "v > 0")
@@ -174,3 +195,65 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
     assert traffic.statuses[200] > 0, traffic.statuses
     assert not traffic.errors, traffic.errors[:5]
     assert set(traffic.statuses) == {200}, traffic.statuses
+
+
+def test_a_shadowed_route_shows_its_mismatches_and_the_guard_returns_it_to_legacy_live(
+    stack: Stack, chromium_path: Path, artifacts_dir: Path
+) -> None:
+    """The two upstreams answer different bodies, so every shadow comparison mismatches: the page shows
+    the parity fall, the shadow viewer lists the mismatches, and the guard rolls the route back to
+    legacy by itself; the open page follows the new version without a reload."""
+    from playwright.sync_api import expect, sync_playwright
+
+    route = "catalog"
+    urls = [f"{stack.dataplane_url}/api/products/{n}" for n in range(1, 4)]
+    with Traffic(urls, threads=2, rate=30), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(15_000)
+            shots = Shots(page, artifacts_dir)
+            _log_in(page, stack)
+            _add_route(
+                page,
+                name=route,
+                path="/api/products",
+                upstream=stack.new_upstream,
+                mode="shadow",
+                reason="compare the catalog service with legacy",
+                version=2,
+            )
+            row = page.locator(f'tr[data-route="{route}"]')
+            # No reload from here on: the guard's publish reaches this page through the event stream.
+            expect(row.locator('[data-live="parity"]')).to_have_text("0.0%", timeout=LIVE_TIMEOUT_MS)
+            expect(row.locator('[data-live="guard"]')).to_have_text(re.compile("failing|tripped"))
+            shots("routes-shadow-failing")
+            expect(row.locator("[data-mode]")).to_have_text("legacy", timeout=LIVE_TIMEOUT_MS)
+            expect(row.locator('[data-live="guard"]')).to_have_text("tripped")
+            expect(page.locator("#active-version")).to_have_text("v3")
+
+            page.get_by_role("link", name="Shadow").click()
+            summary = page.locator("table.grid").first.locator("tbody tr", has_text=route)
+            expect(summary).to_contain_text("0.00%")
+            mismatch = page.locator("table.grid").nth(1).locator("tbody tr").first
+            expect(mismatch).to_contain_text("GET /api/products/")
+            mismatch.locator("summary").click()
+            expect(mismatch.locator("pre")).to_contain_text("legacy")
+            shots("shadow")
+
+            page.get_by_role("link", name="Audit log").click()
+            page.locator("#f-actor").fill("guard")
+            page.locator("#f-actor").press("Enter")
+            expect(page).to_have_url(re.compile(r"actor=guard"))
+            entry = page.locator('#audit-rows tr[data-action="rollback"]')
+            expect(entry).to_have_count(1)
+            expect(entry).to_contain_text("v2 → v3")
+            entry.locator("summary", has_text="evidence").click()
+            expect(entry.locator("pre.mono")).to_contain_text("parity")
+            shots("audit-guard")
+        except BaseException:
+            page.screenshot(path=str(artifacts_dir / "failure.png"))
+            (artifacts_dir / "failure.html").write_text(page.content())
+            raise
+        finally:
+            browser.close()

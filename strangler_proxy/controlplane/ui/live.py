@@ -93,6 +93,7 @@ def build_snapshot(sources: LiveSources, *, window_s: int = 5, history_s: int = 
             data[f"{side}_rps"] = [p[side]["requests"] for p in points]
             data[f"{side}_p99"] = [p[side]["p99_ms"] for p in points]
             data[f"{side}_error_rate"] = [_percent(p[side]["error_rate"]) for p in points]
+        data["shadow_parity"] = [_percent(p["shadow"]["parity"]) for p in points]
         series[name] = data
     return {
         "now": seconds[-1] + 1 if seconds else int(time.time()),

@@ -1,13 +1,15 @@
 """Server-sent events for the routes page: one ``stats`` event a second with the live snapshot.
 
-A stream ends by itself after ``MAX_STREAM_S`` (the browser's EventSource reconnects at once), so no
-connection outlives a restart of the control plane for long.
+A stream ends by itself after ``MAX_STREAM_S`` and the browser's EventSource reconnects within
+``RETRY_MS``: uvicorn waits for open responses before it stops, so a long-lived stream would hold up
+a restart of the control plane for as long as a page stays open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -19,7 +21,9 @@ from strangler_proxy.controlplane.ui.web import UI
 
 __all__ = ["StreamViews", "sse_event"]
 
-MAX_STREAM_S = 300.0
+log = logging.getLogger(__name__)
+
+MAX_STREAM_S = 15.0
 RETRY_MS = 1000
 
 
@@ -47,5 +51,11 @@ class StreamViews:
         yield f"retry: {RETRY_MS}\n\n"
         ends = time.monotonic() + MAX_STREAM_S
         while time.monotonic() < ends:
-            yield sse_event("stats", await self.ui.feed.snapshot())
+            try:
+                snapshot = await self.ui.feed.snapshot()
+            except Exception as exc:  # the store may be briefly unavailable: say so, keep streaming
+                log.warning("live snapshot failed: %s: %s", type(exc).__name__, exc)
+                yield sse_event("problem", {"message": f"live figures unavailable: {type(exc).__name__}"})
+            else:
+                yield sse_event("stats", snapshot)
             await asyncio.sleep(1.0 - (time.time() % 1.0) + 0.05)

@@ -11,7 +11,13 @@ from starlette.routing import BaseRoute, Route
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
 from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.ui.changes import apply_change, form_int, form_reason, preview_change
+from strangler_proxy.controlplane.ui.changes import (
+    apply_change,
+    change_lines,
+    form_int,
+    form_reason,
+    preview_change,
+)
 from strangler_proxy.controlplane.ui.diffview import diff_lines
 from strangler_proxy.controlplane.ui.web import UI
 
@@ -102,7 +108,9 @@ class HistoryViews:
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title="Diff")
         return self.ui.render(
-            request, "_history_diff.html", {"a": a, "b": b, "diff_lines": diff_lines(change.text)}
+            request,
+            "_history_diff.html",
+            {"a": a, "b": b, "changes": change_lines(change), "diff_lines": diff_lines(change.text)},
         )
 
     async def form(self, request: Request) -> Response:

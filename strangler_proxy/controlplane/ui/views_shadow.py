@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from strangler_proxy.controlplane.ui.diffview import diff_lines
 from strangler_proxy.controlplane.ui.web import UI
 
 __all__ = ["ShadowViews"]
@@ -32,8 +33,10 @@ class ParityRow:
 
 
 def _diff_summary(diff: str) -> str:
-    first = next((line for line in diff.splitlines() if line.strip()), "")
-    return first[:120] or "show"
+    """The first changed line of a mismatch, e.g. ``-  "side": "legacy"``, or its first line."""
+    lines = [line for line in diff.splitlines() if line.strip()]
+    changed = next((line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))), None)
+    return (changed or (lines[0] if lines else "show"))[:120]
 
 
 class ShadowViews:
@@ -59,7 +62,12 @@ class ShadowViews:
             if f["shadow"]["matches"] or f["shadow"]["mismatches"] or f["shadow"]["errors"]
         ]
         samples = [
-            {**s, "at": s["at"][:19].replace("T", " "), "diff_summary": _diff_summary(s["diff"] or "")}
+            {
+                **s,
+                "at": s["at"][:19].replace("T", " "),
+                "diff_summary": _diff_summary(s["diff"] or ""),
+                "diff_lines": diff_lines(s["diff"]),
+            }
             for s in services.observability.shadow_samples(route=route, limit=SAMPLE_LIMIT)
         ]
         return {"summary": summary, "samples": samples}

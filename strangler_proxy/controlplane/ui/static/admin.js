@@ -4,9 +4,10 @@
   "use strict";
 
   var SIDES = ["legacy", "new"];
-  var COLORS = { legacy: "#6b7280", new: "#15915b" };
+  var COLORS = { legacy: "#6b7280", new: "#15915b", shadow: "#7c4dcc" };
   var charts = {};
   var lastPayload = null;
+  var lastSeen = 0;
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -83,12 +84,12 @@
     highlightRow();
   }
 
-  function makeChart(canvas, unit) {
+  function makeChart(canvas, unit, sides) {
     return new Chart(canvas.getContext("2d"), {
       type: "line",
       data: {
         labels: [],
-        datasets: SIDES.map(function (side) {
+        datasets: sides.map(function (side) {
           return {
             label: side, data: [], borderColor: COLORS[side], backgroundColor: COLORS[side],
             borderWidth: 2, pointRadius: 0, tension: 0.25, spanGaps: true,
@@ -119,8 +120,8 @@
     Object.keys(charts).forEach(function (metric) {
       var chart = charts[metric];
       chart.data.labels = labels;
-      SIDES.forEach(function (side, i) {
-        chart.data.datasets[i].data = data ? data[side + "_" + metric] : [];
+      chart.data.datasets.forEach(function (dataset) {
+        dataset.data = data ? data[dataset.label + "_" + metric] || [] : [];
       });
       chart.update("none");
     });
@@ -128,7 +129,8 @@
 
   function setupCharts() {
     document.querySelectorAll("canvas[data-metric]").forEach(function (canvas) {
-      charts[canvas.getAttribute("data-metric")] = makeChart(canvas, canvas.getAttribute("data-unit"));
+      var sides = (canvas.getAttribute("data-sides") || "legacy new").split(" ");
+      charts[canvas.getAttribute("data-metric")] = makeChart(canvas, canvas.getAttribute("data-unit"), sides);
     });
     var select = document.getElementById("chart-route");
     if (select) {
@@ -164,12 +166,17 @@
   }
 
   function connect(url) {
-    var dot = document.getElementById("live-dot");
     var source = new EventSource(url);
-    source.addEventListener("open", function () { if (dot) { dot.classList.add("on"); } });
-    source.addEventListener("error", function () {
+
+    // The server ends each stream every few seconds and the browser reconnects at once; the dot
+    // only goes grey when no figures arrived for a while.
+    window.setInterval(function () {
       var current = document.getElementById("live-dot");
-      if (current) { current.classList.remove("on"); }
+      if (current) { current.classList.toggle("on", Date.now() - lastSeen < 3500); }
+    }, 1000);
+    source.addEventListener("problem", function (event) {
+      var stamp = document.getElementById("live-updated");
+      if (stamp) { stamp.textContent = JSON.parse(event.data).message; }
     });
     source.addEventListener("stats", function (event) {
       var payload = JSON.parse(event.data);
@@ -182,7 +189,9 @@
         if (badge) { badge.textContent = "v" + payload.version; }
         refreshRoutesTable();
       }
-      if (dot) { dot = document.getElementById("live-dot") || dot; dot.classList.add("on"); }
+      lastSeen = Date.now();
+      var current = document.getElementById("live-dot");
+      if (current) { current.classList.add("on"); }
       syncRouteOptions(payload);
       updateRows(payload);
       updateCharts(payload);
