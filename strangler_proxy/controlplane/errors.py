@@ -20,6 +20,7 @@ __all__ = [
     "NotFound",
     "Refused",
     "StaleVersion",
+    "TooManyRequests",
     "Unauthenticated",
 ]
 
@@ -80,3 +81,8 @@ class StaleVersion(Conflict):
 class Refused(ControlPlaneError):
     status_code = 422
     code = "refused"
+
+
+class TooManyRequests(ControlPlaneError):
+    status_code = 429
+    code = "too_many_requests"

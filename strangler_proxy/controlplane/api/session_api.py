@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.api.bodies import LoginBody, TokenBody
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response, validation_problems
-from strangler_proxy.controlplane.errors import BadRequest, Refused, Unauthenticated
+from strangler_proxy.controlplane.errors import BadRequest, Refused, TooManyRequests, Unauthenticated
 from strangler_proxy.controlplane.security import (
     check_csrf,
     clear_session_cookie,
@@ -43,17 +43,25 @@ def login_endpoint(services: ControlPlaneServices):  # type: ignore[no-untyped-d
         except ValueError as exc:
             problems = validation_problems(exc) if isinstance(exc, ValidationError) else [str(exc)]
             raise Refused('send {"username": ..., "password": ...}', problems=problems) from exc
-        user = await run_in_threadpool(services.auth.check_password, body.username, body.password)
         address = client_address(request)
-        if user is None:
+
+        async def deny(why: str) -> None:
             await run_in_threadpool(
                 services.audit.record,
                 actor=body.username[:150] or "anonymous",
                 action="login",
                 outcome="denied",
                 address=address,
-                reason="wrong username or password",
+                reason=why,
             )
+
+        try:
+            user = await run_in_threadpool(services.auth.check_password, body.username, body.password)
+        except TooManyRequests as exc:
+            await deny(exc.message)
+            raise
+        if user is None:
+            await deny("wrong username or password")
             raise Unauthenticated("wrong username or password")
         cookie = services.auth.open_session(user)
         principal = await run_in_threadpool(services.auth.session_principal, cookie)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
@@ -20,14 +23,45 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
-from strangler_proxy.controlplane.errors import BadRequest, Conflict, NotFound
+from strangler_proxy.controlplane.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from strangler_proxy.controlplane.repositories import users
 from strangler_proxy.controlplane.repositories.users import TokenRecord, UserRecord
 from strangler_proxy.controlplane.services.clock import Clock, utcnow
 
-__all__ = ["TOKEN_PREFIX", "AuthService", "Principal", "Role"]
+__all__ = ["TOKEN_PREFIX", "AuthService", "LoginThrottle", "Principal", "Role"]
 
 TOKEN_PREFIX = "sft_"
+
+
+class LoginThrottle:
+    """At most ``limit`` failed logins per user name within ``window_s``; then 429 until they age out."""
+
+    def __init__(self, *, limit: int = 10, window_s: float = 300.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, username: str) -> None:
+        with self._lock:
+            recent = self._recent(username)
+            if len(recent) >= self.limit:
+                wait = int(recent[0] + self.window_s - time.monotonic()) + 1
+                raise TooManyRequests(f"too many failed logins for {username!r}; try again in {wait} s")
+
+    def failed(self, username: str) -> None:
+        with self._lock:
+            self._recent(username).append(time.monotonic())
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(username, None)
+
+    def _recent(self, username: str) -> deque[float]:
+        recent = self._failures.setdefault(username, deque())
+        while recent and recent[0] < time.monotonic() - self.window_s:
+            recent.popleft()
+        return recent
 
 
 class Role(IntEnum):
@@ -71,6 +105,7 @@ class AuthService:
         self._sessions = URLSafeTimedSerializer(session_key, salt="strangler.session")
         self._csrf_key = hashlib.sha256(("csrf:" + session_key).encode()).digest()
         self.session_max_age_s = session_max_age_s
+        self.throttle = LoginThrottle()
 
     # ---- passwords and users ----------------------------------------------------------------------
 
@@ -78,18 +113,25 @@ class AuthService:
         return self._hasher.hash(password)
 
     def check_password(self, username: str, password: str) -> UserRecord | None:
-        """The user when ``password`` is right and the account enabled, else None."""
+        """The user when ``password`` is right and the account enabled, else None.
+
+        Raises TooManyRequests after too many recent failures for ``username``.
+        """
+        self.throttle.check(username)
         with self._engine.connect() as conn:
             user = users.get_user_by_name(conn, username)
         if user is None:
             self._hasher.hash(password)  # same cost whether or not the user exists
+            self.throttle.failed(username)
             return None
         try:
             self._hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
+            self.throttle.failed(username)
             return None
         if user.disabled:
             return None
+        self.throttle.succeeded(username)
         if self._hasher.check_needs_rehash(user.password_hash):
             with self._engine.begin() as conn:
                 users.update_user(conn, user.id, password_hash=self._hasher.hash(password))

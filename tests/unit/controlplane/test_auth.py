@@ -1,0 +1,82 @@
+"""Auth service: argon2 password hashes, tokens stored as hashes only, sessions that expire and die with
+the account, CSRF tokens bound to the session, ordered roles."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from strangler_proxy.controlplane.errors import BadRequest, Conflict
+from strangler_proxy.controlplane.services import ControlPlaneServices
+from strangler_proxy.controlplane.services.auth import AuthService, Role
+from strangler_proxy.store.schema import api_tokens, users
+
+pytestmark = pytest.mark.unit
+
+PASSWORD = "correct horse battery"
+
+
+def test_passwords_are_argon2_hashes(services: ControlPlaneServices) -> None:
+    user = services.auth.create_user("ann", PASSWORD, Role.OPERATOR)
+    with services.engine.connect() as conn:
+        stored = conn.execute(select(users.c.password_hash).where(users.c.id == user.id)).scalar_one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    assert services.auth.check_password("ann", PASSWORD) == user
+    assert services.auth.check_password("ann", PASSWORD + "!") is None
+    assert services.auth.check_password("nobody", PASSWORD) is None
+    with pytest.raises(Conflict):
+        services.auth.create_user("ann", PASSWORD, Role.VIEWER)
+    with pytest.raises(BadRequest, match="12 characters"):
+        services.auth.create_user("short", "tiny", Role.VIEWER)
+
+
+def test_tokens_are_stored_hashed_and_die_with_the_account(services: ControlPlaneServices) -> None:
+    user = services.auth.create_user("ben", PASSWORD, Role.VIEWER)
+    token = services.auth.issue_token(user.id, "ci")
+    with services.engine.connect() as conn:
+        stored = conn.execute(select(api_tokens.c.token_hash)).scalars().all()
+    assert token not in stored and len(stored) == 1
+    principal = services.auth.token_principal(token)
+    assert principal is not None and (principal.username, principal.role, principal.via) == (
+        "ben",
+        Role.VIEWER,
+        "token",
+    )
+    services.auth.update_user("ben", disabled=True)
+    assert services.auth.token_principal(token) is None
+    assert services.auth.check_password("ben", PASSWORD) is None
+
+
+def test_sessions_carry_a_csrf_token_and_expire(services: ControlPlaneServices, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    user = services.auth.create_user("cat", PASSWORD, Role.ADMIN)
+    first, second = services.auth.open_session(user), services.auth.open_session(user)
+    one, two = services.auth.session_principal(first), services.auth.session_principal(second)
+    assert one is not None and two is not None and one.csrf_token != two.csrf_token
+    assert AuthService.csrf_matches(one, one.csrf_token) and not AuthService.csrf_matches(one, two.csrf_token)
+    assert not AuthService.csrf_matches(one, None)
+    later = time.time() + services.auth.session_max_age_s + 5
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    assert services.auth.session_principal(first) is None
+
+
+def test_roles_are_ordered() -> None:
+    assert Role.ADMIN > Role.OPERATOR > Role.VIEWER
+    assert Role.parse("Operator") is Role.OPERATOR
+    with pytest.raises(BadRequest):
+        Role.parse("root")
+
+
+def test_repeated_failed_logins_are_throttled(services: ControlPlaneServices) -> None:
+    from strangler_proxy.controlplane.errors import TooManyRequests
+    from strangler_proxy.controlplane.services.auth import LoginThrottle
+
+    services.auth.create_user("dan", PASSWORD, Role.VIEWER)
+    services.auth.throttle = LoginThrottle(limit=3, window_s=60)
+    for _ in range(3):
+        assert services.auth.check_password("dan", "wrong password!") is None
+    with pytest.raises(TooManyRequests) as caught:
+        services.auth.check_password("dan", PASSWORD)
+    assert caught.value.status_code == 429
+    assert services.auth.check_password("cat", PASSWORD) is None  # other names are not affected
