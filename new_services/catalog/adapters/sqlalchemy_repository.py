@@ -62,7 +62,10 @@ class SqlAlchemyProductRepository:
 
     def search(self, criteria: ProductCriteria, *, offset: int, limit: int) -> Sequence[Product]:
         query: Select[Any] = select(products).where(*_conditions(criteria))
-        column = _SORT_COLUMNS[criteria.sort_field]
+        column: ColumnElement[Any] = _SORT_COLUMNS[criteria.sort_field]
+        if criteria.sort_field in ("name", "sku") and self._connection.dialect.name == "postgresql":
+            # code-point order on every server, as SQLite (and the in-memory fake) sort text
+            column = column.collate("C")
         if criteria.descending:
             query = query.order_by(column.desc(), products.c.id.desc())
         else:

@@ -1,0 +1,46 @@
+"""The catalog's schema and repository on PostgreSQL (a fresh database per test)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from new_services.catalog.adapters.engine import make_engine
+from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
+from new_services.catalog.adapters.migrate import current_revision, head_revision, upgrade_to_head
+from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from new_services.catalog.domain import Status
+from new_services.catalog.service_layer import ProductCriteria, get_product, list_categories, list_products
+from tests.unit.catalog.test_sqlalchemy_repository import CRITERIA, PRODUCTS
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+
+def test_migrate_and_query_on_postgres(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        assert current_revision(engine) is None
+        upgrade_to_head(engine)
+        assert current_revision(engine) == head_revision()
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            uow.products.save_many(PRODUCTS)
+            uow.commit()
+        fake = InMemoryUnitOfWork(PRODUCTS)
+        for criteria in CRITERIA:
+            expected = list_products(fake, criteria, page=1, page_size=10)
+            actual = list_products(SqlAlchemyUnitOfWork(engine), criteria, page=1, page_size=10)
+            assert [p.id for p in actual.items] == [p.id for p in expected.items], criteria
+            assert actual.count == expected.count
+        stored = get_product(SqlAlchemyUnitOfWork(engine), 3)
+        assert (stored.price, stored.created_at) == (PRODUCTS[2].price, PRODUCTS[2].created_at)
+        assert list_categories(SqlAlchemyUnitOfWork(engine)) == list_categories(fake)
+        page = list_products(
+            SqlAlchemyUnitOfWork(engine),
+            ProductCriteria(status=Status.ACTIVE, min_price=Decimal("10"), sort="-price"),
+            page=1,
+            page_size=100,
+        )
+        assert all(p.price.amount >= 10 for p in page.items)
+    finally:
+        engine.dispose()
