@@ -6,7 +6,7 @@ import gzip
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strangler_proxy.dataplane.shadow import ResponseSnapshot, compare_responses
@@ -149,6 +149,7 @@ json_values = st.recursive(
 )
 
 
+@settings(deadline=None)
 @given(json_values)
 def test_any_document_matches_its_own_reencoding_with_shuffled_keys(document) -> None:
     legacy = snapshot(json.dumps(document).encode())
@@ -156,6 +157,7 @@ def test_any_document_matches_its_own_reencoding_with_shuffled_keys(document) ->
     assert compare(legacy, new).equal
 
 
+@settings(deadline=None)
 @given(
     st.lists(st.sampled_from(["<p>", "</p>", "<b>", "</b>", "word", "other", " ", "\n", "\t"]), max_size=30)
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -122,6 +122,7 @@ tables = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(tables)
 def test_every_table_round_trips_through_json(table: RouteTable) -> None:
     assert RouteTable.from_json(table.to_json()) == table
