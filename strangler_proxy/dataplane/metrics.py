@@ -4,7 +4,7 @@ Each worker keeps its counts in memory (:class:`~strangler_proxy.dataplane.stats
 writes a snapshot file ``<pid>.json`` into a shared folder (cleaned when the data plane starts) every
 stats interval and right before it answers a scrape. A scrape merges every snapshot: counters and
 histograms sum over all workers, past and present; in-flight gauges count live workers only.
-Nothing on the request path touches prometheus_client.
+Nothing on the request path formats or writes anything.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.store import LATENCY_BUCKETS_MS
@@ -56,44 +53,30 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class _SnapshotCollector:
+class MetricsExporter:
+    """Renders the merged snapshots of every worker in the Prometheus text format (version 0.0.4).
+
+    The format is written here rather than through prometheus_client so that a worker does not carry
+    that library (and its memory) for an endpoint scraped every few seconds.
+    """
+
     def __init__(self, folder: Path) -> None:
         self._folder = folder
 
-    def _snapshots(self) -> Iterator[dict]:
+    def _snapshots(self) -> Iterator[dict]:  # type: ignore[type-arg]
         for path in sorted(self._folder.glob("*.json")):
             try:
                 yield json.loads(path.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 continue
 
-    def collect(self) -> Iterator[Metric]:
-        requests = CounterMetricFamily(
-            "strangler_requests",
-            "Requests answered, by route, target and status class",
-            labels=["route", "target", "status_class"],
-        )
-        latency = HistogramMetricFamily(
-            "strangler_request_duration_seconds",
-            "Time from request start to the end of the answer",
-            labels=["route", "target"],
-        )
-        in_flight = GaugeMetricFamily(
-            "strangler_requests_in_flight", "Requests being served now", labels=["route", "target"]
-        )
-        version = GaugeMetricFamily(
-            "strangler_route_table_version", "Version served, per worker", labels=["pid"]
-        )
-        breaker = GaugeMetricFamily(
-            "strangler_breaker_open",
-            "1 when the upstream's breaker is open or half-open in a worker",
-            labels=["upstream", "pid"],
-        )
+    def render(self) -> bytes:
         counts: dict[tuple[str, str, str], int] = {}
         hist: dict[tuple[str, str], tuple[list[int], float]] = {}
         gauges: dict[tuple[str, str], int] = {}
+        versions: list[tuple[int, int]] = []
+        breakers: list[tuple[str, int, int]] = []
         for snap in self._snapshots():
-            live = _alive(snap["pid"])
             for route, target, by_class, latency_sum, buckets in snap["totals"]:
                 for index, name in enumerate(_CLASSES, start=1):
                     if by_class[index]:
@@ -105,35 +88,53 @@ class _SnapshotCollector:
                 else:
                     merged = [a + b for a, b in zip(previous[0], buckets, strict=True)]
                     hist[(route, target)] = (merged, previous[1] + latency_sum)
-            if not live:
-                continue
+            if not _alive(snap["pid"]):
+                continue  # a dead worker's requests still count; its gauges do not
             for route, target, n in snap["in_flight"]:
                 gauges[(route, target)] = gauges.get((route, target), 0) + n
-            version.add_metric([str(snap["pid"])], snap["version"])
+            versions.append((snap["pid"], snap["version"]))
             for name, state in snap["breakers"].items():
-                breaker.add_metric([name, str(snap["pid"])], 0 if state == "closed" else 1)
-        for labels, value in sorted(counts.items()):
-            requests.add_metric(list(labels), value)
+                breakers.append((name, snap["pid"], 0 if state == "closed" else 1))
+        out: list[str] = []
+        _family(
+            out, "strangler_requests_total", "counter", "Requests answered, by route, target and status class"
+        )
+        for (route, target, status_class), value in sorted(counts.items()):
+            labels = _labels(route=route, target=target, status_class=status_class)
+            out.append(f"strangler_requests_total{labels} {value}")
+        name = "strangler_request_duration_seconds"
+        _family(out, name, "histogram", "Time from request start to the end of the answer")
         for (route, target), (buckets, latency_sum_ms) in sorted(hist.items()):
-            cumulative, running = [], 0
+            running = 0
             for bound, n in zip(LATENCY_BUCKETS_MS, buckets, strict=True):
                 running += n
-                cumulative.append(("+Inf" if bound == float("inf") else repr(bound / 1000), running))
-            latency.add_metric([route, target], cumulative, latency_sum_ms / 1000)
-        for labels, value in sorted(gauges.items()):
-            in_flight.add_metric(list(labels), value)
-        yield from (requests, latency, in_flight, version, breaker)
+                le = "+Inf" if bound == float("inf") else repr(bound / 1000)
+                out.append(f"{name}_bucket{_labels(route=route, target=target, le=le)} {running}")
+            out.append(f"{name}_sum{_labels(route=route, target=target)} {latency_sum_ms / 1000!r}")
+            out.append(f"{name}_count{_labels(route=route, target=target)} {running}")
+        _family(out, "strangler_requests_in_flight", "gauge", "Requests being served now")
+        for (route, target), value in sorted(gauges.items()):
+            out.append(f"strangler_requests_in_flight{_labels(route=route, target=target)} {value}")
+        _family(out, "strangler_route_table_version", "gauge", "Route-table version served, per worker")
+        for pid, version in sorted(versions):
+            out.append(f"strangler_route_table_version{_labels(pid=str(pid))} {version}")
+        _family(out, "strangler_breaker_open", "gauge", "1 when an upstream's breaker is open or half-open")
+        for upstream, pid, value in sorted(breakers):
+            out.append(f"strangler_breaker_open{_labels(upstream=upstream, pid=str(pid))} {value}")
+        return ("\n".join(out) + "\n").encode()
 
 
-class MetricsExporter:
-    """Renders the merged snapshots of every worker in the Prometheus text format."""
+def _family(out: list[str], name: str, kind: str, help_text: str) -> None:
+    out.append(f"# HELP {name} {help_text}")
+    out.append(f"# TYPE {name} {kind}")
 
-    def __init__(self, folder: Path) -> None:
-        self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_SnapshotCollector(folder))  # type: ignore[arg-type]
 
-    def render(self) -> bytes:
-        return generate_latest(self._registry)
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(**labels: str) -> str:
+    return "{" + ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items()) + "}"
 
 
 def render_metrics(folder: Path) -> bytes:
