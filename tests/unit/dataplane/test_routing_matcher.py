@@ -242,7 +242,7 @@ def rules_strategy(draw: st.DrawFn) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     rules=rules_strategy(),
     requests=st.lists(
@@ -265,3 +265,36 @@ def test_compiled_matcher_agrees_with_a_linear_reference(rules, requests) -> Non
         assert compiled.decide(method, path, raw).route == reference_route(
             rules, method, path, headers, cookies
         )
+
+
+def hostile_table() -> RouteTable:
+    return RouteTable(
+        upstreams=UPSTREAMS,
+        rules=(
+            rule("cookie-pred", "/a", cookies=(Predicate(name="beta", equals="1"),)),
+            rule("header-pred", "/a", headers=(Predicate(name="x-beta"),)),
+            Rule(
+                name="canary",
+                match=RuleMatch(kind="prefix", path="/"),
+                action=RuleAction(mode="canary", upstream="catalog", weight=50),
+            ),
+        ),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=st.sampled_from([*METHODS, "PURGE", ""]),
+    path=st.text(max_size=40),
+    headers=st.lists(
+        st.tuples(
+            st.sampled_from([b"cookie", b"x-beta", b"x-strangler-override", b"other"]), st.binary(max_size=60)
+        ),
+        max_size=6,
+    ),
+)
+def test_decide_never_raises_on_hostile_requests(method: str, path: str, headers) -> None:
+    compiled = compile_table(hostile_table(), override_key=b"k")
+    decision = compiled.decide(method, path, headers)
+    assert decision.route in {"cookie-pred", "header-pred", "canary"}
+    assert decision.set_cookie is None or decision.set_cookie.startswith(b"strangler_bucket=")
