@@ -7,8 +7,10 @@ Semantics (identical to a linear scan of the rules in order, taking the first th
   ``/api/x``, never ``/apix``. A trailing ``/`` on the rule's prefix is ignored (``/api/`` is
   ``/api``), and ``/`` matches every path.
 - ``pattern``: a Python regular expression that must match the whole path (``re.fullmatch``).
-- ``methods`` (when set) must contain the request method; every header predicate must hold for some
-  value of that header, every cookie predicate for that cookie; ``equals=None`` means "present".
+- ``methods`` (when set) must contain the request method (HEAD is a method of its own: list it next
+  to GET when a rule should take both); every header predicate must hold for some value of that
+  header (names case-insensitive, values exact), every cookie predicate for that cookie (the first
+  occurrence of a name counts); ``equals=None`` means "present".
 
 Cost: exact and prefix rules are indexed in dicts (exact path -> rules; prefix with its trailing
 slash removed -> rules), and a request looks up its own path and each of its segment prefixes, so a

@@ -44,7 +44,7 @@ _OVERRIDE_HEADER = OVERRIDE_HEADER.encode("ascii")
 class _RuleDecisions:
     """The precomputed decisions of one rule (all but the canary ones that carry a cookie)."""
 
-    __slots__ = ("canary", "forced_legacy", "forced_new", "legacy", "mode", "new", "rule", "shadow")
+    __slots__ = ("forced_legacy", "forced_new", "legacy", "mode", "new", "rule", "shadow", "weight")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
@@ -61,7 +61,7 @@ class _RuleDecisions:
         self.forced_new = Decision(
             route=name, rule=rule, target=Target.NEW, upstream=upstream, overridden=True
         )
-        self.canary = rule.action.weight
+        self.weight = rule.action.weight
 
 
 class CompiledTable:
@@ -119,7 +119,7 @@ class CompiledTable:
 
     def _canary(self, decisions: _RuleDecisions, request: RequestView) -> Decision:
         key, set_cookie = self._canary_keys.resolve(request)
-        base = decisions.new if on_new_side(bucket_of(key), decisions.canary) else decisions.legacy
+        base = decisions.new if on_new_side(bucket_of(key), decisions.weight) else decisions.legacy
         if set_cookie is None:
             return base
         return Decision(
