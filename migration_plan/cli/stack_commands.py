@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -67,7 +69,8 @@ def up(
     except (ProcfileError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     console = Console()
-    sink = LogSink(console, [spec.name for spec in stack.specs])
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    sink = LogSink(sys.stdout, [spec.name for spec in stack.specs], colour=colour)
     for warning in stack.warnings:
         sink.warning(warning)
     settings.home.mkdir(parents=True, exist_ok=True)

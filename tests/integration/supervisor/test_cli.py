@@ -66,11 +66,12 @@ def test_stop_and_start_by_name_while_the_other_keeps_serving(
     def keep_asking_beta() -> None:
         while not done.is_set():
             try:
-                status, _ = get(f"http://127.0.0.1:{beta}/")
+                status, _ = get(f"http://127.0.0.1:{beta}/", timeout=10)
                 if status != 200:
                     failures.append(str(status))
             except OSError as exc:
                 failures.append(repr(exc))
+            done.wait(0.02)  # a steady trickle of requests, not a CPU hog on a shared machine
 
     poller = threading.Thread(target=keep_asking_beta)
     poller.start()
@@ -216,3 +217,19 @@ def test_up_refuses_a_bad_procfile_and_unknown_only_names(tmp_path: Path, runs: 
     runs.append(only)
     assert only.wait_exit() == 1
     assert "unknown process nobody" in only.output()
+
+
+def test_children_do_not_outlive_a_killed_supervisor(tmp_path: Path, runs: list[StranglerUp]) -> None:
+    server = write_fake_server(tmp_path)
+    procfile = write_procfile(
+        tmp_path / "procs.json",
+        [fake_process(server, "one", free_port()), fake_process(server, "two", free_port())],
+    )
+    run = start_up(runs, tmp_path / "home", procfile)
+    leaders = [process["pid"] for process in run.ps().values()]
+
+    run.popen.send_signal(signal.SIGKILL)
+    run.wait_exit()
+
+    # The kernel sends SIGTERM to each child when the supervisor dies (PR_SET_PDEATHSIG).
+    wait_until(lambda: not any(alive(pid) for pid in leaders), timeout=10, what="children gone")

@@ -11,13 +11,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from migration_plan.supervisor.backoff import Backoff
 from migration_plan.supervisor.output import LogSink
 from migration_plan.supervisor.spec import ProcessSpec, RestartPolicy, SetupStep
 from migration_plan.supervisor.supervisor import Supervisor
-from tests.integration.supervisor.harness import get, group_alive, write_fake_server
+from tests.integration.supervisor.harness import alive, get, write_fake_server
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration
@@ -41,9 +40,9 @@ def run(specs: list[ProcessSpec], home: Path, scenario: Scenario | None = None) 
 
     Returns the exit code, everything the supervisor printed, and how long startup took.
     """
-    console = Console(file=io.StringIO(), width=400, color_system=None)
+    stream = io.StringIO()
     supervisor = Supervisor(
-        specs, home=home, sink=LogSink(console, [spec.name for spec in specs]), health_interval=0.2
+        specs, home=home, sink=LogSink(stream, [spec.name for spec in specs]), health_interval=0.2
     )
     startup = 0.0
 
@@ -65,7 +64,7 @@ def run(specs: list[ProcessSpec], home: Path, scenario: Scenario | None = None) 
         return await asyncio.wait_for(task, timeout=30)
 
     code = asyncio.run(main())
-    return code, console.file.getvalue(), startup  # type: ignore[attr-defined]
+    return code, stream.getvalue(), startup
 
 
 @pytest.fixture
@@ -115,15 +114,12 @@ def test_a_process_that_never_becomes_healthy_is_a_clear_error_with_its_last_lin
         tmp_path / "home",
     )
     assert code == 1
-    assert (
-        f"never failed to start: not healthy after 1.5s (last: http://127.0.0.1:{port}/healthz answered 503)"
-        in (output)
-    )
+    assert f"never failed to start: not healthy after 1.5s (last: http://127.0.0.1:{port}/healthz" in output
     assert "--- last 2 lines of never ---" in output
     assert "never listening on" in output
     assert "later: started" not in output
     grandchild = int((tmp_path / "gc").read_text())
-    assert not group_alive(grandchild) and get_refused(port)
+    assert not alive(grandchild) and get_refused(port)
 
 
 def get_refused(port: int) -> bool:
