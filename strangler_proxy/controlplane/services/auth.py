@@ -97,11 +97,17 @@ class Principal:
 
 class AuthService:
     def __init__(
-        self, engine: Engine, *, session_key: str, session_max_age_s: int, clock: Clock = utcnow
+        self,
+        engine: Engine,
+        *,
+        session_key: str,
+        session_max_age_s: int,
+        clock: Clock = utcnow,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
-        self._hasher = PasswordHasher()
+        self._hasher = hasher or PasswordHasher()
         self._sessions = URLSafeTimedSerializer(session_key, salt="strangler.session")
         self._csrf_key = hashlib.sha256(("csrf:" + session_key).encode()).digest()
         self.session_max_age_s = session_max_age_s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.services.audit import AuditService
@@ -45,8 +46,13 @@ class ControlPlaneServices:
         )
 
 
-def build_services(settings: ControlPlaneSettings, engine: Engine) -> ControlPlaneServices:
-    """Wire the services on ``engine``; reads (or creates) the session and override keys under ``home``."""
+def build_services(
+    settings: ControlPlaneSettings, engine: Engine, *, password_hasher: PasswordHasher | None = None
+) -> ControlPlaneServices:
+    """Wire the services on ``engine``; reads (or creates) the session and override keys under ``home``.
+
+    ``password_hasher`` defaults to argon2id with argon2-cffi's default cost.
+    """
     secrets_dir = settings.secrets_dir
     publishing = PublishingService(engine)
     return ControlPlaneServices(
@@ -57,6 +63,7 @@ def build_services(settings: ControlPlaneSettings, engine: Engine) -> ControlPla
             engine,
             session_key=load_or_create_secret(secrets_dir / "session.key"),
             session_max_age_s=settings.session_max_age_s,
+            hasher=password_hasher,
         ),
         audit=AuditService(engine),
         upstreams=UpstreamService(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from strangler_proxy.controlplane.app import create_app
@@ -14,6 +15,9 @@ from strangler_proxy.controlplane.services import ControlPlaneServices, build_se
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.store.engine import make_engine
+
+CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+"""argon2id at a test cost: the same algorithm, a fraction of the time."""
 
 
 @pytest.fixture
@@ -25,7 +29,7 @@ def settings(tmp_path: Path) -> ControlPlaneSettings:
 
 @pytest.fixture
 def services(settings: ControlPlaneSettings) -> Iterator[ControlPlaneServices]:
-    built = build_services(settings, make_engine(settings.resolved_store_url))
+    built = build_services(settings, make_engine(settings.resolved_store_url), password_hasher=CHEAP_ARGON2)
     built.bootstrap()
     yield built
     built.engine.dispose()

@@ -80,3 +80,8 @@ def test_repeated_failed_logins_are_throttled(services: ControlPlaneServices) ->
         services.auth.check_password("dan", PASSWORD)
     assert caught.value.status_code == 429
     assert services.auth.check_password("cat", PASSWORD) is None  # other names are not affected
+
+
+def test_production_hasher_is_argon2id_at_full_cost(services: ControlPlaneServices) -> None:
+    auth = AuthService(services.engine, session_key="k" * 32, session_max_age_s=60)
+    assert auth.hash_password(PASSWORD).startswith("$argon2id$v=19$m=65536,t=3,p=4$")

@@ -19,6 +19,7 @@ from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.routes import Rule, RuleMatch
 from strangler_proxy.store.engine import make_engine
 from strangler_proxy.store.schema import route_versions
+from tests.unit.controlplane.conftest import CHEAP_ARGON2
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +28,7 @@ RACERS = 6
 
 def _services(home: Path, url: str | None) -> ControlPlaneServices:
     settings = ControlPlaneSettings(home=home, store_url=url, guards_enabled=False)
-    built = build_services(settings, make_engine(settings.resolved_store_url))
+    built = build_services(settings, make_engine(settings.resolved_store_url), password_hasher=CHEAP_ARGON2)
     built.bootstrap()
     return built
 
