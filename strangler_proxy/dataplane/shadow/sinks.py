@@ -20,11 +20,13 @@ from sqlalchemy import Engine, delete, insert, select, update
 from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample
 from strangler_proxy.store.schema import shadow_counts, shadow_samples
 
-__all__ = ["DEFAULT_MAX_SAMPLES", "MemoryShadowSink", "StoreShadowSink"]
+__all__ = ["DEFAULT_MAX_PENDING", "DEFAULT_MAX_SAMPLES", "MemoryShadowSink", "StoreShadowSink"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SAMPLES = 20
+DEFAULT_MAX_PENDING = 50_000
+"""(second, route) aggregates kept while the store cannot be written; the oldest go first."""
 _COLUMN = {
     ShadowOutcome.MATCH: "matches",
     ShadowOutcome.MISMATCH: "mismatches",
@@ -72,8 +74,10 @@ class StoreShadowSink:
         max_samples_per_route: int = DEFAULT_MAX_SAMPLES,
         flush_interval_s: float = 1.0,
         clock: Callable[[], float] = time.time,
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         self._engine = engine
+        self._max_pending = max_pending
         self._worker = worker
         self._max_samples = max_samples_per_route
         self._interval = flush_interval_s
@@ -135,6 +139,13 @@ class StoreShadowSink:
     ) -> None:
         for key, counter in counts.items():
             self._counts.setdefault(key, Counter()).update(counter)
+        overflow = len(self._counts) - self._max_pending
+        if overflow > 0:  # the store has been away for long: keep the most recent seconds only
+            for key in sorted(self._counts)[:overflow]:
+                del self._counts[key]
+            logger.warning(
+                "store unreachable: shadow counts of %d oldest (second, route) keys dropped", overflow
+            )
         for route, kept in samples.items():
             merged = deque(kept, maxlen=self._max_samples)
             merged.extend(self._samples.get(route, ()))

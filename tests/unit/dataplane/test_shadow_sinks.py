@@ -132,6 +132,21 @@ def test_a_failed_flush_keeps_the_results_for_the_next(tmp_path) -> None:
     engine.dispose()
 
 
+def test_while_the_store_is_away_only_the_most_recent_seconds_are_kept(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    clock = Clock(100.0)
+    sink = StoreShadowSink(engine, "host:1", clock=clock, max_pending=3)
+    for second in range(100, 105):
+        clock.now = second
+        sink.record("products", 4, ShadowOutcome.MATCH, None)
+        with pytest.raises(Exception, match="no such table"):
+            asyncio.run(sink.flush())
+    metadata.create_all(engine)
+    asyncio.run(sink.flush())
+    assert [row[0] for row in counts(engine)] == [102, 103, 104]
+    engine.dispose()
+
+
 def test_the_background_flush_writes_without_being_asked(engine) -> None:
     async def scenario() -> None:
         sink = StoreShadowSink(engine, "host:1", flush_interval_s=0.01, clock=Clock(60.0))
