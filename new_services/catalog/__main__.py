@@ -15,7 +15,7 @@ from acl.catalog import BackfillReport, LegacyProductSource, backfill_products
 from acl.catalog.source import read_only_engine
 from new_services.catalog.adapters.engine import make_engine
 from new_services.catalog.adapters.migrate import upgrade_to_head
-from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from new_services.catalog.bootstrap import bootstrap
 from new_services.catalog.config import CatalogSettings
 from new_services.catalog.service_layer.backfill import CatalogProductSink
 
@@ -26,15 +26,16 @@ def run_backfill(
     settings: CatalogSettings, legacy_database_url: str, *, batch_size: int = 500
 ) -> BackfillReport:
     """Migrate the catalog database, then backfill it from the legacy database at ``legacy_database_url``."""
-    engine = make_engine(settings.database_url)
+    catalog = bootstrap(settings)
     legacy = read_only_engine(legacy_database_url)
     try:
-        upgrade_to_head(engine)
-        sink = CatalogProductSink(lambda: SqlAlchemyUnitOfWork(engine))
+        if catalog.engine is not None:
+            upgrade_to_head(catalog.engine)
+        sink = CatalogProductSink(catalog.uow_factory)
         return backfill_products(LegacyProductSource(legacy), sink, batch_size=batch_size)
     finally:
         legacy.dispose()
-        engine.dispose()
+        catalog.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

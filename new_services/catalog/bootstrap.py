@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 
 from new_services.catalog.adapters.engine import make_engine
 from new_services.catalog.adapters.migrate import current_revision, head_revision
+from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.catalog.config import CatalogSettings
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
@@ -33,7 +34,8 @@ class Catalog:
 
 
 def bootstrap(settings: CatalogSettings) -> Catalog:
-    """Wire the catalog on its own database (``settings.database_url``)."""
+    """Wire the catalog on its own database (``settings.database_url``); maps Product first."""
+    start_mappers()
     engine = make_engine(settings.database_url)
     return Catalog(
         settings=settings,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections.abc import Iterable, Sequence
 
 from new_services.catalog.domain import Product
@@ -16,14 +16,14 @@ class InMemoryProductRepository:
     """Same semantics as the SQL repository (see ProductCriteria); copies go in and out."""
 
     def __init__(self, products: Iterable[Product] = ()) -> None:
-        self._products: dict[int, Product] = {p.id: copy.copy(p) for p in products}
+        self._products: dict[int, Product] = {p.id: _clone(p) for p in products}
 
     def get(self, product_id: int) -> Product | None:
         product = self._products.get(product_id)
-        return None if product is None else copy.copy(product)
+        return None if product is None else _clone(product)
 
     def save(self, product: Product) -> None:
-        self._products[product.id] = copy.copy(product)
+        self._products[product.id] = _clone(product)
 
     def save_many(self, products: Iterable[Product]) -> int:
         written = 0
@@ -48,7 +48,7 @@ class InMemoryProductRepository:
         found = sorted((p for p in self._products.values() if _matches(p, criteria)), key=key)
         if criteria.descending:
             found.reverse()
-        return [copy.copy(p) for p in found[offset : offset + limit]]
+        return [_clone(p) for p in found[offset : offset + limit]]
 
 
 def _matches(product: Product, criteria: ProductCriteria) -> bool:
@@ -75,3 +75,8 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
 
     def rollback(self) -> None:
         pass
+
+
+def _clone(product: Product) -> Product:
+    """A separate Product with the same values (what a database round trip gives back)."""
+    return dataclasses.replace(product)

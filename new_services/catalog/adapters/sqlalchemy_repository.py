@@ -1,7 +1,4 @@
-"""A data mapper between the catalog table and domain Products, over one SQLAlchemy connection.
-
-The domain stays free of SQLAlchemy: rows are turned into value objects here, and back.
-"""
+"""The SQLAlchemy repository: mapped Products through a Session (see adapters.orm for the mapping)."""
 
 from __future__ import annotations
 
@@ -9,15 +6,15 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from new_services.catalog.adapters.tables import products
-from new_services.catalog.domain import CategoryPath, Money, Product, Sku, Status, Stock
+from new_services.catalog.domain import Product
 from new_services.catalog.domain.category import SEPARATOR
 from new_services.catalog.service_layer.criteria import ProductCriteria
 
-__all__ = ["SqlAlchemyProductRepository", "product_from_row", "product_to_row"]
+__all__ = ["SqlAlchemyProductRepository"]
 
 _SORT_COLUMNS = {
     "id": products.c.id,
@@ -28,50 +25,44 @@ _SORT_COLUMNS = {
 
 
 class SqlAlchemyProductRepository:
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     def get(self, product_id: int) -> Product | None:
-        row = self._connection.execute(select(products).where(products.c.id == product_id)).mappings().first()
-        return None if row is None else product_from_row(row)
+        return self._session.get(Product, product_id)
 
     def save(self, product: Product) -> None:
         self.save_many([product])
 
     def save_many(self, items: Iterable[Product]) -> int:
-        rows = [product_to_row(product) for product in items]
-        if not rows:
+        """Upsert by id: the rows that exist are loaded in one query, then every product is merged."""
+        batch = list(items)
+        if not batch:
             return 0
-        existing = set(
-            self._connection.scalars(select(products.c.id).where(products.c.id.in_([r["id"] for r in rows])))
-        )
-        new_rows = [row for row in rows if row["id"] not in existing]
-        if new_rows:
-            self._connection.execute(insert(products), new_rows)
-        for row in rows:
-            if row["id"] in existing:
-                self._connection.execute(update(products).where(products.c.id == row["id"]).values(**row))
-        return len(rows)
+        list(self._session.scalars(select(Product).where(products.c.id.in_([p.id for p in batch]))))
+        for product in batch:
+            self._session.merge(product)
+        self._session.flush()
+        return len(batch)
 
     def category_paths(self) -> set[str]:
-        return set(self._connection.scalars(select(products.c.category_path).distinct()))
+        return {str(path) for path in self._session.scalars(select(products.c.category_path).distinct())}
 
     def count(self, criteria: ProductCriteria) -> int:
         query = select(func.count()).select_from(products).where(*_conditions(criteria))
-        return int(self._connection.scalar(query) or 0)
+        return int(self._session.scalar(query) or 0)
 
     def search(self, criteria: ProductCriteria, *, offset: int, limit: int) -> Sequence[Product]:
-        query: Select[Any] = select(products).where(*_conditions(criteria))
         column: ColumnElement[Any] = _SORT_COLUMNS[criteria.sort_field]
-        if criteria.sort_field in ("name", "sku") and self._connection.dialect.name == "postgresql":
+        if criteria.sort_field in ("name", "sku") and self._session.get_bind().dialect.name == "postgresql":
             # code-point order on every server, as SQLite (and the in-memory fake) sort text
             column = column.collate("C")
         if criteria.descending:
-            query = query.order_by(column.desc(), products.c.id.desc())
+            order = (column.desc(), products.c.id.desc())
         else:
-            query = query.order_by(column.asc(), products.c.id.asc())
-        rows = self._connection.execute(query.offset(offset).limit(limit)).mappings()
-        return [product_from_row(row) for row in rows]
+            order = (column.asc(), products.c.id.asc())
+        query = select(Product).where(*_conditions(criteria)).order_by(*order).offset(offset).limit(limit)
+        return list(self._session.scalars(query))
 
 
 def _conditions(criteria: ProductCriteria) -> list[ColumnElement[bool]]:
@@ -92,7 +83,7 @@ def _conditions(criteria: ProductCriteria) -> list[ColumnElement[bool]]:
             )
         )
     if criteria.status is not None:
-        conditions.append(products.c.status == criteria.status.value)
+        conditions.append(products.c.status == criteria.status)
     if criteria.min_price is not None:
         conditions.append(products.c.price_cents >= _cents(criteria.min_price))
     if criteria.max_price is not None:
@@ -109,34 +100,3 @@ def _cents(amount: Decimal, *, ceiling: bool = True) -> int:
     if scaled != whole and not ceiling and scaled < 0:
         return whole - 1
     return whole
-
-
-def product_from_row(row: RowMapping) -> Product:
-    return Product(
-        id=row["id"],
-        sku=Sku(row["sku"]),
-        name=row["name"],
-        description=row["description"],
-        price=Money.from_minor_units(row["price_cents"], row["currency"]),
-        stock=Stock(row["stock"]),
-        status=Status(row["status"]),
-        category=CategoryPath.parse(row["category_path"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def product_to_row(product: Product) -> dict[str, Any]:
-    return {
-        "id": product.id,
-        "sku": product.sku.value,
-        "name": product.name,
-        "description": product.description,
-        "price_cents": product.price.minor_units,
-        "currency": product.price.currency,
-        "stock": product.stock.quantity,
-        "status": product.status.value,
-        "category_path": str(product.category),
-        "created_at": product.created_at,
-        "updated_at": product.updated_at,
-    }

@@ -17,7 +17,7 @@ __all__ = ["Product"]
 MAX_NAME_LENGTH = 200
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False)
 class Product:
     """A product for sale; equality is identity (same id). Times are timezone-aware."""
 

@@ -9,11 +9,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
+from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.bootstrap import Catalog
 from new_services.catalog.config import CatalogSettings
 from new_services.catalog.domain import Status
 from new_services.catalog.entrypoints import create_app
 from tests.unit.catalog.builders import make_product
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Map Product before any test module builds one (instances made before mapping stay unmapped)."""
+    start_mappers()
 
 
 @pytest.fixture

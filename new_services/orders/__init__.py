@@ -1,0 +1,1 @@
+"""The orders service: order history and checkout (a saga over stock) on its own database."""

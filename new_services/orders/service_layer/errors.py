@@ -1,0 +1,90 @@
+"""What the service layer refuses, and why. The entrypoints map each to the monolith's error body::
+
+    OrdersError
+    ├── OrderNotFound               404 not_found (absent, or another customer's)
+    ├── PageOutOfRange              400 invalid_parameter (field "page")
+    ├── CheckoutRefused             409: nothing changed, asking again will not help
+    │   ├── InsufficientStock       409 insufficient_stock (product_id, requested, available)
+    │   └── ProductUnavailable      409 checkout_failed (product gone)
+    ├── IdempotencyError
+    │   ├── IdempotencyKeyReused    422 idempotency_key_reused (same key, other body)
+    │   └── CheckoutInProgress      409 checkout_in_progress (same key, first request not finished)
+    └── StockUnavailable            503 stock_unavailable (the stock service did not answer usably)
+        └── StockOutcomeUnknown     the reservation may or may not have been applied (left in doubt)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckoutFailed",
+    "CheckoutInProgress",
+    "CheckoutRefused",
+    "IdempotencyError",
+    "IdempotencyKeyReused",
+    "InsufficientStock",
+    "OrderNotFound",
+    "OrdersError",
+    "PageOutOfRange",
+    "ProductUnavailable",
+    "StockOutcomeUnknown",
+    "StockUnavailable",
+]
+
+
+class OrdersError(Exception):
+    """Base class of every refusal of the orders service."""
+
+
+class OrderNotFound(OrdersError):
+    def __init__(self, order_no: str) -> None:
+        super().__init__(f"Order {order_no} does not exist.")
+        self.order_no = order_no
+
+
+class PageOutOfRange(OrdersError):
+    def __init__(self, page: int, num_pages: int) -> None:
+        super().__init__(f"page {page} is out of range (1-{num_pages}).")
+
+
+class CheckoutRefused(OrdersError):
+    """The checkout was refused; every reservation it made was released."""
+
+
+class InsufficientStock(CheckoutRefused):
+    def __init__(self, product_id: int, requested: int, available: int, message: str) -> None:
+        super().__init__(message)
+        self.product_id = product_id
+        self.requested = requested
+        self.available = available
+
+
+class ProductUnavailable(CheckoutRefused):
+    def __init__(self, product_id: int) -> None:
+        super().__init__(f"Product {product_id} no longer exists; remove it from your cart.")
+        self.product_id = product_id
+
+
+class CheckoutFailed(OrdersError):
+    """A previous attempt under the same Idempotency-Key failed (replayed as the same error)."""
+
+
+class IdempotencyError(OrdersError):
+    pass
+
+
+class IdempotencyKeyReused(IdempotencyError):
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was already used with a different request body.")
+
+
+class CheckoutInProgress(IdempotencyError):
+    def __init__(self) -> None:
+        super().__init__("A checkout with this Idempotency-Key is still in progress; retry shortly.")
+
+
+class StockUnavailable(OrdersError):
+    """The stock service could not be used; nothing was reserved by the failing call."""
+
+
+class StockOutcomeUnknown(StockUnavailable):
+    """The reservation call got no answer: it may have been applied."""

@@ -1,0 +1,78 @@
+"""Repository ports of the orders service: orders, checkout sagas, and the outbox."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from new_services.orders.domain import Checkout, Order
+
+__all__ = [
+    "CheckoutRepository",
+    "DuplicateIdempotencyKey",
+    "OrderRepository",
+    "Outbox",
+    "OutboxMessage",
+]
+
+
+class DuplicateIdempotencyKey(Exception):
+    """Another checkout already holds this (customer, Idempotency-Key)."""
+
+
+class OrderRepository(abc.ABC):
+    @abc.abstractmethod
+    def next_number(self) -> int:
+        """A number never handed out before (rolled back with the transaction where possible)."""
+
+    @abc.abstractmethod
+    def add(self, order: Order) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, order_no: str) -> Order | None: ...
+
+    @abc.abstractmethod
+    def save_status(self, order: Order) -> None: ...
+
+    @abc.abstractmethod
+    def count_visible(self, customer_id: int) -> int: ...
+
+    @abc.abstractmethod
+    def list_visible(self, customer_id: int, *, offset: int, limit: int) -> list[Order]:
+        """Confirmed orders of ``customer_id``, newest first (ties: higher number first)."""
+
+
+class CheckoutRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, checkout: Checkout) -> None:
+        """Raises ``DuplicateIdempotencyKey`` (possibly only at commit) when the key is taken."""
+
+    @abc.abstractmethod
+    def get(self, checkout_id: str) -> Checkout | None: ...
+
+    @abc.abstractmethod
+    def get_by_key(self, customer_id: int, idempotency_key: str) -> Checkout | None: ...
+
+    @abc.abstractmethod
+    def save(self, checkout: Checkout) -> None:
+        """Persist status, order number, outcome and every reservation's state."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One event for the reverse sync to the monolith (relayed by acl.sync)."""
+
+    event_id: str
+    aggregate_type: str
+    aggregate_id: str
+    event_type: str
+    payload: dict[str, Any]
+    created_at: datetime
+    origin: str = "orders"
+
+
+class Outbox(abc.ABC):
+    @abc.abstractmethod
+    def add(self, message: OutboxMessage) -> None: ...
