@@ -187,14 +187,15 @@ class GuardService:
         if not guarded:
             return []
         since = min(state.judged_until for state in guarded)
-        if since >= final_until:
-            return []
-        with self._engine.connect() as conn:
-            points = stats.per_second(conn, since=since, until=final_until)
-            parity = {
-                s.route: shadow.per_second(conn, since=since, until=final_until, route=s.route)
-                for s in guarded
-            }
+        points: dict[tuple[str, str, int], Window] = {}
+        parity: dict[str, dict[int, ShadowWindow]] = {s.route: {} for s in guarded}
+        if since < final_until:
+            with self._engine.connect() as conn:
+                points = stats.per_second(conn, since=since, until=final_until)
+                for state in guarded:
+                    parity[state.route] = shadow.per_second(
+                        conn, since=since, until=final_until, route=state.route
+                    )
         tripped = []
         for state in guarded:
             settings = GuardSettings.model_validate(rules.get(state.route, ({}, True))[0])
@@ -242,6 +243,8 @@ class GuardService:
         parity: dict[int, ShadowWindow],
         final_until: int,
     ) -> bool:
+        if state.consecutive >= settings.failing_windows:
+            return True  # judged failing before; the rollback has yet to succeed
         baseline_cache: dict[int, Window] = {}
         for second in range(state.judged_until, final_until):
             new = points.get((state.route, "new", second), Window())
@@ -287,12 +290,12 @@ class GuardService:
                 evidence=evidence,
             )
         except StaleVersion:
-            log.info("guard: version %s changed before rolling back %s; judging again", version, route)
-            with self._lock:
-                self._states.pop(route, None)
+            log.info("guard: version %s changed before rolling back %s; trying again", version, route)
             return
         except ControlPlaneError:
-            log.exception("guard: rolling back route %s failed", route)
+            log.exception("guard: rolling back route %s failed; judging it afresh", route)
+            with self._lock:
+                state.consecutive = 0
             return
         with self._lock:
             state.status = "tripped"

@@ -189,3 +189,24 @@ def test_old_per_second_rows_are_pruned(services: ControlPlaneServices) -> None:
     assert services.observability.prune(retention_s=3600) == 2
     [entry] = [f for f in services.observability.series("r", seconds=60) if f["new"]["requests"]]
     assert entry["new"]["requests"] == 7
+
+
+def test_a_rollback_that_lost_a_race_is_retried(
+    services: ControlPlaneServices, guard: GuardService, seconds: FakeSeconds
+) -> None:
+    for offset in range(5):
+        _traffic(services, T0 + offset, new_errors=10)
+    seconds.now = T0 + 5 + 2
+    real_active_table = services.publishing.active_table
+    stale = real_active_table()
+    services.publishing.add_route(
+        Rule(name="other", match=RuleMatch(path="/other")), actor=ME, reason="meanwhile"
+    )
+    services.publishing.active_table = lambda: stale  # type: ignore[method-assign]  # the guard read it before
+    assert guard.tick() == ["catalog"]  # judged, but the rollback got 409
+    assert services.publishing.active_table().rule("catalog").action.mode is ActionMode.CANARY
+    services.publishing.active_table = real_active_table  # type: ignore[method-assign]
+    assert guard.tick() == ["catalog"]  # no new window needed: it retries at once
+    table = services.publishing.active_table()
+    assert table.rule("catalog").action.mode is ActionMode.LEGACY and table.rule("other") is not None
+    assert [e.outcome for e in services.audit.search(AuditFilter(actor="guard"))] == ["ok", "conflict"]
