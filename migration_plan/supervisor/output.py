@@ -25,6 +25,7 @@ class LogSink:
         names = [SUPERVISOR_NAME, *names]
         width = max(len(name) for name in names)
         self._colour = colour
+        self._closed = False
         self._prefixes: dict[str, str] = {}
         for index, name in enumerate(names):
             code = _SUPERVISOR_COLOUR if index == 0 else _COLOURS[(index - 1) % len(_COLOURS)]
@@ -34,9 +35,16 @@ class LogSink:
         return f"\x1b[{code}m{text}\x1b[0m" if self._colour and code else text
 
     def line(self, name: str, text: str, *, style: str | None = None) -> None:
+        if self._closed:
+            return
         prefix = self._prefixes.get(name) or self._paint(f"{name} | ", None)
-        self.stream.write(f"{prefix}{self._paint(text, _STYLES.get(style or ''))}\n")
-        self.stream.flush()
+        try:
+            self.stream.write(f"{prefix}{self._paint(text, _STYLES.get(style or ''))}\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            # Whoever read our output is gone (`strangler up | head`); the log files keep everything,
+            # and the children must not block on a full pipe because of it.
+            self._closed = True
 
     def info(self, text: str) -> None:
         self.line(SUPERVISOR_NAME, text)

@@ -20,6 +20,8 @@ from migration_plan.supervisor.spec import ProcessSpec, validate_specs
 
 __all__ = ["Supervisor", "child_base_env", "run_supervisor"]
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
 
 def child_base_env(home: Path) -> dict[str, str]:
     """What every child gets on top of the supervisor's environment."""
@@ -144,17 +146,17 @@ class Supervisor:
 
 
 def run_supervisor(supervisor: Supervisor, on_ready: Callable[[], None] | None = None) -> int:
-    """Run ``supervisor`` in a fresh event loop until SIGINT or SIGTERM."""
+    """Run ``supervisor`` in a fresh event loop until SIGINT, SIGTERM or SIGHUP (its terminal closed)."""
 
     async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in _STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
         try:
             return await supervisor.run(stop, on_ready)
         finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in _STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
 
     return asyncio.run(main())

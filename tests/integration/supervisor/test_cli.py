@@ -134,7 +134,9 @@ def test_a_killed_process_is_restarted_its_leftovers_reaped_and_the_restart_coun
     assert "victim: exited (killed by SIGKILL); restarting in 0.2s (restart #1)" in run.output()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_a_signal_stops_every_process_and_grandchild(
     tmp_path: Path, runs: list[StranglerUp], signum: signal.Signals
 ) -> None:

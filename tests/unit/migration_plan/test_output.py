@@ -1,0 +1,50 @@
+"""Children's lines, prefixed with their process name."""
+
+import io
+
+import pytest
+
+from migration_plan.supervisor.output import LogSink, ProcessLog
+
+pytestmark = pytest.mark.unit
+
+
+def test_names_are_padded_to_the_longest_including_the_supervisor() -> None:
+    stream = io.StringIO()
+    sink = LogSink(stream, ["db", "controlplane"])
+    sink.line("db", "ready")
+    sink.info("all up")
+    sink.line("controlplane", "listening")
+    assert stream.getvalue().splitlines() == [
+        "db           | ready",
+        "supervisor   | all up",
+        "controlplane | listening",
+    ]
+
+
+def test_colour_only_when_asked_and_each_process_gets_its_own() -> None:
+    stream = io.StringIO()
+    sink = LogSink(stream, ["a", "b"], colour=True)
+    sink.line("a", "x")
+    sink.line("b", "y")
+    sink.error("boom")
+    a, b, error = stream.getvalue().splitlines()
+    assert a.startswith("\x1b[36ma          | \x1b[0m") and a.endswith("x")
+    assert b.startswith("\x1b[35mb          | \x1b[0m")
+    assert error.endswith("\x1b[1;31mboom\x1b[0m")
+
+
+class GoneReader(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_that_went_away_does_not_stop_the_logs(tmp_path) -> None:
+    sink = LogSink(GoneReader(), ["web"])
+    log = ProcessLog("web", sink, tmp_path)
+    log.open()
+    log.write("first")
+    log.write("second")
+    log.close()
+    assert (tmp_path / "web.log").read_text() == "first\nsecond\n"
+    assert log.tail() == ["first", "second"]
