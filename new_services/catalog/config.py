@@ -29,6 +29,15 @@ class CatalogSettings(BaseSettings):
     def csrf_trusted_origins(self) -> tuple[str, ...]:
         return tuple(item.strip() for item in self.csrf_trusted_origins_text.split(",") if item.strip())
 
+    legacy_database_url_override: str | None = Field(None, validation_alias="STRANGLER_LEGACY_DATABASE_URL")
+
+    @property
+    def legacy_database_url(self) -> str:
+        """Where a backfill reads the monolith's tables (read-only); its SQLite file by default."""
+        if self.legacy_database_url_override:
+            return self.legacy_database_url_override
+        return f"sqlite:///{(self.strangler_home / 'legacy' / 'legacy.sqlite3').resolve()}"
+
     @property
     def data_dir(self) -> Path:
         return self.strangler_home / "services" / "catalog"

@@ -1,16 +1,16 @@
 """What the service layer refuses, and why. The entrypoints map each to the monolith's error body::
 
-    OrdersError
-    ├── OrderNotFound               404 not_found (absent, or another customer's)
-    ├── PageOutOfRange              400 invalid_parameter (field "page")
-    ├── CheckoutRefused             409: nothing changed, asking again will not help
-    │   ├── InsufficientStock       409 insufficient_stock (product_id, requested, available)
-    │   └── ProductUnavailable      409 checkout_failed (product gone)
-    ├── IdempotencyError
-    │   ├── IdempotencyKeyReused    422 idempotency_key_reused (same key, other body)
-    │   └── CheckoutInProgress      409 checkout_in_progress (same key, first request not finished)
-    └── StockUnavailable            503 stock_unavailable (the stock service did not answer usably)
-        └── StockOutcomeUnknown     the reservation may or may not have been applied (left in doubt)
+OrdersError
+├── OrderNotFound               404 not_found (absent, or another customer's)
+├── PageOutOfRange              400 invalid_parameter (field "page")
+├── CheckoutRefused             409: nothing changed, asking again will not help
+│   ├── InsufficientStock       409 insufficient_stock (product_id, requested, available)
+│   └── ProductUnavailable      409 checkout_failed (product gone)
+├── IdempotencyError
+│   ├── IdempotencyKeyReused    422 idempotency_key_reused (same key, other body)
+│   └── CheckoutInProgress      409 checkout_in_progress (same key, first request not finished)
+└── StockUnavailable            503 stock_unavailable (the stock service did not answer usably)
+    └── StockOutcomeUnknown     the reservation may or may not have been applied (left in doubt)
 """
 
 from __future__ import annotations

@@ -163,3 +163,24 @@ def test_json_logs_carry_the_request_id(client: FlaskClient, capsys: pytest.Capt
     access = [line for line in lines if line.get("event") == "request"]
     assert access[-1]["request_id"] == "req-42"
     assert (access[-1]["path"], access[-1]["status"]) == ("/api/products/2", 200)
+
+
+def test_foreign_origins_are_refused_unless_trusted(client: FlaskClient, app) -> None:  # type: ignore[no-untyped-def]
+    secret = "t" * 32
+    client.set_cookie("csrftoken", secret)
+    headers = {"X-CSRFToken": secret, "Origin": "https://evil.example"}
+    refused = client.delete("/api/products/1", headers=headers)
+    assert body(refused)["error"]["message"] == (
+        "CSRF verification failed: Origin checking failed - https://evil.example"
+        " does not match any trusted origins."
+    )
+    assert (
+        client.delete("/api/products/1", headers={**headers, "Origin": "http://localhost"}).status_code == 405
+    )
+    settings = app.extensions["catalog"].settings.model_copy(
+        update={"csrf_trusted_origins_text": "https://evil.example"}
+    )
+    app.extensions["catalog"] = app.extensions["catalog"].__class__(
+        settings=settings, uow_factory=app.extensions["catalog"].uow_factory, readiness=lambda: {}
+    )
+    assert client.delete("/api/products/1", headers=headers).status_code == 405

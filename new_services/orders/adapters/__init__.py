@@ -1,0 +1,1 @@
+"""Adapters of the orders service: SQL storage, in-memory fakes, the legacy stock adapter."""
