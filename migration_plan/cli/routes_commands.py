@@ -1,4 +1,4 @@
-"""`strangler routes list|add|flip|rollback|panic|history|diff`: the control plane's admin API from a shell.
+"""`strangler routes list|add|flip|rollback|panic|history|diff|upstreams|register` over the admin API.
 
 Credentials: ``--token`` / ``STRANGLER_TOKEN`` (a bearer token), else a session opened as ``admin``
 with the password in ``$STRANGLER_HOME/secrets/admin_password``. The control plane's address is
@@ -305,6 +305,34 @@ def diff(
 ) -> None:
     """What changed between two versions."""
     _print_diff(_run(url, token, home, lambda a: a.request("GET", f"/diff?from={before}&to={after}")))
+
+
+@routes_app.command("upstreams")
+def upstreams(url: UrlOption = None, token: TokenOption = None, home: HomeOption = None) -> None:
+    """The upstream registry, each with its health (GET <url>/healthz)."""
+    data = _run(url, token, home, lambda a: a.request("GET", "/upstreams/health"))
+    table = Table(title="upstreams")
+    for column in ("name", "url", "health", "status", "latency ms"):
+        table.add_column(column)
+    for item in data["upstreams"]:
+        health = "[green]up[/]" if item["healthy"] else f"[red]down[/] {escape(item.get('error') or '')}"
+        table.add_row(
+            item["name"], item["url"], health, _figure(item["status"]), _figure(item.get("latency_ms"))
+        )
+    _console().print(table)
+
+
+@routes_app.command("register")
+def register_upstream(
+    name: Annotated[str, typer.Argument(help="Upstream name, e.g. catalog.")],
+    address: Annotated[str, typer.Argument(help="http://host:port")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Register (or move) an upstream that routes may be flipped to (role admin)."""
+    saved = _run(url, token, home, lambda a: a.request("PUT", f"/upstreams/{name}", {"url": address}))
+    _console().print(f"[green]upstream {escape(saved['name'])}[/] at {escape(saved['url'])}")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["ControlPlaneSettings"]
 
@@ -20,6 +21,8 @@ class ControlPlaneSettings(BaseSettings):
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
     legacy_url: str = "http://127.0.0.1:8100"
+    upstreams: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Upstreams registered at start when missing: ``name=url,name=url`` (e.g. the stack's services)."""
     session_max_age_s: int = Field(default=12 * 3600, gt=0)
     guards_enabled: bool = True
     guard_interval_s: float = Field(default=0.5, gt=0)
@@ -28,6 +31,19 @@ class ControlPlaneSettings(BaseSettings):
     upstream_health_timeout_s: float = Field(default=2.0, gt=0)
     stats_retention_s: int = Field(default=3600, ge=60)
     """Per-second stats and shadow counts older than this are deleted (every minute)."""
+
+    @field_validator("upstreams", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            name, sep, url = item.partition("=")
+            if not sep or not name.strip() or not url.strip():
+                raise ValueError(f"STRANGLER_UPSTREAMS item {item!r} is not name=url")
+            pairs[name.strip()] = url.strip()
+        return pairs
 
     @property
     def resolved_store_url(self) -> str:

@@ -1,9 +1,11 @@
 """First start: migrate the store, register the legacy upstream, publish version 1 (everything to
-legacy, author "system") and create the admin user with a random password kept in a 0600 file."""
+legacy, author "system") and create the admin user with a random password kept in a 0600 file.
+Every start also registers the upstreams of ``STRANGLER_UPSTREAMS`` that are not registered yet."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +43,12 @@ def bootstrap_store(
     upstream_service: UpstreamService,
     auth: AuthService,
     admin_password_file: Path,
+    extra_upstreams: Mapping[str, str] | None = None,
     clock: Clock = utcnow,
 ) -> BootstrapReport:
     revision = upgrade_to_head(engine)
     published = _first_version(engine, legacy_url, upstream_service, clock)
+    _register_missing(upstream_service, extra_upstreams or {})
     created_admin = False
     if auth.user_count() == 0:
         password = load_or_create_secret(admin_password_file, nbytes=18)
@@ -52,6 +56,21 @@ def bootstrap_store(
         created_admin = True
         log.info("created user %r; its password is in %s", ADMIN_USERNAME, admin_password_file)
     return BootstrapReport(revision=revision, published_first_version=published, created_admin=created_admin)
+
+
+def _register_missing(upstream_service: UpstreamService, wanted: Mapping[str, str]) -> None:
+    """Register each ``name=url`` not registered yet; a registered name keeps its address."""
+    known = {u.name for u in upstream_service.list()}
+    for name, url in wanted.items():
+        if name in known:
+            continue
+        try:
+            upstream_service.save({"name": name, "url": url})
+        except Refused as exc:
+            raise RuntimeError(
+                f"STRANGLER_UPSTREAMS: {name}={url} is refused: {'; '.join(exc.problems)}"
+            ) from exc
+        log.info("registered upstream %s at %s", name, url)
 
 
 def _first_version(engine: Engine, legacy_url: str, upstream_service: UpstreamService, clock: Clock) -> bool:

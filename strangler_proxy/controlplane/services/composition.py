@@ -43,6 +43,7 @@ class ControlPlaneServices:
             upstream_service=self.upstreams,
             auth=self.auth,
             admin_password_file=self.settings.admin_password_file,
+            extra_upstreams=self.settings.upstreams,
         )
 
 

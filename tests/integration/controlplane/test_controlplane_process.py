@@ -58,14 +58,18 @@ def test_real_process_answers_401_403_409(control_plane: ControlPlane) -> None:
 
 
 def test_cli_flips_rolls_back_and_lists(control_plane: ControlPlane) -> None:
-    with _admin_session(control_plane) as admin:
-        registered = admin.put("/upstreams/catalog", json={"url": "http://127.0.0.1:18201"})
-        assert registered.status_code in (200, 201), registered.text
     runner = CliRunner()
     env = {**control_plane.env, "STRANGLER_TOKEN": "", "COLUMNS": "200"}
 
     def run(*args: str):  # type: ignore[no-untyped-def]
         return runner.invoke(cli, ["routes", *args], env=env)
+
+    registered = run("register", "catalog", "http://127.0.0.1:18201")
+    assert registered.exit_code == 0 and "upstream catalog" in registered.output, registered.output
+    refused = run("register", "meta", "http://169.254.169.254:80")
+    assert refused.exit_code == 1 and "link-local" in refused.output
+    health = run("upstreams")
+    assert health.exit_code == 0 and "catalog" in health.output and "down" in health.output, health.output
 
     added = run("add", "catalog", "--path", "/catalog", "--reason", "take over the catalog")
     assert added.exit_code == 0, added.output

@@ -192,3 +192,31 @@ def test_a_flip_takes_upstream_addresses_from_the_registry(catalog: ControlPlane
     assert "registry has http://127.0.0.1:8301" in caught.value.problems[0]
     catalog.publishing.flip("catalog", mode=ActionMode.CANARY, weight=5, actor=ME, reason="moved")
     assert catalog.publishing.active_table().upstreams["catalog"].url == "http://127.0.0.1:8301"
+
+
+def test_upstreams_from_the_environment_are_registered_at_start(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from strangler_proxy.controlplane.services import build_services
+    from strangler_proxy.controlplane.settings import ControlPlaneSettings
+    from strangler_proxy.store.engine import make_engine
+    from tests.unit.controlplane.conftest import CHEAP_ARGON2
+
+    monkeypatch.setenv("STRANGLER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("STRANGLER_UPSTREAMS", "catalog=http://127.0.0.1:8201, orders=http://127.0.0.1:8202")
+    settings = ControlPlaneSettings()
+    services = build_services(
+        settings, make_engine(settings.resolved_store_url), password_hasher=CHEAP_ARGON2
+    )
+    try:
+        services.bootstrap()
+        services.upstreams.save({"name": "catalog", "url": "http://127.0.0.1:9201"})  # moved by an admin
+        services.bootstrap()  # a restart keeps the registry's address
+        assert {u.name: u.url for u in services.upstreams.list()} == {
+            "catalog": "http://127.0.0.1:9201",
+            "legacy": "http://127.0.0.1:8100",
+            "orders": "http://127.0.0.1:8202",
+        }
+    finally:
+        services.engine.dispose()
+    monkeypatch.setenv("STRANGLER_UPSTREAMS", "catalog")
+    with pytest.raises(ValueError, match="not name=url"):
+        ControlPlaneSettings()
