@@ -1,22 +1,26 @@
-"""gunicorn settings for the catalog: ``gunicorn -c new_services/catalog/gunicorn.conf.py
-'new_services.catalog.entrypoints.wsgi:app'`` binds 127.0.0.1:$CATALOG_PORT (default 8201).
+"""gunicorn settings for the catalog service::
 
-The schema is migrated once, in the master, before any worker forks (``CATALOG_MIGRATE_ON_START``).
+    gunicorn -c new_services/catalog/gunicorn.conf.py 'new_services.catalog.entrypoints.wsgi:app'
+
+binds 127.0.0.1:$CATALOG_PORT (default 8201) with $CATALOG_WORKERS sync workers (default 2). The schema
+is migrated once, before any worker forks, by ``python -m new_services.catalog migrate`` in a child
+process (unless CATALOG_MIGRATE_ON_START=false). This file imports nothing of the service, so the
+master holds no application code and ``kill -HUP`` reloads workers with the new code entirely.
 """
 
 from __future__ import annotations
 
-from new_services.catalog.config import CatalogSettings
+import os
+import subprocess
+import sys
 
-_settings = CatalogSettings()
-
-bind = f"{_settings.host}:{_settings.port}"
-workers = _settings.workers
+bind = f"{os.environ.get('CATALOG_HOST', '127.0.0.1')}:{int(os.environ.get('CATALOG_PORT', '8201'))}"
+workers = int(os.environ.get("CATALOG_WORKERS", "2"))
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 10
 keepalive = 2
-accesslog = None
+accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 proc_name = "strangler-catalog"
 # gunicorn's control socket defaults to one path per user: several servers on one machine would collide.
@@ -24,14 +28,11 @@ control_socket_disable = True
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]
-    if not _settings.migrate_on_start:
+    if os.environ.get("CATALOG_MIGRATE_ON_START", "true").lower() in ("0", "false", "no", "off"):
         return
-    from new_services.catalog.adapters.engine import make_engine
-    from new_services.catalog.adapters.migrate import upgrade_to_head
-
-    engine = make_engine(_settings.database_url)
-    try:
-        revision = upgrade_to_head(engine)
-    finally:
-        engine.dispose()
-    server.log.info("catalog database at revision %s", revision)
+    result = subprocess.run(
+        [sys.executable, "-m", "new_services.catalog", "migrate"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"catalog migration failed:\n{result.stdout}\n{result.stderr}")
+    server.log.info(result.stdout.strip())

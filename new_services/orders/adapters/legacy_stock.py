@@ -1,0 +1,119 @@
+"""The stock port on the monolith: its staff stock API (``POST /api/products/<id>/stock``, delta).
+
+``reserve`` is ``delta: -n``, ``release`` is ``delta: +n``. The monolith's API takes no idempotency
+key, so at-most-once per saga step comes from the saga's log (a step is logged before it is called
+and marked after), and POSTs are never retried. When a POST gets no answer, the reservation may or
+may not have been applied: ``StockOutcomeUnknown``, and the saga leaves it in doubt rather than
+releasing stock that was perhaps never taken.
+"""
+
+from __future__ import annotations
+
+from acl.catalog.records import ProductRecord, ProductStatus
+from acl.catalog.translators import product_from_legacy_json
+from acl.circuit_breaker import CircuitBreaker
+from acl.errors import (
+    ACLError,
+    CircuitOpen,
+    LegacyNotFound,
+    LegacyRejected,
+    LegacyServiceError,
+    LegacyUnavailable,
+)
+from acl.legacy_client import LegacyClient, RetryPolicy
+from new_services.orders.domain import Money
+from new_services.orders.service_layer.checkout import insufficient_stock_message
+from new_services.orders.service_layer.errors import (
+    InsufficientStock,
+    ProductUnavailable,
+    StockOutcomeUnknown,
+    StockUnavailable,
+)
+from new_services.orders.service_layer.ports import StockedProduct
+
+__all__ = ["LegacyStock", "LegacyStockClient"]
+
+
+class LegacyStockClient(LegacyClient):
+    """``LegacyClient`` plus the relative stock change the saga needs (not retried: it is a POST)."""
+
+    def adjust_stock(self, product_id: int, delta: int, *, request_id: str | None = None) -> ProductRecord:
+        response = self._request(
+            "POST", f"/api/products/{product_id}/stock", json={"delta": delta}, request_id=request_id
+        )
+        return product_from_legacy_json(self._json(response))
+
+
+def _stocked(record: ProductRecord) -> StockedProduct:
+    return StockedProduct(
+        product_id=record.id,
+        sku=record.sku,
+        name=record.name,
+        unit_price=Money(record.price, record.currency),
+        stock=record.stock,
+        active=record.status is ProductStatus.ACTIVE,
+    )
+
+
+class LegacyStock:
+    """``StockPort`` over the monolith; the client must authenticate as a staff user (basic auth)."""
+
+    def __init__(self, client: LegacyStockClient) -> None:
+        self._client = client
+
+    @classmethod
+    def connect(
+        cls, base_url: str, *, username: str, password: str, breaker: CircuitBreaker | None = None
+    ) -> LegacyStock:
+        import base64
+
+        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        client = LegacyStockClient(
+            base_url,
+            headers={"Authorization": f"Basic {token}"},
+            retry=RetryPolicy(attempts=2),
+            breaker=breaker or CircuitBreaker(name="orders-legacy-stock"),
+        )
+        return cls(client)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def product(self, product_id: int) -> StockedProduct:
+        try:
+            return _stocked(self._client.get_product(product_id))
+        except LegacyNotFound:
+            raise ProductUnavailable(product_id) from None
+        except ACLError as exc:
+            raise StockUnavailable(f"the monolith's product API failed: {exc}") from exc
+
+    def reserve(self, step_id: str, product_id: int, quantity: int) -> StockedProduct:
+        current = self.product(product_id)
+        if not current.active or current.stock < quantity:
+            raise InsufficientStock(
+                product_id, quantity, current.stock, insufficient_stock_message(current, quantity)
+            )
+        try:
+            return _stocked(self._client.adjust_stock(product_id, -quantity, request_id=step_id))
+        except LegacyNotFound:
+            raise ProductUnavailable(product_id) from None
+        except LegacyRejected as exc:
+            if exc.status_code != 400:
+                raise StockUnavailable(f"the monolith refused the stock change: {exc}") from exc
+            # Taken by someone else between our read and our write: the conditional UPDATE refused it.
+            now = self.product(product_id)
+            raise InsufficientStock(
+                product_id, quantity, now.stock, insufficient_stock_message(now, quantity)
+            ) from None
+        except CircuitOpen as exc:
+            raise StockUnavailable(str(exc)) from exc
+        except (LegacyUnavailable, LegacyServiceError) as exc:
+            raise StockOutcomeUnknown(f"reserving {quantity} of product {product_id}: {exc}") from exc
+        except ACLError as exc:  # the change was applied but the answer did not translate
+            raise StockOutcomeUnknown(f"reserving {quantity} of product {product_id}: {exc}") from exc
+
+    def release(self, step_id: str, product_id: int, quantity: int) -> None:
+        try:
+            self._client.adjust_stock(product_id, quantity, request_id=step_id)
+        except ACLError as exc:
+            raise StockUnavailable(f"releasing {quantity} of product {product_id}: {exc}") from exc
