@@ -337,3 +337,27 @@ def _frozen_sources(services: ControlPlaneServices, now: int) -> SettledSources:
     """The services, with the observability clock pinned to the start of second ``now``."""
     observability = ObservabilityService(services.engine, seconds=lambda: float(now))
     return SettledSources(services.publishing, observability, services.guards)
+
+
+def test_admins_register_upstreams_and_refused_addresses_say_why(admin: Admin) -> None:
+    operator_csrf = admin.login("olivia")
+    page = admin.client.get("/upstreams")
+    assert page.status_code == 200
+    assert 'data-upstream="catalog"' in page.text and "Register an upstream" not in page.text
+    form = {"csrf_token": operator_csrf, "name": "orders", "url": "http://127.0.0.1:8202"}
+    assert admin.client.post("/upstreams", data=form).status_code == 403
+
+    password = admin.services.settings.admin_password_file.read_text().strip()
+    csrf = admin.login("admin", password)
+    registered = admin.client.post("/upstreams", data={**form, "csrf_token": csrf})
+    assert registered.status_code == 200
+    assert "Registered orders." in registered.text
+    assert 'data-upstream="orders"' in registered.text
+    assert [e.target for e in _audit(admin, action="upstream.save")] == ["orders"]
+
+    metadata = {"csrf_token": csrf, "name": "evil", "url": "http://169.254.169.254:80"}
+    refused = admin.client.post("/upstreams", data=metadata)
+    assert refused.status_code == 422
+    assert "169.254.169.254" in refused.text
+    assert 'data-upstream="evil"' not in refused.text
+    assert "evil" not in [u.name for u in admin.services.upstreams.list()]

@@ -14,6 +14,7 @@ from strangler_proxy.controlplane.ui.views_auth import AuthViews
 from strangler_proxy.controlplane.ui.views_history import HistoryViews
 from strangler_proxy.controlplane.ui.views_routes import RoutesViews
 from strangler_proxy.controlplane.ui.views_shadow import ShadowViews
+from strangler_proxy.controlplane.ui.views_upstreams import UpstreamsViews
 from strangler_proxy.controlplane.ui.web import UI, guarded
 
 __all__ = ["ui_routes"]
@@ -28,12 +29,12 @@ def ui_routes(services: ControlPlaneServices) -> list[BaseRoute]:
         HistoryViews(ui),
         AuditViews(ui),
         ShadowViews(ui),
+        UpstreamsViews(ui),
         StreamViews(ui),
     ]
     routes: list[BaseRoute] = []
     for group in views:
         for route in group.routes():
-            assert isinstance(route, Route)
             routes.append(Route(route.path, guarded(route.endpoint), methods=route.methods, name=route.name))
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC_DIR), name=STATIC_ROUTE))
     return routes

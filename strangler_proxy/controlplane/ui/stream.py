@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from strangler_proxy.controlplane.ui.web import UI
 
@@ -36,7 +36,7 @@ class StreamViews:
     def __init__(self, ui: UI) -> None:
         self.ui = ui
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> list[Route]:
         return [Route("/ui/stream", self.stream, methods=["GET"], name="ui-stream")]
 
     async def stream(self, request: Request) -> Response:

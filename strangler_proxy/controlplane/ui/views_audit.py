@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from strangler_proxy.controlplane.services.audit import AuditEntry, AuditFilter
 from strangler_proxy.controlplane.ui.diffview import DiffLine, diff_lines
@@ -65,7 +65,7 @@ class AuditViews:
     def __init__(self, ui: UI) -> None:
         self.ui = ui
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> list[Route]:
         return [Route("/audit", self.page, methods=["GET"], name="ui-audit")]
 
     async def page(self, request: Request) -> Response:

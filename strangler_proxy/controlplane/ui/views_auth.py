@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from strangler_proxy.controlplane.security import clear_session_cookie, client_address, set_session_cookie
 from strangler_proxy.controlplane.services.auth import Role
@@ -33,7 +33,7 @@ class AuthViews:
     def __init__(self, ui: UI) -> None:
         self.ui = ui
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> list[Route]:
         return [
             Route("/login", self.login_form, methods=["GET"], name="ui-login"),
             Route("/login", self.login, methods=["POST"], name="ui-login-submit"),

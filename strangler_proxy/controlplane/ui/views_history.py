@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
 from strangler_proxy.controlplane.services.auth import Role
@@ -48,7 +48,7 @@ class HistoryViews:
     def __init__(self, ui: UI) -> None:
         self.ui = ui
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> list[Route]:
         return [
             Route("/history", self.page, methods=["GET"], name="ui-history"),
             Route("/ui/history/diff", self.diff, methods=["GET"], name="ui-history-diff"),

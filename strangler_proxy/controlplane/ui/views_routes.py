@@ -9,7 +9,7 @@ from typing import Any, Literal
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError, NotFound
 from strangler_proxy.controlplane.services import derive
@@ -72,7 +72,7 @@ class RoutesViews:
     def __init__(self, ui: UI) -> None:
         self.ui = ui
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> list[Route]:
         return [
             Route("/", self.page, methods=["GET"], name="ui-routes"),
             Route("/ui/routes/table", self.table, methods=["GET"], name="ui-routes-table"),

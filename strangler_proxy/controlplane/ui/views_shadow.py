@@ -8,7 +8,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from strangler_proxy.controlplane.ui.diffview import diff_lines
 from strangler_proxy.controlplane.ui.web import UI
@@ -43,7 +43,7 @@ class ShadowViews:
     def __init__(self, ui: UI) -> None:
         self.ui = ui
 
-    def routes(self) -> list[BaseRoute]:
+    def routes(self) -> list[Route]:
         return [Route("/shadow", self.page, methods=["GET"], name="ui-shadow")]
 
     def _data(self, route: str | None) -> dict[str, Any]:
