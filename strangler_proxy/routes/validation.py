@@ -63,7 +63,8 @@ def _upstream_problems(table: RouteTable, registered: Mapping[str, Upstream] | N
 def _rule_problems(table: RouteTable) -> list[str]:
     problems = []
     seen_names: set[str] = set()
-    for index, rule in enumerate(table.rules):
+    earlier = _RuleIndex()
+    for rule in table.rules:
         where = f"rule {rule.name!r}"
         if rule.name in seen_names:
             problems.append(f"{where}: the name is used by an earlier rule")
@@ -75,12 +76,13 @@ def _rule_problems(table: RouteTable) -> list[str]:
             except re.error as exc:
                 problems.append(f"{where}: pattern {rule.match.path!r} does not compile ({exc})")
                 continue
-        shadowing = _first_covering(table.rules[:index], rule)
+        shadowing = earlier.first_covering(rule)
         if shadowing is not None:
             problems.append(
                 f"{where} can never match: earlier rule {shadowing.name!r} "
                 "already takes every request it would"
             )
+        earlier.add(rule)
     return problems
 
 
@@ -101,12 +103,46 @@ def _action_problems(rule: Rule, upstreams: Mapping[str, Upstream]) -> Iterable[
         yield f"weight applies to canary only (mode is {action.mode.value})"
 
 
-def _first_covering(earlier: Iterable[Rule], rule: Rule) -> Rule | None:
-    """The first earlier rule that matches every request ``rule`` could match, if any."""
-    for candidate in earlier:
-        if _covers(candidate, rule):
-            return candidate
-    return None
+class _RuleIndex:
+    """Earlier rules indexed by path, so finding one that covers a new rule does not scan the table.
+
+    Only rules keyed on the new rule's exact path, on one of its segment prefixes, or on the same
+    pattern can cover it (see :func:`_covers`), so those are the only candidates examined.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[MatchKind, str], list[tuple[int, Rule]]] = {}
+        self._count = 0
+
+    def add(self, rule: Rule) -> None:
+        path = rule.match.path.rstrip("/") if rule.match.kind is MatchKind.PREFIX else rule.match.path
+        self._by_key.setdefault((rule.match.kind, path), []).append((self._count, rule))
+        self._count += 1
+
+    def first_covering(self, rule: Rule) -> Rule | None:
+        """The earliest indexed rule that matches every request ``rule`` could match, if any."""
+        best: tuple[int, Rule] | None = None
+        for index, candidate in self._candidates(rule):
+            if (best is None or index < best[0]) and _covers(candidate, rule):
+                best = (index, candidate)
+        return None if best is None else best[1]
+
+    def _candidates(self, rule: Rule) -> Iterable[tuple[int, Rule]]:
+        kind, path = rule.match.kind, rule.match.path
+        if kind is MatchKind.PATTERN:
+            yield from self._by_key.get((MatchKind.PATTERN, path), ())
+            return
+        if kind is MatchKind.EXACT:
+            yield from self._by_key.get((MatchKind.EXACT, path), ())
+        for base in _segment_bases(path):
+            yield from self._by_key.get((MatchKind.PREFIX, base), ())
+
+
+def _segment_bases(path: str) -> set[str]:
+    """Every prefix key that could cover ``path``: '' (the root) and each whole-segment prefix."""
+    bases = {"", path.rstrip("/")}
+    bases.update(path[:i] for i, char in enumerate(path) if char == "/" and i > 0)
+    return bases
 
 
 def _covers(a: Rule, b: Rule) -> bool:

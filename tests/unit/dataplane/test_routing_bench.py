@@ -1,4 +1,8 @@
-"""Exact and prefix matching does not slow down with table size: 10,000 rules cost at most 2x 10 rules."""
+"""Exact and prefix matching does not slow down with table size.
+
+The 2x time bound itself is measured by `make bench` (benchmarks/bench_matcher.py), never by a timed test;
+here the work per request is counted instead, which is exact and independent of machine load.
+"""
 
 from __future__ import annotations
 
@@ -37,8 +41,3 @@ def test_the_rules_examined_per_request_do_not_grow_with_the_table(monkeypatch) 
             compiled.decide("GET", path, [])
         per_size[size] = examined
     assert 0 < per_size[10_000] == per_size[10] <= 2 * len(build_requests(10))
-
-
-def test_ten_thousand_rules_match_within_twice_the_time_of_ten() -> None:
-    ratio = measure()
-    assert ratio <= 2.0, f"matching with 10,000 rules took {ratio:.2f}x the time with 10"
