@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.bench_matcher import build_requests, build_table, measure
+from benchmarks.bench_matcher import build_requests, build_table
 from strangler_proxy.dataplane.routing import UNMATCHED, compile_table
 from strangler_proxy.dataplane.routing.matcher import CompiledRule
 
