@@ -69,6 +69,7 @@ class LegacyClient:
         retry: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
         transport: httpx2.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -79,6 +80,7 @@ class LegacyClient:
             base_url=base_url,
             timeout=timeout,
             headers={"Accept": "application/json", **(headers or {})},
+            auth=auth,
             transport=transport,
             follow_redirects=False,
         )
@@ -115,10 +117,16 @@ class LegacyClient:
             page += 1
 
     def set_stock(self, product_id: int, quantity: int, *, request_id: str | None = None) -> ProductRecord:
-        """POST the new stock level; not retried (the first attempt may have been applied)."""
-        response = self._request(
-            "POST", f"/api/products/{product_id}/stock", json={"stock": quantity}, request_id=request_id
-        )
+        """Set the stock level (``{"quantity": n}``); staff credentials needed (``auth=``); never retried."""
+        return self._post_stock(product_id, {"quantity": quantity}, request_id)
+
+    def adjust_stock(self, product_id: int, delta: int, *, request_id: str | None = None) -> ProductRecord:
+        """Move the stock by ``delta`` units (``{"delta": d}``); never retried: it is not idempotent."""
+        return self._post_stock(product_id, {"delta": delta}, request_id)
+
+    def _post_stock(self, product_id: int, body: dict[str, int], request_id: str | None) -> ProductRecord:
+        path = f"/api/products/{product_id}/stock"
+        response = self._request("POST", path, json=body, request_id=request_id)
         return product_from_legacy_json(self._json(response))
 
     # --- plumbing ------------------------------------------------------------------------------------

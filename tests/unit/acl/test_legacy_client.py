@@ -176,10 +176,18 @@ def test_500_is_not_retried(server: ScriptedServer) -> None:
 
 def test_posts_are_never_retried(server: ScriptedServer) -> None:
     server.script["/api/products/17/stock"] = [Reply(503, {}), Reply()]
-    with make_client(server.url) as client, pytest.raises(LegacyServerError):
+    with make_client(server.url, auth=("staff", "secret")) as client, pytest.raises(LegacyServerError):
         client.set_stock(17, 5)
     assert len(server.seen) == 1
-    assert json.loads(server.seen[0].body) == {"stock": 5}
+    assert json.loads(server.seen[0].body) == {"quantity": 5}
+    assert server.seen[0].headers["Authorization"] == "Basic c3RhZmY6c2VjcmV0"
+
+
+def test_adjust_stock_posts_a_delta(server: ScriptedServer) -> None:
+    server.script["/api/products/17/stock"] = [Reply()]
+    with make_client(server.url) as client:
+        assert client.adjust_stock(17, -2).id == 17
+    assert json.loads(server.seen[0].body) == {"delta": -2}
 
 
 def test_client_errors_map_into_the_hierarchy(server: ScriptedServer) -> None:
