@@ -19,6 +19,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -26,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from strangler_proxy.controlplane.api import api_routes
 from strangler_proxy.controlplane.errors import ControlPlaneError
+from strangler_proxy.controlplane.headers import SecurityHeaders
 from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.store.engine import make_engine
@@ -86,6 +88,7 @@ def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | 
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
         exception_handlers={ControlPlaneError: _service_error, HTTPException: _http_error},
     )
 

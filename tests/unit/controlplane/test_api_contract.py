@@ -27,7 +27,12 @@ def _denials(api: Api, actor: str) -> list[dict]:
 
 
 def test_health_endpoints(api: Api) -> None:
-    assert api.client.get("/healthz").json() == {"status": "ok"}
+    health = api.client.get("/healthz")
+    assert health.json() == {"status": "ok"}
+    assert (
+        health.headers["x-frame-options"] == "DENY" and health.headers["x-content-type-options"] == "nosniff"
+    )
+    assert api.client.get("/api/v1/routes").headers["content-security-policy"] == "frame-ancestors 'none'"
     ready = api.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"store": "ok"}
 
