@@ -89,7 +89,8 @@ def test_pages_send_strangers_to_the_login_form_and_htmx_gets_a_redirect_header(
     fragment = admin.client.get("/ui/routes/table", headers={"HX-Request": "true"}, follow_redirects=False)
     assert fragment.status_code == 401
     assert fragment.headers["HX-Redirect"].startswith("/login?next=")
-    assert admin.client.get("/ui/stream", follow_redirects=False).status_code == 303
+    stream = admin.client.get("/ui/stream", headers={"Accept": "text/event-stream"}, follow_redirects=False)
+    assert stream.status_code == 401, "EventSource must give up, not follow a redirect to HTML"
 
 
 def test_wrong_password_is_refused_and_audited(admin: Admin) -> None:
@@ -257,6 +258,21 @@ def test_rollback_panic_history_diff_and_reactivation(admin: Admin) -> None:
     assert all(r.action.mode is ActionMode.LEGACY for r in admin.services.publishing.active_table().rules)
     actions = [e.action for e in _audit(admin, actor="olivia", outcome="ok")]
     assert {"route.add", "flip", "rollback", "reactivate", "panic", "login"} <= set(actions)
+
+
+def test_the_audit_page_pages_back_through_older_entries(admin: Admin) -> None:
+    from strangler_proxy.controlplane.ui import views_audit
+
+    admin.login("olivia")
+    for n in range(views_audit.AUDIT_LIMIT + 3):
+        admin.services.audit.record(actor="plan", action="drill", outcome="ok", target=f"step-{n}")
+    first = admin.client.get("/audit", params={"action": "drill"})
+    assert first.text.count('data-action="drill"') == views_audit.AUDIT_LIMIT
+    older = re.search(r'<a href="([^"]+)">Older entries', first.text)
+    assert older is not None
+    second = admin.client.get(older.group(1).replace("&amp;", "&"))
+    assert second.text.count('data-action="drill"') == 3
+    assert "step-0<" in second.text and "Older entries" not in second.text
 
 
 def test_the_audit_page_filters_by_action_and_actor(admin: Admin) -> None:

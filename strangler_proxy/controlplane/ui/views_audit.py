@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -74,9 +75,15 @@ class AuditViews:
         filters = {
             key: (params.get(key) or "").strip() or None for key in ("actor", "action", "target", "outcome")
         }
+        before = params.get("before")
+        before_id = int(before) if before and before.isdigit() else None
         entries = await run_in_threadpool(
-            self.ui.services.audit.search, AuditFilter(limit=AUDIT_LIMIT, **filters)
+            self.ui.services.audit.search, AuditFilter(limit=AUDIT_LIMIT, before_id=before_id, **filters)
         )
+        older = None
+        if len(entries) == AUDIT_LIMIT and entries[-1].id is not None:
+            query = {k: v for k, v in filters.items() if v} | {"before": str(entries[-1].id)}
+            older = f"{request.url.path}?{urlencode(query)}"
         actions = sorted(set(KNOWN_ACTIONS) | {e.action for e in entries})
         return self.ui.render(
             request,
@@ -87,5 +94,6 @@ class AuditViews:
                 "filters": filters,
                 "actions": actions,
                 "entries": [_row(e) for e in entries],
+                "older_url": older,
             },
         )

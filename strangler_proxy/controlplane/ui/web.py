@@ -120,6 +120,9 @@ class UI:
         login = str(request.app.url_path_for("ui-login")) + "?next=" + quote(target, safe="")
         if _is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": login})
+        if "text/event-stream" in request.headers.get("accept", ""):
+            # EventSource gives up on a 401 (a redirect to an HTML page would make it retry forever).
+            return Response("sign in again", status_code=401, media_type="text/plain")
         return RedirectResponse(login, status_code=303)
 
 

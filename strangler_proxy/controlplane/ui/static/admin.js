@@ -174,6 +174,13 @@
       var current = document.getElementById("live-dot");
       if (current) { current.classList.toggle("on", Date.now() - lastSeen < 3500); }
     }, 1000);
+    source.addEventListener("error", function () {
+      // CLOSED means the server refused the stream (e.g. the session ended): reload, which leads
+      // to the login form when that is the reason. A stream that merely ended reconnects by itself.
+      if (source.readyState === EventSource.CLOSED) {
+        window.setTimeout(function () { window.location.reload(); }, 3000);
+      }
+    });
     source.addEventListener("problem", function (event) {
       var stamp = document.getElementById("live-updated");
       if (stamp) { stamp.textContent = JSON.parse(event.data).message; }
