@@ -1,0 +1,41 @@
+"""Control-plane settings: loopback by default, the store under STRANGLER_HOME, frozen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from strangler_proxy.controlplane.settings import ControlPlaneSettings
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_bind_loopback_and_keep_state_under_home(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name in (
+        "STRANGLER_ADMIN_HOST",
+        "STRANGLER_ADMIN_PORT",
+        "STRANGLER_STORE_URL",
+        "STRANGLER_UPSTREAMS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STRANGLER_HOME", str(tmp_path))
+    settings = ControlPlaneSettings()
+    assert (settings.admin_host, settings.admin_port) == ("127.0.0.1", 8001)
+    assert settings.resolved_store_url == f"sqlite:///{tmp_path.resolve() / 'store.sqlite3'}"
+    assert settings.admin_password_file == tmp_path / "secrets" / "admin_password"
+    with pytest.raises(ValidationError):
+        settings.admin_port = 9000  # type: ignore[misc]
+
+
+def test_environment_overrides(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("STRANGLER_STORE_URL", "postgresql+psycopg://u@127.0.0.1:5432/store")
+    monkeypatch.setenv("STRANGLER_ADMIN_PORT", "9101")
+    monkeypatch.setenv("STRANGLER_UPSTREAMS", "catalog=http://127.0.0.1:8201")
+    settings = ControlPlaneSettings()
+    assert settings.resolved_store_url == "postgresql+psycopg://u@127.0.0.1:5432/store"
+    assert settings.admin_port == 9101 and settings.upstreams == {"catalog": "http://127.0.0.1:8201"}
+    monkeypatch.setenv("STRANGLER_ADMIN_PORT", "70000")
+    with pytest.raises(ValidationError):
+        ControlPlaneSettings()
