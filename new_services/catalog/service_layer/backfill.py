@@ -1,34 +1,19 @@
-"""The catalog's end of a backfill: ACL product records in, domain Products written through a unit of work."""
+"""The catalog's end of a backfill or a sync: ACL product records written as domain Products."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from acl.catalog import ProductRecord
-from new_services.catalog.domain import CategoryPath, Money, Product, Sku, Status, Stock
+from new_services.catalog.service_layer.criteria import ProductCriteria
+from new_services.catalog.service_layer.records import product_from_record, record_from_product
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
 
-__all__ = ["CatalogProductSink", "product_from_record"]
-
-
-def product_from_record(record: ProductRecord) -> Product:
-    """The domain Product for an ACL record (the record is already validated; the domain checks again)."""
-    return Product(
-        id=record.id,
-        sku=Sku(record.sku),
-        name=record.name,
-        description=record.description,
-        price=Money(record.price, record.currency),
-        stock=Stock(record.stock),
-        status=Status(record.status.value),
-        category=CategoryPath(record.category),
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-    )
+__all__ = ["CatalogProductSink", "count_products", "iter_records", "product_from_record"]
 
 
 class CatalogProductSink:
-    """A ``acl.catalog.ProductSink``: each page is upserted by id in one unit of work."""
+    """An ``acl.catalog.ProductSink``: each batch is upserted by id in one unit of work."""
 
     def __init__(self, uow_factory: Callable[[], AbstractUnitOfWork]) -> None:
         self._uow_factory = uow_factory
@@ -39,3 +24,24 @@ class CatalogProductSink:
             written = uow.products.save_many(products)
             uow.commit()
         return written
+
+
+def iter_records(
+    uow_factory: Callable[[], AbstractUnitOfWork], *, batch_size: int = 1000
+) -> Iterator[ProductRecord]:
+    """Every stored product as an ACL record, in id order, one short read per batch (keyset on id)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    after_id = 0
+    while True:
+        with uow_factory() as uow:
+            batch = uow.products.after_id(after_id, limit=batch_size)
+        yield from (record_from_product(product) for product in batch)
+        if len(batch) < batch_size:
+            return
+        after_id = batch[-1].id
+
+
+def count_products(uow_factory: Callable[[], AbstractUnitOfWork]) -> int:
+    with uow_factory() as uow:
+        return uow.products.count(ProductCriteria())
