@@ -9,6 +9,8 @@ releasing stock that was perhaps never taken.
 
 from __future__ import annotations
 
+import base64
+
 from acl.catalog.records import ProductRecord, ProductStatus
 from acl.catalog.translators import product_from_legacy_json
 from acl.circuit_breaker import CircuitBreaker
@@ -65,8 +67,6 @@ class LegacyStock:
     def connect(
         cls, base_url: str, *, username: str, password: str, breaker: CircuitBreaker | None = None
     ) -> LegacyStock:
-        import base64
-
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         client = LegacyStockClient(
             base_url,

@@ -55,7 +55,9 @@ order_lines = Table(
     "orders_order_line",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("order_id", Integer, ForeignKey("orders_order.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "order_id", Integer, ForeignKey("orders_order.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("position", Integer, nullable=False),
     Column("product_id", Integer, nullable=False),
     Column("sku", String(40), nullable=False),

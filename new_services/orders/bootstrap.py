@@ -1,0 +1,95 @@
+"""The composition root: settings in, wired dependencies out. Nothing connects before it is called."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, text
+
+from acl.identity import IdentityVerifier, load_identity_key
+from new_services.orders.adapters.engine import make_engine
+from new_services.orders.adapters.legacy_stock import LegacyStock
+from new_services.orders.adapters.migrate import current_revision, head_revision
+from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from new_services.orders.config import OrdersSettings
+from new_services.orders.service_layer import CheckoutSaga, StockPort, StockUnavailable
+from new_services.orders.service_layer.unit_of_work import AbstractUnitOfWork
+
+__all__ = ["Orders", "UnconfiguredStock", "bootstrap"]
+
+ReadinessCheck = Callable[[], dict[str, str]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Orders:
+    """What the entrypoints need; tests build one with fakes."""
+
+    settings: OrdersSettings
+    uow_factory: Callable[[], AbstractUnitOfWork]
+    stock: StockPort
+    identity: IdentityVerifier
+    readiness: ReadinessCheck
+    clock: Callable[[], datetime] = _utcnow
+    closers: tuple[Callable[[], None], ...] = field(default=())
+
+    def saga(self) -> CheckoutSaga:
+        return CheckoutSaga(
+            uow_factory=self.uow_factory,
+            stock=self.stock,
+            clock=self.clock,
+            number_offset=self.settings.number_offset,
+        )
+
+    def dispose(self) -> None:
+        for close in self.closers:
+            close()
+
+
+class UnconfiguredStock:
+    """The stock port when no credentials for the monolith's stock API are configured."""
+
+    def _refuse(self, *_: object) -> object:
+        raise StockUnavailable("stock is not configured: set ORDERS_LEGACY_PASSWORD")
+
+    product = reserve = release = _refuse
+
+
+def bootstrap(settings: OrdersSettings) -> Orders:
+    """Wire the service on its own database and the monolith's stock API."""
+    engine = make_engine(settings.database_url)
+    closers: list[Callable[[], None]] = [engine.dispose]
+    stock: StockPort
+    if settings.legacy_password is not None:
+        legacy = LegacyStock.connect(
+            settings.legacy_url,
+            username=settings.legacy_username,
+            password=settings.legacy_password.get_secret_value(),
+        )
+        closers.append(legacy.close)
+        stock = legacy
+    else:
+        stock = UnconfiguredStock()  # type: ignore[assignment]
+    return Orders(
+        settings=settings,
+        uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
+        stock=stock,
+        identity=IdentityVerifier(load_identity_key(settings.strangler_home)),
+        readiness=lambda: _database_readiness(engine),
+        closers=tuple(closers),
+    )
+
+
+def _database_readiness(engine: Engine) -> dict[str, str]:
+    """``{"database": "ok"}`` when reachable and migrated; raises with the reason otherwise."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise RuntimeError(f"database at migration {current!r}, expected {head!r}")
+    return {"database": "ok"}

@@ -1,0 +1,170 @@
+"""``/api/orders``: the customer's order history (read) and checkout (write), the monolith's contract.
+
+Contract difference, on purpose: the monolith checks out the cart held in its Django session; this
+service cannot read that session, so ``POST /api/orders`` takes the cart lines in the body,
+``{"items": [{"product_id": 3, "quantity": 2}, ...]}`` (the shape of ``POST /api/cart``), and the
+client (or the page that posts it) empties its session cart afterwards. Everything else (statuses,
+error bodies, the ``ORDER`` shape, ``Location``) is the monolith's. Additions: ``Idempotency-Key``
+(same key + same body -> same answer, no second order; other body -> 422), ``X-Strangler-Shadow: 1``
+(processed, answered, and rolled back: no reservation, no order, nothing published).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, ParamSpec
+
+from flask import Blueprint, Response, request
+
+from new_services.orders.domain import MAX_LINE_QUANTITY, CheckoutCart, EmptyCart
+from new_services.orders.domain.cart import MAX_PRODUCT_ID
+from new_services.orders.entrypoints.auth import current_customer
+from new_services.orders.entrypoints.dependencies import orders
+from new_services.orders.entrypoints.errors import ApiError, error_response, json_response
+from new_services.orders.entrypoints.representation import order_to_dict, page_to_dict
+from new_services.orders.service_layer import PlaceOrder, get_order, list_orders
+
+__all__ = [
+    "ALL_METHODS",
+    "DEFAULT_PAGE_SIZE",
+    "IDEMPOTENCY_KEY_HEADER",
+    "MAX_PAGE_SIZE",
+    "SHADOW_HEADER",
+    "blueprint",
+]
+
+blueprint = Blueprint("orders_api", __name__)
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+SHADOW_HEADER = "X-Strangler-Shadow"
+_MAX_KEY_LENGTH = 255
+P = ParamSpec("P")
+
+
+def api_methods(*methods: str) -> Callable[[Callable[P, Response]], Callable[P, Response]]:
+    """Other methods get the monolith's JSON 405 with an ``Allow`` header; HEAD wherever GET."""
+    allowed = list(methods)
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
+
+    def decorator(view: Callable[P, Response]) -> Callable[P, Response]:
+        @wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+            if request.method not in allowed:
+                response = error_response(
+                    405,
+                    "method_not_allowed",
+                    f"Method {request.method} is not allowed here; use {', '.join(allowed)}.",
+                )
+                response.headers["Allow"] = ", ".join(allowed)
+                return response
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _positive_int(params: Mapping[str, str], field: str, default: int, maximum: int | None = None) -> int:
+    raw = params.get(field, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise ApiError(
+            400, "invalid_parameter", f"{field} must be a positive integer, got {raw!r}.", field=field
+        )
+    value = int(raw)
+    if value < 1:
+        raise ApiError(400, "invalid_parameter", f"{field} must be at least 1, got {value}.", field=field)
+    if maximum is not None and value > maximum:
+        message = f"{field} must be at most {maximum}, got {value}."
+        raise ApiError(400, "invalid_parameter", message, field=field)
+    return value
+
+
+def _integer(data: Mapping[str, Any], field: str, minimum: int, maximum: int) -> int:
+    value = data.get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        message = f"{field} must be an integer between {minimum} and {maximum}."
+        raise ApiError(400, "invalid_body", message, field=field)
+    return value
+
+
+def _json_object() -> dict[str, Any]:
+    try:
+        data = json.loads(request.get_data() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_body", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
+    return data
+
+
+def _cart_from_body() -> CheckoutCart:
+    items = _json_object().get("items")
+    if not isinstance(items, list):
+        raise ApiError(400, "invalid_body", '"items" must be a list.', field="items")
+    lines = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ApiError(400, "invalid_body", "Each item must be an object.", field="items")
+        lines.append(
+            (
+                _integer(item, "product_id", 1, MAX_PRODUCT_ID),
+                _integer(item, "quantity", 1, MAX_LINE_QUANTITY),
+            )
+        )
+    try:
+        return CheckoutCart.of(lines)
+    except EmptyCart as exc:
+        raise ApiError(400, "empty_cart", str(exc)) from None
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        return None
+    if not key or len(key) > _MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        message = f"{IDEMPOTENCY_KEY_HEADER} must be 1-{_MAX_KEY_LENGTH} printable ASCII characters."
+        raise ApiError(400, "invalid_parameter", message, field=IDEMPOTENCY_KEY_HEADER)
+    return key
+
+
+def is_shadow() -> bool:
+    return request.headers.get(SHADOW_HEADER, "").strip() == "1"
+
+
+@blueprint.route("/api/orders", methods=ALL_METHODS, provide_automatic_options=False)
+@api_methods("GET", "POST")
+def order_list() -> Response:
+    customer = current_customer()
+    service = orders()
+    if request.method in ("GET", "HEAD"):
+        page = list_orders(
+            service.uow_factory,
+            customer.user_id,
+            page=_positive_int(request.args, "page", 1),
+            page_size=_positive_int(request.args, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        )
+        return json_response(page_to_dict(request.path, page))
+    command = PlaceOrder(
+        customer_id=customer.user_id,
+        cart=_cart_from_body(),
+        idempotency_key=_idempotency_key(),
+        shadow=is_shadow(),
+    )
+    order = service.saga().place_order(command)
+    response = json_response(order_to_dict(order), 201)
+    response.headers["Location"] = f"/api/orders/{order.order_no}"
+    return response
+
+
+@blueprint.route("/api/orders/<ord_no>", methods=ALL_METHODS, provide_automatic_options=False)
+@api_methods("GET")
+def order_detail(ord_no: str) -> Response:
+    customer = current_customer()
+    return json_response(order_to_dict(get_order(orders().uow_factory, customer.user_id, ord_no)))

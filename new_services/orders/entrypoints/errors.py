@@ -1,0 +1,141 @@
+"""Errors as the monolith answers them: under ``/api`` the JSON body ``{"error": {"code", "message"[,
+"field", ...]}}``, elsewhere a plain HTML error page, each with the same status."""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from flask import Flask, Response, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from new_services.orders.entrypoints.auth import NotAuthenticated
+from new_services.orders.service_layer import (
+    CheckoutFailed,
+    CheckoutInProgress,
+    IdempotencyKeyReused,
+    InsufficientStock,
+    OrderNotFound,
+    PageOutOfRange,
+    ProductUnavailable,
+    StockUnavailable,
+)
+
+__all__ = ["ApiError", "error_response", "is_api", "json_response", "register_error_handlers"]
+
+JSON_MIMETYPE = "application/json"
+# The monolith's order routes accept basic auth, so their 401 says so.
+WWW_AUTHENTICATE = 'Basic realm="LegacyShop API", charset="UTF-8"'
+log = structlog.get_logger("orders.errors")
+
+
+class ApiError(Exception):
+    """Raised by a view: becomes ``{"error": {"code", "message", **extra}}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def json_response(payload: object, status: int = 200) -> Response:
+    """JSON serialised as Django's JsonResponse does it (default separators, ASCII only)."""
+    return Response(json.dumps(payload), status=status, mimetype=JSON_MIMETYPE)
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    body = {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+    return json_response({"error": body}, status)
+
+
+def is_api() -> bool:
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def html_error(status: int, title: str, message: str) -> Response:
+    from new_services.orders.entrypoints.pages import shop_context
+
+    page = render_template("shop/error.html", title=title, message=message, **shop_context())
+    response = make_response(page, status)
+    response.vary.add("Cookie")
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+    @app.errorhandler(NotAuthenticated)
+    def _not_authenticated(exc: NotAuthenticated) -> Response:
+        response = error_response(401, "not_authenticated", str(exc))
+        response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+        return response
+
+    @app.errorhandler(OrderNotFound)
+    def _order_not_found(exc: OrderNotFound) -> Response:
+        if is_api():
+            return error_response(404, "not_found", str(exc))
+        return html_error(404, "Page not found", request.path)
+
+    @app.errorhandler(PageOutOfRange)
+    def _page_out_of_range(exc: PageOutOfRange) -> Response:
+        return error_response(400, "invalid_parameter", str(exc), field="page")
+
+    @app.errorhandler(InsufficientStock)
+    def _insufficient_stock(exc: InsufficientStock) -> Response:
+        return error_response(
+            409,
+            "insufficient_stock",
+            str(exc),
+            product_id=exc.product_id,
+            requested=exc.requested,
+            available=exc.available,
+        )
+
+    @app.errorhandler(ProductUnavailable)
+    def _product_unavailable(exc: ProductUnavailable) -> Response:
+        return error_response(409, "checkout_failed", str(exc))
+
+    @app.errorhandler(IdempotencyKeyReused)
+    def _key_reused(exc: IdempotencyKeyReused) -> Response:
+        return error_response(422, "idempotency_key_reused", str(exc), field="Idempotency-Key")
+
+    @app.errorhandler(CheckoutInProgress)
+    def _in_progress(exc: CheckoutInProgress) -> Response:
+        response = error_response(409, "checkout_in_progress", str(exc))
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.errorhandler(CheckoutFailed)
+    def _checkout_failed(exc: CheckoutFailed) -> Response:
+        return error_response(409, "checkout_failed", str(exc))
+
+    @app.errorhandler(StockUnavailable)
+    def _stock_unavailable(exc: StockUnavailable) -> Response:
+        log.warning("stock unavailable", reason=str(exc))
+        response = error_response(503, "stock_unavailable", "Stock cannot be reserved right now; try again.")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if status == 404:
+            if is_api():
+                return error_response(404, "not_found", f"No API endpoint at {request.path}.")
+            return html_error(404, "Page not found", request.path)
+        if status == 400:
+            if is_api():
+                return error_response(400, "bad_request", "Bad request.")
+            return html_error(400, "Bad request", "")
+        return exc.get_response()
+
+    @app.errorhandler(Exception)
+    def _server_error(exc: Exception) -> Response:
+        log.error("unhandled error", path=request.path, exc_info=exc)
+        if is_api():
+            return error_response(500, "server_error", "Internal server error.")
+        return html_error(500, "Server error", "")

@@ -1,0 +1,87 @@
+"""JSON logs (structlog) carrying the request id from ``X-Request-ID``, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+
+import structlog
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+__all__ = ["REQUEST_ID_HEADER", "install_observability"]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_MAX_REQUEST_ID = 200
+
+
+def _configure_structlog(log_level: str) -> None:
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[log_level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def install_observability(app: Flask, *, log_level: str) -> None:
+    """Bind the request id to every log line, log one access line per request, count and time requests."""
+    _configure_structlog(log_level)
+    log = structlog.get_logger("orders")
+    registry = CollectorRegistry()
+    requests_total = Counter(
+        "orders_http_requests_total",
+        "HTTP requests served",
+        ["method", "endpoint", "status"],
+        registry=registry,
+    )
+    duration = Histogram(
+        "orders_http_request_duration_seconds",
+        "Time to serve a request",
+        ["method", "endpoint"],
+        registry=registry,
+    )
+    app.extensions["orders_metrics_registry"] = registry
+
+    @app.before_request
+    def _start() -> None:
+        request_id = request.headers.get(REQUEST_ID_HEADER, "")[:_MAX_REQUEST_ID] or uuid.uuid4().hex
+        g.request_id = request_id
+        g.started = time.perf_counter()
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = request.endpoint or "unmatched"
+        requests_total.labels(request.method, endpoint, str(response.status_code)).inc()
+        duration.labels(request.method, endpoint).observe(elapsed)
+        log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=round(elapsed * 1000, 2),
+        )
+        return response
+
+    @app.teardown_request
+    def _teardown(exc: BaseException | None) -> None:
+        if exc is not None:
+            log.error("request failed", exc_info=exc)
+        structlog.contextvars.clear_contextvars()
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

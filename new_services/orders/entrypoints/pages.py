@@ -1,0 +1,131 @@
+"""HTML pages ``/orders/`` and ``/orders/<ord_no>/`` for the logged-in customer, as the monolith renders them.
+
+Anonymous visitors (no valid identity) are sent to the monolith's login page, as Django's
+``login_required`` does. The header's cart count is not known here (the cart lives in the monolith's
+session), so it shows the number the proxy signed into the identity when present, else 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, make_response, redirect, render_template, request
+
+from new_services.orders.domain import CURRENCY, SHOP_TIMEZONE, Order
+from new_services.orders.entrypoints.api import ALL_METHODS
+from new_services.orders.entrypoints.auth import optional_customer
+from new_services.orders.entrypoints.dependencies import orders
+from new_services.orders.service_layer import PageOutOfRange, get_order, list_orders
+
+__all__ = ["ORDERS_PER_PAGE", "blueprint", "shop_context"]
+
+blueprint = Blueprint("pages", __name__, template_folder="templates")
+ORDERS_PER_PAGE = 20
+SHOP_NAME = "LegacyShop"
+LOGIN_URL = "/accounts/login/"
+STATUS_DISPLAY = {"new": "New", "paid": "Paid", "shipped": "Shipped", "cancelled": "Cancelled"}
+
+
+def shop_context() -> dict[str, Any]:
+    """What the monolith's context processors give every page."""
+    customer = optional_customer()
+    csrf = request.cookies.get("csrftoken", "")
+    user: dict[str, Any] = {"is_authenticated": False}
+    if customer is not None:
+        user = {"is_authenticated": True, "is_staff": customer.is_staff, "username": customer.username}
+    return {
+        "shop_name": SHOP_NAME,
+        "currency": CURRENCY,
+        "cart_count": 0,
+        "user": user,
+        "messages": [],
+        "csrf_token": csrf if csrf.isalnum() and len(csrf) in (32, 64) else "",
+    }
+
+
+@dataclass(frozen=True)
+class PageView:
+    number: int
+    num_pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+
+def _display(order: Order) -> dict[str, Any]:
+    return {
+        "order_no": order.order_no,
+        "ordered": order.ordered_at.astimezone(SHOP_TIMEZONE).strftime("%Y-%m-%d %H:%M"),
+        "status": STATUS_DISPLAY.get(order.status.value, order.status.value),
+        "total": str(order.total),
+        "lines": order.lines,
+    }
+
+
+def _render(template: str, **context: Any) -> Response:
+    response = make_response(render_template(template, **shop_context(), **context))
+    response.vary.add("Cookie")
+    return response
+
+
+def _method_not_allowed() -> Response:
+    response = Response(b"", status=405, content_type="text/html; charset=utf-8")
+    response.headers["Allow"] = "GET, HEAD"
+    return response
+
+
+def _login_redirect() -> Response:
+    response = redirect(f"{LOGIN_URL}?next={quote(request.full_path.rstrip('?'), safe='/')}", 302)
+    response.autocorrect_location_header = False
+    return response
+
+
+def _page_number(raw: str | None, num_pages: int) -> int:
+    """Django's ``Paginator.get_page``: not a number -> 1, past the end -> the last page."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        return 1
+    return min(int(raw), num_pages)
+
+
+@blueprint.route("/orders/", methods=ALL_METHODS, provide_automatic_options=False)
+def order_list() -> Response:
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed()
+    customer = optional_customer()
+    if customer is None:
+        return _login_redirect()
+    service = orders()
+    first = list_orders(service.uow_factory, customer.user_id, page=1, page_size=ORDERS_PER_PAGE)
+    number = _page_number(request.args.get("page"), first.num_pages)
+    try:
+        page = (
+            first
+            if number == 1
+            else list_orders(service.uow_factory, customer.user_id, page=number, page_size=ORDERS_PER_PAGE)
+        )
+    except PageOutOfRange:  # an order vanished meanwhile
+        page = first
+    return _render(
+        "orders/order_list.html",
+        orders=[_display(order) for order in page.orders],
+        page=PageView(page.page, page.num_pages),
+        query="",
+    )
+
+
+@blueprint.route("/orders/<ord_no>/", methods=ALL_METHODS, provide_automatic_options=False)
+def order_detail(ord_no: str) -> Response:
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed()
+    customer = optional_customer()
+    if customer is None:
+        return _login_redirect()
+    order = get_order(orders().uow_factory, customer.user_id, ord_no)
+    return _render("orders/order_detail.html", order=_display(order))
