@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from legacy_monolith.catalog.models import Category, Product
+from legacy_monolith.outbox.services import product_event_record
 
 
 @admin.register(Category)
@@ -26,3 +27,5 @@ class ProductAdmin(admin.ModelAdmin):
             obj.crt_dt = now
         obj.upd_dt = now
         super().save_model(request, obj, form, change)
+        # The admin runs save_model inside its own transaction, so the event commits with the row.
+        product_event_record(product=obj, event_type="product.updated" if change else "product.created")

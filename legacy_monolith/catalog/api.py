@@ -13,6 +13,7 @@ from legacy_monolith.catalog.queries import SORT_FIELDS, search_products
 from legacy_monolith.catalog.serializers import product_to_dict
 from legacy_monolith.legacyshop.api import ApiError, api_view, parse_json_object, require_api_user
 from legacy_monolith.legacyshop.pagination import invalid_parameter, paginate
+from legacy_monolith.outbox.services import product_event_record
 
 STATUS_CODES = {"active": Product.STATUS_ACTIVE, "discontinued": Product.STATUS_DISCONTINUED}
 # The order in which filters reappear in next/previous links.
@@ -91,7 +92,8 @@ def product_stock(request, pk):
                     f"Stock would become negative: {product.stk_qty} + ({value}) < 0.",
                     field=field,
                 )
-    product.refresh_from_db()
+        product.refresh_from_db()
+        product_event_record(product=product, event_type="product.stock_changed")
     return JsonResponse(product_to_dict(product))
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("legacy_monolith.orders.api_urls")),
     re_path(r"^api(?:/(?P<path>.*))?$", views.api_not_found, name="api_not_found"),
     path("", include("legacy_monolith.health.urls")),
+    path("internal/", include("legacy_monolith.internal.urls")),
     path("admin/", admin.site.urls),
     # No WhiteNoise here: the few CSS files (ours and the admin's) come from the app folders directly.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}, name="static"),

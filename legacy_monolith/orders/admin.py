@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from legacy_monolith.orders.models import Order, OrderLine
+from legacy_monolith.outbox.services import order_event_record
 
 
 class OrderLineInline(admin.TabularInline):
@@ -17,3 +18,16 @@ class OrderAdmin(admin.ModelAdmin):
     raw_id_fields = ("cust",)
     inlines = [OrderLineInline]
     date_hierarchy = "ord_dt"
+
+    def save_related(self, request, form, formsets, change):
+        # Lines are saved here, after save_model; the admin's transaction is still open.
+        super().save_related(request, form, formsets, change)
+        if not change:
+            event_type = "order.placed"
+        elif "ord_sts" in form.changed_data:
+            event_type = "order.status_changed"
+        elif form.has_changed() or any(formset.has_changed() for formset in formsets):
+            event_type = "order.updated"
+        else:
+            return
+        order_event_record(order=form.instance, event_type=event_type)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.customers.models import Customer
 from legacy_monolith.orders.models import Order, OrderLine
+from legacy_monolith.outbox.services import order_event_record, product_event_record
 
 __all__ = ["CheckoutError", "EmptyCart", "InsufficientStock", "customer_for_user", "order_place"]
 
@@ -90,4 +91,7 @@ def order_place(*, customer: Customer, quantities: Mapping[int, int]) -> Order:
             OrderLine(ord=order, prd=products[pk], qty=qty, unit_prc=products[pk].unit_prc)
             for pk, qty in sorted(quantities.items())
         )
+        for product_id in sorted(quantities):
+            product_event_record(product=products[product_id], event_type="product.stock_changed")
+        order_event_record(order=order, event_type="order.placed")
     return order

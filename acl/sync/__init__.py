@@ -1,0 +1,40 @@
+"""Data sync between the monolith and the services, in both directions.
+
+Forward: the monolith's transactional outbox (``outbox_event``) -> ``OutboxRelay`` -> a transport
+(``SqlStreamTransport`` or ``RedisStreamTransport``) -> ``CatalogConsumer`` -> the ACL translators ->
+the service's ``CatalogPort``, with an ``Inbox`` that applies every event once and in order per aggregate.
+Reverse: the service's ``service_outbox`` -> ``OutboxRelay`` -> the monolith's ``/internal/sync/apply``.
+Plus a resumable backfill, reconcile and lag figures. Entry points: ``python -m acl.sync``.
+"""
+
+from acl.sync.backfill import BackfillRun, CheckpointStore, run_catalog_backfill
+from acl.sync.consumer import CatalogConsumer
+from acl.sync.events import LEGACY_ORIGIN, SyncEvent
+from acl.sync.inbox import Inbox
+from acl.sync.internal_client import MonolithInternalClient, ResolvedSession
+from acl.sync.ports import CatalogPort
+from acl.sync.reconcile import ReconcileReport, reconcile_catalog, reconcile_records
+from acl.sync.relay import OutboxRelay, RelayLock, RelayLocked
+from acl.sync.reverse import create_service_outbox, record_product_change, record_service_event
+
+__all__ = [
+    "LEGACY_ORIGIN",
+    "BackfillRun",
+    "CatalogConsumer",
+    "CatalogPort",
+    "CheckpointStore",
+    "Inbox",
+    "MonolithInternalClient",
+    "OutboxRelay",
+    "ReconcileReport",
+    "RelayLock",
+    "RelayLocked",
+    "ResolvedSession",
+    "SyncEvent",
+    "create_service_outbox",
+    "reconcile_catalog",
+    "reconcile_records",
+    "record_product_change",
+    "record_service_event",
+    "run_catalog_backfill",
+]

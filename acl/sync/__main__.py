@@ -1,0 +1,234 @@
+"""Sync processes and commands: ``python -m acl.sync <command>``.
+
+    relay                 monolith outbox -> transport (sql stream or Redis), forever
+    consume               transport -> catalog (through its port), forever
+    reverse               catalog's service_outbox -> monolith /internal/sync/apply, forever
+    backfill catalog      copy every legacy product into the catalog (resumable; --restart)
+    reconcile catalog     compare both sides; exit 1 and list the differences when they differ
+    lag [--json]          sync lag and backlog per direction (also stored in the sync_lag table)
+
+Settings come from the environment (acl.sync.settings). SIGTERM or SIGINT stops a worker after its batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+from acl.catalog.source import LegacyProductSource, read_only_engine
+from acl.sync.backfill import CheckpointStore, run_catalog_backfill
+from acl.sync.bootstrap import (
+    catalog_consumer,
+    catalog_port,
+    forward_relay,
+    measure_lag,
+    reverse_relay,
+    sync_engine,
+    transport,
+)
+from acl.sync.health import Heartbeat, serve_health
+from acl.sync.reconcile import reconcile_catalog
+from acl.sync.relay import RelayLocked
+from acl.sync.settings import SyncSettings
+
+__all__ = ["main"]
+
+log = logging.getLogger("acl.sync")
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _loop(step: Callable[[], int], stop: threading.Event, *, idle: float, health_port: int | None) -> None:
+    """Call ``step`` until ``stop``; sleep ``idle`` when it found nothing; a failure is logged and retried."""
+    heartbeat = Heartbeat()
+    server = serve_health(health_port, heartbeat) if health_port else None
+    try:
+        while not stop.is_set():
+            try:
+                done = step()
+            except Exception:
+                log.exception("sync step failed; retrying in 1 s")
+                stop.wait(1.0)
+                continue
+            heartbeat.beat()
+            if not done:
+                stop.wait(idle)
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+def _relay(settings: SyncSettings, args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
+    engine = sync_engine(settings)
+    try:
+        with transport(settings, engine) as chosen, forward_relay(settings, chosen) as relay:
+            log.info("relay: monolith outbox -> %s stream %s", settings.transport, settings.stream)
+            _loop(relay.run_once, stop, idle=settings.poll_interval, health_port=args.health_port)
+    except RelayLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _consume(settings: SyncSettings, args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
+    engine = sync_engine(settings)
+    try:
+        with transport(settings, engine) as chosen, catalog_port(settings) as port:
+            consumer = catalog_consumer(settings, engine, chosen, port)
+            log.info(
+                "consumer %s: %s stream %s -> catalog", consumer.name, settings.transport, settings.stream
+            )
+            # receive() already waits for events, so no extra idle sleep.
+            _loop(consumer.run_once, stop, idle=0.0, health_port=args.health_port)
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
+    try:
+        with reverse_relay(settings) as relay:
+            log.info(
+                "reverse relay: %s outbox -> %s/internal/sync/apply", settings.origin, settings.legacy_url
+            )
+            _loop(relay.run_once, stop, idle=settings.poll_interval, health_port=args.health_port)
+    except RelayLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _backfill(settings: SyncSettings, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    engine = sync_engine(settings)
+    legacy = read_only_engine(settings.legacy_database_url)
+    source = LegacyProductSource(legacy)
+    try:
+        with catalog_port(settings) as port:
+            total = source.count()
+            with Progress(
+                TextColumn("backfill catalog"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                disable=args.no_progress,
+                transient=False,
+            ) as progress:
+                task = progress.add_task("products", total=total)
+                report = run_catalog_backfill(
+                    source,
+                    port,
+                    CheckpointStore(engine),
+                    batch_size=args.batch_size,
+                    restart=args.restart,
+                    on_page=lambda report: progress.update(
+                        task, advance=report.read - progress.tasks[0].completed
+                    ),
+                    max_pages=args.max_pages,
+                )
+    finally:
+        legacy.dispose()
+        engine.dispose()
+    print(
+        f"backfill catalog: read {report.read}, written {report.written}, rejected {len(report.rejected)}, "
+        f"last id {report.last_id}, {'complete' if report.complete else 'interrupted'}"
+    )
+    for rejected in report.rejected:
+        print(f"  rejected prd_id={rejected.legacy_id}: {rejected.error}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _reconcile(settings: SyncSettings, args: argparse.Namespace) -> int:
+    legacy = read_only_engine(settings.legacy_database_url)
+    try:
+        with catalog_port(settings) as port:
+            report = reconcile_catalog(LegacyProductSource(legacy), port)
+    finally:
+        legacy.dispose()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(
+            f"reconcile catalog: legacy {report.legacy_count}, catalog {report.service_count}, "
+            f"{len(report.differences)} differences"
+        )
+        for item in report.differences[: args.limit]:
+            detail = f" ({', '.join(item.fields)})" if item.fields else ""
+            print(f"  product {item.id}: {item.kind}{detail}")
+        if len(report.differences) > args.limit:
+            print(f"  ... and {len(report.differences) - args.limit} more")
+        for legacy_id in report.rejected_legacy_ids:
+            print(f"  legacy product {legacy_id}: does not translate (see backfill)")
+    return 0 if report.ok else 1
+
+
+def _lag(settings: SyncSettings, args: argparse.Namespace) -> int:
+    figures = measure_lag(settings)
+    if args.json:
+        print(json.dumps({figure.direction: figure.to_dict() for figure in figures}, indent=2))
+    else:
+        for figure in figures:
+            print(f"{figure.direction:8} lag {figure.lag_ms:10.1f} ms   backlog {figure.backlog}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m acl.sync", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (
+        ("relay", "publish the monolith's outbox to the transport"),
+        ("consume", "apply published legacy events to the catalog"),
+        ("reverse", "apply the catalog's outbox to the monolith"),
+    ):
+        worker = commands.add_parser(name, help=helptext)
+        worker.add_argument("--health-port", type=int, default=None, help="serve /healthz and /readyz here")
+    backfill = commands.add_parser("backfill", help="copy legacy products into a service")
+    backfill.add_argument("target", choices=["catalog"])
+    backfill.add_argument("--batch-size", type=int, default=1000)
+    backfill.add_argument("--restart", action="store_true", help="ignore the checkpoint and start over")
+    backfill.add_argument("--no-progress", action="store_true")
+    backfill.add_argument("--max-pages", type=int, default=None, help="stop after N pages (resume later)")
+    reconcile = commands.add_parser("reconcile", help="compare legacy and service data")
+    reconcile.add_argument("target", choices=["catalog"])
+    reconcile.add_argument("--json", action="store_true")
+    reconcile.add_argument("--limit", type=int, default=50, help="differences listed (text output)")
+    lag = commands.add_parser("lag", help="sync lag and backlog per direction")
+    lag.add_argument("--json", action="store_true")
+    return parser
+
+
+COMMANDS = {
+    "relay": _relay,
+    "consume": _consume,
+    "reverse": _reverse,
+    "backfill": _backfill,
+    "reconcile": _reconcile,
+    "lag": _lag,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return COMMANDS[args.command](SyncSettings(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Resumable, idempotent backfill of the catalog: ``acl.catalog.backfill_products`` + a checkpoint.
+
+The checkpoint (``sync_checkpoints``, by name) holds the last legacy id written; a re-run continues
+after it, ``restart=True`` starts over. Writes are upserts by id, so overlapping runs change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from acl.catalog.backfill import BackfillReport, backfill_products
+from acl.catalog.records import ProductRecord
+from acl.catalog.source import LegacyProductSource
+from acl.sync.ports import CatalogPort
+from acl.sync.tables import sync_checkpoints
+
+__all__ = ["BackfillRun", "Checkpoint", "CheckpointStore", "run_catalog_backfill"]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    last_id: int
+    done: bool
+
+
+class CheckpointStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def load(self, name: str) -> Checkpoint | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(sync_checkpoints).where(sync_checkpoints.c.name == name)).first()
+        return None if row is None else Checkpoint(int(row.last_id), bool(row.done))
+
+    def save(self, name: str, *, last_id: int, done: bool) -> None:
+        values = {"last_id": last_id, "done": int(done), "updated_at": datetime.now(UTC).replace(tzinfo=None)}
+        with self._engine.begin() as connection:
+            changed = connection.execute(
+                update(sync_checkpoints).where(sync_checkpoints.c.name == name).values(**values)
+            ).rowcount
+            if not changed:
+                connection.execute(insert(sync_checkpoints).values(name=name, **values))
+
+
+@dataclass
+class BackfillRun(BackfillReport):
+    """The shared report plus where this run started and whether it reached the end."""
+
+    started_after: int = 0
+    complete: bool = False
+
+
+class _Interrupted(Exception):
+    def __init__(self, report: BackfillReport) -> None:
+        super().__init__("backfill stopped after the requested number of pages")
+        self.report = report
+
+
+class _PortSink:
+    """``acl.catalog.ProductSink`` over a ``CatalogPort``."""
+
+    def __init__(self, port: CatalogPort) -> None:
+        self._port = port
+
+    def write(self, records: Sequence[ProductRecord]) -> int:
+        return self._port.apply_products(records)
+
+
+def run_catalog_backfill(
+    source: LegacyProductSource,
+    port: CatalogPort,
+    checkpoints: CheckpointStore,
+    *,
+    name: str = "backfill:catalog",
+    batch_size: int = 1000,
+    restart: bool = False,
+    on_page: Callable[[BackfillReport], None] | None = None,
+    max_pages: int | None = None,
+) -> BackfillRun:
+    """Copy legacy products after the checkpoint into ``port``; the checkpoint follows every page.
+
+    ``max_pages`` stops early (the checkpoint stays, so the next run resumes); ``report.complete``
+    tells whether the end was reached.
+    """
+    previous = None if restart else checkpoints.load(name)
+    after_id = previous.last_id if previous is not None and not previous.done else 0
+
+    def page_written(report: BackfillReport) -> None:
+        checkpoints.save(name, last_id=report.last_id, done=False)
+        if on_page is not None:
+            on_page(report)
+        if max_pages is not None and report.pages >= max_pages:
+            raise _Interrupted(report)
+
+    try:
+        report = backfill_products(
+            source, _PortSink(port), batch_size=batch_size, after_id=after_id, on_page=page_written
+        )
+        complete = True
+    except _Interrupted as stopped:
+        report, complete = stopped.report, False
+    if complete:
+        checkpoints.save(name, last_id=report.last_id, done=True)
+    return BackfillRun(
+        read=report.read,
+        written=report.written,
+        pages=report.pages,
+        last_id=report.last_id,
+        rejected=report.rejected,
+        started_after=after_id,
+        complete=complete,
+    )

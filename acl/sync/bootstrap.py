@@ -1,0 +1,165 @@
+"""Composition root of the sync processes: settings in, wired relays and consumers out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from acl.sync.consumer import CatalogConsumer
+from acl.sync.engines import make_engine
+from acl.sync.inbox import Inbox
+from acl.sync.internal_client import MonolithInternalClient
+from acl.sync.lag import DirectionLag, combine, relay_backlog, store_lag
+from acl.sync.ports import CatalogPort, load_port_factory
+from acl.sync.relay import OutboxRelay, RelayLock
+from acl.sync.reverse import create_service_outbox
+from acl.sync.settings import SyncSettings
+from acl.sync.tables import outbox_event, service_outbox, sync_metadata
+from acl.sync.transports.base import Transport
+from acl.sync.transports.redis_stream import RedisStreamTransport
+from acl.sync.transports.sql_stream import SqlStreamTransport
+
+__all__ = [
+    "catalog_consumer",
+    "catalog_port",
+    "create_sync_schema",
+    "forward_relay",
+    "measure_lag",
+    "reverse_relay",
+    "sync_engine",
+    "transport",
+]
+
+log = logging.getLogger(__name__)
+
+
+def sync_engine(settings: SyncSettings) -> Engine:
+    engine = make_engine(settings.sync_database_url, immediate=True)
+    create_sync_schema(engine)
+    return engine
+
+
+def create_sync_schema(engine: Engine, *, attempts: int = 5) -> None:
+    """Create the sync tables if missing; two processes starting together may race, so retry."""
+    for attempt in range(1, attempts + 1):
+        try:
+            sync_metadata.create_all(engine, checkfirst=True)
+            return
+        except DBAPIError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+
+
+@contextmanager
+def transport(settings: SyncSettings, engine: Engine) -> Iterator[Transport]:
+    chosen: Transport
+    if settings.transport == "redis":
+        chosen = RedisStreamTransport.from_url(settings.redis_url, settings.stream)
+    else:
+        chosen = SqlStreamTransport(engine, settings.stream, poll_interval=settings.poll_interval)
+    try:
+        yield chosen
+    finally:
+        chosen.close()
+
+
+@contextmanager
+def forward_relay(settings: SyncSettings, publish_to: Transport) -> Iterator[OutboxRelay]:
+    """The monolith's outbox -> ``publish_to``; on SQLite this holds the single-relay lock."""
+    engine = make_engine(settings.legacy_database_url)
+    lock = RelayLock.for_engine(engine, "relay")
+    if lock is not None:
+        lock.acquire()
+    try:
+        yield OutboxRelay(
+            engine,
+            outbox_event,
+            publish_to.publish,
+            batch_size=settings.batch_size,
+            poll_interval=settings.poll_interval,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
+        engine.dispose()
+
+
+@contextmanager
+def reverse_relay(settings: SyncSettings) -> Iterator[OutboxRelay]:
+    """The service's outbox -> the monolith's /internal/sync/apply."""
+    engine = make_engine(settings.service_database_url)
+    with engine.begin() as connection:
+        create_service_outbox(connection)
+    lock = RelayLock.for_engine(engine, "reverse-relay")
+    if lock is not None:
+        lock.acquire()
+    client = MonolithInternalClient(settings.legacy_url, settings.internal_token())
+    try:
+        yield OutboxRelay(
+            engine,
+            service_outbox,
+            client.apply_events,
+            batch_size=settings.batch_size,
+            poll_interval=settings.poll_interval,
+        )
+    finally:
+        client.close()
+        if lock is not None:
+            lock.release()
+        engine.dispose()
+
+
+@contextmanager
+def catalog_port(settings: SyncSettings) -> Iterator[CatalogPort]:
+    port = load_port_factory(settings.catalog_port)()
+    try:
+        yield port
+    finally:
+        port.close()
+
+
+def catalog_consumer(
+    settings: SyncSettings, engine: Engine, source: Transport, port: CatalogPort
+) -> CatalogConsumer:
+    return CatalogConsumer(
+        source,
+        Inbox(engine, settings.origin),
+        port,
+        origin=settings.origin,
+        batch_size=settings.batch_size,
+        wait=0.2,
+    )
+
+
+def measure_lag(settings: SyncSettings) -> list[DirectionLag]:
+    """Both directions, stored in ``sync_lag`` as well."""
+    engine = sync_engine(settings)
+    legacy = make_engine(settings.legacy_database_url)
+    service = make_engine(settings.service_database_url)
+    try:
+        with transport(settings, engine) as chosen:
+            forward = combine(
+                "forward",
+                relay_backlog(OutboxRelay(legacy, outbox_event, chosen.publish)),
+                chosen.backlog(settings.origin),
+            )
+        with service.begin() as connection:
+            create_service_outbox(connection)
+        reverse = combine("reverse", relay_backlog(OutboxRelay(service, service_outbox, _refuse)))
+        figures = [forward, reverse]
+        store_lag(engine, figures)
+        return figures
+    finally:
+        engine.dispose()
+        legacy.dispose()
+        service.dispose()
+
+
+def _refuse(events: object) -> None:
+    raise RuntimeError("measuring only")

@@ -1,0 +1,132 @@
+"""The catalog consumer: legacy product events -> ACL translators -> the catalog's port, exactly once.
+
+One batch: receive from the transport, classify through the inbox, apply the products (the last state
+of each product in the batch) through ``CatalogPort.apply_products``, record the outcomes in the inbox,
+acknowledge. Events whose origin is this consumer's own tag are changes the service itself made and
+sent back through reverse sync: they are recorded as ``echo`` and never applied again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from acl.catalog.records import ProductRecord
+from acl.catalog.translators import product_from_legacy_row
+from acl.errors import LegacyDataError
+from acl.sync.events import SyncEvent
+from acl.sync.inbox import HeldEvents, Inbox, Outcome
+from acl.sync.ports import CatalogPort
+from acl.sync.transports.base import Delivery, Transport
+
+__all__ = ["CatalogConsumer", "ConsumerStats"]
+
+log = logging.getLogger(__name__)
+
+PRODUCT_EVENTS = frozenset({"product.created", "product.updated", "product.stock_changed"})
+
+
+@dataclass
+class ConsumerStats:
+    applied: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class CatalogConsumer:
+    def __init__(
+        self,
+        transport: Transport,
+        inbox: Inbox,
+        port: CatalogPort,
+        *,
+        origin: str = "catalog",
+        batch_size: int = 200,
+        wait: float = 0.2,
+        hold_timeout: float = 1.0,
+    ) -> None:
+        self._transport = transport
+        self._inbox = inbox
+        self._port = port
+        self.origin = origin
+        self.batch_size = batch_size
+        self.wait = wait
+        self._held = HeldEvents(hold_timeout)
+        self._held_deliveries: dict[str, Delivery] = {}
+        self.stats = ConsumerStats()
+
+    @property
+    def name(self) -> str:
+        return self._inbox.consumer
+
+    def run_once(self) -> int:
+        """Handle one batch (plus any held events now due); return how many deliveries were settled."""
+        deliveries = self._transport.receive(self.name, limit=self.batch_size, wait=self.wait)
+        held = [self._held_deliveries[event.event_id] for event in self._held.take_all()]
+        pending = held + [d for d in deliveries if d.event.event_id not in self._held_deliveries]
+        if not pending:
+            return 0
+        decisions = self._inbox.classify([delivery.event for delivery in pending])
+        by_id = {delivery.event.event_id: delivery for delivery in pending}
+        settled: list[Delivery] = []
+        outcomes: list[tuple[SyncEvent, Outcome]] = []
+        to_apply: list[SyncEvent] = []
+        for decision in decisions:
+            event, delivery = decision.event, by_id[decision.event.event_id]
+            action = decision.action
+            if action == "hold" and self._held.expired(event):
+                log.warning(
+                    "gap before %s %s#%d not filled in time; applying", *event.aggregate_key, event.sequence
+                )
+                action = "apply"
+            if action == "hold":
+                self._held.add(event)
+                self._held_deliveries[event.event_id] = delivery
+                continue
+            self._held.discard(event)
+            self._held_deliveries.pop(event.event_id, None)
+            settled.append(delivery)
+            if action == "apply":
+                to_apply.append(event)
+            else:
+                outcomes.append((event, action))
+        outcomes.extend(self._apply(to_apply))
+        self._inbox.record(outcomes)
+        self._transport.ack(self.name, settled)
+        for _, outcome in outcomes:
+            self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
+        return len(settled)
+
+    def _apply(self, events: Sequence[SyncEvent]) -> list[tuple[SyncEvent, Outcome]]:
+        outcomes: list[tuple[SyncEvent, Outcome]] = []
+        latest: dict[int, ProductRecord] = {}
+        for event in events:
+            if event.origin == self.origin:
+                outcomes.append((event, "echo"))
+            elif event.aggregate_type != "product" or event.type not in PRODUCT_EVENTS:
+                outcomes.append((event, "ignored"))
+            else:
+                try:
+                    record = product_from_legacy_row(event.payload)
+                except LegacyDataError as exc:
+                    log.error("event %s rejected: %s", event.event_id, exc)
+                    self.stats.rejected += 1
+                    outcomes.append((event, "rejected"))
+                    continue
+                latest[record.id] = record  # events come in sequence order: the last state wins
+                outcomes.append((event, "applied"))
+        if latest:
+            self._port.apply_products(list(latest.values()))
+            self.stats.applied += len(latest)
+        return outcomes
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("consumer batch failed; retrying")
+                stop.wait(1.0)

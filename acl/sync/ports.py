@@ -1,0 +1,46 @@
+"""The port a service provides so that sync can write legacy changes into it and read it back.
+
+Sync never imports a service: the service implements ``CatalogPort`` and names a factory
+(``"package.module:function"``) that the sync processes load at start, the way gunicorn loads an app.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+from acl.catalog.records import ProductRecord
+
+__all__ = ["CATALOG_PORT_FACTORY", "CatalogPort", "load_port_factory"]
+
+# The catalog's implementation; override with --port or STRANGLER_SYNC_CATALOG_PORT.
+CATALOG_PORT_FACTORY = "new_services.catalog.adapters.sync_port:create_port"
+
+
+@runtime_checkable
+class CatalogPort(Protocol):
+    def apply_products(self, records: Sequence[ProductRecord]) -> int:
+        """Upsert ``records`` (each a product's full state) by id in one transaction; return the count."""
+
+    def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
+        """Every product the service holds, in id order."""
+
+    def count_products(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def load_port_factory(reference: str) -> Callable[[], CatalogPort]:
+    """``"package.module:function"`` -> the function (it builds the port from its own environment)."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"a port factory is written 'package.module:function', got {reference!r}")
+    module = importlib.import_module(module_name)
+    try:
+        factory = getattr(module, attribute)
+    except AttributeError:
+        raise ValueError(f"{module_name} has no {attribute!r}") from None
+    if not callable(factory):
+        raise ValueError(f"{reference} is not callable")
+    return factory  # type: ignore[no-any-return]

@@ -1,0 +1,163 @@
+"""The polling publisher: unpublished outbox rows -> transport, then marked published.
+
+On PostgreSQL the batch is claimed with ``FOR UPDATE SKIP LOCKED``, so several relays can run; on
+SQLite exactly one relay runs, guarded by an exclusive lock file next to the database (``RelayLock``).
+A crash between publishing and marking publishes the batch again: consumers drop the duplicates
+through their inbox, so delivery is at least once and application exactly once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, make_url, select, update
+
+from acl.sync.engines import is_postgres
+from acl.sync.events import SyncEvent
+
+__all__ = ["OutboxRelay", "RelayLock", "RelayLocked", "row_to_event"]
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[Sequence[SyncEvent]], None]
+
+
+class RelayLocked(RuntimeError):
+    """Another relay already holds the SQLite outbox."""
+
+
+class RelayLock:
+    """An exclusive, non-blocking ``flock`` on ``<database>.relay.lock``; released when the process ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @classmethod
+    def for_engine(cls, engine: Engine, name: str) -> RelayLock | None:
+        """The lock a SQLite outbox needs, None for PostgreSQL (SKIP LOCKED does the job there)."""
+        if is_postgres(engine):
+            return None
+        database = make_url(str(engine.url)).database
+        if not database or database == ":memory:":
+            raise ValueError("a relay needs a SQLite file, not an in-memory database")
+        return cls(Path(database).with_name(f"{Path(database).name}.{name}.lock"))
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RelayLocked(f"another relay holds {self.path}; only one relay may run on SQLite") from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def row_to_event(row: Any) -> SyncEvent:
+    """An outbox row (monolith or service, same columns) as a SyncEvent."""
+    return SyncEvent(
+        event_id=str(uuid.UUID(str(row.event_id))),
+        aggregate_type=row.aggregate_type,
+        aggregate_id=str(row.aggregate_id),
+        sequence=int(row.sequence),
+        type=row.event_type,
+        payload=row.payload if isinstance(row.payload, dict) else dict(row.payload),
+        occurred_at=_aware(row.occurred_at),
+        origin=row.origin,
+    )
+
+
+class OutboxRelay:
+    """``relay.run_once()`` publishes one batch and returns its size; ``run(stop)`` loops until ``stop``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        publish: Publish,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 0.02,
+    ) -> None:
+        self._engine = engine
+        self._table = table
+        self._publish = publish
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.published = 0
+
+    def run_once(self) -> int:
+        table = self._table
+        query = (
+            select(table).where(table.c.published_at.is_(None)).order_by(table.c.id).limit(self.batch_size)
+        )
+        if is_postgres(self._engine):
+            # Claim, publish and mark in one transaction; other relays skip the claimed rows.
+            with self._engine.begin() as connection:
+                rows = connection.execute(query.with_for_update(skip_locked=True)).all()
+                if not rows:
+                    return 0
+                events = [row_to_event(row) for row in rows]
+                self._publish(events)
+                self._mark(connection, rows)
+        else:
+            # One relay (RelayLock): read without holding a transaction, then a short write. A WAL reader
+            # upgraded to a writer would fail with SQLITE_BUSY_SNAPSHOT while the monolith writes.
+            with self._engine.connect() as connection:
+                rows = connection.execute(query).all()
+            if not rows:
+                return 0
+            events = [row_to_event(row) for row in rows]
+            self._publish(events)
+            with self._engine.begin() as connection:
+                self._mark(connection, rows)
+        self.published += len(events)
+        return len(events)
+
+    def _mark(self, connection: Any, rows: Sequence[Any]) -> None:
+        table = self._table
+        connection.execute(
+            update(table)
+            .where(table.c.id.in_([row.id for row in rows]))
+            .values(published_at=datetime.now(UTC).replace(tzinfo=None))
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                count = self.run_once()
+            except Exception:
+                log.exception("relay batch failed; retrying")
+                stop.wait(1.0)
+                continue
+            if count < self.batch_size:
+                stop.wait(self.poll_interval)
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        """Unpublished rows and the oldest one's ``occurred_at`` (aware UTC)."""
+        table = self._table
+        with self._engine.connect() as connection:
+            count, oldest = connection.execute(
+                select(func.count(), func.min(table.c.occurred_at)).where(table.c.published_at.is_(None))
+            ).one()
+        return int(count), (_aware(oldest) if oldest is not None else None)

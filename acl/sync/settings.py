@@ -1,0 +1,90 @@
+"""Settings of the sync processes, read once from the environment into a frozen object.
+
+STRANGLER_HOME                        .strangler
+STRANGLER_SYNC_LEGACY_DATABASE_URL    the monolith's DB (sqlite:///$STRANGLER_HOME/legacy/legacy.sqlite3)
+STRANGLER_SYNC_DATABASE_URL           stream, inbox, checkpoints, lag (.../sync/sync.sqlite3)
+STRANGLER_SYNC_SERVICE_DATABASE_URL   the service DB with service_outbox (CATALOG_DATABASE_URL or
+                                      .../services/catalog/catalog.sqlite3)
+STRANGLER_SYNC_TRANSPORT              sql (the sync_stream table) | redis
+STRANGLER_SYNC_REDIS_URL              redis://127.0.0.1:6379/0
+STRANGLER_SYNC_STREAM                 strangler:sync:legacy
+STRANGLER_SYNC_ORIGIN                 catalog (the consumer's name and the service's origin tag)
+STRANGLER_SYNC_CATALOG_PORT           new_services.catalog.adapters.sync_port:create_port
+STRANGLER_LEGACY_URL                  http://127.0.0.1:8100
+LEGACYSHOP_INTERNAL_TOKEN             else the internal_token file in LEGACYSHOP_DATA_DIR or .../legacy
+STRANGLER_SYNC_POLL_INTERVAL          0.02 (seconds)
+STRANGLER_SYNC_BATCH_SIZE             200
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from acl.sync.ports import CATALOG_PORT_FACTORY
+
+__all__ = ["SyncSettings"]
+
+
+class SyncSettings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    strangler_home: Path = Field(Path(".strangler"), validation_alias="STRANGLER_HOME")
+    legacy_database_url_override: str | None = Field(
+        None, validation_alias="STRANGLER_SYNC_LEGACY_DATABASE_URL"
+    )
+    sync_database_url_override: str | None = Field(None, validation_alias="STRANGLER_SYNC_DATABASE_URL")
+    service_database_url_override: str | None = Field(
+        None, validation_alias="STRANGLER_SYNC_SERVICE_DATABASE_URL"
+    )
+    catalog_database_url: str | None = Field(None, validation_alias="CATALOG_DATABASE_URL")
+    transport: str = Field("sql", pattern="^(sql|redis)$", validation_alias="STRANGLER_SYNC_TRANSPORT")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="STRANGLER_SYNC_REDIS_URL")
+    stream: str = Field("strangler:sync:legacy", validation_alias="STRANGLER_SYNC_STREAM")
+    origin: str = Field(
+        "catalog", pattern=r"^[a-z][a-z0-9_-]{0,39}$", validation_alias="STRANGLER_SYNC_ORIGIN"
+    )
+    catalog_port: str = Field(CATALOG_PORT_FACTORY, validation_alias="STRANGLER_SYNC_CATALOG_PORT")
+    legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
+    internal_token_value: str | None = Field(None, validation_alias="LEGACYSHOP_INTERNAL_TOKEN")
+    legacy_data_dir: Path | None = Field(None, validation_alias="LEGACYSHOP_DATA_DIR")
+    poll_interval: float = Field(0.02, gt=0, le=5, validation_alias="STRANGLER_SYNC_POLL_INTERVAL")
+    batch_size: int = Field(200, ge=1, le=10_000, validation_alias="STRANGLER_SYNC_BATCH_SIZE")
+
+    @property
+    def home(self) -> Path:
+        return self.strangler_home.resolve()
+
+    @property
+    def legacy_database_url(self) -> str:
+        return self.legacy_database_url_override or f"sqlite:///{self.home / 'legacy' / 'legacy.sqlite3'}"
+
+    @property
+    def sync_database_url(self) -> str:
+        return self.sync_database_url_override or f"sqlite:///{self.home / 'sync' / 'sync.sqlite3'}"
+
+    @property
+    def service_database_url(self) -> str:
+        if self.service_database_url_override:
+            return self.service_database_url_override
+        if self.catalog_database_url:
+            return self.catalog_database_url
+        return f"sqlite:///{self.home / 'services' / 'catalog' / 'catalog.sqlite3'}"
+
+    def internal_token(self) -> str:
+        """The monolith's internal bearer token: the variable, else its file (read, never created here)."""
+        if self.internal_token_value:
+            return self.internal_token_value
+        folder = (self.legacy_data_dir or self.home / "legacy").resolve()
+        path = folder / "internal_token"
+        try:
+            token = path.read_text().strip()
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"no internal token: set LEGACYSHOP_INTERNAL_TOKEN or start the monolith once ({path})"
+            ) from None
+        if not token:
+            raise RuntimeError(f"the internal token file {path} is empty")
+        return token

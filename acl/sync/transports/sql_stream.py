@@ -1,0 +1,128 @@
+"""The embedded transport: an append-only ``sync_stream`` table and a per-consumer offset.
+
+Positions are assigned in commit order: on PostgreSQL every publish takes a transaction-scoped advisory
+lock first, so a consumer reading ``position > offset`` never skips a row committed late. SQLite
+serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC
+
+from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from acl.sync.engines import is_postgres
+from acl.sync.events import SyncEvent
+from acl.sync.tables import sync_offsets, sync_stream
+from acl.sync.transports.base import Backlog, Delivery
+
+__all__ = ["SqlStreamTransport"]
+
+_ADVISORY_KEY = 0x5F4C0E  # any constant shared by every publisher of the sync database
+
+
+class SqlStreamTransport:
+    def __init__(self, engine: Engine, stream: str = "legacy", *, poll_interval: float = 0.02) -> None:
+        self._engine = engine
+        self.stream = stream
+        self._poll = poll_interval
+
+    def publish(self, events: Sequence[SyncEvent]) -> None:
+        if not events:
+            return
+        with self._engine.begin() as connection:
+            if is_postgres(self._engine):
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+            known = set(
+                connection.scalars(
+                    select(sync_stream.c.event_id).where(
+                        sync_stream.c.stream == self.stream,
+                        sync_stream.c.event_id.in_([event.event_id for event in events]),
+                    )
+                )
+            )
+            rows = [
+                {
+                    "stream": self.stream,
+                    "event_id": event.event_id,
+                    "occurred_at": event.occurred_at.astimezone(UTC).replace(tzinfo=None),
+                    "body": event.to_json(),
+                }
+                for event in events
+                if event.event_id not in known
+            ]
+            if rows:
+                connection.execute(insert(sync_stream), rows)
+
+    def _offset(self, connection, consumer: str) -> int:  # type: ignore[no-untyped-def]
+        position = connection.scalar(
+            select(sync_offsets.c.position).where(
+                sync_offsets.c.consumer == consumer, sync_offsets.c.stream == self.stream
+            )
+        )
+        return int(position or 0)
+
+    def receive(self, consumer: str, *, limit: int, wait: float) -> list[Delivery]:
+        deadline = time.monotonic() + wait
+        while True:
+            with self._engine.connect() as connection:
+                offset = self._offset(connection, consumer)
+                rows = connection.execute(
+                    select(sync_stream.c.position, sync_stream.c.body)
+                    .where(sync_stream.c.stream == self.stream, sync_stream.c.position > offset)
+                    .order_by(sync_stream.c.position)
+                    .limit(limit)
+                ).all()
+            if rows or time.monotonic() >= deadline:
+                return [Delivery(SyncEvent.from_json(row.body), str(row.position)) for row in rows]
+            time.sleep(self._poll)
+
+    def ack(self, consumer: str, deliveries: Sequence[Delivery]) -> None:
+        if not deliveries:
+            return
+        position = max(int(delivery.token) for delivery in deliveries)
+        with self._engine.begin() as connection:
+            done = connection.execute(
+                update(sync_offsets)
+                .where(
+                    sync_offsets.c.consumer == consumer,
+                    sync_offsets.c.stream == self.stream,
+                    sync_offsets.c.position < position,
+                )
+                .values(position=position)
+            ).rowcount
+            if not done and self._offset(connection, consumer) == 0:
+                try:
+                    with connection.begin_nested():
+                        connection.execute(
+                            insert(sync_offsets).values(
+                                consumer=consumer, stream=self.stream, position=position
+                            )
+                        )
+                except IntegrityError:
+                    connection.execute(
+                        update(sync_offsets)
+                        .where(
+                            sync_offsets.c.consumer == consumer,
+                            sync_offsets.c.stream == self.stream,
+                            sync_offsets.c.position < position,
+                        )
+                        .values(position=position)
+                    )
+
+    def backlog(self, consumer: str) -> Backlog:
+        with self._engine.connect() as connection:
+            offset = self._offset(connection, consumer)
+            row = connection.execute(
+                select(func.count(), func.min(sync_stream.c.occurred_at)).where(
+                    sync_stream.c.stream == self.stream, sync_stream.c.position > offset
+                )
+            ).one()
+        oldest = row[1].replace(tzinfo=UTC) if row[1] is not None else None
+        return Backlog(count=int(row[0]), oldest=oldest)
+
+    def close(self) -> None:
+        """The engine belongs to the caller."""

@@ -1,0 +1,170 @@
+"""Applying a reverse-sync event: idempotent by event id, in order per origin and aggregate.
+
+An event (``legacy vocabulary``, as the ACL writes it)::
+
+    {"event_id": "<uuid>", "origin": "catalog", "aggregate_type": "product", "aggregate_id": "17",
+     "sequence": 4, "type": "product.updated", "payload": {"prd_id": 17, "stk_qty": 12, ...}}
+
+``product.updated`` sets the given columns of an existing ``tbl_product`` row (``prd_nm``, ``prd_desc``,
+``unit_prc``, ``stk_qty``, ``sts_cd``, ``cat_path``, ``upd_dt``); ``order.status_changed`` sets ``ord_sts``
+of an existing order. The change, its outbox event (carrying the event's origin, so the relay does not
+send it back there) and the inbox row commit together.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from legacy_monolith.catalog.models import Category, Product
+from legacy_monolith.internal.models import AppliedEvent
+from legacy_monolith.orders.models import Order
+from legacy_monolith.outbox.services import LEGACY_ORIGIN, order_event_record, product_event_record
+
+__all__ = ["ReverseEventError", "UnknownAggregate", "sync_event_apply"]
+
+_PRICE = re.compile(r"\d{1,15}\.\d{2}")
+_ORIGIN = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+PRODUCT_COLUMNS = ("prd_nm", "prd_desc", "unit_prc", "stk_qty", "sts_cd", "cat_path", "upd_dt")
+
+
+class ReverseEventError(ValueError):
+    """The event is malformed; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownAggregate(LookupError):
+    """The event names a product or order that does not exist here."""
+
+
+def _require(data: dict[str, Any], field: str, kind: type | tuple[type, ...]) -> Any:
+    value = data.get(field)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ReverseEventError(field, f"{field} is missing or has the wrong type.")
+    return value
+
+
+def _product_changes(payload: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for column in PRODUCT_COLUMNS:
+        if column not in payload:
+            continue
+        value = payload[column]
+        if column in ("prd_nm", "prd_desc", "cat_path") and not isinstance(value, str):
+            raise ReverseEventError(column, f"{column} must be text.")
+        if column == "prd_nm" and not value.strip():
+            raise ReverseEventError(column, "prd_nm must not be blank.")
+        if column == "unit_prc" and not (isinstance(value, str) and _PRICE.fullmatch(value)):
+            raise ReverseEventError(column, "unit_prc must be a price with two decimals like '19.90'.")
+        if column == "stk_qty" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ReverseEventError(column, "stk_qty must be an integer >= 0.")
+        if column == "sts_cd" and value not in (Product.STATUS_ACTIVE, Product.STATUS_DISCONTINUED):
+            raise ReverseEventError(column, "sts_cd must be 'A' or 'D'.")
+        if column == "upd_dt":
+            try:
+                value = datetime.fromisoformat(value) if isinstance(value, str) else None
+            except ValueError:
+                value = None
+            if value is None or value.tzinfo is not None:
+                raise ReverseEventError(column, "upd_dt must be a naive local ISO 8601 time.")
+        changes[column] = value
+    if not changes:
+        raise ReverseEventError("payload", "the payload changes no known column.")
+    return changes
+
+
+def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str) -> None:
+    changes = _product_changes(payload)
+    product = Product.objects.select_for_update().filter(pk=prd_id).first()
+    if product is None:
+        raise UnknownAggregate(f"Product {prd_id} does not exist.")
+    if "cat_path" in changes:
+        category = Category.objects.filter(cat_path=changes["cat_path"]).first()
+        if category is None:
+            raise ReverseEventError("cat_path", f"unknown category {changes['cat_path']!r}.")
+        product.ctg = category
+    for column, value in changes.items():
+        setattr(product, column, value)
+    product.save()
+    only_stock = set(changes) <= {"stk_qty", "upd_dt"}
+    product_event_record(
+        product=product,
+        event_type="product.stock_changed" if only_stock else "product.updated",
+        origin=origin,
+    )
+
+
+def _apply_order(*, ord_id: int, payload: dict[str, Any], origin: str) -> None:
+    status = payload.get("ord_sts")
+    if status not in dict(Order.STATUS_CHOICES):
+        raise ReverseEventError("ord_sts", "ord_sts must be one of N, P, S, C.")
+    order = Order.objects.select_for_update().filter(pk=ord_id).first()
+    if order is None:
+        raise UnknownAggregate(f"Order {ord_id} does not exist.")
+    order.ord_sts = status
+    order.save(update_fields=["ord_sts"])
+    order_event_record(order=order, event_type="order.status_changed", origin=origin)
+
+
+_HANDLERS = {("product", "product.updated"): _apply_product, ("order", "order.status_changed"): _apply_order}
+
+
+def sync_event_apply(*, event: dict[str, Any]) -> str:
+    """Apply ``event`` once; return "applied", "duplicate" (seen before) or "stale" (older than applied)."""
+    try:
+        event_id = uuid.UUID(str(_require(event, "event_id", str)))
+    except ValueError:
+        raise ReverseEventError("event_id", "event_id must be a UUID.") from None
+    origin = _require(event, "origin", str)
+    if not _ORIGIN.fullmatch(origin) or origin == LEGACY_ORIGIN:
+        raise ReverseEventError("origin", "origin must be a service's tag (lowercase), not 'legacy'.")
+    aggregate_type = _require(event, "aggregate_type", str)
+    event_type = _require(event, "type", str)
+    handler = _HANDLERS.get((aggregate_type, event_type))
+    if handler is None:
+        raise ReverseEventError("type", f"unsupported event {aggregate_type}/{event_type}.")
+    aggregate_id = _require(event, "aggregate_id", (str, int))
+    try:
+        key = int(aggregate_id)
+    except ValueError:
+        raise ReverseEventError("aggregate_id", "aggregate_id must be an integer id.") from None
+    sequence = _require(event, "sequence", int)
+    payload = _require(event, "payload", dict)
+
+    if AppliedEvent.objects.filter(event_id=event_id).exists():
+        return "duplicate"
+    try:
+        with transaction.atomic():
+            last = AppliedEvent.objects.filter(
+                origin=origin, aggregate_type=aggregate_type, aggregate_id=str(key), outcome="applied"
+            ).aggregate(last=Max("sequence"))["last"]
+            outcome = "stale" if last is not None and sequence <= last else "applied"
+            # The inbox row goes first: a concurrent redelivery fails on its key before changing anything.
+            AppliedEvent.objects.create(
+                event_id=event_id,
+                origin=origin,
+                aggregate_type=aggregate_type,
+                aggregate_id=str(key),
+                sequence=sequence,
+                event_type=event_type,
+                outcome=outcome,
+                applied_at=datetime.now(UTC).replace(tzinfo=None),
+            )
+            if outcome == "applied":
+                if aggregate_type == "product":
+                    handler(prd_id=key, payload=payload, origin=origin)
+                else:
+                    handler(ord_id=key, payload=payload, origin=origin)
+    except IntegrityError:
+        if AppliedEvent.objects.filter(event_id=event_id).exists():
+            return "duplicate"
+        raise
+    return outcome

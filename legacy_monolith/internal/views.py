@@ -1,0 +1,76 @@
+"""``POST /internal/sync/apply`` and ``GET /internal/session/resolve``: bearer token, JSON errors."""
+
+import functools
+from types import SimpleNamespace
+
+from django.contrib.auth import get_user
+from django.contrib.sessions.backends.db import SessionStore
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from legacy_monolith.customers.models import Customer
+from legacy_monolith.internal.auth import has_internal_token
+from legacy_monolith.internal.services import ReverseEventError, UnknownAggregate, sync_event_apply
+from legacy_monolith.legacyshop.api import ApiError, api_view, parse_json_object
+
+SESSION_HEADER = "HTTP_X_LEGACY_SESSION"
+
+
+def internal_view(methods):
+    """``api_view`` plus the shared-secret check (401 with ``WWW-Authenticate: Bearer``), CSRF exempt."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def guarded(request, *args, **kwargs):
+            if not has_internal_token(request):
+                raise ApiError(401, "not_authenticated", "A valid internal bearer token is required.")
+            return view(request, *args, **kwargs)
+
+        wrapped = api_view(methods)(guarded)
+
+        @functools.wraps(wrapped)
+        def with_challenge(request, *args, **kwargs):
+            response = wrapped(request, *args, **kwargs)
+            if response.status_code == 401:
+                response["WWW-Authenticate"] = 'Bearer realm="LegacyShop internal"'
+            return response
+
+        with_challenge.http_methods = wrapped.http_methods
+        return csrf_exempt(with_challenge)
+
+    return decorator
+
+
+@internal_view(["POST"])
+def sync_apply(request):
+    event = parse_json_object(request)
+    try:
+        outcome = sync_event_apply(event=event)
+    except ReverseEventError as exc:
+        raise ApiError(400, "invalid_body", str(exc), field=exc.field) from None
+    except UnknownAggregate as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return JsonResponse({"event_id": event["event_id"], "outcome": outcome})
+
+
+@internal_view(["GET"])
+def session_resolve(request):
+    """The user behind a ``sessionid`` cookie value (``X-Legacy-Session`` header or ``sessionid`` query)."""
+    key = request.META.get(SESSION_HEADER) or request.GET.get("sessionid", "")
+    if not key:
+        raise ApiError(
+            400, "invalid_parameter", "Send the session key in X-Legacy-Session.", field="sessionid"
+        )
+    # get_user checks the session's auth hash against the user's password, as a normal request would.
+    user = get_user(SimpleNamespace(session=SessionStore(session_key=key)))
+    if not user.is_authenticated or not user.is_active:
+        raise ApiError(404, "not_found", "No live session with this key.")
+    customer_id = Customer.objects.filter(user=user).values_list("cust_id", flat=True).first()
+    return JsonResponse(
+        {
+            "user_id": user.pk,
+            "username": user.get_username(),
+            "is_staff": user.is_staff,
+            "customer_id": customer_id,
+        }
+    )

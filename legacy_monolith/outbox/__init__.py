@@ -1,0 +1,1 @@
+"""The transactional outbox: every business change writes an event row in the same transaction."""
