@@ -67,8 +67,24 @@ def _side(figures: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
-def _guard_states(sources: LiveSources, table: RouteTable) -> dict[str, str]:
-    return {entry["route"]: entry["status"] for entry in sources.guards.overview(table)}
+def _guard_states(sources: LiveSources, table: RouteTable) -> dict[str, dict[str, Any]]:
+    """Each route's guard status, with a short detail: failing windows so far and the last reasons."""
+    states = {}
+    for entry in sources.guards.overview(table):
+        needed = entry.get("settings", {}).get("failing_windows")
+        failures = entry.get("consecutive_failures", 0)
+        evidence = entry.get("evidence") or []
+        reasons = evidence[-1].get("reasons", []) if evidence else []
+        detail = f"{failures}/{needed} failing windows" if needed else ""
+        if reasons:
+            detail += ": " + "; ".join(reasons)
+        states[entry["route"]] = {
+            "status": entry["status"],
+            "failures": failures,
+            "needed": needed,
+            "detail": detail,
+        }
+    return states
 
 
 def build_snapshot(sources: LiveSources, *, window_s: int = 5, history_s: int = 60) -> dict[str, Any]:
@@ -79,9 +95,13 @@ def build_snapshot(sources: LiveSources, *, window_s: int = 5, history_s: int = 
     routes: dict[str, Any] = {}
     for entry in sources.observability.route_figures(table, window_s=window_s):
         name = entry["route"]
+        guard = guards.get(name) or {}
         routes[name] = {side: _side(entry[side]) for side in SIDES} | {
             "parity": _percent(entry["shadow"].get("parity")),
-            "guard": guards.get(name),
+            "guard": guard.get("status"),
+            "guard_detail": guard.get("detail"),
+            "guard_failures": guard.get("failures"),
+            "guard_needed": guard.get("needed"),
         }
     series: dict[str, dict[str, list[float | None]]] = {}
     seconds: list[int] = []

@@ -46,8 +46,13 @@
         }
         if (kind === "guard") {
           var state = value || "idle";
+          var text = state;
+          if (state === "failing" && figures && figures.guard_needed) {
+            text = "failing " + figures.guard_failures + "/" + figures.guard_needed;
+          }
           cell.className = "badge guard-" + state;
-          setText(cell, state, false);
+          cell.title = (figures && figures.guard_detail) || "";
+          setText(cell, text, false);
           return;
         }
         var bad = kind === "pct" && path[0] === "new" && value !== null && value > 1;
@@ -217,6 +222,8 @@
       var form = event.target.form;
       var weight = form && form.querySelector(".weight-field");
       if (weight) { weight.hidden = event.target.value !== "canary"; }
+      var upstream = form && form.querySelector(".upstream-field");
+      if (upstream) { upstream.hidden = event.target.value === "legacy"; }
     }
   });
 
