@@ -16,15 +16,15 @@ from flask import Blueprint, Response, request
 from new_services.catalog.entrypoints.csrf import csrf_protect
 from new_services.catalog.entrypoints.dependencies import catalog
 from new_services.catalog.entrypoints.errors import InvalidParameter, error_response, json_response
+from new_services.catalog.entrypoints.methods import ALL_METHODS
 from new_services.catalog.entrypoints.params import parse_listing
 from new_services.catalog.entrypoints.representation import product_json
 from new_services.catalog.entrypoints.request_args import last_values
 from new_services.catalog.service_layer import PageOutOfRange, get_product, list_products
 
-__all__ = ["ALL_METHODS", "blueprint", "page_links"]
+__all__ = ["blueprint", "page_links"]
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 def allow(*methods: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:

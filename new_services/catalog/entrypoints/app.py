@@ -13,6 +13,7 @@ from new_services.catalog.entrypoints.converters import LegacyIntConverter
 from new_services.catalog.entrypoints.csrf import renew_malformed_cookie, set_csrf_cookie
 from new_services.catalog.entrypoints.errors import register_error_handlers
 from new_services.catalog.entrypoints.html import finalize, linebreaksbr, pluralize
+from new_services.catalog.entrypoints.methods import ALL_METHODS
 from new_services.catalog.entrypoints.observability import install_observability
 
 __all__ = ["EXTENSION_KEY", "SECURITY_HEADERS", "create_app"]
@@ -78,4 +79,4 @@ def _append_slash_redirects(app: Flask) -> None:
         return response
 
     for rule in ("/products", "/products/<legacy_int:product_id>"):
-        app.add_url_rule(rule, f"append_slash{rule}", add_slash, methods=api.ALL_METHODS)
+        app.add_url_rule(rule, f"append_slash{rule}", add_slash, methods=ALL_METHODS)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import structlog
-from flask import Flask, Response, make_response, render_template, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from new_services.catalog.entrypoints.csrf import CsrfRejected
+from new_services.catalog.entrypoints.shop import html_error
 from new_services.catalog.service_layer import ProductNotFound
 
 __all__ = ["InvalidParameter", "error_response", "is_api", "json_response", "register_error_handlers"]
@@ -38,15 +39,6 @@ def error_response(status: int, code: str, message: str, **extra: str) -> Respon
 
 def is_api() -> bool:
     return request.path.startswith("/api/") or request.path == "/api"
-
-
-def html_error(status: int, title: str, message: str) -> Response:
-    from new_services.catalog.entrypoints.pages import shop_context
-
-    page = render_template("shop/error.html", title=title, message=message, **shop_context())
-    response = make_response(page, status)
-    response.vary.add("Cookie")
-    return response
 
 
 def register_error_handlers(app: Flask) -> None:

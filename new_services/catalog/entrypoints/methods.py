@@ -8,7 +8,10 @@ from typing import ParamSpec
 
 from flask import Response, request
 
-__all__ = ["allow_methods"]
+__all__ = ["ALL_METHODS", "allow_methods"]
+
+# Routes take every method and answer the wrong ones themselves, as the monolith does.
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 P = ParamSpec("P")
 

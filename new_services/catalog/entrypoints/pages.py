@@ -6,19 +6,21 @@ session can be resolved from here; forms carry a Django-compatible CSRF token so
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, make_response, render_template, request
+from flask import Blueprint, Response, request
 
 from new_services.catalog.domain import Status
-from new_services.catalog.entrypoints.api import ALL_METHODS
 from new_services.catalog.entrypoints.csrf import csrf_protect, csrf_token
 from new_services.catalog.entrypoints.dependencies import catalog
-from new_services.catalog.entrypoints.methods import allow_methods
+from new_services.catalog.entrypoints.methods import ALL_METHODS, allow_methods
 from new_services.catalog.entrypoints.request_args import last_values
 from new_services.catalog.entrypoints.search_form import build_search_form
+from new_services.catalog.entrypoints.shop import render_page
 from new_services.catalog.service_layer import (
+    AbstractUnitOfWork,
+    Page,
     PageOutOfRange,
     ProductCriteria,
     get_product,
@@ -26,29 +28,10 @@ from new_services.catalog.service_layer import (
     list_products,
 )
 
-__all__ = ["PRODUCTS_PER_PAGE", "blueprint", "shop_context"]
+__all__ = ["PRODUCTS_PER_PAGE", "blueprint"]
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
 PRODUCTS_PER_PAGE = 24
-SHOP_NAME = "LegacyShop"
-CURRENCY = "EUR"
-
-
-def shop_context() -> dict[str, Any]:
-    """What the monolith's context processors give every page, for an anonymous visitor."""
-    return {
-        "shop_name": SHOP_NAME,
-        "currency": CURRENCY,
-        "cart_count": 0,
-        "user": {"is_authenticated": False},
-        "messages": [],
-    }
-
-
-def render_page(template: str, status: int = 200, **context: Any) -> Response:
-    response = make_response(render_template(template, **shop_context(), **context), status)
-    response.vary.add("Cookie")
-    return response
 
 
 @blueprint.route("/", methods=ALL_METHODS, provide_automatic_options=False)
@@ -80,17 +63,19 @@ class CsrfInput:
         return f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf_token(request)}">'
 
 
-def _lenient_page(uow_factory, criteria: ProductCriteria, raw: str | None):  # type: ignore[no-untyped-def]
+def _lenient_page(
+    uow_factory: Callable[[], AbstractUnitOfWork], criteria: ProductCriteria, raw: str | None
+) -> Page:
     """Like Django's ``Paginator.get_page``: not a number -> page 1, out of range -> the last page."""
     try:
         number = int(raw) if raw is not None else 1
     except ValueError:
         number = 1
-    number = max(number, 0)
-    try:
-        if number < 1:
-            raise PageOutOfRange(number, 0)
-        return list_products(uow_factory(), criteria, page=number, page_size=PRODUCTS_PER_PAGE)
-    except PageOutOfRange:
+    if number >= 1:
+        try:
+            return list_products(uow_factory(), criteria, page=number, page_size=PRODUCTS_PER_PAGE)
+        except PageOutOfRange as exc:
+            last = exc.num_pages
+    else:
         last = list_products(uow_factory(), criteria, page=1, page_size=PRODUCTS_PER_PAGE).num_pages
-        return list_products(uow_factory(), criteria, page=last, page_size=PRODUCTS_PER_PAGE)
+    return list_products(uow_factory(), criteria, page=last, page_size=PRODUCTS_PER_PAGE)
