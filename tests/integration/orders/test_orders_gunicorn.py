@@ -1,0 +1,196 @@
+"""The orders service under real gunicorn, reserving stock in a real monolith (gunicorn) over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
+from tests.support.net import free_port
+from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders_gunicorn")]
+
+DEMO = CustomerIdentity(user_id=1, username="demo", name="Demo Customer")
+
+
+@dataclass
+class Stack:
+    legacy_url: str
+    orders_url: str
+    orders: RunningProcess
+    verifier: IdentityVerifier
+
+    def identity(self, who: CustomerIdentity = DEMO) -> dict[str, str]:
+        return {IDENTITY_HEADER: self.verifier.sign(who, ttl=60)}
+
+
+def call(method: str, url: str, body: object = None, headers: dict[str, str] | None = None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null"), response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null"), exc.headers
+
+
+def _manage(args: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "legacy_monolith.manage", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"manage {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    legacy_dir = tmp_path_factory.mktemp("legacy")
+    home = tmp_path_factory.mktemp("strangler_home")
+    legacy_port, orders_port = free_port(), free_port()
+    legacy_env = {
+        "LEGACYSHOP_DATA_DIR": str(legacy_dir),
+        "LEGACYSHOP_PORT": str(legacy_port),
+        "LEGACYSHOP_WORKERS": "1",
+        "DATABASE_URL": f"sqlite:///{legacy_dir / 'legacy.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
+    }
+    _manage(["migrate", "--noinput", "-v", "0"], legacy_env)
+    _manage(["seed", "--products", "20", "--customers", "2", "--orders", "1", "--seed", "7"], legacy_env)
+    legacy = start_process(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-c",
+            "legacy_monolith/gunicorn.conf.py",
+            "legacy_monolith.wsgi:application",
+        ],
+        log_path=legacy_dir / "gunicorn.log",
+        env=legacy_env,
+        ready_url=f"http://127.0.0.1:{legacy_port}/readyz",
+    )
+    key = load_identity_key(home)  # the proxy's side of the shared key
+    orders_env = {
+        "STRANGLER_HOME": str(home),
+        "ORDERS_PORT": str(orders_port),
+        "ORDERS_WORKERS": "2",
+        "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{legacy_port}",
+        "ORDERS_LEGACY_USERNAME": "staff",
+        "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+    }
+    try:
+        orders = start_process(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "-c",
+                "new_services/orders/gunicorn.conf.py",
+                "new_services.orders.entrypoints.wsgi:app",
+            ],
+            log_path=home / "orders.log",
+            env=orders_env,
+            ready_url=f"http://127.0.0.1:{orders_port}/readyz",
+        )
+        try:
+            yield Stack(
+                f"http://127.0.0.1:{legacy_port}",
+                f"http://127.0.0.1:{orders_port}",
+                orders,
+                IdentityVerifier(key),
+            )
+        finally:
+            orders.stop()
+    finally:
+        legacy.stop()
+
+
+def legacy_stock(stack: Stack, product_id: int) -> int:
+    status, body, _ = call("GET", f"{stack.legacy_url}/api/products/{product_id}")
+    assert status == 200
+    return body["stock"]
+
+
+def test_database_lives_under_strangler_home_and_is_ready(stack: Stack) -> None:
+    home = Path(stack.orders.env["STRANGLER_HOME"])
+    assert (home / "services" / "orders" / "orders.sqlite3").exists()
+    assert call("GET", f"{stack.orders_url}/readyz")[:2] == (
+        200,
+        {"status": "ready", "checks": {"database": "ok"}},
+    )
+
+
+def test_anonymous_and_forged_identities_get_401(stack: Stack) -> None:
+    forged = {IDENTITY_HEADER: "v1.eyJzdWIiOiIxIn0.AAAA", "X-User-Id": "1"}
+    for headers in ({}, forged):
+        status, body, response_headers = call("GET", f"{stack.orders_url}/api/orders", headers=headers)
+        assert status == 401
+        assert body["error"]["code"] == "not_authenticated"
+        assert "Basic" in response_headers["WWW-Authenticate"]
+
+
+def test_checkout_takes_stock_in_the_monolith_and_is_idempotent(stack: Stack) -> None:
+    before = legacy_stock(stack, 3)
+    assert before >= 2
+    cart = {"items": [{"product_id": 3, "quantity": 2}]}
+    headers = {**stack.identity(), "Idempotency-Key": "it-checkout-1"}
+    status, order, response_headers = call("POST", f"{stack.orders_url}/api/orders", cart, headers)
+    assert status == 201, order
+    assert response_headers["Location"] == f"/api/orders/{order['order_no']}"
+    assert legacy_stock(stack, 3) == before - 2
+
+    again = call(
+        "POST",
+        f"{stack.orders_url}/api/orders",
+        cart,
+        {**stack.identity(), "Idempotency-Key": "it-checkout-1"},
+    )
+    assert again[:2] == (201, order)
+    assert legacy_stock(stack, 3) == before - 2
+
+    status, history, _ = call("GET", f"{stack.orders_url}/api/orders", headers=stack.identity())
+    assert status == 200 and order in history["results"]
+    assert call("GET", f"{stack.orders_url}{response_headers['Location']}", headers=stack.identity())[:2] == (
+        200,
+        order,
+    )
+
+
+def test_insufficient_stock_on_a_later_line_gives_back_the_earlier_reservation(stack: Stack) -> None:
+    first, scarce = legacy_stock(stack, 4), legacy_stock(stack, 5)
+    cart = {"items": [{"product_id": 4, "quantity": 1}, {"product_id": 5, "quantity": scarce + 1}]}
+    status, body, _ = call("POST", f"{stack.orders_url}/api/orders", cart, stack.identity())
+    assert status == 409
+    assert body["error"]["code"] == "insufficient_stock"
+    assert (body["error"]["product_id"], body["error"]["available"]) == (5, scarce)
+    assert (legacy_stock(stack, 4), legacy_stock(stack, 5)) == (first, scarce)
+
+
+def test_shadow_checkout_answers_and_changes_nothing(stack: Stack) -> None:
+    before = legacy_stock(stack, 6)
+    count = call("GET", f"{stack.orders_url}/api/orders", headers=stack.identity())[1]["count"]
+    cart = {"items": [{"product_id": 6, "quantity": 1}]}
+    status, order, _ = call(
+        "POST", f"{stack.orders_url}/api/orders", cart, {**stack.identity(), "X-Strangler-Shadow": "1"}
+    )
+    assert status == 201 and order["status"] == "new"
+    assert legacy_stock(stack, 6) == before
+    assert call("GET", f"{stack.orders_url}/api/orders", headers=stack.identity())[1]["count"] == count
+
+
+def test_logs_are_json_lines_with_the_request_id(stack: Stack) -> None:
+    call("GET", f"{stack.orders_url}/healthz", headers={"X-Request-ID": "orders-it-42"})
+    lines = [json.loads(line) for line in stack.orders.log().splitlines() if line.startswith("{")]
+    assert any(line.get("request_id") == "orders-it-42" and line.get("path") == "/healthz" for line in lines)
