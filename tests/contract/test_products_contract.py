@@ -74,6 +74,8 @@ API_CASES = [
     "/api/products?q=ls-00001",
     "/api/products?q=%20steel%20",
     "/api/products?q=%25",
+    "/api/products?q=OaK%20&sort=-sku&page_size=3&category=%20Home%20",
+    "/api/products?q=caf%C3%A9",
     "/api/products?category=Home",
     "/api/products?category=Home%3EKitchen",
     "/api/products?category=Home%3EKitchen%3EKnives&sort=name",

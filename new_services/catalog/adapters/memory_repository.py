@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import string
 from collections.abc import Iterable, Sequence
 
 from new_services.catalog.domain import Product
@@ -57,8 +58,8 @@ class InMemoryProductRepository:
 
 def _matches(product: Product, criteria: ProductCriteria) -> bool:
     if criteria.q:
-        needle = criteria.q.lower()
-        if needle not in product.name.lower() and needle not in product.sku.value.lower():
+        needle = _ascii_lower(criteria.q)
+        if needle not in _ascii_lower(product.name) and needle not in _ascii_lower(product.sku.value):
             return False
     if criteria.category and not product.category.is_within(criteria.category):
         return False
@@ -79,6 +80,14 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
 
     def rollback(self) -> None:
         pass
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _ascii_lower(text: str) -> str:
+    """Case folding as SQLite's ``lower()`` and ``LIKE`` do it: ASCII letters only."""
+    return text.translate(_ASCII_LOWER)
 
 
 def _clone(product: Product) -> Product:

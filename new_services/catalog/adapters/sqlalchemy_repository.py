@@ -72,11 +72,11 @@ class SqlAlchemyProductRepository:
 def _conditions(criteria: ProductCriteria) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if criteria.q:
-        needle = criteria.q.lower()
+        # lower() on both sides in SQL: SQLite folds ASCII only, as the monolith's LIKE does there
         conditions.append(
             or_(
-                func.lower(products.c.name).contains(needle, autoescape=True),
-                func.lower(products.c.sku).contains(needle, autoescape=True),
+                products.c.name.icontains(criteria.q, autoescape=True),
+                products.c.sku.icontains(criteria.q, autoescape=True),
             )
         )
     if criteria.category:

@@ -17,9 +17,10 @@ DEFAULT_SORT = "id"
 class ProductCriteria:
     """Filters combine with AND.
 
-    ``q`` matches name or SKU case-insensitively; ``category`` matches that category and everything
-    below it ("Home>Kitchen" matches "Home>Kitchen>Knives" but not "Home>Kitchenware"); ties are
-    broken by id in the direction of the sort (``-name`` lists equal names by descending id).
+    ``q`` matches name or SKU, ignoring the case of ASCII letters (as SQLite compares); ``category``
+    matches that category and everything below it ("Home>Kitchen" matches "Home>Kitchen>Knives" but
+    not "Home>Kitchenware"); ties are broken by id in the direction of the sort (``-name`` lists equal
+    names by descending id).
     """
 
     q: str = ""

@@ -49,7 +49,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 CRITERIA = [
     ProductCriteria(**dict(combo))  # type: ignore[arg-type]
     for combo in itertools.product(
-        [("q", ""), ("q", "oak"), ("q", "LS-00001"), ("q", "100%"), ("q", "_")],
+        [("q", ""), ("q", "oak"), ("q", "LS-00001"), ("q", "100%"), ("q", "_"), ("q", "Äp"), ("q", "äp")],
         [("category", ""), ("category", "Home>Kitchen"), ("category", "Home")],
         [("sort", sort) for sort in ("id", "name", "-name", "price", "-price", "sku", "-sku")],
     )
