@@ -32,6 +32,12 @@ class OrdersSettings(BaseSettings):
     legacy_username: str = Field("staff", validation_alias="ORDERS_LEGACY_USERNAME")
     legacy_password: SecretStr | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD")
     number_offset: int = Field(50_000_000, ge=0, validation_alias="ORDERS_NUMBER_OFFSET")
+    # The same variable the monolith reads, so that both sides accept the same cross-origin POSTs.
+    csrf_trusted_origins_text: str = Field("", validation_alias="LEGACYSHOP_CSRF_TRUSTED_ORIGINS")
+
+    @property
+    def csrf_trusted_origins(self) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.csrf_trusted_origins_text.split(",") if item.strip())
 
     @property
     def data_dir(self) -> Path:

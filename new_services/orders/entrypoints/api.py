@@ -6,7 +6,8 @@ service cannot read that session, so ``POST /api/orders`` takes the cart lines i
 client (or the page that posts it) empties its session cart afterwards. Everything else (statuses,
 error bodies, the ``ORDER`` shape, ``Location``) is the monolith's. Additions: ``Idempotency-Key``
 (same key + same body -> same answer, no second order; other body -> 422), ``X-Strangler-Shadow: 1``
-(processed, answered, and rolled back: no reservation, no order, nothing published).
+(processed, answered, and rolled back: no reservation, no order, nothing published). As on the
+monolith, a checkout needs the ``csrftoken`` cookie's value in ``X-CSRFToken`` (403 ``csrf_failed``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask import Blueprint, Response, request
 from new_services.orders.domain import MAX_LINE_QUANTITY, CheckoutCart, EmptyCart
 from new_services.orders.domain.cart import MAX_PRODUCT_ID
 from new_services.orders.entrypoints.auth import current_customer
+from new_services.orders.entrypoints.csrf import CsrfRejected, check_api_csrf
 from new_services.orders.entrypoints.dependencies import orders
 from new_services.orders.entrypoints.errors import ApiError, error_response, json_response
 from new_services.orders.entrypoints.representation import order_to_dict, page_to_dict
@@ -151,6 +153,10 @@ def order_list() -> Response:
             page_size=_positive_int(request.args, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
         )
         return json_response(page_to_dict(request.path, page))
+    try:
+        check_api_csrf(request, trusted_origins=service.settings.csrf_trusted_origins)
+    except CsrfRejected as exc:
+        raise ApiError(403, "csrf_failed", f"CSRF verification failed: {exc.reason}") from None
     command = PlaceOrder(
         customer_id=customer.user_id,
         cart=_cart_from_body(),

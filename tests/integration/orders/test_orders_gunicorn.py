@@ -21,6 +21,7 @@ from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_proces
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders_gunicorn")]
 
 DEMO = CustomerIdentity(user_id=1, username="demo", name="Demo Customer")
+CSRF_SECRET = "c" * 32
 
 
 @dataclass
@@ -31,7 +32,12 @@ class Stack:
     verifier: IdentityVerifier
 
     def identity(self, who: CustomerIdentity = DEMO) -> dict[str, str]:
-        return {IDENTITY_HEADER: self.verifier.sign(who, ttl=60)}
+        """What the proxy forwards for a logged-in browser: the signed identity and the CSRF pair."""
+        return {
+            IDENTITY_HEADER: self.verifier.sign(who, ttl=60),
+            "Cookie": f"csrftoken={CSRF_SECRET}",
+            "X-CSRFToken": CSRF_SECRET,
+        }
 
 
 def call(method: str, url: str, body: object = None, headers: dict[str, str] | None = None):

@@ -18,8 +18,12 @@ NOT_AUTHENTICATED = {
 CART = {"items": [{"product_id": 1, "quantity": 2}, {"product_id": 2, "quantity": 1}]}
 
 
+CSRF_SECRET = "a" * 16 + "B" * 16
+
+
 def checkout(client, headers, body=CART, **extra):
-    return client.post("/api/orders", json=body, headers={**headers, **extra})
+    client.set_cookie("csrftoken", CSRF_SECRET)
+    return client.post("/api/orders", json=body, headers={"X-CSRFToken": CSRF_SECRET, **headers, **extra})
 
 
 @pytest.mark.parametrize(
@@ -225,3 +229,51 @@ def test_health_and_metrics(client):
     assert client.get("/readyz").get_json() == {"status": "ready", "checks": {"database": "ok"}}
     client.get("/healthz")
     assert b"orders_http_requests_total" in client.get("/metrics").data
+
+
+def masked(secret: str, mask: str = "0123456789abcdefghijklmnopqrstuv") -> str:
+    chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    return mask + "".join(
+        chars[(chars.index(s) + chars.index(m)) % len(chars)] for s, m in zip(secret, mask, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "cookie,token,origin,reason",
+    [
+        (None, CSRF_SECRET, None, "CSRF cookie not set."),
+        (CSRF_SECRET, None, None, "CSRF token missing."),
+        (CSRF_SECRET, "x" * 10, None, "CSRF token from the 'X-Csrftoken' HTTP header has incorrect length."),
+        (CSRF_SECRET, "b" * 32, None, "CSRF token from the 'X-Csrftoken' HTTP header incorrect."),
+        (
+            CSRF_SECRET,
+            CSRF_SECRET,
+            "https://evil.example",
+            "Origin checking failed - https://evil.example does not match any trusted origins.",
+        ),
+    ],
+)
+def test_checkout_needs_the_csrf_token_like_the_monolith(
+    client, identity_header, stock, cookie, token, origin, reason
+):
+    if cookie is not None:
+        client.set_cookie("csrftoken", cookie)
+    headers = identity_header()
+    if token is not None:
+        headers["X-CSRFToken"] = token
+    if origin is not None:
+        headers["Origin"] = origin
+    response = client.post("/api/orders", json=CART, headers=headers)
+    assert response.status_code == 403
+    assert response.get_json() == {
+        "error": {"code": "csrf_failed", "message": f"CSRF verification failed: {reason}"}
+    }
+    assert stock.stock_of(1) == 5
+
+
+def test_a_masked_csrf_token_is_accepted(client, identity_header):
+    client.set_cookie("csrftoken", CSRF_SECRET)
+    response = client.post(
+        "/api/orders", json=CART, headers={**identity_header(), "X-CSRFToken": masked(CSRF_SECRET)}
+    )
+    assert response.status_code == 201
