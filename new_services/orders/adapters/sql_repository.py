@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from acl.sync.reverse import record_service_event
 from new_services.orders.adapters.tables import (
     checkout_reservations,
     checkouts,
     order_lines,
     order_numbers,
     orders,
-    orders_outbox,
 )
 from new_services.orders.domain import (
     Checkout,
@@ -238,15 +238,14 @@ class SqlOutbox(Outbox):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
+    """The shared ``service_outbox`` of acl.sync, written on the unit of work's connection."""
+
     def add(self, message: OutboxMessage) -> None:
-        self._connection.execute(
-            insert(orders_outbox).values(
-                event_id=message.event_id,
-                aggregate_type=message.aggregate_type,
-                aggregate_id=message.aggregate_id,
-                event_type=message.event_type,
-                payload=json.dumps(message.payload, sort_keys=True),
-                origin=message.origin,
-                created_at=_utc(message.created_at),
-            )
+        record_service_event(
+            self._connection,
+            aggregate_type=message.aggregate_type,
+            aggregate_id=message.aggregate_id,
+            event_type=message.event_type,
+            payload=message.payload,
+            origin=message.origin,
         )

@@ -1,7 +1,8 @@
 """The orders database's tables (SQLAlchemy Core), kept out of the domain.
 
-``orders_outbox`` is the reverse-sync outbox: written in the same transaction as the order it
-describes, read by the relay in ``acl.sync`` (which sets ``published_at``).
+The reverse-sync outbox is ``acl.sync.tables.service_outbox`` (its shape belongs to acl.sync; the
+migrations create it in this database): written in the same transaction as the order it describes,
+sent to the monolith by ``python -m acl.sync reverse`` (which sets ``published_at``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ __all__ = [
     "order_lines",
     "order_numbers",
     "orders",
-    "orders_outbox",
 ]
 
 metadata = MetaData()
@@ -88,19 +88,4 @@ checkout_reservations = Table(
     Column("position", Integer, nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("state", String(12), nullable=False),
-)
-
-orders_outbox = Table(
-    "orders_outbox",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("aggregate_type", String(40), nullable=False),
-    Column("aggregate_id", String(64), nullable=False),
-    Column("event_type", String(60), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("origin", String(40), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True),
-    Index("ix_orders_outbox_unpublished", "published_at", "id"),
 )

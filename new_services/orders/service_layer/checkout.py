@@ -173,7 +173,7 @@ class CheckoutSaga:
         with self._uow_factory() as uow:
             order.confirm()
             uow.orders.save_status(order)
-            uow.outbox.add(order_placed(order, now=self._clock()))
+            uow.outbox.add(order_placed(order))
             checkout.finish(CheckoutStatus.CONFIRMED, {"result": "order", "order_no": order.order_no})
             uow.checkouts.save(checkout)
             uow.commit()
@@ -249,7 +249,7 @@ class CheckoutSaga:
             uow.orders.add(order)
             order.confirm()
             uow.orders.save_status(order)
-            uow.outbox.add(order_placed(order, now=self._clock()))
+            uow.outbox.add(order_placed(order))
             uow.rollback()
         return order
 

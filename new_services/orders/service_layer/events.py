@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from new_services.orders.domain import Order
 from new_services.orders.service_layer.repository import OutboxMessage
 
@@ -13,14 +10,12 @@ __all__ = ["ORDER_PLACED", "order_placed"]
 ORDER_PLACED = "order.placed"
 
 
-def order_placed(order: Order, *, now: datetime) -> OutboxMessage:
+def order_placed(order: Order) -> OutboxMessage:
     """``order.placed``: the stock was already taken by the saga, the monolith must not take it again."""
     return OutboxMessage(
-        event_id=str(uuid.uuid4()),
         aggregate_type="order",
         aggregate_id=order.order_no,
         event_type=ORDER_PLACED,
-        created_at=now,
         payload={
             "order_no": order.order_no,
             "customer_user_id": order.customer_id,

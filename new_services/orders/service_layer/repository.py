@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from new_services.orders.domain import Checkout, Order
@@ -62,14 +61,15 @@ class CheckoutRepository(abc.ABC):
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
-    """One event for the reverse sync to the monolith (relayed by acl.sync)."""
+    """One event for the reverse sync to the monolith (relayed by ``python -m acl.sync reverse``).
 
-    event_id: str
+    The adapter gives it an event id, the aggregate's next sequence and the time it was written.
+    """
+
     aggregate_type: str
     aggregate_id: str
     event_type: str
     payload: dict[str, Any]
-    created_at: datetime
     origin: str = "orders"
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select
 
+from acl.sync.tables import service_outbox
 from new_services.orders.adapters.engine import make_engine
 from new_services.orders.adapters.migrate import current_revision, head_revision, upgrade_to_head
-from new_services.orders.adapters.tables import checkouts, order_numbers, orders, orders_outbox
+from new_services.orders.adapters.tables import checkouts, order_numbers, orders
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.orders.domain import Checkout, CheckoutCart, OrderStatus
 from new_services.orders.service_layer import (
@@ -30,7 +31,20 @@ def migrated_engine(url: str) -> Engine:
     assert current_revision(engine) is None
     upgrade_to_head(engine)
     assert current_revision(engine) == head_revision()
+    _assert_outbox_has_acl_sync_shape(engine)
     return engine
+
+
+def _assert_outbox_has_acl_sync_shape(engine: Engine) -> None:
+    """The migration writes ``service_outbox`` by hand: it must stay what acl.sync's relay reads."""
+    inspector = inspect(engine)
+    columns = {
+        c["name"]: (c["nullable"], type(c["type"]).__name__) for c in inspector.get_columns("service_outbox")
+    }
+    expected = {c.name: c.nullable for c in service_outbox.columns}
+    assert {name: nullable for name, (nullable, _) in columns.items()} == expected
+    uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("service_outbox")}
+    assert ("aggregate_type", "aggregate_id", "sequence") in uniques
 
 
 def _count(engine: Engine, table) -> int:  # type: ignore[no-untyped-def]
@@ -55,7 +69,17 @@ def run_sql_cases(engine: Engine) -> None:
     page = list_orders(lambda: SqlAlchemyUnitOfWork(engine), 7, page=1, page_size=20)
     assert page.count == 1 and page.orders == [order]
     assert page.orders[0].ordered_at == datetime(2026, 1, 25, 13, 3, tzinfo=UTC)
-    assert _count(engine, orders_outbox) == 1
+    with engine.connect() as connection:
+        (event,) = connection.execute(select(service_outbox)).all()
+    assert (event.aggregate_type, event.aggregate_id, event.sequence) == ("order", order.order_no, 1)
+    assert (event.event_type, event.origin, event.published_at) == ("order.placed", "orders", None)
+    assert event.payload["lines"][0] == {
+        "product_id": 1,
+        "sku": "LS-000001",
+        "name": "Product 1",
+        "quantity": 2,
+        "unit_price": "19.90",
+    }
 
     # idempotency survives the database
     assert place((1, 2), (2, 1), key="k-1") == order
@@ -74,10 +98,10 @@ def run_sql_cases(engine: Engine) -> None:
     assert stock.stock_of(1) == 3
 
     # shadow: answered, then rolled back: no order, no number, no outbox row, no checkout row
-    before = {t.name: _count(engine, t) for t in (orders, orders_outbox, checkouts, order_numbers)}
+    before = {t.name: _count(engine, t) for t in (orders, service_outbox, checkouts, order_numbers)}
     shadow = place((1, 1), shadow=True)
     assert shadow.status is OrderStatus.NEW
-    assert {t.name: _count(engine, t) for t in (orders, orders_outbox, checkouts, order_numbers)} == before
+    assert {t.name: _count(engine, t) for t in (orders, service_outbox, checkouts, order_numbers)} == before
     assert stock.stock_of(1) == 3
 
     # a failing confirm step abandons the pending order in the database and releases the stock

@@ -1,5 +1,7 @@
 """orders: orders and lines, checkout sagas and their reservations, the reverse-sync outbox
 
+``service_outbox`` has the shape acl.sync's reverse relay reads (``acl.sync.tables.service_outbox``).
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-25
@@ -74,25 +76,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("checkout_id", "product_id"),
     )
     op.create_table(
-        "orders_outbox",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        "service_outbox",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("aggregate_type", sa.String(length=40), nullable=False),
-        sa.Column("aggregate_id", sa.String(length=64), nullable=False),
-        sa.Column("event_type", sa.String(length=60), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("aggregate_type", sa.String(length=30), nullable=False),
+        sa.Column("aggregate_id", sa.String(length=40), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("event_type", sa.String(length=50), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(), nullable=False),
         sa.Column("origin", sa.String(length=40), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("published_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("event_id"),
+        sa.UniqueConstraint("aggregate_type", "aggregate_id", "sequence", name="uq_service_outbox_sequence"),
     )
-    op.create_index("ix_orders_outbox_unpublished", "orders_outbox", ["published_at", "id"])
+    op.create_index("ix_service_outbox_published_at", "service_outbox", ["published_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_orders_outbox_unpublished", table_name="orders_outbox")
-    op.drop_table("orders_outbox")
+    op.drop_index("ix_service_outbox_published_at", table_name="service_outbox")
+    op.drop_table("service_outbox")
     op.drop_table("orders_checkout_reservation")
     op.drop_table("orders_checkout")
     op.drop_index("ix_orders_order_line_order_id", table_name="orders_order_line")
