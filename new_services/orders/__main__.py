@@ -2,15 +2,20 @@
 
 ``python -m new_services.orders migrate``
     bring the orders database to the newest schema.
+``python -m new_services.orders recover [--older-than SECONDS]``
+    compensate checkout sagas left unfinished (a crashed worker, a stock release that failed):
+    abandon their pending order, release their stock; run it from cron or a supervisor.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import timedelta
 
 from new_services.orders.adapters.engine import make_engine
 from new_services.orders.adapters.migrate import upgrade_to_head
+from new_services.orders.bootstrap import bootstrap
 from new_services.orders.config import OrdersSettings
 
 __all__ = ["main", "migrate_database"]
@@ -28,8 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m new_services.orders")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="upgrade the orders database to the newest revision")
-    parser.parse_args(argv)
-    print(f"orders database at revision {migrate_database(OrdersSettings())}")
+    recover = commands.add_parser("recover", help="compensate checkouts left unfinished")
+    recover.add_argument("--older-than", type=float, default=300.0, help="seconds since the checkout began")
+    args = parser.parse_args(argv)
+    settings = OrdersSettings()
+    if args.command == "migrate":
+        print(f"orders database at revision {migrate_database(settings)}")
+        return 0
+    orders = bootstrap(settings)
+    try:
+        recovered = orders.saga().recover(older_than=timedelta(seconds=args.older_than))
+    finally:
+        orders.dispose()
+    print(f"compensated {len(recovered)} unfinished checkout(s)")
+    for checkout_id in recovered:
+        print(f"  {checkout_id}")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from new_services.orders.domain import Checkout, Order
 from new_services.orders.service_layer.repository import (
@@ -94,6 +95,14 @@ class MemoryCheckoutRepository(CheckoutRepository):
         if checkout.id not in self._data.checkouts:
             raise KeyError(checkout.id)
         self._data.checkouts[checkout.id] = copy.deepcopy(checkout)
+
+    def list_unfinished(self, *, started_before: datetime) -> list[Checkout]:
+        found = [
+            c
+            for c in self._data.checkouts.values()
+            if not c.status.finished and c.created_at < started_before
+        ]
+        return copy.deepcopy(sorted(found, key=lambda c: c.created_at))
 
 
 class MemoryOutbox(Outbox):

@@ -192,6 +192,15 @@ class SqlCheckoutRepository(CheckoutRepository):
             raise KeyError(f"checkout {checkout.id} does not exist")
         self._save_reservations(checkout)
 
+    def list_unfinished(self, *, started_before: datetime) -> list[Checkout]:
+        finished = [status.value for status in CheckoutStatus if status.finished]
+        query = (
+            select(checkouts)
+            .where(checkouts.c.status.not_in(finished) & (checkouts.c.created_at < _utc(started_before)))
+            .order_by(checkouts.c.created_at)
+        )
+        return [self._load(row) for row in self._connection.execute(query).all()]
+
     def _save_reservations(self, checkout: Checkout) -> None:
         self._connection.execute(
             delete(checkout_reservations).where(checkout_reservations.c.checkout_id == checkout.id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -106,6 +106,25 @@ class CheckoutSaga:
         except Exception as exc:
             self._compensate(checkout, {"result": "failed", "message": str(exc) or type(exc).__name__})
             raise
+
+    def recover(self, *, older_than: timedelta) -> list[str]:
+        """Compensate sagas left unfinished (a crashed worker, a release that failed); their ids.
+
+        A reservation still logged as being made when the process died may or may not have been
+        applied: it is marked in doubt, not released. ``older_than`` must exceed the longest a
+        request may run (gunicorn's timeout), so that no live checkout is touched.
+        """
+        with self._uow_factory() as uow:
+            stale = uow.checkouts.list_unfinished(started_before=self._clock() - older_than)
+        recovered = []
+        for checkout in stale:
+            for reservation in checkout.reservations:
+                if reservation.state is ReservationState.RESERVING:
+                    reservation.state = ReservationState.IN_DOUBT
+            outcome = {"result": "failed", "message": "the checkout was interrupted and has been undone"}
+            self._compensate(checkout, outcome)
+            recovered.append(checkout.id)
+        return recovered
 
     # --- steps --------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from new_services.orders.domain import Checkout, Order
@@ -57,6 +58,10 @@ class CheckoutRepository(abc.ABC):
     @abc.abstractmethod
     def save(self, checkout: Checkout) -> None:
         """Persist status, order number, outcome and every reservation's state."""
+
+    @abc.abstractmethod
+    def list_unfinished(self, *, started_before: datetime) -> list[Checkout]:
+        """Sagas neither confirmed nor compensated that started before ``started_before``, oldest first."""
 
 
 @dataclass(frozen=True, slots=True)

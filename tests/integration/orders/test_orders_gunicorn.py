@@ -200,3 +200,16 @@ def test_logs_are_json_lines_with_the_request_id(stack: Stack) -> None:
     call("GET", f"{stack.orders_url}/healthz", headers={"X-Request-ID": "orders-it-42"})
     lines = [json.loads(line) for line in stack.orders.log().splitlines() if line.startswith("{")]
     assert any(line.get("request_id") == "orders-it-42" and line.get("path") == "/healthz" for line in lines)
+
+
+def test_recover_command_finds_nothing_left_unfinished(stack: Stack) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "new_services.orders", "recover", "--older-than", "0"],
+        cwd=ROOT,
+        env={**os.environ, **stack.orders.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("compensated 0 unfinished checkout(s)")

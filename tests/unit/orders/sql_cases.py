@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, inspect, select
@@ -119,3 +119,18 @@ def run_sql_cases(engine: Engine) -> None:
         statuses = sorted(connection.execute(select(orders.c.status)).scalars())
     assert statuses == [OrderStatus.ABANDONED.value, OrderStatus.NEW.value]
     assert list_orders(lambda: SqlAlchemyUnitOfWork(engine), 7, page=1, page_size=20).count == 1
+
+    # a saga interrupted by a crash is found and compensated by recover()
+    class Crash(BaseException):
+        pass
+
+    stock.fail_reserve[2] = Crash()
+    with pytest.raises(Crash):
+        place((1, 1), (2, 1), key="k-crash")
+    del stock.fail_reserve[2]
+    assert stock.stock_of(1) == 2
+    assert saga().recover(older_than=timedelta(seconds=60)) == []
+    clock.advance(61)
+    assert len(saga().recover(older_than=timedelta(seconds=60))) == 1
+    assert stock.stock_of(1) == 3
+    assert saga().recover(older_than=timedelta(seconds=60)) == []

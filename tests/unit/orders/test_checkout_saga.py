@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from new_services.orders.adapters.memory import MemoryStore, MemoryUnitOfWork
@@ -203,3 +205,49 @@ def test_shadow_checkout_refuses_like_the_real_one(store, stock):
     with pytest.raises(InsufficientStock) as refused:
         saga(store, stock).place_order(command((3, 1), shadow=True))
     assert refused.value.available == 0
+
+
+class Crash(BaseException):
+    """The worker dies in the middle of a step: no compensation runs."""
+
+
+def test_recover_compensates_a_saga_interrupted_by_a_crash(store, stock):
+    clock = Clock()
+    crashing = FakeStock(stock.products)
+    crashing.fail_reserve[2] = Crash()
+
+    def factory() -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(store)
+
+    saga_ = CheckoutSaga(uow_factory=factory, stock=crashing, clock=clock)
+    with pytest.raises(Crash):
+        saga_.place_order(command((1, 2), (2, 1), key="k-crash"))
+    assert crashing.stock_of(1) == 3
+    assert the_checkout(store).status is CheckoutStatus.STARTED
+
+    assert saga_.recover(older_than=timedelta(seconds=300)) == []  # too young: maybe still running
+    clock.advance(301)
+    del crashing.fail_reserve[2]
+    (recovered,) = saga_.recover(older_than=timedelta(seconds=300))
+
+    checkout = the_checkout(store)
+    assert recovered == checkout.id and checkout.status is CheckoutStatus.COMPENSATED
+    assert crashing.stock_of(1) == 5 and crashing.stock_of(2) == 3
+    assert [r.state for r in checkout.reservations] == [ReservationState.RELEASED, ReservationState.IN_DOUBT]
+    assert saga_.recover(older_than=timedelta(seconds=300)) == []
+    with pytest.raises(CheckoutFailed, match="interrupted"):
+        saga_.place_order(command((1, 2), (2, 1), key="k-crash"))
+
+
+def test_recover_finishes_a_compensation_whose_release_failed(store, stock):
+    clock = Clock()
+    stock.fail_release = StockUnavailable("down")
+    saga_ = CheckoutSaga(uow_factory=lambda: FailingUnitOfWork(store, "create"), stock=stock, clock=clock)
+    with pytest.raises(StockUnavailable):
+        saga_.place_order(command((1, 2)))
+    assert stock.stock_of(1) == 3
+    stock.fail_release = None
+    clock.advance(600)
+    recovering = CheckoutSaga(uow_factory=lambda: MemoryUnitOfWork(store), stock=stock, clock=clock)
+    assert len(recovering.recover(older_than=timedelta(seconds=300))) == 1
+    assert stock.stock_of(1) == 5
