@@ -67,6 +67,8 @@ class CatalogConsumer:
         deliveries = self._transport.receive(self.name, limit=self.batch_size, wait=self.wait)
         held = [self._held_deliveries[event.event_id] for event in self._held.take_all()]
         pending = held + [d for d in deliveries if d.event.event_id not in self._held_deliveries]
+        # Per aggregate in sequence order, so that a held event follows the one that fills its gap.
+        pending.sort(key=lambda delivery: (delivery.event.aggregate_key, delivery.event.sequence))
         if not pending:
             return 0
         decisions = self._inbox.classify([delivery.event for delivery in pending])

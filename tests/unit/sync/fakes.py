@@ -1,0 +1,79 @@
+"""Fakes for sync unit tests: an in-memory catalog port and transport, events built in one line."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+from acl.catalog.records import ProductRecord
+from acl.sync.events import SyncEvent
+from acl.sync.transports.base import Backlog, Delivery
+from tests.unit.acl.legacy_db import legacy_row
+
+__all__ = ["FakePort", "FakeTransport", "product_event"]
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def product_event(prd_id: int, sequence: int, *, origin: str = "legacy", **columns: object) -> SyncEvent:
+    row = legacy_row(prd_id, **columns)
+    payload = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in row.items()}
+    return SyncEvent(
+        event_id=str(uuid.uuid4()),
+        aggregate_type="product",
+        aggregate_id=str(prd_id),
+        sequence=sequence,
+        type="product.stock_changed",
+        payload=payload,
+        occurred_at=T0 + timedelta(seconds=sequence),
+        origin=origin,
+    )
+
+
+class FakePort:
+    def __init__(self) -> None:
+        self.products: dict[int, ProductRecord] = {}
+        self.calls: list[list[int]] = []
+
+    def apply_products(self, records: Sequence[ProductRecord]) -> int:
+        self.calls.append([record.id for record in records])
+        for record in records:
+            self.products[record.id] = record
+        return len(records)
+
+    def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
+        yield from (self.products[key] for key in sorted(self.products))
+
+    def count_products(self) -> int:
+        return len(self.products)
+
+    def close(self) -> None:
+        pass
+
+
+class FakeTransport:
+    """Everything published is delivered once per ``receive`` call that asks; acks are recorded."""
+
+    def __init__(self) -> None:
+        self.queue: list[Delivery] = []
+        self.acked: list[str] = []
+        self._counter = 0
+
+    def publish(self, events: Sequence[SyncEvent]) -> None:
+        for event in events:
+            self._counter += 1
+            self.queue.append(Delivery(event, str(self._counter)))
+
+    def receive(self, consumer: str, *, limit: int, wait: float) -> list[Delivery]:
+        batch, self.queue = self.queue[:limit], self.queue[limit:]
+        return batch
+
+    def ack(self, consumer: str, deliveries: Sequence[Delivery]) -> None:
+        self.acked.extend(delivery.token for delivery in deliveries)
+
+    def backlog(self, consumer: str) -> Backlog:
+        return Backlog(len(self.queue), None)
+
+    def close(self) -> None:
+        pass
