@@ -89,7 +89,7 @@
     highlightRow();
   }
 
-  function makeChart(canvas, unit, sides) {
+  function makeChart(canvas, unit, sides, max) {
     return new Chart(canvas.getContext("2d"), {
       type: "line",
       data: {
@@ -107,7 +107,10 @@
         plugins: { legend: { position: "top", align: "end", labels: { boxWidth: 10, font: { size: 11 } } } },
         scales: {
           x: { ticks: { maxTicksLimit: 6, font: { size: 10 } }, grid: { display: false } },
-          y: { beginAtZero: true, ticks: { font: { size: 10 } }, title: { display: true, text: unit, font: { size: 11 } } },
+          y: {
+            beginAtZero: true, max: max, ticks: { font: { size: 10 } },
+            title: { display: true, text: unit, font: { size: 11 } },
+          },
         },
       },
     });
@@ -135,7 +138,8 @@
   function setupCharts() {
     document.querySelectorAll("canvas[data-metric]").forEach(function (canvas) {
       var sides = (canvas.getAttribute("data-sides") || "legacy new").split(" ");
-      charts[canvas.getAttribute("data-metric")] = makeChart(canvas, canvas.getAttribute("data-unit"), sides);
+      var max = canvas.hasAttribute("data-max") ? Number(canvas.getAttribute("data-max")) : undefined;
+      charts[canvas.getAttribute("data-metric")] = makeChart(canvas, canvas.getAttribute("data-unit"), sides, max);
     });
     var select = document.getElementById("chart-route");
     if (select) {
