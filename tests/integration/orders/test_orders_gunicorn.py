@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,3 +215,38 @@ def test_recover_command_finds_nothing_left_unfinished(stack: Stack) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("compensated 0 unfinished checkout(s)")
+
+
+def _parallel(calls: list[Callable[[], tuple]]) -> list[tuple]:
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda fn: fn(), calls))
+
+
+def test_parallel_checkouts_never_oversell(stack: Stack) -> None:
+    staff = {"Authorization": "Basic " + base64.b64encode(b"staff:staff-password-123").decode()}
+    status, _, _ = call("POST", f"{stack.legacy_url}/api/products/8/stock", {"quantity": 3}, staff)
+    assert status == 200
+    cart = {"items": [{"product_id": 8, "quantity": 1}]}
+    results = _parallel(
+        [lambda: call("POST", f"{stack.orders_url}/api/orders", cart, stack.identity()) for _ in range(5)]
+    )
+    statuses = sorted(result[0] for result in results)
+    assert statuses == [201, 201, 201, 409, 409], [result[1] for result in results]
+    assert legacy_stock(stack, 8) == 0
+
+
+def test_parallel_retries_with_one_key_place_one_order(stack: Stack) -> None:
+    before = legacy_stock(stack, 9)
+    count = call("GET", f"{stack.orders_url}/api/orders", headers=stack.identity())[1]["count"]
+    cart = {"items": [{"product_id": 9, "quantity": 1}]}
+    headers = {**stack.identity(), "Idempotency-Key": "it-parallel-1"}
+    results = _parallel(
+        [lambda: call("POST", f"{stack.orders_url}/api/orders", cart, headers) for _ in range(4)]
+    )
+    created = [result[1] for result in results if result[0] == 201]
+    in_progress = [result[1] for result in results if result[0] == 409]
+    assert len(created) + len(in_progress) == 4 and created
+    assert all(body == created[0] for body in created)
+    assert all(body["error"]["code"] == "checkout_in_progress" for body in in_progress)
+    assert legacy_stock(stack, 9) == before - 1
+    assert call("GET", f"{stack.orders_url}/api/orders", headers=stack.identity())[1]["count"] == count + 1
