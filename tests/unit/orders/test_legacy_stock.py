@@ -1,0 +1,150 @@
+"""The legacy stock adapter on a scripted monolith (httpx2.MockTransport): how each answer maps."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+
+import httpx2
+import pytest
+
+from acl.circuit_breaker import CircuitBreaker
+from acl.legacy_client import RetryPolicy
+from new_services.orders.adapters.legacy_stock import LegacyStock, LegacyStockClient
+from new_services.orders.service_layer import (
+    InsufficientStock,
+    ProductUnavailable,
+    StockOutcomeUnknown,
+    StockUnavailable,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def product_json(stock: int, status: str = "active") -> dict:
+    return {
+        "id": 3, "sku": "LS-000003", "name": "Mug", "description": "", "price": "4.50", "currency": "EUR",
+        "stock": stock, "status": status, "category": "Home>Kitchen",
+        "created_at": "2016-03-01T10:00:00+01:00", "updated_at": "2016-07-01T12:30:00+02:00",
+    }  # fmt: skip
+
+
+class Monolith:
+    """Answers GET with the product and POST .../stock with ``on_post`` (default: apply the delta)."""
+
+    def __init__(self, stock: int, status: str = "active") -> None:
+        self.stock = stock
+        self.status = status
+        self.posts: list[dict] = []
+        self.on_post: Callable[[httpx2.Request], httpx2.Response] | None = None
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"staff:pw").decode()
+        if request.url.path != "/api/products/3" and not request.url.path.startswith("/api/products/3/"):
+            return httpx2.Response(404, json={"error": {"code": "not_found", "message": "no"}})
+        if request.method == "GET":
+            return httpx2.Response(200, json=product_json(self.stock, self.status))
+        body = json.loads(request.content)
+        self.posts.append(body)
+        if self.on_post is not None:
+            return self.on_post(request)
+        if self.stock + body["delta"] < 0:
+            return httpx2.Response(
+                400, json={"error": {"code": "invalid_body", "message": "-", "field": "delta"}}
+            )
+        self.stock += body["delta"]
+        return httpx2.Response(200, json=product_json(self.stock, self.status))
+
+
+def adapter(monolith: Monolith, breaker: CircuitBreaker | None = None) -> LegacyStock:
+    client = LegacyStockClient(
+        "http://legacy.test",
+        headers={"Authorization": "Basic " + base64.b64encode(b"staff:pw").decode()},
+        transport=httpx2.MockTransport(monolith),
+        retry=RetryPolicy(attempts=2, backoff=0),
+        breaker=breaker or CircuitBreaker(),
+        sleep=lambda _: None,
+    )
+    return LegacyStock(client)
+
+
+def test_reserve_and_release_send_deltas_and_copy_the_product():
+    monolith = Monolith(stock=5)
+    stock = adapter(monolith)
+    reserved = stock.reserve("c1:reserve:3", 3, 2)
+    assert (reserved.stock, reserved.sku, str(reserved.unit_price), reserved.active) == (
+        3,
+        "LS-000003",
+        "4.50",
+        True,
+    )
+    stock.release("c1:reserve:3", 3, 2)
+    assert monolith.posts == [{"delta": -2}, {"delta": 2}] and monolith.stock == 5
+
+
+def test_not_enough_or_discontinued_is_refused_without_a_write():
+    monolith = Monolith(stock=1)
+    with pytest.raises(InsufficientStock) as refused:
+        adapter(monolith).reserve("s", 3, 2)
+    assert (refused.value.requested, refused.value.available) == (2, 1)
+    monolith.stock, monolith.status = 9, "discontinued"
+    with pytest.raises(InsufficientStock, match="discontinued"):
+        adapter(monolith).reserve("s", 3, 1)
+    assert monolith.posts == []
+
+
+def test_a_race_lost_at_the_conditional_update_is_insufficient_stock():
+    monolith = Monolith(stock=2)
+
+    def someone_else_took_it(request: httpx2.Request) -> httpx2.Response:
+        monolith.stock = 0
+        return httpx2.Response(
+            400, json={"error": {"code": "invalid_body", "message": "-", "field": "delta"}}
+        )
+
+    monolith.on_post = someone_else_took_it
+    with pytest.raises(InsufficientStock) as refused:
+        adapter(monolith).reserve("s", 3, 2)
+    assert refused.value.available == 0
+
+
+def test_unknown_product_is_unavailable():
+    with pytest.raises(ProductUnavailable):
+        adapter(Monolith(stock=1)).reserve("s", 4, 1)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx2.ReadTimeout("slow"), httpx2.RemoteProtocolError("reset"), httpx2.Response(500, text="boom")],
+    ids=["timeout", "connection", "server-error"],
+)
+def test_a_write_without_a_usable_answer_is_in_doubt(failure):
+    monolith = Monolith(stock=5)
+
+    def fail(request: httpx2.Request) -> httpx2.Response:
+        if isinstance(failure, Exception):
+            raise failure
+        return failure
+
+    monolith.on_post = fail
+    with pytest.raises(StockOutcomeUnknown):
+        adapter(monolith).reserve("s", 3, 1)
+    assert len(monolith.posts) == 1  # never retried
+
+
+def test_an_open_circuit_is_unavailable_and_nothing_is_sent():
+    monolith = Monolith(stock=5)
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=60)
+    breaker.record_failure()
+    with pytest.raises(StockUnavailable) as refused:
+        adapter(monolith, breaker).reserve("s", 3, 1)
+    assert not isinstance(refused.value, StockOutcomeUnknown)
+    assert monolith.posts == []
+
+
+def test_a_failed_release_is_unavailable():
+    monolith = Monolith(stock=5)
+    monolith.on_post = lambda request: httpx2.Response(503, text="down")
+    with pytest.raises(StockUnavailable):
+        adapter(monolith).release("s", 3, 1)
