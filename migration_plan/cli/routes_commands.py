@@ -7,16 +7,16 @@ with the password in ``$STRANGLER_HOME/secrets/admin_password``. The control pla
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx2
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from migration_plan.admin_client import AdminApiError as CliError
+from migration_plan.admin_client import AdminClient
 
 __all__ = ["AdminClient", "register"]
 
@@ -33,79 +33,6 @@ ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why: recorded
 ExpectOption = Annotated[
     int | None, typer.Option("--expected-version", help="Refuse (409) unless this version is still active.")
 ]
-
-
-class CliError(Exception):
-    """A failure to show the user as one clear message."""
-
-
-@dataclass
-class AdminClient:
-    """A small client of /api/v1 that turns HTTP failures into CliError messages."""
-
-    url: str
-    client: httpx2.Client
-
-    @classmethod
-    def connect(cls, url: str | None, token: str | None, home: Path | None) -> AdminClient:
-        base = (url or os.environ.get("STRANGLER_ADMIN_URL") or _default_url()).rstrip("/")
-        client = httpx2.Client(
-            base_url=base + "/api/v1", timeout=15.0, headers={"Accept": "application/json"}
-        )
-        admin = cls(base, client)
-        token = token or os.environ.get("STRANGLER_TOKEN")
-        if token:
-            client.headers["Authorization"] = f"Bearer {token}"
-        else:
-            admin._login(home)
-        return admin
-
-    def _login(self, home: Path | None) -> None:
-        root = home or Path(os.environ.get("STRANGLER_HOME", ".strangler"))
-        password_file = root / "secrets" / "admin_password"
-        if not password_file.exists():
-            raise CliError(
-                f"no credentials: give --token or STRANGLER_TOKEN, or run where {password_file} exists"
-            )
-        password = password_file.read_text(encoding="utf-8").strip()
-        self.request("POST", "/session", {"username": "admin", "password": password})
-
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        try:
-            response = self.client.request(method, path, json=body if method != "GET" else None)
-        except httpx2.TransportError as exc:
-            raise CliError(
-                f"control plane not reachable at {self.url} — is `make run` running? ({exc})"
-            ) from exc
-        if response.status_code < 400:
-            return response.json()
-        raise CliError(_explain(response))
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def _default_url() -> str:
-    return f"http://127.0.0.1:{os.environ.get('STRANGLER_ADMIN_PORT', '8001')}"
-
-
-def _explain(response: httpx2.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        data = {"message": response.text.strip()[:300]}
-    message = str(data.get("message", ""))
-    status = response.status_code
-    if status == 401:
-        return f"not authenticated (401): {message}; give a valid --token or STRANGLER_TOKEN"
-    if status == 403:
-        return f"not allowed (403): {message}"
-    if status == 409:
-        return f"conflict (409): {message}"
-    if status == 422:
-        problems = "".join(f"\n  - {p}" for p in data.get("problems", []))
-        return f"refused (422): {message}{problems}"
-    return f"{response.request.method} {response.request.url.path} failed ({status}): {message}"
 
 
 def _console() -> Console:

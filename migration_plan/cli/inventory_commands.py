@@ -1,0 +1,114 @@
+"""`strangler inventory`: every route of the monolith's URLconf, the plan stage claiming it, its traffic.
+
+The URLconf comes from ``python -m legacy_monolith.manage urls_json`` (run as a subprocess with
+``LEGACYSHOP_DATA_DIR=$STRANGLER_HOME/legacy``) or from ``--urlconf FILE``; shares come from the control
+plane's ``/api/v1/stats``. Unclaimed routes (no stage moves them off the monolith) are highlighted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from migration_plan.admin_client import AdminApiError, AdminClient
+from migration_plan.cli.routes_commands import HomeOption, TokenOption, UrlOption
+from migration_plan.inventory import (
+    Inventory,
+    InventoryError,
+    build_inventory,
+    read_urlconf_file,
+    run_urls_json,
+)
+from migration_plan.plan import PlanError, load_plan
+
+__all__ = ["print_inventory", "register"]
+
+
+def print_inventory(inventory: Inventory, console: Console) -> None:
+    window = f", traffic over the last {inventory.window_s} s" if inventory.window_s else ""
+    table = Table(title=f"monolith routes against plan {inventory.plan}{window}")
+    for column in ("pattern", "name", "methods", "stage (route)", "share", "status"):
+        table.add_column(column, justify="right" if column == "share" else "left")
+    for row in inventory.rows:
+        claims = "\n".join(
+            f"{escape(c.stage)} ({escape(c.route)}"
+            + (f" {','.join(c.methods)})" if c.methods != ("*",) else ")")
+            for c in row.claims
+        )
+        share = "-" if row.share is None else f"{row.share:.1%}"
+        style = "bold yellow" if row.unclaimed else "dim" if row.kept else ""
+        status = f"[{style}]{row.status}[/]" if style else row.status
+        table.add_row(
+            escape(row.pattern.pattern),
+            escape(row.pattern.name or "-"),
+            ",".join(row.pattern.methods) if row.pattern.methods else "any",
+            claims or "-",
+            share,
+            status,
+        )
+    console.print(table)
+    unclaimed = inventory.unclaimed
+    if unclaimed:
+        names = ", ".join(escape(row.pattern.pattern) for row in unclaimed)
+        console.print(f"[bold yellow]{len(unclaimed)} route(s) no stage migrates:[/] {names}")
+    else:
+        console.print("[green]every route is claimed by a stage or kept on legacy on purpose[/]")
+
+
+def inventory(
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", "-p", help="Plan file (default $STRANGLER_PLAN or plans/legacyshop.yaml)."),
+    ] = None,
+    urlconf: Annotated[
+        Path | None,
+        typer.Option("--urlconf", help="URLconf JSON file instead of running the monolith's command."),
+    ] = None,
+    window: Annotated[
+        int, typer.Option("--window", min=1, max=3600, help="Seconds of traffic to share.")
+    ] = 300,
+    no_stats: Annotated[
+        bool, typer.Option("--no-stats", help="Do not ask the control plane for traffic.")
+    ] = False,
+    fail_on_unclaimed: Annotated[
+        bool, typer.Option("--fail-on-unclaimed", help="Exit 1 when a route is unclaimed.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """List every monolith route with the stage that claims it and its share of traffic."""
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    state = home or Path(os.environ.get("STRANGLER_HOME", ".strangler"))
+    try:
+        the_plan = load_plan(plan or Path(os.environ.get("STRANGLER_PLAN", "plans/legacyshop.yaml")))
+        patterns = read_urlconf_file(urlconf) if urlconf else run_urls_json(home=state)
+    except (PlanError, InventoryError) as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    figures = None
+    if not no_stats:
+        try:
+            with AdminClient.connect(url, token, home) as admin:
+                figures = admin.request("GET", f"/stats?window={window}")["routes"]
+        except AdminApiError as exc:
+            errors.print(f"[yellow]warning:[/] no traffic shares: {escape(str(exc))}")
+    result = build_inventory(patterns, the_plan, figures, window_s=window if figures is not None else None)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        print_inventory(result, Console(highlight=False, soft_wrap=True))
+    if fail_on_unclaimed and result.unclaimed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("inventory")(inventory)

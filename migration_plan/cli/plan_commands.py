@@ -1,0 +1,212 @@
+"""`strangler plan status|advance|rollback`: the migration plan (plans/*.yaml) driven over the admin API.
+
+``advance`` evaluates the next step's gates, shows the route-table diff, and publishes with the plan step
+as the audit reason; it exits 1 when a gate fails (``--force`` publishes anyway, and the reason names the
+gates it went past). ``--dry-run`` shows the gates and the diff and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from migration_plan.admin_client import AdminApiError, AdminClient
+from migration_plan.cli.routes_commands import HomeOption, TokenOption, UrlOption
+from migration_plan.plan import (
+    GateResult,
+    PlanEngine,
+    PlanError,
+    StepChange,
+    load_gate_runner,
+    load_plan,
+    sync_lag_from_command,
+)
+
+__all__ = ["register"]
+
+plan_app = typer.Typer(
+    name="plan", help="The staged migration plan: status, advance one step, roll back one."
+)
+
+PlanOption = Annotated[
+    Path | None,
+    typer.Option("--plan", "-p", help="Plan file (default $STRANGLER_PLAN or plans/legacyshop.yaml)."),
+]
+StageOption = Annotated[
+    str | None, typer.Option("--stage", "-s", help="Stage name (default: chosen by the plan).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+FrontDoorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--front-door", help="Proxy URL for load gates (default http://127.0.0.1:$STRANGLER_DATAPLANE_PORT)."
+    ),
+]
+ReportsOption = Annotated[Path, typer.Option("--reports", help="Folder for load-gate reports.")]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(1)
+
+
+def _engine_run(
+    plan_path: Path | None,
+    url: str | None,
+    token: str | None,
+    home: Path | None,
+    action: Callable[[PlanEngine], Any],
+    *,
+    front_door: str | None = None,
+    reports: Path = Path("reports/load"),
+) -> Any:
+    path = plan_path or Path(os.environ.get("STRANGLER_PLAN", "plans/legacyshop.yaml"))
+    try:
+        plan = load_plan(path)
+        door = front_door or f"http://127.0.0.1:{os.environ.get('STRANGLER_DATAPLANE_PORT', '8000')}"
+        with AdminClient.connect(url, token, home) as admin:
+            engine = PlanEngine(
+                plan, admin, run_load=load_gate_runner(door, reports), sync_lag=sync_lag_from_command()
+            )
+            return action(engine)
+    except (PlanError, AdminApiError) as exc:
+        raise _fail(str(exc)) from None
+
+
+def _gate_text(gate: GateResult) -> str:
+    mark = "[dim]-[/]" if gate.skipped else "[green]✓[/]" if gate.passed else "[red]✗[/]"
+    return f"{mark} {gate.gate}: {escape(gate.detail)}"
+
+
+def _ladder(steps: list[str], index: int) -> str:
+    return " ".join(f"[green]{s}[/]" if i <= index else f"[dim]{s}[/]" for i, s in enumerate(steps))
+
+
+@plan_app.command("status")
+def status(
+    plan: PlanOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Each stage's step, each route's state, and the next step's gates measured now."""
+    result = _engine_run(plan, url, token, home, lambda engine: engine.status())
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"plan {result.plan} on route-table version {result.version}", show_lines=True)
+    for column in ("stage", "progress", "routes", "next step gates"):
+        table.add_column(column)
+    for stage in result.stages:
+        data = stage.to_dict()
+        routes = "\n".join(
+            f"{escape(r['route'])}: {r['state']}" + (" [yellow](off plan)[/]" if r["off_plan"] else "")
+            for r in data["routes"]
+        )
+        if data["complete"]:
+            gates = "[green]complete[/]"
+        else:
+            gates = f"[bold]next: {data['next']}[/]\n" + (
+                "\n".join(_gate_text(g) for g in stage.gates) or "no gates"
+            )
+        table.add_row(
+            escape(data["stage"]), f"{data['step']}\n{_ladder(data['steps'], data['index'])}", routes, gates
+        )
+    _console().print(table)
+
+
+def _print_change(change: StepChange) -> None:
+    console = _console()
+    console.print(f"[bold]stage {escape(change.stage)}: {change.before} -> {change.after}[/]")
+    for gate in change.gates:
+        console.print("  " + _gate_text(gate))
+    diff = change.diff
+    if diff:
+        console.print(f"[bold]{escape(str(diff.get('summary', '')))}[/]")
+        for line in str(diff.get("text", "")).splitlines():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            console.print(f"[{style}]{escape(line)}[/]")
+    for note in change.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    for problem in change.problems:
+        console.print(f"[red]refused by the control plane:[/] {escape(problem)}")
+    if change.published:
+        console.print(
+            f"[green]published version {change.published['version']}[/] "
+            f"(was {change.published['previous_version']}): {escape(change.reason)}"
+        )
+    elif change.dry_run:
+        console.print("[yellow]dry run: nothing published[/]")
+    elif change.blocked:
+        failing = ", ".join(g.gate for g in change.failing_gates)
+        console.print(f"[red]not published: gates failing ({failing}); --force to go past them (audited)[/]")
+
+
+def _finish(change: StepChange, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(change.to_dict(), indent=2))
+    else:
+        _print_change(change)
+    if change.problems or change.blocked:
+        raise typer.Exit(1)
+
+
+@plan_app.command("advance")
+def advance(
+    stage: StageOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Gates and diff only; publish nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Publish even if gates fail (audited).")] = False,
+    plan: PlanOption = None,
+    front_door: FrontDoorOption = None,
+    reports: ReportsOption = Path("reports/load"),
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """One step up for a stage (default: the first unfinished one), if its gates pass."""
+    change = _engine_run(
+        plan,
+        url,
+        token,
+        home,
+        lambda engine: engine.advance(stage, dry_run=dry_run, force=force),
+        front_door=front_door,
+        reports=reports,
+    )
+    _finish(change, as_json)
+
+
+@plan_app.command("rollback")
+def rollback(
+    stage: StageOption = None,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why: added to the audit reason.")] = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Diff only; publish nothing.")] = False,
+    plan: PlanOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """One step down for a stage (default: the last one started); no gates."""
+    change = _engine_run(
+        plan, url, token, home, lambda engine: engine.rollback(stage, dry_run=dry_run, why=reason)
+    )
+    _finish(change, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(plan_app, name="plan")

@@ -1,0 +1,278 @@
+"""The plan engine: status, advance one step (gates, diff, publish), roll back one step.
+
+Every change is one whole-table publish through the admin API (``POST /api/v1/versions``) with the
+plan step as the reason, so it is validated, compare-and-swapped and audited like any other.
+
+    engine = PlanEngine(plan, admin, run_load=..., sync_lag=...)
+    engine.status()                            -> PlanStatus
+    engine.advance(stage=None, dry_run=False, force=False) -> StepChange
+    engine.rollback(stage=None, dry_run=False)             -> StepChange
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from migration_plan.admin_client import AdminApiError, AdminClient
+from migration_plan.plan.gates import GateInputs, GateResult, GateSourceError, evaluate_gates
+from migration_plan.plan.model import LoadGate, Plan, PlanError, Stage
+from migration_plan.plan.state import NOT_STARTED, StagePosition, apply_step, stage_position
+from strangler_proxy.routes import RouteTable, Upstream
+
+__all__ = ["PlanEngine", "PlanStatus", "StageStatus", "StepChange"]
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    position: StagePosition
+    gates: tuple[GateResult, ...] = ()
+    """The next step's gates, evaluated now (a load gate is only run by advance)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        position = self.position
+        following = position.next_step
+        return {
+            "stage": position.stage.name,
+            "step": position.label,
+            "index": position.index,
+            "steps": [step.label for step in position.stage.steps],
+            "complete": position.complete,
+            "next": following.label if following else None,
+            "routes": [
+                {"route": r.route, "state": r.state, "index": r.index, "off_plan": r.off_plan}
+                for r in position.routes
+            ],
+            "gates": [gate.to_dict() for gate in self.gates],
+        }
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    plan: str
+    version: int
+    stages: tuple[StageStatus, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plan": self.plan, "version": self.version, "stages": [s.to_dict() for s in self.stages]}
+
+
+@dataclass(frozen=True)
+class StepChange:
+    """One step up or down, previewed or published."""
+
+    stage: str
+    before: str
+    after: str
+    reason: str
+    diff: Mapping[str, Any]
+    problems: tuple[str, ...] = ()
+    gates: tuple[GateResult, ...] = ()
+    forced_past: tuple[str, ...] = ()
+    published: Mapping[str, Any] | None = None
+    dry_run: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        """Gates failed and nothing was forced: nothing was published."""
+        return self.published is None and not self.dry_run and not self.problems
+
+    @property
+    def failing_gates(self) -> list[GateResult]:
+        return [gate for gate in self.gates if not gate.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "from": self.before,
+            "to": self.after,
+            "reason": self.reason,
+            "dry_run": self.dry_run,
+            "gates": [gate.to_dict() for gate in self.gates],
+            "forced_past": list(self.forced_past),
+            "problems": list(self.problems),
+            "diff": dict(self.diff),
+            "published": dict(self.published) if self.published else None,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class PlanEngine:
+    plan: Plan
+    admin: AdminClient
+    run_load: Callable[[LoadGate], tuple[bool, str]] | None = None
+    sync_lag: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
+    _registry: dict[str, Upstream] | None = field(default=None, repr=False)
+    _pending: dict[str, Upstream] = field(default_factory=dict, repr=False)
+
+    # ---- reads -------------------------------------------------------------------------------------
+
+    def _active(self) -> tuple[int, RouteTable]:
+        data = self.admin.request("GET", "/versions/active")
+        return int(data["version"]), RouteTable.model_validate(data["table"])
+
+    def _stats(self, window_s: int) -> list[Mapping[str, Any]]:
+        try:
+            return list(self.admin.request("GET", f"/stats?window={window_s}")["routes"])
+        except AdminApiError as exc:
+            raise GateSourceError(str(exc)) from exc
+
+    def _inputs(self, *, with_load: bool) -> GateInputs:
+        return GateInputs(
+            stats=self._stats, run_load=self.run_load if with_load else None, sync_lag=self.sync_lag
+        )
+
+    def positions(self) -> tuple[int, list[StagePosition]]:
+        version, table = self._active()
+        return version, [stage_position(stage, table) for stage in self.plan.stages]
+
+    def status(self) -> PlanStatus:
+        version, positions = self.positions()
+        inputs = self._inputs(with_load=False)
+        stages = []
+        for position in positions:
+            following = position.next_step
+            gates: list[GateResult] = []
+            if following is not None and position.consistent:
+                gates = evaluate_gates(following.gates, self._route_names(position.stage), inputs)
+            stages.append(StageStatus(position, tuple(gates)))
+        return PlanStatus(self.plan.name, version, tuple(stages))
+
+    # ---- changes -----------------------------------------------------------------------------------
+
+    def advance(self, stage: str | None = None, *, dry_run: bool = False, force: bool = False) -> StepChange:
+        """Move ``stage`` (default: the first unfinished one) one step up, if its gates pass."""
+        version, table = self._active()
+        position = self._pick(table, stage, for_advance=True)
+        following = position.next_step
+        if following is None:
+            raise PlanError(f"stage {position.stage.name} is complete ({position.label})")
+        target = position.index + 1
+        gates = tuple(
+            evaluate_gates(
+                following.gates, self._route_names(position.stage), self._inputs(with_load=not dry_run)
+            )
+        )
+        failing = [gate.gate for gate in gates if not gate.passed]
+        reason = f"plan {self.plan.name}: stage {position.stage.name} {position.label} -> {following.label}"
+        forced_past: tuple[str, ...] = ()
+        if failing and force:
+            forced_past = tuple(failing)
+            reason += f" [forced past failing gates: {', '.join(failing)}]"
+        candidate = apply_step(table, position.stage, target, self._upstream(position.stage, dry_run))
+        change = StepChange(
+            stage=position.stage.name,
+            before=position.label,
+            after=following.label,
+            reason=reason,
+            diff={},
+            gates=gates,
+            forced_past=forced_past,
+            dry_run=dry_run,
+        )
+        return self._publish(change, candidate, version, dry_run=dry_run or (bool(failing) and not force))
+
+    def rollback(self, stage: str | None = None, *, dry_run: bool = False, why: str = "") -> StepChange:
+        """Move ``stage`` (default: the last one started) one step down; no gates."""
+        version, table = self._active()
+        position = self._pick(table, stage, for_advance=False)
+        if position.index == NOT_STARTED:
+            raise PlanError(f"stage {position.stage.name} has not started: nothing to roll back")
+        target = position.index - 1
+        after = "not started" if target == NOT_STARTED else position.stage.steps[target].label
+        reason = f"plan {self.plan.name}: rollback stage {position.stage.name} {position.label} -> {after}"
+        if why:
+            reason += f" ({why})"
+        candidate = apply_step(table, position.stage, target, None)
+        change = StepChange(
+            stage=position.stage.name,
+            before=position.label,
+            after=after,
+            reason=reason,
+            diff={},
+            dry_run=dry_run,
+        )
+        return self._publish(change, candidate, version, dry_run=dry_run)
+
+    # ---- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _route_names(stage: Stage) -> list[str]:
+        return [spec.name for spec in stage.routes]
+
+    def _pick(self, table: RouteTable, name: str | None, *, for_advance: bool) -> StagePosition:
+        positions = [stage_position(stage, table) for stage in self.plan.stages]
+        if name is not None:
+            chosen = stage_position(self.plan.stage(name), table)
+        elif for_advance:
+            unfinished = [p for p in positions if not p.complete]
+            if not unfinished:
+                raise PlanError(f"every stage of plan {self.plan.name} is complete")
+            chosen = unfinished[0]
+        else:
+            started = [p for p in positions if p.index != NOT_STARTED or any(r.index >= 0 for r in p.routes)]
+            if not started:
+                raise PlanError(f"no stage of plan {self.plan.name} has started: nothing to roll back")
+            chosen = started[-1]
+        if chosen.off_plan:
+            states = ", ".join(f"{r.route} is {r.state}" for r in chosen.off_plan)
+            raise PlanError(
+                f"stage {chosen.stage.name} is off plan ({states}): flip its routes to a plan step "
+                "with `strangler routes flip` first"
+            )
+        return chosen
+
+    def _upstream(self, stage: Stage, dry_run: bool) -> Upstream | None:
+        if stage.upstream is None:
+            return None
+        if self._registry is None:
+            items = self.admin.request("GET", "/upstreams")["upstreams"]
+            self._registry = {item["name"]: Upstream.model_validate(item) for item in items}
+        known = self._registry.get(stage.upstream)
+        if known is not None:
+            return known
+        address = self.plan.upstreams.get(stage.upstream)
+        if address is None:
+            raise PlanError(
+                f"upstream {stage.upstream!r} is not registered and the plan gives no address: "
+                f"`strangler routes register {stage.upstream} http://HOST:PORT`"
+            )
+        if not dry_run:
+            saved = self.admin.request("PUT", f"/upstreams/{stage.upstream}", {"url": address})
+            known = Upstream.model_validate(saved)
+            self._registry[stage.upstream] = known
+            return known
+        pending = Upstream(name=stage.upstream, url=address)
+        self._pending[stage.upstream] = pending
+        return pending
+
+    def _publish(
+        self, change: StepChange, candidate: RouteTable, version: int, *, dry_run: bool
+    ) -> StepChange:
+        body = {
+            "table": candidate.model_dump(mode="json"),
+            "expected_version": version,
+            "reason": change.reason,
+            "dry_run": True,
+        }
+        preview = self.admin.request("POST", "/versions", body)
+        # A dry run does not register the plan's upstreams; the real advance does, before publishing.
+        unregistered = {f"upstream {name!r} is not registered": u for name, u in self._pending.items()}
+        problems = tuple(p for p in preview.get("problems") or () if p not in unregistered)
+        notes = tuple(
+            f"upstream {u.name} is not registered yet: advance registers it at {u.url}"
+            for p, u in unregistered.items()
+            if p in (preview.get("problems") or ())
+        )
+        change = _replace(change, diff=preview["diff"], problems=problems, notes=notes)
+        if dry_run or problems:
+            return change
+        published = self.admin.request("POST", "/versions", {**body, "dry_run": False})
+        return _replace(change, published=published)
+
+
+def _replace(change: StepChange, **update: Any) -> StepChange:
+    return replace(change, **update)
