@@ -146,6 +146,8 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
             expect(row.locator("[data-mode]")).to_have_text("canary")
             expect(row.locator("[data-weight]")).to_have_text("50%")
             expect(row.locator('[data-live="guard"]')).to_have_text("disabled")
+            # The data plane's worker reports serving the new version.
+            expect(page.locator("#workers-status")).to_have_text("1/1 workers on v3")
 
             # The live figures move without a reload: both sides now serve the route.
             _wait_live(page, route, "new", "v > 0")

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from strangler_proxy.controlplane.ui.live import SettledSources, build_snapshot
 from strangler_proxy.controlplane.ui.stream import sse_event
 from strangler_proxy.routes import ActionMode
 from strangler_proxy.store import LATENCY_BUCKETS_MS, make_engine
-from strangler_proxy.store.schema import route_stats
+from strangler_proxy.store.schema import dataplane_workers, route_stats
 
 pytestmark = pytest.mark.integration
 
@@ -314,10 +315,19 @@ def test_the_live_snapshot_sums_workers_and_keeps_the_sides_apart(admin: Admin) 
         for worker in ("w1", "w2"):
             rows.append(_stats_row(second, worker, "catalog", "legacy", 10, 0, fast))
             rows.append(_stats_row(second, worker, "catalog", "new", 10, 1, slow))
+    at = datetime.fromtimestamp(now, UTC)
+    active = admin.active_version()
+    workers = [
+        {"worker": "h:1", "pid": 1, "version_id": active, "heartbeat_at": at - timedelta(seconds=1)},
+        {"worker": "h:2", "pid": 2, "version_id": active - 1, "heartbeat_at": at - timedelta(seconds=2)},
+        {"worker": "h:3", "pid": 3, "version_id": active - 1, "heartbeat_at": at - timedelta(minutes=5)},
+    ]
     with admin.services.engine.begin() as conn:
         conn.execute(insert(route_stats), rows)
+        conn.execute(insert(dataplane_workers), workers)
     sources = _frozen_sources(admin.services, now)
-    snapshot = build_snapshot(sources, window_s=5, history_s=10)
+    snapshot = build_snapshot(sources, window_s=5, history_s=10, now=at)
+    assert snapshot["workers"] == {"alive": 2, "current": 1}, "the stale worker is left out"
     catalog = snapshot["routes"]["catalog"]
     assert catalog["legacy"]["rps"] == 20.0
     assert catalog["new"]["rps"] == 20.0

@@ -12,11 +12,13 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
 from strangler_proxy.controlplane.services import ControlPlaneServices
+from strangler_proxy.controlplane.services.clock import as_utc, utcnow
 from strangler_proxy.controlplane.services.guards import GuardService
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.publishing import PublishingService
@@ -27,6 +29,8 @@ __all__ = ["LiveFeed", "LiveSources", "SettledSources", "build_snapshot", "settl
 SIDES = ("legacy", "new")
 UNMATCHED = "-"
 SETTLE_S = 1.0
+WORKER_STALE_S = 10.0
+"""A data-plane worker whose last heartbeat is older than this is left out of the count."""
 
 
 class LiveSources(Protocol):
@@ -87,7 +91,20 @@ def _guard_states(sources: LiveSources, table: RouteTable) -> dict[str, dict[str
     return states
 
 
-def build_snapshot(sources: LiveSources, *, window_s: int = 5, history_s: int = 60) -> dict[str, Any]:
+def _workers(sources: LiveSources, active: int, now: datetime) -> dict[str, int]:
+    """Data-plane workers seen lately, and how many of them serve the active version."""
+    alive = current = 0
+    for worker in sources.observability.workers()["workers"]:
+        seen = as_utc(datetime.fromisoformat(worker["heartbeat_at"]))
+        if (now - seen).total_seconds() <= WORKER_STALE_S:
+            alive += 1
+            current += worker["version"] == active
+    return {"alive": alive, "current": current}
+
+
+def build_snapshot(
+    sources: LiveSources, *, window_s: int = 5, history_s: int = 60, now: datetime | None = None
+) -> dict[str, Any]:
     """Figures for every rule of the active table and the unmatched traffic (blocking: call off the loop)."""
     pointer, record = sources.publishing.active()
     table = record.table
@@ -118,6 +135,7 @@ def build_snapshot(sources: LiveSources, *, window_s: int = 5, history_s: int = 
     return {
         "now": seconds[-1] + 1 if seconds else int(time.time()),
         "version": pointer.version_id,
+        "workers": _workers(sources, pointer.version_id, now or utcnow()),
         "generation": pointer.generation,
         "window_s": window_s,
         "routes": routes,

@@ -62,6 +62,12 @@
     });
     var stamp = document.getElementById("live-updated");
     if (stamp) { stamp.textContent = new Date(payload.now * 1000).toLocaleTimeString(); }
+    var workers = document.getElementById("workers-status");
+    if (workers && payload.workers) {
+      var w = payload.workers;
+      setText(workers, w.alive ? w.current + "/" + w.alive + " workers on v" + payload.version
+        : "no data-plane worker seen", w.current < w.alive || !w.alive);
+    }
   }
 
   function selectedRoute() {
