@@ -96,6 +96,13 @@ class MemoryCheckoutRepository(CheckoutRepository):
             raise KeyError(checkout.id)
         self._data.checkouts[checkout.id] = copy.deepcopy(checkout)
 
+    def restart(self, checkout: Checkout) -> bool:
+        held = self._data.checkouts.get(checkout.id)
+        if held is None or held.attempt != checkout.attempt - 1 or not held.status.finished:
+            return False
+        self._data.checkouts[checkout.id] = copy.deepcopy(checkout)
+        return True
+
     def list_unfinished(self, *, started_before: datetime) -> list[Checkout]:
         found = [
             c

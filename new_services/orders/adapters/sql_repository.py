@@ -161,6 +161,7 @@ class SqlCheckoutRepository(CheckoutRepository):
                     order_no=checkout.order_no,
                     outcome=None if checkout.outcome is None else json.dumps(checkout.outcome),
                     created_at=_utc(checkout.created_at),
+                    attempt=checkout.attempt,
                 )
             )
         except IntegrityError as exc:
@@ -191,6 +192,22 @@ class SqlCheckoutRepository(CheckoutRepository):
         if result.rowcount != 1:
             raise KeyError(f"checkout {checkout.id} does not exist")
         self._save_reservations(checkout)
+
+    def restart(self, checkout: Checkout) -> bool:
+        finished = [status.value for status in CheckoutStatus if status.finished]
+        result = self._connection.execute(
+            update(checkouts)
+            .where(
+                (checkouts.c.id == checkout.id)
+                & (checkouts.c.attempt == checkout.attempt - 1)
+                & checkouts.c.status.in_(finished)
+            )
+            .values(status=checkout.status.value, attempt=checkout.attempt, order_no=None, outcome=None)
+        )
+        if result.rowcount != 1:
+            return False
+        self._save_reservations(checkout)
+        return True
 
     def list_unfinished(self, *, started_before: datetime) -> list[Checkout]:
         finished = [status.value for status in CheckoutStatus if status.finished]
@@ -240,6 +257,7 @@ class SqlCheckoutRepository(CheckoutRepository):
             reservations=reservations,
             order_no=row.order_no,
             outcome=None if row.outcome is None else json.loads(row.outcome),
+            attempt=row.attempt,
         )
 
 

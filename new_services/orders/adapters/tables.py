@@ -77,6 +77,7 @@ checkouts = Table(
     Column("order_no", String(30), nullable=True),
     Column("outcome", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempt", Integer, nullable=False),
     UniqueConstraint("customer_id", "idempotency_key", name="uq_orders_checkout_customer_key"),
 )
 

@@ -3,7 +3,8 @@
 Steps: reserve stock (one reservation per line) -> create the order (pending) -> confirm it.
 Compensations run backwards: abandon the pending order, release every reservation that was made.
 A reservation whose outcome is unknown (the stock call got no answer) is ``IN_DOUBT``: it is never
-released blindly, it is left for reconciliation.
+released blindly, it is left for reconciliation. A saga that failed (rather than being refused) and
+was fully compensated may run again under the same Idempotency-Key, as a new ``attempt``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Checkout:
     reservations: list[Reservation] = field(default_factory=list)
     order_no: str | None = None
     outcome: dict[str, Any] | None = None
+    attempt: int = 1
 
     def reservation(self, product_id: int) -> Reservation:
         for reservation in self.reservations:
@@ -74,3 +76,27 @@ class Checkout:
     def finish(self, status: CheckoutStatus, outcome: dict[str, Any]) -> None:
         self.status = status
         self.outcome = outcome
+
+    def step_id(self, reservation: Reservation) -> str:
+        """Unique per saga, attempt and line: what an idempotent stock adapter keys on."""
+        return f"{self.id}:{self.attempt}:{reservation.step_id}"
+
+    @property
+    def retryable(self) -> bool:
+        """Failed (not refused), fully compensated, nothing in doubt: the same key may run it again."""
+        return (
+            self.status is CheckoutStatus.COMPENSATED
+            and self.outcome is not None
+            and self.outcome.get("result") == "failed"
+            and all(r.state is not ReservationState.IN_DOUBT for r in self.reservations)
+        )
+
+    def restart(self) -> None:
+        """A new attempt of a retryable saga under the same Idempotency-Key."""
+        if not self.retryable:
+            raise ValueError(f"checkout {self.id} cannot be restarted")
+        self.attempt += 1
+        self.status = CheckoutStatus.STARTED
+        self.reservations = []
+        self.order_no = None
+        self.outcome = None

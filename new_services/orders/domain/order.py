@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from new_services.orders.domain.money import Money
 
-__all__ = ["SHOP_TIMEZONE", "Order", "OrderLine", "OrderStatus", "order_number"]
+__all__ = ["SHOP_TIMEZONE", "InvalidTransition", "Order", "OrderLine", "OrderStatus", "order_number"]
 
 SHOP_TIMEZONE = ZoneInfo("Europe/Berlin")
 
@@ -52,7 +52,7 @@ def order_number(number: int, ordered_at: datetime) -> str:
 
 
 class InvalidTransition(ValueError):
-    pass
+    """A status change the order's lifecycle does not allow."""
 
 
 @dataclass(slots=True)
@@ -63,7 +63,6 @@ class Order:
     lines: tuple[OrderLine, ...]
     status: OrderStatus = OrderStatus.PENDING
     checkout_id: str | None = None
-    events: list[str] = field(default_factory=list, compare=False)
 
     def __post_init__(self) -> None:
         if self.ordered_at.tzinfo is None:
@@ -83,7 +82,6 @@ class Order:
         if self.status is not OrderStatus.PENDING:
             raise InvalidTransition(f"order {self.order_no} is {self.status.value}, not pending")
         self.status = OrderStatus.NEW
-        self.events.append("order.placed")
 
     def abandon(self) -> None:
         """Compensation of "create the order": a pending order is abandoned, never shown."""

@@ -3,8 +3,8 @@
 Each step is logged in the checkout row before and after it runs, in its own transaction, so a
 crash leaves a record of what must be compensated. When a step fails, compensations run backwards:
 the pending order is abandoned, every reservation made is released. A repeated ``Idempotency-Key``
-with the same cart gets the first attempt's outcome (the same order, or the same refusal); with a
-different cart it is refused.
+with the same cart gets the first attempt's outcome (the same order, or the same refusal), or, when
+that attempt failed and was fully undone (a 5xx), runs again; with a different cart it is refused.
 
 Shadow checkouts (``shadow=True``) read stock but reserve nothing, and run in one transaction that is
 rolled back: no order, no checkout row, no outbox message survives them.
@@ -140,7 +140,7 @@ class CheckoutSaga:
         if command.idempotency_key is not None:
             previous = self._previous(command.customer_id, command.idempotency_key)
             if previous is not None:
-                return checkout, self._replay(previous, fingerprint)
+                return self._replay_or_retry(previous, fingerprint)
         try:
             with self._uow_factory() as uow:
                 uow.checkouts.add(checkout)
@@ -150,7 +150,7 @@ class CheckoutSaga:
             previous = self._previous(command.customer_id, command.idempotency_key)
             if previous is None:
                 raise
-            return checkout, self._replay(previous, fingerprint)
+            return self._replay_or_retry(previous, fingerprint)
         log.info("checkout started", checkout_id=checkout.id, lines=len(command.cart.lines))
         return checkout, None
 
@@ -162,7 +162,7 @@ class CheckoutSaga:
             self._save(checkout)  # logged as RESERVING before the call
             try:
                 products[line.product_id] = self._stock.reserve(
-                    f"{checkout.id}:{reservation.step_id}", line.product_id, line.quantity
+                    checkout.step_id(reservation), line.product_id, line.quantity
                 )
             except StockOutcomeUnknown:
                 reservation.state = ReservationState.IN_DOUBT
@@ -211,9 +211,7 @@ class CheckoutSaga:
                     uow.orders.save_status(order)
                     uow.commit()
         for reservation in checkout.to_release():
-            self._stock.release(
-                f"{checkout.id}:{reservation.step_id}", reservation.product_id, reservation.quantity
-            )
+            self._stock.release(checkout.step_id(reservation), reservation.product_id, reservation.quantity)
             reservation.state = ReservationState.RELEASED
             self._save(checkout)
         in_doubt = [r.product_id for r in checkout.reservations if r.state is ReservationState.IN_DOUBT]
@@ -229,7 +227,8 @@ class CheckoutSaga:
         with self._uow_factory() as uow:
             return uow.checkouts.get_by_key(customer_id, key)
 
-    def _replay(self, previous: Checkout, fingerprint: str) -> Order:
+    def _replay_or_retry(self, previous: Checkout, fingerprint: str) -> tuple[Checkout, Order | None]:
+        """The first attempt's order, its refusal raised again, or (after a failure) a new attempt."""
         if previous.fingerprint != fingerprint:
             raise IdempotencyKeyReused()
         outcome = previous.outcome
@@ -240,14 +239,25 @@ class CheckoutSaga:
                 order = uow.orders.get(outcome["order_no"])
             if order is None:
                 raise OrderNotFound(outcome["order_no"])
-            return order
+            return previous, order
+        if previous.retryable:
+            previous.restart()
+            with self._uow_factory() as uow:
+                if not uow.checkouts.restart(previous):
+                    raise CheckoutInProgress()
+                uow.commit()
+            log.info("checkout retried", checkout_id=previous.id, attempt=previous.attempt)
+            return previous, None
         if outcome["result"] == "insufficient_stock":
             raise InsufficientStock(
                 outcome["product_id"], outcome["requested"], outcome["available"], outcome["message"]
             )
         if outcome["result"] == "product_unavailable":
             raise ProductUnavailable(outcome["product_id"])
-        raise CheckoutFailed(f"The first attempt with this Idempotency-Key failed: {outcome.get('message')}")
+        raise CheckoutFailed(
+            "The first attempt with this Idempotency-Key could not be completed and awaits reconciliation; "
+            "use a new key."
+        )
 
     # --- shadow -------------------------------------------------------------------------------------
 

@@ -65,7 +65,7 @@ class ProductUnavailable(CheckoutRefused):
 
 
 class CheckoutFailed(OrdersError):
-    """A previous attempt under the same Idempotency-Key failed (replayed as the same error)."""
+    """The first attempt under this Idempotency-Key left stock in doubt: it cannot simply run again."""
 
 
 class IdempotencyError(OrdersError):

@@ -60,6 +60,13 @@ class CheckoutRepository(abc.ABC):
         """Persist status, order number, outcome and every reservation's state."""
 
     @abc.abstractmethod
+    def restart(self, checkout: Checkout) -> bool:
+        """Store ``checkout`` (just restarted) only if it is still the finished previous attempt.
+
+        False when another request restarted it first (compare-and-set on ``attempt``).
+        """
+
+    @abc.abstractmethod
     def list_unfinished(self, *, started_before: datetime) -> list[Checkout]:
         """Sagas neither confirmed nor compensated that started before ``started_before``, oldest first."""
 

@@ -134,3 +134,24 @@ def run_sql_cases(engine: Engine) -> None:
     assert len(saga().recover(older_than=timedelta(seconds=60))) == 1
     assert stock.stock_of(1) == 3
     assert saga().recover(older_than=timedelta(seconds=60)) == []
+
+    # a failed, fully undone attempt runs again under its key; a stale restart loses the compare-and-set
+    class FailingCreate(SqlAlchemyUnitOfWork):
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            super().__enter__()
+            self.orders.add = lambda order: (_ for _ in ()).throw(Boom("create failed"))  # type: ignore[method-assign]
+            return self
+
+    with pytest.raises(Boom):
+        CheckoutSaga(uow_factory=lambda: FailingCreate(engine), stock=stock, clock=clock).place_order(
+            PlaceOrder(7, CheckoutCart.of([(1, 1)]), idempotency_key="k-retry")
+        )
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        failed = uow.checkouts.get_by_key(7, "k-retry")
+    assert failed is not None and failed.retryable
+    retried = place((1, 1), key="k-retry")
+    assert retried.status is OrderStatus.NEW and stock.stock_of(1) == 2
+    failed.restart()
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        assert uow.checkouts.restart(failed) is False  # attempt 2 exists already
+        assert uow.checkouts.get_by_key(7, "k-retry").attempt == 2

@@ -181,11 +181,27 @@ def test_a_refusal_is_replayed_for_the_same_key(store, stock):
     assert store.orders == {}
 
 
-def test_a_failure_is_replayed_for_the_same_key(store, stock):
+def test_a_failed_and_undone_attempt_runs_again_under_the_same_key(store, stock):
     with pytest.raises(Boom):
         saga(store, stock, fail_on="create").place_order(command((1, 1), key="k-3"))
-    with pytest.raises(CheckoutFailed, match="injected failure"):
-        saga(store, stock).place_order(command((1, 1), key="k-3"))
+    assert stock.stock_of(1) == 5
+
+    order = saga(store, stock).place_order(command((1, 1), key="k-3"))
+    assert order.status is OrderStatus.NEW and stock.stock_of(1) == 4
+    checkout = the_checkout(store)
+    assert (checkout.attempt, checkout.status) == (2, CheckoutStatus.CONFIRMED)
+    assert len(stock.reserved_steps) == 2  # each attempt reserves under its own step id
+    assert saga(store, stock).place_order(command((1, 1), key="k-3")) == order
+
+
+def test_an_attempt_that_left_stock_in_doubt_is_not_run_again(store, stock):
+    stock.fail_reserve[1] = StockOutcomeUnknown("read timeout")
+    with pytest.raises(StockOutcomeUnknown):
+        saga(store, stock).place_order(command((1, 1), key="k-5"))
+    del stock.fail_reserve[1]
+    with pytest.raises(CheckoutFailed, match="reconciliation"):
+        saga(store, stock).place_order(command((1, 1), key="k-5"))
+    assert stock.stock_of(1) == 4  # only the lost call's unit
 
 
 def test_shadow_checkout_reserves_nothing_and_leaves_nothing(store, stock):
@@ -235,7 +251,7 @@ def test_recover_compensates_a_saga_interrupted_by_a_crash(store, stock):
     assert crashing.stock_of(1) == 5 and crashing.stock_of(2) == 3
     assert [r.state for r in checkout.reservations] == [ReservationState.RELEASED, ReservationState.IN_DOUBT]
     assert saga_.recover(older_than=timedelta(seconds=300)) == []
-    with pytest.raises(CheckoutFailed, match="interrupted"):
+    with pytest.raises(CheckoutFailed, match="reconciliation"):
         saga_.place_order(command((1, 2), (2, 1), key="k-crash"))
 
 

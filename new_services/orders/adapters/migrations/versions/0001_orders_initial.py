@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("order_no", sa.String(length=30), nullable=True),
         sa.Column("outcome", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("customer_id", "idempotency_key", name="uq_orders_checkout_customer_key"),
     )
