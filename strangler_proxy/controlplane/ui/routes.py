@@ -11,6 +11,7 @@ from strangler_proxy.controlplane.ui.stream import StreamViews
 from strangler_proxy.controlplane.ui.templating import STATIC_DIR, STATIC_ROUTE, make_templates
 from strangler_proxy.controlplane.ui.views_audit import AuditViews
 from strangler_proxy.controlplane.ui.views_auth import AuthViews
+from strangler_proxy.controlplane.ui.views_controls import ControlsViews
 from strangler_proxy.controlplane.ui.views_history import HistoryViews
 from strangler_proxy.controlplane.ui.views_routes import RoutesViews
 from strangler_proxy.controlplane.ui.views_shadow import ShadowViews
@@ -26,6 +27,7 @@ def ui_routes(services: ControlPlaneServices) -> list[BaseRoute]:
     views = [
         AuthViews(ui),
         RoutesViews(ui),
+        ControlsViews(ui),
         HistoryViews(ui),
         AuditViews(ui),
         ShadowViews(ui),

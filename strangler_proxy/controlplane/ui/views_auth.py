@@ -63,7 +63,7 @@ class AuthViews:
 
     async def login(self, request: Request) -> Response:
         form = await request.form()
-        username = str(form.get("username") or "").strip()
+        username = str(form.get("username") or "").strip()[:150]
         password = str(form.get("password") or "")
         next_url = _safe_next(form.get("next"))
         address = client_address(request)
