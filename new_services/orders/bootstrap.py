@@ -67,7 +67,7 @@ def bootstrap(settings: OrdersSettings) -> Orders:
     stock: StockPort
     if settings.legacy_password is not None:
         legacy = LegacyStock.connect(
-            settings.legacy_url,
+            settings.stock_url,
             username=settings.legacy_username,
             password=settings.legacy_password.get_secret_value(),
         )

@@ -29,6 +29,9 @@ class OrdersSettings(BaseSettings):
     migrate_on_start: bool = Field(True, validation_alias="ORDERS_MIGRATE_ON_START")
     log_level: str = Field("INFO", validation_alias="ORDERS_LOG_LEVEL")
     legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
+    # Whoever serves the monolith's stock contract (POST /api/products/<id>/stock): the monolith until
+    # the catalog takes stock writes over, then the catalog, by configuration only.
+    stock_url_override: str | None = Field(None, validation_alias="ORDERS_STOCK_URL")
     legacy_username: str = Field("staff", validation_alias="ORDERS_LEGACY_USERNAME")
     legacy_password: SecretStr | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD")
     number_offset: int = Field(50_000_000, ge=0, validation_alias="ORDERS_NUMBER_OFFSET")
@@ -38,6 +41,10 @@ class OrdersSettings(BaseSettings):
     @property
     def csrf_trusted_origins(self) -> tuple[str, ...]:
         return tuple(item.strip() for item in self.csrf_trusted_origins_text.split(",") if item.strip())
+
+    @property
+    def stock_url(self) -> str:
+        return self.stock_url_override or self.legacy_url
 
     @property
     def data_dir(self) -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
-from tests.support.net import free_port
+from tests.support.net import free_port, wait_for_http
 from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders_gunicorn")]
@@ -250,3 +250,34 @@ def test_parallel_retries_with_one_key_place_one_order(stack: Stack) -> None:
     assert all(body["error"]["code"] == "checkout_in_progress" for body in in_progress)
     assert legacy_stock(stack, 9) == before - 1
     assert call("GET", f"{stack.orders_url}/api/orders", headers=stack.identity())[1]["count"] == count + 1
+
+
+def test_not_ready_until_migrated(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"STRANGLER_HOME": str(tmp_path), "ORDERS_PORT": str(port), "ORDERS_WORKERS": "1"}
+    process = start_process(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-c",
+            "new_services/orders/gunicorn.conf.py",
+            "new_services.orders.entrypoints.wsgi:app",
+        ],
+        log_path=tmp_path / "orders.log",
+        env={**env, "ORDERS_MIGRATE_ON_START": "false"},
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", expect_status=503, alive=process.alive)
+        status, body, _ = call("GET", f"http://127.0.0.1:{port}/readyz")
+        assert status == 503 and "expected '0001'" in body["checks"]["database"]
+        migrate = subprocess.run(
+            [sys.executable, "-m", "new_services.orders", "migrate"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert migrate.returncode == 0, migrate.stderr
+        assert call("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200
+    finally:
+        process.stop()
