@@ -22,6 +22,8 @@ class CatalogSettings(BaseSettings):
     workers: int = Field(2, ge=1, validation_alias="CATALOG_WORKERS")
     migrate_on_start: bool = Field(True, validation_alias="CATALOG_MIGRATE_ON_START")
     log_level: str = Field("INFO", validation_alias="CATALOG_LOG_LEVEL")
+    # Set by gunicorn.conf.py: workers share their Prometheus samples through files in this folder.
+    metrics_dir: Path | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
     # The same variable the monolith reads, so that both sides accept the same cross-origin POSTs.
     csrf_trusted_origins_text: str = Field("", validation_alias="LEGACYSHOP_CSRF_TRUSTED_ORIGINS")
 

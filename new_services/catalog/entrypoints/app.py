@@ -42,7 +42,7 @@ def create_app(settings: CatalogSettings | None = None, *, catalog: Catalog | No
     app.jinja_env.finalize = finalize
     app.jinja_env.keep_trailing_newline = True
     app.jinja_env.filters.update(linebreaksbr=linebreaksbr, pluralize=pluralize)
-    install_observability(app, log_level=settings.log_level)
+    install_observability(app, log_level=settings.log_level, metrics_dir=settings.metrics_dir)
     register_error_handlers(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)

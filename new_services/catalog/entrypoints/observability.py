@@ -6,10 +6,18 @@ import logging
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import structlog
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 __all__ = ["REQUEST_ID_HEADER", "install_observability"]
 
@@ -34,8 +42,12 @@ def _configure_structlog(log_level: str) -> None:
     )
 
 
-def install_observability(app: Flask, *, log_level: str) -> None:
-    """Bind the request id to every log line, log one access line per request, count and time requests."""
+def install_observability(app: Flask, *, log_level: str, metrics_dir: Path | None = None) -> None:
+    """Bind the request id to every log line, log one access line per request, count and time requests.
+
+    With ``metrics_dir`` (``PROMETHEUS_MULTIPROC_DIR``, set by gunicorn.conf.py before the workers start)
+    every worker writes its samples there and ``/metrics`` adds them up, whichever worker answers.
+    """
     _configure_structlog(log_level)
     log = structlog.get_logger("catalog")
     registry = CollectorRegistry()
@@ -51,7 +63,11 @@ def install_observability(app: Flask, *, log_level: str) -> None:
         ["method", "endpoint"],
         registry=registry,
     )
-    app.extensions["catalog_metrics_registry"] = registry
+    exposed = registry
+    if metrics_dir is not None:
+        exposed = CollectorRegistry()
+        multiprocess.MultiProcessCollector(exposed, path=str(metrics_dir))
+    app.extensions["catalog_metrics_registry"] = exposed
 
     @app.before_request
     def _start() -> None:
@@ -84,4 +100,4 @@ def install_observability(app: Flask, *, log_level: str) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(exposed), mimetype=CONTENT_TYPE_LATEST)

@@ -104,13 +104,23 @@ def test_logs_are_json_lines_with_the_request_id(service: Service) -> None:
     assert matching[0]["level"] == "info" and matching[0]["event"] == "request"
 
 
-def test_metrics_count_requests(service: Service) -> None:
-    for _ in range(3):
-        get(f"{service.base_url}/api/products/999")
-    _, body = get(f"{service.base_url}/metrics")
-    text = body.decode()
-    assert "# TYPE catalog_http_requests_total counter" in text
-    assert 'endpoint="api.product_detail",method="GET",status="404"' in text
+def test_metrics_add_up_every_workers_requests(service: Service) -> None:
+    for _ in range(20):
+        get(f"{service.base_url}/api/products/9999")
+    # whichever of the two workers answers /metrics, it reports all twenty
+    for _ in range(4):
+        _, body = get(f"{service.base_url}/metrics")
+        text = body.decode()
+        assert "# TYPE catalog_http_requests_total counter" in text
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.startswith("catalog_http_requests_total{")
+            and 'endpoint="api.product_detail"' in line
+            and 'status="404"' in line
+        )
+        assert float(line.rsplit(" ", 1)[1]) == 20.0
+    assert any((service.home / "services" / "catalog" / "metrics").glob("*.db"))
 
 
 def test_not_ready_until_migrated(tmp_path: Path) -> None:
