@@ -20,6 +20,7 @@ from strangler_proxy.identity import (
     IDENTITY_HEADER,
     IdentityError,
     MalformedIdentity,
+    identity_claims,
     identity_key_path,
     sign_identity,
     verify_identity,
@@ -48,12 +49,9 @@ class CustomerIdentity:
 
 def claims_for(identity: CustomerIdentity) -> dict[str, Any]:
     """The claims the proxy signs for ``identity`` (the inverse of ``IdentityVerifier``'s parsing)."""
-    return {
-        "sub": str(identity.user_id),
-        "username": identity.username,
-        "name": identity.name,
-        "staff": identity.is_staff,
-    }
+    return identity_claims(
+        user_id=identity.user_id, username=identity.username, is_staff=identity.is_staff, name=identity.name
+    )
 
 
 def _identity_from_claims(claims: Mapping[str, Any]) -> CustomerIdentity:

@@ -9,7 +9,9 @@ Format (ASCII, fits a header)::
 
     v1.<base64url(JSON claims, sorted keys, with "exp")>.<base64url(HMAC-SHA256(key, "v1." + payload))>
 
-``exp`` is an integer Unix time; a token is refused at or after it. Errors::
+Claims (``identity_claims``): ``sub`` (the monolith's ``auth_user.id`` as text), ``username``,
+``staff`` (bool), optionally ``name``. ``exp`` is an integer Unix time; a token is refused at or
+after it. Errors::
 
     IdentityError                 the header cannot be trusted (answer 401)
     ├── MalformedIdentity         not three parts, bad base64, not a JSON object, no valid ``exp``
@@ -39,6 +41,7 @@ __all__ = [
     "ExpiredIdentity",
     "IdentityError",
     "MalformedIdentity",
+    "identity_claims",
     "identity_key_path",
     "sign_identity",
     "verify_identity",
@@ -72,6 +75,16 @@ class ExpiredIdentity(IdentityError):
 def identity_key_path(strangler_home: Path) -> Path:
     """Where the shared key lives: load it with ``strangler_proxy.secrets.load_or_create_secret``."""
     return strangler_home / IDENTITY_KEY_FILE
+
+
+def identity_claims(
+    *, user_id: int, username: str, is_staff: bool, name: str | None = None
+) -> dict[str, Any]:
+    """The claims for a monolith user (``/internal/session/resolve`` gives all but ``name``)."""
+    claims: dict[str, Any] = {"sub": str(user_id), "username": username, "staff": is_staff}
+    if name:
+        claims["name"] = name
+    return claims
 
 
 def _key_bytes(key: str | bytes) -> bytes:

@@ -14,6 +14,7 @@ from strangler_proxy.identity import (
     BadSignature,
     ExpiredIdentity,
     MalformedIdentity,
+    identity_claims,
     sign_identity,
     verify_identity,
 )
@@ -111,3 +112,11 @@ def test_key_file_is_created_once_and_shared(tmp_path):
     first = load_identity_key(tmp_path)
     assert load_identity_key(tmp_path) == first
     assert (tmp_path / "secrets" / "identity.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_claims_from_the_monoliths_session_resolution_verify_into_a_customer():
+    resolved = {"user_id": 5, "username": "customer0001", "is_staff": False, "customer_id": 3}
+    claims = identity_claims(user_id=resolved["user_id"], username=resolved["username"], is_staff=False)
+    token = sign_identity(KEY, claims, expires_at=100)
+    customer = IdentityVerifier(KEY, clock=lambda: 0.0).identify({IDENTITY_HEADER: token})
+    assert customer == CustomerIdentity(user_id=5, username="customer0001", name="customer0001")
