@@ -22,9 +22,9 @@ _NAMED_GROUP = re.compile(r"\(\?P<\w+>[^()]*\)")
 
 def sample_path(pattern: str) -> str:
     """A concrete path the pattern resolves (converters filled in, optional regex groups left out)."""
-    path = _CONVERTER.sub(lambda m: _SAMPLES.get(m.group("kind") or "str", "x1"), pattern)
-    path = _OPTIONAL_GROUP.sub("", path)
+    path = _OPTIONAL_GROUP.sub("", pattern)
     path = _NAMED_GROUP.sub("x", path)
+    path = _CONVERTER.sub(lambda m: _SAMPLES.get(m.group("kind") or "str", "x1"), path)
     path = path.replace("^", "").replace("$", "").replace("\\", "")
     return path if path.startswith("/") else "/" + path
 

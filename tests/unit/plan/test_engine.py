@@ -1,0 +1,117 @@
+"""The engine against an in-memory admin API: advance, gates, --force, dry run, rollback."""
+
+from __future__ import annotations
+
+import pytest
+
+from migration_plan.plan import PlanEngine, PlanError
+from tests.unit.plan.fakes import FakeAdmin
+
+pytestmark = pytest.mark.unit
+
+
+def shadow_stats(matches: int) -> list[dict]:
+    empty = {"requests": 0, "status_5xx": 0, "p99_ms": None}
+    return [
+        {
+            "route": name,
+            "legacy": empty,
+            "new": empty,
+            "shadow": {"matches": matches, "mismatches": 0, "errors": 0},
+        }
+        for name in ("api-reads", "pages")
+    ]
+
+
+def test_advance_walks_the_stages_in_order_with_the_step_as_reason(small_plan) -> None:
+    admin = FakeAdmin(registry={"catalog": "http://127.0.0.1:8201"})
+    engine = PlanEngine(small_plan, admin)  # type: ignore[arg-type]
+    first = engine.advance()
+    assert first.published and first.stage == "front-door" and first.after == "passthrough"
+    second = engine.advance()
+    assert second.stage == "catalog-reads" and second.after == "shadow"
+    assert admin.reasons[1:] == [
+        "plan small: stage front-door not started -> passthrough",
+        "plan small: stage catalog-reads not started -> shadow",
+    ]
+    assert [r.name for r in admin.active.rules] == ["api-reads", "pages", "front-door"]
+
+
+def test_failing_gates_block_and_force_goes_past_them_on_the_record(small_plan) -> None:
+    admin = FakeAdmin(registry={"catalog": "http://127.0.0.1:8201"})
+    engine = PlanEngine(small_plan, admin)  # type: ignore[arg-type]
+    engine.advance(stage="catalog-reads")
+    admin.stats = shadow_stats(matches=3)  # 6 samples < 10
+    blocked = engine.advance(stage="catalog-reads")
+    assert blocked.blocked and blocked.published is None
+    assert [g.gate for g in blocked.failing_gates] == ["shadow"]
+    assert len(admin.versions) == 2
+    forced = engine.advance(stage="catalog-reads", force=True)
+    assert forced.published and forced.forced_past == ("shadow",)
+    assert admin.reasons[-1].endswith("shadow -> canary 5% [forced past failing gates: shadow]")
+
+
+def test_passing_gates_publish(small_plan) -> None:
+    admin = FakeAdmin(registry={"catalog": "http://127.0.0.1:8201"})
+    engine = PlanEngine(small_plan, admin)  # type: ignore[arg-type]
+    engine.advance(stage="catalog-reads")
+    admin.stats = shadow_stats(matches=10)
+    change = engine.advance(stage="catalog-reads")
+    assert change.published and not change.forced_past and change.gates[0].passed
+    assert admin.active.rule("pages").action.weight == 5
+
+
+def test_dry_run_publishes_nothing_and_does_not_register(small_plan) -> None:
+    admin = FakeAdmin()
+    engine = PlanEngine(small_plan, admin)  # type: ignore[arg-type]
+    preview = engine.advance(stage="catalog-reads", dry_run=True)
+    assert preview.dry_run and preview.published is None and not preview.problems
+    assert preview.notes == (
+        "upstream catalog is not registered yet: advance registers it at http://127.0.0.1:8201",
+    )
+    assert preview.diff["added_rules"] == ["api-reads", "pages"]
+    assert admin.registry == {} and len(admin.versions) == 1
+    real = engine.advance(stage="catalog-reads")
+    assert real.published and admin.registry == {"catalog": "http://127.0.0.1:8201"}
+
+
+def test_rollback_goes_one_step_down_for_the_last_started_stage(small_plan) -> None:
+    admin = FakeAdmin(registry={"catalog": "http://127.0.0.1:8201"})
+    engine = PlanEngine(small_plan, admin)  # type: ignore[arg-type]
+    engine.advance()
+    engine.advance()
+    engine.advance(force=True)
+    back = engine.rollback(why="drill")
+    assert back.stage == "catalog-reads" and (back.before, back.after) == ("canary 5%", "shadow")
+    assert admin.reasons[-1] == "plan small: rollback stage catalog-reads canary 5% -> shadow (drill)"
+    engine.rollback()
+    status = engine.status()
+    assert [s.position.label for s in status.stages] == ["passthrough", "not started"]
+
+
+def test_status_evaluates_the_next_step_gates(small_plan) -> None:
+    admin = FakeAdmin(registry={"catalog": "http://127.0.0.1:8201"})
+    engine = PlanEngine(small_plan, admin)  # type: ignore[arg-type]
+    engine.advance(stage="catalog-reads")
+    admin.stats = shadow_stats(matches=2)
+    status = engine.status().to_dict()
+    reads = status["stages"][1]
+    assert reads["step"] == "shadow" and reads["next"] == "canary 5%"
+    assert reads["gates"][0]["gate"] == "shadow" and reads["gates"][0]["passed"] is False
+    assert status["stages"][0]["gates"] == []
+
+
+def test_nothing_to_do_is_an_error(small_plan) -> None:
+    engine = PlanEngine(small_plan, FakeAdmin())  # type: ignore[arg-type]
+    with pytest.raises(PlanError, match="nothing to roll back"):
+        engine.rollback()
+    engine.advance()
+    with pytest.raises(PlanError, match="stage front-door is complete"):
+        engine.advance(stage="front-door")
+
+
+def test_an_unknown_upstream_without_address_is_explained(small_plan) -> None:
+    plan = small_plan.model_copy(update={"upstreams": {}})
+    engine = PlanEngine(plan, FakeAdmin())  # type: ignore[arg-type]
+    with pytest.raises(PlanError, match="strangler routes register catalog"):
+        engine.advance(stage="catalog-reads")

@@ -1,0 +1,117 @@
+"""Inventory: sample paths, match semantics, claims per method, shares, unclaimed routes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from migration_plan.inventory import (
+    InventoryError,
+    build_inventory,
+    match_accepts,
+    parse_urlconf,
+    read_urlconf_file,
+    sample_path,
+)
+from migration_plan.plan import load_plan
+from strangler_proxy.routes import RuleMatch
+
+pytestmark = pytest.mark.unit
+
+URLCONF = [
+    {"pattern": "/", "name": "catalog:home", "methods": ["GET", "HEAD"], "view": "v"},
+    {
+        "pattern": "/products/<int:pk>/",
+        "name": "catalog:product_detail",
+        "methods": ["GET", "HEAD"],
+        "view": "v",
+    },
+    {"pattern": "/cart/", "name": "orders:cart", "methods": ["GET", "HEAD"], "view": "v"},
+    {"pattern": "/api/products/<int:pk>/stock", "name": "stock", "methods": ["POST"], "view": "v"},
+    {
+        "pattern": "/api/orders",
+        "name": "orders_api:order_list",
+        "methods": ["GET", "HEAD", "POST"],
+        "view": "v",
+    },
+    {"pattern": "/healthz", "name": "health:healthz", "methods": ["GET"], "view": "v"},
+    {"pattern": "/static/(?P<path>.*)", "name": "static", "methods": None, "view": "v"},
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "sample"),
+    [
+        ("/products/<int:pk>/", "/products/1/"),
+        ("/orders/<str:ord_no>/", "/orders/x1/"),
+        ("/orders/<ord_no>/", "/orders/x1/"),
+        ("/api(?:/(?P<path>.*))?", "/api"),
+        ("/static/(?P<path>.*)", "/static/x"),
+        ("^legacy/$", "/legacy/"),
+    ],
+)
+def test_sample_paths(pattern: str, sample: str) -> None:
+    assert sample_path(pattern) == sample
+
+
+def test_match_semantics_follow_the_data_plane() -> None:
+    prefix = RuleMatch(kind="prefix", path="/api/products", methods=frozenset({"GET"}))
+    assert match_accepts(prefix, "/api/products/1", "GET")
+    assert not match_accepts(prefix, "/api/productsX", "GET")
+    assert not match_accepts(prefix, "/api/products/1", "POST")
+    assert match_accepts(RuleMatch(kind="prefix", path="/"), "/anything", "DELETE")
+    assert match_accepts(RuleMatch(kind="exact", path="/"), "/", "GET")
+    assert not match_accepts(RuleMatch(kind="exact", path="/"), "/x", "GET")
+    assert match_accepts(
+        RuleMatch(kind="pattern", path=r"^/api/products/[0-9]+/stock$"), "/api/products/1/stock", "POST"
+    )
+
+
+def test_inventory_of_the_legacyshop_plan(root: Path) -> None:
+    plan = load_plan(root / "plans" / "legacyshop.yaml")
+    stats = [
+        {"route": "catalog-home", "legacy": {"requests": 30}, "new": {"requests": 10}},
+        {"route": "catalog-pages", "legacy": {"requests": 20}, "new": {"requests": 0}},
+        {"route": "front-door", "legacy": {"requests": 40}, "new": {"requests": 0}},
+        {"route": "-", "legacy": {"requests": 0}, "new": {"requests": 0}},
+    ]
+    inventory = build_inventory(parse_urlconf(json.dumps(URLCONF), source="test"), plan, stats, window_s=60)
+    rows = {row.pattern.pattern: row for row in inventory.rows}
+    assert rows["/"].status == "claimed" and rows["/"].claims[0].stage == "catalog-reads"
+    assert rows["/"].share == 0.4 and inventory.total_requests == 100
+    assert rows["/products/<int:pk>/"].claims[0].route == "catalog-pages"
+    assert rows["/api/products/<int:pk>/stock"].claims[0].stage == "catalog-writes"
+    assert rows["/api/orders"].claims[0].methods == ("GET", "HEAD", "POST")
+    assert rows["/cart/"].status == "pass-through only" and rows["/cart/"].unclaimed
+    assert rows["/cart/"].share == 0.4  # the front door's share
+    assert rows["/healthz"].status == "kept on legacy" and not rows["/healthz"].unclaimed
+    assert rows["/static/(?P<path>.*)"].kept
+    assert [r.pattern.pattern for r in inventory.unclaimed] == ["/cart/"]
+    data = inventory.to_dict()
+    assert data["unclaimed"] == 1 and data["routes"][0]["stages"] == ["catalog-reads"]
+
+
+def test_without_stats_there_are_no_shares(root: Path) -> None:
+    plan = load_plan(root / "plans" / "legacyshop.yaml")
+    inventory = build_inventory(parse_urlconf(json.dumps(URLCONF), source="t"), plan)
+    assert all(row.share is None for row in inventory.rows) and inventory.total_requests is None
+
+
+def test_a_plan_without_catch_all_leaves_routes_unclaimed(small_plan) -> None:
+    plan = small_plan.model_copy(update={"stages": small_plan.stages[1:]})
+    inventory = build_inventory(parse_urlconf(json.dumps(URLCONF), source="t"), plan)
+    assert {r.pattern.pattern for r in inventory.unclaimed} >= {"/", "/cart/", "/healthz"}
+    assert next(r for r in inventory.rows if r.pattern.pattern == "/cart/").status == "unclaimed"
+
+
+def test_bad_urlconf_documents(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError, match="not JSON"):
+        parse_urlconf("{", source="x")
+    with pytest.raises(InventoryError, match="expected a JSON list"):
+        parse_urlconf("{}", source="x")
+    with pytest.raises(InventoryError, match="entry 0 has no 'pattern'"):
+        parse_urlconf('[{"name": "a"}]', source="x")
+    with pytest.raises(InventoryError, match="cannot read"):
+        read_urlconf_file(tmp_path / "missing.json")
