@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -44,6 +46,7 @@ class AuditRow:
     reason: str | None
     diff_lines: list[DiffLine]
     evidence: str | None
+    evidence_summary: list[str]
 
 
 def _row(entry: AuditEntry) -> AuditRow:
@@ -59,7 +62,23 @@ def _row(entry: AuditEntry) -> AuditRow:
         reason=entry.reason,
         diff_lines=diff_lines(entry.diff),
         evidence=json.dumps(entry.evidence, indent=2, sort_keys=True) if entry.evidence else None,
+        evidence_summary=_evidence_summary(entry.evidence),
     )
+
+
+def _evidence_summary(evidence: dict[str, Any] | None) -> list[str]:
+    """One line per judged window of a guard's evidence (time and reasons); empty for other evidence."""
+    windows = (evidence or {}).get("windows")
+    if not isinstance(windows, list):
+        return []
+    lines = []
+    for window in windows:
+        if not isinstance(window, dict):
+            continue
+        second = window.get("second")
+        at = datetime.fromtimestamp(second, UTC).strftime("%H:%M:%S") if isinstance(second, int) else "?"
+        lines.append(f"{at}  {'; '.join(str(r) for r in window.get('reasons', []))}")
+    return lines
 
 
 class AuditViews:
