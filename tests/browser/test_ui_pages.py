@@ -51,15 +51,26 @@ class Admin:
         return self.services.publishing.active()[0].version_id
 
 
-@pytest.fixture
-def admin(tmp_path: Path) -> Iterator[Admin]:
-    settings = ControlPlaneSettings(home=tmp_path / "home", guards_enabled=False)
+def _running(settings: ControlPlaneSettings) -> Iterator[Admin]:
     services = build_services(settings, make_engine(settings.resolved_store_url))
     with TestClient(create_app(settings, services), base_url=BASE) as client:
         services.upstreams.save({"name": "catalog", "url": "http://127.0.0.1:8201"})
         for name, role in (("olivia", Role.OPERATOR), ("victor", Role.VIEWER)):
             services.auth.create_user(name, PASSWORD, role)
         yield Admin(client, services)
+
+
+@pytest.fixture
+def admin(tmp_path: Path) -> Iterator[Admin]:
+    yield from _running(ControlPlaneSettings(home=tmp_path / "home", guards_enabled=False))
+
+
+@pytest.fixture
+def admin_on_postgres(tmp_path: Path, postgres_url: str) -> Iterator[Admin]:
+    store_url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    yield from _running(
+        ControlPlaneSettings(home=tmp_path / "home", store_url=store_url, guards_enabled=False)
+    )
 
 
 def _add_catalog(admin: Admin, csrf: str) -> None:
@@ -387,3 +398,25 @@ def test_admins_register_upstreams_and_refused_addresses_say_why(admin: Admin) -
     assert "169.254.169.254" in refused.text
     assert 'data-upstream="evil"' not in refused.text
     assert "evil" not in [u.name for u in admin.services.upstreams.list()]
+
+
+@pytest.mark.postgres
+def test_the_ui_publishes_and_refuses_stale_changes_on_postgresql(admin_on_postgres: Admin) -> None:
+    admin = admin_on_postgres
+    csrf = admin.login("olivia")
+    _add_catalog(admin, csrf)
+    before = admin.active_version()
+    form = {"csrf_token": csrf, "mode": "canary", "weight": "25", "upstream": "catalog", "reason": "quarter"}
+    assert (
+        admin.client.post(
+            "/ui/routes/catalog/flip", data={**form, "expected_version": str(before)}
+        ).status_code
+        == 200
+    )
+    stale = admin.client.post("/ui/routes/catalog/flip", data={**form, "expected_version": str(before)})
+    assert stale.status_code == 409
+    assert admin.active_version() == before + 1
+    assert (
+        "catalog: legacy → canary 25% (catalog)"
+        in admin.client.get(f"/ui/history/diff?a={before}&b={before + 1}").text
+    )
