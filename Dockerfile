@@ -1,0 +1,28 @@
+# One image for every process of the stack; docker-compose.yml picks the command per container.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    STRANGLER_HOME=/var/lib/strangler
+
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY legacy_monolith ./legacy_monolith
+COPY strangler_proxy ./strangler_proxy
+COPY new_services ./new_services
+COPY acl ./acl
+COPY migration_plan ./migration_plan
+RUN pip install .
+
+COPY loadtests ./loadtests
+COPY plans ./plans
+
+RUN useradd --system --create-home --home-dir /home/strangler strangler \
+    && mkdir -p "$STRANGLER_HOME" \
+    && chown strangler "$STRANGLER_HOME"
+USER strangler
+
+# A health probe without curl: `python -m` one-liner used by every container's healthcheck.
+CMD ["strangler", "--help"]
