@@ -72,7 +72,7 @@ def _relay(settings: SyncSettings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     engine = sync_engine(settings)
     try:
-        with transport(settings, engine) as chosen, forward_relay(settings, chosen) as relay:
+        with transport(settings, engine) as chosen, forward_relay(settings, chosen, engine) as relay:
             log.info("relay: monolith outbox -> %s stream %s", settings.transport, settings.stream)
             _loop(relay.run_once, stop, idle=settings.poll_interval, health_port=args.health_port)
     except RelayLocked as exc:
@@ -101,8 +101,9 @@ def _consume(settings: SyncSettings, args: argparse.Namespace) -> int:
 
 def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
+    engine = sync_engine(settings)
     try:
-        with reverse_relay(settings) as relay:
+        with reverse_relay(settings, engine) as relay:
             log.info(
                 "reverse relay: %s outbox -> %s/internal/sync/apply", settings.origin, settings.legacy_url
             )
@@ -110,6 +111,8 @@ def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
     except RelayLocked as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        engine.dispose()
     return 0
 
 

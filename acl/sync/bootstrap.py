@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from acl.sync.consumer import CatalogConsumer
-from acl.sync.engines import make_engine
+from acl.sync.engines import is_postgres, make_engine
 from acl.sync.inbox import Inbox
 from acl.sync.internal_client import MonolithInternalClient
 from acl.sync.lag import DirectionLag, combine, relay_backlog, store_lag
 from acl.sync.ports import CatalogPort, load_port_factory
-from acl.sync.relay import OutboxRelay, RelayLock
+from acl.sync.relay import OutboxRelay, RelayCursor, RelayLock
 from acl.sync.reverse import create_service_outbox
 from acl.sync.settings import SyncSettings
 from acl.sync.tables import outbox_event, service_outbox, sync_metadata
@@ -37,9 +37,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+FORWARD_CURSOR = "relay:legacy"
+
 
 def sync_engine(settings: SyncSettings) -> Engine:
-    engine = make_engine(settings.sync_database_url, immediate=True)
+    engine = make_engine(settings.sync_database_url)
     create_sync_schema(engine)
     return engine
 
@@ -69,8 +71,12 @@ def transport(settings: SyncSettings, engine: Engine) -> Iterator[Transport]:
         chosen.close()
 
 
+def _cursor(source: Engine, sync: Engine, name: str) -> RelayCursor | None:
+    return None if is_postgres(source) else RelayCursor(sync, name)
+
+
 @contextmanager
-def forward_relay(settings: SyncSettings, publish_to: Transport) -> Iterator[OutboxRelay]:
+def forward_relay(settings: SyncSettings, publish_to: Transport, sync: Engine) -> Iterator[OutboxRelay]:
     """The monolith's outbox -> ``publish_to``; on SQLite this holds the single-relay lock."""
     engine = make_engine(settings.legacy_database_url)
     lock = RelayLock.for_engine(engine, "relay")
@@ -83,6 +89,7 @@ def forward_relay(settings: SyncSettings, publish_to: Transport) -> Iterator[Out
             publish_to.publish,
             batch_size=settings.batch_size,
             poll_interval=settings.poll_interval,
+            cursor=_cursor(engine, sync, FORWARD_CURSOR),
         )
     finally:
         if lock is not None:
@@ -91,7 +98,7 @@ def forward_relay(settings: SyncSettings, publish_to: Transport) -> Iterator[Out
 
 
 @contextmanager
-def reverse_relay(settings: SyncSettings) -> Iterator[OutboxRelay]:
+def reverse_relay(settings: SyncSettings, sync: Engine) -> Iterator[OutboxRelay]:
     """The service's outbox -> the monolith's /internal/sync/apply."""
     engine = make_engine(settings.service_database_url)
     with engine.begin() as connection:
@@ -107,6 +114,7 @@ def reverse_relay(settings: SyncSettings) -> Iterator[OutboxRelay]:
             client.apply_events,
             batch_size=settings.batch_size,
             poll_interval=settings.poll_interval,
+            cursor=_cursor(engine, sync, f"reverse:{settings.origin}"),
         )
     finally:
         client.close()
@@ -146,12 +154,19 @@ def measure_lag(settings: SyncSettings) -> list[DirectionLag]:
         with transport(settings, engine) as chosen:
             forward = combine(
                 "forward",
-                relay_backlog(OutboxRelay(legacy, outbox_event, chosen.publish)),
+                relay_backlog(
+                    OutboxRelay(
+                        legacy, outbox_event, chosen.publish, cursor=_cursor(legacy, engine, FORWARD_CURSOR)
+                    )
+                ),
                 chosen.backlog(settings.origin),
             )
         with service.begin() as connection:
             create_service_outbox(connection)
-        reverse = combine("reverse", relay_backlog(OutboxRelay(service, service_outbox, _refuse)))
+        reverse_cursor = _cursor(service, engine, f"reverse:{settings.origin}")
+        reverse = combine(
+            "reverse", relay_backlog(OutboxRelay(service, service_outbox, _refuse, cursor=reverse_cursor))
+        )
         figures = [forward, reverse]
         store_lag(engine, figures)
         return figures

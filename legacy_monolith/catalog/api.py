@@ -3,17 +3,14 @@
 import re
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F
 from django.http import JsonResponse
-from django.utils import timezone
 
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.catalog.queries import SORT_FIELDS, search_products
 from legacy_monolith.catalog.serializers import product_to_dict
+from legacy_monolith.catalog.services import NegativeStock, product_stock_update
 from legacy_monolith.legacyshop.api import ApiError, api_view, parse_json_object, require_api_user
 from legacy_monolith.legacyshop.pagination import invalid_parameter, paginate
-from legacy_monolith.outbox.services import product_event_record
 
 STATUS_CODES = {"active": Product.STATUS_ACTIVE, "discontinued": Product.STATUS_DISCONTINUED}
 # The order in which filters reappear in next/previous links.
@@ -75,25 +72,10 @@ def product_stock(request, pk):
     value = data[field]
     if not isinstance(value, int) or isinstance(value, bool):
         raise ApiError(400, "invalid_body", f"{field} must be an integer.", field=field)
-    with transaction.atomic():
-        rows = Product.objects.filter(pk=product.pk)
-        now = timezone.now().replace(microsecond=0)
-        if field == "quantity":
-            if value < 0:
-                raise ApiError(400, "invalid_body", "quantity must not be negative.", field=field)
-            rows.update(stk_qty=value, upd_dt=now)
-        else:
-            updated = rows.filter(stk_qty__gte=-value).update(stk_qty=F("stk_qty") + value, upd_dt=now)
-            if not updated:
-                product.refresh_from_db()
-                raise ApiError(
-                    400,
-                    "invalid_body",
-                    f"Stock would become negative: {product.stk_qty} + ({value}) < 0.",
-                    field=field,
-                )
-        product.refresh_from_db()
-        product_event_record(product=product, event_type="product.stock_changed")
+    try:
+        product = product_stock_update(product=product, **{field: value})
+    except NegativeStock as exc:
+        raise ApiError(400, "invalid_body", str(exc), field=exc.field) from None
     return JsonResponse(product_to_dict(product))
 
 

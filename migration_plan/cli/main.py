@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from migration_plan.cli import routes_commands, stack_commands
+from migration_plan.cli import (
+    drill_commands,
+    inventory_commands,
+    load_commands,
+    plan_commands,
+    routes_commands,
+    stack_commands,
+    sync_commands,
+)
 
 __all__ = ["app", "main"]
 
@@ -16,6 +24,11 @@ app = typer.Typer(
 )
 stack_commands.register(app)
 routes_commands.register(app)
+drill_commands.register(app)
+plan_commands.register(app)
+inventory_commands.register(app)
+load_commands.register(app)
+sync_commands.register(app)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC
 
 from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from acl.sync.engines import is_postgres
@@ -33,29 +34,22 @@ class SqlStreamTransport:
     def publish(self, events: Sequence[SyncEvent]) -> None:
         if not events:
             return
+        rows = [
+            {
+                "stream": self.stream,
+                "event_id": event.event_id,
+                "occurred_at": event.occurred_at.astimezone(UTC).replace(tzinfo=None),
+                "body": event.to_json(),
+            }
+            for event in events
+        ]
+        dialect_insert = postgresql.insert if is_postgres(self._engine) else sqlite.insert
+        # A write first (no read-then-write), so a SQLite transaction never has to upgrade its lock.
+        statement = dialect_insert(sync_stream).on_conflict_do_nothing(index_elements=["stream", "event_id"])
         with self._engine.begin() as connection:
             if is_postgres(self._engine):
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
-            known = set(
-                connection.scalars(
-                    select(sync_stream.c.event_id).where(
-                        sync_stream.c.stream == self.stream,
-                        sync_stream.c.event_id.in_([event.event_id for event in events]),
-                    )
-                )
-            )
-            rows = [
-                {
-                    "stream": self.stream,
-                    "event_id": event.event_id,
-                    "occurred_at": event.occurred_at.astimezone(UTC).replace(tzinfo=None),
-                    "body": event.to_json(),
-                }
-                for event in events
-                if event.event_id not in known
-            ]
-            if rows:
-                connection.execute(insert(sync_stream), rows)
+            connection.execute(statement, rows)
 
     def _offset(self, connection, consumer: str) -> int:  # type: ignore[no-untyped-def]
         position = connection.scalar(

@@ -64,9 +64,10 @@ def test_writes_on_the_monolith_reach_the_catalog_once_and_in_order(stack: SyncS
     # change made on the catalog side meanwhile is not overwritten by old events.
     stack.execute("catalog", "UPDATE catalog_products SET stock = 999 WHERE id = 7")
     last = stack.scalar("sync", "SELECT max(position) FROM sync_stream")
-    stack.execute("sync", "UPDATE sync_offsets SET position = 0")
+    stack.execute("sync", "UPDATE sync_offsets SET position = 0 WHERE consumer = 'catalog'")
     eventually(
-        lambda: stack.scalar("sync", "SELECT position FROM sync_offsets") == last, what="consumer caught up"
+        lambda: stack.scalar("sync", "SELECT position FROM sync_offsets WHERE consumer = 'catalog'") == last,
+        what="consumer caught up",
     )
     assert stack.catalog_stock(7) == 999
     outcomes = stack.scalar("sync", "SELECT count(*) FROM sync_inbox WHERE outcome = 'applied'")

@@ -11,8 +11,8 @@ from acl.sync.engines import make_engine
 
 @pytest.fixture
 def sync_db(tmp_path: Path) -> Engine:
-    """A fresh sync database (SQLite file, immediate transactions) with its tables."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'sync.sqlite3'}", immediate=True)
+    """A fresh sync database (SQLite file) with its tables."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'sync.sqlite3'}")
     create_sync_schema(engine)
     yield engine
     engine.dispose()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from acl.sync.engines import make_engine
-from acl.sync.relay import OutboxRelay, RelayLock, RelayLocked
+from acl.sync.relay import OutboxRelay, RelayCursor, RelayLock, RelayLocked
 from acl.sync.tables import legacy_outbox_metadata, outbox_event
 from acl.sync.transports.sql_stream import SqlStreamTransport
 from tests.unit.sync.fakes import product_event
@@ -39,10 +39,10 @@ def _outbox(tmp_path: Path, count: int):
     return engine
 
 
-def test_relay_publishes_in_id_order_once_and_reports_its_backlog(tmp_path: Path, sync_db) -> None:
+def test_sqlite_relay_publishes_in_id_order_once_and_reports_its_backlog(tmp_path: Path, sync_db) -> None:
     legacy = _outbox(tmp_path, 5)
     stream = SqlStreamTransport(sync_db, "s1")
-    relay = OutboxRelay(legacy, outbox_event, stream.publish, batch_size=3)
+    relay = OutboxRelay(legacy, outbox_event, stream.publish, batch_size=3, cursor=RelayCursor(sync_db, "r"))
     assert relay.backlog() == (5, datetime(2026, 1, 1, 12, 0, 1, tzinfo=UTC))
     assert relay.run_once() == 3
     assert relay.run_once() == 2
@@ -51,8 +51,10 @@ def test_relay_publishes_in_id_order_once_and_reports_its_backlog(tmp_path: Path
     deliveries = stream.receive("catalog", limit=10, wait=0)
     assert [d.event.payload["stk_qty"] for d in deliveries] == [1, 2, 3, 4, 5]
     assert all(len(d.event.event_id) == 36 for d in deliveries)  # normalised to the dashed form
-    with legacy.connect() as connection:
-        assert None not in connection.scalars(select(outbox_event.c.published_at)).all()
+    with legacy.connect() as connection:  # on SQLite the relay never writes to the monolith's database
+        assert set(connection.scalars(select(outbox_event.c.published_at)).all()) == {None}
+    with pytest.raises(ValueError, match="RelayCursor"):
+        OutboxRelay(legacy, outbox_event, stream.publish)
 
 
 def test_sql_stream_dedupes_on_publish_and_keeps_offsets_per_consumer(sync_db) -> None:

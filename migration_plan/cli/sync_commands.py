@@ -1,0 +1,89 @@
+"""`strangler sync backfill|reconcile|lag`: data sync between the monolith and the services.
+
+The commands run ``python -m acl.sync`` as a child process with the same environment and terminal:
+the CLI stays free of the sync code and its database drivers (it reaches every part over HTTP or as a
+process), and the child's progress bar, output and exit status are the command's own.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register", "sync_argv"]
+
+sync_app = typer.Typer(name="sync", help="Data sync: backfill, reconcile and lag.", no_args_is_help=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", help="State directory (default: $STRANGLER_HOME, else ./.strangler).", show_default=False
+    ),
+]
+
+
+def sync_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "acl.sync", *args]
+
+
+def _run(args: list[str], home: Path | None) -> None:
+    env = dict(os.environ)
+    if home is not None:
+        env["STRANGLER_HOME"] = str(home.expanduser().absolute())
+    try:
+        code = subprocess.call(sync_argv(*args), env=env)
+    except KeyboardInterrupt:
+        code = 130
+    raise typer.Exit(code)
+
+
+@sync_app.command()
+def backfill(
+    target: Annotated[str, typer.Argument(help="The service to fill: catalog.")],
+    restart: Annotated[bool, typer.Option("--restart", help="Ignore the checkpoint and start over.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000)] = 1000,
+    max_pages: Annotated[int | None, typer.Option("--max-pages", min=1, help="Stop after N pages.")] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Copy every legacy product into the service: resumable (checkpoint) and idempotent (upserts)."""
+    args = ["backfill", target, "--batch-size", str(batch_size)]
+    if restart:
+        args.append("--restart")
+    if max_pages is not None:
+        args += ["--max-pages", str(max_pages)]
+    if no_progress:
+        args.append("--no-progress")
+    _run(args, home)
+
+
+@sync_app.command()
+def reconcile(
+    target: Annotated[str, typer.Argument(help="The service to compare: catalog.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Differences listed.")] = 50,
+    home: HomeOption = None,
+) -> None:
+    """Compare both sides (counts and per-product checksums); exit 1 and list the differences if any."""
+    args = ["reconcile", target, "--limit", str(limit)]
+    if as_json:
+        args.append("--json")
+    _run(args, home)
+
+
+@sync_app.command()
+def lag(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Sync lag and backlog per direction (forward: legacy -> service, reverse: service -> legacy)."""
+    _run(["lag", "--json"] if as_json else ["lag"], home)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sync_app, name="sync")

@@ -1,0 +1,73 @@
+"""`strangler sync ...` runs ``python -m acl.sync``; the supervisor's sync workers are well formed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from migration_plan.cli import sync_commands
+from migration_plan.cli.main import app
+from migration_plan.supervisor.settings import StackSettings
+from migration_plan.supervisor.spec import validate_specs
+from migration_plan.supervisor.sync_specs import SYNC_SPEC_BUILDERS
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, str]]]:
+    recorded: list[tuple[list[str], dict[str, str]]] = []
+
+    def call(argv: list[str], env: dict[str, str]) -> int:
+        recorded.append((argv, env))
+        return 3 if "reconcile" in argv else 0
+
+    monkeypatch.setattr(sync_commands.subprocess, "call", call)
+    return recorded
+
+
+def test_commands_pass_their_options_and_exit_status_through(calls, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["sync", "backfill", "catalog", "--restart", "--max-pages", "2", "--home", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    argv, env = calls[-1]
+    assert argv[:3] == [sys.executable, "-m", "acl.sync"]
+    assert argv[3:] == ["backfill", "catalog", "--batch-size", "1000", "--restart", "--max-pages", "2"]
+    assert env["STRANGLER_HOME"] == str(tmp_path)
+    assert runner.invoke(app, ["sync", "reconcile", "catalog", "--json"]).exit_code == 3
+    assert calls[-1][0][3:] == ["reconcile", "catalog", "--limit", "50", "--json"]
+    assert runner.invoke(app, ["sync", "lag", "--json"]).exit_code == 0
+    assert calls[-1][0][3:] == ["lag", "--json"]
+
+
+def test_the_sync_entry_point_answers_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "acl.sync", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    for command in ("relay", "consume", "reverse", "backfill", "reconcile", "lag"):
+        assert command in result.stdout
+
+
+def test_supervisor_specs_for_the_sync_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRANGLER_SYNC_HEALTH_PORT", "9400")
+    settings = StackSettings(STRANGLER_HOME=str(tmp_path))
+    specs = [builder(settings) for builder in SYNC_SPEC_BUILDERS]
+    assert all(spec is not None for spec in specs)
+    validate_specs(specs)
+    assert [spec.name for spec in specs] == ["sync-relay", "sync-consume", "sync-reverse"]
+    assert [spec.health_urls for spec in specs] == [
+        ("http://127.0.0.1:9400/readyz",),
+        ("http://127.0.0.1:9401/readyz",),
+        ("http://127.0.0.1:9402/readyz",),
+    ]
+    consumer = specs[1]
+    assert consumer.setup[0].argv[-3:] == ("backfill", "catalog", "--no-progress")
+    assert consumer.setup[0].once_marker == tmp_path / "sync" / ".catalog-backfilled"
+    assert all(spec.env["STRANGLER_HOME"] == str(tmp_path) for spec in specs)
