@@ -3,11 +3,11 @@
 (function () {
   "use strict";
 
-  var SIDES = ["legacy", "new"];
   var COLORS = { legacy: "#6b7280", new: "#15915b", shadow: "#7c4dcc" };
   var charts = {};
   var lastPayload = null;
   var lastSeen = 0;
+  var dotTimer = null;
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -185,10 +185,12 @@
 
     // The server ends each stream every few seconds and the browser reconnects at once; the dot
     // only goes grey when no figures arrived for a while.
-    window.setInterval(function () {
-      var current = document.getElementById("live-dot");
-      if (current) { current.classList.toggle("on", Date.now() - lastSeen < 3500); }
-    }, 1000);
+    if (!dotTimer) {
+      dotTimer = window.setInterval(function () {
+        var current = document.getElementById("live-dot");
+        if (current) { current.classList.toggle("on", Date.now() - lastSeen < 3500); }
+      }, 1000);
+    }
     source.addEventListener("error", function () {
       // CLOSED means the server refused the stream (e.g. the session ended): reload, which leads
       // to the login form when that is the reason. A stream that merely ended reconnects by itself.
@@ -218,6 +220,7 @@
       updateRows(payload);
       updateCharts(payload);
     });
+    return source;
   }
 
   // The canary weight slider shows its value; the weight only applies to canary.
@@ -256,6 +259,16 @@
   document.addEventListener("DOMContentLoaded", function () {
     setupCharts();
     var live = document.body.getAttribute("data-stream");
-    if (live) { connect(live); }
+    if (!live) { return; }
+    var source = connect(live);
+    // A hidden tab stops listening (no queries for nobody) and catches up when shown again.
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden && source) {
+        source.close();
+        source = null;
+      } else if (!document.hidden && !source) {
+        source = connect(live);
+      }
+    });
   });
 })();
