@@ -3,7 +3,8 @@
 One run starts a small JSON backend, the minimal raw-ASGI + aiohttp pass-through of
 :mod:`benchmarks.minimal_proxy`, the data plane (one worker, a route table of 22 rules, metrics, header
 rewriting and the JSON access log on) and nginx when ``/usr/sbin/nginx`` exists, then measures them
-side by side, alternating the variants round by round so drift hits them all alike:
+side by side, alternating the variants round by round so drift hits them all alike (the proxies
+pinned to one core, the backend and the load generator to the others):
 
     throughput_vs_minimal    data plane req/s / minimal pass-through req/s, 32 connections (median ratio)
     added_p50_latency_us     data plane p50 - backend p50, 1 connection
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from benchmarks.processes import Child, free_port, peak_rss_mb, run_loadgen, wait_http, wait_port
+from benchmarks.processes import Child, cpu_split, free_port, peak_rss_mb, run_loadgen, wait_http, wait_port
 from strangler_proxy.routes import (
     LEGACY,
     ActionMode,
@@ -41,9 +42,9 @@ __all__ = ["run"]
 
 PATH = "/api/products/42?expand=tags"
 CONNECTIONS = 32
-ROUNDS = 3
-THROUGHPUT_S = 3.0
-LATENCY_S = 2.0
+ROUNDS = 7
+THROUGHPUT_S = 2.0
+LATENCY_S = 1.5
 RSS_REQUESTS = 100_000
 RSS_CONNECTIONS = 1_000
 NGINX = Path("/usr/sbin/nginx")
@@ -109,9 +110,11 @@ error_log {tmp}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
   access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
   client_body_temp_path {tmp}/nginx-body;
   proxy_temp_path {tmp}/nginx-proxy;
-  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 64; }}
+  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 512; keepalive_requests 10000000; }}
   server {{
     listen 127.0.0.1:{port};
     location / {{
@@ -134,9 +137,11 @@ class _Bench:
         self.children: list[Child] = []
         self.ports: dict[str, int] = {}
         self.notes: list[str] = []
+        self.proxy_cpus, self.load_cpus = cpu_split()
 
     def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
-        child = Child(argv, log=self.tmp / f"{name}.log", env=env)
+        cpus = self.load_cpus if "backend" in name else self.proxy_cpus
+        child = Child(argv, log=self.tmp / f"{name}.log", env=env, cpus=cpus)
         self.children.append(child)
         return child
 
@@ -212,7 +217,9 @@ class _Bench:
 
     def _load(self, name: str, *, connections: int, duration: float) -> dict:
         target = "backend" if name == "direct" else name
-        result = run_loadgen(self.ports[target], PATH, connections=connections, duration=duration)
+        result = run_loadgen(
+            self.ports[target], PATH, connections=connections, duration=duration, cpus=self.load_cpus
+        )
         if result["errors"]:
             raise RuntimeError(f"{name}: {result['errors']} failed requests")
         return result
@@ -265,7 +272,11 @@ class _Bench:
 
     def _rss(self) -> float:
         result = run_loadgen(
-            self.ports["dataplane"], PATH, connections=RSS_CONNECTIONS, requests=RSS_REQUESTS
+            self.ports["dataplane"],
+            PATH,
+            connections=RSS_CONNECTIONS,
+            requests=RSS_REQUESTS,
+            cpus=self.load_cpus,
         )
         if result["errors"]:
             raise RuntimeError(f"{result['errors']} requests failed in the memory run")

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["Child", "free_port", "peak_rss_mb", "run_loadgen", "wait_http", "wait_port"]
+__all__ = ["Child", "cpu_split", "free_port", "peak_rss_mb", "run_loadgen", "wait_http", "wait_port"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,8 +24,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _pin(cpus: set[int] | None):  # type: ignore[no-untyped-def]
+    """A preexec function pinning the child (and everything it forks) to ``cpus``."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def cpu_split() -> tuple[set[int] | None, set[int] | None]:
+    """(proxy cpus, load cpus): the proxy under test on one core, backend and load generator on the
+    others, so they do not take turns on the proxy's core. None when there is a single core."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None, None
+    return {available[0]}, set(available[1:])
+
+
 class Child:
-    def __init__(self, argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        log: Path,
+        env: Mapping[str, str] | None = None,
+        cpus: set[int] | None = None,
+    ) -> None:
         self.log = log
         with open(log, "wb") as out:
             self.popen = subprocess.Popen(
@@ -35,6 +58,7 @@ class Child:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_pin(cpus),
             )
 
     @property
@@ -82,11 +106,21 @@ def wait_http(url: str, child: Child, timeout: float = 30.0) -> bytes:
             time.sleep(0.05)
 
 
-def run_loadgen(port: int, path: str, *, connections: int, duration: float = 0.0, requests: int = 0) -> dict:
+def run_loadgen(
+    port: int,
+    path: str,
+    *,
+    connections: int,
+    duration: float = 0.0,
+    requests: int = 0,
+    cpus: set[int] | None = None,
+) -> dict:  # type: ignore[type-arg]
     argv = [sys.executable, "-m", "benchmarks.loadgen", "--port", str(port), "--path", path]
     argv += ["--connections", str(connections)]
     argv += ["--duration", str(duration)] if duration else ["--requests", str(requests)]
-    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False, preexec_fn=_pin(cpus)
+    )
     if result.returncode != 0:
         raise RuntimeError(f"load generator failed: {result.stderr[-2000:]}")
     return json.loads(result.stdout)
