@@ -71,8 +71,9 @@ def _run(argv: list[str], env: Mapping[str, str], what: str) -> str:
 
 
 @contextmanager
-def running_sides(workdir: Path) -> Iterator[tuple[Side, Side]]:
-    """Start the seeded monolith, backfill the catalog from its database, start the catalog."""
+def running_sides(workdir: Path, *, catalog_database_url: str | None = None) -> Iterator[tuple[Side, Side]]:
+    """Start the seeded monolith, backfill the catalog from its database, start the catalog (on its
+    default SQLite file, or on ``catalog_database_url``)."""
     legacy_dir = workdir / "legacy"
     legacy_dir.mkdir()
     legacy_db = legacy_dir / "legacy.sqlite3"
@@ -99,6 +100,8 @@ def running_sides(workdir: Path) -> Iterator[tuple[Side, Side]]:
         "CATALOG_PORT": str(catalog_port),
         "CATALOG_WORKERS": "2",
     }
+    if catalog_database_url is not None:
+        catalog_env["CATALOG_DATABASE_URL"] = catalog_database_url
     report = _run(
         [
             sys.executable,
