@@ -1,0 +1,113 @@
+"""`strangler drill NAME|all`: rollback drills under load, with a report per drill under drills/reports/.
+
+Without ``--attach`` the drill starts its own stack (`strangler up` on free ports, in a temporary
+STRANGLER_HOME or ``--home``) and stops it afterwards; with ``--attach`` it drives the stack that runs
+for ``--home`` (default $STRANGLER_HOME), found by the usual port variables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from migration_plan.admin_client import AdminApiError, AdminClient
+from migration_plan.drills import (
+    SCENARIOS,
+    DrillControl,
+    DrillOptions,
+    DrillResult,
+    OwnStack,
+    StackAddresses,
+    StackError,
+    run_scenarios,
+)
+
+__all__ = ["register"]
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def drill(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}; or 'all'.")],
+    attach: Annotated[
+        bool, typer.Option("--attach", help="Drive the stack already running for --home.")
+    ] = False,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home", help="State directory (own stack: default a temporary one).", show_default=False
+        ),
+    ] = None,
+    reports: Annotated[Path, typer.Option("--reports", help="Where reports go.")] = Path("drills/reports"),
+    route: Annotated[str, typer.Option("--route", help="The drilled route (created when missing).")] = (
+        "drill-catalog"
+    ),
+    steady_s: Annotated[float, typer.Option("--steady-s", help="Seconds of steady state before.")] = 5.0,
+    after_s: Annotated[float, typer.Option("--after-s", help="Seconds of steady state after.")] = 5.0,
+    rate: Annotated[float, typer.Option("--rate", help="Requests per second of the load.")] = 20.0,
+    token: Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")] = None,
+) -> None:
+    """Run one rollback drill (or all of them) under load and write its report."""
+    names = list(SCENARIOS) if name == "all" else [name]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise _fail(f"unknown drill {unknown[0]!r}; choose one of {', '.join(SCENARIOS)} or 'all'")
+    options = DrillOptions(steady_s=steady_s, after_s=after_s, rate=rate, route=route)
+    console = Console(highlight=False, soft_wrap=True)
+
+    def say(message: str) -> None:
+        console.print(f"[dim]{escape(message)}[/]")
+
+    temporary: Path | None = None
+    own: OwnStack | None = None
+    try:
+        if attach:
+            stack = StackAddresses.from_environment(home or _default_home())
+        else:
+            if home is None:
+                temporary = Path(tempfile.mkdtemp(prefix="strangler-drill-"))
+                home = temporary / "home"
+            own = OwnStack(home)
+            say(f"starting a stack in {own.home}")
+            stack = own.start()
+        admin = AdminClient.connect(stack.admin_url, token, stack.home)
+        try:
+            control = DrillControl(admin, route)
+            results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
+        finally:
+            admin.close()
+    except (StackError, AdminApiError) as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        if own is not None:
+            own.stop()
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+    console.print(f"reports in {escape(str(reports))}")
+    for result in results:
+        console.print(result.line())
+    if not all(_acceptable(result) for result in results):
+        raise typer.Exit(1)
+
+
+def _acceptable(result: DrillResult) -> bool:
+    return result.skipped is not None or result.passed
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("STRANGLER_HOME", ".strangler")).absolute()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `strangler drill` to the CLI."""
+    app.command("drill")(drill)

@@ -1,0 +1,23 @@
+"""Rollback drills: a scenario (a fault, or an operator's action) run under load against a stack, with
+time to detect, time to roll back, failed requests by cause and acknowledged writes lost, reported in
+Markdown and HTML under drills/reports/. `strangler drill NAME` is the command line."""
+
+from migration_plan.drills.control import DrillControl
+from migration_plan.drills.result import DrillResult
+from migration_plan.drills.runner import DrillOptions, run_drill, run_scenarios
+from migration_plan.drills.scenarios import SCENARIOS, Expectation, Scenario
+from migration_plan.drills.stack import OwnStack, StackAddresses, StackError
+
+__all__ = [
+    "SCENARIOS",
+    "DrillControl",
+    "DrillOptions",
+    "DrillResult",
+    "Expectation",
+    "OwnStack",
+    "Scenario",
+    "StackAddresses",
+    "StackError",
+    "run_drill",
+    "run_scenarios",
+]

@@ -1,0 +1,79 @@
+"""What a drill asks of the control plane, over its admin API: the drilled route, its guard, faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from migration_plan.admin_client import AdminApiError, AdminClient
+
+__all__ = ["DRILL_GUARD", "DRILL_RULE_MATCH", "DrillControl"]
+
+DRILL_RULE_MATCH = {"kind": "pattern", "path": "/api/products(/[0-9]+)?", "methods": ["GET", "HEAD"]}
+"""The catalog's read routes (list and product page); stock writes stay with the monolith."""
+
+DRILL_GUARD = {"failing_windows": 2, "min_requests": 5}
+"""Two consecutive failing 1-second windows roll back (the default of 5 suits production, not drills)."""
+
+
+@dataclass
+class DrillControl:
+    admin: AdminClient
+    route: str
+    upstream: str = "catalog"
+
+    def ensure_route(self) -> None:
+        """Create the drilled route (served by legacy) when the active table lacks it."""
+        try:
+            self.admin.request("GET", f"/routes/{self.route}")
+            return
+        except AdminApiError as exc:
+            if exc.status != 404:
+                raise
+        rule = {"name": self.route, "match": DRILL_RULE_MATCH}
+        self.admin.request("POST", "/routes", {"rule": rule, "reason": f"drill: create {self.route}"})
+
+    def configure_guard(self, settings: dict[str, Any] | None = None) -> None:
+        body = {"enabled": True, "settings": {**DRILL_GUARD, **(settings or {})}}
+        self.admin.request("PUT", f"/guards/{self.route}", body)
+
+    def rule(self) -> dict[str, Any]:
+        return dict(self.admin.request("GET", f"/routes/{self.route}")["rule"])
+
+    def mode(self) -> str:
+        return str(self.rule()["action"]["mode"])
+
+    def flip(self, mode: str, reason: str, weight: int | None = None) -> dict[str, Any]:
+        body = {"mode": mode, "reason": reason, "weight": weight}
+        if mode != "legacy":
+            body["upstream"] = self.upstream
+        return dict(self.admin.request("POST", f"/routes/{self.route}/flip", body))
+
+    def rollback(self, reason: str) -> dict[str, Any]:
+        body = {"to": "legacy", "reason": reason}
+        return dict(self.admin.request("POST", f"/routes/{self.route}/rollback", body))
+
+    def panic(self, reason: str) -> dict[str, Any]:
+        return dict(self.admin.request("POST", "/panic", {"reason": reason}))
+
+    def set_fault(self, fault: dict[str, Any] | None, reason: str) -> dict[str, Any]:
+        """Publish the active table with ``fault`` on the drilled route (None removes it)."""
+        active = self.admin.request("GET", "/versions/active")
+        table = active["table"]
+        rules = [{**rule, "fault": fault} if rule["name"] == self.route else rule for rule in table["rules"]]
+        body = {"table": {**table, "rules": rules}, "expected_version": active["version"], "reason": reason}
+        return dict(self.admin.request("POST", "/versions", body))
+
+    def guard(self) -> dict[str, Any]:
+        for guard in self.admin.request("GET", "/guards")["guards"]:
+            if guard["route"] == self.route:
+                return dict(guard)
+        return {"route": self.route, "status": "idle"}
+
+    def guard_rollbacks(self, since: datetime) -> list[dict[str, Any]]:
+        """Audit entries of rollbacks the guard made on the drilled route since ``since``, oldest first."""
+        query = f"/audit?actor=guard&target={quote(self.route)}&since={quote(since.isoformat())}&limit=20"
+        entries = self.admin.request("GET", query)["entries"]
+        return sorted(entries, key=lambda entry: entry["at"])

@@ -1,0 +1,197 @@
+"""A small, bounded load generator for drills: shop reads and stock writes at a fixed rate.
+
+The mix: 30% the monolith's HTML product pages (legacy traffic the guards compare against), 2.5% stock
+writes, the rest the catalog API (product pages 60%, lists 40%). Requests are sent open-loop (one
+every ``1/rate`` seconds, at most ``concurrency`` in flight, the rest counted as not sent) from an
+asyncio loop in a background thread, so a slow side shows up as latency instead of as a lower rate.
+Every request becomes one :class:`Sample`. Writes are ``POST /api/products/<id>/stock {"delta": 1}``
+as the shop's staff user; each acknowledged one (2xx) is counted per product so that the drill can
+reconcile them against the monolith after the drain. A drill needs to know each write's outcome and
+the side that answered each request, which a locust run does not report, hence this generator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import aiohttp
+
+__all__ = ["LoadGenerator", "LoadSettings", "Sample", "WriteLedger"]
+
+TARGET_HEADER = "x-strangler-target"
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    base_url: str
+    rate: float = 20.0
+    """Requests per second, all kinds together."""
+    concurrency: int = 8
+    write_share: float = 0.025
+    """Share of the requests that are stock writes (0 disables writes)."""
+    page_share: float = 0.3
+    """Share of the requests that are the monolith's HTML product pages (the legacy's own traffic)."""
+    product_ids: tuple[int, ...] = tuple(range(1, 51))
+    write_product_ids: tuple[int, ...] = tuple(range(1, 6))
+    timeout_s: float = 5.0
+    staff_auth: tuple[str, str] = ("staff", "staff-password-123")
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One request as the client saw it."""
+
+    started: float
+    """Wall-clock time (epoch seconds) the request was sent."""
+    kind: str
+    """list | detail (the catalog API) | page (a legacy HTML page) | write (a stock write)"""
+    status: int
+    """HTTP status, 0 when no answer came back."""
+    latency_ms: float
+    target: str
+    """legacy | new, from the proxy's debug header; unknown when the proxy does not send it."""
+    cause: str | None = None
+    """Why the request failed (None when it did not)."""
+
+    @property
+    def failed(self) -> bool:
+        return self.cause is not None
+
+
+@dataclass
+class WriteLedger:
+    """Stock deltas per product: acknowledged (2xx), refused (a clear error) and unknown outcome."""
+
+    acknowledged: Counter[int] = field(default_factory=Counter)
+    unknown: Counter[int] = field(default_factory=Counter)
+    refused: Counter[int] = field(default_factory=Counter)
+
+
+class LoadGenerator:
+    """Start with :meth:`start`, stop with :meth:`stop` (which drains in-flight requests)."""
+
+    def __init__(self, settings: LoadSettings) -> None:
+        self.settings = settings
+        self.samples: list[Sample] = []
+        self.ledger = WriteLedger()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.skipped = 0
+        """Requests not sent because ``concurrency`` requests were already in flight."""
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the load generator was already started")
+        self._thread = threading.Thread(target=self._run, name="drill-load", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sending and wait for every request in flight (the drain)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.settings.timeout_s + 10)
+        if self._error is not None:
+            raise RuntimeError(f"the load generator failed: {self._error!r}") from self._error
+
+    def snapshot(self) -> list[Sample]:
+        with self._lock:
+            return list(self.samples)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported by stop()
+            self._error = exc
+
+    async def _main(self) -> None:
+        settings = self.settings
+        rng = random.Random(settings.seed)
+        connector = aiohttp.TCPConnector(limit=settings.concurrency)
+        timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
+        auth = aiohttp.BasicAuth(*settings.staff_auth)
+        tasks: set[asyncio.Task[None]] = set()
+        async with aiohttp.ClientSession(
+            base_url=settings.base_url.rstrip("/"), connector=connector, timeout=timeout
+        ) as session:
+            began = time.monotonic()
+            sent = 0
+            while not self._stop.is_set():
+                due = began + sent / settings.rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(min(delay, 0.05))
+                    continue
+                sent += 1
+                if len(tasks) >= settings.concurrency:
+                    # Every connection is busy: skip this one rather than queue it (counted apart).
+                    self.skipped += 1
+                    continue
+                task = asyncio.create_task(self._one(session, rng, auth))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if tasks:
+                await asyncio.gather(*tasks)
+
+    async def _one(
+        self,
+        session: aiohttp.ClientSession,
+        rng: random.Random,
+        auth: aiohttp.BasicAuth,
+    ) -> None:
+        settings = self.settings
+        product = None
+        draw = rng.random()
+        if draw < settings.write_share:
+            kind, product = "write", rng.choice(settings.write_product_ids)
+        elif draw < settings.write_share + settings.page_share:
+            kind = "page"
+        else:
+            kind = "detail" if rng.random() < 0.6 else "list"
+        started, clock = time.time(), time.perf_counter()
+        status, target, cause = 0, "unknown", None
+        try:
+            if kind == "write":
+                response = await session.post(f"/api/products/{product}/stock", json={"delta": 1}, auth=auth)
+            elif kind == "page":
+                response = await session.get(f"/products/{rng.choice(settings.product_ids)}/")
+            elif kind == "detail":
+                response = await session.get(f"/api/products/{rng.choice(settings.product_ids)}")
+            else:
+                response = await session.get(f"/api/products?page={rng.randint(1, 3)}&page_size=20")
+            async with response:
+                await response.read()
+                status = response.status
+                target = response.headers.get(TARGET_HEADER, "unknown")
+            if not 200 <= status < 300:
+                cause = f"http {status}"
+        except TimeoutError:
+            cause = "client timeout"
+        except aiohttp.ClientConnectorError:
+            cause = "connection refused"
+        except aiohttp.ServerDisconnectedError:
+            cause = "server disconnected"
+        except aiohttp.ClientError as exc:
+            cause = f"client error {type(exc).__name__}"
+        latency = (time.perf_counter() - clock) * 1000
+        if product is not None:
+            self._account(product, status, cause)
+        with self._lock:
+            self.samples.append(Sample(started, kind, status, latency, target, cause))
+
+    def _account(self, product: int, status: int, cause: str | None) -> None:
+        with self._lock:
+            if cause is None:
+                self.ledger.acknowledged[product] += 1
+            elif status == 0 or status >= 500:
+                # No answer, or a gateway error: the write may or may not have been applied.
+                self.ledger.unknown[product] += 1
+            else:
+                self.ledger.refused[product] += 1

@@ -1,0 +1,230 @@
+"""Running one drill: steady state under load, the fault, the rollback, steady state again, the drain,
+the reconciliation of acknowledged writes, and the stack put back as it was.
+
+    prepare   the drilled route exists, its guard is tuned for drills, it serves ``start_mode``
+    before    ``steady_s`` seconds of load: the steady state before
+    inject    the scenario's fault (or the operator's action)
+    watch     guard drills: poll the guard and the route until the route is back on legacy
+    after     ``after_s`` seconds of load: the steady state after
+    drain     stop the load and wait for every request in flight
+    recover   the scenario puts the stack back (fault removed, process started, files restored)
+    reconcile every acknowledged stock write must be in the monolith
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx2
+
+from migration_plan.drills.broker import run_broker_drill
+from migration_plan.drills.control import DrillControl
+from migration_plan.drills.load import TARGET_HEADER, LoadGenerator, LoadSettings
+from migration_plan.drills.report import write_index, write_report
+from migration_plan.drills.result import DrillResult
+from migration_plan.drills.scenarios import SCENARIOS, DrillContext, Expectation, Scenario
+from migration_plan.drills.series import failures_by_cause, steady_state
+from migration_plan.drills.stack import StackAddresses
+from migration_plan.drills.writes import read_stock, reconcile_writes
+
+__all__ = ["DrillOptions", "run_drill", "run_scenarios", "wait_until"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    steady_s: float = 5.0
+    after_s: float = 5.0
+    rollback_timeout_s: float = 20.0
+    rate: float = 20.0
+    concurrency: int = 8
+    write_share: float = 0.025
+    route: str = "drill-catalog"
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll ``check`` until it is true; TimeoutError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout:g}s")
+        time.sleep(interval)
+
+
+def _serves(front_url: str, expected: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            response = httpx2.get(f"{front_url}/api/products/1", timeout=5.0)
+        except httpx2.TransportError:
+            return False
+        target = response.headers.get(TARGET_HEADER)
+        return response.status_code == 200 and target in (expected, None)
+
+    return check
+
+
+def _healthy(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx2.get(f"{url}/readyz", timeout=2.0).status_code == 200
+        except httpx2.TransportError:
+            return False
+
+    return check
+
+
+def _prepare(scenario: Scenario, ctx: DrillContext) -> None:
+    control = ctx.control
+    control.ensure_route()
+    control.configure_guard()
+    if control.rule().get("fault") is not None:
+        control.set_fault(None, reason="drill: clear a fault left behind")
+    ctx.stack.supervisor("start", ctx.service)
+    wait_until(_healthy(ctx.stack.catalog_url), timeout=90, what=f"{ctx.service} ready")
+    if control.mode() != scenario.start_mode:
+        reason = f"drill {scenario.name}: steady state on {scenario.start_mode}"
+        control.flip(scenario.start_mode, reason=reason)
+    wait_until(
+        _serves(ctx.stack.front_url, scenario.start_mode),
+        timeout=15,
+        what=f"the proxy serving the route from {scenario.start_mode}",
+    )
+
+
+def _watch_guard(result: DrillResult, ctx: DrillContext, timeout: float) -> None:
+    assert result.injected is not None
+    deadline = result.injected + timeout
+    while time.time() < deadline:
+        now = time.time()
+        status = ctx.control.guard().get("status")
+        if result.detected is None and status in ("failing", "tripped"):
+            result.detected = now
+            ctx.event(f"guard judged the route {status}")
+        if ctx.control.mode() == "legacy":
+            ctx.event("route seen back on legacy")
+            break
+        time.sleep(0.1)
+    else:
+        result.notes.append(f"no automatic rollback within {timeout:g} s of the fault")
+        return
+    since = datetime.fromtimestamp(result.injected - 1, tz=UTC)
+    rollbacks = ctx.control.guard_rollbacks(since)
+    if not rollbacks:
+        result.notes.append("the route went back to legacy, but not by the guard")
+        return
+    entry = rollbacks[0]
+    result.rolled_back = datetime.fromisoformat(entry["at"]).timestamp()
+    windows = (entry.get("evidence") or {}).get("windows") or []
+    if windows:
+        result.first_failing_window_end = float(windows[0]["second"]) + 1.0
+        reasons = "; ".join(reason for window in windows for reason in window["reasons"])
+        result.notes.append(f"guard evidence: {reasons}")
+    result.notes.append(f"guard: {entry.get('reason')}")
+    if result.detected is None:
+        result.detected = result.rolled_back
+
+
+def run_drill(
+    scenario: Scenario,
+    stack: StackAddresses,
+    control: DrillControl,
+    options: DrillOptions,
+    *,
+    say: Callable[[str], None] = lambda _: None,
+) -> DrillResult:
+    """Run ``scenario`` against ``stack``; the stack is put back even when the drill fails."""
+    result = DrillResult(
+        name=scenario.name, summary=scenario.summary, expect=scenario.expect.value, started=time.time()
+    )
+    ctx = DrillContext(stack=stack, control=control)
+    settings = LoadSettings(
+        base_url=stack.front_url,
+        rate=options.rate,
+        concurrency=options.concurrency,
+        write_share=options.write_share if scenario.write_share is None else scenario.write_share,
+    )
+    say(f"drill {scenario.name}: preparing ({scenario.summary})")
+    _prepare(scenario, ctx)
+    reason = scenario.precondition(ctx) if scenario.precondition is not None else None
+    if reason is not None:
+        result.skipped = reason
+        return result
+    stock_before = read_stock(stack.legacy_url, settings.write_product_ids)
+    load = LoadGenerator(settings)
+    load_started = ctx.event("load started")
+    load.start()
+    recovered = False
+    try:
+        time.sleep(options.steady_s)  # the steady state before is measured over this period
+        say(f"drill {scenario.name}: injecting")
+        result.injected = ctx.event(f"inject: {scenario.summary}")
+        scenario.inject(ctx)
+        action_end = ctx.event("injection done")
+        if scenario.expect is Expectation.GUARD:
+            _watch_guard(result, ctx, options.rollback_timeout_s)
+        elif scenario.name != "worker-restart":
+            result.rolled_back = action_end
+            result.detected = result.injected
+            result.action_started = ctx.saved.get("action_started")
+        time.sleep(options.after_s)  # the steady state after is measured over this period
+    finally:
+        load.stop()
+        result.ended = ctx.event("load drained")
+        say(f"drill {scenario.name}: recovering")
+        try:
+            scenario.recover(ctx)
+            recovered = True
+        finally:
+            result.events = ctx.events
+    if recovered:
+        ctx.event("stack recovered")
+    samples = load.snapshot()
+    result.samples = samples
+    result.not_sent = load.skipped
+    result.failures = failures_by_cause(samples)
+    inject_at = result.injected or load_started
+    result.before = steady_state(samples, load_started + 1, inject_at)
+    after_from = (result.rolled_back or inject_at) + 1
+    result.after = steady_state(samples, after_from, result.ended or time.time())
+    check = reconcile_writes(stack.legacy_url, stock_before, load.ledger)
+    result.lost_writes = check.lost
+    result.reconciliation = check.lines
+    result.writes_acknowledged = sum(load.ledger.acknowledged.values())
+    result.writes_unknown = sum(load.ledger.unknown.values())
+    return result
+
+
+def run_scenarios(
+    names: Sequence[str],
+    stack: StackAddresses,
+    control: DrillControl,
+    options: DrillOptions,
+    reports: Path,
+    *,
+    say: Callable[[str], None] = lambda _: None,
+) -> list[DrillResult]:
+    """Run each named drill in turn, write its report, and an index of the run; a drill that fails to
+    run is reported as an error and the next one still runs."""
+    results, paths = [], []
+    for name in names:
+        scenario = SCENARIOS[name]
+        try:
+            if scenario.expect is Expectation.SYNC:
+                result = run_broker_drill(scenario, stack, options, say=say)
+            else:
+                result = run_drill(scenario, stack, control, options, say=say)
+        except Exception as exc:  # reported in the drill's report and its summary line
+            log.exception("drill %s failed to run", name)
+            result = DrillResult(name, scenario.summary, scenario.expect.value, started=time.time())
+            result.error = f"{type(exc).__name__}: {exc}"
+        paths.append(write_report(result, reports))
+        results.append(result)
+        say(result.line())
+    write_index(results, paths, reports)
+    return results

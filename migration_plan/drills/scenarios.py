@@ -1,0 +1,245 @@
+"""The drill scenarios: what goes wrong, who is expected to roll back, and how the stack is restored.
+
+errors          the catalog answers 500 to half its requests (fault injection)    guard rolls back
+slow            the catalog answers 400 ms late (fault injection)                  guard rolls back
+killed          the catalog process is stopped (supervisor stop)                  guard rolls back
+database        the catalog's database file is replaced by garbage, workers reload  guard rolls back
+broker          the Redis broker of the data sync goes away and comes back         nothing to roll back
+worker-restart  a data-plane worker is terminated while a route is being flipped   (manual flip)
+flip            an operator flips the route to the catalog and back under load     (manual)
+panic           an operator sends every route back to legacy under load            (manual)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from migration_plan.drills.control import DrillControl
+from migration_plan.drills.stack import StackAddresses
+
+__all__ = ["SCENARIOS", "DrillContext", "Expectation", "Scenario", "scenario_names"]
+
+
+class Expectation(StrEnum):
+    GUARD = "guard"
+    """The fault must be detected and rolled back automatically."""
+    MANUAL = "manual"
+    """The operator's own action under load: it must not fail a single request."""
+    SYNC = "sync"
+    """Nothing to roll back: the data sync must lose nothing."""
+
+
+@dataclass
+class DrillContext:
+    """What a scenario may touch, and a log of timed events for the report."""
+
+    stack: StackAddresses
+    control: DrillControl
+    service: str = "catalog"
+    events: list[tuple[float, str]] = field(default_factory=list)
+    saved: dict[str, Any] = field(default_factory=dict)
+
+    def event(self, label: str) -> float:
+        now = time.time()
+        self.events.append((now, label))
+        return now
+
+
+Action = Callable[[DrillContext], None]
+
+
+def _nothing(_: DrillContext) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    expect: Expectation
+    inject: Action
+    recover: Action = _nothing
+    start_mode: str = "new"
+    """Mode of the drilled route while the steady state is measured."""
+    short: bool = False
+    """Short enough for CI."""
+    precondition: Callable[[DrillContext], str | None] | None = None
+    """Returns why the drill cannot run on this stack (it is then skipped), or None."""
+    write_share: float | None = None
+    """Overrides the load's share of stock writes (the slow drill has none: a stock write takes a second
+    of password hashing in the monolith, which would hide a slow catalog in the legacy p99 baseline)."""
+
+
+def _fault(fault: dict[str, Any]) -> Action:
+    def inject(ctx: DrillContext) -> None:
+        ctx.control.set_fault(fault, reason=f"drill: inject {fault}")
+
+    return inject
+
+
+def _clear_fault(ctx: DrillContext) -> None:
+    if ctx.control.rule().get("fault") is not None:
+        ctx.control.set_fault(None, reason="drill: remove the fault")
+
+
+def _stop_service(ctx: DrillContext) -> None:
+    ctx.stack.supervisor("stop", ctx.service)
+
+
+def _start_service(ctx: DrillContext) -> None:
+    ctx.stack.supervisor("start", ctx.service)
+
+
+def _database_files(ctx: DrillContext) -> list[Path]:
+    folder = ctx.stack.home / "services" / ctx.service
+    base = folder / f"{ctx.service}.sqlite3"
+    if not base.is_file():
+        raise RuntimeError(f"no SQLite database at {base}: the database drill needs the default file store")
+    return [base, *(p for p in (Path(f"{base}-wal"), Path(f"{base}-shm")) if p.exists())]
+
+
+def _reload_workers(ctx: DrillContext) -> None:
+    """SIGHUP the service's gunicorn master: its workers are replaced and open the database afresh."""
+    pid = ctx.stack.process(ctx.service)["pid"]
+    if not pid:
+        raise RuntimeError(f"{ctx.service} is not running")
+    os.kill(int(pid), signal.SIGHUP)
+
+
+def _lose_database(ctx: DrillContext) -> None:
+    """Move the database files aside and put garbage in their place, then reload the workers (the files
+    are only renamed: running as root, making them unreadable would change nothing)."""
+    files = _database_files(ctx)
+    ctx.saved["database"] = files
+    for path in files:
+        path.rename(path.with_name(path.name + ".drill-saved"))
+    files[0].write_bytes(b"this is not a database " * 64)
+    _reload_workers(ctx)
+
+
+def _restore_database(ctx: DrillContext) -> None:
+    files: list[Path] = ctx.saved.pop("database", [])
+    if not files:
+        return
+    files[0].unlink(missing_ok=True)
+    for path in files:
+        path.with_name(path.name + ".drill-saved").rename(path)
+    _reload_workers(ctx)
+
+
+def _dataplane_workers(ctx: DrillContext) -> list[int]:
+    """Pids of the data plane's uvicorn workers (children of its master)."""
+    master = ctx.stack.process("dataplane")["pid"]
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if not children.exists():
+        return []
+    return [int(pid) for pid in children.read_text().split()]
+
+
+def _needs_two_workers(ctx: DrillContext) -> str | None:
+    if len(_dataplane_workers(ctx)) < 2:
+        return "the data plane runs fewer than 2 worker processes (STRANGLER_DATAPLANE_WORKERS)"
+    return None
+
+
+def _restart_worker_during_flip(ctx: DrillContext) -> None:
+    workers = _dataplane_workers(ctx)
+    os.kill(workers[0], signal.SIGTERM)
+    ctx.event(f"data-plane worker {workers[0]} terminated")
+    ctx.control.flip("new", reason="drill: flip while a data-plane worker restarts")
+    ctx.event("flip to new published")
+
+
+def _flip_and_back(ctx: DrillContext) -> None:
+    ctx.control.flip("new", reason="drill: manual flip under load")
+    ctx.event("flip to new published")
+    time.sleep(3)  # part of the scenario: three seconds served by the new side before going back
+    ctx.saved["action_started"] = ctx.event("rollback to legacy asked")
+    ctx.control.rollback(reason="drill: manual rollback under load")
+    ctx.event("rollback to legacy published")
+
+
+def _panic(ctx: DrillContext) -> None:
+    ctx.control.panic(reason="drill: manual panic under load")
+    ctx.event("panic published")
+
+
+def _broker(ctx: DrillContext) -> None:
+    raise NotImplementedError("the broker drill runs through migration_plan.drills.broker")
+
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario(
+            "errors",
+            "the catalog answers 500 to half of its requests",
+            Expectation.GUARD,
+            _fault({"target": "new", "percent": 50.0, "abort_status": 500}),
+            _clear_fault,
+            short=True,
+        ),
+        Scenario(
+            "slow",
+            "the catalog answers 400 ms late",
+            Expectation.GUARD,
+            _fault({"target": "new", "percent": 100.0, "delay_ms": 400}),
+            _clear_fault,
+            write_share=0.0,
+        ),
+        Scenario(
+            "killed",
+            "the catalog process is stopped (supervisor stop)",
+            Expectation.GUARD,
+            _stop_service,
+            _start_service,
+        ),
+        Scenario(
+            "database",
+            "the catalog's database file is replaced by garbage and its workers reload",
+            Expectation.GUARD,
+            _lose_database,
+            _restore_database,
+        ),
+        Scenario(
+            "broker",
+            "the Redis broker of the data sync goes away for a while, then comes back",
+            Expectation.SYNC,
+            _broker,
+            start_mode="legacy",
+        ),
+        Scenario(
+            "worker-restart",
+            "a data-plane worker is terminated while the route is flipped to the catalog",
+            Expectation.MANUAL,
+            _restart_worker_during_flip,
+            start_mode="legacy",
+            precondition=_needs_two_workers,
+        ),
+        Scenario(
+            "flip",
+            "an operator flips the route to the catalog, then rolls it back, under load",
+            Expectation.MANUAL,
+            _flip_and_back,
+            start_mode="legacy",
+        ),
+        Scenario(
+            "panic",
+            "an operator sends every route back to legacy under load",
+            Expectation.MANUAL,
+            _panic,
+            short=True,
+        ),
+    )
+}
+
+
+def scenario_names() -> list[str]:
+    return list(SCENARIOS)

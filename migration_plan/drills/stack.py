@@ -1,0 +1,199 @@
+"""The stack a drill runs against: one it starts itself (`strangler up` on free ports in its own home)
+or one that is already running (``--attach``), reached by its URLs and its supervisor's control socket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migration_plan.supervisor.control import ControlError, send_command
+
+__all__ = ["DRILL_STACK_ENV", "OwnStack", "StackAddresses", "StackError", "free_port"]
+
+DRILL_STACK_ENV = {
+    # The guards judge a second once it is 1 s old (default 2) so a rollback lands within 3 s of the
+    # first failing window; the drill also sets failing_windows=2 on its route (see docs/walkthrough.md).
+    "STRANGLER_GUARD_LAG_S": "1",
+    # The proxy says which side answered (x-strangler-target), so the drill can plot per target.
+    "STRANGLER_DEBUG_HEADERS": "true",
+    "STRANGLER_DATAPLANE_WORKERS": "2",
+    "STRANGLER_ACCESS_LOG": "false",
+}
+
+
+class StackError(Exception):
+    """The stack could not be started, or is not in a state a drill can use."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class StackAddresses:
+    home: Path
+    front_url: str
+    admin_url: str
+    legacy_url: str
+    catalog_url: str
+
+    @property
+    def socket_path(self) -> Path:
+        return self.home / "supervisor.sock"
+
+    def supervisor(self, command: str, name: str | None = None, *, timeout: float = 180.0) -> dict[str, Any]:
+        """Send one command to the stack's supervisor (ps, stop, start, restart)."""
+        request: dict[str, Any] = {"command": command}
+        if name is not None:
+            request["name"] = name
+        return send_command(self.socket_path, request, timeout=timeout)
+
+    def process(self, name: str) -> dict[str, Any]:
+        for process in self.supervisor("ps")["processes"]:
+            if process["name"] == name:
+                return dict(process)
+        raise StackError(f"the supervisor runs no process named {name!r}")
+
+    @classmethod
+    def from_environment(cls, home: Path, environ: Mapping[str, str] | None = None) -> StackAddresses:
+        """The addresses of an already-running stack, from the same variables `strangler up` reads."""
+        env = os.environ if environ is None else environ
+
+        def local(variable: str, default: int) -> str:
+            return f"http://127.0.0.1:{env.get(variable, default)}"
+
+        return cls(
+            home=home,
+            front_url=env.get("STRANGLER_FRONT_URL", local("STRANGLER_DATAPLANE_PORT", 8000)),
+            admin_url=env.get("STRANGLER_ADMIN_URL", local("STRANGLER_ADMIN_PORT", 8001)),
+            legacy_url=env.get("STRANGLER_LEGACY_URL", local("LEGACYSHOP_PORT", 8100)),
+            catalog_url=env.get("CATALOG_URL", local("CATALOG_PORT", 8201)),
+        )
+
+
+class OwnStack:
+    """`strangler up` in its own process group, on free ports, in ``home``; a context manager."""
+
+    def __init__(self, home: Path, *, seed_products: int = 200, startup_timeout: float = 240.0) -> None:
+        self.home = home.absolute()
+        self.seed_products = seed_products
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self.addresses: StackAddresses | None = None
+
+    def __enter__(self) -> StackAddresses:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> StackAddresses:
+        ports = {
+            name: free_port()
+            for name in (
+                "STRANGLER_DATAPLANE_PORT",
+                "STRANGLER_ADMIN_PORT",
+                "LEGACYSHOP_PORT",
+                "CATALOG_PORT",
+                "ORDERS_PORT",
+            )
+        }
+        catalog_url = f"http://127.0.0.1:{ports['CATALOG_PORT']}"
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("STRANGLER_", "LEGACYSHOP_", "CATALOG_", "ORDERS_"))
+            and key != "DATABASE_URL"
+        }
+        env.update({name: str(port) for name, port in ports.items()})
+        env.update(DRILL_STACK_ENV)
+        env.update(
+            {
+                "STRANGLER_HOME": str(self.home),
+                "LEGACYSHOP_SEED_PRODUCTS": str(self.seed_products),
+                "STRANGLER_UPSTREAMS": f"catalog={catalog_url}",
+                "PYTHONUNBUFFERED": "1",
+                "NO_COLOR": "1",
+            }
+        )
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = open(self.home / "drill-stack.log", "wb")  # noqa: SIM115 - kept open by the child
+        command = (sys.executable, "-c", "from migration_plan.cli.main import main; main()", "up")
+        self._process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        self.addresses = StackAddresses(
+            home=self.home,
+            front_url=f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}",
+            admin_url=f"http://127.0.0.1:{ports['STRANGLER_ADMIN_PORT']}",
+            legacy_url=f"http://127.0.0.1:{ports['LEGACYSHOP_PORT']}",
+            catalog_url=catalog_url,
+        )
+        try:
+            self._wait_ready()
+            self._backfill_catalog(env)
+        except BaseException:
+            self.stop()
+            raise
+        return self.addresses
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None and self.addresses is not None
+        deadline = time.monotonic() + self.startup_timeout
+        last = "no answer on the control socket yet"
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise StackError(f"`strangler up` exited with {self._process.returncode}:\n{self.log_tail()}")
+            try:
+                processes = self.addresses.supervisor("ps", timeout=5)["processes"]
+            except (ControlError, OSError) as exc:
+                last = str(exc)
+            else:
+                pending = [p["name"] for p in processes if p["state"] != "running" or p["health"] != "ok"]
+                if processes and not pending:
+                    return
+                last = f"waiting for {', '.join(pending)}"
+            time.sleep(0.2)
+        raise StackError(f"the stack was not ready after {self.startup_timeout:.0f}s ({last})")
+
+    def _backfill_catalog(self, env: Mapping[str, str]) -> None:
+        result = subprocess.run(
+            (sys.executable, "-m", "new_services.catalog", "backfill"),
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise StackError(f"the catalog backfill failed:\n{result.stdout}\n{result.stderr}")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        path = self.home / "drill-stack.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """SIGINT the supervisor's group (it stops its children); SIGKILL what is left after ``timeout``."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
