@@ -111,6 +111,7 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(15_000)
+            expect.set_options(timeout=15_000)  # a busy CI machine answers slower than a laptop
             shots = Shots(page, artifacts_dir)
 
             _log_in(page, stack, shots)
@@ -224,6 +225,7 @@ def test_a_shadowed_route_shows_its_mismatches_and_the_guard_returns_it_to_legac
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(15_000)
+            expect.set_options(timeout=15_000)  # a busy CI machine answers slower than a laptop
             shots = Shots(page, artifacts_dir)
             _log_in(page, stack)
             _add_route(
