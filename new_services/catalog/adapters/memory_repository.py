@@ -33,10 +33,6 @@ class InMemoryProductRepository:
             written += 1
         return written
 
-    def after_id(self, after_id: int, *, limit: int) -> Sequence[Product]:
-        ids = sorted(product_id for product_id in self._products if product_id > after_id)[:limit]
-        return [_clone(self._products[product_id]) for product_id in ids]
-
     def category_paths(self) -> set[str]:
         return {str(product.category) for product in self._products.values()}
 

@@ -45,10 +45,6 @@ class SqlAlchemyProductRepository:
         self._session.flush()
         return len(batch)
 
-    def after_id(self, after_id: int, *, limit: int) -> Sequence[Product]:
-        query = select(Product).where(products.c.id > after_id).order_by(products.c.id).limit(limit)
-        return list(self._session.scalars(query))
-
     def category_paths(self) -> set[str]:
         return {str(path) for path in self._session.scalars(select(products.c.category_path).distinct())}
 

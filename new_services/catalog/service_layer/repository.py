@@ -22,9 +22,6 @@ class ProductRepository(Protocol):
 
     def count(self, criteria: ProductCriteria) -> int: ...
 
-    def after_id(self, after_id: int, *, limit: int) -> Sequence[Product]:
-        """Up to ``limit`` products with an id above ``after_id``, in id order."""
-
     def category_paths(self) -> set[str]:
         """The distinct category paths products are filed under."""
 

@@ -21,6 +21,7 @@ from new_services.catalog.service_layer import (
     set_stock,
 )
 from new_services.catalog.service_layer.backfill import CatalogProductSink, product_from_record
+from new_services.catalog.service_layer.records import record_from_product
 from tests.unit.catalog.builders import make_product
 
 pytestmark = pytest.mark.unit
@@ -146,3 +147,17 @@ def test_backfill_sink_upserts_records_as_domain_products() -> None:
     )
     assert product.created_at == datetime(2016, 3, 1, 9, 0, tzinfo=UTC)
     assert product_from_record(records[1]).sku.value == "X2"
+
+
+def test_records_and_products_translate_both_ways() -> None:
+    product = make_product(8, price="12.30", category="Home>Kitchen", status=Status.DISCONTINUED)
+    record = record_from_product(product)
+    assert (record.price, record.category, record.status.value) == (
+        Decimal("12.30"),
+        ("Home", "Kitchen"),
+        "discontinued",
+    )
+    back = product_from_record(record)
+    assert [getattr(back, f) for f in ("sku", "price", "stock", "category", "created_at")] == [
+        getattr(product, f) for f in ("sku", "price", "stock", "category", "created_at")
+    ]
