@@ -102,3 +102,36 @@ def test_a_missed_threshold_exits_1(shop: ShopStack, tmp_path: Path) -> None:
     assert run.returncode == 1, f"{run.stdout}\n{run.stderr}"
     summary = json.loads(run.stdout)
     assert summary["requests"] > 0 and summary["problems"][0].startswith("p95 ")
+
+
+PROBE_PLAN = """
+name: probe
+stages:
+  - name: probe
+    routes: [{name: probe, match: {kind: prefix, path: /probe}}]
+    steps:
+      - kind: passthrough
+        gates:
+          load: {users: 3, spawn_rate: 3, run_time_s: 3, max_error_rate: 0, max_p95_ms: 5000, tags: [browse]}
+"""
+
+
+def test_a_load_gate_runs_locust_before_the_step_is_published(shop: ShopStack, tmp_path: Path) -> None:
+    plan = tmp_path / "probe.yaml"
+    plan.write_text(PROBE_PLAN)
+    reports = tmp_path / "reports"
+    run = strangler(
+        shop,
+        "plan",
+        "advance",
+        "--plan",
+        str(plan),
+        "--front-door",
+        shop.front_door,
+        "--reports",
+        str(reports),
+    )
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    assert "✓ load:" in run.stdout and "published version" in run.stdout
+    summaries = list(reports.glob("*_summary.json"))
+    assert len(summaries) == 1 and json.loads(summaries[0].read_text())["passed"]
