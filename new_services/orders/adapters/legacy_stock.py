@@ -9,7 +9,8 @@ releasing stock that was perhaps never taken.
 
 from __future__ import annotations
 
-import base64
+import threading
+from typing import Any
 
 from acl.catalog.records import ProductRecord, ProductStatus
 from acl.catalog.translators import product_from_legacy_json
@@ -37,13 +38,54 @@ __all__ = ["LegacyStock", "LegacyStockClient"]
 
 
 class LegacyStockClient(LegacyClient):
-    """``LegacyClient`` plus the relative stock change the saga needs (not retried: it is a POST)."""
+    """``LegacyClient`` plus the relative stock change the saga needs, as a logged-in staff user.
+
+    It logs in once through the monolith's login form and then sends the session cookie and the
+    CSRF token, as the monolith's own staff pages do: HTTP basic auth would make the monolith verify
+    the password (PBKDF2, about a second on a busy machine) on every reservation.
+    """
+
+    LOGIN_PATH = "/accounts/login/"
+
+    def __init__(self, base_url: str, *, username: str, password: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        self._username = username
+        self._password = password
+        self._lock = threading.Lock()
+        self._logged_in = False
 
     def adjust_stock(self, product_id: int, delta: int, *, request_id: str | None = None) -> ProductRecord:
+        """POST ``{"delta": delta}``; call ``login()`` first (a 401/403 means: log in again)."""
         response = self._request(
             "POST", f"/api/products/{product_id}/stock", json={"delta": delta}, request_id=request_id
         )
         return product_from_legacy_json(self._json(response))
+
+    def login(self, *, force: bool = False) -> None:
+        """Log in through the form unless a session is held already (or ``force``)."""
+        with self._lock:
+            if self._logged_in and not force:
+                return
+            self._logged_in = False
+            self._http.cookies.clear()
+            self._http.headers.pop("X-CSRFToken", None)
+            self._request("GET", self.LOGIN_PATH)
+            form = {
+                "username": self._username,
+                "password": self._password,
+                "csrfmiddlewaretoken": self._http.cookies.get("csrftoken") or "",
+            }
+            response = self._request("POST", self.LOGIN_PATH, data=form)
+            token = self._http.cookies.get("csrftoken")
+            if response.status_code != 302 or "sessionid" not in self._http.cookies or not token:
+                raise LegacyRejected(
+                    f"the monolith refused the staff login of {self._username!r}",
+                    status_code=response.status_code,
+                    method="POST",
+                    url=self.LOGIN_PATH,
+                )
+            self._http.headers["X-CSRFToken"] = token
+            self._logged_in = True
 
 
 def _stocked(record: ProductRecord) -> StockedProduct:
@@ -58,7 +100,7 @@ def _stocked(record: ProductRecord) -> StockedProduct:
 
 
 class LegacyStock:
-    """``StockPort`` over the monolith; the client must authenticate as a staff user (basic auth)."""
+    """``StockPort`` over the monolith's stock API, called as a staff user."""
 
     def __init__(self, client: LegacyStockClient) -> None:
         self._client = client
@@ -67,10 +109,10 @@ class LegacyStock:
     def connect(
         cls, base_url: str, *, username: str, password: str, breaker: CircuitBreaker | None = None
     ) -> LegacyStock:
-        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         client = LegacyStockClient(
             base_url,
-            headers={"Authorization": f"Basic {token}"},
+            username=username,
+            password=password,
             retry=RetryPolicy(attempts=2),
             breaker=breaker or CircuitBreaker(name="orders-legacy-stock"),
         )
@@ -78,6 +120,25 @@ class LegacyStock:
 
     def close(self) -> None:
         self._client.close()
+
+    def _login(self, *, force: bool = False) -> None:
+        """Nothing is reserved yet: any failure here is plainly ``StockUnavailable``."""
+        try:
+            self._client.login(force=force)
+        except ACLError as exc:
+            raise StockUnavailable(f"cannot log in to the monolith's stock API: {exc}") from exc
+
+    def _adjust(self, product_id: int, delta: int, step_id: str) -> ProductRecord:
+        """One stock change; a 401/403 (session expired or revoked) was refused unapplied, so after a
+        new login the call is repeated once. Otherwise POSTs are never repeated."""
+        self._login()
+        try:
+            return self._client.adjust_stock(product_id, delta, request_id=step_id)
+        except LegacyRejected as exc:
+            if exc.status_code not in (401, 403):
+                raise
+        self._login(force=True)
+        return self._client.adjust_stock(product_id, delta, request_id=step_id)
 
     def product(self, product_id: int) -> StockedProduct:
         try:
@@ -94,7 +155,7 @@ class LegacyStock:
                 product_id, quantity, current.stock, insufficient_stock_message(current, quantity)
             )
         try:
-            return _stocked(self._client.adjust_stock(product_id, -quantity, request_id=step_id))
+            return _stocked(self._adjust(product_id, -quantity, step_id))
         except LegacyNotFound:
             raise ProductUnavailable(product_id) from None
         except LegacyRejected as exc:
@@ -114,6 +175,6 @@ class LegacyStock:
 
     def release(self, step_id: str, product_id: int, quantity: int) -> None:
         try:
-            self._client.adjust_stock(product_id, quantity, request_id=step_id)
+            self._adjust(product_id, quantity, step_id)
         except ACLError as exc:
             raise StockUnavailable(f"releasing {quantity} of product {product_id}: {exc}") from exc

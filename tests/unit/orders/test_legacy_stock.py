@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
+from urllib.parse import parse_qs
 
 import httpx2
 import pytest
@@ -31,16 +31,55 @@ def product_json(stock: int, status: str = "active") -> dict:
 
 
 class Monolith:
-    """Answers GET with the product and POST .../stock with ``on_post`` (default: apply the delta)."""
+    """A login form (Django's cookies), GET of product 3, and POST .../stock with ``on_post`` (default:
+    apply the delta) for the logged-in staff session carrying its CSRF token."""
 
     def __init__(self, stock: int, status: str = "active") -> None:
         self.stock = stock
         self.status = status
         self.posts: list[dict] = []
+        self.logins = 0
+        self.sessions: set[str] = set()
         self.on_post: Callable[[httpx2.Request], httpx2.Response] | None = None
 
+    def _login(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET":
+            return httpx2.Response(
+                200, text="<form>", headers={"Set-Cookie": "csrftoken=" + "a" * 32 + "; Path=/"}
+            )
+        form = parse_qs(request.content.decode())
+        assert (
+            form["csrfmiddlewaretoken"] == ["a" * 32] and "csrftoken=" + "a" * 32 in request.headers["Cookie"]
+        )
+        if form["password"] != ["pw"]:
+            return httpx2.Response(200, text="<form> Please enter a correct username and password.")
+        self.logins += 1
+        session = f"s{self.logins}"
+        self.sessions.add(session)
+        return httpx2.Response(
+            302,
+            headers=[
+                ("Location", "/"),
+                ("Set-Cookie", f"sessionid={session}; Path=/; HttpOnly"),
+                ("Set-Cookie", f"csrftoken={'b' * 31}{self.logins}; Path=/"),
+            ],
+        )
+
+    def _authorised(self, request: httpx2.Request) -> bool:
+        cookies = dict(
+            part.strip().split("=", 1) for part in request.headers.get("Cookie", "").split(";") if part
+        )
+        return (
+            cookies.get("sessionid") in self.sessions
+            and request.headers.get("X-CSRFToken") == cookies.get("csrftoken")
+            and "Authorization" not in request.headers
+        )
+
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"staff:pw").decode()
+        if request.url.path == "/accounts/login/":
+            return self._login(request)
+        if request.method == "POST" and not self._authorised(request):
+            return httpx2.Response(403, json={"error": {"code": "csrf_failed", "message": "-"}})
         if request.url.path != "/api/products/3" and not request.url.path.startswith("/api/products/3/"):
             return httpx2.Response(404, json={"error": {"code": "not_found", "message": "no"}})
         if request.method == "GET":
@@ -57,10 +96,11 @@ class Monolith:
         return httpx2.Response(200, json=product_json(self.stock, self.status))
 
 
-def adapter(monolith: Monolith, breaker: CircuitBreaker | None = None) -> LegacyStock:
+def adapter(monolith: Monolith, breaker: CircuitBreaker | None = None, password: str = "pw") -> LegacyStock:
     client = LegacyStockClient(
         "http://legacy.test",
-        headers={"Authorization": "Basic " + base64.b64encode(b"staff:pw").decode()},
+        username="staff",
+        password=password,
         transport=httpx2.MockTransport(monolith),
         retry=RetryPolicy(attempts=2, backoff=0),
         breaker=breaker or CircuitBreaker(),
@@ -81,6 +121,25 @@ def test_reserve_and_release_send_deltas_and_copy_the_product():
     )
     stock.release("c1:reserve:3", 3, 2)
     assert monolith.posts == [{"delta": -2}, {"delta": 2}] and monolith.stock == 5
+    assert monolith.logins == 1  # one login serves every call
+
+
+def test_an_expired_session_logs_in_again_and_repeats_the_refused_call_once():
+    monolith = Monolith(stock=5)
+    stock = adapter(monolith)
+    stock.reserve("a", 3, 1)
+    monolith.sessions.clear()  # expired on the monolith's side
+    stock.reserve("b", 3, 1)
+    assert (monolith.logins, monolith.stock) == (2, 3)
+
+
+def test_a_refused_login_makes_stock_unavailable_and_changes_nothing():
+    monolith = Monolith(stock=5)
+    with pytest.raises(StockUnavailable) as refused:
+        adapter(monolith, password="wrong").reserve("a", 3, 1)
+    assert not isinstance(refused.value, StockOutcomeUnknown)
+    assert "staff login" in str(refused.value)
+    assert monolith.stock == 5 and monolith.posts == []
 
 
 def test_not_enough_or_discontinued_is_refused_without_a_write():
