@@ -14,7 +14,7 @@ class OrdersSettings(BaseSettings):
     """``ORDERS_DATABASE_URL`` wins; otherwise a SQLite file under ``$STRANGLER_HOME/services/orders``.
 
     Stock lives in the monolith for now: checkout calls its staff stock API as
-    ``ORDERS_LEGACY_USERNAME`` / ``ORDERS_LEGACY_PASSWORD`` (HTTP basic auth) at ``STRANGLER_LEGACY_URL``.
+    ``ORDERS_LEGACY_USERNAME`` / ``ORDERS_LEGACY_PASSWORD`` (one login per worker) at ``ORDERS_STOCK_URL``.
     Order numbers are ``ORDERS_NUMBER_OFFSET`` + a local sequence, so they never collide with the
     monolith's own ``ORD-<date>-<ord_id>`` once orders are synced back to it.
     """
