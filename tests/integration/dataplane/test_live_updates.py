@@ -91,29 +91,40 @@ def test_a_request_is_served_entirely_under_the_version_it_started_with(
 def test_no_request_fails_while_versions_change_under_load(stack, store, legacy, new_service) -> None:
     stop = threading.Event()
     statuses: list[int] = []
-    upstreams: set[str] = set()
+    seen: dict[str, int] = {}  # answers per version
 
     def load() -> None:
         with httpx2.Client(timeout=10) as client:
             while not stop.is_set():
                 response = client.get(f"{stack.url}/echo/flip")
                 statuses.append(response.status_code)
-                upstreams.add(response.json()["upstream"])
+                version = response.headers["x-strangler-version"]
+                expected = "catalog" if int(version) % 2 == 1 else "legacy"
+                if response.json()["upstream"] != expected:
+                    statuses.append(-1)
+                seen[version] = seen.get(version, 0) + 1
 
     threads = [threading.Thread(target=load) for _ in range(4)]
     for thread in threads:
         thread.start()
+    versions = []
     try:
         for i in range(8):
+            # odd versions send /echo/flip to the new service, even ones to the legacy
             version = store.publish(_table(legacy, new_service, to_new=("/echo/flip",) if i % 2 == 0 else ()))
+            assert version % 2 == (1 if i % 2 == 0 else 0)
+            versions.append(version)
             store.wait_applied(version, workers=2)
+            deadline = time.monotonic() + 10
+            while seen.get(str(version), 0) < 5:  # traffic under every version, swaps mid-stream
+                assert time.monotonic() < deadline, seen
+                time.sleep(0.01)
     finally:
         stop.set()
         for thread in threads:
             thread.join()
-    assert len(statuses) > 50
-    assert set(statuses) == {200}
-    assert upstreams == {"legacy", "catalog"}
+    assert set(statuses) == {200}, "a request failed or was answered by the wrong side for its version"
+    assert {str(v) for v in versions} <= set(seen)
 
 
 def test_a_table_that_does_not_compile_is_refused_and_the_old_one_keeps_serving(
