@@ -23,9 +23,10 @@ from pathlib import Path
 
 from migration_plan.load.summary import LoadSummary, read_stats_csv
 
-__all__ = ["LoadError", "LoadOptions", "Progress", "locust_command", "run_load"]
+__all__ = ["LoadError", "LoadOptions", "Progress", "locust_command", "resolve_locustfile", "run_load"]
 
 MAX_USERS = 1000
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_RUN_TIME_S = 3600
 
 
@@ -68,13 +69,24 @@ class Progress:
     failures: int
 
 
-def locust_command(options: LoadOptions, csv_base: Path) -> list[str]:
+def resolve_locustfile(locustfile: Path, cwd: Path | None = None) -> Path:
+    """``locustfile`` as given (relative to ``cwd``), else relative to this checkout (``loadtests/...``)."""
+    candidates = [(cwd or Path.cwd()) / locustfile]
+    if not locustfile.is_absolute():
+        candidates.append(PROJECT_ROOT / locustfile)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    raise LoadError(f"locustfile {locustfile} does not exist (looked in {', '.join(map(str, candidates))})")
+
+
+def locust_command(options: LoadOptions, csv_base: Path, locustfile: Path | None = None) -> list[str]:
     command = [
         sys.executable,
         "-m",
         "locust",
         "-f",
-        str(options.locustfile),
+        str(locustfile or options.locustfile),
         "--headless",
         "--host",
         options.host,
@@ -100,17 +112,14 @@ def locust_command(options: LoadOptions, csv_base: Path) -> list[str]:
 
 def run_load(options: LoadOptions, *, on_progress: Callable[[Progress], None] | None = None) -> LoadSummary:
     """Run locust until its run time is over, then read its CSV and check the thresholds."""
-    if not options.locustfile.is_file() and not (
-        options.cwd and (options.cwd / options.locustfile).is_file()
-    ):
-        raise LoadError(f"locustfile {options.locustfile} does not exist")
+    locustfile = resolve_locustfile(options.locustfile, options.cwd)
     options.reports_dir.mkdir(parents=True, exist_ok=True)
     prefix = options.csv_prefix or f"load-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     csv_base = options.reports_dir.resolve() / prefix
     stats_csv = csv_base.with_name(f"{prefix}_stats.csv")
     stats_csv.unlink(missing_ok=True)
     log_path = csv_base.with_name(f"{prefix}_locust.log")
-    command = locust_command(options, csv_base)
+    command = locust_command(options, csv_base, locustfile)
     started = time.monotonic()
     deadline = started + options.run_time_s + 60
     with open(log_path, "wb") as log:

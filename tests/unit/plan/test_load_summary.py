@@ -92,3 +92,12 @@ def test_locust_command_is_headless_and_bounded(tmp_path: Path) -> None:
 def test_options_are_validated(kwargs, message) -> None:
     with pytest.raises(LoadError, match=message):
         LoadOptions(**{"host": "http://127.0.0.1:8000", **kwargs})
+
+
+def test_the_shop_locustfile_is_found_from_any_directory(tmp_path: Path) -> None:
+    from migration_plan.load.runner import resolve_locustfile
+
+    found = resolve_locustfile(Path("loadtests/shop.py"), tmp_path)
+    assert found.is_file() and found.name == "shop.py"
+    with pytest.raises(LoadError, match="does not exist"):
+        resolve_locustfile(Path("loadtests/nope.py"), tmp_path)
