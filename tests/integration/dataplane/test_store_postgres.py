@@ -1,0 +1,70 @@
+"""The data plane's store access on PostgreSQL: the active-version poll, stats rows, the worker row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
+from strangler_proxy.dataplane.routing import compile_table
+from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.routes import LEGACY, RouteTable, Rule, RuleMatch, Upstream
+from strangler_proxy.store import make_engine, metadata
+from strangler_proxy.store.active import ActiveVersionReader
+from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_stats, route_versions
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+
+def test_poll_stats_and_heartbeat_on_postgres(postgres_url: str) -> None:
+    engine = make_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    metadata.create_all(engine)
+    try:
+        table = RouteTable(
+            upstreams={LEGACY: Upstream(name=LEGACY, url="http://127.0.0.1:8100")},
+            rules=(Rule(name="cart", match=RuleMatch(path="/cart")),),
+        )
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            version = conn.execute(
+                insert(route_versions).values(
+                    document=table.to_json(), author="t", reason="t", created_at=now
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                insert(active_route_table).values(id=1, version_id=version, generation=7, changed_at=now)
+            )
+        applied: list[ServedTable] = []
+        live = LiveTable(ServedTable.build(compile_table(bootstrap_table("http://127.0.0.1:8100")), None))
+        poller = TablePoller(
+            ActiveVersionReader(engine), live, compile_table, interval_s=0.05, on_applied=applied.append
+        )
+        assert poller.poll_once() and live.current.version == version and live.current.generation == 7
+        with engine.begin() as conn:
+            conn.execute(
+                update(active_route_table).values(generation=8)
+            )  # a rollback re-points: new generation
+        assert poller.poll_once() and live.current.generation == 8
+
+        writer = StoreWriter(engine, worker="host:1", pid=1)
+        writer.heartbeat(version_id=version, generation=8, applied_at=live.applied_at)
+        writer.heartbeat(version_id=version, generation=8, applied_at=None)  # heartbeat only
+        stats = RequestStats()
+        stats.record(("cart", "legacy"), 200, 0.003)
+        stats.record(("cart", "legacy"), 502, 0.003)
+        assert writer.write_stats(stats.drain(include_current=True)) == 1
+        with engine.connect() as conn:
+            row = conn.execute(select(route_stats)).mappings().one()
+            worker = conn.execute(select(dataplane_workers)).mappings().one()
+        assert (row["requests"], row["status_2xx"], row["status_5xx"]) == (2, 1, 1)
+        assert sum(row["latency_buckets"]) == 2
+        assert (worker["version_id"], worker["generation"]) == (version, 8)
+        assert worker["applied_at"] is not None and worker["heartbeat_at"] >= worker["applied_at"]
+        writer.forget()
+        with engine.connect() as conn:
+            assert conn.execute(select(dataplane_workers)).first() is None
+    finally:
+        engine.dispose()
