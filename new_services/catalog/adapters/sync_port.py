@@ -1,8 +1,8 @@
 """The catalog's side of data sync: ``acl.sync.CatalogPort`` on the catalog database (SQLAlchemy Core).
 
 The sync processes load ``create_port`` by name (``STRANGLER_SYNC_CATALOG_PORT``), so acl never imports
-the catalog. Writes are one multi-row upsert per batch (``INSERT ... ON CONFLICT (id) DO UPDATE``), which
-is what lets a backfill of 100,000 products finish in seconds.
+the catalog. A batch is written in one transaction by one compiled upsert (``INSERT ... ON CONFLICT (id)
+DO UPDATE``) executed for all its rows.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from new_services.catalog.adapters.tables import products
 from new_services.catalog.config import CatalogSettings
 
 __all__ = ["CatalogSyncPort", "create_port"]
-
-_CHUNK = 500  # rows per statement: 11 parameters each stays under SQLite's variable limit
 
 
 def _row(record: ProductRecord) -> dict[str, Any]:
@@ -66,26 +64,24 @@ def _record(row: Any) -> ProductRecord:
 class CatalogSyncPort:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        statement = dialect_insert(products)
+        self._upsert = statement.on_conflict_do_update(
+            index_elements=[products.c.id],
+            set_={
+                column.name: statement.excluded[column.name]
+                for column in products.columns
+                if column.name != "id"
+            },
+        )
 
     def apply_products(self, records: Sequence[ProductRecord]) -> int:
         if not records:
             return 0
-        rows = [_row(record) for record in records]
         with self._engine.begin() as connection:
-            for start in range(0, len(rows), _CHUNK):
-                statement = self._insert(products).values(rows[start : start + _CHUNK])
-                excluded = statement.excluded
-                statement = statement.on_conflict_do_update(
-                    index_elements=[products.c.id],
-                    set_={
-                        column.name: excluded[column.name]
-                        for column in products.columns
-                        if column.name != "id"
-                    },
-                )
-                connection.execute(statement)
-        return len(rows)
+            # One compiled statement, executed for many rows (a VALUES list would be compiled per batch).
+            connection.execute(self._upsert, [_row(record) for record in records])
+        return len(records)
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         last_id = 0
