@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("catalog_contract
 COMPARED_HEADERS = (
     "content-type",
     "allow",
+    "www-authenticate",
     "location",
     "vary",
     "x-frame-options",
@@ -129,6 +130,7 @@ def test_api_get(monolith: Side, catalog: Side, path: str) -> None:
         ("OPTIONS", "/api/products/1"),
         ("TRACE", "/api/products/1"),
         ("GET", "/api/products/1/stock"),
+        ("POST", "/api/products/1/stock"),
         ("POST", "/api/products"),
         ("PUT", "/api/products/1"),
         ("DELETE", "/api/products/1"),

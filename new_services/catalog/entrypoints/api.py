@@ -25,6 +25,7 @@ from new_services.catalog.service_layer import PageOutOfRange, get_product, list
 __all__ = ["blueprint", "page_links"]
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
+SESSION_COOKIE = "sessionid"  # the monolith's session cookie
 
 
 def allow(*methods: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
@@ -89,7 +90,18 @@ def product_detail(product_id: int) -> Response:
 )
 @allow("POST")
 def product_stock(product_id: int) -> Response:
-    """Stock writes stay with the monolith until the catalog-writes stage moves them here."""
+    """Stock writes stay with the monolith until the catalog-writes stage moves them here.
+
+    An anonymous request gets the monolith's 401; one with credentials or a session gets 501, since
+    this service cannot check the monolith's users yet (the route table keeps these on the monolith).
+    """
+    if "Authorization" not in request.headers and SESSION_COOKIE not in request.cookies:
+        response = error_response(
+            401, "not_authenticated", "Authentication required: log in or use HTTP basic auth."
+        )
+        response.headers["WWW-Authenticate"] = 'Basic realm="LegacyShop API", charset="UTF-8"'
+        response.vary.add("Cookie")  # the monolith read its session to find nobody
+        return response
     return error_response(501, "not_implemented", "Stock updates are not served by the catalog service yet.")
 
 

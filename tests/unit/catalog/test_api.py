@@ -135,7 +135,12 @@ def test_unsafe_methods_need_csrf_before_the_405(client: FlaskClient) -> None:
 
 def test_stock_endpoint_is_not_served_yet(client: FlaskClient) -> None:
     assert client.get("/api/products/1/stock").headers["Allow"] == "POST"
-    assert client.post("/api/products/1/stock", json={"quantity": 1}).status_code == 501
+    anonymous = client.post("/api/products/1/stock", json={"quantity": 1})
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic ")
+    staff = client.post(
+        "/api/products/1/stock", json={"quantity": 1}, headers={"Authorization": "Basic eDp5"}
+    )
+    assert staff.status_code == 501
 
 
 def test_security_headers_like_the_monolith(client: FlaskClient) -> None:
