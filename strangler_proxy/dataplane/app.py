@@ -30,14 +30,20 @@ from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers
+from strangler_proxy.dataplane.identity import IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
 from strangler_proxy.dataplane.metrics import MetricsExporter, write_snapshot
 from strangler_proxy.dataplane.routing import CompiledTable, compile_table
-from strangler_proxy.dataplane.settings import DataPlaneSettings, load_override_key
+from strangler_proxy.dataplane.settings import (
+    DataPlaneSettings,
+    load_identity_key,
+    load_internal_token,
+    load_override_key,
+)
 from strangler_proxy.dataplane.shadow import ShadowMirror, StoreShadowSink
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_writer import StoreWriter
-from strangler_proxy.routes import RouteTable
+from strangler_proxy.routes import LEGACY, RouteTable
 from strangler_proxy.store import make_engine
 from strangler_proxy.store.active import ActiveVersionReader
 
@@ -160,6 +166,21 @@ class DataPlane:
         self._sink = StoreShadowSink(self._engine, self.worker_id)
         self._sink.start()
         self._mirror = ShadowMirror(self._session, lambda name: live.current.upstream_url(name), self._sink)
+        identity = None
+        internal_token = load_internal_token(settings)
+        if internal_token is None:
+            logger.warning(
+                "no legacy internal token (STRANGLER_LEGACY_INTERNAL_TOKEN or $STRANGLER_HOME/legacy/"
+                "internal_token): requests to new services carry no X-Strangler-Identity"
+            )
+        else:
+            identity = IdentityResolver(
+                self._session,
+                lambda: live.current.upstreams[LEGACY].base_url,
+                internal_token=internal_token,
+                identity_key=load_identity_key(settings),
+                cookie_name=settings.legacy_session_cookie,
+            )
         if settings.access_log:
             self._access_log = AccessLog(settings.access_log_path)
             self._access_log.open()
@@ -171,6 +192,7 @@ class DataPlane:
             access_log=self._access_log,
             trusted=TrustedPeers(settings.trusted_proxies),
             shadow=self._mirror,
+            identity=identity,
             debug_headers=settings.debug_headers,
         )
         loop = asyncio.get_running_loop()

@@ -39,6 +39,7 @@ from strangler_proxy.dataplane.headers import (
     filter_response_headers,
     prepare_request_headers,
 )
+from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.stats import RequestStats
@@ -138,6 +139,7 @@ class Forwarder:
         access_log: AccessLog | None,
         trusted: TrustedPeers,
         shadow: Any = None,
+        identity: IdentityResolver | None = None,
         debug_headers: bool = False,
     ) -> None:
         self._session = session
@@ -147,6 +149,7 @@ class Forwarder:
         self._log = access_log
         self._trusted = trusted
         self._shadow = shadow
+        self._identity = identity
         self._debug = debug_headers
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
 
@@ -250,10 +253,16 @@ class Forwarder:
                 f"upstream {decision.upstream!r} is not in route table version {served.version}",
                 upstream=decision.upstream,
             )
+        new_headers = request.headers
+        if self._identity is not None and (decision.target is Target.NEW or shadowed):
+            identity = await self._identity.header_for(scope["headers"])
+            if identity is not None:
+                new_headers = [*request.headers, (IDENTITY_HEADER, identity)]
         attempt_start = perf_counter()
         try:
+            headers = new_headers if decision.target is Target.NEW else request.headers
             response = await self._open(
-                upstream, exchange.target, method, raw_target, request, body, timeouts, rule
+                upstream, exchange.target, method, raw_target, headers, body, timeouts, rule
             )
             if can_fall_back and response.status >= 500:
                 response.release()
@@ -268,9 +277,21 @@ class Forwarder:
             logger.warning("falling back to the legacy for %s %s: %s", method, scope["path"], exc.detail)
             exchange.target, exchange.upstream = _LEGACY, LEGACY
             upstream = served.upstreams[LEGACY]
-            response = await self._open(upstream, _LEGACY, method, raw_target, request, body, timeouts, rule)
+            response = await self._open(
+                upstream, _LEGACY, method, raw_target, request.headers, body, timeouts, rule
+            )
         await self._relay(
-            scope, send, served, decision, request, exchange, upstream, response, body, raw_target
+            scope,
+            send,
+            served,
+            decision,
+            request,
+            exchange,
+            upstream,
+            response,
+            body,
+            raw_target,
+            new_headers,
         )
 
     async def _open(
@@ -279,7 +300,7 @@ class Forwarder:
         target: str,
         method: str,
         raw_target: bytes,
-        request: ForwardedRequest,
+        headers: list[tuple[str, str]],
         body: bytes | _BodyStream | None,
         timeouts: Timeouts,
         rule: Rule | None,
@@ -304,7 +325,7 @@ class Forwarder:
                 response = await self._session.request(
                     method,
                     url,
-                    headers=request.headers,
+                    headers=headers,
                     data=body,
                     allow_redirects=False,
                     timeout=self._client_timeout(timeouts),
@@ -365,6 +386,7 @@ class Forwarder:
         response: aiohttp.ClientResponse,
         body: bytes | _BodyStream | None,
         raw_target: bytes,
+        mirror_headers: list[tuple[str, str]],
     ) -> None:
         headers = filter_response_headers(
             response.raw_headers,
@@ -413,7 +435,9 @@ class Forwarder:
             return
         response.release()
         if decision.shadow_upstream is not None and self._shadow is not None:
-            self._submit_shadow(scope, served, decision, request, status, headers, tee, body, raw_target)
+            self._submit_shadow(
+                scope, served, decision, request, status, headers, tee, body, raw_target, mirror_headers
+            )
 
     @staticmethod
     async def _stream_body(
@@ -449,6 +473,7 @@ class Forwarder:
         tee: list[bytes] | None,
         body: bytes | _BodyStream | None,
         raw_target: bytes,
+        mirror_headers: list[tuple[str, str]],
     ) -> None:
         if isinstance(body, _BodyStream):
             if body.tee is None:
@@ -462,7 +487,7 @@ class Forwarder:
             request_id=request.request_id,
             method=scope["method"],
             raw_target=raw_target,
-            request_headers=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in request.headers],
+            request_headers=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in mirror_headers],
             request_body=request_body,
             legacy_status=status,
             legacy_headers=headers,

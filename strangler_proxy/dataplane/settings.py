@@ -10,9 +10,10 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from strangler_proxy.identity import identity_key_path
 from strangler_proxy.secrets import load_or_create_secret
 
-__all__ = ["DataPlaneSettings", "load_override_key"]
+__all__ = ["DataPlaneSettings", "load_identity_key", "load_internal_token", "load_override_key"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -43,6 +44,10 @@ class DataPlaneSettings(BaseSettings):
     """Add ``x-strangler-route``, ``-target`` and ``-version`` to every response."""
     upstream_pool_size: Annotated[int, Field(ge=1, le=100_000)] = 512
     """Keep-alive connections per upstream host, per worker."""
+    legacy_internal_token: str | None = None
+    """Bearer token of the legacy's /internal/ endpoints, used to resolve sessions into identities;
+    None reads ``$STRANGLER_HOME/legacy/internal_token`` (the monolith's own file) when it exists."""
+    legacy_session_cookie: str = "sessionid"
     stats_to_store: bool = True
     """Write per-second aggregates to ``route_stats`` (off only in benchmarks without a store)."""
 
@@ -66,6 +71,19 @@ class DataPlaneSettings(BaseSettings):
     def metrics_dir(self) -> Path:
         """Per-worker metric snapshots, merged by whichever worker answers a scrape."""
         return self.home / "run" / "dataplane-metrics"
+
+
+def load_internal_token(settings: DataPlaneSettings) -> str | None:
+    """The legacy's internal bearer token, or None when neither the setting nor the file exists."""
+    if settings.legacy_internal_token:
+        return settings.legacy_internal_token
+    path = settings.home / "legacy" / "internal_token"
+    return path.read_text(encoding="utf-8").strip() or None if path.exists() else None
+
+
+def load_identity_key(settings: DataPlaneSettings) -> bytes:
+    """The key that signs X-Strangler-Identity, shared with the services."""
+    return load_or_create_secret(identity_key_path(settings.home)).encode()
 
 
 def load_override_key(settings: DataPlaneSettings) -> bytes:

@@ -11,6 +11,7 @@ Endpoints (every answer carries ``x-upstream: <name>``):
     /cookies            three Set-Cookie headers, in order
     /redirect?to=<url>  302 to ``to``; /redirect-self: 302 to its own absolute URL
     /hop                answers with hop-by-hop headers and a header its Connection names
+    /internal/session/resolve   the monolith's session lookup: "good-session" is user 7
     /healthz            ok
 """
 
@@ -103,6 +104,14 @@ def build(name: str, port: int) -> web.Application:
         response.headers["X-Kept"] = "kept"
         return response
 
+    async def session_resolve(request: web.Request) -> web.Response:
+        counter["resolved"] = counter.get("resolved", 0) + 1
+        if request.headers.get("Authorization") != "Bearer test-internal-token":
+            return web.json_response({"error": "not_authenticated"}, status=401)
+        if request.headers.get("X-Legacy-Session") != "good-session":
+            return web.json_response({"error": "not_found"}, status=404)
+        return web.json_response({"user_id": 7, "username": "demo", "is_staff": False, "customer_id": "C7"})
+
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", **counter})
 
@@ -116,6 +125,7 @@ def build(name: str, port: int) -> web.Application:
     app.router.add_get("/redirect-self", redirect_self)
     app.router.add_get("/hop", hop)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/internal/session/resolve", session_resolve)
     return app
 
 
