@@ -195,15 +195,29 @@ def rollback(
     stage: StageOption = None,
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why: added to the audit reason.")] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Diff only; publish nothing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Do not wait for the sync backlog to drain (audited).")
+    ] = False,
+    drain_timeout: Annotated[
+        float, typer.Option("--drain-timeout", min=0, help="Seconds to wait for the sync backlog to drain.")
+    ] = 10.0,
     plan: PlanOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
 ) -> None:
-    """One step down for a stage (default: the last one started); no gates."""
+    """One step down for a stage (default: the last one started); no gates.
+
+    A stage whose gates watch sync lag first waits for the sync backlog to drain."""
     change = _engine_run(
-        plan, url, token, home, lambda engine: engine.rollback(stage, dry_run=dry_run, why=reason)
+        plan,
+        url,
+        token,
+        home,
+        lambda engine: engine.rollback(
+            stage, dry_run=dry_run, why=reason, force=force, drain_timeout_s=drain_timeout
+        ),
     )
     _finish(change, as_json)
 

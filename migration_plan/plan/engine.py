@@ -11,6 +11,7 @@ plan step as the reason, so it is validated, compare-and-swapped and audited lik
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,6 +23,8 @@ from migration_plan.plan.state import NOT_STARTED, StagePosition, apply_step, st
 from strangler_proxy.routes import RouteTable, Upstream
 
 __all__ = ["PlanEngine", "PlanStatus", "StageStatus", "StepChange"]
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class PlanEngine:
     admin: AdminClient
     run_load: Callable[[LoadGate], tuple[bool, str]] | None = None
     sync_lag: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     _registry: dict[str, Upstream] | None = field(default=None, repr=False)
     _pending: dict[str, Upstream] = field(default_factory=dict, repr=False)
 
@@ -175,12 +180,41 @@ class PlanEngine:
         )
         return self._publish(change, candidate, version, dry_run=dry_run or (bool(failing) and not force))
 
-    def rollback(self, stage: str | None = None, *, dry_run: bool = False, why: str = "") -> StepChange:
-        """Move ``stage`` (default: the last one started) one step down; no gates."""
+    def rollback(
+        self,
+        stage: str | None = None,
+        *,
+        dry_run: bool = False,
+        why: str = "",
+        force: bool = False,
+        drain_timeout_s: float = 10.0,
+    ) -> StepChange:
+        """Move ``stage`` (default: the last one started) one step down; no gates.
+
+        A stage that takes writes and has sync-lag gates moves data: the rollback first waits (up to
+        ``drain_timeout_s``) for the sync backlog to drain, so no acknowledged write is stranded on the
+        side losing the traffic; ``force`` rolls back at once, and the reason says so.
+        """
         version, table = self._active()
         position = self._pick(table, stage, for_advance=False)
         if position.index == NOT_STARTED:
             raise PlanError(f"stage {position.stage.name} has not started: nothing to roll back")
+        notes: tuple[str, ...] = ()
+        if (
+            not dry_run
+            and _takes_writes(position.stage)
+            and any(s.gates.sync_lag for s in position.stage.steps)
+        ):
+            drained, detail = self._drain(position.stage, drain_timeout_s)
+            if not drained and not force:
+                raise PlanError(
+                    f"sync not drained after {drain_timeout_s:g} s ({detail}); "
+                    "--force rolls back anyway (audited)"
+                )
+            if not drained:
+                why = f"{why}; " if why else ""
+                why += f"forced before sync drained: {detail}"
+            notes = (f"sync: {detail}",)
         target = position.index - 1
         after = "not started" if target == NOT_STARTED else position.stage.steps[target].label
         reason = f"plan {self.plan.name}: rollback stage {position.stage.name} {position.label} -> {after}"
@@ -194,8 +228,32 @@ class PlanEngine:
             reason=reason,
             diff={},
             dry_run=dry_run,
+            notes=notes,
         )
         return self._publish(change, candidate, version, dry_run=dry_run)
+
+    def _drain(self, stage: Stage, timeout_s: float) -> tuple[bool, str]:
+        """Wait for every sync direction the stage's gates name to have an empty backlog."""
+        if self.sync_lag is None:
+            return False, "no sync lag source"
+        directions = {
+            d for step in stage.steps if step.gates.sync_lag for d in step.gates.sync_lag.directions
+        }
+        deadline = self.clock() + timeout_s
+        while True:
+            try:
+                lag = self.sync_lag()
+            except GateSourceError as exc:
+                detail = f"could not measure: {exc}"
+            else:
+                wanted = directions or set(lag)
+                backlog = {d: int((lag.get(d) or {}).get("backlog") or 0) for d in sorted(wanted)}
+                detail = ", ".join(f"{d} backlog {n}" for d, n in backlog.items()) or "no direction reported"
+                if wanted and all(d in lag for d in wanted) and not any(backlog.values()):
+                    return True, detail
+            if self.clock() >= deadline:
+                return False, detail
+            self.sleep(0.25)
 
     # ---- helpers -----------------------------------------------------------------------------------
 
@@ -267,11 +325,16 @@ class PlanEngine:
             for p, u in unregistered.items()
             if p in (preview.get("problems") or ())
         )
-        change = _replace(change, diff=preview["diff"], problems=problems, notes=notes)
+        change = _replace(change, diff=preview["diff"], problems=problems, notes=change.notes + notes)
         if dry_run or problems:
             return change
         published = self.admin.request("POST", "/versions", {**body, "dry_run": False})
         return _replace(change, published=published)
+
+
+def _takes_writes(stage: Stage) -> bool:
+    """Whether any route of the stage lets writes through (so the new side may hold unsynced writes)."""
+    return any(spec.match.methods is None or spec.match.methods & UNSAFE_METHODS for spec in stage.routes)
 
 
 def _replace(change: StepChange, **update: Any) -> StepChange:

@@ -168,6 +168,10 @@ def evaluate_gates(gates: Gates, routes: Sequence[str], inputs: GateInputs) -> l
         load = gates.load
         checks.append(("load", lambda: check_load(load, inputs.run_load)))
     for name, check in checks:
+        if name == "load" and any(not r.passed for r in results):
+            # A load run takes minutes: not worth it while a cheaper gate already says no.
+            results.append(GateResult("load", False, "not run: an earlier gate failed", skipped=True))
+            continue
         try:
             results.append(check())
         except GateSourceError as exc:

@@ -115,3 +115,66 @@ def test_an_unknown_upstream_without_address_is_explained(small_plan) -> None:
     engine = PlanEngine(plan, FakeAdmin())  # type: ignore[arg-type]
     with pytest.raises(PlanError, match="strangler routes register catalog"):
         engine.advance(stage="catalog-reads")
+
+
+WRITES_PLAN = """
+name: writes
+upstreams: {catalog: "http://127.0.0.1:8201"}
+stages:
+  - name: writes
+    upstream: catalog
+    routes: [{name: stock, match: {kind: pattern, path: '^/api/products/[0-9]+/stock$', methods: [POST]}}]
+    steps:
+      - kind: canary
+        weight: 50
+        gates: {sync_lag: {directions: [reverse]}}
+"""
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def writes_engine(backlogs: list[int]) -> tuple[PlanEngine, FakeAdmin]:
+    from migration_plan.plan import parse_plan
+
+    admin = FakeAdmin(registry={"catalog": "http://127.0.0.1:8201"})
+    fake_time = FakeTime()
+
+    def lag():
+        backlog = backlogs.pop(0) if len(backlogs) > 1 else backlogs[0]
+        return {"forward": {"lag_ms": 0, "backlog": 99}, "reverse": {"lag_ms": 10.0, "backlog": backlog}}
+
+    engine = PlanEngine(
+        parse_plan(WRITES_PLAN), admin, sync_lag=lag, clock=fake_time.clock, sleep=fake_time.sleep
+    )  # type: ignore[arg-type]
+    return engine, admin
+
+
+def test_rollback_of_a_data_moving_stage_waits_for_the_sync_backlog_to_drain() -> None:
+    engine, admin = writes_engine([0])
+    engine.advance()
+    backlogs = [3, 2, 0]
+    engine.sync_lag = lambda: {"reverse": {"lag_ms": 5.0, "backlog": backlogs.pop(0)}}
+    back = engine.rollback(drain_timeout_s=5)
+    assert back.published and back.notes == ("sync: reverse backlog 0",) and backlogs == []
+    assert admin.reasons[-1] == "plan writes: rollback stage writes canary 50% -> not started"
+
+
+def test_rollback_refuses_while_sync_lags_unless_forced() -> None:
+    engine, admin = writes_engine([0])
+    engine.advance()
+    engine.sync_lag = lambda: {"reverse": {"lag_ms": 900.0, "backlog": 4}}
+    with pytest.raises(PlanError, match=r"sync not drained after 2 s \(reverse backlog 4\)"):
+        engine.rollback(drain_timeout_s=2)
+    assert len(admin.versions) == 2
+    forced = engine.rollback(drain_timeout_s=2, force=True, why="panic")
+    assert forced.published
+    assert admin.reasons[-1].endswith("(panic; forced before sync drained: reverse backlog 4)")

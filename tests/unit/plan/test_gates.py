@@ -115,3 +115,11 @@ def test_stats_are_fetched_once_per_window() -> None:
     gates = Gates(window_s=30, shadow=ShadowGate(min_samples=1), health=HealthGate(min_requests=1))
     evaluate_gates(gates, ["a"], GateInputs(stats=stats))
     assert calls == [30]
+
+
+def test_the_load_run_is_skipped_when_a_cheaper_gate_already_failed() -> None:
+    runs = []
+    gates = Gates(shadow=ShadowGate(min_samples=10), load=LoadGate())
+    inputs = GateInputs(stats=lambda w: [figures("a")], run_load=lambda g: runs.append(g) or (True, "ok"))
+    shadow, load = evaluate_gates(gates, ["a"], inputs)
+    assert not shadow.passed and load.skipped and not load.passed and runs == []
