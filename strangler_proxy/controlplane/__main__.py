@@ -21,6 +21,8 @@ def main() -> None:
         log_level="info",
         server_header=False,
         proxy_headers=False,
+        # Open server-sent event streams (the admin UI's live charts) must not hold a shutdown up.
+        timeout_graceful_shutdown=3,
     )
 
 
