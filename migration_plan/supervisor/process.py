@@ -161,20 +161,25 @@ class ManagedProcess:
             return True
 
     async def stop(self) -> bool:
-        """Stop on purpose (never restarted): SIGTERM the group, SIGKILL after the grace period."""
-        self._wanted = False
+        """Stop on purpose (never restarted): SIGTERM the group, SIGKILL after the grace period.
+
+        False when there was nothing to stop (neither running nor waiting to be restarted).
+        """
+        was_wanted, self._wanted = self._wanted, False
         self._wake.set()
+        # The watcher is cancelled outside the lock: it takes the lock itself to respawn, and on Python 3.11
+        # a cancellation can be lost in a race with a finishing wait, so it must be able to finish on its own.
+        watch, self._watch_task = self._watch_task, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         async with self._lock:
-            watch, self._watch_task = self._watch_task, None
-            if watch is not None:
-                watch.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watch
             was_running = self._proc is not None
             await self._terminate()
             if self.state is not ProcessState.FAILED or was_running:
                 self.state = ProcessState.STOPPED
-            return was_running
+            return was_running or was_wanted
 
     async def restart(self) -> None:
         await self.stop()
@@ -345,8 +350,7 @@ class ManagedProcess:
                 f"{self.name}: exited ({describe_exit(returncode)}); restarting in {delay:.1f}s "
                 f"(restart #{self.restarts + 1})"
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await self._sleep_unless_woken(delay)
             async with self._lock:
                 if not self._wanted:
                     return
@@ -357,6 +361,14 @@ class ManagedProcess:
                 except StartupError as exc:
                     self._proc = None
                     self.log.sink.error(str(exc))
+
+    async def _sleep_unless_woken(self, delay: float) -> None:
+        """Sleep ``delay`` seconds, or less when :meth:`stop` wakes us (``asyncio.wait`` keeps cancels)."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({woken}, timeout=delay)
+        finally:
+            woken.cancel()
 
     async def _cleanup_after_exit(self, proc: asyncio.subprocess.Process | None) -> None:
         """After a crash: stop the health monitor and whatever the dead leader left in its group."""
@@ -397,11 +409,12 @@ class ManagedProcess:
         reader, self._reader_task = self._reader_task, None
         if reader is None:
             return
-        try:
-            await asyncio.wait_for(reader, timeout=2.0)
-        except TimeoutError:
+        await asyncio.wait({reader}, timeout=2.0)
+        if not reader.done():
             # A grandchild still holds the pipe open; its output no longer belongs to this run.
             reader.cancel()
+        elif not reader.cancelled() and reader.exception() is not None:
+            self.log.sink.error(f"{self.name}: reading its output failed: {reader.exception()!r}")
 
     async def _cancel_health(self) -> None:
         task, self._health_task = self._health_task, None

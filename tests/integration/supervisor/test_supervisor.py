@@ -107,14 +107,14 @@ def test_a_process_that_never_becomes_healthy_is_a_clear_error_with_its_last_lin
                 "3600",
                 "--grandchild-pidfile",
                 str(tmp_path / "gc"),
-                startup_timeout=1.5,
+                startup_timeout=4.0,
             ),
             fake(server, "later", later_port),
         ],
         tmp_path / "home",
     )
     assert code == 1
-    assert f"never failed to start: not healthy after 1.5s (last: http://127.0.0.1:{port}/healthz" in output
+    assert f"never failed to start: not healthy after 4s (last: http://127.0.0.1:{port}/healthz" in output
     assert "--- last 2 lines of never ---" in output
     assert "never listening on" in output
     assert "later: started" not in output
@@ -260,3 +260,38 @@ def test_a_process_answers_while_it_runs_and_not_after_the_supervisor_stops(
     assert code == 0
     assert answers[0][0] == 200 and answers[0][1].startswith("web ")
     assert get_refused(port)
+
+
+def test_stopping_a_process_that_waits_to_be_restarted_cancels_the_restart(
+    server: Path, tmp_path: Path
+) -> None:
+    spec = ProcessSpec(
+        name="flaky",
+        argv=(
+            sys.executable,
+            str(server),
+            "--port",
+            str(free_port()),
+            "--name",
+            "flaky",
+            "--exit-after",
+            "0.2",
+        ),
+        backoff=Backoff(initial=0.8, factor=2, cap=5, reset_after=30),
+    )
+    seen: list[object] = []
+
+    async def stop_during_backoff(supervisor: Supervisor) -> None:
+        process = supervisor.processes["flaky"]
+        while process.snapshot()["state"] != "backoff":
+            await asyncio.sleep(0.02)
+        seen.append(await process.stop())
+        await asyncio.sleep(1.2)  # longer than the backoff: a restart would have happened by now
+        seen.append(process.snapshot())
+
+    code, output, _ = run([spec], tmp_path / "home", stop_during_backoff)
+    assert code == 0
+    changed, snapshot = seen
+    assert changed is True
+    assert (snapshot["state"], snapshot["pid"], snapshot["restarts"]) == ("stopped", None, 0)  # type: ignore[index]
+    assert output.count("flaky: started") == 1
