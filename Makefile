@@ -12,6 +12,7 @@ help:
 	@echo "make test   run every test"
 	@echo "make lint   ruff + import contracts"
 	@echo "make bench  benchmarks (ratios measured side by side)"
+	@echo "make drill  every rollback drill under load; reports in drills/reports/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,10 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks
+
+# Every rollback drill against a stack of its own (free ports, temporary home); reports in drills/reports/.
+drill: $(INSTALLED)
+	$(BIN)/strangler drill all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
