@@ -31,13 +31,13 @@ METRICS_DIR = Path(
     os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     or Path(os.environ.get("STRANGLER_HOME", ".strangler")) / "services" / "catalog" / "metrics"
 ).resolve()
+METRICS_DIR.mkdir(parents=True, exist_ok=True)  # here too: a HUP reload re-reads this file, not on_starting
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 # gunicorn's control socket defaults to one path per user: several servers on one machine would collide.
 control_socket_disable = True
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]
-    METRICS_DIR.mkdir(parents=True, exist_ok=True)
     for stale in METRICS_DIR.glob("*.db"):
         stale.unlink()
     if os.environ.get("CATALOG_MIGRATE_ON_START", "true").lower() in ("0", "false", "no", "off"):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -154,3 +156,32 @@ def test_backfill_fails_loudly_on_malformed_legacy_rows(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "read 3, written 2, rejected 1" in result.stdout
     assert "rejected prd_id=2: legacy field 'unit_prc' = '2.5'" in result.stderr
+
+
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(child) for child in path.read_text().split()} if path.exists() else set()
+
+
+def test_hup_replaces_every_worker_and_keeps_serving(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"STRANGLER_HOME": str(tmp_path / "home"), "CATALOG_PORT": str(port), "CATALOG_WORKERS": "2"}
+    process = start_process(
+        GUNICORN, log_path=tmp_path / "catalog.log", env=env, ready_url=f"http://127.0.0.1:{port}/readyz"
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(before := _children(process.pid)) < 2:
+            assert time.monotonic() < deadline, process.log()
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGHUP)
+        while True:
+            after = _children(process.pid)
+            if len(after) >= 2 and not after & before:
+                break
+            assert time.monotonic() < deadline and process.alive(), process.log()
+            time.sleep(0.05)
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", timeout=10, alive=process.alive)
+        assert get(f"http://127.0.0.1:{port}/api/products")[0] == 200
+    finally:
+        process.stop()
