@@ -167,12 +167,18 @@ def build_stack(
             )
         )
 
+    services = _service_specs(settings, root, environ, common, timing)
     if runnable_module("strangler_proxy.controlplane", search):
+        upstreams = _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services)
         specs.append(
             ProcessSpec(
                 name="controlplane",
                 argv=(python, "-m", "strangler_proxy.controlplane"),
-                env={**common, "STRANGLER_ADMIN_PORT": str(settings.admin_port)},
+                env={
+                    **common,
+                    "STRANGLER_ADMIN_PORT": str(settings.admin_port),
+                    "STRANGLER_UPSTREAMS": upstreams,
+                },
                 cwd=root,
                 health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),
                 port=settings.admin_port,
@@ -221,7 +227,7 @@ def build_stack(
             )
         )
 
-    specs.extend(_service_specs(settings, root, environ, common, timing))
+    specs.extend(services)
     for builder in EXTRA_SPECS:
         extra = builder(settings)
         if extra is not None:
@@ -230,6 +236,14 @@ def build_stack(
     return Stack(
         specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
     )
+
+
+def _upstreams(configured: str, services: Sequence[ProcessSpec]) -> str:
+    """``STRANGLER_UPSTREAMS`` for the control plane: what the user configured, plus each service it lacks."""
+    items = [item.strip() for item in configured.split(",") if item.strip()]
+    named = {item.partition("=")[0].strip() for item in items}
+    items += [f"{spec.name}=http://127.0.0.1:{spec.port}" for spec in services if spec.name not in named]
+    return ",".join(items)
 
 
 def _no_control_socket() -> tuple[str, ...]:

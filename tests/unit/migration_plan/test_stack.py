@@ -214,3 +214,16 @@ def test_home_is_absolute_and_never_taken_from_home(tmp_path: Path, monkeypatch:
     assert settings.socket_path == tmp_path / ".strangler" / "supervisor.sock"
     monkeypatch.setenv("STRANGLER_HOME", "relative/state")
     assert StackSettings().home == tmp_path / "relative" / "state"
+
+
+def test_the_control_plane_learns_the_services_as_upstreams(repo: Path, settings: StackSettings) -> None:
+    specs = by_name(build_stack(settings, root=repo, environ={}).specs)
+    assert specs["controlplane"].env["STRANGLER_UPSTREAMS"] == (
+        "catalog=http://127.0.0.1:8201,orders=http://127.0.0.1:8202,zeta=http://127.0.0.1:8203"
+    )
+    configured = {"STRANGLER_UPSTREAMS": "catalog=http://10.0.0.5:9000, search=http://127.0.0.1:9100"}
+    specs = by_name(build_stack(settings, root=repo, environ=configured).specs)
+    assert specs["controlplane"].env["STRANGLER_UPSTREAMS"] == (
+        "catalog=http://10.0.0.5:9000,search=http://127.0.0.1:9100,orders=http://127.0.0.1:8202,"
+        "zeta=http://127.0.0.1:8203"
+    )
