@@ -21,6 +21,7 @@ from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_from_legacy_json
 from acl.circuit_breaker import CircuitBreaker
 from acl.errors import (
+    CircuitOpen,
     LegacyConnectionError,
     LegacyDataError,
     LegacyNotFound,
@@ -137,7 +138,10 @@ class LegacyClient:
         attempts = self.retry.attempts if method in IDEMPOTENT_METHODS else 1
         headers = {"X-Request-ID": request_id} if request_id else None
         for attempt in range(1, attempts + 1):
-            self.breaker.before_call()
+            try:
+                self.breaker.before_call()
+            except CircuitOpen as exc:
+                raise CircuitOpen(str(exc), retry_after=exc.retry_after, method=method, url=path) from None
             try:
                 response = self._http.request(method, path, headers=headers, **kwargs)
             except httpx2.TimeoutException as exc:

@@ -236,6 +236,8 @@ def test_circuit_opens_and_then_fails_fast_without_calling(server: ScriptedServe
             with pytest.raises(LegacyServerError):
                 client.get_product(17)
         assert breaker.state is BreakerState.OPEN
-        with pytest.raises(CircuitOpen):
+        with pytest.raises(CircuitOpen) as caught:
             client.get_product(17)
     assert len(server.seen) == 2
+    assert (caught.value.method, caught.value.url) == ("GET", "/api/products/17")
+    assert 0 < caught.value.retry_after <= 60
