@@ -182,6 +182,8 @@ PAGE_CASES = [
     f"/products/?q={'x' * 101}",
     "/products/?q=%22%3Cb%3E%27",
     "/products/?q=zzzz-nothing",
+    "/products/?q=x&page=1&q=oak&page=2",
+    f"/products/?category={quote('Home>Kitchen')}&category=&q=%20steel",
     "/products/1/",
     f"/products/{SEED_PRODUCTS}/",
     "/products/999999/",
