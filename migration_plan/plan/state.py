@@ -127,11 +127,15 @@ def step_action(stage: Stage, spec: RouteSpec, index: int, base: RuleAction | No
 
 
 def apply_step(table: RouteTable, stage: Stage, index: int, upstream: Upstream | None) -> RouteTable:
-    """A candidate table with every route of ``stage`` at step ``index``.
+    """A candidate table with every route of ``stage`` at step ``index`` (NOT_STARTED: rules removed).
 
     Rules the table lacks are added as one block in front of the existing rules, in the stage's order:
     stages run from general (the front door) to specific, so a later stage's rules must match first.
     """
+    upstreams = dict(table.upstreams)
+    if index == NOT_STARTED:
+        owned = {spec.name for spec in stage.routes}
+        return RouteTable(upstreams=upstreams, rules=tuple(r for r in table.rules if r.name not in owned))
     new_rules: list[Rule] = []
     replaced: dict[str, Rule] = {}
     for spec in stage.routes:
@@ -142,7 +146,6 @@ def apply_step(table: RouteTable, stage: Stage, index: int, upstream: Upstream |
         else:
             replaced[spec.name] = existing.model_copy(update={"match": spec.match, "action": action})
     rules = tuple(new_rules) + tuple(replaced.get(rule.name, rule) for rule in table.rules)
-    upstreams = dict(table.upstreams)
     if upstream is not None:
         upstreams[upstream.name] = upstream
     return RouteTable(upstreams=upstreams, rules=rules)

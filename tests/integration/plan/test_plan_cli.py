@@ -129,3 +129,33 @@ def test_inventory_from_the_monolith_command_with_traffic_shares(plane: ControlP
 
     table = _invoke(plane, "inventory", "--fail-on-unclaimed")
     assert table.exit_code == 1 and "no stage migrates" in table.output and "/cart/" in table.output
+
+
+def test_every_step_of_the_legacyshop_plan_is_a_table_the_control_plane_accepts(plane: ControlPlane) -> None:
+    from migration_plan.admin_client import AdminClient
+    from migration_plan.plan import PlanEngine, load_plan
+
+    plan = load_plan(ROOT / "plans" / "legacyshop.yaml")
+    steps = sum(len(stage.steps) for stage in plan.stages)
+    with AdminClient.connect(plane.url, None, plane.home) as admin:
+        engine = PlanEngine(plan, admin)
+        for _ in range(steps):
+            change = engine.advance(force=True)
+            assert change.published and not change.problems, change.to_dict()
+        assert all(stage.position.complete for stage in engine.status().stages)
+        modes = {r["name"]: r["action"]["mode"] for r in _api(plane, "/versions/active")["table"]["rules"]}
+        assert modes == {
+            "orders-api": "new",
+            "orders-pages": "new",
+            "catalog-stock-writes": "new",
+            "catalog-api-reads": "new",
+            "catalog-pages": "new",
+            "catalog-home": "new",
+            "front-door": "legacy",
+        }
+        for _ in range(steps):
+            change = engine.rollback(force=True, drain_timeout_s=0)
+            assert change.published and not change.problems, change.to_dict()
+        labels = [stage.position.label for stage in engine.status().stages]
+        assert labels == ["not started"] * 4
+    assert _api(plane, "/versions/active")["version"] == 1 + 2 * steps

@@ -63,9 +63,16 @@ def test_stepping_keeps_a_rule_in_place_and_its_other_settings(small_plan) -> No
     assert [r.name for r in up.rules] == ["api-reads", "pages", "x"]
     assert up.rule("pages").action.weight == 50
     down = apply_step(up, stage, NOT_STARTED, None)
-    assert down.rule("pages").action.mode is ActionMode.LEGACY
-    assert down.rule("pages").action.upstream is None
+    assert [r.name for r in down.rules] == ["x"]
     assert stage_position(stage, down).index == NOT_STARTED
+
+
+def test_a_passthrough_stage_rolled_back_loses_its_rule(small_plan) -> None:
+    stage = small_plan.stage("front-door")
+    on = apply_step(table(rule("x", "/x", ActionMode.LEGACY)), stage, 0, None)
+    assert stage_position(stage, on).label == "passthrough"
+    off = apply_step(on, stage, NOT_STARTED, None)
+    assert [r.name for r in off.rules] == ["x"] and stage_position(stage, off).label == "not started"
 
 
 def test_a_manual_flip_off_the_ladder_is_off_plan(small_plan) -> None:
