@@ -3,9 +3,9 @@ backfilled through ``python -m acl.sync backfill``, and the relay / consumer / r
 
 from __future__ import annotations
 
-import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from sqlalchemy import Engine, create_engine, text
 
 from tests.support.net import free_port
@@ -56,6 +57,7 @@ class SyncStack:
     sync_database_url: str
     processes: dict[str, RunningProcess] = field(default_factory=dict)
     _engines: dict[str, Engine] = field(default_factory=dict)
+    _staff: httpx2.Client | None = None
 
     def engine(self, which: str) -> Engine:
         """ "legacy", "catalog" or "sync"."""
@@ -108,16 +110,24 @@ class SyncStack:
         self.processes.pop(command).stop()
 
     def set_stock(self, product_id: int, quantity: int) -> dict[str, Any]:
-        """The monolith's own stock API, as staff (basic auth)."""
-        credentials = base64.b64encode(":".join(STAFF).encode()).decode()
-        request = urllib.request.Request(
-            f"{self.legacy_url}/api/products/{product_id}/stock",
-            data=json.dumps({"quantity": quantity}).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Basic {credentials}"},
-            method="POST",
+        """The monolith's own stock API, as staff in a session (one password hash per stack, not per call)."""
+        if self._staff is None:
+            client = httpx2.Client(base_url=self.legacy_url, timeout=30)
+            page = client.get("/accounts/login/").text
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            login = client.post(
+                "/accounts/login/",
+                data={"username": STAFF[0], "password": STAFF[1], "csrfmiddlewaretoken": token},
+            )
+            assert login.status_code == 302, login.text[:500]
+            self._staff = client
+        response = self._staff.post(
+            f"/api/products/{product_id}/stock",
+            json={"quantity": quantity},
+            headers={"X-CSRFToken": self._staff.cookies["csrftoken"]},
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        assert response.status_code == 200, response.text
+        return response.json()
 
     def legacy_product(self, product_id: int) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.legacy_url}/api/products/{product_id}", timeout=10) as response:
@@ -127,6 +137,8 @@ class SyncStack:
         return self.scalar("catalog", "SELECT stock FROM catalog_products WHERE id = :id", id=product_id)
 
     def dispose(self) -> None:
+        if self._staff is not None:
+            self._staff.close()
         for engine in self._engines.values():
             engine.dispose()
 
