@@ -50,6 +50,7 @@ FrontDoorOption = Annotated[
         "--front-door", help="Proxy URL for load gates (default http://127.0.0.1:$STRANGLER_DATAPLANE_PORT)."
     ),
 ]
+FullDiffOption = Annotated[bool, typer.Option("--full-diff", help="Print the whole route-table diff.")]
 ReportsOption = Annotated[Path, typer.Option("--reports", help="Folder for load-gate reports.")]
 
 
@@ -128,14 +129,17 @@ def status(
     _console().print(table)
 
 
-def _print_change(change: StepChange) -> None:
+def _print_change(change: StepChange, *, full_diff: bool) -> None:
     console = _console()
     console.print(f"[bold]stage {escape(change.stage)}: {change.before} -> {change.after}[/]")
     for gate in change.gates:
         console.print("  " + _gate_text(gate))
     diff = change.diff
     if diff:
-        console.print(f"[bold]{escape(str(diff.get('summary', '')))}[/]")
+        console.print(f"route-table diff: [bold]{escape(str(diff.get('summary', '')))}[/]")
+    for line in change.changes:
+        console.print(f"  [cyan]{escape(line)}[/]")
+    if diff and full_diff:
         for line in str(diff.get("text", "")).splitlines():
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
             console.print(f"[{style}]{escape(line)}[/]")
@@ -155,11 +159,11 @@ def _print_change(change: StepChange) -> None:
         console.print(f"[red]not published: gates failing ({failing}); --force to go past them (audited)[/]")
 
 
-def _finish(change: StepChange, as_json: bool) -> None:
+def _finish(change: StepChange, as_json: bool, full_diff: bool) -> None:
     if as_json:
         typer.echo(json.dumps(change.to_dict(), indent=2))
     else:
-        _print_change(change)
+        _print_change(change, full_diff=full_diff)
     if change.problems or change.blocked:
         raise typer.Exit(1)
 
@@ -172,6 +176,7 @@ def advance(
     plan: PlanOption = None,
     front_door: FrontDoorOption = None,
     reports: ReportsOption = Path("reports/load"),
+    full_diff: FullDiffOption = False,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -187,7 +192,7 @@ def advance(
         front_door=front_door,
         reports=reports,
     )
-    _finish(change, as_json)
+    _finish(change, as_json, full_diff)
 
 
 @plan_app.command("rollback")
@@ -202,6 +207,7 @@ def rollback(
         float, typer.Option("--drain-timeout", min=0, help="Seconds to wait for the sync backlog to drain.")
     ] = 10.0,
     plan: PlanOption = None,
+    full_diff: FullDiffOption = False,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -219,7 +225,7 @@ def rollback(
             stage, dry_run=dry_run, why=reason, force=force, drain_timeout_s=drain_timeout
         ),
     )
-    _finish(change, as_json)
+    _finish(change, as_json, full_diff)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.plan.gates import GateInputs, GateResult, GateSourceError, evaluate_gates
 from migration_plan.plan.model import LoadGate, Plan, PlanError, Stage
-from migration_plan.plan.state import NOT_STARTED, StagePosition, apply_step, stage_position
+from migration_plan.plan.state import NOT_STARTED, StagePosition, apply_step, route_changes, stage_position
 from strangler_proxy.routes import RouteTable, Upstream
 
 __all__ = ["PlanEngine", "PlanStatus", "StageStatus", "StepChange"]
@@ -76,6 +76,8 @@ class StepChange:
     published: Mapping[str, Any] | None = None
     dry_run: bool = False
     notes: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+    """The stage's routes whose state changes: ``name: shadow -> canary 5%``."""
 
     @property
     def blocked(self) -> bool:
@@ -99,6 +101,7 @@ class StepChange:
             "diff": dict(self.diff),
             "published": dict(self.published) if self.published else None,
             "notes": list(self.notes),
+            "changes": list(self.changes),
         }
 
 
@@ -169,6 +172,7 @@ class PlanEngine:
             reason += f" [forced past failing gates: {', '.join(failing)}]"
         candidate = apply_step(table, position.stage, target, self._upstream(position.stage, dry_run))
         change = StepChange(
+            changes=route_changes(table, candidate, position.stage),
             stage=position.stage.name,
             before=position.label,
             after=following.label,
@@ -222,6 +226,7 @@ class PlanEngine:
             reason += f" ({why})"
         candidate = apply_step(table, position.stage, target, None)
         change = StepChange(
+            changes=route_changes(table, candidate, position.stage),
             stage=position.stage.name,
             before=position.label,
             after=after,

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from migration_plan.plan.model import RouteSpec, Stage, Step
 from strangler_proxy.routes import ActionMode, RouteTable, Rule, RuleAction, Upstream
 
-__all__ = ["NOT_STARTED", "RoutePosition", "StagePosition", "apply_step", "stage_position", "step_action"]
+__all__ = [
+    "NOT_STARTED",
+    "RoutePosition",
+    "StagePosition",
+    "apply_step",
+    "describe_rule",
+    "route_changes",
+    "stage_position",
+    "step_action",
+]
 
 NOT_STARTED = -1
 
@@ -59,7 +68,17 @@ class StagePosition:
         return self.stage.steps[following] if following < len(self.stage.steps) else None
 
 
-def _describe(rule: Rule | None) -> str:
+def route_changes(before: RouteTable, after: RouteTable, stage: Stage) -> tuple[str, ...]:
+    """One line per route of ``stage`` whose state differs: ``name: shadow -> canary 5%``."""
+    lines = []
+    for spec in stage.routes:
+        old, new = describe_rule(before.rule(spec.name)), describe_rule(after.rule(spec.name))
+        if old != new:
+            lines.append(f"{spec.name}: {old} -> {new}")
+    return tuple(lines)
+
+
+def describe_rule(rule: Rule | None) -> str:
     if rule is None:
         return "absent"
     action = rule.action
@@ -74,7 +93,7 @@ def _rank(kind: str, weight: int) -> tuple[int, int]:
 
 def _route_position(stage: Stage, rule: Rule | None) -> RoutePosition:
     name = rule.name if rule else ""
-    state = _describe(rule)
+    state = describe_rule(rule)
     if rule is None:
         return RoutePosition(name, NOT_STARTED, state)
     action = rule.action

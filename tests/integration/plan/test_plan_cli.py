@@ -77,8 +77,10 @@ def test_plan_walks_up_blocks_on_gates_forces_on_the_record_and_rolls_back(plane
     assert "0 shadow samples, need 200" in blocked.output and "not published" in blocked.output
     assert _api(plane, "/versions/active")["version"] == 3
 
-    forced = _invoke(plane, "plan", "advance", "--force")
+    forced = _invoke(plane, "plan", "advance", "--force", "--full-diff")
     assert forced.exit_code == 0 and "published version 4" in forced.output, forced.output
+    assert "catalog-pages: shadow -> canary 5%" in forced.output
+    assert '-        "mode": "shadow",' in forced.output and '+        "weight": 5' in forced.output
     table = _api(plane, "/versions/active")["table"]
     assert [r["name"] for r in table["rules"]] == [
         "catalog-api-reads",

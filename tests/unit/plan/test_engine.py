@@ -30,6 +30,7 @@ def test_advance_walks_the_stages_in_order_with_the_step_as_reason(small_plan) -
     assert first.published and first.stage == "front-door" and first.after == "passthrough"
     second = engine.advance()
     assert second.stage == "catalog-reads" and second.after == "shadow"
+    assert second.changes == ("api-reads: absent -> shadow", "pages: absent -> shadow")
     assert admin.reasons[1:] == [
         "plan small: stage front-door not started -> passthrough",
         "plan small: stage catalog-reads not started -> shadow",
