@@ -48,7 +48,9 @@ def drill(
             "--home", help="State directory (own stack: default a temporary one).", show_default=False
         ),
     ] = None,
-    reports: Annotated[Path, typer.Option("--reports", help="Where reports go.")] = Path("drills/reports"),
+    reports: Annotated[
+        Path, typer.Option("--reports", envvar="STRANGLER_DRILL_REPORTS", help="Where reports go.")
+    ] = Path("drills/reports"),
     route: Annotated[str, typer.Option("--route", help="The drilled route (created when missing).")] = (
         "drill-catalog"
     ),

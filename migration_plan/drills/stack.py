@@ -85,12 +85,24 @@ class StackAddresses:
 class OwnStack:
     """`strangler up` in its own process group, on free ports, in ``home``; a context manager."""
 
-    def __init__(self, home: Path, *, seed_products: int = 200, startup_timeout: float = 240.0) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        seed_products: int = 200,
+        startup_timeout: float = 240.0,
+        prepare_catalog: bool = True,
+    ) -> None:
+        """``prepare_catalog``: register the catalog upstream and backfill its database (a drill needs
+        both; the walkthrough does them itself)."""
         self.home = home.absolute()
         self.seed_products = seed_products
+        self.prepare_catalog = prepare_catalog
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self.addresses: StackAddresses | None = None
+        self.ports: dict[str, int] = {}
+        """The port of each part once started, by the variable `strangler up` reads it from."""
 
     def __enter__(self) -> StackAddresses:
         return self.start()
@@ -109,6 +121,7 @@ class OwnStack:
                 "ORDERS_PORT",
             )
         }
+        self.ports = ports
         catalog_url = f"http://127.0.0.1:{ports['CATALOG_PORT']}"
         env = {
             key: value
@@ -118,11 +131,12 @@ class OwnStack:
         }
         env.update({name: str(port) for name, port in ports.items()})
         env.update(DRILL_STACK_ENV)
+        if self.prepare_catalog:
+            env["STRANGLER_UPSTREAMS"] = f"catalog={catalog_url}"
         env.update(
             {
                 "STRANGLER_HOME": str(self.home),
                 "LEGACYSHOP_SEED_PRODUCTS": str(self.seed_products),
-                "STRANGLER_UPSTREAMS": f"catalog={catalog_url}",
                 "PYTHONUNBUFFERED": "1",
                 "NO_COLOR": "1",
             }
@@ -143,7 +157,8 @@ class OwnStack:
         )
         try:
             self._wait_ready()
-            self._backfill_catalog(env)
+            if self.prepare_catalog:
+                self._backfill_catalog(env)
         except BaseException:
             self.stop()
             raise

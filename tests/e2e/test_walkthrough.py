@@ -1,0 +1,112 @@
+"""docs/walkthrough.md, executed: every ```sh walkthrough block, in order, against a stack of its own.
+
+The stack is `strangler up` on free ports with a small seed (the drill's own stack settings); the
+document's default ports are swapped for the stack's before each block runs. Relative outputs (load
+CSVs, drill reports) land in a temporary working folder that links to the repository's loadtests/
+and plans/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from migration_plan.drills import OwnStack
+from tests.support.processes import ROOT, VENV_BIN
+
+pytestmark = [pytest.mark.integration, pytest.mark.load, pytest.mark.xdist_group("walkthrough")]
+
+WALKTHROUGH = ROOT / "docs" / "walkthrough.md"
+BLOCK = re.compile(r"^```sh walkthrough\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+DOCUMENT_PORTS = {
+    "STRANGLER_DATAPLANE_PORT": 8000,
+    "STRANGLER_ADMIN_PORT": 8001,
+    "LEGACYSHOP_PORT": 8100,
+    "CATALOG_PORT": 8201,
+    "ORDERS_PORT": 8202,
+}
+
+
+def walkthrough_blocks(text: str) -> list[str]:
+    return [match.group(1) for match in BLOCK.finditer(text)]
+
+
+def test_the_walkthrough_has_a_block_per_step() -> None:
+    blocks = walkthrough_blocks(WALKTHROUGH.read_text())
+    assert len(blocks) == 10
+    commands = "\n".join(blocks)
+    for command in ("strangler inventory", "strangler sync backfill", "shadow", "canary", "strangler load"):
+        assert command in commands
+    assert "strangler drill errors --attach" in commands and "orders-api" in commands
+    for image in re.findall(r"\]\((img/[^)]+)\)", WALKTHROUGH.read_text()):
+        assert (WALKTHROUGH.parent / image).is_file(), f"{image} is not produced by the browser tests"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[OwnStack]:
+    own = OwnStack(tmp_path / "home", seed_products=60, prepare_catalog=False)
+    own.start()
+    try:
+        yield own
+    finally:
+        own.stop()
+
+
+def _environment(own: OwnStack, tmp_path: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("STRANGLER_", "LEGACYSHOP_", "CATALOG_", "ORDERS_"))
+    }
+    ports = own.ports
+    env.update(
+        {
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+            "STRANGLER_HOME": str(own.home),
+            "STRANGLER_ADMIN_PORT": str(ports["STRANGLER_ADMIN_PORT"]),
+            "STRANGLER_DATAPLANE_PORT": str(ports["STRANGLER_DATAPLANE_PORT"]),
+            "LEGACYSHOP_PORT": str(ports["LEGACYSHOP_PORT"]),
+            "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{ports['LEGACYSHOP_PORT']}",
+            "CATALOG_URL": f"http://127.0.0.1:{ports['CATALOG_PORT']}",
+            "STRANGLER_DRILL_REPORTS": str(tmp_path / "drill-reports"),
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        }
+    )
+    return env
+
+
+def test_every_walkthrough_command_works_in_order(stack: OwnStack, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    for folder in ("loadtests", "plans"):
+        (work / folder).symlink_to(ROOT / folder)
+    env = _environment(stack, tmp_path)
+    outputs = []
+    for index, block in enumerate(walkthrough_blocks(WALKTHROUGH.read_text()), start=1):
+        for name, port in DOCUMENT_PORTS.items():
+            block = block.replace(f"127.0.0.1:{port}", f"127.0.0.1:{stack.ports[name]}")
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"block {index} failed ({result.returncode}):\n{block}\n---\n{output}"
+        outputs.append(output)
+    by_step = dict(enumerate(outputs, start=1))
+    assert re.search(r'"count":\s*60\b', by_step[1]), "the seeded shop answers through the front door"
+    assert "0 differences" in by_step[4]
+    assert "catalog-api-reads" in by_step[5] and "shadow" in by_step[5]
+    assert re.search(r"drill errors: detect_s=\S+ rollback_s=\S+ failed_requests=0 lost_writes=0", by_step[9])
+    assert list((tmp_path / "drill-reports").glob("*-errors.html"))
+    assert "orders-api" in by_step[10]
