@@ -151,16 +151,19 @@ class Forwarder:
         self._shadow = shadow
         self._identity = identity
         self._debug = debug_headers
-        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        # keyed by identity (hashing a pydantic model costs more); the entry keeps its Timeouts alive
+        self._timeouts: dict[int, tuple[Timeouts, aiohttp.ClientTimeout]] = {}
 
     def _client_timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
-        cached = self._timeouts.get(timeouts)
+        cached = self._timeouts.get(id(timeouts))
         if cached is None:
-            cached = aiohttp.ClientTimeout(
+            if len(self._timeouts) > 10_000:  # tables come and go: forget the old ones' entries
+                self._timeouts.clear()
+            client = aiohttp.ClientTimeout(
                 total=None, connect=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
             )
-            self._timeouts[timeouts] = cached
-        return cached
+            cached = self._timeouts[id(timeouts)] = (timeouts, client)
+        return cached[1]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
