@@ -13,6 +13,7 @@ startup_timeout = 30
 stop_grace = 10
 setup = [{ command = "python seed.py", once = "var/.seeded", required = true }]
 backoff = { initial = 0.5, factor = 2, cap = 30, reset_after = 30 }
+stage = 2                                   # neighbours with the same stage start together
 ```
 """
 
@@ -44,6 +45,7 @@ _PROCESS_KEYS = {
     "stop_grace",
     "setup",
     "backoff",
+    "stage",
 }
 
 
@@ -145,6 +147,7 @@ def _spec(entry: dict[str, Any], base_dir: Path) -> ProcessSpec:
         restart=RestartPolicy(entry.get("restart", RestartPolicy.ON_FAILURE)),
         backoff=Backoff(**{key: float(value) for key, value in entry.get("backoff", {}).items()}),
         port=int(entry["port"]) if "port" in entry else None,
+        stage=int(entry["stage"]) if "stage" in entry else None,
         url=entry.get("url"),
         label=entry.get("label"),
         **options,

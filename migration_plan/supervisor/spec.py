@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from migration_plan.supervisor.backoff import Backoff
 
-__all__ = ["ProcessSpec", "RestartPolicy", "SetupStep", "validate_specs"]
+__all__ = ["ProcessSpec", "RestartPolicy", "SetupStep", "start_stages", "validate_specs"]
 
 
 class RestartPolicy(StrEnum):
@@ -62,6 +62,8 @@ class ProcessSpec:
     label: str | None = None
     startup_timeout: float = 60.0
     stop_grace: float = 10.0
+    stage: int | None = None
+    """Neighbours in the list with the same stage start together; None starts after the one before."""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -81,3 +83,14 @@ def validate_specs(specs: tuple[ProcessSpec, ...] | list[ProcessSpec]) -> None:
         if spec.name in seen:
             raise ValueError(f"two processes are named {spec.name!r}")
         seen.add(spec.name)
+
+
+def start_stages(specs: Sequence[ProcessSpec]) -> list[list[ProcessSpec]]:
+    """The start order: groups of neighbours sharing a stage, each group started once the previous is up."""
+    stages: list[list[ProcessSpec]] = []
+    for spec in specs:
+        if stages and spec.stage is not None and stages[-1][-1].stage == spec.stage:
+            stages[-1].append(spec)
+        else:
+            stages.append([spec])
+    return stages

@@ -32,6 +32,9 @@ __all__ = [
 KNOWN_SERVICE_PORTS = {"catalog": "catalog_port", "orders": "orders_port"}
 FIRST_EXTRA_SERVICE_PORT = 8203
 
+# Start order: each stage once the one before is healthy; the services (independent) start together.
+STAGE_LEGACY, STAGE_CONTROLPLANE, STAGE_FRONT_DOOR, STAGE_SERVICES = range(4)
+
 SpecBuilder = Callable[[StackSettings], "ProcessSpec | None"]
 EXTRA_SPECS: list[SpecBuilder] = []
 """Builders of additional processes (e.g. sync workers), started after the services; None skips one."""
@@ -163,6 +166,7 @@ def build_stack(
                 port=settings.legacy_port,
                 url=f"http://127.0.0.1:{settings.legacy_port}/",
                 label="monolith, direct (LegacyShop)",
+                stage=STAGE_LEGACY,
                 **timing,
             )
         )
@@ -184,6 +188,7 @@ def build_stack(
                 port=settings.admin_port,
                 url=f"http://127.0.0.1:{settings.admin_port}/",
                 label="admin UI (control plane)",
+                stage=STAGE_CONTROLPLANE,
                 **timing,
             )
         )
@@ -200,6 +205,7 @@ def build_stack(
         "port": settings.dataplane_port,
         "url": f"http://127.0.0.1:{settings.dataplane_port}/",
         "label": "shop, through the front door",
+        "stage": STAGE_FRONT_DOOR,
     }
     if runnable_module("strangler_proxy.dataplane", search):
         specs.append(
@@ -306,6 +312,7 @@ def _service_specs(
                 port=port,
                 url=f"http://127.0.0.1:{port}/",
                 label=f"{name} service, direct",
+                stage=STAGE_SERVICES,
                 **timing,
             )
         )

@@ -16,7 +16,7 @@ import aiohttp
 from migration_plan.supervisor.control import ControlServer
 from migration_plan.supervisor.output import LogSink, ProcessLog
 from migration_plan.supervisor.process import ManagedProcess, StartupError
-from migration_plan.supervisor.spec import ProcessSpec, validate_specs
+from migration_plan.supervisor.spec import ProcessSpec, start_stages, validate_specs
 
 __all__ = ["Supervisor", "child_base_env", "run_supervisor"]
 
@@ -100,8 +100,16 @@ class Supervisor:
             stopped.cancel()
 
     async def _start_all(self) -> None:
-        for spec in self.specs:
-            await self.processes[spec.name].start()
+        for stage in start_stages(self.specs):
+            results = await asyncio.gather(
+                *(self.processes[spec.name].start() for spec in stage), return_exceptions=True
+            )
+            errors = [result for result in results if isinstance(result, BaseException)]
+            for error in errors[1:]:
+                if isinstance(error, StartupError):
+                    self.sink.error(str(error))
+            if errors:
+                raise errors[0]
 
     async def stop_all(self) -> None:
         """Stop every process, last started first."""

@@ -295,3 +295,19 @@ def test_stopping_a_process_that_waits_to_be_restarted_cancels_the_restart(
     assert changed is True
     assert (snapshot["state"], snapshot["pid"], snapshot["restarts"]) == ("stopped", None, 0)  # type: ignore[index]
     assert output.count("flaky: started") == 1
+
+
+def test_processes_of_one_stage_start_together(server: Path, tmp_path: Path) -> None:
+    first = fake(server, "first", free_port())
+    slow = [fake(server, name, free_port(), "--ready-after", "1.0", stage=1) for name in ("left", "right")]
+    code, output, _ = run([first, *slow], tmp_path / "home")
+    assert code == 0
+    lines = output.splitlines()
+
+    def index(text: str) -> int:
+        return next(i for i, line in enumerate(lines) if text in line)
+
+    assert index("first: healthy") < index("left: started")
+    assert max(index("left: started"), index("right: started")) < min(
+        index("left: healthy"), index("right: healthy")
+    ), output

@@ -7,7 +7,7 @@ import pytest
 
 from migration_plan.supervisor.backoff import Backoff
 from migration_plan.supervisor.procfile import ProcfileError, load_procfile
-from migration_plan.supervisor.spec import RestartPolicy
+from migration_plan.supervisor.spec import RestartPolicy, start_stages
 
 pytestmark = pytest.mark.unit
 
@@ -90,3 +90,23 @@ def test_mistakes_are_reported_with_the_file_and_the_reason(tmp_path: Path, text
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ProcfileError, match="cannot read process file"):
         load_procfile(tmp_path / "nope.toml")
+
+
+def test_neighbours_sharing_a_stage_start_together(tmp_path: Path) -> None:
+    path = tmp_path / "procs.toml"
+    entries = [("db", None), ("api", 1), ("web", 1), ("worker", 2), ("cron", None), ("mail", None)]
+    path.write_text(
+        "".join(
+            f"[[process]]\nname = '{name}'\ncommand = 'true'\n"
+            + (f"stage = {stage}\n" if stage is not None else "")
+            for name, stage in entries
+        )
+    )
+    stages = start_stages(load_procfile(path))
+    assert [[spec.name for spec in stage] for stage in stages] == [
+        ["db"],
+        ["api", "web"],
+        ["worker"],
+        ["cron"],
+        ["mail"],
+    ]

@@ -7,7 +7,7 @@ import pytest
 
 from migration_plan.supervisor import stack as stack_module
 from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.spec import ProcessSpec
+from migration_plan.supervisor.spec import ProcessSpec, start_stages
 from migration_plan.supervisor.stack import build_stack, module_exists, runnable_module
 
 pytestmark = pytest.mark.unit
@@ -227,3 +227,15 @@ def test_the_control_plane_learns_the_services_as_upstreams(repo: Path, settings
         "catalog=http://10.0.0.5:9000,search=http://127.0.0.1:9100,orders=http://127.0.0.1:8202,"
         "zeta=http://127.0.0.1:8203"
     )
+
+
+def test_monolith_then_control_plane_then_front_door_then_all_services_together(
+    repo: Path, settings: StackSettings
+) -> None:
+    stages = start_stages(build_stack(settings, root=repo, environ={}).specs)
+    assert [[spec.name for spec in stage] for stage in stages] == [
+        ["legacy"],
+        ["controlplane"],
+        ["passthrough"],
+        ["catalog", "orders", "zeta"],
+    ]
