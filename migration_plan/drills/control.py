@@ -9,10 +9,13 @@ from urllib.parse import quote
 
 from migration_plan.admin_client import AdminApiError, AdminClient
 
-__all__ = ["DRILL_GUARD", "DRILL_RULE_MATCH", "DrillControl"]
+__all__ = ["DRILL_GUARD", "DRILL_RULE_MATCH", "DRILL_TIMEOUTS", "DrillControl"]
 
 DRILL_RULE_MATCH = {"kind": "pattern", "path": "/api/products(/[0-9]+)?", "methods": ["GET", "HEAD"]}
 """The catalog's read routes (list and product page); stock writes stay with the monolith."""
+
+DRILL_TIMEOUTS = {"connect_s": 1.0, "read_s": 2.0}
+"""A catalog read that takes longer than this falls back to the legacy (GET/HEAD) instead of hanging."""
 
 DRILL_GUARD = {"failing_windows": 2, "min_requests": 5}
 """Two consecutive failing 1-second windows roll back (the default of 5 suits production, not drills)."""
@@ -32,7 +35,7 @@ class DrillControl:
         except AdminApiError as exc:
             if exc.status != 404:
                 raise
-        rule = {"name": self.route, "match": DRILL_RULE_MATCH}
+        rule = {"name": self.route, "match": DRILL_RULE_MATCH, "timeouts": DRILL_TIMEOUTS}
         self.admin.request("POST", "/routes", {"rule": rule, "reason": f"drill: create {self.route}"})
 
     def configure_guard(self, settings: dict[str, Any] | None = None) -> None:

@@ -98,7 +98,7 @@ def line_chart(panels: Sequence[Panel], markers: Sequence[Marker], x_range: tupl
                 f'y2="{legend_y - 4}" stroke="{colour}" stroke-width="2"/>'
             )
             parts.append(f'<text x="{WIDTH - RIGHT + 32}" y="{legend_y}">{escape(target)}</text>')
-        for marker in markers:
+        for order, marker in enumerate(markers):
             if x0 <= marker.x <= x1:
                 x = sx(marker.x)
                 parts.append(
@@ -107,7 +107,7 @@ def line_chart(panels: Sequence[Panel], markers: Sequence[Marker], x_range: tupl
                 )
                 if index == 0:
                     parts.append(
-                        f'<text x="{x + 3:.1f}" y="{top + 12}" fill="{marker.colour}">'
+                        f'<text x="{x + 3:.1f}" y="{top + 12 + 12 * order}" fill="{marker.colour}">'
                         f"{escape(marker.label)}</text>"
                     )
     parts.append(
