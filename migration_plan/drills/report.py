@@ -50,7 +50,8 @@ def _figures(result: DrillResult) -> list[tuple[str, str]]:
         ("who rolls back", {"guard": "the guard", "manual": "the operator", "sync": "nobody"}[result.expect]),
         ("time to detect (fault -> the guard or the sync relay reports it)", seconds(result.detect_s)),
         (
-            "time to roll back (end of the first failing window -> rollback; manual: action -> done)",
+            "time to roll back (guard: end of the first failing window -> rollback; "
+            "manual: action -> last request served by the old side)",
             seconds(result.rollback_s),
         ),
         ("failed requests", str(result.failed_requests)),

@@ -24,7 +24,7 @@ import httpx2
 
 from migration_plan.drills.broker import run_broker_drill
 from migration_plan.drills.control import DrillControl
-from migration_plan.drills.load import TARGET_HEADER, LoadGenerator, LoadSettings
+from migration_plan.drills.load import TARGET_HEADER, LoadGenerator, LoadSettings, Sample
 from migration_plan.drills.report import write_index, write_report
 from migration_plan.drills.result import DrillResult
 from migration_plan.drills.scenarios import SCENARIOS, DrillContext, Expectation, Scenario
@@ -130,6 +130,22 @@ def _watch_guard(result: DrillResult, ctx: DrillContext, timeout: float) -> None
         result.detected = result.rolled_back
 
 
+ROUTED_KINDS = frozenset({"list", "detail"})
+
+
+def _switched(samples: Sequence[Sample], since: float, target: str) -> float | None:
+    """When the last request of the drilled route sent after ``since`` was still served by the other side."""
+    stale = [
+        sample.started
+        for sample in samples
+        if sample.kind in ROUTED_KINDS
+        and sample.started >= since
+        and sample.target not in (target, "unknown")
+        and not sample.failed
+    ]
+    return max(stale, default=None)
+
+
 def run_drill(
     scenario: Scenario,
     stack: StackAddresses,
@@ -168,8 +184,7 @@ def run_drill(
         action_end = ctx.event("injection done")
         if scenario.expect is Expectation.GUARD:
             _watch_guard(result, ctx, options.rollback_timeout_s)
-        elif scenario.name != "worker-restart":
-            result.rolled_back = action_end
+        else:
             result.detected = result.injected
             result.action_started = ctx.saved.get("action_started")
         time.sleep(options.after_s)  # the steady state after is measured over this period
@@ -188,6 +203,10 @@ def run_drill(
     result.samples = samples
     result.not_sent = load.skipped
     result.failures = failures_by_cause(samples)
+    if scenario.expect is Expectation.MANUAL and result.injected is not None:
+        since = result.action_started or result.injected
+        switched = _switched(samples, since, scenario.final_target)
+        result.rolled_back = max(switched or action_end, action_end)
     inject_at = result.injected or load_started
     result.before = steady_state(samples, load_started + 1, inject_at)
     after_from = (result.rolled_back or inject_at) + 1

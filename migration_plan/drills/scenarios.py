@@ -70,6 +70,8 @@ class Scenario:
     """Mode of the drilled route while the steady state is measured."""
     short: bool = False
     """Short enough for CI."""
+    final_target: str = "legacy"
+    """Manual drills: the side that serves the route once the action is done."""
     precondition: Callable[[DrillContext], str | None] | None = None
     """Returns why the drill cannot run on this stack (it is then skipped), or None."""
     write_share: float | None = None
@@ -151,10 +153,19 @@ def _needs_two_workers(ctx: DrillContext) -> str | None:
 
 def _restart_worker_during_flip(ctx: DrillContext) -> None:
     workers = _dataplane_workers(ctx)
-    os.kill(workers[0], signal.SIGTERM)
-    ctx.event(f"data-plane worker {workers[0]} terminated")
+    victim = workers[0]
+    os.kill(victim, signal.SIGTERM)
+    ctx.event(f"data-plane worker {victim} terminated")
     ctx.control.flip("new", reason="drill: flip while a data-plane worker restarts")
     ctx.event("flip to new published")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        current = _dataplane_workers(ctx)
+        if victim not in current and len(current) >= len(workers):
+            ctx.event(f"data-plane worker replaced (now {', '.join(map(str, current))})")
+            return
+        time.sleep(0.1)
+    ctx.event("the data plane did not replace its worker within 20 s")
 
 
 def _flip_and_back(ctx: DrillContext) -> None:
@@ -221,6 +232,7 @@ SCENARIOS: dict[str, Scenario] = {
             Expectation.MANUAL,
             _restart_worker_during_flip,
             start_mode="legacy",
+            final_target="new",
             precondition=_needs_two_workers,
         ),
         Scenario(
