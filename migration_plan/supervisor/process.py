@@ -7,6 +7,7 @@ import contextlib
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -145,6 +146,7 @@ class ManagedProcess:
             self._wake.clear()
             self._backoff.reset()
             try:
+                self._check_port_free()
                 if not self._setup_done:
                     await self._run_setup()
                     self._setup_done = True
@@ -189,6 +191,21 @@ class ManagedProcess:
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, **self._base_env, **self.spec.env}
+
+    def _check_port_free(self) -> None:
+        """Refuse to start when something else already listens on our port: its health checks would
+        answer for us while our process fails to bind."""
+        port = self.spec.port
+        if port is None:
+            return
+        try:
+            # Loopback answers at once (accept or refuse); a blocking check keeps it free of cancel races.
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                pass
+        except OSError:
+            return
+        reason = f"port {port} is already in use on 127.0.0.1 (another stack running? the port is set by env)"
+        raise StartupError(self.name, reason, [])
 
     async def _run_setup(self) -> None:
         for step in self.spec.setup:

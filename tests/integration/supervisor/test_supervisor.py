@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -311,3 +312,14 @@ def test_processes_of_one_stage_start_together(server: Path, tmp_path: Path) -> 
     assert max(index("left: started"), index("right: started")) < min(
         index("left: healthy"), index("right: healthy")
     ), output
+
+
+def test_a_port_taken_by_someone_else_is_refused_before_starting(server: Path, tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        code, output, _ = run([fake(server, "web", port)], tmp_path / "home")
+    assert code == 1
+    assert f"web failed to start: port {port} is already in use on 127.0.0.1" in output
+    assert "web: started" not in output
