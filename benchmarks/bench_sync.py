@@ -9,8 +9,13 @@ outbox's ``occurred_at`` (written in the business transaction), both from the in
 Backfill: 100,000 legacy products bulk-inserted into a freshly migrated monolith database, then
 ``python -m acl.sync backfill catalog`` into a fresh catalog database, timed from process start to exit.
 
-Prints ``sync_lag_p99_ms_sql``, ``sync_lag_p99_ms_redis`` (targets: at most 1000) and
-``backfill_100k_s`` (target: at most 60).
+Reverse: the monolith under gunicorn and ``python -m acl.sync reverse``; the bench writes like the catalog
+would (stock UPDATE + ``record_product_change`` in one transaction of the catalog database) at 200
+writes/s for 10 s; an event's lag is the monolith's ``internal_applied_event.applied_at`` minus the
+service outbox's ``occurred_at``.
+
+Prints ``sync_lag_p99_ms_sql``, ``sync_lag_p99_ms_redis``, ``sync_lag_p99_ms_reverse`` (targets: at most
+1000) and ``backfill_100k_s`` (target: at most 60).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +134,93 @@ def measure_lag(transport: str, *, rate: int = RATE, seconds: int = SECONDS) -> 
                 _drop_stream(env["STRANGLER_SYNC_STREAM"])
             legacy.dispose()
         return _p99(lags), len(lags)
+
+
+def measure_reverse_lag(*, rate: int = RATE, seconds: int = SECONDS) -> tuple[float, int]:
+    """(p99 lag in ms, events applied by the monolith) for catalog writes sent through reverse sync."""
+    from acl.catalog.records import ProductRecord
+    from acl.sync.reverse import create_service_outbox, record_product_change
+    from new_services.catalog.adapters.sync_port import CatalogSyncPort
+
+    with tempfile.TemporaryDirectory(prefix="bench-sync-reverse-") as tmp:
+        folder = Path(tmp)
+        legacy_env = _legacy(folder, uuid.uuid4().hex)
+        manage = [sys.executable, "legacy_monolith/manage.py"]
+        _call([*manage, "migrate", "--noinput", "-v", "0"], legacy_env, "legacy migrate")
+        _call([*manage, "seed", "--products", "200", "--customers", "2", "--orders", "0"], legacy_env, "seed")
+        legacy_port = free_port()
+        env = {
+            **_sync_env(folder, legacy_env, "sql"),
+            "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{legacy_port}",
+        }
+        _call([sys.executable, "-m", "acl.sync", "backfill", "catalog", "--no-progress"], env, "backfill")
+        children: list[Child] = []
+        catalog = create_engine(env["CATALOG_DATABASE_URL"], connect_args={"timeout": 30})
+        legacy = create_engine(legacy_env["DATABASE_URL"])
+        try:
+            monolith = Child(
+                [sys.executable, "-m", "gunicorn", "-c", "legacy_monolith/gunicorn.conf.py"],
+                log=folder / "gunicorn.log",
+                env={**legacy_env, "LEGACYSHOP_PORT": str(legacy_port), "LEGACYSHOP_WORKERS": "2"},
+            )
+            children.append(monolith)
+            wait_http(f"http://127.0.0.1:{legacy_port}/readyz", monolith, timeout=60)
+            health = free_port()
+            relay = Child(
+                [sys.executable, "-m", "acl.sync", "reverse", "--health-port", str(health)],
+                log=folder / "reverse.log",
+                env=env,
+            )
+            children.append(relay)
+            wait_http(f"http://127.0.0.1:{health}/readyz", relay, timeout=60)
+            records: list[ProductRecord] = list(CatalogSyncPort(catalog).product_records())
+            with catalog.begin() as connection:
+                create_service_outbox(connection)
+            total = rate * seconds
+            started = time.monotonic()
+            for index in range(total):
+                delay = started + index / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                record = records[index % len(records)]
+                changed = replace(record, stock=record.stock + 1 + index)
+                with catalog.begin() as connection:
+                    connection.execute(
+                        text("UPDATE catalog_products SET stock = :s WHERE id = :i"),
+                        {"s": changed.stock, "i": record.id},
+                    )
+                    record_product_change(connection, record=changed, origin="catalog", columns=("stk_qty",))
+            _wait_for(
+                lambda: _count(legacy, "SELECT count(*) FROM internal_applied_event") >= total, 90, "applied"
+            )
+            for child in children:
+                child.check_alive()
+            with catalog.connect() as connection:
+                occurred = {
+                    uuid.UUID(str(event_id)).hex: _moment(moment)
+                    for event_id, moment in connection.execute(
+                        text("SELECT event_id, occurred_at FROM service_outbox")
+                    )
+                }
+            with legacy.connect() as connection:
+                applied = connection.execute(
+                    text("SELECT event_id, applied_at FROM internal_applied_event")
+                ).all()
+            lags = [
+                (_moment(moment) - occurred[uuid.UUID(str(event_id)).hex]).total_seconds() * 1000
+                for event_id, moment in applied
+            ]
+        finally:
+            for child in reversed(children):
+                child.stop()
+            catalog.dispose()
+            legacy.dispose()
+        return _p99(lags), len(lags)
+
+
+def _count(engine, sql: str) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return int(connection.scalar(text(sql)) or 0)
 
 
 def _moment(value: object) -> datetime:
@@ -238,6 +331,9 @@ def run() -> None:
         print(f"sync_lag_p99_ms_redis: {p99:.0f}", flush=True)
     else:
         print("# sync_lag_p99_ms_redis skipped: Redis is not reachable at 127.0.0.1:6379", flush=True)
+    p99, applied = measure_reverse_lag()
+    print(f"# reverse: {applied} catalog writes applied to the monolith at {RATE} writes/s for {SECONDS} s")
+    print(f"sync_lag_p99_ms_reverse: {p99:.0f}", flush=True)
     print(f"backfill_100k_s: {measure_backfill():.1f}", flush=True)
 
 

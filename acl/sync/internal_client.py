@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx2
 
-from acl.errors import LegacyConnectionError, LegacyNotFound, LegacyRejected
+from acl.errors import LegacyConnectionError, LegacyDataError, LegacyRejected
 from acl.legacy_client import LegacyClient
 from acl.sync.events import SyncEvent
 
@@ -40,16 +40,31 @@ class MonolithInternalClient(LegacyClient):
         response = self._request("POST", "/internal/sync/apply", json=event.to_dict())
         return str(self._json(response)["outcome"])
 
-    def apply_events(self, events: Sequence[SyncEvent]) -> None:
-        """Apply in order. A refused event (4xx: malformed, unknown product) is logged and passed over,
-        since asking again cannot change the answer; unavailability raises, so the batch is retried."""
-        for event in events:
-            try:
-                self.apply_event(event)
-            except (LegacyRejected, LegacyNotFound) as exc:
-                log.error(
-                    "the monolith refused event %s (%s): %s %s", event.event_id, event.type, exc, exc.body
-                )
+    def apply_events(self, events: Sequence[SyncEvent], *, batch: int = 100) -> list[str]:
+        """Apply in order, ``batch`` events per request; returns each event's outcome.
+
+        An event the monolith refuses (malformed, unknown product: ``"refused"``) is logged and passed
+        over, since asking again cannot change the answer; unavailability raises, so the caller retries
+        the batch (the monolith drops what it already applied by event id).
+        """
+        outcomes: list[str] = []
+        for start in range(0, len(events), batch):
+            chunk = events[start : start + batch]
+            response = self._request(
+                "POST", "/internal/sync/apply", json={"events": [event.to_dict() for event in chunk]}
+            )
+            results = self._json(response).get("results")
+            if not isinstance(results, list) or len(results) != len(chunk):
+                raise LegacyDataError("results", results, "expected one result per event sent")
+            for event, result in zip(chunk, results, strict=True):
+                if "error" in result:
+                    log.error(
+                        "the monolith refused event %s (%s): %s", event.event_id, event.type, result["error"]
+                    )
+                    outcomes.append("refused")
+                else:
+                    outcomes.append(str(result["outcome"]))
+        return outcomes
 
     def resolve_session(self, session_key: str) -> ResolvedSession | None:
         """The user behind a ``sessionid`` cookie value, or None when the session is unknown or expired."""

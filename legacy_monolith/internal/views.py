@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -43,14 +44,38 @@ def internal_view(methods):
 
 @internal_view(["POST"])
 def sync_apply(request):
-    event = parse_json_object(request)
+    """One event (the object itself), or a batch ``{"events": [...]}`` applied in order in one transaction,
+    each event in a savepoint: 200 ``{"results": [{"event_id", "outcome"} | {"event_id", "error"}]}``."""
+    data = parse_json_object(request)
+    if "events" not in data:
+        try:
+            outcome = sync_event_apply(event=data)
+        except ReverseEventError as exc:
+            raise ApiError(400, "invalid_body", str(exc), field=exc.field) from None
+        except UnknownAggregate as exc:
+            raise ApiError(404, "not_found", str(exc)) from None
+        return JsonResponse({"event_id": data["event_id"], "outcome": outcome})
+    events = data["events"]
+    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+        raise ApiError(400, "invalid_body", "events must be a list of event objects.", field="events")
+    # One commit for the batch; each event runs in its own savepoint, so a refused one changes nothing.
+    with transaction.atomic():
+        results = [_apply_one(event) for event in events]
+    return JsonResponse({"results": results})
+
+
+def _apply_one(event):
+    """``{"event_id", "outcome"}`` or ``{"event_id", "error"}`` for one event of a batch."""
+    event_id = event.get("event_id")
     try:
-        outcome = sync_event_apply(event=event)
+        return {"event_id": event_id, "outcome": sync_event_apply(event=event)}
     except ReverseEventError as exc:
-        raise ApiError(400, "invalid_body", str(exc), field=exc.field) from None
+        return {
+            "event_id": event_id,
+            "error": {"code": "invalid_body", "message": str(exc), "field": exc.field},
+        }
     except UnknownAggregate as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
-    return JsonResponse({"event_id": event["event_id"], "outcome": outcome})
+        return {"event_id": event_id, "error": {"code": "not_found", "message": str(exc)}}
 
 
 @internal_view(["GET"])

@@ -246,3 +246,33 @@ def test_session_resolve(client):
     }
     client.logout()
     assert client.get("/internal/session/resolve", HTTP_X_LEGACY_SESSION=key, **_bearer()).status_code == 404
+
+
+def test_a_batch_applies_in_order_and_refuses_bad_events_alone(client):
+    product = make_product(stock=10)
+    first = _event(product, sequence=1, stk_qty=1)
+    batch = {
+        "events": [
+            first,
+            {**_event(product, stk_qty=2), "aggregate_id": "999999"},
+            _event(product, sequence=2, unit_prc="bad"),
+            first,
+            _event(product, sequence=3, stk_qty=3),
+        ]
+    }
+    response = client.post("/internal/sync/apply", batch, content_type=JSON, **_bearer())
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [result.get("outcome") or result["error"]["code"] for result in results] == [
+        "applied",
+        "not_found",
+        "invalid_body",
+        "duplicate",
+        "applied",
+    ]
+    assert results[2]["error"]["field"] == "unit_prc"
+    product.refresh_from_db()
+    assert product.stk_qty == 3
+    assert OutboxEvent.objects.count() == 2 and AppliedEvent.objects.count() == 2
+    bad = client.post("/internal/sync/apply", {"events": "x"}, content_type=JSON, **_bearer())
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "events"

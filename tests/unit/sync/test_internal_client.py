@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+
+import httpx2
+import pytest
+
+from acl.errors import LegacyServerError
+from acl.sync.internal_client import MonolithInternalClient, ResolvedSession
+from tests.unit.sync.fakes import product_event
+
+pytestmark = pytest.mark.unit
+
+
+def _client(handler) -> MonolithInternalClient:  # type: ignore[no-untyped-def]
+    return MonolithInternalClient(
+        "http://legacy.test", "s3cret", transport=httpx2.MockTransport(handler), sleep=lambda _: None
+    )
+
+
+def test_events_go_in_ordered_batches_with_the_token() -> None:
+    seen: list[list[str]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        assert request.headers["Authorization"] == "Bearer s3cret"
+        events = json.loads(request.content)["events"]
+        seen.append([event["event_id"] for event in events])
+        results = [{"event_id": event["event_id"], "outcome": "applied"} for event in events]
+        results[-1] = {"event_id": events[-1]["event_id"], "error": {"code": "not_found", "message": "gone"}}
+        return httpx2.Response(200, json={"results": results})
+
+    events = [product_event(1, n) for n in range(1, 6)]
+    with _client(handler) as client:
+        outcomes = client.apply_events(events, batch=3)
+    assert seen == [[e.event_id for e in events[:3]], [e.event_id for e in events[3:]]]
+    assert outcomes == ["applied", "applied", "refused", "applied", "refused"]
+
+
+def test_an_unavailable_monolith_raises_so_the_batch_is_retried() -> None:
+    with _client(lambda request: httpx2.Response(500, json={})) as client, pytest.raises(LegacyServerError):
+        client.apply_events([product_event(1, 1)])
+
+
+def test_session_resolution() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        assert "sessionid" not in str(request.url)  # the key never travels in the URL
+        if request.headers.get("X-Legacy-Session") == "good":
+            return httpx2.Response(
+                200, json={"user_id": 4, "username": "demo", "is_staff": False, "customer_id": 9}
+            )
+        return httpx2.Response(404, json={"error": {"code": "not_found", "message": "no"}})
+
+    with _client(handler) as client:
+        assert client.resolve_session("good") == ResolvedSession(4, "demo", False, 9)
+        assert client.resolve_session("bad") is None
+    with pytest.raises(ValueError, match="empty"):
+        MonolithInternalClient("http://legacy.test", "")
