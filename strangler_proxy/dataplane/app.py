@@ -166,21 +166,13 @@ class DataPlane:
         self._sink = StoreShadowSink(self._engine, self.worker_id)
         self._sink.start()
         self._mirror = ShadowMirror(self._session, lambda name: live.current.upstream_url(name), self._sink)
-        identity = None
-        internal_token = load_internal_token(settings)
-        if internal_token is None:
-            logger.warning(
-                "no legacy internal token (STRANGLER_LEGACY_INTERNAL_TOKEN or $STRANGLER_HOME/legacy/"
-                "internal_token): requests to new services carry no X-Strangler-Identity"
-            )
-        else:
-            identity = IdentityResolver(
-                self._session,
-                lambda: live.current.upstreams[LEGACY].base_url,
-                internal_token=internal_token,
-                identity_key=load_identity_key(settings),
-                cookie_name=settings.legacy_session_cookie,
-            )
+        identity = IdentityResolver(
+            self._session,
+            lambda: live.current.upstreams[LEGACY].base_url,
+            internal_token=lambda: load_internal_token(settings),
+            identity_key=load_identity_key(settings),
+            cookie_name=settings.legacy_session_cookie,
+        )
         if settings.access_log:
             self._access_log = AccessLog(settings.access_log_path)
             self._access_log.open()

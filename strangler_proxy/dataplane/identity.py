@@ -47,7 +47,7 @@ class IdentityResolver:
         session: aiohttp.ClientSession,
         legacy_url: Callable[[], str],
         *,
-        internal_token: str,
+        internal_token: Callable[[], str | None],
         identity_key: bytes,
         cookie_name: str = "sessionid",
         cache_s: float = 30.0,
@@ -58,7 +58,9 @@ class IdentityResolver:
     ) -> None:
         self._session = session
         self._legacy_url = legacy_url
-        self._auth = f"Bearer {internal_token}"
+        self._load_token = internal_token
+        self._auth: str | None = None
+        self._warned = False
         self._key = identity_key
         self._cookie = cookie_name.encode()
         self._cache_s = cache_s
@@ -72,7 +74,7 @@ class IdentityResolver:
     async def header_for(self, raw_headers: Sequence[tuple[bytes, bytes]]) -> str | None:
         """The signed identity of the request's session, or None when it has none (anonymous)."""
         key = session_cookie(raw_headers, self._cookie)
-        if key is None:
+        if key is None or not self._has_token():
             return None
         now = self._clock()
         cached = self._cache.get(key)
@@ -86,9 +88,25 @@ class IdentityResolver:
             self._cache.popitem(last=False)
         return value
 
+    def _has_token(self) -> bool:
+        """The monolith writes its token file when it first starts, possibly after this worker."""
+        if self._auth is None:
+            token = self._load_token()
+            if token is None:
+                if not self._warned:
+                    self._warned = True
+                    logger.warning(
+                        "no legacy internal token yet (STRANGLER_LEGACY_INTERNAL_TOKEN or "
+                        "$STRANGLER_HOME/legacy/internal_token): new services get no X-Strangler-Identity"
+                    )
+                return False
+            self._auth = f"Bearer {token}"
+        return True
+
     async def _resolve(self, key: str) -> dict[str, object] | None:
         self.lookups += 1
         url = self._legacy_url() + _RESOLVE_PATH
+        assert self._auth is not None
         headers = {"authorization": self._auth, "x-legacy-session": key, "accept": "application/json"}
         try:
             async with self._session.get(url, headers=headers, timeout=self._timeout) as response:

@@ -75,3 +75,31 @@ def test_anonymous_and_forged_identities_never_reach_the_service(stack) -> None:
         ).json()
     assert forged["upstream"] == "catalog" and _identity(forged) == []
     assert _identity(unknown) == []
+
+
+def test_the_monoliths_token_file_is_picked_up_when_it_appears(tmp_path, store, legacy, new_service) -> None:
+    version = store.publish(
+        table(
+            [Upstream(name=LEGACY, url=legacy.url), Upstream(name="catalog", url=new_service.url)],
+            [
+                Rule(
+                    name="mine",
+                    match=RuleMatch(path="/echo/mine"),
+                    action=RuleAction(mode=ActionMode.NEW, upstream="catalog"),
+                )
+            ],
+        )
+    )
+    home = tmp_path / "home"
+    dataplane = start_dataplane(home, store, legacy.url)  # no token yet: the monolith has not started
+    try:
+        store.wait_applied(version, workers=1)
+        cookie = {"cookie": "sessionid=good-session"}
+        before = httpx2.get(f"{dataplane.url}/echo/mine", headers=cookie).json()
+        (home / "legacy").mkdir(parents=True)
+        (home / "legacy" / "internal_token").write_text("test-internal-token\n")
+        after = httpx2.get(f"{dataplane.url}/echo/mine", headers=cookie).json()
+    finally:
+        dataplane.process.stop()
+    assert _identity(before) == []
+    assert len(_identity(after)) == 1
