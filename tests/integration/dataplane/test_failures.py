@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
@@ -47,6 +48,11 @@ def stack(
     legacy = start_upstream("legacy", root)
     catalog = start_upstream("catalog", root)
     dead_port = free_port()  # nothing listens there
+    # a port whose accept queue is full: the kernel drops new SYNs, so connecting hangs until timed out
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    filler = socket.create_connection(blackhole.getsockname())
     store = Store(root / "store.sqlite3")
     upstreams = [
         Upstream(name=LEGACY, url=legacy.url),
@@ -55,12 +61,19 @@ def stack(
             name="gone", url=f"http://127.0.0.1:{dead_port}", breaker=BreakerSettings(failure_threshold=1000)
         ),
         Upstream(name="flaky", url=catalog.url, breaker=BreakerSettings(failure_threshold=3, open_s=0.6)),
+        Upstream(
+            name="blackhole",
+            url=f"http://127.0.0.1:{blackhole.getsockname()[1]}",
+            breaker=BreakerSettings(failure_threshold=1000),
+        ),
     ]
     rules = [
         _new("/slow", "slow-new", timeouts=FAST, fallback="none"),
         _new("/slow-body", "slow-body-new", timeouts=FAST, fallback="none"),
         Rule(name="slow-legacy", match=RuleMatch(path="/echo/slow-legacy"), timeouts=FAST),
         _new("/echo/gone", "gone-new", upstream="gone", fallback="none"),
+        _new("/echo/hang", "hang-new", upstream="blackhole", fallback="none", timeouts=FAST),
+        _new("/echo/hang-fallback", "hang-fallback", upstream="blackhole", timeouts=FAST),
         _new("/echo/gone-fallback", "gone-fallback", upstream="gone", timeouts=FAST),
         _new("/status/503", "broken-new"),
         _new("/status/500", "broken-nofallback", fallback="none"),
@@ -98,6 +111,8 @@ def stack(
     legacy.process.stop()
     catalog.process.stop()
     store.engine.dispose()
+    filler.close()
+    blackhole.close()
 
 
 @pytest.fixture
@@ -136,6 +151,15 @@ def test_a_large_answer_that_stalls_after_its_headers_breaks_the_connection(clie
         assert response.status_code == 200
         with pytest.raises(httpx2.TransportError):
             response.read()
+
+
+def test_connect_timeout_answers_504_or_falls_back(client) -> None:
+    response = client.get("/echo/hang")
+    assert response.status_code == 504
+    assert "connecting to upstream 'blackhole' timed out after 0.5s" in response.json()["detail"]
+    assert response.elapsed.total_seconds() < 5
+    fallback = client.get("/echo/hang-fallback")
+    assert fallback.status_code == 200 and fallback.json()["upstream"] == "legacy"
 
 
 def test_connect_error_answers_502(client) -> None:
