@@ -112,11 +112,16 @@ class Supervisor:
                 raise errors[0]
 
     async def stop_all(self) -> None:
-        """Stop every process, last started first."""
+        """Stop every process, last stage first (the processes of one stage together)."""
         self._closing = True
         self.sink.info("stopping all processes")
-        for spec in reversed(self.specs):
-            await self.processes[spec.name].stop()
+        for stage in reversed(start_stages(self.specs)):
+            results = await asyncio.gather(
+                *(self.processes[spec.name].stop() for spec in reversed(stage)), return_exceptions=True
+            )
+            for spec, result in zip(reversed(stage), results, strict=True):
+                if isinstance(result, Exception):
+                    self.sink.error(f"{spec.name}: stopping failed: {result!r}")
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [self.processes[spec.name].snapshot() for spec in self.specs]
