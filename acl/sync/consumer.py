@@ -63,7 +63,18 @@ class CatalogConsumer:
         return self._inbox.consumer
 
     def run_once(self) -> int:
-        """Handle one batch (plus any held events now due); return how many deliveries were settled."""
+        """Handle one batch (plus any held events now due); return how many deliveries were settled.
+
+        When applying fails, the transport is rewound (unacknowledged deliveries come again) and the
+        error propagates to the caller's retry loop.
+        """
+        try:
+            return self._run_batch()
+        except Exception:
+            self._transport.rewind(self.name)  # held events stay held: they are settled later
+            raise
+
+    def _run_batch(self) -> int:
         deliveries = self._transport.receive(self.name, limit=self.batch_size, wait=self.wait)
         held = [self._held_deliveries[event.event_id] for event in self._held.take_all()]
         pending = held + [d for d in deliveries if d.event.event_id not in self._held_deliveries]

@@ -38,6 +38,9 @@ class Transport(Protocol):
     def ack(self, consumer: str, deliveries: Sequence[Delivery]) -> None:
         """Mark ``deliveries`` done for ``consumer``."""
 
+    def rewind(self, consumer: str) -> None:
+        """After a failed batch: deliver what ``consumer`` received but did not acknowledge again."""
+
     def backlog(self, consumer: str) -> Backlog:
         """What ``consumer`` has not acknowledged yet."""
 

@@ -70,6 +70,10 @@ class RedisStreamTransport:
         if deliveries:
             self._redis.xack(self.stream, consumer, *[delivery.token for delivery in deliveries])
 
+    def rewind(self, consumer: str) -> None:
+        """The next ``receive`` reads this consumer's pending entries again, as after a restart."""
+        self._pending_drained.discard(consumer)
+
     def backlog(self, consumer: str) -> Backlog:
         """Pending (delivered, unacknowledged) entries plus those after the group's last delivered id."""
         self._ensure_group(consumer)

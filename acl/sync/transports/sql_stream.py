@@ -107,6 +107,9 @@ class SqlStreamTransport:
                         .values(position=position)
                     )
 
+    def rewind(self, consumer: str) -> None:
+        """Nothing to do: ``receive`` always starts after the acknowledged offset."""
+
     def backlog(self, consumer: str) -> Backlog:
         with self._engine.connect() as connection:
             offset = self._offset(connection, consumer)

@@ -58,6 +58,7 @@ class FakeTransport:
     def __init__(self) -> None:
         self.queue: list[Delivery] = []
         self.acked: list[str] = []
+        self.rewound = 0
         self._counter = 0
 
     def publish(self, events: Sequence[SyncEvent]) -> None:
@@ -71,6 +72,9 @@ class FakeTransport:
 
     def ack(self, consumer: str, deliveries: Sequence[Delivery]) -> None:
         self.acked.extend(delivery.token for delivery in deliveries)
+
+    def rewind(self, consumer: str) -> None:
+        self.rewound += 1
 
     def backlog(self, consumer: str) -> Backlog:
         return Backlog(len(self.queue), None)

@@ -64,3 +64,17 @@ def test_echoes_of_own_changes_are_recorded_not_applied_and_bad_rows_are_rejecte
     consumer.run_once()
     assert port.products == {}
     assert _outcomes(sync_db) == {echo.event_id: "echo", bad.event_id: "rejected"}
+
+
+def test_a_failed_apply_rewinds_the_transport_and_records_nothing(sync_db) -> None:
+    consumer, transport, port = _consumer(sync_db)
+
+    def broken(records):  # type: ignore[no-untyped-def]
+        raise RuntimeError("catalog database is locked")
+
+    port.apply_products = broken  # type: ignore[method-assign]
+    transport.publish([product_event(1, 1)])
+    with pytest.raises(RuntimeError, match="locked"):
+        consumer.run_once()
+    assert transport.rewound == 1 and transport.acked == []
+    assert _outcomes(sync_db) == {}
