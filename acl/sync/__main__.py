@@ -5,7 +5,9 @@
     reverse               catalog's service_outbox -> monolith /internal/sync/apply, forever
     backfill catalog      copy every legacy product into the catalog (resumable; --restart)
     reconcile catalog     compare both sides; exit 1 and list the differences when they differ
-    lag [--json]          sync lag and backlog per direction (also stored in the sync_lag table)
+    lag [--json]          sync lag and backlog per direction, measured now (and stored in sync_lag)
+
+The relays also store their direction's lag in the sync database's ``sync_lag`` table every second.
 
 Settings come from the environment (acl.sync.settings). SIGTERM or SIGINT stops a worker after its batch.
 """
@@ -18,7 +20,10 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
+
+from sqlalchemy import Engine
 
 from acl.catalog.source import LegacyProductSource, read_only_engine
 from acl.sync.backfill import CheckpointStore, run_catalog_backfill
@@ -32,6 +37,7 @@ from acl.sync.bootstrap import (
     transport,
 )
 from acl.sync.health import Heartbeat, serve_health
+from acl.sync.lag import DirectionLag, combine, relay_backlog, store_lag
 from acl.sync.reconcile import reconcile_catalog
 from acl.sync.relay import RelayLocked
 from acl.sync.settings import SyncSettings
@@ -39,6 +45,9 @@ from acl.sync.settings import SyncSettings
 __all__ = ["main"]
 
 log = logging.getLogger("acl.sync")
+
+LAG_INTERVAL = 1.0
+"""Seconds between the relays' updates of the ``sync_lag`` table."""
 
 
 def _stop_on_signals() -> threading.Event:
@@ -68,13 +77,34 @@ def _loop(step: Callable[[], int], stop: threading.Event, *, idle: float, health
             server.shutdown()
 
 
+class _LagRecorder:
+    """Wraps a relay step: every ``interval`` seconds, stores the direction's lag in ``sync_lag``."""
+
+    def __init__(self, step: Callable[[], int], measure: Callable[[], DirectionLag], engine: Engine) -> None:
+        self._step, self._measure, self._engine = step, measure, engine
+        self._next = 0.0
+
+    def __call__(self) -> int:
+        done = self._step()
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + LAG_INTERVAL
+            store_lag(self._engine, [self._measure()])
+        return done
+
+
 def _relay(settings: SyncSettings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     engine = sync_engine(settings)
     try:
         with transport(settings, engine) as chosen, forward_relay(settings, chosen, engine) as relay:
             log.info("relay: monolith outbox -> %s stream %s", settings.transport, settings.stream)
-            _loop(relay.run_once, stop, idle=settings.poll_interval, health_port=args.health_port)
+            step = _LagRecorder(
+                relay.run_once,
+                lambda: combine("forward", relay_backlog(relay), chosen.backlog(settings.origin)),
+                engine,
+            )
+            _loop(step, stop, idle=settings.poll_interval, health_port=args.health_port)
     except RelayLocked as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -107,7 +137,8 @@ def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
             log.info(
                 "reverse relay: %s outbox -> %s/internal/sync/apply", settings.origin, settings.legacy_url
             )
-            _loop(relay.run_once, stop, idle=settings.poll_interval, health_port=args.health_port)
+            step = _LagRecorder(relay.run_once, lambda: combine("reverse", relay_backlog(relay)), engine)
+            _loop(step, stop, idle=settings.poll_interval, health_port=args.health_port)
     except RelayLocked as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

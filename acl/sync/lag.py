@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
 
 from acl.sync.relay import OutboxRelay
 from acl.sync.tables import sync_lag
@@ -53,12 +54,21 @@ def relay_backlog(relay: OutboxRelay) -> Backlog:
 
 
 def store_lag(engine: Engine, figures: list[DirectionLag]) -> None:
+    """Upsert one ``sync_lag`` row per direction (the relays and the lag command may write together)."""
     now = datetime.now(UTC).replace(tzinfo=None)
+    dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     with engine.begin() as connection:
         for figure in figures:
-            connection.execute(delete(sync_lag).where(sync_lag.c.direction == figure.direction))
+            statement = dialect_insert(sync_lag).values(
+                direction=figure.direction, lag_ms=figure.lag_ms, backlog=figure.backlog, measured_at=now
+            )
             connection.execute(
-                insert(sync_lag).values(
-                    direction=figure.direction, lag_ms=figure.lag_ms, backlog=figure.backlog, measured_at=now
+                statement.on_conflict_do_update(
+                    index_elements=[sync_lag.c.direction],
+                    set_={
+                        "lag_ms": statement.excluded.lag_ms,
+                        "backlog": statement.excluded.backlog,
+                        "measured_at": statement.excluded.measured_at,
+                    },
                 )
             )
