@@ -197,6 +197,7 @@ def run_drill(
             recovered = True
         finally:
             result.events = ctx.events
+            result.notes.extend(ctx.notes)
     if recovered:
         ctx.event("stack recovered")
     samples = load.snapshot()

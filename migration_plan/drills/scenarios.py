@@ -45,6 +45,7 @@ class DrillContext:
     service: str = "catalog"
     events: list[tuple[float, str]] = field(default_factory=list)
     saved: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def event(self, label: str) -> float:
         now = time.time()
@@ -160,19 +161,26 @@ def _needs_two_workers(ctx: DrillContext) -> str | None:
 
 def _restart_worker_during_flip(ctx: DrillContext) -> None:
     workers = _dataplane_workers(ctx)
-    victim = workers[0]
-    os.kill(victim, signal.SIGTERM)
-    ctx.event(f"data-plane worker {victim} terminated")
+    ctx.saved["workers"] = workers
+    os.kill(workers[0], signal.SIGTERM)
+    ctx.event(f"data-plane worker {workers[0]} terminated")
     ctx.control.flip("new", reason="drill: flip while a data-plane worker restarts")
     ctx.event("flip to new published")
-    deadline = time.monotonic() + 20
+
+
+def _replace_worker(ctx: DrillContext) -> None:
+    """Wait for the data plane to replace its worker; restart the data plane when it does not."""
+    workers: list[int] = ctx.saved.pop("workers", [])
+    deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         current = _dataplane_workers(ctx)
-        if victim not in current and len(current) >= len(workers):
-            ctx.event(f"data-plane worker replaced (now {', '.join(map(str, current))})")
+        if workers and workers[0] not in current and len(current) >= len(workers):
+            ctx.event(f"data-plane worker replaced (workers now {', '.join(map(str, current))})")
             return
         time.sleep(0.1)
-    ctx.event("the data plane did not replace its worker within 20 s")
+    ctx.event("the data plane did not replace its worker within 10 s: `strangler restart dataplane`")
+    ctx.notes.append("the data plane ran one worker short after the worker was terminated (not replaced)")
+    ctx.stack.supervisor("restart", "dataplane")
 
 
 def _flip_and_back(ctx: DrillContext) -> None:
@@ -240,6 +248,7 @@ SCENARIOS: dict[str, Scenario] = {
             "a data-plane worker is terminated while the route is flipped to the catalog",
             Expectation.MANUAL,
             _restart_worker_during_flip,
+            _replace_worker,
             start_mode="legacy",
             final_target="new",
             precondition=_needs_two_workers,
