@@ -14,7 +14,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from migration_plan.supervisor.control import ControlError, SupervisorAlreadyRunning, send_command
+from migration_plan.supervisor.control import (
+    ControlError,
+    ControlSocketError,
+    SupervisorAlreadyRunning,
+    send_command,
+)
 from migration_plan.supervisor.render import print_ready, ps_table
 from migration_plan.supervisor.settings import StackSettings
 
@@ -81,10 +86,8 @@ def up(
 
     try:
         code = run_supervisor(supervisor, on_ready)
-    except SupervisorAlreadyRunning as exc:
+    except (SupervisorAlreadyRunning, ControlSocketError) as exc:
         raise _fail(str(exc)) from exc
-    except OSError as exc:
-        raise _fail(f"cannot open the control socket {supervisor.socket_path}: {exc}") from exc
     raise typer.Exit(code)
 
 

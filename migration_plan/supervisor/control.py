@@ -19,6 +19,7 @@ __all__ = [
     "NO_SUPERVISOR",
     "ControlError",
     "ControlServer",
+    "ControlSocketError",
     "NoSupervisorError",
     "SupervisorAlreadyRunning",
     "send_command",
@@ -44,6 +45,10 @@ class NoSupervisorError(ControlError):
 
 class SupervisorAlreadyRunning(Exception):
     """Another supervisor already answers on this control socket."""
+
+
+class ControlSocketError(Exception):
+    """The control socket cannot be created (e.g. its path is longer than a Unix socket allows)."""
 
 
 def _answering(path: Path) -> bool:
@@ -75,9 +80,9 @@ class ControlServer:
         old_umask = os.umask(0o177)
         try:
             sock.bind(str(self.path))
-        except OSError:
+        except OSError as exc:
             sock.close()
-            raise
+            raise ControlSocketError(f"cannot listen on the control socket {self.path}: {exc}") from exc
         finally:
             os.umask(old_umask)
         os.chmod(self.path, 0o600)
@@ -120,9 +125,16 @@ def send_command(socket_path: Path, request: dict[str, Any], *, timeout: float =
             sock.connect(str(socket_path))
         except (FileNotFoundError, ConnectionRefusedError):
             raise NoSupervisorError(socket_path) from None
-        sock.sendall(json.dumps(request).encode() + b"\n")
-        with sock.makefile("rb") as stream:
-            line = stream.readline(_MAX_LINE)
+        except OSError as exc:
+            raise ControlError(f"cannot reach the supervisor at {socket_path}: {exc}") from exc
+        try:
+            sock.sendall(json.dumps(request).encode() + b"\n")
+            with sock.makefile("rb") as stream:
+                line = stream.readline(_MAX_LINE)
+        except TimeoutError as exc:
+            raise ControlError(f"the supervisor did not answer within {timeout:g}s") from exc
+        except OSError as exc:
+            raise ControlError(f"the connection to the supervisor broke: {exc}") from exc
     if not line:
         raise ControlError("the supervisor closed the connection without answering")
     answer = json.loads(line)
