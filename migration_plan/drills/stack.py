@@ -142,12 +142,11 @@ class OwnStack:
             }
         )
         self.home.mkdir(parents=True, exist_ok=True)
-        log = open(self.home / "drill-stack.log", "wb")  # noqa: SIM115 - kept open by the child
         command = (sys.executable, "-c", "from migration_plan.cli.main import main; main()", "up")
-        self._process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
+        with open(self.home / "drill-stack.log", "wb") as log:
+            self._process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.addresses = StackAddresses(
             home=self.home,
             front_url=f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}",
