@@ -40,9 +40,11 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks
 
-# Every rollback drill against a stack of its own (free ports, temporary home); reports in drills/reports/.
+# Every rollback drill against a stack of its own (free ports, temporary home), with locust traffic beside
+# the drill's own load; reports in drills/reports/.
+DRILL_ARGS ?= --locust-users 5
 drill: $(INSTALLED)
-	$(BIN)/strangler drill all
+	$(BIN)/strangler drill all $(DRILL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -58,13 +58,23 @@ def drill(
     after_s: Annotated[float, typer.Option("--after-s", help="Seconds of steady state after.")] = 5.0,
     rate: Annotated[float, typer.Option("--rate", help="Requests per second of the load.")] = 20.0,
     token: Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")] = None,
+    locust_users: Annotated[
+        int, typer.Option("--locust-users", min=0, help="Also run locust (loadtests/) with this many users.")
+    ] = 0,
 ) -> None:
     """Run one rollback drill (or all of them) under load and write its report."""
     names = list(SCENARIOS) if name == "all" else [name]
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {', '.join(SCENARIOS)} or 'all'")
-    options = DrillOptions(steady_s=steady_s, after_s=after_s, rate=rate, route=route)
+    options = DrillOptions(
+        steady_s=steady_s,
+        after_s=after_s,
+        rate=rate,
+        route=route,
+        locust_users=locust_users,
+        reports=reports.absolute(),
+    )
     console = Console(highlight=False, soft_wrap=True)
 
     def say(message: str) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx2
 
 from migration_plan.drills.broker import run_broker_drill
+from migration_plan.drills.companion import LocustCompanion
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.load import TARGET_HEADER, LoadGenerator, LoadSettings, Sample
 from migration_plan.drills.report import write_index, write_report
@@ -46,6 +47,9 @@ class DrillOptions:
     concurrency: int = 8
     write_share: float = 0.025
     route: str = "drill-catalog"
+    locust_users: int = 0
+    """Locust users run beside the drill's own load (0: none); see :mod:`.companion`."""
+    reports: Path = Path("drills/reports")
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:
@@ -146,6 +150,22 @@ def _switched(samples: Sequence[Sample], since: float, target: str) -> float | N
     return max(stale, default=None)
 
 
+def _companion(
+    scenario: Scenario, stack: StackAddresses, options: DrillOptions, started: float
+) -> LocustCompanion | None:
+    if options.locust_users <= 0:
+        return None
+    waiting = options.rollback_timeout_s if scenario.expect is Expectation.GUARD else 5.0
+    stamp = datetime.fromtimestamp(started, tz=UTC).strftime("%Y%m%d-%H%M%S")
+    return LocustCompanion(
+        stack.front_url,
+        users=options.locust_users,
+        seconds=options.steady_s + waiting + options.after_s,
+        reports_dir=options.reports,
+        prefix=f"{stamp}-{scenario.name}-locust",
+    )
+
+
 def run_drill(
     scenario: Scenario,
     stack: StackAddresses,
@@ -173,8 +193,11 @@ def run_drill(
         return result
     stock_before = read_stock(stack.legacy_url, settings.write_product_ids)
     load = LoadGenerator(settings)
+    companion = _companion(scenario, stack, options, result.started)
     load_started = ctx.event("load started")
     load.start()
+    if companion is not None:
+        companion.start()
     recovered = False
     try:
         time.sleep(options.steady_s)  # the steady state before is measured over this period
@@ -191,6 +214,10 @@ def run_drill(
     finally:
         load.stop()
         result.ended = ctx.event("load drained")
+        if companion is not None:
+            companion.finish()
+            ctx.event("locust companion load done")
+            result.notes.extend(companion.describe())
         say(f"drill {scenario.name}: recovering")
         try:
             scenario.recover(ctx)
