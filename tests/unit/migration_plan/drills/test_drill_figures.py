@@ -117,3 +117,32 @@ def test_reports_are_written_with_a_well_formed_chart(tmp_path) -> None:  # type
     assert "<svg" in html and "automatic rollback within 3 s" in html
     index = write_index([result], [report], tmp_path).read_text()
     assert "passed" in index and report.name in index
+
+
+def test_the_locust_companion_reports_its_failures_per_endpoint(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from migration_plan.drills.companion import LocustCompanion
+    from migration_plan.load.summary import EndpointFigures, LoadSummary
+
+    companion = LocustCompanion(
+        "http://127.0.0.1:9", users=3, seconds=12.2, reports_dir=tmp_path, prefix="drill-locust"
+    )
+    assert companion.options.run_time_s == 13 and companion.options.spawn_rate == 3
+    checkout = EndpointFigures("POST", "/api/cart/checkout", 10, 2, 1.0, 20.0, 90.0, 120.0, 150.0)
+    browse = EndpointFigures("GET", "/api/products", 90, 0, 9.0, 10.0, 30.0, 40.0, 50.0)
+    companion.summary = LoadSummary.build(
+        aggregate=EndpointFigures("", "Aggregated", 100, 2, 10.0, 11.0, 80.0, 110.0, 150.0),
+        endpoints=[checkout, browse],
+        max_error_rate=None,
+        max_p95_ms=None,
+        host="http://127.0.0.1:9",
+        locustfile="loadtests/shop.py",
+        users=3,
+        run_time_s=13,
+        csv_prefix=str(tmp_path / "drill-locust"),
+        json_path=str(tmp_path / "drill-locust_summary.json"),
+    )
+    lines = companion.describe()
+    assert lines[0].startswith("locust companion load: 3 users for 13 s, 100 requests, 2 failures (2.00%)")
+    assert lines[1:] == ["locust POST /api/cart/checkout: 2 failures of 10"]
+    companion.error = "locust exited 2"
+    assert companion.describe() == ["locust companion load failed: locust exited 2"]
