@@ -18,6 +18,7 @@ sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
 import uvicorn  # noqa: E402
 
 from strangler_proxy.dataplane.settings import DataPlaneSettings  # noqa: E402
+from strangler_proxy.dataplane.sidecar import ShadowSidecar  # noqa: E402
 
 __all__ = ["main", "uvicorn_options"]
 
@@ -50,7 +51,9 @@ def main() -> None:
     # Snapshots of a previous run would add to this run's counters: start from an empty folder.
     shutil.rmtree(settings.metrics_dir, ignore_errors=True)
     settings.metrics_dir.mkdir(parents=True, exist_ok=True)
-    uvicorn.run(APP_FACTORY, **uvicorn_options(settings))  # type: ignore[arg-type]
+    # Mirroring and comparison run in a shadow process, off the request-serving workers.
+    with ShadowSidecar.for_data_plane():
+        uvicorn.run(APP_FACTORY, **uvicorn_options(settings))  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
     lifespan              -> builds the worker's resources and background tasks, tears them down
 
 Per worker: one aiohttp ``ClientSession`` (keep-alive pool, no cookie jar, no decompression, no
-headers of its own), one shadow mirror, the live route table and its poller, and background tasks that
-write stats, metric snapshots and access-log lines off the request path.
+headers of its own), a channel to the shadow process (which mirrors and compares), the live route table
+and its poller, and background tasks that write stats, metric snapshots and access-log lines off the
+request path. The store is reached through the DB-API driver (:class:`StoreClient`), not SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from sqlalchemy import Engine
 
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.breaker import Breakers
@@ -40,12 +40,11 @@ from strangler_proxy.dataplane.settings import (
     load_internal_token,
     load_override_key,
 )
-from strangler_proxy.dataplane.shadow import ShadowMirror, StoreShadowSink
+from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
 from strangler_proxy.routes import LEGACY, RouteTable
-from strangler_proxy.store import make_engine
-from strangler_proxy.store.active import ActiveVersionReader
 
 __all__ = ["RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
 
@@ -76,11 +75,11 @@ class DataPlane:
     """One worker's ASGI application. Resources exist between lifespan startup and shutdown only."""
 
     def __init__(
-        self, settings: DataPlaneSettings, *, engine_factory: Callable[[str], Engine] = make_engine
+        self, settings: DataPlaneSettings, *, store_factory: Callable[[str], StoreClient] = StoreClient
     ) -> None:
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self._engine_factory = engine_factory
+        self._store_factory = store_factory
         self.stats = RequestStats()
         self.breakers = Breakers()
         self._exporter = MetricsExporter(settings.metrics_dir)
@@ -89,10 +88,9 @@ class DataPlane:
         self.live: LiveTable | None = None
         self._poller: TablePoller | None = None
         self._writer: StoreWriter | None = None
-        self._engine: Engine | None = None
+        self._store: StoreClient | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._mirror: ShadowMirror | None = None
-        self._sink: StoreShadowSink | None = None
+        self._shadow: ShadowClient | None = None
         self._access_log: AccessLog | None = None
         self._override_key: bytes | None = None
 
@@ -140,11 +138,11 @@ class DataPlane:
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="strangler-store")
         )
         self._override_key = load_override_key(settings)
-        self._engine = self._engine_factory(settings.resolved_store_url)
-        self._writer = StoreWriter(self._engine, worker=self.worker_id, pid=os.getpid())
+        self._store = self._store_factory(settings.resolved_store_url)
+        self._writer = StoreWriter(self._store, worker=self.worker_id, pid=os.getpid())
         self.live = LiveTable(ServedTable.build(self._compile(bootstrap_table(settings.legacy_url)), None))
         self._poller = TablePoller(
-            ActiveVersionReader(self._engine),
+            self._store,
             self.live,
             self._compile,
             interval_s=settings.poll_interval_s,
@@ -163,9 +161,12 @@ class DataPlane:
             timeout=aiohttp.ClientTimeout(total=None),
         )
         live = self.live
-        self._sink = StoreShadowSink(self._engine, self.worker_id)
-        self._sink.start()
-        self._mirror = ShadowMirror(self._session, lambda name: live.current.upstream_url(name), self._sink)
+        if settings.shadow_socket is not None:
+            self._shadow = ShadowClient(settings.shadow_socket)
+            self._shadow.start()
+            await self._shadow.wait_connected(timeout=5.0)
+        else:
+            logger.warning("no shadow process (STRANGLER_SHADOW_SOCKET unset): shadow rules mirror nothing")
         identity = IdentityResolver(
             self._session,
             lambda: live.current.upstreams[LEGACY].base_url,
@@ -183,7 +184,7 @@ class DataPlane:
             stats=self.stats,
             access_log=self._access_log,
             trusted=TrustedPeers(settings.trusted_proxies),
-            shadow=self._mirror,
+            shadow=self._shadow,
             identity=identity,
             debug_headers=settings.debug_headers,
         )
@@ -205,10 +206,8 @@ class DataPlane:
         await self._flush_stats(include_current=True)
         if self._access_log is not None:
             self._access_log.close()
-        if self._mirror is not None:
-            await self._mirror.aclose()
-        if self._sink is not None:
-            await self._sink.aclose()
+        if self._shadow is not None:
+            await self._shadow.aclose()
         if self._session is not None:
             await self._session.close()
         if self._writer is not None:
@@ -216,8 +215,8 @@ class DataPlane:
                 await asyncio.to_thread(self._writer.forget)
             except Exception as exc:
                 logger.warning("could not remove worker %s from the store: %s", self.worker_id, exc)
-        if self._engine is not None:
-            self._engine.dispose()
+        if self._store is not None:
+            self._store.close()
 
     def _applied(self, served: ServedTable) -> None:
         """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``."""

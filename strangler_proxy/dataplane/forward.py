@@ -495,6 +495,7 @@ class Forwarder:
             legacy_status=status,
             legacy_headers=headers,
             legacy_body=None if tee is None else b"".join(tee),
+            upstream_url=served.upstream_url(decision.shadow_upstream),
         )
 
     def _debug_headers(

@@ -13,12 +13,33 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from strangler_proxy.dataplane.routing import CompiledTable
 from strangler_proxy.routes import LEGACY, BreakerSettings, RouteTable, Upstream
-from strangler_proxy.store.active import ActiveTable, ActiveVersionReader
 
-__all__ = ["LiveTable", "ServedTable", "TablePoller", "UpstreamInfo", "bootstrap_table"]
+__all__ = ["LiveTable", "ServedTable", "TablePoller", "TableSource", "UpstreamInfo", "bootstrap_table"]
+
+
+class _Pointer(Protocol):
+    @property
+    def generation(self) -> int: ...
+
+
+class _Found(Protocol):
+    @property
+    def pointer(self) -> _Pointer: ...
+
+    @property
+    def table(self) -> RouteTable: ...
+
+
+class TableSource(Protocol):
+    """Where the poller reads the active version: the worker's ``StoreClient`` (or the control
+    plane's ``ActiveVersionReader``, which answers the same way)."""
+
+    def poll(self, known_generation: int | None) -> _Found | None: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +98,7 @@ class TablePoller:
 
     def __init__(
         self,
-        reader: ActiveVersionReader,
+        reader: TableSource,
         live: LiveTable,
         compile_table: Callable[[RouteTable], CompiledTable],
         *,
@@ -103,7 +124,7 @@ class TablePoller:
     def poll_once(self) -> bool:
         """One synchronous poll; True when a new table was applied."""
         try:
-            found: ActiveTable | None = self._reader.poll(self._known_generation())
+            found = self._reader.poll(self._known_generation())
         except Exception as exc:
             if self.last_error is None:
                 logger.warning(

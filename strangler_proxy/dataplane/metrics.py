@@ -14,8 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from strangler_proxy.dataplane.stats import RequestStats
-from strangler_proxy.store import LATENCY_BUCKETS_MS
+from strangler_proxy.dataplane.stats import LATENCY_BUCKETS_MS, RequestStats
 
 __all__ = ["MetricsExporter", "render_metrics", "write_snapshot"]
 

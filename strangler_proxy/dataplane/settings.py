@@ -48,6 +48,9 @@ class DataPlaneSettings(BaseSettings):
     """Bearer token of the legacy's /internal/ endpoints, used to resolve sessions into identities;
     None reads ``$STRANGLER_HOME/legacy/internal_token`` (the monolith's own file) when it exists."""
     legacy_session_cookie: str = "sessionid"
+    shadow_socket: Path | None = None
+    """The shadow process's Unix socket; set by ``python -m strangler_proxy.dataplane`` for its workers
+    and its shadow process. None: shadow rules answer from the legacy and mirror nothing."""
     stats_to_store: bool = True
     """Write per-second aggregates to ``route_stats`` (off only in benchmarks without a store)."""
 

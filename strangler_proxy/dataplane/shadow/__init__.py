@@ -1,17 +1,25 @@
 """Shadow traffic: the legacy answers, the new upstream is mirrored in the background and compared.
 
-    mirror = ShadowMirror(session, upstream_urls, sink)     # one per worker, at startup
-    mirror.submit(decision=..., ...)                          # after the legacy's response was sent
+The request-serving worker only hands each shadowed exchange to the shadow process
+(:class:`~strangler_proxy.dataplane.shadow.channel.ShadowClient`, non-blocking, drop-and-count);
+the shadow process (``python -m strangler_proxy.dataplane.shadow``, started and supervised by
+``python -m strangler_proxy.dataplane``) replays and compares:
+
+    mirror = ShadowMirror(session, upstream_urls, sink)     # one per shadow process
+    mirror.submit(decision=..., upstream_url=..., ...)        # for each exchange received
     await mirror.aclose()                                     # at shutdown
 
 Sinks: :class:`StoreShadowSink` (``shadow_counts`` per second, recent diffs in ``shadow_samples``),
 :class:`MemoryShadowSink` (tests).
+
+Names are imported on first use, so a worker that only needs the channel does not load the
+comparison code or the store's SQL toolkit.
 """
 
-from strangler_proxy.dataplane.shadow.compare import Comparison, ResponseSnapshot, compare_responses
-from strangler_proxy.dataplane.shadow.mirror import DEFAULT_MAX_BODY_BYTES, SHADOW_HEADER, ShadowMirror
-from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample, ShadowSink
-from strangler_proxy.dataplane.shadow.sinks import MemoryShadowSink, StoreShadowSink
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -26,3 +34,24 @@ __all__ = [
     "StoreShadowSink",
     "compare_responses",
 ]
+
+_HOMES = {
+    "Comparison": "compare",
+    "ResponseSnapshot": "compare",
+    "compare_responses": "compare",
+    "DEFAULT_MAX_BODY_BYTES": "mirror",
+    "SHADOW_HEADER": "mirror",
+    "ShadowMirror": "mirror",
+    "ShadowOutcome": "records",
+    "ShadowSample": "records",
+    "ShadowSink": "records",
+    "MemoryShadowSink": "sinks",
+    "StoreShadowSink": "sinks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

@@ -88,8 +88,12 @@ class ShadowMirror:
         legacy_status: int,
         legacy_headers: list[tuple[bytes, bytes]],
         legacy_body: bytes | None,
+        upstream_url: str | None = None,
     ) -> None:
-        """Schedule the mirror of one request; returns at once and never raises."""
+        """Schedule the mirror of one request; returns at once and never raises.
+
+        ``upstream_url`` is the shadow upstream's base URL in the route-table version the request
+        started with; when None it is looked up by name at the time of the replay."""
         try:
             rule, upstream, route = decision.rule, decision.shadow_upstream, decision.route
             if rule is None or upstream is None or self._closed:
@@ -99,7 +103,16 @@ class ShadowMirror:
                 return
             legacy = ResponseSnapshot(legacy_status, legacy_headers, legacy_body)
             job = _Job(
-                rule, route, upstream, version, request_id, method, raw_target, request_headers, request_body
+                rule,
+                route,
+                upstream,
+                upstream_url,
+                version,
+                request_id,
+                method,
+                raw_target,
+                request_headers,
+                request_body,
             )
             task = asyncio.get_running_loop().create_task(self._run(job, legacy))
         except Exception:
@@ -137,7 +150,7 @@ class ShadowMirror:
     async def _mirror_and_compare(
         self, job: _Job, legacy: ResponseSnapshot
     ) -> tuple[ShadowOutcome, ShadowSample | None]:
-        base = self._upstream_urls(job.upstream)
+        base = job.upstream_url or self._upstream_urls(job.upstream)
         if base is None:
             return ShadowOutcome.ERROR, self._sample(
                 job, legacy, None, f"upstream {job.upstream!r} is unknown"
@@ -193,6 +206,7 @@ class _Job:
         "route",
         "rule",
         "upstream",
+        "upstream_url",
         "version",
     )
 
@@ -201,6 +215,7 @@ class _Job:
         rule: Rule,
         route: str,
         upstream: str,
+        upstream_url: str | None,
         version: int,
         request_id: str,
         method: str,
@@ -211,6 +226,7 @@ class _Job:
         self.rule = rule
         self.route = route
         self.upstream = upstream
+        self.upstream_url = upstream_url
         self.version = version
         self.request_id = request_id
         self.method = method

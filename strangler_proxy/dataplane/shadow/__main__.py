@@ -1,0 +1,63 @@
+"""``python -m strangler_proxy.dataplane.shadow``: the shadow process of one data plane.
+
+Started (and restarted) by ``python -m strangler_proxy.dataplane`` with ``STRANGLER_SHADOW_SOCKET``
+set; reads the data plane's settings from the environment, stops on SIGTERM/SIGINT or when its parent
+is gone, flushing the shadow results it holds to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+import uvloop
+
+from strangler_proxy.dataplane.settings import DataPlaneSettings
+from strangler_proxy.dataplane.shadow.service import ShadowService
+from strangler_proxy.dataplane.shadow.sinks import StoreShadowSink
+from strangler_proxy.store import make_engine
+
+__all__ = ["main", "serve"]
+
+logger = logging.getLogger("strangler_proxy.dataplane.shadow")
+
+_PARENT_CHECK_S = 0.5
+
+
+async def serve(settings: DataPlaneSettings) -> None:
+    if settings.shadow_socket is None:
+        raise SystemExit("STRANGLER_SHADOW_SOCKET is not set: the shadow process has no socket to serve")
+    parent = os.getppid()
+    engine = make_engine(settings.resolved_store_url)
+    sink = StoreShadowSink(engine, f"{socket.gethostname()}:{os.getpid()}")
+    service = ShadowService(settings.shadow_socket, sink, pool_size=settings.upstream_pool_size)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await service.start()
+    sink.start()
+    logger.info("shadow process %s listening on %s", os.getpid(), settings.shadow_socket)
+    try:
+        while not stop.is_set() and os.getppid() == parent:
+            try:
+                await asyncio.wait_for(stop.wait(), _PARENT_CHECK_S)
+            except TimeoutError:
+                continue
+    finally:
+        await service.aclose()
+        await sink.aclose()
+        engine.dispose()
+        logger.info("shadow process %s stopped (%d exchanges received)", os.getpid(), service.received)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvloop.run(serve(DataPlaneSettings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""The channel from request-serving workers to the shadow process: length-prefixed frames on a Unix
+stream socket.
+
+A frame is a 4-byte big-endian length and a :mod:`marshal` payload (plain tuples, bytes, str, int and
+None only: nothing is executed when it is read). :class:`ShadowClient` is the worker's end:
+:meth:`ShadowClient.submit` never blocks, never raises and never delays the primary response; when
+the shadow process is not connected or has fallen behind (``max_buffer_bytes`` unsent), the
+exchange is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import marshal
+import struct
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strangler_proxy.dataplane.routing.decision import Decision
+
+__all__ = [
+    "DEFAULT_MAX_BUFFER_BYTES",
+    "MAX_FRAME_BYTES",
+    "FrameReader",
+    "ShadowClient",
+    "Submission",
+    "decode_submission",
+    "encode_submission",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BUFFER_BYTES = 8 * 1024 * 1024
+"""Unsent bytes a worker keeps for the shadow process before it drops new exchanges."""
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+_LENGTH = struct.Struct("!I")
+_RECONNECT_S = 0.2
+_MARSHAL_VERSION = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One shadowed exchange as the shadow process receives it."""
+
+    rule_json: bytes
+    """The matched rule (``Rule.model_dump_json()``): its shadow settings and timeouts."""
+    route: str
+    upstream: str
+    upstream_url: str
+    """The shadow upstream's base URL in the version the request started with."""
+    version: int
+    request_id: str
+    method: str
+    raw_target: bytes
+    request_headers: list[tuple[bytes, bytes]]
+    request_body: bytes
+    legacy_status: int
+    legacy_headers: list[tuple[bytes, bytes]]
+    legacy_body: bytes | None
+
+
+def encode_submission(submission: Submission) -> bytes:
+    payload = marshal.dumps(
+        (
+            submission.rule_json,
+            submission.route,
+            submission.upstream,
+            submission.upstream_url,
+            submission.version,
+            submission.request_id,
+            submission.method,
+            submission.raw_target,
+            [tuple(h) for h in submission.request_headers],
+            submission.request_body,
+            submission.legacy_status,
+            [tuple(h) for h in submission.legacy_headers],
+            submission.legacy_body,
+        ),
+        _MARSHAL_VERSION,
+    )
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def decode_submission(payload: bytes) -> Submission:
+    """The submission in one frame's payload; ValueError when it is not one."""
+    try:
+        fields = marshal.loads(payload)
+    except (EOFError, ValueError, TypeError) as exc:
+        raise ValueError(f"unreadable shadow frame: {exc}") from exc
+    if not isinstance(fields, tuple) or len(fields) != 13:
+        raise ValueError("a shadow frame must hold a tuple of 13 fields")
+    values: list[Any] = list(fields)
+    values[8] = [(bytes(n), bytes(v)) for n, v in values[8]]
+    values[11] = [(bytes(n), bytes(v)) for n, v in values[11]]
+    return Submission(*values)
+
+
+class FrameReader:
+    """Splits a byte stream into frame payloads."""
+
+    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max = max_frame_bytes
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The complete payloads now available; ValueError on a frame larger than the limit."""
+        self._buffer += data
+        payloads = []
+        while len(self._buffer) >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(self._buffer)
+            if size > self._max:
+                raise ValueError(f"shadow frame of {size} bytes exceeds {self._max}")
+            end = _LENGTH.size + size
+            if len(self._buffer) < end:
+                break
+            payloads.append(bytes(self._buffer[_LENGTH.size : end]))
+            del self._buffer[:end]
+        return payloads
+
+
+class _ClientProtocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.WriteTransport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        """The shadow process sends nothing back."""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if not self.closed.done():
+            self.closed.set_result(exc)
+
+
+class ShadowClient:
+    """The worker's end of the channel: connects (and reconnects) in the background."""
+
+    def __init__(self, socket_path: Path, *, max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES) -> None:
+        self._path = str(socket_path)
+        self._max_buffer = max_buffer_bytes
+        self._protocol: _ClientProtocol | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._rules: dict[int, tuple[object, bytes]] = {}
+        self._connected_once = False
+        self.submitted = 0
+        self.dropped: Counter[str] = Counter()
+        """Exchanges not handed over, per reason: ``disconnected``, ``backlog``, ``failed``."""
+
+    @property
+    def connected(self) -> bool:
+        return self._protocol is not None and self._protocol.transport is not None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._connect_forever(), name="shadow-channel"
+            )
+
+    async def wait_connected(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the connection; True when connected."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.connected and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        return self.connected
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        protocol = self._protocol
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
+
+    async def _connect_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                _, protocol = await loop.create_unix_connection(_ClientProtocol, self._path)
+            except OSError as exc:
+                if self._connected_once:
+                    logger.warning("shadow process unreachable at %s: %s", self._path, exc)
+                    self._connected_once = False
+                await asyncio.sleep(_RECONNECT_S)
+                continue
+            self._protocol = protocol
+            self._connected_once = True
+            reason = await protocol.closed
+            self._protocol = None
+            logger.warning("connection to the shadow process lost (%s); reconnecting", reason)
+            await asyncio.sleep(_RECONNECT_S)
+
+    def _rule_json(self, rule: object) -> bytes:
+        cached = self._rules.get(id(rule))
+        if cached is not None and cached[0] is rule:
+            return cached[1]
+        if len(self._rules) > 4096:
+            self._rules.clear()
+        encoded: bytes = rule.model_dump_json().encode()  # type: ignore[attr-defined]
+        self._rules[id(rule)] = (rule, encoded)
+        return encoded
+
+    def submit(
+        self,
+        *,
+        decision: Decision,
+        version: int,
+        request_id: str,
+        method: str,
+        raw_target: bytes,
+        request_headers: list[tuple[bytes, bytes]],
+        request_body: bytes,
+        legacy_status: int,
+        legacy_headers: list[tuple[bytes, bytes]],
+        legacy_body: bytes | None,
+        upstream_url: str | None = None,
+    ) -> None:
+        """Hand one exchange to the shadow process; returns at once and never raises."""
+        rule, upstream = decision.rule, decision.shadow_upstream
+        if rule is None or upstream is None or upstream_url is None:
+            return
+        protocol = self._protocol
+        transport = protocol.transport if protocol is not None else None
+        if transport is None:
+            self.dropped["disconnected"] += 1
+            return
+        if transport.get_write_buffer_size() > self._max_buffer:
+            self.dropped["backlog"] += 1
+            return
+        try:
+            frame = encode_submission(
+                Submission(
+                    self._rule_json(rule),
+                    decision.route,
+                    upstream,
+                    upstream_url,
+                    version,
+                    request_id,
+                    method,
+                    raw_target,
+                    request_headers,
+                    request_body,
+                    legacy_status,
+                    legacy_headers,
+                    legacy_body,
+                )
+            )
+            transport.write(frame)
+        except Exception:
+            self.dropped["failed"] += 1
+            logger.exception("shadow exchange of %s %r not handed over", method, raw_target)
+            return
+        self.submitted += 1

@@ -1,0 +1,132 @@
+"""The shadow process: receives shadowed exchanges from the workers, replays and compares them.
+
+It listens on the Unix socket the workers connect to, turns each frame into a
+:meth:`ShadowMirror.submit` call (with the upstream URL of the version the request started with)
+and records the outcomes through a :class:`StoreShadowSink`. It runs next to the uvicorn workers,
+started and restarted by ``python -m strangler_proxy.dataplane``, and stops when that parent is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from pathlib import Path
+
+import aiohttp
+
+from strangler_proxy.dataplane.routing.decision import Decision, Target
+from strangler_proxy.dataplane.shadow.channel import FrameReader, Submission, decode_submission
+from strangler_proxy.dataplane.shadow.mirror import ShadowMirror
+from strangler_proxy.dataplane.shadow.records import ShadowSink
+from strangler_proxy.routes.model import LEGACY, Rule
+
+__all__ = ["ShadowService"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_CACHED_RULES = 1024
+
+
+class _Receiver(asyncio.Protocol):
+    def __init__(self, service: ShadowService) -> None:
+        self._service = service
+        self._reader = FrameReader()
+        self._transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            payloads = self._reader.feed(data)
+        except ValueError as exc:
+            logger.error("closing a worker's shadow connection: %s", exc)
+            if self._transport is not None:
+                self._transport.close()
+            return
+        for payload in payloads:
+            self._service.receive(payload)
+
+
+class ShadowService:
+    """Owns the mirror's aiohttp session and the Unix server; one per data plane."""
+
+    def __init__(self, socket_path: Path, sink: ShadowSink, *, pool_size: int = 512) -> None:
+        self._path = socket_path
+        self._sink = sink
+        self._pool_size = pool_size
+        self._rules: dict[bytes, Rule] = {}
+        self._server: asyncio.AbstractServer | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.mirror: ShadowMirror | None = None
+        self.received = 0
+        self.refused = 0
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=self._pool_size, ttl_dns_cache=300),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        self.mirror = ShadowMirror(self._session, lambda name: None, self._sink)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self._path))
+        os.chmod(self._path, 0o600)
+        self._server = await asyncio.get_running_loop().create_unix_server(
+            lambda: _Receiver(self), sock=listener, backlog=1024
+        )
+
+    async def aclose(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._path.unlink(missing_ok=True)
+        if self.mirror is not None:
+            await self.mirror.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+    def _rule(self, rule_json: bytes) -> Rule:
+        rule = self._rules.get(rule_json)
+        if rule is None:
+            if len(self._rules) >= _MAX_CACHED_RULES:
+                self._rules.clear()
+            rule = self._rules[rule_json] = Rule.model_validate_json(rule_json)
+        return rule
+
+    def receive(self, payload: bytes) -> None:
+        """Schedule the mirror of one frame's exchange; a malformed frame is logged and counted."""
+        try:
+            submission: Submission = decode_submission(payload)
+            rule = self._rule(submission.rule_json)
+        except ValueError as exc:
+            self.refused += 1
+            logger.error("shadow frame refused: %s", exc)
+            return
+        assert self.mirror is not None
+        self.received += 1
+        decision = Decision(
+            route=submission.route,
+            rule=rule,
+            target=Target.LEGACY,
+            upstream=LEGACY,
+            shadow_upstream=submission.upstream,
+        )
+        self.mirror.submit(
+            decision=decision,
+            version=submission.version,
+            request_id=submission.request_id,
+            method=submission.method,
+            raw_target=submission.raw_target,
+            request_headers=submission.request_headers,
+            request_body=submission.request_body,
+            legacy_status=submission.legacy_status,
+            legacy_headers=submission.legacy_headers,
+            legacy_body=submission.legacy_body,
+            upstream_url=submission.upstream_url,
+        )

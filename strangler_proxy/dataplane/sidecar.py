@@ -1,0 +1,115 @@
+"""The shadow process next to the uvicorn workers: started before them, restarted when it exits,
+stopped after them.
+
+    with ShadowSidecar.for_data_plane() as sidecar:   # sets STRANGLER_SHADOW_SOCKET for the workers
+        uvicorn.run(...)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["SHADOW_SOCKET_ENV", "ShadowSidecar"]
+
+logger = logging.getLogger(__name__)
+
+SHADOW_SOCKET_ENV = "STRANGLER_SHADOW_SOCKET"
+_RESTART_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+_STOP_TIMEOUT_S = 10.0
+
+
+class ShadowSidecar:
+    """Runs ``python -m strangler_proxy.dataplane.shadow`` and keeps it running."""
+
+    def __init__(self, socket_path: Path, *, argv: list[str] | None = None) -> None:
+        self.socket_path = socket_path
+        self._argv = argv or [sys.executable, "-m", "strangler_proxy.dataplane.shadow"]
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._own_dir: Path | None = None
+        self.starts = 0
+
+    @classmethod
+    def for_data_plane(cls) -> ShadowSidecar:
+        """A sidecar with its socket in a fresh private directory (short path: Unix sockets allow
+        about 100 bytes), exported to the environment the workers inherit."""
+        folder = Path(tempfile.mkdtemp(prefix="strangler-shadow-"))
+        sidecar = cls(folder / "shadow.sock")
+        sidecar._own_dir = folder
+        os.environ[SHADOW_SOCKET_ENV] = str(sidecar.socket_path)
+        return sidecar
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    def __enter__(self) -> ShadowSidecar:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._spawn()
+        self._thread = threading.Thread(target=self._supervise, name="shadow-sidecar", daemon=True)
+        self._thread.start()
+
+    def _spawn(self) -> None:
+        env = {**os.environ, SHADOW_SOCKET_ENV: str(self.socket_path)}
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._process = subprocess.Popen(self._argv, env=env)
+            self.starts += 1
+
+    def _supervise(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            process = self._process
+            if process is None:
+                return
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            delay = _RESTART_BACKOFF_S[min(failures, len(_RESTART_BACKOFF_S) - 1)]
+            failures += 1
+            logger.error("shadow process %s exited with %s; restarting in %.1fs", process.pid, code, delay)
+            if self._stopping.wait(delay):
+                return
+            try:
+                self._spawn()
+            except OSError as exc:
+                logger.error("shadow process could not be started: %s", exc)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping.set()
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                logger.error(
+                    "shadow process %s did not stop in %.0fs; killing it", process.pid, _STOP_TIMEOUT_S
+                )
+                process.kill()
+                process.wait()
+        if self._thread is not None:
+            self._thread.join(_STOP_TIMEOUT_S)
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)

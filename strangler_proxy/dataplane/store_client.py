@@ -1,0 +1,203 @@
+"""A data-plane worker's connection to the control plane's store, through the DB-API driver directly
+(``sqlite3`` for ``sqlite:///`` URLs, ``psycopg`` for PostgreSQL).
+
+One connection, used by one call at a time (calls run in worker threads, off the event loop); a call
+that fails drops the connection and the next call opens a new one. Values are written the way the
+control plane's SQLAlchemy tables read them back: on SQLite, times as naive UTC ISO text and JSON as
+text; on PostgreSQL, aware datetimes and JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from strangler_proxy.dataplane import store_sql as sql
+from strangler_proxy.dataplane.stats import SecondRow
+from strangler_proxy.routes import RouteTable
+
+__all__ = ["FoundTable", "NoSuchVersion", "Pointer", "StoreClient", "dialect_of"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class NoSuchVersion(LookupError):
+    """The pointer names a version whose row does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    version_id: int
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class FoundTable:
+    pointer: Pointer
+    table: RouteTable
+    """The document, with ``version`` set to the pointer's version id."""
+
+
+def _close_broken(conn: Any) -> None:
+    try:
+        conn.close()
+    except Exception as exc:
+        logger.warning("closing a failed store connection failed too: %s", exc)
+
+
+def dialect_of(url: str) -> sql.Dialect:
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    raise ValueError(f"unsupported store URL scheme {scheme!r} (sqlite:/// or postgresql://)")
+
+
+def _sqlite_path(url: str) -> str:
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    return path.split("?", 1)[0] or ":memory:"
+
+
+def _postgres_conninfo(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    return f"postgresql://{rest}" if "+" in scheme or scheme == "postgres" else url
+
+
+class StoreClient:
+    """Thread-safe (one call at a time); ``close`` when the worker stops."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect: sql.Dialect = dialect_of(url)
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._sql = sql.statements(self.dialect)
+
+    # --- connection ---------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self.dialect == "sqlite":
+            conn = sqlite3.connect(_sqlite_path(self.url), timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+        import psycopg  # PostgreSQL stores only
+
+        return psycopg.connect(_postgres_conninfo(self.url), connect_timeout=10)
+
+    def _run(self, work: Callable[[Any], T]) -> T:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            conn = self._conn
+            try:
+                cursor = conn.cursor()
+                try:
+                    result = work(cursor)
+                finally:
+                    cursor.close()
+                conn.commit()
+                return result
+            except Exception:
+                self._conn = None
+                _close_broken(conn)
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _time(self, value: datetime | None) -> object:
+        if value is None or self.dialect != "sqlite":
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).strftime(_SQLITE_TIME)
+
+    # --- the route table ----------------------------------------------------------------------
+    def pointer(self) -> Pointer | None:
+        def read(cursor: Any) -> Pointer | None:
+            cursor.execute(self._sql["SELECT_POINTER"])
+            row = cursor.fetchone()
+            return None if row is None else Pointer(int(row[0]), int(row[1]))
+
+        return self._run(read)
+
+    def load(self, version_id: int) -> RouteTable:
+        def read(cursor: Any) -> Any:
+            cursor.execute(self._sql["SELECT_DOCUMENT"], (version_id,))
+            return cursor.fetchone()
+
+        row = self._run(read)
+        if row is None:
+            raise NoSuchVersion(f"route version {version_id} does not exist")
+        return RouteTable.from_json(row[0]).with_version(version_id)
+
+    def poll(self, known_generation: int | None) -> FoundTable | None:
+        """The active table when its generation differs from ``known_generation``, else None."""
+        pointer = self.pointer()
+        if pointer is None or pointer.generation == known_generation:
+            return None
+        return FoundTable(pointer, self.load(pointer.version_id))
+
+    # --- what the worker writes ---------------------------------------------------------------
+    def write_stats(self, worker: str, rows: Sequence[SecondRow]) -> int:
+        if not rows:
+            return 0
+        values = [
+            (
+                row.second,
+                worker,
+                row.route,
+                row.target,
+                row.accumulator.requests,
+                row.accumulator.by_class[2],
+                row.accumulator.by_class[3],
+                row.accumulator.by_class[4],
+                row.accumulator.by_class[5],
+                row.accumulator.latency_sum_ms,
+                json.dumps(row.accumulator.buckets),
+            )
+            for row in rows
+        ]
+        self._run(lambda cursor: cursor.executemany(self._sql["INSERT_STATS"], values))
+        return len(values)
+
+    def heartbeat(
+        self,
+        worker: str,
+        pid: int,
+        *,
+        version_id: int | None,
+        generation: int | None,
+        applied_at: datetime | None,
+    ) -> None:
+        """Upsert the worker's row; the applied version is only written when ``applied_at`` is given."""
+        now = self._time(datetime.now(UTC))
+        applied = self._time(applied_at)
+
+        def upsert(cursor: Any) -> None:
+            if applied_at is None:
+                cursor.execute(self._sql["UPDATE_HEARTBEAT"], (pid, now, worker))
+            else:
+                cursor.execute(
+                    self._sql["UPDATE_HEARTBEAT_APPLIED"], (pid, now, version_id, generation, applied, worker)
+                )
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    self._sql["INSERT_WORKER"],
+                    (worker, pid, version_id, generation, applied, now),
+                )
+
+        self._run(upsert)
+
+    def forget(self, worker: str) -> None:
+        self._run(lambda cursor: cursor.execute(self._sql["DELETE_WORKER"], (worker,)))
