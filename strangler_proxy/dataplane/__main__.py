@@ -7,6 +7,7 @@ upstream's pass through unchanged).
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import sys
@@ -17,6 +18,7 @@ sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
 
 import uvicorn  # noqa: E402
 
+from strangler_proxy.dataplane.protocol import ProtocolLimits, StrictHttpToolsProtocol  # noqa: E402
 from strangler_proxy.dataplane.settings import DataPlaneSettings  # noqa: E402
 from strangler_proxy.dataplane.sidecar import ShadowSidecar  # noqa: E402
 
@@ -26,13 +28,19 @@ APP_FACTORY = "strangler_proxy.dataplane.app:create_app_from_environment"
 
 
 def uvicorn_options(settings: DataPlaneSettings) -> dict[str, object]:
+    limits = ProtocolLimits(
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_s=settings.header_timeout_s,
+        body_idle_timeout_s=settings.body_idle_timeout_s,
+        min_body_bytes_per_s=settings.min_body_bytes_per_s,
+    )
     return {
         "factory": True,
         "host": settings.dataplane_host,
         "port": settings.dataplane_port,
         "workers": settings.dataplane_workers,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": functools.partial(StrictHttpToolsProtocol, limits=limits),
         "ws": "none",
         "lifespan": "on",
         "access_log": False,
@@ -41,6 +49,8 @@ def uvicorn_options(settings: DataPlaneSettings) -> dict[str, object]:
         "date_header": False,
         "timeout_graceful_shutdown": 30,
         "backlog": 4096,
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "limit_concurrency": settings.limit_concurrency,
         "log_level": "info",
     }
 

@@ -33,6 +33,7 @@ from strangler_proxy.dataplane.headers import TrustedPeers
 from strangler_proxy.dataplane.identity import IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
 from strangler_proxy.dataplane.metrics import MetricsExporter, write_snapshot
+from strangler_proxy.dataplane.paths import PathRefused, normalise_path
 from strangler_proxy.dataplane.routing import CompiledTable, compile_table
 from strangler_proxy.dataplane.settings import (
     DataPlaneSettings,
@@ -103,6 +104,11 @@ class DataPlane:
                 return
             if self._forwarder is None:
                 await _respond(send, 503, {"error": "starting", "detail": "the data plane is not started"})
+                return
+            try:
+                scope["path"], scope["raw_path"] = normalise_path(scope.get("raw_path") or b"/")
+            except PathRefused as exc:
+                await _respond(send, 400, {"error": "bad_path", "detail": str(exc)})
                 return
             await self._forwarder(scope, receive, send)
         elif kind == "lifespan":

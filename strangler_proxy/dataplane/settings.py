@@ -52,6 +52,17 @@ class DataPlaneSettings(BaseSettings):
     """The shadow process's Unix socket; set by ``python -m strangler_proxy.dataplane`` for its workers
     and its shadow process. None: shadow rules answer from the legacy and mirror nothing."""
     stats_to_store: bool = True
+    max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
+    """Request line plus headers; larger requests are refused with 431."""
+    header_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+    """A request whose headers are not complete this long after it (or its connection) began gets 408."""
+    body_idle_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """A request body with no byte for this long gets 408 (slow-body clients)."""
+    min_body_bytes_per_s: Annotated[int, Field(ge=0)] = 1024
+    """A request body arriving slower than this on average (checked every body_idle_timeout_s) gets 408."""
+    keep_alive_timeout_s: Annotated[float, Field(gt=0, le=600)] = 5.0
+    limit_concurrency: Annotated[int, Field(ge=1)] | None = None
+    """Connections plus in-flight requests per worker before uvicorn answers 503; None is unlimited."""
     """Write per-second aggregates to ``route_stats`` (off only in benchmarks without a store)."""
 
     @field_validator("trusted_proxies", mode="before")

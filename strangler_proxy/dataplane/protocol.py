@@ -1,0 +1,207 @@
+"""uvicorn's httptools protocol with the front door's own limits on hostile framing.
+
+llhttp (under httptools) already refuses most framing attacks on its own: Content-Length together
+with Transfer-Encoding, duplicate or malformed Content-Length, obfuscated Transfer-Encoding, bad
+chunk sizes, bare LF or CR, obs-fold. This subclass adds what it leaves to the server:
+
+- ``Host``: exactly one, well formed, on HTTP/1.1 (RFC 9112 section 3.2) -> 400;
+- the target: origin-form, ``*`` for OPTIONS, or absolute-form naming the same authority as Host -> 400;
+- ``Transfer-Encoding`` other than a single ``chunked`` -> 400 (codings the proxy would not apply);
+- request line and headers larger than ``max_header_bytes`` -> 431;
+- slow clients: headers not complete ``header_timeout_s`` after the request (or connection) began,
+  or no body byte for ``body_idle_timeout_s`` while the body is incomplete, or a body arriving slower
+  than ``min_body_bytes_per_s`` on average (checked every ``body_idle_timeout_s``) -> 408 and close.
+"""
+
+from __future__ import annotations
+
+import re
+from asyncio import TimerHandle, Transport
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+__all__ = ["ProtocolLimits", "StrictHttpToolsProtocol"]
+
+_HOST_RE = re.compile(
+    rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9.]+)(?::[0-9]{1,5})?$"
+)
+_REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    431: "Request Header Fields Too Large",
+}
+
+
+@dataclass(frozen=True)
+class ProtocolLimits:
+    max_header_bytes: int = 64 * 1024
+    header_timeout_s: float = 10.0
+    body_idle_timeout_s: float = 30.0
+    min_body_bytes_per_s: int = 1024
+
+
+class _Refused(Exception):
+    """Raised from a parser callback: httptools turns it into a parser error, uvicorn then answers."""
+
+
+class StrictHttpToolsProtocol(HttpToolsProtocol):
+    """One connection; see the module docstring for what it refuses beyond llhttp."""
+
+    def __init__(self, *args: Any, limits: ProtocolLimits = ProtocolLimits(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limits = limits
+        self._refusal: tuple[int, str] | None = None
+        self._header_bytes = 0
+        self._hosts: list[bytes] = []
+        self._codings: list[bytes] = []
+        self._timer: TimerHandle | None = None
+        self._phase = "headers"
+        self._last_body = 0.0
+        self._body_start = 0.0
+        self._body_bytes = 0
+
+    # --- timers -------------------------------------------------------------------------------
+    def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _arm_headers(self) -> None:
+        self._disarm()
+        self._phase = "headers"
+        self._timer = self.loop.call_later(self._limits.header_timeout_s, self._expired)
+
+    def _arm_body(self) -> None:
+        self._disarm()
+        self._phase = "body"
+        self._last_body = self._body_start = self.loop.time()
+        self._body_bytes = 0
+        self._timer = self.loop.call_later(self._limits.body_idle_timeout_s, self._expired)
+
+    def _expired(self) -> None:
+        self._timer = None
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self._phase == "body":
+            now = self.loop.time()
+            if self.flow.read_paused:
+                # The proxy itself stopped reading (upstream backpressure): the client is not to blame.
+                self._last_body = self._body_start = now
+                self._body_bytes = 0
+                self._timer = self.loop.call_later(self._limits.body_idle_timeout_s, self._expired)
+                return
+            idle = now - self._last_body
+            rate = self._body_bytes / max(now - self._body_start, 1e-6)
+            if idle < self._limits.body_idle_timeout_s and rate >= self._limits.min_body_bytes_per_s:
+                self._timer = self.loop.call_later(self._limits.body_idle_timeout_s, self._expired)
+                return
+        self.logger.warning("closing a connection whose request %s did not arrive in time", self._phase)
+        if self.cycle is None or not self.cycle.response_started:
+            self._send_refusal(408, f"the request {self._phase} did not arrive in time")
+        else:
+            self.transport.close()
+
+    # --- parser callbacks ---------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = 0
+        self._hosts = []
+        self._codings = []
+        if self._timer is None or self._phase != "headers":
+            self._arm_headers()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        lower = name.lower()
+        if lower == b"host":
+            self._hosts.append(value)
+        elif lower == b"transfer-encoding":
+            self._codings.extend(c.strip().lower() for c in value.split(b","))
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._check_request()
+        super().on_headers_complete()
+        self._arm_body()
+
+    def on_body(self, body: bytes) -> None:
+        self._last_body = self.loop.time()
+        self._body_bytes += len(body)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        self._phase = "idle"
+        super().on_message_complete()
+
+    # --- checks -------------------------------------------------------------------------------
+    def _refuse(self, status: int, message: str) -> None:
+        self._refusal = (status, message)
+        raise _Refused(message)
+
+    def _count(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > self._limits.max_header_bytes:
+            self._refuse(431, f"request line and headers exceed {self._limits.max_header_bytes} bytes")
+
+    def _check_request(self) -> None:
+        version = self.parser.get_http_version()
+        if len(self._hosts) > 1:
+            self._refuse(400, "more than one Host header")
+        if not self._hosts and version == "1.1":
+            self._refuse(400, "an HTTP/1.1 request needs a Host header")
+        host = self._hosts[0] if self._hosts else b""
+        if host and not _HOST_RE.match(host):
+            self._refuse(400, "the Host header is not a valid host[:port]")
+        if self._codings and self._codings != [b"chunked"]:
+            self._refuse(400, "only 'Transfer-Encoding: chunked' is accepted")
+        url = self.url
+        if url.startswith(b"/"):
+            return
+        if url == b"*" and self.parser.get_method() == b"OPTIONS":
+            return
+        try:
+            parsed = httptools.parse_url(url)
+        except httptools.HttpParserInvalidURLError:
+            self._refuse(400, "the request target is not a valid URL")
+        if parsed.schema not in (b"http", b"https") or parsed.host is None:
+            self._refuse(400, "the request target must be origin-form or an http(s) absolute URL")
+        authority = parsed.host + (b":%d" % parsed.port if parsed.port is not None else b"")
+        if authority.lower() != host.lower():
+            self._refuse(400, "the absolute request target names another host than the Host header")
+
+    # --- answers ------------------------------------------------------------------------------
+    def send_400_response(self, msg: str) -> None:
+        refusal, self._refusal = self._refusal, None
+        status, message = refusal if refusal is not None else (400, msg)
+        if status != 400 or refusal is not None:
+            self.logger.warning("refused a request: %s", message)
+        self._send_refusal(status, message)
+
+    def _send_refusal(self, status: int, message: str) -> None:
+        self._disarm()
+        body = message.encode("ascii", "replace")
+        status_line = STATUS_LINE.get(status) or f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n".encode()
+        self.transport.write(
+            status_line
+            + b"content-type: text/plain; charset=utf-8\r\ncontent-length: "
+            + str(len(body)).encode()
+            + b"\r\nconnection: close\r\n\r\n"
+            + body
+        )
+        self.transport.close()
