@@ -19,9 +19,15 @@ __all__ = ["RedisStreamTransport"]
 
 class RedisStreamTransport:
     def __init__(
-        self, client: redis.Redis, stream: str = "strangler:sync:legacy", *, worker: str = "w1"
+        self,
+        client: redis.Redis,
+        stream: str = "strangler:sync:legacy",
+        *,
+        worker: str = "w1",
+        maxlen: int = 1_000_000,
     ) -> None:
         self._redis = client
+        self._maxlen = maxlen
         self.stream = stream
         self._worker = worker
         self._groups: set[str] = set()
@@ -36,7 +42,9 @@ class RedisStreamTransport:
             return
         pipe = self._redis.pipeline(transaction=False)
         for event in events:
-            pipe.xadd(self.stream, {"event": event.to_json()})
+            # Approximate trimming keeps the stream bounded; a consumer a million events behind is
+            # beyond catching up anyway (backfill and reconcile repair that case).
+            pipe.xadd(self.stream, {"event": event.to_json()}, maxlen=self._maxlen, approximate=True)
         pipe.execute()
 
     def _ensure_group(self, consumer: str) -> None:
