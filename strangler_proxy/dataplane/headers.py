@@ -1,7 +1,8 @@
 """Header rewriting in one pass over the raw ASGI list, for requests going up and responses coming back.
 
-Requests: hop-by-hop headers (RFC 9110 section 7.6.1, plus every header ``Connection`` names) and
-client-supplied ``x-strangler-*`` headers are dropped; ``x-forwarded-*`` are replaced by the proxy's own
+Requests: hop-by-hop headers (RFC 9110 section 7.6.1, plus every header ``Connection`` names),
+client-supplied ``x-strangler-*`` headers, client-address headers (``x-real-ip`` and kin) and underscore
+aliases of any of these (``X_Forwarded_For``) are dropped; ``x-forwarded-*`` are replaced by the proxy's own
 unless the peer is a trusted proxy (then the client address is appended to its list); ``x-request-id`` is
 kept when well formed, else generated; ``traceparent`` is propagated when valid, else started.
 Responses: hop-by-hop headers are dropped and a ``Location`` pointing at the upstream's own origin is
@@ -55,6 +56,13 @@ _REQUEST_ACTIONS.update(
         b"content-length": _LENGTH,
         b"expect": _DROP,
         b"transfer-encoding": _CHUNKED,
+        # Client-address headers other proxies and frameworks trust: only X-Forwarded-For is ours.
+        b"x-real-ip": _DROP,
+        b"true-client-ip": _DROP,
+        b"x-client-ip": _DROP,
+        b"x-cluster-client-ip": _DROP,
+        b"cf-connecting-ip": _DROP,
+        b"x-original-forwarded-for": _DROP,
     }
 )
 _REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:@/+=-]{8,128}$")
@@ -65,6 +73,12 @@ _STRANGLER_PREFIX = b"x-strangler-"
 def new_request_id() -> str:
     """128 random bits in hex; a fast generator (ids must be unique, not secret)."""
     return f"{_bits(128):032x}"
+
+
+def _aliases_ours(name: bytes) -> bool:
+    """``X_Forwarded_For`` and the like: CGI-style servers map ``_`` and ``-`` to the same variable."""
+    alias = name.replace(b"_", b"-")
+    return alias in _REQUEST_ACTIONS or alias.startswith(_STRANGLER_PREFIX)
 
 
 def _valid_traceparent(value: bytes) -> bool:
@@ -144,7 +158,7 @@ def prepare_request_headers(
     for name, value in raw:
         action = actions.get(name)
         if action is None:
-            if not name.startswith(_STRANGLER_PREFIX):
+            if not name.startswith(_STRANGLER_PREFIX) and (b"_" not in name or not _aliases_ours(name)):
                 out.append((name.decode("latin-1"), value.decode("latin-1")))
             continue
         if action == _ACCEPT:
