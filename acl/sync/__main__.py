@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -48,6 +49,9 @@ log = logging.getLogger("acl.sync")
 
 LAG_INTERVAL = 1.0
 """Seconds between the relays' updates of the ``sync_lag`` table."""
+HOUSEKEEPING_INTERVAL = 60.0
+STREAM_RETENTION = timedelta(hours=1)
+"""Acknowledged events stay in the SQL stream this long (for inspection), then the relay prunes them."""
 
 
 def _stop_on_signals() -> threading.Event:
@@ -78,18 +82,29 @@ def _loop(step: Callable[[], int], stop: threading.Event, *, idle: float, health
 
 
 class _LagRecorder:
-    """Wraps a relay step: every ``interval`` seconds, stores the direction's lag in ``sync_lag``."""
+    """Wraps a relay step: every second, stores the direction's lag in ``sync_lag``; every minute, runs
+    ``housekeeping`` (the forward relay prunes the stream of what every consumer has acknowledged)."""
 
-    def __init__(self, step: Callable[[], int], measure: Callable[[], DirectionLag], engine: Engine) -> None:
+    def __init__(
+        self,
+        step: Callable[[], int],
+        measure: Callable[[], DirectionLag],
+        engine: Engine,
+        housekeeping: Callable[[], object] | None = None,
+    ) -> None:
         self._step, self._measure, self._engine = step, measure, engine
-        self._next = 0.0
+        self._housekeeping = housekeeping
+        self._next_lag = self._next_housekeeping = 0.0
 
     def __call__(self) -> int:
         done = self._step()
         now = time.monotonic()
-        if now >= self._next:
-            self._next = now + LAG_INTERVAL
+        if now >= self._next_lag:
+            self._next_lag = now + LAG_INTERVAL
             store_lag(self._engine, [self._measure()])
+        if self._housekeeping is not None and now >= self._next_housekeeping:
+            self._next_housekeeping = now + HOUSEKEEPING_INTERVAL
+            self._housekeeping()
         return done
 
 
@@ -103,6 +118,7 @@ def _relay(settings: SyncSettings, args: argparse.Namespace) -> int:
                 relay.run_once,
                 lambda: combine("forward", relay_backlog(relay), chosen.backlog(settings.origin)),
                 engine,
+                housekeeping=lambda: chosen.prune(keep=STREAM_RETENTION),
             )
             _loop(step, stop, idle=settings.poll_interval, health_port=args.health_port)
     except RelayLocked as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from acl.sync.events import SyncEvent
@@ -43,5 +43,8 @@ class Transport(Protocol):
 
     def backlog(self, consumer: str) -> Backlog:
         """What ``consumer`` has not acknowledged yet."""
+
+    def prune(self, *, keep: timedelta) -> int:
+        """Drop events every consumer has acknowledged and older than ``keep``; return how many."""
 
     def close(self) -> None: ...

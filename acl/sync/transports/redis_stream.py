@@ -7,7 +7,7 @@ entries), then new entries. Each message carries the event as JSON in the ``even
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import redis
 
@@ -110,6 +110,10 @@ class RedisStreamTransport:
             return Backlog(count, None)
         event = SyncEvent.from_json(entry[0][1][b"event"])
         return Backlog(count, event.occurred_at.astimezone(UTC))
+
+    def prune(self, *, keep: timedelta) -> int:
+        """Nothing to do: XADD trims the stream (MAXLEN)."""
+        return 0
 
     def close(self) -> None:
         self._redis.close()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -120,6 +120,27 @@ class SqlStreamTransport:
             ).one()
         oldest = row[1].replace(tzinfo=UTC) if row[1] is not None else None
         return Backlog(count=int(row[0]), oldest=oldest)
+
+    def prune(self, *, keep: timedelta) -> int:
+        """Delete rows at or below the lowest offset of this stream's consumers and older than ``keep``.
+
+        A consumer that never acknowledged anything has no offset yet and does not hold rows back: it
+        starts from a backfill, not from the stream's history.
+        """
+        cutoff = (datetime.now(UTC) - keep).replace(tzinfo=None)
+        with self._engine.begin() as connection:
+            lowest = connection.scalar(
+                select(func.min(sync_offsets.c.position)).where(sync_offsets.c.stream == self.stream)
+            )
+            if lowest is None:
+                return 0
+            return connection.execute(
+                delete(sync_stream).where(
+                    sync_stream.c.stream == self.stream,
+                    sync_stream.c.position <= lowest,
+                    sync_stream.c.occurred_at < cutoff,
+                )
+            ).rowcount
 
     def close(self) -> None:
         """The engine belongs to the caller."""

@@ -82,3 +82,17 @@ def test_only_one_relay_holds_a_sqlite_outbox(tmp_path: Path) -> None:
         first.release()
     second.acquire()
     second.release()
+
+
+def test_sql_stream_prunes_only_what_every_consumer_acknowledged(sync_db) -> None:
+    from datetime import timedelta
+
+    stream = SqlStreamTransport(sync_db, "s3")
+    events = [product_event(1, n) for n in (1, 2, 3)]  # occurred in 2026-01, long ago for `keep`
+    stream.publish(events)
+    assert stream.prune(keep=timedelta(0)) == 0  # nobody acknowledged anything yet
+    stream.ack("a", stream.receive("a", limit=3, wait=0))
+    stream.ack("b", stream.receive("b", limit=1, wait=0))
+    assert stream.prune(keep=timedelta(days=36500)) == 0  # too recent to go
+    assert stream.prune(keep=timedelta(0)) == 1  # b still needs events 2 and 3
+    assert [d.event for d in stream.receive("b", limit=10, wait=0)] == events[1:]
