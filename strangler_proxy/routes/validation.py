@@ -6,8 +6,10 @@ then switch). Every problem is reported at once, each as a sentence a person can
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
 
 from strangler_proxy.routes.model import LEGACY, ActionMode, MatchKind, RouteTable, Rule, Upstream
 
@@ -47,6 +49,11 @@ def _upstream_problems(table: RouteTable, registered: Mapping[str, Upstream] | N
     if LEGACY not in table.upstreams:
         problems.append("the table has no 'legacy' upstream; every table must name it")
     for key, upstream in table.upstreams.items():
+        if _link_local(upstream.url):
+            problems.append(
+                f"upstream {upstream.name!r} points at {upstream.url}: link-local and cloud metadata "
+                "addresses are refused"
+            )
         if key != upstream.name:
             problems.append(f"upstream key {key!r} differs from its name {upstream.name!r}")
         if registered is not None:
@@ -58,6 +65,16 @@ def _upstream_problems(table: RouteTable, registered: Mapping[str, Upstream] | N
                     f"upstream {upstream.name!r} points at {upstream.url}, but the registry has {known.url}"
                 )
     return problems
+
+
+def _link_local(url: str) -> bool:
+    """169.254.0.0/16, fe80::/10 and fd00:ec2::254: where cloud metadata services answer."""
+    try:
+        host = urlsplit(url).hostname or ""
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_link_local or address == ipaddress.ip_address("fd00:ec2::254")
 
 
 def _rule_problems(table: RouteTable) -> list[str]:

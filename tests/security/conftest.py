@@ -9,6 +9,9 @@ import pytest
 
 from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane
 from tests.security.recorder import RecordingUpstream
+from tests.unit.controlplane.conftest import api, services, settings
+
+__all__ = ["SLOW_CLIENT_TIMEOUT_S", "Front", "api", "front", "services", "settings"]
 
 SLOW_CLIENT_TIMEOUT_S = 1.0
 
