@@ -83,7 +83,7 @@ def _product_changes(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str) -> None:
     changes = _product_changes(payload)
-    product = Product.objects.select_for_update().filter(pk=prd_id).first()
+    product = Product.objects.select_for_update(of=("self",)).select_related("ctg").filter(pk=prd_id).first()
     if product is None:
         raise UnknownAggregate(f"Product {prd_id} does not exist.")
     if "cat_path" in changes:
