@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 
 from legacy_monolith.catalog.models import Category, Product
 from legacy_monolith.internal.models import AppliedEvent
@@ -143,9 +142,14 @@ def sync_event_apply(*, event: dict[str, Any]) -> str:
         return "duplicate"
     try:
         with transaction.atomic():
-            last = AppliedEvent.objects.filter(
-                origin=origin, aggregate_type=aggregate_type, aggregate_id=str(key), outcome="applied"
-            ).aggregate(last=Max("sequence"))["last"]
+            last = (
+                AppliedEvent.objects.filter(
+                    origin=origin, aggregate_type=aggregate_type, aggregate_id=str(key), outcome="applied"
+                )
+                .order_by("-sequence")
+                .values_list("sequence", flat=True)
+                .first()
+            )
             outcome = "stale" if last is not None and sequence <= last else "applied"
             # The inbox row goes first: a concurrent redelivery fails on its key before changing anything.
             AppliedEvent.objects.create(

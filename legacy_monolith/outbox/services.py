@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.orders.models import Order
@@ -82,9 +81,12 @@ def outbox_event_record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox events must be recorded inside the business change's transaction")
     key = str(aggregate_id)
-    last = OutboxEvent.objects.filter(aggregate_type=aggregate_type, aggregate_id=key).aggregate(
-        last=Max("sequence")
-    )["last"]
+    last = (
+        OutboxEvent.objects.filter(aggregate_type=aggregate_type, aggregate_id=key)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
     return OutboxEvent.objects.create(
         aggregate_type=aggregate_type,
         aggregate_id=key,
