@@ -13,7 +13,8 @@ from migration_plan.cli import sync_commands
 from migration_plan.cli.main import app
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import validate_specs
-from migration_plan.supervisor.sync_specs import SYNC_SPEC_BUILDERS
+from migration_plan.supervisor.sync_specs import sync_worker_specs
+from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
 
@@ -55,11 +56,9 @@ def test_the_sync_entry_point_answers_help() -> None:
         assert command in result.stdout
 
 
-def test_supervisor_specs_for_the_sync_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STRANGLER_SYNC_HEALTH_PORT", "9400")
+def test_supervisor_specs_for_the_sync_workers(tmp_path: Path) -> None:
     settings = StackSettings(STRANGLER_HOME=str(tmp_path))
-    specs = [builder(settings) for builder in SYNC_SPEC_BUILDERS]
-    assert all(spec is not None for spec in specs)
+    specs = sync_worker_specs(settings, ROOT, {"STRANGLER_SYNC_HEALTH_PORT": "9400"})
     validate_specs(specs)
     assert [spec.name for spec in specs] == ["sync-relay", "sync-consume", "sync-reverse"]
     assert [spec.health_urls for spec in specs] == [
@@ -70,4 +69,5 @@ def test_supervisor_specs_for_the_sync_workers(tmp_path: Path, monkeypatch: pyte
     consumer = specs[1]
     assert consumer.setup[0].argv[-3:] == ("backfill", "catalog", "--no-progress")
     assert consumer.setup[0].once_marker == tmp_path / "sync" / ".catalog-backfilled"
-    assert all(spec.env["STRANGLER_HOME"] == str(tmp_path) for spec in specs)
+    assert all(spec.env["STRANGLER_HOME"] == str(tmp_path) and spec.cwd == ROOT for spec in specs)
+    assert sync_worker_specs(settings, tmp_path) == []  # a tree without the sync code runs none
