@@ -52,6 +52,11 @@ def print_summary(summary: LoadSummary, console: Console) -> None:
         f"{summary.p99_ms:g}",
     )
     console.print(table)
+    for reason in summary.failure_reasons:
+        console.print(
+            f"[red]failed {reason.occurrences}x[/] {escape(f'{reason.method} {reason.name}')}: "
+            f"{escape(reason.error)}"
+        )
     console.print(
         f"error rate {summary.error_rate:.2%}, p95 {summary.p95_ms:g} ms; summary {summary.json_path}"
     )

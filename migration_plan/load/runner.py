@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from migration_plan.load.summary import LoadSummary, read_stats_csv
+from migration_plan.load.summary import LoadSummary, read_failures_csv, read_stats_csv
 
 __all__ = ["LoadError", "LoadOptions", "Progress", "locust_command", "resolve_locustfile", "run_load"]
 
@@ -159,6 +159,7 @@ def run_load(options: LoadOptions, *, on_progress: Callable[[Progress], None] | 
         run_time_s=options.run_time_s,
         aggregate=aggregate,
         endpoints=endpoints,
+        failure_reasons=read_failures_csv(csv_base.with_name(f"{prefix}_failures.csv")),
         max_error_rate=options.max_error_rate,
         max_p95_ms=options.max_p95_ms,
         csv_prefix=str(csv_base),

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EndpointFigures", "LoadSummary", "read_stats_csv"]
+__all__ = ["EndpointFigures", "FailureReason", "LoadSummary", "read_failures_csv", "read_stats_csv"]
 
 
 def _number(value: str | None) -> float:
@@ -48,6 +48,33 @@ class EndpointFigures:
         )
 
 
+@dataclass(frozen=True)
+class FailureReason:
+    """One row of locust's ``_failures.csv``: what failed, why, how often."""
+
+    method: str
+    name: str
+    error: str
+    occurrences: int
+
+
+def read_failures_csv(path: Path) -> tuple[FailureReason, ...]:
+    """Every failure reason locust recorded, most frequent first; none when the file is absent."""
+    if not path.is_file():
+        return ()
+    with open(path, newline="", encoding="utf-8") as handle:
+        reasons = [
+            FailureReason(
+                method=row.get("Method") or "",
+                name=row.get("Name") or "",
+                error=row.get("Error") or "",
+                occurrences=int(_number(row.get("Occurrences"))),
+            )
+            for row in csv.DictReader(handle)
+        ]
+    return tuple(sorted(reasons, key=lambda r: -r.occurrences))
+
+
 def read_stats_csv(path: Path) -> tuple[EndpointFigures, list[EndpointFigures]]:
     """The ``Aggregated`` row and one row per endpoint."""
     with open(path, newline="", encoding="utf-8") as handle:
@@ -79,6 +106,7 @@ class LoadSummary:
     p95_ms: float
     p99_ms: float
     endpoints: tuple[EndpointFigures, ...]
+    failure_reasons: tuple[FailureReason, ...]
     max_error_rate: float | None
     max_p95_ms: float | None
     problems: tuple[str, ...]
@@ -95,6 +123,7 @@ class LoadSummary:
         *,
         aggregate: EndpointFigures,
         endpoints: Sequence[EndpointFigures],
+        failure_reasons: Sequence[FailureReason] = (),
         max_error_rate: float | None,
         max_p95_ms: float | None,
         **fields: Any,
@@ -115,6 +144,7 @@ class LoadSummary:
             p95_ms=aggregate.p95_ms,
             p99_ms=aggregate.p99_ms,
             endpoints=tuple(endpoints),
+            failure_reasons=tuple(failure_reasons),
             max_error_rate=max_error_rate,
             max_p95_ms=max_p95_ms,
             problems=tuple(problems),
@@ -126,4 +156,5 @@ class LoadSummary:
         data["passed"] = self.passed
         data["endpoints"] = [asdict(e) | {"error_rate": round(e.error_rate, 5)} for e in self.endpoints]
         data["problems"] = list(self.problems)
+        data["failure_reasons"] = [asdict(r) for r in self.failure_reasons]
         return data

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from migration_plan.load import LoadError, LoadOptions, LoadSummary, locust_command, read_stats_csv
+from migration_plan.load.summary import read_failures_csv
 
 pytestmark = pytest.mark.unit
 
@@ -101,3 +102,16 @@ def test_the_shop_locustfile_is_found_from_any_directory(tmp_path: Path) -> None
     assert found.is_file() and found.name == "shop.py"
     with pytest.raises(LoadError, match="does not exist"):
         resolve_locustfile(Path("loadtests/nope.py"), tmp_path)
+
+
+def test_failure_reasons_are_read_most_frequent_first(tmp_path: Path) -> None:
+    path = tmp_path / "run_failures.csv"
+    path.write_text(
+        "Method,Name,Error,Occurrences\n"
+        "POST,/accounts/login/ [POST],login as customer0003 failed (403),1\n"
+        "GET,/api/orders,HTTPError('401 Client Error'),4\n"
+    )
+    reasons = read_failures_csv(path)
+    assert [(r.name, r.occurrences) for r in reasons] == [("/api/orders", 4), ("/accounts/login/ [POST]", 1)]
+    assert reasons[1].error == "login as customer0003 failed (403)"
+    assert read_failures_csv(tmp_path / "absent.csv") == ()
