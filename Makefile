@@ -13,6 +13,7 @@ help:
 	@echo "make lint   ruff + import contracts"
 	@echo "make bench  benchmarks (ratios measured side by side)"
 	@echo "make drill  every rollback drill under load; reports in drills/reports/"
+	@echo "make soak   70% of capacity through the proxy, flips every 5 s, worker restarts (SOAK_S=600)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,12 @@ bench: $(INSTALLED)
 DRILL_ARGS ?= --locust-users 5
 drill: $(INSTALLED)
 	$(BIN)/strangler drill all $(DRILL_ARGS)
+
+# The soak: 70% of the proxy's measured capacity with a route flip every 5 s and a data-plane worker
+# restart every minute; ends with "soak: seconds=... failed_requests=... rss_growth=... fd_growth=...".
+SOAK_S ?= 600
+soak: $(INSTALLED)
+	$(BIN)/python -m migration_plan.soak --seconds $(SOAK_S)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

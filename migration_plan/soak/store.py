@@ -1,0 +1,70 @@
+"""The soak's store: a SQLite file with the schema, and the one write that flips a route."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select, update
+
+from strangler_proxy.routes import RouteTable, Rule, Upstream
+from strangler_proxy.store import make_engine, metadata
+from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_versions
+
+__all__ = ["SoakStore", "flip_table"]
+
+ROUTE = "soak-products"
+PATH = "/api/products"
+
+
+def flip_table(legacy_url: str, new_url: str, *, to_new: bool) -> RouteTable:
+    """One rule on ``/api/products``: to the new upstream or back to the legacy."""
+    action = {"mode": "new", "upstream": "catalog"} if to_new else {"mode": "legacy"}
+    rule = Rule.model_validate({"name": ROUTE, "match": {"kind": "prefix", "path": PATH}, "action": action})
+    upstreams = {
+        "legacy": Upstream(name="legacy", url=legacy_url),
+        "catalog": Upstream(name="catalog", url=new_url),
+    }
+    return RouteTable(upstreams=upstreams, rules=(rule,))
+
+
+class SoakStore:
+    def __init__(self, path: Path) -> None:
+        self.url = f"sqlite:///{path}"
+        self.engine: Engine = make_engine(self.url)
+        metadata.create_all(self.engine)
+
+    def publish(self, table: RouteTable) -> int:
+        """Insert ``table`` as a new version and make it active, as the control plane does."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            version = conn.execute(
+                insert(route_versions).values(
+                    document=table.to_json(),
+                    author="soak",
+                    reason="soak flip",
+                    parent_id=None,
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]
+            row = conn.execute(
+                select(active_route_table.c.generation).where(active_route_table.c.id == 1)
+            ).first()
+            if row is None:
+                conn.execute(
+                    insert(active_route_table).values(id=1, version_id=version, generation=1, changed_at=now)
+                )
+            else:
+                conn.execute(
+                    update(active_route_table)
+                    .where(active_route_table.c.id == 1)
+                    .values(version_id=version, generation=row.generation + 1, changed_at=now)
+                )
+        return int(version)
+
+    def worker_pids(self) -> set[int]:
+        with self.engine.connect() as conn:
+            return {int(pid) for pid in conn.execute(select(dataplane_workers.c.pid)).scalars()}
+
+    def close(self) -> None:
+        self.engine.dispose()
