@@ -22,7 +22,19 @@ __all__ = ["LocustCompanion"]
 class LocustCompanion:
     """Runs locust in a thread; :meth:`finish` waits for it and returns its summary (or why it failed)."""
 
-    def __init__(self, host: str, *, users: int, seconds: float, reports_dir: Path, prefix: str) -> None:
+    def __init__(
+        self,
+        host: str,
+        *,
+        users: int,
+        seconds: float,
+        reports_dir: Path,
+        prefix: str,
+        product_ids: tuple[int, ...] = (),
+    ) -> None:
+        """``product_ids``: the products locust browses and buys (LOADTEST_PRODUCT_IDS), kept apart
+        from the drill's stock writes so that its checkouts do not blur their reconciliation."""
+        env = {"LOADTEST_PRODUCT_IDS": ",".join(map(str, product_ids))} if product_ids else {}
         self.options = LoadOptions(
             host=host,
             users=users,
@@ -30,6 +42,7 @@ class LocustCompanion:
             run_time_s=max(1, math.ceil(seconds)),
             reports_dir=reports_dir,
             csv_prefix=prefix,
+            env=env,
         )
         self.summary: LoadSummary | None = None
         self.error: str | None = None

@@ -151,7 +151,7 @@ def _switched(samples: Sequence[Sample], since: float, target: str) -> float | N
 
 
 def _companion(
-    scenario: Scenario, stack: StackAddresses, options: DrillOptions, started: float
+    scenario: Scenario, stack: StackAddresses, options: DrillOptions, load: LoadSettings, started: float
 ) -> LocustCompanion | None:
     if options.locust_users <= 0:
         return None
@@ -163,6 +163,7 @@ def _companion(
         seconds=options.steady_s + waiting + options.after_s,
         reports_dir=options.reports,
         prefix=f"{stamp}-{scenario.name}-locust",
+        product_ids=tuple(p for p in load.product_ids if p not in load.write_product_ids),
     )
 
 
@@ -193,7 +194,7 @@ def run_drill(
         return result
     stock_before = read_stock(stack.legacy_url, settings.write_product_ids)
     load = LoadGenerator(settings)
-    companion = _companion(scenario, stack, options, result.started)
+    companion = _companion(scenario, stack, options, settings, result.started)
     load_started = ctx.event("load started")
     load.start()
     if companion is not None:
