@@ -21,9 +21,19 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
-from benchmarks.processes import Child, cpu_split, free_port, peak_rss_mb, run_loadgen, wait_http, wait_port
+from benchmarks.processes import (
+    Child,
+    child_pids,
+    cpu_split,
+    free_port,
+    peak_rss_mb,
+    pin,
+    run_loadgen,
+    wait_http,
+    wait_port,
+)
 from strangler_proxy.routes import (
     LEGACY,
     ActionMode,
@@ -36,7 +46,7 @@ from strangler_proxy.routes import (
     Upstream,
 )
 from strangler_proxy.store import make_engine, metadata
-from strangler_proxy.store.schema import active_route_table, route_versions
+from strangler_proxy.store.schema import active_route_table, route_versions, shadow_counts
 
 __all__ = ["run"]
 
@@ -191,6 +201,12 @@ class _Bench:
             },
         )
         self._wait_version(self.plain_version)
+        # The shadow process (the data plane's child) mirrors and compares off the worker: it runs on
+        # the other cores, with the backends and the load generator, not on the worker's core.
+        shadow_pids = child_pids(self.dataplane.pid)
+        for pid in shadow_pids:
+            pin(pid, self.load_cpus)
+        self.notes.append(f"# shadow process(es) {shadow_pids} pinned to cpus {sorted(self.load_cpus or [])}")
         if NGINX.exists():
             port = self.ports["nginx"] = free_port()
             conf = _nginx_conf(self.tmp, port, self.ports["backend"])
@@ -268,6 +284,11 @@ class _Bench:
             plain = self._load("dataplane", connections=CONNECTIONS, duration=THROUGHPUT_S)["rps"]
             ratios.append(mirrored / plain)
         self.notes.append(f"# shadow/plain req/s ratios: {', '.join(f'{r:.2f}' for r in ratios)}")
+        with self.store.engine.connect() as conn:
+            compared = conn.execute(
+                select(func.coalesce(func.sum(shadow_counts.c.matches + shadow_counts.c.mismatches), 0))
+            ).scalar_one()
+        self.notes.append(f"# shadow comparisons recorded in shadow_counts: {compared}")
         return max(0.0, 1 - statistics.median(ratios))
 
     def _rss(self) -> float:

@@ -51,6 +51,9 @@ class DataPlaneSettings(BaseSettings):
     shadow_socket: Path | None = None
     """The shadow process's Unix socket; set by ``python -m strangler_proxy.dataplane`` for its workers
     and its shadow process. None: shadow rules answer from the legacy and mirror nothing."""
+    shadow_nice: Annotated[int, Field(ge=0, le=19)] = 10
+    """Niceness of the shadow process: mirroring is best effort and yields the CPU to the workers (under
+    CPU pressure its backlog grows and the workers drop and count new exchanges)."""
     stats_to_store: bool = True
     max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
     """Request line plus headers; larger requests are refused with 431."""

@@ -31,6 +31,7 @@ async def serve(settings: DataPlaneSettings) -> None:
     if settings.shadow_socket is None:
         raise SystemExit("STRANGLER_SHADOW_SOCKET is not set: the shadow process has no socket to serve")
     parent = os.getppid()
+    os.nice(settings.shadow_nice)
     engine = make_engine(settings.resolved_store_url)
     sink = StoreShadowSink(engine, f"{socket.gethostname()}:{os.getpid()}")
     service = ShadowService(settings.shadow_socket, sink, pool_size=settings.upstream_pool_size)

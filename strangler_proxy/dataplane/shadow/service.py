@@ -37,6 +37,11 @@ class _Receiver(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
+        self._service.connections.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:
+            self._service.connections.discard(self._transport)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -61,6 +66,8 @@ class ShadowService:
         self._server: asyncio.AbstractServer | None = None
         self._session: aiohttp.ClientSession | None = None
         self.mirror: ShadowMirror | None = None
+        self.connections: set[asyncio.BaseTransport] = set()
+        """The workers' open connections."""
         self.received = 0
         self.refused = 0
 
@@ -86,6 +93,8 @@ class ShadowService:
         if self._server is not None:
             self._server.close()
             self._path.unlink(missing_ok=True)
+        for transport in list(self.connections):
+            transport.close()
         if self.mirror is not None:
             await self.mirror.aclose()
         if self._session is not None:

@@ -10,10 +10,10 @@ from sqlalchemy import insert, select, update
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
 from strangler_proxy.dataplane.routing import compile_table
 from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
 from strangler_proxy.routes import LEGACY, RouteTable, Rule, RuleMatch, Upstream
 from strangler_proxy.store import make_engine, metadata
-from strangler_proxy.store.active import ActiveVersionReader
 from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_stats, route_versions
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 def test_poll_stats_and_heartbeat_on_postgres(postgres_url: str) -> None:
     engine = make_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
     metadata.create_all(engine)
+    client = StoreClient(postgres_url)
     try:
         table = RouteTable(
             upstreams={LEGACY: Upstream(name=LEGACY, url="http://127.0.0.1:8100")},
@@ -39,9 +40,7 @@ def test_poll_stats_and_heartbeat_on_postgres(postgres_url: str) -> None:
             )
         applied: list[ServedTable] = []
         live = LiveTable(ServedTable.build(compile_table(bootstrap_table("http://127.0.0.1:8100")), None))
-        poller = TablePoller(
-            ActiveVersionReader(engine), live, compile_table, interval_s=0.05, on_applied=applied.append
-        )
+        poller = TablePoller(client, live, compile_table, interval_s=0.05, on_applied=applied.append)
         assert poller.poll_once() and live.current.version == version and live.current.generation == 7
         with engine.begin() as conn:
             conn.execute(
@@ -49,7 +48,7 @@ def test_poll_stats_and_heartbeat_on_postgres(postgres_url: str) -> None:
             )  # a rollback re-points: new generation
         assert poller.poll_once() and live.current.generation == 8
 
-        writer = StoreWriter(engine, worker="host:1", pid=1)
+        writer = StoreWriter(client, worker="host:1", pid=1)
         writer.heartbeat(version_id=version, generation=8, applied_at=live.applied_at)
         writer.heartbeat(version_id=version, generation=8, applied_at=None)  # heartbeat only
         stats = RequestStats()
@@ -67,4 +66,5 @@ def test_poll_stats_and_heartbeat_on_postgres(postgres_url: str) -> None:
         with engine.connect() as conn:
             assert conn.execute(select(dataplane_workers)).first() is None
     finally:
+        client.close()
         engine.dispose()

@@ -10,9 +10,9 @@ from sqlalchemy import insert, update
 
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
 from strangler_proxy.dataplane.routing import compile_table
+from strangler_proxy.dataplane.store_client import NoSuchVersion, StoreClient
 from strangler_proxy.routes import LEGACY, MatchKind, RouteTable, Rule, RuleMatch, Upstream
 from strangler_proxy.store import make_engine, metadata
-from strangler_proxy.store.active import ActiveVersionReader, NoSuchVersion
 from strangler_proxy.store.schema import active_route_table, route_versions
 
 pytestmark = pytest.mark.unit
@@ -22,7 +22,8 @@ LEGACY_URL = "http://127.0.0.1:8100"
 
 class FakeStore:
     def __init__(self, path: Path) -> None:
-        self.engine = make_engine(f"sqlite:///{path}")
+        self.url = f"sqlite:///{path}"
+        self.engine = make_engine(self.url)
         metadata.create_all(self.engine)
         self.generation = 0
 
@@ -60,13 +61,13 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
 def _poller(store: FakeStore, applied: list) -> tuple[TablePoller, LiveTable]:  # type: ignore[type-arg]
     live = LiveTable(ServedTable.build(compile_table(bootstrap_table(LEGACY_URL)), None))
     poller = TablePoller(
-        ActiveVersionReader(store.engine), live, compile_table, interval_s=0.05, on_applied=applied.append
+        StoreClient(store.url), live, compile_table, interval_s=0.05, on_applied=applied.append
     )
     return poller, live
 
 
 def test_reader_sees_nothing_before_the_first_publish_then_the_active_version(store: FakeStore) -> None:
-    reader = ActiveVersionReader(store.engine)
+    reader = StoreClient(store.url)
     assert reader.pointer() is None and reader.poll(None) is None
     version = store.publish(_table(Rule(name="a", match=RuleMatch(path="/a"))))
     found = reader.poll(None)
@@ -106,9 +107,10 @@ def test_a_table_that_does_not_compile_is_refused_once(
 
 
 def test_store_failures_keep_serving_and_mark_the_poller_unhealthy(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")  # no tables
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    engine = make_engine(url)  # no tables
     live = LiveTable(ServedTable.build(compile_table(bootstrap_table(LEGACY_URL)), None))
-    poller = TablePoller(ActiveVersionReader(engine), live, compile_table, interval_s=0.05)
+    poller = TablePoller(StoreClient(url), live, compile_table, interval_s=0.05)
     assert not poller.poll_once()
     assert not poller.healthy and "active_route_table" in (poller.last_error or "")
     assert live.current.version == 0

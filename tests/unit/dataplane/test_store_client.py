@@ -1,0 +1,97 @@
+"""The worker's DB-API store client: SQL in one module matching the schema, values written the way
+the control plane's SQLAlchemy tables read them back, and no SQLAlchemy in a worker."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from strangler_proxy.dataplane import store_sql
+from strangler_proxy.dataplane.stats import LATENCY_BUCKETS_MS, RequestStats
+from strangler_proxy.dataplane.store_client import StoreClient, dialect_of
+from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.store import make_engine, metadata, schema
+from strangler_proxy.store.schema import dataplane_workers, route_stats
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_latency_bounds_are_the_schemas() -> None:
+    assert LATENCY_BUCKETS_MS == schema.LATENCY_BUCKETS_MS
+
+
+@pytest.mark.parametrize("name", sorted(store_sql.statements("sqlite")))
+def test_every_statement_names_existing_tables_and_columns(name: str) -> None:
+    sql = store_sql.statements("sqlite")[name]
+    table_name = re.search(r"(?:FROM|INTO|UPDATE)\s+(\w+)", sql).group(1)  # type: ignore[union-attr]
+    table = metadata.tables[table_name]
+    words = set(re.findall(r"\b[a-z_0-9]+\b", sql)) - {table_name}
+    columns = {w for w in words if not w.isdigit()}
+    assert columns <= set(table.c.keys()), columns - set(table.c.keys())
+    assert sql.count("?") == store_sql.statements("postgresql")[name].count("%s")
+
+
+def test_dialects_by_url() -> None:
+    assert dialect_of("sqlite:////tmp/x.sqlite3") == "sqlite"
+    assert dialect_of("postgresql+psycopg://u@h/db") == "postgresql"
+    with pytest.raises(ValueError, match="mysql"):
+        dialect_of("mysql://u@h/db")
+
+
+def test_rows_written_by_the_client_read_back_through_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    client = StoreClient(url)
+    writer = StoreWriter(client, worker="host:7", pid=7)
+    applied = datetime.now(UTC) - timedelta(seconds=1)
+    writer.heartbeat(version_id=3, generation=5, applied_at=applied)
+    writer.heartbeat(version_id=None, generation=None, applied_at=None)  # heartbeat only: version kept
+    stats = RequestStats()
+    stats.record(("cart", "legacy"), 200, 0.003)
+    stats.record(("cart", "legacy"), 503, 0.040)
+    assert writer.write_stats(stats.drain(include_current=True)) == 1
+    with engine.connect() as conn:
+        row = conn.execute(select(route_stats)).mappings().one()
+        worker = conn.execute(select(dataplane_workers)).mappings().one()
+    assert (row["worker"], row["requests"], row["status_2xx"], row["status_5xx"]) == ("host:7", 2, 1, 1)
+    assert row["latency_buckets"][LATENCY_BUCKETS_MS.index(5)] == 1 and sum(row["latency_buckets"]) == 2
+    assert (worker["pid"], worker["version_id"], worker["generation"]) == (7, 3, 5)
+    applied_back = worker["applied_at"].replace(tzinfo=UTC)
+    assert abs(applied_back - applied) < timedelta(milliseconds=1)
+    assert worker["heartbeat_at"].replace(tzinfo=UTC) > applied_back
+    writer.forget()
+    with engine.connect() as conn:
+        assert conn.execute(select(dataplane_workers)).first() is None
+    client.close()
+    engine.dispose()
+
+
+def test_a_failed_call_drops_the_connection_and_the_next_one_reconnects(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    client = StoreClient(url)
+    with pytest.raises(Exception, match="active_route_table"):
+        client.pointer()  # no tables yet
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    assert client.pointer() is None
+    client.close()
+    engine.dispose()
+
+
+def test_a_worker_imports_neither_sqlalchemy_nor_the_comparison_code() -> None:
+    code = (
+        "import sys, strangler_proxy.dataplane.__main__, strangler_proxy.dataplane.app;"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'"
+        " or m.startswith(('strangler_proxy.store', 'strangler_proxy.dataplane.shadow.mirror',"
+        " 'strangler_proxy.dataplane.shadow.sinks')));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
