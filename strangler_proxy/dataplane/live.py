@@ -43,6 +43,9 @@ class TableSource(Protocol):
 
 logger = logging.getLogger(__name__)
 
+_FORCED_POLL_S = 0.5
+"""The longest a poll is skipped on the word of ``may_have_changed`` (file times are coarse)."""
+
 
 def bootstrap_table(legacy_url: str) -> RouteTable:
     """What a worker serves before anything was published: every request to the legacy."""
@@ -154,6 +157,14 @@ class TablePoller:
         return True
 
     async def run(self) -> None:
+        """Poll every ``interval_s``; a source that can tell cheaply that nothing changed (a SQLite
+        file untouched since the last look) saves the trip to a thread, at most for ``_FORCED_POLL_S``."""
+        may_have_changed = getattr(self._reader, "may_have_changed", None)
+        loop = asyncio.get_running_loop()
+        last_poll = loop.time()
         while True:
-            await asyncio.to_thread(self.poll_once)
+            now = loop.time()
+            if may_have_changed is None or may_have_changed() or now - last_poll >= _FORCED_POLL_S:
+                last_poll = now
+                await asyncio.to_thread(self.poll_once)
             await asyncio.sleep(self._interval)

@@ -95,3 +95,18 @@ def test_a_worker_imports_neither_sqlalchemy_nor_the_comparison_code() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_untouched_sqlite_store_lets_the_poll_be_skipped(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    client = StoreClient(url)
+    assert client.may_have_changed() is True  # first look
+    assert client.may_have_changed() is False
+    StoreWriter(client, worker="host:1", pid=1).heartbeat(version_id=None, generation=None, applied_at=None)
+    assert client.may_have_changed() is True  # a commit touched the files
+    assert client.may_have_changed() is False
+    assert StoreClient("postgresql://u@127.0.0.1:1/db").may_have_changed() is True
+    client.close()
+    engine.dispose()
