@@ -1,11 +1,13 @@
 """Path normalisation before route matching, so a rule cannot be bypassed by spelling a path differently.
 
-Django and Flask both route on the percent-decoded path, case-sensitively, without resolving dot
-segments. The proxy therefore:
+Django and Flask both route on the percent-decoded path (their WSGI servers decode ``%2F`` too),
+case-sensitively, without resolving dot segments. The proxy matches on that same decoded path and
+forwards the raw one, so both agree; it also:
 
 - refuses (400) what the two sides could read differently: dot segments (``/./``, ``/../``, also
-  percent-encoded), an encoded slash or backslash (``%2f``, ``%5c``), a raw backslash, control
-  characters and NUL (raw or encoded), and a path not starting with ``/``;
+  percent-encoded or behind an encoded slash), an empty segment made of encoded slashes
+  (``/a%2F%2Fb``), a backslash (raw or ``%5c``), control characters and NUL (raw or encoded), and a
+  path not starting with ``/``;
 - merges repeated slashes (``/api//products`` -> ``/api/products``) and forwards the merged path, so
   the side a rule chose acts on exactly the path the rule matched;
 - keeps case and a trailing slash as sent (both frameworks are case-sensitive; prefix rules match by
@@ -20,7 +22,7 @@ from urllib.parse import unquote
 __all__ = ["PathRefused", "normalise_path"]
 
 _NEEDS_WORK = re.compile(rb"//|%|\\|/\.|[\x00-\x1f\x7f]")
-_ENCODED_SEPARATOR = re.compile(rb"%(?:2[fF]|5[cC])")
+_ENCODED_BACKSLASH = re.compile(rb"%5[cC]")
 _SLASHES = re.compile(rb"/{2,}")
 
 
@@ -34,14 +36,14 @@ def normalise_path(raw_path: bytes) -> tuple[str, bytes]:
         raise PathRefused("the request path must start with '/'")
     if _NEEDS_WORK.search(raw_path) is None:
         return raw_path.decode("latin-1"), raw_path
-    if _ENCODED_SEPARATOR.search(raw_path):
-        raise PathRefused("encoded '/' or '\\' in the path is refused")
-    if b"\\" in raw_path:
+    if b"\\" in raw_path or _ENCODED_BACKSLASH.search(raw_path):
         raise PathRefused("'\\' in the path is refused")
     raw = _SLASHES.sub(b"/", raw_path)
     path = unquote(raw.decode("latin-1"))
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
         raise PathRefused("control characters in the path are refused")
+    if "//" in path:
+        raise PathRefused("encoded slashes making an empty path segment are refused")
     segments = path.split("/")
     if any(segment in (".", "..") for segment in segments):
         raise PathRefused("dot segments ('.', '..') in the path are refused")

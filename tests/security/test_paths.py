@@ -2,8 +2,9 @@
 
 A rule sends ``/api/products`` to the new service; no spelling of that path reaches the legacy (and
 no spelling of another path reaches the new service) by way of ``//``, dot segments, encoded dots or
-slashes. Decisions: both frameworks are case-sensitive, so ``/API/products`` is another path (it goes
-to the legacy, which answers 404 for it as Django does); a trailing slash stays under the prefix rule.
+slashes. An encoded slash is decoded before matching, as the frameworks' WSGI servers decode it.
+Decisions: both frameworks are case-sensitive, so ``/API/products`` is another path (it goes to the
+legacy, which answers 404 for it as Django does); a trailing slash stays under the prefix rule.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def _get(sides: Sides, target: str) -> tuple[int, str | None, str | None]:
         ("/api/products/", "/api/products/"),
         ("/api/products/7?x=1", "/api/products/7?x=1"),
         ("/api/%70roducts", "/api/%70roducts"),
+        # Django and Flask decode %2F before routing: both act on /api/products, as the matcher does.
+        ("/api%2fproducts", "/api%2fproducts"),
+        ("/api%2Fproducts/7", "/api%2Fproducts/7"),
     ],
 )
 def test_every_spelling_of_a_new_path_reaches_the_new_side(sides: Sides, target: str, forwarded: str) -> None:
@@ -95,8 +99,9 @@ def test_every_spelling_of_a_new_path_reaches_the_new_side(sides: Sides, target:
         "/api/%2e%2e/admin",
         "/api/%2E/products",
         "/api/.%2e/admin",
-        "/api%2fproducts",
-        "/api%2Fproducts",
+        "/api%2f..%2fadmin",
+        "/api%2f%2fproducts",
+        "/x%2f%2e%2e%2fapi/products",
         "/api/products%5c..%5cadmin",
         "/api\\products",
         "/api/products%00",
