@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, select, update
 from benchmarks.processes import (
     Child,
     child_pids,
+    cpu_seconds,
     cpu_split,
     free_port,
     peak_rss_mb,
@@ -275,21 +276,33 @@ class _Bench:
         shadow_table = _table(self.backend, self.shadow_backend, shadow=True)
         plain_table = _table(self.backend, self.shadow_backend, shadow=False)
         ratios = []
+        cpu: dict[str, list[float]] = {"shadow": [], "plain": []}
         for _ in range(ROUNDS):
             version = self.store.publish(shadow_table)
             self._wait_version(version)
-            mirrored = self._load("dataplane", connections=CONNECTIONS, duration=THROUGHPUT_S)["rps"]
+            mirrored = self._cpu_load(cpu["shadow"])
             version = self.store.publish(plain_table)
             self._wait_version(version)
-            plain = self._load("dataplane", connections=CONNECTIONS, duration=THROUGHPUT_S)["rps"]
+            plain = self._cpu_load(cpu["plain"])
             ratios.append(mirrored / plain)
         self.notes.append(f"# shadow/plain req/s ratios: {', '.join(f'{r:.2f}' for r in ratios)}")
+        self.notes.append(
+            "# worker CPU per request, us (median): "
+            + ", ".join(f"{name} {statistics.median(values):.0f}" for name, values in cpu.items())
+        )
         with self.store.engine.connect() as conn:
             compared = conn.execute(
                 select(func.coalesce(func.sum(shadow_counts.c.matches + shadow_counts.c.mismatches), 0))
             ).scalar_one()
         self.notes.append(f"# shadow comparisons recorded in shadow_counts: {compared}")
         return max(0.0, 1 - statistics.median(ratios))
+
+    def _cpu_load(self, cpu_us: list[float]) -> float:
+        """req/s of one run on the data plane; appends the worker's CPU time per request."""
+        before = cpu_seconds(self.dataplane.pid)
+        result = self._load("dataplane", connections=CONNECTIONS, duration=THROUGHPUT_S)
+        cpu_us.append((cpu_seconds(self.dataplane.pid) - before) / result["requests"] * 1e6)
+        return float(result["rps"])
 
     def _rss(self) -> float:
         result = run_loadgen(

@@ -33,6 +33,7 @@ from strangler_proxy.dataplane.headers import TrustedPeers
 from strangler_proxy.dataplane.identity import IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
 from strangler_proxy.dataplane.metrics import MetricsExporter, write_snapshot
+from strangler_proxy.dataplane.notify import ChangeListener
 from strangler_proxy.dataplane.paths import PathRefused, normalise_path
 from strangler_proxy.dataplane.routing import CompiledTable, compile_table
 from strangler_proxy.dataplane.settings import (
@@ -90,6 +91,7 @@ class DataPlane:
         self._poller: TablePoller | None = None
         self._writer: StoreWriter | None = None
         self._store: StoreClient | None = None
+        self._listener: ChangeListener | None = None
         self._session: aiohttp.ClientSession | None = None
         self._shadow: ShadowClient | None = None
         self._access_log: AccessLog | None = None
@@ -195,8 +197,11 @@ class DataPlane:
             debug_headers=settings.debug_headers,
         )
         loop = asyncio.get_running_loop()
+        if self._store.dialect == "postgresql":
+            self._listener = ChangeListener(settings.resolved_store_url, self._poller.wake_threadsafe)
+            self._listener.start()
         self._tasks = [
-            loop.create_task(self._poller.run(), name="route-table-poller"),
+            loop.create_task(self._poller.run(listening=self._listening), name="route-table-poller"),
             loop.create_task(self._stats_forever(), name="stats-writer"),
         ]
         if self._access_log is not None:
@@ -209,6 +214,8 @@ class DataPlane:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.stop)
         await self._flush_stats(include_current=True)
         if self._access_log is not None:
             self._access_log.close()
@@ -223,6 +230,9 @@ class DataPlane:
                 logger.warning("could not remove worker %s from the store: %s", self.worker_id, exc)
         if self._store is not None:
             self._store.close()
+
+    def _listening(self) -> bool:
+        return self._listener is not None and self._listener.listening
 
     def _applied(self, served: ServedTable) -> None:
         """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``."""

@@ -9,6 +9,7 @@ swaps only when it changed; a table that fails to compile is refused and the old
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,15 @@ from typing import Protocol
 from strangler_proxy.dataplane.routing import CompiledTable
 from strangler_proxy.routes import LEGACY, BreakerSettings, RouteTable, Upstream
 
-__all__ = ["LiveTable", "ServedTable", "TablePoller", "TableSource", "UpstreamInfo", "bootstrap_table"]
+__all__ = [
+    "FALLBACK_POLL_S",
+    "LiveTable",
+    "ServedTable",
+    "TablePoller",
+    "TableSource",
+    "UpstreamInfo",
+    "bootstrap_table",
+]
 
 
 class _Pointer(Protocol):
@@ -43,8 +52,9 @@ class TableSource(Protocol):
 
 logger = logging.getLogger(__name__)
 
-_FORCED_POLL_S = 0.5
-"""The longest a poll is skipped on the word of ``may_have_changed`` (file times are coarse)."""
+FALLBACK_POLL_S = 0.5
+"""The longest a poll is skipped on the word of ``may_have_changed`` (file times are coarse) or while
+notifications arrive."""
 
 
 def bootstrap_table(legacy_url: str) -> RouteTable:
@@ -107,15 +117,19 @@ class TablePoller:
         *,
         interval_s: float,
         on_applied: Callable[[ServedTable], None] = lambda served: None,
+        fallback_s: float = FALLBACK_POLL_S,
     ) -> None:
         self._reader = reader
         self._live = live
         self._compile = compile_table
         self._interval = interval_s
         self._on_applied = on_applied
+        self._fallback_s = fallback_s
         self._refused_generation: int | None = None
         self.last_error: str | None = None
         self.polls = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
 
     @property
     def healthy(self) -> bool:
@@ -156,15 +170,29 @@ class TablePoller:
         self._on_applied(served)
         return True
 
-    async def run(self) -> None:
-        """Poll every ``interval_s``; a source that can tell cheaply that nothing changed (a SQLite
-        file untouched since the last look) saves the trip to a thread, at most for ``_FORCED_POLL_S``."""
+    def wake_threadsafe(self) -> None:
+        """Poll now (called from another thread, e.g. on a PostgreSQL notification)."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            loop.call_soon_threadsafe(wake.set)
+
+    async def run(self, *, listening: Callable[[], bool] = lambda: False) -> None:
+        """Poll every ``interval_s``, or at once when woken. A source that can tell cheaply that nothing
+        changed (a SQLite file untouched since the last look) saves the trip to a thread, at most for
+        ``fallback_s``; while ``listening()`` (notifications arrive), the poll is only a fallback,
+        every ``fallback_s``."""
+        self._loop = loop = asyncio.get_running_loop()
+        self._wake = wake = asyncio.Event()
         may_have_changed = getattr(self._reader, "may_have_changed", None)
-        loop = asyncio.get_running_loop()
         last_poll = loop.time()
         while True:
             now = loop.time()
-            if may_have_changed is None or may_have_changed() or now - last_poll >= _FORCED_POLL_S:
+            woken = wake.is_set()
+            wake.clear()
+            due = now - last_poll >= self._fallback_s
+            if woken or due or (not listening() and (may_have_changed is None or may_have_changed())):
                 last_poll = now
                 await asyncio.to_thread(self.poll_once)
-            await asyncio.sleep(self._interval)
+            if not wake.is_set():
+                with contextlib.suppress(TimeoutError):  # the interval passed without a wake-up
+                    await asyncio.wait_for(wake.wait(), self._interval)

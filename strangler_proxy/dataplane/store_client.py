@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from strangler_proxy.dataplane import store_sql as sql
+from strangler_proxy.dataplane.notify import postgres_conninfo
 from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.routes import RouteTable
 
@@ -76,11 +77,6 @@ def _sqlite_path(url: str) -> str:
     return path.split("?", 1)[0] or ":memory:"
 
 
-def _postgres_conninfo(url: str) -> str:
-    scheme, rest = url.split("://", 1)
-    return f"postgresql://{rest}" if "+" in scheme or scheme == "postgres" else url
-
-
 class StoreClient:
     """Thread-safe (one call at a time); ``close`` when the worker stops."""
 
@@ -102,7 +98,7 @@ class StoreClient:
             return conn
         import psycopg  # PostgreSQL stores only
 
-        return psycopg.connect(_postgres_conninfo(self.url), connect_timeout=10)
+        return psycopg.connect(postgres_conninfo(self.url), connect_timeout=10)
 
     def _run(self, work: Callable[[Any], T]) -> T:
         with self._lock:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, text, update
 
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
+from strangler_proxy.dataplane.notify import NOTIFY_CHANNEL, ChangeListener
 from strangler_proxy.dataplane.routing import compile_table
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient
@@ -65,6 +68,83 @@ def test_poll_stats_and_heartbeat_on_postgres(postgres_url: str) -> None:
         writer.forget()
         with engine.connect() as conn:
             assert conn.execute(select(dataplane_workers)).first() is None
+    finally:
+        client.close()
+        engine.dispose()
+
+
+def _publish(engine: Engine, table: RouteTable, *, notify: bool) -> int:
+    """The control plane's swap: a new version, the pointer's generation bumped, then NOTIFY."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        version = conn.execute(
+            insert(route_versions).values(document=table.to_json(), author="t", reason="t", created_at=now)
+        ).inserted_primary_key[0]
+        generation = conn.execute(select(active_route_table.c.generation)).scalar_one_or_none()
+        if generation is None:
+            generation = 1
+            conn.execute(
+                insert(active_route_table).values(
+                    id=1, version_id=version, generation=generation, changed_at=now
+                )
+            )
+        else:
+            generation += 1
+            conn.execute(update(active_route_table).values(version_id=version, generation=generation))
+        if notify:
+            conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": str(generation)})
+    return int(version)
+
+
+async def _until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"timed out waiting for: {what}"
+        await asyncio.sleep(0.01)
+
+
+def test_notifications_wake_the_poller_and_the_listener_reconnects(postgres_url: str) -> None:
+    """With a fallback poll of a minute, only NOTIFY can make the worker apply a version in time."""
+    engine = make_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    metadata.create_all(engine)
+    client = StoreClient(postgres_url)
+    legacy = {LEGACY: Upstream(name=LEGACY, url="http://127.0.0.1:8100")}
+    first = _publish(engine, RouteTable(upstreams=legacy), notify=False)
+
+    async def scenario() -> ChangeListener:
+        live = LiveTable(ServedTable.build(compile_table(bootstrap_table("http://127.0.0.1:8100")), None))
+        poller = TablePoller(client, live, compile_table, interval_s=0.05, fallback_s=60.0)
+        listener = ChangeListener(postgres_url, poller.wake_threadsafe)
+        task = asyncio.get_running_loop().create_task(poller.run(listening=lambda: listener.listening))
+        try:
+            await _until(lambda: live.current.version == first, "first version (first poll)")
+            listener.start()
+            await _until(lambda: listener.listening, "LISTEN")
+            rules = (Rule(name="cart", match=RuleMatch(path="/cart")),)
+            second = await asyncio.to_thread(
+                _publish, engine, RouteTable(upstreams=legacy, rules=rules), notify=True
+            )
+            await _until(lambda: live.current.version == second, "second version (notified)")
+            with engine.begin() as conn:  # the listener's connection is cut: it must come back
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
+                    )
+                )
+            await _until(lambda: listener.connections >= 2 and listener.listening, "reconnection")
+            third = await asyncio.to_thread(_publish, engine, RouteTable(upstreams=legacy), notify=True)
+            await _until(lambda: live.current.version == third, "third version (after reconnecting)")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.to_thread(listener.stop)
+        return listener
+
+    try:
+        listener = asyncio.run(scenario())
+        assert listener.notifications >= 2 and not listener.listening
     finally:
         client.close()
         engine.dispose()
