@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import statistics
 import sys
 import time
@@ -251,3 +253,30 @@ def test_unsafe_methods_are_mirrored_only_on_opt_in_with_the_shadow_header(stack
     assert sum(counts_by_route(stack.store)["reads"]) == 1
     write = next(s for s in seen_by(stack.recorder_url) if s["raw_target"] == "/echo/writes/a")
     assert write["shadow"] == "1" and write["body"] == '{"name": "Mug"}'
+
+
+def _shadow_process_pids(dataplane_pid: int) -> list[int]:
+    pids: list[int] = []
+    for task in Path(f"/proc/{dataplane_pid}/task").iterdir():
+        pids += [int(p) for p in (task / "children").read_text().split()]
+    return pids
+
+
+def test_a_killed_shadow_process_is_replaced_and_mirroring_resumes(stack: Stack) -> None:
+    """The data plane supervises its shadow process: killed, it comes back, the worker reconnects, and
+    comparisons reach the store again; the primary answers throughout."""
+    port = stack.dataplane.port
+    (first,) = _shadow_process_pids(stack.dataplane.process.pid)
+    os.kill(first, signal.SIGKILL)
+    wait_until(
+        lambda: [p for p in _shadow_process_pids(stack.dataplane.process.pid) if p != first] != [],
+        "a new shadow process",
+    )
+    before = counts_by_route(stack.store).get("same", (0, 0, 0))[0]
+
+    def compared_again() -> bool:
+        status, _, _ = request(port, "GET", "/status/200")
+        assert status == 200  # the legacy answers whatever the shadow side does
+        return counts_by_route(stack.store).get("same", (0, 0, 0))[0] > before
+
+    wait_until(compared_again, "a comparison after the restart", timeout=30.0)
