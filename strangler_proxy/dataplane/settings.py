@@ -54,6 +54,9 @@ class DataPlaneSettings(BaseSettings):
     shadow_nice: Annotated[int, Field(ge=0, le=19)] = 10
     """Niceness of the shadow process: mirroring is best effort and yields the CPU to the workers (under
     CPU pressure its backlog grows and the workers drop and count new exchanges)."""
+    shadow_idle_priority: bool = True
+    """Run the shadow process under ``SCHED_IDLE`` (Linux): it only gets CPU time nothing else wants,
+    so mirroring never takes a core from the workers, the upstreams or the clients."""
     stats_to_store: bool = True
     max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
     """Request line plus headers; larger requests are refused with 431."""

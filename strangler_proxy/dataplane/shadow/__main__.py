@@ -27,11 +27,22 @@ logger = logging.getLogger("strangler_proxy.dataplane.shadow")
 _PARENT_CHECK_S = 0.5
 
 
+def _lower_priority(settings: DataPlaneSettings) -> None:
+    os.nice(settings.shadow_nice)
+    if settings.shadow_idle_priority and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError as exc:
+            logger.warning(
+                "shadow process kept at nice %d (SCHED_IDLE refused: %s)", settings.shadow_nice, exc
+            )
+
+
 async def serve(settings: DataPlaneSettings) -> None:
     if settings.shadow_socket is None:
         raise SystemExit("STRANGLER_SHADOW_SOCKET is not set: the shadow process has no socket to serve")
     parent = os.getppid()
-    os.nice(settings.shadow_nice)
+    _lower_priority(settings)
     engine = make_engine(settings.resolved_store_url)
     sink = StoreShadowSink(engine, f"{socket.gethostname()}:{os.getpid()}")
     service = ShadowService(settings.shadow_socket, sink, pool_size=settings.upstream_pool_size)
