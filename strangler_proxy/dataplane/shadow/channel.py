@@ -156,6 +156,7 @@ class ShadowClient:
         self._pending_bytes = 0
         self._flush_handle: asyncio.TimerHandle | None = None
         self.submitted = 0
+        """Exchanges written to the shadow process's socket."""
         self.dropped: Counter[str] = Counter()
         """Exchanges not handed over, per reason: ``disconnected``, ``backlog``, ``failed``."""
 
@@ -217,9 +218,9 @@ class ShadowClient:
         transport = protocol.transport if protocol is not None else None
         if transport is None or transport.is_closing():
             self.dropped["disconnected"] += len(pending)
-            self.submitted -= len(pending)
             return
         transport.write(b"".join(pending))
+        self.submitted += len(pending)
 
     def _rule_json(self, rule: object) -> bytes:
         cached = self._rules.get(id(rule))
@@ -285,5 +286,3 @@ class ShadowClient:
         except Exception:
             self.dropped["failed"] += 1
             logger.exception("shadow exchange of %s %r not handed over", method, raw_target)
-            return
-        self.submitted += 1
