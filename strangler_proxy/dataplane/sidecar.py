@@ -17,11 +17,13 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["SHADOW_SOCKET_ENV", "ShadowSidecar"]
+__all__ = ["SHADOW_PARENT_ENV", "SHADOW_SOCKET_ENV", "ShadowSidecar"]
 
 logger = logging.getLogger(__name__)
 
 SHADOW_SOCKET_ENV = "STRANGLER_SHADOW_SOCKET"
+SHADOW_PARENT_ENV = "STRANGLER_SHADOW_PARENT"
+"""The pid the shadow process must have as parent; it exits as soon as it has another."""
 _RESTART_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 _STOP_TIMEOUT_S = 10.0
 
@@ -69,7 +71,7 @@ class ShadowSidecar:
         self._thread.start()
 
     def _spawn(self) -> None:
-        env = {**os.environ, SHADOW_SOCKET_ENV: str(self.socket_path)}
+        env = {**os.environ, SHADOW_SOCKET_ENV: str(self.socket_path), SHADOW_PARENT_ENV: str(os.getpid())}
         with self._lock:
             if self._stopping.is_set():
                 return

@@ -18,6 +18,7 @@ import uvloop
 from strangler_proxy.dataplane.settings import DataPlaneSettings
 from strangler_proxy.dataplane.shadow.service import ShadowService
 from strangler_proxy.dataplane.shadow.sinks import StoreShadowSink
+from strangler_proxy.dataplane.sidecar import SHADOW_PARENT_ENV
 from strangler_proxy.store import make_engine
 
 __all__ = ["main", "serve"]
@@ -41,7 +42,10 @@ def _lower_priority(settings: DataPlaneSettings) -> None:
 async def serve(settings: DataPlaneSettings) -> None:
     if settings.shadow_socket is None:
         raise SystemExit("STRANGLER_SHADOW_SOCKET is not set: the shadow process has no socket to serve")
-    parent = os.getppid()
+    parent = int(os.environ.get(SHADOW_PARENT_ENV) or os.getppid())
+    if os.getppid() != parent:
+        logger.warning("the data plane %s is gone; the shadow process does not start", parent)
+        return
     _lower_priority(settings)
     engine = make_engine(settings.resolved_store_url)
     sink = StoreShadowSink(engine, f"{socket.gethostname()}:{os.getpid()}")
