@@ -335,6 +335,13 @@ class DataPlane:
             "generation": served.generation if served else None,
             "applied_at": self.live.applied_at.isoformat() if self.live else None,
             "breakers": self.breakers.states(),
+            "shadow": None
+            if self._shadow is None
+            else {
+                "connected": self._shadow.connected,
+                "submitted": self._shadow.submitted,
+                "dropped": dict(self._shadow.dropped),
+            },
             "now": datetime.now(UTC).isoformat(),
         }
 
