@@ -125,7 +125,7 @@ def reverse_relay(settings: SyncSettings, sync: Engine) -> Iterator[OutboxRelay]
 
 @contextmanager
 def catalog_port(settings: SyncSettings) -> Iterator[CatalogPort]:
-    port = load_port_factory(settings.catalog_port)()
+    port = load_port_factory(settings.catalog_port_factory)()
     try:
         yield port
     finally:

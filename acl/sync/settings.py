@@ -29,7 +29,9 @@ __all__ = ["SyncSettings"]
 
 
 class SyncSettings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    # Environment variables by their aliases only: a field name such as ``catalog_port_factory`` must never
+    # pick up an unrelated variable (CATALOG_PORT is the catalog's HTTP port).
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     strangler_home: Path = Field(Path(".strangler"), validation_alias="STRANGLER_HOME")
     legacy_database_url_override: str | None = Field(
@@ -46,7 +48,7 @@ class SyncSettings(BaseSettings):
     origin: str = Field(
         "catalog", pattern=r"^[a-z][a-z0-9_-]{0,39}$", validation_alias="STRANGLER_SYNC_ORIGIN"
     )
-    catalog_port: str = Field(CATALOG_PORT_FACTORY, validation_alias="STRANGLER_SYNC_CATALOG_PORT")
+    catalog_port_factory: str = Field(CATALOG_PORT_FACTORY, validation_alias="STRANGLER_SYNC_CATALOG_PORT")
     legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
     internal_token_value: str | None = Field(None, validation_alias="LEGACYSHOP_INTERNAL_TOKEN")
     legacy_data_dir: Path | None = Field(None, validation_alias="LEGACYSHOP_DATA_DIR")

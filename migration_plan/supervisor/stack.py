@@ -17,6 +17,7 @@ from pathlib import Path
 from migration_plan.supervisor.backoff import Backoff
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, SetupStep, validate_specs
+from migration_plan.supervisor.sync_specs import sync_worker_specs
 
 __all__ = [
     "EXTRA_SPECS",
@@ -234,6 +235,7 @@ def build_stack(
         )
 
     specs.extend(services)
+    specs.extend(sync_worker_specs(settings, root, environ))  # relay, consumer, reverse relay
     for builder in EXTRA_SPECS:
         extra = builder(settings)
         if extra is not None:
