@@ -4,7 +4,8 @@
 exist under ``root`` (looked up on disk, never imported), else nothing. The workers read the stack's
 state dir (the monolith's SQLite file and internal token under ``legacy/``, the catalog's under
 ``services/catalog/``, their own ``sync/`` database) and answer ``/healthz`` and ``/readyz`` on
-127.0.0.1:``STRANGLER_SYNC_HEALTH_PORT`` (8301) and the two ports after it. The consumer backfills the
+127.0.0.1:``STRANGLER_SYNC_HEALTH_PORT`` (default: the monolith's port + 201, i.e. 8301) and the two
+ports after it. The consumer backfills the
 catalog once, on its first start, before consuming.
 """
 
@@ -20,13 +21,22 @@ from migration_plan.supervisor.spec import ProcessSpec, RestartPolicy, SetupStep
 
 __all__ = ["sync_consumer_spec", "sync_relay_spec", "sync_reverse_spec", "sync_worker_specs"]
 
-DEFAULT_HEALTH_PORT = 8301
+HEALTH_PORT_OFFSET = 201
 
 
 def _available(root: Path) -> bool:
     return (root / "acl" / "sync" / "__main__.py").is_file() and (
         root / "new_services" / "catalog" / "adapters" / "sync_port.py"
     ).is_file()
+
+
+def _health_base(settings: StackSettings, environ: Mapping[str, str]) -> int:
+    """``STRANGLER_SYNC_HEALTH_PORT``, else 201 above the monolith's port (8301 beside 8100), so that two
+    stacks with different ports (tests under ``pytest -n 2``) never share health ports either."""
+    if "STRANGLER_SYNC_HEALTH_PORT" in environ:
+        return int(environ["STRANGLER_SYNC_HEALTH_PORT"])
+    above = settings.legacy_port + HEALTH_PORT_OFFSET
+    return above if above + 2 <= 65535 else settings.legacy_port - HEALTH_PORT_OFFSET
 
 
 def _spec(
@@ -37,7 +47,7 @@ def _spec(
     offset: int,
     **extra: object,
 ) -> ProcessSpec:
-    port = int(environ.get("STRANGLER_SYNC_HEALTH_PORT", DEFAULT_HEALTH_PORT)) + offset
+    port = _health_base(settings, environ) + offset
     env = {
         "STRANGLER_HOME": str(settings.home),
         "STRANGLER_LEGACY_URL": settings.resolved_legacy_url,
