@@ -15,7 +15,6 @@ import yaml
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec
 from migration_plan.supervisor.stack import build_stack
-from migration_plan.supervisor.sync_specs import SYNC_SPEC_BUILDERS
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.integration
@@ -43,11 +42,7 @@ def specs(monkeypatch: pytest.MonkeyPatch) -> tuple[ProcessSpec, ...]:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.delenv("STRANGLER_SYNC_HEALTH_PORT", raising=False)
     settings = StackSettings()
-    specs = build_stack(settings, root=ROOT, environ={}).specs
-    # The sync workers, also when they are not (yet) wired into the default stack.
-    extra = [build(settings) for build in SYNC_SPEC_BUILDERS]
-    known = {spec.name for spec in specs}
-    return specs + tuple(spec for spec in extra if spec is not None and spec.name not in known)
+    return build_stack(settings, root=ROOT, environ={}).specs
 
 
 def test_every_process_of_strangler_up_has_a_container(services, specs) -> None:
