@@ -1,8 +1,9 @@
 """A structured JSON access log written through a buffer, flushed off the request path.
 
-``record`` appends a tuple; ``flush`` (called by a background task, and at shutdown) turns the
-buffered entries into JSON lines and writes them in one system call. A full buffer flushes inline so
-memory stays bounded under any load.
+``record`` appends a tuple (the path may be the raw bytes: they are decoded as latin-1 when
+formatted); ``flush`` (called by a background task, and at shutdown) turns the buffered entries into
+JSON lines and writes them in one system call. A full buffer flushes inline so memory stays bounded
+under any load.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _format(entry: tuple) -> str:  # type: ignore[type-arg]
         ts,
         _quote(request_id),
         _quote(method),
-        _quote(path),
+        _quote(path if path.__class__ is str else path.decode("latin-1")),
         _quote(route),
         _quote(target),
         _quote(upstream),
@@ -58,7 +59,7 @@ class AccessLog:
         self,
         request_id: str,
         method: str,
-        path: str,
+        path: str | bytes,
         route: str,
         target: str,
         upstream: str,

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers
 from strangler_proxy.dataplane.identity import IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
-from strangler_proxy.dataplane.metrics import MetricsExporter, write_snapshot
+from strangler_proxy.dataplane.metrics import MetricsExporter, snapshot_bytes, store_snapshot
 from strangler_proxy.dataplane.notify import ChangeListener
 from strangler_proxy.dataplane.paths import PathRefused, normalise_path
 from strangler_proxy.dataplane.routing import CompiledTable, compile_table
@@ -96,6 +97,9 @@ class DataPlane:
         self._shadow: ShadowClient | None = None
         self._access_log: AccessLog | None = None
         self._override_key: bytes | None = None
+        self._snapshot_lock = threading.Lock()
+        self._snapshot_taken = 0
+        self._snapshot_stored = 0
 
     # --- ASGI ---------------------------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -206,7 +210,7 @@ class DataPlane:
         ]
         if self._access_log is not None:
             self._tasks.append(loop.create_task(self._access_log_forever(), name="access-log"))
-        self._write_snapshot()
+        self._store_snapshot(self._take_snapshot())
         release_startup_garbage()
 
     async def shutdown(self) -> None:
@@ -253,14 +257,19 @@ class DataPlane:
             await self._flush_stats(include_current=False)
 
     async def _flush_stats(self, *, include_current: bool) -> None:
-        self._write_snapshot()
+        # Counts are read on the loop (consistent); files and the store are written in one thread trip.
+        snapshot = self._take_snapshot()
         rows = self.stats.drain(include_current=include_current)
-        if self._writer is None or not self.settings.stats_to_store:
-            return
+        to_store = self._writer is not None and self.settings.stats_to_store
         try:
-            await asyncio.to_thread(self._write_rows_and_heartbeat, rows)
+            await asyncio.to_thread(self._write_off_loop, snapshot, rows if to_store else None)
         except Exception as exc:
             logger.warning("%d route_stats rows not written to the store: %s", len(rows), exc)
+
+    def _write_off_loop(self, snapshot: tuple[int, bytes], rows: list | None) -> None:  # type: ignore[type-arg]
+        self._store_snapshot(snapshot)
+        if rows is not None:
+            self._write_rows_and_heartbeat(rows)
 
     def _write_rows_and_heartbeat(self, rows: list) -> None:  # type: ignore[type-arg]
         assert self._writer is not None
@@ -272,16 +281,28 @@ class DataPlane:
             applied_at=None,
         )
 
-    def _write_snapshot(self) -> None:
-        try:
-            write_snapshot(
-                self.settings.metrics_dir,
-                self.stats,
-                version=self.live.current.version if self.live else 0,
-                breakers=self.breakers.states(),
-            )
-        except OSError as exc:
-            logger.warning("metrics snapshot not written: %s", exc)
+    def _take_snapshot(self) -> tuple[int, bytes]:
+        """The counts now, numbered so that an older snapshot never replaces a newer one on disk."""
+        self._snapshot_taken += 1
+        data = snapshot_bytes(
+            self.stats,
+            version=self.live.current.version if self.live else 0,
+            breakers=self.breakers.states(),
+        )
+        return self._snapshot_taken, data
+
+    def _store_snapshot(self, snapshot: tuple[int, bytes]) -> None:
+        """Write a snapshot file (any thread; one writer at a time, newest wins)."""
+        number, data = snapshot
+        with self._snapshot_lock:
+            if number <= self._snapshot_stored:
+                return
+            try:
+                store_snapshot(self.settings.metrics_dir, data)
+            except OSError as exc:
+                logger.warning("metrics snapshot not written: %s", exc)
+                return
+            self._snapshot_stored = number
 
     async def _access_log_forever(self) -> None:
         assert self._access_log is not None
@@ -310,11 +331,15 @@ class DataPlane:
                     send, 403, {"error": "forbidden", "detail": "metrics are served to loopback peers only"}
                 )
                 return
-            self._write_snapshot()
-            body = await asyncio.to_thread(self._exporter.render)
+            snapshot = self._take_snapshot()
+            body = await asyncio.to_thread(self._render_metrics, snapshot)
             await _respond_bytes(send, 200, b"text/plain; version=0.0.4; charset=utf-8", body)
         else:
             await _respond(send, 404, {"error": "not_found", "detail": f"no endpoint {scope['path']!r}"})
+
+    def _render_metrics(self, snapshot: tuple[int, bytes]) -> bytes:
+        self._store_snapshot(snapshot)
+        return self._exporter.render()
 
     async def _readyz(self, send: Any) -> None:
         if self._poller is None or self.live is None:

@@ -184,7 +184,8 @@ class Forwarder:
         exchange = _Exchange(decision.target.value, decision.upstream)
         key = (decision.route, exchange.target)
         stats = self._stats
-        stats.started(key)
+        in_flight = stats.in_flight
+        in_flight[key] = in_flight.get(key, 0) + 1
         try:
             await self._serve(scope, receive, send, served, decision, request, exchange, start)
         except ProxyError as exc:
@@ -194,13 +195,17 @@ class Forwarder:
             exchange.error = str(exc)
         finally:
             duration = perf_counter() - start
-            stats.in_flight[key] -= 1
-            stats.record((decision.route, exchange.target), exchange.status or 500, duration)
+            in_flight[key] -= 1
+            stats.record(
+                key if exchange.target is key[1] else (decision.route, exchange.target),
+                exchange.status or 500,
+                duration,
+            )
             if self._log is not None:
                 self._log.record(
                     request.request_id,
                     method,
-                    (scope.get("raw_path") or b"").decode("latin-1") or scope["path"],
+                    scope.get("raw_path") or scope["path"],
                     decision.route,
                     exchange.target,
                     exchange.upstream,
@@ -315,7 +320,7 @@ class Forwarder:
             )
         judged = False
         try:
-            if rule is not None and fault_applies(rule.fault, target):
+            if rule is not None and rule.fault is not None and fault_applies(rule.fault, target):
                 try:
                     await apply_fault(rule.fault, upstream=upstream.name)  # type: ignore[arg-type]
                 except InjectedFault as exc:

@@ -16,18 +16,17 @@ from pathlib import Path
 
 from strangler_proxy.dataplane.stats import LATENCY_BUCKETS_MS, RequestStats
 
-__all__ = ["MetricsExporter", "render_metrics", "write_snapshot"]
+__all__ = ["MetricsExporter", "render_metrics", "snapshot_bytes", "store_snapshot", "write_snapshot"]
 
 _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 
-def write_snapshot(
-    folder: Path, stats: RequestStats, *, version: int, breakers: Mapping[str, str], pid: int | None = None
-) -> None:
-    """Atomically replace this worker's snapshot file."""
-    pid = pid or os.getpid()
+def snapshot_bytes(
+    stats: RequestStats, *, version: int, breakers: Mapping[str, str], pid: int | None = None
+) -> bytes:
+    """This worker's snapshot as JSON: cheap, taken on the event loop so the counts are consistent."""
     document = {
-        "pid": pid,
+        "pid": pid or os.getpid(),
         "version": version,
         "totals": [
             [route, target, acc.by_class, acc.latency_sum_ms, acc.buckets]
@@ -36,10 +35,24 @@ def write_snapshot(
         "in_flight": [[route, target, n] for (route, target), n in stats.in_flight.items()],
         "breakers": dict(breakers),
     }
+    return json.dumps(document).encode()
+
+
+def store_snapshot(folder: Path, data: bytes, *, pid: int | None = None) -> None:
+    """Atomically replace the worker's snapshot file with ``data`` (file I/O: call it off the loop)."""
+    pid = pid or os.getpid()
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{pid}.json.tmp"
-    tmp.write_text(json.dumps(document), encoding="utf-8")
+    tmp.write_bytes(data)
     os.replace(tmp, folder / f"{pid}.json")
+
+
+def write_snapshot(
+    folder: Path, stats: RequestStats, *, version: int, breakers: Mapping[str, str], pid: int | None = None
+) -> None:
+    """Atomically replace this worker's snapshot file."""
+    pid = pid or os.getpid()
+    store_snapshot(folder, snapshot_bytes(stats, version=version, breakers=breakers, pid=pid), pid=pid)
 
 
 def _alive(pid: int) -> bool:

@@ -53,17 +53,25 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, limits: ProtocolLimits = ProtocolLimits(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._limits = limits
+        self._max_header_bytes = limits.max_header_bytes
         self._refusal: tuple[int, str] | None = None
         self._header_bytes = 0
         self._hosts: list[bytes] = []
         self._codings: list[bytes] = []
         self._timer: TimerHandle | None = None
+        self._timer_at = 0.0
+        self._deadline = 0.0
         self._phase = "headers"
         self._last_body = 0.0
         self._body_start = 0.0
         self._body_bytes = 0
 
     # --- timers -------------------------------------------------------------------------------
+    # One lazy timer per connection: arming a phase only moves ``_deadline``; the timer is replaced
+    # only when the new deadline is earlier than the pending one. When it fires before the deadline
+    # (the deadline moved on, as it does for every request on a keep-alive connection) it re-arms
+    # itself for the rest; when the connection is idle it simply ends. So a request costs two
+    # ``loop.time()`` reads instead of creating and cancelling two timers.
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_headers()
@@ -77,20 +85,34 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             self._timer.cancel()
             self._timer = None
 
+    def _schedule(self, deadline: float) -> None:
+        self._deadline = deadline
+        if self._timer is None or self._timer_at > deadline:
+            self._disarm()
+            self._timer = self.loop.call_at(deadline, self._tick)
+            self._timer_at = deadline
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self._phase == "idle":
+            return
+        if self.loop.time() < self._deadline:
+            self._timer = self.loop.call_at(self._deadline, self._tick)
+            self._timer_at = self._deadline
+            return
+        self._expired()
+
     def _arm_headers(self) -> None:
-        self._disarm()
         self._phase = "headers"
-        self._timer = self.loop.call_later(self._limits.header_timeout_s, self._expired)
+        self._schedule(self.loop.time() + self._limits.header_timeout_s)
 
     def _arm_body(self) -> None:
-        self._disarm()
         self._phase = "body"
-        self._last_body = self._body_start = self.loop.time()
+        self._last_body = self._body_start = now = self.loop.time()
         self._body_bytes = 0
-        self._timer = self.loop.call_later(self._limits.body_idle_timeout_s, self._expired)
+        self._schedule(now + self._limits.body_idle_timeout_s)
 
     def _expired(self) -> None:
-        self._timer = None
         if self.transport is None or self.transport.is_closing():
             return
         if self._phase == "body":
@@ -99,15 +121,20 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
                 # The proxy itself stopped reading (upstream backpressure): the client is not to blame.
                 self._last_body = self._body_start = now
                 self._body_bytes = 0
-                self._timer = self.loop.call_later(self._limits.body_idle_timeout_s, self._expired)
+                self._schedule(now + self._limits.body_idle_timeout_s)
                 return
             idle = now - self._last_body
             rate = self._body_bytes / max(now - self._body_start, 1e-6)
             if idle < self._limits.body_idle_timeout_s and rate >= self._limits.min_body_bytes_per_s:
-                self._timer = self.loop.call_later(self._limits.body_idle_timeout_s, self._expired)
+                self._schedule(now + self._limits.body_idle_timeout_s)
                 return
         self.logger.warning("closing a connection whose request %s did not arrive in time", self._phase)
-        if self.cycle is None or not self.cycle.response_started:
+        cycle = self.cycle  # in the headers phase: the previous request's, if any
+        if (
+            cycle is None
+            or not cycle.response_started
+            or (self._phase == "headers" and cycle.response_complete)
+        ):
             self._send_refusal(408, f"the request {self._phase} did not arrive in time")
         else:
             self.transport.close()
@@ -118,15 +145,19 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._hosts = []
         self._codings = []
-        if self._timer is None or self._phase != "headers":
+        if self._phase != "headers" or self._timer is None:
             self._arm_headers()
 
     def on_url(self, url: bytes) -> None:
-        self._count(len(url))
+        self._header_bytes += len(url)
+        if self._header_bytes > self._max_header_bytes:
+            self._refuse_size()
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > self._max_header_bytes:
+            self._refuse_size()
         lower = name.lower()
         if lower == b"host":
             self._hosts.append(value)
@@ -145,7 +176,6 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self._disarm()
         self._phase = "idle"
         super().on_message_complete()
 
@@ -154,10 +184,8 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._refusal = (status, message)
         raise _Refused(message)
 
-    def _count(self, size: int) -> None:
-        self._header_bytes += size
-        if self._header_bytes > self._limits.max_header_bytes:
-            self._refuse(431, f"request line and headers exceed {self._limits.max_header_bytes} bytes")
+    def _refuse_size(self) -> None:
+        self._refuse(431, f"request line and headers exceed {self._max_header_bytes} bytes")
 
     def _check_request(self) -> None:
         version = self.parser.get_http_version()

@@ -1,7 +1,8 @@
 """Per-request accounting for one worker: cumulative totals (Prometheus) and per-second windows (store).
 
-Recording is a few list updates on the request path; everything else (writing rows, exporting
-snapshots) happens in background tasks that ``drain`` the completed seconds.
+Recording appends one tuple on the request path; the tuples are folded into the totals and the
+per-second windows in batches (when the background tasks read ``totals`` or ``drain`` the completed
+seconds, at least once a second, or inline when ``_FOLD_AT`` are pending), off the request path.
 """
 
 from __future__ import annotations
@@ -68,14 +69,25 @@ class SecondRow:
     accumulator: Accumulator
 
 
+_FOLD_AT = 50_000
+"""Pending records folded inline beyond this many, so memory stays bounded if the flush task lags."""
+
+
 class RequestStats:
     """In-memory accounting of one worker; not thread-safe (one event loop owns it)."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self.totals: dict[StatsKey, Accumulator] = {}
+        self._totals: dict[StatsKey, Accumulator] = {}
         self.in_flight: dict[StatsKey, int] = {}
         self._windows: dict[int, dict[StatsKey, Accumulator]] = {}
+        self._pending: list[tuple[StatsKey, int, float, float]] = []
+
+    @property
+    def totals(self) -> dict[StatsKey, Accumulator]:
+        """Cumulative counts per (route, target), every record so far included."""
+        self._fold()
+        return self._totals
 
     def started(self, key: StatsKey) -> None:
         self.in_flight[key] = self.in_flight.get(key, 0) + 1
@@ -86,24 +98,35 @@ class RequestStats:
 
     def record(self, key: StatsKey, status: int, duration_s: float) -> None:
         """Count one answer (or one failed attempt) without touching the in-flight gauge."""
-        duration_ms = duration_s * 1000.0
-        bucket = bisect_left(_BOUNDS, duration_ms)
-        status_class = status // 100 if 100 <= status < 600 else 5
-        total = self.totals.get(key)
-        if total is None:
-            total = self.totals[key] = Accumulator()
-        total.add(status_class, duration_ms, bucket)
-        second = int(self._clock())
-        window = self._windows.get(second)
-        if window is None:
-            window = self._windows[second] = {}
-        acc = window.get(key)
-        if acc is None:
-            acc = window[key] = Accumulator()
-        acc.add(status_class, duration_ms, bucket)
+        pending = self._pending
+        pending.append((key, status, duration_s, self._clock()))
+        if len(pending) >= _FOLD_AT:
+            self._fold()
+
+    def _fold(self) -> None:
+        pending, self._pending = self._pending, []
+        totals = self._totals
+        windows = self._windows
+        for key, status, duration_s, when in pending:
+            duration_ms = duration_s * 1000.0
+            bucket = bisect_left(_BOUNDS, duration_ms)
+            status_class = status // 100 if 100 <= status < 600 else 5
+            total = totals.get(key)
+            if total is None:
+                total = totals[key] = Accumulator()
+            total.add(status_class, duration_ms, bucket)
+            second = int(when)
+            window = windows.get(second)
+            if window is None:
+                window = windows[second] = {}
+            acc = window.get(key)
+            if acc is None:
+                acc = window[key] = Accumulator()
+            acc.add(status_class, duration_ms, bucket)
 
     def drain(self, *, include_current: bool = False) -> list[SecondRow]:
         """Remove and return the rows of every completed second (and the current one when asked)."""
+        self._fold()
         now = int(self._clock())
         done = [s for s in self._windows if s < now or include_current]
         rows = []

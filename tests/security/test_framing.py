@@ -208,3 +208,47 @@ def test_content_length_longer_than_the_body_never_becomes_a_request(front: Fron
     assert half_closed.closed
     _assert_no_smuggling(front, "sentinel-short-body")
     assert all(r.target != "/a" for r in front.upstream.requests)
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole response with a Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the connection closed before a response"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the connection closed inside a response body"
+        body += chunk
+    return head
+
+
+def test_slow_headers_after_a_fast_request_on_the_same_connection_are_closed(front: Front) -> None:
+    """The header timer of a later request on a kept-alive connection runs from that request's start."""
+    with socket.create_connection(("127.0.0.1", front.dataplane.port), timeout=30) as sock:
+        sock.sendall(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_response(sock).startswith(b"HTTP/1.1 200")
+        # Start the next request part-way through the first one's header period, then trickle it.
+        time.sleep(SLOW_CLIENT_TIMEOUT_S / 2)
+        start = time.monotonic()
+        sock.sendall(b"GET /slow-second HTTP/1.1\r\n")
+        data = b""
+        for i in range(100):
+            sock.sendall(b"X-%d: v\r\n" % i)
+            sock.settimeout(0.3)
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                continue
+            break
+        elapsed = time.monotonic() - start
+    assert data.startswith(b"HTTP/1.1 408"), data[:100]
+    assert SLOW_CLIENT_TIMEOUT_S * 0.9 <= elapsed < SLOW_CLIENT_TIMEOUT_S + 3
+    assert "/slow-second" not in front.upstream.paths()
