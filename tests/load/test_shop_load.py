@@ -20,6 +20,8 @@ from tests.support.processes import ROOT, VENV_BIN
 pytestmark = [pytest.mark.load, pytest.mark.integration]
 
 CUSTOMERS = 15
+SHOPPERS = CUSTOMERS - 1
+"""The seed's customer count includes the demo customer: it creates customer0001..customer0014."""
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopStack]:
 
 
 def strangler(shop: ShopStack, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **shop.admin_env, "LOADTEST_CUSTOMERS": str(CUSTOMERS), "STRANGLER_TOKEN": ""}
+    env = {**os.environ, **shop.admin_env, "LOADTEST_CUSTOMERS": str(SHOPPERS), "STRANGLER_TOKEN": ""}
     return subprocess.run(
         [str(VENV_BIN / "strangler"), *args],
         cwd=ROOT,
