@@ -163,7 +163,7 @@ class _Bench:
             wait_port(port, self._start(name, [py, "-m", "benchmarks.backend", "--port", str(port)]))
         backend = f"http://127.0.0.1:{self.ports['backend']}"
         port = self.ports["minimal"] = free_port()
-        minimal = self._start(
+        minimal = self.minimal = self._start(
             "minimal",
             [
                 py,
@@ -246,9 +246,15 @@ class _Bench:
         for name in variants:  # warm-up: pools filled, code paths hot
             self._load(name, connections=CONNECTIONS, duration=1.0)
         rps: dict[str, list[float]] = {name: [] for name in variants}
+        pids = {"minimal": self.minimal.pid, "dataplane": self.dataplane.pid}
+        cpu_us: dict[str, list[float]] = {name: [] for name in pids}
         for _ in range(ROUNDS):
             for name in variants:
-                rps[name].append(self._load(name, connections=CONNECTIONS, duration=THROUGHPUT_S)["rps"])
+                before = cpu_seconds(pids[name]) if name in pids else 0.0
+                result = self._load(name, connections=CONNECTIONS, duration=THROUGHPUT_S)
+                rps[name].append(result["rps"])
+                if name in pids:
+                    cpu_us[name].append((cpu_seconds(pids[name]) - before) / result["requests"] * 1e6)
         ratio = statistics.median(d / m for d, m in zip(rps["dataplane"], rps["minimal"], strict=True))
         p50: dict[str, list[float]] = {"direct": [], "dataplane": [], "minimal": []}
         for _ in range(ROUNDS):
@@ -268,6 +274,10 @@ class _Bench:
         if "nginx" in rps:
             nginx = statistics.median(d / n for d, n in zip(rps["dataplane"], rps["nginx"], strict=True))
             details.append(f"#   data plane / nginx: {nginx:.2f}")
+        details.append(
+            "# proxy CPU per request at 32 connections, us (median): "
+            + ", ".join(f"{name} {statistics.median(values):.0f}" for name, values in cpu_us.items())
+        )
         details.append("# p50 latency at 1 connection, microseconds (median of rounds):")
         details += [f"#   {name}: {statistics.median(values):.0f}" for name, values in p50.items()]
         return lines + details + self.notes

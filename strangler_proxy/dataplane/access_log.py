@@ -14,7 +14,7 @@ import time
 from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
 
-__all__ = ["AccessLog"]
+__all__ = ["AccessLog", "format_entry"]
 
 _TEMPLATE = (
     '{"ts":%.6f,"request_id":%s,"method":%s,"path":%s,"route":%s,"target":%s,"upstream":%s,'
@@ -22,7 +22,7 @@ _TEMPLATE = (
 )
 
 
-def _format(entry: tuple) -> str:  # type: ignore[type-arg]
+def format_entry(entry: tuple) -> str:  # type: ignore[type-arg]
     """One JSON line; every string goes through the C JSON string encoder, so any value is safe."""
     ts, request_id, method, path, route, target, upstream, version, status, duration_s, client, error = entry
     return _TEMPLATE % (
@@ -92,7 +92,7 @@ class AccessLog:
         if not self._buffer:
             return
         entries, self._buffer = self._buffer, []
-        data = "".join([_format(entry) for entry in entries]).encode()
+        data = "".join([format_entry(entry) for entry in entries]).encode()
         if self._fd is None:
             self.open()
         assert self._fd is not None

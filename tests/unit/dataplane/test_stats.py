@@ -57,3 +57,18 @@ def test_unknown_statuses_count_as_server_errors() -> None:
     stats = RequestStats(Clock())
     stats.record(("a", "legacy"), 0, 0.001)
     assert stats.totals[("a", "legacy")].by_class[5] == 1
+
+
+def test_pending_records_are_folded_inline_beyond_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from strangler_proxy.dataplane import stats as stats_module
+
+    monkeypatch.setattr(stats_module, "_FOLD_AT", 10)
+    clock = Clock()
+    stats = RequestStats(clock)
+    for n in range(25):
+        stats.record(("a", "legacy"), 200 if n % 5 else 503, 0.002)
+        assert len(stats._pending) < 10
+    clock.now += 1
+    rows = stats.drain()
+    assert [(r.second, r.accumulator.by_class[2], r.accumulator.by_class[5]) for r in rows] == [(1000, 20, 5)]
+    assert stats.totals[("a", "legacy")].requests == 25
