@@ -39,9 +39,9 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _run(url: str | None, token: str | None, home: Path | None, action) -> Any:  # type: ignore[no-untyped-def]
+def _run(url: str | None, token: str | None, home: Path | None, action, *, timeout: float = 15.0) -> Any:  # type: ignore[no-untyped-def]
     try:
-        admin = AdminClient.connect(url, token, home)
+        admin = AdminClient.connect(url, token, home, timeout=timeout)
         try:
             return action(admin)
         finally:
@@ -171,8 +171,19 @@ def rollback(
     token: TokenOption = None,
     home: HomeOption = None,
     expected_version: ExpectOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Roll back even if the reverse sync backlog did not drain.")
+    ] = False,
+    drain_timeout: Annotated[
+        float,
+        typer.Option("--drain-timeout", min=0, max=60, help="Seconds to wait for the reverse sync to drain."),
+    ] = 10.0,
 ) -> None:
-    """Return one route (or the whole table) to the previous version or to legacy."""
+    """Return one route (or the whole table) to the previous version or to legacy.
+
+    A route whose new upstream takes writes first waits for the reverse sync backlog to drain
+    (``--drain-timeout``), then is refused (409 sync_not_drained) unless ``--force``.
+    """
     if to not in ("previous", "legacy"):
         Console(stderr=True).print("[bold red]error:[/] --to must be 'previous' or 'legacy'")
         raise typer.Exit(2)
@@ -184,7 +195,9 @@ def rollback(
         path = "/rollback"
     else:
         path, body["to"] = f"/routes/{name}/rollback", to
-    _print_result(_run(url, token, home, lambda a: a.request("POST", path, body)))
+        body.update(force=force, drain_timeout_s=drain_timeout)
+    result = _run(url, token, home, lambda a: a.request("POST", path, body), timeout=15.0 + drain_timeout)
+    _print_result(result)
 
 
 @routes_app.command("panic")

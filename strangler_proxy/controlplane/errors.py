@@ -6,6 +6,7 @@ ControlPlaneError (500)
  ├── Forbidden (403)
  ├── NotFound (404)
  ├── StaleVersion (409)        the expected active version is no longer active
+ ├── SyncNotDrained (409)      a rollback found the reverse sync backlog not drained in time
  ├── Conflict (409)            e.g. a name that already exists
  └── Refused (422)             the route table or the upstream failed validation; ``problems`` says why
 """
@@ -20,6 +21,7 @@ __all__ = [
     "NotFound",
     "Refused",
     "StaleVersion",
+    "SyncNotDrained",
     "TooManyRequests",
     "Unauthenticated",
 ]
@@ -76,6 +78,17 @@ class StaleVersion(Conflict):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "expected_version": self.expected, "active_version": self.active}
+
+
+class SyncNotDrained(Conflict):
+    code = "sync_not_drained"
+
+    def __init__(self, backlog: int) -> None:
+        super().__init__(f"reverse sync backlog is {backlog} events; retry, wait, or force")
+        self.backlog = backlog
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "backlog": self.backlog}
 
 
 class Refused(ControlPlaneError):

@@ -18,6 +18,8 @@ class ControlPlaneSettings(BaseSettings):
 
     home: Path = Path(".strangler")
     store_url: str | None = None
+    sync_database_url: str | None = None
+    """The sync database (``STRANGLER_SYNC_DATABASE_URL``); the relays keep its ``sync_lag`` table current."""
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
     legacy_url: str = "http://127.0.0.1:8100"
@@ -50,6 +52,12 @@ class ControlPlaneSettings(BaseSettings):
         if self.store_url:
             return self.store_url
         return f"sqlite:///{self.home.resolve() / 'store.sqlite3'}"
+
+    @property
+    def resolved_sync_database_url(self) -> str:
+        if self.sync_database_url:
+            return self.sync_database_url
+        return f"sqlite:///{self.home.resolve() / 'sync' / 'sync.sqlite3'}"
 
     @property
     def secrets_dir(self) -> Path:

@@ -55,6 +55,9 @@ class AddRouteBody(ChangeBody):
 class RollbackBody(ChangeBody):
     to: Literal["previous", "legacy"] = "previous"
     dry_run: bool = False
+    force: bool = False
+    """Roll back even when the reverse sync backlog did not drain in time (recorded in the audit)."""
+    drain_timeout_s: float = Field(default=10.0, ge=0, le=60)
 
 
 class LoginBody(_Body):

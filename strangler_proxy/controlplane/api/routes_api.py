@@ -101,6 +101,10 @@ async def rollback_route(ctx: Context) -> Response:
         return await _preview(
             ctx, await ctx.run(ctx.services.publishing.rollback_candidate, name, to=body.to)
         )
+    _, record = await ctx.run(ctx.services.publishing.active)
+    evidence = await ctx.services.sync_lag.before_rollback(
+        record.table.rule(name), force=body.force, drain_timeout_s=body.drain_timeout_s
+    )
     result = await ctx.run(
         ctx.services.publishing.rollback,
         actor=ctx.actor,
@@ -108,8 +112,14 @@ async def rollback_route(ctx: Context) -> Response:
         route=name,
         to=body.to,
         expected_version=body.expected_version,
+        evidence=evidence,
     )
     return json_response(result.to_dict())
+
+
+async def sync_lag(ctx: Context) -> Response:
+    """Sync lag per direction (``null`` when unknown)."""
+    return json_response(await ctx.run(ctx.services.sync_lag.snapshot))
 
 
 async def rollback_all(ctx: Context) -> Response:
@@ -127,7 +137,10 @@ async def rollback_all(ctx: Context) -> Response:
 async def panic(ctx: Context) -> Response:
     """Every route to legacy."""
     body = await ctx.body(ChangeBody)
-    result = await ctx.run(ctx.services.publishing.panic, actor=ctx.actor, reason=body.reason)
+    evidence = await ctx.services.sync_lag.panic_evidence()
+    result = await ctx.run(
+        ctx.services.publishing.panic, actor=ctx.actor, reason=body.reason, evidence=evidence
+    )
     return json_response(result.to_dict())
 
 
@@ -142,4 +155,5 @@ def routes(services: ControlPlaneServices) -> list[Route]:
         Route("/routes/{name}/rollback", endpoint(services, operator, rollback_route), methods=["POST"]),
         Route("/rollback", endpoint(services, operator, rollback_all), methods=["POST"]),
         Route("/panic", endpoint(services, operator, panic), methods=["POST"]),
+        Route("/sync/lag", endpoint(services, viewer, sync_lag), methods=["GET"]),
     ]

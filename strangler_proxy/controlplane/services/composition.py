@@ -14,6 +14,7 @@ from strangler_proxy.controlplane.services.guards import GuardService
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
+from strangler_proxy.controlplane.services.sync_lag import SyncLagService
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.secrets import load_or_create_secret
@@ -34,6 +35,7 @@ class ControlPlaneServices:
     observability: ObservabilityService
     guards: GuardService
     overrides: OverrideService
+    sync_lag: SyncLagService
 
     def bootstrap(self) -> BootstrapReport:
         """Migrate the store and create the first version and the admin user when missing."""
@@ -76,4 +78,5 @@ def build_services(
         observability=ObservabilityService(engine),
         guards=GuardService(engine, publishing, lag_s=settings.guard_lag_s),
         overrides=OverrideService(load_or_create_secret(secrets_dir / "override.key")),
+        sync_lag=SyncLagService(settings.resolved_sync_database_url),
     )

@@ -2,7 +2,8 @@
 
 A snapshot holds, per route, the last few seconds summed over data-plane workers (requests/s, 5xx
 rate in percent, p50/p99 for legacy and new side by side, shadow parity in percent, guard status)
-and the last minute, one point a second, for the charts. The figures come from the service layer
+and the last minute, one point a second, for the charts; and the data sync lag per direction.
+The figures come from the service layer
 (ObservabilityService, GuardService); this module only shapes them for the page.
 """
 
@@ -22,6 +23,7 @@ from strangler_proxy.controlplane.services.clock import as_utc, utcnow
 from strangler_proxy.controlplane.services.guards import GuardService
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.publishing import PublishingService
+from strangler_proxy.controlplane.services.sync_lag import SyncLagService
 from strangler_proxy.routes import RouteTable
 
 __all__ = ["LiveFeed", "LiveSources", "SettledSources", "build_snapshot", "settled_sources"]
@@ -42,6 +44,8 @@ class LiveSources(Protocol):
     def observability(self) -> ObservabilityService: ...
     @property
     def guards(self) -> GuardService: ...
+    @property
+    def sync_lag(self) -> SyncLagService | None: ...
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,14 @@ class SettledSources:
     publishing: PublishingService
     observability: ObservabilityService
     guards: GuardService
+    sync_lag: SyncLagService | None = None
 
 
 def settled_sources(services: ControlPlaneServices, *, settle_s: float = SETTLE_S) -> SettledSources:
     """The services, with figures read as of ``settle_s`` ago: data-plane workers flush each second's
     counters about a second after it ends, so the newest second is left out rather than shown short."""
     observability = ObservabilityService(services.engine, seconds=lambda: time.time() - settle_s)
-    return SettledSources(services.publishing, observability, services.guards)
+    return SettledSources(services.publishing, observability, services.guards, services.sync_lag)
 
 
 def _percent(value: float | None) -> float | None:
@@ -139,6 +144,7 @@ def build_snapshot(
         "generation": pointer.generation,
         "window_s": window_s,
         "routes": routes,
+        "sync_lag": sources.sync_lag.snapshot() if sources.sync_lag is not None else None,
         "series": {"seconds": seconds, "routes": series},
     }
 

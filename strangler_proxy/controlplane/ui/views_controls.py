@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,6 +27,27 @@ from strangler_proxy.controlplane.ui.web import UI
 from strangler_proxy.routes import ActionMode
 
 __all__ = ["ControlsViews"]
+
+DRAIN_TIMEOUT_S = 10.0
+MAX_DRAIN_TIMEOUT_S = 60.0
+
+
+def _force(form: FormData) -> bool:
+    """The "roll back even if the reverse sync has not drained" checkbox."""
+    return form_text(form, "force", required=False).lower() in ("on", "true", "1")
+
+
+def _drain_timeout(form: FormData) -> float:
+    raw = form_text(form, "drain_timeout_s", required=False)
+    if not raw:
+        return DRAIN_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"drain timeout must be a number of seconds, not {raw!r}") from None
+    if not 0 <= value <= MAX_DRAIN_TIMEOUT_S:
+        raise BadRequest(f"drain timeout must be between 0 and {MAX_DRAIN_TIMEOUT_S:g} s")
+    return value
 
 
 def _rollback_to(value: str) -> Literal["previous", "legacy"]:
@@ -135,6 +157,8 @@ class ControlsViews:
         try:
             to = _rollback_to(form_text(form, "to"))
             reason = form_reason(form)
+            force = _force(form)
+            drain_timeout_s = _drain_timeout(form)
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Roll back {name}")
         return await preview_change(
@@ -144,7 +168,7 @@ class ControlsViews:
             candidate=lambda: self.ui.services.publishing.rollback_candidate(name, to=to),
             apply_url=str(request.app.url_path_for("ui-rollback-apply", name=name)),
             reason=reason,
-            fields={"to": to},
+            fields={"to": to, "force": "on" if force else "", "drain_timeout_s": drain_timeout_s},
             button=f"Roll back {name}",
             danger=True,
         )
@@ -156,6 +180,13 @@ class ControlsViews:
             to = _rollback_to(form_text(form, "to"))
             reason = form_reason(form)
             expected = form_int(form, "expected_version")
+            force = _force(form)
+            drain_timeout_s = _drain_timeout(form)
+            services = self.ui.services
+            _, record = await run_in_threadpool(services.publishing.active)
+            evidence = await services.sync_lag.before_rollback(
+                record.table.rule(name), force=force, drain_timeout_s=drain_timeout_s
+            )
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Roll back {name}")
         actor = self.ui.actor(request, principal)
@@ -163,8 +194,8 @@ class ControlsViews:
             self.ui,
             request,
             title=f"Roll back {name}",
-            publish=lambda: self.ui.services.publishing.rollback(
-                actor=actor, reason=reason, route=name, to=to, expected_version=expected
+            publish=lambda: services.publishing.rollback(
+                actor=actor, reason=reason, route=name, to=to, expected_version=expected, evidence=evidence
             ),
         )
 
@@ -199,9 +230,10 @@ class ControlsViews:
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title="Panic")
         actor = self.ui.actor(request, principal)
+        evidence = await self.ui.services.sync_lag.panic_evidence()
         return await apply_change(
             self.ui,
             request,
             title="Panic: every route to legacy",
-            publish=lambda: self.ui.services.publishing.panic(actor=actor, reason=reason),
+            publish=lambda: self.ui.services.publishing.panic(actor=actor, reason=reason, evidence=evidence),
         )

@@ -68,6 +68,26 @@
       setText(workers, w.alive ? w.current + "/" + w.alive + " workers on v" + payload.version
         : "no data-plane worker seen", w.current < w.alive || !w.alive);
     }
+    renderSyncLag(payload.sync_lag);
+  }
+
+  // The sync lag box: one row per direction; "unknown" until the sync relays have measured it.
+  function renderSyncLag(lag) {
+    document.querySelectorAll("[data-sync-direction]").forEach(function (row) {
+      var figures = lag ? lag[row.getAttribute("data-sync-direction")] : null;
+      var cells = {};
+      row.querySelectorAll("[data-sync]").forEach(function (cell) { cells[cell.getAttribute("data-sync")] = cell; });
+      if (!figures) {
+        setText(cells.lag, "unknown", false);
+        setText(cells.backlog, "–", false);
+        setText(cells.measured, "never", false);
+        return;
+      }
+      setText(cells.lag, Math.round(figures.lag_ms) + " ms", figures.lag_ms > 1000);
+      setText(cells.backlog, String(figures.backlog), figures.backlog > 0);
+      setText(cells.measured, figures.stale ? "stale · " + new Date(figures.measured_at).toLocaleTimeString()
+        : new Date(figures.measured_at).toLocaleTimeString(), figures.stale);
+    });
   }
 
   function selectedRoute() {

@@ -1,0 +1,181 @@
+"""Sync lag in the control plane: GET /api/v1/sync/lag, and the reverse-sync drain before a rollback.
+
+The ``sync_lag`` rows are written by the sync relays' own code (``acl.sync.lag.store_lag``), so the
+control plane's reading of the table is checked against the real writer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, create_engine, update
+
+from acl.sync.lag import DirectionLag, store_lag
+from acl.sync.tables import sync_lag, sync_metadata
+from strangler_proxy.controlplane.services.sync_lag import SyncLagService, route_takes_writes
+from strangler_proxy.controlplane.settings import ControlPlaneSettings
+from strangler_proxy.routes import Rule
+from tests.unit.controlplane.conftest import Api
+
+pytestmark = pytest.mark.unit
+
+WRITES_RULE = {"name": "catalog", "match": {"kind": "prefix", "path": "/catalog"}}
+READ_ONLY_RULE = {"name": "pages", "match": {"kind": "prefix", "path": "/pages", "methods": ["GET", "HEAD"]}}
+
+
+@pytest.fixture
+def sync_engine(settings: ControlPlaneSettings) -> Iterator[Engine]:
+    path = settings.home.resolve() / "sync" / "sync.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_sync_database_url)
+    sync_metadata.create_all(engine, tables=[sync_lag])
+    yield engine
+    engine.dispose()
+
+
+def _store(engine: Engine, *, forward: int = 0, reverse: int = 0) -> None:
+    store_lag(
+        engine,
+        [
+            DirectionLag("forward", 120.0 if forward else 0.0, forward, None),
+            DirectionLag("reverse", 450.0 if reverse else 0.0, reverse, None),
+        ],
+    )
+
+
+def _set_reverse_backlog(engine: Engine, backlog: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(sync_lag).where(sync_lag.c.direction == "reverse").values(backlog=backlog))
+
+
+def _route_on_new(api: Api, rule: dict) -> int:
+    response = api.client.put(
+        "/api/v1/upstreams/catalog", json={"url": "http://127.0.0.1:8201"}, headers=api.headers("admin")
+    )
+    assert response.status_code in (200, 201), response.text
+    added = api.post("/routes", {"rule": rule, "reason": "add"})
+    assert added.status_code == 201, added.text
+    flipped = api.post(f"/routes/{rule['name']}/flip", {"mode": "new", "upstream": "catalog", "reason": "go"})
+    assert flipped.status_code == 200, flipped.text
+    return flipped.json()["version"]
+
+
+def _last_audit(api: Api, action: str) -> dict:
+    entries = api.get(f"/audit?action={action}", role="admin").json()["entries"]
+    assert entries, f"no {action} audit entry"
+    return entries[0]
+
+
+def test_lag_is_unknown_without_a_sync_database(api: Api, settings: ControlPlaneSettings) -> None:
+    response = api.get("/sync/lag")
+    assert response.status_code == 200
+    assert response.json() == {"forward": None, "reverse": None}
+    assert not (settings.home.resolve() / "sync" / "sync.sqlite3").exists()  # reading created nothing
+
+
+def test_lag_is_unknown_while_the_table_is_missing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "empty.sqlite3"
+    create_engine(f"sqlite:///{path}").connect().close()
+    service = SyncLagService(f"sqlite:///{path}")
+    assert service.snapshot() == {"forward": None, "reverse": None}
+    assert service.reverse_backlog() is None
+    service.dispose()
+
+
+def test_lag_is_read_per_direction_with_a_stale_marker(api: Api, sync_engine: Engine) -> None:
+    _store(sync_engine, forward=3, reverse=7)
+    body = api.get("/sync/lag").json()
+    assert body["forward"]["backlog"] == 3 and body["forward"]["lag_ms"] == 120.0
+    assert body["reverse"]["backlog"] == 7 and body["reverse"]["lag_ms"] == 450.0
+    assert body["forward"]["stale"] is False and body["reverse"]["stale"] is False
+    old = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=5)
+    with sync_engine.begin() as conn:
+        conn.execute(update(sync_lag).where(sync_lag.c.direction == "forward").values(measured_at=old))
+    body = api.get("/sync/lag").json()
+    assert body["forward"]["stale"] is True and body["reverse"]["stale"] is False
+    assert datetime.fromisoformat(body["forward"]["measured_at"]) < datetime.now(UTC) - timedelta(minutes=4)
+
+
+def test_route_takes_writes() -> None:
+    def rule(mode: str, methods: list[str] | None) -> Rule:
+        action = {"mode": mode, "upstream": None if mode == "legacy" else "catalog"}
+        return Rule.model_validate(
+            {"name": "r", "match": {"kind": "prefix", "path": "/r", "methods": methods}, "action": action}
+        )
+
+    assert route_takes_writes(rule("new", None))
+    assert route_takes_writes(rule("canary", ["GET", "POST"]))
+    assert not route_takes_writes(rule("new", ["GET", "HEAD"]))
+    assert not route_takes_writes(rule("shadow", None))
+    assert not route_takes_writes(rule("legacy", None))
+
+
+def test_rollback_waits_until_the_reverse_backlog_drains(api: Api, sync_engine: Engine) -> None:
+    version = _route_on_new(api, WRITES_RULE)
+    _store(sync_engine, reverse=4)
+    drained = threading.Timer(0.4, _set_reverse_backlog, args=(sync_engine, 0))
+    started = time.monotonic()
+    drained.start()
+    try:
+        response = api.post(
+            "/routes/catalog/rollback", {"to": "legacy", "reason": "back", "drain_timeout_s": 10}
+        )
+    finally:
+        drained.join()
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == version + 1
+    assert time.monotonic() - started >= 0.4
+    assert _last_audit(api, "rollback")["evidence"]["reverse_sync_backlog"] == 0
+
+
+def test_rollback_refuses_with_409_when_the_backlog_does_not_drain(api: Api, sync_engine: Engine) -> None:
+    version = _route_on_new(api, WRITES_RULE)
+    _store(sync_engine, reverse=5)
+    response = api.post(
+        "/routes/catalog/rollback", {"to": "legacy", "reason": "back", "drain_timeout_s": 0.2}
+    )
+    assert response.status_code == 409, response.text
+    assert response.json() == {
+        "error": "sync_not_drained",
+        "message": "reverse sync backlog is 5 events; retry, wait, or force",
+        "backlog": 5,
+    }
+    assert api.get("/versions/active").json()["version"] == version  # nothing rolled back
+    too_long = api.post("/routes/catalog/rollback", {"to": "legacy", "reason": "x", "drain_timeout_s": 61})
+    assert too_long.status_code == 422
+
+
+def test_forced_rollback_rolls_back_and_audits_the_backlog(api: Api, sync_engine: Engine) -> None:
+    version = _route_on_new(api, WRITES_RULE)
+    _store(sync_engine, reverse=5)
+    body = {"to": "legacy", "reason": "now", "drain_timeout_s": 0.1, "force": True}
+    response = api.post("/routes/catalog/rollback", body)
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == version + 1
+    evidence = _last_audit(api, "rollback")["evidence"]
+    assert evidence == {"reverse_sync_backlog": 5, "forced": True}
+
+
+def test_panic_never_waits_and_audits_the_backlog(api: Api, sync_engine: Engine) -> None:
+    _route_on_new(api, WRITES_RULE)
+    _store(sync_engine, reverse=9)
+    started = time.monotonic()
+    response = api.post("/panic", {"reason": "emergency"})
+    assert response.status_code == 200, response.text
+    assert time.monotonic() - started < 5  # well under the 10 s default drain
+    assert _last_audit(api, "panic")["evidence"]["reverse_sync_backlog"] == 9
+
+
+def test_read_only_route_never_waits(api: Api, sync_engine: Engine) -> None:
+    version = _route_on_new(api, READ_ONLY_RULE)
+    _store(sync_engine, reverse=9)
+    started = time.monotonic()
+    response = api.post("/routes/pages/rollback", {"to": "legacy", "reason": "back"})
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == version + 1
+    assert time.monotonic() - started < 5  # the default drain would have waited 10 s
+    assert _last_audit(api, "rollback")["evidence"] is None
