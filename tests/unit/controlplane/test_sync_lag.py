@@ -6,6 +6,7 @@ control plane's reading of the table is checked against the real writer.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from acl.sync.lag import DirectionLag, store_lag
 from acl.sync.tables import sync_lag, sync_metadata
 from strangler_proxy.controlplane.services.sync_lag import SyncLagService, route_takes_writes
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
+from strangler_proxy.controlplane.ui.live import build_snapshot, settled_sources
 from strangler_proxy.routes import Rule
 from tests.unit.controlplane.conftest import Api
 
@@ -179,3 +181,35 @@ def test_read_only_route_never_waits(api: Api, sync_engine: Engine) -> None:
     assert response.json()["version"] == version + 1
     assert time.monotonic() - started < 5  # the default drain would have waited 10 s
     assert _last_audit(api, "rollback")["evidence"] is None
+
+
+def _ui_login(api: Api) -> str:
+    api.client.cookies.clear()
+    response = api.client.post(
+        "/login", data={"username": "operator-user", "password": "a long enough password", "next": "/"}
+    )
+    assert response.status_code == 200, response.text
+    match = re.search(r'<meta name="csrf-token" content="([^"]*)">', response.text)
+    assert match and match.group(1)
+    return match.group(1)
+
+
+def test_ui_rollback_refuses_until_forced_and_shows_the_lag(api: Api, sync_engine: Engine) -> None:
+    version = _route_on_new(api, WRITES_RULE)
+    _store(sync_engine, forward=2, reverse=6)
+    csrf = _ui_login(api)
+    page = api.client.get("/")
+    assert page.status_code == 200 and 'id="sync-lag"' in page.text
+    form = {"csrf_token": csrf, "to": "legacy", "reason": "errors", "drain_timeout_s": "0.1"}
+    preview = api.client.post("/ui/routes/catalog/rollback/preview", data={**form, "force": "on"})
+    assert preview.status_code == 200 and 'name="force" value="on"' in preview.text
+    refused = api.client.post("/ui/routes/catalog/rollback", data={**form, "expected_version": str(version)})
+    assert "reverse sync backlog is 6 events; retry, wait, or force" in refused.text
+    assert api.get("/versions/active").json()["version"] == version
+    forced = {**form, "expected_version": str(version), "force": "on"}
+    assert api.client.post("/ui/routes/catalog/rollback", data=forced).status_code == 200
+    assert api.get("/versions/active").json()["version"] == version + 1
+    assert _last_audit(api, "rollback")["evidence"] == {"reverse_sync_backlog": 6, "forced": True}
+    snapshot = build_snapshot(settled_sources(api.services))
+    assert snapshot["sync_lag"]["forward"]["backlog"] == 2
+    assert snapshot["sync_lag"]["reverse"]["backlog"] == 6
