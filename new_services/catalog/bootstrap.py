@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
+from acl.identity import IdentityVerifier, load_identity_key
 from new_services.catalog.adapters.engine import make_engine
 from new_services.catalog.adapters.migrate import current_revision, head_revision
 from new_services.catalog.adapters.orm import start_mappers
@@ -21,12 +22,16 @@ ReadinessCheck = Callable[[], dict[str, str]]
 
 @dataclass(frozen=True)
 class Catalog:
-    """What the entrypoints need: a unit-of-work factory and a readiness check."""
+    """What the entrypoints need: a unit-of-work factory, a readiness check and the identity verifier.
+
+    Without a verifier nobody can be identified, so every write is refused with 401.
+    """
 
     settings: CatalogSettings
     uow_factory: Callable[[], AbstractUnitOfWork]
     readiness: ReadinessCheck
     engine: Engine | None = None
+    identity: IdentityVerifier | None = None
 
     def dispose(self) -> None:
         if self.engine is not None:
@@ -42,6 +47,7 @@ def bootstrap(settings: CatalogSettings) -> Catalog:
         uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
         readiness=lambda: _database_readiness(engine),
         engine=engine,
+        identity=IdentityVerifier(load_identity_key(settings.strangler_home)),
     )
 
 

@@ -70,6 +70,10 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
     def __init__(self, products: Iterable[Product] = ()) -> None:
         self.products = InMemoryProductRepository(products)
         self.committed = False
+        self.stock_changes: list[Product] = []
+
+    def record_stock_change(self, product: Product) -> None:
+        self.stock_changes.append(dataclasses.replace(product))
 
     def commit(self) -> None:
         self.committed = True

@@ -8,9 +8,16 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from acl.sync import record_product_change
 from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.sqlalchemy_repository import SqlAlchemyProductRepository
+from new_services.catalog.domain import Product
+from new_services.catalog.service_layer.records import record_from_product
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
+
+# Columns the catalog's stock command changes on the monolith's product row.
+STOCK_COLUMNS = ("stk_qty", "upd_dt")
+ORIGIN = "catalog"
 
 __all__ = ["SqlAlchemyUnitOfWork"]
 
@@ -39,11 +46,21 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             session.close()
             self._session = None
 
+    def record_stock_change(self, product: Product) -> None:
+        """A ``service_outbox`` row on the session's own connection: it commits or rolls back with it."""
+        session = self._require_session()
+        session.flush()
+        record_product_change(
+            session.connection(), record=record_from_product(product), origin=ORIGIN, columns=STOCK_COLUMNS
+        )
+
     def commit(self) -> None:
         self._require_session().commit()
 
     def rollback(self) -> None:
-        self._require_session().rollback()
+        session = self._require_session()
+        session.expunge_all()  # a rollback would expire them; a shadow answer still shows their values
+        session.rollback()
 
     def _require_session(self) -> Session:
         if self._session is None:

@@ -8,24 +8,35 @@ the JSON 404.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
-from new_services.catalog.entrypoints.csrf import csrf_protect
+from new_services.catalog.entrypoints.auth import current_identity, not_authenticated, permission_denied
+from new_services.catalog.entrypoints.csrf import check_csrf, csrf_protect
 from new_services.catalog.entrypoints.dependencies import catalog
 from new_services.catalog.entrypoints.errors import InvalidParameter, error_response, json_response
 from new_services.catalog.entrypoints.methods import ALL_METHODS
 from new_services.catalog.entrypoints.params import parse_listing
 from new_services.catalog.entrypoints.representation import product_json
 from new_services.catalog.entrypoints.request_args import last_values
-from new_services.catalog.service_layer import PageOutOfRange, get_product, list_products
+from new_services.catalog.entrypoints.stock_body import InvalidBody, parse_stock_change
+from new_services.catalog.service_layer import (
+    NegativeStock,
+    PageOutOfRange,
+    ShadowUnitOfWork,
+    adjust_stock,
+    get_product,
+    list_products,
+    set_stock,
+)
 
 __all__ = ["blueprint", "page_links"]
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
-SESSION_COOKIE = "sessionid"  # the monolith's session cookie
+SHADOW_HEADER = "X-Strangler-Shadow"
 
 
 def allow(*methods: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
@@ -90,19 +101,38 @@ def product_detail(product_id: int) -> Response:
 )
 @allow("POST")
 def product_stock(product_id: int) -> Response:
-    """Stock writes stay with the monolith until the catalog-writes stage moves them here.
+    """Set (``{"quantity": n}``) or move (``{"delta": d}``) the stock; staff identities only.
 
-    An anonymous request gets the monolith's 401; one with credentials or a session gets 501, since
-    this service cannot check the monolith's users yet (the route table keeps these on the monolith).
+    Checks run in the monolith's order: 401 nobody, 403 not staff, 403 CSRF (the identity comes from a
+    session), 404 no product, 400 body. The product change and its ``service_outbox`` row commit in one
+    transaction; with ``X-Strangler-Shadow: 1`` the whole use case runs and is rolled back.
     """
-    if "Authorization" not in request.headers and SESSION_COOKIE not in request.cookies:
-        response = error_response(
-            401, "not_authenticated", "Authentication required: log in or use HTTP basic auth."
-        )
-        response.headers["WWW-Authenticate"] = 'Basic realm="LegacyShop API", charset="UTF-8"'
-        response.vary.add("Cookie")  # the monolith read its session to find nobody
-        return response
-    return error_response(501, "not_implemented", "Stock updates are not served by the catalog service yet.")
+    identity = current_identity()
+    if identity is None:
+        return not_authenticated()
+    if not identity.is_staff:
+        return permission_denied()
+    check_csrf(request, trusted_origins=catalog().settings.csrf_trusted_origins)
+    get_product(catalog().uow_factory(), product_id)
+    try:
+        change = parse_stock_change(request.get_data(cache=False))
+    except InvalidBody as exc:
+        extra = {"field": exc.field} if exc.field else {}
+        return error_response(400, "invalid_body", exc.message, **extra)
+    uow = catalog().uow_factory()
+    if request.headers.get(SHADOW_HEADER) == "1":
+        uow = ShadowUnitOfWork(uow)
+    command = set_stock if change.field == "quantity" else adjust_stock
+    try:
+        product = command(uow, product_id, change.value, clock=_utcnow_seconds)
+    except NegativeStock as exc:
+        return error_response(400, "invalid_body", str(exc), field=exc.field)
+    return json_response(product_json(product))
+
+
+def _utcnow_seconds() -> datetime:
+    """The monolith stores ``upd_dt`` to the second: so do we, so both sides hold the same time."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @blueprint.route("", methods=ALL_METHODS, provide_automatic_options=False)

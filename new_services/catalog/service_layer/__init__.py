@@ -2,18 +2,25 @@
 
 from new_services.catalog.service_layer.commands import adjust_stock, set_stock
 from new_services.catalog.service_layer.criteria import SORT_KEYS, ProductCriteria
-from new_services.catalog.service_layer.errors import PageOutOfRange, ProductNotFound, ServiceError
+from new_services.catalog.service_layer.errors import (
+    NegativeStock,
+    PageOutOfRange,
+    ProductNotFound,
+    ServiceError,
+)
 from new_services.catalog.service_layer.queries import Page, get_product, list_categories, list_products
-from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
+from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork, ShadowUnitOfWork
 
 __all__ = [
     "SORT_KEYS",
     "AbstractUnitOfWork",
+    "NegativeStock",
     "Page",
     "PageOutOfRange",
     "ProductCriteria",
     "ProductNotFound",
     "ServiceError",
+    "ShadowUnitOfWork",
     "adjust_stock",
     "get_product",
     "list_categories",

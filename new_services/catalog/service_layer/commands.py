@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from new_services.catalog.domain import Product
-from new_services.catalog.service_layer.errors import ProductNotFound
+from new_services.catalog.service_layer.errors import NegativeStock, ProductNotFound
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
 
 __all__ = ["adjust_stock", "set_stock"]
@@ -19,24 +19,33 @@ def _utcnow() -> datetime:
 
 
 def set_stock(uow: AbstractUnitOfWork, product_id: int, quantity: int, *, clock: Clock = _utcnow) -> Product:
-    """Replace the stock level of a product."""
+    """Replace the stock level of a product; the change is announced in the same unit of work."""
     with uow:
         product = _load(uow, product_id)
+        if quantity < 0:
+            raise NegativeStock("quantity must not be negative.", "quantity")
         product.set_stock(quantity, now=clock())
         uow.products.save(product)
+        uow.record_stock_change(product)
         uow.commit()
     return product
 
 
 def adjust_stock(uow: AbstractUnitOfWork, product_id: int, delta: int, *, clock: Clock = _utcnow) -> Product:
-    """Reserve (``delta < 0``) or release (``delta > 0``) units; InsufficientStock below zero."""
+    """Reserve (``delta < 0``) or release (``delta > 0``) units; NegativeStock below zero."""
     with uow:
         product = _load(uow, product_id)
+        available = product.stock.quantity
+        if available + delta < 0:
+            raise NegativeStock(f"Stock would become negative: {available} + ({delta}) < 0.", "delta")
         if delta < 0:
             product.reserve(-delta, now=clock())
-        else:
+        elif delta > 0:
             product.release(delta, now=clock())
+        else:  # a zero move still counts as a write, as on the monolith (``updated_at`` moves)
+            product.set_stock(available, now=clock())
         uow.products.save(product)
+        uow.record_stock_change(product)
         uow.commit()
     return product
 

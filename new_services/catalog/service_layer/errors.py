@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PageOutOfRange", "ProductNotFound", "ServiceError"]
+__all__ = ["NegativeStock", "PageOutOfRange", "ProductNotFound", "ServiceError"]
 
 
 class ServiceError(Exception):
@@ -20,3 +20,11 @@ class PageOutOfRange(ServiceError):
         super().__init__(f"Page {page} is out of range (there are {num_pages} pages).")
         self.page = page
         self.num_pages = num_pages
+
+
+class NegativeStock(ServiceError):
+    """A stock change would leave the product below zero units; ``field`` names the input at fault."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -6,9 +6,10 @@ import abc
 from types import TracebackType
 from typing import Self
 
+from new_services.catalog.domain import Product
 from new_services.catalog.service_layer.repository import ProductRepository
 
-__all__ = ["AbstractUnitOfWork"]
+__all__ = ["AbstractUnitOfWork", "ShadowUnitOfWork"]
 
 
 class AbstractUnitOfWork(abc.ABC):
@@ -25,7 +26,37 @@ class AbstractUnitOfWork(abc.ABC):
         self.rollback()
 
     @abc.abstractmethod
+    def record_stock_change(self, product: Product) -> None:
+        """Announce the new stock of ``product`` to the other side, inside this unit's transaction."""
+
+    @abc.abstractmethod
     def commit(self) -> None: ...
 
     @abc.abstractmethod
     def rollback(self) -> None: ...
+
+
+class ShadowUnitOfWork(AbstractUnitOfWork):
+    """Runs a use case on ``inner`` to the end, then rolls back: nothing is stored, nothing announced."""
+
+    def __init__(self, inner: AbstractUnitOfWork) -> None:
+        self._inner = inner
+
+    def __enter__(self) -> Self:
+        self._inner.__enter__()
+        self.products = self._inner.products
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._inner.__exit__(exc_type, exc, tb)
+
+    def record_stock_change(self, product: Product) -> None:
+        self._inner.record_stock_change(product)
+
+    def commit(self) -> None:
+        self._inner.rollback()
+
+    def rollback(self) -> None:
+        self._inner.rollback()

@@ -9,8 +9,9 @@ import pytest
 
 from acl.catalog import product_from_legacy_row
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
-from new_services.catalog.domain import InsufficientStock, Money, Status, Stock
+from new_services.catalog.domain import Money, Status, Stock
 from new_services.catalog.service_layer import (
+    NegativeStock,
     PageOutOfRange,
     ProductCriteria,
     ProductNotFound,
@@ -22,6 +23,7 @@ from new_services.catalog.service_layer import (
 )
 from new_services.catalog.service_layer.backfill import CatalogProductSink, product_from_record
 from new_services.catalog.service_layer.records import record_from_product
+from new_services.catalog.service_layer.unit_of_work import ShadowUnitOfWork
 from tests.unit.catalog.builders import make_product
 
 pytestmark = pytest.mark.unit
@@ -113,11 +115,26 @@ def test_stock_commands_commit_and_touch(uow: InMemoryUnitOfWork) -> None:
 
 def test_stock_commands_refuse_impossible_changes(uow: InMemoryUnitOfWork) -> None:
     before = get_product(uow, 2).stock
-    with pytest.raises(InsufficientStock):
+    with pytest.raises(NegativeStock):
         adjust_stock(uow, 2, -(before.quantity + 1))
     assert get_product(uow, 2).stock == before
+    with pytest.raises(NegativeStock, match="quantity must not be negative"):
+        set_stock(uow, 2, -1)
+    assert get_product(uow, 2).stock == before and uow.stock_changes == []
     with pytest.raises(ProductNotFound):
         set_stock(uow, 42, 1)
+
+
+def test_stock_commands_announce_each_change_in_their_unit_of_work(uow: InMemoryUnitOfWork) -> None:
+    set_stock(uow, 1, 7, clock=lambda: NOW)
+    adjust_stock(uow, 1, 0, clock=lambda: NOW)
+    assert [(p.id, p.stock.quantity) for p in uow.stock_changes] == [(1, 7), (1, 7)]
+
+
+def test_shadow_unit_of_work_rolls_back_instead_of_committing(uow: InMemoryUnitOfWork) -> None:
+    shadow = ShadowUnitOfWork(uow)
+    product = set_stock(shadow, 1, 9, clock=lambda: NOW)
+    assert product.stock == Stock(9) and not uow.committed
 
 
 def test_backfill_sink_upserts_records_as_domain_products() -> None:

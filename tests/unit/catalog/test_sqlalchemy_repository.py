@@ -9,14 +9,25 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 
+from acl.sync import create_service_outbox
+from acl.sync.tables import service_outbox
 from new_services.catalog.adapters.engine import make_engine, normalise_url
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
 from new_services.catalog.adapters.migrate import current_revision, head_revision, upgrade_to_head
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.catalog.domain import Status
-from new_services.catalog.service_layer import ProductCriteria, get_product, list_categories, list_products
+from new_services.catalog.service_layer import (
+    NegativeStock,
+    ProductCriteria,
+    ShadowUnitOfWork,
+    adjust_stock,
+    get_product,
+    list_categories,
+    list_products,
+    set_stock,
+)
 from tests.unit.catalog.builders import make_product
 
 pytestmark = pytest.mark.unit
@@ -124,3 +135,41 @@ def test_postgres_urls_use_psycopg3() -> None:
     assert normalise_url("postgresql://u@h/db").startswith("postgresql+psycopg://")
     assert normalise_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def _outbox_rows(engine: Engine) -> list[tuple[str, str, dict[str, object]]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(service_outbox.c.aggregate_id, service_outbox.c.origin, service_outbox.c.payload).order_by(
+                service_outbox.c.sequence
+            )
+        ).all()
+    return [(row.aggregate_id, row.origin, row.payload) for row in rows]
+
+
+def test_stock_change_and_its_outbox_row_commit_together(engine: Engine) -> None:
+    set_stock(SqlAlchemyUnitOfWork(engine), 3, 11, clock=lambda: datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC))
+    adjust_stock(SqlAlchemyUnitOfWork(engine), 3, -4)
+    assert get_product(SqlAlchemyUnitOfWork(engine), 3).stock.quantity == 7
+    rows = _outbox_rows(engine)
+    assert [(aggregate, origin) for aggregate, origin, _ in rows] == [("3", "catalog"), ("3", "catalog")]
+    assert rows[0][2] == {"prd_id": 3, "stk_qty": 11, "upd_dt": "2026-05-01T12:00:00"}  # Berlin wall clock
+    assert rows[1][2]["stk_qty"] == 7 and set(rows[1][2]) == {"prd_id", "stk_qty", "upd_dt"}
+
+
+def test_refused_and_shadow_stock_changes_leave_no_row(engine: Engine) -> None:
+    with pytest.raises(NegativeStock):
+        adjust_stock(SqlAlchemyUnitOfWork(engine), 3, -10_000)
+    shadowed = set_stock(ShadowUnitOfWork(SqlAlchemyUnitOfWork(engine)), 3, 99)
+    assert shadowed.stock.quantity == 99
+    assert get_product(SqlAlchemyUnitOfWork(engine), 3).stock == PRODUCTS[2].stock
+    assert _outbox_rows(engine) == []
+
+
+def test_outbox_table_is_the_relays_own(engine: Engine) -> None:
+    """The migration and ``acl.sync.create_service_outbox`` agree: either may run first."""
+    columns = {column["name"] for column in inspect(engine).get_columns("service_outbox")}
+    assert columns == {column.name for column in service_outbox.columns}
+    with engine.begin() as connection:
+        create_service_outbox(connection)
+    assert upgrade_to_head(engine) == head_revision()
