@@ -38,17 +38,20 @@ class Side:
     name: str
     base_url: str
     process: RunningProcess
+    strangler_home: Path | None = None  # the catalog's (its identity key lives there)
 
     @property
     def port(self) -> int:
         return int(self.base_url.rsplit(":", 1)[1])
 
 
-def fetch(side: Side, method: str, path: str, headers: Mapping[str, str] | None = None) -> Answer:
+def fetch(
+    side: Side, method: str, path: str, headers: Mapping[str, str] | None = None, body: bytes | None = None
+) -> Answer:
     """One request over a fresh connection; redirects are not followed."""
     connection = http.client.HTTPConnection("127.0.0.1", side.port, timeout=30)
     try:
-        connection.request(method, path, headers=dict(headers or {}))
+        connection.request(method, path, body=body, headers=dict(headers or {}))
         response = connection.getresponse()
         body = response.read()
         # several Set-Cookie or Vary headers are joined, as a client would see them
@@ -144,7 +147,7 @@ def running_sides(workdir: Path, *, catalog_database_url: str | None = None) -> 
         stack.callback(catalog.stop)
         yield (
             Side("monolith", f"http://127.0.0.1:{legacy_port}", legacy),
-            Side("catalog", f"http://127.0.0.1:{catalog_port}", catalog),
+            Side("catalog", f"http://127.0.0.1:{catalog_port}", catalog, workdir / "home"),
         )
 
 
