@@ -23,6 +23,9 @@ class InMemoryProductRepository:
         product = self._products.get(product_id)
         return None if product is None else _clone(product)
 
+    def get_for_update(self, product_id: int) -> Product | None:
+        return self.get(product_id)
+
     def save(self, product: Product) -> None:
         self._products[product.id] = _clone(product)
 

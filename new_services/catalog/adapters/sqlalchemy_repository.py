@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from new_services.catalog.adapters.tables import products
@@ -30,6 +30,12 @@ class SqlAlchemyProductRepository:
 
     def get(self, product_id: int) -> Product | None:
         return self._session.get(Product, product_id)
+
+    def get_for_update(self, product_id: int) -> Product | None:
+        """Lock the row first with a no-op UPDATE (a row lock on PostgreSQL, the write lock on SQLite),
+        so concurrent changes of one product run one after the other and none is lost."""
+        self._session.execute(update(products).where(products.c.id == product_id).values(id=products.c.id))
+        return self._session.get(Product, product_id, populate_existing=True)
 
     def save(self, product: Product) -> None:
         self.save_many([product])

@@ -51,7 +51,7 @@ def adjust_stock(uow: AbstractUnitOfWork, product_id: int, delta: int, *, clock:
 
 
 def _load(uow: AbstractUnitOfWork, product_id: int) -> Product:
-    product = uow.products.get(product_id)
+    product = uow.products.get_for_update(product_id)
     if product is None:
         raise ProductNotFound(product_id)
     return product

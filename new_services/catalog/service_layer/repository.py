@@ -14,6 +14,9 @@ __all__ = ["ProductRepository"]
 class ProductRepository(Protocol):
     def get(self, product_id: int) -> Product | None: ...
 
+    def get_for_update(self, product_id: int) -> Product | None:
+        """``get``, holding the product against concurrent writers until the unit of work ends."""
+
     def save(self, product: Product) -> None:
         """Insert or replace ``product`` (by id)."""
 

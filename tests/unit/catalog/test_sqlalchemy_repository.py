@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -173,3 +174,18 @@ def test_outbox_table_is_the_relays_own(engine: Engine) -> None:
     with engine.begin() as connection:
         create_service_outbox(connection)
     assert upgrade_to_head(engine) == head_revision()
+
+
+def test_concurrent_stock_moves_on_one_product_lose_nothing(engine: Engine) -> None:
+    set_stock(SqlAlchemyUnitOfWork(engine), 5, 100)
+
+    def take_ten() -> None:
+        for _ in range(10):
+            adjust_stock(SqlAlchemyUnitOfWork(engine), 5, -1)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(take_ten) for _ in range(4)]:
+            future.result()
+    assert get_product(SqlAlchemyUnitOfWork(engine), 5).stock.quantity == 60
+    stocks = [payload["stk_qty"] for _, _, payload in _outbox_rows(engine)]
+    assert stocks == list(range(100, 59, -1))  # one event per change, in sequence order
