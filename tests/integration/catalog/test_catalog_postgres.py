@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
+from acl.sync.tables import service_outbox
 from new_services.catalog.adapters.engine import make_engine
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
 from new_services.catalog.adapters.migrate import current_revision, head_revision, upgrade_to_head
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.catalog.domain import Status
-from new_services.catalog.service_layer import ProductCriteria, get_product, list_categories, list_products
+from new_services.catalog.service_layer import (
+    ProductCriteria,
+    ShadowUnitOfWork,
+    adjust_stock,
+    get_product,
+    list_categories,
+    list_products,
+    set_stock,
+)
 from tests.unit.catalog.test_sqlalchemy_repository import CRITERIA, PRODUCTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -47,5 +58,36 @@ def test_migrate_and_query_on_postgres(postgres_url: str) -> None:
             page_size=100,
         )
         assert all(p.price.amount >= 10 for p in page.items)
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_stock_moves_and_their_outbox_rows_on_postgres(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        upgrade_to_head(engine)
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            uow.products.save_many(PRODUCTS[:5])
+            uow.commit()
+        set_stock(SqlAlchemyUnitOfWork(engine), 2, 50)
+
+        def take_five() -> None:
+            for _ in range(5):
+                adjust_stock(SqlAlchemyUnitOfWork(engine), 2, -1)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for future in [pool.submit(take_five) for _ in range(4)]:
+                future.result()
+        set_stock(ShadowUnitOfWork(SqlAlchemyUnitOfWork(engine)), 2, 999)
+        assert get_product(SqlAlchemyUnitOfWork(engine), 2).stock.quantity == 30
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(service_outbox.c.sequence, service_outbox.c.payload, service_outbox.c.origin)
+                .where(service_outbox.c.aggregate_id == "2")
+                .order_by(service_outbox.c.sequence)
+            ).all()
+        assert [row.sequence for row in rows] == list(range(1, 22))
+        assert [row.payload["stk_qty"] for row in rows] == list(range(50, 29, -1))
+        assert {row.origin for row in rows} == {"catalog"}
     finally:
         engine.dispose()
