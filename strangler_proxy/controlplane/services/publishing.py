@@ -129,9 +129,7 @@ class PublishingService:
             reason = _require_reason(reason)
             with self._engine.begin() as conn:
                 pointer, current = self._active(conn)
-                expected = pointer.version_id if expected_version is None else expected_version
-                if expected != pointer.version_id:
-                    raise StaleVersion(expected, pointer.version_id)
+                _require_still_active(pointer.version_id, expected_version)
                 problems = table_problems(candidate, upstreams.registry(conn))
                 if problems:
                     raise Refused("route table refused", problems=problems)
@@ -269,9 +267,7 @@ class PublishingService:
             reason_text = _require_reason(reason)
             with self._engine.begin() as conn:
                 pointer, current = self._active(conn)
-                expected = pointer.version_id if expected_version is None else expected_version
-                if expected != pointer.version_id:
-                    raise StaleVersion(expected, pointer.version_id)
+                _require_still_active(pointer.version_id, expected_version)
                 target = versions.get_version(conn, version_id)
                 if target is None:
                     raise NotFound(f"version {version_id} does not exist")
@@ -306,9 +302,7 @@ class PublishingService:
             reason = _require_reason(reason)
             with self._engine.begin() as conn:
                 pointer, current = self._active(conn)
-                expected = pointer.version_id if expected_version is None else expected_version
-                if expected != pointer.version_id:
-                    raise StaleVersion(expected, pointer.version_id)
+                _require_still_active(pointer.version_id, expected_version)
                 previous = self._previous(conn, pointer)
                 return self._swap(
                     conn, pointer, current, previous.table, actor, reason, "rollback", "*", evidence
@@ -428,3 +422,9 @@ def _require_reason(reason: str | None) -> str:
     if len(cleaned) > 2000:
         raise BadRequest("the reason is longer than 2000 characters")
     return cleaned
+
+
+def _require_still_active(active_version: int, expected_version: int | None) -> None:
+    """Compare-and-swap guard: refuse (409) when the caller expected another active version."""
+    if expected_version is not None and expected_version != active_version:
+        raise StaleVersion(expected_version, active_version)
