@@ -7,8 +7,9 @@ An event (``legacy vocabulary``, as the ACL writes it)::
 
 ``product.updated`` sets the given columns of an existing ``tbl_product`` row (``prd_nm``, ``prd_desc``,
 ``unit_prc``, ``stk_qty``, ``sts_cd``, ``cat_path``, ``upd_dt``); ``order.status_changed`` sets ``ord_sts``
-of an existing order. The change, its outbox event (carrying the event's origin, so the relay does not
-send it back there) and the inbox row commit together.
+of an existing order; ``order.placed`` (from the orders service, keyed by the order number) creates the
+order and its lines without touching stock (see ``order_placed``). The change, its outbox event
+(carrying the event's origin, so the relay does not send it back there) and the inbox row commit together.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.db import IntegrityError, transaction
 
 from legacy_monolith.catalog.models import Category, Product
 from legacy_monolith.internal.models import AppliedEvent
+from legacy_monolith.internal.order_placed import OrderExists, OrderPlacedError, order_placed_apply
 from legacy_monolith.orders.models import Order
 from legacy_monolith.outbox.services import LEGACY_ORIGIN, order_event_record, product_event_record
 
@@ -113,7 +115,19 @@ def _apply_order(*, ord_id: int, payload: dict[str, Any], origin: str) -> None:
     order_event_record(order=order, event_type="order.status_changed", origin=origin)
 
 
-_HANDLERS = {("product", "product.updated"): _apply_product, ("order", "order.status_changed"): _apply_order}
+def _apply_order_placed(*, ord_no: str, payload: dict[str, Any], origin: str) -> None:
+    try:
+        order = order_placed_apply(order_no=ord_no, payload=payload)
+    except OrderPlacedError as exc:
+        raise ReverseEventError(exc.field, str(exc)) from None
+    order_event_record(order=order, event_type="order.placed", origin=origin)
+
+
+_HANDLERS = {
+    ("product", "product.updated"): _apply_product,
+    ("order", "order.status_changed"): _apply_order,
+    ("order", "order.placed"): _apply_order_placed,
+}
 
 
 def sync_event_apply(*, event: dict[str, Any]) -> str:
@@ -131,8 +145,10 @@ def sync_event_apply(*, event: dict[str, Any]) -> str:
     if handler is None:
         raise ReverseEventError("type", f"unsupported event {aggregate_type}/{event_type}.")
     aggregate_id = _require(event, "aggregate_id", (str, int))
+    # A placed order is known by its number (the service chose it); other aggregates by the legacy id.
+    placed = event_type == "order.placed"
     try:
-        key = int(aggregate_id)
+        key: int | str = str(aggregate_id) if placed else int(aggregate_id)
     except ValueError:
         raise ReverseEventError("aggregate_id", "aggregate_id must be an integer id.") from None
     sequence = _require(event, "sequence", int)
@@ -140,6 +156,8 @@ def sync_event_apply(*, event: dict[str, Any]) -> str:
 
     if AppliedEvent.objects.filter(event_id=event_id).exists():
         return "duplicate"
+    if placed and Order.objects.filter(ord_no=key).exists():
+        return "duplicate"  # the same order under another event id: ord_no is unique
     try:
         with transaction.atomic():
             last = (
@@ -163,12 +181,18 @@ def sync_event_apply(*, event: dict[str, Any]) -> str:
                 applied_at=datetime.now(UTC).replace(tzinfo=None),
             )
             if outcome == "applied":
-                if aggregate_type == "product":
+                if placed:
+                    handler(ord_no=key, payload=payload, origin=origin)
+                elif aggregate_type == "product":
                     handler(prd_id=key, payload=payload, origin=origin)
                 else:
                     handler(ord_id=key, payload=payload, origin=origin)
+    except OrderExists:
+        return "duplicate"
     except IntegrityError:
         if AppliedEvent.objects.filter(event_id=event_id).exists():
+            return "duplicate"
+        if placed and Order.objects.filter(ord_no=str(key)).exists():
             return "duplicate"
         raise
     return outcome
