@@ -153,7 +153,10 @@ def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
             log.info(
                 "reverse relay: %s outbox -> %s/internal/sync/apply", settings.origin, settings.legacy_url
             )
-            step = _LagRecorder(relay.run_once, lambda: combine("reverse", relay_backlog(relay)), engine)
+            # The catalog's relay owns "reverse" (what the control plane drains); another service's relay
+            # records its own row, so two reverse relays never overwrite each other's lag.
+            direction = "reverse" if settings.origin == "catalog" else f"reverse:{settings.origin}"[:20]
+            step = _LagRecorder(relay.run_once, lambda: combine(direction, relay_backlog(relay)), engine)
             _loop(step, stop, idle=settings.poll_interval, health_port=args.health_port)
     except RelayLocked as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,9 +4,9 @@
 exist under ``root`` (looked up on disk, never imported), else nothing. The workers read the stack's
 state dir (the monolith's SQLite file and internal token under ``legacy/``, the catalog's under
 ``services/catalog/``, their own ``sync/`` database) and answer ``/healthz`` and ``/readyz`` on
-127.0.0.1:``STRANGLER_SYNC_HEALTH_PORT`` (default: the monolith's port + 201, i.e. 8301) and the two
-ports after it. The consumer backfills the
-catalog once, on its first start, before consuming.
+127.0.0.1:``STRANGLER_SYNC_HEALTH_PORT`` (default: the monolith's port + 201, i.e. 8301) and the three
+ports after it (the last one: the orders service's reverse relay, ``sync-reverse-orders``). The
+consumer backfills the catalog once, on its first start, before consuming.
 """
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from pathlib import Path
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, RestartPolicy, SetupStep
 
-__all__ = ["sync_consumer_spec", "sync_relay_spec", "sync_reverse_spec", "sync_worker_specs"]
+__all__ = [
+    "sync_consumer_spec",
+    "sync_relay_spec",
+    "sync_reverse_orders_spec",
+    "sync_reverse_spec",
+    "sync_worker_specs",
+]
 
 HEALTH_PORT_OFFSET = 201
 
@@ -36,7 +42,7 @@ def _health_base(settings: StackSettings, environ: Mapping[str, str]) -> int:
     if "STRANGLER_SYNC_HEALTH_PORT" in environ:
         return int(environ["STRANGLER_SYNC_HEALTH_PORT"])
     above = settings.legacy_port + HEALTH_PORT_OFFSET
-    return above if above + 2 <= 65535 else settings.legacy_port - HEALTH_PORT_OFFSET
+    return above if above + 3 <= 65535 else settings.legacy_port - HEALTH_PORT_OFFSET
 
 
 def _spec(
@@ -45,6 +51,8 @@ def _spec(
     environ: Mapping[str, str],
     command: str,
     offset: int,
+    name: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
     **extra: object,
 ) -> ProcessSpec:
     port = _health_base(settings, environ) + offset
@@ -52,9 +60,10 @@ def _spec(
         "STRANGLER_HOME": str(settings.home),
         "STRANGLER_LEGACY_URL": settings.resolved_legacy_url,
         "LEGACYSHOP_DATA_DIR": str(settings.home / "legacy"),
+        **(extra_env or {}),
     }
     return ProcessSpec(
-        name=f"sync-{command}",
+        name=name or f"sync-{command}",
         argv=(sys.executable, "-m", "acl.sync", command, "--health-port", str(port)),
         env=env,
         cwd=root,
@@ -87,12 +96,24 @@ def sync_reverse_spec(settings: StackSettings, root: Path, environ: Mapping[str,
     return _spec(settings, root, environ, "reverse", 2)
 
 
+def sync_reverse_orders_spec(settings: StackSettings, root: Path, environ: Mapping[str, str]) -> ProcessSpec:
+    """The orders service's outbox (``order.placed``) -> the monolith's /internal/sync/apply."""
+    database = environ.get("ORDERS_DATABASE_URL") or (
+        f"sqlite:///{settings.home / 'services' / 'orders' / 'orders.sqlite3'}"
+    )
+    extra_env = {"STRANGLER_SYNC_ORIGIN": "orders", "STRANGLER_SYNC_SERVICE_DATABASE_URL": database}
+    return _spec(settings, root, environ, "reverse", 3, name="sync-reverse-orders", extra_env=extra_env)
+
+
 def sync_worker_specs(
     settings: StackSettings, root: Path, environ: Mapping[str, str] | None = None
 ) -> list[ProcessSpec]:
-    """Relay, consumer and reverse relay, in that order; none when ``root`` lacks the sync code."""
+    """Relay, consumer, reverse relay and (with the orders service) its reverse relay, in that order;
+    none when ``root`` lacks the sync code."""
     if not _available(root):
         return []
     environ = os.environ if environ is None else environ
-    builders = (sync_relay_spec, sync_consumer_spec, sync_reverse_spec)
+    builders = [sync_relay_spec, sync_consumer_spec, sync_reverse_spec]
+    if (root / "new_services" / "orders" / "entrypoints" / "wsgi.py").is_file():
+        builders.append(sync_reverse_orders_spec)
     return [builder(settings, root, environ) for builder in builders]

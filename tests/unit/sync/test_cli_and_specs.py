@@ -60,16 +60,26 @@ def test_supervisor_specs_for_the_sync_workers(tmp_path: Path) -> None:
     settings = StackSettings(STRANGLER_HOME=str(tmp_path))
     specs = sync_worker_specs(settings, ROOT, {"STRANGLER_SYNC_HEALTH_PORT": "9400"})
     validate_specs(specs)
-    assert [spec.name for spec in specs] == ["sync-relay", "sync-consume", "sync-reverse"]
+    assert [spec.name for spec in specs] == [
+        "sync-relay",
+        "sync-consume",
+        "sync-reverse",
+        "sync-reverse-orders",
+    ]
     assert [spec.health_urls for spec in specs] == [
         ("http://127.0.0.1:9400/readyz",),
         ("http://127.0.0.1:9401/readyz",),
         ("http://127.0.0.1:9402/readyz",),
+        ("http://127.0.0.1:9403/readyz",),
     ]
+    orders = specs[3]
+    assert orders.argv[-3:] == ("reverse", "--health-port", "9403")
+    assert orders.env["STRANGLER_SYNC_ORIGIN"] == "orders"
+    assert orders.env["STRANGLER_SYNC_SERVICE_DATABASE_URL"].endswith("/services/orders/orders.sqlite3")
     consumer = specs[1]
     assert consumer.setup[0].argv[-3:] == ("backfill", "catalog", "--no-progress")
     assert consumer.setup[0].once_marker == tmp_path / "sync" / ".catalog-backfilled"
     assert all(spec.env["STRANGLER_HOME"] == str(tmp_path) and spec.cwd == ROOT for spec in specs)
     assert sync_worker_specs(settings, tmp_path) == []  # a tree without the sync code runs none
     beside = sync_worker_specs(StackSettings(STRANGLER_HOME=str(tmp_path), LEGACYSHOP_PORT="9100"), ROOT, {})
-    assert [spec.port for spec in beside] == [9301, 9302, 9303]
+    assert [spec.port for spec in beside] == [9301, 9302, 9303, 9304]
