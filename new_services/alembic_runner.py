@@ -1,0 +1,53 @@
+"""Running one service's Alembic migrations without an alembic.ini, on a version table of its own.
+
+Each service keeps its migrations and names its version table (so several services can share one
+PostgreSQL database); this module is the one runner they all use. It holds no service's code, so the
+services stay independent of each other.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+__all__ = ["AlembicMigrations"]
+
+
+class AlembicMigrations:
+    """The migrations in ``migrations_dir``, recorded in ``version_table``."""
+
+    def __init__(self, migrations_dir: Path, version_table: str) -> None:
+        self.migrations_dir = migrations_dir
+        self.version_table = version_table
+
+    def _config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(self.migrations_dir))
+        return config
+
+    def upgrade_to_head(self, engine: Engine) -> str:
+        """Bring the database at ``engine`` up to the newest revision; return that revision."""
+        config = self._config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        return self.head_revision
+
+    @cached_property
+    def head_revision(self) -> str:
+        head = ScriptDirectory.from_config(self._config()).get_current_head()
+        if head is None:
+            raise RuntimeError(f"no migrations found in {self.migrations_dir}")
+        return head
+
+    def current_revision(self, engine: Engine) -> str | None:
+        """The revision the database is at, or None when it was never migrated."""
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"version_table": self.version_table})
+            return context.get_current_revision()
