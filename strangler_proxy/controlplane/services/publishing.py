@@ -9,6 +9,7 @@ pointer swaps to an existing version; per-route rollback and panic publish a der
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -153,13 +154,8 @@ class PublishingService:
         upstream: str | None = None,
         expected_version: int | None = None,
     ) -> PublishResult:
-        try:
-            candidate = self.flip_candidate(route, mode=mode, weight=weight, upstream=upstream)
-        except ControlPlaneError as exc:
-            self._audit_failure(actor, "flip", route, reason, expected_version, exc, None)
-            raise
-        return self.publish(
-            candidate,
+        return self._publish_derived(
+            lambda: self.flip_candidate(route, mode=mode, weight=weight, upstream=upstream),
             actor=actor,
             reason=reason,
             expected_version=expected_version,
@@ -176,13 +172,8 @@ class PublishingService:
         position: int | None = None,
         expected_version: int | None = None,
     ) -> PublishResult:
-        try:
-            candidate = self.add_route_candidate(rule, position=position)
-        except ControlPlaneError as exc:
-            self._audit_failure(actor, "route.add", rule.name, reason, expected_version, exc, None)
-            raise
-        return self.publish(
-            candidate,
+        return self._publish_derived(
+            lambda: self.add_route_candidate(rule, position=position),
             actor=actor,
             reason=reason,
             expected_version=expected_version,
@@ -193,13 +184,8 @@ class PublishingService:
     def remove_route(
         self, route: str, *, actor: Actor, reason: str, expected_version: int | None = None
     ) -> PublishResult:
-        try:
-            candidate = derive.remove_route(self.active_table(), route)
-        except ControlPlaneError as exc:
-            self._audit_failure(actor, "route.remove", route, reason, expected_version, exc, None)
-            raise
-        return self.publish(
-            candidate,
+        return self._publish_derived(
+            lambda: derive.remove_route(self.active_table(), route),
             actor=actor,
             reason=reason,
             expected_version=expected_version,
@@ -294,6 +280,31 @@ class PublishingService:
             raise
 
     # ---- internals ---------------------------------------------------------------------------------
+
+    def _publish_derived(
+        self,
+        build: Callable[[], RouteTable],
+        *,
+        actor: Actor,
+        reason: str,
+        expected_version: int | None,
+        action: str,
+        target: str,
+    ) -> PublishResult:
+        """Publish the table ``build`` derives from the active one; a refusal to derive it is audited too."""
+        try:
+            candidate = build()
+        except ControlPlaneError as exc:
+            self._audit_failure(actor, action, target, reason, expected_version, exc, None)
+            raise
+        return self.publish(
+            candidate,
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
+            action=action,
+            target=target,
+        )
 
     def _reactivate_previous(
         self, actor: Actor, reason: str, expected_version: int | None, evidence: dict[str, Any] | None
