@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from migration_plan.supervisor.control import ControlError, send_command
+from migration_plan.supervisor.sync_specs import HEALTH_PORTS
 
-__all__ = ["DRILL_STACK_ENV", "OwnStack", "StackAddresses", "StackError", "free_port"]
+__all__ = ["DRILL_STACK_ENV", "OwnStack", "StackAddresses", "StackError", "free_port", "free_port_range"]
 
 DRILL_STACK_ENV = {
     # The guards judge a second once it is 1 s old (default 2) so a rollback lands within 3 s of the
@@ -38,6 +39,25 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_port_range(count: int) -> int:
+    """The first of ``count`` consecutive free ports (the sync workers take a base port and the next ones)."""
+    for _ in range(50):
+        base = free_port()
+        sockets = []
+        try:
+            for offset in range(count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,8 @@ class OwnStack:
             and key != "DATABASE_URL"
         }
         env.update({name: str(port) for name, port in ports.items()})
+        # Free health ports for the sync workers too, not ports derived from the monolith's.
+        env["STRANGLER_SYNC_HEALTH_PORT"] = str(free_port_range(HEALTH_PORTS))
         env.update(DRILL_STACK_ENV)
         if self.prepare_catalog:
             env["STRANGLER_UPSTREAMS"] = f"catalog={catalog_url}"

@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 HEALTH_PORT_OFFSET = 201
+HEALTH_PORTS = 4
+"""Consecutive health ports from the base: relay, consumer, reverse relay, orders reverse relay."""
 
 
 def _available(root: Path) -> bool:
@@ -42,7 +44,7 @@ def _health_base(settings: StackSettings, environ: Mapping[str, str]) -> int:
     if "STRANGLER_SYNC_HEALTH_PORT" in environ:
         return int(environ["STRANGLER_SYNC_HEALTH_PORT"])
     above = settings.legacy_port + HEALTH_PORT_OFFSET
-    return above if above + 3 <= 65535 else settings.legacy_port - HEALTH_PORT_OFFSET
+    return above if above + HEALTH_PORTS - 1 <= 65535 else settings.legacy_port - HEALTH_PORT_OFFSET
 
 
 def _spec(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from migration_plan.drills.stack import free_port_range
+from migration_plan.supervisor.sync_specs import HEALTH_PORTS
 from tests.integration.supervisor.harness import StranglerUp, get, group_alive
 from tests.support.net import free_port
 
@@ -24,25 +25,6 @@ STACK_VARIABLES = (
     "CATALOG_DATABASE_URL",
     "ORDERS_DATABASE_URL",
 )
-
-
-def free_port_range(count: int) -> int:
-    """The first of ``count`` consecutive free ports (the sync workers take a base port and the next ones)."""
-    for _ in range(50):
-        base = free_port()
-        sockets = []
-        try:
-            for offset in range(count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-        return base
-    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 @pytest.fixture
@@ -61,7 +43,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Str
     }
     env = {
         **{name: str(port) for name, port in ports.items()},
-        "STRANGLER_SYNC_HEALTH_PORT": str(free_port_range(3)),
+        "STRANGLER_SYNC_HEALTH_PORT": str(free_port_range(HEALTH_PORTS)),
         "STRANGLER_DATAPLANE_WORKERS": "1",
         "LEGACYSHOP_SEED_PRODUCTS": "200",
     }
