@@ -130,6 +130,7 @@ class DataPlane:
                     await self.startup()
                 except Exception as exc:
                     logger.exception("data plane worker failed to start")
+                    await self._abandon_startup()
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
@@ -227,13 +228,27 @@ class DataPlane:
             await self._shadow.aclose()
         if self._session is not None:
             await self._session.close()
-        if self._writer is not None:
-            try:
-                await asyncio.to_thread(self._writer.forget)
-            except Exception as exc:
-                logger.warning("could not remove worker %s from the store: %s", self.worker_id, exc)
+        await self._forget_worker()
         if self._store is not None:
             self._store.close()
+
+    async def _abandon_startup(self) -> None:
+        """Undo what a failed startup had done: the worker's row, the upstream pool, the store link."""
+        await self._forget_worker()
+        if self._session is not None:
+            await self._session.close()
+        if self._store is not None:
+            self._store.close()
+
+    async def _forget_worker(self) -> None:
+        """Remove this worker's row from ``dataplane_workers`` (at shutdown, or when startup failed after
+        the worker had registered), so the store never lists a worker that does not serve."""
+        if self._writer is None:
+            return
+        try:
+            await asyncio.to_thread(self._writer.forget)
+        except Exception as exc:
+            logger.warning("could not remove worker %s from the store: %s", self.worker_id, exc)
 
     def _listening(self) -> bool:
         return self._listener is not None and self._listener.listening

@@ -98,3 +98,41 @@ def test_metrics_are_for_loopback_peers_only(tmp_path: Path) -> None:
     status, text = _get(app, "/_strangler/metrics", client=("127.0.0.1", 4000))
     assert status == 200 and b"# TYPE strangler_requests_total counter" in text
     assert _get(app, "/_strangler/metrics", client=("::1", 4000))[0] == 200
+
+
+def test_a_worker_whose_startup_fails_after_registering_leaves_no_row_in_the_store(tmp_path: Path) -> None:
+    """The store must never list a worker that does not serve: a startup that fails after the worker
+    registered (here: an unusable identity key) removes its row again."""
+    from sqlalchemy import select
+
+    from strangler_proxy.dataplane.settings import identity_key_path
+    from strangler_proxy.store.engine import make_engine
+    from strangler_proxy.store.schema import dataplane_workers, metadata
+
+    store_url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    engine = make_engine(store_url)
+    metadata.create_all(engine)
+    key = identity_key_path(tmp_path)
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_text("")  # refused: "delete it to have a new secret generated"
+    app = create_app(DataPlaneSettings(home=tmp_path, store_url=store_url, access_log=False))
+    sent: list[dict] = []
+
+    async def lifespan_startup() -> None:
+        messages = iter([{"type": "lifespan.startup"}])
+
+        async def receive() -> dict:
+            return next(messages)
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await app(  # type: ignore[arg-type]
+            {"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send
+        )
+
+    asyncio.run(lifespan_startup())
+    assert sent[0]["type"] == "lifespan.startup.failed" and "empty" in sent[0]["message"]
+    with engine.connect() as conn:
+        assert conn.execute(select(dataplane_workers)).all() == []
+    engine.dispose()
