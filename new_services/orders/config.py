@@ -28,6 +28,8 @@ class OrdersSettings(BaseSettings):
     workers: int = Field(2, ge=1, validation_alias="ORDERS_WORKERS")
     migrate_on_start: bool = Field(True, validation_alias="ORDERS_MIGRATE_ON_START")
     log_level: str = Field("INFO", validation_alias="ORDERS_LOG_LEVEL")
+    # Set by gunicorn.conf.py: workers share their Prometheus samples through files in this folder.
+    metrics_dir: Path | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
     legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
     # Whoever serves the monolith's stock contract (POST /api/products/<id>/stock): the monolith until
     # the catalog takes stock writes over, then the catalog, by configuration only.

@@ -14,7 +14,7 @@ from new_services.catalog.entrypoints.csrf import renew_malformed_cookie, set_cs
 from new_services.catalog.entrypoints.errors import register_error_handlers
 from new_services.catalog.entrypoints.html import finalize, linebreaksbr, pluralize
 from new_services.catalog.entrypoints.methods import ALL_METHODS
-from new_services.catalog.entrypoints.observability import install_observability
+from new_services.observability import install_observability
 
 __all__ = ["EXTENSION_KEY", "SECURITY_HEADERS", "create_app"]
 
@@ -42,7 +42,9 @@ def create_app(settings: CatalogSettings | None = None, *, catalog: Catalog | No
     app.jinja_env.finalize = finalize
     app.jinja_env.keep_trailing_newline = True
     app.jinja_env.filters.update(linebreaksbr=linebreaksbr, pluralize=pluralize)
-    install_observability(app, log_level=settings.log_level, metrics_dir=settings.metrics_dir)
+    install_observability(
+        app, service="catalog", log_level=settings.log_level, metrics_dir=settings.metrics_dir
+    )
     register_error_handlers(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)

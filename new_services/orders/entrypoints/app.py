@@ -6,12 +6,12 @@ from http import HTTPStatus
 
 from flask import Flask, Response, redirect, request
 
+from new_services.observability import install_observability
 from new_services.orders.bootstrap import Orders, bootstrap
 from new_services.orders.config import OrdersSettings
 from new_services.orders.entrypoints import api, health, pages
 from new_services.orders.entrypoints.dependencies import EXTENSION_KEY
 from new_services.orders.entrypoints.errors import register_error_handlers
-from new_services.orders.entrypoints.observability import install_observability
 
 __all__ = ["SECURITY_HEADERS", "create_app"]
 
@@ -32,7 +32,9 @@ def create_app(settings: OrdersSettings | None = None, *, orders: Orders | None 
     app = Flask(__name__)
     app.extensions[EXTENSION_KEY] = orders
     app.url_map.merge_slashes = False
-    install_observability(app, log_level=settings.log_level)
+    install_observability(
+        app, service="orders", log_level=settings.log_level, metrics_dir=settings.metrics_dir
+    )
     register_error_handlers(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)

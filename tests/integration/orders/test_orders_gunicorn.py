@@ -204,6 +204,25 @@ def test_logs_are_json_lines_with_the_request_id(stack: Stack) -> None:
     assert any(line.get("request_id") == "orders-it-42" and line.get("path") == "/healthz" for line in lines)
 
 
+def test_metrics_add_up_every_workers_requests(stack: Stack) -> None:
+    """Two gunicorn workers share their samples: whichever answers /metrics counts every request."""
+    for _ in range(12):
+        assert call("GET", f"{stack.orders_url}/api/orders")[0] == 401
+    for _ in range(4):
+        request = urllib.request.Request(f"{stack.orders_url}/metrics")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        assert "# TYPE orders_http_requests_total counter" in text
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.startswith("orders_http_requests_total{") and 'status="401"' in line and "GET" in line
+        )
+        assert float(line.rsplit(" ", 1)[1]) >= 12.0
+    home = Path(stack.orders.env["STRANGLER_HOME"])
+    assert any((home / "services" / "orders" / "metrics").glob("*.db"))
+
+
 def test_recover_command_finds_nothing_left_unfinished(stack: Stack) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "new_services.orders", "recover", "--older-than", "0"],

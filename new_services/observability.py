@@ -1,4 +1,8 @@
-"""JSON logs (structlog) carrying the request id from ``X-Request-ID``, and Prometheus metrics."""
+"""Every extracted service's observability: JSON logs (structlog) carrying the request id from
+``X-Request-ID``, one access line per request, and Prometheus metrics named after the service.
+
+Shared by the services like ``alembic_runner.py``: it knows Flask and nothing of any one service.
+"""
 
 from __future__ import annotations
 
@@ -42,23 +46,26 @@ def _configure_structlog(log_level: str) -> None:
     )
 
 
-def install_observability(app: Flask, *, log_level: str, metrics_dir: Path | None = None) -> None:
-    """Bind the request id to every log line, log one access line per request, count and time requests.
+def install_observability(
+    app: Flask, *, service: str, log_level: str, metrics_dir: Path | None = None
+) -> None:
+    """Bind the request id to every log line, log one access line per request, count and time requests
+    (``<service>_http_requests_total``, ``<service>_http_request_duration_seconds``) and serve ``/metrics``.
 
     With ``metrics_dir`` (``PROMETHEUS_MULTIPROC_DIR``, set by gunicorn.conf.py before the workers start)
     every worker writes its samples there and ``/metrics`` adds them up, whichever worker answers.
     """
     _configure_structlog(log_level)
-    log = structlog.get_logger("catalog")
+    log = structlog.get_logger(service)
     registry = CollectorRegistry()
     requests_total = Counter(
-        "catalog_http_requests_total",
+        f"{service}_http_requests_total",
         "HTTP requests served",
         ["method", "endpoint", "status"],
         registry=registry,
     )
     duration = Histogram(
-        "catalog_http_request_duration_seconds",
+        f"{service}_http_request_duration_seconds",
         "Time to serve a request",
         ["method", "endpoint"],
         registry=registry,
@@ -67,7 +74,7 @@ def install_observability(app: Flask, *, log_level: str, metrics_dir: Path | Non
     if metrics_dir is not None:
         exposed = CollectorRegistry()
         multiprocess.MultiProcessCollector(exposed, path=str(metrics_dir))
-    app.extensions["catalog_metrics_registry"] = exposed
+    app.extensions[f"{service}_metrics_registry"] = exposed
 
     @app.before_request
     def _start() -> None:
