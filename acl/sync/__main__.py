@@ -2,6 +2,7 @@
 
     relay                 monolith outbox -> transport (sql stream or Redis), forever
     consume               transport -> catalog (through its port), forever
+    consume-orders        transport -> orders service (through its port), forever
     reverse               catalog's service_outbox -> monolith /internal/sync/apply, forever
     backfill catalog      copy every legacy product into the catalog (resumable; --restart)
     reconcile catalog     compare both sides; exit 1 and list the differences when they differ
@@ -32,7 +33,10 @@ from acl.sync.bootstrap import (
     catalog_consumer,
     catalog_port,
     forward_relay,
+    legacy_references,
     measure_lag,
+    orders_consumer,
+    orders_port,
     reverse_relay,
     sync_engine,
     transport,
@@ -145,6 +149,25 @@ def _consume(settings: SyncSettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _consume_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
+    engine = sync_engine(settings)
+    try:
+        with (
+            transport(settings, engine) as chosen,
+            legacy_references(settings) as references,
+            orders_port(settings) as port,
+        ):
+            consumer = orders_consumer(settings, engine, chosen, port, references)
+            log.info(
+                "consumer %s: %s stream %s -> orders", consumer.name, settings.transport, settings.stream
+            )
+            _loop(consumer.run_once, stop, idle=0.0, health_port=args.health_port)
+    finally:
+        engine.dispose()
+    return 0
+
+
 def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     engine = sync_engine(settings)
@@ -247,6 +270,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, helptext in (
         ("relay", "publish the monolith's outbox to the transport"),
         ("consume", "apply published legacy events to the catalog"),
+        ("consume-orders", "apply published legacy order events to the orders service"),
         ("reverse", "apply the catalog's outbox to the monolith"),
     ):
         worker = commands.add_parser(name, help=helptext)
@@ -269,6 +293,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "relay": _relay,
     "consume": _consume,
+    "consume-orders": _consume_orders,
     "reverse": _reverse,
     "backfill": _backfill,
     "reconcile": _reconcile,

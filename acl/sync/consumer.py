@@ -1,9 +1,12 @@
-"""The catalog consumer: legacy product events -> ACL translators -> the catalog's port, exactly once.
+"""Consumers of the forward stream: legacy events -> ACL translators -> a service's port, exactly once.
 
-One batch: receive from the transport, classify through the inbox, apply the products (the last state
-of each product in the batch) through ``CatalogPort.apply_products``, record the outcomes in the inbox,
-acknowledge. Events whose origin is this consumer's own tag are changes the service itself made and
-sent back through reverse sync: they are recorded as ``echo`` and never applied again.
+``InboxConsumer`` runs one batch: receive from the transport, classify through the inbox (duplicates and
+stale events dropped, gaps held), let the subclass apply the events (``_apply``), record the outcomes in
+the inbox, acknowledge. Events whose origin is the consumer's own tag are changes the service itself
+made and sent back through reverse sync: they are recorded as ``echo`` and never applied again.
+
+``CatalogConsumer`` applies product events (the last state of each product in the batch) through
+``CatalogPort.apply_products``; ``acl.sync.orders_consumer.OrdersConsumer`` does the same for orders.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from acl.sync.inbox import HeldEvents, Inbox, Outcome
 from acl.sync.ports import CatalogPort
 from acl.sync.transports.base import Delivery, Transport
 
-__all__ = ["CatalogConsumer", "ConsumerStats"]
+__all__ = ["CatalogConsumer", "ConsumerStats", "InboxConsumer"]
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +39,21 @@ class ConsumerStats:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
-class CatalogConsumer:
+class InboxConsumer:
+    """The batch loop shared by every consumer; a subclass implements ``_apply``."""
+
     def __init__(
         self,
         transport: Transport,
         inbox: Inbox,
-        port: CatalogPort,
         *,
-        origin: str = "catalog",
+        origin: str,
         batch_size: int = 200,
         wait: float = 0.2,
         hold_timeout: float = 1.0,
     ) -> None:
         self._transport = transport
         self._inbox = inbox
-        self._port = port
         self.origin = origin
         self.batch_size = batch_size
         self.wait = wait
@@ -114,6 +117,37 @@ class CatalogConsumer:
         return len(settled)
 
     def _apply(self, events: Sequence[SyncEvent]) -> list[tuple[SyncEvent, Outcome]]:
+        """Apply ``events`` (in sequence order per aggregate); one outcome per event. Raise to retry the
+        batch (nothing is recorded or acknowledged then); a malformed event is an outcome, not a raise."""
+        raise NotImplementedError
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("consumer batch failed; retrying")
+                stop.wait(1.0)
+
+
+class CatalogConsumer(InboxConsumer):
+    def __init__(
+        self,
+        transport: Transport,
+        inbox: Inbox,
+        port: CatalogPort,
+        *,
+        origin: str = "catalog",
+        batch_size: int = 200,
+        wait: float = 0.2,
+        hold_timeout: float = 1.0,
+    ) -> None:
+        super().__init__(
+            transport, inbox, origin=origin, batch_size=batch_size, wait=wait, hold_timeout=hold_timeout
+        )
+        self._port = port
+
+    def _apply(self, events: Sequence[SyncEvent]) -> list[tuple[SyncEvent, Outcome]]:
         outcomes: list[tuple[SyncEvent, Outcome]] = []
         latest: dict[int, ProductRecord] = {}
         for event in events:
@@ -135,11 +169,3 @@ class CatalogConsumer:
             self._port.apply_products(list(latest.values()))
             self.stats.applied += len(latest)
         return outcomes
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("consumer batch failed; retrying")
-                stop.wait(1.0)

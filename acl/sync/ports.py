@@ -1,6 +1,6 @@
 """The port a service provides so that sync can write legacy changes into it and read it back.
 
-Sync never imports a service: the service implements ``CatalogPort`` and names a factory
+Sync never imports a service: the service implements ``CatalogPort`` (or ``OrdersPort``) and names a factory
 (``"package.module:function"``) that the sync processes load at start, the way gunicorn loads an app.
 """
 
@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from acl.catalog.records import ProductRecord
+from acl.orders.records import OrderRecord
 
-__all__ = ["CATALOG_PORT_FACTORY", "CatalogPort", "load_port_factory"]
+__all__ = [
+    "CATALOG_PORT_FACTORY",
+    "ORDERS_PORT_FACTORY",
+    "CatalogPort",
+    "OrdersPort",
+    "load_port_factory",
+]
 
 # The catalog's implementation; override with --port or STRANGLER_SYNC_CATALOG_PORT.
 CATALOG_PORT_FACTORY = "new_services.catalog.adapters.sync_port:create_port"
+# The orders service's implementation; override with STRANGLER_SYNC_ORDERS_PORT.
+ORDERS_PORT_FACTORY = "new_services.orders.adapters.sync_port:create_port"
 
 
 @runtime_checkable
@@ -31,7 +40,22 @@ class CatalogPort(Protocol):
     def close(self) -> None: ...
 
 
-def load_port_factory(reference: str) -> Callable[[], CatalogPort]:
+@runtime_checkable
+class OrdersPort(Protocol):
+    def apply_orders(self, records: Sequence[OrderRecord]) -> int:
+        """Upsert ``records`` (each an order's full state) by order number in one transaction; return
+        the count. An order already held takes the new status only (its lines are history). Raises
+        ``ValueError`` when the service's model refuses a record (nothing is written then)."""
+
+    def order_records(self, *, batch_size: int = 1000) -> Iterator[OrderRecord]:
+        """Every order the service holds that a customer can see, in order-number order."""
+
+    def count_orders(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def load_port_factory(reference: str) -> Callable[[], Any]:
     """``"package.module:function"`` -> the function (it builds the port from its own environment)."""
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:

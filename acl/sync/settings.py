@@ -10,6 +10,8 @@ STRANGLER_SYNC_REDIS_URL              redis://127.0.0.1:6379/0
 STRANGLER_SYNC_STREAM                 strangler:sync:legacy
 STRANGLER_SYNC_ORIGIN                 catalog (the consumer's name and the service's origin tag)
 STRANGLER_SYNC_CATALOG_PORT           new_services.catalog.adapters.sync_port:create_port
+STRANGLER_SYNC_ORDERS_ORIGIN          orders (the orders consumer's name and the orders service's origin tag)
+STRANGLER_SYNC_ORDERS_PORT            new_services.orders.adapters.sync_port:create_port
 STRANGLER_LEGACY_URL                  http://127.0.0.1:8100
 LEGACYSHOP_INTERNAL_TOKEN             else the internal_token file in LEGACYSHOP_DATA_DIR or .../legacy
 STRANGLER_SYNC_POLL_INTERVAL          0.02 (seconds)
@@ -23,7 +25,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from acl.sync.ports import CATALOG_PORT_FACTORY
+from acl.sync.ports import CATALOG_PORT_FACTORY, ORDERS_PORT_FACTORY
 
 __all__ = ["SyncSettings"]
 
@@ -49,6 +51,10 @@ class SyncSettings(BaseSettings):
         "catalog", pattern=r"^[a-z][a-z0-9_-]{0,39}$", validation_alias="STRANGLER_SYNC_ORIGIN"
     )
     catalog_port_factory: str = Field(CATALOG_PORT_FACTORY, validation_alias="STRANGLER_SYNC_CATALOG_PORT")
+    orders_origin: str = Field(
+        "orders", pattern=r"^[a-z][a-z0-9_-]{0,39}$", validation_alias="STRANGLER_SYNC_ORDERS_ORIGIN"
+    )
+    orders_port_factory: str = Field(ORDERS_PORT_FACTORY, validation_alias="STRANGLER_SYNC_ORDERS_PORT")
     legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
     internal_token_value: str | None = Field(None, validation_alias="LEGACYSHOP_INTERNAL_TOKEN")
     legacy_data_dir: Path | None = Field(None, validation_alias="LEGACYSHOP_DATA_DIR")

@@ -4,18 +4,23 @@
 ``apply_orders(records)`` takes the ACL's order records, read by attribute (``order_no``,
 ``customer_user_id``, ``status`` in ``new|paid|shipped|cancelled``, aware ``ordered_at``, ``lines`` of
 ``product_id, sku, name, quantity, unit_price`` as ``Decimal``/``str``) and upserts them by order number.
+``order_records()`` reads every visible order back as ``acl.orders.OrderRecord`` (for reconcile).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 
+from acl.orders.records import OrderLineRecord, OrderRecord
+from acl.orders.records import OrderStatus as RecordStatus
 from new_services.orders.adapters.engine import make_engine
 from new_services.orders.adapters.migrate import upgrade_to_head
-from new_services.orders.adapters.tables import orders
+from new_services.orders.adapters.tables import order_lines, orders
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.orders.config import OrdersSettings
 from new_services.orders.domain import Money, Order, OrderLine, OrderStatus
@@ -46,6 +51,11 @@ def order_from_record(record: Any) -> Order:
     )
 
 
+def _aware(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back: every time in this database is stored in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class OrdersSyncPort:
     def __init__(self, settings: OrdersSettings) -> None:
         self._engine = make_engine(settings.database_url)
@@ -57,6 +67,51 @@ class OrdersSyncPort:
     def apply_orders(self, records: Sequence[Any]) -> int:
         converted = [order_from_record(record) for record in records]
         return import_orders(self.unit_of_work, converted)
+
+    def order_records(self, *, batch_size: int = 1000) -> Iterator[OrderRecord]:
+        """Every order a customer can see, in order-number order, ``batch_size`` orders per read."""
+        visible = [status.value for status in OrderStatus if status.visible]
+        after = ""
+        while True:
+            with self._engine.connect() as connection:
+                rows = list(
+                    connection.execute(
+                        select(orders)
+                        .where(orders.c.order_no > after, orders.c.status.in_(visible))
+                        .order_by(orders.c.order_no)
+                        .limit(batch_size)
+                    )
+                )
+                if not rows:
+                    return
+                lines: dict[int, list[OrderLineRecord]] = {row.id: [] for row in rows}
+                for line in connection.execute(
+                    select(order_lines)
+                    .where(order_lines.c.order_id.in_(list(lines)))
+                    .order_by(order_lines.c.order_id, order_lines.c.position)
+                ):
+                    lines[line.order_id].append(
+                        OrderLineRecord(
+                            product_id=line.product_id,
+                            sku=line.sku,
+                            name=line.name,
+                            quantity=line.quantity,
+                            unit_price=Decimal(line.unit_price),
+                        )
+                    )
+            for row in rows:
+                yield OrderRecord(
+                    order_no=row.order_no,
+                    customer_user_id=row.customer_id,
+                    status=RecordStatus(row.status),
+                    ordered_at=_aware(row.ordered_at),
+                    lines=tuple(lines[row.id]),
+                    total=Decimal(row.total),
+                    currency=row.currency,
+                )
+            after = rows[-1].order_no
+            if len(rows) < batch_size:
+                return
 
     def count_orders(self) -> int:
         with self._engine.connect() as connection:
