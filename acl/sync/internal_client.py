@@ -9,13 +9,23 @@ from typing import Any
 
 import httpx2
 
-from acl.errors import LegacyConnectionError, LegacyDataError, LegacyRejected
+from acl.errors import LegacyConnectionError, LegacyDataError, LegacyRejected, LegacyResponseError
 from acl.legacy_client import LegacyClient
 from acl.sync.events import SyncEvent
+from acl.sync.outcomes import REFUSED, EventOutcome
 
-__all__ = ["MonolithInternalClient", "ResolvedSession"]
+__all__ = ["REQUEST_REFUSALS", "MonolithInternalClient", "ResolvedSession"]
 
 log = logging.getLogger(__name__)
+
+REQUEST_REFUSALS = frozenset({400, 413, 422})
+"""Statuses by which the monolith refuses a request for what it carries; any other 4xx (401, 403,
+404 of a wrong address, 429...) is about the caller's set-up or timing and is retried."""
+
+
+def _refused(event: SyncEvent, reason: dict[str, Any]) -> EventOutcome:
+    log.warning("the monolith refused event %s (%s): %s", event.event_id, event.type, reason)
+    return EventOutcome(event.event_id, REFUSED, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,30 +50,46 @@ class MonolithInternalClient(LegacyClient):
         response = self._request("POST", "/internal/sync/apply", json=event.to_dict())
         return str(self._json(response)["outcome"])
 
-    def apply_events(self, events: Sequence[SyncEvent], *, batch: int = 100) -> list[str]:
-        """Apply in order, ``batch`` events per request; returns each event's outcome.
+    def apply_events(self, events: Sequence[SyncEvent], *, batch: int = 100) -> list[EventOutcome]:
+        """Apply in order, ``batch`` events per request; one ``EventOutcome`` per event.
 
-        An event the monolith refuses (malformed, unknown product: ``"refused"``) is logged and passed
-        over, since asking again cannot change the answer; unavailability raises, so the caller retries
-        the batch (the monolith drops what it already applied by event id).
+        The monolith answers a batch with one result per event; an event it refuses (malformed,
+        unknown product) comes back ``refused`` with its error, since asking again cannot change the
+        answer. A whole batch refused as a request (400, 413, 422) is split in halves until the event
+        that causes it is alone, and that one is refused. Unavailability, a 5xx and any other 4xx (a
+        token or address problem, not the event's) raise, so the caller sends the batch again (the
+        monolith drops what it already applied by event id).
         """
-        outcomes: list[str] = []
+        outcomes: list[EventOutcome] = []
         for start in range(0, len(events), batch):
-            chunk = events[start : start + batch]
+            outcomes += self._apply_chunk(events[start : start + batch])
+        return outcomes
+
+    def _apply_chunk(self, chunk: Sequence[SyncEvent]) -> list[EventOutcome]:
+        try:
             response = self._request(
                 "POST", "/internal/sync/apply", json={"events": [event.to_dict() for event in chunk]}
             )
-            results = self._json(response).get("results")
-            if not isinstance(results, list) or len(results) != len(chunk):
-                raise LegacyDataError("results", results, "expected one result per event sent")
-            for event, result in zip(chunk, results, strict=True):
-                if "error" in result:
-                    log.error(
-                        "the monolith refused event %s (%s): %s", event.event_id, event.type, result["error"]
-                    )
-                    outcomes.append("refused")
-                else:
-                    outcomes.append(str(result["outcome"]))
+        except LegacyResponseError as exc:
+            if exc.status_code not in REQUEST_REFUSALS:
+                raise
+            if len(chunk) > 1:
+                middle = len(chunk) // 2
+                return self._apply_chunk(chunk[:middle]) + self._apply_chunk(chunk[middle:])
+            reason = {"status": exc.status_code, "body": exc.body}
+            return [_refused(chunk[0], reason)]
+        results = self._json(response).get("results")
+        if not isinstance(results, list) or len(results) != len(chunk):
+            raise LegacyDataError("results", results, "expected one result per event sent")
+        outcomes = []
+        for event, result in zip(chunk, results, strict=True):
+            if not isinstance(result, dict) or result.get("event_id") != event.event_id:
+                raise LegacyDataError("results", result, f"expected the result of event {event.event_id}")
+            if "error" in result:
+                error = result["error"]
+                outcomes.append(_refused(event, error if isinstance(error, dict) else {"message": error}))
+            else:
+                outcomes.append(EventOutcome(event.event_id, str(result["outcome"])))
         return outcomes
 
     def resolve_session(self, session_key: str) -> ResolvedSession | None:

@@ -9,6 +9,11 @@ single write lock, which cost seconds of lag at 200 writes/s.)
 
 A crash between publishing and marking (or moving the cursor) publishes the batch again: consumers
 drop the duplicates through their inbox, so delivery is at least once and application exactly once.
+
+A publisher may answer with one ``EventOutcome`` per event (the reverse relay's monolith client does):
+an event refused for good goes to the outbox's dead letters (``acl.sync.dead_letters``), in the same
+transaction that marks the batch on PostgreSQL, just before the cursor moves on SQLite; the events
+behind it go on. Any exception from the publisher leaves the batch where it was, to be sent again.
 """
 
 from __future__ import annotations
@@ -25,15 +30,18 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, func, insert, make_url, select, update
 
+from acl.sync.dead_letters import DeadLetters, dead_letters_for
 from acl.sync.engines import is_postgres
 from acl.sync.events import SyncEvent
+from acl.sync.outcomes import EventOutcome
 from acl.sync.tables import sync_offsets
 
 __all__ = ["OutboxRelay", "RelayCursor", "RelayLock", "RelayLocked", "row_to_event"]
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[Sequence[SyncEvent]], None]
+Publish = Callable[[Sequence[SyncEvent]], Sequence[EventOutcome] | None]
+"""Sends a batch; raises when it may be sent again, or returns each event's outcome (or None: all taken)."""
 
 
 class RelayLocked(RuntimeError):
@@ -134,16 +142,19 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 0.02,
         cursor: RelayCursor | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         if cursor is None and not is_postgres(engine):
             raise ValueError("a relay on SQLite keeps its position in a RelayCursor")
         self._engine = engine
+        self._dead_letters = dead_letters if dead_letters is not None else dead_letters_for(engine, table)
         self._cursor = cursor
         self._table = table
         self._publish = publish
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.published = 0
+        self.dead_lettered = 0
 
     def run_once(self) -> int:
         table = self._table
@@ -161,7 +172,7 @@ class OutboxRelay:
                 if not rows:
                     return 0
                 events = [row_to_event(row) for row in rows]
-                self._publish(events)
+                self._set_aside(connection, events, self._publish(events))
                 self._mark(connection, rows)
         else:
             position = self._cursor.load()
@@ -171,10 +182,28 @@ class OutboxRelay:
             if not rows:
                 return 0
             events = [row_to_event(row) for row in rows]
-            self._publish(events)
+            self._set_aside(None, events, self._publish(events))
             self._cursor.save(rows[-1].id)
         self.published += len(events)
         return len(events)
+
+    def _set_aside(
+        self, connection: Any, events: Sequence[SyncEvent], outcomes: Sequence[EventOutcome] | None
+    ) -> None:
+        """Record the refused events as dead letters (on ``connection``, or on their own when None)."""
+        refused = {outcome.event_id: outcome for outcome in outcomes or () if outcome.refused}
+        if not refused:
+            return
+        if self._dead_letters is None:
+            raise RuntimeError(
+                f"{len(refused)} events of {self._table.name} were refused and it keeps no dead letters"
+            )
+        self._dead_letters.record(connection, [e for e in events if e.event_id in refused], refused)
+        self.dead_lettered += len(refused)
+
+    def dead_count(self) -> int | None:
+        """Events set aside as dead letters (None for an outbox that keeps none)."""
+        return None if self._dead_letters is None else self._dead_letters.count()
 
     def _mark(self, connection: Any, rows: Sequence[Any]) -> None:
         table = self._table

@@ -3,8 +3,12 @@
 * ``outbox_event`` lives in the monolith's database (its Django app creates it); the relay reads it.
 * ``service_outbox`` has the same shape for a service's own database: the service writes it in the
   transaction of its change (``record_service_event``) and the reverse relay sends it to the monolith.
+* ``service_dead_letter`` (``dead_letter_metadata``, in the service's database next to its outbox)
+  keeps the events the monolith refused for good, with the reason; the reverse relay creates it when
+  it first sets an event aside (the services' own migrations do not manage it).
 * the sync database (``sync_metadata``) holds the SQL stream, consumer offsets, the inbox with the
-  last applied sequence per aggregate, backfill checkpoints and the latest lag figures.
+  last applied sequence per aggregate, backfill checkpoints, the latest lag figures and the number of
+  dead events per reverse direction (``sync_dead``).
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "dead_letter_metadata",
     "legacy_outbox_metadata",
     "outbox_event",
+    "service_dead_letter",
     "service_outbox",
     "service_outbox_metadata",
     "sync_aggregates",
     "sync_checkpoints",
+    "sync_dead",
     "sync_inbox",
     "sync_lag",
     "sync_metadata",
@@ -39,6 +46,7 @@ __all__ = [
 
 legacy_outbox_metadata = MetaData()
 service_outbox_metadata = MetaData()
+dead_letter_metadata = MetaData()
 sync_metadata = MetaData()
 
 
@@ -64,6 +72,23 @@ service_outbox = Table(
     service_outbox_metadata,
     *_outbox_columns(),
     UniqueConstraint("aggregate_type", "aggregate_id", "sequence", name="uq_service_outbox_sequence"),
+)
+
+service_dead_letter = Table(
+    "service_dead_letter",
+    dead_letter_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("aggregate_type", String(30), nullable=False),
+    Column("aggregate_id", String(40), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("event_type", String(50), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("occurred_at", DateTime, nullable=False),  # naive UTC
+    Column("origin", String(40), nullable=False),
+    Column("reason", Text, nullable=False),  # the monolith's answer (JSON text)
+    Column("refused_at", DateTime, nullable=False),  # naive UTC, the last refusal
+    Column("attempts", Integer, nullable=False),
 )
 
 sync_stream = Table(
@@ -116,8 +141,17 @@ sync_checkpoints = Table(
 sync_lag = Table(
     "sync_lag",
     sync_metadata,
-    Column("direction", String(20), primary_key=True),  # "forward" (legacy -> service) | "reverse"
+    # "forward" (legacy -> services) | "reverse" (catalog -> legacy) | "reverse:<service>"
+    Column("direction", String(20), primary_key=True),
     Column("lag_ms", Float, nullable=False),
     Column("backlog", Integer, nullable=False),
+    Column("measured_at", DateTime, nullable=False),
+)
+
+sync_dead = Table(
+    "sync_dead",
+    sync_metadata,
+    Column("direction", String(20), primary_key=True),  # a reverse direction, as in sync_lag
+    Column("dead", Integer, nullable=False),  # events in the service's dead letters
     Column("measured_at", DateTime, nullable=False),
 )
