@@ -56,16 +56,19 @@ class SyncStack:
     catalog_database_url: str
     sync_database_url: str
     processes: dict[str, RunningProcess] = field(default_factory=dict)
+    database_urls: dict[str, str] = field(default_factory=dict)
+    """More databases for ``engine`` by name (e.g. "orders")."""
     _engines: dict[str, Engine] = field(default_factory=dict)
     _staff: httpx2.Client | None = None
 
     def engine(self, which: str) -> Engine:
-        """ "legacy", "catalog" or "sync"."""
+        """ "legacy", "catalog", "sync" or a name in ``database_urls``."""
         if which not in self._engines:
             url = {
                 "legacy": self.legacy_database_url,
                 "catalog": self.catalog_database_url,
                 "sync": self.sync_database_url,
+                **self.database_urls,
             }[which]
             self._engines[which] = create_engine(_sqlalchemy_url(url))
         return self._engines[which]
@@ -73,6 +76,10 @@ class SyncStack:
     def scalar(self, which: str, sql: str, **params: Any) -> Any:
         with self.engine(which).connect() as connection:
             return connection.execute(text(sql), params).scalar()
+
+    def rows(self, which: str, sql: str, **params: Any) -> list[Any]:
+        with self.engine(which).connect() as connection:
+            return list(connection.execute(text(sql), params))
 
     def execute(self, which: str, sql: str, **params: Any) -> None:
         with self.engine(which).begin() as connection:
@@ -94,20 +101,24 @@ class SyncStack:
             )
         return result
 
-    def start(self, command: str) -> RunningProcess:
-        """Start ``python -m acl.sync <command>`` and wait for its /readyz (first successful loop)."""
+    def start(
+        self, command: str, *, name: str | None = None, env: Mapping[str, str] | None = None
+    ) -> RunningProcess:
+        """Start ``python -m acl.sync <command>`` and wait for its /readyz (first successful loop);
+        ``name`` (default: the command) keys it for ``stop``, ``env`` adds to the stack's environment."""
         port = free_port()
+        name = name or command
         process = start_process(
             [sys.executable, "-m", "acl.sync", command, "--health-port", str(port)],
-            log_path=self.workdir / f"{command}.log",
-            env=self.env,
+            log_path=self.workdir / f"{name}.log",
+            env={**self.env, **(env or {})},
             ready_url=f"http://127.0.0.1:{port}/readyz",
         )
-        self.processes[command] = process
+        self.processes[name] = process
         return process
 
-    def stop(self, command: str) -> None:
-        self.processes.pop(command).stop()
+    def stop(self, name: str) -> None:
+        self.processes.pop(name).stop()
 
     def set_stock(self, product_id: int, quantity: int) -> dict[str, Any]:
         """The monolith's own stock API, as staff in a session (one password hash per stack, not per call)."""
