@@ -83,12 +83,14 @@ class StaleVersion(Conflict):
 class SyncNotDrained(Conflict):
     code = "sync_not_drained"
 
-    def __init__(self, backlog: int) -> None:
-        super().__init__(f"reverse sync backlog is {backlog} events; retry, wait, or force")
-        self.backlog = backlog
+    def __init__(self, backlogs: dict[str, int]) -> None:
+        self.backlog = sum(backlogs.values())
+        self.backlogs = dict(backlogs)
+        waiting = ", ".join(f"{direction}: {count}" for direction, count in backlogs.items() if count)
+        super().__init__(f"reverse sync backlog is {self.backlog} events ({waiting}); retry, wait, or force")
 
     def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "backlog": self.backlog}
+        return {**super().to_dict(), "backlog": self.backlog, "backlogs": self.backlogs}
 
 
 class Refused(ControlPlaneError):

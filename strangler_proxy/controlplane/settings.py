@@ -20,6 +20,11 @@ class ControlPlaneSettings(BaseSettings):
     store_url: str | None = None
     sync_database_url: str | None = None
     """The sync database (``STRANGLER_SYNC_DATABASE_URL``); the relays keep its ``sync_lag`` table current."""
+    sync_reverse_directions: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"catalog": "reverse", "orders": "reverse:orders"}
+    )
+    """``upstream=direction,...``: the reverse-sync direction that carries each new upstream's writes, which
+    a rollback of its routes drains first (an upstream not named here drains every reverse direction)."""
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
     legacy_url: str = "http://127.0.0.1:8100"
@@ -37,14 +42,19 @@ class ControlPlaneSettings(BaseSettings):
     @field_validator("upstreams", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        pairs = {}
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            name, sep, url = item.partition("=")
-            if not sep or not name.strip() or not url.strip():
-                raise ValueError(f"STRANGLER_UPSTREAMS item {item!r} is not name=url")
-            pairs[name.strip()] = url.strip()
+        return _parse_pairs(value, "STRANGLER_UPSTREAMS", "name=url")
+
+    @field_validator("sync_reverse_directions", mode="before")
+    @classmethod
+    def _directions(cls, value: object) -> object:
+        pairs = _parse_pairs(value, "STRANGLER_SYNC_REVERSE_DIRECTIONS", "upstream=direction")
+        if isinstance(pairs, dict):
+            for upstream, direction in pairs.items():
+                if not (direction == "reverse" or direction.startswith("reverse:")) or len(direction) > 20:
+                    raise ValueError(
+                        f"STRANGLER_SYNC_REVERSE_DIRECTIONS: {upstream}={direction} names no reverse "
+                        "direction (use 'reverse' or 'reverse:<service>', at most 20 characters)"
+                    )
         return pairs
 
     @property
@@ -66,3 +76,16 @@ class ControlPlaneSettings(BaseSettings):
     @property
     def admin_password_file(self) -> Path:
         return self.secrets_dir / "admin_password"
+
+
+def _parse_pairs(value: object, variable: str, shape: str) -> object:
+    """``"a=1, b=2"`` -> ``{"a": "1", "b": "2"}``; anything but a string is left to pydantic."""
+    if not isinstance(value, str):
+        return value
+    pairs = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, target = item.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise ValueError(f"{variable} item {item!r} is not {shape}")
+        pairs[name.strip()] = target.strip()
+    return pairs

@@ -63,6 +63,30 @@ def _wait_live(page, route: str, side: str, predicate: str) -> None:  # type: ig
     )
 
 
+def _record_sync_lag(home: Path) -> None:
+    """Lag rows as the sync relays write them, in the sync database the control plane reads by default:
+    the catalog's reverse relay ("reverse") and the orders service's ("reverse:orders")."""
+    from sqlalchemy import create_engine
+
+    from acl.sync.lag import DirectionLag, store_lag
+    from acl.sync.tables import sync_metadata
+
+    (home / "sync").mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{home / 'sync' / 'sync.sqlite3'}")
+    try:
+        sync_metadata.create_all(engine)
+        store_lag(
+            engine,
+            [
+                DirectionLag("forward", 0.0, 0, None),
+                DirectionLag("reverse", 0.0, 0, None, 0),
+                DirectionLag("reverse:orders", 1500.0, 4, None, 2),
+            ],
+        )
+    finally:
+        engine.dispose()
+
+
 def _log_in(page, stack: Stack, shots: Shots | None = None) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
@@ -115,6 +139,13 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
             shots = Shots(page, artifacts_dir)
 
             _log_in(page, stack, shots)
+            # The sync box lists every direction the relays record, one the page did not know included.
+            _record_sync_lag(stack.home)
+            orders = page.locator('tr[data-sync-direction="reverse:orders"]')
+            expect(orders).to_contain_text("reverse:orders (orders → legacy)")
+            expect(orders.locator('[data-sync="backlog"]')).to_have_text("4")
+            expect(orders.locator('[data-sync="dead"]')).to_have_text("2")
+            expect(page.locator('tr[data-sync-direction="reverse"] [data-sync="dead"]')).to_have_text("0")
             _add_route(
                 page,
                 name=route,

@@ -9,12 +9,17 @@ Errors are ``{"error": code, "message": ..., "problems": [...]}``; 409 adds ``ac
                    /diff?from=&to= /audit?actor=&action=&outcome=&target=&since=&until=&before=&limit=
                    /stats?window= /stats/{route}/series?seconds= /shadow?route= /shadow/{id}
                    /workers /guards /upstreams /upstreams/health
+                   /sync/lag    {direction: {lag_ms, backlog, dead, measured_at, stale} | null}, one
+                                key per direction: forward, reverse, reverse:<service>...
               POST /tokens {name}; DELETE /tokens/{id}; DELETE /session
     operator  POST /routes {rule, position?, reason, expected_version?, dry_run?}
               DELETE /routes/{name} {reason, expected_version?}
               POST /routes/{name}/flip {mode, weight?, upstream?, reason, expected_version?, dry_run?}
-              POST /routes/{name}/rollback {to: previous|legacy, reason, expected_version?, dry_run?}
-              POST /rollback {reason, expected_version?}    whole table to the previous version
+              POST /routes/{name}/rollback {to: previous|legacy, reason, expected_version?, dry_run?,
+                   force?, drain_timeout_s?}    drains the new upstream's reverse sync first (409)
+              POST /rollback {reason, expected_version?, force?, drain_timeout_s?}
+                   whole table to the previous version (drains every reverse sync direction first
+                   when it moves writes off a new upstream; 409 sync_not_drained unless force)
               POST /panic {reason}                          every route to legacy
               POST /versions {table, expected_version, reason, dry_run?}
               POST /versions/{v}/activate {reason, expected_version?}

@@ -52,12 +52,15 @@ class AddRouteBody(ChangeBody):
     dry_run: bool = False
 
 
-class RollbackBody(ChangeBody):
-    to: Literal["previous", "legacy"] = "previous"
-    dry_run: bool = False
+class RollbackAllBody(ChangeBody):
     force: bool = False
     """Roll back even when the reverse sync backlog did not drain in time (recorded in the audit)."""
     drain_timeout_s: float = Field(default=10.0, ge=0, le=60)
+
+
+class RollbackBody(RollbackAllBody):
+    to: Literal["previous", "legacy"] = "previous"
+    dry_run: bool = False
 
 
 class LoginBody(_Body):

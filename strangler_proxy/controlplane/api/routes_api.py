@@ -5,10 +5,16 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from strangler_proxy.controlplane.api.bodies import AddRouteBody, ChangeBody, FlipBody, RollbackBody
+from strangler_proxy.controlplane.api.bodies import (
+    AddRouteBody,
+    ChangeBody,
+    FlipBody,
+    RollbackAllBody,
+    RollbackBody,
+)
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.api.serialize import pointer_dict
-from strangler_proxy.controlplane.errors import NotFound
+from strangler_proxy.controlplane.errors import ControlPlaneError, NotFound
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
 from strangler_proxy.routes import RouteTable
@@ -118,18 +124,31 @@ async def rollback_route(ctx: Context) -> Response:
 
 
 async def sync_lag(ctx: Context) -> Response:
-    """Sync lag per direction (``null`` when unknown)."""
+    """Sync lag per direction: forward, reverse, reverse:<service>... (``null`` when unknown)."""
     return json_response(await ctx.run(ctx.services.sync_lag.snapshot))
 
 
 async def rollback_all(ctx: Context) -> Response:
-    """The whole table back to the version active before this one (a pointer swap)."""
-    body = await ctx.body(ChangeBody)
+    """The whole table back to the version active before this one (a pointer swap); when that moves
+    writes off a new upstream, every reverse sync direction drains first (409 unless ``force``)."""
+    body = await ctx.body(RollbackAllBody)
+    publishing = ctx.services.publishing
+    evidence = None
+    try:
+        _, record = await ctx.run(publishing.active)
+        target = await ctx.run(publishing.previous_table)
+    except ControlPlaneError:
+        pass  # no previous version: the rollback below refuses and audits it
+    else:
+        evidence = await ctx.services.sync_lag.before_table_rollback(
+            record.table, target, force=body.force, drain_timeout_s=body.drain_timeout_s
+        )
     result = await ctx.run(
-        ctx.services.publishing.rollback,
+        publishing.rollback,
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,
+        evidence=evidence,
     )
     return json_response(result.to_dict())
 

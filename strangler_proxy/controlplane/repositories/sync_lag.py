@@ -1,7 +1,12 @@
-"""Reads of the sync database's ``sync_lag`` table (kept current by the sync relays).
+"""Reads of the sync database's ``sync_lag`` and ``sync_dead`` tables (kept current by the sync relays).
 
 The control plane does not import ``acl``: this module declares the columns it reads. A database or
 table that does not exist yet reads as "unknown" (an empty result), never as an error.
+
+``sync_lag`` has one row per direction: ``forward``, ``reverse`` (the catalog's reverse relay) and
+``reverse:<service>`` for every other service's reverse relay. ``sync_dead`` counts, per reverse
+direction, the events the monolith refused for good (the relay's dead letters); a sync database
+written before it existed has no such table, and its dead counts read as unknown.
 """
 
 from __future__ import annotations
@@ -15,16 +20,26 @@ from sqlalchemy import Column, DateTime, Engine, Float, Integer, MetaData, Strin
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["LagRow", "read_lag", "sqlite_file_missing", "sync_lag"]
+__all__ = ["LagRow", "read_lag", "sqlite_file_missing", "sync_dead", "sync_lag"]
 
 log = logging.getLogger(__name__)
 
+_metadata = MetaData()
+
 sync_lag = Table(
     "sync_lag",
-    MetaData(),
+    _metadata,
     Column("direction", String(20), primary_key=True),
     Column("lag_ms", Float, nullable=False),
     Column("backlog", Integer, nullable=False),
+    Column("measured_at", DateTime, nullable=False),
+)
+
+sync_dead = Table(
+    "sync_dead",
+    _metadata,
+    Column("direction", String(20), primary_key=True),
+    Column("dead", Integer, nullable=False),
     Column("measured_at", DateTime, nullable=False),
 )
 
@@ -35,6 +50,8 @@ class LagRow:
     lag_ms: float
     backlog: int
     measured_at: datetime
+    dead: int | None = None
+    """Events refused for good and set aside (None: not reported for this direction)."""
 
 
 def sqlite_file_missing(url: str) -> bool:
@@ -48,6 +65,15 @@ def sqlite_file_missing(url: str) -> bool:
     return not Path(database).exists()
 
 
+def _dead_counts(engine: Engine) -> dict[str, int]:
+    try:
+        with engine.connect() as conn:
+            return {row.direction: int(row.dead) for row in conn.execute(select(sync_dead))}
+    except SQLAlchemyError as exc:
+        log.debug("dead-letter counts unknown: %s", exc.__class__.__name__, extra={"error": str(exc)})
+        return {}
+
+
 def read_lag(engine: Engine) -> dict[str, LagRow]:
     """Every direction's row; empty when the database or the table is not there yet."""
     if sqlite_file_missing(str(engine.url)):
@@ -58,7 +84,10 @@ def read_lag(engine: Engine) -> dict[str, LagRow]:
     except SQLAlchemyError as exc:
         log.info("sync lag unknown: %s", exc.__class__.__name__, extra={"error": str(exc)})
         return {}
+    dead = _dead_counts(engine) if rows else {}
     return {
-        row.direction: LagRow(row.direction, float(row.lag_ms), int(row.backlog), row.measured_at)
+        row.direction: LagRow(
+            row.direction, float(row.lag_ms), int(row.backlog), row.measured_at, dead.get(row.direction)
+        )
         for row in rows
     }

@@ -78,5 +78,7 @@ def build_services(
         observability=ObservabilityService(engine),
         guards=GuardService(engine, publishing, lag_s=settings.guard_lag_s),
         overrides=OverrideService(load_or_create_secret(secrets_dir / "override.key")),
-        sync_lag=SyncLagService(settings.resolved_sync_database_url),
+        sync_lag=SyncLagService(
+            settings.resolved_sync_database_url, reverse_directions=settings.sync_reverse_directions
+        ),
     )

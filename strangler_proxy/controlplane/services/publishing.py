@@ -112,6 +112,12 @@ class PublishingService:
             previous = self._previous(conn, pointer)
         return derive.route_from(record.table, previous.table, route)
 
+    def previous_table(self) -> RouteTable:
+        """The table a whole-table rollback would return to (BadRequest when there is none)."""
+        with self._engine.connect() as conn:
+            pointer, _record = self._active(conn)
+            return self._previous(conn, pointer).table
+
     # ---- writes ------------------------------------------------------------------------------------
 
     def publish(

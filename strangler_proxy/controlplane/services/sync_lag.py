@@ -1,27 +1,51 @@
-"""Sync lag per direction, and the reverse-sync drain a route rollback waits for.
+"""Sync lag per direction, and the reverse-sync drain a rollback waits for.
 
-Rolling a route back to legacy while writes taken by the new service are still on their way to the
-monolith would hide them from clients; so a rollback of a route whose new upstream takes writes first
-waits (bounded) for the reverse backlog to reach zero, then refuses unless forced. Panic never waits.
+Directions are the rows of the sync database's ``sync_lag`` table: ``forward`` (legacy -> services),
+``reverse`` (the catalog -> legacy) and ``reverse:<service>`` (any other service -> legacy). Which
+reverse direction carries a new upstream's writes is the ``reverse_directions`` mapping (the setting
+``STRANGLER_SYNC_REVERSE_DIRECTIONS``, ``upstream=direction,...``); an upstream it does not name
+drains every reverse direction, since we cannot tell which one holds its writes.
+
+Rolling a route back while writes taken by the new service are still on their way to the monolith
+would hide them from clients; so a rollback that moves writes off a new upstream first waits
+(bounded) for the backlog of the matching reverse direction(s) to reach zero, then refuses (409)
+unless forced. A whole-table rollback that moves any writing route off its new upstream drains every
+reverse direction. Panic never waits: it records the backlogs at that moment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, create_engine
 
 from strangler_proxy.controlplane.errors import SyncNotDrained
-from strangler_proxy.controlplane.repositories.sync_lag import read_lag
+from strangler_proxy.controlplane.repositories.sync_lag import LagRow, read_lag
 from strangler_proxy.controlplane.services.clock import Clock, as_utc, utcnow
-from strangler_proxy.routes import ActionMode, Rule
+from strangler_proxy.routes import ActionMode, RouteTable, Rule
 
-__all__ = ["DIRECTIONS", "UNSAFE_METHODS", "SyncLagService", "route_takes_writes"]
+__all__ = [
+    "DEFAULT_REVERSE_DIRECTIONS",
+    "DIRECTIONS",
+    "UNSAFE_METHODS",
+    "SyncLagService",
+    "is_reverse",
+    "route_takes_writes",
+    "routes_moving_writes_off",
+]
 
 DIRECTIONS = ("forward", "reverse")
+"""Always listed (``None`` until measured); any other direction appears once a relay records it."""
+DEFAULT_REVERSE_DIRECTIONS: Mapping[str, str] = {"catalog": "reverse", "orders": "reverse:orders"}
+"""New upstream -> the reverse direction its writes travel (as ``python -m acl.sync reverse`` names it)."""
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def is_reverse(direction: str) -> bool:
+    return direction == "reverse" or direction.startswith("reverse:")
 
 
 def route_takes_writes(rule: Rule) -> bool:
@@ -32,6 +56,22 @@ def route_takes_writes(rule: Rule) -> bool:
     return methods is None or bool(methods & UNSAFE_METHODS)
 
 
+def routes_moving_writes_off(current: RouteTable, target: RouteTable) -> list[Rule]:
+    """Rules of ``current`` that send writes to a new upstream that ``target`` no longer sends them to."""
+    moving = []
+    for rule in current.rules:
+        if not route_takes_writes(rule):
+            continue
+        after = target.rule(rule.name)
+        if after is None or not route_takes_writes(after) or after.action.upstream != rule.action.upstream:
+            moving.append(rule)
+    return moving
+
+
+def _order(direction: str) -> tuple[int, str]:
+    return (DIRECTIONS.index(direction), "") if direction in DIRECTIONS else (len(DIRECTIONS), direction)
+
+
 class SyncLagService:
     """Reads ``sync_lag`` from the sync database (its own engine, created on first use)."""
 
@@ -39,12 +79,14 @@ class SyncLagService:
         self,
         database_url: str,
         *,
+        reverse_directions: Mapping[str, str] = DEFAULT_REVERSE_DIRECTIONS,
         stale_after_s: float = 5.0,
         poll_s: float = 0.1,
         clock: Clock = utcnow,
     ) -> None:
         self._url = database_url
         self._engine: Engine | None = None
+        self._reverse_directions = dict(reverse_directions)
         self._stale_after_s = stale_after_s
         self._poll_s = poll_s
         self._clock = clock
@@ -58,38 +100,76 @@ class SyncLagService:
         if self._engine is not None:
             self._engine.dispose()
 
+    def _row(self, row: LagRow) -> dict[str, Any]:
+        measured = as_utc(row.measured_at)
+        return {
+            "lag_ms": round(row.lag_ms, 1),
+            "backlog": row.backlog,
+            "dead": row.dead,
+            "measured_at": measured.isoformat(),
+            "stale": (self._clock() - measured).total_seconds() > self._stale_after_s,
+        }
+
     def snapshot(self) -> dict[str, dict[str, Any] | None]:
-        """``{"forward": {...} | None, "reverse": {...} | None}``; None when unknown."""
+        """``{"forward": {...} | None, "reverse": {...} | None, "reverse:orders": {...}, ...}``.
+
+        ``forward`` and ``reverse`` are always there (None while unknown); every other direction a
+        relay has recorded follows, by name.
+        """
         rows = read_lag(self._db())
-        now = self._clock()
-        result: dict[str, dict[str, Any] | None] = {}
-        for direction in DIRECTIONS:
-            row = rows.get(direction)
-            if row is None:
-                result[direction] = None
-                continue
-            measured = as_utc(row.measured_at)
-            age_s = (now - measured).total_seconds()
-            result[direction] = {
-                "lag_ms": round(row.lag_ms, 1),
-                "backlog": row.backlog,
-                "measured_at": measured.isoformat(),
-                "stale": age_s > self._stale_after_s,
-            }
-        return result
+        names = sorted(set(DIRECTIONS) | set(rows), key=_order)
+        return {name: (self._row(rows[name]) if name in rows else None) for name in names}
+
+    def reverse_directions_for(self, upstream: str | None) -> tuple[str, ...] | None:
+        """The reverse direction(s) carrying ``upstream``'s writes; None means every reverse direction."""
+        direction = self._reverse_directions.get(upstream or "")
+        return (direction,) if direction else None
+
+    def reverse_backlogs(self, directions: Iterable[str] | None = None) -> dict[str, int]:
+        """Backlog per known reverse direction (only ``directions`` when given; unknown ones are left out)."""
+        rows = read_lag(self._db())
+        wanted = set(directions) if directions is not None else None
+        return {
+            name: rows[name].backlog
+            for name in sorted(rows, key=_order)
+            if is_reverse(name) and (wanted is None or name in wanted)
+        }
 
     def reverse_backlog(self) -> int | None:
-        row = read_lag(self._db()).get("reverse")
-        return None if row is None else row.backlog
+        """The catalog's reverse backlog (the ``reverse`` row), None when unknown."""
+        return self.reverse_backlogs(("reverse",)).get("reverse")
+
+    async def drain(self, directions: tuple[str, ...] | None, timeout_s: float) -> dict[str, int]:
+        """Wait until every named reverse direction (None: all) has backlog 0, up to ``timeout_s``.
+
+        Returns the last backlogs read; a direction never measured is unknown and not waited for.
+        """
+        deadline = time.monotonic() + timeout_s
+        backlogs = await asyncio.to_thread(self.reverse_backlogs, directions)
+        while any(backlogs.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(min(self._poll_s, max(0.0, deadline - time.monotonic())))
+            backlogs = await asyncio.to_thread(self.reverse_backlogs, directions)
+        return backlogs
 
     async def drain_reverse(self, timeout_s: float) -> int | None:
-        """Wait until the reverse backlog is 0 (or unknown), up to ``timeout_s``; the last backlog read."""
-        deadline = time.monotonic() + timeout_s
-        backlog = await asyncio.to_thread(self.reverse_backlog)
-        while backlog and time.monotonic() < deadline:
-            await asyncio.sleep(min(self._poll_s, max(0.0, deadline - time.monotonic())))
-            backlog = await asyncio.to_thread(self.reverse_backlog)
-        return backlog
+        """Drain the ``reverse`` direction only; its last backlog (None when unknown)."""
+        return (await self.drain(("reverse",), timeout_s)).get("reverse")
+
+    async def _drained_or_refused(
+        self, directions: tuple[str, ...] | None, *, force: bool, drain_timeout_s: float
+    ) -> dict[str, Any] | None:
+        backlogs = await self.drain(directions, drain_timeout_s)
+        if not backlogs:
+            return None  # nothing measured: nothing to wait for
+        evidence: dict[str, Any] = {
+            "reverse_sync_backlog": sum(backlogs.values()),
+            "reverse_sync_backlogs": backlogs,
+        }
+        if not any(backlogs.values()):
+            return evidence
+        if not force:
+            raise SyncNotDrained(backlogs)
+        return {**evidence, "forced": True}
 
     async def before_rollback(
         self, rule: Rule | None, *, force: bool, drain_timeout_s: float
@@ -97,13 +177,21 @@ class SyncLagService:
         """Drain before rolling ``rule`` back; the audit evidence, or SyncNotDrained (409) unless forced."""
         if rule is None or not route_takes_writes(rule):
             return None
-        backlog = await self.drain_reverse(drain_timeout_s)
-        if not backlog:
-            return {"reverse_sync_backlog": backlog or 0} if backlog is not None else None
-        if not force:
-            raise SyncNotDrained(backlog)
-        return {"reverse_sync_backlog": backlog, "forced": True}
+        directions = self.reverse_directions_for(rule.action.upstream)
+        return await self._drained_or_refused(directions, force=force, drain_timeout_s=drain_timeout_s)
+
+    async def before_table_rollback(
+        self, current: RouteTable, target: RouteTable, *, force: bool, drain_timeout_s: float
+    ) -> dict[str, Any] | None:
+        """Drain every reverse direction before a whole-table rollback moving writes off a new upstream."""
+        if not routes_moving_writes_off(current, target):
+            return None
+        return await self._drained_or_refused(None, force=force, drain_timeout_s=drain_timeout_s)
 
     async def panic_evidence(self) -> dict[str, Any]:
-        """Panic never waits: it only records the reverse backlog at the moment it ran."""
-        return {"reverse_sync_backlog": await asyncio.to_thread(self.reverse_backlog)}
+        """Panic never waits: it only records the reverse backlogs at the moment it ran."""
+        backlogs = await asyncio.to_thread(self.reverse_backlogs)
+        return {
+            "reverse_sync_backlog": sum(backlogs.values()) if backlogs else None,
+            "reverse_sync_backlogs": backlogs,
+        }

@@ -62,6 +62,10 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
             assert forced.exit_code == 0, forced.output
             assert admin.get("/versions/active").json()["version"] == active + 1
             entry = admin.get("/audit", params={"action": "rollback", "outcome": "ok"}).json()["entries"][0]
-            assert entry["evidence"] == {"reverse_sync_backlog": 3, "forced": True}
+            assert entry["evidence"] == {
+                "reverse_sync_backlog": 3,
+                "reverse_sync_backlogs": {"reverse": 3},
+                "forced": True,
+            }
     finally:
         plane.process.stop()

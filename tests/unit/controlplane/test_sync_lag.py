@@ -16,11 +16,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, update
 
 from acl.sync.lag import DirectionLag, store_lag
-from acl.sync.tables import sync_lag, sync_metadata
-from strangler_proxy.controlplane.services.sync_lag import SyncLagService, route_takes_writes
+from acl.sync.tables import sync_dead, sync_lag, sync_metadata
+from strangler_proxy.controlplane.services.sync_lag import (
+    SyncLagService,
+    route_takes_writes,
+    routes_moving_writes_off,
+)
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.controlplane.ui.live import build_snapshot, settled_sources
-from strangler_proxy.routes import Rule
+from strangler_proxy.routes import RouteTable, Rule
 from tests.unit.controlplane.conftest import Api
 
 pytestmark = pytest.mark.unit
@@ -34,7 +38,7 @@ def sync_engine(settings: ControlPlaneSettings) -> Iterator[Engine]:
     path = settings.home.resolve() / "sync" / "sync.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_sync_database_url)
-    sync_metadata.create_all(engine, tables=[sync_lag])
+    sync_metadata.create_all(engine, tables=[sync_lag, sync_dead])
     yield engine
     engine.dispose()
 
@@ -54,14 +58,14 @@ def _set_reverse_backlog(engine: Engine, backlog: int) -> None:
         conn.execute(update(sync_lag).where(sync_lag.c.direction == "reverse").values(backlog=backlog))
 
 
-def _route_on_new(api: Api, rule: dict) -> int:
+def _route_on_new(api: Api, rule: dict, upstream: str = "catalog") -> int:
     response = api.client.put(
-        "/api/v1/upstreams/catalog", json={"url": "http://127.0.0.1:8201"}, headers=api.headers("admin")
+        f"/api/v1/upstreams/{upstream}", json={"url": "http://127.0.0.1:8201"}, headers=api.headers("admin")
     )
     assert response.status_code in (200, 201), response.text
     added = api.post("/routes", {"rule": rule, "reason": "add"})
     assert added.status_code == 201, added.text
-    flipped = api.post(f"/routes/{rule['name']}/flip", {"mode": "new", "upstream": "catalog", "reason": "go"})
+    flipped = api.post(f"/routes/{rule['name']}/flip", {"mode": "new", "upstream": upstream, "reason": "go"})
     assert flipped.status_code == 200, flipped.text
     return flipped.json()["version"]
 
@@ -143,8 +147,9 @@ def test_rollback_refuses_with_409_when_the_backlog_does_not_drain(api: Api, syn
     assert response.status_code == 409, response.text
     assert response.json() == {
         "error": "sync_not_drained",
-        "message": "reverse sync backlog is 5 events; retry, wait, or force",
+        "message": "reverse sync backlog is 5 events (reverse: 5); retry, wait, or force",
         "backlog": 5,
+        "backlogs": {"reverse": 5},
     }
     assert api.get("/versions/active").json()["version"] == version  # nothing rolled back
     too_long = api.post("/routes/catalog/rollback", {"to": "legacy", "reason": "x", "drain_timeout_s": 61})
@@ -159,7 +164,7 @@ def test_forced_rollback_rolls_back_and_audits_the_backlog(api: Api, sync_engine
     assert response.status_code == 200, response.text
     assert response.json()["version"] == version + 1
     evidence = _last_audit(api, "rollback")["evidence"]
-    assert evidence == {"reverse_sync_backlog": 5, "forced": True}
+    assert evidence == {"reverse_sync_backlog": 5, "reverse_sync_backlogs": {"reverse": 5}, "forced": True}
 
 
 def test_panic_never_waits_and_audits_the_backlog(api: Api, sync_engine: Engine) -> None:
@@ -204,12 +209,207 @@ def test_ui_rollback_refuses_until_forced_and_shows_the_lag(api: Api, sync_engin
     preview = api.client.post("/ui/routes/catalog/rollback/preview", data={**form, "force": "on"})
     assert preview.status_code == 200 and 'name="force" value="on"' in preview.text
     refused = api.client.post("/ui/routes/catalog/rollback", data={**form, "expected_version": str(version)})
-    assert "reverse sync backlog is 6 events; retry, wait, or force" in refused.text
+    assert "reverse sync backlog is 6 events (reverse: 6); retry, wait, or force" in refused.text
     assert api.get("/versions/active").json()["version"] == version
     forced = {**form, "expected_version": str(version), "force": "on"}
     assert api.client.post("/ui/routes/catalog/rollback", data=forced).status_code == 200
     assert api.get("/versions/active").json()["version"] == version + 1
-    assert _last_audit(api, "rollback")["evidence"] == {"reverse_sync_backlog": 6, "forced": True}
+    assert _last_audit(api, "rollback")["evidence"] == {
+        "reverse_sync_backlog": 6,
+        "reverse_sync_backlogs": {"reverse": 6},
+        "forced": True,
+    }
     snapshot = build_snapshot(settled_sources(api.services))
     assert snapshot["sync_lag"]["forward"]["backlog"] == 2
     assert snapshot["sync_lag"]["reverse"]["backlog"] == 6
+
+
+# ---- every reverse direction: reverse (catalog), reverse:orders, ... --------------------------------
+
+ORDERS_RULE = {"name": "checkout", "match": {"kind": "prefix", "path": "/api/orders"}}
+
+
+def _store_directions(engine: Engine, backlogs: dict[str, int], dead: dict[str, int] | None = None) -> None:
+    """Rows as the relays write them (``python -m acl.sync reverse`` with each service's origin)."""
+    dead = dead or {}
+    store_lag(
+        engine,
+        [
+            DirectionLag(name, 300.0 if backlog else 0.0, backlog, None, dead.get(name))
+            for name, backlog in backlogs.items()
+        ],
+    )
+
+
+def _set_backlog(engine: Engine, direction: str, backlog: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(sync_lag).where(sync_lag.c.direction == direction).values(backlog=backlog))
+
+
+def test_api_lists_every_direction_with_its_dead_events(api: Api, sync_engine: Engine) -> None:
+    _store_directions(
+        sync_engine,
+        {"forward": 1, "reverse": 2, "reverse:orders": 3, "reverse:search": 0},
+        dead={"reverse": 0, "reverse:orders": 4},
+    )
+    body = api.get("/sync/lag").json()
+    assert list(body) == ["forward", "reverse", "reverse:orders", "reverse:search"]
+    assert body["reverse:orders"]["backlog"] == 3 and body["reverse:orders"]["dead"] == 4
+    assert body["reverse"]["dead"] == 0 and body["forward"]["dead"] is None
+    assert body["reverse:search"]["dead"] is None and body["reverse:orders"]["stale"] is False
+    live = build_snapshot(settled_sources(api.services))["sync_lag"]
+    assert live["reverse:orders"]["backlog"] == 3 and live["reverse:orders"]["dead"] == 4
+
+
+def test_dead_counts_are_unknown_in_a_sync_database_without_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    sync_metadata.create_all(engine, tables=[sync_lag])  # written before sync_dead existed
+    _store_directions(engine, {"reverse": 2})
+    service = SyncLagService(str(engine.url))
+    assert service.snapshot()["reverse"]["backlog"] == 2
+    assert service.snapshot()["reverse"]["dead"] is None
+    service.dispose()
+    engine.dispose()
+
+
+def test_rollback_of_an_orders_route_waits_for_reverse_orders_only(api: Api, sync_engine: Engine) -> None:
+    version = _route_on_new(api, ORDERS_RULE, upstream="orders")
+    _store_directions(sync_engine, {"reverse": 7, "reverse:orders": 4})
+    drained = threading.Timer(0.4, _set_backlog, args=(sync_engine, "reverse:orders", 0))
+    started = time.monotonic()
+    drained.start()
+    try:
+        response = api.post(
+            "/routes/checkout/rollback", {"to": "legacy", "reason": "back", "drain_timeout_s": 10}
+        )
+    finally:
+        drained.join()
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == version + 1
+    assert time.monotonic() - started >= 0.4  # it waited for the orders backlog...
+    evidence = _last_audit(api, "rollback")["evidence"]
+    # ...and not for the catalog's, which is not where this route's writes went
+    assert evidence == {"reverse_sync_backlog": 0, "reverse_sync_backlogs": {"reverse:orders": 0}}
+
+
+def test_orders_rollback_refusal_names_the_direction_then_force_is_audited(
+    api: Api, sync_engine: Engine
+) -> None:
+    version = _route_on_new(api, ORDERS_RULE, upstream="orders")
+    _store_directions(sync_engine, {"reverse": 0, "reverse:orders": 3})
+    body = {"to": "legacy", "reason": "back", "drain_timeout_s": 0.2}
+    refused = api.post("/routes/checkout/rollback", body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json() == {
+        "error": "sync_not_drained",
+        "message": "reverse sync backlog is 3 events (reverse:orders: 3); retry, wait, or force",
+        "backlog": 3,
+        "backlogs": {"reverse:orders": 3},
+    }
+    assert api.get("/versions/active").json()["version"] == version
+    failed = api.get("/audit?action=rollback", role="admin").json()["entries"]
+    assert not failed or failed[0]["outcome"] != "ok"
+    forced = api.post("/routes/checkout/rollback", {**body, "force": True})
+    assert forced.status_code == 200, forced.text
+    assert api.get("/versions/active").json()["version"] == version + 1
+    assert _last_audit(api, "rollback")["evidence"] == {
+        "reverse_sync_backlog": 3,
+        "reverse_sync_backlogs": {"reverse:orders": 3},
+        "forced": True,
+    }
+
+
+def test_an_upstream_without_a_known_direction_drains_every_reverse_direction(
+    api: Api, sync_engine: Engine
+) -> None:
+    _route_on_new(api, {"name": "search", "match": {"kind": "prefix", "path": "/search"}}, upstream="search")
+    _store_directions(sync_engine, {"forward": 5, "reverse": 1, "reverse:orders": 2})
+    refused = api.post("/routes/search/rollback", {"to": "legacy", "reason": "x", "drain_timeout_s": 0.1})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["backlogs"] == {"reverse": 1, "reverse:orders": 2}  # never "forward"
+    assert refused.json()["backlog"] == 3
+
+
+def test_the_mapping_is_a_setting(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert ControlPlaneSettings(home=tmp_path).sync_reverse_directions == {
+        "catalog": "reverse",
+        "orders": "reverse:orders",
+    }
+    monkeypatch.setenv("STRANGLER_SYNC_REVERSE_DIRECTIONS", "catalog=reverse, billing=reverse:billing")
+    settings = ControlPlaneSettings(home=tmp_path)
+    assert settings.sync_reverse_directions == {"catalog": "reverse", "billing": "reverse:billing"}
+    service = SyncLagService("sqlite://", reverse_directions=settings.sync_reverse_directions)
+    assert service.reverse_directions_for("billing") == ("reverse:billing",)
+    assert service.reverse_directions_for("orders") is None  # not named: every reverse direction
+    monkeypatch.setenv("STRANGLER_SYNC_REVERSE_DIRECTIONS", "orders=forward")
+    with pytest.raises(ValueError, match="names no reverse direction"):
+        ControlPlaneSettings(home=tmp_path)
+
+
+def test_whole_table_rollback_drains_every_reverse_direction(api: Api, sync_engine: Engine) -> None:
+    version = _route_on_new(api, ORDERS_RULE, upstream="orders")  # the previous version: checkout on legacy
+    _store_directions(sync_engine, {"reverse": 1, "reverse:orders": 2})
+    refused = api.post("/rollback", {"reason": "undo", "drain_timeout_s": 0.1})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["backlogs"] == {"reverse": 1, "reverse:orders": 2}
+    assert api.get("/versions/active").json()["version"] == version
+    drained = threading.Timer(0.3, _store_directions, args=(sync_engine, {"reverse": 0, "reverse:orders": 0}))
+    drained.start()
+    try:
+        done = api.post("/rollback", {"reason": "undo", "drain_timeout_s": 10})
+    finally:
+        drained.join()
+    assert done.status_code == 200, done.text
+    assert done.json()["version"] == version - 1  # the pointer back to the version before the flip
+    assert _last_audit(api, "rollback")["evidence"] == {
+        "reverse_sync_backlog": 0,
+        "reverse_sync_backlogs": {"reverse": 0, "reverse:orders": 0},
+    }
+
+
+def test_whole_table_rollback_forced_and_one_that_moves_no_writes(api: Api, sync_engine: Engine) -> None:
+    _route_on_new(api, ORDERS_RULE, upstream="orders")
+    _store_directions(sync_engine, {"reverse:orders": 2})
+    forced = api.post("/rollback", {"reason": "now", "drain_timeout_s": 0, "force": True})
+    assert forced.status_code == 200, forced.text
+    assert _last_audit(api, "rollback")["evidence"] == {
+        "reverse_sync_backlog": 2,
+        "reverse_sync_backlogs": {"reverse:orders": 2},
+        "forced": True,
+    }
+    # rolling that rollback back puts writes ON the new upstream: nothing to drain, nothing waited for
+    started = time.monotonic()
+    back = api.post("/rollback", {"reason": "again"})
+    assert back.status_code == 200, back.text
+    assert time.monotonic() - started < 5
+    assert _last_audit(api, "rollback")["evidence"] is None
+
+
+def test_routes_moving_writes_off() -> None:
+    def table(*rules: dict) -> RouteTable:
+        upstreams = {name: {"name": name, "url": "http://127.0.0.1:1"} for name in ("legacy", "a", "b")}
+        return RouteTable.model_validate({"upstreams": upstreams, "rules": list(rules)})
+
+    def rule(name: str, mode: str, upstream: str | None, methods: list[str] | None = None) -> dict:
+        match = {"kind": "prefix", "path": f"/{name}", "methods": methods}
+        return {"name": name, "match": match, "action": {"mode": mode, "upstream": upstream}}
+
+    current = table(rule("w", "new", "a"), rule("r", "new", "a", ["GET"]), rule("s", "canary", "b"))
+    same = table(rule("w", "new", "a"), rule("s", "canary", "b"))
+    assert routes_moving_writes_off(current, same) == []
+    moved = table(rule("w", "legacy", None), rule("s", "new", "a"))
+    assert [r.name for r in routes_moving_writes_off(current, moved)] == ["w", "s"]
+    assert [r.name for r in routes_moving_writes_off(current, table())] == ["w", "s"]
+
+
+def test_panic_records_every_reverse_direction_without_waiting(api: Api, sync_engine: Engine) -> None:
+    _route_on_new(api, ORDERS_RULE, upstream="orders")
+    _store_directions(sync_engine, {"forward": 8, "reverse": 1, "reverse:orders": 6})
+    started = time.monotonic()
+    response = api.post("/panic", {"reason": "emergency"})
+    assert response.status_code == 200, response.text
+    assert time.monotonic() - started < 5  # well under the 10 s default drain
+    assert _last_audit(api, "panic")["evidence"] == {
+        "reverse_sync_backlog": 7,
+        "reverse_sync_backlogs": {"reverse": 1, "reverse:orders": 6},
+    }

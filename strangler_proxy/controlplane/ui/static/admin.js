@@ -71,8 +71,34 @@
     renderSyncLag(payload.sync_lag);
   }
 
+  // One row of the sync lag box for a direction the page did not list yet ("reverse:orders": the
+  // orders service's reverse relay), built with DOM calls so a direction name is never parsed as HTML.
+  function addSyncRow(body, direction) {
+    var row = document.createElement("tr");
+    row.setAttribute("data-sync-direction", direction);
+    var service = direction.indexOf("reverse:") === 0 ? direction.slice(8) : null;
+    var label = document.createElement("td");
+    label.textContent = service ? direction + " (" + service + " → legacy)" : direction;
+    row.appendChild(label);
+    ["lag", "backlog", "dead", "measured"].forEach(function (name) {
+      var cell = document.createElement("td");
+      cell.setAttribute("data-sync", name);
+      row.appendChild(cell);
+    });
+    body.appendChild(row);
+  }
+
   // The sync lag box: one row per direction; "unknown" until the sync relays have measured it.
   function renderSyncLag(lag) {
+    var body = document.getElementById("sync-lag-rows");
+    if (body && lag) {
+      Object.keys(lag).forEach(function (direction) {
+        var known = Array.prototype.some.call(body.querySelectorAll("[data-sync-direction]"), function (row) {
+          return row.getAttribute("data-sync-direction") === direction;
+        });
+        if (!known) { addSyncRow(body, direction); }
+      });
+    }
     document.querySelectorAll("[data-sync-direction]").forEach(function (row) {
       var figures = lag ? lag[row.getAttribute("data-sync-direction")] : null;
       var cells = {};
@@ -80,11 +106,14 @@
       if (!figures) {
         setText(cells.lag, "unknown", false);
         setText(cells.backlog, "–", false);
+        setText(cells.dead, "–", false);
         setText(cells.measured, "never", false);
         return;
       }
       setText(cells.lag, Math.round(figures.lag_ms) + " ms", figures.lag_ms > 1000);
       setText(cells.backlog, String(figures.backlog), figures.backlog > 0);
+      setText(cells.dead, figures.dead === null || figures.dead === undefined ? "–" : String(figures.dead),
+        figures.dead > 0);
       setText(cells.measured, figures.stale ? "stale · " + new Date(figures.measured_at).toLocaleTimeString()
         : new Date(figures.measured_at).toLocaleTimeString(), figures.stale);
     });
