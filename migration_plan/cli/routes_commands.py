@@ -182,7 +182,8 @@ def rollback(
     """Return one route (or the whole table) to the previous version or to legacy.
 
     A route whose new upstream takes writes first waits for the reverse sync backlog to drain
-    (``--drain-timeout``), then is refused (409 sync_not_drained) unless ``--force``.
+    (``--drain-timeout``), then is refused (409 sync_not_drained) unless ``--force``; the whole table
+    waits for every reverse direction when it moves a writing route off its new upstream.
     """
     if to not in ("previous", "legacy"):
         Console(stderr=True).print("[bold red]error:[/] --to must be 'previous' or 'legacy'")
@@ -193,6 +194,7 @@ def rollback(
         body.pop("expected_version")
     elif name is None:
         path = "/rollback"
+        body.update(force=force, drain_timeout_s=drain_timeout)
     else:
         path, body["to"] = f"/routes/{name}/rollback", to
         body.update(force=force, drain_timeout_s=drain_timeout)

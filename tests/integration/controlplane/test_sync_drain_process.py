@@ -67,5 +67,14 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
                 "reverse_sync_backlogs": {"reverse": 3},
                 "forced": True,
             }
+
+            # Back on new, then the whole table back to the version before: writes leave the catalog.
+            assert run("flip", "catalog", "new", "--upstream", "catalog", "-r", "again").exit_code == 0
+            whole = run("rollback", "-r", "undo", "--drain-timeout", "0.3")
+            assert whole.exit_code == 1 and "reverse sync backlog is 3 events" in whole.output
+            assert admin.get("/versions/active").json()["version"] == active + 2
+            forced_whole = run("rollback", "-r", "undo", "--drain-timeout", "0", "--force")
+            assert forced_whole.exit_code == 0, forced_whole.output
+            assert admin.get("/versions/active").json()["version"] == active + 1  # the pointer moved back
     finally:
         plane.process.stop()
