@@ -5,7 +5,9 @@
     consume-orders        transport -> orders service (through its port), forever
     reverse               catalog's service_outbox -> monolith /internal/sync/apply, forever
     backfill catalog      copy every legacy product into the catalog (resumable; --restart)
+    backfill orders       copy every legacy order into the orders service (resumable; --restart)
     reconcile catalog     compare both sides; exit 1 and list the differences when they differ
+    reconcile orders      the same for orders (by order number)
     lag [--json]          sync lag and backlog per direction, measured now (and stored in sync_lag)
 
 The relays also store their direction's lag in the sync database's ``sync_lag`` table every second.
@@ -43,6 +45,7 @@ from acl.sync.bootstrap import (
 )
 from acl.sync.health import Heartbeat, serve_health
 from acl.sync.lag import DirectionLag, combine, relay_backlog, store_lag
+from acl.sync.orders_commands import backfill_orders, reconcile_orders
 from acl.sync.reconcile import reconcile_catalog
 from acl.sync.relay import RelayLocked
 from acl.sync.settings import SyncSettings
@@ -190,6 +193,8 @@ def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
 
 
 def _backfill(settings: SyncSettings, args: argparse.Namespace) -> int:
+    if args.target == "orders":
+        return backfill_orders(settings, args)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     engine = sync_engine(settings)
@@ -231,6 +236,8 @@ def _backfill(settings: SyncSettings, args: argparse.Namespace) -> int:
 
 
 def _reconcile(settings: SyncSettings, args: argparse.Namespace) -> int:
+    if args.target == "orders":
+        return reconcile_orders(settings, args)
     legacy = read_only_engine(settings.legacy_database_url)
     try:
         with catalog_port(settings) as port:
@@ -275,14 +282,14 @@ def _parser() -> argparse.ArgumentParser:
     ):
         worker = commands.add_parser(name, help=helptext)
         worker.add_argument("--health-port", type=int, default=None, help="serve /healthz and /readyz here")
-    backfill = commands.add_parser("backfill", help="copy legacy products into a service")
-    backfill.add_argument("target", choices=["catalog"])
+    backfill = commands.add_parser("backfill", help="copy legacy products or orders into a service")
+    backfill.add_argument("target", choices=["catalog", "orders"])
     backfill.add_argument("--batch-size", type=int, default=1000)
     backfill.add_argument("--restart", action="store_true", help="ignore the checkpoint and start over")
     backfill.add_argument("--no-progress", action="store_true")
     backfill.add_argument("--max-pages", type=int, default=None, help="stop after N pages (resume later)")
     reconcile = commands.add_parser("reconcile", help="compare legacy and service data")
-    reconcile.add_argument("target", choices=["catalog"])
+    reconcile.add_argument("target", choices=["catalog", "orders"])
     reconcile.add_argument("--json", action="store_true")
     reconcile.add_argument("--limit", type=int, default=50, help="differences listed (text output)")
     lag = commands.add_parser("lag", help="sync lag and backlog per direction")

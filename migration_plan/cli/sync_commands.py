@@ -44,7 +44,7 @@ def _run(args: list[str], home: Path | None) -> None:
 
 @sync_app.command()
 def backfill(
-    target: Annotated[str, typer.Argument(help="The service to fill: catalog.")],
+    target: Annotated[str, typer.Argument(help="The service to fill: catalog or orders.")],
     restart: Annotated[bool, typer.Option("--restart", help="Ignore the checkpoint and start over.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000)] = 1000,
     max_pages: Annotated[int | None, typer.Option("--max-pages", min=1, help="Stop after N pages.")] = None,
@@ -64,7 +64,7 @@ def backfill(
 
 @sync_app.command()
 def reconcile(
-    target: Annotated[str, typer.Argument(help="The service to compare: catalog.")],
+    target: Annotated[str, typer.Argument(help="The service to compare: catalog or orders.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Differences listed.")] = 50,
     home: HomeOption = None,

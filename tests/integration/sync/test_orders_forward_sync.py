@@ -1,13 +1,15 @@
 """Orders placed on the monolith reach the orders service through ``python -m acl.sync consume-orders``;
 a redelivered event is applied once; an order placed on the orders service does not come back twice.
 
-Real processes: LegacyShop and the orders service under gunicorn, the forward relay, the orders
+``backfill orders`` copies the orders the monolith held before, ``reconcile orders`` compares both
+sides. Real processes: LegacyShop and the orders service under gunicorn, the forward relay, the orders
 consumer and the orders service's reverse relay. On SQLite with the SQL stream, and on PostgreSQL with
 Redis Streams.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from contextlib import ExitStack
 from pathlib import Path
@@ -154,6 +156,9 @@ def _exercise(stack: SyncStack, orders_database_url: str | None) -> None:
             "STRANGLER_SYNC_ORIGIN": "orders",
             "STRANGLER_SYNC_SERVICE_DATABASE_URL": orders.database_url,
         }
+        # 0. The orders the monolith already holds (seeded: no outbox events) are backfilled.
+        backfill = stack.sync("backfill", "orders", "--no-progress")
+        assert "read 2, written 2, rejected 0" in backfill.stdout and "complete" in backfill.stdout
         stack.start("relay")
         stack.start("consume-orders")
         stack.start("reverse", name="reverse-orders", env=reverse_env)
@@ -228,7 +233,16 @@ def _exercise(stack: SyncStack, orders_database_url: str | None) -> None:
         )
         assert orders.rows(own["order_no"]) == 1
         assert orders.order(demo_id, own["order_no"])["lines"] == own["lines"]
-        assert stack.scalar("orders", "SELECT count(*) FROM orders_order") == 2
+        assert stack.scalar("orders", "SELECT count(*) FROM orders_order") == 4
+
+        # 4. Reconcile sees both sides agree, except for the status changed behind sync's back in step 2.
+        result = stack.sync("reconcile", "orders", "--json", check=False)
+        assert result.returncode == 1, result.stderr
+        report = json.loads(result.stdout)
+        assert (report["legacy_count"], report["service_count"], report["rejected_legacy_ids"]) == (4, 4, [])
+        assert report["differences"] == [
+            {"order_no": placed["order_no"], "kind": "different", "fields": ["status"]}
+        ]
 
 
 def test_orders_sync_forward_on_sqlite(tmp_path: Path) -> None:
