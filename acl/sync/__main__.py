@@ -9,6 +9,7 @@
     reconcile catalog     compare both sides; exit 1 and list the differences when they differ
     reconcile orders      the same for orders (by order number)
     lag [--json]          sync lag and backlog per direction, measured now (and stored in sync_lag)
+    dead-letters          reverse events the monolith refused for good (--retry EVENT_ID | --all)
 
 The relays also store their direction's lag in the sync database's ``sync_lag`` table every second.
 
@@ -30,6 +31,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from acl.catalog.source import LegacyProductSource, read_only_engine
+from acl.sync import dead_letters_command
 from acl.sync.backfill import CheckpointStore, run_catalog_backfill
 from acl.sync.bootstrap import (
     catalog_consumer,
@@ -267,7 +269,8 @@ def _lag(settings: SyncSettings, args: argparse.Namespace) -> int:
         print(json.dumps({figure.direction: figure.to_dict() for figure in figures}, indent=2))
     else:
         for figure in figures:
-            print(f"{figure.direction:8} lag {figure.lag_ms:10.1f} ms   backlog {figure.backlog}")
+            dead = "" if figure.dead is None else f"   dead {figure.dead}"
+            print(f"{figure.direction:8} lag {figure.lag_ms:10.1f} ms   backlog {figure.backlog}{dead}")
     return 0
 
 
@@ -294,6 +297,7 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--limit", type=int, default=50, help="differences listed (text output)")
     lag = commands.add_parser("lag", help="sync lag and backlog per direction")
     lag.add_argument("--json", action="store_true")
+    dead_letters_command.register(commands)
     return parser
 
 
@@ -305,6 +309,7 @@ COMMANDS = {
     "backfill": _backfill,
     "reconcile": _reconcile,
     "lag": _lag,
+    "dead-letters": dead_letters_command.run,
 }
 
 
