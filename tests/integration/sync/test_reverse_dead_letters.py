@@ -84,13 +84,19 @@ def test_a_refused_event_is_set_aside_and_the_next_ones_are_applied(
     assert stack.scalar("sync", "SELECT backlog FROM sync_lag WHERE direction = 'reverse'") == 0
     measured = json.loads(stack.sync("lag", "--json").stdout)["reverse"]
     assert measured["dead"] == 1 and measured["backlog"] == 0
+    assert "dead 1" in stack.sync("lag").stdout
+    listed = json.loads(stack.sync("dead-letters", "--json").stdout)
+    assert [entry["event_id"] for entry in listed] == [refused]
+    assert listed[0]["reason"]["field"] == "cat_path" and listed[0]["aggregate"] == "product/5"
+    assert stack.sync("dead-letters", "--retry", refused, check=False).returncode == 1  # still refused
 
     for name, value in stack.env.items():
         monkeypatch.setenv(name, value)
     settings = SyncSettings()
     out = io.StringIO()
     assert run(settings, _args("--retry", refused), out=out) == 1  # the cause is still there
-    assert json.loads(DeadLetters(stack.engine("catalog")).list()[0].reason)["field"] == "cat_path"
+    [letter] = DeadLetters(stack.engine("catalog")).list()
+    assert json.loads(letter.reason)["field"] == "cat_path" and letter.attempts == 3
 
     # The category now exists on the monolith: the retry is applied and leaves the dead letters.
     stack.execute(
