@@ -1,12 +1,13 @@
-"""The data-sync workers of `strangler up`: relay, catalog consumer and reverse relay (acl.sync).
+"""The data-sync workers of `strangler up`: relay, catalog consumer, reverse relays and orders consumer.
 
 ``sync_worker_specs(settings, root, environ)`` lists them when the sync code and the catalog's sync port
-exist under ``root`` (looked up on disk, never imported), else nothing. The workers read the stack's
-state dir (the monolith's SQLite file and internal token under ``legacy/``, the catalog's under
-``services/catalog/``, their own ``sync/`` database) and answer ``/healthz`` and ``/readyz`` on
-127.0.0.1:``STRANGLER_SYNC_HEALTH_PORT`` (default: the monolith's port + 201, i.e. 8301) and the three
-ports after it (the last one: the orders service's reverse relay, ``sync-reverse-orders``). The
-consumer backfills the catalog once, on its first start, before consuming.
+exist under ``root`` (looked up on disk, never imported), else nothing; the orders service's workers only
+when it exists too. The workers read the stack's state dir (the monolith's SQLite file and internal token
+under ``legacy/``, the services' under ``services/<name>/``, their own ``sync/`` database) and answer
+``/healthz`` and ``/readyz`` on 127.0.0.1:``STRANGLER_SYNC_HEALTH_PORT`` (default: the monolith's port +
+201, i.e. 8301) and the ``HEALTH_PORTS - 1`` ports after it, in this order: ``sync-relay``,
+``sync-consume``, ``sync-reverse``, ``sync-reverse-orders``, ``sync-consume-orders``. Each consumer
+backfills its service once, on its first start, before consuming.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, RestartPolicy, SetupStep
 
 __all__ = [
+    "HEALTH_PORTS",
+    "sync_consume_orders_spec",
     "sync_consumer_spec",
     "sync_relay_spec",
     "sync_reverse_orders_spec",
@@ -28,8 +31,9 @@ __all__ = [
 ]
 
 HEALTH_PORT_OFFSET = 201
-HEALTH_PORTS = 4
-"""Consecutive health ports from the base: relay, consumer, reverse relay, orders reverse relay."""
+HEALTH_PORTS = 5
+"""Consecutive health ports from the base: relay, consumer, reverse relay, orders reverse relay, orders
+consumer (reserved whether or not the orders service exists, so every stack takes the same range)."""
 
 
 def _available(root: Path) -> bool:
@@ -100,22 +104,54 @@ def sync_reverse_spec(settings: StackSettings, root: Path, environ: Mapping[str,
 
 def sync_reverse_orders_spec(settings: StackSettings, root: Path, environ: Mapping[str, str]) -> ProcessSpec:
     """The orders service's outbox (``order.placed``) -> the monolith's /internal/sync/apply."""
-    database = environ.get("ORDERS_DATABASE_URL") or (
-        f"sqlite:///{settings.home / 'services' / 'orders' / 'orders.sqlite3'}"
-    )
+    database = _orders_database(settings, environ)
     extra_env = {"STRANGLER_SYNC_ORIGIN": "orders", "STRANGLER_SYNC_SERVICE_DATABASE_URL": database}
     return _spec(settings, root, environ, "reverse", 3, name="sync-reverse-orders", extra_env=extra_env)
+
+
+def _orders_database(settings: StackSettings, environ: Mapping[str, str]) -> str:
+    return environ.get("ORDERS_DATABASE_URL") or (
+        f"sqlite:///{settings.home / 'services' / 'orders' / 'orders.sqlite3'}"
+    )
+
+
+def sync_consume_orders_spec(settings: StackSettings, root: Path, environ: Mapping[str, str]) -> ProcessSpec:
+    """The sync stream -> the orders service (its own inbox and, on Redis, its own consumer group).
+
+    Backfills the orders service on its first start. Legacy orders that do not translate (say, a total
+    edited in the admin that is not the sum of the lines) are listed and make the step fail, which only
+    warns: the consumer starts anyway and the next start tries the backfill again.
+    """
+    marker = settings.home / "sync" / ".orders-backfilled"
+    backfill = SetupStep(
+        argv=(sys.executable, "-m", "acl.sync", "backfill", "orders", "--no-progress"),
+        once_marker=marker,
+        required=False,
+    )
+    extra_env = {"ORDERS_DATABASE_URL": _orders_database(settings, environ)}
+    return _spec(
+        settings,
+        root,
+        environ,
+        "consume-orders",
+        4,
+        name="sync-consume-orders",
+        extra_env=extra_env,
+        setup=(backfill,),
+    )
 
 
 def sync_worker_specs(
     settings: StackSettings, root: Path, environ: Mapping[str, str] | None = None
 ) -> list[ProcessSpec]:
-    """Relay, consumer, reverse relay and (with the orders service) its reverse relay, in that order;
-    none when ``root`` lacks the sync code."""
+    """Relay, consumer, reverse relay and (with the orders service) its reverse relay and consumer, in
+    that order; none when ``root`` lacks the sync code."""
     if not _available(root):
         return []
     environ = os.environ if environ is None else environ
     builders = [sync_relay_spec, sync_consumer_spec, sync_reverse_spec]
     if (root / "new_services" / "orders" / "entrypoints" / "wsgi.py").is_file():
         builders.append(sync_reverse_orders_spec)
+    if (root / "new_services" / "orders" / "adapters" / "sync_port.py").is_file():
+        builders.append(sync_consume_orders_spec)
     return [builder(settings, root, environ) for builder in builders]

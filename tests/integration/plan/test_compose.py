@@ -51,7 +51,13 @@ def test_every_process_of_strangler_up_has_a_container(services, specs) -> None:
     missing = [name for name in names if name not in services]
     assert not missing, f"docker-compose.yml lacks {missing}"
     assert {"postgres", "redis", "legacy-migrate", "locust"} <= set(services)
-    assert {"sync-relay", "sync-consume", "sync-reverse", "sync-reverse-orders"} <= set(names)
+    assert {
+        "sync-relay",
+        "sync-consume",
+        "sync-reverse",
+        "sync-reverse-orders",
+        "sync-consume-orders",
+    } <= set(names)
 
 
 def test_ports_and_health_checks_agree_with_the_supervisor(services, specs) -> None:

@@ -13,7 +13,7 @@ from migration_plan.cli import sync_commands
 from migration_plan.cli.main import app
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import validate_specs
-from migration_plan.supervisor.sync_specs import sync_worker_specs
+from migration_plan.supervisor.sync_specs import HEALTH_PORTS, sync_worker_specs
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
@@ -52,7 +52,7 @@ def test_the_sync_entry_point_answers_help() -> None:
         [sys.executable, "-m", "acl.sync", "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0
-    for command in ("relay", "consume", "reverse", "backfill", "reconcile", "lag"):
+    for command in ("relay", "consume", "consume-orders", "reverse", "backfill", "reconcile", "lag"):
         assert command in result.stdout
 
 
@@ -65,21 +65,30 @@ def test_supervisor_specs_for_the_sync_workers(tmp_path: Path) -> None:
         "sync-consume",
         "sync-reverse",
         "sync-reverse-orders",
+        "sync-consume-orders",
     ]
     assert [spec.health_urls for spec in specs] == [
         ("http://127.0.0.1:9400/readyz",),
         ("http://127.0.0.1:9401/readyz",),
         ("http://127.0.0.1:9402/readyz",),
         ("http://127.0.0.1:9403/readyz",),
+        ("http://127.0.0.1:9404/readyz",),
     ]
+    assert len(specs) == HEALTH_PORTS
     orders = specs[3]
     assert orders.argv[-3:] == ("reverse", "--health-port", "9403")
     assert orders.env["STRANGLER_SYNC_ORIGIN"] == "orders"
     assert orders.env["STRANGLER_SYNC_SERVICE_DATABASE_URL"].endswith("/services/orders/orders.sqlite3")
+    consume_orders = specs[4]
+    assert consume_orders.argv[-3:] == ("consume-orders", "--health-port", "9404")
+    assert consume_orders.env["ORDERS_DATABASE_URL"] == orders.env["STRANGLER_SYNC_SERVICE_DATABASE_URL"]
+    assert consume_orders.setup[0].argv[-3:] == ("backfill", "orders", "--no-progress")
+    assert consume_orders.setup[0].once_marker == tmp_path / "sync" / ".orders-backfilled"
+    assert not consume_orders.setup[0].required  # a legacy order that does not translate only warns
     consumer = specs[1]
     assert consumer.setup[0].argv[-3:] == ("backfill", "catalog", "--no-progress")
     assert consumer.setup[0].once_marker == tmp_path / "sync" / ".catalog-backfilled"
     assert all(spec.env["STRANGLER_HOME"] == str(tmp_path) and spec.cwd == ROOT for spec in specs)
     assert sync_worker_specs(settings, tmp_path) == []  # a tree without the sync code runs none
     beside = sync_worker_specs(StackSettings(STRANGLER_HOME=str(tmp_path), LEGACYSHOP_PORT="9100"), ROOT, {})
-    assert [spec.port for spec in beside] == [9301, 9302, 9303, 9304]
+    assert [spec.port for spec in beside] == [9301, 9302, 9303, 9304, 9305]
