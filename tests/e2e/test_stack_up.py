@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,15 @@ def test_the_shop_answers_through_the_front_door_and_sigint_leaves_nothing_runni
     processes = run.ps()
     assert {"legacy", "controlplane", "dataplane"} <= set(processes)
     assert all(process["state"] == "running" and process["health"] == "ok" for process in processes.values())
+    # The orders consumer's first start backfilled the monolith's seeded orders into the orders service.
+    assert processes["sync-consume-orders"]["health"] == "ok"
+    assert (run.home / "sync" / ".orders-backfilled").exists()
+    with closing(sqlite3.connect(run.home / "legacy" / "legacy.sqlite3")) as legacy:
+        legacy_orders = {row[0] for row in legacy.execute("SELECT ord_no FROM tbl_order")}
+    with closing(sqlite3.connect(run.home / "services" / "orders" / "orders.sqlite3")) as orders:
+        synced_orders = {row[0] for row in orders.execute("SELECT order_no FROM orders_order")}
+    assert legacy_orders and synced_orders == legacy_orders
+
     password = (run.home / "secrets" / "admin_password").read_text().strip()
     assert f"password {password} (first start, shown once" in run.output()
 
