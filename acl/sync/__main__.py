@@ -11,7 +11,8 @@
     lag [--json]          sync lag and backlog per direction, measured now (and stored in sync_lag)
     dead-letters          reverse events the monolith refused for good (--retry EVENT_ID | --all)
 
-The relays also store their direction's lag in the sync database's ``sync_lag`` table every second.
+The relays also store their direction's lag in the sync database's ``sync_lag`` table every second, and
+so does the orders consumer (``forward:orders``: its share of the published stream not applied yet).
 
 Settings come from the environment (acl.sync.settings). SIGTERM or SIGINT stops a worker after its batch.
 """
@@ -167,7 +168,13 @@ def _consume_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
             log.info(
                 "consumer %s: %s stream %s -> orders", consumer.name, settings.transport, settings.stream
             )
-            _loop(consumer.run_once, stop, idle=0.0, health_port=args.health_port)
+            # Its own lag row: what it has not applied yet of the published stream (the relay's
+            # unpublished part is in "forward", which measures the catalog consumer).
+            direction = f"forward:{settings.orders_origin}"[:20]
+            step = _LagRecorder(
+                consumer.run_once, lambda: combine(direction, chosen.backlog(consumer.name)), engine
+            )
+            _loop(step, stop, idle=0.0, health_port=args.health_port)
     finally:
         engine.dispose()
     return 0

@@ -198,6 +198,12 @@ def _exercise(stack: SyncStack, orders_database_url: str | None) -> None:
         stack.start("consume-orders")
         eventually(lambda: _backlog(stack) == 0, timeout=30, what="the redelivered events consumed")
         assert orders.order(demo_id, placed["order_no"])["status"] == "shipped"
+        eventually(
+            lambda: (
+                stack.scalar("sync", "SELECT backlog FROM sync_lag WHERE direction = 'forward:orders'") == 0
+            ),
+            what="the orders consumer's lag row at backlog 0",
+        )
         assert orders.rows(placed["order_no"]) == 1
         assert (
             stack.scalar(
