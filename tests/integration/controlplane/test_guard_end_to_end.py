@@ -101,7 +101,13 @@ def test_failing_canary_returns_to_legacy_by_itself(tmp_path: Path) -> None:
             assert entry["version_before"] == flipped.json()["version"]
             windows = entry["evidence"]["windows"]
             assert len(windows) == 5
-            assert all(w["new"]["error_rate"] > 0.5 and "5xx rate" in w["reasons"][0] for w in windows)
+            assert all(w["reasons"] for w in windows)  # five consecutive failing windows
+            # The streak ends on the injected failure. Its first windows may straddle the moment the
+            # upstream started failing, or (on a loaded machine) fail on latency just before it.
+            assert all(
+                w["new"]["error_rate"] > 0.5 and any("5xx rate" in reason for reason in w["reasons"])
+                for w in windows[-2:]
+            ), windows
             assert all(w["legacy"]["error_rate"] == 0 for w in windows)
             assert guard_status() == "tripped"
     finally:
