@@ -47,7 +47,7 @@ from acl.sync.bootstrap import (
     transport,
 )
 from acl.sync.health import Heartbeat, serve_health
-from acl.sync.lag import DirectionLag, combine, relay_backlog, store_lag
+from acl.sync.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
 from acl.sync.orders_commands import backfill_orders, reconcile_orders
 from acl.sync.reconcile import reconcile_catalog
 from acl.sync.relay import RelayLocked
@@ -190,7 +190,7 @@ def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
             )
             # The catalog's relay owns "reverse" (what the control plane drains); another service's relay
             # records its own row, so two reverse relays never overwrite each other's lag.
-            direction = "reverse" if settings.origin == "catalog" else f"reverse:{settings.origin}"[:20]
+            direction = reverse_direction(settings.origin)
             step = _LagRecorder(relay.run_once, lambda: combine(direction, relay_backlog(relay)), engine)
             _loop(step, stop, idle=settings.poll_interval, health_port=args.health_port)
     except RelayLocked as exc:

@@ -16,7 +16,7 @@ from acl.sync.consumer import CatalogConsumer
 from acl.sync.engines import is_postgres, make_engine
 from acl.sync.inbox import Inbox
 from acl.sync.internal_client import MonolithInternalClient
-from acl.sync.lag import DirectionLag, combine, relay_backlog, store_lag
+from acl.sync.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
 from acl.sync.orders_consumer import OrdersConsumer
 from acl.sync.ports import CatalogPort, OrdersPort, load_port_factory
 from acl.sync.relay import OutboxRelay, RelayCursor, RelayLock
@@ -190,7 +190,8 @@ def orders_consumer(
 
 
 def measure_lag(settings: SyncSettings) -> list[DirectionLag]:
-    """Both directions, stored in ``sync_lag`` as well."""
+    """Forward (the catalog consumer's) and ``settings.origin``'s reverse direction, stored in ``sync_lag``
+    as well, each under its own row (see ``reverse_direction``)."""
     engine = sync_engine(settings)
     legacy = make_engine(settings.legacy_database_url)
     service = make_engine(settings.service_database_url)
@@ -209,7 +210,8 @@ def measure_lag(settings: SyncSettings) -> list[DirectionLag]:
             create_service_outbox(connection)
         reverse_cursor = _cursor(service, engine, f"reverse:{settings.origin}")
         reverse = combine(
-            "reverse", relay_backlog(OutboxRelay(service, service_outbox, _refuse, cursor=reverse_cursor))
+            reverse_direction(settings.origin),
+            relay_backlog(OutboxRelay(service, service_outbox, _refuse, cursor=reverse_cursor)),
         )
         figures = [forward, reverse]
         store_lag(engine, figures)

@@ -25,7 +25,24 @@ from acl.sync.relay import OutboxRelay
 from acl.sync.tables import sync_dead, sync_lag
 from acl.sync.transports.base import Backlog
 
-__all__ = ["DirectionLag", "RelayBacklog", "combine", "relay_backlog", "store_lag"]
+__all__ = [
+    "CATALOG_ORIGIN",
+    "DirectionLag",
+    "RelayBacklog",
+    "combine",
+    "relay_backlog",
+    "reverse_direction",
+    "store_lag",
+]
+
+CATALOG_ORIGIN = "catalog"
+_DIRECTION_MAX = 20  # sync_lag.direction is a String(20)
+
+
+def reverse_direction(origin: str) -> str:
+    """The ``sync_lag`` row of ``origin``'s reverse relay: "reverse" for the catalog (the first service,
+    and what the control plane has always drained), "reverse:<service>" for every other one."""
+    return "reverse" if origin == CATALOG_ORIGIN else f"reverse:{origin}"[:_DIRECTION_MAX]
 
 
 @dataclass(frozen=True, slots=True)
