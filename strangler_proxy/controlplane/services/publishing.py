@@ -251,9 +251,16 @@ class PublishingService:
         raise StaleVersion(pointer.version_id, self.active()[0].version_id)
 
     def reactivate(
-        self, version_id: int, *, actor: Actor, reason: str, expected_version: int | None = None
+        self,
+        version_id: int,
+        *,
+        actor: Actor,
+        reason: str,
+        expected_version: int | None = None,
+        evidence: dict[str, Any] | None = None,
     ) -> PublishResult:
-        """Make an existing version active again (a pointer swap, after re-validation)."""
+        """Make an existing version active again (a pointer swap, after re-validation); ``evidence``
+        (the reverse-sync drain, when the swap moves writes off a new upstream) goes into the audit."""
         reason_text = reason
         try:
             reason_text = _require_reason(reason)
@@ -277,11 +284,11 @@ class PublishingService:
                     reason_text,
                     "reactivate",
                     f"v{version_id}",
-                    None,
+                    evidence,
                 )
         except ControlPlaneError as exc:
             self._audit_failure(
-                actor, "reactivate", f"v{version_id}", reason_text, expected_version, exc, None
+                actor, "reactivate", f"v{version_id}", reason_text, expected_version, exc, evidence
             )
             raise
 

@@ -24,6 +24,8 @@ __all__ = [
     "ROUTES_CHANGED",
     "apply_change",
     "change_lines",
+    "form_drain_timeout",
+    "form_force",
     "form_int",
     "form_reason",
     "form_text",
@@ -32,6 +34,8 @@ __all__ = [
 
 ROUTES_CHANGED = "routes-changed"
 """htmx event sent with every publish so the routes table refreshes in place."""
+DRAIN_TIMEOUT_S = 10.0
+MAX_DRAIN_TIMEOUT_S = 60.0
 
 
 def form_text(form: FormData, key: str, *, required: bool = True) -> str:
@@ -137,3 +141,22 @@ async def apply_change(
         },
         headers={"HX-Trigger": ROUTES_CHANGED},
     )
+
+
+def form_force(form: FormData) -> bool:
+    """The "go ahead even if the reverse sync has not drained" checkbox of rollbacks and re-activations."""
+    return form_text(form, "force", required=False).lower() in ("on", "true", "1")
+
+
+def form_drain_timeout(form: FormData) -> float:
+    """How long a rollback or re-activation waits for the reverse sync to drain (default 10 s, at most 60)."""
+    raw = form_text(form, "drain_timeout_s", required=False)
+    if not raw:
+        return DRAIN_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"drain timeout must be a number of seconds, not {raw!r}") from None
+    if not 0 <= value <= MAX_DRAIN_TIMEOUT_S:
+        raise BadRequest(f"drain timeout must be between 0 and {MAX_DRAIN_TIMEOUT_S:g} s")
+    return value

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,6 +16,8 @@ from strangler_proxy.controlplane.services import derive
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
+    form_drain_timeout,
+    form_force,
     form_int,
     form_reason,
     form_text,
@@ -27,27 +28,6 @@ from strangler_proxy.controlplane.ui.web import UI
 from strangler_proxy.routes import ActionMode
 
 __all__ = ["ControlsViews"]
-
-DRAIN_TIMEOUT_S = 10.0
-MAX_DRAIN_TIMEOUT_S = 60.0
-
-
-def _force(form: FormData) -> bool:
-    """The "roll back even if the reverse sync has not drained" checkbox."""
-    return form_text(form, "force", required=False).lower() in ("on", "true", "1")
-
-
-def _drain_timeout(form: FormData) -> float:
-    raw = form_text(form, "drain_timeout_s", required=False)
-    if not raw:
-        return DRAIN_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"drain timeout must be a number of seconds, not {raw!r}") from None
-    if not 0 <= value <= MAX_DRAIN_TIMEOUT_S:
-        raise BadRequest(f"drain timeout must be between 0 and {MAX_DRAIN_TIMEOUT_S:g} s")
-    return value
 
 
 def _rollback_to(value: str) -> Literal["previous", "legacy"]:
@@ -157,8 +137,8 @@ class ControlsViews:
         try:
             to = _rollback_to(form_text(form, "to"))
             reason = form_reason(form)
-            force = _force(form)
-            drain_timeout_s = _drain_timeout(form)
+            force = form_force(form)
+            drain_timeout_s = form_drain_timeout(form)
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Roll back {name}")
         return await preview_change(
@@ -180,8 +160,8 @@ class ControlsViews:
             to = _rollback_to(form_text(form, "to"))
             reason = form_reason(form)
             expected = form_int(form, "expected_version")
-            force = _force(form)
-            drain_timeout_s = _drain_timeout(form)
+            force = form_force(form)
+            drain_timeout_s = form_drain_timeout(form)
             services = self.ui.services
             _, record = await run_in_threadpool(services.publishing.active)
             evidence = await services.sync_lag.before_rollback(

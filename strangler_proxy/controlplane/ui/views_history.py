@@ -14,6 +14,8 @@ from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
     change_lines,
+    form_drain_timeout,
+    form_force,
     form_int,
     form_reason,
     preview_change,
@@ -124,6 +126,11 @@ class HistoryViews:
             reason = form_reason(form)
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Re-activate v{version}")
+        try:
+            force = form_force(form)
+            drain_timeout_s = form_drain_timeout(form)
+        except ControlPlaneError as exc:
+            return self.ui.error(request, exc, title=f"Re-activate v{version}")
         publishing = self.ui.services.publishing
         return await preview_change(
             self.ui,
@@ -132,6 +139,7 @@ class HistoryViews:
             candidate=lambda: publishing.version(version).table,
             apply_url=str(request.app.url_path_for("ui-reactivate-apply", version=version)),
             reason=reason,
+            fields={"force": "on" if force else "", "drain_timeout_s": drain_timeout_s},
             button=f"Re-activate v{version}",
         )
 
@@ -141,6 +149,15 @@ class HistoryViews:
         try:
             reason = form_reason(form)
             expected = form_int(form, "expected_version")
+            force = form_force(form)
+            drain_timeout_s = form_drain_timeout(form)
+            publishing = self.ui.services.publishing
+            _, current = await run_in_threadpool(publishing.active)
+            target = await run_in_threadpool(publishing.version, version)
+            # Like a whole-table rollback: writes moving off a new upstream wait for the reverse sync.
+            evidence = await self.ui.services.sync_lag.before_table_rollback(
+                current.table, target.table, force=force, drain_timeout_s=drain_timeout_s
+            )
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Re-activate v{version}")
         actor = self.ui.actor(request, principal)
@@ -148,7 +165,7 @@ class HistoryViews:
             self.ui,
             request,
             title=f"Re-activate v{version}",
-            publish=lambda: self.ui.services.publishing.reactivate(
-                version, actor=actor, reason=reason, expected_version=expected
+            publish=lambda: publishing.reactivate(
+                version, actor=actor, reason=reason, expected_version=expected, evidence=evidence
             ),
         )

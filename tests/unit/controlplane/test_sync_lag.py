@@ -385,6 +385,52 @@ def test_whole_table_rollback_forced_and_one_that_moves_no_writes(api: Api, sync
     assert _last_audit(api, "rollback")["evidence"] is None
 
 
+def test_reactivating_an_older_version_drains_like_a_rollback(api: Api, sync_engine: Engine) -> None:
+    """Re-activating the version from before the flip moves checkout writes off the orders service: the
+    orders' reverse backlog must drain first (409 unless forced), and the audit shows the evidence."""
+    version = _route_on_new(api, ORDERS_RULE, upstream="orders")
+    before_flip = version - 1
+    _store_directions(sync_engine, {"reverse:orders": 3})
+    refused = api.post(f"/versions/{before_flip}/activate", {"reason": "back", "drain_timeout_s": 0.1})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["backlogs"] == {"reverse:orders": 3}
+    assert api.get("/versions/active").json()["version"] == version
+    forced = api.post(
+        f"/versions/{before_flip}/activate", {"reason": "back", "drain_timeout_s": 0, "force": True}
+    )
+    assert forced.status_code == 200, forced.text
+    assert api.get("/versions/active").json()["version"] == before_flip
+    assert _last_audit(api, "reactivate")["evidence"] == {
+        "reverse_sync_backlog": 3,
+        "reverse_sync_backlogs": {"reverse:orders": 3},
+        "forced": True,
+    }
+    # and back to the flipped version: writes move ON to the new upstream, nothing to wait for
+    again = api.post(f"/versions/{version}/activate", {"reason": "forward again"})
+    assert again.status_code == 200, again.text
+    assert _last_audit(api, "reactivate")["evidence"] is None
+
+
+def test_ui_reactivation_refuses_until_forced(api: Api, sync_engine: Engine) -> None:
+    version = _route_on_new(api, ORDERS_RULE, upstream="orders")
+    _store_directions(sync_engine, {"reverse:orders": 4})
+    csrf = _ui_login(api)
+    form = {"csrf_token": csrf, "reason": "back to before the flip", "drain_timeout_s": "0.1"}
+    assert 'name="force"' in api.client.get(f"/ui/versions/{version - 1}/reactivate").text
+    preview = api.client.post(f"/ui/versions/{version - 1}/reactivate/preview", data={**form, "force": "on"})
+    assert preview.status_code == 200 and 'name="force" value="on"' in preview.text
+    apply = {**form, "expected_version": str(version)}
+    refused = api.client.post(f"/ui/versions/{version - 1}/reactivate", data=apply)
+    assert "reverse sync backlog is 4 events (reverse:orders: 4)" in refused.text
+    assert api.get("/versions/active").json()["version"] == version
+    assert (
+        api.client.post(f"/ui/versions/{version - 1}/reactivate", data={**apply, "force": "on"}).status_code
+        == 200
+    )
+    assert api.get("/versions/active").json()["version"] == version - 1
+    assert _last_audit(api, "reactivate")["evidence"]["forced"] is True
+
+
 def test_routes_moving_writes_off() -> None:
     def table(*rules: dict) -> RouteTable:
         upstreams = {name: {"name": name, "url": "http://127.0.0.1:1"} for name in ("legacy", "a", "b")}
