@@ -17,16 +17,21 @@ from pathlib import Path
 __all__ = ["AccessLog", "format_entry"]
 
 _TEMPLATE = (
-    '{"ts":%.6f,"request_id":%s,"method":%s,"path":%s,"route":%s,"target":%s,"upstream":%s,'
-    '"version":%d,"status":%d,"duration_ms":%.3f,"client":%s,"error":%s}\n'
+    '{"ts":%d.%06d,"request_id":%s,"method":%s,"path":%s,"route":%s,"target":%s,"upstream":%s,'
+    '"version":%d,"status":%d,"duration_ms":%d.%03d,"client":%s,"error":%s}\n'
 )
 
 
 def format_entry(entry: tuple) -> str:  # type: ignore[type-arg]
-    """One JSON line; every string goes through the C JSON string encoder, so any value is safe."""
+    """One JSON line; every string goes through the C JSON string encoder, so any value is safe.
+    The time (in seconds) and the duration (in milliseconds) are written with microsecond digits
+    from integers, which is cheaper than formatting floats."""
     ts, request_id, method, path, route, target, upstream, version, status, duration_s, client, error = entry
+    seconds, micros = divmod(round(ts * 1e6), 1_000_000)
+    millis, rest = divmod(round(duration_s * 1e6), 1000)
     return _TEMPLATE % (
-        ts,
+        seconds,
+        micros,
         _quote(request_id),
         _quote(method),
         _quote(path if path.__class__ is str else path.decode("latin-1")),
@@ -35,7 +40,8 @@ def format_entry(entry: tuple) -> str:  # type: ignore[type-arg]
         _quote(upstream),
         version,
         status,
-        duration_s * 1000,
+        millis,
+        rest,
         _quote(client),
         "null" if error is None else _quote(error),
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
@@ -19,7 +18,7 @@ import aiohttp
 from yarl import URL
 
 from strangler_proxy.dataplane.access_log import AccessLog
-from strangler_proxy.dataplane.breaker import Breakers
+from strangler_proxy.dataplane.breaker import Breakers, CircuitBreaker
 from strangler_proxy.dataplane.errors import (
     BadRequest,
     CircuitOpen,
@@ -36,14 +35,15 @@ from strangler_proxy.dataplane.faults import apply_fault, fault_applies
 from strangler_proxy.dataplane.headers import (
     ForwardedRequest,
     TrustedPeers,
-    filter_response_headers,
     prepare_request_headers,
+    response_head,
 )
 from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
+from strangler_proxy.dataplane.single_write import SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
-from strangler_proxy.routes import LEGACY, Rule, Timeouts
+from strangler_proxy.routes import LEGACY, FaultInjection, Timeouts
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "Forwarder"]
 
@@ -57,6 +57,7 @@ _DEFAULT_TIMEOUTS = Timeouts()
 _FALLBACK_METHODS = frozenset({"GET", "HEAD"})
 _LEGACY = Target.LEGACY.value
 _NEW = Target.NEW.value
+_TARGET_NEW = Target.NEW
 _CLIENT_GONE = 499
 
 
@@ -116,18 +117,12 @@ async def _read_body(receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-@dataclass(slots=True)
-class _Exchange:
-    """The mutable facts of one request, for stats and the access log."""
-
-    target: str
-    upstream: str
-    status: int = 0
-    error: str | None = None
-
-
 class Forwarder:
-    """Serves proxied requests for one worker; everything it uses is passed in."""
+    """Serves proxied requests for one worker; everything it uses is passed in.
+
+    One coroutine serves a request from start to end (the common case, a closed breaker and no
+    fault, shadow or fallback, runs straight through it); the rare steps are helpers.
+    """
 
     def __init__(
         self,
@@ -168,284 +163,218 @@ class Forwarder:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
         served = self._live.current
+        upstreams = served.upstreams
         method: str = scope["method"]
         raw_headers = scope["headers"]
         decision = served.compiled.decide(method, scope["path"], raw_headers)
         client = scope.get("client")
         client_host = client[0] if client else ""
-        legacy = served.upstreams[LEGACY]
         request = prepare_request_headers(
             raw_headers,
             client_host=client_host,
             scheme=scope["scheme"],
             trusted=self._trusted,
-            default_host=legacy.host,
+            default_host=upstreams[LEGACY].host,
         )
-        exchange = _Exchange(decision.target.value, decision.upstream)
-        key = (decision.route, exchange.target)
+        route = decision.route
+        target = _NEW if decision.target is _TARGET_NEW else _LEGACY
+        upstream_name = decision.upstream
+        status = 0
+        error: str | None = None
+        key = (route, target)
         stats = self._stats
         in_flight = stats.in_flight
         in_flight[key] = in_flight.get(key, 0) + 1
         try:
-            await self._serve(scope, receive, send, served, decision, request, exchange, start)
+            # --- what the route allows -----------------------------------------------------------
+            rule = decision.rule
+            if rule is None:
+                limit = DEFAULT_MAX_BODY_BYTES
+                timeouts = _DEFAULT_TIMEOUTS
+                fault = None
+                can_fall_back = False
+            else:
+                limit = rule.max_body_bytes
+                timeouts = rule.timeouts
+                fault = rule.fault
+                can_fall_back = (
+                    target is _NEW and rule.action.fallback == "legacy" and method in _FALLBACK_METHODS
+                )
+            length = request.content_length
+            if length is not None:
+                if length == -1:
+                    raise BadRequest("the Content-Length header is not a non-negative integer")
+                if length > limit:
+                    raise RequestTooLarge(
+                        f"request body of {length} bytes exceeds the route's limit of {limit} bytes"
+                    )
+            shadowed = decision.shadow_upstream is not None and self._shadow is not None
+            body: bytes | _BodyStream | None = None
+            if length or request.chunked:
+                body = (
+                    await _read_body(receive, limit)
+                    if can_fall_back
+                    else _BodyStream(receive, limit, tee=shadowed)
+                )
+            qs: bytes = scope["query_string"]
+            raw_target = scope.get("raw_path") or scope["path"].encode()
+            if qs:
+                raw_target = raw_target + b"?" + qs
+            upstream = upstreams.get(upstream_name)
+            if upstream is None:
+                raise UpstreamConnectError(
+                    f"upstream {upstream_name!r} is not in route table version {served.version}",
+                    upstream=upstream_name,
+                )
+            headers = mirror_headers = request.headers
+            identity = self._identity
+            if identity is not None and (target is _NEW or shadowed):
+                session = identity.session_of(raw_headers)
+                if session is not None:
+                    signed = await identity.header_for_session(session)
+                    if signed is not None:
+                        mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
+                        if target is _NEW:
+                            headers = mirror_headers
+            cached = self._timeouts.get(id(timeouts))
+            client_timeout = cached[1] if cached is not None else self._client_timeout(timeouts)
+            # --- the upstream's answer (and at most one fallback to the legacy) ----------------------
+            attempt_start = perf_counter()
+            while True:
+                try:
+                    breaker = self._breakers.get(upstream.name, upstream.breaker)
+                    if not breaker.allow():
+                        raise CircuitOpen(
+                            f"the circuit breaker of upstream {upstream.name!r} is open",
+                            upstream=upstream.name,
+                        )
+                    if fault is not None and fault_applies(fault, target):
+                        await _inject(fault, upstream.name, breaker)
+                    try:
+                        response = await self._session.request(
+                            method,
+                            URL(upstream.base_url + raw_target.decode("latin-1"), encoded=True),
+                            headers=headers,
+                            data=body,
+                            allow_redirects=False,
+                            timeout=client_timeout,
+                        )
+                    except (aiohttp.ClientError, TimeoutError, RequestTooLarge, ClientDisconnected) as exc:
+                        raise _open_failed(exc, upstream, breaker, body, timeouts) from exc
+                    except BaseException:
+                        breaker.release()  # no verdict on the upstream (the request was cancelled)
+                        raise
+                    if response.status < 500:
+                        breaker.record_success()
+                    else:
+                        breaker.record_failure()
+                        if can_fall_back:
+                            response.release()
+                            raise UpstreamError(
+                                f"upstream {upstream.name!r} answered {response.status}",
+                                upstream=upstream.name,
+                            )
+                    break
+                except (UpstreamError, InjectedFault) as exc:
+                    if not can_fall_back or (isinstance(exc, InjectedFault) and exc.status < 500):
+                        raise
+                    can_fall_back = False
+                    stats.record(
+                        (route, _NEW),
+                        exc.status if exc.status >= 500 else 502,
+                        perf_counter() - attempt_start,
+                    )
+                    logger.warning(
+                        "falling back to the legacy for %s %s: %s", method, scope["path"], exc.detail
+                    )
+                    target, upstream_name = _LEGACY, LEGACY
+                    upstream = upstreams[LEGACY]
+                    headers = request.headers
+            # --- the answer back to the client -----------------------------------------------------
+            out, answer_length = response_head(
+                response.raw_headers,
+                upstream_origin=upstream.origin,
+                scheme=scope["scheme"],
+                host=request.host,
+            )
+            if decision.set_cookie is not None:
+                out.append((b"set-cookie", decision.set_cookie))
+            if self._debug:
+                out += _debug_headers(route, target, upstream_name, served)
+            status = response.status
+            tee: list[bytes] | None = [] if shadowed else None
+            started = False
+            try:
+                if answer_length is not None and answer_length <= SMALL_BODY_BYTES:
+                    # small answers (most API calls) in one piece, one write when the server offers it
+                    payload = await response.read()
+                    started = True
+                    extensions = scope.get("extensions")
+                    if extensions is not None and SINGLE_WRITE in extensions:
+                        await send(
+                            {
+                                "type": "http.response.start",
+                                "status": status,
+                                "headers": out,
+                                WHOLE_BODY: payload,
+                            }
+                        )
+                    else:
+                        await send({"type": "http.response.start", "status": status, "headers": out})
+                        await send({"type": "http.response.body", "body": payload, "more_body": False})
+                    if tee is not None:
+                        tee.append(payload)
+                else:
+                    started = True
+                    await send({"type": "http.response.start", "status": status, "headers": out})
+                    tee = await self._stream_body(response, send, tee)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                response.close()
+                if not started:
+                    if isinstance(exc, TimeoutError):
+                        raise UpstreamTimeout(
+                            f"upstream {upstream.name!r} stopped sending its answer for longer than the "
+                            "read timeout",
+                            upstream=upstream.name,
+                        ) from exc
+                    raise UpstreamProtocolError(
+                        f"upstream {upstream.name!r} broke off its answer: {exc!r}", upstream=upstream.name
+                    ) from exc
+                error = f"upstream {upstream.name!r} broke off its answer: {exc!r}"
+                logger.warning("%s; closing the client connection (request id %s)", error, request.request_id)
+                return
+            response.release()
+            if shadowed:
+                self._submit_shadow(
+                    scope, served, decision, request, status, out, tee, body, raw_target, mirror_headers
+                )
         except ProxyError as exc:
-            await self._answer_error(send, exc, request, exchange, served, decision)
+            status = exc.status
+            error = exc.detail
+            if exc.upstream is not None:
+                upstream_name = exc.upstream
+            await self._answer_error(send, exc, request, route, target, upstream_name, served)
         except ClientDisconnected as exc:
-            exchange.status = _CLIENT_GONE
-            exchange.error = str(exc)
+            status = _CLIENT_GONE
+            error = str(exc)
         finally:
             duration = perf_counter() - start
             in_flight[key] -= 1
-            stats.record(
-                key if exchange.target is key[1] else (decision.route, exchange.target),
-                exchange.status or 500,
-                duration,
-            )
+            stats.record(key if target is key[1] else (route, target), status or 500, duration)
             if self._log is not None:
                 self._log.record(
                     request.request_id,
                     method,
                     scope.get("raw_path") or scope["path"],
-                    decision.route,
-                    exchange.target,
-                    exchange.upstream,
+                    route,
+                    target,
+                    upstream_name,
                     served.version,
-                    exchange.status,
+                    status,
                     duration,
                     client_host,
-                    exchange.error,
+                    error,
                 )
-
-    async def _serve(
-        self,
-        scope: dict[str, Any],
-        receive: Any,
-        send: Any,
-        served: ServedTable,
-        decision: Decision,
-        request: ForwardedRequest,
-        exchange: _Exchange,
-        start: float,
-    ) -> None:
-        rule = decision.rule
-        method: str = scope["method"]
-        limit = rule.max_body_bytes if rule is not None else DEFAULT_MAX_BODY_BYTES
-        if request.content_length == -1:
-            raise BadRequest("the Content-Length header is not a non-negative integer")
-        if request.content_length is not None and request.content_length > limit:
-            raise RequestTooLarge(
-                f"request body of {request.content_length} bytes exceeds the route's limit of {limit} bytes"
-            )
-        can_fall_back = (
-            decision.target is Target.NEW
-            and rule is not None
-            and rule.action.fallback == "legacy"
-            and method in _FALLBACK_METHODS
-        )
-        shadowed = decision.shadow_upstream is not None and self._shadow is not None
-        body: bytes | _BodyStream | None = None
-        if request.has_body:
-            body = (
-                await _read_body(receive, limit)
-                if can_fall_back
-                else _BodyStream(receive, limit, tee=shadowed)
-            )
-        qs: bytes = scope["query_string"]
-        raw_target = scope.get("raw_path") or scope["path"].encode()
-        if qs:
-            raw_target = raw_target + b"?" + qs
-        timeouts = rule.timeouts if rule is not None else _DEFAULT_TIMEOUTS
-        upstream = served.upstreams.get(decision.upstream)
-        if upstream is None:
-            raise UpstreamConnectError(
-                f"upstream {decision.upstream!r} is not in route table version {served.version}",
-                upstream=decision.upstream,
-            )
-        new_headers = request.headers
-        if self._identity is not None and (decision.target is Target.NEW or shadowed):
-            identity = await self._identity.header_for(scope["headers"])
-            if identity is not None:
-                new_headers = [*request.headers, (IDENTITY_HEADER, identity)]
-        attempt_start = perf_counter()
-        try:
-            headers = new_headers if decision.target is Target.NEW else request.headers
-            response = await self._open(
-                upstream, exchange.target, method, raw_target, headers, body, timeouts, rule
-            )
-            if can_fall_back and response.status >= 500:
-                response.release()
-                raise UpstreamError(
-                    f"upstream {upstream.name!r} answered {response.status}", upstream=upstream.name
-                )
-        except (UpstreamError, InjectedFault) as exc:
-            if not can_fall_back or (isinstance(exc, InjectedFault) and exc.status < 500):
-                raise
-            failed = exc.status if exc.status >= 500 else 502
-            self._stats.record((decision.route, _NEW), failed, perf_counter() - attempt_start)
-            logger.warning("falling back to the legacy for %s %s: %s", method, scope["path"], exc.detail)
-            exchange.target, exchange.upstream = _LEGACY, LEGACY
-            upstream = served.upstreams[LEGACY]
-            response = await self._open(
-                upstream, _LEGACY, method, raw_target, request.headers, body, timeouts, rule
-            )
-        await self._relay(
-            scope,
-            send,
-            served,
-            decision,
-            request,
-            exchange,
-            upstream,
-            response,
-            body,
-            raw_target,
-            new_headers,
-        )
-
-    async def _open(
-        self,
-        upstream: UpstreamInfo,
-        target: str,
-        method: str,
-        raw_target: bytes,
-        headers: list[tuple[str, str]],
-        body: bytes | _BodyStream | None,
-        timeouts: Timeouts,
-        rule: Rule | None,
-    ) -> aiohttp.ClientResponse:
-        breaker = self._breakers.get(upstream.name, upstream.breaker)
-        if not breaker.allow():
-            raise CircuitOpen(
-                f"the circuit breaker of upstream {upstream.name!r} is open", upstream=upstream.name
-            )
-        judged = False
-        try:
-            if rule is not None and rule.fault is not None and fault_applies(rule.fault, target):
-                try:
-                    await apply_fault(rule.fault, upstream=upstream.name)  # type: ignore[arg-type]
-                except InjectedFault as exc:
-                    if exc.status >= 500:
-                        breaker.record_failure()
-                        judged = True
-                    raise
-            url = URL(upstream.base_url + raw_target.decode("latin-1"), encoded=True)
-            try:
-                response = await self._session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=body,
-                    allow_redirects=False,
-                    timeout=self._client_timeout(timeouts),
-                )
-            except aiohttp.ConnectionTimeoutError as exc:
-                breaker.record_failure()
-                judged = True
-                raise UpstreamTimeout(
-                    f"connecting to upstream {upstream.name!r} timed out after {timeouts.connect_s}s",
-                    upstream=upstream.name,
-                ) from exc
-            except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-                breaker.record_failure()
-                judged = True
-                raise UpstreamTimeout(
-                    f"upstream {upstream.name!r} did not answer within {timeouts.read_s}s",
-                    upstream=upstream.name,
-                ) from exc
-            except aiohttp.ClientConnectorError as exc:
-                breaker.record_failure()
-                judged = True
-                raise UpstreamConnectError(
-                    f"cannot connect to upstream {upstream.name!r} at {upstream.base_url}: {exc.os_error}",
-                    upstream=upstream.name,
-                ) from exc
-            except (aiohttp.ClientError, RequestTooLarge, ClientDisconnected) as exc:
-                if isinstance(body, _BodyStream):
-                    if body.too_large:
-                        raise RequestTooLarge(
-                            f"request body exceeds the route's limit of {body._limit} bytes"
-                        ) from exc
-                    if body.disconnected:
-                        raise ClientDisconnected(str(exc)) from exc
-                breaker.record_failure()
-                judged = True
-                raise UpstreamProtocolError(
-                    f"upstream {upstream.name!r} broke the exchange: {exc!r}", upstream=upstream.name
-                ) from exc
-            if response.status >= 500:
-                breaker.record_failure()
-            else:
-                breaker.record_success()
-            judged = True
-            return response
-        finally:
-            if not judged:
-                breaker.release()
-
-    async def _relay(
-        self,
-        scope: dict[str, Any],
-        send: Any,
-        served: ServedTable,
-        decision: Decision,
-        request: ForwardedRequest,
-        exchange: _Exchange,
-        upstream: UpstreamInfo,
-        response: aiohttp.ClientResponse,
-        body: bytes | _BodyStream | None,
-        raw_target: bytes,
-        mirror_headers: list[tuple[str, str]],
-    ) -> None:
-        headers = filter_response_headers(
-            response.raw_headers,
-            upstream_origin=upstream.origin,
-            public_origin=f"{scope['scheme']}://{request.host}".encode("latin-1"),
-        )
-        if decision.set_cookie is not None:
-            headers.append((b"set-cookie", decision.set_cookie))
-        if self._debug:
-            headers += self._debug_headers(decision, exchange, served)
-        status = response.status
-        exchange.status = status
-        shadowed = decision.shadow_upstream is not None and self._shadow is not None
-        tee: list[bytes] | None = [] if shadowed else None
-        length = response.content_length
-        started = False
-        try:
-            if length is not None and length <= SMALL_BODY_BYTES:
-                # small answers (most API calls) in one piece: one send instead of a read loop
-                payload = await response.read()
-                started = True
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": payload, "more_body": False})
-                if tee is not None:
-                    tee.append(payload)
-            else:
-                started = True
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                tee = await self._stream_body(response, send, tee)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            response.close()
-            if not started:
-                if isinstance(exc, TimeoutError):
-                    raise UpstreamTimeout(
-                        f"upstream {upstream.name!r} stopped sending its answer for longer than the "
-                        "read timeout",
-                        upstream=upstream.name,
-                    ) from exc
-                raise UpstreamProtocolError(
-                    f"upstream {upstream.name!r} broke off its answer: {exc!r}", upstream=upstream.name
-                ) from exc
-            exchange.error = f"upstream {upstream.name!r} broke off its answer: {exc!r}"
-            logger.warning(
-                "%s; closing the client connection (request id %s)", exchange.error, request.request_id
-            )
-            return
-        response.release()
-        if decision.shadow_upstream is not None and self._shadow is not None:
-            self._submit_shadow(
-                scope, served, decision, request, status, headers, tee, body, raw_target, mirror_headers
-            )
 
     @staticmethod
     async def _stream_body(
@@ -503,29 +432,16 @@ class Forwarder:
             upstream_url=served.upstream_url(decision.shadow_upstream),
         )
 
-    def _debug_headers(
-        self, decision: Decision, exchange: _Exchange, served: ServedTable
-    ) -> list[tuple[bytes, bytes]]:
-        return [
-            (b"x-strangler-route", decision.route.encode()),
-            (b"x-strangler-target", exchange.target.encode()),
-            (b"x-strangler-upstream", exchange.upstream.encode()),
-            (b"x-strangler-version", str(served.version).encode()),
-        ]
-
     async def _answer_error(
         self,
         send: Any,
         error: ProxyError,
         request: ForwardedRequest,
-        exchange: _Exchange,
+        route: str,
+        target: str,
+        upstream_name: str,
         served: ServedTable,
-        decision: Decision,
     ) -> None:
-        exchange.status = error.status
-        exchange.error = error.detail
-        if error.upstream is not None:
-            exchange.upstream = error.upstream
         content_type, payload = render_error(error, request_id=request.request_id, accept=request.accept)
         headers = [
             (b"content-type", content_type),
@@ -536,6 +452,65 @@ class Forwarder:
         if error.status == 413:
             headers.append((b"connection", b"close"))
         if self._debug:
-            headers += self._debug_headers(decision, exchange, served)
+            headers += _debug_headers(route, target, upstream_name, served)
         await send({"type": "http.response.start", "status": error.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+def _debug_headers(route: str, target: str, upstream: str, served: ServedTable) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"x-strangler-route", route.encode()),
+        (b"x-strangler-target", target.encode()),
+        (b"x-strangler-upstream", upstream.encode()),
+        (b"x-strangler-version", str(served.version).encode()),
+    ]
+
+
+async def _inject(fault: FaultInjection, upstream: str, breaker: CircuitBreaker) -> None:
+    """Apply a drill's fault before the upstream is contacted; an abort counts like the upstream's
+    own answer (a 5xx against the breaker)."""
+    try:
+        await apply_fault(fault, upstream=upstream)
+    except InjectedFault as exc:
+        if exc.status >= 500:
+            breaker.record_failure()
+        else:
+            breaker.release()
+        raise
+    except BaseException:
+        breaker.release()
+        raise
+
+
+def _open_failed(
+    exc: BaseException,
+    upstream: UpstreamInfo,
+    breaker: CircuitBreaker,
+    body: bytes | _BodyStream | None,
+    timeouts: Timeouts,
+) -> ProxyError | ClientDisconnected:
+    """The error to answer for a request the upstream did not take; judges the breaker when the
+    upstream is to blame (not when the client's body was too large or the client went away)."""
+    name = upstream.name
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        breaker.record_failure()
+        return UpstreamTimeout(
+            f"connecting to upstream {name!r} timed out after {timeouts.connect_s}s", upstream=name
+        )
+    if isinstance(exc, (aiohttp.ServerTimeoutError, TimeoutError)):
+        breaker.record_failure()
+        return UpstreamTimeout(f"upstream {name!r} did not answer within {timeouts.read_s}s", upstream=name)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        breaker.record_failure()
+        return UpstreamConnectError(
+            f"cannot connect to upstream {name!r} at {upstream.base_url}: {exc.os_error}", upstream=name
+        )
+    if isinstance(body, _BodyStream):
+        if body.too_large:
+            breaker.release()
+            return RequestTooLarge(f"request body exceeds the route's limit of {body._limit} bytes")
+        if body.disconnected:
+            breaker.release()
+            return ClientDisconnected(str(exc))
+    breaker.record_failure()
+    return UpstreamProtocolError(f"upstream {name!r} broke the exchange: {exc!r}", upstream=name)

@@ -23,6 +23,7 @@ __all__ = [
     "filter_response_headers",
     "new_request_id",
     "prepare_request_headers",
+    "response_head",
 ]
 
 RawHeaders = Sequence[tuple[bytes, bytes]]
@@ -240,19 +241,32 @@ def filter_response_headers(
     raw: RawHeaders, *, upstream_origin: bytes, public_origin: bytes
 ) -> list[tuple[bytes, bytes]]:
     """The upstream's response headers minus hop-by-hop ones, with its own-origin Location rewritten."""
+    scheme, _, host = public_origin.decode("latin-1").partition("://")
+    return response_head(raw, upstream_origin=upstream_origin, scheme=scheme, host=host)[0]
+
+
+def response_head(
+    raw: RawHeaders, *, upstream_origin: bytes, scheme: str, host: str
+) -> tuple[list[tuple[bytes, bytes]], int | None]:
+    """:func:`filter_response_headers` for the forwarder: the public origin (``scheme://host``) is
+    built only when a Location needs it, and the Content-Length (None when absent) comes from the
+    same pass."""
     out: list[tuple[bytes, bytes]] = []
     connection_named: set[bytes] | None = None
+    length: int | None = None
     for name, value in raw:
         lower = name.lower()
         if lower in _HOP_BY_HOP:
             if lower == b"connection":
                 connection_named = {t.strip().lower() for t in value.split(b",")}
             continue
-        if lower == b"location" and value.startswith(upstream_origin):
+        if lower == b"content-length":
+            length = int(value)
+        elif lower == b"location" and value.startswith(upstream_origin):
             rest = value[len(upstream_origin) :]
             if not rest or rest[:1] in (b"/", b"?", b"#"):
-                value = public_origin + rest
+                value = f"{scheme}://{host}".encode("latin-1") + rest
         out.append((lower, value))
     if connection_named:
         out = [(n, v) for n, v in out if n not in connection_named]
-    return out
+    return out, length

@@ -73,9 +73,19 @@ class IdentityResolver:
 
     async def header_for(self, raw_headers: Sequence[tuple[bytes, bytes]]) -> str | None:
         """The signed identity of the request's session, or None when it has none (anonymous)."""
+        key = self.session_of(raw_headers)
+        return None if key is None else await self.header_for_session(key)
+
+    def session_of(self, raw_headers: Sequence[tuple[bytes, bytes]]) -> str | None:
+        """The session to resolve for this request: None without a session cookie (or before the
+        legacy's token exists), so most requests need no ``await`` at all."""
         key = session_cookie(raw_headers, self._cookie)
         if key is None or not self._has_token():
             return None
+        return key
+
+    async def header_for_session(self, key: str) -> str | None:
+        """The signed identity of session ``key`` (see :meth:`session_of`), None when anonymous."""
         now = self._clock()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:

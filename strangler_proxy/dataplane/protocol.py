@@ -11,19 +11,32 @@ chunk sizes, bare LF or CR, obs-fold. This subclass adds what it leaves to the s
 - slow clients: headers not complete ``header_timeout_s`` after the request (or connection) began,
   or no body byte for ``body_idle_timeout_s`` while the body is incomplete, or a body arriving slower
   than ``min_body_bytes_per_s`` on average (checked every ``body_idle_timeout_s``) -> 408 and close.
+
+It also offers the application the :mod:`.single_write` extension: an ``http.response.start``
+message carrying the whole body is the complete answer, framed by uvicorn's own code and written to
+the socket in one piece (one system call instead of two).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import urllib.parse
 from asyncio import TimerHandle, Transport
 from dataclasses import dataclass
 from typing import Any
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
-__all__ = ["ProtocolLimits", "StrictHttpToolsProtocol"]
+from strangler_proxy.dataplane.single_write import SINGLE_WRITE, WHOLE_BODY
+
+__all__ = ["UVICORN_ON_HEADERS_COMPLETE", "ProtocolLimits", "StrictHttpToolsProtocol"]
+
+UVICORN_ON_HEADERS_COMPLETE = "1ea8589acfad92d8ff9182775f337d98fc469e0fa39642a83195fca920f5ca96"
+"""SHA-256 of the source of uvicorn's ``HttpToolsProtocol.on_headers_complete`` that
+``StrictHttpToolsProtocol._start_cycle`` repeats; a unit test fails when uvicorn's changes."""
 
 _HOST_RE = re.compile(
     rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9.]+)(?::[0-9]{1,5})?$"
@@ -47,6 +60,54 @@ class _Refused(Exception):
     """Raised from a parser callback: httptools turns it into a parser error, uvicorn then answers."""
 
 
+class _HeldWrites:
+    """Stands in for the transport while uvicorn writes one whole answer: collects, then writes once."""
+
+    __slots__ = ("_close", "_parts", "_transport")
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._parts: list[bytes] = []
+        self._close = False
+
+    def write(self, data: bytes) -> None:
+        self._parts.append(data)
+
+    def close(self) -> None:
+        self._close = True
+
+    def is_closing(self) -> bool:
+        return self._close or self._transport.is_closing()
+
+    def flush(self) -> None:
+        transport = self._transport
+        if self._parts:
+            transport.write(b"".join(self._parts))
+        self._parts = []
+        if self._close:
+            transport.close()
+
+
+class _SingleWriteCycle(RequestResponseCycle):
+    """uvicorn's request/response cycle, with :data:`WHOLE_BODY` answers written in one piece."""
+
+    async def send(self, message: Any) -> None:
+        body = message.get(WHOLE_BODY)
+        if body is None:
+            await super().send(message)
+            return
+        transport = self.transport
+        held = _HeldWrites(transport)
+        self.transport = held  # type: ignore[assignment]
+        try:
+            # uvicorn's own send validates and frames the head and the body (as two writes)
+            await super().send(message)
+            await super().send({"type": "http.response.body", "body": body, "more_body": False})
+        finally:
+            self.transport = transport
+            held.flush()
+
+
 class StrictHttpToolsProtocol(HttpToolsProtocol):
     """One connection; see the module docstring for what it refuses beyond llhttp."""
 
@@ -58,6 +119,8 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._hosts: list[bytes] = []
         self._codings: list[bytes] = []
+        self._framed = False
+        self._valid_host = b""
         self._timer: TimerHandle | None = None
         self._timer_at = 0.0
         self._deadline = 0.0
@@ -140,11 +203,15 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     # --- parser callbacks ---------------------------------------------------------------------
+    # uvicorn's ``on_url`` and ``on_header`` are repeated here (one line each) rather than called, so
+    # that a header costs one Python call, not two.
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope["extensions"] = {SINGLE_WRITE: {}}
         self._header_bytes = 0
         self._hosts = []
         self._codings = []
+        self._framed = False
         if self._phase != "headers" or self._timer is None:
             self._arm_headers()
 
@@ -152,23 +219,75 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes += len(url)
         if self._header_bytes > self._max_header_bytes:
             self._refuse_size()
-        super().on_url(url)
+        self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_bytes += len(name) + len(value) + 4
         if self._header_bytes > self._max_header_bytes:
             self._refuse_size()
-        lower = name.lower()
-        if lower == b"host":
+        name = name.lower()
+        if name == b"host":
             self._hosts.append(value)
-        elif lower == b"transfer-encoding":
+        elif name == b"content-length":
+            self._framed = True
+        elif name == b"transfer-encoding":
+            self._framed = True
             self._codings.extend(c.strip().lower() for c in value.split(b","))
-        super().on_header(name, value)
+        elif name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._check_request()
-        super().on_headers_complete()
-        self._arm_body()
+        self._start_cycle()
+        if self._framed:
+            self._arm_body()
+        # else: no body follows (RFC 9112 section 6.3), the message completes right away
+
+    def _start_cycle(self) -> None:
+        """uvicorn's ``on_headers_complete`` (0.54, see ``UVICORN_ON_HEADERS_COMPLETE``), creating a
+        :class:`_SingleWriteCycle` instead of its own cycle class."""
+        parser = self.parser
+        http_version = parser.get_http_version()
+        scope = self.scope
+        scope["method"] = parser.get_method().decode("ascii")
+        if http_version != "1.1":
+            scope["http_version"] = http_version
+        if parser.should_upgrade() and self._should_upgrade():
+            return
+        parsed_url = httptools.parse_url(self.url)
+        raw_path = parsed_url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        scope["path"] = self.root_path + path
+        scope["raw_path"] = self.root_path.encode("ascii") + raw_path
+        scope["query_string"] = parsed_url.query or b""
+        limit = self.limit_concurrency
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+            app = service_unavailable
+            self.logger.warning("Exceeded concurrency limit.")
+        else:
+            app = self.app
+        existing_cycle = self.cycle
+        self.cycle = _SingleWriteCycle(
+            scope=scope,
+            transport=self.transport,
+            flow=self.flow,
+            logger=self.logger,
+            access_logger=self.access_logger,
+            access_log=self.access_log,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=self.expect_100_continue,
+            keep_alive=http_version != "1.0" and parser.should_keep_alive(),
+            on_response=self.on_response_complete,
+        )
+        if existing_cycle is None or existing_cycle.response_complete:
+            self._start_asgi_task(self.cycle, app)
+        else:  # pipelined requests wait for the answer before theirs
+            self.flow.pause_reading()
+            self.pipeline.appendleft((self.cycle, app))
 
     def on_body(self, body: bytes) -> None:
         self._last_body = self.loop.time()
@@ -188,14 +307,19 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(431, f"request line and headers exceed {self._max_header_bytes} bytes")
 
     def _check_request(self) -> None:
-        version = self.parser.get_http_version()
-        if len(self._hosts) > 1:
+        hosts = self._hosts
+        if len(hosts) > 1:
             self._refuse(400, "more than one Host header")
-        if not self._hosts and version == "1.1":
-            self._refuse(400, "an HTTP/1.1 request needs a Host header")
-        host = self._hosts[0] if self._hosts else b""
-        if host and not _HOST_RE.match(host):
-            self._refuse(400, "the Host header is not a valid host[:port]")
+        if hosts:
+            host = hosts[0]
+            if host and host != self._valid_host:  # a kept-alive connection repeats its Host
+                if not _HOST_RE.match(host):
+                    self._refuse(400, "the Host header is not a valid host[:port]")
+                self._valid_host = host
+        else:
+            if self.parser.get_http_version() == "1.1":
+                self._refuse(400, "an HTTP/1.1 request needs a Host header")
+            host = b""
         if self._codings and self._codings != [b"chunked"]:
             self._refuse(400, "only 'Transfer-Encoding: chunked' is accepted")
         url = self.url

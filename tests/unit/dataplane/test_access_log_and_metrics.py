@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from strangler_proxy.dataplane.access_log import AccessLog
+from strangler_proxy.dataplane.access_log import AccessLog, format_entry
 from strangler_proxy.dataplane.metrics import render_metrics, write_snapshot
 from strangler_proxy.dataplane.stats import RequestStats
 
@@ -39,6 +39,17 @@ def test_access_log_writes_valid_json_lines_only_when_flushed(tmp_path: Path) ->
     assert first["duration_ms"] == pytest.approx(12.3) and first["error"] is None
     assert second["error"] == 'upstream "x" failed' and second["status"] == 502
     log.close()
+
+
+def test_times_are_written_with_microsecond_digits() -> None:
+    line = format_entry(
+        (1700000000.1234567, "rid", "GET", b"/p", "-", "legacy", "legacy", 0, 200, 0.0123456, "::1", None)
+    )
+    assert '"ts":1700000000.123457,' in line and '"duration_ms":12.346,' in line
+    slow = json.loads(
+        format_entry((1700000000.0, "rid", "GET", "/p", "-", "legacy", "legacy", 0, 200, 1.5, "::1", None))
+    )
+    assert (slow["ts"], slow["duration_ms"]) == (1700000000.0, 1500.0)
 
 
 def test_a_full_buffer_flushes_inline(tmp_path: Path) -> None:
