@@ -206,7 +206,12 @@ def prepare_request_headers(
         host = default_host
     out.append(("host", host))
     out.append(("x-request-id", request_id))
-    _add_forwarded(out, forwarded if client_host in trusted else None, client_host, scheme, host)
+    if forwarded is None:  # the common case: nothing to keep, whoever the peer is
+        out.append(("x-forwarded-for", client_host))
+        out.append(("x-forwarded-proto", scheme))
+        out.append(("x-forwarded-host", host))
+    else:
+        _add_forwarded(out, forwarded if client_host in trusted else None, client_host, scheme, host)
     if chunked and content_length is not None:
         # RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length; forwarding both smuggles.
         content_length = None

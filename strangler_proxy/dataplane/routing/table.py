@@ -39,6 +39,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 """Methods mirrored on every shadow rule; the others only with ``mirror_unsafe_methods``."""
 
 _OVERRIDE_HEADER = OVERRIDE_HEADER.encode("ascii")
+_COOKIE = b"cookie"
 
 
 class _RuleDecisions:
@@ -111,8 +112,21 @@ class CompiledTable:
         return self._shadow(decisions, method)
 
     def _override_side(self, request: RequestView) -> str | None:
-        raw = request.header(_OVERRIDE_HEADER)
-        token = raw.decode("latin-1") if raw is not None else request.cookie(OVERRIDE_COOKIE)
+        # One pass: the header if present, else the cookie, parsed only when there is a Cookie header.
+        raw = None
+        cookies = False
+        for key, value in request.headers:
+            if key == _OVERRIDE_HEADER:
+                raw = value
+                break
+            if key == _COOKIE:
+                cookies = True
+        if raw is not None:
+            token: str | None = raw.decode("latin-1")
+        elif cookies:
+            token = request.cookie(OVERRIDE_COOKIE)
+        else:
+            return None
         if not token:
             return None
         return verify_override(self._override_key, token, self._clock())  # type: ignore[arg-type]
