@@ -105,7 +105,9 @@ class Matcher:
         best_index = _NO_INDEX
         prefixes = self._prefixes
         if prefixes:
-            best, best_index = _first_of(prefixes.get(""), method, request, best, best_index)
+            found = prefixes.get("")
+            if found is not None:
+                best, best_index = _first_of(found, method, request, best, best_index)
             slash = path.find("/", 1)
             while slash != -1:
                 found = prefixes.get(path[:slash])
