@@ -33,8 +33,9 @@ class ControlPlaneSettings(BaseSettings):
     session_max_age_s: int = Field(default=12 * 3600, gt=0)
     guards_enabled: bool = True
     guard_interval_s: float = Field(default=0.5, gt=0)
-    guard_lag_s: int = Field(default=2, ge=0)
-    """Seconds a window is left for the data plane's late flushes before the guards judge it."""
+    guard_lag_s: float = Field(default=2.0, ge=0, le=60)
+    """Seconds a window is left, once it ended, for the data plane's late flushes before the guards judge
+    it (a fraction is fine when the workers flush their stats more often than every second)."""
     upstream_health_timeout_s: float = Field(default=2.0, gt=0)
     stats_retention_s: int = Field(default=3600, ge=60)
     """Per-second stats and shadow counts older than this are deleted (every minute)."""

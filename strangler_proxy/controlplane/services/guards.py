@@ -117,7 +117,7 @@ class GuardService:
         engine: Engine,
         publishing: PublishingService,
         *,
-        lag_s: int = 2,
+        lag_s: float = 2.0,
         seconds: Callable[[], float] = time.time,
         clock: Clock = utcnow,
     ) -> None:
@@ -179,7 +179,7 @@ class GuardService:
 
     def tick(self) -> list[str]:
         """Judge every second that became final since the last tick; return the routes rolled back."""
-        final_until = int(self._seconds()) - self._lag
+        final_until = int(self._seconds() - self._lag)
         table = self._publishing.active_table()
         with self._engine.connect() as conn:
             rules = repo.list_rules(conn)

@@ -210,3 +210,32 @@ def test_a_rollback_that_lost_a_race_is_retried(
     table = services.publishing.active_table()
     assert table.rule("catalog").action.mode is ActionMode.LEGACY and table.rule("other") is not None
     assert [e.outcome for e in services.audit.search(AuditFilter(actor="guard"))] == ["ok", "conflict"]
+
+
+def test_a_fractional_lag_judges_a_second_half_a_second_after_it_ended(
+    services: ControlPlaneServices,
+) -> None:
+    """With the data plane flushing every 0.25 s, ``STRANGLER_GUARD_LAG_S=0.5`` judges a window 0.5 s after it
+    ended instead of whole seconds later: the drills' rollback lands well within 3 s."""
+    services.upstreams.save({"name": "catalog", "url": "http://127.0.0.1:8201"})
+    services.publishing.add_route(
+        Rule(
+            name="catalog",
+            match=RuleMatch(path="/catalog"),
+            action=RuleAction(mode=ActionMode.CANARY, upstream="catalog", weight=50),
+        ),
+        actor=ME,
+        reason="canary 50%",
+    )
+    clock = FakeSeconds(T0)
+    guard = GuardService(services.engine, services.publishing, lag_s=0.5, seconds=clock)
+    guard.tick()
+    services.guards.configure("catalog", settings={"failing_windows": 2}, enabled=True)
+    for offset in range(2):
+        _traffic(services, T0 + offset, new_errors=10)
+    clock.now = T0 + 2.4  # second T0+1 ended 0.4 s ago: not final yet
+    assert guard.tick() == []
+    assert guard.state("catalog").consecutive == 1
+    clock.now = T0 + 2.5  # ... and now it is
+    assert guard.tick() == ["catalog"]
+    assert services.publishing.active_table().rule("catalog").action.mode is ActionMode.LEGACY
