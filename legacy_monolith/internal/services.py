@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from legacy_monolith.catalog.models import Category, Product
+from legacy_monolith.internal.batch import Stream, SyncBatch
 from legacy_monolith.internal.models import AppliedEvent
 from legacy_monolith.internal.order_placed import OrderExists, OrderPlacedError, order_placed_apply
 from legacy_monolith.orders.models import Order
 from legacy_monolith.outbox.services import LEGACY_ORIGIN, order_event_record, product_event_record
 
-__all__ = ["ReverseEventError", "UnknownAggregate", "sync_event_apply"]
+__all__ = ["ReverseEventError", "UnknownAggregate", "sync_batch_read", "sync_event_apply"]
 
 _PRICE = re.compile(r"\d{1,15}\.\d{2}")
 _ORIGIN = re.compile(r"[a-z][a-z0-9_-]{0,39}")
@@ -82,9 +85,9 @@ def _product_changes(payload: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str) -> None:
+def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str, batch: SyncBatch) -> None:
     changes = _product_changes(payload)
-    product = Product.objects.select_for_update(of=("self",)).select_related("ctg").filter(pk=prd_id).first()
+    product = batch.product(prd_id)
     if product is None:
         raise UnknownAggregate(f"Product {prd_id} does not exist.")
     if "cat_path" in changes:
@@ -94,7 +97,8 @@ def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str) -> None
         product.ctg = category
     for column, value in changes.items():
         setattr(product, column, value)
-    product.save()
+    # Only the changed columns are written, plus what Product.save derives: cat_path from the category.
+    product.save(update_fields={*changes, "ctg", "cat_path"})
     only_stock = set(changes) <= {"stk_qty", "upd_dt"}
     product_event_record(
         product=product,
@@ -103,7 +107,7 @@ def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str) -> None
     )
 
 
-def _apply_order(*, ord_id: int, payload: dict[str, Any], origin: str) -> None:
+def _apply_order(*, ord_id: int, payload: dict[str, Any], origin: str, batch: SyncBatch) -> None:
     status = payload.get("ord_sts")
     if status not in dict(Order.STATUS_CHOICES):
         raise ReverseEventError("ord_sts", "ord_sts must be one of N, P, S, C.")
@@ -115,7 +119,7 @@ def _apply_order(*, ord_id: int, payload: dict[str, Any], origin: str) -> None:
     order_event_record(order=order, event_type="order.status_changed", origin=origin)
 
 
-def _apply_order_placed(*, ord_no: str, payload: dict[str, Any], origin: str) -> None:
+def _apply_order_placed(*, ord_no: str, payload: dict[str, Any], origin: str, batch: SyncBatch) -> None:
     try:
         order = order_placed_apply(order_no=ord_no, payload=payload)
     except OrderPlacedError as exc:
@@ -130,8 +134,26 @@ _HANDLERS = {
 }
 
 
-def sync_event_apply(*, event: dict[str, Any]) -> str:
-    """Apply ``event`` once; return "applied", "duplicate" (seen before) or "stale" (older than applied)."""
+@dataclass(frozen=True, slots=True)
+class _Event:
+    event_id: uuid.UUID
+    origin: str
+    aggregate_type: str
+    event_type: str
+    key: int | str  # the legacy id, or the order number of a placed order
+    sequence: int
+    payload: dict[str, Any]
+
+    @property
+    def placed(self) -> bool:
+        return self.event_type == "order.placed"
+
+    @property
+    def stream(self) -> Stream:
+        return (self.origin, self.aggregate_type, str(self.key))
+
+
+def _parse(event: dict[str, Any]) -> _Event:
     try:
         event_id = uuid.UUID(str(_require(event, "event_id", str)))
     except ValueError:
@@ -141,58 +163,92 @@ def sync_event_apply(*, event: dict[str, Any]) -> str:
         raise ReverseEventError("origin", "origin must be a service's tag (lowercase), not 'legacy'.")
     aggregate_type = _require(event, "aggregate_type", str)
     event_type = _require(event, "type", str)
-    handler = _HANDLERS.get((aggregate_type, event_type))
-    if handler is None:
+    if (aggregate_type, event_type) not in _HANDLERS:
         raise ReverseEventError("type", f"unsupported event {aggregate_type}/{event_type}.")
     aggregate_id = _require(event, "aggregate_id", (str, int))
     # A placed order is known by its number (the service chose it); other aggregates by the legacy id.
-    placed = event_type == "order.placed"
     try:
-        key: int | str = str(aggregate_id) if placed else int(aggregate_id)
+        key: int | str = str(aggregate_id) if event_type == "order.placed" else int(aggregate_id)
     except ValueError:
         raise ReverseEventError("aggregate_id", "aggregate_id must be an integer id.") from None
     sequence = _require(event, "sequence", int)
     payload = _require(event, "payload", dict)
+    return _Event(event_id, origin, aggregate_type, event_type, key, sequence, payload)
 
-    if AppliedEvent.objects.filter(event_id=event_id).exists():
+
+def sync_batch_read(events: Sequence[Any]) -> SyncBatch:
+    """What ``events`` need from the database, in three queries; call inside the batch's transaction.
+
+    Malformed events are left out here; ``sync_event_apply`` refuses them one by one.
+    """
+    parsed: list[_Event] = []
+    for event in events:
+        try:
+            parsed.append(_parse(event))
+        except ReverseEventError:
+            continue
+    return SyncBatch.read(
+        event_ids=(event.event_id for event in parsed),
+        streams=(event.stream for event in parsed),
+        product_ids=(event.key for event in parsed if event.aggregate_type == "product"),
+    )
+
+
+def sync_event_apply(*, event: dict[str, Any], batch: SyncBatch | None = None) -> str:
+    """Apply ``event`` once; return "applied", "duplicate" (seen before) or "stale" (older than applied).
+
+    In a batch, pass what ``sync_batch_read`` read for it (inside the same transaction); alone, the
+    event gets a transaction and a batch of its own.
+    """
+    if batch is None:
+        with transaction.atomic():
+            return sync_event_apply(event=event, batch=sync_batch_read([event]))
+    parsed = _parse(event)
+    if batch.is_recorded(parsed.event_id):
         return "duplicate"
-    if placed and Order.objects.filter(ord_no=key).exists():
+    if parsed.placed and Order.objects.filter(ord_no=parsed.key).exists():
         return "duplicate"  # the same order under another event id: ord_no is unique
     try:
+        outcome = _record_and_apply(parsed, batch)
+    except OrderExists:
+        return "duplicate"
+    except IntegrityError:
+        if AppliedEvent.objects.filter(event_id=parsed.event_id).exists():
+            return "duplicate"
+        if parsed.placed and Order.objects.filter(ord_no=str(parsed.key)).exists():
+            return "duplicate"
+        raise
+    batch.record(parsed.event_id, parsed.stream, parsed.sequence, outcome)
+    return outcome
+
+
+def _record_and_apply(event: _Event, batch: SyncBatch) -> str:
+    """The inbox row and the change, in a savepoint: a refused event leaves nothing behind."""
+    try:
         with transaction.atomic():
-            last = (
-                AppliedEvent.objects.filter(
-                    origin=origin, aggregate_type=aggregate_type, aggregate_id=str(key), outcome="applied"
-                )
-                .order_by("-sequence")
-                .values_list("sequence", flat=True)
-                .first()
-            )
-            outcome = "stale" if last is not None and sequence <= last else "applied"
+            last = batch.last_applied(event.stream)
+            outcome = "stale" if last is not None and event.sequence <= last else "applied"
             # The inbox row goes first: a concurrent redelivery fails on its key before changing anything.
             AppliedEvent.objects.create(
-                event_id=event_id,
-                origin=origin,
-                aggregate_type=aggregate_type,
-                aggregate_id=str(key),
-                sequence=sequence,
-                event_type=event_type,
+                event_id=event.event_id,
+                origin=event.origin,
+                aggregate_type=event.aggregate_type,
+                aggregate_id=str(event.key),
+                sequence=event.sequence,
+                event_type=event.event_type,
                 outcome=outcome,
                 applied_at=datetime.now(UTC).replace(tzinfo=None),
             )
             if outcome == "applied":
-                if placed:
-                    handler(ord_no=key, payload=payload, origin=origin)
-                elif aggregate_type == "product":
-                    handler(prd_id=key, payload=payload, origin=origin)
+                handler = _HANDLERS[(event.aggregate_type, event.event_type)]
+                if event.placed:
+                    handler(ord_no=event.key, payload=event.payload, origin=event.origin, batch=batch)
+                elif event.aggregate_type == "product":
+                    handler(prd_id=event.key, payload=event.payload, origin=event.origin, batch=batch)
                 else:
-                    handler(ord_id=key, payload=payload, origin=origin)
-    except OrderExists:
-        return "duplicate"
-    except IntegrityError:
-        if AppliedEvent.objects.filter(event_id=event_id).exists():
-            return "duplicate"
-        if placed and Order.objects.filter(ord_no=str(key)).exists():
-            return "duplicate"
+                    handler(ord_id=event.key, payload=event.payload, origin=event.origin, batch=batch)
+    except BaseException:
+        if event.aggregate_type == "product":
+            batch.forget_product(int(event.key))  # the rolled-back change may be on the cached row
         raise
     return outcome

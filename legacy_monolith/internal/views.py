@@ -11,7 +11,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from legacy_monolith.customers.models import Customer
 from legacy_monolith.internal.auth import has_internal_token
-from legacy_monolith.internal.services import ReverseEventError, UnknownAggregate, sync_event_apply
+from legacy_monolith.internal.services import (
+    ReverseEventError,
+    UnknownAggregate,
+    sync_batch_read,
+    sync_event_apply,
+)
 from legacy_monolith.legacyshop.api import ApiError, api_view, parse_json_object
 
 SESSION_HEADER = "HTTP_X_LEGACY_SESSION"
@@ -59,16 +64,18 @@ def sync_apply(request):
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
         raise ApiError(400, "invalid_body", "events must be a list of event objects.", field="events")
     # One commit for the batch; each event runs in its own savepoint, so a refused one changes nothing.
+    # What the events need to know (recorded ids, last sequences, products) is read once for all.
     with transaction.atomic():
-        results = [_apply_one(event) for event in events]
+        batch = sync_batch_read(events)
+        results = [_apply_one(event, batch) for event in events]
     return JsonResponse({"results": results})
 
 
-def _apply_one(event):
+def _apply_one(event, batch):
     """``{"event_id", "outcome"}`` or ``{"event_id", "error"}`` for one event of a batch."""
     event_id = event.get("event_id")
     try:
-        return {"event_id": event_id, "outcome": sync_event_apply(event=event)}
+        return {"event_id": event_id, "outcome": sync_event_apply(event=event, batch=batch)}
     except ReverseEventError as exc:
         return {
             "event_id": event_id,
