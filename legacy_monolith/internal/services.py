@@ -100,11 +100,13 @@ def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str, batch: 
     # Only the changed columns are written, plus what Product.save derives: cat_path from the category.
     product.save(update_fields={*changes, "ctg", "cat_path"})
     only_stock = set(changes) <= {"stk_qty", "upd_dt"}
-    product_event_record(
+    recorded = product_event_record(
         product=product,
         event_type="product.stock_changed" if only_stock else "product.updated",
         origin=origin,
+        sequence=batch.next_outbox_sequence(prd_id),
     )
+    batch.outbox_recorded(prd_id, recorded.sequence)
 
 
 def _apply_order(*, ord_id: int, payload: dict[str, Any], origin: str, batch: SyncBatch) -> None:

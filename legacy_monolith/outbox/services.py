@@ -72,25 +72,29 @@ def outbox_event_record(
     event_type: str,
     payload: dict[str, Any],
     origin: str = LEGACY_ORIGIN,
+    sequence: int | None = None,
 ) -> OutboxEvent:
     """Append one event; the per-aggregate sequence continues from the last one.
 
     Must run inside the transaction of the change it describes (it refuses otherwise): the aggregate's
-    row is already locked by that change, so concurrent writers get consecutive sequences.
+    row is already locked by that change, so concurrent writers get consecutive sequences. A caller
+    that already knows the next ``sequence`` (read under that lock) passes it and saves the query.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox events must be recorded inside the business change's transaction")
     key = str(aggregate_id)
-    last = (
-        OutboxEvent.objects.filter(aggregate_type=aggregate_type, aggregate_id=key)
-        .order_by("-sequence")
-        .values_list("sequence", flat=True)
-        .first()
-    )
+    if sequence is None:
+        last = (
+            OutboxEvent.objects.filter(aggregate_type=aggregate_type, aggregate_id=key)
+            .order_by("-sequence")
+            .values_list("sequence", flat=True)
+            .first()
+        )
+        sequence = (last or 0) + 1
     return OutboxEvent.objects.create(
         aggregate_type=aggregate_type,
         aggregate_id=key,
-        sequence=(last or 0) + 1,
+        sequence=sequence,
         event_type=event_type,
         payload=payload,
         occurred_at=datetime.now(UTC).replace(tzinfo=None),
@@ -98,7 +102,9 @@ def outbox_event_record(
     )
 
 
-def product_event_record(*, product: Product, event_type: str, origin: str = LEGACY_ORIGIN) -> OutboxEvent:
+def product_event_record(
+    *, product: Product, event_type: str, origin: str = LEGACY_ORIGIN, sequence: int | None = None
+) -> OutboxEvent:
     """``product.created`` / ``product.updated`` / ``product.stock_changed`` with the row as it is now."""
     return outbox_event_record(
         aggregate_type="product",
@@ -106,6 +112,7 @@ def product_event_record(*, product: Product, event_type: str, origin: str = LEG
         event_type=event_type,
         payload=product_snapshot(product=product),
         origin=origin,
+        sequence=sequence,
     )
 
 

@@ -6,21 +6,22 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.internal.models import AppliedEvent
 from legacy_monolith.outbox.models import OutboxEvent
+from legacy_monolith.outbox.services import product_event_record
 from tests.unit.legacy_monolith.factories import make_category, make_product
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
 JSON = "application/json"
 BATCH = 100
-PER_EVENT = 6
-"""Statements per applied stock change: savepoint, inbox row, product UPDATE, the outbox event's
-sequence and row, release. Three more per event were asked before (recorded id, last sequence, product)."""
+PER_EVENT = 5
+"""Statements per applied stock change: savepoint, inbox row, product UPDATE, outbox row, release.
+Four more per event were asked before (recorded id, last sequence, product, last outbox sequence)."""
 
 
 def _post(client, events: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -50,7 +51,7 @@ def _outcomes(results: list[dict[str, object]]) -> list[object]:
     return [result.get("outcome") or result["error"]["code"] for result in results]  # type: ignore[union-attr]
 
 
-def test_a_100_event_batch_reads_the_inbox_and_products_once(client):
+def test_a_100_event_batch_reads_the_inbox_products_and_outbox_sequences_once(client):
     products = [make_product(stock=5) for _ in range(BATCH // 2)]
     # Two events per product, with history behind them: the last sequence is read for each stream.
     _post(client, [_event(product, sequence=1, stk_qty=6) for product in products])
@@ -60,9 +61,25 @@ def test_a_100_event_batch_reads_the_inbox_and_products_once(client):
         results = _post(client, events)
 
     assert _outcomes(results) == ["applied"] * BATCH
-    # BEGIN, three batch reads, then PER_EVENT each (a per-event read would add at least 100).
-    assert len(queries.captured_queries) <= PER_EVENT * BATCH + 5, len(queries.captured_queries)
+    # The transaction (or savepoint), four batch reads, PER_EVENT each: a per-event read adds 100.
+    assert len(queries.captured_queries) <= PER_EVENT * BATCH + 10, len(queries.captured_queries)
     assert {product.stk_qty for product in Product.objects.all()} == {3}
+    # The outbox events of each product keep consecutive sequences across batches.
+    for product in products:
+        sequences = OutboxEvent.objects.filter(aggregate_id=str(product.prd_id)).values_list("sequence")
+        assert sorted(sequence for (sequence,) in sequences) == [1, 2, 3]
+
+
+def test_outbox_sequences_continue_after_the_monolith_s_own_events(client):
+    product = make_product(stock=5)
+    with transaction.atomic():
+        product_event_record(product=product, event_type="product.stock_changed")
+    _post(client, [_event(product, sequence=1, stk_qty=6), _event(product, sequence=2, stk_qty=7)])
+    assert list(OutboxEvent.objects.values_list("sequence", "origin")) == [
+        (1, "legacy"),
+        (2, "catalog"),
+        (3, "catalog"),
+    ]
 
 
 def test_a_redelivered_batch_applies_nothing_twice(client):
@@ -112,5 +129,6 @@ def test_a_refused_event_leaves_the_batch_s_product_row_as_the_database_has_it(c
     product.refresh_from_db()
     assert (product.stk_qty, product.prd_nm, product.cat_path) == (7, "Renamed", "Garden>Tools")
     assert product.ctg.cat_path == "Garden>Tools"
+    assert list(OutboxEvent.objects.values_list("sequence", flat=True)) == [1, 2]
     echo = OutboxEvent.objects.order_by("-id").first()
     assert (echo.payload["stk_qty"], echo.payload["cat_path"], echo.origin) == (7, "Garden>Tools", "catalog")
