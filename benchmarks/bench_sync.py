@@ -15,7 +15,8 @@ writes/s for 10 s; an event's lag is the monolith's ``internal_applied_event.app
 service outbox's ``occurred_at``.
 
 Prints ``sync_lag_p99_ms_sql``, ``sync_lag_p99_ms_redis``, ``sync_lag_p99_ms_reverse`` (targets: at most
-1000) and ``backfill_100k_s`` (target: at most 60).
+1000) and ``backfill_100k_s`` (target: at most 60). One figure alone:
+``python -m benchmarks.bench_sync reverse`` (or ``sql``, ``redis``, ``backfill``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from __future__ import annotations
 import math
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,7 +39,7 @@ from sqlalchemy import create_engine, insert, select, text
 
 from benchmarks.processes import Child, free_port, wait_http
 
-__all__ = ["measure_backfill", "measure_lag", "run"]
+__all__ = ["measure_backfill", "measure_lag", "measure_reverse_lag", "reverse_lags", "run"]
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 200
@@ -138,6 +141,12 @@ def measure_lag(transport: str, *, rate: int = RATE, seconds: int = SECONDS) -> 
 
 def measure_reverse_lag(*, rate: int = RATE, seconds: int = SECONDS) -> tuple[float, int]:
     """(p99 lag in ms, events applied by the monolith) for catalog writes sent through reverse sync."""
+    lags = reverse_lags(rate=rate, seconds=seconds)
+    return _p99(lags), len(lags)
+
+
+def reverse_lags(*, rate: int = RATE, seconds: int = SECONDS) -> list[float]:
+    """Each reverse event's lag in ms (monolith's applied_at minus the service outbox's occurred_at)."""
     from acl.catalog.records import ProductRecord
     from acl.sync.reverse import create_service_outbox, record_product_change
     from new_services.catalog.adapters.sync_port import CatalogSyncPort
@@ -206,16 +215,16 @@ def measure_reverse_lag(*, rate: int = RATE, seconds: int = SECONDS) -> tuple[fl
                 applied = connection.execute(
                     text("SELECT event_id, applied_at FROM internal_applied_event")
                 ).all()
-            lags = [
-                (_moment(moment) - occurred[uuid.UUID(str(event_id)).hex]).total_seconds() * 1000
-                for event_id, moment in applied
-            ]
+            pairs = sorted(
+                (occurred[uuid.UUID(str(event_id)).hex], _moment(moment)) for event_id, moment in applied
+            )
+            lags = [(done - written).total_seconds() * 1000 for written, done in pairs]  # in write order
         finally:
             for child in reversed(children):
                 child.stop()
             catalog.dispose()
             legacy.dispose()
-        return _p99(lags), len(lags)
+        return lags
 
 
 def _count(engine, sql: str) -> int:  # type: ignore[no-untyped-def]
@@ -321,21 +330,52 @@ def _redis_reachable() -> bool:
         return False
 
 
-def run() -> None:
+def _distribution(lags: list[float]) -> str:
+    """Whether the lag grows over the run (the path applies fewer events than are written) or not."""
+    first = lags[: max(1, len(lags) // 10)]
+    return (
+        f"first 10% p50 {statistics.median(first):.0f} ms, p50 {statistics.median(lags):.0f} ms,"
+        f" max {max(lags):.0f} ms"
+    )
+
+
+def run_reverse() -> None:
+    lags = reverse_lags()
+    print(f"# reverse: {len(lags)} catalog writes applied to the monolith at {RATE} writes/s for {SECONDS} s")
+    print(f"# reverse lag: {_distribution(lags)}", flush=True)
+    print(f"sync_lag_p99_ms_reverse: {_p99(lags):.0f}", flush=True)
+
+
+def run(selected: Sequence[str] = ()) -> None:
+    """Every figure, or only those ``selected`` among "sql", "redis", "reverse", "backfill"."""
+    unknown = set(selected) - {"sql", "redis", "reverse", "backfill"}
+    if unknown:
+        raise SystemExit(f"unknown figures {sorted(unknown)}: choose among sql, redis, reverse, backfill")
+    wanted = set(selected) or {"sql", "redis", "reverse", "backfill"}
+    if "sql" in wanted:
+        _run_sql()
+    if "redis" in wanted:
+        _run_redis()
+    if "reverse" in wanted:
+        run_reverse()
+    if "backfill" in wanted:
+        print(f"backfill_100k_s: {measure_backfill():.1f}", flush=True)
+
+
+def _run_sql() -> None:
     p99, applied = measure_lag("sql")
     print(f"# sql stream: {applied} events applied at {RATE} writes/s for {SECONDS} s", flush=True)
     print(f"sync_lag_p99_ms_sql: {p99:.0f}", flush=True)
+
+
+def _run_redis() -> None:
     if _redis_reachable():
         p99, applied = measure_lag("redis")
         print(f"# redis streams: {applied} events applied at {RATE} writes/s for {SECONDS} s", flush=True)
         print(f"sync_lag_p99_ms_redis: {p99:.0f}", flush=True)
     else:
         print("# sync_lag_p99_ms_redis skipped: Redis is not reachable at 127.0.0.1:6379", flush=True)
-    p99, applied = measure_reverse_lag()
-    print(f"# reverse: {applied} catalog writes applied to the monolith at {RATE} writes/s for {SECONDS} s")
-    print(f"sync_lag_p99_ms_reverse: {p99:.0f}", flush=True)
-    print(f"backfill_100k_s: {measure_backfill():.1f}", flush=True)
 
 
 if __name__ == "__main__":
-    run()
+    run(sys.argv[1:])
