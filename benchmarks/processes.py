@@ -48,12 +48,13 @@ class Child:
         log: Path,
         env: Mapping[str, str] | None = None,
         cpus: set[int] | None = None,
+        cwd: Path = ROOT,
     ) -> None:
         self.log = log
         with open(log, "wb") as out:
             self.popen = subprocess.Popen(
                 list(argv),
-                cwd=ROOT,
+                cwd=cwd,
                 env={**os.environ, **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,

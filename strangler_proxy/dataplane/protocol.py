@@ -213,7 +213,12 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._codings = []
         self._framed = False
         if self._phase != "headers" or self._timer is None:
-            self._arm_headers()
+            # _arm_headers, inline: on a kept-alive connection the pending timer is earlier, kept
+            self._phase = "headers"
+            deadline = self.loop.time() + self._limits.header_timeout_s
+            self._deadline = deadline
+            if self._timer is None or self._timer_at > deadline:
+                self._schedule(deadline)
 
     def on_url(self, url: bytes) -> None:
         self._header_bytes += len(url)
