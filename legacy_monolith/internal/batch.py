@@ -48,19 +48,21 @@ class SyncBatch:
     def read(
         cls, *, event_ids: Iterable[uuid.UUID], streams: Iterable[Stream], product_ids: Iterable[int]
     ) -> SyncBatch:
-        """Four queries: recorded event ids, last applied sequence per stream, products (locked), and
-        the last outbox sequence of each product found."""
+        """Four queries: products (locked), recorded event ids, the last outbox sequence of each product
+        found, the last applied sequence per stream."""
+        # The product rows first: a concurrent batch on PostgreSQL waits here until this one commits,
+        # so what is read next includes what it recorded.
+        wanted_products = set(product_ids)
+        products: dict[int, Product | None] = dict.fromkeys(wanted_products)
+        if wanted_products:
+            locked = Product.objects.select_for_update(of=("self",)).select_related("ctg")
+            products.update((product.pk, product) for product in locked.filter(pk__in=wanted_products))
         wanted_ids = set(event_ids)
         recorded = (
             set(AppliedEvent.objects.filter(event_id__in=wanted_ids).values_list("event_id", flat=True))
             if wanted_ids
             else set()
         )
-        wanted_products = set(product_ids)
-        products: dict[int, Product | None] = dict.fromkeys(wanted_products)
-        if wanted_products:
-            locked = Product.objects.select_for_update(of=("self",)).select_related("ctg")
-            products.update((product.pk, product) for product in locked.filter(pk__in=wanted_products))
         found = sorted(prd_id for prd_id, product in products.items() if product is not None)
         outbox = _last_sequences(
             OutboxEvent._meta.db_table,

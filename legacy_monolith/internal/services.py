@@ -179,7 +179,7 @@ def _parse(event: dict[str, Any]) -> _Event:
 
 
 def sync_batch_read(events: Sequence[Any]) -> SyncBatch:
-    """What ``events`` need from the database, in three queries; call inside the batch's transaction.
+    """What ``events`` need from the database, in four queries; call inside the batch's transaction.
 
     Malformed events are left out here; ``sync_event_apply`` refuses them one by one.
     """
