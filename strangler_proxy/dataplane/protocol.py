@@ -61,31 +61,31 @@ class _Refused(Exception):
 
 
 class _HeldWrites:
-    """Stands in for the transport while uvicorn writes one whole answer: collects, then writes once."""
+    """Stands in for the transport while uvicorn writes one whole answer: collects, then writes once.
 
-    __slots__ = ("_close", "_parts", "_transport")
+    ``close`` writes what it holds and closes at once, as uvicorn expects (its completion callback
+    then sees a closing transport, exactly as with two writes)."""
+
+    __slots__ = ("_parts", "_transport")
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
         self._parts: list[bytes] = []
-        self._close = False
 
     def write(self, data: bytes) -> None:
         self._parts.append(data)
 
     def close(self) -> None:
-        self._close = True
+        self.flush()
+        self._transport.close()
 
     def is_closing(self) -> bool:
-        return self._close or self._transport.is_closing()
+        return self._transport.is_closing()
 
     def flush(self) -> None:
-        transport = self._transport
         if self._parts:
-            transport.write(b"".join(self._parts))
-        self._parts = []
-        if self._close:
-            transport.close()
+            self._transport.write(b"".join(self._parts))
+            self._parts = []
 
 
 class _SingleWriteCycle(RequestResponseCycle):

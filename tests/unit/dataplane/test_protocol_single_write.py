@@ -109,6 +109,24 @@ def test_a_whole_answer_on_a_closing_connection_is_written_then_closed() -> None
     assert transport.closed_by_server
 
 
+def test_a_request_pipelined_behind_a_closing_whole_answer_is_not_served() -> None:
+    """The connection closes as the whole answer is written, before uvicorn would start the next
+    pipelined request (as it does with two writes)."""
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        headers = [(b"content-length", b"5"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers, WHOLE_BODY: b"hello"})
+
+    transport = _run(
+        app, b"GET /a HTTP/1.1\r\nHost: shop.test\r\n\r\nGET /b HTTP/1.1\r\nHost: shop.test\r\n\r\n"
+    )
+    assert seen == ["/a"]
+    assert transport.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"]
+    assert transport.closed_by_server
+
+
 def test_a_whole_answer_for_head_sends_the_head_only() -> None:
     transport = _run(_whole_answer_app([]), b"HEAD /x HTTP/1.1\r\nHost: shop.test\r\n\r\n")
     assert transport.writes == [HEAD]
