@@ -3,10 +3,13 @@
 The drill runs its own broker: a private ``redis-server`` on a free port (append-only file, fsync on
 every write, in a temporary folder), never the machine's Redis. The sync relay and consumer run as
 ``python -m acl.sync relay|consume`` against it with a private sync database, so the stack's own sync
-state is left alone. The broker is killed (SIGKILL), left down for ``DOWN_S`` seconds and started again
-on the same port and files; the shop's stock writes go on meanwhile (the monolith keeps them in its
-outbox). After the drain the drill waits for ``python -m acl.sync reconcile catalog`` to find no
-difference: every acknowledged write reached the catalog.
+state is left alone. The stack's own relay and catalog consumer are stopped through its supervisor for
+the drill's length (on SQLite only one relay may read the monolith's outbox, and a second path to the
+catalog would hide the outage) and started again afterwards. The broker is killed (SIGKILL), left down
+for ``DOWN_S`` seconds and started again on the same port and files; the shop's stock writes go on
+meanwhile (the monolith keeps them in its outbox). After the drain the drill waits for
+``python -m acl.sync reconcile catalog`` to find no difference: every acknowledged write reached the
+catalog.
 """
 
 from __future__ import annotations
@@ -115,6 +118,26 @@ def _reconcile(env: Mapping[str, str]) -> tuple[bool, str]:
     return result.returncode == 0, (result.stdout + result.stderr).strip()
 
 
+STACK_SYNC_PROCESSES = ("sync-relay", "sync-consume")
+"""The stack's forward relay and catalog consumer: paused while the drill's own pair runs."""
+
+
+def _pause_stack_sync(stack: StackAddresses) -> list[str]:
+    """Stop the stack's own forward relay and catalog consumer; the names actually stopped."""
+    running = {process["name"] for process in stack.supervisor("ps")["processes"]}
+    stopped = []
+    for name in STACK_SYNC_PROCESSES:
+        if name in running:
+            stack.supervisor("stop", name)
+            stopped.append(name)
+    return stopped
+
+
+def _resume_stack_sync(stack: StackAddresses, names: Sequence[str]) -> None:
+    for name in names:
+        stack.supervisor("start", name)
+
+
 def run_broker_drill(
     scenario: Scenario,
     stack: StackAddresses,
@@ -148,7 +171,9 @@ def run_broker_drill(
         events.append((time.time(), label))
         return events[-1][0]
 
+    paused: list[str] = []
     try:
+        paused = _pause_stack_sync(stack)
         say(f"drill {scenario.name}: private redis-server on port {port}, sync relay and consumer")
         redis = _redis(binary, port, folder)
         children.append(redis)
@@ -207,6 +232,7 @@ def run_broker_drill(
     finally:
         for child in reversed(children):
             child.kill()
+        _resume_stack_sync(stack, paused)
         result.events = events
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)

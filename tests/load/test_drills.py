@@ -1,6 +1,7 @@
-"""Two short rollback drills against a real stack (`strangler up` on free ports, a small seed):
+"""Short rollback drills against a real stack (`strangler up` on free ports, a small seed):
 the catalog starts answering 500s and the guard must roll it back within 3 s of the first failing
-window; an operator's panic under load must not fail a single request. No drill may lose a write."""
+window; an operator's panic under load must not fail a single request; the sync broker goes away
+under writes and comes back. No drill may lose a write."""
 
 from __future__ import annotations
 
@@ -70,3 +71,18 @@ def test_a_panic_under_load_fails_no_request(
     assert result.failed_requests == 0, result.failures
     assert result.lost_writes == 0, result.reconciliation
     assert result.passed, [check for check in result.targets() if not check.met]
+
+
+def test_the_broker_drill_loses_no_write_and_gives_the_stack_its_sync_back(
+    stack: StackAddresses, control: DrillControl, tmp_path: Path
+) -> None:
+    """The broker drill runs its own relay beside a stack whose relay holds the monolith's outbox: it
+    pauses the stack's relay and catalog consumer for its length, and starts them again."""
+    [result] = run_scenarios(["broker"], stack, control, OPTIONS, tmp_path)
+    assert result.error is None, result.error
+    assert result.skipped is None, result.skipped
+    assert result.lost_writes == 0, result.reconciliation
+    assert result.writes_acknowledged > 0, "the drill wrote under the outage"
+    states = {process["name"]: process for process in stack.supervisor("ps")["processes"]}
+    for name in ("sync-relay", "sync-consume"):
+        assert states[name]["state"] in ("starting", "running"), states[name]
