@@ -257,16 +257,8 @@ def _reconcile(settings: SyncSettings, args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(
-            f"reconcile catalog: legacy {report.legacy_count}, catalog {report.service_count}, "
-            f"{len(report.differences)} differences"
+            "\n".join(report.text_lines(title="catalog", service="catalog", noun="product", limit=args.limit))
         )
-        for item in report.differences[: args.limit]:
-            detail = f" ({', '.join(item.fields)})" if item.fields else ""
-            print(f"  product {item.id}: {item.kind}{detail}")
-        if len(report.differences) > args.limit:
-            print(f"  ... and {len(report.differences) - args.limit} more")
-        for legacy_id in report.rejected_legacy_ids:
-            print(f"  legacy product {legacy_id}: does not translate (see backfill)")
     return 0 if report.ok else 1
 
 

@@ -69,14 +69,8 @@ def reconcile_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(
-            f"reconcile orders: legacy {report.legacy_count}, orders service {report.service_count}, "
-            f"{len(report.differences)} differences"
+            "\n".join(
+                report.text_lines(title="orders", service="orders service", noun="order", limit=args.limit)
+            )
         )
-        for item in report.differences[: args.limit]:
-            detail = f" ({', '.join(item.fields)})" if item.fields else ""
-            print(f"  order {item.order_no}: {item.kind}{detail}")
-        if len(report.differences) > args.limit:
-            print(f"  ... and {len(report.differences) - args.limit} more")
-        for legacy_id in report.rejected_legacy_ids:
-            print(f"  legacy order {legacy_id}: does not translate (see backfill)")
     return 0 if report.ok else 1

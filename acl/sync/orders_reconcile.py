@@ -10,16 +10,14 @@ ones of the day of the order.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from acl.orders.records import OrderRecord
 from acl.orders.source import LegacyOrderSource
 from acl.sync.ports import OrdersPort
+from acl.sync.reconcile import Difference, ReconcileReport, translated_records
 
 __all__ = [
-    "OrderDifference",
-    "OrdersReconcileReport",
     "order_history",
     "reconcile_order_records",
     "reconcile_orders",
@@ -38,42 +36,9 @@ def order_history(record: OrderRecord) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class OrderDifference:
-    order_no: str
-    kind: str  # "missing_in_service" | "missing_in_legacy" | "different"
-    fields: tuple[str, ...] = ()
-
-
-@dataclass
-class OrdersReconcileReport:
-    legacy_count: int = 0
-    service_count: int = 0
-    rejected_legacy_ids: list[object] = field(default_factory=list)
-    differences: list[OrderDifference] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences and not self.rejected_legacy_ids
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "legacy_count": self.legacy_count,
-            "service_count": self.service_count,
-            "differences": [
-                {"order_no": item.order_no, "kind": item.kind, "fields": list(item.fields)}
-                for item in self.differences
-            ],
-            "rejected_legacy_ids": self.rejected_legacy_ids,
-            "ok": self.ok,
-        }
-
-
-def reconcile_order_records(
-    legacy: Iterable[OrderRecord], service: Iterable[OrderRecord]
-) -> OrdersReconcileReport:
+def reconcile_order_records(legacy: Iterable[OrderRecord], service: Iterable[OrderRecord]) -> ReconcileReport:
     """The legacy side is held as one small dict per order; the service side is streamed past it."""
-    report = OrdersReconcileReport()
+    report = ReconcileReport(key_name="order_no")
     held: dict[str, dict[str, Any]] = {}
     for record in legacy:
         report.legacy_count += 1
@@ -82,27 +47,22 @@ def reconcile_order_records(
         report.service_count += 1
         theirs = held.pop(record.order_no, None)
         if theirs is None:
-            report.differences.append(OrderDifference(record.order_no, "missing_in_legacy"))
+            report.differences.append(Difference(record.order_no, "missing_in_legacy"))
             continue
         ours = order_history(record)
         changed = tuple(key for key in theirs if theirs[key] != ours[key])
         if changed:
-            report.differences.append(OrderDifference(record.order_no, "different", changed))
-    report.differences.extend(OrderDifference(order_no, "missing_in_service") for order_no in sorted(held))
-    report.differences.sort(key=lambda item: item.order_no)
+            report.differences.append(Difference(record.order_no, "different", changed))
+    report.differences.extend(Difference(order_no, "missing_in_service") for order_no in sorted(held))
+    report.differences.sort(key=lambda item: str(item.key))
     return report
 
 
 def reconcile_orders(
     source: LegacyOrderSource, port: OrdersPort, *, batch_size: int = 2000
-) -> OrdersReconcileReport:
+) -> ReconcileReport:
     rejected: list[object] = []
-
-    def legacy_records() -> Iterable[OrderRecord]:
-        for page in source.pages(batch_size=batch_size):
-            rejected.extend(row.legacy_id for row in page.rejected)
-            yield from page.records
-
-    report = reconcile_order_records(legacy_records(), port.order_records(batch_size=batch_size))
+    legacy = translated_records(source, batch_size=batch_size, rejected=rejected)
+    report = reconcile_order_records(legacy, port.order_records(batch_size=batch_size))
     report.rejected_legacy_ids = rejected
     return report

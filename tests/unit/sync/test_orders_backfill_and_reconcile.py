@@ -16,7 +16,8 @@ from acl.orders.records import OrderStatus
 from acl.orders.source import LegacyOrderSource
 from acl.sync.backfill import CheckpointStore
 from acl.sync.orders_backfill import run_orders_backfill
-from acl.sync.orders_reconcile import OrderDifference, reconcile_order_records, reconcile_orders
+from acl.sync.orders_reconcile import reconcile_order_records, reconcile_orders
+from acl.sync.reconcile import Difference
 from tests.unit.acl.legacy_db import legacy_row
 from tests.unit.sync.order_fakes import FakeOrdersPort
 
@@ -122,9 +123,9 @@ def test_reconcile_lists_every_kind_of_difference(source, sync_db) -> None:
     service.append(replace(service[5], order_no="ORD-20990101-000001"))
     report = reconcile_order_records(legacy, service)
     assert report.differences == [
-        OrderDifference("ORD-20250101-000001", "different", ("status",)),
-        OrderDifference("ORD-20250101-000004", "missing_in_service"),
-        OrderDifference("ORD-20990101-000001", "missing_in_legacy"),
+        Difference("ORD-20250101-000001", "different", ("status",)),
+        Difference("ORD-20250101-000004", "missing_in_service"),
+        Difference("ORD-20990101-000001", "missing_in_legacy"),
     ]  # a renamed product and fractions of a second are not differences
     assert not report.ok
     assert report.to_dict()["differences"][0] == {
