@@ -20,9 +20,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from acl.errors import LegacyTimeError
+from acl.errors import LegacyDataError, LegacyTimeError
 
-__all__ = ["LEGACY_TIMEZONE", "from_legacy_local", "is_ambiguous", "is_nonexistent", "to_legacy_local"]
+__all__ = [
+    "LEGACY_TIMEZONE",
+    "from_legacy_local",
+    "is_ambiguous",
+    "is_nonexistent",
+    "parse_legacy_local",
+    "to_legacy_local",
+]
 
 LEGACY_TIMEZONE = ZoneInfo("Europe/Berlin")
 
@@ -47,6 +54,19 @@ def from_legacy_local(
     if local.tzinfo is not None:
         raise LegacyTimeError(field, local, "expected a naive local time, got an aware one")
     return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def parse_legacy_local(value: object, field: str) -> datetime:
+    """A legacy column or payload value (a naive ``datetime`` or its ISO text) -> the aware UTC instant;
+    ``LegacyDataError`` naming ``field`` for anything else."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise LegacyDataError(field, value, "expected a local date and time") from None
+    if not isinstance(value, datetime):
+        raise LegacyDataError(field, value, "expected a local date and time")
+    return from_legacy_local(value, field=field)
 
 
 def to_legacy_local(moment: datetime, *, tz: ZoneInfo = LEGACY_TIMEZONE) -> datetime:

@@ -23,7 +23,7 @@ from typing import Any
 
 from acl.catalog.records import CURRENCY, ProductRecord, ProductStatus
 from acl.errors import LegacyDataError
-from acl.timezones import LEGACY_TIMEZONE, from_legacy_local, to_legacy_local
+from acl.timezones import LEGACY_TIMEZONE, parse_legacy_local, to_legacy_local
 
 __all__ = [
     "decode_category_path",
@@ -113,17 +113,6 @@ def _sku(value: object, field: str) -> str:
     return value
 
 
-def _local_time(value: object, field: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise LegacyDataError(field, value, "expected a local date and time") from None
-    if not isinstance(value, datetime):
-        raise LegacyDataError(field, value, "expected a local date and time")
-    return from_legacy_local(value, field=field)
-
-
 def _offset_time(value: object, field: str) -> datetime:
     if not isinstance(value, str):
         raise LegacyDataError(field, value, "expected an ISO 8601 string with an offset")
@@ -155,8 +144,8 @@ def product_from_legacy_row(row: Mapping[str, Any]) -> ProductRecord:
         stock=_int(row["stk_qty"], "stk_qty", minimum=0),
         status=decode_status(row["sts_cd"], field="sts_cd"),
         category=decode_category_path(row["cat_path"], field="cat_path"),
-        created_at=_local_time(row["crt_dt"], "crt_dt"),
-        updated_at=_local_time(row["upd_dt"], "upd_dt"),
+        created_at=parse_legacy_local(row["crt_dt"], "crt_dt"),
+        updated_at=parse_legacy_local(row["upd_dt"], "upd_dt"),
     )
 
 

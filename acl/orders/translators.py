@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +25,7 @@ from acl.catalog.translators import decode_price, encode_price
 from acl.errors import LegacyDataError
 from acl.orders.records import CURRENCY, OrderLineRecord, OrderRecord, OrderStatus
 from acl.orders.references import LegacyReferences
-from acl.timezones import from_legacy_local, to_legacy_local
+from acl.timezones import parse_legacy_local, to_legacy_local
 
 __all__ = [
     "decode_order_status",
@@ -80,17 +79,6 @@ def _order_no(value: object) -> str:
     return value
 
 
-def _local_time(value: object, field: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise LegacyDataError(field, value, "expected a local date and time") from None
-    if not isinstance(value, datetime):
-        raise LegacyDataError(field, value, "expected a local date and time")
-    return from_legacy_local(value, field=field)
-
-
 def _reference_text(value: str, field: str, max_length: int) -> str:
     if not value.strip() or len(value) > max_length:
         raise LegacyDataError(field, value, f"expected non-blank text of at most {max_length} characters")
@@ -134,7 +122,7 @@ def order_from_legacy_row(
         raise LegacyDataError("cust_id", customer_id, "no such customer in tbl_customer")
     status = decode_order_status(row["ord_sts"])
     total = decode_price(row["tot_amt"], field="tot_amt")
-    ordered_at = _local_time(row["ord_dt"], "ord_dt")
+    ordered_at = parse_legacy_local(row["ord_dt"], "ord_dt")
     if isinstance(lines, (str, bytes)) or not isinstance(lines, Sequence) or not lines:
         raise LegacyDataError("lines", lines, "an order has at least one line")
     records = tuple(_line(line, index, references) for index, line in enumerate(lines))
