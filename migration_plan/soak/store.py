@@ -29,8 +29,11 @@ def flip_table(legacy_url: str, new_url: str, *, to_new: bool) -> RouteTable:
 
 
 class SoakStore:
-    def __init__(self, path: Path) -> None:
+    """A SQLite store that a rig writes directly (no control plane): the data plane's tests use it too."""
+
+    def __init__(self, path: Path, *, author: str = "soak", reason: str = "soak flip") -> None:
         self.url = f"sqlite:///{path}"
+        self._author, self._reason = author, reason
         self.engine: Engine = make_engine(self.url)
         metadata.create_all(self.engine)
 
@@ -41,8 +44,8 @@ class SoakStore:
             version = conn.execute(
                 insert(route_versions).values(
                     document=table.to_json(),
-                    author="soak",
-                    reason="soak flip",
+                    author=self._author,
+                    reason=self._reason,
                     parent_id=None,
                     created_at=now,
                 )

@@ -8,14 +8,13 @@ import time
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import select
 
+from migration_plan.soak.store import SoakStore
 from strangler_proxy.routes import RouteTable, Rule, Upstream
-from strangler_proxy.store import make_engine, metadata
-from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_versions
+from strangler_proxy.store.schema import dataplane_workers
 from tests.support.net import free_port
 from tests.support.processes import RunningProcess, start_process
 
@@ -63,36 +62,11 @@ def start_upstream(name: str, log_dir: Path) -> UpstreamServer:
     return UpstreamServer(name, port, process)
 
 
-class Store:
+class Store(SoakStore):
     """A SQLite store with the schema, and the control plane's one write: publish a version."""
 
     def __init__(self, path: Path) -> None:
-        self.url = f"sqlite:///{path}"
-        self.engine: Engine = make_engine(self.url)
-        metadata.create_all(self.engine)
-
-    def publish(self, table: RouteTable) -> int:
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            version = conn.execute(
-                insert(route_versions).values(
-                    document=table.to_json(), author="test", reason="test", parent_id=None, created_at=now
-                )
-            ).inserted_primary_key[0]
-            row = conn.execute(
-                select(active_route_table.c.generation).where(active_route_table.c.id == 1)
-            ).first()
-            if row is None:
-                conn.execute(
-                    insert(active_route_table).values(id=1, version_id=version, generation=1, changed_at=now)
-                )
-            else:
-                conn.execute(
-                    update(active_route_table)
-                    .where(active_route_table.c.id == 1)
-                    .values(version_id=version, generation=row.generation + 1, changed_at=now)
-                )
-        return int(version)
+        super().__init__(path, author="test", reason="test")
 
     def workers(self) -> list[dict]:
         with self.engine.connect() as conn:
