@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 from acl.catalog.source import LegacyProductSource, read_only_engine
 from acl.sync import dead_letters_command
 from acl.sync.backfill import CheckpointStore, run_catalog_backfill
+from acl.sync.backfill_output import backfill_progress, print_backfill_summary
 from acl.sync.bootstrap import (
     catalog_consumer,
     catalog_port,
@@ -204,43 +205,27 @@ def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
 def _backfill(settings: SyncSettings, args: argparse.Namespace) -> int:
     if args.target == "orders":
         return backfill_orders(settings, args)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     engine = sync_engine(settings)
     legacy = read_only_engine(settings.legacy_database_url)
     source = LegacyProductSource(legacy)
     try:
-        with catalog_port(settings) as port:
-            total = source.count()
-            with Progress(
-                TextColumn("backfill catalog"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                disable=args.no_progress,
-                transient=False,
-            ) as progress:
-                task = progress.add_task("products", total=total)
-                report = run_catalog_backfill(
-                    source,
-                    port,
-                    CheckpointStore(engine),
-                    batch_size=args.batch_size,
-                    restart=args.restart,
-                    on_page=lambda report: progress.update(
-                        task, advance=report.read - progress.tasks[0].completed
-                    ),
-                    max_pages=args.max_pages,
-                )
+        with (
+            catalog_port(settings) as port,
+            backfill_progress("catalog", "products", source.count(), disable=args.no_progress) as done,
+        ):
+            report = run_catalog_backfill(
+                source,
+                port,
+                CheckpointStore(engine),
+                batch_size=args.batch_size,
+                restart=args.restart,
+                on_page=lambda page: done(page.read),
+                max_pages=args.max_pages,
+            )
     finally:
         legacy.dispose()
         engine.dispose()
-    print(
-        f"backfill catalog: read {report.read}, written {report.written}, rejected {len(report.rejected)}, "
-        f"last id {report.last_id}, {'complete' if report.complete else 'interrupted'}"
-    )
-    for rejected in report.rejected:
-        print(f"  rejected prd_id={rejected.legacy_id}: {rejected.error}", file=sys.stderr)
+    print_backfill_summary("catalog", report, describe_rejected=lambda legacy_id: f"prd_id={legacy_id}")
     return 0 if report.ok else 1
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from acl.catalog.source import read_only_engine
 from acl.orders.source import LegacyOrderSource
 from acl.sync.backfill import CheckpointStore
+from acl.sync.backfill_output import backfill_progress, print_backfill_summary
 from acl.sync.bootstrap import orders_port, sync_engine
 from acl.sync.orders_backfill import run_orders_backfill
 from acl.sync.orders_reconcile import reconcile_orders as reconcile
@@ -19,42 +19,27 @@ __all__ = ["backfill_orders", "reconcile_orders"]
 
 
 def backfill_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     engine = sync_engine(settings)
     legacy = read_only_engine(settings.legacy_database_url)
     source = LegacyOrderSource(legacy)
     try:
         with (
             orders_port(settings) as port,
-            Progress(
-                TextColumn("backfill orders"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                disable=args.no_progress,
-                transient=False,
-            ) as progress,
+            backfill_progress("orders", "orders", source.count(), disable=args.no_progress) as done,
         ):
-            task = progress.add_task("orders", total=source.count())
             report = run_orders_backfill(
                 source,
                 port,
                 CheckpointStore(engine),
                 batch_size=args.batch_size,
                 restart=args.restart,
-                on_page=lambda report: progress.update(task, completed=report.read),
+                on_page=lambda page: done(page.read),
                 max_pages=args.max_pages,
             )
     finally:
         legacy.dispose()
         engine.dispose()
-    print(
-        f"backfill orders: read {report.read}, written {report.written}, rejected {len(report.rejected)}, "
-        f"last id {report.last_id}, {'complete' if report.complete else 'interrupted'}"
-    )
-    for rejected in report.rejected:
-        print(f"  rejected order {rejected.legacy_id}: {rejected.error}", file=sys.stderr)
+    print_backfill_summary("orders", report, describe_rejected=lambda legacy_id: f"order {legacy_id}")
     return 0 if report.ok else 1
 
 
