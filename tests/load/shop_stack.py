@@ -3,8 +3,6 @@ data plane in front of it, each in its own process group, all under one temporar
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -12,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.net import free_port
-from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
+from tests.support.processes import VENV_BIN, RunningProcess, run_manage, start_process
 
 __all__ = ["ShopStack", "running_shop"]
 
@@ -33,18 +31,6 @@ class ShopStack:
         return "\n".join(f"--- {name} ---\n{p.log()[-3000:]}" for name, p in self.processes.items())
 
 
-def _manage(args: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "legacy_monolith.manage", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, f"manage {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-
-
 @contextmanager
 def running_shop(root: Path, *, products: int = 60, customers: int = 20) -> Iterator[ShopStack]:
     home = root / "home"
@@ -52,9 +38,11 @@ def running_shop(root: Path, *, products: int = 60, customers: int = 20) -> Iter
     data_dir.mkdir(parents=True)
     legacy_port = free_port()
     legacy_env = {"LEGACYSHOP_DATA_DIR": str(data_dir), "LEGACYSHOP_PORT": str(legacy_port)}
-    _manage(["migrate", "--noinput", "-v", "0"], legacy_env)
-    _manage(
-        ["seed", "--products", str(products), "--customers", str(customers), "--orders", "20"], legacy_env
+    run_manage(["migrate", "--noinput", "-v", "0"], legacy_env, timeout=180)
+    run_manage(
+        ["seed", "--products", str(products), "--customers", str(customers), "--orders", "20"],
+        legacy_env,
+        timeout=180,
     )
     legacy_url = f"http://127.0.0.1:{legacy_port}"
     common = {"STRANGLER_HOME": str(home), "STRANGLER_LEGACY_URL": legacy_url}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.support.net import wait_for_http
 
-__all__ = ["ROOT", "VENV_BIN", "RunningProcess", "start_process"]
+__all__ = ["ROOT", "VENV_BIN", "RunningProcess", "run_manage", "start_process"]
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -78,3 +78,16 @@ def start_process(
                 f"{command} did not become ready: {exc}\n--- log ---\n{process.log()}"
             ) from exc
     return process
+
+
+def run_manage(args: Sequence[str], env: Mapping[str, str], *, timeout: float = 120) -> None:
+    """``python -m legacy_monolith.manage ARGS`` with ``env`` added; fails the test with its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "legacy_monolith.manage", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, f"manage {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"

@@ -7,10 +7,7 @@ twice, once direct and once through the proxy, and the answers compared.
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,7 +18,7 @@ import pytest
 
 from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane
 from tests.support.net import free_port
-from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
+from tests.support.processes import VENV_BIN, RunningProcess, run_manage, start_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("dataplane_monolith")]
 
@@ -36,18 +33,6 @@ class Stack:
     dataplane: DataPlaneProcess
 
 
-def _manage(args: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "legacy_monolith.manage", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, f"manage {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("monolith")
@@ -59,8 +44,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DATABASE_URL": f"sqlite:///{root / 'legacy' / 'legacy.sqlite3'}",
     }
     (root / "legacy").mkdir()
-    _manage(["migrate", "--noinput", "-v", "0"], env)
-    _manage(["seed", "--products", "50", "--customers", "3", "--orders", "5"], env)
+    run_manage(["migrate", "--noinput", "-v", "0"], env, timeout=180)
+    run_manage(["seed", "--products", "50", "--customers", "3", "--orders", "5"], env, timeout=180)
     monolith = start_process(
         [
             str(VENV_BIN / "gunicorn"),

@@ -18,7 +18,7 @@ import pytest
 
 from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.support.net import free_port, wait_for_http
-from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
+from tests.support.processes import ROOT, VENV_BIN, RunningProcess, run_manage, start_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders_gunicorn")]
 
@@ -54,18 +54,6 @@ def call(method: str, url: str, body: object = None, headers: dict[str, str] | N
         return exc.code, json.loads(exc.read() or b"null"), exc.headers
 
 
-def _manage(args: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "legacy_monolith.manage", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"manage {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     legacy_dir = tmp_path_factory.mktemp("legacy")
@@ -78,8 +66,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DATABASE_URL": f"sqlite:///{legacy_dir / 'legacy.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
     }
-    _manage(["migrate", "--noinput", "-v", "0"], legacy_env)
-    _manage(["seed", "--products", "20", "--customers", "2", "--orders", "1", "--seed", "7"], legacy_env)
+    run_manage(["migrate", "--noinput", "-v", "0"], legacy_env)
+    run_manage(["seed", "--products", "20", "--customers", "2", "--orders", "1", "--seed", "7"], legacy_env)
     legacy = start_process(
         [
             str(VENV_BIN / "gunicorn"),

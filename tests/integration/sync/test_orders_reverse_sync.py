@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sqlite3
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -19,7 +17,7 @@ import pytest
 from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.integration.sync.harness import eventually
 from tests.support.net import free_port
-from tests.support.processes import ROOT, VENV_BIN, start_process
+from tests.support.processes import VENV_BIN, run_manage, start_process
 
 pytestmark = [pytest.mark.integration]
 
@@ -39,18 +37,6 @@ def _call(
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
-
-
-def _manage(args: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "legacy_monolith.manage", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"manage {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
 
 
 def _gunicorn(config: str, app: str, log: Path, env: dict[str, str], port: int):
@@ -74,8 +60,8 @@ def test_a_checkout_on_the_orders_service_appears_in_the_monolith_once(tmp_path:
         "DATABASE_URL": f"sqlite:///{legacy_dir / 'legacy.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
     }
-    _manage(["migrate", "--noinput", "-v", "0"], legacy_env)
-    _manage(["seed", "--products", "10", "--customers", "1", "--orders", "0", "--seed", "11"], legacy_env)
+    run_manage(["migrate", "--noinput", "-v", "0"], legacy_env)
+    run_manage(["seed", "--products", "10", "--customers", "1", "--orders", "0", "--seed", "11"], legacy_env)
     with sqlite3.connect(legacy_dir / "legacy.sqlite3") as db:
         (demo_id,) = db.execute("SELECT id FROM auth_user WHERE username = 'demo'").fetchone()
     demo_auth = {"Authorization": "Basic " + base64.b64encode(f"demo:{DEMO_PASSWORD}".encode()).decode()}
