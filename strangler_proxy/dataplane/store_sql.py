@@ -48,15 +48,8 @@ def for_dialect(sql: str, dialect: Dialect) -> str:
     return sql if dialect == "sqlite" else sql.replace("?", "%s")
 
 
-_STATEMENTS = (
-    "DELETE_WORKER",
-    "INSERT_STATS",
-    "INSERT_WORKER",
-    "SELECT_DOCUMENT",
-    "SELECT_POINTER",
-    "UPDATE_HEARTBEAT",
-    "UPDATE_HEARTBEAT_APPLIED",
-)
+_STATEMENTS = tuple(name for name in __all__ if name.isupper())
+"""The statements' names: every upper-case name this module exports."""
 
 
 def statements(dialect: Dialect) -> dict[str, str]:
