@@ -14,6 +14,7 @@ for comparing changes.
 
 from __future__ import annotations
 
+import argparse
 import glob
 import json
 import os
@@ -77,6 +78,10 @@ def _count(name: str, port: int, child: Child, out: Path, cpus: set[int] | None)
 
 
 def main() -> None:
+    global CONNECTIONS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=CONNECTIONS, help="concurrent connections (32)")
+    CONNECTIONS = parser.parse_args().connections
     py = sys.executable
     _proxy_cpus, load_cpus = cpu_split()
     tmp = Path(tempfile.mkdtemp(prefix="bench-instructions-"))

@@ -47,6 +47,7 @@ from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.routes import LEGACY, RouteTable
 
 __all__ = ["RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
@@ -164,15 +165,7 @@ class DataPlane:
         applied = await asyncio.to_thread(self._poller.poll_once)
         if not applied:
             await asyncio.to_thread(self._applied, self.live.current)
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=0, limit_per_host=settings.upstream_pool_size, ttl_dns_cache=300
-            ),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            timeout=aiohttp.ClientTimeout(total=None),
-        )
+        self._session = upstream_session(pool_size=settings.upstream_pool_size)
         live = self.live
         if settings.shadow_socket is not None:
             self._shadow = ShadowClient(settings.shadow_socket)

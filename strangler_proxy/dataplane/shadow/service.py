@@ -20,6 +20,7 @@ from strangler_proxy.dataplane.routing.decision import Decision, Target
 from strangler_proxy.dataplane.shadow.channel import FrameReader, Submission, decode_submission
 from strangler_proxy.dataplane.shadow.mirror import ShadowMirror
 from strangler_proxy.dataplane.shadow.records import ShadowSink
+from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.routes.model import LEGACY, Rule
 
 __all__ = ["ShadowService"]
@@ -72,13 +73,7 @@ class ShadowService:
         self.refused = 0
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=self._pool_size, ttl_dns_cache=300),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            timeout=aiohttp.ClientTimeout(total=None),
-        )
+        self._session = upstream_session(pool_size=self._pool_size)
         self.mirror = ShadowMirror(self._session, lambda name: None, self._sink)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._path.unlink(missing_ok=True)

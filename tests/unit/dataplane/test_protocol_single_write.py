@@ -13,10 +13,14 @@ from typing import Any
 
 import pytest
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
-from strangler_proxy.dataplane.protocol import UVICORN_ON_HEADERS_COMPLETE, StrictHttpToolsProtocol
+from strangler_proxy.dataplane.protocol import (
+    UVICORN_ON_HEADERS_COMPLETE,
+    UVICORN_SEND,
+    StrictHttpToolsProtocol,
+)
 from strangler_proxy.dataplane.single_write import SINGLE_WRITE, WHOLE_BODY
 
 pytestmark = pytest.mark.unit
@@ -147,21 +151,76 @@ def test_the_usual_two_messages_still_work() -> None:
     assert b"".join(transport.writes) == HEAD + b"hello"
 
 
-def test_a_whole_answer_shorter_than_its_content_length_fails_like_uvicorn() -> None:
+def _answer(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-length", b"9")],
-                WHOLE_BODY: b"short",
-            }
-        )
+        await send({"type": "http.response.start", "status": status, "headers": headers, WHOLE_BODY: body})
 
-    transport = _run(app, b"GET /x HTTP/1.1\r\nHost: shop.test\r\n\r\n")
-    # uvicorn's own check raised: what was framed is written, then the connection is closed
+    return app
+
+
+_SERVER_ERROR = (
+    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 21\r\nconnection: close\r\n\r\nInternal Server Error"
+)
+
+
+@pytest.mark.parametrize("body", [b"short", b"longer than nine"], ids=["shorter", "longer"])
+def test_a_whole_answer_at_odds_with_its_content_length_is_a_500_and_none_of_it_is_written(body) -> None:
+    transport = _run(
+        _answer(200, [(b"content-length", b"9")], body), b"GET /x HTTP/1.1\r\nHost: shop.test\r\n\r\n"
+    )
+    assert b"".join(transport.writes) == _SERVER_ERROR
     assert transport.closed_by_server
-    assert transport.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nshort"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [(b"x-injected", b"a\r\nset-cookie: evil=1"), (b"bad name", b"1")],
+    ids=["value with CRLF", "name with a space"],
+)
+def test_a_whole_answer_with_a_header_uvicorn_would_refuse_is_a_500(header) -> None:
+    headers = [(b"content-length", b"5"), header]
+    transport = _run(_answer(200, headers, b"hello"), b"GET /x HTTP/1.1\r\nHost: shop.test\r\n\r\n")
+    assert b"".join(transport.writes) == _SERVER_ERROR
+
+
+def test_a_whole_answer_is_framed_like_uvicorns_two_messages() -> None:
+    """Mixed-case names, a Connection: close of the application's, a 204 and a 404: the one write
+    holds exactly the bytes uvicorn's two messages would have written."""
+    cases = [
+        (
+            200,
+            [(b"Content-Type", b"text/plain"), (b"Content-Length", b"5"), (b"Set-Cookie", b"a=1")],
+            b"hello",
+        ),
+        (200, [(b"content-length", b"5"), (b"connection", b"Keep-Alive, Close")], b"hello"),
+        (204, [(b"content-length", b"0")], b""),
+        (404, [(b"content-length", b"2"), (b"x-a", b"1"), (b"x-a", b"2")], b"no"),
+    ]
+    for status, headers, body in cases:
+
+        async def two_messages(
+            scope: dict[str, Any], receive: Any, send: Any, status=status, headers=headers, body=body
+        ) -> None:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        for request in (b"GET /x HTTP/1.1\r\nHost: shop.test\r\n\r\n", b"GET /x HTTP/1.0\r\n\r\n"):
+            whole = _run(_answer(status, headers, body), request)
+            usual = _run(two_messages, request)
+            assert whole.writes == [b"".join(usual.writes)], (status, headers, request)
+            assert whole.closed_by_server == usual.closed_by_server
+
+
+def test_a_whole_answer_without_content_length_falls_back_to_uvicorns_chunked_framing() -> None:
+    transport = _run(
+        _answer(200, [(b"content-type", b"text/plain")], b"hello"),
+        b"GET /x HTTP/1.1\r\nHost: shop.test\r\n\r\n",
+    )
+    assert transport.writes == [
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n"
+    ]
 
 
 def test_the_repeated_uvicorn_code_is_the_installed_one() -> None:
@@ -169,3 +228,10 @@ def test_the_repeated_uvicorn_code_is_the_installed_one() -> None:
     uvicorn changes it, this fails, so that the copy is reviewed against the new code."""
     source = inspect.getsource(HttpToolsProtocol.on_headers_complete)
     assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_ON_HEADERS_COMPLETE
+
+
+def test_the_repeated_uvicorn_framing_is_the_installed_one() -> None:
+    """``_SingleWriteCycle._send_whole`` repeats the framing of uvicorn's ``RequestResponseCycle.send``
+    (checked byte for byte above): when uvicorn changes it, this fails, so that the copy is reviewed."""
+    source = inspect.getsource(RequestResponseCycle.send)
+    assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_SEND
