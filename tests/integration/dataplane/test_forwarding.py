@@ -78,6 +78,28 @@ def test_method_raw_path_query_and_body_reach_the_upstream_unchanged(stack) -> N
     # no header of the client library of the proxy's own
     assert not _header_values(document, "user-agent")
     assert not _header_values(document, "accept-encoding")
+    assert not _header_values(document, "accept")
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_the_proxy_adds_no_header_of_its_own_to_a_bare_request(stack, method) -> None:
+    """A request with a body and no Content-Type, and one with neither Accept nor User-Agent, reach the
+    upstream with exactly the client's headers plus the proxy's X-Forwarded-*, request id and trace."""
+    dataplane, _, _ = stack
+    body = b"raw bytes" if method == "POST" else b""
+    length = b"Content-Length: %d\r\n" % len(body) if body else b""
+    request = (
+        method.encode()
+        + b" /echo/bare HTTP/1.1\r\nHost: shop.test\r\nX-One: 1\r\n"
+        + length
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
+    document = json.loads(raw_request(dataplane.port, request).body)
+    names = [name.lower() for name, _ in document["headers"]]
+    expected = {"host", "x-one", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id"}
+    expected |= {"traceparent"} | ({"content-length"} if body else set())
+    assert sorted(names) == sorted(expected)
 
 
 def test_repeated_set_cookie_headers_pass_in_order(stack) -> None:
