@@ -81,7 +81,11 @@ def main() -> None:
     global CONNECTIONS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=CONNECTIONS, help="concurrent connections (32)")
-    CONNECTIONS = parser.parse_args().connections
+    parser.add_argument(
+        "--shadow", action="store_true", help="the products rule shadows (100 %%) instead of sending to new"
+    )
+    options = parser.parse_args()
+    CONNECTIONS = options.connections
     py = sys.executable
     _proxy_cpus, load_cpus = cpu_split()
     tmp = Path(tempfile.mkdtemp(prefix="bench-instructions-"))
@@ -105,7 +109,7 @@ def main() -> None:
         )
         children.append(minimal)
         store = _Store(tmp / "store.sqlite3")
-        version = store.publish(_table(backend_url, backend_url, shadow=False))
+        version = store.publish(_table(backend_url, backend_url, shadow=options.shadow))
         dataplane_port = free_port()
         dataplane = Child(
             [*_callgrind(tmp / "dataplane.cg"), py, "-m", "strangler_proxy.dataplane"],

@@ -424,7 +424,7 @@ class Forwarder:
             request_id=request.request_id,
             method=scope["method"],
             raw_target=raw_target,
-            request_headers=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in mirror_headers],
+            request_headers=mirror_headers,
             request_body=request_body,
             legacy_status=status,
             legacy_headers=headers,

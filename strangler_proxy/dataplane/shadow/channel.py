@@ -66,8 +66,13 @@ class Submission:
     legacy_body: bytes | None
 
 
+def _frame(fields: tuple[Any, ...]) -> bytes:
+    payload = marshal.dumps(fields, _MARSHAL_VERSION)
+    return _LENGTH.pack(len(payload)) + payload
+
+
 def encode_submission(submission: Submission) -> bytes:
-    payload = marshal.dumps(
+    return _frame(
         (
             submission.rule_json,
             submission.route,
@@ -77,19 +82,28 @@ def encode_submission(submission: Submission) -> bytes:
             submission.request_id,
             submission.method,
             submission.raw_target,
-            [tuple(h) for h in submission.request_headers],
+            submission.request_headers,
             submission.request_body,
             submission.legacy_status,
-            [tuple(h) for h in submission.legacy_headers],
+            submission.legacy_headers,
             submission.legacy_body,
-        ),
-        _MARSHAL_VERSION,
+        )
     )
-    return _LENGTH.pack(len(payload)) + payload
+
+
+def _header_bytes(part: object) -> bytes:
+    if isinstance(part, bytes):
+        return part
+    if isinstance(part, str):
+        return part.encode("latin-1")
+    raise TypeError(f"a header name or value must be bytes or text, not {type(part).__name__}")
 
 
 def decode_submission(payload: bytes) -> Submission:
-    """The submission in one frame's payload; ValueError when it is not one."""
+    """The submission in one frame's payload; ValueError when it is not one.
+
+    Header names and values arrive as bytes or as latin-1 text (a worker sends its forwarded request
+    headers as the text it gave aiohttp, so that the encoding is done here, off the worker's core)."""
     try:
         fields = marshal.loads(payload)
     except (EOFError, ValueError, TypeError) as exc:
@@ -97,8 +111,11 @@ def decode_submission(payload: bytes) -> Submission:
     if not isinstance(fields, tuple) or len(fields) != 13:
         raise ValueError("a shadow frame must hold a tuple of 13 fields")
     values: list[Any] = list(fields)
-    values[8] = [(bytes(n), bytes(v)) for n, v in values[8]]
-    values[11] = [(bytes(n), bytes(v)) for n, v in values[11]]
+    try:
+        values[8] = [(_header_bytes(n), _header_bytes(v)) for n, v in values[8]]
+        values[11] = [(_header_bytes(n), _header_bytes(v)) for n, v in values[11]]
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise ValueError(f"a shadow frame's headers are not name/value pairs: {exc}") from exc
     return Submission(*values)
 
 
@@ -240,14 +257,16 @@ class ShadowClient:
         request_id: str,
         method: str,
         raw_target: bytes,
-        request_headers: list[tuple[bytes, bytes]],
+        request_headers: list[tuple[bytes, bytes]] | list[tuple[str, str]],
         request_body: bytes,
         legacy_status: int,
         legacy_headers: list[tuple[bytes, bytes]],
         legacy_body: bytes | None,
         upstream_url: str | None = None,
     ) -> None:
-        """Hand one exchange to the shadow process; returns at once and never raises."""
+        """Hand one exchange to the shadow process; returns at once and never raises.
+
+        The arguments are marshalled as they are (no copy, no conversion on the worker's core)."""
         rule, upstream = decision.rule, decision.shadow_upstream
         if rule is None or upstream is None or upstream_url is None:
             return
@@ -260,8 +279,8 @@ class ShadowClient:
             self.dropped["backlog"] += 1
             return
         try:
-            frame = encode_submission(
-                Submission(
+            frame = _frame(
+                (
                     self._rule_json(rule),
                     decision.route,
                     upstream,
