@@ -7,7 +7,6 @@ Shared by the services like ``alembic_runner.py``: it knows Flask and nothing of
 from __future__ import annotations
 
 import logging
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -41,7 +40,9 @@ def _configure_structlog(log_level: str) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[log_level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        # no stream given: each line goes to the sys.stdout of the moment it is written, not to the
+        # one of the moment the app was built (tests capture stdout per test)
+        logger_factory=structlog.PrintLoggerFactory(),
         cache_logger_on_first_use=False,
     )
 
