@@ -117,6 +117,10 @@ async def _read_body(receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+_NO_CONTENT = frozenset({204, 304})
+"""Statuses whose answer has no content, whatever its Content-Length says (RFC 9110 section 8.6)."""
+
+
 class Forwarder:
     """Serves proxied requests for one worker; everything it uses is passed in.
 
@@ -305,7 +309,7 @@ class Forwarder:
             tee: list[bytes] | None = [] if shadowed else None
             started = False
             try:
-                if answer_length is not None and answer_length <= SMALL_BODY_BYTES:
+                if answer_length is not None and (answer_length <= SMALL_BODY_BYTES or status in _NO_CONTENT):
                     # small answers (most API calls) in one piece, one write when the server offers it
                     payload = await response.read()
                     started = True

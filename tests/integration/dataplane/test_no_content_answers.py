@@ -1,0 +1,97 @@
+"""Answers without content pass as they are, whatever their Content-Length says.
+
+RFC 9110 section 8.6: a 304 may carry the Content-Length the 200 would have had, and no content
+follows. The upstream here is a raw socket server, since web frameworks drop that header."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strangler_proxy.routes import LEGACY, Upstream
+from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane, table
+
+pytestmark = pytest.mark.integration
+
+_ANSWERS = {
+    b"/not-modified": b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 10\r\n\r\n',
+    b"/after": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+}
+
+
+class _RawUpstream(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        pending = b""
+        while True:
+            while b"\r\n\r\n" not in pending:
+                chunk = self.request.recv(65536)
+                if not chunk:
+                    return
+                pending += chunk
+            head, _, pending = pending.partition(b"\r\n\r\n")
+            target = head.split(b" ", 2)[1]
+            path = target.split(b"?", 1)[0]
+            if path == b"/healthz":
+                self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            else:
+                self.request.sendall(
+                    _ANSWERS.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                )
+
+
+@pytest.fixture(scope="module")
+def dataplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPlaneProcess]:
+    root: Path = tmp_path_factory.mktemp("no-content")
+    upstream = _RawUpstream(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{upstream.server_address[1]}"
+    store = Store(root / "store.sqlite3")
+    version = store.publish(table([Upstream(name=LEGACY, url=url)], []))
+    process = start_dataplane(root / "home", store, url)
+    store.wait_applied(version, workers=1)
+    yield process
+    process.process.stop()
+    upstream.shutdown()
+    upstream.server_close()
+    store.engine.dispose()
+
+
+def _read_answer(sock: socket.socket, pending: bytes, *, body_follows: bool) -> tuple[bytes, bytes, bytes]:
+    """(head, body, what is left) of one answer read from ``sock``."""
+    while b"\r\n\r\n" not in pending:
+        pending += sock.recv(65536)
+    head, _, rest = pending.partition(b"\r\n\r\n")
+    length = 0
+    if body_follows:
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head, rest[:length], rest[length:]
+
+
+def test_a_304_with_a_content_length_passes_and_the_connection_stays_usable(dataplane) -> None:
+    with socket.create_connection(("127.0.0.1", dataplane.port), timeout=10) as sock:
+        sock.sendall(b'GET /not-modified HTTP/1.1\r\nHost: shop.test\r\nIf-None-Match: "v1"\r\n\r\n')
+        head, body, pending = _read_answer(sock, b"", body_follows=False)
+        assert head.startswith(b"HTTP/1.1 304 ")
+        lines = head.lower().split(b"\r\n")
+        assert b"content-length: 10" in lines
+        assert b'etag: "v1"' in lines
+        # the next request on the same connection gets its own answer: no body was expected or sent
+        sock.sendall(b"GET /after HTTP/1.1\r\nHost: shop.test\r\n\r\n")
+        head, body, pending = _read_answer(sock, pending, body_follows=True)
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert (body, pending) == (b"ok", b"")
