@@ -28,7 +28,6 @@ from tests.integration.dataplane.harness import (
     start_upstream,
     table,
 )
-from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +46,11 @@ def stack(
     root = tmp_path_factory.mktemp("failures")
     legacy = start_upstream("legacy", root)
     catalog = start_upstream("catalog", root)
-    dead_port = free_port()  # nothing listens there
+    # a port held bound but not listening, so no other process can take it while this module runs (a
+    # port merely found free was once given to the blackhole below): connecting is refused at once
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_port = dead.getsockname()[1]
     # a port whose accept queue is full: the kernel drops new SYNs, so connecting hangs until timed out
     blackhole = socket.socket()
     blackhole.bind(("127.0.0.1", 0))
@@ -113,6 +116,7 @@ def stack(
     store.engine.dispose()
     filler.close()
     blackhole.close()
+    dead.close()
 
 
 @pytest.fixture
