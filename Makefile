@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint bench soak drill browser-deps clean help
+.PHONY: run test lint bench soak drill test-tools clean help
 
 help:
 	@echo "make run    start the whole stack on 127.0.0.1 (SQLite, no Docker)"
@@ -26,11 +26,12 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 run: $(INSTALLED)
 	$(BIN)/strangler up
 
-# Browser tests drive Debian's Chromium; install it with apt when missing (never `playwright install`).
-browser-deps:
-	@scripts/ensure-chromium
+# Browser tests drive Debian's Chromium, the compose test Debian's docker-compose: installed with apt
+# when missing (never `playwright install`).
+test-tools:
+	@scripts/ensure-test-tools
 
-test: $(INSTALLED) browser-deps
+test: $(INSTALLED) test-tools
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(INSTALLED)

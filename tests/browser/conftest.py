@@ -70,7 +70,7 @@ def api_call(opener: urllib.request.OpenerDirector, method: str, url: str, paylo
 @pytest.fixture
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing; run scripts/ensure-chromium (apt-get install chromium)"
+        message = f"{CHROMIUM} is missing; run scripts/ensure-test-tools (apt-get install chromium)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
