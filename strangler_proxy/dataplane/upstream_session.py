@@ -5,8 +5,8 @@ headers of the client's own. Two small subclasses of aiohttp's public extension 
 two things once per class instead of once per request:
 
 - :class:`ProxyRequest` (the session's ``request_class``) adds no header of its own (no User-Agent,
-  Accept, Accept-Encoding, nor a guessed Content-Type) and takes the session's freshly built header
-  multidict as it is, instead of copying it once more;
+  Accept, Accept-Encoding, nor a guessed Content-Type) and copies the session's header multidict in
+  one call instead of re-adding its headers one by one;
 - :class:`NoCookies` keeps no cookie and hands out one shared empty cookie set instead of a new one
   for every request.
 
@@ -39,16 +39,17 @@ class ProxyRequest(aiohttp.ClientRequest):
     _skip_auto_headers = _NOT_OURS  # also read by aiohttp when it would guess a Content-Type
 
     def update_headers(self, headers: Any) -> None:
-        if isinstance(headers, CIMultiDict):
-            # the session's _prepare_headers built this multidict for this request alone: adopt it
-            self.headers = headers
-        else:
+        if not isinstance(headers, CIMultiDict):
             super().update_headers(headers)
             return
-        if hdrs.HOST not in headers:
+        # The session built this multidict from the request's headers; copy it in one C call instead of
+        # aiohttp's loop over every header. A copy, not the object itself: aiohttp reuses it when it
+        # retries an idempotent request, and this request adds its framing headers to its own.
+        self.headers = own = headers.copy()
+        if hdrs.HOST not in own:
             host = self.url.host_port_subcomponent
             assert host is not None
-            headers[hdrs.HOST] = host
+            own[hdrs.HOST] = host
 
     def update_auto_headers(self, skip_auto_headers: Iterable[str] | None) -> None:
         """No header of the client's own."""
