@@ -41,7 +41,7 @@ from strangler_proxy.dataplane.headers import (
 from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
-from strangler_proxy.dataplane.single_write import SINGLE_WRITE, WHOLE_BODY
+from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.routes import LEGACY, FaultInjection, Timeouts
 
@@ -115,10 +115,6 @@ async def _read_body(receive: Any, limit: int) -> bytes:
             chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-_NO_CONTENT = frozenset({204, 304})
-"""Statuses whose answer has no content, whatever its Content-Length says (RFC 9110 section 8.6)."""
 
 
 class Forwarder:
@@ -309,7 +305,10 @@ class Forwarder:
             tee: list[bytes] | None = [] if shadowed else None
             started = False
             try:
-                if answer_length is not None and (answer_length <= SMALL_BODY_BYTES or status in _NO_CONTENT):
+                whole = answer_length is not None and (
+                    answer_length <= SMALL_BODY_BYTES or status in NO_CONTENT_STATUSES
+                )
+                if whole:
                     # small answers (most API calls) in one piece, one write when the server offers it
                     payload = await response.read()
                     started = True

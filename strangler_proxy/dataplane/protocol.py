@@ -36,7 +36,7 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
-from strangler_proxy.dataplane.single_write import SINGLE_WRITE, WHOLE_BODY
+from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 
 __all__ = ["UVICORN_ON_HEADERS_COMPLETE", "UVICORN_SEND", "ProtocolLimits", "StrictHttpToolsProtocol"]
 
@@ -50,9 +50,6 @@ UVICORN_SEND = "abdd8601b326a8da972436918d3a954e1ef39c6bf0cd9e1c1954c2e798d0bb9c
 _HOST_RE = re.compile(
     rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9.]+)(?::[0-9]{1,5})?$"
 )
-_NO_CONTENT = frozenset({204, 304})
-"""Answers without content whatever their Content-Length says (RFC 9110 sections 6.4.1 and 8.6: a 304
-may carry the length the 200 would have had)."""
 _REASONS = {
     400: "Bad Request",
     408: "Request Timeout",
@@ -161,7 +158,7 @@ class _SingleWriteCycle(RequestResponseCycle):
         if HEADER_VALUE_RE.search(b"".join(values)):
             raise RuntimeError("Invalid HTTP header value.")
         expected = int(length.decode())
-        if self.scope["method"] != "HEAD" and status not in _NO_CONTENT:
+        if self.scope["method"] != "HEAD" and status not in NO_CONTENT_STATUSES:
             if len(body) > expected:
                 raise RuntimeError("Response content longer than Content-Length")
             if len(body) < expected:
