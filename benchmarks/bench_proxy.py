@@ -33,8 +33,8 @@ from benchmarks.processes import (
     peak_rss_mb,
     pin,
     run_loadgen,
-    wait_http,
     wait_port,
+    wait_version,
 )
 from strangler_proxy.routes import (
     LEGACY,
@@ -231,15 +231,7 @@ class _Bench:
             self.notes.append("# nginx: skipped (/usr/sbin/nginx is not installed)")
 
     def _wait_version(self, version: int) -> None:
-        import json
-        import time
-
-        deadline = time.monotonic() + 30
-        url = f"http://127.0.0.1:{self.ports['dataplane']}/_strangler/version"
-        while json.loads(wait_http(url, self.dataplane))["version"] != version:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the data plane never applied version {version}")
-            time.sleep(0.02)
+        wait_version(self.ports["dataplane"], version, self.dataplane, timeout=30.0, poll_s=0.02)
 
     def stop(self) -> None:
         for child in reversed(self.children):

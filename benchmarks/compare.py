@@ -13,13 +13,10 @@ machine hits the versions alike. Not part of ``make bench``: a tool for comparin
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from benchmarks.bench_proxy import PATH, _Store, _table
@@ -33,27 +30,12 @@ from benchmarks.processes import (
     pin,
     run_loadgen,
     wait_port,
+    wait_version,
 )
 
 __all__ = ["main"]
 
 CONNECTIONS = 32
-
-
-def _wait_version(port: int, version: int, child: Child, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}/_strangler/version"
-    while True:
-        child.check_alive()
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if json.loads(response.read())["version"] == version:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the data plane on port {port} never applied version {version}")
-        time.sleep(0.05)
 
 
 def main() -> None:
@@ -113,7 +95,7 @@ def main() -> None:
             )
             children.append(child)
             pids[name] = child.pid
-            _wait_version(ports[name], version, child)
+            wait_version(ports[name], version, child)
             for pid in child_pids(child.pid):  # the shadow process, with the load
                 pin(pid, load_cpus)
         names = list(ports)

@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from benchmarks.bench_proxy import PATH, _Store, _table
-from benchmarks.processes import Child, cpu_split, free_port, run_loadgen, wait_port
+from benchmarks.processes import Child, cpu_split, free_port, run_loadgen, wait_port, wait_version
 
 __all__ = ["main"]
 
@@ -40,22 +37,6 @@ _TOTALS = re.compile(r"^totals: (\d+)", re.M)
 
 def _callgrind(out: Path) -> list[str]:
     return ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
-
-
-def _wait_version(port: int, version: int, child: Child, timeout: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}/_strangler/version"
-    while True:
-        child.check_alive()
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if json.loads(response.read())["version"] == version:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the data plane never applied version {version}")
-        time.sleep(0.5)
 
 
 def _count(name: str, port: int, child: Child, out: Path, cpus: set[int] | None) -> float:
@@ -125,7 +106,7 @@ def main() -> None:
         )
         children.append(dataplane)
         wait_port(minimal_port, minimal, timeout=600)
-        _wait_version(dataplane_port, version, dataplane)
+        wait_version(dataplane_port, version, dataplane, timeout=600.0, poll_s=0.5, request_s=5.0)
         counts = {
             "minimal": _count("minimal", minimal_port, minimal, tmp / "minimal.cg", load_cpus),
             "dataplane": _count("dataplane", dataplane_port, dataplane, tmp / "dataplane.cg", load_cpus),

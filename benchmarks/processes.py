@@ -13,7 +13,16 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["Child", "cpu_split", "free_port", "peak_rss_mb", "run_loadgen", "wait_http", "wait_port"]
+__all__ = [
+    "Child",
+    "cpu_split",
+    "free_port",
+    "peak_rss_mb",
+    "run_loadgen",
+    "wait_http",
+    "wait_port",
+    "wait_version",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,6 +114,32 @@ def wait_http(url: str, child: Child, timeout: float = 30.0) -> bytes:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} not ready") from None
             time.sleep(0.05)
+
+
+def wait_version(
+    port: int,
+    version: int,
+    child: Child,
+    *,
+    timeout: float = 60.0,
+    poll_s: float = 0.05,
+    request_s: float = 2.0,
+) -> None:
+    """Wait until the data plane on ``port`` serves route-table ``version`` (``poll_s`` between
+    asks; a slow child, such as one under valgrind, needs longer ``timeout`` and ``request_s``)."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/_strangler/version"
+    while True:
+        child.check_alive()
+        try:
+            with urllib.request.urlopen(url, timeout=request_s) as response:
+                if json.loads(response.read())["version"] == version:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the data plane on port {port} never applied version {version}")
+        time.sleep(poll_s)
 
 
 def run_loadgen(
