@@ -33,8 +33,8 @@ from sqlalchemy import Engine
 
 from acl.catalog.source import LegacyProductSource, read_only_engine
 from acl.sync import dead_letters_command
-from acl.sync.backfill import CheckpointStore, run_catalog_backfill
-from acl.sync.backfill_output import backfill_progress, print_backfill_summary
+from acl.sync.backfill import run_catalog_backfill
+from acl.sync.backfill_command import run_backfill_command
 from acl.sync.bootstrap import (
     catalog_consumer,
     catalog_port,
@@ -205,28 +205,16 @@ def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
 def _backfill(settings: SyncSettings, args: argparse.Namespace) -> int:
     if args.target == "orders":
         return backfill_orders(settings, args)
-    engine = sync_engine(settings)
-    legacy = read_only_engine(settings.legacy_database_url)
-    source = LegacyProductSource(legacy)
-    try:
-        with (
-            catalog_port(settings) as port,
-            backfill_progress("catalog", "products", source.count(), disable=args.no_progress) as done,
-        ):
-            report = run_catalog_backfill(
-                source,
-                port,
-                CheckpointStore(engine),
-                batch_size=args.batch_size,
-                restart=args.restart,
-                on_page=lambda page: done(page.read),
-                max_pages=args.max_pages,
-            )
-    finally:
-        legacy.dispose()
-        engine.dispose()
-    print_backfill_summary("catalog", report, describe_rejected=lambda legacy_id: f"prd_id={legacy_id}")
-    return 0 if report.ok else 1
+    return run_backfill_command(
+        settings,
+        args,
+        target="catalog",
+        unit="products",
+        source=LegacyProductSource,
+        port=catalog_port,
+        run=run_catalog_backfill,
+        describe_rejected=lambda legacy_id: f"prd_id={legacy_id}",
+    )
 
 
 def _reconcile(settings: SyncSettings, args: argparse.Namespace) -> int:

@@ -8,9 +8,8 @@ import json
 
 from acl.catalog.source import read_only_engine
 from acl.orders.source import LegacyOrderSource
-from acl.sync.backfill import CheckpointStore
-from acl.sync.backfill_output import backfill_progress, print_backfill_summary
-from acl.sync.bootstrap import orders_port, sync_engine
+from acl.sync.backfill_command import run_backfill_command
+from acl.sync.bootstrap import orders_port
 from acl.sync.orders_backfill import run_orders_backfill
 from acl.sync.orders_reconcile import reconcile_orders as reconcile
 from acl.sync.settings import SyncSettings
@@ -19,28 +18,16 @@ __all__ = ["backfill_orders", "reconcile_orders"]
 
 
 def backfill_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
-    engine = sync_engine(settings)
-    legacy = read_only_engine(settings.legacy_database_url)
-    source = LegacyOrderSource(legacy)
-    try:
-        with (
-            orders_port(settings) as port,
-            backfill_progress("orders", "orders", source.count(), disable=args.no_progress) as done,
-        ):
-            report = run_orders_backfill(
-                source,
-                port,
-                CheckpointStore(engine),
-                batch_size=args.batch_size,
-                restart=args.restart,
-                on_page=lambda page: done(page.read),
-                max_pages=args.max_pages,
-            )
-    finally:
-        legacy.dispose()
-        engine.dispose()
-    print_backfill_summary("orders", report, describe_rejected=lambda legacy_id: f"order {legacy_id}")
-    return 0 if report.ok else 1
+    return run_backfill_command(
+        settings,
+        args,
+        target="orders",
+        unit="orders",
+        source=LegacyOrderSource,
+        port=orders_port,
+        run=run_orders_backfill,
+        describe_rejected=lambda legacy_id: f"order {legacy_id}",
+    )
 
 
 def reconcile_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
