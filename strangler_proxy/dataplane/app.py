@@ -47,6 +47,7 @@ from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.routes import LEGACY, RouteTable
 
@@ -184,7 +185,7 @@ class DataPlane:
             self._access_log = AccessLog(settings.access_log_path)
             self._access_log.open()
         self._forwarder = Forwarder(
-            session=self._session,
+            upstream=UpstreamClient(self._session),
             live=self.live,
             breakers=self.breakers,
             stats=self.stats,

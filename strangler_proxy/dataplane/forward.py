@@ -15,6 +15,7 @@ from time import perf_counter
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 from yarl import URL
 
 from strangler_proxy.dataplane.access_log import AccessLog
@@ -43,6 +44,7 @@ from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.routes import LEGACY, FaultInjection, Timeouts
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "Forwarder"]
@@ -127,7 +129,7 @@ class Forwarder:
     def __init__(
         self,
         *,
-        session: aiohttp.ClientSession,
+        upstream: UpstreamClient,
         live: LiveTable,
         breakers: Breakers,
         stats: RequestStats,
@@ -137,7 +139,7 @@ class Forwarder:
         identity: IdentityResolver | None = None,
         debug_headers: bool = False,
     ) -> None:
-        self._session = session
+        self._upstream = upstream
         self._live = live
         self._breakers = breakers
         self._stats = stats
@@ -251,13 +253,12 @@ class Forwarder:
                     if fault is not None and fault_applies(fault, target):
                         await _inject(fault, upstream.name, breaker)
                     try:
-                        response = await self._session.request(
+                        response = await self._upstream.send(
                             method,
                             URL(upstream.base_url + raw_target.decode("latin-1"), encoded=True),
-                            headers=headers,
-                            data=body,
-                            allow_redirects=False,
-                            timeout=client_timeout,
+                            CIMultiDict(headers),
+                            body,
+                            client_timeout,
                         )
                     except (aiohttp.ClientError, TimeoutError, RequestTooLarge, ClientDisconnected) as exc:
                         raise _open_failed(exc, upstream, breaker, body, timeouts) from exc

@@ -1,7 +1,8 @@
 """Answers without content pass as they are, whatever their Content-Length says.
 
-RFC 9110 section 8.6: a 304 may carry the Content-Length the 200 would have had, and no content
-follows. The upstream here is a raw socket server, since web frameworks drop that header."""
+RFC 9110 section 8.6: a 304, and the answer to a HEAD, may carry the Content-Length the 200 to a
+GET would have had, and no content follows. The upstream here is a raw socket server, since web
+frameworks drop that header."""
 
 from __future__ import annotations
 
@@ -39,9 +40,13 @@ class _Handler(socketserver.BaseRequestHandler):
                     return
                 pending += chunk
             head, _, pending = pending.partition(b"\r\n\r\n")
-            target = head.split(b" ", 2)[1]
+            method, target = head.split(b" ", 2)[:2]
             path = target.split(b"?", 1)[0]
-            if path == b"/healthz":
+            if method == b"HEAD":  # the head a GET would have, and no content
+                self.request.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: 5000\r\n\r\n"
+                )
+            elif path == b"/healthz":
                 self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             else:
                 self.request.sendall(
@@ -91,6 +96,18 @@ def test_a_304_with_a_content_length_passes_and_the_connection_stays_usable(data
         assert b"content-length: 10" in lines
         assert b'etag: "v1"' in lines
         # the next request on the same connection gets its own answer: no body was expected or sent
+        sock.sendall(b"GET /after HTTP/1.1\r\nHost: shop.test\r\n\r\n")
+        head, body, pending = _read_answer(sock, pending, body_follows=True)
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert (body, pending) == (b"ok", b"")
+
+
+def test_the_answer_to_a_head_keeps_its_content_length_and_the_connection_stays_usable(dataplane) -> None:
+    with socket.create_connection(("127.0.0.1", dataplane.port), timeout=10) as sock:
+        sock.sendall(b"HEAD /export.csv HTTP/1.1\r\nHost: shop.test\r\n\r\n")
+        head, body, pending = _read_answer(sock, b"", body_follows=False)
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert b"content-length: 5000" in head.lower().split(b"\r\n")
         sock.sendall(b"GET /after HTTP/1.1\r\nHost: shop.test\r\n\r\n")
         head, body, pending = _read_answer(sock, pending, body_follows=True)
         assert head.startswith(b"HTTP/1.1 200 ")

@@ -1,0 +1,140 @@
+"""One request to an upstream through the session's keep-alive pool, without the session's extras.
+
+``ClientSession.request`` wraps aiohttp's request and response in machinery a transparent proxy never
+uses: redirects, a cookie jar, basic auth, proxies and ``.netrc``, trace hooks, client middlewares and
+an overall deadline, set up and torn down for every request. :class:`UpstreamClient` takes the same
+steps ``ClientSession._request`` takes for one request with none of those (aiohttp 3.14): build the
+session's request class, take a connection from the session's connector (its pool, its connect
+timeout), set the read timeout and parser limits, send, and read the status line and headers.
+
+What is kept from the session, on purpose:
+
+- a connection error or timeout raises the same aiohttp exceptions (``ClientConnectorError``,
+  ``ConnectionTimeoutError``, ``ServerTimeoutError``, ``ClientOSError``...), which the forwarder maps
+  to 502 and 504;
+- a request that finds its pooled connection closed by the upstream (``ServerDisconnectedError`` or
+  ``ClientOSError``) is sent once more on a new connection, as the session does, but only when it is
+  idempotent and has no body or a body held in memory: a streamed body is never replayed.
+
+:data:`AIOHTTP_SESSION_REQUEST` pins the hash of the aiohttp code this mirrors
+(``tests/unit/dataplane/test_upstream_request.py``), so an aiohttp upgrade that changes it is reviewed
+here. Measured with ``python -m benchmarks.instructions --connections 1``: 566 k instructions per
+request through ``ClientSession.request``, 504 k through this (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from aiohttp.client_exceptions import ConnectionTimeoutError
+from aiohttp.helpers import TimerNoop
+from yarl import URL
+
+from strangler_proxy.dataplane.upstream_session import ProxyRequest
+
+__all__ = [
+    "AIOHTTP_SESSION_REQUEST",
+    "MAX_FIELD_BYTES",
+    "MAX_HEADERS",
+    "MAX_LINE_BYTES",
+    "READ_BUFFER_BYTES",
+    "UpstreamClient",
+]
+
+#: the parser limits the session would apply (aiohttp's defaults), passed explicitly per connection
+READ_BUFFER_BYTES = 2**16
+MAX_LINE_BYTES = 8190
+MAX_FIELD_BYTES = 8190
+MAX_HEADERS = 128
+
+#: sha256 of ``inspect.getsource(aiohttp.ClientSession._request)`` this module was checked against
+AIOHTTP_SESSION_REQUEST = "32986b8105faf5f829c07924811d1697c23685e86e68fa9148869d5369557615"
+
+_RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+_NO_BODY_IN_ANSWER = frozenset({"HEAD"})
+_NO_DEADLINE = TimerNoop()
+
+
+class UpstreamClient:
+    """Sends requests through ``session``'s pool (the session stays the owner: it closes the pool)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        connector = session.connector
+        if connector is None:
+            raise ValueError("the session has no connector")
+        self._session = session
+        self._connector = connector
+        self._loop = asyncio.get_running_loop()
+
+    async def send(
+        self, method: str, url: URL, headers: Any, body: Any, timeout: aiohttp.ClientTimeout
+    ) -> aiohttp.ClientResponse:
+        """Send ``method url`` with exactly ``headers`` and ``body``; the answer's head has been read.
+
+        ``body`` is None, bytes, or an async iterable of bytes (streamed, never replayed). The caller
+        reads the answer's body and releases or closes the response.
+        """
+        replayable = method in _RETRIED_METHODS and (body is None or isinstance(body, bytes))
+        while True:
+            try:
+                return await self._send_once(method, url, headers, body, timeout)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                # A keep-alive connection the upstream closed while it sat in the pool: one more try,
+                # on a new connection, for a request that can be sent twice (as the session does).
+                if not replayable:
+                    raise
+                replayable = False
+
+    async def _send_once(
+        self, method: str, url: URL, headers: Any, body: Any, timeout: aiohttp.ClientTimeout
+    ) -> aiohttp.ClientResponse:
+        if self._session.closed:
+            raise RuntimeError("the upstream session is closed")
+        connector = self._connector
+        request = ProxyRequest(
+            method,
+            url,
+            headers=headers,
+            data=body,
+            loop=self._loop,
+            response_class=aiohttp.ClientResponse,
+            timer=_NO_DEADLINE,
+            session=self._session,
+        )
+        try:
+            try:
+                connection = await connector.connect(request, traces=[], timeout=timeout)
+            except TimeoutError as exc:
+                raise ConnectionTimeoutError(f"Connection timeout to host {url}") from exc
+            protocol = connection.protocol
+            assert protocol is not None
+            protocol.set_response_params(
+                timer=_NO_DEADLINE,
+                skip_payload=method in _NO_BODY_IN_ANSWER,
+                read_until_eof=True,
+                auto_decompress=False,
+                read_timeout=timeout.sock_read,
+                read_bufsize=READ_BUFFER_BYTES,
+                timeout_ceil_threshold=timeout.ceil_threshold,
+                max_line_size=MAX_LINE_BYTES,
+                max_field_size=MAX_FIELD_BYTES,
+                max_headers=MAX_HEADERS,
+            )
+            try:
+                response = await request.send(connection)
+                try:
+                    await response.start(connection)
+                except BaseException:
+                    response.close()
+                    raise
+            except BaseException:
+                connection.close()
+                raise
+        except BaseException as exc:
+            await request.close()
+            if isinstance(exc, OSError) and not isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
+                raise aiohttp.ClientOSError(*exc.args) from exc
+            raise
+        return response
