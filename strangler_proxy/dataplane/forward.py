@@ -60,6 +60,7 @@ _FALLBACK_METHODS = frozenset({"GET", "HEAD"})
 _LEGACY = Target.LEGACY.value
 _NEW = Target.NEW.value
 _TARGET_NEW = Target.NEW
+_SECURE = b"; Secure"
 _CLIENT_GONE = 499
 
 
@@ -295,11 +296,12 @@ class Forwarder:
             out, answer_length = response_head(
                 response.raw_headers,
                 upstream_origin=upstream.origin,
-                scheme=scope["scheme"],
-                host=request.host,
+                scheme=request.public_scheme,
+                host=request.public_host,
             )
             if decision.set_cookie is not None:
-                out.append((b"set-cookie", decision.set_cookie))
+                secure = request.public_scheme == "https"
+                out.append((b"set-cookie", decision.set_cookie + _SECURE if secure else decision.set_cookie))
             if self._debug:
                 out += _debug_headers(route, target, upstream_name, served)
             status = response.status

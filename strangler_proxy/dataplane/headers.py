@@ -131,6 +131,10 @@ class ForwardedRequest:
     """None when the body is chunked or absent; -1 when the header is malformed."""
     chunked: bool
     """The client sent ``Transfer-Encoding`` (its body length is unknown until the end)."""
+    public_scheme: str
+    """The scheme the user reached the site by: a trusted proxy's X-Forwarded-Proto, else the proxy's."""
+    public_host: str
+    """The host the user reached the site by: a trusted proxy's X-Forwarded-Host, else Host."""
 
     @property
     def has_body(self) -> bool:
@@ -206,17 +210,22 @@ def prepare_request_headers(
         host = default_host
     out.append(("host", host))
     out.append(("x-request-id", request_id))
+    public_scheme, public_host = scheme, host
     if forwarded is None:  # the common case: nothing to keep, whoever the peer is
         out.append(("x-forwarded-for", client_host))
         out.append(("x-forwarded-proto", scheme))
         out.append(("x-forwarded-host", host))
     else:
-        _add_forwarded(out, forwarded if client_host in trusted else None, client_host, scheme, host)
+        public_scheme, public_host = _add_forwarded(
+            out, forwarded if client_host in trusted else None, client_host, scheme, host
+        )
     if chunked and content_length is not None:
         # RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length; forwarding both smuggles.
         content_length = None
         out = [(n, v) for n, v in out if n != "content-length"]
-    return ForwardedRequest(out, request_id, host, accept, content_length, chunked)
+    return ForwardedRequest(
+        out, request_id, host, accept, content_length, chunked, public_scheme, public_host
+    )
 
 
 def _add_forwarded(
@@ -225,7 +234,8 @@ def _add_forwarded(
     client_host: str,
     scheme: str,
     host: str,
-) -> None:
+) -> tuple[str, str]:
+    """Add X-Forwarded-* (extending a trusted peer's); the public (scheme, host) they name."""
     chain = proto = forwarded_host = None
     for name, value in trusted_values or ():
         text = value.decode("latin-1")
@@ -240,6 +250,17 @@ def _add_forwarded(
     out.append(("x-forwarded-for", f"{chain}, {client_host}" if chain else client_host))
     out.append(("x-forwarded-proto", proto or scheme))
     out.append(("x-forwarded-host", forwarded_host or host))
+    return _public_scheme(proto, scheme), _first(forwarded_host) or host
+
+
+def _public_scheme(proto: str | None, scheme: str) -> str:
+    """The first scheme a trusted proxy names ("https, http" from a chain), when it is a known one."""
+    first = _first(proto).lower()
+    return first if first in ("http", "https") else scheme
+
+
+def _first(listed: str | None) -> str:
+    return listed.split(",", 1)[0].strip() if listed else ""
 
 
 def filter_response_headers(

@@ -4,7 +4,8 @@ A user is on the new side of a canary rule iff ``bucket < weight * 100``, so rai
 moves users from legacy to new, never back, and a user keeps the side while the weight is unchanged.
 
 The user key is the proxy's own bucket cookie ``strangler_bucket`` (long-lived, HttpOnly,
-SameSite=Lax, Path=/). When a request has none, the proxy issues one:
+SameSite=Lax, Path=/, and Secure when the user reached the site over HTTPS: the forwarder adds that
+flag, as only it knows the scheme). When a request has none, the proxy issues one:
 
 - derived from the monolith's session cookie when present (a one-way hash, so the session
   id never leaks into another cookie, and the side chosen is the one the session id would give);

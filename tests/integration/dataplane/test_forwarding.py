@@ -161,8 +161,11 @@ def test_forwarded_headers_of_a_trusted_proxy_are_extended(tmp_path: Path, stack
             b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: shop.example\r\nConnection: close\r\n\r\n"
         )
         document = json.loads(raw_request(dataplane.port, request).body)
+        # the upstream's own Location is rewritten to the origin the user reached, not the proxy's
+        redirect = raw_request(dataplane.port, request.replace(b"/echo/fwd", b"/redirect-self"))
     finally:
         dataplane.process.stop()
+    assert redirect.header("location") == "https://shop.example/echo/after?x=1"
     assert _header_values(document, "x-forwarded-for") == ["203.0.113.7, 127.0.0.1"]
     assert _header_values(document, "x-forwarded-proto") == ["https"]
     assert _header_values(document, "x-forwarded-host") == ["shop.example"]

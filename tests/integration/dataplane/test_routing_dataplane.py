@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -110,6 +111,33 @@ def test_canary_users_get_a_bucket_cookie_and_stay_on_their_side(stack: Stack) -
             assert side_again == side and not more_cookies
         sides.append(side)
     assert {"legacy", "catalog"} == set(sides)
+
+
+def test_the_bucket_cookie_is_secure_when_the_user_came_by_https(stack: Stack, tmp_path: Path) -> None:
+    """Behind a trusted TLS-terminating proxy, the bucket cookie must not travel over plain HTTP."""
+    behind_tls = start_dataplane(
+        tmp_path / "home",
+        stack.store,
+        stack.upstreams[0].url,
+        extra_env={"STRANGLER_TRUSTED_PROXIES": "127.0.0.0/8"},
+    )
+    try:
+        _, over_https, _ = get(behind_tls.port, "/echo/canary/tls", {"x-forwarded-proto": "https"})
+        _, over_http, _ = get(behind_tls.port, "/echo/canary/plain", {"x-forwarded-proto": "http"})
+    finally:
+        behind_tls.process.stop()
+    # an untrusted peer's claim changes nothing
+    _, claimed, _ = get(stack.dataplane.port, "/echo/canary/claim", {"x-forwarded-proto": "https"})
+    attributes = [
+        {part.strip().lower() for part in cookie.split(";")[1:]}
+        for cookie in (*over_https, *over_http, *claimed)
+        if cookie.startswith(f"{BUCKET_COOKIE}=")
+    ]
+    assert [("secure" in found, "httponly" in found) for found in attributes] == [
+        (True, True),
+        (False, True),
+        (False, True),
+    ]
 
 
 def test_raising_the_weight_live_moves_users_only_towards_new(stack: Stack) -> None:

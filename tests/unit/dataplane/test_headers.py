@@ -93,6 +93,33 @@ def test_trusted_forwarded_headers_are_extended() -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "trusted", "public"),
+    [
+        # a trusted proxy names the origin the user reached (first of a chain, scheme case-blind)
+        (
+            [(b"x-forwarded-proto", b"HTTPS, http"), (b"x-forwarded-host", b"shop.example, lb")],
+            LOOPBACK,
+            ("https", "shop.example"),
+        ),
+        # only the scheme: the host stays the request's
+        ([(b"x-forwarded-proto", b"https")], LOOPBACK, ("https", "internal:8000")),
+        # an unknown scheme is not believed
+        ([(b"x-forwarded-proto", b"javascript")], LOOPBACK, ("http", "internal:8000")),
+        # an untrusted peer names nothing
+        (
+            [(b"x-forwarded-proto", b"https"), (b"x-forwarded-host", b"evil.test")],
+            NONE,
+            ("http", "internal:8000"),
+        ),
+        ([], LOOPBACK, ("http", "internal:8000")),
+    ],
+)
+def test_the_public_origin_is_a_trusted_proxys_else_the_requests(raw, trusted, public) -> None:  # type: ignore[no-untyped-def]
+    result = _prepare([(b"host", b"internal:8000"), *raw], trusted, client="127.0.0.1")
+    assert (result.public_scheme, result.public_host) == public
+
+
+@pytest.mark.parametrize(
     ("given", "kept"),
     [
         (b"abc-123-DEF_456", True),
