@@ -132,9 +132,10 @@ class UpstreamClient:
             except BaseException:
                 connection.close()
                 raise
-        except BaseException as exc:
-            await request.close()
-            if isinstance(exc, OSError) and not isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
-                raise aiohttp.ClientOSError(*exc.args) from exc
-            raise
+        except OSError as exc:
+            # as the session: a bare OSError from the transport is a ClientOSError. The request's
+            # body is not awaited here: its writer ends with the connection closed above.
+            if isinstance(exc, (aiohttp.ClientError, TimeoutError)):
+                raise
+            raise aiohttp.ClientOSError(*exc.args) from exc
         return response
