@@ -100,10 +100,11 @@ class _HeldWrites:
 class _SingleWriteCycle(RequestResponseCycle):
     """uvicorn's request/response cycle, with :data:`WHOLE_BODY` answers written in one piece.
 
-    The common whole answer (a Content-Length, the socket not paused, no default headers or access
-    log of uvicorn's) is framed here exactly as uvicorn frames it, with the same refusals, but with
-    one check of all header names and one of all values instead of two per header; anything else goes
-    through uvicorn's own ``send``, its two writes collected into one.
+    The common whole answer (a Content-Length, no default headers or access log of uvicorn's) is
+    framed here exactly as uvicorn frames it, with the same refusals, but with one check of all header
+    names and one of all values instead of two per header, once the client's socket takes writes
+    again if it was paused; anything else goes through uvicorn's own ``send``, its two writes
+    collected into one.
     """
 
     async def send(self, message: Any) -> None:
@@ -111,12 +112,10 @@ class _SingleWriteCycle(RequestResponseCycle):
         if body is None:
             await super().send(message)
             return
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()  # the client is not reading yet: wait for it, as uvicorn's send does
         if not (
-            self.response_started
-            or self.disconnected
-            or self.flow.write_paused
-            or self.access_log
-            or self.default_headers
+            self.response_started or self.disconnected or self.access_log or self.default_headers
         ) and self._send_whole(message["status"], message.get("headers", ()), body):
             return
         transport = self.transport

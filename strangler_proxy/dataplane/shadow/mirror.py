@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 
 import aiohttp
 from multidict import CIMultiDict
+from yarl import URL
 
 from strangler_proxy.dataplane.routing.decision import Decision
 from strangler_proxy.dataplane.shadow.compare import ResponseSnapshot, compare_responses
 from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample, ShadowSink
+from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.routes.model import Rule
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SHADOW_HEADER", "ShadowMirror"]
@@ -49,7 +51,8 @@ _STRANGLER_PREFIX = b"x-strangler-"
 
 
 class ShadowMirror:
-    """One per worker, created at startup with the worker's aiohttp session."""
+    """One per shadow process, created at startup (in its event loop) with the process's aiohttp
+    session; mirrors go through :class:`UpstreamClient` over that session's pool."""
 
     def __init__(
         self,
@@ -60,7 +63,7 @@ class ShadowMirror:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._session = session
+        self._upstream = UpstreamClient(session)
         self._upstream_urls = upstream_urls
         self._sink = sink
         self._max_body_bytes = max_body_bytes
@@ -170,17 +173,18 @@ class ShadowMirror:
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
         )
-        async with self._session.request(
+        response = await self._upstream.send(
             job.method,
-            url,
-            headers=_mirror_headers(job.request_headers, job.request_id),
-            data=job.request_body or None,
-            timeout=timeout,
-            allow_redirects=False,
-            auto_decompress=False,
-        ) as response:
+            URL(url),
+            _mirror_headers(job.request_headers, job.request_id),
+            job.request_body or None,
+            timeout,
+        )
+        try:
             body = await _read_at_most(response, self._max_body_bytes)
             return ResponseSnapshot(response.status, list(response.raw_headers), body)
+        finally:
+            response.release()
 
     def _sample(self, job: _Job, legacy: ResponseSnapshot, new_status: int | None, diff: str) -> ShadowSample:
         return ShadowSample(

@@ -53,7 +53,7 @@ class _RecordingTransport:
         pass
 
 
-async def _exchange(app: Any, request: bytes) -> _RecordingTransport:
+async def _exchange(app: Any, request: bytes, *, paused: bool = False) -> _RecordingTransport:
     config = Config(
         app=app,
         lifespan="off",
@@ -66,7 +66,11 @@ async def _exchange(app: Any, request: bytes) -> _RecordingTransport:
     protocol = StrictHttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
     transport = _RecordingTransport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
+    if paused:  # the client is not reading: its socket's buffer is full until the loop's next turn
+        protocol.pause_writing()
     protocol.data_received(request)
+    if paused:
+        asyncio.get_running_loop().call_soon(protocol.resume_writing)
     for _ in range(100):
         if not protocol.tasks:
             break
@@ -77,8 +81,8 @@ async def _exchange(app: Any, request: bytes) -> _RecordingTransport:
     return transport
 
 
-def _run(app: Any, request: bytes) -> _RecordingTransport:
-    return asyncio.run(_exchange(app, request))
+def _run(app: Any, request: bytes, *, paused: bool = False) -> _RecordingTransport:
+    return asyncio.run(_exchange(app, request, paused=paused))
 
 
 def _whole_answer_app(seen: list[dict[str, Any]]) -> Any:
@@ -129,6 +133,23 @@ def test_a_request_pipelined_behind_a_closing_whole_answer_is_not_served() -> No
     assert seen == ["/a"]
     assert transport.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"]
     assert transport.closed_by_server
+
+
+@pytest.mark.parametrize("status", [200, 304])
+def test_a_whole_answer_to_a_client_that_is_not_reading_waits_then_is_one_write(status: int) -> None:
+    """On a paused socket the answer waits for the client as uvicorn's send does, and is then framed
+    the same way: a 304 keeps the Content-Length the 200 would have (RFC 9110 section 8.6)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"etag", b'"v1"'), (b"content-length", b"5")]
+        body = b"hello" if status == 200 else b""
+        await send({"type": "http.response.start", "status": status, "headers": headers, WHOLE_BODY: body})
+
+    transport = _run(app, b"GET /x HTTP/1.1\r\nHost: shop.test\r\n\r\n", paused=True)
+    reason = b"OK" if status == 200 else b"Not Modified"
+    head = b'HTTP/1.1 %d %s\r\netag: "v1"\r\ncontent-length: 5\r\n\r\n' % (status, reason)
+    assert transport.writes == [head + (b"hello" if status == 200 else b"")]
+    assert not transport.closed_by_server  # the connection stays usable for the next request
 
 
 def test_a_whole_answer_for_head_sends_the_head_only() -> None:
