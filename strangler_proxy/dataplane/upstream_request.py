@@ -4,8 +4,9 @@
 uses: redirects, a cookie jar, basic auth, proxies and ``.netrc``, trace hooks, client middlewares and
 an overall deadline, set up and torn down for every request. :class:`UpstreamClient` takes the same
 steps ``ClientSession._request`` takes for one request with none of those (aiohttp 3.14): build the
-session's request class, take a connection from the session's connector (its pool, its connect
-timeout), set the read timeout and parser limits, send, and read the status line and headers.
+request (:class:`~strangler_proxy.dataplane.upstream_session.ProxyRequest`, the session's request
+class), take a connection from the session's connector (its pool, its connect timeout), set the read
+timeout and parser limits, send, and read the status line and headers.
 
 What is kept from the session, on purpose:
 
