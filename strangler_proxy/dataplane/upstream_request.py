@@ -14,8 +14,9 @@ What is kept from the session, on purpose:
   ``ConnectionTimeoutError``, ``ServerTimeoutError``, ``ClientOSError``...), which the forwarder maps
   to 502 and 504;
 - a request that finds its pooled connection closed by the upstream (``ServerDisconnectedError`` or
-  ``ClientOSError``) is sent once more on a new connection, as the session does, but only when it is
-  idempotent and has no body or a body held in memory: a streamed body is never replayed.
+  ``ClientOSError``, but not a failure to connect) is sent once more on a new connection, as the
+  session does, but only when it is idempotent (aiohttp's ``IDEMPOTENT_METHODS``) and has no body or
+  a body held in memory: a streamed body is never replayed.
 
 :data:`AIOHTTP_SESSION_REQUEST` pins the hash of the aiohttp code this mirrors
 (``tests/unit/dataplane/test_upstream_request.py``), so an aiohttp upgrade that changes it is reviewed
@@ -29,8 +30,9 @@ import asyncio
 from typing import Any
 
 import aiohttp
+from aiohttp.client import IDEMPOTENT_METHODS
 from aiohttp.client_exceptions import ConnectionTimeoutError
-from aiohttp.helpers import TimerNoop
+from aiohttp.helpers import EMPTY_BODY_METHODS, TimerNoop
 from yarl import URL
 
 from strangler_proxy.dataplane.upstream_session import ProxyRequest
@@ -53,8 +55,6 @@ MAX_HEADERS = 128
 #: sha256 of ``inspect.getsource(aiohttp.ClientSession._request)`` this module was checked against
 AIOHTTP_SESSION_REQUEST = "32986b8105faf5f829c07924811d1697c23685e86e68fa9148869d5369557615"
 
-_RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
-_NO_BODY_IN_ANSWER = frozenset({"HEAD"})
 _NO_DEADLINE = TimerNoop()
 
 
@@ -77,10 +77,12 @@ class UpstreamClient:
         ``body`` is None, bytes, or an async iterable of bytes (streamed, never replayed). The caller
         reads the answer's body and releases or closes the response.
         """
-        replayable = method in _RETRIED_METHODS and (body is None or isinstance(body, bytes))
+        replayable = method in IDEMPOTENT_METHODS and (body is None or isinstance(body, bytes))
         while True:
             try:
                 return await self._send_once(method, url, headers, body, timeout)
+            except aiohttp.ClientConnectorError:
+                raise  # no connection was made: nothing was dropped (the session does not retry either)
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
                 # A keep-alive connection the upstream closed while it sat in the pool: one more try,
                 # on a new connection, for a request that can be sent twice (as the session does).
@@ -113,7 +115,7 @@ class UpstreamClient:
             assert protocol is not None
             protocol.set_response_params(
                 timer=_NO_DEADLINE,
-                skip_payload=method in _NO_BODY_IN_ANSWER,
+                skip_payload=method in EMPTY_BODY_METHODS,
                 read_until_eof=True,
                 auto_decompress=False,
                 read_timeout=timeout.sock_read,
