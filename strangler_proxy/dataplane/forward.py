@@ -15,7 +15,6 @@ from time import perf_counter
 from typing import Any
 
 import aiohttp
-from multidict import CIMultiDict
 from yarl import URL
 
 from strangler_proxy.dataplane.access_log import AccessLog
@@ -257,7 +256,7 @@ class Forwarder:
                         response = await self._upstream.send(
                             method,
                             URL(upstream.base_url + raw_target.decode("latin-1"), encoded=True),
-                            CIMultiDict(headers),
+                            headers,
                             body,
                             client_timeout,
                         )

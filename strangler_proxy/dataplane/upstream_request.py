@@ -72,7 +72,8 @@ class UpstreamClient:
     async def send(
         self, method: str, url: URL, headers: Any, body: Any, timeout: aiohttp.ClientTimeout
     ) -> aiohttp.ClientResponse:
-        """Send ``method url`` with exactly ``headers`` and ``body``; the answer's head has been read.
+        """Send ``method url`` with exactly ``headers`` (a ``CIMultiDict`` or a list of (name, value)
+        pairs, left unchanged) and ``body``; the answer's head has been read.
 
         ``body`` is None, bytes, or an async iterable of bytes (streamed, never replayed). The caller
         reads the answer's body and releases or closes the response.

@@ -5,8 +5,8 @@ headers of the client's own. Two small subclasses of aiohttp's public extension 
 two things once per class instead of once per request:
 
 - :class:`ProxyRequest` (the session's ``request_class``) adds no header of its own (no User-Agent,
-  Accept, Accept-Encoding, nor a guessed Content-Type) and copies the session's header multidict in
-  one call instead of re-adding its headers one by one;
+  Accept, Accept-Encoding, nor a guessed Content-Type) and builds its header multidict in one call
+  (from the session's multidict, or from a list of pairs) instead of re-adding the headers one by one;
 - :class:`NoCookies` keeps no cookie and hands out one shared empty cookie set instead of a new one
   for every request.
 
@@ -39,13 +39,18 @@ class ProxyRequest(aiohttp.ClientRequest):
     _skip_auto_headers = _NOT_OURS  # also read by aiohttp when it would guess a Content-Type
 
     def update_headers(self, headers: Any) -> None:
-        if not isinstance(headers, CIMultiDict):
+        if isinstance(headers, CIMultiDict):
+            # The session built this multidict from the request's headers; copy it in one C call
+            # instead of aiohttp's loop over every header. A copy, not the object itself: aiohttp
+            # reuses it when it retries an idempotent request, and this request adds its framing
+            # headers to its own.
+            own = headers.copy()
+        elif isinstance(headers, list):
+            own = CIMultiDict(headers)  # (name, value) pairs, as the forwarder has them: one C call
+        else:
             super().update_headers(headers)
             return
-        # The session built this multidict from the request's headers; copy it in one C call instead of
-        # aiohttp's loop over every header. A copy, not the object itself: aiohttp reuses it when it
-        # retries an idempotent request, and this request adds its framing headers to its own.
-        self.headers = own = headers.copy()
+        self.headers = own
         if hdrs.HOST not in own:
             host = self.url.host_port_subcomponent
             assert host is not None
