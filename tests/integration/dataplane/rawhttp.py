@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["RawResponse", "raw_request"]
+__all__ = ["RawResponse", "raw_request", "request_heads"]
 
 
 @dataclass
@@ -67,3 +68,18 @@ def raw_request(port: int, request: bytes, *, timeout: float = 10.0) -> RawRespo
             rest += chunk
         response.body = rest
         return response
+
+
+def request_heads(sock: socket.socket) -> Iterator[tuple[str, str]]:
+    """(method, target) of each request arriving on ``sock``, for a raw upstream, until the peer
+    closes. Bodies are not read: a request with one must be the last the upstream reads."""
+    pending = b""
+    while True:
+        while b"\r\n\r\n" not in pending:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            pending += chunk
+        head, _, pending = pending.partition(b"\r\n\r\n")
+        method, target = head.decode("latin-1").split(" ", 2)[:2]
+        yield method, target

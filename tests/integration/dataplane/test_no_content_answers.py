@@ -16,12 +16,13 @@ import pytest
 
 from strangler_proxy.routes import LEGACY, Upstream
 from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane, table
+from tests.integration.dataplane.rawhttp import request_heads
 
 pytestmark = pytest.mark.integration
 
 _ANSWERS = {
-    b"/not-modified": b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 10\r\n\r\n',
-    b"/after": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+    "/not-modified": b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 10\r\n\r\n',
+    "/after": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
 }
 
 
@@ -32,21 +33,13 @@ class _RawUpstream(socketserver.ThreadingTCPServer):
 
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
-        pending = b""
-        while True:
-            while b"\r\n\r\n" not in pending:
-                chunk = self.request.recv(65536)
-                if not chunk:
-                    return
-                pending += chunk
-            head, _, pending = pending.partition(b"\r\n\r\n")
-            method, target = head.split(b" ", 2)[:2]
-            path = target.split(b"?", 1)[0]
-            if method == b"HEAD":  # the head a GET would have, and no content
+        for method, target in request_heads(self.request):
+            path = target.split("?", 1)[0]
+            if method == "HEAD":  # the head a GET would have, and no content
                 self.request.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: 5000\r\n\r\n"
                 )
-            elif path == b"/healthz":
+            elif path == "/healthz":
                 self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             else:
                 self.request.sendall(

@@ -18,6 +18,7 @@ import pytest
 
 from strangler_proxy.routes import LEGACY, Upstream
 from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane, table
+from tests.integration.dataplane.rawhttp import request_heads
 
 pytestmark = pytest.mark.integration
 
@@ -41,15 +42,7 @@ class _Handler(socketserver.BaseRequestHandler):
             self.server.connections += 1
             connection = self.server.connections
         answered = False
-        pending = b""
-        while True:
-            while b"\r\n\r\n" not in pending:
-                chunk = self.request.recv(65536)
-                if not chunk:
-                    return
-                pending += chunk
-            head, _, pending = pending.partition(b"\r\n\r\n")
-            method, target = head.decode("latin-1").split(" ", 2)[:2]
+        for method, target in request_heads(self.request):
             if target == "/healthz":
                 self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 continue
