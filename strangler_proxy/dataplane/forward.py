@@ -202,6 +202,11 @@ class Forwarder:
                 can_fall_back = (
                     target is _NEW and rule.action.fallback == "legacy" and method in _FALLBACK_METHODS
                 )
+            if request.not_utf8 is not None:
+                raise BadRequest(
+                    f"the value of header {request.not_utf8!r} is not UTF-8: header values pass through "
+                    "this proxy as UTF-8 text (send the bytes as UTF-8, or percent-encode them)"
+                )
             length = request.content_length
             if length is not None:
                 if length == -1:

@@ -135,6 +135,9 @@ class ForwardedRequest:
     """The scheme the user reached the site by: a trusted proxy's X-Forwarded-Proto, else the proxy's."""
     public_host: str
     """The host the user reached the site by: a trusted proxy's X-Forwarded-Host, else Host."""
+    not_utf8: str | None = None
+    """The name of the first header whose value is not UTF-8 (the request is refused with 400: the
+    upstream client writes header text as UTF-8, so such bytes could not pass unchanged)."""
 
     @property
     def has_body(self) -> bool:
@@ -149,8 +152,13 @@ def prepare_request_headers(
     trusted: TrustedPeers,
     default_host: str,
 ) -> ForwardedRequest:
-    """Filter the client's headers for the upstream and add the proxy's own."""
+    """Filter the client's headers for the upstream and add the proxy's own.
+
+    Values become text by UTF-8, which the upstream client writes back as the same bytes (ASCII, and
+    obs-text such as a UTF-8 cookie value, pass unchanged); a value that is not UTF-8 is named in
+    ``not_utf8``."""
     out: list[tuple[str, str]] = []
+    not_utf8: str | None = None
     connection_named: list[bytes] | None = None
     forwarded: list[tuple[bytes, bytes]] | None = None
     request_id: str | None = None
@@ -164,13 +172,22 @@ def prepare_request_headers(
         action = actions.get(name)
         if action is None:
             if not name.startswith(_STRANGLER_PREFIX) and (b"_" not in name or not _aliases_ours(name)):
-                out.append((name.decode("latin-1"), value.decode("latin-1")))
+                try:
+                    out.append((name.decode("latin-1"), value.decode("utf-8")))
+                except UnicodeDecodeError:
+                    not_utf8 = not_utf8 or name.decode("latin-1")
             continue
         if action == _ACCEPT:
             accept = value
-            out.append(("accept", value.decode("latin-1")))
+            try:
+                out.append(("accept", value.decode("utf-8")))
+            except UnicodeDecodeError:
+                not_utf8 = not_utf8 or "accept"
         elif action == _HOST:
-            host = value.decode("latin-1")
+            try:
+                host = value.decode("utf-8")
+            except UnicodeDecodeError:
+                not_utf8 = not_utf8 or "host"
         elif action == _LENGTH:
             try:
                 content_length = int(value)
@@ -191,6 +208,12 @@ def prepare_request_headers(
                 traceparent = True
                 out.append(("traceparent", value.decode("ascii")))
         elif action == _FORWARDED:
+            if not value.isascii():
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError:
+                    not_utf8 = not_utf8 or name.decode("latin-1")
+                    continue
             if forwarded is None:
                 forwarded = []
             forwarded.append((name, value))
@@ -224,7 +247,7 @@ def prepare_request_headers(
         content_length = None
         out = [(n, v) for n, v in out if n != "content-length"]
     return ForwardedRequest(
-        out, request_id, host, accept, content_length, chunked, public_scheme, public_host
+        out, request_id, host, accept, content_length, chunked, public_scheme, public_host, not_utf8
     )
 
 
@@ -238,7 +261,7 @@ def _add_forwarded(
     """Add X-Forwarded-* (extending a trusted peer's); the public (scheme, host) they name."""
     chain = proto = forwarded_host = None
     for name, value in trusted_values or ():
-        text = value.decode("latin-1")
+        text = value.decode("utf-8")  # checked by prepare_request_headers
         if name == b"x-forwarded-for":
             chain = f"{chain}, {text}" if chain else text
         elif name == b"x-forwarded-proto" and proto is None:

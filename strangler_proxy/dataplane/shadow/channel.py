@@ -59,7 +59,8 @@ class Submission:
     request_id: str
     method: str
     raw_target: bytes
-    request_headers: list[tuple[bytes, bytes]]
+    request_headers: list[tuple[str, str]]
+    """As the worker gave them to aiohttp: text, which aiohttp writes as UTF-8."""
     request_body: bytes
     legacy_status: int
     legacy_headers: list[tuple[bytes, bytes]]
@@ -85,11 +86,23 @@ def _header_bytes(part: object) -> bytes:
     raise TypeError(f"a header name or value must be bytes or text, not {type(part).__name__}")
 
 
+def _header_text(part: object) -> str:
+    if isinstance(part, str):
+        if not part.isascii():
+            part.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+        return part
+    if isinstance(part, bytes):
+        return part.decode("utf-8")
+    raise TypeError(f"a header name or value must be bytes or text, not {type(part).__name__}")
+
+
 def decode_submission(payload: bytes) -> Submission:
     """The submission in one frame's payload; ValueError when it is not one.
 
-    Header names and values arrive as bytes or as latin-1 text (a worker sends its forwarded request
-    headers as the text it gave aiohttp, so that the encoding is done here, off the worker's core)."""
+    Header names and values arrive as bytes or as text. The request's headers are kept as text, which
+    is what the mirror hands aiohttp (a worker sends its forwarded request headers as the text it gave
+    aiohttp, so they need no conversion at either end; bytes are read as UTF-8, as aiohttp writes
+    text); the legacy's answer headers as bytes, which is what the comparison reads."""
     try:
         fields = marshal.loads(payload)
     except (EOFError, ValueError, TypeError) as exc:
@@ -98,7 +111,7 @@ def decode_submission(payload: bytes) -> Submission:
         raise ValueError("a shadow frame must hold a tuple of 13 fields")
     values: list[Any] = list(fields)
     try:
-        values[8] = [(_header_bytes(n), _header_bytes(v)) for n, v in values[8]]
+        values[8] = [(_header_text(n), _header_text(v)) for n, v in values[8]]
         values[11] = [(_header_bytes(n), _header_bytes(v)) for n, v in values[11]]
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise ValueError(f"a shadow frame's headers are not name/value pairs: {exc}") from exc

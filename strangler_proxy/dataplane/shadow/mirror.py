@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import aiohttp
-from multidict import CIMultiDict
 from yarl import URL
 
 from strangler_proxy.dataplane.routing.decision import Decision
@@ -34,20 +33,21 @@ SHADOW_HEADER = "x-strangler-shadow"
 
 _NOT_MIRRORED = frozenset(
     {
-        b"connection",
-        b"proxy-connection",
-        b"keep-alive",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"content-length",
-        b"expect",
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "content-length",
+        "expect",
     }
 )
-_STRANGLER_PREFIX = b"x-strangler-"
+_STRANGLER_PREFIX = "x-strangler-"
+_SHADOW_MARK = (SHADOW_HEADER, "1")
 
 
 class ShadowMirror:
@@ -69,6 +69,7 @@ class ShadowMirror:
         self._max_body_bytes = max_body_bytes
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
         self._in_flight: Counter[str] = Counter()
         self._closed = False
         self.submitted = 0
@@ -86,7 +87,7 @@ class ShadowMirror:
         request_id: str,
         method: str,
         raw_target: bytes,
-        request_headers: list[tuple[bytes, bytes]],
+        request_headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]],
         request_body: bytes,
         legacy_status: int,
         legacy_headers: list[tuple[bytes, bytes]],
@@ -170,12 +171,17 @@ class ShadowMirror:
 
     async def _replay(self, url: str, job: _Job) -> ResponseSnapshot:
         timeouts = job.rule.timeouts
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
-        )
+        key = (timeouts.connect_s, timeouts.read_s)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) > 256:
+                self._timeouts.clear()
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
+            )
         response = await self._upstream.send(
             job.method,
-            URL(url),
+            URL(url, encoded=True),  # the client's raw target as the worker forwarded it
             _mirror_headers(job.request_headers, job.request_id),
             job.request_body or None,
             timeout,
@@ -224,7 +230,7 @@ class _Job:
         request_id: str,
         method: str,
         raw_target: bytes,
-        request_headers: list[tuple[bytes, bytes]],
+        request_headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]],
         request_body: bytes,
     ) -> None:
         self.rule = rule
@@ -239,17 +245,25 @@ class _Job:
         self.request_body = request_body
 
 
-def _mirror_headers(headers: list[tuple[bytes, bytes]], request_id: str) -> CIMultiDict[str]:
-    """The request's headers minus hop-by-hop and client ``x-strangler-*``, plus the shadow marker."""
-    mirrored: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers:
+def _mirror_headers(
+    headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]], request_id: str
+) -> list[tuple[str, str]]:
+    """The request's headers (text, or UTF-8 bytes) minus hop-by-hop and client ``x-strangler-*``,
+    plus the shadow marker, as text pairs in their order (aiohttp builds its multidict from the list
+    in one call, and writes text as UTF-8)."""
+    mirrored: list[tuple[str, str]] = []
+    has_request_id = False
+    for raw_name, raw_value in headers:
+        name = raw_name if isinstance(raw_name, str) else raw_name.decode("utf-8")
         lower = name.lower()
         if lower in _NOT_MIRRORED or lower.startswith(_STRANGLER_PREFIX):
             continue
-        mirrored.add(name.decode("latin-1"), value.decode("latin-1"))
-    mirrored[SHADOW_HEADER] = "1"
-    if request_id and "x-request-id" not in mirrored:
-        mirrored["x-request-id"] = request_id
+        if lower == "x-request-id":
+            has_request_id = True
+        mirrored.append((name, raw_value if isinstance(raw_value, str) else raw_value.decode("utf-8")))
+    mirrored.append(_SHADOW_MARK)
+    if request_id and not has_request_id:
+        mirrored.append(("x-request-id", request_id))
     return mirrored
 
 

@@ -81,6 +81,34 @@ def test_method_raw_path_query_and_body_reach_the_upstream_unchanged(stack) -> N
     assert not _header_values(document, "accept")
 
 
+def test_header_values_with_utf8_beyond_ascii_reach_the_upstream_byte_for_byte(stack) -> None:
+    """obs-text (RFC 9110 section 5.5) in UTF-8: a cookie value, a file name."""
+    dataplane, _, _ = stack
+    cookie, name = "caf\u00e9 \u2713".encode(), "na\u00efve.pdf".encode()
+    request = (
+        b"GET /echo/text HTTP/1.1\r\nHost: shop.test\r\nCookie: name=" + cookie + b"\r\n"
+        b"X-File: " + name + b"\r\nConnection: close\r\n\r\n"
+    )
+    document = json.loads(raw_request(dataplane.port, request).body)
+    assert [v.encode("latin-1") for v in _header_values(document, "cookie")] == [b"name=" + cookie]
+    assert [v.encode("latin-1") for v in _header_values(document, "x-file")] == [name]
+
+
+def test_a_header_value_that_is_not_utf8_is_refused_with_400_naming_it(stack) -> None:
+    """Such bytes could not pass unchanged (the upstream client writes header text as UTF-8): the
+    request is refused before anything is sent, with a message that says which header and why."""
+    dataplane, legacy, _ = stack
+    request = (
+        b"POST /echo/latin1 HTTP/1.1\r\nHost: shop.test\r\nX-File: na\xefve\r\nAccept: application/json"
+        b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+    )
+    response = raw_request(dataplane.port, request)
+    assert response.status == 400
+    error = json.loads(response.body)
+    assert "'x-file'" in error["detail"] and "UTF-8" in error["detail"], error
+    assert error["request_id"] == response.all("x-request-id")[0]
+
+
 @pytest.mark.parametrize("method", ["POST", "GET"])
 def test_the_proxy_adds_no_header_of_its_own_to_a_bare_request(stack, method) -> None:
     """A request with a body and no Content-Type, and one with neither Accept nor User-Agent, reach the

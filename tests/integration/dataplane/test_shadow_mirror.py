@@ -128,6 +128,33 @@ def test_equal_answers_are_a_match_and_the_mirror_carries_the_request() -> None:
     assert "X-Strangler-Override" not in headers and headers.get("Connection") != "close"
 
 
+def test_the_mirror_sends_the_raw_target_and_header_text_exactly_as_the_client_did() -> None:
+    """Percent-encoding is not normalised (``%41`` stays, ``%2f`` keeps its case, a stray ``%zz`` is
+    not re-quoted), an existing request id is not replaced, and headers given as text pass as text."""
+    seen: list[tuple[str, CIMultiDict[str]]] = []
+
+    async def catalog(request: web.Request) -> web.Response:
+        seen.append((request.raw_path, request.headers.copy()))
+        return web.json_response({"name": "Mug", "id": 1})
+
+    target = b"/api/products/caf%C3%A9/%41%2fx?q=%7e&bad=%zz&sp=a+b"
+
+    async def scenario() -> MemoryShadowSink:
+        sink = MemoryShadowSink()
+        async with serve(catalog) as url, mirror_for(url, sink) as mirror:
+            headers = [("host", "shop.example"), ("X-Request-ID", "client-id"), ("x-name", "caf\u00e9 \u2713")]
+            submit(mirror, shadow_table(url), target=target, headers=headers)  # type: ignore[arg-type]
+            await sink.wait_for(1)
+        return sink
+
+    sink = asyncio.run(scenario())
+    assert sink.counts["products", ShadowOutcome.MATCH] == 1
+    raw_path, headers = seen[0]
+    assert raw_path == target.decode()
+    assert headers.getall("X-Request-Id") == ["client-id"]
+    assert headers["X-Name"] == "caf\u00e9 \u2713"  # aiohttp's server reads header bytes as UTF-8
+
+
 def test_different_answers_are_a_mismatch_with_a_sample() -> None:
     async def catalog(request: web.Request) -> web.Response:
         return web.json_response({"id": 1, "name": "Cup"})
