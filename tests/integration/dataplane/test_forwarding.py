@@ -97,7 +97,7 @@ def test_header_values_with_utf8_beyond_ascii_reach_the_upstream_byte_for_byte(s
 def test_a_header_value_that_is_not_utf8_is_refused_with_400_naming_it(stack) -> None:
     """Such bytes could not pass unchanged (the upstream client writes header text as UTF-8): the
     request is refused before anything is sent, with a message that says which header and why."""
-    dataplane, legacy, _ = stack
+    dataplane, _, _ = stack
     request = (
         b"POST /echo/latin1 HTTP/1.1\r\nHost: shop.test\r\nX-File: na\xefve\r\nAccept: application/json"
         b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
