@@ -43,7 +43,7 @@ from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
-from strangler_proxy.dataplane.upstream_request import UpstreamClient
+from strangler_proxy.dataplane.upstream_request import ClientTimeouts, UpstreamClient
 from strangler_proxy.routes import LEGACY, FaultInjection, Timeouts
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "Forwarder"]
@@ -148,19 +148,7 @@ class Forwarder:
         self._shadow = shadow
         self._identity = identity
         self._debug = debug_headers
-        # keyed by identity (hashing a pydantic model costs more); the entry keeps its Timeouts alive
-        self._timeouts: dict[int, tuple[Timeouts, aiohttp.ClientTimeout]] = {}
-
-    def _client_timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
-        cached = self._timeouts.get(id(timeouts))
-        if cached is None:
-            if len(self._timeouts) > 10_000:  # tables come and go: forget the old ones' entries
-                self._timeouts.clear()
-            client = aiohttp.ClientTimeout(
-                total=None, connect=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
-            )
-            cached = self._timeouts[id(timeouts)] = (timeouts, client)
-        return cached[1]
+        self._timeouts = ClientTimeouts()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
@@ -243,8 +231,7 @@ class Forwarder:
                         mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
                         if target is _NEW:
                             headers = mirror_headers
-            cached = self._timeouts.get(id(timeouts))
-            client_timeout = cached[1] if cached is not None else self._client_timeout(timeouts)
+            client_timeout = self._timeouts.get(timeouts)
             # --- the upstream's answer (and at most one fallback to the legacy) ----------------------
             attempt_start = perf_counter()
             while True:

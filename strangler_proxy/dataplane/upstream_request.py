@@ -36,6 +36,7 @@ from aiohttp.helpers import EMPTY_BODY_METHODS, TimerNoop
 from yarl import URL
 
 from strangler_proxy.dataplane.upstream_session import ProxyRequest
+from strangler_proxy.routes.model import Timeouts
 
 __all__ = [
     "AIOHTTP_SESSION_REQUEST",
@@ -43,6 +44,7 @@ __all__ = [
     "MAX_HEADERS",
     "MAX_LINE_BYTES",
     "READ_BUFFER_BYTES",
+    "ClientTimeouts",
     "UpstreamClient",
 ]
 
@@ -56,6 +58,29 @@ MAX_HEADERS = 128
 AIOHTTP_SESSION_REQUEST = "32986b8105faf5f829c07924811d1697c23685e86e68fa9148869d5369557615"
 
 _NO_DEADLINE = TimerNoop()
+
+
+class ClientTimeouts:
+    """aiohttp's ``ClientTimeout`` for a rule's :class:`Timeouts`, made once per ``Timeouts`` object.
+
+    Keyed by identity (hashing a pydantic model costs more); an entry keeps its ``Timeouts`` alive,
+    so its id is not reused while it is cached. Tables come and go: past ``max_entries`` the cache
+    starts again."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._made: dict[int, tuple[Timeouts, aiohttp.ClientTimeout]] = {}
+        self._max_entries = max_entries
+
+    def get(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
+        cached = self._made.get(id(timeouts))
+        if cached is None:
+            if len(self._made) > self._max_entries:
+                self._made.clear()
+            client = aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
+            )
+            cached = self._made[id(timeouts)] = (timeouts, client)
+        return cached[1]
 
 
 class UpstreamClient:

@@ -21,7 +21,7 @@ from yarl import URL
 from strangler_proxy.dataplane.routing.decision import Decision
 from strangler_proxy.dataplane.shadow.compare import ResponseSnapshot, compare_responses
 from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample, ShadowSink
-from strangler_proxy.dataplane.upstream_request import UpstreamClient
+from strangler_proxy.dataplane.upstream_request import ClientTimeouts, UpstreamClient
 from strangler_proxy.routes.model import Rule
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SHADOW_HEADER", "ShadowMirror"]
@@ -69,7 +69,7 @@ class ShadowMirror:
         self._max_body_bytes = max_body_bytes
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
-        self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
+        self._timeouts = ClientTimeouts()
         self._in_flight: Counter[str] = Counter()
         self._closed = False
         self.submitted = 0
@@ -170,21 +170,12 @@ class ShadowMirror:
         return ShadowOutcome.MISMATCH, self._sample(job, legacy, new.status, comparison.diff)
 
     async def _replay(self, url: str, job: _Job) -> ResponseSnapshot:
-        timeouts = job.rule.timeouts
-        key = (timeouts.connect_s, timeouts.read_s)
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            if len(self._timeouts) > 256:
-                self._timeouts.clear()
-            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
-                total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
-            )
         response = await self._upstream.send(
             job.method,
             URL(url, encoded=True),  # the client's raw target as the worker forwarded it
             _mirror_headers(job.request_headers, job.request_id),
             job.request_body or None,
-            timeout,
+            self._timeouts.get(job.rule.timeouts),
         )
         try:
             body = await _read_at_most(response, self._max_body_bytes)
