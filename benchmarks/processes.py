@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = [
     "Child",
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -90,30 +93,37 @@ class Child:
             raise RuntimeError(f"{self.popen.args} exited:\n{self.log.read_text(errors='replace')[-3000:]}")
 
 
-def wait_port(port: int, child: Child, timeout: float = 30.0) -> None:
+def _poll(ready: Callable[[], T | None], child: Child, *, timeout: float, poll_s: float, what: str) -> T:
+    """Call ``ready`` every ``poll_s`` until it returns a value (an OSError counts as not yet), while
+    ``child`` is alive; TimeoutError naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         child.check_alive()
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+            value = ready()
         except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on port {port}") from None
-            time.sleep(0.05)
+            value = None
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(poll_s)
+
+
+def wait_port(port: int, child: Child, timeout: float = 30.0) -> None:
+    def listening() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    _poll(listening, child, timeout=timeout, poll_s=0.05, what=f"nothing listens on port {port}")
 
 
 def wait_http(url: str, child: Child, timeout: float = 30.0) -> bytes:
-    deadline = time.monotonic() + timeout
-    while True:
-        child.check_alive()
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} not ready") from None
-            time.sleep(0.05)
+    def body() -> bytes:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read()
+
+    return _poll(body, child, timeout=timeout, poll_s=0.05, what=f"{url} not ready")
 
 
 def wait_version(
@@ -127,19 +137,14 @@ def wait_version(
 ) -> None:
     """Wait until the data plane on ``port`` serves route-table ``version`` (``poll_s`` between
     asks; a slow child, such as one under valgrind, needs longer ``timeout`` and ``request_s``)."""
-    deadline = time.monotonic() + timeout
     url = f"http://127.0.0.1:{port}/_strangler/version"
-    while True:
-        child.check_alive()
-        try:
-            with urllib.request.urlopen(url, timeout=request_s) as response:
-                if json.loads(response.read())["version"] == version:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the data plane on port {port} never applied version {version}")
-        time.sleep(poll_s)
+
+    def applied() -> bool | None:
+        with urllib.request.urlopen(url, timeout=request_s) as response:
+            return True if json.loads(response.read())["version"] == version else None
+
+    what = f"the data plane on port {port} never applied version {version}"
+    _poll(applied, child, timeout=timeout, poll_s=poll_s, what=what)
 
 
 def run_loadgen(
