@@ -6,19 +6,28 @@ import json
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
 from migration_plan.soak.store import SoakStore
-from strangler_proxy.routes import RouteTable, Rule, Upstream
+from strangler_proxy.routes import LEGACY, RouteTable, Rule, Upstream
 from strangler_proxy.store.schema import dataplane_workers
 from tests.support.net import free_port
 from tests.support.processes import RunningProcess, start_process
 
-__all__ = ["DataPlaneProcess", "Store", "UpstreamServer", "start_dataplane", "start_upstream", "table"]
+__all__ = [
+    "DataPlaneProcess",
+    "Store",
+    "UpstreamServer",
+    "dataplane_over",
+    "start_dataplane",
+    "start_upstream",
+    "table",
+]
 
 
 @dataclass
@@ -139,3 +148,18 @@ def start_dataplane(
         process.stop()
         raise
     return DataPlaneProcess(port, home, process)
+
+
+@contextmanager
+def dataplane_over(legacy_url: str, root: Path) -> Iterator[DataPlaneProcess]:
+    """A one-worker data plane (home and store under ``root``) whose table sends everything to the
+    legacy at ``legacy_url``; stopped after the block."""
+    store = Store(root / "store.sqlite3")
+    version = store.publish(table([Upstream(name=LEGACY, url=legacy_url)], []))
+    process = start_dataplane(root / "home", store, legacy_url)
+    try:
+        store.wait_applied(version, workers=1)
+        yield process
+    finally:
+        process.process.stop()
+        store.engine.dispose()

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import socket
 import socketserver
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from strangler_proxy.routes import LEGACY, Upstream
-from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane, table
-from tests.integration.dataplane.rawhttp import request_heads
+from tests.integration.dataplane.harness import DataPlaneProcess, dataplane_over
+from tests.integration.dataplane.rawhttp import RawUpstream, read_head, request_heads, serving
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +21,6 @@ _ANSWERS = {
     "/not-modified": b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 10\r\n\r\n',
     "/after": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
 }
-
-
-class _RawUpstream(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -49,26 +41,16 @@ class _Handler(socketserver.BaseRequestHandler):
 
 @pytest.fixture(scope="module")
 def dataplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPlaneProcess]:
-    root: Path = tmp_path_factory.mktemp("no-content")
-    upstream = _RawUpstream(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{upstream.server_address[1]}"
-    store = Store(root / "store.sqlite3")
-    version = store.publish(table([Upstream(name=LEGACY, url=url)], []))
-    process = start_dataplane(root / "home", store, url)
-    store.wait_applied(version, workers=1)
-    yield process
-    process.process.stop()
-    upstream.shutdown()
-    upstream.server_close()
-    store.engine.dispose()
+    root = tmp_path_factory.mktemp("no-content")
+    with serving(RawUpstream(_Handler)) as upstream, dataplane_over(upstream.url, root) as process:
+        yield process
 
 
 def _read_answer(sock: socket.socket, pending: bytes, *, body_follows: bool) -> tuple[bytes, bytes, bytes]:
     """(head, body, what is left) of one answer read from ``sock``."""
-    while b"\r\n\r\n" not in pending:
-        pending += sock.recv(65536)
-    head, _, rest = pending.partition(b"\r\n\r\n")
+    message = read_head(sock, pending)
+    assert message is not None, "the proxy closed the connection before the head of an answer"
+    head, rest = message
     length = 0
     if body_follows:
         for line in head.split(b"\r\n")[1:]:

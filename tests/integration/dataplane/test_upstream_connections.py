@@ -16,19 +16,16 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from strangler_proxy.routes import LEGACY, Upstream
-from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane, table
-from tests.integration.dataplane.rawhttp import request_heads
+from strangler_proxy.routes import LEGACY
+from tests.integration.dataplane.harness import DataPlaneProcess, dataplane_over
+from tests.integration.dataplane.rawhttp import RawUpstream, request_heads, serving
 
 pytestmark = pytest.mark.integration
 
 
-class _DroppingUpstream(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _DroppingUpstream(RawUpstream):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.lock = threading.Lock()
         self.seen: list[tuple[int, str, str]] = []  # (connection, method, path) of every request read
         self.connections = 0
@@ -57,23 +54,14 @@ class _Handler(socketserver.BaseRequestHandler):
 
 @pytest.fixture()
 def upstream() -> Iterator[_DroppingUpstream]:
-    server = _DroppingUpstream()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(_DroppingUpstream()) as server:
+        yield server
 
 
 @pytest.fixture()
 def dataplane(tmp_path: Path, upstream: _DroppingUpstream) -> Iterator[DataPlaneProcess]:
-    url = f"http://127.0.0.1:{upstream.server_address[1]}"
-    store = Store(tmp_path / "store.sqlite3")
-    version = store.publish(table([Upstream(name=LEGACY, url=url)], []))
-    process = start_dataplane(tmp_path / "home", store, url)
-    store.wait_applied(version, workers=1)
-    yield process
-    process.process.stop()
-    store.engine.dispose()
+    with dataplane_over(upstream.url, tmp_path) as process:
+        yield process
 
 
 def _requests_after_warm_up(upstream: _DroppingUpstream, client: httpx2.Client) -> int:
