@@ -15,9 +15,8 @@ import logging
 import marshal
 import struct
 from collections import Counter
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from strangler_proxy.dataplane.routing.decision import Decision
 
@@ -42,12 +41,14 @@ _BATCH_BYTES = 256 * 1024
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 _LENGTH = struct.Struct("!I")
 _RECONNECT_S = 0.2
-_MARSHAL_VERSION = 4
+_MARSHAL_VERSION = 2
+"""No reference table (versions 3 and up build a hash table for every dump): the frames hold no
+shared objects worth it, and the worker makes one per shadowed request."""
 
 
-@dataclass(frozen=True, slots=True)
-class Submission:
-    """One shadowed exchange as the shadow process receives it."""
+class Submission(NamedTuple):
+    """One shadowed exchange as the shadow process receives it (a named tuple: made from a frame's
+    fields in one call)."""
 
     rule_json: bytes
     """The matched rule (``Rule.model_dump_json()``): its shadow settings and timeouts."""
@@ -75,7 +76,7 @@ def _frame(fields: tuple[Any, ...]) -> bytes:
 def encode_submission(submission: Submission) -> bytes:
     """The frame of ``submission``: its fields in the dataclass's order (what ``decode_submission``
     reads back with ``Submission(*fields)``)."""
-    return _frame(tuple(getattr(submission, field.name) for field in fields(Submission)))
+    return _frame(tuple(submission))
 
 
 def _header_bytes(part: object) -> bytes:
@@ -96,11 +97,24 @@ def _header_text(part: object) -> str:
     raise TypeError(f"a header name or value must be bytes or text, not {type(part).__name__}")
 
 
-def decode_submission(payload: bytes) -> Submission:
+def _text_pairs(pairs: Any) -> list[tuple[str, str]]:
+    if type(pairs) is list:
+        try:
+            joined = "".join([name + value for name, value in pairs])  # TypeError unless text pairs
+        except (TypeError, ValueError):
+            pass
+        else:
+            if not joined.isascii():
+                joined.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+            return pairs
+    return [(_header_text(n), _header_text(v)) for n, v in pairs]
+
+
+def decode_submission(payload: bytes | memoryview) -> Submission:
     """The submission in one frame's payload; ValueError when it is not one.
 
     Header names and values arrive as bytes or as text. The request's headers are kept as text, which
-    is what the mirror hands aiohttp (a worker sends its forwarded request headers as the text it gave
+    is what the mirror writes (a worker sends its forwarded request headers as the text it gave
     aiohttp, so they need no conversion at either end; bytes are read as UTF-8, as aiohttp writes
     text); the legacy's answer headers as bytes, which is what the comparison reads."""
     try:
@@ -109,13 +123,20 @@ def decode_submission(payload: bytes) -> Submission:
         raise ValueError(f"unreadable shadow frame: {exc}") from exc
     if not isinstance(fields, tuple) or len(fields) != 13:
         raise ValueError("a shadow frame must hold a tuple of 13 fields")
-    values: list[Any] = list(fields)
     try:
-        values[8] = [(_header_text(n), _header_text(v)) for n, v in values[8]]
-        values[11] = [(_header_bytes(n), _header_bytes(v)) for n, v in values[11]]
+        request_headers = _text_pairs(fields[8])
+        legacy_headers = fields[11]
+        if type(legacy_headers) is not list or not all(
+            type(pair) is tuple and len(pair) == 2 and type(pair[0]) is bytes and type(pair[1]) is bytes
+            for pair in legacy_headers
+        ):
+            legacy_headers = [(_header_bytes(n), _header_bytes(v)) for n, v in legacy_headers]
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise ValueError(f"a shadow frame's headers are not name/value pairs: {exc}") from exc
-    return Submission(*values)
+    submission = Submission._make(fields)
+    if request_headers is not fields[8] or legacy_headers is not fields[11]:
+        submission = submission._replace(request_headers=request_headers, legacy_headers=legacy_headers)
+    return submission
 
 
 class FrameReader:
@@ -127,17 +148,21 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[bytes]:
         """The complete payloads now available; ValueError on a frame larger than the limit."""
-        self._buffer += data
+        buffer = self._buffer
+        buffer += data
         payloads = []
-        while len(self._buffer) >= _LENGTH.size:
-            (size,) = _LENGTH.unpack_from(self._buffer)
+        at, size_of = 0, len(buffer)
+        while size_of - at >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(buffer, at)
             if size > self._max:
                 raise ValueError(f"shadow frame of {size} bytes exceeds {self._max}")
-            end = _LENGTH.size + size
-            if len(self._buffer) < end:
+            end = at + _LENGTH.size + size
+            if end > size_of:
                 break
-            payloads.append(bytes(self._buffer[_LENGTH.size : end]))
-            del self._buffer[:end]
+            payloads.append(bytes(buffer[at + _LENGTH.size : end]))
+            at = end
+        if at:
+            del buffer[:at]  # once per read, not once per frame
         return payloads
 
 

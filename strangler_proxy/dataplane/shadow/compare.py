@@ -12,6 +12,7 @@ import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from strangler_proxy.dataplane.shadow.normalise import (
     charset,
@@ -23,6 +24,7 @@ from strangler_proxy.dataplane.shadow.normalise import (
     is_json,
     json_lines,
     media_type,
+    raw_values,
 )
 from strangler_proxy.routes.model import ShadowSettings
 
@@ -32,8 +34,9 @@ MAX_DIFF_LINES = 80
 MAX_DIFF_CHARS = 8_000
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseSnapshot:
+class ResponseSnapshot(NamedTuple):
+    """One side's answer (a named tuple: one made per mirror, in one call)."""
+
     status: int
     headers: Sequence[tuple[bytes, bytes]]
     body: bytes | None
@@ -54,6 +57,9 @@ def compare_responses(
     if legacy.status != new.status:
         problems.append(f"status: legacy {legacy.status}, new {new.status}")
     for name in settings.compare_headers:
+        raw_name = name.lower().encode("latin-1")
+        if raw_values(legacy.headers, raw_name) == raw_values(new.headers, raw_name):
+            continue  # the same bytes normalise the same
         legacy_value, new_value = header_value(legacy.headers, name), header_value(new.headers, name)
         if legacy_value != new_value:
             problems.append(f"header {name.lower()}: legacy {legacy_value!r}, new {new_value!r}")
@@ -63,6 +69,10 @@ def compare_responses(
 
 
 def _body_problems(settings: ShadowSettings, legacy: ResponseSnapshot, new: ResponseSnapshot) -> list[str]:
+    if legacy.body == new.body and raw_values(legacy.headers, b"content-encoding") == raw_values(
+        new.headers, b"content-encoding"
+    ):
+        return []  # the same bytes in the same encoding
     try:
         legacy_body = decoded_body(legacy.body or b"", legacy.headers)
     except zlib.error as exc:

@@ -14,14 +14,11 @@ import os
 import socket
 from pathlib import Path
 
-import aiohttp
-
-from strangler_proxy.dataplane.routing.decision import Decision, Target
-from strangler_proxy.dataplane.shadow.channel import FrameReader, Submission, decode_submission
-from strangler_proxy.dataplane.shadow.mirror import ShadowMirror
+from strangler_proxy.dataplane.shadow.channel import FrameReader, decode_submission
+from strangler_proxy.dataplane.shadow.mirror import DEFAULT_MAX_BODY_BYTES, ShadowMirror
 from strangler_proxy.dataplane.shadow.records import ShadowSink
-from strangler_proxy.dataplane.upstream_session import upstream_session
-from strangler_proxy.routes.model import LEGACY, Rule
+from strangler_proxy.dataplane.shadow.replay_client import ReplayClient
+from strangler_proxy.routes.model import Rule
 
 __all__ = ["ShadowService"]
 
@@ -57,7 +54,7 @@ class _Receiver(asyncio.Protocol):
 
 
 class ShadowService:
-    """Owns the mirror's aiohttp session and the Unix server; one per data plane."""
+    """Owns the mirror's replay client and the Unix server; one per data plane."""
 
     def __init__(self, socket_path: Path, sink: ShadowSink, *, pool_size: int = 512) -> None:
         self._path = socket_path
@@ -65,7 +62,7 @@ class ShadowService:
         self._pool_size = pool_size
         self._rules: dict[bytes, Rule] = {}
         self._server: asyncio.AbstractServer | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._client: ReplayClient | None = None
         self.mirror: ShadowMirror | None = None
         self.connections: set[asyncio.BaseTransport] = set()
         """The workers' open connections."""
@@ -73,8 +70,8 @@ class ShadowService:
         self.refused = 0
 
     async def start(self) -> None:
-        self._session = upstream_session(pool_size=self._pool_size)
-        self.mirror = ShadowMirror(self._session, lambda name: None, self._sink)
+        self._client = ReplayClient(pool_size=self._pool_size, max_body_bytes=DEFAULT_MAX_BODY_BYTES)
+        self.mirror = ShadowMirror(self._client, lambda name: None, self._sink)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._path.unlink(missing_ok=True)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -92,8 +89,8 @@ class ShadowService:
             transport.close()
         if self.mirror is not None:
             await self.mirror.aclose()
-        if self._session is not None:
-            await self._session.close()
+        if self._client is not None:
+            await self._client.aclose()
 
     def _rule(self, rule_json: bytes) -> Rule:
         rule = self._rules.get(rule_json)
@@ -106,7 +103,7 @@ class ShadowService:
     def receive(self, payload: bytes) -> None:
         """Schedule the mirror of one frame's exchange; a malformed frame is logged and counted."""
         try:
-            submission: Submission = decode_submission(payload)
+            submission = decode_submission(payload)
             rule = self._rule(submission.rule_json)
         except ValueError as exc:
             self.refused += 1
@@ -114,23 +111,4 @@ class ShadowService:
             return
         assert self.mirror is not None
         self.received += 1
-        decision = Decision(
-            route=submission.route,
-            rule=rule,
-            target=Target.LEGACY,
-            upstream=LEGACY,
-            shadow_upstream=submission.upstream,
-        )
-        self.mirror.submit(
-            decision=decision,
-            version=submission.version,
-            request_id=submission.request_id,
-            method=submission.method,
-            raw_target=submission.raw_target,
-            request_headers=submission.request_headers,
-            request_body=submission.request_body,
-            legacy_status=submission.legacy_status,
-            legacy_headers=submission.legacy_headers,
-            legacy_body=submission.legacy_body,
-            upstream_url=submission.upstream_url,
-        )
+        self.mirror.mirror(rule, submission)

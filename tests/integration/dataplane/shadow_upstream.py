@@ -4,7 +4,8 @@ remembers what it was sent.
     python -m tests.integration.dataplane.shadow_upstream --port 9002 --delay-ms 3000 --status 200
 
 Every path but the two below waits ``--delay-ms`` then answers ``--status`` with a small JSON body.
-    GET /_seen      JSON list of the requests received so far: method, raw target, x-strangler-shadow, body
+    GET /_seen      JSON list of the requests received so far: method, raw target, x-strangler-shadow,
+                    x-strangler-identity, body
     GET /healthz    ok
 """
 
@@ -25,6 +26,7 @@ def build(delay_ms: int, status: int) -> web.Application:
                 "method": request.method,
                 "raw_target": request.raw_path,
                 "shadow": request.headers.get("x-strangler-shadow"),
+                "identity": request.headers.get("x-strangler-identity"),
                 "body": (await request.read()).decode("utf-8", "replace"),
             }
         )

@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from strangler_proxy.identity import verify_identity
 from strangler_proxy.routes import LEGACY, Rule, RuleAction, RuleMatch, ShadowSettings, Upstream
+from strangler_proxy.secrets import load_or_create_secret
 from strangler_proxy.store.schema import shadow_counts, shadow_samples
 from tests.integration.dataplane.harness import (
     DataPlaneProcess,
@@ -37,6 +39,8 @@ from tests.support.processes import RunningProcess, start_process
 pytestmark = pytest.mark.integration
 
 SLOW_MS = 3000
+INTERNAL_TOKEN = "test-internal-token"
+"""What the test legacy (``upstream_app``) expects on ``/internal/session/resolve``."""
 
 
 @dataclass
@@ -106,10 +110,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             shadow_rule("failing", "/echo/failing", "recorder"),
             shadow_rule("writes", "/echo/writes", "recorder", mirror_unsafe_methods=True),
             shadow_rule("reads", "/echo/reads", "recorder"),
+            shadow_rule("who", "/echo/who", "recorder"),
             Rule(name="baseline", match=RuleMatch(kind="prefix", path="/echo/baseline")),
         ]
         version = store.publish(table(upstreams, rules))
-        dataplane = start_dataplane(root / "home", store, legacy.url)
+        dataplane = start_dataplane(
+            root / "home", store, legacy.url, extra_env={"STRANGLER_LEGACY_INTERNAL_TOKEN": INTERNAL_TOKEN}
+        )
         started.append(dataplane.process)
         store.wait_applied(version, workers=1)
         yield Stack(dataplane, store, slowpoke_url, recorder_url)
@@ -120,15 +127,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def request(
-    port: int, method: str, target: str, body: bytes | None = None
+    port: int, method: str, target: str, body: bytes | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], float]:
     """One request on a fresh connection: status, headers, seconds until the whole answer was read."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         started = time.perf_counter()
-        connection.request(
-            method, target, body=body, headers={"content-type": "application/json"} if body else {}
-        )
+        sent = dict(headers or {})
+        if body:
+            sent["content-type"] = "application/json"
+        connection.request(method, target, body=body, headers=sent)
         response = connection.getresponse()
         response.read()
         elapsed = time.perf_counter() - started
@@ -253,6 +261,29 @@ def test_unsafe_methods_are_mirrored_only_on_opt_in_with_the_shadow_header(stack
     assert sum(counts_by_route(stack.store)["reads"]) == 1
     write = next(s for s in seen_by(stack.recorder_url) if s["raw_target"] == "/echo/writes/a")
     assert write["shadow"] == "1" and write["body"] == '{"name": "Mug"}'
+
+
+def test_a_mirror_carries_the_signed_identity_of_the_customers_session_and_nothing_forged(
+    stack: Stack,
+) -> None:
+    """The new service answers a mirror for the same customer as the legacy answered the client: the
+    worker signs the session for the mirror as it would for a request sent to the new side."""
+    port = stack.dataplane.port
+    session = {"cookie": "sessionid=good-session"}
+    forged = {"x-strangler-identity": "v1.e30.AAAA"}
+    assert request(port, "GET", "/echo/who/customer", headers=session)[0] == 200
+    assert request(port, "GET", "/echo/who/forged", headers=forged)[0] == 200
+
+    def mirrored(target: str) -> dict | None:
+        return next((s for s in seen_by(stack.recorder_url) if s["raw_target"] == target), None)
+
+    wait_until(lambda: mirrored("/echo/who/customer") and mirrored("/echo/who/forged"), "both mirrors")
+    key = load_or_create_secret(stack.dataplane.home / "secrets" / "identity.key")
+    customer, anonymous = mirrored("/echo/who/customer"), mirrored("/echo/who/forged")
+    assert customer is not None and anonymous is not None
+    claims = verify_identity(key, customer["identity"], time.time())
+    assert (claims["sub"], claims["username"]) == ("7", "demo")
+    assert anonymous["identity"] is None
 
 
 def _shadow_process_pids(dataplane_pid: int) -> list[int]:
