@@ -1,4 +1,4 @@
-"""The aiohttp session a data-plane worker (and the shadow process) forwards through.
+"""The aiohttp session a data-plane worker forwards through.
 
 One ``ClientSession`` per process: a keep-alive pool, no cookie jar, no automatic decompression and no
 headers of the client's own. Two small subclasses of aiohttp's public extension points say the last

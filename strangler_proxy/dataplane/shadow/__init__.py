@@ -5,9 +5,10 @@ The request-serving worker only hands each shadowed exchange to the shadow proce
 the shadow process (``python -m strangler_proxy.dataplane.shadow``, started and supervised by
 ``python -m strangler_proxy.dataplane``) replays and compares:
 
-    mirror = ShadowMirror(session, upstream_urls, sink)     # one per shadow process
-    mirror.submit(decision=..., upstream_url=..., ...)        # for each exchange received
-    await mirror.aclose()                                     # at shutdown
+    client = ReplayClient(pool_size=..., max_body_bytes=...)  # replay_client: HTTP/1.1 keep-alive
+    mirror = ShadowMirror(client, upstream_urls, sink)       # one per shadow process
+    mirror.mirror(rule, submission)                           # for each exchange received
+    await mirror.aclose(); await client.aclose()              # at shutdown
 
 Sinks: :class:`StoreShadowSink` (``shadow_counts`` per second, recent diffs in ``shadow_samples``),
 :class:`MemoryShadowSink` (tests).

@@ -275,7 +275,6 @@ class ShadowClient:
 
     def submit(
         self,
-        *,
         decision: Decision,
         version: int,
         request_id: str,

@@ -79,7 +79,6 @@ class ShadowMirror:
 
     def submit(
         self,
-        *,
         decision: Decision,
         version: int,
         request_id: str,
