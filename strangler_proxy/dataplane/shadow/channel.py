@@ -1,11 +1,14 @@
 """The channel from request-serving workers to the shadow process: length-prefixed frames on a Unix
 stream socket.
 
-A frame is a 4-byte big-endian length and a :mod:`marshal` payload (plain tuples, bytes, str, int and
-None only: nothing is executed when it is read). :class:`ShadowClient` is the worker's end:
-:meth:`ShadowClient.submit` never blocks, never raises and never delays the primary response; when
-the shadow process is not connected or has fallen behind (``max_buffer_bytes`` unsent), the
-exchange is dropped and counted.
+A frame is a 4-byte big-endian length and a :mod:`marshal` payload: a list of exchanges, each a tuple
+of :class:`Submission`'s fields (plain lists, tuples, bytes, str, int and None only: nothing is
+executed when it is read). :class:`ShadowClient` is the worker's end: :meth:`ShadowClient.submit`
+only keeps the exchange's fields (no copy, no conversion), and every ``BATCH_DELAY_S`` the gathered
+exchanges are marshalled in one call and written in one send, so a shadowed request costs the
+worker's core as little as it can. ``submit`` never blocks, never raises and never delays the primary
+response; when the shadow process is not connected or has fallen behind (``max_buffer_bytes``
+unsent), the exchange is dropped and counted.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ __all__ = [
     "FrameReader",
     "ShadowClient",
     "Submission",
-    "decode_submission",
-    "encode_submission",
+    "decode_frame",
+    "encode_frame",
+    "submission_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -35,15 +39,18 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_BUFFER_BYTES = 8 * 1024 * 1024
 """Unsent bytes a worker keeps for the shadow process before it drops new exchanges."""
 BATCH_DELAY_S = 0.005
-"""Frames are gathered for this long and written in one send: fewer system calls for the worker and
-fewer wake-ups for the shadow process."""
+"""Exchanges are gathered for this long and written as one frame: one marshal call and one send for
+the worker, one wake-up for the shadow process."""
 _BATCH_BYTES = 256 * 1024
+"""A batch is written at once when its bodies reach this size."""
+_EXCHANGE_OVERHEAD_BYTES = 1024
+"""What an exchange adds to a frame besides its bodies (head, headers, rule), for the backlog bound."""
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 _LENGTH = struct.Struct("!I")
 _RECONNECT_S = 0.2
 _MARSHAL_VERSION = 2
-"""No reference table (versions 3 and up build a hash table for every dump): the frames hold no
-shared objects worth it, and the worker makes one per shadowed request."""
+"""No reference table (versions 3 and up build a hash table for every dump): it costs more than the
+shared rule texts it would save."""
 
 
 class Submission(NamedTuple):
@@ -68,15 +75,23 @@ class Submission(NamedTuple):
     legacy_body: bytes | None
 
 
-def _frame(fields: tuple[Any, ...]) -> bytes:
-    payload = marshal.dumps(fields, _MARSHAL_VERSION)
+def encode_frame(exchanges: list[Submission] | list[tuple[Any, ...]]) -> bytes:
+    """The frame of a batch of exchanges (each a :class:`Submission` or a tuple of its fields in its
+    order, which is what :meth:`ShadowClient.submit` keeps)."""
+    payload = marshal.dumps([tuple(exchange) for exchange in exchanges], _MARSHAL_VERSION)
     return _LENGTH.pack(len(payload)) + payload
 
 
-def encode_submission(submission: Submission) -> bytes:
-    """The frame of ``submission``: its fields in the dataclass's order (what ``decode_submission``
-    reads back with ``Submission(*fields)``)."""
-    return _frame(tuple(submission))
+def decode_frame(payload: bytes | memoryview) -> list[Any]:
+    """The exchanges in one frame's payload, each still to be checked by :func:`submission_of`;
+    ValueError when the payload is not a batch."""
+    try:
+        exchanges = marshal.loads(payload)
+    except (EOFError, ValueError, TypeError) as exc:
+        raise ValueError(f"unreadable shadow frame: {exc}") from exc
+    if type(exchanges) is not list:
+        raise ValueError("a shadow frame must hold a list of exchanges")
+    return exchanges
 
 
 def _header_bytes(part: object) -> bytes:
@@ -110,19 +125,15 @@ def _text_pairs(pairs: Any) -> list[tuple[str, str]]:
     return [(_header_text(n), _header_text(v)) for n, v in pairs]
 
 
-def decode_submission(payload: bytes | memoryview) -> Submission:
-    """The submission in one frame's payload; ValueError when it is not one.
+def submission_of(fields: Any) -> Submission:
+    """The submission in one exchange of a frame; ValueError when it is not one.
 
     Header names and values arrive as bytes or as text. The request's headers are kept as text, which
     is what the mirror writes (a worker sends its forwarded request headers as the text it gave
     aiohttp, so they need no conversion at either end; bytes are read as UTF-8, as aiohttp writes
     text); the legacy's answer headers as bytes, which is what the comparison reads."""
-    try:
-        fields = marshal.loads(payload)
-    except (EOFError, ValueError, TypeError) as exc:
-        raise ValueError(f"unreadable shadow frame: {exc}") from exc
-    if not isinstance(fields, tuple) or len(fields) != 13:
-        raise ValueError("a shadow frame must hold a tuple of 13 fields")
+    if type(fields) is not tuple or len(fields) != len(Submission._fields):
+        raise ValueError(f"a shadow exchange must be a tuple of {len(Submission._fields)} fields")
     try:
         request_headers = _text_pairs(fields[8])
         legacy_headers = fields[11]
@@ -193,8 +204,12 @@ class ShadowClient:
         self._task: asyncio.Task[None] | None = None
         self._rules: dict[int, tuple[object, bytes]] = {}
         self._connected_once = False
-        self._pending: list[bytes] = []
+        self._transport: asyncio.WriteTransport | None = None
+        self._pending: list[tuple[Any, ...]] = []
         self._pending_bytes = 0
+        self._room = max_buffer_bytes
+        """What the batch may grow to: ``max_buffer_bytes`` less what the transport had not sent at
+        the last write."""
         self._flush_handle: asyncio.TimerHandle | None = None
         self.submitted = 0
         """Exchanges written to the shadow process's socket."""
@@ -203,7 +218,7 @@ class ShadowClient:
 
     @property
     def connected(self) -> bool:
-        return self._protocol is not None and self._protocol.transport is not None
+        return self._transport is not None and not self._transport.is_closing()
 
     def start(self) -> None:
         if self._task is None:
@@ -241,27 +256,35 @@ class ShadowClient:
                 await asyncio.sleep(_RECONNECT_S)
                 continue
             self._protocol = protocol
+            self._transport = protocol.transport
+            self._room = self._max_buffer
             self._connected_once = True
             reason = await protocol.closed
-            self._protocol = None
+            self._protocol = self._transport = None
             logger.warning("connection to the shadow process lost (%s); reconnecting", reason)
             await asyncio.sleep(_RECONNECT_S)
 
     def _flush(self) -> None:
-        """Write the gathered frames in one piece (dropped and counted when the connection is gone)."""
+        """Write the gathered exchanges as one frame (dropped and counted when the connection is gone)."""
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
         pending, self._pending, self._pending_bytes = self._pending, [], 0
         if not pending:
             return
-        protocol = self._protocol
-        transport = protocol.transport if protocol is not None else None
+        transport = self._transport
         if transport is None or transport.is_closing():
             self.dropped["disconnected"] += len(pending)
             return
-        transport.write(b"".join(pending))
+        try:
+            payload = marshal.dumps(pending, _MARSHAL_VERSION)
+        except ValueError:
+            self.dropped["failed"] += len(pending)
+            logger.exception("a batch of %d shadow exchanges could not be marshalled", len(pending))
+            return
+        transport.write(_LENGTH.pack(len(payload)) + payload)
         self.submitted += len(pending)
+        self._room = self._max_buffer - transport.get_write_buffer_size()
 
     def _rule_json(self, rule: object) -> bytes:
         cached = self._rules.get(id(rule))
@@ -289,21 +312,26 @@ class ShadowClient:
     ) -> None:
         """Hand one exchange to the shadow process; returns at once and never raises.
 
-        The arguments are marshalled as they are (no copy, no conversion on the worker's core)."""
+        Its fields are kept as they are (no copy, no conversion on the worker's core) until the
+        batch is written."""
         rule, upstream = decision.rule, decision.shadow_upstream
         if rule is None or upstream is None or upstream_url is None:
             return
-        protocol = self._protocol
-        transport = protocol.transport if protocol is not None else None
-        if transport is None:
+        if self._transport is None:
             self.dropped["disconnected"] += 1
             return
-        if transport.get_write_buffer_size() + self._pending_bytes > self._max_buffer:
+        if self._pending_bytes > self._room:
             self.dropped["backlog"] += 1
             return
         try:
-            # Submission's fields, in its order, without building one (see encode_submission)
-            frame = _frame(
+            size = len(request_body) + _EXCHANGE_OVERHEAD_BYTES
+            if legacy_body is not None:
+                size += len(legacy_body)
+            pending = self._pending
+            if not pending:
+                self._flush_handle = asyncio.get_running_loop().call_later(BATCH_DELAY_S, self._flush)
+            # Submission's fields, in its order, without building one
+            pending.append(
                 (
                     self._rule_json(rule),
                     decision.route,
@@ -320,12 +348,9 @@ class ShadowClient:
                     legacy_body,
                 )
             )
-            self._pending.append(frame)
-            self._pending_bytes += len(frame)
+            self._pending_bytes += size
             if self._pending_bytes >= _BATCH_BYTES:
                 self._flush()
-            elif self._flush_handle is None:
-                self._flush_handle = asyncio.get_running_loop().call_later(BATCH_DELAY_S, self._flush)
         except Exception:
             self.dropped["failed"] += 1
             logger.exception("shadow exchange of %s %r not handed over", method, raw_target)

@@ -19,7 +19,6 @@ __all__ = [
     "is_json",
     "json_lines",
     "media_type",
-    "raw_values",
 ]
 
 RawHeaders = Sequence[tuple[bytes, bytes]]
@@ -27,11 +26,6 @@ RawHeaders = Sequence[tuple[bytes, bytes]]
 _SPACES = re.compile(r"\s+")
 _BETWEEN_TAGS = re.compile(r">\s+<")
 _CHARSET = re.compile(r"charset=\"?([A-Za-z0-9._-]+)", re.IGNORECASE)
-
-
-def raw_values(headers: RawHeaders, name: bytes) -> list[bytes]:
-    """The values of header ``name`` (lower case), as received, in order."""
-    return [value for key, value in headers if key.lower() == name]
 
 
 def _values(headers: RawHeaders, name: bytes) -> list[str]:

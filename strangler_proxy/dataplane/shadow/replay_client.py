@@ -60,6 +60,8 @@ class Origin:
     prefix: str
     """The base URL's path without its trailing slash, put before every request target."""
     host_header: str
+    pool_key: str
+    """``scheme://host:port``: connections are pooled per key (a str, whose hash Python keeps)."""
 
     @classmethod
     def parse(cls, base_url: str) -> Origin:
@@ -77,6 +79,7 @@ class Origin:
             port=port,
             prefix=parts.path.rstrip("/"),
             host_header=shown if port == default else f"{shown}:{port}",
+            pool_key=f"{parts.scheme}://{shown}:{port}",
         )
 
     def __str__(self) -> str:
@@ -258,7 +261,7 @@ class ReplayClient:
         self._pool_size = pool_size
         self._max_body = max_body_bytes
         self._ssl = ssl_context
-        self._idle: dict[Origin, list[_Connection]] = {}
+        self._idle: dict[str, list[_Connection]] = {}
         self._busy: set[_Connection] = set()
         self._origins: dict[str, Origin] = {}
         self._loop = asyncio.get_running_loop()
@@ -271,9 +274,6 @@ class ReplayClient:
                 self._origins.clear()
             origin = self._origins[base_url] = Origin.parse(base_url)
         return origin
-
-    def idle_connections(self, origin: Origin) -> int:
-        return sum(1 for c in self._idle.get(origin, ()) if c.transport is not None)
 
     async def request(
         self,
@@ -328,7 +328,7 @@ class ReplayClient:
             connection.abort()
 
     def _pooled(self, origin: Origin) -> _Connection | None:
-        idle = self._idle.get(origin)
+        idle = self._idle.get(origin.pool_key)
         while idle:
             connection = idle.pop()
             transport = connection.transport
@@ -338,7 +338,7 @@ class ReplayClient:
         return None
 
     def _release(self, origin: Origin, connection: _Connection) -> None:
-        idle = self._idle.setdefault(origin, [])
+        idle = self._idle.setdefault(origin.pool_key, [])
         if len(idle) < self._pool_size:
             idle.append(connection)
         else:

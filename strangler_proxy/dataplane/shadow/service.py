@@ -14,7 +14,7 @@ import os
 import socket
 from pathlib import Path
 
-from strangler_proxy.dataplane.shadow.channel import FrameReader, decode_submission
+from strangler_proxy.dataplane.shadow.channel import FrameReader, decode_frame, submission_of
 from strangler_proxy.dataplane.shadow.mirror import DEFAULT_MAX_BODY_BYTES, ShadowMirror
 from strangler_proxy.dataplane.shadow.records import ShadowSink
 from strangler_proxy.dataplane.shadow.replay_client import ReplayClient
@@ -101,14 +101,22 @@ class ShadowService:
         return rule
 
     def receive(self, payload: bytes) -> None:
-        """Schedule the mirror of one frame's exchange; a malformed frame is logged and counted."""
+        """Schedule the mirror of each exchange in one frame; a malformed frame or exchange is logged
+        and counted, and the others in the frame go on."""
         try:
-            submission = decode_submission(payload)
-            rule = self._rule(submission.rule_json)
+            exchanges = decode_frame(payload)
         except ValueError as exc:
             self.refused += 1
             logger.error("shadow frame refused: %s", exc)
             return
         assert self.mirror is not None
-        self.received += 1
-        self.mirror.mirror(rule, submission)
+        for fields in exchanges:
+            try:
+                submission = submission_of(fields)
+                rule = self._rule(submission.rule_json)
+            except ValueError as exc:
+                self.refused += 1
+                logger.error("shadow exchange refused: %s", exc)
+                continue
+            self.received += 1
+            self.mirror.mirror(rule, submission)

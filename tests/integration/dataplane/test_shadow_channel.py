@@ -17,7 +17,7 @@ from aiohttp import web
 
 from strangler_proxy.dataplane.routing import compile_table
 from strangler_proxy.dataplane.shadow import MemoryShadowSink, ShadowOutcome
-from strangler_proxy.dataplane.shadow.channel import ShadowClient
+from strangler_proxy.dataplane.shadow.channel import ShadowClient, Submission, encode_frame
 from strangler_proxy.dataplane.shadow.service import ShadowService
 from strangler_proxy.routes import RouteTable
 from tests.integration.dataplane.test_shadow_mirror import LEGACY_JSON, serve, shadow_table
@@ -86,6 +86,38 @@ def test_exchanges_cross_the_socket_and_are_compared_against_the_url_sent_with_t
     sink, client, service = asyncio.run(scenario())
     assert sink.counts["products", ShadowOutcome.MATCH] == 3 and sink.versions == [12, 12, 12]
     assert client.submitted == 3 and not client.dropped and service.received == 3
+
+
+def test_a_malformed_exchange_is_refused_and_the_rest_of_its_frame_is_mirrored(socket_path: Path) -> None:
+    async def scenario() -> tuple[MemoryShadowSink, ShadowService]:
+        sink = MemoryShadowSink()
+        async with serve(_catalog) as url, shadow_service(socket_path, sink) as service:
+            good = Submission(
+                shadow_table(url).rules[0].model_dump_json().encode(),
+                "products",
+                "catalog",
+                url,
+                12,
+                "req-0001",
+                "GET",
+                b"/api/products/1",
+                [("host", "shop.example")],
+                b"",
+                200,
+                LEGACY_JSON,
+                b'{"id": 1, "name": "Mug"}',
+            )
+            malformed = tuple(good)[:12]
+            _, writer = await asyncio.open_unix_connection(str(socket_path))
+            writer.write(encode_frame([good, malformed, good._replace(request_id="req-0002")]))
+            await writer.drain()
+            await sink.wait_for(2)
+            writer.close()
+        return sink, service
+
+    sink, service = asyncio.run(scenario())
+    assert sink.counts["products", ShadowOutcome.MATCH] == 2
+    assert service.received == 2 and service.refused == 1
 
 
 def test_an_unreachable_new_upstream_is_an_error_naming_it_not_an_unknown_upstream(socket_path: Path) -> None:
