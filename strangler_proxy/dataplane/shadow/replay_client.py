@@ -26,6 +26,7 @@ What it does, and what it does not:
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELET
 """Methods a replay may send a second time when its pooled connection turns out to be closed."""
 _BODY_EXPECTED = frozenset({"POST", "PUT", "PATCH"})
 _NO_BODY_STATUSES = frozenset({204, 304})
+_BREAKS_LINE = re.compile(r"[ \r\n]")
+_BREAKS_LINE_BYTES = re.compile(rb"[ \r\n]")
 
 
 class ReplayFailed(Exception):
@@ -119,6 +122,7 @@ class _Connection(asyncio.Protocol):
         self._head_done = False
         self._head_only = head_only
         self._interim = False
+        self._out_of_step = False
         self.reusable = False
         self._read_s = read_s
         self._last_read = self._loop.time()
@@ -139,6 +143,8 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail(ReplayFailed(f"malformed answer: {exc}"))
+        if self._out_of_step:
+            self._close()
 
     def eof_received(self) -> bool:
         return False  # close the transport
@@ -159,10 +165,18 @@ class _Connection(asyncio.Protocol):
 
     # --- httptools -----------------------------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            self._out_of_step = True  # a second answer to one request: read no further
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        if not self._out_of_step:
+            self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self._out_of_step:
+            return
         status = self._parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self._interim = True  # 100 Continue, 103 Early Hints...: the final answer follows
@@ -177,7 +191,7 @@ class _Connection(asyncio.Protocol):
         self._head_done = True
 
     def on_body(self, chunk: bytes) -> None:
-        if self._chunks is None:
+        if self._chunks is None or self._out_of_step:
             return
         self._size += len(chunk)
         if self._size > self._max_body:
@@ -187,6 +201,8 @@ class _Connection(asyncio.Protocol):
         self._chunks.append(chunk)
 
     def on_message_complete(self) -> None:
+        if self._out_of_step:
+            return
         if self._interim:
             self._interim = False
             return
@@ -373,7 +389,10 @@ def _framed(headers: list[tuple[bytes, bytes]]) -> bool:
 def _serialise(
     origin: Origin, method: str, target: bytes, headers: Sequence[tuple[str, str]], body: bytes
 ) -> bytes:
-    lines = [f"{method} {origin.prefix}{target.decode('latin-1')} HTTP/1.1\r\n"]
+    """The request's bytes: the target exactly as given, header text as UTF-8 (as aiohttp writes it)."""
+    if _BREAKS_LINE.search(method) or _BREAKS_LINE_BYTES.search(target) or not method:
+        raise ValueError(f"not a request line: {method!r} {target!r}")
+    lines = []
     has_host = False
     for name, value in headers:
         if not has_host and len(name) == 4 and name.lower() == "host":
@@ -387,4 +406,5 @@ def _serialise(
     head = "".join(lines)
     if head.count("\n") != len(lines) or head.count("\r") != len(lines):
         raise ValueError(f"a header of the {method} replay has a CR or LF in its name or value")
-    return head.encode("utf-8") + body if body else head.encode("utf-8")
+    start = f"{method} {origin.prefix}".encode() + target + b" HTTP/1.1\r\n"
+    return b"".join((start, head.encode("utf-8"), body))

@@ -400,6 +400,49 @@ def test_a_header_with_cr_or_lf_is_refused_before_anything_is_sent() -> None:
     assert server.exchanges == [] and server.connections == 0  # type: ignore[attr-defined]
 
 
+def test_target_bytes_beyond_ascii_are_sent_as_they_are() -> None:
+    async def scenario() -> Scripted:
+        async with scripted(fixed(JSON_OK)) as server:
+            replay = client()
+            await get(replay, server.port, target=b"/caf\xc3\xa9?q=\xff")
+            await replay.aclose()
+            return server
+
+    [exchange] = run(scenario).exchanges  # type: ignore[attr-defined]
+    assert exchange.request_line == b"GET /caf\xc3\xa9?q=\xff HTTP/1.1"
+
+
+def test_a_method_or_target_that_would_break_the_request_line_is_refused() -> None:
+    async def scenario() -> Scripted:
+        async with scripted(fixed(JSON_OK)) as server:
+            replay = client()
+            for method, target in (("GET", b"/a b"), ("GET", b"/a\r\nX: y"), ("GET X", b"/"), ("", b"/")):
+                with pytest.raises(ValueError, match="not a request line"):
+                    await get(replay, server.port, method=method, target=target)
+            await replay.aclose()
+            return server
+
+    assert run(scenario).connections == 0  # type: ignore[attr-defined]
+
+
+def test_a_second_answer_to_one_request_is_not_taken_for_the_next_one() -> None:
+    """An upstream that answers twice: the first answer is the replay's, its headers are not mixed
+    with the second's, and the connection is closed rather than reused out of step."""
+    twice = JSON_OK + b"HTTP/1.1 500 Oops\r\nX-Second: yes\r\nContent-Length: 0\r\n\r\n"
+
+    async def scenario() -> tuple[ReplayAnswer, ReplayAnswer, int]:
+        async with scripted(fixed(twice)) as server:
+            replay = client()
+            first = await get(replay, server.port)
+            second = await get(replay, server.port)
+            await replay.aclose()
+            return first, second, server.connections
+
+    first, second, connections = run(scenario)  # type: ignore[misc]
+    assert first.status == 200 and (b"X-Second", b"yes") not in first.headers
+    assert second.status == 200 and connections == 2
+
+
 def test_aclose_closes_idle_connections() -> None:
     async def scenario() -> Scripted:
         async with scripted(fixed(JSON_OK)) as server:
