@@ -13,9 +13,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +23,7 @@ from pathlib import Path
 import httpx2
 from sqlalchemy import Engine, select
 
+from benchmarks.processes import Child, free_port, wait_http
 from strangler_proxy.store.engine import make_engine
 from strangler_proxy.store.schema import active_route_table, dataplane_workers
 
@@ -37,43 +35,14 @@ CHANGES = 40
 WAIT_S = 10.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"{url}: the process exited; its log:\n{log.read_text(errors='replace')[-3000:]}"
-            )
-        with contextlib.suppress(httpx2.HTTPError):
-            if httpx2.get(url, timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
-
-
 @contextlib.contextmanager
 def _process(argv: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            argv, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    child = Child(argv, log=log, env=env)
     try:
-        _wait_http(ready_url, process, log)
+        wait_http(ready_url, child, timeout=60.0)
         yield
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        child.stop()
 
 
 def _utc(value: datetime) -> datetime:
@@ -107,13 +76,13 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="strangler-bench-") as tmp:
         home = Path(tmp)
         store_url = store_url or f"sqlite:///{home / 'store.sqlite3'}"
-        admin_port, data_port = _free_port(), _free_port()
+        admin_port, data_port = free_port(), free_port()
         env = {
             "STRANGLER_HOME": str(home),
             "STRANGLER_ADMIN_PORT": str(admin_port),
             "STRANGLER_DATAPLANE_PORT": str(data_port),
             "STRANGLER_DATAPLANE_WORKERS": str(workers),
-            "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{_free_port()}",
+            "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{free_port()}",
             "STRANGLER_ACCESS_LOG": "false",
             "STRANGLER_GUARDS_ENABLED": "false",
             "STRANGLER_STORE_URL": store_url,
@@ -144,7 +113,7 @@ def _scenario(engine: Engine, admin_url: str, home: Path, workers: int, changes:
     with httpx2.Client(base_url=admin_url + "/api/v1", timeout=10) as api:
         password = (home / "secrets" / "admin_password").read_text().strip()
         api.post("/session", json={"username": "admin", "password": password}).raise_for_status()
-        api.put("/upstreams/bench-new", json={"url": f"http://127.0.0.1:{_free_port()}"}).raise_for_status()
+        api.put("/upstreams/bench-new", json={"url": f"http://127.0.0.1:{free_port()}"}).raise_for_status()
         rule = {"name": "bench", "match": {"path": "/bench"}}
         added = api.post("/routes", json={"rule": rule, "reason": "benchmark route"})
         added.raise_for_status()
