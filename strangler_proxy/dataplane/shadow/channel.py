@@ -32,6 +32,7 @@ __all__ = [
     "decode_frame",
     "encode_frame",
     "submission_of",
+    "text_pairs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,9 @@ def _header_text(part: object) -> str:
     raise TypeError(f"a header name or value must be bytes or text, not {type(part).__name__}")
 
 
-def _text_pairs(pairs: Any) -> list[tuple[str, str]]:
+def text_pairs(pairs: Any) -> list[tuple[str, str]]:
+    """Header pairs as text: returned as they are when they already are text (checked for lone
+    surrogates), else bytes read as UTF-8, as aiohttp writes text; ValueError or TypeError otherwise."""
     if type(pairs) is list:
         try:
             joined = "".join([name + value for name, value in pairs])  # TypeError unless text pairs
@@ -138,7 +141,7 @@ def submission_of(fields: Any) -> Submission:
     if type(fields) is not tuple or len(fields) != len(Submission._fields):
         raise ValueError(f"a shadow exchange must be a tuple of {len(Submission._fields)} fields")
     try:
-        request_headers = _text_pairs(fields[8])
+        request_headers = text_pairs(fields[8])
         legacy_headers = fields[11]
         if type(legacy_headers) is not list or not all(
             type(pair) is tuple and len(pair) == 2 and type(pair[0]) is bytes and type(pair[1]) is bytes

@@ -8,6 +8,7 @@ large to keep and is left out of the comparison. The diff is a human-readable te
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import zlib
 from collections.abc import Sequence
@@ -50,19 +51,12 @@ class Comparison:
 
 
 _EQUAL = Comparison(equal=True, diff="")
-_COMPARED_NAMES: dict[tuple[str, ...], frozenset[bytes]] = {}
 
 
+@functools.lru_cache(maxsize=256)
 def _compared_names(compare_headers: tuple[str, ...]) -> frozenset[bytes]:
     """The header names (lower-case bytes) that take part: the chosen ones and content-encoding."""
-    names = _COMPARED_NAMES.get(compare_headers)
-    if names is None:
-        if len(_COMPARED_NAMES) > 256:
-            _COMPARED_NAMES.clear()
-        names = _COMPARED_NAMES[compare_headers] = frozenset(
-            [b"content-encoding", *(name.lower().encode("latin-1") for name in compare_headers)]
-        )
-    return names
+    return frozenset([b"content-encoding", *(name.lower().encode("latin-1") for name in compare_headers)])
 
 
 def _picked(headers: Sequence[tuple[bytes, bytes]], names: frozenset[bytes]) -> list[tuple[bytes, bytes]]:

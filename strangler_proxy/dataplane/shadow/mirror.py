@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from strangler_proxy.dataplane.routing.decision import Decision
-from strangler_proxy.dataplane.shadow.channel import Submission
+from strangler_proxy.dataplane.shadow.channel import Submission, text_pairs
 from strangler_proxy.dataplane.shadow.compare import ResponseSnapshot, compare_responses
 from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample, ShadowSink
 from strangler_proxy.dataplane.shadow.replay_client import ReplayClient, ReplayFailed
@@ -98,6 +98,11 @@ class ShadowMirror:
         rule, upstream = decision.rule, decision.shadow_upstream
         if rule is None or upstream is None:
             return
+        try:
+            headers = text_pairs(request_headers)
+        except (TypeError, ValueError) as exc:  # as the shadow process refuses such an exchange
+            logger.error("shadow mirror of %s %r refused: headers not text: %s", method, raw_target, exc)
+            return
         exchange = Submission(
             b"",
             decision.route,
@@ -107,7 +112,7 @@ class ShadowMirror:
             request_id,
             method,
             raw_target,
-            request_headers,  # type: ignore[arg-type]  # text or UTF-8 bytes: _mirror_headers reads both
+            headers,
             request_body,
             legacy_status,
             legacy_headers,
@@ -200,28 +205,21 @@ class ShadowMirror:
         )
 
 
-def _mirror_headers(
-    headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]], request_id: str
-) -> list[tuple[str, str]]:
-    """The request's headers (text, or UTF-8 bytes) minus hop-by-hop and ``x-strangler-*``, plus the
-    shadow marker, as text pairs in their order.
+def _mirror_headers(headers: Sequence[tuple[str, str]], request_id: str) -> list[tuple[str, str]]:
+    """The request's headers minus hop-by-hop and ``x-strangler-*``, plus the shadow marker, in their
+    order.
 
     ``x-strangler-identity`` is kept: the worker strips the client's own before it signs the session's
     and adds it for the mirror, so the new service answers for the same customer as the legacy."""
     mirrored: list[tuple[str, str]] = []
     has_request_id = False
     for pair in headers:
-        name, value = pair
-        if type(name) is not str or type(value) is not str:
-            name = name if isinstance(name, str) else name.decode("utf-8")
-            value = value if isinstance(value, str) else value.decode("utf-8")
-            pair = (name, value)
-        lower = name.lower()
+        lower = pair[0].lower()
         if lower in _NOT_MIRRORED or (lower.startswith(_STRANGLER_PREFIX) and lower != _IDENTITY):
             continue
         if lower == "x-request-id":
             has_request_id = True
-        mirrored.append(pair)  # type: ignore[arg-type]
+        mirrored.append(pair)
     mirrored.append(_SHADOW_MARK)
     if request_id and not has_request_id:
         mirrored.append(("x-request-id", request_id))

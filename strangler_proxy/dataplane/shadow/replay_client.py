@@ -35,12 +35,13 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES
+
 __all__ = ["IDEMPOTENT_METHODS", "Origin", "ReplayAnswer", "ReplayClient", "ReplayFailed"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 """Methods a replay may send a second time when its pooled connection turns out to be closed."""
 _BODY_EXPECTED = frozenset({"POST", "PUT", "PATCH"})
-_NO_BODY_STATUSES = frozenset({204, 304})
 _BREAKS_LINE = re.compile(r"[ \r\n]")
 _BREAKS_LINE_BYTES = re.compile(rb"[ \r\n]")
 
@@ -182,7 +183,7 @@ class _Connection(asyncio.Protocol):
             self._interim = True  # 100 Continue, 103 Early Hints...: the final answer follows
             self._headers = []
             return
-        if self._head_only or status in _NO_BODY_STATUSES:
+        if self._head_only or status in NO_CONTENT_STATUSES:
             self._finish()
             if self._head_only:
                 # llhttp would wait for the body the headers announce: a new parser for the next one
@@ -277,6 +278,7 @@ class ReplayClient:
         self._pool_size = pool_size
         self._max_body = max_body_bytes
         self._ssl = ssl_context
+        """For https origins; the system's trust store, made on first use, when none is given."""
         self._idle: dict[str, list[_Connection]] = {}
         self._busy: set[_Connection] = set()
         self._origins: dict[str, Origin] = {}
@@ -368,7 +370,9 @@ class ReplayClient:
 
         tls: Any = None
         if origin.scheme == "https":
-            tls = self._ssl if self._ssl is not None else ssl.create_default_context()
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()  # once: it loads the trust store
+            tls = self._ssl
         try:
             async with asyncio.timeout(connect_s):
                 _, connection = await self._loop.create_connection(
