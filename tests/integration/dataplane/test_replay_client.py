@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from strangler_proxy.dataplane.shadow.replay_client import Origin, ReplayAnswer, ReplayClient, ReplayFailed
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -380,12 +381,6 @@ def test_a_pooled_connection_closed_by_the_upstream_is_retried_only_for_idempote
     assert sent == [(1, b"GET"), (1, b"GET"), (2, b"GET"), (2, b"POST")]
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 def test_a_header_with_cr_or_lf_is_refused_before_anything_is_sent() -> None:
     async def scenario() -> Scripted:
         async with scripted(fixed(JSON_OK)) as server:
@@ -449,7 +444,7 @@ def test_aclose_closes_idle_connections() -> None:
             replay = client()
             await get(replay, server.port)
             await replay.aclose()
-            await _until(lambda: server.closed_by_client == 1)
+            await until(lambda: server.closed_by_client == 1, "the client closing its idle connection", 5.0)
             return server
 
     assert run(scenario).closed_by_client == 1  # type: ignore[attr-defined]

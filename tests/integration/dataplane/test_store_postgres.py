@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +17,7 @@ from strangler_proxy.dataplane.store_writer import StoreWriter
 from strangler_proxy.routes import LEGACY, RouteTable, Rule, RuleMatch, Upstream
 from strangler_proxy.store import make_engine, metadata
 from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_stats, route_versions
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -96,14 +96,6 @@ def _publish(engine: Engine, table: RouteTable, *, notify: bool) -> int:
     return int(version)
 
 
-async def _until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for: {what}"
-        await asyncio.sleep(0.01)
-
-
 def test_notifications_wake_the_poller_and_the_listener_reconnects(postgres_url: str) -> None:
     """With a fallback poll of a minute, only NOTIFY can make the worker apply a version in time."""
     engine = make_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -118,14 +110,14 @@ def test_notifications_wake_the_poller_and_the_listener_reconnects(postgres_url:
         listener = ChangeListener(postgres_url, poller.wake_threadsafe)
         task = asyncio.get_running_loop().create_task(poller.run(listening=lambda: listener.listening))
         try:
-            await _until(lambda: live.current.version == first, "first version (first poll)")
+            await until(lambda: live.current.version == first, "first version (first poll)")
             listener.start()
-            await _until(lambda: listener.listening, "LISTEN")
+            await until(lambda: listener.listening, "LISTEN")
             rules = (Rule(name="cart", match=RuleMatch(path="/cart")),)
             second = await asyncio.to_thread(
                 _publish, engine, RouteTable(upstreams=legacy, rules=rules), notify=True
             )
-            await _until(lambda: live.current.version == second, "second version (notified)")
+            await until(lambda: live.current.version == second, "second version (notified)")
             with engine.begin() as conn:  # the listener's connection is cut: it must come back
                 conn.execute(
                     text(
@@ -133,9 +125,9 @@ def test_notifications_wake_the_poller_and_the_listener_reconnects(postgres_url:
                         "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
                     )
                 )
-            await _until(lambda: listener.connections >= 2 and listener.listening, "reconnection")
+            await until(lambda: listener.connections >= 2 and listener.listening, "reconnection")
             third = await asyncio.to_thread(_publish, engine, RouteTable(upstreams=legacy), notify=True)
-            await _until(lambda: live.current.version == third, "third version (after reconnecting)")
+            await until(lambda: live.current.version == third, "third version (after reconnecting)")
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
