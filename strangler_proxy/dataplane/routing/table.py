@@ -21,16 +21,12 @@ import random
 import time
 from collections.abc import Callable
 
-from strangler_proxy.dataplane.routing.canary import (
-    DEFAULT_SESSION_COOKIE,
-    CanaryKeys,
-    bucket_of,
-    on_new_side,
-)
+from strangler_proxy.dataplane.routing.canary import CanaryKeys
 from strangler_proxy.dataplane.routing.decision import UNMATCHED_DECISION, Decision, Target
 from strangler_proxy.dataplane.routing.matcher import Matcher
 from strangler_proxy.dataplane.routing.request import RequestView
 from strangler_proxy.override import OVERRIDE_COOKIE, OVERRIDE_HEADER, verify_override
+from strangler_proxy.routes.canary import DEFAULT_SESSION_COOKIE, bucket_of, on_new_side
 from strangler_proxy.routes.model import LEGACY, ActionMode, RouteTable, Rule
 
 __all__ = ["SAFE_METHODS", "CompiledTable", "compile_table"]
