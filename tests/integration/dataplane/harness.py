@@ -9,13 +9,14 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from migration_plan.soak.store import SoakStore
 from strangler_proxy.routes import LEGACY, RouteTable, Rule, Upstream
-from strangler_proxy.store.schema import dataplane_workers
+from strangler_proxy.store.schema import active_route_table, dataplane_workers
 from tests.support.net import free_port
 from tests.support.processes import RunningProcess, start_process
 
@@ -76,6 +77,16 @@ class Store(SoakStore):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, author="test", reason="test")
+
+    def reactivate(self, version: int) -> None:
+        """Point the active table at an existing ``version`` again, as a rollback does (a new generation)."""
+        with self.engine.begin() as conn:
+            generation = conn.execute(select(active_route_table.c.generation)).scalar_one()
+            conn.execute(
+                update(active_route_table)
+                .where(active_route_table.c.id == 1)
+                .values(version_id=version, generation=generation + 1, changed_at=datetime.now(UTC))
+            )
 
     def workers(self) -> list[dict]:
         with self.engine.connect() as conn:

@@ -12,6 +12,7 @@ Endpoints (every answer carries ``x-upstream: <name>``):
     /redirect?to=<url>  302 to ``to``; /redirect-self: 302 to its own absolute URL
     /hop                answers with hop-by-hop headers and a header its Connection names
     /internal/session/resolve   the monolith's session lookup: "good-session" is user 7
+    /ws                 a WebSocket answering each text message with "<name>:<message>"
     /healthz            ok
 """
 
@@ -112,6 +113,14 @@ def build(name: str, port: int) -> web.Application:
             return web.json_response({"error": "not_found"}, status=404)
         return web.json_response({"user_id": 7, "username": "demo", "is_staff": False, "customer_id": "C7"})
 
+    async def websocket(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        async for message in socket:
+            if message.type == web.WSMsgType.TEXT:
+                await socket.send_str(f"{name}:{message.data}")
+        return socket
+
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", **counter})
 
@@ -125,6 +134,7 @@ def build(name: str, port: int) -> web.Application:
     app.router.add_get("/redirect-self", redirect_self)
     app.router.add_get("/hop", hop)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/ws", websocket)
     app.router.add_get("/internal/session/resolve", session_resolve)
     return app
 

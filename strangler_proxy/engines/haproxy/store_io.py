@@ -1,0 +1,76 @@
+"""What the engine agent reads from and writes to the control plane's store (SQLAlchemy Core, in a thread).
+
+It reads the active route table as a data-plane worker does (the pointer's generation, then the
+document), and writes what a worker writes: its row in ``dataplane_workers`` (the version the engine
+was verified to serve) and per-second ``route_stats`` rows for the guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, insert, update
+
+from strangler_proxy.engines.haproxy.request_log import RouteSecond
+from strangler_proxy.store.active import ActiveTable, ActiveVersionReader
+from strangler_proxy.store.schema import dataplane_workers, route_stats
+
+__all__ = ["EngineStore"]
+
+
+class EngineStore:
+    """One engine's reads and writes; every method is synchronous (run it in a thread)."""
+
+    def __init__(self, engine: Engine, *, worker: str, pid: int) -> None:
+        self._engine = engine
+        self._reader = ActiveVersionReader(engine)
+        self.worker = worker
+        self.pid = pid
+
+    def poll(self, known_generation: int | None) -> ActiveTable | None:
+        """The active table when its generation differs from ``known_generation``."""
+        return self._reader.poll(known_generation)
+
+    def heartbeat(
+        self, *, version_id: int | None, generation: int | None, applied_at: datetime | None
+    ) -> None:
+        """Upsert the engine's row; the version columns change only when ``applied_at`` is given."""
+        now = datetime.now(UTC)
+        values: dict[str, object] = {"pid": self.pid, "heartbeat_at": now}
+        if applied_at is not None:
+            values.update(version_id=version_id, generation=generation, applied_at=applied_at)
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                update(dataplane_workers).where(dataplane_workers.c.worker == self.worker).values(**values)
+            ).rowcount
+            if not changed:
+                row = {"worker": self.worker, "version_id": version_id, "generation": generation}
+                conn.execute(insert(dataplane_workers).values({**row, "applied_at": applied_at, **values}))
+
+    def write_stats(self, rows: Sequence[tuple[int, str, str, RouteSecond]]) -> int:
+        if not rows:
+            return 0
+        documents = [
+            {
+                "second": second,
+                "worker": self.worker,
+                "route": route,
+                "target": target,
+                "requests": counts.requests,
+                "status_2xx": counts.by_class[2],
+                "status_3xx": counts.by_class[3],
+                "status_4xx": counts.by_class[4],
+                "status_5xx": counts.by_class[5],
+                "latency_sum_ms": counts.latency_sum_ms,
+                "latency_buckets": list(counts.buckets),
+            }
+            for second, route, target, counts in rows
+        ]
+        with self._engine.begin() as conn:
+            conn.execute(insert(route_stats), documents)
+        return len(documents)
+
+    def forget(self) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(dataplane_workers).where(dataplane_workers.c.worker == self.worker))
