@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -28,6 +28,9 @@ class ControlPlaneSettings(BaseSettings):
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
     legacy_url: str = "http://127.0.0.1:8100"
+    engine: Literal["dataplane", "haproxy"] = "dataplane"
+    """The front door that serves the tables (``STRANGLER_ENGINE``): a publish that would give it a feature
+    it cannot serve (shadow mode or fault injection on HAProxy) is refused, naming the feature."""
     upstreams: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Upstreams registered at start when missing: ``name=url,name=url`` (e.g. the stack's services)."""
     session_max_age_s: int = Field(default=12 * 3600, gt=0)

@@ -57,7 +57,7 @@ def build_services(
     ``password_hasher`` defaults to argon2id with argon2-cffi's default cost.
     """
     secrets_dir = settings.secrets_dir
-    publishing = PublishingService(engine)
+    publishing = PublishingService(engine, front_door=settings.engine)
     return ControlPlaneServices(
         settings=settings,
         engine=engine,

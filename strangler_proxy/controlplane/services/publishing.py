@@ -4,6 +4,11 @@ pointer by compare-and-swap on the expected version, all audited.
 A stale publish (the expected version is no longer active) raises StaleVersion and changes nothing;
 a refused table raises Refused and the active table keeps serving. Rollback and re-activation are
 pointer swaps to an existing version; per-route rollback and panic publish a derived table.
+
+In front of an engine (``front_door``), a publish or re-activation that would add a feature the engine
+cannot serve is refused too (``strangler_proxy.routes.front_doors``). Rollbacks and panics never are:
+an emergency is not refused over a feature, and the engine serves what it can (a shadow rule from the
+legacy, a fault not injected), saying so in its log.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from strangler_proxy.controlplane.services import derive
 from strangler_proxy.controlplane.services.clock import Clock, utcnow
 from strangler_proxy.controlplane.services.diff import TableDiff, diff_tables
 from strangler_proxy.routes import ActionMode, RouteTable, Rule, table_problems
+from strangler_proxy.routes.front_doors import FrontDoor, front_door_problems
 
 __all__ = ["NOTIFY_CHANNEL", "Actor", "PublishResult", "PublishingService"]
 
@@ -53,10 +59,15 @@ class PublishResult:
         }
 
 
+_EMERGENCIES = frozenset({"rollback", "panic"})
+"""Actions never refused over a feature the front door cannot serve."""
+
+
 class PublishingService:
-    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow, front_door: FrontDoor = "dataplane") -> None:
         self._engine = engine
         self._clock = clock
+        self.front_door: FrontDoor = front_door
 
     # ---- reads -------------------------------------------------------------------------------------
 
@@ -86,6 +97,7 @@ class PublishingService:
         with self._engine.connect() as conn:
             _, record = self._active(conn)
             problems = table_problems(candidate, upstreams.registry(conn))
+        problems += self._front_door_problems(record.table, candidate)
         return diff_tables(record.table, candidate), problems
 
     # ---- candidates (pure, for previews) ------------------------------------------------------------
@@ -138,6 +150,8 @@ class PublishingService:
                 pointer, current = self._active(conn)
                 _require_still_active(pointer.version_id, expected_version)
                 problems = table_problems(candidate, upstreams.registry(conn))
+                if action not in _EMERGENCIES:
+                    problems += self._front_door_problems(current.table, candidate)
                 if problems:
                     raise Refused("route table refused", problems=problems)
                 now = self._clock()
@@ -273,6 +287,7 @@ class PublishingService:
                 if target.id == pointer.version_id:
                     raise BadRequest(f"version {version_id} is already active")
                 problems = table_problems(target.table, upstreams.registry(conn))
+                problems += self._front_door_problems(current.table, target.table)
                 if problems:
                     raise Refused(f"version {version_id} can no longer be activated", problems=problems)
                 return self._swap(
@@ -293,6 +308,11 @@ class PublishingService:
             raise
 
     # ---- internals ---------------------------------------------------------------------------------
+
+    def _front_door_problems(self, active: RouteTable, candidate: RouteTable) -> list[str]:
+        """What ``candidate`` would newly ask of the front door that it cannot serve."""
+        known = set(front_door_problems(active, self.front_door))
+        return [p for p in front_door_problems(candidate, self.front_door) if p not in known]
 
     def _publish_derived(
         self,
