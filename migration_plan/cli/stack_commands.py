@@ -58,6 +58,15 @@ def up(
         Path | None,
         typer.Option("--procfile", help="Run the processes of this TOML/JSON file instead of the stack."),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="The front door: dataplane (the Python data plane, default) or haproxy (HAProxy fed the "
+            "route table; needs Debian's haproxy). Default: $STRANGLER_ENGINE, else dataplane.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the whole stack on 127.0.0.1 and keep it running until Ctrl-C."""
     # Imported here: `strangler ps` and friends should not pay for aiohttp's import.
@@ -68,6 +77,10 @@ def up(
 
     run_started = time.time()
     settings = _settings(home)
+    if engine is not None:
+        if engine not in ("dataplane", "haproxy"):
+            raise _fail(f"--engine {engine}: choose dataplane or haproxy")
+        settings = settings.model_copy(update={"engine": engine})
     try:
         stack = Stack(specs=tuple(load_procfile(procfile))) if procfile is not None else build_stack(settings)
         stack = stack.only(only or [])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +30,12 @@ class StackSettings(BaseSettings):
     legacy_port: Port = Field(default=8100, validation_alias=_env("LEGACYSHOP_PORT"))
     catalog_port: Port = Field(default=8201, validation_alias=_env("CATALOG_PORT"))
     orders_port: Port = Field(default=8202, validation_alias=_env("ORDERS_PORT"))
+    engine: Literal["dataplane", "haproxy"] = Field(
+        default="dataplane", validation_alias=_env("STRANGLER_ENGINE")
+    )
+    """The front door: the Python data plane, or HAProxy fed the route table (``strangler up --engine``)."""
+    engine_status_port: Port = Field(default=8010, validation_alias=_env("STRANGLER_ENGINE_STATUS_PORT"))
+    """The engine's loopback status port (readiness, the version it serves, Prometheus metrics)."""
     dataplane_workers: Annotated[int, Field(ge=1, le=256)] = Field(
         default_factory=lambda: os.cpu_count() or 1,
         validation_alias=_env("STRANGLER_DATAPLANE_WORKERS"),

@@ -8,6 +8,7 @@ extension point for more processes (sync workers, relays): a list of builders ca
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -183,6 +184,7 @@ def build_stack(
                     **common,
                     "STRANGLER_ADMIN_PORT": str(settings.admin_port),
                     "STRANGLER_UPSTREAMS": upstreams,
+                    "STRANGLER_ENGINE": settings.engine,
                 },
                 cwd=root,
                 health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),
@@ -208,7 +210,9 @@ def build_stack(
         "label": "shop, through the front door",
         "stage": STAGE_FRONT_DOOR,
     }
-    if runnable_module("strangler_proxy.dataplane", search):
+    if settings.engine == "haproxy":
+        specs.append(_engine_spec(settings, root, search, dataplane_env, timing, warnings))
+    elif runnable_module("strangler_proxy.dataplane", search):
         specs.append(
             ProcessSpec(
                 name="dataplane",
@@ -243,6 +247,36 @@ def build_stack(
     validate_specs(specs)
     return Stack(
         specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
+    )
+
+
+def _engine_spec(
+    settings: StackSettings,
+    root: Path,
+    search: Sequence[str],
+    env: Mapping[str, str],
+    timing: Mapping[str, float],
+    warnings: list[str],
+) -> ProcessSpec:
+    """HAProxy at the front door, run by its agent; ready once it serves a table from the store."""
+    if not runnable_module("strangler_proxy.engines.haproxy", search):
+        raise ValueError("--engine haproxy: strangler_proxy.engines.haproxy does not exist in this checkout")
+    if shutil.which("haproxy") is None and shutil.which("haproxy", path="/usr/sbin") is None:
+        warnings.append(
+            "haproxy is not installed (Debian: apt-get install haproxy); the front door will not start"
+        )
+    return ProcessSpec(
+        name="haproxy",
+        argv=(sys.executable, "-m", "strangler_proxy.engines.haproxy"),
+        env={**env, "STRANGLER_ENGINE_STATUS_PORT": str(settings.engine_status_port)},
+        cwd=root,
+        health_urls=(f"http://127.0.0.1:{settings.engine_status_port}/_strangler/readyz",),
+        port=settings.dataplane_port,
+        url=f"http://127.0.0.1:{settings.dataplane_port}/",
+        label="shop, through the front door (HAProxy)",
+        stage=STAGE_FRONT_DOOR,
+        startup_timeout=timing["startup_timeout"],
+        stop_grace=timing["stop_grace"],
     )
 
 

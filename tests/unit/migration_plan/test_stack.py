@@ -50,6 +50,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StackSettings:
         "LEGACYSHOP_PORT",
         "CATALOG_PORT",
         "ORDERS_PORT",
+        "STRANGLER_ENGINE",
+        "STRANGLER_ENGINE_STATUS_PORT",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STRANGLER_HOME", str(tmp_path / "home"))
@@ -239,3 +241,26 @@ def test_monolith_then_control_plane_then_front_door_then_all_services_together(
         ["passthrough"],
         ["catalog", "orders", "zeta"],
     ]
+
+
+def test_the_haproxy_engine_takes_the_front_door_and_the_control_plane_knows_it(
+    repo: Path, settings: StackSettings
+) -> None:
+    touch(repo, "strangler_proxy/dataplane/__main__.py", "strangler_proxy/engines/__init__.py")
+    touch(repo, "strangler_proxy/engines/haproxy/__init__.py", "strangler_proxy/engines/haproxy/__main__.py")
+    specs = by_name(
+        build_stack(settings.model_copy(update={"engine": "haproxy"}), root=repo, environ={}).specs
+    )
+    assert "dataplane" not in specs and "passthrough" not in specs
+    engine = specs["haproxy"]
+    assert engine.argv[1:] == ("-m", "strangler_proxy.engines.haproxy")
+    assert (engine.port, engine.url) == (8000, "http://127.0.0.1:8000/")
+    assert engine.health_urls == ("http://127.0.0.1:8010/_strangler/readyz",)
+    assert (
+        engine.env["STRANGLER_DATAPLANE_PORT"] == "8000"
+        and engine.env["STRANGLER_ENGINE_STATUS_PORT"] == "8010"
+    )
+    assert specs["controlplane"].env["STRANGLER_ENGINE"] == "haproxy"
+    assert by_name(build_stack(settings, root=repo, environ={}).specs)["controlplane"].env[
+        "STRANGLER_ENGINE"
+    ] == ("dataplane")
