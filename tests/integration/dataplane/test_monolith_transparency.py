@@ -1,7 +1,8 @@
-"""The real monolith (gunicorn) through the real data plane answers exactly as it does directly.
+"""The real monolith (gunicorn) through the real front door answers exactly as it does directly.
 
 Pages, static files, the JSON API, login with CSRF, the cart session and the Django admin are driven
-twice, once direct and once through the proxy, and the answers compared.
+twice, once direct and once through the proxy, and the answers compared; the proxy is the Python data
+plane, then the HAProxy engine.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane
+from strangler_proxy.routes import LEGACY, Upstream
+from tests.integration.dataplane.harness import Store, start_dataplane, table
+from tests.integration.engines.harness import start_engine
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, RunningProcess, run_manage, start_process
 
@@ -30,14 +34,20 @@ _CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
 
 
 @dataclass
+class Monolith:
+    url: str
+    root: Path
+    process: RunningProcess
+
+
+@dataclass
 class Stack:
     monolith_url: str
-    monolith: RunningProcess
-    dataplane: DataPlaneProcess
+    front_url: str
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def monolith(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monolith]:
     root = tmp_path_factory.mktemp("monolith")
     port = free_port()
     env = {
@@ -49,7 +59,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     (root / "legacy").mkdir()
     run_manage(["migrate", "--noinput", "-v", "0"], env, timeout=180)
     run_manage(["seed", "--products", "50", "--customers", "3", "--orders", "5"], env, timeout=180)
-    monolith = start_process(
+    process = start_process(
         [
             str(VENV_BIN / "gunicorn"),
             "-c",
@@ -60,15 +70,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env=env,
         ready_url=f"http://127.0.0.1:{port}/readyz",
     )
+    yield Monolith(f"http://127.0.0.1:{port}", root, process)
+    process.stop()
+
+
+@pytest.fixture(scope="module", params=["dataplane", "haproxy"])
+def stack(request: pytest.FixtureRequest, monolith: Monolith) -> Iterator[Stack]:
+    root = monolith.root / request.param
+    root.mkdir()
     store = Store(root / "store.sqlite3")
-    try:
-        dataplane = start_dataplane(root / "home", store, f"http://127.0.0.1:{port}", workers=2)
-    except Exception:
-        monolith.stop()
-        raise
-    yield Stack(f"http://127.0.0.1:{port}", monolith, dataplane)
-    dataplane.process.stop()
-    monolith.stop()
+    store.publish(table([Upstream(name=LEGACY, url=monolith.url)]))
+    if request.param == "dataplane":
+        front = start_dataplane(root / "home", store, monolith.url, workers=2)
+    else:
+        front = start_engine(root / "home", store, monolith.url)
+    yield Stack(monolith.url, front.url)
+    front.process.stop()
     store.engine.dispose()
 
 
@@ -141,7 +158,7 @@ def _comparable_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]
 )
 def test_anonymous_answers_are_identical(stack: Stack, path: str) -> None:
     direct = Browser(stack.monolith_url).request("GET", path)
-    proxied = Browser(stack.dataplane.url).request("GET", path)
+    proxied = Browser(stack.front_url).request("GET", path)
     assert proxied[0] == direct[0]
     assert _CSRF.sub(b"<csrf>", proxied[2]) == _CSRF.sub(b"<csrf>", direct[2])
     assert _comparable_headers([h for h in proxied[1] if not h[0].lower().startswith("x-strangler-")]) == (
@@ -161,7 +178,7 @@ def _login(browser: Browser, username: str, password: str, *, next_path: str = "
 
 @pytest.mark.parametrize("via", ["direct", "proxy"])
 def test_login_with_csrf_and_cart_session(stack: Stack, via: str) -> None:
-    browser = Browser(stack.monolith_url if via == "direct" else stack.dataplane.url)
+    browser = Browser(stack.monolith_url if via == "direct" else stack.front_url)
     status, final = _login(browser, "demo", "demo-password-123", next_path="/cart/")
     assert (status, final) == (200, "/cart/")
     assert browser.cookie("sessionid")
@@ -179,14 +196,14 @@ def test_login_with_csrf_and_cart_session(stack: Stack, via: str) -> None:
 
 
 def test_wrong_password_is_refused_through_the_proxy(stack: Stack) -> None:
-    browser = Browser(stack.dataplane.url)
+    browser = Browser(stack.front_url)
     status, final = _login(browser, "demo", "wrong-password")
     assert status == 200 and final.startswith("/accounts/login/")
     assert not [c for c in browser.jar if c.name == "sessionid"]
 
 
 def test_django_admin_works_through_the_proxy(stack: Stack) -> None:
-    browser = Browser(stack.dataplane.url)
+    browser = Browser(stack.front_url)
     token = browser.csrf_from("/admin/login/?next=/admin/")
     status, _, page, final = browser.post_form(
         "/admin/login/?next=/admin/",
@@ -202,5 +219,5 @@ def test_django_admin_works_through_the_proxy(stack: Stack) -> None:
     status, _, listing, _ = browser.request("GET", "/admin/catalog/product/?o=1")
     assert status == 200 and b"50 products" in listing
     direct = Browser(stack.monolith_url).request("GET", "/admin/")
-    proxied = Browser(stack.dataplane.url).request("GET", "/admin/")
+    proxied = Browser(stack.front_url).request("GET", "/admin/")
     assert (proxied[0], proxied[3]) == (direct[0], direct[3]) == (200, "/admin/login/?next=/admin/")
