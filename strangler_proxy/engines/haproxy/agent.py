@@ -133,7 +133,7 @@ class EngineAgent:
         if found is None:
             table, generation, ready = self._bootstrap_table(), 0, False
         else:
-            table, generation, ready = found.table, found.pointer.generation, True
+            table, generation, ready = found.table, found.generation, True
         config = self._write_files(table, generation, ready=ready)
         check_config(settings.resolved_binary, layout.config_path)
         self._haproxy = HaproxyProcess(settings.resolved_binary, layout.config_path, layout.master_socket)
@@ -220,12 +220,12 @@ class EngineAgent:
     async def poll_once(self) -> bool:
         """One look at the store; True when a new version was applied."""
         found = await asyncio.to_thread(self.store.poll, self.generation)
-        if found is None or found.pointer.generation == self._refused_generation:
+        if found is None or found.generation == self._refused_generation:
             return False
         try:
-            await self.apply(found.table, found.pointer.generation)
+            await self.apply(found.table, found.generation)
         except (EngineConfigRefused, RuntimeApiError) as exc:
-            self._refused_generation = found.pointer.generation
+            self._refused_generation = found.generation
             logger.error(
                 "route table version %s refused by haproxy, still serving version %s: %s",
                 found.table.version,

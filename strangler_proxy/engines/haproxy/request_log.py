@@ -27,7 +27,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from strangler_proxy.store.schema import LATENCY_BUCKETS_MS
+from strangler_proxy.store.histogram import LATENCY_BUCKETS_MS
 
 __all__ = ["LogReceiver", "RouteSecond", "SecondStats"]
 

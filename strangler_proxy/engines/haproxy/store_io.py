@@ -8,15 +8,24 @@ was verified to serve) and per-second ``route_stats`` rows for the guards.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from strangler_proxy.engines.haproxy.request_log import RouteSecond
-from strangler_proxy.store.active import ActiveTable, ActiveVersionReader
-from strangler_proxy.store.schema import dataplane_workers, route_stats
+from strangler_proxy.routes import RouteTable
+from strangler_proxy.store.pointer import POINTER_ID
+from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_stats, route_versions
 
-__all__ = ["EngineStore"]
+__all__ = ["ActiveTable", "EngineStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveTable:
+    generation: int
+    table: RouteTable
+    """The document, with ``version`` set to the pointer's version id."""
 
 
 class EngineStore:
@@ -24,13 +33,23 @@ class EngineStore:
 
     def __init__(self, engine: Engine, *, worker: str, pid: int) -> None:
         self._engine = engine
-        self._reader = ActiveVersionReader(engine)
         self.worker = worker
         self.pid = pid
 
     def poll(self, known_generation: int | None) -> ActiveTable | None:
-        """The active table when its generation differs from ``known_generation``."""
-        return self._reader.poll(known_generation)
+        """The active table when its generation differs from ``known_generation`` (None: nothing was
+        published yet, or nothing changed)."""
+        pointer = select(active_route_table.c.version_id, active_route_table.c.generation).where(
+            active_route_table.c.id == POINTER_ID
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(pointer).first()
+            if row is None or row.generation == known_generation:
+                return None
+            document = conn.execute(
+                select(route_versions.c.document).where(route_versions.c.id == row.version_id)
+            ).scalar_one()
+        return ActiveTable(row.generation, RouteTable.from_json(document).with_version(row.version_id))
 
     def heartbeat(
         self, *, version_id: int | None, generation: int | None, applied_at: datetime | None
