@@ -6,6 +6,7 @@ import typer
 
 from migration_plan.cli import (
     drill_commands,
+    export_commands,
     inventory_commands,
     load_commands,
     plan_commands,
@@ -29,6 +30,7 @@ plan_commands.register(app)
 inventory_commands.register(app)
 load_commands.register(app)
 sync_commands.register(app)
+export_commands.register(app)
 
 
 def main() -> None:
