@@ -1,7 +1,7 @@
 """The HAProxy engine's agent: it runs HAProxy, feeds it every published table and proves it serves it.
 
     store --(poll the pointer's generation, 50 ms)--> agent --(runtime API / reload)--> HAProxy
-      ^                                                 |  <--(UDP: one log line per request)--
+      ^                                                 |  <--(TCP: a log line per request)--
       +--(dataplane_workers: the version it serves; route_stats: per-second figures for the guards)
 
 Applying a version: the table is rendered into a configuration (its structure: rules, matches,
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import aiohttp
 
-from strangler_proxy.engines.haproxy.config import render_config
+from strangler_proxy.engines.haproxy.config import Structure, render_structure
 from strangler_proxy.engines.haproxy.identity import IdentitySidecar, render_lua
 from strangler_proxy.engines.haproxy.layout import EngineLayout, IdentityHook
 from strangler_proxy.engines.haproxy.process import EngineConfigRefused, HaproxyProcess, check_config
-from strangler_proxy.engines.haproxy.request_log import LogReceiver, SecondStats
+from strangler_proxy.engines.haproxy.request_log import LogStream, SecondStats
 from strangler_proxy.engines.haproxy.runtime import RuntimeApi, RuntimeApiError
 from strangler_proxy.engines.haproxy.settings import EngineSettings
 from strangler_proxy.engines.haproxy.store_io import EngineStore
@@ -67,7 +67,7 @@ class EngineAgent:
         self.version: int | None = None
         self.generation: int | None = None
         self.applied_at: datetime | None = None
-        self._config_text: str | None = None
+        self._config_text: Structure | None = None
         self._backends: dict[str, Upstream] = {}
         """Upstreams HAProxy has a backend for (kept when a table stops naming them)."""
         self._refused_generation: int | None = None
@@ -75,7 +75,7 @@ class EngineAgent:
         self._layout: EngineLayout | None = None
         self._haproxy: HaproxyProcess | None = None
         self._sidecar: IdentitySidecar | None = None
-        self._log_transport: asyncio.DatagramTransport | None = None
+        self._log_server: asyncio.Server | None = None
         self._http: aiohttp.ClientSession | None = None
         self._socket_dir: Path | None = None
         self._legacy_url = settings.legacy_url.rstrip("/")
@@ -98,11 +98,8 @@ class EngineAgent:
         settings.run_dir.mkdir(parents=True, exist_ok=True)
         settings.run_dir.chmod(0o700)
         self._socket_dir = Path(tempfile.mkdtemp(prefix="strangler-haproxy-"))
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: LogReceiver(self.stats), local_addr=("127.0.0.1", 0)
-        )
-        self._log_transport = transport
-        log_port = transport.get_extra_info("sockname")[1]
+        self._log_server = await loop.create_server(lambda: LogStream(self.stats), "127.0.0.1", 0)
+        log_port = self._log_server.sockets[0].getsockname()[1]
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
         self._sidecar = IdentitySidecar(
             legacy_url=lambda: self._legacy_url,
@@ -124,7 +121,7 @@ class EngineAgent:
             keep_alive_timeout_s=settings.keep_alive_timeout_s,
             client_timeout_s=settings.body_idle_timeout_s,
             stop_grace_s=settings.stop_grace_s,
-            max_header_bytes=settings.max_header_bytes,
+            max_header_bytes=settings.engine_max_header_bytes,
             debug_headers=settings.debug_headers,
             identity=IdentityHook(self._sidecar.url, self._sidecar.token, settings.legacy_session_cookie),
         )
@@ -152,8 +149,8 @@ class EngineAgent:
             await asyncio.to_thread(self.store.forget)
         if self._sidecar is not None:
             await self._sidecar.stop()
-        if self._log_transport is not None:
-            self._log_transport.close()
+        if self._log_server is not None:
+            self._log_server.close()
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
 
@@ -175,14 +172,24 @@ class EngineAgent:
         legacy = Upstream(name=LEGACY, url=self.settings.legacy_url)
         return RouteTable(version=0, upstreams={LEGACY: legacy})
 
-    def _write_files(self, table: RouteTable, generation: int, *, ready: bool) -> str:
+    def _structure(self, table: RouteTable) -> Structure:
         assert self._layout is not None
-        config = render_config(table, self._layout, self._backends)
-        _write(self._layout.map_path, render_map(map_entries(table, generation=generation, ready=ready)))
-        _write(self._layout.config_path, config)
-        return config
+        return render_structure(table, self._layout, self._backends)
 
-    def _served(self, table: RouteTable, generation: int, config: str, *, ready: bool) -> None:
+    def _write_structure(self, structure: Structure) -> None:
+        assert self._layout is not None
+        _write(self._layout.exact_map_path, structure.exact_map)
+        _write(self._layout.prefix_map_path, structure.prefix_map)
+        _write(self._layout.config_path, structure.config)
+
+    def _write_files(self, table: RouteTable, generation: int, *, ready: bool) -> Structure:
+        assert self._layout is not None
+        structure = self._structure(table)
+        _write(self._layout.map_path, render_map(map_entries(table, generation=generation, ready=ready)))
+        self._write_structure(structure)
+        return structure
+
+    def _served(self, table: RouteTable, generation: int, config: Structure, *, ready: bool) -> None:
         self.version = table.version if ready else None
         self.generation = generation if ready else None
         self.applied_at = datetime.now(UTC)
@@ -198,20 +205,20 @@ class EngineAgent:
         skipped = front_door_problems(table, "haproxy")
         if skipped:
             logger.warning("version %s is served without: %s", table.version, "; ".join(skipped))
-        config = render_config(table, layout, self._backends)
+        config = self._structure(table)
         entries = map_entries(table, generation=generation, ready=True)
         if config == self._config_text:
             _write(layout.map_path, render_map(entries))
             await asyncio.to_thread(RuntimeApi(layout.admin_socket).replace_map, layout.map_path, entries)
         else:
             candidate = layout.config_path.with_name("haproxy.next.cfg")
-            _write(candidate, config)
+            _write(candidate, config.config)
             try:
                 await asyncio.to_thread(check_config, self.settings.resolved_binary, candidate)
             finally:
                 candidate.unlink(missing_ok=True)
             _write(layout.map_path, render_map(entries))
-            _write(layout.config_path, config)
+            self._write_structure(config)
             await asyncio.to_thread(self._haproxy.reload)
         await self._verify(generation)
         self._served(table, generation, config, ready=True)

@@ -15,17 +15,20 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from strangler_proxy.engines.haproxy.conditions import quoted
 from strangler_proxy.engines.haproxy.directives import json_body, lf, line, ms
 from strangler_proxy.engines.haproxy.frontend import render_frontend
 from strangler_proxy.engines.haproxy.layout import EngineLayout
-from strangler_proxy.engines.haproxy.table_map import GENERATION_KEY, READY_KEY, VERSION_KEY
+from strangler_proxy.engines.haproxy.matching import match_maps
+from strangler_proxy.engines.haproxy.table_map import GENERATION_KEY, READY_KEY, VERSION_KEY, render_map
 from strangler_proxy.routes import LEGACY, RouteTable, Upstream
 
-__all__ = ["render_config"]
+__all__ = ["Structure", "render_config", "render_structure"]
 
+_RING = "strangler-requests"
 _ERRORS = {
     400: ("bad_request", "the request cannot be forwarded as sent"),
     408: ("request_timeout", "the request was not complete in time"),
@@ -42,7 +45,7 @@ def _global(layout: EngineLayout) -> list[str]:
         line("master-worker"),
         line(f"nbthread {layout.threads}"),
         line(f"stats socket {layout.admin_socket} mode 600 level admin expose-fd listeners"),
-        line(f"log {layout.log_address} len 2048 format raw local0 info"),
+        line(f"log ring@{_RING} local0 info"),
         line(f"hard-stop-after {ms(layout.stop_grace_s)}"),
         line(f"tune.bufsize {layout.bufsize}"),
         line(f'set-var proc.override_key str("{key}")'),
@@ -50,6 +53,19 @@ def _global(layout: EngineLayout) -> list[str]:
     if layout.identity is not None:
         lines.append(line(f"lua-load {layout.lua_path}"))
     return lines
+
+
+def _ring(layout: EngineLayout) -> list[str]:
+    """The request lines, kept in a ring buffer and forwarded to the agent over one TCP connection."""
+    return [
+        f"ring {_RING}",
+        line("format raw"),
+        line("maxlen 2048"),
+        line("size 4194304"),
+        line("timeout connect 2s"),
+        line("timeout server 30s"),
+        line(f"server agent {layout.log_address}"),
+    ]
 
 
 def _defaults(layout: EngineLayout) -> list[str]:
@@ -63,7 +79,7 @@ def _defaults(layout: EngineLayout) -> list[str]:
                         "error": code,
                         "status": status,
                         "detail": detail,
-                        "upstream": "%[var(txn.upname)]",
+                        "upstream": "%[var(txn.up)]",
                         "request_id": "%[var(txn.rid)]",
                     }
                 )
@@ -196,9 +212,25 @@ def render_config(table: RouteTable, layout: EngineLayout, kept: Mapping[str, Up
     """
     sections = [
         _global(layout),
+        _ring(layout),
         _defaults(layout),
         render_frontend(table, layout),
         _backends(table, kept or {}),
         _status(layout),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+class Structure(NamedTuple):
+    """What only a reload applies: the configuration and the maps the rules are matched with."""
+
+    config: str
+    exact_map: str
+    prefix_map: str
+
+
+def render_structure(
+    table: RouteTable, layout: EngineLayout, kept: Mapping[str, Upstream] | None = None
+) -> Structure:
+    exact, prefix = match_maps(table)
+    return Structure(render_config(table, layout, kept), render_map(exact), render_map(prefix))

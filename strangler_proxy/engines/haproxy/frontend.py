@@ -12,9 +12,10 @@ backend: fb_<up> (GET/HEAD that fall back), up_<up>, else up_legacy
 
 from __future__ import annotations
 
-from strangler_proxy.engines.haproxy.conditions import path_acls, quoted, rule_condition
+from strangler_proxy.engines.haproxy.conditions import quoted
 from strangler_proxy.engines.haproxy.directives import json_return, lf, line
 from strangler_proxy.engines.haproxy.layout import EngineLayout
+from strangler_proxy.engines.haproxy.matching import matching_lines
 from strangler_proxy.engines.haproxy.table_map import DEFAULT_ACTION, VERSION_KEY
 from strangler_proxy.override import OVERRIDE_COOKIE, OVERRIDE_HEADER
 from strangler_proxy.routes import LEGACY, RouteTable
@@ -46,7 +47,10 @@ _CLIENT_ADDRESS_HEADERS = (
     "x-forwarded-proto",
     "x-forwarded-host",
 )
-_NOT_ROUTED = "!{ var(txn.route) -m found }"
+_DROPPED_PREFIXES = ("x-strangler-", "x_strangler_", "x_forwarded_", "x_real_ip", "true_client_ip")
+"""The client's own x-strangler-* headers, and underscore aliases of the forwarded ones (which CGI-style
+servers read as the same variable)."""
+_UNUSUAL_PATH = r"//|%|\\|/[.]"
 _FREE_CANARY = "is_canary !forced"
 
 
@@ -55,35 +59,34 @@ def _set(var: str, expression: str, condition: str = "") -> str:
 
 
 def _path_checks() -> list[str]:
-    """The data plane's refusals: a path the two sides could read differently gets 400."""
+    """The data plane's refusals: a path the two sides could read differently gets 400. Most paths
+    need none of it: the checks run only when the raw path holds ``//``, ``%``, a backslash or ``/.``."""
     refuse = "http-request set-var(txn.bad_path)"
+    unusual = f"{{ path -m reg {quoted(_UNUSUAL_PATH)} }}"
+    bad_raw = quoted(r"\\|%5[cC]|%[01][0-9a-fA-F]|%7[fF]")
+    bad_decoded = quoted(r"(^|/)[.][.]?(/|$)|//")
     return [
         _set(
             "rid",
             "req.fhdr(x-request-id,1)",
             f"if {{ req.fhdr(x-request-id,1) -m reg {quoted(_REQUEST_ID)} }}",
         ),
-        _set("rid", "uuid(4),regsub(-,,g)", "unless { var(txn.rid) -m found }"),
+        _set("rid", "uuid(4)", "unless { var(txn.rid) -m found }"),
         _set("host", "req.hdr(host)"),
-        line(
-            refuse, 'str("backslashes are refused")', 'if { path -m sub "\\x5c" } || { path -m sub -i %5c }'
-        ),
-        line("http-request set-path %[path,regsub(/+,/,g)] if { path -m sub // }"),
-        _set("path", "path,url_dec"),
+        _set("path", "path"),
+        line("acl unusual_path var(txn.unusual) -m bool"),
+        _set("unusual", "bool(1)", f"if {unusual}"),
         line(
             refuse,
-            'str("control characters are refused")',
-            f"if {{ path -m reg -i {quoted('%(0[0-9a-f]|1[0-9a-f]|7f)')} }}",
+            'str("backslashes and control characters are refused also when percent-encoded")',
+            f"if unusual_path {{ path -m reg {bad_raw} }}",
         ),
+        line("http-request set-path %[path,regsub(/+,/,g)] if unusual_path { path -m sub // }"),
+        _set("path", "path,url_dec", "if unusual_path"),
         line(
             refuse,
-            'str("dot segments are refused")',
-            f"if {{ var(txn.path) -m reg {quoted('(^|/)[.][.]?(/|$)')} }}",
-        ),
-        line(
-            refuse,
-            'str("encoded slashes making an empty segment are refused")',
-            "if { var(txn.path) -m sub // }",
+            'str("dot segments and encoded slashes making an empty segment are refused")',
+            f"if unusual_path {{ var(txn.path) -m reg {bad_decoded} }}",
         ),
         json_return(
             400,
@@ -99,24 +102,24 @@ def _path_checks() -> list[str]:
 
 
 def _rules(table: RouteTable, layout: EngineLayout) -> list[str]:
-    lines = [line(acl) for index, rule in enumerate(table.rules) for acl in path_acls(index, rule)]
-    for index, rule in enumerate(table.rules):
-        lines.append(_set("route", f"str({rule.name})", f"if {_NOT_ROUTED} {rule_condition(index, rule)}"))
     too_large = {
         "error": "request_too_large",
         "status": 413,
         "detail": "the request body exceeds the route's limit of %[var(txn.max_body)] bytes",
         "request_id": "%[var(txn.rid)]",
     }
+    length = "req.hdr_val(content-length)"
     return [
-        *lines,
-        _set("route", "str(-)", "unless { var(txn.route) -m found }"),
+        *matching_lines(table, layout),
         _set("act", f"var(txn.route),map({layout.map_path},{DEFAULT_ACTION})"),
         _set("mode", "var(txn.act),field(1,|)"),
         _set("read_ms", "var(txn.act),field(5,|)"),
-        _set("max_body", "var(txn.act),field(6,|)"),
+        _set("max_body", "var(txn.act),field(6,|)", f"if {{ {length} -m found }}"),
         json_return(
-            413, too_large, "if { req.hdr_val(content-length),sub(txn.max_body) -m int gt 0 }", close=True
+            413,
+            too_large,
+            f"if {{ var(txn.max_body) -m found }} {{ {length},sub(txn.max_body) -m int gt 0 }}",
+            close=True,
         ),
         line("acl has_new var(txn.mode) -m str new canary"),
         _set("up", "var(txn.act),field(2,|)", "if has_new"),
@@ -129,8 +132,13 @@ def _override() -> list[str]:
     header = f"req.fhdr({OVERRIDE_HEADER},1)"
     claim_side, claim_left = "var(txn.oclaim),field(1,|)", "var(txn.oclaim),field(2,|),sub(txn.now)"
     return [
-        _set("otok", header, f"if has_new {{ {header} -m found }}"),
-        _set("otok", f"req.cook({OVERRIDE_COOKIE})", f"if has_new !{{ {header} -m found }}"),
+        # the header when present (even empty: then no override), else the cookie
+        _set("otok", header, "if has_new"),
+        _set(
+            "otok",
+            f"req.cook({OVERRIDE_COOKIE})",
+            "if has_new !{ var(txn.otok) -m found } { req.hdr(cookie) -m found }",
+        ),
         line("acl otok_ok var(txn.otok) -m len 1:256"),
         _set("osig", "var(txn.otok),field(2,.)", "if otok_ok"),
         _set("omac", "var(txn.otok),field(1,.),hmac(sha256,proc.override_key),ub64enc", "if otok_ok"),
@@ -139,7 +147,7 @@ def _override() -> list[str]:
             "var(txn.otok),field(1,.),ub64dec",
             "if otok_ok { var(txn.omac),secure_memcmp(txn.osig) }",
         ),
-        _set("now", "date"),
+        _set("now", "date", "if { var(txn.oclaim) -m found }"),
         _set("oleft", claim_left, "if { var(txn.oclaim) -m found }"),
         _set(
             "forced", claim_side, f"if {{ var(txn.oleft) -m int gt 0 }} {{ {claim_side} -m str legacy new }}"
@@ -175,8 +183,7 @@ def _side(layout: EngineLayout) -> list[str]:
         _set("bdiff", bucket, f"if {_FREE_CANARY}"),
         _set("side", "str(new)", f"if {_FREE_CANARY} {{ var(txn.bdiff) -m int lt 0 }}"),
         line("http-response add-header set-cookie", lf(set_cookie), "if { var(txn.bnew) -m bool }"),
-        _set("upname", "var(txn.up)", "if { var(txn.side) -m str new }"),
-        _set("upname", f"str({LEGACY})", "unless { var(txn.side) -m str new }"),
+        _set("up", f"str({LEGACY})", "unless { var(txn.side) -m str new }"),
     ]
 
 
@@ -185,18 +192,19 @@ def _forwarded_headers() -> list[str]:
     valid_trace = (
         f"{{ {trace} -m reg {quoted(_TRACEPARENT)} }} !{{ {trace} -m reg {quoted(_INVALID_TRACEPARENT)} }}"
     )
-    started = "00-%[uuid(4),regsub(-,,g)]-%[uuid(4),regsub(-,,g),bytes(0,16)]-01"
     return [
         *(line("http-request del-header", name) for name in _CLIENT_ADDRESS_HEADERS),
-        line("http-request del-header ^x[-_]strangler[-_] -m reg"),
-        line("http-request del-header ^(x[-_]real[-_]ip|x[-_]forwarded[-_].*|true[-_]client[-_]ip)$ -m reg"),
+        *(line("http-request del-header", prefix, "-m beg") for prefix in _DROPPED_PREFIXES),
         line("http-request set-header x-forwarded-for %[src]"),
         line("http-request set-header x-forwarded-proto http"),
-        line("http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }"),
+        line("http-request set-header x-forwarded-host %[var(txn.host)] if { var(txn.host) -m found }"),
         line("http-request set-header x-request-id %[var(txn.rid)]"),
-        _set("trace", trace, f"if {valid_trace}"),
-        line("http-request set-header traceparent", started, "unless { var(txn.trace) -m found }"),
-        line("http-request set-header traceparent %[var(txn.trace)] if { var(txn.trace) -m found }"),
+        _set("trace", trace, f"if {{ {trace} -m found }} {valid_trace}"),
+        _set("tid", "uuid(4),regsub(-,,g)", "unless { var(txn.trace) -m found }"),
+        line(
+            "http-request set-header traceparent 00-%[var(txn.tid)]-%[var(txn.tid),bytes(16,16)]-01",
+            "unless { var(txn.trace) -m found }",
+        ),
     ]
 
 
@@ -221,21 +229,17 @@ def _identity(layout: EngineLayout) -> list[str]:
 
 
 def _responses(layout: EngineLayout) -> list[str]:
-    lines = [
-        line("http-response set-var(txn.served) var(txn.side)"),
-        line(f"http-response set-var(txn.served) str({LEGACY}) if {{ srv_name {LEGACY} }}"),
+    if not layout.debug_headers:
+        return []
+    fell_back = f"{{ srv_name {LEGACY} }}"
+    return [
+        line("http-response set-header x-strangler-route %[var(txn.route)]"),
+        line("http-response set-header x-strangler-target %[var(txn.side)]", f"unless {fell_back}"),
+        line(f"http-response set-header x-strangler-target {LEGACY} if {fell_back}"),
+        line("http-response set-header x-strangler-upstream %[var(txn.up)]", f"unless {fell_back}"),
+        line(f"http-response set-header x-strangler-upstream {LEGACY} if {fell_back}"),
+        line(f"http-response set-header x-strangler-version %[str({VERSION_KEY}),map({layout.map_path},0)]"),
     ]
-    if layout.debug_headers:
-        lines += [
-            line("http-response set-header x-strangler-route %[var(txn.route)]"),
-            line("http-response set-header x-strangler-target %[var(txn.served)]"),
-            line("http-response set-header x-strangler-upstream %[var(txn.upname)]"),
-            line(f"http-response set-header x-strangler-upstream {LEGACY} if {{ srv_name {LEGACY} }}"),
-            line(
-                f"http-response set-header x-strangler-version %[str({VERSION_KEY}),map({layout.map_path},0)]"
-            ),
-        ]
-    return lines
 
 
 def _backend_choice() -> list[str]:

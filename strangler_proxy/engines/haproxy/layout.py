@@ -31,7 +31,7 @@ class EngineLayout:
     front_port: int
     status_port: int
     log_address: str
-    """``127.0.0.1:<port>``: the agent's UDP socket for the per-request log lines."""
+    """``127.0.0.1:<port>``: the agent's TCP socket for the per-request log lines."""
     override_key: bytes
     session_cookie: str = "sessionid"
     threads: int = 1
@@ -39,7 +39,7 @@ class EngineLayout:
     keep_alive_timeout_s: float = 5.0
     client_timeout_s: float = 30.0
     stop_grace_s: float = 10.0
-    max_header_bytes: int = 64 * 1024
+    max_header_bytes: int = 15 * 1024
     debug_headers: bool = False
     identity: IdentityHook | None = None
 
@@ -50,6 +50,14 @@ class EngineLayout:
     @property
     def map_path(self) -> Path:
         return self.run_dir / "table.map"
+
+    @property
+    def exact_map_path(self) -> Path:
+        return self.run_dir / "exact.map"
+
+    @property
+    def prefix_map_path(self) -> Path:
+        return self.run_dir / "prefix.map"
 
     @property
     def admin_socket(self) -> Path:
@@ -65,5 +73,6 @@ class EngineLayout:
 
     @property
     def bufsize(self) -> int:
-        """HAProxy's buffer: the request line and headers must fit in it, less its 1 KiB reserve."""
+        """HAProxy's buffer: the request line and headers must fit in it, less its 1 KiB reserve. A
+        larger buffer costs every request (HAProxy copies whole buffers): see docs/performance.md."""
         return max(16384, self.max_header_bytes + 1024)

@@ -1,8 +1,8 @@
 """The HAProxy engine's settings, read once from the environment (prefix ``STRANGLER_``).
 
 The front door keeps the data plane's names (``STRANGLER_DATAPLANE_PORT``, the header and keep-alive
-timeouts, ``STRANGLER_MAX_HEADER_BYTES``, ``STRANGLER_DEBUG_HEADERS``...), so ``strangler up --engine
-haproxy`` serves the same address with the same limits; ``STRANGLER_ENGINE_*`` are the engine's own.
+timeouts, ``STRANGLER_DEBUG_HEADERS``...), so ``strangler up --engine haproxy`` serves the same address
+with the same timeouts; ``STRANGLER_ENGINE_*`` are the engine's own (its header limit among them).
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ class EngineSettings(BaseSettings):
     header_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
     body_idle_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     keep_alive_timeout_s: Annotated[float, Field(gt=0, le=600)] = 5.0
-    max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
+    engine_max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 15 * 1024
+    """The request line and headers HAProxy accepts (400 beyond): its buffer is this plus 1 KiB. The data
+    plane takes 64 KiB; raising this to match costs HAProxy about 60 % more instructions per request,
+    since it copies whole buffers (docs/performance.md)."""
     debug_headers: bool = False
     legacy_session_cookie: str = "sessionid"
     legacy_internal_token: str | None = None

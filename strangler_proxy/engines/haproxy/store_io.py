@@ -7,9 +7,12 @@ was verified to serve) and per-second ``route_stats`` rows for the guards.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, delete, insert, select, update
 
@@ -28,6 +31,18 @@ class ActiveTable:
     """The document, with ``version`` set to the pointer's version id."""
 
 
+_FALLBACK_POLL_S = 0.5
+"""The longest a SQLite poll is skipped because the database's files look untouched."""
+
+
+def _sqlite_files(engine: Engine) -> tuple[Path, ...]:
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:":
+        return ()
+    path = Path(database)
+    return (path, path.with_name(path.name + "-wal"))
+
+
 class EngineStore:
     """One engine's reads and writes; every method is synchronous (run it in a thread)."""
 
@@ -35,10 +50,27 @@ class EngineStore:
         self._engine = engine
         self.worker = worker
         self.pid = pid
+        self._files = _sqlite_files(engine)
+        self._signature: tuple[tuple[int, int, int] | None, ...] | None = None
+        self._polled_at = 0.0
+
+    def _untouched(self) -> bool:
+        """On SQLite, whether the files are as at the last poll (a stat, not a query), for at most
+        ``_FALLBACK_POLL_S`` (file times are coarse)."""
+        if not self._files:
+            return False
+        signature = tuple(_stat(path) for path in self._files)
+        now = time.monotonic()
+        if signature == self._signature and now - self._polled_at < _FALLBACK_POLL_S:
+            return True
+        self._signature, self._polled_at = signature, now
+        return False
 
     def poll(self, known_generation: int | None) -> ActiveTable | None:
         """The active table when its generation differs from ``known_generation`` (None: nothing was
         published yet, or nothing changed)."""
+        if known_generation is not None and self._untouched():
+            return None
         pointer = select(active_route_table.c.version_id, active_route_table.c.generation).where(
             active_route_table.c.id == POINTER_ID
         )
@@ -93,3 +125,11 @@ class EngineStore:
     def forget(self) -> None:
         with self._engine.begin() as conn:
             conn.execute(delete(dataplane_workers).where(dataplane_workers.c.worker == self.worker))
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_size, status.st_mtime_ns)

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from strangler_proxy.engines.haproxy.conditions import quoted
-from strangler_proxy.engines.haproxy.config import render_config
+from strangler_proxy.engines.haproxy.config import render_structure
 from strangler_proxy.engines.haproxy.layout import EngineLayout
+from strangler_proxy.engines.haproxy.matching import match_maps
 from strangler_proxy.engines.haproxy.table_map import DEFAULT_ACTION, map_entries
-from strangler_proxy.routes import RouteTable, Rule, RuleAction, RuleMatch, Upstream
+from strangler_proxy.routes import Predicate, RouteTable, Rule, RuleAction, RuleMatch, Upstream
 
 pytestmark = pytest.mark.unit
 
@@ -39,7 +40,7 @@ def products(mode: str = "legacy", weight: int = 0, path: str = "/api/products")
 def test_flips_weights_and_rollbacks_change_the_map_not_the_configuration() -> None:
     kept = {"catalog": CATALOG}
     texts = {
-        render_config(products(mode, weight), LAYOUT, kept)
+        render_structure(products(mode, weight), LAYOUT, kept)
         for mode, weight in [("legacy", 0), ("new", 0), ("canary", 5), ("canary", 60), ("legacy", 0)]
     }
     assert len(texts) == 1
@@ -56,21 +57,35 @@ def test_flips_weights_and_rollbacks_change_the_map_not_the_configuration() -> N
 
 def test_a_changed_match_or_a_moved_upstream_renders_a_new_configuration() -> None:
     kept = {"catalog": CATALOG}
-    base = render_config(products("new"), LAYOUT, kept)
-    assert render_config(products("new", path="/api/items"), LAYOUT, kept) != base
+    base = render_structure(products("new"), LAYOUT, kept)
+    assert render_structure(products("new", path="/api/items"), LAYOUT, kept) != base
     moved = products("new").model_copy(
         update={
             "upstreams": {"legacy": LEGACY, "catalog": Upstream(name="catalog", url="http://127.0.0.1:9201")}
         }
     )
-    assert render_config(moved, LAYOUT, kept) != base
+    assert render_structure(moved, LAYOUT, kept) != base
 
 
 def test_an_upstream_no_longer_named_keeps_its_backend() -> None:
-    without = render_config(products("legacy"), LAYOUT, {})
-    kept = render_config(products("legacy"), LAYOUT, {"catalog": CATALOG})
-    assert "backend up_catalog" not in without
-    assert "backend up_catalog" in kept and "backend fb_catalog" in kept
+    without = render_structure(products("legacy"), LAYOUT, {})
+    kept = render_structure(products("legacy"), LAYOUT, {"catalog": CATALOG})
+    assert "backend up_catalog" not in without.config
+    assert "backend up_catalog" in kept.config and "backend fb_catalog" in kept.config
+
+
+def test_plain_rules_are_looked_up_and_the_first_match_still_wins() -> None:
+    rules = (
+        Rule(name="beta", match=RuleMatch(path="/api", headers=(Predicate(name="X-Beta"),))),
+        Rule(name="items", match=RuleMatch(path="/api/items/")),
+        Rule(name="api", match=RuleMatch(path="/api")),
+        Rule(name="shadowed", match=RuleMatch(path="/api/items/old")),  # behind "items": never matches
+        Rule(name="about", match=RuleMatch(kind="exact", path="/about")),
+        Rule(name="spaced", match=RuleMatch(kind="exact", path="/a b")),
+    )
+    exact, prefix = match_maps(RouteTable(upstreams={"legacy": LEGACY}, rules=rules))
+    assert exact == [("/about", "4|about")]
+    assert prefix == [("/api/items/", "1|items"), ("/api/", "2|api")]
 
 
 def test_the_map_carries_the_version_generation_and_readiness() -> None:
