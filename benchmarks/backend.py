@@ -1,7 +1,8 @@
 """A small, fast JSON backend for the benchmarks: raw asyncio on uvloop, keep-alive, GET only.
 
-    python -m benchmarks.backend --port 9100
+    python -m benchmarks.backend --port 9100 [--tag legacy]
 
+``--tag`` adds ``x-backend: <tag>`` to every answer (the engine benchmark tells the sides apart by it).
 It costs as little CPU as possible so the proxies being compared get the machine's cores.
 """
 
@@ -16,16 +17,23 @@ import uvloop
 __all__ = ["BODY", "main"]
 
 BODY = json.dumps({"id": 42, "name": "Blue mug", "price": "12.50", "tags": ["kitchen", "blue"]}).encode()
-_RESPONSE = (
-    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-    + str(len(BODY)).encode()
-    + b"\r\nset-cookie: a=1; Path=/\r\nset-cookie: b=2; Path=/\r\n\r\n"
-    + BODY
-)
+
+
+def _response(tag: str | None) -> bytes:
+    extra = b"" if tag is None else b"x-backend: " + tag.encode("ascii") + b"\r\n"
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+        + str(len(BODY)).encode()
+        + b"\r\nset-cookie: a=1; Path=/\r\nset-cookie: b=2; Path=/\r\n"
+        + extra
+        + b"\r\n"
+        + BODY
+    )
 
 
 class _Server(asyncio.Protocol):
     __slots__ = ("_buffer", "_transport")
+    response = _response(None)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
@@ -50,10 +58,11 @@ class _Server(asyncio.Protocol):
             answers += 1
         self._buffer = buffer
         if answers:
-            self._transport.write(_RESPONSE * answers)  # type: ignore[attr-defined]
+            self._transport.write(self.response * answers)  # type: ignore[attr-defined]
 
 
-async def _serve(port: int) -> None:
+async def _serve(port: int, tag: str | None) -> None:
+    _Server.response = _response(tag)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(_Server, "127.0.0.1", port, backlog=4096)
     async with server:
@@ -63,7 +72,9 @@ async def _serve(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    uvloop.run(_serve(parser.parse_args().port))
+    parser.add_argument("--tag", default=None)
+    args = parser.parse_args()
+    uvloop.run(_serve(args.port, args.tag))
 
 
 if __name__ == "__main__":
