@@ -4,6 +4,7 @@ old version serving, figures for the guards, the identity sidecar, restarts and 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from strangler_proxy.identity import verify_identity
+from strangler_proxy.override import sign_override
 from strangler_proxy.routes import LEGACY, RouteTable, Rule, RuleAction, RuleMatch, Upstream
 from strangler_proxy.secrets import load_or_create_secret
 from strangler_proxy.store.schema import route_stats
@@ -176,3 +178,46 @@ def test_a_stop_finishes_the_requests_in_flight_and_forgets_the_engine(engine, s
     thread.join()
     assert answers == [200]
     assert store.workers() == []
+
+
+def test_two_engines_on_one_store_serve_every_publish_and_add_up_their_figures(
+    tmp_path, store, legacy, new_service
+) -> None:
+    """Two hosts' engines (two homes, the same store and the same keys): both serve each version, and
+    the figures the guards read add up both."""
+    version = store.publish(products(legacy, new_service.url, "legacy"))
+    engines = []
+    try:
+        for name in ("host-a", "host-b"):
+            home = tmp_path / name
+            if engines:  # one set of keys for the fleet: the second host gets the first one's
+                shutil.copytree(engines[0].home / "secrets", home / "secrets")
+            engines.append(start_engine(home, store, legacy.url))
+        store.wait_applied(version, workers=2)
+        version = store.publish(products(legacy, new_service.url, "new"))
+        store.wait_applied(version, workers=2)
+        for engine in engines:
+            for _ in range(3):
+                assert side(engine) == "catalog"
+        token = sign_override(
+            load_or_create_secret(engines[0].home / "secrets" / "override.key").encode(),
+            "legacy",
+            int(time.time()) + 60,
+        )
+        assert side(engines[1], **{"x-strangler-override": token}) == "legacy"
+        deadline = time.monotonic() + 10
+        while True:
+            with store.engine.connect() as conn:
+                rows = conn.execute(
+                    select(route_stats).where(
+                        route_stats.c.route == "products", route_stats.c.target == "new"
+                    )
+                ).all()
+            if sum(r.requests for r in rows) >= 6 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert sum(r.requests for r in rows) == 6
+        assert len({r.worker for r in rows}) == 2
+    finally:
+        for engine in engines:
+            engine.process.stop()
