@@ -120,7 +120,7 @@ class EngineAgent:
             header_timeout_s=settings.header_timeout_s,
             keep_alive_timeout_s=settings.keep_alive_timeout_s,
             client_timeout_s=settings.body_idle_timeout_s,
-            stop_grace_s=settings.stop_grace_s,
+            stop_grace_s=settings.engine_stop_grace_s,
             max_header_bytes=settings.engine_max_header_bytes,
             debug_headers=settings.debug_headers,
             identity=IdentityHook(self._sidecar.url, self._sidecar.token, settings.legacy_session_cookie),
@@ -143,7 +143,7 @@ class EngineAgent:
         if self._http is not None:
             await self._http.close()
         if self._haproxy is not None:
-            await asyncio.to_thread(self._haproxy.stop, self.settings.stop_grace_s)
+            await asyncio.to_thread(self._haproxy.stop, self.settings.engine_stop_grace_s + 1)
         await self._flush_stats(include_current=True)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.store.forget)

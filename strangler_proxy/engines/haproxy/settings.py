@@ -41,7 +41,9 @@ class EngineSettings(BaseSettings):
     stats_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     verify_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
     """How long a publish may take to be served before the agent reports it failed (and tries again)."""
-    stop_grace_s: Annotated[float, Field(ge=1, le=600)] = 10.0
+    engine_stop_grace_s: Annotated[float, Field(ge=1, le=600)] = 8.0
+    """How long HAProxy may finish its requests when stopping or reloading (``hard-stop-after``); below
+    the supervisor's own grace (10 s), so a stop is never cut short by it."""
     header_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
     body_idle_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     keep_alive_timeout_s: Annotated[float, Field(gt=0, le=600)] = 5.0
