@@ -10,6 +10,7 @@ legacy) or compared (a shadowed request, teed up to 1 MiB). Failures map to the 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from time import perf_counter
 from typing import Any
@@ -31,6 +32,7 @@ from strangler_proxy.dataplane.errors import (
     UpstreamTimeout,
     render_error,
 )
+from strangler_proxy.dataplane.failures import describe_failure
 from strangler_proxy.dataplane.faults import apply_fault, fault_applies
 from strangler_proxy.dataplane.headers import (
     ForwardedRequest,
@@ -335,9 +337,9 @@ class Forwarder:
                             upstream=upstream.name,
                         ) from exc
                     raise UpstreamProtocolError(
-                        f"upstream {upstream.name!r} broke off its answer: {exc!r}", upstream=upstream.name
+                        f"upstream {upstream.name!r} {describe_failure(exc)}", upstream=upstream.name
                     ) from exc
-                error = f"upstream {upstream.name!r} broke off its answer: {exc!r}"
+                error = f"upstream {upstream.name!r} {describe_failure(exc)}"
                 logger.warning("%s; closing the client connection (request id %s)", error, request.request_id)
                 return
             response.release()
@@ -499,9 +501,10 @@ def _open_failed(
         return UpstreamTimeout(f"upstream {name!r} did not answer within {timeouts.read_s}s", upstream=name)
     if isinstance(exc, aiohttp.ClientConnectorError):
         breaker.record_failure()
-        return UpstreamConnectError(
-            f"cannot connect to upstream {name!r} at {upstream.base_url}: {exc.os_error}", upstream=name
-        )
+        # the errno's own words: the exception's text names the upstream's address
+        code = exc.os_error.errno
+        reason = os.strerror(code) if code else type(exc.os_error).__name__
+        return UpstreamConnectError(f"cannot connect to upstream {name!r}: {reason}", upstream=name)
     if isinstance(body, _BodyStream):
         if body.too_large:
             breaker.release()
@@ -510,4 +513,4 @@ def _open_failed(
             breaker.release()
             return ClientDisconnected(str(exc))
     breaker.record_failure()
-    return UpstreamProtocolError(f"upstream {name!r} broke the exchange: {exc!r}", upstream=name)
+    return UpstreamProtocolError(f"upstream {name!r} {describe_failure(exc)}", upstream=name)
