@@ -4,7 +4,10 @@ llhttp (under httptools) already refuses most framing attacks on its own: Conten
 with Transfer-Encoding, duplicate or malformed Content-Length, obfuscated Transfer-Encoding, bad
 chunk sizes, bare LF or CR, obs-fold. This subclass adds what it leaves to the server:
 
-- ``Host``: exactly one, well formed, on HTTP/1.1 (RFC 9112 section 3.2) -> 400;
+- the request line: HTTP/1.0 and HTTP/1.1 only; another version -> 505, none at all (HTTP/0.9's
+  ``GET /path``, which llhttp reads as version 0.9, as it does ``HTTP/0.9`` itself) -> 400;
+- ``Host``: exactly one, well formed, on HTTP/1.1 and on HTTP/1.0 too (RFC 9112 section 3.2; without
+  it the upstream would see an address of the proxy's choosing) -> 400;
 - the target: origin-form, ``*`` for OPTIONS, or absolute-form naming the same authority as Host -> 400;
 - ``Transfer-Encoding`` other than a single ``chunked`` -> 400 (codings the proxy would not apply);
 - request line and headers larger than ``max_header_bytes`` -> 431;
@@ -38,11 +41,17 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 
-__all__ = ["UVICORN_ON_HEADERS_COMPLETE", "UVICORN_SEND", "ProtocolLimits", "StrictHttpToolsProtocol"]
+__all__ = [
+    "UVICORN_DATA_RECEIVED",
+    "UVICORN_ON_HEADERS_COMPLETE",
+    "UVICORN_SEND", "ProtocolLimits", "StrictHttpToolsProtocol"]
 
 UVICORN_ON_HEADERS_COMPLETE = "1ea8589acfad92d8ff9182775f337d98fc469e0fa39642a83195fca920f5ca96"
 """SHA-256 of the source of uvicorn's ``HttpToolsProtocol.on_headers_complete`` that
 ``StrictHttpToolsProtocol._start_cycle`` repeats; a unit test fails when uvicorn's changes."""
+UVICORN_DATA_RECEIVED = "010a7ae59a5d3b1a5e7326ce246878568629d126a076d8af5ba10cab040fae43"
+"""SHA-256 of the source of uvicorn's ``HttpToolsProtocol.data_received`` that
+``StrictHttpToolsProtocol.data_received`` repeats; a unit test fails when uvicorn's changes."""
 UVICORN_SEND = "abdd8601b326a8da972436918d3a954e1ef39c6bf0cd9e1c1954c2e798d0bb9c"
 """SHA-256 of the source of uvicorn's ``RequestResponseCycle.send``, whose framing
 ``_SingleWriteCycle._send_whole`` repeats; a unit test fails when uvicorn's changes."""
@@ -54,7 +63,11 @@ _REASONS = {
     400: "Bad Request",
     408: "Request Timeout",
     431: "Request Header Fields Too Large",
+    505: "HTTP Version Not Supported",
 }
+_SERVED_VERSIONS = ("1.1", "1.0")
+_BAD_VERSION = "Invalid HTTP version"
+"""llhttp's reason for a version it cannot parse (HTTP/1.2, HTTP/3.0)."""
 
 
 @dataclass(frozen=True)
@@ -275,6 +288,27 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         else:
             self.transport.close()
 
+    # --- parser input -------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's ``data_received`` (see ``UVICORN_DATA_RECEIVED``), keeping llhttp's reason for a
+        refused message so that a version it cannot parse is answered 505, not 400."""
+        self._unset_keepalive_if_required()
+
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            if self._refusal is None and str(exc) == _BAD_VERSION:
+                self._refusal = (505, "only HTTP/1.1 and HTTP/1.0 are served")
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+
     # --- parser callbacks ---------------------------------------------------------------------
     # uvicorn's ``on_url`` and ``on_header`` are repeated here (one line each) rather than called, so
     # that a header costs one Python call, not two.
@@ -385,19 +419,21 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(431, f"request line and headers exceed {self._max_header_bytes} bytes")
 
     def _check_request(self) -> None:
+        version = self.parser.get_http_version()
+        if version not in _SERVED_VERSIONS:
+            if version == "0.9":  # llhttp's reading of a request line without a version
+                self._refuse(400, "the request line has no HTTP version (HTTP/0.9 is not served)")
+            self._refuse(505, "only HTTP/1.1 and HTTP/1.0 are served")
         hosts = self._hosts
         if len(hosts) > 1:
             self._refuse(400, "more than one Host header")
-        if hosts:
-            host = hosts[0]
-            if host and host != self._valid_host:  # a kept-alive connection repeats its Host
-                if not _HOST_RE.match(host):
-                    self._refuse(400, "the Host header is not a valid host[:port]")
-                self._valid_host = host
-        else:
-            if self.parser.get_http_version() == "1.1":
-                self._refuse(400, "an HTTP/1.1 request needs a Host header")
-            host = b""
+        if not hosts or not hosts[0]:
+            self._refuse(400, "a request needs a Host header naming the site")
+        host = hosts[0]
+        if host != self._valid_host:  # a kept-alive connection repeats its Host
+            if not _HOST_RE.match(host):
+                self._refuse(400, "the Host header is not a valid host[:port]")
+            self._valid_host = host
         if self._codings and self._codings != [b"chunked"]:
             self._refuse(400, "only 'Transfer-Encoding: chunked' is accepted")
         url = self.url

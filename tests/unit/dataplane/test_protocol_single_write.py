@@ -17,6 +17,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from uvicorn.server import ServerState
 
 from strangler_proxy.dataplane.protocol import (
+    UVICORN_DATA_RECEIVED,
     UVICORN_ON_HEADERS_COMPLETE,
     UVICORN_SEND,
     StrictHttpToolsProtocol,
@@ -256,3 +257,10 @@ def test_the_repeated_uvicorn_framing_is_the_installed_one() -> None:
     (checked byte for byte above): when uvicorn changes it, this fails, so that the copy is reviewed."""
     source = inspect.getsource(RequestResponseCycle.send)
     assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_SEND
+
+
+def test_the_repeated_uvicorn_input_handling_is_the_installed_one() -> None:
+    """``StrictHttpToolsProtocol.data_received`` repeats uvicorn's (to keep llhttp's reason for a
+    refused message): when uvicorn changes it, this fails, so that the copy is reviewed."""
+    source = inspect.getsource(HttpToolsProtocol.data_received)
+    assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_DATA_RECEIVED
