@@ -44,7 +44,10 @@ from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_W
 __all__ = [
     "UVICORN_DATA_RECEIVED",
     "UVICORN_ON_HEADERS_COMPLETE",
-    "UVICORN_SEND", "ProtocolLimits", "StrictHttpToolsProtocol"]
+    "UVICORN_SEND",
+    "ProtocolLimits",
+    "StrictHttpToolsProtocol",
+]
 
 UVICORN_ON_HEADERS_COMPLETE = "1ea8589acfad92d8ff9182775f337d98fc469e0fa39642a83195fca920f5ca96"
 """SHA-256 of the source of uvicorn's ``HttpToolsProtocol.on_headers_complete`` that

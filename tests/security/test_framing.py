@@ -102,7 +102,9 @@ def test_hostile_framing_is_refused(front: Front, name: str) -> None:
         pytest.param(b"GET /a HTTP/1.0\r\n\r\n", 400, id="HTTP/1.0 without Host"),
     ],
 )
-def test_only_http_1_0_and_1_1_with_a_host_are_served(front: Front, request_bytes: bytes, status: int) -> None:
+def test_only_http_1_0_and_1_1_with_a_host_are_served(
+    front: Front, request_bytes: bytes, status: int
+) -> None:
     front.upstream.requests.clear()
     result = exchange(front.dataplane.port, request_bytes, timeout=5)
     assert result.statuses == [status], result.data
