@@ -185,7 +185,12 @@ class DataPlane:
             self._access_log = AccessLog(settings.access_log_path)
             self._access_log.open()
         self._forwarder = Forwarder(
-            upstream=UpstreamClient(self._session),
+            upstream=UpstreamClient(
+                self._session,
+                max_header_bytes=settings.max_response_header_bytes,
+                max_headers=settings.max_response_headers,
+            ),
+            max_response_header_bytes=settings.max_response_header_bytes,
             live=self.live,
             breakers=self.breakers,
             stats=self.stats,

@@ -15,6 +15,7 @@ from aiohttp import http_exceptions
 __all__ = ["HEADERS_OVER_LIMITS", "describe_failure", "is_over_header_limits"]
 
 HEADERS_OVER_LIMITS = "sent answer headers over the proxy's limits"
+_TOO_MANY_HEADERS = "Too many headers"
 
 _DESCRIPTIONS: tuple[tuple[type[BaseException], str], ...] = (
     (http_exceptions.LineTooLong, HEADERS_OVER_LIMITS),
@@ -41,6 +42,8 @@ def describe_failure(exc: BaseException) -> str:
     while current is not None and len(chain) < 8:
         chain.append(current)
         current = current.__cause__ or current.__context__
+    if any(str(getattr(link, "message", "")).startswith(_TOO_MANY_HEADERS) for link in chain):
+        return HEADERS_OVER_LIMITS  # aiohttp's own words for max_headers (a BadHttpMessage)
     for kind, description in _DESCRIPTIONS:
         if any(isinstance(link, kind) for link in chain):
             return description

@@ -37,6 +37,8 @@ ANSWERS: dict[str, bytes] = {
     ),
     "/big-csp": ok_with_headers(b"Content-Security-Policy: default-src 'self' " + b"x" * 9000),
     "/many-headers": ok_with_headers(*(b"X-Header-%d: %d" % (i, i) for i in range(130))),
+    "/too-many-headers": ok_with_headers(*(b"X-Header-%d: %d" % (i, i) for i in range(300))),
+    "/big-total": ok_with_headers(*(b"X-Part-%d: " % i + b"p" * 8000 for i in range(10))),
 }
 _CLOSE_AFTER = {"/short-body", "/switching"}
 
