@@ -7,7 +7,8 @@ steps ``ClientSession._request`` takes for one request with none of those (aioht
 request (:class:`~strangler_proxy.dataplane.upstream_session.ProxyRequest`, the session's request
 class), take a connection from the session's connector (its pool, its connect timeout), set the read
 timeout and parser limits (the status line and each header field up to ``max_header_bytes``, at most
-``max_headers`` headers: ``STRANGLER_MAX_RESPONSE_HEADER_BYTES`` and ``STRANGLER_MAX_RESPONSE_HEADERS``), send, and read the status line and headers.
+``max_headers`` headers: ``STRANGLER_MAX_RESPONSE_HEADER_BYTES`` and ``STRANGLER_MAX_RESPONSE_HEADERS``),
+send, and read the status line and headers.
 
 What is kept from the session, on purpose:
 
