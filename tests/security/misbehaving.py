@@ -3,13 +3,14 @@
 Raw sockets, so every byte of the answer is the test's. ``ANSWERS`` maps a path to the bytes sent back
 (a leading ``/new`` is ignored, so a new side's route gets the same answers; then the connection stays
 open for the next request, unless the answer says to close it);
-``/silent`` never answers and ``/hang-up`` closes without a byte.
+``/silent`` never answers, ``/hang-up`` closes without a byte and ``/slow`` answers 404 after a second.
 """
 
 from __future__ import annotations
 
 import socket
 import socketserver
+import time
 
 from tests.integration.dataplane.rawhttp import RawUpstream, request_heads
 
@@ -53,6 +54,9 @@ class _Handler(socketserver.BaseRequestHandler):
                 return
             if path == "/hang-up":
                 return
+            if path == "/slow":  # answers after a second
+                self.server.slow_requests += 1  # type: ignore[attr-defined]
+                time.sleep(1.0)
             answer = ANSWERS.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             sock.sendall(answer)
             if path in _CLOSE_AFTER:
@@ -62,3 +66,4 @@ class _Handler(socketserver.BaseRequestHandler):
 class MisbehavingUpstream(RawUpstream):
     def __init__(self) -> None:
         super().__init__(_Handler)
+        self.slow_requests = 0
