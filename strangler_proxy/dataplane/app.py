@@ -30,10 +30,16 @@ import aiohttp
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
-from strangler_proxy.dataplane.headers import TrustedPeers
+from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
 from strangler_proxy.dataplane.identity import IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
-from strangler_proxy.dataplane.metrics import MetricsExporter, snapshot_bytes, store_snapshot
+from strangler_proxy.dataplane.metrics import (
+    REFUSED_ROUTE,
+    REFUSED_TARGET,
+    MetricsExporter,
+    snapshot_bytes,
+    store_snapshot,
+)
 from strangler_proxy.dataplane.notify import ChangeListener
 from strangler_proxy.dataplane.paths import PathRefused, normalise_path
 from strangler_proxy.dataplane.routing import CompiledTable, compile_table
@@ -58,6 +64,8 @@ logger = logging.getLogger(__name__)
 RESERVED_PREFIX = "/_strangler/"
 _ACCESS_LOG_FLUSH_S = 0.2
 _LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
+_LOGGED_TARGET_BYTES = 2048
+"""A refused request's target is logged up to this many bytes (it may be what made it refused)."""
 
 
 def release_startup_garbage() -> None:
@@ -111,18 +119,53 @@ class DataPlane:
                 await self._internal(scope, send)
                 return
             if self._forwarder is None:
-                await _respond(send, 503, {"error": "starting", "detail": "the data plane is not started"})
+                await self._refuse(scope, send, 503, "starting", "the data plane is not started")
                 return
             try:
                 scope["path"], scope["raw_path"] = normalise_path(scope.get("raw_path") or b"/")
             except PathRefused as exc:
-                await _respond(send, 400, {"error": "bad_path", "detail": str(exc)})
+                await self._refuse(scope, send, 400, "bad_path", str(exc))
                 return
             await self._forwarder(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1011, "reason": "websockets are not proxied"})
+
+    async def _refuse(self, scope: dict[str, Any], send: Any, status: int, reason: str, detail: str) -> None:
+        client = scope.get("client")
+        self.record_refusal(
+            status,
+            reason,
+            detail,
+            method=scope["method"],
+            target=scope.get("raw_path") or b"",
+            client=client[0] if client else "",
+        )
+        await _respond(send, status, {"error": reason, "detail": detail})
+
+    def record_refusal(
+        self, status: int, reason: str, detail: str, *, method: str, target: bytes | str, client: str
+    ) -> None:
+        """Count and log a request the proxy answered itself before routing it: ``reason`` is a short
+        code (``bad_path``, ``headers_too_large``...), a metric label; ``detail`` goes to the access log
+        only. Also called by the connection protocol (``protocol.py``) for what it refuses."""
+        self.stats.refuse(status, reason)
+        if self._access_log is not None:
+            served = self.live.current.version if self.live is not None else 0
+            self._access_log.record(
+                new_request_id(),
+                method,
+                target[:_LOGGED_TARGET_BYTES],
+                REFUSED_ROUTE,
+                REFUSED_TARGET,
+                "",
+                served,
+                status,
+                0.0,
+                client,
+                f"{reason}: {detail}",
+            )
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

@@ -16,9 +16,20 @@ from pathlib import Path
 
 from strangler_proxy.dataplane.stats import LATENCY_BUCKETS_MS, RequestStats
 
-__all__ = ["MetricsExporter", "render_metrics", "snapshot_bytes", "store_snapshot", "write_snapshot"]
+__all__ = [
+    "REFUSED_ROUTE",
+    "REFUSED_TARGET",
+    "MetricsExporter",
+    "render_metrics",
+    "snapshot_bytes",
+    "store_snapshot",
+    "write_snapshot",
+]
 
 _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+REFUSED_ROUTE = ""
+REFUSED_TARGET = "proxy"
+"""The labels of refused requests in ``strangler_requests_total``: no route saw them."""
 
 
 def snapshot_bytes(
@@ -33,6 +44,7 @@ def snapshot_bytes(
             for (route, target), acc in stats.totals.items()
         ],
         "in_flight": [[route, target, n] for (route, target), n in stats.in_flight.items()],
+        "refused": [[status, reason, n] for (status, reason), n in stats.refused.items()],
         "breakers": dict(breakers),
     }
     return json.dumps(document).encode()
@@ -88,7 +100,12 @@ class MetricsExporter:
         gauges: dict[tuple[str, str], int] = {}
         versions: list[tuple[int, int]] = []
         breakers: list[tuple[str, int, int]] = []
+        refused: dict[tuple[int, str], int] = {}
         for snap in self._snapshots():
+            for status, reason, n in snap.get("refused", ()):
+                refused[(status, reason)] = refused.get((status, reason), 0) + n
+                key = (REFUSED_ROUTE, REFUSED_TARGET, f"{status // 100}xx")
+                counts[key] = counts.get(key, 0) + n
             for route, target, by_class, latency_sum, buckets in snap["totals"]:
                 for index, name in enumerate(_CLASSES, start=1):
                     if by_class[index]:
@@ -124,6 +141,10 @@ class MetricsExporter:
                 out.append(f"{name}_bucket{_labels(route=route, target=target, le=le)} {running}")
             out.append(f"{name}_sum{_labels(route=route, target=target)} {latency_sum_ms / 1000!r}")
             out.append(f"{name}_count{_labels(route=route, target=target)} {running}")
+        name = "strangler_requests_refused_total"
+        _family(out, name, "counter", "Requests the proxy refused before routing them, by status and reason")
+        for (status, reason), value in sorted(refused.items()):
+            out.append(f"{name}{_labels(status=str(status), reason=reason)} {value}")
         _family(out, "strangler_requests_in_flight", "gauge", "Requests being served now")
         for (route, target), value in sorted(gauges.items()):
             out.append(f"strangler_requests_in_flight{_labels(route=route, target=target)} {value}")

@@ -15,6 +15,9 @@ chunk sizes, bare LF or CR, obs-fold. This subclass adds what it leaves to the s
   or no body byte for ``body_idle_timeout_s`` while the body is incomplete, or a body arriving slower
   than ``min_body_bytes_per_s`` on average (checked every ``body_idle_timeout_s``) -> 408 and close.
 
+Every refusal is reported to the application's ``record_refusal(status, reason, message, method=,
+target=, client=)`` when it has one (the data plane counts and logs it).
+
 It also offers the application the :mod:`.single_write` extension: an ``http.response.start``
 message carrying the whole body is the complete answer, framed by uvicorn's own code and written to
 the socket in one piece (one system call instead of two).
@@ -204,7 +207,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._limits = limits
         self._max_header_bytes = limits.max_header_bytes
-        self._refusal: tuple[int, str] | None = None
+        self._refusal: tuple[int, str, str] | None = None
         self._header_bytes = 0
         self._hosts: list[bytes] = []
         self._codings: list[bytes] = []
@@ -287,7 +290,9 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             or not cycle.response_started
             or (self._phase == "headers" and cycle.response_complete)
         ):
-            self._send_refusal(408, f"the request {self._phase} did not arrive in time")
+            self._send_refusal(
+                408, f"{self._phase}_timeout", f"the request {self._phase} did not arrive in time"
+            )
         else:
             self.transport.close()
 
@@ -301,7 +306,9 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             if self._refusal is None and str(exc) == _BAD_VERSION:
-                self._refusal = (505, "only HTTP/1.1 and HTTP/1.0 are served")
+                self._refusal = (505, "http_version", "only HTTP/1.1 and HTTP/1.0 are served")
+            elif self._refusal is None:
+                self._refusal = (400, "bad_framing", f"the request is not valid HTTP/1.1 ({exc})")
             msg = "Invalid HTTP request received."
             self.logger.warning(msg)
             self.send_400_response(msg)
@@ -382,6 +389,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
             app = service_unavailable
             self.logger.warning("Exceeded concurrency limit.")
+            self._record_refusal(503, "over_concurrency", "more connections and requests than the limit")
         else:
             app = self.app
         existing_cycle = self.cycle
@@ -414,31 +422,35 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     # --- checks -------------------------------------------------------------------------------
-    def _refuse(self, status: int, message: str) -> None:
-        self._refusal = (status, message)
+    def _refuse(self, status: int, reason: str, message: str) -> None:
+        self._refusal = (status, reason, message)
         raise _Refused(message)
 
     def _refuse_size(self) -> None:
-        self._refuse(431, f"request line and headers exceed {self._max_header_bytes} bytes")
+        self._refuse(
+            431, "headers_too_large", f"request line and headers exceed {self._max_header_bytes} bytes"
+        )
 
     def _check_request(self) -> None:
         version = self.parser.get_http_version()
         if version not in _SERVED_VERSIONS:
             if version == "0.9":  # llhttp's reading of a request line without a version
-                self._refuse(400, "the request line has no HTTP version (HTTP/0.9 is not served)")
-            self._refuse(505, "only HTTP/1.1 and HTTP/1.0 are served")
+                self._refuse(
+                    400, "no_http_version", "the request line has no HTTP version (HTTP/0.9 is not served)"
+                )
+            self._refuse(505, "http_version", "only HTTP/1.1 and HTTP/1.0 are served")
         hosts = self._hosts
         if len(hosts) > 1:
-            self._refuse(400, "more than one Host header")
+            self._refuse(400, "bad_host", "more than one Host header")
         if not hosts or not hosts[0]:
-            self._refuse(400, "a request needs a Host header naming the site")
+            self._refuse(400, "bad_host", "a request needs a Host header naming the site")
         host = hosts[0]
         if host != self._valid_host:  # a kept-alive connection repeats its Host
             if not _HOST_RE.match(host):
-                self._refuse(400, "the Host header is not a valid host[:port]")
+                self._refuse(400, "bad_host", "the Host header is not a valid host[:port]")
             self._valid_host = host
         if self._codings and self._codings != [b"chunked"]:
-            self._refuse(400, "only 'Transfer-Encoding: chunked' is accepted")
+            self._refuse(400, "bad_transfer_encoding", "only 'Transfer-Encoding: chunked' is accepted")
         url = self.url
         if url.startswith(b"/"):
             return
@@ -447,23 +459,27 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         try:
             parsed = httptools.parse_url(url)
         except httptools.HttpParserInvalidURLError:
-            self._refuse(400, "the request target is not a valid URL")
+            self._refuse(400, "bad_target", "the request target is not a valid URL")
         if parsed.schema not in (b"http", b"https") or parsed.host is None:
-            self._refuse(400, "the request target must be origin-form or an http(s) absolute URL")
+            self._refuse(
+                400, "bad_target", "the request target must be origin-form or an http(s) absolute URL"
+            )
         authority = parsed.host + (b":%d" % parsed.port if parsed.port is not None else b"")
         if authority.lower() != host.lower():
-            self._refuse(400, "the absolute request target names another host than the Host header")
+            self._refuse(
+                400, "bad_target", "the absolute request target names another host than the Host header"
+            )
 
     # --- answers ------------------------------------------------------------------------------
     def send_400_response(self, msg: str) -> None:
         refusal, self._refusal = self._refusal, None
-        status, message = refusal if refusal is not None else (400, msg)
-        if status != 400 or refusal is not None:
-            self.logger.warning("refused a request: %s", message)
-        self._send_refusal(status, message)
+        status, reason, message = refusal if refusal is not None else (400, "bad_framing", msg)
+        self.logger.warning("refused a request: %s", message)
+        self._send_refusal(status, reason, message)
 
-    def _send_refusal(self, status: int, message: str) -> None:
+    def _send_refusal(self, status: int, reason: str, message: str) -> None:
         self._disarm()
+        self._record_refusal(status, reason, message)
         body = message.encode("ascii", "replace")
         status_line = STATUS_LINE.get(status) or f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n".encode()
         self.transport.write(
@@ -474,3 +490,20 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             + body
         )
         self.transport.close()
+
+    def _record_refusal(self, status: int, reason: str, message: str) -> None:
+        """Tell the application (when it counts refusals: ``DataPlane.record_refusal``) what was refused."""
+        record = getattr(self.app, "record_refusal", None)
+        if record is None:
+            return
+        method = self.scope.get("method") if self.scope else None
+        if method is None:
+            try:
+                method = self.parser.get_method().decode("ascii", "replace")
+            except Exception:  # the request line was not parsed far enough to have a method
+                method = ""
+        client = self.client[0] if self.client else ""
+        try:
+            record(status, reason, message, method=method, target=self.url or b"", client=client)
+        except Exception:
+            self.logger.exception("a refused request could not be recorded")

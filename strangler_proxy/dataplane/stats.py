@@ -82,6 +82,8 @@ class RequestStats:
         self.in_flight: dict[StatsKey, int] = {}
         self._windows: dict[int, dict[StatsKey, Accumulator]] = {}
         self._pending: list[tuple[StatsKey, int, float, float]] = []
+        self.refused: dict[tuple[int, str], int] = {}
+        """Requests the proxy refused before any route saw them, by (status, reason)."""
 
     @property
     def totals(self) -> dict[StatsKey, Accumulator]:
@@ -102,6 +104,11 @@ class RequestStats:
         pending.append((key, status, duration_s, self._clock()))
         if len(pending) >= _FOLD_AT:
             self._fold()
+
+    def refuse(self, status: int, reason: str) -> None:
+        """Count a request the proxy answered itself before routing it (``reason`` a short code)."""
+        key = (status, reason)
+        self.refused[key] = self.refused.get(key, 0) + 1
 
     def _fold(self) -> None:
         pending, self._pending = self._pending, []
