@@ -2,6 +2,7 @@
 
     http /_strangler/...  -> the proxy's own endpoints (healthz, readyz, metrics, version)
     http everything else  -> Forwarder (decide -> forward -> observe)
+    http + Upgrade: websocket -> WebSocketForwarder (decide -> handshake -> relay bytes)
     lifespan              -> builds the worker's resources and background tasks, tears them down
 
 Per worker: one aiohttp ``ClientSession`` (keep-alive pool, no cookie jar, no decompression, no
@@ -53,8 +54,10 @@ from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.dataplane.upgrade import UPGRADE
 from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
+from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
 from strangler_proxy.routes import LEGACY, RouteTable
 
 __all__ = ["RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
@@ -98,6 +101,8 @@ class DataPlane:
         self._exporter = MetricsExporter(settings.metrics_dir)
         self._tasks: list[asyncio.Task[None]] = []
         self._forwarder: Forwarder | None = None
+        self._websockets: WebSocketForwarder | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.live: LiveTable | None = None
         self._poller: TablePoller | None = None
         self._writer: StoreWriter | None = None
@@ -125,6 +130,10 @@ class DataPlane:
                 scope["path"], scope["raw_path"] = normalise_path(scope.get("raw_path") or b"/")
             except PathRefused as exc:
                 await self._refuse(scope, send, 400, "bad_path", str(exc))
+                return
+            extensions = scope.get("extensions")
+            if extensions is not None and UPGRADE in extensions and self._websockets is not None:
+                await self._websockets(scope, receive, send, extensions[UPGRADE])
                 return
             await self._forwarder(scope, receive, send)
         elif kind == "lifespan":
@@ -243,7 +252,22 @@ class DataPlane:
             identity=identity,
             debug_headers=settings.debug_headers,
         )
-        loop = asyncio.get_running_loop()
+        self._websockets = WebSocketForwarder(
+            live=self.live,
+            breakers=self.breakers,
+            stats=self.stats,
+            access_log=self._access_log,
+            trusted=TrustedPeers(settings.trusted_proxies),
+            identity=identity,
+            limits=SocketLimits(
+                idle_timeout_s=settings.websocket_idle_timeout_s,
+                max_per_worker=settings.websocket_max_per_worker,
+                max_per_route=settings.websocket_max_per_route,
+                rollback_grace_s=settings.websocket_rollback_grace_s,
+                max_response_header_bytes=settings.max_response_header_bytes,
+            ),
+        )
+        loop = self._loop = asyncio.get_running_loop()
         if self._store.dialect == "postgresql":
             self._listener = ChangeListener(settings.resolved_store_url, self._poller.wake_threadsafe)
             self._listener.start()
@@ -257,6 +281,8 @@ class DataPlane:
         release_startup_garbage()
 
     async def shutdown(self) -> None:
+        if self._websockets is not None:
+            self._websockets.close_all()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -296,8 +322,11 @@ class DataPlane:
         return self._listener is not None and self._listener.listening
 
     def _applied(self, served: ServedTable) -> None:
-        """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``."""
+        """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``,
+        and let the open WebSockets see the new table (on the event loop)."""
         assert self._writer is not None and self.live is not None
+        if self._websockets is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._websockets.table_changed, served)
         try:
             self._writer.heartbeat(
                 version_id=served.version or None,

@@ -45,6 +45,9 @@ def snapshot_bytes(
         ],
         "in_flight": [[route, target, n] for (route, target), n in stats.in_flight.items()],
         "refused": [[status, reason, n] for (status, reason), n in stats.refused.items()],
+        "sockets_open": [[route, target, n] for (route, target), n in stats.sockets_open.items()],
+        "sockets_closed": [[*key, n] for key, n in stats.sockets_closed.items()],
+        "socket_bytes": [[*key, n] for key, n in stats.socket_bytes.items()],
         "breakers": dict(breakers),
     }
     return json.dumps(document).encode()
@@ -101,7 +104,14 @@ class MetricsExporter:
         versions: list[tuple[int, int]] = []
         breakers: list[tuple[str, int, int]] = []
         refused: dict[tuple[int, str], int] = {}
+        sockets_closed: dict[tuple[str, str, str], int] = {}
+        socket_bytes: dict[tuple[str, str, str], int] = {}
+        sockets_open: dict[tuple[str, str], int] = {}
         for snap in self._snapshots():
+            for route, target, outcome, n in snap.get("sockets_closed", ()):
+                sockets_closed[(route, target, outcome)] = sockets_closed.get((route, target, outcome), 0) + n
+            for route, target, direction, n in snap.get("socket_bytes", ()):
+                socket_bytes[(route, target, direction)] = socket_bytes.get((route, target, direction), 0) + n
             for status, reason, n in snap.get("refused", ()):
                 refused[(status, reason)] = refused.get((status, reason), 0) + n
                 key = (REFUSED_ROUTE, REFUSED_TARGET, f"{status // 100}xx")
@@ -121,6 +131,8 @@ class MetricsExporter:
                 continue  # a dead worker's requests still count; its gauges do not
             for route, target, n in snap["in_flight"]:
                 gauges[(route, target)] = gauges.get((route, target), 0) + n
+            for route, target, n in snap.get("sockets_open", ()):
+                sockets_open[(route, target)] = sockets_open.get((route, target), 0) + n
             versions.append((snap["pid"], snap["version"]))
             for name, state in snap["breakers"].items():
                 breakers.append((name, snap["pid"], 0 if state == "closed" else 1))
@@ -148,6 +160,19 @@ class MetricsExporter:
         _family(out, "strangler_requests_in_flight", "gauge", "Requests being served now")
         for (route, target), value in sorted(gauges.items()):
             out.append(f"strangler_requests_in_flight{_labels(route=route, target=target)} {value}")
+        _family(out, "strangler_websockets_open", "gauge", "Relayed WebSockets open now")
+        for (route, target), value in sorted(sockets_open.items()):
+            out.append(f"strangler_websockets_open{_labels(route=route, target=target)} {value}")
+        name = "strangler_websockets_closed_total"
+        _family(out, name, "counter", "Relayed WebSockets ended, by outcome")
+        for (route, target, outcome), value in sorted(sockets_closed.items()):
+            out.append(f"{name}{_labels(route=route, target=target, outcome=outcome)} {value}")
+        name = "strangler_websocket_bytes_total"
+        _family(
+            out, name, "counter", "Bytes relayed by WebSockets (up: client to upstream), counted at close"
+        )
+        for (route, target, direction), value in sorted(socket_bytes.items()):
+            out.append(f"{name}{_labels(route=route, target=target, direction=direction)} {value}")
         _family(out, "strangler_route_table_version", "gauge", "Route-table version served, per worker")
         for pid, version in sorted(versions):
             out.append(f"strangler_route_table_version{_labels(pid=str(pid))} {version}")

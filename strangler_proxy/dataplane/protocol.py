@@ -43,6 +43,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
+from strangler_proxy.dataplane.upgrade import UPGRADE, ClientUpgrade
 
 __all__ = [
     "UVICORN_DATA_RECEIVED",
@@ -224,6 +225,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._last_body = 0.0
         self._body_start = 0.0
         self._body_bytes = 0
+        self._upgrade: ClientUpgrade | None = None
 
     # --- timers -------------------------------------------------------------------------------
     # One lazy timer per connection: arming a phase only moves ``_deadline``; the timer is replaced
@@ -303,7 +305,9 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
     # --- parser input -------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         """uvicorn's ``data_received`` (see ``UVICORN_DATA_RECEIVED``), keeping llhttp's reason for a
-        refused message so that a version it cannot parse is answered 505, not 400."""
+        refused message so that a version it cannot parse is answered 505, not 400, and holding the
+        connection at an upgrade (``_hold_upgrade``) instead of handing it to uvicorn's WebSocket
+        protocol."""
         self._unset_keepalive_if_required()
 
         try:
@@ -317,11 +321,41 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             self.logger.warning(msg)
             self.send_400_response(msg)
             return
-        except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
+        except httptools.HttpParserUpgrade as upgrade:
+            self._hold_upgrade(data[upgrade.args[0] :])
+
+    # --- upgrades -----------------------------------------------------------------------------
+    def _should_upgrade(self) -> bool:
+        """uvicorn asks (in ``_start_cycle``, for a request with ``Connection: upgrade``) whether to hand
+        the connection to its WebSocket protocol: never. A GET asking for a WebSocket is served as an
+        ``http`` request whose scope offers the take-over (:mod:`.upgrade`)."""
+        if self._get_upgrade() == b"websocket" and self.parser.get_method() == b"GET":
+            self._upgrade = ClientUpgrade(self)
+            self.scope["extensions"][UPGRADE] = self._upgrade
+        return False
+
+    def _hold_upgrade(self, tail: bytes) -> None:
+        """The parser stopped at an upgrade request: nothing more is read as HTTP on this connection.
+        Reading pauses until the application takes the connection over (``tail`` is what the client
+        sent after its head) or answers, after which the connection closes."""
+        self.transport.pause_reading()
+        if self._upgrade is not None:
+            self._upgrade.tail = tail
+        if self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def release_for_upgrade(self) -> None:
+        """The relay takes the connection over: no timer of this protocol may touch it any more."""
+        self._phase = "idle"
+        self._disarm()
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown: a relayed WebSocket is closed with a Close frame (1001)."""
+        upgrade = self._upgrade
+        if upgrade is not None and upgrade.on_shutdown is not None:
+            upgrade.on_shutdown()
+            return
+        super().shutdown()
 
     # --- parser callbacks ---------------------------------------------------------------------
     # uvicorn's ``on_url`` and ``on_header`` are repeated here (one line each) rather than called, so
