@@ -2,6 +2,7 @@
 
     http /_strangler/...  -> the proxy's own endpoints (healthz, readyz, metrics, version)
     http everything else  -> Forwarder (decide -> forward -> observe)
+    http + Upgrade: websocket -> WebSocketForwarder (decide -> handshake -> relay bytes)
     lifespan              -> builds the worker's resources and background tasks, tears them down
 
 Per worker: one aiohttp ``ClientSession`` (keep-alive pool, no cookie jar, no decompression, no
@@ -30,10 +31,16 @@ import aiohttp
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
-from strangler_proxy.dataplane.headers import TrustedPeers
+from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
 from strangler_proxy.dataplane.identity import IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
-from strangler_proxy.dataplane.metrics import MetricsExporter, snapshot_bytes, store_snapshot
+from strangler_proxy.dataplane.metrics import (
+    REFUSED_ROUTE,
+    REFUSED_TARGET,
+    MetricsExporter,
+    snapshot_bytes,
+    store_snapshot,
+)
 from strangler_proxy.dataplane.notify import ChangeListener
 from strangler_proxy.dataplane.paths import PathRefused, normalise_path
 from strangler_proxy.dataplane.routing import CompiledTable, compile_table
@@ -47,8 +54,10 @@ from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.dataplane.upgrade import UPGRADE
 from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
+from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
 from strangler_proxy.routes import LEGACY, RouteTable
 
 __all__ = ["RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
@@ -58,6 +67,8 @@ logger = logging.getLogger(__name__)
 RESERVED_PREFIX = "/_strangler/"
 _ACCESS_LOG_FLUSH_S = 0.2
 _LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
+_LOGGED_TARGET_BYTES = 2048
+"""A refused request's target is logged up to this many bytes (it may be what made it refused)."""
 
 
 def release_startup_garbage() -> None:
@@ -90,6 +101,8 @@ class DataPlane:
         self._exporter = MetricsExporter(settings.metrics_dir)
         self._tasks: list[asyncio.Task[None]] = []
         self._forwarder: Forwarder | None = None
+        self._websockets: WebSocketForwarder | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.live: LiveTable | None = None
         self._poller: TablePoller | None = None
         self._writer: StoreWriter | None = None
@@ -111,18 +124,57 @@ class DataPlane:
                 await self._internal(scope, send)
                 return
             if self._forwarder is None:
-                await _respond(send, 503, {"error": "starting", "detail": "the data plane is not started"})
+                await self._refuse(scope, send, 503, "starting", "the data plane is not started")
                 return
             try:
                 scope["path"], scope["raw_path"] = normalise_path(scope.get("raw_path") or b"/")
             except PathRefused as exc:
-                await _respond(send, 400, {"error": "bad_path", "detail": str(exc)})
+                await self._refuse(scope, send, 400, "bad_path", str(exc))
+                return
+            extensions = scope.get("extensions")
+            if extensions is not None and UPGRADE in extensions and self._websockets is not None:
+                await self._websockets(scope, receive, send, extensions[UPGRADE])
                 return
             await self._forwarder(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1011, "reason": "websockets are not proxied"})
+
+    async def _refuse(self, scope: dict[str, Any], send: Any, status: int, reason: str, detail: str) -> None:
+        client = scope.get("client")
+        self.record_refusal(
+            status,
+            reason,
+            detail,
+            method=scope["method"],
+            target=scope.get("raw_path") or b"",
+            client=client[0] if client else "",
+        )
+        await _respond(send, status, {"error": reason, "detail": detail})
+
+    def record_refusal(
+        self, status: int, reason: str, detail: str, *, method: str, target: bytes | str, client: str
+    ) -> None:
+        """Count and log a request the proxy answered itself before routing it: ``reason`` is a short
+        code (``bad_path``, ``headers_too_large``...), a metric label; ``detail`` goes to the access log
+        only. Also called by the connection protocol (``protocol.py``) for what it refuses."""
+        self.stats.refuse(status, reason)
+        if self._access_log is not None:
+            served = self.live.current.version if self.live is not None else 0
+            self._access_log.record(
+                new_request_id(),
+                method,
+                target[:_LOGGED_TARGET_BYTES],
+                REFUSED_ROUTE,
+                REFUSED_TARGET,
+                "",
+                served,
+                status,
+                0.0,
+                client,
+                f"{reason}: {detail}",
+            )
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -185,7 +237,12 @@ class DataPlane:
             self._access_log = AccessLog(settings.access_log_path)
             self._access_log.open()
         self._forwarder = Forwarder(
-            upstream=UpstreamClient(self._session),
+            upstream=UpstreamClient(
+                self._session,
+                max_header_bytes=settings.max_response_header_bytes,
+                max_headers=settings.max_response_headers,
+            ),
+            max_response_header_bytes=settings.max_response_header_bytes,
             live=self.live,
             breakers=self.breakers,
             stats=self.stats,
@@ -195,7 +252,22 @@ class DataPlane:
             identity=identity,
             debug_headers=settings.debug_headers,
         )
-        loop = asyncio.get_running_loop()
+        self._websockets = WebSocketForwarder(
+            live=self.live,
+            breakers=self.breakers,
+            stats=self.stats,
+            access_log=self._access_log,
+            trusted=TrustedPeers(settings.trusted_proxies),
+            identity=identity,
+            limits=SocketLimits(
+                idle_timeout_s=settings.websocket_idle_timeout_s,
+                max_per_worker=settings.websocket_max_per_worker,
+                max_per_route=settings.websocket_max_per_route,
+                rollback_grace_s=settings.websocket_rollback_grace_s,
+                max_response_header_bytes=settings.max_response_header_bytes,
+            ),
+        )
+        loop = self._loop = asyncio.get_running_loop()
         if self._store.dialect == "postgresql":
             self._listener = ChangeListener(settings.resolved_store_url, self._poller.wake_threadsafe)
             self._listener.start()
@@ -209,6 +281,8 @@ class DataPlane:
         release_startup_garbage()
 
     async def shutdown(self) -> None:
+        if self._websockets is not None:
+            self._websockets.close_all()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -248,8 +322,11 @@ class DataPlane:
         return self._listener is not None and self._listener.listening
 
     def _applied(self, served: ServedTable) -> None:
-        """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``."""
+        """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``,
+        and let the open WebSockets see the new table (on the event loop)."""
         assert self._writer is not None and self.live is not None
+        if self._websockets is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._websockets.table_changed, served)
         try:
             self._writer.heartbeat(
                 version_id=served.version or None,
