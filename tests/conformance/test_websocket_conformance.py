@@ -14,13 +14,6 @@ from tests.conformance.conftest import FrontDoor
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def ws_door(door: FrontDoor, request: pytest.FixtureRequest) -> FrontDoor:
-    if door.kind == "dataplane":
-        request.applymarker(pytest.mark.xfail(reason="waiting for data-plane WebSocket support", strict=True))
-    return door
-
-
 def _ws_rule(mode: str) -> Rule:
     action = RuleAction(mode=mode, upstream=None if mode == "legacy" else "catalog")
     return Rule(name="live", match=RuleMatch(path="/ws"), action=action)
@@ -32,28 +25,28 @@ async def _echo(session: aiohttp.ClientSession, url: str, text: str) -> str:
         return (await socket.receive(timeout=10)).data
 
 
-def test_a_websocket_is_routed_by_the_table_and_relayed_both_ways(ws_door: FrontDoor) -> None:
+def test_a_websocket_is_routed_by_the_table_and_relayed_both_ways(door: FrontDoor) -> None:
     async def run() -> tuple[str, str]:
         async with aiohttp.ClientSession() as session:
-            ws_door.publish([_ws_rule("new")])
-            moved = await _echo(session, f"{ws_door.url}/ws", "hello")
-            ws_door.publish([_ws_rule("legacy")])
-            kept = await _echo(session, f"{ws_door.url}/ws", "hello")
+            door.publish([_ws_rule("new")])
+            moved = await _echo(session, f"{door.url}/ws", "hello")
+            door.publish([_ws_rule("legacy")])
+            kept = await _echo(session, f"{door.url}/ws", "hello")
             return moved, kept
 
     assert asyncio.run(run()) == ("catalog:hello", "legacy:hello")
 
 
-def test_a_flip_leaves_an_open_websocket_on_its_side(ws_door: FrontDoor) -> None:
+def test_a_flip_leaves_an_open_websocket_on_its_side(door: FrontDoor) -> None:
     async def run() -> list[str]:
-        ws_door.publish([_ws_rule("new")])
-        async with aiohttp.ClientSession() as session, session.ws_connect(f"{ws_door.url}/ws") as socket:
+        door.publish([_ws_rule("new")])
+        async with aiohttp.ClientSession() as session, session.ws_connect(f"{door.url}/ws") as socket:
             await socket.send_str("before")
             heard = [(await socket.receive(timeout=10)).data]
-            await asyncio.to_thread(ws_door.publish, [_ws_rule("legacy")])
+            await asyncio.to_thread(door.publish, [_ws_rule("legacy")])
             await socket.send_str("after")
             heard.append((await socket.receive(timeout=10)).data)
-            heard.append(await _echo(session, f"{ws_door.url}/ws", "fresh"))
+            heard.append(await _echo(session, f"{door.url}/ws", "fresh"))
             return heard
 
     assert asyncio.run(run()) == ["catalog:before", "catalog:after", "legacy:fresh"]
