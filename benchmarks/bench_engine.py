@@ -37,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from benchmarks import nginx_table
-from benchmarks.bench_proxy import _Store
+from benchmarks.bench_proxy import _Store, leading_rules
 from benchmarks.processes import (
     Child,
     child_pids,
@@ -51,7 +51,6 @@ from benchmarks.processes import (
 from strangler_proxy.routes import (
     LEGACY,
     ActionMode,
-    MatchKind,
     RouteTable,
     Rule,
     RuleAction,
@@ -75,12 +74,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def table(legacy: str, new: str, *, products_to_new: bool, extra_rule: bool = False) -> RouteTable:
     upstreams = {LEGACY: Upstream(name=LEGACY, url=legacy), "catalog": Upstream(name="catalog", url=new)}
-    rules = [Rule(name=f"legacy-area-{i}", match=RuleMatch(path=f"/area-{i}")) for i in range(20)]
-    rules.append(
-        Rule(
-            name="orders", match=RuleMatch(kind=MatchKind.PATTERN, path=r"/orders/\d+/items", methods={"GET"})
-        )
-    )
+    rules = leading_rules()
     if extra_rule:  # a structural change: HAProxy reloads to apply it
         rules.append(Rule(name="extra", match=RuleMatch(path="/extra")))
     action = RuleAction(mode=ActionMode.NEW, upstream="catalog") if products_to_new else RuleAction()

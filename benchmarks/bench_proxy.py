@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 
+from benchmarks import nginx_table
 from benchmarks.processes import (
     Child,
     child_pids,
@@ -64,7 +65,18 @@ SHADOW_ROUNDS = 14
 SHADOW_S = 1.0
 RSS_REQUESTS = 100_000
 RSS_CONNECTIONS = 1_000
-NGINX = Path("/usr/sbin/nginx")
+NGINX = nginx_table.NGINX
+
+
+def leading_rules() -> list[Rule]:
+    """The rules ahead of the products rule: 20 prefix rules, then a regular-expression rule."""
+    rules = [Rule(name=f"legacy-area-{i}", match=RuleMatch(path=f"/area-{i}")) for i in range(20)]
+    rules.append(
+        Rule(
+            name="orders", match=RuleMatch(kind=MatchKind.PATTERN, path=r"/orders/\d+/items", methods={"GET"})
+        )
+    )
+    return rules
 
 
 def _table(backend: str, shadow_backend: str, *, shadow: bool) -> RouteTable:
@@ -73,12 +85,7 @@ def _table(backend: str, shadow_backend: str, *, shadow: bool) -> RouteTable:
         "catalog": Upstream(name="catalog", url=backend),
         "catalog-next": Upstream(name="catalog-next", url=shadow_backend),
     }
-    rules = [Rule(name=f"legacy-area-{i}", match=RuleMatch(path=f"/area-{i}")) for i in range(20)]
-    rules.append(
-        Rule(
-            name="orders", match=RuleMatch(kind=MatchKind.PATTERN, path=r"/orders/\d+/items", methods={"GET"})
-        )
-    )
+    rules = leading_rules()
     if shadow:
         action = RuleAction(
             mode=ActionMode.SHADOW, upstream="catalog-next", shadow=ShadowSettings(sample_percent=100)
@@ -118,34 +125,12 @@ class _Store:
 
 
 def _nginx_conf(tmp: Path, port: int, backend_port: int) -> Path:
-    conf = tmp / "nginx.conf"
-    conf.write_text(
-        f"""
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  client_body_temp_path {tmp}/nginx-body;
-  proxy_temp_path {tmp}/nginx-proxy;
-  upstream backend {{ server 127.0.0.1:{backend_port}; keepalive 512; keepalive_requests 10000000; }}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_buffering off;
-    }}
-  }}
-}}
-"""
+    return nginx_table.write_conf(
+        tmp,
+        port=port,
+        upstreams={"backend": backend_port},
+        locations="location / { proxy_pass http://backend; }",
     )
-    return conf
 
 
 class _Bench:

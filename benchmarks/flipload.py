@@ -23,6 +23,8 @@ import time
 
 import uvloop
 
+from benchmarks.loadgen import complete_answer
+
 __all__ = ["main"]
 
 
@@ -63,23 +65,14 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer + data
-        end = buffer.find(b"\r\n\r\n")
-        if end < 0:
+        answer = complete_answer(buffer)
+        if answer is None:
             self._buffer = buffer
             return
-        head = buffer[:end].lower()
-        at = head.find(b"\r\ncontent-length:")
-        if at < 0:
-            raise RuntimeError("answers must carry Content-Length")
-        stop = head.find(b"\r\n", at + 2)
-        length = int(head[at + 17 : stop if stop >= 0 else len(head)])
-        if len(buffer) < end + 4 + length:
-            self._buffer = buffer
-            return
-        self._buffer = buffer[end + 4 + length :]
+        head, self._buffer = answer
         self._in_flight = False
         self._counts.requests += 1
-        if buffer[9:10] != b"2":
+        if head[9:10] != b"2":
             self._counts.bad_status += 1
         self._close_after = b"\r\nconnection: close" in head
         self._send()

@@ -17,7 +17,7 @@ import time
 
 import uvloop
 
-__all__ = ["main"]
+__all__ = ["complete_answer", "main"]
 
 
 class _Client(asyncio.Protocol):
@@ -49,25 +49,33 @@ class _Client(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer + data
-        end = buffer.find(b"\r\n\r\n")
-        if end < 0:
+        answer = complete_answer(buffer)
+        if answer is None:
             self._buffer = buffer
             return
-        head = buffer[:end].lower()
-        at = head.find(b"\r\ncontent-length:")
-        if at < 0:
-            raise RuntimeError("responses must carry Content-Length")
-        stop = head.find(b"\r\n", at + 2)
-        length = int(head[at + 17 : stop if stop >= 0 else len(head)])
-        if len(buffer) < end + 4 + length:
-            self._buffer = buffer
-            return
-        self._buffer = buffer[end + 4 + length :]
+        head, self._buffer = answer
         run = self._run
-        if buffer[9:12] != b"200":
+        if head[9:12] != b"200":
             run.errors += 1
         run.latencies.append(time.perf_counter() - self._started)
         self._send()
+
+
+def complete_answer(buffer: bytes) -> tuple[bytes, bytes] | None:
+    """(the head in lower case, what follows) of the first complete answer in ``buffer``, or None while
+    it is incomplete. Answers must carry Content-Length (the benchmarks' backends always do)."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = buffer[:end].lower()
+    at = head.find(b"\r\ncontent-length:")
+    if at < 0:
+        raise RuntimeError("responses must carry Content-Length")
+    stop = head.find(b"\r\n", at + 2)
+    length = int(head[at + 17 : stop if stop >= 0 else len(head)])
+    if len(buffer) < end + 4 + length:
+        return None
+    return head, buffer[end + 4 + length :]
 
 
 class _Run:
