@@ -37,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from benchmarks import nginx_table
-from benchmarks.bench_proxy import _Store, leading_rules
+from benchmarks.bench_proxy import CONNECTIONS, PATH, ROUNDS, THROUGHPUT_S, _Store, leading_rules
 from benchmarks.processes import (
     Child,
     child_pids,
@@ -61,10 +61,6 @@ from strangler_proxy.store.schema import dataplane_workers
 
 __all__ = ["run"]
 
-PATH = "/api/products/42?expand=tags"
-CONNECTIONS = 32
-ROUNDS = 7
-THROUGHPUT_S = 2.0
 FLIPS = 50
 RELOAD_FLIPS = 10
 FLIP_PAUSE_S = 0.15
