@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from new_services.alembic_runner import AlembicMigrations
+from new_services.kit.migrations import AlembicMigrations
 
 __all__ = ["MIGRATIONS_DIR", "VERSION_TABLE", "current_revision", "head_revision", "upgrade_to_head"]
 

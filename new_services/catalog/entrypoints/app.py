@@ -14,7 +14,7 @@ from new_services.catalog.entrypoints.csrf import renew_malformed_cookie, set_cs
 from new_services.catalog.entrypoints.errors import register_error_handlers
 from new_services.catalog.entrypoints.html import finalize, linebreaksbr, pluralize
 from new_services.catalog.entrypoints.methods import ALL_METHODS
-from new_services.observability import install_observability
+from new_services.kit.observability import install_observability
 
 __all__ = ["EXTENSION_KEY", "SECURITY_HEADERS", "create_app"]
 

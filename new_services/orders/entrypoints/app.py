@@ -6,7 +6,7 @@ from http import HTTPStatus
 
 from flask import Flask, Response, redirect, request
 
-from new_services.observability import install_observability
+from new_services.kit.observability import install_observability
 from new_services.orders.bootstrap import Orders, bootstrap
 from new_services.orders.config import OrdersSettings
 from new_services.orders.entrypoints import api, health, pages
