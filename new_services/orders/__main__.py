@@ -13,7 +13,7 @@ import argparse
 import sys
 from datetime import timedelta
 
-from new_services.orders.adapters.engine import make_engine
+from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import upgrade_to_head
 from new_services.orders.bootstrap import bootstrap
 from new_services.orders.config import OrdersSettings

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, text
 
 from acl.identity import IdentityVerifier, load_identity_key
-from new_services.orders.adapters.engine import make_engine
+from new_services.kit.engine import make_engine
 from new_services.orders.adapters.legacy_stock import LegacyStock
 from new_services.orders.adapters.migrate import current_revision, head_revision
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork

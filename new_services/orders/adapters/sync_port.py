@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from acl.orders.records import OrderLineRecord, OrderRecord
 from acl.orders.records import OrderStatus as RecordStatus
-from new_services.orders.adapters.engine import make_engine
+from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import upgrade_to_head
 from new_services.orders.adapters.tables import order_lines, orders
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork

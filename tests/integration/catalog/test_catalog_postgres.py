@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from acl.sync.tables import service_outbox
-from new_services.catalog.adapters.engine import make_engine
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
 from new_services.catalog.adapters.migrate import current_revision, head_revision, upgrade_to_head
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
@@ -23,6 +22,7 @@ from new_services.catalog.service_layer import (
     list_products,
     set_stock,
 )
+from new_services.kit.engine import make_engine
 from tests.unit.catalog.test_sqlalchemy_repository import CRITERIA, PRODUCTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

@@ -14,7 +14,6 @@ from sqlalchemy import Engine, inspect, select
 
 from acl.sync import create_service_outbox
 from acl.sync.tables import service_outbox
-from new_services.catalog.adapters.engine import make_engine, normalise_url
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
 from new_services.catalog.adapters.migrate import current_revision, head_revision, upgrade_to_head
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
@@ -29,6 +28,7 @@ from new_services.catalog.service_layer import (
     list_products,
     set_stock,
 )
+from new_services.kit.engine import make_engine, normalise_url
 from tests.unit.catalog.builders import make_product
 
 pytestmark = pytest.mark.unit

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select
 
 from acl.sync.tables import service_outbox
-from new_services.orders.adapters.engine import make_engine
+from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import current_revision, head_revision, upgrade_to_head
 from new_services.orders.adapters.tables import checkouts, order_numbers, orders
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork

@@ -1,4 +1,9 @@
-"""Engines for the orders database: a SQLite file by default, PostgreSQL by URL."""
+"""Engines for a service's own database: a SQLite file by default, PostgreSQL by URL.
+
+On SQLite every transaction takes the write lock when it begins (`BEGIN IMMEDIATE`): a service runs
+several gunicorn workers, and two transactions that each upgrade a read lock to a write lock would
+otherwise deadlock (SQLITE_BUSY despite the busy timeout).
+"""
 
 from __future__ import annotations
 
