@@ -10,11 +10,11 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from alembic import command
+from alembic import command, context
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, MetaData, text
 
 __all__ = ["AlembicMigrations"]
 
@@ -37,10 +37,14 @@ class AlembicMigrations:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-        return self.head_revision
+        return self.head_revision()
+
+    def head_revision(self) -> str:
+        """The newest revision in ``migrations_dir`` (read once)."""
+        return self._head
 
     @cached_property
-    def head_revision(self) -> str:
+    def _head(self) -> str:
         head = ScriptDirectory.from_config(self._config()).get_current_head()
         if head is None:
             raise RuntimeError(f"no migrations found in {self.migrations_dir}")
@@ -51,3 +55,28 @@ class AlembicMigrations:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": self.version_table})
             return context.get_current_revision()
+
+    def readiness(self, engine: Engine) -> dict[str, str]:
+        """``{"database": "ok"}`` when reachable and migrated; raises with the reason otherwise."""
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        current, head = self.current_revision(engine), self.head_revision()
+        if current != head:
+            raise RuntimeError(f"database at migration {current!r}, expected {head!r}")
+        return {"database": "ok"}
+
+    def run_environment(self, metadata: MetaData) -> None:
+        """The whole of a service's ``migrations/env.py``: migrate on the connection that
+        :meth:`upgrade_to_head` hands over, to ``metadata``, recording in the service's version table."""
+        connection = context.config.attributes.get("connection")
+        if connection is None:
+            raise RuntimeError(f"run the migrations in {self.migrations_dir} through upgrade_to_head(engine)")
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+            version_table=self.version_table,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
