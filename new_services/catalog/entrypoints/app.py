@@ -8,12 +8,14 @@ from flask import Flask, Response, redirect, request
 
 from new_services.catalog.bootstrap import Catalog, bootstrap
 from new_services.catalog.config import CatalogSettings
-from new_services.catalog.entrypoints import api, health, pages
+from new_services.catalog.entrypoints import api, pages
 from new_services.catalog.entrypoints.converters import LegacyIntConverter
-from new_services.catalog.entrypoints.csrf import renew_malformed_cookie, set_csrf_cookie
+from new_services.catalog.entrypoints.dependencies import catalog as current_catalog
 from new_services.catalog.entrypoints.errors import register_error_handlers
 from new_services.catalog.entrypoints.html import finalize, linebreaksbr, pluralize
-from new_services.catalog.entrypoints.methods import ALL_METHODS
+from new_services.kit.csrf import renew_malformed_cookie, set_csrf_cookie
+from new_services.kit.health import health_blueprint
+from new_services.kit.methods import ALL_METHODS
 from new_services.kit.observability import install_observability
 
 __all__ = ["EXTENSION_KEY", "SECURITY_HEADERS", "create_app"]
@@ -46,7 +48,7 @@ def create_app(settings: CatalogSettings | None = None, *, catalog: Catalog | No
         app, service="catalog", log_level=settings.log_level, metrics_dir=settings.metrics_dir
     )
     register_error_handlers(app)
-    app.register_blueprint(health.blueprint)
+    app.register_blueprint(health_blueprint("catalog", lambda: current_catalog().readiness()))
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
     _append_slash_redirects(app)

@@ -1,13 +1,18 @@
-"""Access to the wired dependencies from inside a request."""
+"""Access to the wired dependencies from inside a request, and the CSRF check that reads them."""
 
 from __future__ import annotations
 
 from flask import current_app
 
 from new_services.catalog.bootstrap import Catalog
+from new_services.kit import csrf
 
-__all__ = ["catalog"]
+__all__ = ["catalog", "csrf_protect"]
 
 
 def catalog() -> Catalog:
     return current_app.extensions["catalog"]
+
+
+csrf_protect = csrf.csrf_protect(lambda: catalog().settings.csrf_trusted_origins)
+"""Check the CSRF token before the view runs, against the catalog's trusted origins."""

@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-import json
-
 import structlog
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from new_services.catalog.entrypoints.csrf import CsrfRejected
 from new_services.catalog.entrypoints.shop import html_error
 from new_services.catalog.service_layer import ProductNotFound
+from new_services.kit.csrf import CsrfRejected
+from new_services.kit.responses import error_response, is_api
 
-__all__ = ["InvalidParameter", "error_response", "is_api", "json_response", "register_error_handlers"]
+__all__ = ["InvalidParameter", "register_error_handlers"]
 
-JSON_MIMETYPE = "application/json"
 log = structlog.get_logger("catalog.errors")
 
 
@@ -26,19 +24,6 @@ class InvalidParameter(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-def json_response(payload: object, status: int = 200) -> Response:
-    """JSON serialised as Django's JsonResponse does it (default separators, ASCII only)."""
-    return Response(json.dumps(payload), status=status, mimetype=JSON_MIMETYPE)
-
-
-def error_response(status: int, code: str, message: str, **extra: str) -> Response:
-    return json_response({"error": {"code": code, "message": message, **extra}}, status)
-
-
-def is_api() -> bool:
-    return request.path.startswith("/api/") or request.path == "/api"
 
 
 def register_error_handlers(app: Flask) -> None:

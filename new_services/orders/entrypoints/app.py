@@ -6,11 +6,14 @@ from http import HTTPStatus
 
 from flask import Flask, Response, redirect, request
 
+from new_services.kit.health import health_blueprint
+from new_services.kit.methods import ALL_METHODS
 from new_services.kit.observability import install_observability
 from new_services.orders.bootstrap import Orders, bootstrap
 from new_services.orders.config import OrdersSettings
-from new_services.orders.entrypoints import api, health, pages
+from new_services.orders.entrypoints import api, pages
 from new_services.orders.entrypoints.dependencies import EXTENSION_KEY
+from new_services.orders.entrypoints.dependencies import orders as current_orders
 from new_services.orders.entrypoints.errors import register_error_handlers
 
 __all__ = ["SECURITY_HEADERS", "create_app"]
@@ -36,7 +39,7 @@ def create_app(settings: OrdersSettings | None = None, *, orders: Orders | None 
         app, service="orders", log_level=settings.log_level, metrics_dir=settings.metrics_dir
     )
     register_error_handlers(app)
-    app.register_blueprint(health.blueprint)
+    app.register_blueprint(health_blueprint("orders", lambda: current_orders().readiness()))
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
     _append_slash_redirects(app)
@@ -64,4 +67,4 @@ def _append_slash_redirects(app: Flask) -> None:
         return response
 
     for rule in ("/orders", "/orders/<ord_no>"):
-        app.add_url_rule(rule, f"append_slash{rule}", add_slash, methods=api.ALL_METHODS)
+        app.add_url_rule(rule, f"append_slash{rule}", add_slash, methods=ALL_METHODS)

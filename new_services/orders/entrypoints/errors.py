@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
-
 import structlog
 from flask import Flask, Response, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from new_services.kit.responses import error_response, is_api
 from new_services.orders.entrypoints.auth import NotAuthenticated
 from new_services.orders.service_layer import (
     CheckoutFailed,
@@ -21,9 +20,8 @@ from new_services.orders.service_layer import (
     StockUnavailable,
 )
 
-__all__ = ["ApiError", "error_response", "is_api", "json_response", "register_error_handlers"]
+__all__ = ["ApiError", "register_error_handlers"]
 
-JSON_MIMETYPE = "application/json"
 # The monolith's order routes accept basic auth, so their 401 says so.
 WWW_AUTHENTICATE = 'Basic realm="LegacyShop API", charset="UTF-8"'
 log = structlog.get_logger("orders.errors")
@@ -38,20 +36,6 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.extra = extra
-
-
-def json_response(payload: object, status: int = 200) -> Response:
-    """JSON serialised as Django's JsonResponse does it (default separators, ASCII only)."""
-    return Response(json.dumps(payload), status=status, mimetype=JSON_MIMETYPE)
-
-
-def error_response(status: int, code: str, message: str, **extra: object) -> Response:
-    body = {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
-    return json_response({"error": body}, status)
-
-
-def is_api() -> bool:
-    return request.path.startswith("/api/") or request.path == "/api"
 
 
 def html_error(status: int, title: str, message: str) -> Response:

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request
 
+from new_services.kit.methods import ALL_METHODS, allow_methods
 from new_services.orders.domain import CURRENCY, SHOP_TIMEZONE, Order
-from new_services.orders.entrypoints.api import ALL_METHODS
 from new_services.orders.entrypoints.auth import optional_customer
 from new_services.orders.entrypoints.dependencies import orders
 from new_services.orders.service_layer import PageOutOfRange, get_order, list_orders
@@ -75,12 +75,6 @@ def _render(template: str, **context: Any) -> Response:
     return response
 
 
-def _method_not_allowed() -> Response:
-    response = Response(b"", status=405, content_type="text/html; charset=utf-8")
-    response.headers["Allow"] = "GET, HEAD"
-    return response
-
-
 def _login_redirect() -> Response:
     response = redirect(f"{LOGIN_URL}?next={quote(request.full_path.rstrip('?'), safe='/')}", 302)
     response.autocorrect_location_header = False
@@ -95,9 +89,8 @@ def _page_number(raw: str | None, num_pages: int) -> int:
 
 
 @blueprint.route("/orders/", methods=ALL_METHODS, provide_automatic_options=False)
+@allow_methods("GET", "HEAD")
 def order_list() -> Response:
-    if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed()
     customer = optional_customer()
     if customer is None:
         return _login_redirect()
@@ -121,9 +114,8 @@ def order_list() -> Response:
 
 
 @blueprint.route("/orders/<ord_no>/", methods=ALL_METHODS, provide_automatic_options=False)
+@allow_methods("GET", "HEAD")
 def order_detail(ord_no: str) -> Response:
-    if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed()
     customer = optional_customer()
     if customer is None:
         return _login_redirect()
