@@ -7,11 +7,13 @@ from flask import current_app
 from new_services.catalog.bootstrap import Catalog
 from new_services.kit import csrf
 
-__all__ = ["catalog", "csrf_protect"]
+__all__ = ["EXTENSION_KEY", "catalog", "csrf_protect"]
+
+EXTENSION_KEY = "catalog"
 
 
 def catalog() -> Catalog:
-    return current_app.extensions["catalog"]
+    return current_app.extensions[EXTENSION_KEY]
 
 
 csrf_protect = csrf.csrf_protect(lambda: catalog().settings.csrf_trusted_origins)
