@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from new_services.catalog.config import CatalogSettings
 from new_services.catalog.operations import migrate_database, run_backfill
+from new_services.catalog.settings import CatalogSettings
 
 __all__ = ["main"]
 

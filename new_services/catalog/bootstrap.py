@@ -11,8 +11,8 @@ from acl.identity import IdentityVerifier, load_identity_key
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from new_services.catalog.config import CatalogSettings
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
+from new_services.catalog.settings import CatalogSettings
 from new_services.kit.engine import make_engine
 
 __all__ = ["Catalog", "bootstrap"]

@@ -9,8 +9,8 @@ from acl.catalog import BackfillReport, LegacyProductSource, backfill_products
 from acl.catalog.source import read_only_engine
 from new_services.catalog.adapters.migrate import upgrade_to_head
 from new_services.catalog.bootstrap import bootstrap
-from new_services.catalog.config import CatalogSettings
 from new_services.catalog.service_layer.backfill import CatalogProductSink
+from new_services.catalog.settings import CatalogSettings
 from new_services.kit.engine import make_engine
 
 __all__ = ["migrate_database", "run_backfill"]

@@ -16,7 +16,7 @@ from datetime import timedelta
 from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import upgrade_to_head
 from new_services.orders.bootstrap import bootstrap
-from new_services.orders.config import OrdersSettings
+from new_services.orders.settings import OrdersSettings
 
 __all__ = ["main", "migrate_database"]
 

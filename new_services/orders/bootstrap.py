@@ -11,9 +11,9 @@ from new_services.kit.engine import make_engine
 from new_services.orders.adapters.legacy_stock import LegacyStock
 from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from new_services.orders.config import OrdersSettings
 from new_services.orders.service_layer import CheckoutSaga, StockPort, StockUnavailable
 from new_services.orders.service_layer.unit_of_work import AbstractUnitOfWork
+from new_services.orders.settings import OrdersSettings
 
 __all__ = ["Orders", "UnconfiguredStock", "bootstrap"]
 

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from acl.catalog.records import ProductRecord, ProductStatus
 from new_services.catalog.adapters.migrate import upgrade_to_head
 from new_services.catalog.adapters.tables import products
-from new_services.catalog.config import CatalogSettings
+from new_services.catalog.settings import CatalogSettings
 from new_services.kit.engine import make_engine
 
 __all__ = ["CatalogSyncPort", "create_port"]

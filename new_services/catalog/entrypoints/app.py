@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Flask, request
 
 from new_services.catalog.bootstrap import Catalog, bootstrap
-from new_services.catalog.config import CatalogSettings
 from new_services.catalog.entrypoints import api, pages
 from new_services.catalog.entrypoints.converters import LegacyIntConverter
 from new_services.catalog.entrypoints.dependencies import EXTENSION_KEY
 from new_services.catalog.entrypoints.dependencies import catalog as current_catalog
 from new_services.catalog.entrypoints.errors import register_error_handlers
 from new_services.catalog.entrypoints.html import finalize, linebreaksbr, pluralize
+from new_services.catalog.settings import CatalogSettings
 from new_services.kit.csrf import renew_malformed_cookie, set_csrf_cookie
 from new_services.kit.health import health_blueprint
 from new_services.kit.observability import install_observability

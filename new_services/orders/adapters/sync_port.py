@@ -22,9 +22,9 @@ from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import upgrade_to_head
 from new_services.orders.adapters.tables import order_lines, orders
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from new_services.orders.config import OrdersSettings
 from new_services.orders.domain import Money, Order, OrderLine, OrderStatus
 from new_services.orders.service_layer.imports import import_orders
+from new_services.orders.settings import OrdersSettings
 
 __all__ = ["OrdersSyncPort", "create_port", "order_from_record"]
 

@@ -8,11 +8,11 @@ from new_services.kit.health import health_blueprint
 from new_services.kit.observability import install_observability
 from new_services.kit.web import add_monolith_headers, append_slash_redirects
 from new_services.orders.bootstrap import Orders, bootstrap
-from new_services.orders.config import OrdersSettings
 from new_services.orders.entrypoints import api, pages
 from new_services.orders.entrypoints.dependencies import EXTENSION_KEY
 from new_services.orders.entrypoints.dependencies import orders as current_orders
 from new_services.orders.entrypoints.errors import register_error_handlers
+from new_services.orders.settings import OrdersSettings
 
 __all__ = ["create_app"]
 
