@@ -15,6 +15,7 @@ from new_services.catalog.settings import CatalogSettings
 from new_services.kit.csrf import renew_malformed_cookie, set_csrf_cookie
 from new_services.kit.health import health_blueprint
 from new_services.kit.observability import install_observability
+from new_services.kit.pages import shop_layout
 from new_services.kit.web import add_monolith_headers, append_slash_redirects
 
 __all__ = ["create_app"]
@@ -38,6 +39,7 @@ def create_app(settings: CatalogSettings | None = None, *, catalog: Catalog | No
     app.register_blueprint(health_blueprint("catalog", lambda: current_catalog().readiness()))
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(shop_layout())
     append_slash_redirects(app, ("/products", "/products/<legacy_int:product_id>"))
 
     app.before_request(lambda: renew_malformed_cookie(request))

@@ -6,6 +6,7 @@ from flask import Flask
 
 from new_services.kit.health import health_blueprint
 from new_services.kit.observability import install_observability
+from new_services.kit.pages import shop_layout
 from new_services.kit.web import add_monolith_headers, append_slash_redirects
 from new_services.orders.bootstrap import Orders, bootstrap
 from new_services.orders.entrypoints import api, pages
@@ -31,6 +32,7 @@ def create_app(settings: OrdersSettings | None = None, *, orders: Orders | None 
     app.register_blueprint(health_blueprint("orders", lambda: current_orders().readiness()))
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(shop_layout())
     append_slash_redirects(app, ("/orders", "/orders/<ord_no>"))
 
     add_monolith_headers(app)

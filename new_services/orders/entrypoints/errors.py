@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import structlog
-from flask import Flask, Response, make_response, render_template, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from new_services.kit.responses import error_response, is_api
 from new_services.orders.entrypoints.auth import NotAuthenticated
+from new_services.orders.entrypoints.shop import html_error
 from new_services.orders.service_layer import (
     CheckoutFailed,
     CheckoutInProgress,
@@ -36,15 +37,6 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.extra = extra
-
-
-def html_error(status: int, title: str, message: str) -> Response:
-    from new_services.orders.entrypoints.pages import shop_context
-
-    page = render_template("shop/error.html", title=title, message=message, **shop_context())
-    response = make_response(page, status)
-    response.vary.add("Cookie")
-    return response
 
 
 def register_error_handlers(app: Flask) -> None:

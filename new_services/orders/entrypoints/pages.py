@@ -11,38 +11,22 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request
+from flask import Blueprint, Response, redirect, request
 
 from new_services.kit.methods import ALL_METHODS, allow_methods
-from new_services.orders.domain import CURRENCY, SHOP_TIMEZONE, Order
+from new_services.kit.pages import render_page
+from new_services.orders.domain import SHOP_TIMEZONE, Order
 from new_services.orders.entrypoints.auth import optional_customer
 from new_services.orders.entrypoints.dependencies import orders
+from new_services.orders.entrypoints.shop import shop_context
 from new_services.orders.service_layer import PageOutOfRange, get_order, list_orders
 
-__all__ = ["ORDERS_PER_PAGE", "blueprint", "shop_context"]
+__all__ = ["ORDERS_PER_PAGE", "blueprint"]
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
 ORDERS_PER_PAGE = 20
-SHOP_NAME = "LegacyShop"
 LOGIN_URL = "/accounts/login/"
 STATUS_DISPLAY = {"new": "New", "paid": "Paid", "shipped": "Shipped", "cancelled": "Cancelled"}
-
-
-def shop_context() -> dict[str, Any]:
-    """What the monolith's context processors give every page."""
-    customer = optional_customer()
-    csrf = request.cookies.get("csrftoken", "")
-    user: dict[str, Any] = {"is_authenticated": False}
-    if customer is not None:
-        user = {"is_authenticated": True, "is_staff": customer.is_staff, "username": customer.username}
-    return {
-        "shop_name": SHOP_NAME,
-        "currency": CURRENCY,
-        "cart_count": 0,
-        "user": user,
-        "messages": [],
-        "csrf_token": csrf if csrf.isalnum() and len(csrf) in (32, 64) else "",
-    }
 
 
 @dataclass(frozen=True)
@@ -70,9 +54,7 @@ def _display(order: Order) -> dict[str, Any]:
 
 
 def _render(template: str, **context: Any) -> Response:
-    response = make_response(render_template(template, **shop_context(), **context))
-    response.vary.add("Cookie")
-    return response
+    return render_page(template, {**shop_context(), **context})
 
 
 def _login_redirect() -> Response:
