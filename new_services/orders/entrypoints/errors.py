@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import structlog
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response
 
-from new_services.kit.responses import error_response, is_api
+from new_services.kit.errors import register_http_errors, register_not_found
+from new_services.kit.responses import error_response
 from new_services.orders.entrypoints.auth import NotAuthenticated
 from new_services.orders.entrypoints.shop import html_error
 from new_services.orders.service_layer import (
@@ -50,12 +50,6 @@ def register_error_handlers(app: Flask) -> None:
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
         return response
 
-    @app.errorhandler(OrderNotFound)
-    def _order_not_found(exc: OrderNotFound) -> Response:
-        if is_api():
-            return error_response(404, "not_found", str(exc))
-        return html_error(404, "Page not found", request.path)
-
     @app.errorhandler(PageOutOfRange)
     def _page_out_of_range(exc: PageOutOfRange) -> Response:
         return error_response(400, "invalid_parameter", str(exc), field="page")
@@ -96,22 +90,5 @@ def register_error_handlers(app: Flask) -> None:
         response.headers["Retry-After"] = "5"
         return response
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        if status == 404:
-            if is_api():
-                return error_response(404, "not_found", f"No API endpoint at {request.path}.")
-            return html_error(404, "Page not found", request.path)
-        if status == 400:
-            if is_api():
-                return error_response(400, "bad_request", "Bad request.")
-            return html_error(400, "Bad request", "")
-        return exc.get_response()
-
-    @app.errorhandler(Exception)
-    def _server_error(exc: Exception) -> Response:
-        log.error("unhandled error", path=request.path, exc_info=exc)
-        if is_api():
-            return error_response(500, "server_error", "Internal server error.")
-        return html_error(500, "Server error", "")
+    register_not_found(app, OrderNotFound, html_error)
+    register_http_errors(app, "orders", html_error)
