@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from new_services.catalog.operations import migrate_database, run_backfill
+from new_services.catalog.adapters.migrate import MIGRATIONS
+from new_services.catalog.operations import run_backfill
 from new_services.catalog.settings import CatalogSettings
+from new_services.kit.migrations import migrate_command
 
 __all__ = ["main"]
 
@@ -30,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = CatalogSettings()
     if args.command == "migrate":
-        print(f"catalog database at revision {migrate_database(settings)}")
-        return 0
+        return migrate_command("catalog", settings.database_url, MIGRATIONS)
     report = run_backfill(
         settings, args.legacy_database_url, batch_size=args.batch_size, after_id=args.after_id
     )

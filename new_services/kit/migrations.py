@@ -16,7 +16,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, text
 
-__all__ = ["AlembicMigrations"]
+from new_services.kit.engine import make_engine
+
+__all__ = ["AlembicMigrations", "migrate_command"]
 
 
 class AlembicMigrations:
@@ -38,6 +40,14 @@ class AlembicMigrations:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         return self.head_revision()
+
+    def migrate(self, database_url: str) -> str:
+        """:meth:`upgrade_to_head` on an engine of its own for ``database_url``, disposed afterwards."""
+        engine = make_engine(database_url)
+        try:
+            return self.upgrade_to_head(engine)
+        finally:
+            engine.dispose()
 
     def head_revision(self) -> str:
         """The newest revision in ``migrations_dir`` (read once)."""
@@ -80,3 +90,9 @@ class AlembicMigrations:
         )
         with context.begin_transaction():
             context.run_migrations()
+
+
+def migrate_command(service: str, database_url: str, migrations: AlembicMigrations) -> int:
+    """``python -m new_services.<service> migrate``: bring the database up to date and say where it is."""
+    print(f"{service} database at revision {migrations.migrate(database_url)}")
+    return 0

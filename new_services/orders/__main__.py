@@ -13,20 +13,12 @@ import argparse
 import sys
 from datetime import timedelta
 
-from new_services.kit.engine import make_engine
-from new_services.orders.adapters.migrate import upgrade_to_head
+from new_services.kit.migrations import migrate_command
+from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.bootstrap import bootstrap
 from new_services.orders.settings import OrdersSettings
 
-__all__ = ["main", "migrate_database"]
-
-
-def migrate_database(settings: OrdersSettings) -> str:
-    engine = make_engine(settings.database_url)
-    try:
-        return upgrade_to_head(engine)
-    finally:
-        engine.dispose()
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = OrdersSettings()
     if args.command == "migrate":
-        print(f"orders database at revision {migrate_database(settings)}")
-        return 0
+        return migrate_command("orders", settings.database_url, MIGRATIONS)
     orders = bootstrap(settings)
     try:
         recovered = orders.saga().recover(older_than=timedelta(seconds=args.older_than))

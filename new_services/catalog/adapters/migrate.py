@@ -1,5 +1,6 @@
 """The catalog service's Alembic migrations (``migrations/``), run without an alembic.ini and recorded in
-a version table of its own, so that the catalog service can share a PostgreSQL database with other schemas."""
+a version table of its own, so that the catalog service can share a PostgreSQL database with other schemas:
+``MIGRATIONS.upgrade_to_head(engine)``, ``MIGRATIONS.readiness(engine)``..."""
 
 from __future__ import annotations
 
@@ -7,12 +8,6 @@ from pathlib import Path
 
 from new_services.kit.migrations import AlembicMigrations
 
-__all__ = ["MIGRATIONS", "current_revision", "head_revision", "upgrade_to_head"]
+__all__ = ["MIGRATIONS"]
 
 MIGRATIONS = AlembicMigrations(Path(__file__).with_name("migrations"), "catalog_alembic_version")
-
-upgrade_to_head = MIGRATIONS.upgrade_to_head
-"""Bring the catalog database at ``engine`` up to the newest revision; return that revision."""
-head_revision = MIGRATIONS.head_revision
-current_revision = MIGRATIONS.current_revision
-"""The revision the database is at, or None when it was never migrated."""
