@@ -7,8 +7,10 @@ services stay independent of each other.
 
 from __future__ import annotations
 
+import argparse
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -17,8 +19,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, text
 
 from new_services.kit.engine import make_engine
+from new_services.kit.settings import ServiceSettings
 
-__all__ = ["AlembicMigrations", "migrate_command"]
+__all__ = ["AlembicMigrations", "migrate_command", "service_commands"]
 
 
 class AlembicMigrations:
@@ -92,7 +95,16 @@ class AlembicMigrations:
             context.run_migrations()
 
 
-def migrate_command(service: str, database_url: str, migrations: AlembicMigrations) -> int:
+def service_commands(service: str) -> tuple[argparse.ArgumentParser, Any]:
+    """``python -m new_services.<service>``'s parser and its subcommands, ``migrate`` among them (run
+    it with :func:`migrate_command`); the service adds its own."""
+    parser = argparse.ArgumentParser(prog=f"python -m new_services.{service}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help=f"upgrade the {service} database to the newest revision")
+    return parser, commands
+
+
+def migrate_command(settings: ServiceSettings, migrations: AlembicMigrations) -> int:
     """``python -m new_services.<service> migrate``: bring the database up to date and say where it is."""
-    print(f"{service} database at revision {migrations.migrate(database_url)}")
+    print(f"{settings.service} database at revision {migrations.migrate(settings.database_url)}")
     return 0

@@ -9,11 +9,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import timedelta
 
-from new_services.kit.migrations import migrate_command
+from new_services.kit.migrations import migrate_command, service_commands
 from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.bootstrap import bootstrap
 from new_services.orders.settings import OrdersSettings
@@ -22,15 +21,13 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m new_services.orders")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="upgrade the orders database to the newest revision")
+    parser, commands = service_commands("orders")
     recover = commands.add_parser("recover", help="compensate checkouts left unfinished")
     recover.add_argument("--older-than", type=float, default=300.0, help="seconds since the checkout began")
     args = parser.parse_args(argv)
     settings = OrdersSettings()
     if args.command == "migrate":
-        return migrate_command("orders", settings.database_url, MIGRATIONS)
+        return migrate_command(settings, MIGRATIONS)
     orders = bootstrap(settings)
     try:
         recovered = orders.saga().recover(older_than=timedelta(seconds=args.older_than))
