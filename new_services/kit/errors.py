@@ -8,6 +8,7 @@ from collections.abc import Callable
 import structlog
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from new_services.kit.responses import error_response, is_api
 
@@ -34,7 +35,7 @@ def register_http_errors(app: Flask, service: str, html_error: HtmlError) -> Non
     log = structlog.get_logger(f"{service}.errors")
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
+    def _http_error(exc: HTTPException) -> Response | BaseResponse:
         status = exc.code or 500
         if status == 404:
             if is_api():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from http import HTTPStatus
+from typing import cast
 
 from flask import Flask, Response, current_app, redirect, request
 
@@ -80,7 +81,8 @@ def append_slash_redirects(app: Flask, rules: Iterable[str]) -> None:
 
     def add_slash(**_: object) -> Response:
         query = request.query_string.decode("latin-1")
-        response = redirect(f"{request.path}/" + (f"?{query}" if query else ""), 301)
+        # Flask's redirect() makes the app's response class; werkzeug's annotation says its base class
+        response = cast(Response, redirect(f"{request.path}/" + (f"?{query}" if query else ""), 301))
         response.autocorrect_location_header = False
         response.data = b""
         response.vary.add("Cookie")

@@ -171,7 +171,7 @@ class _SingleWriteCycle(RequestResponseCycle):
                 raise RuntimeError("Response content longer than Content-Length")
             if len(body) < expected:
                 raise RuntimeError("Response content shorter than Content-Length")
-            tail = (b"\r\n", body)
+            tail: tuple[bytes, ...] = (b"\r\n", body)
         else:
             tail = (b"\r\n",)
         self.response_started = True

@@ -8,7 +8,7 @@ session), so it shows the number the proxy signed into the identity when present
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from flask import Blueprint, Response, redirect, request
@@ -58,7 +58,10 @@ def _render(template: str, **context: Any) -> Response:
 
 
 def _login_redirect() -> Response:
-    response = redirect(f"{LOGIN_URL}?next={quote(request.full_path.rstrip('?'), safe='/')}", 302)
+    # Flask's redirect() makes the app's response class; werkzeug's annotation says its base class
+    response = cast(
+        Response, redirect(f"{LOGIN_URL}?next={quote(request.full_path.rstrip('?'), safe='/')}", 302)
+    )
     response.autocorrect_location_header = False
     return response
 
