@@ -35,7 +35,7 @@ class ChangeBody(_Body):
 
 class PublishBody(ChangeBody):
     table: RouteTable
-    expected_version: int  # type: ignore[assignment]  # required for a whole table
+    expected_version: int  # required for a whole table
     dry_run: bool = False
 
 

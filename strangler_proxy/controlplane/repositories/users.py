@@ -54,7 +54,7 @@ class TokenRecord:
     last_used_at: datetime | None
 
 
-def _user(row) -> UserRecord:  # type: ignore[no-untyped-def]
+def _user(row) -> UserRecord:
     return UserRecord(
         id=row.id,
         username=row.username,
