@@ -127,18 +127,16 @@ def _strip_forgeable() -> dict[str, Any]:
 
 def _route_rule(rule: Rule, upstreams: dict[str, Upstream]) -> dict[str, Any]:
     action = rule.action
+    new = action.upstream or LEGACY  # validation gives every mode but legacy its new upstream
     filters = [_strip_forgeable()]
     if action.mode is ActionMode.NEW:
-        backends = [_backend(upstreams, action.upstream)]  # type: ignore[arg-type]
+        backends = [_backend(upstreams, new)]
     elif action.mode is ActionMode.CANARY:
-        backends = [
-            _backend(upstreams, LEGACY, 100 - action.weight),
-            _backend(upstreams, action.upstream, action.weight),  # type: ignore[arg-type]
-        ]
+        backends = [_backend(upstreams, LEGACY, 100 - action.weight), _backend(upstreams, new, action.weight)]
     else:
         backends = [_backend(upstreams, LEGACY)]
     if action.mode is ActionMode.SHADOW:
-        mirror = {"backendRef": _backend(upstreams, action.upstream)}  # type: ignore[arg-type]
+        mirror: dict[str, Any] = {"backendRef": _backend(upstreams, new)}
         percent = action.shadow.sample_percent
         if percent < 100 and percent == int(percent):
             mirror["percent"] = int(percent)

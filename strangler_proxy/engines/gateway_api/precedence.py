@@ -133,7 +133,9 @@ def order_problems(
 
 
 def _methods(rule: Rule) -> list[str | None]:
-    return sorted(rule.match.methods) if rule.match.methods is not None else [None]
+    if rule.match.methods is None:
+        return [None]
+    return [method for method in sorted(rule.match.methods)]
 
 
 def _misordered(earlier: Rule, later: Rule, *, same_route: bool) -> str | None:

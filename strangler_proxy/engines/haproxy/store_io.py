@@ -78,7 +78,7 @@ class EngineStore:
             row = conn.execute(pointer).first()
             if row is None or row.generation == known_generation:
                 return None
-            document = conn.execute(
+            document: str = conn.execute(
                 select(route_versions.c.document).where(route_versions.c.id == row.version_id)
             ).scalar_one()
         return ActiveTable(row.generation, RouteTable.from_json(document).with_version(row.version_id))
