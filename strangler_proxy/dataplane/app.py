@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 
 from strangler_proxy.dataplane.access_log import AccessLog
+from strangler_proxy.dataplane.address_guard import GuardedResolver
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers
@@ -166,7 +167,9 @@ class DataPlane:
         applied = await asyncio.to_thread(self._poller.poll_once)
         if not applied:
             await asyncio.to_thread(self._applied, self.live.current)
-        self._session = upstream_session(pool_size=settings.upstream_pool_size)
+        self._session = upstream_session(
+            pool_size=settings.upstream_pool_size, resolver=GuardedResolver(settings.private_sockets)
+        )
         live = self.live
         if settings.shadow_socket is not None:
             self._shadow = ShadowClient(settings.shadow_socket)

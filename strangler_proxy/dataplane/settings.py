@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from strangler_proxy.identity import identity_key_path
+from strangler_proxy.routes.addresses import OwnSockets
 from strangler_proxy.secrets import load_or_create_secret
 
 __all__ = ["DataPlaneSettings", "load_identity_key", "load_internal_token", "load_override_key"]
@@ -27,6 +28,9 @@ class DataPlaneSettings(BaseSettings):
     store_url: str = ""
     """Empty means ``sqlite:///$STRANGLER_HOME/store.sqlite3``."""
     legacy_url: str = "http://127.0.0.1:8100"
+    admin_host: str = "127.0.0.1"
+    admin_port: Annotated[int, Field(ge=1, le=65535)] = 8001
+    """The control plane's socket (``STRANGLER_ADMIN_HOST``/``_PORT``), which no upstream may reach."""
     dataplane_host: str = "127.0.0.1"
     dataplane_port: Annotated[int, Field(ge=0, le=65535)] = 8000
     dataplane_workers: Annotated[int, Field(ge=1, le=256)] = Field(
@@ -86,6 +90,11 @@ class DataPlaneSettings(BaseSettings):
     @property
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.home.resolve() / 'store.sqlite3'}"
+
+    @property
+    def private_sockets(self) -> OwnSockets:
+        """The toolkit's own listeners that upstream connections must never reach, whatever the DNS says."""
+        return OwnSockets(((self.admin_host, self.admin_port),))
 
     @property
     def metrics_dir(self) -> Path:

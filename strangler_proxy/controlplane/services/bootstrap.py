@@ -65,7 +65,7 @@ def _register_missing(upstream_service: UpstreamService, wanted: Mapping[str, st
         if name in known:
             continue
         try:
-            upstream_service.save({"name": name, "url": url})
+            upstream_service.save({"name": name, "url": url}, resolve=False)
         except Refused as exc:
             raise RuntimeError(
                 f"STRANGLER_UPSTREAMS: {name}={url} is refused: {'; '.join(exc.problems)}"
@@ -78,7 +78,7 @@ def _first_version(engine: Engine, legacy_url: str, upstream_service: UpstreamSe
         if versions.active_pointer(conn) is not None:
             return False
     try:
-        legacy = upstream_service.parse({"name": LEGACY, "url": legacy_url})
+        legacy = upstream_service.parse({"name": LEGACY, "url": legacy_url}, resolve=False)
     except Refused as exc:
         raise RuntimeError(
             f"STRANGLER_LEGACY_URL={legacy_url!r} is refused: {'; '.join(exc.problems)}"
