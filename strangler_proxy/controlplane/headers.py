@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SECURITY_HEADERS", "SecurityHeaders"]
+__all__ = ["NO_STORE", "SECURITY_HEADERS", "SecurityHeaders"]
+
+NO_STORE = {"Cache-Control": "no-store"}
+"""For answers that carry a secret (a new token): no cache may keep them."""
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),

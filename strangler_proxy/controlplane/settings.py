@@ -31,6 +31,11 @@ class ControlPlaneSettings(BaseSettings):
     upstreams: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Upstreams registered at start when missing: ``name=url,name=url`` (e.g. the stack's services)."""
     session_max_age_s: int = Field(default=12 * 3600, gt=0)
+    """A session ends this long after login (or earlier: logout, a password, role or enabled change)."""
+    admin_https: bool = False
+    """The admin is reached over HTTPS with TLS terminated in front of it (``STRANGLER_ADMIN_HTTPS``): the
+    session cookie is then ``Secure`` and named with the ``__Host-`` prefix, as it is when the control
+    plane itself serves HTTPS."""
     guards_enabled: bool = True
     guard_interval_s: float = Field(default=0.5, gt=0)
     guard_lag_s: float = Field(default=2.0, ge=0, le=60)

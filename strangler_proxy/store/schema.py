@@ -33,6 +33,7 @@ __all__ = [
     "metadata",
     "route_stats",
     "route_versions",
+    "sessions",
     "shadow_counts",
     "shadow_samples",
     "upstreams",
@@ -94,6 +95,14 @@ users = Table(
     Column("role", String(20), nullable=False, comment="viewer | operator | admin"),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "generation",
+        Integer,
+        nullable=False,
+        default=0,
+        server_default="0",
+        comment="bumped on a password, role or enabled change: ends its sessions and tokens",
+    ),
 )
 
 api_tokens = Table(
@@ -105,6 +114,33 @@ api_tokens = Table(
     Column("token_hash", String(128), nullable=False, unique=True, comment="sha256 of the token"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column(
+        "scope",
+        String(20),
+        nullable=False,
+        default="admin",
+        server_default="admin",
+        comment="viewer | operator | admin: the most it may do, never more than its user",
+    ),
+    Column(
+        "expires_at", DateTime(timezone=True), nullable=True, comment="null only for rows older than expiry"
+    ),
+    Column(
+        "generation", Integer, nullable=False, default=0, server_default="0", comment="its user's, at issue"
+    ),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True, comment="sha256 of the session cookie's random id"),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("generation", Integer, nullable=False, comment="its user's generation when it was opened"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("address", String(64), nullable=True, comment="the client address it was opened from"),
+    Index("ix_sessions_user_id", "user_id"),
+    Index("ix_sessions_expires_at", "expires_at"),
 )
 
 audit_log = Table(

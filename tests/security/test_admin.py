@@ -70,7 +70,7 @@ def test_no_role_escalation(api: Api) -> None:
             f"/api/v1/users/{role}-user", json={"role": "admin"}, headers=api.headers(role)
         )
         assert response.status_code == 403, response.text
-    assert api.services.auth.token_principal(api.tokens["viewer"]).role is Role.VIEWER  # type: ignore[union-attr]
+    assert api.services.tokens.principal(api.tokens["viewer"]).role is Role.VIEWER  # type: ignore[union-attr]
 
 
 def _login(api: Api, username: str = "admin-user", password: str = PASSWORD):  # type: ignore[no-untyped-def]
@@ -97,7 +97,7 @@ def test_login_issues_a_fresh_session_whatever_cookie_came_in(api: Api) -> None:
     assert response.status_code == 200
     issued = response.cookies.get("strangler_session")
     assert issued and issued != "attacker-chosen-value"
-    assert api.services.auth.session_principal("attacker-chosen-value") is None
+    assert api.services.sessions.principal("attacker-chosen-value") is None
     again = _login(api).cookies.get("strangler_session")
     assert again and again != issued
     set_cookie = response.headers["set-cookie"].lower()

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from strangler_proxy.controlplane.services.tokens import DEFAULT_TTL_S, MAX_TTL_S
 from strangler_proxy.routes import ActionMode, RouteTable, Rule
 
 __all__ = [
@@ -70,6 +71,9 @@ class LoginBody(_Body):
 
 class TokenBody(_Body):
     name: str = Field(default="cli", min_length=1, max_length=100)
+    scope: Literal["viewer", "operator", "admin"] | None = None
+    """The most the token may do; default (and at most) the creator's role."""
+    expires_in_s: int = Field(default=DEFAULT_TTL_S, ge=60, le=MAX_TTL_S)
 
 
 class UpstreamBody(_Body):

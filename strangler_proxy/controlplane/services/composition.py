@@ -14,7 +14,9 @@ from strangler_proxy.controlplane.services.guards import GuardService
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
+from strangler_proxy.controlplane.services.sessions import SessionService
 from strangler_proxy.controlplane.services.sync_lag import SyncLagService
+from strangler_proxy.controlplane.services.tokens import TokenService
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.secrets import load_or_create_secret
@@ -30,6 +32,8 @@ class ControlPlaneServices:
     engine: Engine
     publishing: PublishingService
     auth: AuthService
+    sessions: SessionService
+    tokens: TokenService
     audit: AuditService
     upstreams: UpstreamService
     observability: ObservabilityService
@@ -62,12 +66,13 @@ def build_services(
         settings=settings,
         engine=engine,
         publishing=publishing,
-        auth=AuthService(
+        auth=AuthService(engine, hasher=password_hasher),
+        sessions=SessionService(
             engine,
             session_key=load_or_create_secret(secrets_dir / "session.key"),
-            session_max_age_s=settings.session_max_age_s,
-            hasher=password_hasher,
+            max_age_s=settings.session_max_age_s,
         ),
+        tokens=TokenService(engine),
         audit=AuditService(engine),
         upstreams=UpstreamService(
             engine,

@@ -7,7 +7,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from strangler_proxy.controlplane.security import clear_session_cookie, client_address, set_session_cookie
+from strangler_proxy.controlplane.security import (
+    clear_session_cookie,
+    client_address,
+    session_cookie,
+    set_session_cookie,
+)
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.ui.web import UI
 
@@ -100,12 +105,15 @@ class AuthViews:
         await run_in_threadpool(
             audit.record, actor=user.username, action="login", outcome="ok", address=address
         )
+        cookie = await run_in_threadpool(self.ui.services.sessions.open, user, address=address)
         response = RedirectResponse(next_url, status_code=303)
-        set_session_cookie(response, self.ui.services.auth.open_session(user), self.ui.services)
+        set_session_cookie(request, response, cookie, self.ui.services)
         return response
 
     async def logout(self, request: Request) -> Response:
         principal, _form = await self.ui.require_change(request, Role.VIEWER)
+        services = self.ui.services
+        await run_in_threadpool(services.sessions.end, session_cookie(request, services))
         await run_in_threadpool(
             self.ui.services.audit.record,
             actor=principal.username,
@@ -114,5 +122,5 @@ class AuthViews:
             address=client_address(request),
         )
         response = RedirectResponse(str(request.app.url_path_for("ui-login")), status_code=303)
-        clear_session_cookie(response)
+        clear_session_cookie(request, response, services)
         return response

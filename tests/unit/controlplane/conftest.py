@@ -58,6 +58,6 @@ def api(settings: ControlPlaneSettings, services: ControlPlaneServices) -> Itera
     tokens = {}
     for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN):
         user = services.auth.create_user(f"{role.label}-user", "a long enough password", role)
-        tokens[role.label] = services.auth.issue_token(user.id, "test")
+        tokens[role.label] = services.tokens.issue(user, "test").token
     with TestClient(create_app(settings, services)) as client:
         yield Api(client, services, tokens)
