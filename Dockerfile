@@ -8,13 +8,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# The locked versions first (a layer of their own, rebuilt only when the lock changes), then the project.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
+
 COPY pyproject.toml README.md ./
 COPY legacy_monolith ./legacy_monolith
 COPY strangler_proxy ./strangler_proxy
 COPY new_services ./new_services
 COPY acl ./acl
 COPY migration_plan ./migration_plan
-RUN pip install .
+RUN pip install --no-deps .
 
 COPY loadtests ./loadtests
 COPY plans ./plans

@@ -2,10 +2,14 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+LOCKED := $(VENV)/.locked
 INSTALLED := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint bench soak drill test-tools clean help
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+
+.PHONY: run test lint bench soak drill test-tools lock upgrade clean help
 
 help:
 	@echo "make run    start the whole stack on 127.0.0.1 (SQLite, no Docker)"
@@ -14,14 +18,36 @@ help:
 	@echo "make bench  benchmarks (ratios measured side by side)"
 	@echo "make drill  every rollback drill under load; reports in drills/reports/"
 	@echo "make soak   70% of capacity through the proxy, flips every 5 s, worker restarts (SOAK_S=600)"
+	@echo "make lock   resolve the lock files again after a change of pyproject.toml (other pins kept)"
+	@echo "make upgrade  move every pin of the lock files to the newest release pyproject.toml allows"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Exactly the locked versions, each checked against its hash (the lock pins pip and hatchling too), then
+# the project itself, editable, built by the locked hatchling. A package dropped from the lock stays in
+# .venv until `make clean`.
+$(LOCKED): $(DEV_LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	touch $(LOCKED)
+
+$(INSTALLED): $(LOCKED) pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(INSTALLED)
+
+# The lock files: requirements.lock (what the project needs to run; the Docker image installs it) and
+# requirements-dev.lock (that plus the tools to test, lint and lock; .venv installs it), resolved by uv
+# for Python 3.11 on every platform, with hashes. `make lock` keeps every pin that pyproject.toml still
+# allows; `make upgrade` moves them all to the newest release (then run make test: the drift checks of
+# the data plane's copies of aiohttp and uvicorn code say what to re-read).
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--quiet --custom-compile-command "make lock"
+lock: $(LOCKED)
+	$(UV_COMPILE) $(UV_ARGS) -o $(LOCK)
+	$(UV_COMPILE) $(UV_ARGS) --extra dev -c $(LOCK) -o $(DEV_LOCK)
+
+upgrade: UV_ARGS = --upgrade
+upgrade: lock
 
 run: $(INSTALLED)
 	$(BIN)/strangler up

@@ -38,8 +38,17 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 
-__all__ = ["UVICORN_ON_HEADERS_COMPLETE", "UVICORN_SEND", "ProtocolLimits", "StrictHttpToolsProtocol"]
+__all__ = [
+    "UVICORN_MIRRORED_VERSION",
+    "UVICORN_ON_HEADERS_COMPLETE",
+    "UVICORN_SEND",
+    "ProtocolLimits",
+    "StrictHttpToolsProtocol",
+]
 
+UVICORN_MIRRORED_VERSION = "0.55.0"
+"""The uvicorn release whose code (uvicorn/protocols/http/httptools_impl.py) the two copies below
+repeat: written against 0.54, unchanged through this release, the locked one."""
 UVICORN_ON_HEADERS_COMPLETE = "1ea8589acfad92d8ff9182775f337d98fc469e0fa39642a83195fca920f5ca96"
 """SHA-256 of the source of uvicorn's ``HttpToolsProtocol.on_headers_complete`` that
 ``StrictHttpToolsProtocol._start_cycle`` repeats; a unit test fails when uvicorn's changes."""
@@ -323,7 +332,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         # else: no body follows (RFC 9112 section 6.3), the message completes right away
 
     def _start_cycle(self) -> None:
-        """uvicorn's ``on_headers_complete`` (0.54, see ``UVICORN_ON_HEADERS_COMPLETE``), creating a
+        """uvicorn's ``on_headers_complete`` (see ``UVICORN_MIRRORED_VERSION``), creating a
         :class:`_SingleWriteCycle` instead of its own cycle class."""
         parser = self.parser
         http_version = parser.get_http_version()

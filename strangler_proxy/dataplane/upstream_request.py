@@ -18,10 +18,11 @@ What is kept from the session, on purpose:
   session does, but only when it is idempotent (aiohttp's ``IDEMPOTENT_METHODS``) and has no body or
   a body held in memory: a streamed body is never replayed.
 
-:data:`AIOHTTP_SESSION_REQUEST` pins the hash of the aiohttp code this mirrors
-(``tests/unit/dataplane/test_upstream_request.py``), so an aiohttp upgrade that changes it is reviewed
-here. Measured with ``python -m benchmarks.instructions --connections 1``: 566 k instructions per
-request through ``ClientSession.request``, 504 k through this (docs/performance.md).
+:data:`AIOHTTP_SESSION_REQUEST` pins the hash of the aiohttp code this mirrors, of the release named by
+:data:`AIOHTTP_MIRRORED_VERSION` (``tests/unit/dataplane/test_upstream_request.py``), so an aiohttp
+upgrade that changes it is reviewed here. Measured with
+``python -m benchmarks.instructions --connections 1``: 566 k instructions per request through
+``ClientSession.request``, 504 k through this (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from strangler_proxy.dataplane.upstream_session import ProxyRequest
 from strangler_proxy.routes.model import Timeouts
 
 __all__ = [
+    "AIOHTTP_MIRRORED_VERSION",
     "AIOHTTP_SESSION_REQUEST",
     "MAX_FIELD_BYTES",
     "MAX_HEADERS",
@@ -54,7 +56,10 @@ MAX_LINE_BYTES = 8190
 MAX_FIELD_BYTES = 8190
 MAX_HEADERS = 128
 
-#: sha256 of ``inspect.getsource(aiohttp.ClientSession._request)`` this module was checked against
+#: the aiohttp release whose ``ClientSession._request`` (aiohttp/client.py) :class:`UpstreamClient` mirrors
+#: (written against 3.14; the method is unchanged through this release, the locked one)
+AIOHTTP_MIRRORED_VERSION = "3.14.5"
+#: sha256 of ``inspect.getsource(aiohttp.ClientSession._request)`` of that release
 AIOHTTP_SESSION_REQUEST = "32986b8105faf5f829c07924811d1697c23685e86e68fa9148869d5369557615"
 
 _NO_DEADLINE = TimerNoop()

@@ -12,11 +12,13 @@ import inspect
 from typing import Any
 
 import pytest
+import uvicorn
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from strangler_proxy.dataplane.protocol import (
+    UVICORN_MIRRORED_VERSION,
     UVICORN_ON_HEADERS_COMPLETE,
     UVICORN_SEND,
     StrictHttpToolsProtocol,
@@ -248,11 +250,26 @@ def test_the_repeated_uvicorn_code_is_the_installed_one() -> None:
     """``StrictHttpToolsProtocol._start_cycle`` repeats uvicorn's ``on_headers_complete``: when
     uvicorn changes it, this fails, so that the copy is reviewed against the new code."""
     source = inspect.getsource(HttpToolsProtocol.on_headers_complete)
-    assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_ON_HEADERS_COMPLETE
+    assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_ON_HEADERS_COMPLETE, (
+        f"uvicorn {uvicorn.__version__} changed HttpToolsProtocol.on_headers_complete "
+        f"(uvicorn/protocols/http/httptools_impl.py) since {UVICORN_MIRRORED_VERSION}, the release "
+        "StrictHttpToolsProtocol._start_cycle repeats: re-read how it fills the scope (method, HTTP "
+        "version, path, raw_path, query string), hands an upgrade over, applies limit_concurrency, "
+        "and creates and runs the cycle (or queues it behind a pipelined one); bring _start_cycle in "
+        "strangler_proxy/dataplane/protocol.py in line, then update UVICORN_MIRRORED_VERSION and "
+        "UVICORN_ON_HEADERS_COMPLETE"
+    )
 
 
 def test_the_repeated_uvicorn_framing_is_the_installed_one() -> None:
     """``_SingleWriteCycle._send_whole`` repeats the framing of uvicorn's ``RequestResponseCycle.send``
     (checked byte for byte above): when uvicorn changes it, this fails, so that the copy is reviewed."""
     source = inspect.getsource(RequestResponseCycle.send)
-    assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_SEND
+    assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_SEND, (
+        f"uvicorn {uvicorn.__version__} changed RequestResponseCycle.send "
+        f"(uvicorn/protocols/http/httptools_impl.py) since {UVICORN_MIRRORED_VERSION}, the release "
+        "_SingleWriteCycle._send_whole repeats: re-read how it validates and writes the status line and "
+        "headers (Content-Length, Connection: close, keep-alive, HEAD and no-content answers) and the "
+        "body; bring _send_whole in strangler_proxy/dataplane/protocol.py in line, then update "
+        "UVICORN_MIRRORED_VERSION and UVICORN_SEND"
+    )

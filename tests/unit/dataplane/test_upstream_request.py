@@ -12,7 +12,11 @@ import pytest
 from multidict import CIMultiDict
 from yarl import URL
 
-from strangler_proxy.dataplane.upstream_request import AIOHTTP_SESSION_REQUEST, UpstreamClient
+from strangler_proxy.dataplane.upstream_request import (
+    AIOHTTP_MIRRORED_VERSION,
+    AIOHTTP_SESSION_REQUEST,
+    UpstreamClient,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -21,7 +25,15 @@ def test_the_session_code_the_client_mirrors_is_the_one_it_was_checked_against()
     """A new aiohttp may change how the session sends a request (a new step, a new retry rule):
     compare it with strangler_proxy/dataplane/upstream_request.py, then update the pinned hash."""
     source = inspect.getsource(aiohttp.ClientSession._request)
-    assert hashlib.sha256(source.encode()).hexdigest() == AIOHTTP_SESSION_REQUEST
+    assert hashlib.sha256(source.encode()).hexdigest() == AIOHTTP_SESSION_REQUEST, (
+        f"aiohttp {aiohttp.__version__} changed ClientSession._request (aiohttp/client.py) since "
+        f"{AIOHTTP_MIRRORED_VERSION}, the release UpstreamClient.send mirrors: re-read how it builds the "
+        "request (the ClientRequest arguments), takes a connection (connector.connect and the connect "
+        "timeouts), sets the read timeout and parser limits (set_response_params), starts the response, "
+        "and which errors it sends again (the retry loop: ServerDisconnectedError/ClientOSError, "
+        "idempotent methods, a body it can replay); bring strangler_proxy/dataplane/upstream_request.py "
+        "in line, then update AIOHTTP_MIRRORED_VERSION and AIOHTTP_SESSION_REQUEST"
+    )
 
 
 class _CountingConnector(aiohttp.TCPConnector):
