@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from strangler_proxy.controlplane.api import api_routes
 from strangler_proxy.controlplane.errors import ControlPlaneError
 from strangler_proxy.controlplane.headers import SecurityHeaders
+from strangler_proxy.controlplane.limits import LOGIN_BODY_BYTES, LOGIN_PATHS, BodyLimit
 from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.store.engine import make_engine
@@ -88,7 +89,14 @@ def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | 
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                BodyLimit,
+                max_bytes=settings.admin_max_body_bytes,
+                per_path=dict.fromkeys(LOGIN_PATHS, LOGIN_BODY_BYTES),
+            ),
+        ],
         exception_handlers={ControlPlaneError: _service_error, HTTPException: _http_error},
     )
 

@@ -32,6 +32,8 @@ class ControlPlaneSettings(BaseSettings):
     """Upstreams registered at start when missing: ``name=url,name=url`` (e.g. the stack's services)."""
     session_max_age_s: int = Field(default=12 * 3600, gt=0)
     """A session ends this long after login (or earlier: logout, a password, role or enabled change)."""
+    admin_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024)
+    """Largest request body the control plane reads (413 beyond); the login endpoints take 8 KiB."""
     admin_https: bool = False
     """The admin is reached over HTTPS with TLS terminated in front of it (``STRANGLER_ADMIN_HTTPS``): the
     session cookie is then ``Secure`` and named with the ``__Host-`` prefix, as it is when the control

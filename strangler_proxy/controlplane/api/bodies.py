@@ -65,8 +65,8 @@ class RollbackBody(RollbackAllBody):
 
 
 class LoginBody(_Body):
-    username: str
-    password: str
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=1024)
 
 
 class TokenBody(_Body):

@@ -74,7 +74,9 @@ def login_endpoint(services: ControlPlaneServices):  # type: ignore[no-untyped-d
             )
 
         try:
-            user = await run_in_threadpool(services.auth.check_password, body.username, body.password)
+            user = await run_in_threadpool(
+                services.auth.check_password, body.username, body.password, address
+            )
         except TooManyRequests as exc:
             await deny(exc.message)
             raise

@@ -1,4 +1,4 @@
-"""Users and their passwords (argon2id), and the login throttle.
+"""Users and their passwords (argon2id), checked through the login throttle (``throttle.py``).
 
 Sessions live in ``sessions.py``, API tokens in ``tokens.py``, roles in ``roles.py``. A change of a
 user's password, role or enabled state bumps its generation, which ends every session and token it had.
@@ -6,52 +6,33 @@ user's password, role or enabled state bumps its generation, which ends every se
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
+import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
-from strangler_proxy.controlplane.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from strangler_proxy.controlplane.errors import BadRequest, Conflict, NotFound
 from strangler_proxy.controlplane.repositories import users
 from strangler_proxy.controlplane.repositories.users import UserRecord
 from strangler_proxy.controlplane.services.clock import Clock, utcnow
 from strangler_proxy.controlplane.services.roles import Principal, Role
+from strangler_proxy.controlplane.services.throttle import LoginThrottle
 
-__all__ = ["AuthService", "LoginThrottle", "Principal", "Role"]
+__all__ = ["USERNAME", "AuthService", "LoginThrottle", "Principal", "Role", "valid_username"]
 
 
-class LoginThrottle:
-    """At most ``limit`` failed logins per user name within ``window_s``; then 429 until they age out."""
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+"""User names: a letter or digit, then letters, digits and ``._@-``, 64 characters at most."""
+MAX_PASSWORD_CHARS = 1024
+MAX_USERNAME_CHARS = 150
+"""What the store holds; names created before the alphabet may be this long."""
+INVALID_NAME_KEY = "(not a user name)"
+"""The one throttle key every login attempt with a name outside the alphabet counts under."""
 
-    def __init__(self, *, limit: int = 10, window_s: float = 300.0) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def check(self, username: str) -> None:
-        with self._lock:
-            recent = self._recent(username)
-            if len(recent) >= self.limit:
-                wait = int(recent[0] + self.window_s - time.monotonic()) + 1
-                raise TooManyRequests(f"too many failed logins for {username!r}; try again in {wait} s")
-
-    def failed(self, username: str) -> None:
-        with self._lock:
-            self._recent(username).append(time.monotonic())
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username, None)
-
-    def _recent(self, username: str) -> deque[float]:
-        recent = self._failures.setdefault(username, deque())
-        while recent and recent[0] < time.monotonic() - self.window_s:
-            recent.popleft()
-        return recent
+def valid_username(username: str) -> bool:
+    return USERNAME.fullmatch(username) is not None
 
 
 class AuthService:
@@ -68,37 +49,44 @@ class AuthService:
     def hash_password(self, password: str) -> str:
         return self._hasher.hash(password)
 
-    def check_password(self, username: str, password: str) -> UserRecord | None:
+    def check_password(self, username: str, password: str, address: str | None = None) -> UserRecord | None:
         """The user when ``password`` is right and the account enabled, else None.
 
-        Raises TooManyRequests after too many recent failures for ``username``.
+        Raises TooManyRequests when the throttle refuses ``username`` from ``address`` (the attempt is
+        reserved there before the password is hashed, see ``throttle.py``).
         """
-        self.throttle.check(username)
-        with self._engine.connect() as conn:
-            user = users.get_user_by_name(conn, username)
+        key = username if valid_username(username) else INVALID_NAME_KEY
+        attempt = self.throttle.reserve(key, address)
+        user = None
+        if len(username) <= MAX_USERNAME_CHARS and len(password) <= MAX_PASSWORD_CHARS:
+            # names from before the alphabet existed still sign in (counted under the shared key)
+            with self._engine.connect() as conn:
+                user = users.get_user_by_name(conn, username)
         if user is None:
-            self._hasher.hash(password)  # same cost whether or not the user exists
-            self.throttle.failed(username)
+            self._hasher.hash(password[:MAX_PASSWORD_CHARS])  # the same cost whether or not the user exists
+            self.throttle.settle(attempt, succeeded=False)
             return None
         try:
             self._hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
-            self.throttle.failed(username)
+            self.throttle.settle(attempt, succeeded=False)
             return None
         if user.disabled:
+            self.throttle.settle(attempt, succeeded=False)
             return None
-        self.throttle.succeeded(username)
+        self.throttle.settle(attempt, succeeded=True)
         if self._hasher.check_needs_rehash(user.password_hash):
             with self._engine.begin() as conn:
                 users.update_user(conn, user.id, password_hash=self._hasher.hash(password))
         return user
 
     def create_user(self, username: str, password: str, role: Role) -> UserRecord:
-        username = username.strip()
-        if not username or len(username) > 150:
-            raise BadRequest("a username has 1 to 150 characters")
-        if len(password) < 12:
-            raise BadRequest("a password has at least 12 characters")
+        if not valid_username(username):
+            raise BadRequest(
+                f"{username[:70]!r} is not a user name: 1 to 64 letters, digits and . _ @ -, "
+                "starting with a letter or digit"
+            )
+        _check_password_length(password)
         with self._engine.begin() as conn:
             if users.get_user_by_name(conn, username) is not None:
                 raise Conflict(f"user {username!r} already exists")
@@ -122,8 +110,8 @@ class AuthService:
         password: str | None = None,
     ) -> UserRecord:
         """Change a user; a new password, role or enabled state ends every session and token it had."""
-        if password is not None and len(password) < 12:
-            raise BadRequest("a password has at least 12 characters")
+        if password is not None:
+            _check_password_length(password)
         with self._engine.begin() as conn:
             user = users.get_user_by_name(conn, username)
             if user is None:
@@ -162,3 +150,8 @@ class AuthService:
     def user_count(self) -> int:
         with self._engine.connect() as conn:
             return users.user_count(conn)
+
+
+def _check_password_length(password: str) -> None:
+    if not 12 <= len(password) <= MAX_PASSWORD_CHARS:
+        raise BadRequest(f"a password has 12 to {MAX_PASSWORD_CHARS} characters")

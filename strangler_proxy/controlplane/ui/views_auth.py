@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from strangler_proxy.controlplane.errors import TooManyRequests
 from strangler_proxy.controlplane.security import (
     clear_session_cookie,
     client_address,
@@ -85,7 +86,20 @@ class AuthViews:
             return self._form(
                 request, next_url=next_url, error="Sign in from this site's own form.", status_code=403
             )
-        user = await run_in_threadpool(self.ui.services.auth.check_password, username, password)
+        try:
+            user = await run_in_threadpool(self.ui.services.auth.check_password, username, password, address)
+        except TooManyRequests as exc:
+            await run_in_threadpool(
+                audit.record,
+                actor=username or "anonymous",
+                action="login",
+                outcome="denied",
+                address=address,
+                reason=exc.message,
+            )
+            return self._form(
+                request, next_url=next_url, error=exc.message, username=username, status_code=429
+            )
         if user is None:
             await run_in_threadpool(
                 audit.record,

@@ -30,7 +30,7 @@ def test_passwords_are_argon2_hashes(services: ControlPlaneServices) -> None:
     assert services.auth.check_password("nobody", PASSWORD) is None
     with pytest.raises(Conflict):
         services.auth.create_user("ann", PASSWORD, Role.VIEWER)
-    with pytest.raises(BadRequest, match="12 characters"):
+    with pytest.raises(BadRequest, match="12 to 1024 characters"):
         services.auth.create_user("short", "tiny", Role.VIEWER)
 
 
@@ -83,20 +83,6 @@ def test_roles_are_ordered() -> None:
     assert Role.parse("Operator") is Role.OPERATOR
     with pytest.raises(BadRequest):
         Role.parse("root")
-
-
-def test_repeated_failed_logins_are_throttled(services: ControlPlaneServices) -> None:
-    from strangler_proxy.controlplane.errors import TooManyRequests
-    from strangler_proxy.controlplane.services.auth import LoginThrottle
-
-    services.auth.create_user("dan", PASSWORD, Role.VIEWER)
-    services.auth.throttle = LoginThrottle(limit=3, window_s=60)
-    for _ in range(3):
-        assert services.auth.check_password("dan", "wrong password!") is None
-    with pytest.raises(TooManyRequests) as caught:
-        services.auth.check_password("dan", PASSWORD)
-    assert caught.value.status_code == 429
-    assert services.auth.check_password("cat", PASSWORD) is None  # other names are not affected
 
 
 def test_production_hasher_is_argon2id_at_full_cost(services: ControlPlaneServices) -> None:
