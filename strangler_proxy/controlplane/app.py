@@ -141,6 +141,7 @@ async def _housekeeping(services: ControlPlaneServices) -> None:
                     "pruned %d per-second rows older than %ss", removed, services.settings.stats_retention_s
                 )
             await run_in_threadpool(services.sessions.prune)
+            await run_in_threadpool(services.denials.prune)
         except Exception:  # a failed pruning is logged and retried next minute
             log.exception("pruning old stats failed")
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)

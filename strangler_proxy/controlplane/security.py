@@ -23,14 +23,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from strangler_proxy.controlplane.errors import Forbidden, Unauthenticated
-from strangler_proxy.controlplane.services.auth import Principal, Role
+from strangler_proxy.controlplane.services.auth import Principal, Role, valid_username
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+from strangler_proxy.controlplane.services.denials import MAX_PATH_CHARS, shorten
 
 __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
     "SECURE_SESSION_COOKIE",
     "SESSION_COOKIE",
+    "audit_login_denial",
     "authenticate",
     "check_csrf",
     "clear_session_cookie",
@@ -93,7 +95,7 @@ async def check_csrf(request: Request, principal: Principal | None, services: Co
     actor = principal.username if principal else "anonymous"
     origin = request.headers.get("origin")
     if origin and origin != "null" and not _same_origin(origin, request):
-        await _audit_denial(request, services, actor, f"cross-site request from {origin}")
+        await _audit_denial(request, services, actor, "cross-site request (Origin names another site)")
         raise Forbidden(f"cross-site requests are refused (origin {origin})")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
@@ -118,14 +120,41 @@ def _same_origin(origin: str, request: Request) -> bool:
     return parts.netloc.lower() == request.headers.get("host", "").lower()
 
 
+def denied_target(request: Request) -> str:
+    """What a refused request asked for, bounded: its method and the template of the route that
+    refused it (``GET /api/v1/versions/{version}``), or its path cut short when no route matched."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        where = request.scope.get("root_path", "") + template
+    else:
+        where = shorten(request.url.path, MAX_PATH_CHARS)
+    return f"{shorten(request.method, 16)} {where}"
+
+
 async def _audit_denial(request: Request, services: ControlPlaneServices, actor: str, why: str) -> None:
     await run_in_threadpool(
-        services.audit.record,
+        services.denials.record,
         actor=actor,
         action="auth",
-        outcome="denied",
         address=client_address(request),
-        target=f"{request.method} {request.url.path}",
+        target=denied_target(request),
+        reason=why,
+    )
+
+
+async def audit_login_denial(
+    request: Request, services: ControlPlaneServices, *, username: str | None, why: str
+) -> None:
+    """Count a refused login. The actor is ``anonymous`` (the caller chose the name); the name tried is
+    the target when it is a valid user name and its password was checked (``username``), else ``-``."""
+    target = f"user {username}" if username and valid_username(username) else "-"
+    await run_in_threadpool(
+        services.denials.record,
+        actor="anonymous",
+        action="login",
+        address=client_address(request),
+        target=target,
         reason=why,
     )
 

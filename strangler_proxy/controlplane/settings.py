@@ -46,6 +46,8 @@ class ControlPlaneSettings(BaseSettings):
     upstream_health_timeout_s: float = Field(default=2.0, gt=0)
     stats_retention_s: int = Field(default=3600, ge=60)
     """Per-second stats and shadow counts older than this are deleted (every minute)."""
+    audit_denial_retention_s: int = Field(default=30 * 24 * 3600, ge=3600)
+    """Refused requests (counted per caller and minute in ``audit_denials``) are kept this long."""
 
     @field_validator("upstreams", mode="before")
     @classmethod

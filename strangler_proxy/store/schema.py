@@ -27,6 +27,7 @@ from sqlalchemy import (
 __all__ = [
     "active_route_table",
     "api_tokens",
+    "audit_denials",
     "audit_log",
     "dataplane_workers",
     "guard_rules",
@@ -160,6 +161,26 @@ audit_log = Table(
     Column("evidence", JSON, nullable=True),
     Index("ix_audit_log_at", "at"),
 )
+
+audit_denials = Table(
+    "audit_denials",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("minute", DateTime(timezone=True), nullable=False, comment="the UTC minute the denials fell in"),
+    Column("actor", String(150), nullable=False, comment="'anonymous' or the authenticated user"),
+    Column("address", String(64), nullable=False, comment="the client address ('' when unknown)"),
+    Column("action", String(64), nullable=False, comment="auth | login"),
+    Column("target", String(255), nullable=False, comment="method and route template, or a truncated path"),
+    Column("reason", String(255), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("minute", "actor", "address", "action", "target", "reason", name="uq_audit_denials_key"),
+    Index("ix_audit_denials_minute", "minute"),
+)
+"""Refused requests (401, 403, failed logins), one row per caller, target, reason and minute with a
+count: what the outside can make the control plane record is bounded, and pruned after
+``STRANGLER_AUDIT_DENIAL_RETENTION_S``. The append-only ``audit_log`` keeps what users did."""
 
 dataplane_workers = Table(
     "dataplane_workers",

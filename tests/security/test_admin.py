@@ -10,11 +10,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from sqlalchemy import select
 from starlette.routing import BaseRoute, Mount, Route
 
 from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.store.schema import audit_log
+from strangler_proxy.controlplane.services.denials import DenialFilter
 from tests.security.conftest import Front
 from tests.unit.controlplane.conftest import Api
 
@@ -109,8 +108,7 @@ def test_denied_api_calls_are_audited(api: Api) -> None:
     api.client.cookies.clear()
     assert api.client.get("/api/v1/users").status_code == 401
     assert api.client.get("/api/v1/users", headers=api.headers("viewer")).status_code == 403
-    with api.services.engine.connect() as conn:
-        rows = conn.execute(select(audit_log).where(audit_log.c.outcome == "denied")).all()
+    rows = api.services.denials.search(DenialFilter())
     reasons = {(row.actor, row.reason) for row in rows}
     assert ("anonymous", "not authenticated") in reasons
     assert any(actor == "viewer-user" and "admin" in reason for actor, reason in reasons)

@@ -13,6 +13,7 @@ from strangler_proxy.controlplane.services.audit import AuditFilter
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.clock import as_utc
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+from strangler_proxy.controlplane.services.denials import DenialFilter
 
 __all__ = ["routes"]
 
@@ -41,6 +42,20 @@ async def audit_log(ctx: Context) -> Response:
     )
     entries = await ctx.run(ctx.services.audit.search, filters)
     return json_response({"entries": [{**e.to_dict(), "at": as_utc(e.at).isoformat()} for e in entries]})
+
+
+async def audit_denials(ctx: Context) -> Response:
+    """Refused requests (401, 403, failed logins), one entry per caller, target, reason and minute."""
+    params = ctx.request.query_params
+    filters = DenialFilter(
+        actor=params.get("actor") or None,
+        address=params.get("address") or None,
+        action=params.get("action") or None,
+        before_id=ctx.query_int("before"),
+        limit=ctx.query_int("limit", 100, low=1, high=1000) or 100,
+    )
+    rows = await ctx.run(ctx.services.denials.search, filters)
+    return json_response({"denials": [row.to_dict() for row in rows]})
 
 
 async def stats(ctx: Context) -> Response:
@@ -100,6 +115,7 @@ def routes(services: ControlPlaneServices) -> list[Route]:
     viewer = Role.VIEWER
     return [
         Route("/audit", endpoint(services, viewer, audit_log), methods=["GET"]),
+        Route("/audit/denials", endpoint(services, viewer, audit_denials), methods=["GET"]),
         Route("/stats", endpoint(services, viewer, stats), methods=["GET"]),
         Route("/stats/{route}/series", endpoint(services, viewer, series), methods=["GET"]),
         Route("/shadow", endpoint(services, viewer, shadow_samples), methods=["GET"]),

@@ -31,6 +31,7 @@ from strangler_proxy.controlplane.errors import (
 )
 from strangler_proxy.controlplane.headers import NO_STORE
 from strangler_proxy.controlplane.security import (
+    audit_login_denial,
     check_csrf,
     clear_session_cookie,
     client_address,
@@ -63,25 +64,17 @@ def login_endpoint(services: ControlPlaneServices):  # type: ignore[no-untyped-d
             raise Refused('send {"username": ..., "password": ...}', problems=problems) from exc
         address = client_address(request)
 
-        async def deny(why: str) -> None:
-            await run_in_threadpool(
-                services.audit.record,
-                actor=body.username[:150] or "anonymous",
-                action="login",
-                outcome="denied",
-                address=address,
-                reason=why,
-            )
-
         try:
             user = await run_in_threadpool(
                 services.auth.check_password, body.username, body.password, address
             )
-        except TooManyRequests as exc:
-            await deny(exc.message)
+        except TooManyRequests:
+            await audit_login_denial(request, services, username=None, why="too many failed logins")
             raise
         if user is None:
-            await deny("wrong username or password")
+            await audit_login_denial(
+                request, services, username=body.username, why="wrong user name or password"
+            )
             raise Unauthenticated("wrong username or password")
         cookie = await run_in_threadpool(services.sessions.open, user, address=address)
         principal = await run_in_threadpool(services.sessions.principal, cookie)

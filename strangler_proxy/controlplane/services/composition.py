@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from strangler_proxy.controlplane.services.audit import AuditService
 from strangler_proxy.controlplane.services.auth import AuthService
 from strangler_proxy.controlplane.services.bootstrap import BootstrapReport, bootstrap_store
+from strangler_proxy.controlplane.services.denials import DenialService
 from strangler_proxy.controlplane.services.guards import GuardService
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.overrides import OverrideService
@@ -35,6 +36,7 @@ class ControlPlaneServices:
     sessions: SessionService
     tokens: TokenService
     audit: AuditService
+    denials: DenialService
     upstreams: UpstreamService
     observability: ObservabilityService
     guards: GuardService
@@ -74,6 +76,7 @@ def build_services(
         ),
         tokens=TokenService(engine),
         audit=AuditService(engine),
+        denials=DenialService(engine, retention_s=settings.audit_denial_retention_s),
         upstreams=UpstreamService(
             engine,
             own_host=settings.admin_host,

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import TooManyRequests
 from strangler_proxy.controlplane.security import (
+    audit_login_denial,
     clear_session_cookie,
     client_address,
     session_cookie,
@@ -73,42 +74,21 @@ class AuthViews:
         password = str(form.get("password") or "")
         next_url = _safe_next(form.get("next"))
         address = client_address(request)
-        audit = self.ui.services.audit
+        services = self.ui.services
         if _cross_site(request):
-            await run_in_threadpool(
-                audit.record,
-                actor=username or "anonymous",
-                action="login",
-                outcome="denied",
-                address=address,
-                reason="cross-site login form",
-            )
+            await audit_login_denial(request, services, username=None, why="cross-site login form")
             return self._form(
                 request, next_url=next_url, error="Sign in from this site's own form.", status_code=403
             )
         try:
-            user = await run_in_threadpool(self.ui.services.auth.check_password, username, password, address)
+            user = await run_in_threadpool(services.auth.check_password, username, password, address)
         except TooManyRequests as exc:
-            await run_in_threadpool(
-                audit.record,
-                actor=username or "anonymous",
-                action="login",
-                outcome="denied",
-                address=address,
-                reason=exc.message,
-            )
+            await audit_login_denial(request, services, username=None, why="too many failed logins")
             return self._form(
                 request, next_url=next_url, error=exc.message, username=username, status_code=429
             )
         if user is None:
-            await run_in_threadpool(
-                audit.record,
-                actor=username or "anonymous",
-                action="login",
-                outcome="denied",
-                address=address,
-                reason="wrong user name or password",
-            )
+            await audit_login_denial(request, services, username=username, why="wrong user name or password")
             return self._form(
                 request,
                 next_url=next_url,
@@ -117,11 +97,11 @@ class AuthViews:
                 status_code=401,
             )
         await run_in_threadpool(
-            audit.record, actor=user.username, action="login", outcome="ok", address=address
+            services.audit.record, actor=user.username, action="login", outcome="ok", address=address
         )
-        cookie = await run_in_threadpool(self.ui.services.sessions.open, user, address=address)
+        cookie = await run_in_threadpool(services.sessions.open, user, address=address)
         response = RedirectResponse(next_url, status_code=303)
-        set_session_cookie(request, response, cookie, self.ui.services)
+        set_session_cookie(request, response, cookie, services)
         return response
 
     async def logout(self, request: Request) -> Response:
