@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -91,6 +92,7 @@ def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | 
         lifespan=lifespan,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False),
             Middleware(
                 BodyLimit,
                 max_bytes=settings.admin_max_body_bytes,

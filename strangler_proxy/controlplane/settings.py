@@ -27,6 +27,11 @@ class ControlPlaneSettings(BaseSettings):
     a rollback of its routes drains first (an upstream not named here drains every reverse direction)."""
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
+    admin_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """Host names the control plane answers to besides loopback (``127.0.0.1``, ``localhost``, ``[::1]``)
+    and ``admin_host`` (``STRANGLER_ADMIN_ALLOWED_HOSTS``, comma separated, ``*.example.com`` for
+    subdomains); any other Host header gets 400, so a page on another name that resolves here (DNS
+    rebinding) reaches nothing."""
     legacy_url: str = "http://127.0.0.1:8100"
     upstreams: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Upstreams registered at start when missing: ``name=url,name=url`` (e.g. the stack's services)."""
@@ -54,6 +59,13 @@ class ControlPlaneSettings(BaseSettings):
     def _pairs(cls, value: object) -> object:
         return _parse_pairs(value, "STRANGLER_UPSTREAMS", "name=url")
 
+    @field_validator("admin_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
     @field_validator("sync_reverse_directions", mode="before")
     @classmethod
     def _directions(cls, value: object) -> object:
@@ -66,6 +78,15 @@ class ControlPlaneSettings(BaseSettings):
                         "direction (use 'reverse' or 'reverse:<service>', at most 20 characters)"
                     )
         return pairs
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """What TrustedHostMiddleware accepts: loopback, ``admin_host`` and the configured hosts."""
+        hosts = ["127.0.0.1", "localhost", "[::1]"]
+        bound = self.admin_host.strip("[]").lower()
+        if bound not in ("0.0.0.0", "::", ""):
+            hosts.append(f"[{bound}]" if ":" in bound else bound)
+        return list(dict.fromkeys([*hosts, *self.admin_allowed_hosts]))
 
     @property
     def resolved_store_url(self) -> str:

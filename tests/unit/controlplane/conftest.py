@@ -23,7 +23,11 @@ CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture
 def settings(tmp_path: Path) -> ControlPlaneSettings:
     return ControlPlaneSettings(
-        home=tmp_path / "home", legacy_url="http://127.0.0.1:8100", guards_enabled=False, admin_port=8001
+        home=tmp_path / "home",
+        legacy_url="http://127.0.0.1:8100",
+        guards_enabled=False,
+        admin_port=8001,
+        admin_allowed_hosts=("testserver",),
     )
 
 
