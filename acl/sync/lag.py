@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from acl.sync.relay import OutboxRelay
 from acl.sync.tables import sync_dead, sync_lag
 from acl.sync.transports.base import Backlog
+from strangler_proxy.sync_status import DIRECTION_MAX
 
 __all__ = [
     "CATALOG_ORIGIN",
@@ -36,13 +37,12 @@ __all__ = [
 ]
 
 CATALOG_ORIGIN = "catalog"
-_DIRECTION_MAX = 20  # sync_lag.direction is a String(20)
 
 
 def reverse_direction(origin: str) -> str:
     """The ``sync_lag`` row of ``origin``'s reverse relay: "reverse" for the catalog (the first service,
     and what the control plane has always drained), "reverse:<service>" for every other one."""
-    return "reverse" if origin == CATALOG_ORIGIN else f"reverse:{origin}"[:_DIRECTION_MAX]
+    return "reverse" if origin == CATALOG_ORIGIN else f"reverse:{origin}"[:DIRECTION_MAX]
 
 
 @dataclass(frozen=True, slots=True)

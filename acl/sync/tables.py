@@ -7,8 +7,9 @@
   keeps the events the monolith refused for good, with the reason; the reverse relay creates it when
   it first sets an event aside (the services' own migrations do not manage it).
 * the sync database (``sync_metadata``) holds the SQL stream, consumer offsets, the inbox with the
-  last applied sequence per aggregate, backfill checkpoints, the latest lag figures and the number of
-  dead events per reverse direction (``sync_dead``).
+  last applied sequence per aggregate, backfill checkpoints, the latest lag figures (``sync_lag``) and
+  the number of dead events per reverse direction (``sync_dead``); those two are defined in
+  ``strangler_proxy.sync_status``, which the control plane reads them by.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
-    Float,
     Integer,
     MetaData,
     String,
@@ -26,6 +26,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from strangler_proxy.sync_status import sync_dead as shared_sync_dead
+from strangler_proxy.sync_status import sync_lag as shared_sync_lag
 
 __all__ = [
     "dead_letter_metadata",
@@ -138,20 +141,7 @@ sync_checkpoints = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 
-sync_lag = Table(
-    "sync_lag",
-    sync_metadata,
-    # "forward" (legacy -> services) | "reverse" (catalog -> legacy) | "reverse:<service>"
-    Column("direction", String(20), primary_key=True),
-    Column("lag_ms", Float, nullable=False),
-    Column("backlog", Integer, nullable=False),
-    Column("measured_at", DateTime, nullable=False),
-)
-
-sync_dead = Table(
-    "sync_dead",
-    sync_metadata,
-    Column("direction", String(20), primary_key=True),  # a reverse direction, as in sync_lag
-    Column("dead", Integer, nullable=False),  # events in the service's dead letters
-    Column("measured_at", DateTime, nullable=False),
-)
+# The status tables are defined once, in the shared core, for the control plane to read them too; the
+# sync database holds copies of them (acl.sync creates them with the rest, see create_sync_schema).
+sync_lag = shared_sync_lag.to_metadata(sync_metadata)
+sync_dead = shared_sync_dead.to_metadata(sync_metadata)

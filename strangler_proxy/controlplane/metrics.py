@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from strangler_proxy.store.schema import LATENCY_BUCKETS_MS
+from strangler_proxy.store.histogram import LATENCY_BUCKETS_MS
 
 __all__ = ["ShadowWindow", "Window", "percentile"]
 

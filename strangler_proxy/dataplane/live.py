@@ -44,8 +44,7 @@ class _Found(Protocol):
 
 
 class TableSource(Protocol):
-    """Where the poller reads the active version: the worker's ``StoreClient`` (or the control
-    plane's ``ActiveVersionReader``, which answers the same way)."""
+    """Where the poller reads the active version: the worker's ``StoreClient`` (tests give it fakes)."""
 
     def poll(self, known_generation: int | None) -> _Found | None: ...
 

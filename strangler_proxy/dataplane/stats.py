@@ -12,29 +12,9 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from strangler_proxy.store.histogram import LATENCY_BUCKETS_MS
+
 __all__ = ["LATENCY_BUCKETS_MS", "Accumulator", "RequestStats", "SecondRow", "StatsKey"]
-
-LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    1,
-    2,
-    5,
-    10,
-    20,
-    50,
-    100,
-    200,
-    500,
-    1000,
-    2000,
-    5000,
-    10000,
-    30000,
-    float("inf"),
-)
-"""Upper bounds of the latency histogram of ``route_stats`` rows: the same tuple as
-``strangler_proxy.store.schema.LATENCY_BUCKETS_MS`` (a unit test checks it), repeated here so that a
-worker does not import the store's SQLAlchemy schema."""
-
 
 StatsKey = tuple[str, str]
 """(route, target)"""

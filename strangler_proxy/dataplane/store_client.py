@@ -23,8 +23,9 @@ from strangler_proxy.dataplane import store_sql as sql
 from strangler_proxy.dataplane.notify import postgres_conninfo
 from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.routes import RouteTable
+from strangler_proxy.store.pointer import ActivePointer
 
-__all__ = ["FoundTable", "NoSuchVersion", "Pointer", "StoreClient", "dialect_of"]
+__all__ = ["FoundTable", "NoSuchVersion", "StoreClient", "dialect_of"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,14 +37,8 @@ class NoSuchVersion(LookupError):
 
 
 @dataclass(frozen=True, slots=True)
-class Pointer:
-    version_id: int
-    generation: int
-
-
-@dataclass(frozen=True, slots=True)
 class FoundTable:
-    pointer: Pointer
+    pointer: ActivePointer
     table: RouteTable
     """The document, with ``version`` set to the pointer's version id."""
 
@@ -149,11 +144,18 @@ class StoreClient:
         return value.astimezone(UTC).replace(tzinfo=None).strftime(_SQLITE_TIME)
 
     # --- the route table ----------------------------------------------------------------------
-    def pointer(self) -> Pointer | None:
-        def read(cursor: Any) -> Pointer | None:
+    def pointer(self) -> ActivePointer | None:
+        def read(cursor: Any) -> ActivePointer | None:
             cursor.execute(self._sql["SELECT_POINTER"])
             row = cursor.fetchone()
-            return None if row is None else Pointer(int(row[0]), int(row[1]))
+            if row is None:
+                return None
+            version_id, generation, changed_at, previous = row
+            if isinstance(changed_at, str):  # SQLite: the naive UTC text SQLAlchemy wrote (and reads back)
+                changed_at = datetime.fromisoformat(changed_at)
+            return ActivePointer(
+                int(version_id), int(generation), changed_at, None if previous is None else int(previous)
+            )
 
         return self._run(read)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from strangler_proxy.store.pointer import POINTER_ID
+
 __all__ = [
     "DELETE_WORKER",
     "INSERT_STATS",
@@ -25,7 +27,10 @@ __all__ = [
 
 Dialect = Literal["sqlite", "postgresql"]
 
-SELECT_POINTER = "SELECT version_id, generation FROM active_route_table WHERE id = 1"
+SELECT_POINTER = (
+    "SELECT version_id, generation, changed_at, previous_version_id FROM active_route_table "
+    f"WHERE id = {POINTER_ID}"
+)
 SELECT_DOCUMENT = "SELECT document FROM route_versions WHERE id = ?"
 INSERT_STATS = (
     "INSERT INTO route_stats (second, worker, route, target, requests, status_2xx, status_3xx, "

@@ -24,7 +24,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from strangler_proxy.store.histogram import LATENCY_BUCKETS_MS  # the bounds of route_stats.latency_buckets
+
 __all__ = [
+    "LATENCY_BUCKETS_MS",
     "active_route_table",
     "api_tokens",
     "audit_denials",
@@ -201,25 +204,6 @@ guard_rules = Table(
     Column("enabled", Boolean, nullable=False, default=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
-
-LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    1,
-    2,
-    5,
-    10,
-    20,
-    50,
-    100,
-    200,
-    500,
-    1000,
-    2000,
-    5000,
-    10000,
-    30000,
-    float("inf"),
-)
-"""Upper bounds of the latency histogram stored per row of ``route_stats``."""
 
 route_stats = Table(
     "route_stats",

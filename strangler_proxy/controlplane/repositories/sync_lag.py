@@ -1,12 +1,9 @@
 """Reads of the sync database's ``sync_lag`` and ``sync_dead`` tables (kept current by the sync relays).
 
-The control plane does not import ``acl``: this module declares the columns it reads. A database or
-table that does not exist yet reads as "unknown" (an empty result), never as an error.
-
-``sync_lag`` has one row per direction: ``forward``, ``reverse`` (the catalog's reverse relay) and
-``reverse:<service>`` for every other service's reverse relay. ``sync_dead`` counts, per reverse
-direction, the events the monolith refused for good (the relay's dead letters); a sync database
-written before it existed has no such table, and its dead counts read as unknown.
+The control plane does not import ``acl``: both take the tables from ``strangler_proxy.sync_status``
+(which says what their rows mean; ``acl.sync`` creates them). A database or table that does not exist
+yet reads as "unknown" (an empty result), never as an error; a sync database written before
+``sync_dead`` existed has no such table, and its dead counts read as unknown.
 """
 
 from __future__ import annotations
@@ -16,32 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Engine, Float, Integer, MetaData, String, Table, select
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["LagRow", "read_lag", "sqlite_file_missing", "sync_dead", "sync_lag"]
+from strangler_proxy.sync_status import sync_dead, sync_lag
+
+__all__ = ["LagRow", "read_lag", "sqlite_file_missing"]
 
 log = logging.getLogger(__name__)
-
-_metadata = MetaData()
-
-sync_lag = Table(
-    "sync_lag",
-    _metadata,
-    Column("direction", String(20), primary_key=True),
-    Column("lag_ms", Float, nullable=False),
-    Column("backlog", Integer, nullable=False),
-    Column("measured_at", DateTime, nullable=False),
-)
-
-sync_dead = Table(
-    "sync_dead",
-    _metadata,
-    Column("direction", String(20), primary_key=True),
-    Column("dead", Integer, nullable=False),
-    Column("measured_at", DateTime, nullable=False),
-)
 
 
 @dataclass(frozen=True, slots=True)

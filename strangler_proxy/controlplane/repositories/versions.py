@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select, update
 
 from strangler_proxy.routes import RouteTable
+from strangler_proxy.store.pointer import POINTER_ID, ActivePointer
 from strangler_proxy.store.schema import active_route_table, route_versions
 
 __all__ = [
@@ -23,8 +24,6 @@ __all__ = [
     "version_count",
 ]
 
-POINTER_ID = 1
-
 
 @dataclass(frozen=True, slots=True)
 class VersionRecord:
@@ -34,14 +33,6 @@ class VersionRecord:
     reason: str
     parent_id: int | None
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ActivePointer:
-    version_id: int
-    generation: int
-    changed_at: datetime
-    previous_version_id: int | None
 
 
 def insert_version(

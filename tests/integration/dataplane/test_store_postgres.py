@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, insert, select, text, update
 
+from strangler_proxy.controlplane.repositories.versions import active_pointer
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
 from strangler_proxy.dataplane.notify import NOTIFY_CHANNEL, ChangeListener
 from strangler_proxy.dataplane.routing import compile_table
@@ -18,6 +19,7 @@ from strangler_proxy.routes import LEGACY, RouteTable, Rule, RuleMatch, Upstream
 from strangler_proxy.store import make_engine, metadata
 from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_stats, route_versions
 from tests.support.waiting import until
+from tests.unit.dataplane.test_store_client import publish_then_swap
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -68,6 +70,20 @@ def test_poll_stats_and_heartbeat_on_postgres(postgres_url: str) -> None:
         writer.forget()
         with engine.connect() as conn:
             assert conn.execute(select(dataplane_workers)).first() is None
+    finally:
+        client.close()
+        engine.dispose()
+
+
+def test_the_worker_reads_the_pointer_the_control_plane_reads_on_postgres(postgres_url: str) -> None:
+    engine = make_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    metadata.create_all(engine)
+    client = StoreClient(postgres_url)
+    try:
+        publish_then_swap(engine)
+        with engine.connect() as conn:
+            expected = active_pointer(conn)
+        assert expected is not None and client.pointer() == expected
     finally:
         client.close()
         engine.dispose()

@@ -10,20 +10,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
+from strangler_proxy.controlplane.repositories.versions import (
+    active_pointer,
+    create_pointer,
+    insert_version,
+    swap_pointer,
+)
 from strangler_proxy.dataplane import store_sql
 from strangler_proxy.dataplane.stats import LATENCY_BUCKETS_MS, RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient, dialect_of
 from strangler_proxy.dataplane.store_writer import StoreWriter
-from strangler_proxy.store import make_engine, metadata, schema
+from strangler_proxy.routes import LEGACY, RouteTable, Upstream
+from strangler_proxy.store import make_engine, metadata
 from strangler_proxy.store.schema import dataplane_workers, route_stats
 
 pytestmark = pytest.mark.unit
-
-
-def test_the_latency_bounds_are_the_schemas() -> None:
-    assert LATENCY_BUCKETS_MS == schema.LATENCY_BUCKETS_MS
 
 
 @pytest.mark.parametrize("name", sorted(store_sql.statements("sqlite")))
@@ -35,6 +38,35 @@ def test_every_statement_names_existing_tables_and_columns(name: str) -> None:
     columns = {w for w in words if not w.isdigit()}
     assert columns <= set(table.c.keys()), columns - set(table.c.keys())
     assert sql.count("?") == store_sql.statements("postgresql")[name].count("%s")
+
+
+def publish_then_swap(engine: Engine) -> tuple[int, int]:
+    """The control plane's writes of the pointer: a first version, then a swap to a second one."""
+    table = RouteTable(upstreams={LEGACY: Upstream(name=LEGACY, url="http://127.0.0.1:8100")})
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        first = insert_version(conn, table, author="t", reason="t", parent_id=None, now=now).version
+        create_pointer(conn, first, now=now)
+        second = insert_version(conn, table, author="t", reason="t", parent_id=first, now=now).version
+        assert swap_pointer(conn, expected=first, new=second, now=now + timedelta(seconds=1)) == 2
+    return first, second
+
+
+def test_the_worker_reads_the_pointer_the_control_plane_reads(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    client = StoreClient(url)
+    try:
+        assert client.pointer() is None
+        first, second = publish_then_swap(engine)
+        with engine.connect() as conn:
+            expected = active_pointer(conn)
+        assert expected is not None and (expected.version_id, expected.previous_version_id) == (second, first)
+        assert client.pointer() == expected
+    finally:
+        client.close()
+        engine.dispose()
 
 
 def test_dialects_by_url() -> None:
@@ -86,10 +118,13 @@ def test_a_failed_call_drops_the_connection_and_the_next_one_reconnects(tmp_path
 
 
 def test_a_worker_imports_neither_sqlalchemy_nor_the_comparison_code() -> None:
+    """Of the store, a worker imports only its SQLAlchemy-free modules (the pointer, the histogram)."""
     code = (
         "import sys, strangler_proxy.dataplane.__main__, strangler_proxy.dataplane.app;"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'"
-        " or m.startswith(('strangler_proxy.store', 'strangler_proxy.dataplane.shadow.mirror',"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic')"
+        " or (m.startswith('strangler_proxy.store') and m not in ('strangler_proxy.store',"
+        " 'strangler_proxy.store.pointer', 'strangler_proxy.store.histogram'))"
+        " or m.startswith(('strangler_proxy.dataplane.shadow.mirror',"
         " 'strangler_proxy.dataplane.shadow.sinks')));"
         "print(bad); sys.exit(1 if bad else 0)"
     )
