@@ -27,6 +27,9 @@ class ControlPlaneSettings(BaseSettings):
     a rollback of its routes drains first (an upstream not named here drains every reverse direction)."""
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
+    dataplane_internal_port: int = Field(default=8002, ge=1, le=65535)
+    """The data plane's loopback-only port (``STRANGLER_DATAPLANE_INTERNAL_PORT``): no upstream may point
+    at it, or the front door would forward to its metrics and version."""
     admin_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     """Host names the control plane answers to besides loopback (``127.0.0.1``, ``localhost``, ``[::1]``)
     and ``admin_host`` (``STRANGLER_ADMIN_ALLOWED_HOSTS``, comma separated, ``*.example.com`` for

@@ -1,7 +1,10 @@
 """The data plane's composition root: ``create_app(settings)`` returns a pure ASGI application.
 
-    http /_strangler/...  -> the proxy's own endpoints (healthz, readyz, metrics, version)
-    http everything else  -> Forwarder (decide -> forward -> observe)
+    http on the internal port (loopback only)  -> the proxy's own endpoints: /_strangler/healthz,
+                                                  /_strangler/readyz, /_strangler/metrics, /_strangler/version
+    http /_strangler/healthz on the public port -> liveness (it says nothing about the routes)
+    http everything else                        -> Forwarder (decide -> forward -> observe); other
+                                                  /_strangler/ paths are unknown paths like any other
     lifespan              -> builds the worker's resources and background tasks, tears them down
 
 Per worker: one aiohttp ``ClientSession`` (keep-alive pool, no cookie jar, no decompression, no
@@ -52,11 +55,12 @@ from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.routes import LEGACY, RouteTable
 
-__all__ = ["RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
+__all__ = ["PUBLIC_HEALTH", "RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
 
 logger = logging.getLogger(__name__)
 
 RESERVED_PREFIX = "/_strangler/"
+PUBLIC_HEALTH = RESERVED_PREFIX + "healthz"
 _ACCESS_LOG_FLUSH_S = 0.2
 _LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
 
@@ -84,6 +88,7 @@ class DataPlane:
         self, settings: DataPlaneSettings, *, store_factory: Callable[[str], StoreClient] = StoreClient
     ) -> None:
         self.settings = settings
+        self._internal_port = settings.dataplane_internal_port
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._store_factory = store_factory
         self.stats = RequestStats()
@@ -108,7 +113,8 @@ class DataPlane:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"].startswith(RESERVED_PREFIX):
+            server = scope.get("server")
+            if (server is not None and server[1] == self._internal_port) or scope["path"] == PUBLIC_HEALTH:
                 await self._internal(scope, send)
                 return
             if self._forwarder is None:
@@ -327,7 +333,8 @@ class DataPlane:
 
     # --- the proxy's own endpoints ------------------------------------------------------------
     async def _internal(self, scope: dict[str, Any], send: Any) -> None:
-        name = scope["path"][len(RESERVED_PREFIX) :]
+        path = scope["path"]
+        name = path[len(RESERVED_PREFIX) :] if path.startswith(RESERVED_PREFIX) else ""
         if scope["method"] not in ("GET", "HEAD"):
             await _respond(send, 405, {"error": "method_not_allowed", "detail": "only GET and HEAD"})
         elif name == "healthz":

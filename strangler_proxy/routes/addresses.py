@@ -178,7 +178,9 @@ def refusal(address: Address, port: int, own: OwnSockets | None = None) -> str |
         if candidate.is_reserved and not candidate.is_private and embedded is None:
             return f"{candidate} is a reserved address"
     if own is not None and own.reaches(address, port):
-        return f"{address} port {port} is the control plane itself"
+        return (
+            f"{address} port {port} reaches the control plane itself or another private socket of the toolkit"
+        )
     return None
 
 

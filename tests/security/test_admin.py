@@ -140,10 +140,9 @@ def test_the_admin_api_is_unreachable_through_the_data_plane(front: Front) -> No
         with urllib.request.urlopen(front.dataplane.url + path, timeout=10) as response:
             assert response.read().startswith(b"recorded")  # the legacy answered, not a control plane
     assert front.upstream.paths() == ["/api/v1/users", "/api/v1/session", "/login", "/ui/panic"]
-    for path, status in (("/_strangler/users", 404), ("/_strangler/../api/v1/users", 404)):
-        with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(front.dataplane.url + path, timeout=10)
-        assert caught.value.code == status, path
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(front.dataplane.url + "/_strangler/../api/v1/users", timeout=10)
+    assert caught.value.code == 400  # a dot segment, refused before routing
     request = urllib.request.Request(front.dataplane.url + "/_strangler/healthz", method="POST", data=b"{}")
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=10)

@@ -82,6 +82,7 @@ def build_services(
             own_host=settings.admin_host,
             own_port=settings.admin_port,
             health_timeout_s=settings.upstream_health_timeout_s,
+            private=(("127.0.0.1", settings.dataplane_internal_port),),
         ),
         observability=ObservabilityService(engine),
         guards=GuardService(engine, publishing, lag_s=settings.guard_lag_s),

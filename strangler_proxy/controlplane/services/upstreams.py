@@ -66,10 +66,19 @@ _HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
 
 class UpstreamService:
     def __init__(
-        self, engine: Engine, *, own_host: str, own_port: int, health_timeout_s: float, clock: Clock = utcnow
+        self,
+        engine: Engine,
+        *,
+        own_host: str,
+        own_port: int,
+        health_timeout_s: float,
+        private: tuple[tuple[str, int], ...] = (),
+        clock: Clock = utcnow,
     ) -> None:
+        """``own_host``:``own_port`` is the control plane's socket; ``private`` other sockets of the
+        toolkit no upstream may reach (the data plane's internal port)."""
         self._engine = engine
-        self._own = OwnSockets(((own_host, own_port),))
+        self._own = OwnSockets(((own_host, own_port), *private))
         self._timeout = health_timeout_s
         self._clock = clock
 
