@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from strangler_proxy.controlplane.parsing import MAX_ID
 from strangler_proxy.controlplane.services.tokens import DEFAULT_TTL_S, MAX_TTL_S
 from strangler_proxy.routes import ActionMode, RouteTable, Rule
 
@@ -30,13 +31,13 @@ class _Body(BaseModel):
 
 
 class ChangeBody(_Body):
-    reason: str = ""
-    expected_version: int | None = None
+    reason: str = Field(default="", max_length=2000)
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class PublishBody(ChangeBody):
     table: RouteTable
-    expected_version: int  # type: ignore[assignment]  # required for a whole table
+    expected_version: int = Field(ge=1, le=MAX_ID)  # type: ignore[assignment]  # required for a whole table
     dry_run: bool = False
 
 
@@ -49,7 +50,7 @@ class FlipBody(ChangeBody):
 
 class AddRouteBody(ChangeBody):
     rule: Rule
-    position: int | None = Field(default=None, ge=0)
+    position: int | None = Field(default=None, ge=0, le=MAX_ID)
     dry_run: bool = False
 
 

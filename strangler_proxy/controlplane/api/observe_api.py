@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.errors import BadRequest, NotFound
+from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.audit import AuditFilter
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.clock import as_utc
@@ -84,7 +85,7 @@ async def shadow_samples(ctx: Context) -> Response:
 
 
 async def shadow_sample(ctx: Context) -> Response:
-    sample_id = int(ctx.request.path_params["sample_id"])
+    sample_id = bounded_int(ctx.request.path_params["sample_id"], "shadow sample id", low=1)
     sample = await ctx.run(ctx.services.observability.shadow_sample, sample_id)
     if sample is None:
         raise NotFound(f"shadow sample {sample_id} does not exist")
@@ -119,7 +120,7 @@ def routes(services: ControlPlaneServices) -> list[Route]:
         Route("/stats", endpoint(services, viewer, stats), methods=["GET"]),
         Route("/stats/{route}/series", endpoint(services, viewer, series), methods=["GET"]),
         Route("/shadow", endpoint(services, viewer, shadow_samples), methods=["GET"]),
-        Route("/shadow/{sample_id:int}", endpoint(services, viewer, shadow_sample), methods=["GET"]),
+        Route("/shadow/{sample_id}", endpoint(services, viewer, shadow_sample), methods=["GET"]),
         Route("/workers", endpoint(services, viewer, workers), methods=["GET"]),
         Route("/guards", endpoint(services, viewer, guards), methods=["GET"]),
         Route("/upstreams", endpoint(services, viewer, upstreams), methods=["GET"]),

@@ -12,8 +12,6 @@ DELETE /tokens/{id}                          revoke one of my tokens (admins: an
 
 from __future__ import annotations
 
-import json
-
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,6 +28,7 @@ from strangler_proxy.controlplane.errors import (
     Unauthenticated,
 )
 from strangler_proxy.controlplane.headers import NO_STORE
+from strangler_proxy.controlplane.parsing import bounded_int, load_json
 from strangler_proxy.controlplane.security import (
     audit_login_denial,
     check_csrf,
@@ -58,7 +57,7 @@ def login_endpoint(services: ControlPlaneServices):  # type: ignore[no-untyped-d
         """Check a username and password; answer with a session cookie and its CSRF token."""
         await check_csrf(request, None, services)
         try:
-            body = LoginBody.model_validate(json.loads(await request.body() or b"{}"))
+            body = LoginBody.model_validate(load_json(await request.body()))
         except ValueError as exc:
             problems = validation_problems(exc) if isinstance(exc, ValidationError) else [str(exc)]
             raise Refused('send {"username": ..., "password": ...}', problems=problems) from exc
@@ -144,7 +143,7 @@ async def list_tokens(ctx: Context) -> Response:
 
 
 async def revoke_token(ctx: Context) -> Response:
-    token_id = int(ctx.request.path_params["token_id"])
+    token_id = bounded_int(ctx.request.path_params["token_id"], "token id", low=1)
     record = await ctx.run(ctx.services.tokens.revoke, token_id, by=ctx.principal)
     await ctx.run(
         ctx.services.audit.record,
@@ -166,5 +165,5 @@ def routes(services: ControlPlaneServices) -> list[Route]:
         Route("/session", endpoint(services, viewer, logout), methods=["DELETE"]),
         Route("/tokens", endpoint(services, viewer, list_tokens), methods=["GET"]),
         Route("/tokens", endpoint(services, viewer, create_token), methods=["POST"]),
-        Route("/tokens/{token_id:int}", endpoint(services, viewer, revoke_token), methods=["DELETE"]),
+        Route("/tokens/{token_id}", endpoint(services, viewer, revoke_token), methods=["DELETE"]),
     ]

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.audit import AuditEntry, AuditFilter
 from strangler_proxy.controlplane.services.denials import DenialFilter
 from strangler_proxy.controlplane.ui.diffview import DiffLine, diff_lines
@@ -98,7 +99,7 @@ class AuditViews:
         params = request.query_params
         filters = {key: (params.get(key) or "").strip() or None for key in ("actor", "address", "action")}
         before = params.get("before")
-        before_id = int(before) if before and before.isdigit() else None
+        before_id = bounded_int(before, "before", low=1) if before else None
         rows = await run_in_threadpool(
             self.ui.services.denials.search,
             DenialFilter(limit=AUDIT_LIMIT, before_id=before_id, **filters),
@@ -127,7 +128,7 @@ class AuditViews:
             key: (params.get(key) or "").strip() or None for key in ("actor", "action", "target", "outcome")
         }
         before = params.get("before")
-        before_id = int(before) if before and before.isdigit() else None
+        before_id = bounded_int(before, "before", low=1) if before else None
         entries = await run_in_threadpool(
             self.ui.services.audit.search, AuditFilter(limit=AUDIT_LIMIT, before_id=before_id, **filters)
         )
