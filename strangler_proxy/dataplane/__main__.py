@@ -28,6 +28,7 @@ from uvicorn.supervisors import Multiprocess  # noqa: E402
 from strangler_proxy.dataplane.protocol import ProtocolLimits, StrictHttpToolsProtocol  # noqa: E402
 from strangler_proxy.dataplane.settings import DataPlaneSettings  # noqa: E402
 from strangler_proxy.dataplane.sidecar import ShadowSidecar  # noqa: E402
+from strangler_proxy.secrets import keep_private  # noqa: E402
 
 __all__ = ["internal_socket", "main", "serve", "uvicorn_options"]
 
@@ -106,6 +107,8 @@ def serve(settings: DataPlaneSettings) -> None:
 def main() -> None:
     settings = DataPlaneSettings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The access log, the metric snapshots and the shadow socket are the owner's only (umask 077).
+    keep_private(settings.home)
     # Snapshots of a previous run would add to this run's counters: start from an empty folder.
     shutil.rmtree(settings.metrics_dir, ignore_errors=True)
     settings.metrics_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 from strangler_proxy.routes.addresses import parse_ip, refusal
 from strangler_proxy.routes.model import LEGACY, ActionMode, MatchKind, RouteTable, Rule, Upstream
 
-__all__ = ["RouteTableInvalid", "table_problems", "validate_table"]
+__all__ = ["NEVER_COMPARED_HEADERS", "RouteTableInvalid", "table_problems", "validate_table"]
+
+NEVER_COMPARED_HEADERS = frozenset(
+    {"authorization", "cookie", "proxy-authorization", "set-cookie", "x-strangler-identity"}
+)
+"""Headers that carry end users' credentials: a shadow comparison would keep them in the mismatches
+every viewer of the admin UI can read, so no rule may compare them (and the shadow process skips them)."""
 
 
 class RouteTableInvalid(ValueError):
@@ -87,6 +93,14 @@ def _rule_problems(table: RouteTable) -> list[str]:
             problems.append(f"{where}: the name is used by an earlier rule")
         seen_names.add(rule.name)
         problems += [f"{where}: {p}" for p in _action_problems(rule, table.upstreams)]
+        secret = sorted(
+            {name.lower() for name in rule.action.shadow.compare_headers} & NEVER_COMPARED_HEADERS
+        )
+        if secret:
+            problems.append(
+                f"{where}: compare_headers may not name {', '.join(secret)} (end users' credentials "
+                "would be kept in the shadow mismatches)"
+            )
         if rule.match.kind is MatchKind.PATTERN:
             try:
                 re.compile(rule.match.path)
