@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from strangler_proxy.controlplane.services.denials import DenialFilter, DenialService
-from strangler_proxy.store.schema import audit_denials, audit_log
+from strangler_proxy.store.schema import audit_log
 from tests.unit.controlplane.conftest import Api
 
 pytestmark = pytest.mark.unit
@@ -23,6 +22,8 @@ def _rows(api: Api, table) -> int:  # type: ignore[no-untyped-def]
 
 
 def _stored_chars(api: Api) -> int:
+    from strangler_proxy.store.schema import audit_denials
+
     with api.services.engine.connect() as conn:
         rows = conn.execute(select(audit_denials.c.target, audit_denials.c.reason)).all()
     return sum(len(target) + len(reason) for target, reason in rows)
@@ -31,6 +32,8 @@ def _stored_chars(api: Api) -> int:
 def test_anonymous_requests_with_huge_paths_add_one_short_counted_row(api: Api) -> None:
     """200 unauthenticated requests with 30 KB paths: one row, its target the route's template, and
     the audit log itself untouched (real entries stay on its first page)."""
+    from strangler_proxy.controlplane.services.denials import DenialFilter
+
     log_rows = _rows(api, audit_log)
     api.client.cookies.clear()
     for n in range(200):
@@ -49,15 +52,19 @@ def test_failed_logins_record_no_actor_the_caller_chose(api: Api) -> None:
     for name in ("admin", "<img src=x onerror=alert(1)>", "x" * 150):
         response = api.client.post("/api/v1/session", json={"username": name, "password": "wrong guess!"})
         assert response.status_code == 401
-    denials = api.services.denials.search(DenialFilter(action="login"))
-    assert {d.actor for d in denials} == {"anonymous"}
-    assert {d.target for d in denials} == {"user admin", "-"}
     with api.services.engine.connect() as conn:
         actors = set(conn.execute(select(audit_log.c.actor)).scalars())
     assert not any("<img" in actor or "xxx" in actor for actor in actors)
+    from strangler_proxy.controlplane.services.denials import DenialFilter
+
+    denials = api.services.denials.search(DenialFilter(action="login"))
+    assert {d.actor for d in denials} == {"anonymous"}
+    assert {d.target for d in denials} == {"user admin", "-"}
 
 
 def test_counts_older_than_the_retention_are_pruned(api: Api) -> None:
+    from strangler_proxy.controlplane.services.denials import DenialFilter, DenialService
+
     now = [datetime.now(UTC)]
     denials = DenialService(api.services.engine, retention_s=3600, clock=lambda: now[0])
     denials.record(actor="anonymous", action="auth", address="10.0.0.1", target="GET /x", reason="r")

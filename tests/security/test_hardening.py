@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 
 from migration_plan.supervisor.output import LogSink, ProcessLog
-from strangler_proxy.controlplane.headers import CONTENT_SECURITY_POLICY
 from strangler_proxy.dataplane.shadow import ResponseSnapshot, compare_responses
 from strangler_proxy.routes import LEGACY, RouteTable, ShadowSettings, Upstream, table_problems
-from strangler_proxy.secrets import keep_private
 from tests.integration.controlplane.conftest import start_control_plane
 from tests.support.net import free_port
 from tests.unit.controlplane.conftest import Api
@@ -32,11 +30,12 @@ def _mode(path: Path) -> int:
 
 
 @pytest.mark.unit
-def test_the_policy_allows_no_inline_script_or_style_and_the_templates_need_none() -> None:
-    policy = dict(part.split(" ", 1) for part in CONTENT_SECURITY_POLICY.split("; "))
-    assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
-    assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
-    assert "unsafe" not in CONTENT_SECURITY_POLICY
+def test_the_policy_allows_no_inline_script_or_style_and_the_templates_need_none(api: Api) -> None:
+    header = api.client.get("/login").headers["content-security-policy"]
+    policy = dict(part.split(" ", 1) for part in header.split("; "))
+    assert policy.get("script-src") == "'self'" and policy.get("style-src") == "'self'", header
+    assert policy.get("object-src") == "'none'" and policy.get("frame-ancestors") == "'none'", header
+    assert policy.get("default-src") == "'self'" and "unsafe" not in header, header
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text()
         assert not re.search(r"\son[a-z]+\s*=", text), f"{template.name} has an inline event handler"
@@ -50,8 +49,8 @@ def test_pages_api_answers_and_secrets_are_never_cached_and_carry_the_policy(api
     for path in (*PAGES, "/api/v1/routes", "/api/v1/session"):
         response = api.client.get(path, headers=api.headers("viewer"))
         assert response.status_code == 200, path
-        assert response.headers["cache-control"] == "no-store", path
-        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
+        assert response.headers.get("cache-control") == "no-store", path
+        assert "script-src 'self'" in response.headers["content-security-policy"], path
     minted = api.client.post("/api/v1/tokens", json={"name": "x"}, headers=api.headers("viewer"))
     assert minted.status_code == 201 and minted.headers["cache-control"] == "no-store"
     static = api.client.get("/static/admin.js")
@@ -70,6 +69,8 @@ def open_umask() -> Iterator[None]:
 
 @pytest.mark.unit
 def test_the_home_its_store_logs_and_secrets_become_private(tmp_path: Path, open_umask: None) -> None:
+    from strangler_proxy.secrets import keep_private
+
     home = tmp_path / "home"
     (home / "logs").mkdir(parents=True)
     (home / "secrets").mkdir()

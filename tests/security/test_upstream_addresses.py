@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from strangler_proxy.dataplane.address_guard import GuardedResolver
 from strangler_proxy.routes import (
     LEGACY,
     ActionMode,
@@ -24,7 +23,6 @@ from strangler_proxy.routes import (
     Upstream,
     table_problems,
 )
-from strangler_proxy.routes.addresses import OwnSockets
 from strangler_proxy.store.schema import upstreams
 from tests.integration.dataplane.harness import Store, start_dataplane, table
 from tests.security.recorder import RecordingUpstream
@@ -114,6 +112,8 @@ def test_the_prober_reports_a_bad_stored_address_and_the_pages_keep_working(api:
 def test_the_workers_resolver_drops_refused_addresses_at_connection_time() -> None:
     """A name that resolved elsewhere at registration and now resolves to the control plane (DNS
     rebinding) or the metadata address is refused when a worker connects."""
+    from strangler_proxy.dataplane.address_guard import GuardedResolver
+    from strangler_proxy.routes.addresses import OwnSockets
 
     class Rebinding:
         async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list:  # type: ignore[type-arg]
