@@ -5,7 +5,8 @@
     http /_strangler/healthz on the public port -> liveness (it says nothing about the routes)
     http everything else                        -> Forwarder (decide -> forward -> observe); other
                                                   /_strangler/ paths are unknown paths like any other
-    lifespan              -> builds the worker's resources and background tasks, tears them down
+    lifespan                                    -> builds the worker's resources and background tasks,
+                                                  tears them down
 
 Per worker: one aiohttp ``ClientSession`` (keep-alive pool, no cookie jar, no decompression, no
 headers of its own), a channel to the shadow process (which mirrors and compares), the live route table
