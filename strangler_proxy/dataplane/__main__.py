@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import shutil
+import signal
 import socket
 import sys
 
@@ -112,9 +113,18 @@ def main() -> None:
     # Snapshots of a previous run would add to this run's counters: start from an empty folder.
     shutil.rmtree(settings.metrics_dir, ignore_errors=True)
     settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+    # uvicorn handles SIGTERM/SIGINT while it serves, then restores the handlers it found and raises
+    # the signal again: with the default handlers the process would die there, before the sidecar
+    # stops and its socket folder is removed. These handlers turn that last signal into an exit.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_on_signal)
     # Mirroring and comparison run in a shadow process, off the request-serving workers.
     with ShadowSidecar.for_data_plane():
         serve(settings)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

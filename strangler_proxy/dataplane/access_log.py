@@ -25,7 +25,11 @@ _TEMPLATE = (
 def format_entry(entry: tuple) -> str:  # type: ignore[type-arg]
     """One JSON line; every string goes through the C JSON string encoder, so any value is safe.
     The time (in seconds) and the duration (in milliseconds) are written with microsecond digits
-    from integers, which is cheaper than formatting floats."""
+    from integers, which is cheaper than formatting floats. A WebSocket's entry (from
+    :meth:`AccessLog.record_socket`) adds ``bytes_up`` and ``bytes_down``."""
+    if len(entry) == _SOCKET_FIELDS:
+        line = format_entry(entry[:-2])
+        return f'{line[:-2]},"bytes_up":{entry[-2]:d},"bytes_down":{entry[-1]:d}}}\n'
     ts, request_id, method, path, route, target, upstream, version, status, duration_s, client, error = entry
     seconds, micros = divmod(round(ts * 1e6), 1_000_000)
     millis, rest = divmod(round(duration_s * 1e6), 1000)
@@ -45,6 +49,9 @@ def format_entry(entry: tuple) -> str:  # type: ignore[type-arg]
         _quote(client),
         "null" if error is None else _quote(error),
     )
+
+
+_SOCKET_FIELDS = 14
 
 
 class AccessLog:
@@ -89,6 +96,44 @@ class AccessLog:
                 duration_s,
                 client,
                 error,
+            )
+        )
+        if len(self._buffer) >= self._max:
+            self.flush()
+
+    def record_socket(
+        self,
+        request_id: str,
+        path: str | bytes,
+        route: str,
+        target: str,
+        upstream: str,
+        version: int,
+        duration_s: float,
+        client: str,
+        outcome: str,
+        bytes_up: int,
+        bytes_down: int,
+    ) -> None:
+        """A relayed WebSocket, when it ends: status 101, its whole duration, ``error`` the outcome
+        (``client_closed``, ``upstream_closed``, ``idle_timeout``, ``moved``, ``shutdown``) and the
+        bytes each way."""
+        self._buffer.append(
+            (
+                time.time(),
+                request_id,
+                "GET",
+                path,
+                route,
+                target,
+                upstream,
+                version,
+                101,
+                duration_s,
+                client,
+                outcome,
+                bytes_up,
+                bytes_down,
             )
         )
         if len(self._buffer) >= self._max:

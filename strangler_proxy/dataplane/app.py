@@ -5,6 +5,7 @@
     http /_strangler/healthz on the public port -> liveness (it says nothing about the routes)
     http everything else                        -> Forwarder (decide -> forward -> observe); other
                                                   /_strangler/ paths are unknown paths like any other
+    http + Upgrade: websocket                   -> WebSocketForwarder (decide -> handshake -> relay bytes)
     lifespan                                    -> builds the worker's resources and background tasks,
                                                   tears them down
 
@@ -35,10 +36,16 @@ from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.address_guard import GuardedResolver
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
-from strangler_proxy.dataplane.headers import TrustedPeers
+from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
 from strangler_proxy.dataplane.identity import IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
-from strangler_proxy.dataplane.metrics import MetricsExporter, snapshot_bytes, store_snapshot
+from strangler_proxy.dataplane.metrics import (
+    REFUSED_ROUTE,
+    REFUSED_TARGET,
+    MetricsExporter,
+    snapshot_bytes,
+    store_snapshot,
+)
 from strangler_proxy.dataplane.notify import ChangeListener
 from strangler_proxy.dataplane.paths import PathRefused, normalise_path
 from strangler_proxy.dataplane.routing import CompiledTable, compile_table
@@ -52,8 +59,10 @@ from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.dataplane.upgrade import UPGRADE
 from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
+from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
 from strangler_proxy.routes import LEGACY, RouteTable
 
 __all__ = ["PUBLIC_HEALTH", "RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
@@ -64,6 +73,8 @@ RESERVED_PREFIX = "/_strangler/"
 PUBLIC_HEALTH = RESERVED_PREFIX + "healthz"
 _ACCESS_LOG_FLUSH_S = 0.2
 _LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
+_LOGGED_TARGET_BYTES = 2048
+"""A refused request's target is logged up to this many bytes (it may be what made it refused)."""
 
 
 def release_startup_garbage() -> None:
@@ -97,6 +108,8 @@ class DataPlane:
         self._exporter = MetricsExporter(settings.metrics_dir)
         self._tasks: list[asyncio.Task[None]] = []
         self._forwarder: Forwarder | None = None
+        self._websockets: WebSocketForwarder | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.live: LiveTable | None = None
         self._poller: TablePoller | None = None
         self._writer: StoreWriter | None = None
@@ -119,18 +132,57 @@ class DataPlane:
                 await self._internal(scope, send)
                 return
             if self._forwarder is None:
-                await _respond(send, 503, {"error": "starting", "detail": "the data plane is not started"})
+                await self._refuse(scope, send, 503, "starting", "the data plane is not started")
                 return
             try:
                 scope["path"], scope["raw_path"] = normalise_path(scope.get("raw_path") or b"/")
             except PathRefused as exc:
-                await _respond(send, 400, {"error": "bad_path", "detail": str(exc)})
+                await self._refuse(scope, send, 400, "bad_path", str(exc))
+                return
+            extensions = scope.get("extensions")
+            if extensions is not None and UPGRADE in extensions and self._websockets is not None:
+                await self._websockets(scope, receive, send, extensions[UPGRADE])
                 return
             await self._forwarder(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1011, "reason": "websockets are not proxied"})
+
+    async def _refuse(self, scope: dict[str, Any], send: Any, status: int, reason: str, detail: str) -> None:
+        client = scope.get("client")
+        self.record_refusal(
+            status,
+            reason,
+            detail,
+            method=scope["method"],
+            target=scope.get("raw_path") or b"",
+            client=client[0] if client else "",
+        )
+        await _respond(send, status, {"error": reason, "detail": detail})
+
+    def record_refusal(
+        self, status: int, reason: str, detail: str, *, method: str, target: bytes | str, client: str
+    ) -> None:
+        """Count and log a request the proxy answered itself before routing it: ``reason`` is a short
+        code (``bad_path``, ``headers_too_large``...), a metric label; ``detail`` goes to the access log
+        only. Also called by the connection protocol (``protocol.py``) for what it refuses."""
+        self.stats.refuse(status, reason)
+        if self._access_log is not None:
+            served = self.live.current.version if self.live is not None else 0
+            self._access_log.record(
+                new_request_id(),
+                method,
+                target[:_LOGGED_TARGET_BYTES],
+                REFUSED_ROUTE,
+                REFUSED_TARGET,
+                "",
+                served,
+                status,
+                0.0,
+                client,
+                f"{reason}: {detail}",
+            )
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -195,7 +247,12 @@ class DataPlane:
             self._access_log = AccessLog(settings.access_log_path)
             self._access_log.open()
         self._forwarder = Forwarder(
-            upstream=UpstreamClient(self._session),
+            upstream=UpstreamClient(
+                self._session,
+                max_header_bytes=settings.max_response_header_bytes,
+                max_headers=settings.max_response_headers,
+            ),
+            max_response_header_bytes=settings.max_response_header_bytes,
             live=self.live,
             breakers=self.breakers,
             stats=self.stats,
@@ -205,7 +262,22 @@ class DataPlane:
             identity=identity,
             debug_headers=settings.debug_headers,
         )
-        loop = asyncio.get_running_loop()
+        self._websockets = WebSocketForwarder(
+            live=self.live,
+            breakers=self.breakers,
+            stats=self.stats,
+            access_log=self._access_log,
+            trusted=TrustedPeers(settings.trusted_proxies),
+            identity=identity,
+            limits=SocketLimits(
+                idle_timeout_s=settings.websocket_idle_timeout_s,
+                max_per_worker=settings.websocket_max_per_worker,
+                max_per_route=settings.websocket_max_per_route,
+                rollback_grace_s=settings.websocket_rollback_grace_s,
+                max_response_header_bytes=settings.max_response_header_bytes,
+            ),
+        )
+        loop = self._loop = asyncio.get_running_loop()
         if self._store.dialect == "postgresql":
             self._listener = ChangeListener(settings.resolved_store_url, self._poller.wake_threadsafe)
             self._listener.start()
@@ -219,6 +291,8 @@ class DataPlane:
         release_startup_garbage()
 
     async def shutdown(self) -> None:
+        if self._websockets is not None:
+            self._websockets.close_all()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -258,8 +332,11 @@ class DataPlane:
         return self._listener is not None and self._listener.listening
 
     def _applied(self, served: ServedTable) -> None:
-        """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``."""
+        """Runs in the poller's thread when a version is applied: record it in ``dataplane_workers``,
+        and let the open WebSockets see the new table (on the event loop)."""
         assert self._writer is not None and self.live is not None
+        if self._websockets is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._websockets.table_changed, served)
         try:
             self._writer.heartbeat(
                 version_id=served.version or None,

@@ -7,6 +7,8 @@
      └── UpstreamError                      talking to an upstream failed
           ├── UpstreamConnectError    502   no connection could be made
           ├── UpstreamProtocolError   502   the connection broke or the answer was not HTTP
+          │    ├── UnaskedUpgrade     502   a 101 to a request that asked for no upgrade (and close)
+          │    └── UpstreamHeadersTooLarge 502  the answer's headers are over the proxy's limits
           ├── UpstreamTimeout         504   connect or read timeout
           └── CircuitOpen             503   the upstream's breaker is open; nothing was sent
 
@@ -25,8 +27,10 @@ __all__ = [
     "InjectedFault",
     "ProxyError",
     "RequestTooLarge",
+    "UnaskedUpgrade",
     "UpstreamConnectError",
     "UpstreamError",
+    "UpstreamHeadersTooLarge",
     "UpstreamProtocolError",
     "UpstreamTimeout",
     "render_error",
@@ -36,6 +40,8 @@ __all__ = [
 class ProxyError(Exception):
     status = 500
     code = "proxy_error"
+    close_connection = False
+    """Answer with ``Connection: close``: the client's connection cannot be trusted to carry more."""
 
     def __init__(self, detail: str, *, upstream: str | None = None) -> None:
         super().__init__(detail)
@@ -74,6 +80,15 @@ class UpstreamConnectError(UpstreamError):
 class UpstreamProtocolError(UpstreamError):
     status = 502
     code = "upstream_protocol_error"
+
+
+class UnaskedUpgrade(UpstreamProtocolError):
+    code = "upstream_protocol_error"
+    close_connection = True
+
+
+class UpstreamHeadersTooLarge(UpstreamProtocolError):
+    code = "upstream_headers_too_large"
 
 
 class UpstreamTimeout(UpstreamError):

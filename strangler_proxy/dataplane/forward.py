@@ -10,6 +10,7 @@ legacy) or compared (a shadowed request, teed up to 1 MiB). Failures map to the 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from time import perf_counter
 from typing import Any
@@ -25,12 +26,15 @@ from strangler_proxy.dataplane.errors import (
     InjectedFault,
     ProxyError,
     RequestTooLarge,
+    UnaskedUpgrade,
     UpstreamConnectError,
     UpstreamError,
+    UpstreamHeadersTooLarge,
     UpstreamProtocolError,
     UpstreamTimeout,
     render_error,
 )
+from strangler_proxy.dataplane.failures import describe_failure, is_over_header_limits
 from strangler_proxy.dataplane.faults import apply_fault, fault_applies
 from strangler_proxy.dataplane.headers import (
     ForwardedRequest,
@@ -43,7 +47,11 @@ from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
-from strangler_proxy.dataplane.upstream_request import ClientTimeouts, UpstreamClient
+from strangler_proxy.dataplane.upstream_request import (
+    MAX_RESPONSE_HEADER_BYTES,
+    ClientTimeouts,
+    UpstreamClient,
+)
 from strangler_proxy.routes import LEGACY, FaultInjection, Timeouts
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "Forwarder"]
@@ -138,6 +146,7 @@ class Forwarder:
         shadow: Any = None,
         identity: IdentityResolver | None = None,
         debug_headers: bool = False,
+        max_response_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
     ) -> None:
         self._upstream = upstream
         self._live = live
@@ -149,6 +158,7 @@ class Forwarder:
         self._identity = identity
         self._debug = debug_headers
         self._timeouts = ClientTimeouts()
+        self._max_head_bytes = max_response_header_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
@@ -258,6 +268,8 @@ class Forwarder:
                         breaker.release()  # no verdict on the upstream (the request was cancelled)
                         raise
                     if response.status < 500:
+                        if response.status == 101:
+                            raise _unasked_upgrade(response, upstream, breaker)
                         breaker.record_success()
                     else:
                         breaker.record_failure()
@@ -267,6 +279,15 @@ class Forwarder:
                                 f"upstream {upstream.name!r} answered {response.status}",
                                 upstream=upstream.name,
                             )
+                    out, answer_length, head_size = response_head(
+                        response.raw_headers,
+                        upstream_origin=upstream.origin,
+                        scheme=request.public_scheme,
+                        host=request.public_host,
+                    )
+                    if head_size > self._max_head_bytes:
+                        response.close()
+                        raise _headers_too_large(upstream.name)
                     break
                 except (UpstreamError, InjectedFault) as exc:
                     if not can_fall_back or (isinstance(exc, InjectedFault) and exc.status < 500):
@@ -284,12 +305,6 @@ class Forwarder:
                     upstream = upstreams[LEGACY]
                     headers = request.headers
             # --- the answer back to the client -----------------------------------------------------
-            out, answer_length = response_head(
-                response.raw_headers,
-                upstream_origin=upstream.origin,
-                scheme=request.public_scheme,
-                host=request.public_host,
-            )
             if decision.set_cookie is not None:
                 secure = request.public_scheme == "https"
                 out.append((b"set-cookie", decision.set_cookie + _SECURE if secure else decision.set_cookie))
@@ -335,9 +350,9 @@ class Forwarder:
                             upstream=upstream.name,
                         ) from exc
                     raise UpstreamProtocolError(
-                        f"upstream {upstream.name!r} broke off its answer: {exc!r}", upstream=upstream.name
+                        f"upstream {upstream.name!r} {describe_failure(exc)}", upstream=upstream.name
                     ) from exc
-                error = f"upstream {upstream.name!r} broke off its answer: {exc!r}"
+                error = f"upstream {upstream.name!r} {describe_failure(exc)}"
                 logger.warning("%s; closing the client connection (request id %s)", error, request.request_id)
                 return
             response.release()
@@ -446,7 +461,7 @@ class Forwarder:
             (b"x-request-id", request.request_id.encode()),
             (b"cache-control", b"no-store"),
         ]
-        if error.status == 413:
+        if error.status == 413 or error.close_connection:
             headers.append((b"connection", b"close"))
         if self._debug:
             headers += _debug_headers(route, target, upstream_name, served)
@@ -479,6 +494,28 @@ async def _inject(fault: FaultInjection, upstream: str, breaker: CircuitBreaker)
         raise
 
 
+def _headers_too_large(name: str) -> UpstreamHeadersTooLarge:
+    return UpstreamHeadersTooLarge(
+        f"upstream {name!r} sent answer headers over the proxy's limits "
+        "(STRANGLER_MAX_RESPONSE_HEADER_BYTES, STRANGLER_MAX_RESPONSE_HEADERS)",
+        upstream=name,
+    )
+
+
+def _unasked_upgrade(
+    response: aiohttp.ClientResponse, upstream: UpstreamInfo, breaker: CircuitBreaker
+) -> UnaskedUpgrade:
+    """An upstream switched protocols for a request that asked for no upgrade: whatever follows on
+    that connection is not HTTP, so it is closed, nothing of the answer is relayed, and the client's
+    connection is closed after the 502 (another proxy in front could otherwise lose track of it)."""
+    response.close()
+    breaker.record_failure()
+    return UnaskedUpgrade(
+        f"upstream {upstream.name!r} switched protocols (101) for a request that asked for no upgrade",
+        upstream=upstream.name,
+    )
+
+
 def _open_failed(
     exc: BaseException,
     upstream: UpstreamInfo,
@@ -499,9 +536,10 @@ def _open_failed(
         return UpstreamTimeout(f"upstream {name!r} did not answer within {timeouts.read_s}s", upstream=name)
     if isinstance(exc, aiohttp.ClientConnectorError):
         breaker.record_failure()
-        return UpstreamConnectError(
-            f"cannot connect to upstream {name!r} at {upstream.base_url}: {exc.os_error}", upstream=name
-        )
+        # the errno's own words: the exception's text names the upstream's address
+        code = exc.os_error.errno
+        reason = os.strerror(code) if code else type(exc.os_error).__name__
+        return UpstreamConnectError(f"cannot connect to upstream {name!r}: {reason}", upstream=name)
     if isinstance(body, _BodyStream):
         if body.too_large:
             breaker.release()
@@ -510,4 +548,6 @@ def _open_failed(
             breaker.release()
             return ClientDisconnected(str(exc))
     breaker.record_failure()
-    return UpstreamProtocolError(f"upstream {name!r} broke the exchange: {exc!r}", upstream=name)
+    if is_over_header_limits(exc):
+        return _headers_too_large(name)
+    return UpstreamProtocolError(f"upstream {name!r} {describe_failure(exc)}", upstream=name)

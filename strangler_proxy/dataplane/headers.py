@@ -296,14 +296,16 @@ def filter_response_headers(
 
 def response_head(
     raw: RawHeaders, *, upstream_origin: bytes, scheme: str, host: str
-) -> tuple[list[tuple[bytes, bytes]], int | None]:
+) -> tuple[list[tuple[bytes, bytes]], int | None, int]:
     """:func:`filter_response_headers` for the forwarder: the public origin (``scheme://host``) is
-    built only when a Location needs it, and the Content-Length (None when absent) comes from the
-    same pass."""
+    built only when a Location needs it, and the Content-Length (None when absent) and the size of
+    all the headers (names and values) come from the same pass."""
     out: list[tuple[bytes, bytes]] = []
     connection_named: set[bytes] | None = None
     length: int | None = None
+    size = 0
     for name, value in raw:
+        size += len(name) + len(value)
         lower = name.lower()
         if lower in _HOP_BY_HOP:
             if lower == b"connection":
@@ -318,4 +320,4 @@ def response_head(
         out.append((lower, value))
     if connection_named:
         out = [(n, v) for n, v in out if n not in connection_named]
-    return out, length
+    return out, length, size

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import aiohttp
 
 from strangler_proxy.dataplane.errors import UpstreamConnectError
+from strangler_proxy.dataplane.failures import describe_failure
 from strangler_proxy.identity import identity_claims, sign_identity
 
 __all__ = ["IDENTITY_HEADER", "IdentityResolver", "session_cookie"]
@@ -130,7 +131,7 @@ class IdentityResolver:
                 found = await response.json()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UpstreamConnectError(
-                f"cannot resolve the session with the legacy: {exc!r}", upstream="legacy"
+                f"cannot resolve the session with the legacy: it {describe_failure(exc)}", upstream="legacy"
             ) from exc
         return identity_claims(
             user_id=found["user_id"], username=found["username"], is_staff=found["is_staff"]

@@ -16,9 +16,20 @@ from pathlib import Path
 
 from strangler_proxy.dataplane.stats import LATENCY_BUCKETS_MS, RequestStats
 
-__all__ = ["MetricsExporter", "render_metrics", "snapshot_bytes", "store_snapshot", "write_snapshot"]
+__all__ = [
+    "REFUSED_ROUTE",
+    "REFUSED_TARGET",
+    "MetricsExporter",
+    "render_metrics",
+    "snapshot_bytes",
+    "store_snapshot",
+    "write_snapshot",
+]
 
 _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+REFUSED_ROUTE = ""
+REFUSED_TARGET = "proxy"
+"""The labels of refused requests in ``strangler_requests_total``: no route saw them."""
 
 
 def snapshot_bytes(
@@ -33,6 +44,10 @@ def snapshot_bytes(
             for (route, target), acc in stats.totals.items()
         ],
         "in_flight": [[route, target, n] for (route, target), n in stats.in_flight.items()],
+        "refused": [[status, reason, n] for (status, reason), n in stats.refused.items()],
+        "sockets_open": [[route, target, n] for (route, target), n in stats.sockets_open.items()],
+        "sockets_closed": [[*key, n] for key, n in stats.sockets_closed.items()],
+        "socket_bytes": [[*key, n] for key, n in stats.socket_bytes.items()],
         "breakers": dict(breakers),
     }
     return json.dumps(document).encode()
@@ -88,7 +103,19 @@ class MetricsExporter:
         gauges: dict[tuple[str, str], int] = {}
         versions: list[tuple[int, int]] = []
         breakers: list[tuple[str, int, int]] = []
+        refused: dict[tuple[int, str], int] = {}
+        sockets_closed: dict[tuple[str, str, str], int] = {}
+        socket_bytes: dict[tuple[str, str, str], int] = {}
+        sockets_open: dict[tuple[str, str], int] = {}
         for snap in self._snapshots():
+            for route, target, outcome, n in snap.get("sockets_closed", ()):
+                sockets_closed[(route, target, outcome)] = sockets_closed.get((route, target, outcome), 0) + n
+            for route, target, direction, n in snap.get("socket_bytes", ()):
+                socket_bytes[(route, target, direction)] = socket_bytes.get((route, target, direction), 0) + n
+            for status, reason, n in snap.get("refused", ()):
+                refused[(status, reason)] = refused.get((status, reason), 0) + n
+                key = (REFUSED_ROUTE, REFUSED_TARGET, f"{status // 100}xx")
+                counts[key] = counts.get(key, 0) + n
             for route, target, by_class, latency_sum, buckets in snap["totals"]:
                 for index, name in enumerate(_CLASSES, start=1):
                     if by_class[index]:
@@ -104,6 +131,8 @@ class MetricsExporter:
                 continue  # a dead worker's requests still count; its gauges do not
             for route, target, n in snap["in_flight"]:
                 gauges[(route, target)] = gauges.get((route, target), 0) + n
+            for route, target, n in snap.get("sockets_open", ()):
+                sockets_open[(route, target)] = sockets_open.get((route, target), 0) + n
             versions.append((snap["pid"], snap["version"]))
             for name, state in snap["breakers"].items():
                 breakers.append((name, snap["pid"], 0 if state == "closed" else 1))
@@ -124,9 +153,26 @@ class MetricsExporter:
                 out.append(f"{name}_bucket{_labels(route=route, target=target, le=le)} {running}")
             out.append(f"{name}_sum{_labels(route=route, target=target)} {latency_sum_ms / 1000!r}")
             out.append(f"{name}_count{_labels(route=route, target=target)} {running}")
+        name = "strangler_requests_refused_total"
+        _family(out, name, "counter", "Requests the proxy refused before routing them, by status and reason")
+        for (status, reason), value in sorted(refused.items()):
+            out.append(f"{name}{_labels(status=str(status), reason=reason)} {value}")
         _family(out, "strangler_requests_in_flight", "gauge", "Requests being served now")
         for (route, target), value in sorted(gauges.items()):
             out.append(f"strangler_requests_in_flight{_labels(route=route, target=target)} {value}")
+        _family(out, "strangler_websockets_open", "gauge", "Relayed WebSockets open now")
+        for (route, target), value in sorted(sockets_open.items()):
+            out.append(f"strangler_websockets_open{_labels(route=route, target=target)} {value}")
+        name = "strangler_websockets_closed_total"
+        _family(out, name, "counter", "Relayed WebSockets ended, by outcome")
+        for (route, target, outcome), value in sorted(sockets_closed.items()):
+            out.append(f"{name}{_labels(route=route, target=target, outcome=outcome)} {value}")
+        name = "strangler_websocket_bytes_total"
+        _family(
+            out, name, "counter", "Bytes relayed by WebSockets (up: client to upstream), counted at close"
+        )
+        for (route, target, direction), value in sorted(socket_bytes.items()):
+            out.append(f"{name}{_labels(route=route, target=target, direction=direction)} {value}")
         _family(out, "strangler_route_table_version", "gauge", "Route-table version served, per worker")
         for pid, version in sorted(versions):
             out.append(f"strangler_route_table_version{_labels(pid=str(pid))} {version}")

@@ -4,13 +4,19 @@ llhttp (under httptools) already refuses most framing attacks on its own: Conten
 with Transfer-Encoding, duplicate or malformed Content-Length, obfuscated Transfer-Encoding, bad
 chunk sizes, bare LF or CR, obs-fold. This subclass adds what it leaves to the server:
 
-- ``Host``: exactly one, well formed, on HTTP/1.1 (RFC 9112 section 3.2) -> 400;
+- the request line: HTTP/1.0 and HTTP/1.1 only; another version -> 505, none at all (HTTP/0.9's
+  ``GET /path``, which llhttp reads as version 0.9, as it does ``HTTP/0.9`` itself) -> 400;
+- ``Host``: exactly one, well formed, on HTTP/1.1 and on HTTP/1.0 too (RFC 9112 section 3.2; without
+  it the upstream would see an address of the proxy's choosing) -> 400;
 - the target: origin-form, ``*`` for OPTIONS, or absolute-form naming the same authority as Host -> 400;
 - ``Transfer-Encoding`` other than a single ``chunked`` -> 400 (codings the proxy would not apply);
 - request line and headers larger than ``max_header_bytes`` -> 431;
 - slow clients: headers not complete ``header_timeout_s`` after the request (or connection) began,
   or no body byte for ``body_idle_timeout_s`` while the body is incomplete, or a body arriving slower
   than ``min_body_bytes_per_s`` on average (checked every ``body_idle_timeout_s``) -> 408 and close.
+
+Every refusal is reported to the application's ``record_refusal(status, reason, message, method=,
+target=, client=)`` when it has one (the data plane counts and logs it).
 
 It also offers the application the :mod:`.single_write` extension: an ``http.response.start``
 message carrying the whole body is the complete answer, framed by uvicorn's own code and written to
@@ -37,8 +43,10 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
+from strangler_proxy.dataplane.upgrade import UPGRADE, ClientUpgrade
 
 __all__ = [
+    "UVICORN_DATA_RECEIVED",
     "UVICORN_MIRRORED_VERSION",
     "UVICORN_ON_HEADERS_COMPLETE",
     "UVICORN_SEND",
@@ -52,6 +60,9 @@ repeat: written against 0.54, unchanged through this release, the locked one."""
 UVICORN_ON_HEADERS_COMPLETE = "1ea8589acfad92d8ff9182775f337d98fc469e0fa39642a83195fca920f5ca96"
 """SHA-256 of the source of uvicorn's ``HttpToolsProtocol.on_headers_complete`` that
 ``StrictHttpToolsProtocol._start_cycle`` repeats; a unit test fails when uvicorn's changes."""
+UVICORN_DATA_RECEIVED = "010a7ae59a5d3b1a5e7326ce246878568629d126a076d8af5ba10cab040fae43"
+"""SHA-256 of the source of uvicorn's ``HttpToolsProtocol.data_received`` that
+``StrictHttpToolsProtocol.data_received`` repeats; a unit test fails when uvicorn's changes."""
 UVICORN_SEND = "abdd8601b326a8da972436918d3a954e1ef39c6bf0cd9e1c1954c2e798d0bb9c"
 """SHA-256 of the source of uvicorn's ``RequestResponseCycle.send``, whose framing
 ``_SingleWriteCycle._send_whole`` repeats; a unit test fails when uvicorn's changes."""
@@ -63,7 +74,11 @@ _REASONS = {
     400: "Bad Request",
     408: "Request Timeout",
     431: "Request Header Fields Too Large",
+    505: "HTTP Version Not Supported",
 }
+_SERVED_VERSIONS = ("1.1", "1.0")
+_BAD_VERSION = "Invalid HTTP version"
+"""llhttp's reason for a version it cannot parse (HTTP/1.2, HTTP/3.0)."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +212,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._limits = limits
         self._max_header_bytes = limits.max_header_bytes
-        self._refusal: tuple[int, str] | None = None
+        self._refusal: tuple[int, str, str] | None = None
         self._header_bytes = 0
         self._hosts: list[bytes] = []
         self._codings: list[bytes] = []
@@ -210,6 +225,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._last_body = 0.0
         self._body_start = 0.0
         self._body_bytes = 0
+        self._upgrade: ClientUpgrade | None = None
 
     # --- timers -------------------------------------------------------------------------------
     # One lazy timer per connection: arming a phase only moves ``_deadline``; the timer is replaced
@@ -280,9 +296,66 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             or not cycle.response_started
             or (self._phase == "headers" and cycle.response_complete)
         ):
-            self._send_refusal(408, f"the request {self._phase} did not arrive in time")
+            self._send_refusal(
+                408, f"{self._phase}_timeout", f"the request {self._phase} did not arrive in time"
+            )
         else:
             self.transport.close()
+
+    # --- parser input -------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's ``data_received`` (see ``UVICORN_DATA_RECEIVED``), keeping llhttp's reason for a
+        refused message so that a version it cannot parse is answered 505, not 400, and holding the
+        connection at an upgrade (``_hold_upgrade``) instead of handing it to uvicorn's WebSocket
+        protocol."""
+        self._unset_keepalive_if_required()
+
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            if self._refusal is None and str(exc) == _BAD_VERSION:
+                self._refusal = (505, "http_version", "only HTTP/1.1 and HTTP/1.0 are served")
+            elif self._refusal is None:
+                self._refusal = (400, "bad_framing", f"the request is not valid HTTP/1.1 ({exc})")
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        except httptools.HttpParserUpgrade as upgrade:
+            self._hold_upgrade(data[upgrade.args[0] :])
+
+    # --- upgrades -----------------------------------------------------------------------------
+    def _should_upgrade(self) -> bool:
+        """uvicorn asks (in ``_start_cycle``, for a request with ``Connection: upgrade``) whether to hand
+        the connection to its WebSocket protocol: never. A GET asking for a WebSocket is served as an
+        ``http`` request whose scope offers the take-over (:mod:`.upgrade`)."""
+        if self._get_upgrade() == b"websocket" and self.parser.get_method() == b"GET":
+            self._upgrade = ClientUpgrade(self)
+            self.scope["extensions"][UPGRADE] = self._upgrade
+        return False
+
+    def _hold_upgrade(self, tail: bytes) -> None:
+        """The parser stopped at an upgrade request: nothing more is read as HTTP on this connection.
+        Reading pauses until the application takes the connection over (``tail`` is what the client
+        sent after its head) or answers, after which the connection closes."""
+        self.transport.pause_reading()
+        if self._upgrade is not None:
+            self._upgrade.tail = tail
+        if self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def release_for_upgrade(self) -> None:
+        """The relay takes the connection over: no timer of this protocol may touch it any more."""
+        self._phase = "idle"
+        self._disarm()
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown: a relayed WebSocket is closed with a Close frame (1001)."""
+        upgrade = self._upgrade
+        if upgrade is not None and upgrade.on_shutdown is not None:
+            upgrade.on_shutdown()
+            return
+        super().shutdown()
 
     # --- parser callbacks ---------------------------------------------------------------------
     # uvicorn's ``on_url`` and ``on_header`` are repeated here (one line each) rather than called, so
@@ -354,6 +427,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
             app = service_unavailable
             self.logger.warning("Exceeded concurrency limit.")
+            self._record_refusal(503, "over_concurrency", "more connections and requests than the limit")
         else:
             app = self.app
         existing_cycle = self.cycle
@@ -386,29 +460,35 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     # --- checks -------------------------------------------------------------------------------
-    def _refuse(self, status: int, message: str) -> None:
-        self._refusal = (status, message)
+    def _refuse(self, status: int, reason: str, message: str) -> None:
+        self._refusal = (status, reason, message)
         raise _Refused(message)
 
     def _refuse_size(self) -> None:
-        self._refuse(431, f"request line and headers exceed {self._max_header_bytes} bytes")
+        self._refuse(
+            431, "headers_too_large", f"request line and headers exceed {self._max_header_bytes} bytes"
+        )
 
     def _check_request(self) -> None:
+        version = self.parser.get_http_version()
+        if version not in _SERVED_VERSIONS:
+            if version == "0.9":  # llhttp's reading of a request line without a version
+                self._refuse(
+                    400, "no_http_version", "the request line has no HTTP version (HTTP/0.9 is not served)"
+                )
+            self._refuse(505, "http_version", "only HTTP/1.1 and HTTP/1.0 are served")
         hosts = self._hosts
         if len(hosts) > 1:
-            self._refuse(400, "more than one Host header")
-        if hosts:
-            host = hosts[0]
-            if host and host != self._valid_host:  # a kept-alive connection repeats its Host
-                if not _HOST_RE.match(host):
-                    self._refuse(400, "the Host header is not a valid host[:port]")
-                self._valid_host = host
-        else:
-            if self.parser.get_http_version() == "1.1":
-                self._refuse(400, "an HTTP/1.1 request needs a Host header")
-            host = b""
+            self._refuse(400, "bad_host", "more than one Host header")
+        if not hosts or not hosts[0]:
+            self._refuse(400, "bad_host", "a request needs a Host header naming the site")
+        host = hosts[0]
+        if host != self._valid_host:  # a kept-alive connection repeats its Host
+            if not _HOST_RE.match(host):
+                self._refuse(400, "bad_host", "the Host header is not a valid host[:port]")
+            self._valid_host = host
         if self._codings and self._codings != [b"chunked"]:
-            self._refuse(400, "only 'Transfer-Encoding: chunked' is accepted")
+            self._refuse(400, "bad_transfer_encoding", "only 'Transfer-Encoding: chunked' is accepted")
         url = self.url
         if url.startswith(b"/"):
             return
@@ -417,23 +497,27 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         try:
             parsed = httptools.parse_url(url)
         except httptools.HttpParserInvalidURLError:
-            self._refuse(400, "the request target is not a valid URL")
+            self._refuse(400, "bad_target", "the request target is not a valid URL")
         if parsed.schema not in (b"http", b"https") or parsed.host is None:
-            self._refuse(400, "the request target must be origin-form or an http(s) absolute URL")
+            self._refuse(
+                400, "bad_target", "the request target must be origin-form or an http(s) absolute URL"
+            )
         authority = parsed.host + (b":%d" % parsed.port if parsed.port is not None else b"")
         if authority.lower() != host.lower():
-            self._refuse(400, "the absolute request target names another host than the Host header")
+            self._refuse(
+                400, "bad_target", "the absolute request target names another host than the Host header"
+            )
 
     # --- answers ------------------------------------------------------------------------------
     def send_400_response(self, msg: str) -> None:
         refusal, self._refusal = self._refusal, None
-        status, message = refusal if refusal is not None else (400, msg)
-        if status != 400 or refusal is not None:
-            self.logger.warning("refused a request: %s", message)
-        self._send_refusal(status, message)
+        status, reason, message = refusal if refusal is not None else (400, "bad_framing", msg)
+        self.logger.warning("refused a request: %s", message)
+        self._send_refusal(status, reason, message)
 
-    def _send_refusal(self, status: int, message: str) -> None:
+    def _send_refusal(self, status: int, reason: str, message: str) -> None:
         self._disarm()
+        self._record_refusal(status, reason, message)
         body = message.encode("ascii", "replace")
         status_line = STATUS_LINE.get(status) or f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n".encode()
         self.transport.write(
@@ -444,3 +528,20 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
             + body
         )
         self.transport.close()
+
+    def _record_refusal(self, status: int, reason: str, message: str) -> None:
+        """Tell the application (when it counts refusals: ``DataPlane.record_refusal``) what was refused."""
+        record = getattr(self.app, "record_refusal", None)
+        if record is None:
+            return
+        method = self.scope.get("method") if self.scope else None
+        if method is None:
+            try:
+                method = self.parser.get_method().decode("ascii", "replace")
+            except Exception:  # the request line was not parsed far enough to have a method
+                method = ""
+        client = self.client[0] if self.client else ""
+        try:
+            record(status, reason, message, method=method, target=self.url or b"", client=client)
+        except Exception:
+            self.logger.exception("a refused request could not be recorded")

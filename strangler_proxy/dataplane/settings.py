@@ -74,6 +74,20 @@ class DataPlaneSettings(BaseSettings):
     """A request body with no byte for this long gets 408 (slow-body clients)."""
     min_body_bytes_per_s: Annotated[int, Field(ge=0)] = 1024
     """A request body arriving slower than this on average (checked every body_idle_timeout_s) gets 408."""
+    max_response_header_bytes: Annotated[int, Field(ge=8190, le=16 * 1024 * 1024)] = 64 * 1024
+    """An upstream answer's status line, each of its header fields, and all its headers together, at
+    most this many bytes; past it the client gets 502 ``upstream_headers_too_large``."""
+    max_response_headers: Annotated[int, Field(ge=16, le=100_000)] = 256
+    """At most this many headers in an upstream answer; past it the client gets 502 as above."""
+    websocket_idle_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+    """A relayed WebSocket with no byte either way for this long is closed (1001, "idle timeout")."""
+    websocket_max_per_worker: Annotated[int, Field(ge=1)] = 1000
+    """Relayed WebSockets one worker keeps open at once; past it a handshake gets 503."""
+    websocket_max_per_route: Annotated[int, Field(ge=1)] = 1000
+    """Relayed WebSockets one worker keeps open at once on one route; past it a handshake gets 503."""
+    websocket_rollback_grace_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
+    """When a new table sends a new-side socket's route elsewhere (a rollback, a panic), the socket
+    stays open this long, then is closed (1012) so that its client reconnects by the new table."""
     keep_alive_timeout_s: Annotated[float, Field(gt=0, le=600)] = 5.0
     limit_concurrency: Annotated[int, Field(ge=1)] | None = None
     """Connections plus in-flight requests per worker before uvicorn answers 503; None is unlimited."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,11 @@ SHADOW_PARENT_ENV = "STRANGLER_SHADOW_PARENT"
 """The pid the shadow process must have as parent; it exits as soon as it has another."""
 _RESTART_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 _STOP_TIMEOUT_S = 10.0
+_CLEAN_EXITS = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
+_STOPPED_BY_SIGNAL_WAIT_S = 40.0
+"""After a clean exit, how long to wait for the data plane to stop too before restarting: a SIGTERM to
+the whole process group reaches the shadow process at once, the data plane only after its graceful
+shutdown (uvicorn's ``timeout_graceful_shutdown``, 30 s)."""
 
 
 class ShadowSidecar:
@@ -87,11 +93,20 @@ class ShadowSidecar:
             code = process.wait()
             if self._stopping.is_set():
                 return
-            delay = _RESTART_BACKOFF_S[min(failures, len(_RESTART_BACKOFF_S) - 1)]
-            failures += 1
-            logger.error("shadow process %s exited with %s; restarting in %.1fs", process.pid, code, delay)
-            if self._stopping.wait(delay):
-                return
+            if code in _CLEAN_EXITS:
+                # Stopped by a signal, most likely with the whole data plane (a SIGTERM to its process
+                # group): not a crash. Restart only if the data plane goes on serving.
+                if self._stopping.wait(_STOPPED_BY_SIGNAL_WAIT_S):
+                    return
+                logger.warning("shadow process %s was stopped (exit %s); restarting it", process.pid, code)
+            else:
+                delay = _RESTART_BACKOFF_S[min(failures, len(_RESTART_BACKOFF_S) - 1)]
+                failures += 1
+                logger.error(
+                    "shadow process %s exited with %s; restarting in %.1fs", process.pid, code, delay
+                )
+                if self._stopping.wait(delay):
+                    return
             try:
                 self._spawn()
             except OSError as exc:

@@ -62,6 +62,15 @@ class RequestStats:
         self.in_flight: dict[StatsKey, int] = {}
         self._windows: dict[int, dict[StatsKey, Accumulator]] = {}
         self._pending: list[tuple[StatsKey, int, float, float]] = []
+        self.refused: dict[tuple[int, str], int] = {}
+        """Requests the proxy refused before any route saw them, by (status, reason)."""
+        self.sockets_open: dict[StatsKey, int] = {}
+        """Relayed WebSockets open now, by (route, target)."""
+        self.sockets_closed: dict[tuple[str, str, str], int] = {}
+        """Relayed WebSockets ended, by (route, target, outcome)."""
+        self.socket_bytes: dict[tuple[str, str, str], int] = {}
+        """Bytes relayed by WebSockets, by (route, target, direction): ``up`` (client to upstream) or
+        ``down``; counted when a socket ends."""
 
     @property
     def totals(self) -> dict[StatsKey, Accumulator]:
@@ -82,6 +91,23 @@ class RequestStats:
         pending.append((key, status, duration_s, self._clock()))
         if len(pending) >= _FOLD_AT:
             self._fold()
+
+    def refuse(self, status: int, reason: str) -> None:
+        """Count a request the proxy answered itself before routing it (``reason`` a short code)."""
+        key = (status, reason)
+        self.refused[key] = self.refused.get(key, 0) + 1
+
+    def socket_opened(self, key: StatsKey) -> None:
+        self.sockets_open[key] = self.sockets_open.get(key, 0) + 1
+
+    def socket_closed(self, key: StatsKey, outcome: str, bytes_up: int, bytes_down: int) -> None:
+        route, target = key
+        self.sockets_open[key] -= 1
+        closed = (route, target, outcome)
+        self.sockets_closed[closed] = self.sockets_closed.get(closed, 0) + 1
+        for direction, count in (("up", bytes_up), ("down", bytes_down)):
+            name = (route, target, direction)
+            self.socket_bytes[name] = self.socket_bytes.get(name, 0) + count
 
     def _fold(self) -> None:
         pending, self._pending = self._pending, []

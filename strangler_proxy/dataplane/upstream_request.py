@@ -6,7 +6,9 @@ an overall deadline, set up and torn down for every request. :class:`UpstreamCli
 steps ``ClientSession._request`` takes for one request with none of those (aiohttp 3.14): build the
 request (:class:`~strangler_proxy.dataplane.upstream_session.ProxyRequest`, the session's request
 class), take a connection from the session's connector (its pool, its connect timeout), set the read
-timeout and parser limits, send, and read the status line and headers.
+timeout and parser limits (the status line and each header field up to ``max_header_bytes``, at most
+``max_headers`` headers: ``STRANGLER_MAX_RESPONSE_HEADER_BYTES`` and ``STRANGLER_MAX_RESPONSE_HEADERS``),
+send, and read the status line and headers.
 
 What is kept from the session, on purpose:
 
@@ -42,19 +44,19 @@ from strangler_proxy.routes.model import Timeouts
 __all__ = [
     "AIOHTTP_MIRRORED_VERSION",
     "AIOHTTP_SESSION_REQUEST",
-    "MAX_FIELD_BYTES",
-    "MAX_HEADERS",
-    "MAX_LINE_BYTES",
+    "MAX_RESPONSE_HEADERS",
+    "MAX_RESPONSE_HEADER_BYTES",
     "READ_BUFFER_BYTES",
     "ClientTimeouts",
     "UpstreamClient",
 ]
 
-#: the parser limits the session would apply (aiohttp's defaults), passed explicitly per connection
 READ_BUFFER_BYTES = 2**16
-MAX_LINE_BYTES = 8190
-MAX_FIELD_BYTES = 8190
-MAX_HEADERS = 128
+MAX_RESPONSE_HEADER_BYTES = 64 * 1024
+"""Default limit of an answer's status line and of each header field (name or value); the forwarder
+checks the same figure against all the headers together. aiohttp's own defaults (8,190 bytes, 128
+headers) refuse valid answers, e.g. a 9 KB Content-Security-Policy."""
+MAX_RESPONSE_HEADERS = 256
 
 #: the aiohttp release whose ``ClientSession._request`` (aiohttp/client.py) :class:`UpstreamClient` mirrors
 #: (written against 3.14; the method is unchanged through this release, the locked one)
@@ -91,13 +93,21 @@ class ClientTimeouts:
 class UpstreamClient:
     """Sends requests through ``session``'s pool (the session stays the owner: it closes the pool)."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        max_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
+        max_headers: int = MAX_RESPONSE_HEADERS,
+    ) -> None:
         connector = session.connector
         if connector is None:
             raise ValueError("the session has no connector")
         self._session = session
         self._connector = connector
         self._loop = asyncio.get_running_loop()
+        self._max_header_bytes = max_header_bytes
+        self._max_headers = max_headers
 
     async def send(
         self, method: str, url: URL, headers: Any, body: Any, timeout: aiohttp.ClientTimeout
@@ -152,9 +162,9 @@ class UpstreamClient:
                 read_timeout=timeout.sock_read,
                 read_bufsize=READ_BUFFER_BYTES,
                 timeout_ceil_threshold=timeout.ceil_threshold,
-                max_line_size=MAX_LINE_BYTES,
-                max_field_size=MAX_FIELD_BYTES,
-                max_headers=MAX_HEADERS,
+                max_line_size=self._max_header_bytes,
+                max_field_size=self._max_header_bytes,
+                max_headers=self._max_headers,
             )
             try:
                 response = await request.send(connection)

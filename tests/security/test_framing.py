@@ -60,6 +60,7 @@ CASES: dict[str, bytes] = {
     "space in header name": b"GET /a HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n" + SMUGGLED,
     "NUL in header value": b"GET /a HTTP/1.1\r\nHost: x\r\nX-A: b\x00c\r\n\r\n" + SMUGGLED,
     "missing host": b"GET /a HTTP/1.1\r\n\r\n" + SMUGGLED,
+    "empty host": b"GET /a HTTP/1.1\r\nHost:\r\n\r\n" + SMUGGLED,
     "duplicate host": b"GET /a HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n" + SMUGGLED,
     "invalid host": b"GET /a HTTP/1.1\r\nHost: x y/z\r\n\r\n" + SMUGGLED,
     "host with path": b"GET /a HTTP/1.1\r\nHost: x/../admin\r\n\r\n" + SMUGGLED,
@@ -87,6 +88,37 @@ def test_hostile_framing_is_refused(front: Front, name: str) -> None:
     assert len(result.statuses) == 1
     _assert_no_smuggling(front, "sentinel-" + name.replace(" ", "-"))
     assert "/a" not in front.upstream.paths(), f"{name}: the refused request reached the upstream"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        pytest.param(b"GET /a\r\n\r\n", 400, id="no version (HTTP/0.9)"),
+        pytest.param(b"GET /a\r\nHost: x\r\n\r\n", 400, id="no version, then headers"),
+        pytest.param(b"GET /a HTTP/0.9\r\nHost: x\r\n\r\n", 400, id="HTTP/0.9 (read as no version)"),
+        pytest.param(b"GET /a HTTP/1.2\r\nHost: x\r\n\r\n", 505, id="HTTP/1.2"),
+        pytest.param(b"GET /a HTTP/2.0\r\nHost: x\r\n\r\n", 505, id="HTTP/2.0"),
+        pytest.param(b"GET /a HTTP/3.0\r\nHost: x\r\n\r\n", 505, id="HTTP/3.0"),
+        pytest.param(b"GET /a HTTP/1.0\r\n\r\n", 400, id="HTTP/1.0 without Host"),
+    ],
+)
+def test_only_http_1_0_and_1_1_with_a_host_are_served(
+    front: Front, request_bytes: bytes, status: int
+) -> None:
+    front.upstream.requests.clear()
+    result = exchange(front.dataplane.port, request_bytes, timeout=5)
+    assert result.statuses == [status], result.data
+    assert result.closed
+    assert front.upstream.paths() == [], "a refused request reached the upstream"
+
+
+def test_http_1_0_with_a_host_is_served_and_the_upstream_sees_that_host(front: Front) -> None:
+    front.upstream.requests.clear()
+    result = exchange(front.dataplane.port, b"GET /old HTTP/1.0\r\nHost: shop.test\r\n\r\n", timeout=5)
+    assert result.statuses == [200] and result.closed
+    (request,) = front.upstream.requests
+    assert request.header("host") == "shop.test"
+    assert request.header("x-forwarded-host") == "shop.test"
 
 
 def test_valid_pipelined_requests_still_work(front: Front) -> None:

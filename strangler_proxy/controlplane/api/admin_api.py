@@ -17,6 +17,7 @@ from strangler_proxy.controlplane.api.context import Context, endpoint, json_res
 from strangler_proxy.controlplane.errors import Refused
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+from strangler_proxy.controlplane.services.upstream_moves import register_upstream
 
 __all__ = ["routes"]
 
@@ -71,9 +72,16 @@ async def save_upstream(ctx: Context) -> Response:
     data: dict[str, object] = {"name": name, "url": body.url}
     if body.breaker is not None:
         data["breaker"] = body.breaker
-    upstream, created = await ctx.run(ctx.services.upstreams.save, data)
+    services = ctx.services
+    registration = await ctx.run(
+        register_upstream, services.upstreams, services.publishing, data, actor=ctx.actor
+    )
+    upstream, created = registration.upstream, registration.created
     await _audit(ctx, "upstream.save", name, url=upstream.url, created=created)
-    return json_response(upstream.model_dump(mode="json"), 201 if created else 200)
+    document = upstream.model_dump(mode="json")
+    if registration.published is not None:
+        document["published"] = registration.published.to_dict()
+    return json_response(document, 201 if created else 200)
 
 
 async def delete_upstream(ctx: Context) -> Response:

@@ -1,6 +1,7 @@
 """First start: migrate the store, register the legacy upstream, publish version 1 (everything to
 legacy, author "system") and create the admin user with a random password kept in a 0600 file.
-Every start also registers the upstreams of ``STRANGLER_UPSTREAMS`` that are not registered yet."""
+Every start also registers the upstreams of ``STRANGLER_UPSTREAMS`` that are not registered yet, and,
+when ``STRANGLER_LEGACY_URL`` is set, moves the legacy there (a new version) if it is elsewhere."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from strangler_proxy.controlplane.errors import Refused
 from strangler_proxy.controlplane.repositories import audit, upstreams, versions
 from strangler_proxy.controlplane.services.auth import AuthService, Role
 from strangler_proxy.controlplane.services.clock import Clock, utcnow
+from strangler_proxy.controlplane.services.publishing import Actor, PublishingService
+from strangler_proxy.controlplane.services.upstream_moves import publish_upstream_change
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
 from strangler_proxy.routes import LEGACY, RouteTable
 from strangler_proxy.secrets import load_or_create_secret
@@ -44,10 +47,13 @@ def bootstrap_store(
     auth: AuthService,
     admin_password_file: Path,
     extra_upstreams: Mapping[str, str] | None = None,
+    legacy_url_given: bool = False,
     clock: Clock = utcnow,
 ) -> BootstrapReport:
     revision = upgrade_to_head(engine)
     published = _first_version(engine, legacy_url, upstream_service, clock)
+    if not published and legacy_url_given:
+        _move_legacy(engine, legacy_url, upstream_service, clock)
     _register_missing(upstream_service, extra_upstreams or {})
     created_admin = False
     if auth.user_count() == 0:
@@ -56,6 +62,26 @@ def bootstrap_store(
         created_admin = True
         log.info("created user %r; its password is in %s", ADMIN_USERNAME, admin_password_file)
     return BootstrapReport(revision=revision, published_first_version=published, created_admin=created_admin)
+
+
+def _move_legacy(engine: Engine, legacy_url: str, upstream_service: UpstreamService, clock: Clock) -> None:
+    """``STRANGLER_LEGACY_URL`` set and naming another address than the registered legacy: register it
+    and publish the active table with it (reason ``upstream legacy moved OLD -> NEW``)."""
+    try:
+        wanted = upstream_service.parse({"name": LEGACY, "url": legacy_url}, resolve=False)
+    except Refused as exc:
+        raise RuntimeError(
+            f"STRANGLER_LEGACY_URL={legacy_url!r} is refused: {'; '.join(exc.problems)}"
+        ) from exc
+    registered = upstream_service.get(LEGACY)
+    if registered.url != wanted.url:
+        upstream_service.save({**registered.model_dump(mode="json"), "url": wanted.url}, resolve=False)
+        log.info("STRANGLER_LEGACY_URL moves the legacy from %s to %s", registered.url, wanted.url)
+    result = publish_upstream_change(
+        PublishingService(engine, clock=clock), upstream_service.get(LEGACY), actor=Actor(SYSTEM_ACTOR)
+    )
+    if result is not None:
+        log.info("published version %s: the legacy upstream at %s", result.version, wanted.url)
 
 
 def _register_missing(upstream_service: UpstreamService, wanted: Mapping[str, str]) -> None:

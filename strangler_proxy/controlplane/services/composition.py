@@ -52,6 +52,7 @@ class ControlPlaneServices:
             auth=self.auth,
             admin_password_file=self.settings.admin_password_file,
             extra_upstreams=self.settings.upstreams,
+            legacy_url_given="legacy_url" in self.settings.model_fields_set,
         )
 
 

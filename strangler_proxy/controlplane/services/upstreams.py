@@ -125,7 +125,9 @@ class UpstreamService:
                 raise NotFound(f"upstream {name!r} is not registered")
 
     async def health(self) -> list[dict[str, Any]]:
-        """Probe every upstream's /healthz at once; a probe reports its failure, it never raises."""
+        """Probe every upstream's /healthz at once: healthy when it answers 2xx; any other answer is
+        shown as it came (``status``, and ``error`` naming it). A probe reports its failure (an address
+        the guard refuses, a URL that does not parse): it never raises."""
         upstreams = self.list()
         async with httpx2.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
             results = await asyncio.gather(*(self._probe(client, u) for u in upstreams))
@@ -152,12 +154,11 @@ class UpstreamService:
         except Exception as exc:  # a probe reports any failure as unhealthy and never breaks the page
             return {**result, "healthy": False, "status": None, "error": f"{type(exc).__name__}: {exc}"}
         elapsed = round((time.perf_counter() - started) * 1000, 1)
-        return {
-            **result,
-            "healthy": response.status_code < 500,
-            "status": response.status_code,
-            "latency_ms": elapsed,
-        }
+        healthy = 200 <= response.status_code < 300
+        answer = {**result, "healthy": healthy, "status": response.status_code, "latency_ms": elapsed}
+        if not healthy:
+            answer["error"] = f"/healthz answered {response.status_code} {response.reason_phrase}".rstrip()
+        return answer
 
 
 def _error_text(error: Any) -> str:

@@ -12,6 +12,8 @@ from starlette.routing import Route
 from strangler_proxy.controlplane.errors import ControlPlaneError
 from strangler_proxy.controlplane.security import client_address
 from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.services.publishing import Actor
+from strangler_proxy.controlplane.services.upstream_moves import register_upstream
 from strangler_proxy.controlplane.ui.changes import form_text
 from strangler_proxy.controlplane.ui.web import UI
 
@@ -53,9 +55,14 @@ class UpstreamsViews:
         services = self.ui.services
         try:
             name = form_text(form, "name")
-            upstream, created = await run_in_threadpool(
-                services.upstreams.save, {"name": name, "url": form_text(form, "url")}
+            registration = await run_in_threadpool(
+                register_upstream,
+                services.upstreams,
+                services.publishing,
+                {"name": name, "url": form_text(form, "url")},
+                actor=Actor(principal.username, client_address(request)),
             )
+            upstream, created = registration.upstream, registration.created
         except ControlPlaneError as exc:
             context = await self._context(request)
             error = {"message": exc.message, "problems": exc.problems}
@@ -76,8 +83,7 @@ class UpstreamsViews:
         )
         context = await self._context(request)
         verb = "Registered" if created else "Updated"
-        return self.ui.render(
-            request,
-            "upstreams.html",
-            {**context, "flash": {"kind": "ok", "text": f"{verb} {upstream.name}."}},
-        )
+        text = f"{verb} {upstream.name}."
+        if registration.published is not None:
+            text += f" Published version {registration.published.version}: the routes use the new address."
+        return self.ui.render(request, "upstreams.html", {**context, "flash": {"kind": "ok", "text": text}})

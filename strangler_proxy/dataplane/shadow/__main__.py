@@ -69,8 +69,13 @@ async def serve(settings: DataPlaneSettings) -> None:
             except TimeoutError:
                 continue
     finally:
-        await service.aclose()
-        await sink.aclose()
+        # Each step on its own: a stop (SIGTERM, often with the whole data plane) ends with exit 0 and
+        # everything closed that can be, whatever one of them raises.
+        for step in (service.aclose, sink.aclose):
+            try:
+                await step()
+            except Exception:
+                logger.warning("shadow process: %s failed while stopping", step.__qualname__, exc_info=True)
         engine.dispose()
         logger.info("shadow process %s stopped (%d exchanges received)", os.getpid(), service.received)
 

@@ -18,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from uvicorn.server import ServerState
 
 from strangler_proxy.dataplane.protocol import (
+    UVICORN_DATA_RECEIVED,
     UVICORN_MIRRORED_VERSION,
     UVICORN_ON_HEADERS_COMPLETE,
     UVICORN_SEND,
@@ -228,7 +229,7 @@ def test_a_whole_answer_is_framed_like_uvicorns_two_messages() -> None:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
 
-        for request in (b"GET /x HTTP/1.1\r\nHost: shop.test\r\n\r\n", b"GET /x HTTP/1.0\r\n\r\n"):
+        for request in (b"GET /x HTTP/1.1\r\nHost: shop.test\r\n\r\n", b"GET /x HTTP/1.0\r\nHost: x\r\n\r\n"):
             whole = _run(_answer(status, headers, body), request)
             usual = _run(two_messages, request)
             assert whole.writes == [b"".join(usual.writes)], (status, headers, request)
@@ -272,4 +273,16 @@ def test_the_repeated_uvicorn_framing_is_the_installed_one() -> None:
         "headers (Content-Length, Connection: close, keep-alive, HEAD and no-content answers) and the "
         "body; bring _send_whole in strangler_proxy/dataplane/protocol.py in line, then update "
         "UVICORN_MIRRORED_VERSION and UVICORN_SEND"
+    )
+
+
+def test_the_repeated_uvicorn_input_handling_is_the_installed_one() -> None:
+    """``StrictHttpToolsProtocol.data_received`` repeats uvicorn's (to keep llhttp's reason for a
+    refused message): when uvicorn changes it, this fails, so that the copy is reviewed."""
+    source = inspect.getsource(HttpToolsProtocol.data_received)
+    assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_DATA_RECEIVED, (
+        f"uvicorn {uvicorn.__version__} changed HttpToolsProtocol.data_received "
+        f"(uvicorn/protocols/http/httptools_impl.py) since {UVICORN_MIRRORED_VERSION}, the release "
+        "StrictHttpToolsProtocol.data_received repeats: bring it in line, then update "
+        "UVICORN_MIRRORED_VERSION and UVICORN_DATA_RECEIVED"
     )

@@ -1,0 +1,1 @@
+"""WebSocket pass-through: the handshake routed like any request, then bytes relayed untouched."""

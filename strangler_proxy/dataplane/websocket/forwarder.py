@@ -1,0 +1,367 @@
+"""Forwarding a WebSocket: route the handshake like any request, then relay bytes until either side closes.
+
+    decide (rules, canary bucket, override)  ->  limits (per worker, per route)  ->  breaker
+      -> handshake to the upstream (identity header for a new side; a GET on a new side whose
+         upstream fails before answering falls back to the legacy when its rule says so)
+      -> 101: the client's connection is taken over and joined to the upstream's (relay.py)
+         other answer: relayed as the upstream sent it, then the connection closes
+
+Shadow rules serve the socket from their primary side and never mirror it. Once a socket is open no
+fallback applies. Open sockets stay where they are when a new table is applied, unless the new table
+sends their handshake elsewhere while they are on a new side (a rollback, a panic): they are then
+closed after ``websocket_rollback_grace_s`` with 1012, so their clients reconnect by the new table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any
+
+from strangler_proxy.dataplane.access_log import AccessLog
+from strangler_proxy.dataplane.breaker import Breakers
+from strangler_proxy.dataplane.errors import (
+    BadRequest,
+    CircuitOpen,
+    ProxyError,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamHeadersTooLarge,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    render_error,
+)
+from strangler_proxy.dataplane.headers import TrustedPeers, prepare_request_headers, response_head
+from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
+from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
+from strangler_proxy.dataplane.routing import Target
+from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.upgrade import ClientUpgrade
+from strangler_proxy.dataplane.websocket.handshake import HandshakeAnswer, HandshakeFailed, open_handshake
+from strangler_proxy.dataplane.websocket.relay import ClientSide, Relay, UpstreamSide
+from strangler_proxy.routes import LEGACY, Timeouts
+
+__all__ = ["SocketLimit", "SocketLimits", "WebSocketForwarder"]
+
+logger = logging.getLogger(__name__)
+
+_NEW = Target.NEW
+_DEFAULT_TIMEOUTS = Timeouts()
+_MOVED = (1012, "the route moved; reconnect")
+_SHUTDOWN = (1001, "the proxy is restarting; reconnect")
+
+
+class SocketLimit(ProxyError):
+    status = 503
+    code = "websocket_limit"
+
+
+@dataclass(frozen=True)
+class SocketLimits:
+    idle_timeout_s: float = 300.0
+    max_per_worker: int = 1000
+    max_per_route: int = 1000
+    rollback_grace_s: float = 5.0
+    max_response_header_bytes: int = 64 * 1024
+
+
+@dataclass(eq=False)
+class _OpenSocket:
+    relay: Relay
+    route: str
+    upstream: str
+    path: str
+    headers: list[tuple[bytes, bytes]]
+    """The handshake's headers (with its canary bucket), to decide again when the table changes."""
+    closing: asyncio.TimerHandle | None = None
+
+
+class WebSocketForwarder:
+    """Serves WebSocket handshakes and relays for one worker."""
+
+    def __init__(
+        self,
+        *,
+        live: LiveTable,
+        breakers: Breakers,
+        stats: RequestStats,
+        access_log: AccessLog | None,
+        trusted: TrustedPeers,
+        identity: IdentityResolver | None,
+        limits: SocketLimits,
+    ) -> None:
+        self._live = live
+        self._breakers = breakers
+        self._stats = stats
+        self._log = access_log
+        self._trusted = trusted
+        self._identity = identity
+        self._limits = limits
+        self._open: set[_OpenSocket] = set()
+        self._per_route: dict[str, int] = {}
+
+    @property
+    def open_sockets(self) -> int:
+        return len(self._open)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any, offer: ClientUpgrade) -> None:
+        start = perf_counter()
+        served = self._live.current
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        decision = served.compiled.decide("GET", scope["path"], raw_headers)
+        client = scope.get("client")
+        client_host = client[0] if client else ""
+        request = prepare_request_headers(
+            raw_headers,
+            client_host=client_host,
+            scheme=scope["scheme"],
+            trusted=self._trusted,
+            default_host=served.upstreams[LEGACY].host,
+        )
+        route = decision.route
+        target = "new" if decision.target is _NEW else "legacy"
+        upstream_name = decision.upstream
+        raw_target = scope.get("raw_path") or scope["path"].encode()
+        if scope["query_string"]:
+            raw_target += b"?" + scope["query_string"]
+        status = 0
+        error: str | None = None
+        relay: Relay | None = None
+        recorded = False
+        try:
+            if request.not_utf8 is not None:
+                raise BadRequest(f"the value of header {request.not_utf8!r} is not UTF-8")
+            limits = self._limits
+            if len(self._open) >= limits.max_per_worker:
+                raise SocketLimit(f"this worker has {limits.max_per_worker} WebSockets open, its limit")
+            if self._per_route.get(route, 0) >= limits.max_per_route:
+                raise SocketLimit(f"route {route!r} has {limits.max_per_route} WebSockets open, its limit")
+            rule = decision.rule
+            timeouts = rule.timeouts if rule is not None else _DEFAULT_TIMEOUTS
+            can_fall_back = rule is not None and target == "new" and rule.action.fallback == "legacy"
+            headers = request.headers
+            if target == "new" and self._identity is not None:
+                session = self._identity.session_of(raw_headers)
+                if session is not None:
+                    signed = await self._identity.header_for_session(session)
+                    if signed is not None:
+                        headers = [*headers, (IDENTITY_HEADER, signed)]
+            while True:
+                upstream = served.upstreams.get(upstream_name)
+                if upstream is None:
+                    raise UpstreamConnectError(
+                        f"upstream {upstream_name!r} is not in route table version {served.version}",
+                        upstream=upstream_name,
+                    )
+                try:
+                    answer = await self._handshake(upstream, raw_target, headers, timeouts)
+                except UpstreamError as exc:
+                    if not can_fall_back:
+                        raise
+                    can_fall_back = False
+                    logger.warning(
+                        "WebSocket falling back to the legacy for %s: %s", scope["path"], exc.detail
+                    )
+                    target, upstream_name, headers = "legacy", LEGACY, request.headers
+                    continue
+                break
+            status = answer.status
+            key = (route, target)
+            self._stats.record(key, status, perf_counter() - start)  # the handshake, not the socket
+            recorded = True
+            extra: list[tuple[bytes, bytes]] = []
+            if decision.set_cookie is not None:
+                secure = request.public_scheme == "https"
+                extra.append((b"set-cookie", decision.set_cookie + (b"; Secure" if secure else b"")))
+            if answer.status != 101:
+                await self._relay_refusal(
+                    send, answer, upstream, request.public_scheme, request.public_host, extra
+                )
+                return
+            relay = Relay(idle_timeout_s=limits.idle_timeout_s, loop=asyncio.get_running_loop())
+            assert answer.transport is not None
+            client_transport = offer.take_over(
+                _switching_head(answer.headers, extra), ClientSide(relay, offer.finished)
+            )
+            answer.transport.set_protocol(UpstreamSide(relay))
+            remembered = list(raw_headers)
+            if decision.set_cookie is not None:
+                remembered.append((b"cookie", decision.set_cookie.split(b";", 1)[0]))
+            socket = _OpenSocket(relay, route, upstream_name, scope["path"], remembered)
+            self._opened(socket, key)
+            offer.on_shutdown = lambda: relay.close(*_SHUTDOWN, "shutdown")
+            relay.start(client_transport, answer.transport, offer.tail, answer.tail)
+            try:
+                error = await relay.done
+            finally:
+                self._closed(socket, key, error or "cancelled")
+        except ProxyError as exc:
+            status = exc.status
+            error = exc.detail
+            if exc.upstream is not None:
+                upstream_name = exc.upstream
+            await _answer_error(send, exc, request.request_id, request.accept)
+        finally:
+            if relay is not None:
+                if self._log is not None:
+                    self._log.record_socket(
+                        request.request_id,
+                        scope.get("raw_path") or scope["path"],
+                        route,
+                        target,
+                        upstream_name,
+                        served.version,
+                        perf_counter() - start,
+                        client_host,
+                        error or "cancelled",
+                        relay.bytes_up,
+                        relay.bytes_down,
+                    )
+            else:
+                if not recorded:
+                    self._stats.record((route, target), status or 500, perf_counter() - start)
+                if self._log is not None:
+                    self._log.record(
+                        request.request_id,
+                        "GET",
+                        scope.get("raw_path") or scope["path"],
+                        route,
+                        target,
+                        upstream_name,
+                        served.version,
+                        status,
+                        perf_counter() - start,
+                        client_host,
+                        error,
+                    )
+
+    async def _handshake(
+        self, upstream: UpstreamInfo, raw_target: bytes, headers: list[tuple[str, str]], timeouts: Timeouts
+    ) -> HandshakeAnswer:
+        breaker = self._breakers.get(upstream.name, upstream.breaker)
+        if not breaker.allow():
+            raise CircuitOpen(
+                f"the circuit breaker of upstream {upstream.name!r} is open", upstream=upstream.name
+            )
+        name = upstream.name
+        try:
+            answer = await open_handshake(
+                upstream.base_url,
+                _handshake_head(raw_target, headers),
+                connect_timeout_s=timeouts.connect_s,
+                read_timeout_s=timeouts.read_s,
+                max_head_bytes=self._limits.max_response_header_bytes,
+            )
+        except TimeoutError as exc:
+            breaker.record_failure()
+            raise UpstreamTimeout(
+                f"upstream {name!r} did not answer the WebSocket handshake in time", upstream=name
+            ) from exc
+        except HandshakeFailed as exc:
+            breaker.record_failure()
+            kind = UpstreamHeadersTooLarge if "limits" in exc.kind else UpstreamProtocolError
+            raise kind(f"upstream {name!r} {exc.kind}", upstream=name) from exc
+        except OSError as exc:
+            breaker.record_failure()
+            reason = exc.strerror or type(exc).__name__
+            raise UpstreamConnectError(
+                f"cannot connect to upstream {name!r}: {reason}", upstream=name
+            ) from exc
+        except BaseException:
+            breaker.release()
+            raise
+        if answer.status >= 500:
+            breaker.record_failure()
+            raise UpstreamError(
+                f"upstream {name!r} answered {answer.status} to the WebSocket handshake", upstream=name
+            )
+        breaker.record_success()
+        return answer
+
+    async def _relay_refusal(
+        self,
+        send: Any,
+        answer: HandshakeAnswer,
+        upstream: UpstreamInfo,
+        scheme: str,
+        host: str,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
+        """The upstream answered the handshake with something else than 101: that answer, as sent."""
+        out, _length, _size = response_head(
+            answer.headers, upstream_origin=upstream.origin, scheme=scheme, host=host
+        )
+        out = [(n, v) for n, v in out if n != b"content-length"]
+        out += extra
+        out.append((b"content-length", str(len(answer.body)).encode()))
+        out.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": answer.status, "headers": out})
+        await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+
+    # --- open sockets -------------------------------------------------------------------------
+    def _opened(self, socket: _OpenSocket, key: tuple[str, str]) -> None:
+        self._open.add(socket)
+        self._per_route[socket.route] = self._per_route.get(socket.route, 0) + 1
+        self._stats.socket_opened(key)
+
+    def _closed(self, socket: _OpenSocket, key: tuple[str, str], outcome: str) -> None:
+        self._open.discard(socket)
+        self._per_route[socket.route] -= 1
+        if socket.closing is not None:
+            socket.closing.cancel()
+        self._stats.socket_closed(key, outcome, socket.relay.bytes_up, socket.relay.bytes_down)
+
+    def table_changed(self, served: ServedTable) -> None:
+        """A new table is served: new-side sockets whose handshake it sends elsewhere are closed after
+        the grace (a rollback or panic); legacy sockets and the others stay where they are."""
+        loop = asyncio.get_running_loop()
+        for socket in list(self._open):
+            if socket.upstream == LEGACY:
+                continue
+            decision = served.compiled.decide("GET", socket.path, socket.headers)
+            stays = decision.target is _NEW and decision.upstream == socket.upstream
+            if stays and socket.closing is not None:
+                socket.closing.cancel()
+                socket.closing = None
+            elif not stays and socket.closing is None:
+                socket.closing = loop.call_later(
+                    self._limits.rollback_grace_s, socket.relay.close, *_MOVED, "moved"
+                )
+
+    def close_all(self) -> None:
+        """Close every open socket now (1001): the worker stops."""
+        for socket in list(self._open):
+            socket.relay.close(*_SHUTDOWN, "shutdown")
+
+
+def _handshake_head(raw_target: bytes, headers: list[tuple[str, str]]) -> bytes:
+    lines = [b"GET ", raw_target, b" HTTP/1.1\r\n"]
+    for name, value in headers:
+        lines += (name.encode("latin-1"), b": ", value.encode("utf-8"), b"\r\n")
+    lines.append(b"connection: Upgrade\r\nupgrade: websocket\r\n\r\n")
+    return b"".join(lines)
+
+
+def _switching_head(headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]) -> bytes:
+    """The upstream's 101 as the client gets it: its headers in order (Upgrade, Connection and the
+    Sec-WebSocket-* ones included), plus the proxy's own (a canary bucket cookie)."""
+    lines = [b"HTTP/1.1 101 Switching Protocols\r\n"]
+    for name, value in [*headers, *extra]:
+        lines += (name, b": ", value, b"\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+async def _answer_error(send: Any, error: ProxyError, request_id: str, accept: bytes) -> None:
+    content_type, payload = render_error(error, request_id=request_id, accept=accept)
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(payload)).encode()),
+        (b"x-request-id", request_id.encode()),
+        (b"cache-control", b"no-store"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload, "more_body": False})
