@@ -14,7 +14,7 @@ DEV_LOCK := requirements-dev.lock
 help:
 	@echo "make run    start the whole stack on 127.0.0.1 (SQLite, no Docker)"
 	@echo "make test   run every test"
-	@echo "make lint   ruff + import contracts"
+	@echo "make lint   ruff + import contracts + mypy"
 	@echo "make bench  benchmarks (ratios measured side by side)"
 	@echo "make drill  every rollback drill under load; reports in drills/reports/"
 	@echo "make soak   70% of capacity through the proxy, flips every 5 s, worker restarts (SOAK_S=600)"
@@ -69,6 +69,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from strangler_proxy.identity import (
     IDENTITY_HEADER,
@@ -73,6 +73,12 @@ def load_identity_key(strangler_home: Path) -> str:
     return load_or_create_secret(identity_key_path(strangler_home))
 
 
+class HeaderLookup(Protocol):
+    """What ``identify`` reads headers from: a mapping, or a web framework's header collection."""
+
+    def get(self, key: str) -> str | None: ...
+
+
 class IdentityVerifier:
     """``verifier.identify(request.headers)`` -> ``CustomerIdentity | None``, or ``IdentityError``."""
 
@@ -80,7 +86,7 @@ class IdentityVerifier:
         self._key = key
         self._clock = clock
 
-    def identify(self, headers: Mapping[str, str]) -> CustomerIdentity | None:
+    def identify(self, headers: HeaderLookup) -> CustomerIdentity | None:
         value = headers.get(IDENTITY_HEADER)
         if value is None:
             return None

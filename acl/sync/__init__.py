@@ -10,7 +10,7 @@ Plus a resumable backfill, reconcile and lag figures. Entry points: ``python -m 
 """
 
 from acl.sync.backfill import BackfillRun, CheckpointStore, run_catalog_backfill
-from acl.sync.consumer import CatalogConsumer
+from acl.sync.catalog_consumer import CatalogConsumer
 from acl.sync.events import LEGACY_ORIGIN, SyncEvent
 from acl.sync.inbox import Inbox
 from acl.sync.internal_client import MonolithInternalClient, ResolvedSession

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from acl.catalog.source import read_only_engine
 from acl.orders.references import LegacyReferenceReader
-from acl.sync.consumer import CatalogConsumer
+from acl.sync.catalog_consumer import CatalogConsumer
 from acl.sync.engines import is_postgres, make_engine
 from acl.sync.inbox import Inbox
 from acl.sync.internal_client import MonolithInternalClient

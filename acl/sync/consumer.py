@@ -1,12 +1,13 @@
-"""Consumers of the forward stream: legacy events -> ACL translators -> a service's port, exactly once.
+"""The batch loop of the forward stream's consumers: legacy events -> ACL translators -> a service's port,
+exactly once.
 
 ``InboxConsumer`` runs one batch: receive from the transport, classify through the inbox (duplicates and
 stale events dropped, gaps held), let the subclass apply the events (``_apply``), record the outcomes in
 the inbox, acknowledge. Events whose origin is the consumer's own tag are changes the service itself
 made and sent back through reverse sync: they are recorded as ``echo`` and never applied again.
 
-``CatalogConsumer`` applies product events (the last state of each product in the batch) through
-``CatalogPort.apply_products``; ``acl.sync.orders_consumer.OrdersConsumer`` does the same for orders.
+Its subclasses, one per service: ``acl.sync.catalog_consumer.CatalogConsumer`` and
+``acl.sync.orders_consumer.OrdersConsumer``.
 """
 
 from __future__ import annotations
@@ -16,19 +17,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from acl.catalog.records import ProductRecord
-from acl.catalog.translators import product_from_legacy_row
-from acl.errors import LegacyDataError
 from acl.sync.events import SyncEvent
 from acl.sync.inbox import HeldEvents, Inbox, Outcome
-from acl.sync.ports import CatalogPort
 from acl.sync.transports.base import Delivery, Transport
 
-__all__ = ["CatalogConsumer", "ConsumerStats", "InboxConsumer"]
+__all__ = ["ConsumerStats", "InboxConsumer"]
 
 log = logging.getLogger(__name__)
-
-PRODUCT_EVENTS = frozenset({"product.created", "product.updated", "product.stock_changed"})
 
 
 @dataclass
@@ -128,44 +123,3 @@ class InboxConsumer:
             except Exception:
                 log.exception("consumer batch failed; retrying")
                 stop.wait(1.0)
-
-
-class CatalogConsumer(InboxConsumer):
-    def __init__(
-        self,
-        transport: Transport,
-        inbox: Inbox,
-        port: CatalogPort,
-        *,
-        origin: str = "catalog",
-        batch_size: int = 200,
-        wait: float = 0.2,
-        hold_timeout: float = 1.0,
-    ) -> None:
-        super().__init__(
-            transport, inbox, origin=origin, batch_size=batch_size, wait=wait, hold_timeout=hold_timeout
-        )
-        self._port = port
-
-    def _apply(self, events: Sequence[SyncEvent]) -> list[tuple[SyncEvent, Outcome]]:
-        outcomes: list[tuple[SyncEvent, Outcome]] = []
-        latest: dict[int, ProductRecord] = {}
-        for event in events:
-            if event.origin == self.origin:
-                outcomes.append((event, "echo"))
-            elif event.aggregate_type != "product" or event.type not in PRODUCT_EVENTS:
-                outcomes.append((event, "ignored"))
-            else:
-                try:
-                    record = product_from_legacy_row(event.payload)
-                except LegacyDataError as exc:
-                    log.error("event %s rejected: %s", event.event_id, exc)
-                    self.stats.rejected += 1
-                    outcomes.append((event, "rejected"))
-                    continue
-                latest[record.id] = record  # events come in sequence order: the last state wins
-                outcomes.append((event, "applied"))
-        if latest:
-            self._port.apply_products(list(latest.values()))
-            self.stats.applied += len(latest)
-        return outcomes

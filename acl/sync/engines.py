@@ -40,7 +40,7 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -48,9 +48,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _manual_transactions(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _manual_transactions(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # pysqlite leaves BEGIN to us
 
 
-def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+def _begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -167,6 +167,6 @@ class HeldEvents:
         return len(self._held)
 
 
-def _chunks(items: list, size: int):  # type: ignore[no-untyped-def,type-arg]
+def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -67,4 +67,4 @@ def load_port_factory(reference: str) -> Callable[[], Any]:
         raise ValueError(f"{module_name} has no {attribute!r}") from None
     if not callable(factory):
         raise ValueError(f"{reference} is not callable")
-    return factory  # type: ignore[no-any-return]
+    return factory

@@ -53,7 +53,7 @@ dead_letter_metadata = MetaData()
 sync_metadata = MetaData()
 
 
-def _outbox_columns() -> list[Column]:  # type: ignore[type-arg]
+def _outbox_columns() -> list[Column]:
     return [
         Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
         Column("event_id", String(36), nullable=False, unique=True),

@@ -39,7 +39,7 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _run(url: str | None, token: str | None, home: Path | None, action, *, timeout: float = 15.0) -> Any:  # type: ignore[no-untyped-def]
+def _run(url: str | None, token: str | None, home: Path | None, action, *, timeout: float = 15.0) -> Any:
     try:
         admin = AdminClient.connect(url, token, home, timeout=timeout)
         try:

@@ -10,19 +10,18 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from new_services.catalog.config import CatalogSettings
-from new_services.catalog.operations import migrate_database, run_backfill
+from new_services.catalog.adapters.migrate import MIGRATIONS
+from new_services.catalog.operations import run_backfill
+from new_services.catalog.settings import CatalogSettings
+from new_services.kit.migrations import migrate_command, service_commands
 
 __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m new_services.catalog")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="upgrade the catalog database to the newest revision")
+    parser, commands = service_commands("catalog")
     backfill = commands.add_parser("backfill", help="copy the legacy products into the catalog database")
     backfill.add_argument("--legacy-database-url", default=None, help="SQLAlchemy URL of the monolith's DB")
     backfill.add_argument("--batch-size", type=int, default=500)
@@ -30,8 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = CatalogSettings()
     if args.command == "migrate":
-        print(f"catalog database at revision {migrate_database(settings)}")
-        return 0
+        return migrate_command(settings, MIGRATIONS)
     report = run_backfill(
         settings, args.legacy_database_url, batch_size=args.batch_size, after_id=args.after_id
     )

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from acl.identity import IdentityVerifier, load_identity_key
-from new_services.catalog.adapters.engine import make_engine
-from new_services.catalog.adapters.migrate import current_revision, head_revision
+from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from new_services.catalog.config import CatalogSettings
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
+from new_services.catalog.settings import CatalogSettings
+from new_services.kit.engine import make_engine
 
 __all__ = ["Catalog", "bootstrap"]
 
@@ -45,17 +45,7 @@ def bootstrap(settings: CatalogSettings) -> Catalog:
     return Catalog(
         settings=settings,
         uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
-        readiness=lambda: _database_readiness(engine),
+        readiness=lambda: MIGRATIONS.readiness(engine),
         engine=engine,
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),
     )
-
-
-def _database_readiness(engine: Engine) -> dict[str, str]:
-    """``{"database": "ok"}`` when reachable and migrated; raises with the reason otherwise."""
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-    current, head = current_revision(engine), head_revision()
-    if current != head:
-        raise RuntimeError(f"database at migration {current!r}, expected {head!r}")
-    return {"database": "ok"}

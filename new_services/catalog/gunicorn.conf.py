@@ -2,49 +2,9 @@
 
     gunicorn -c new_services/catalog/gunicorn.conf.py 'new_services.catalog.entrypoints.wsgi:app'
 
-binds 127.0.0.1:$CATALOG_PORT (default 8201) with $CATALOG_WORKERS sync workers (default 2). The schema
-is migrated once, before any worker forks, by ``python -m new_services.catalog migrate`` in a child
-process (unless CATALOG_MIGRATE_ON_START=false). Workers share Prometheus samples through
-$PROMETHEUS_MULTIPROC_DIR (default $STRANGLER_HOME/services/catalog/metrics). This file imports
-nothing of the service, so the master holds no application code and ``kill -HUP`` reloads workers
-with the new code entirely.
+on 127.0.0.1:$CATALOG_PORT (default 8201); see new_services/kit/gunicorn_config.py for the rest.
 """
 
-from __future__ import annotations
+from new_services.kit.gunicorn_config import server_settings
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-bind = f"{os.environ.get('CATALOG_HOST', '127.0.0.1')}:{int(os.environ.get('CATALOG_PORT', '8201'))}"
-workers = int(os.environ.get("CATALOG_WORKERS", "2"))
-worker_class = "sync"
-timeout = 30
-graceful_timeout = 10
-keepalive = 2
-accesslog = None  # the app writes one JSON line per request itself
-errorlog = "-"
-proc_name = "strangler-catalog"
-# Prometheus samples of all workers meet in one folder, emptied at every start (see on_starting).
-METRICS_DIR = Path(
-    os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    or Path(os.environ.get("STRANGLER_HOME", ".strangler")) / "services" / "catalog" / "metrics"
-).resolve()
-METRICS_DIR.mkdir(parents=True, exist_ok=True)  # here too: a HUP reload re-reads this file, not on_starting
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
-# gunicorn's control socket defaults to one path per user: several servers on one machine would collide.
-control_socket_disable = True
-
-
-def on_starting(server) -> None:  # type: ignore[no-untyped-def]
-    for stale in METRICS_DIR.glob("*.db"):
-        stale.unlink()
-    if os.environ.get("CATALOG_MIGRATE_ON_START", "true").lower() in ("0", "false", "no", "off"):
-        return
-    result = subprocess.run(
-        [sys.executable, "-m", "new_services.catalog", "migrate"], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"catalog migration failed:\n{result.stdout}\n{result.stderr}")
-    server.log.info(result.stdout.strip())
+globals().update(server_settings("catalog", default_port=8201))

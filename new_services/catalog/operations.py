@@ -7,22 +7,17 @@ from collections.abc import Callable
 
 from acl.catalog import BackfillReport, LegacyProductSource, backfill_products
 from acl.catalog.source import read_only_engine
-from new_services.catalog.adapters.engine import make_engine
-from new_services.catalog.adapters.migrate import upgrade_to_head
+from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.bootstrap import bootstrap
-from new_services.catalog.config import CatalogSettings
 from new_services.catalog.service_layer.backfill import CatalogProductSink
+from new_services.catalog.settings import CatalogSettings
 
 __all__ = ["migrate_database", "run_backfill"]
 
 
 def migrate_database(settings: CatalogSettings) -> str:
     """Upgrade the catalog database to the newest revision; return it."""
-    engine = make_engine(settings.database_url)
-    try:
-        return upgrade_to_head(engine)
-    finally:
-        engine.dispose()
+    return MIGRATIONS.migrate(settings.database_url)
 
 
 def run_backfill(

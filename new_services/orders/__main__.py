@@ -9,37 +9,25 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import timedelta
 
-from new_services.orders.adapters.engine import make_engine
-from new_services.orders.adapters.migrate import upgrade_to_head
+from new_services.kit.migrations import migrate_command, service_commands
+from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.bootstrap import bootstrap
-from new_services.orders.config import OrdersSettings
+from new_services.orders.settings import OrdersSettings
 
-__all__ = ["main", "migrate_database"]
-
-
-def migrate_database(settings: OrdersSettings) -> str:
-    engine = make_engine(settings.database_url)
-    try:
-        return upgrade_to_head(engine)
-    finally:
-        engine.dispose()
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m new_services.orders")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="upgrade the orders database to the newest revision")
+    parser, commands = service_commands("orders")
     recover = commands.add_parser("recover", help="compensate checkouts left unfinished")
     recover.add_argument("--older-than", type=float, default=300.0, help="seconds since the checkout began")
     args = parser.parse_args(argv)
     settings = OrdersSettings()
     if args.command == "migrate":
-        print(f"orders database at revision {migrate_database(settings)}")
-        return 0
+        return migrate_command(settings, MIGRATIONS)
     orders = bootstrap(settings)
     try:
         recovered = orders.saga().recover(older_than=timedelta(seconds=args.older_than))

@@ -6,16 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, text
-
 from acl.identity import IdentityVerifier, load_identity_key
-from new_services.orders.adapters.engine import make_engine
+from new_services.kit.engine import make_engine
 from new_services.orders.adapters.legacy_stock import LegacyStock
-from new_services.orders.adapters.migrate import current_revision, head_revision
+from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from new_services.orders.config import OrdersSettings
 from new_services.orders.service_layer import CheckoutSaga, StockPort, StockUnavailable
 from new_services.orders.service_layer.unit_of_work import AbstractUnitOfWork
+from new_services.orders.settings import OrdersSettings
 
 __all__ = ["Orders", "UnconfiguredStock", "bootstrap"]
 
@@ -80,16 +78,6 @@ def bootstrap(settings: OrdersSettings) -> Orders:
         uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
         stock=stock,
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),
-        readiness=lambda: _database_readiness(engine),
+        readiness=lambda: MIGRATIONS.readiness(engine),
         closers=tuple(closers),
     )
-
-
-def _database_readiness(engine: Engine) -> dict[str, str]:
-    """``{"database": "ok"}`` when reachable and migrated; raises with the reason otherwise."""
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-    current, head = current_revision(engine), head_revision()
-    if current != head:
-        raise RuntimeError(f"database at migration {current!r}, expected {head!r}")
-    return {"database": "ok"}

@@ -47,7 +47,7 @@ class Window:
     latency_sum_ms: float = 0.0
     buckets: list[int] = field(default_factory=lambda: [0] * len(LATENCY_BUCKETS_MS))
 
-    def add_row(self, row) -> None:  # type: ignore[no-untyped-def]
+    def add_row(self, row) -> None:
         self.requests += row.requests
         self.status_2xx += row.status_2xx or 0
         self.status_3xx += row.status_3xx or 0
@@ -85,7 +85,7 @@ class ShadowWindow:
     mismatches: int = 0
     errors: int = 0
 
-    def add_row(self, row) -> None:  # type: ignore[no-untyped-def]
+    def add_row(self, row) -> None:
         self.matches += row.matches or 0
         self.mismatches += row.mismatches or 0
         self.errors += row.errors or 0

@@ -22,7 +22,7 @@ _TEMPLATE = (
 )
 
 
-def format_entry(entry: tuple) -> str:  # type: ignore[type-arg]
+def format_entry(entry: tuple) -> str:
     """One JSON line; every string goes through the C JSON string encoder, so any value is safe.
     The time (in seconds) and the duration (in milliseconds) are written with microsecond digits
     from integers, which is cheaper than formatting floats. A WebSocket's entry (from

@@ -362,12 +362,12 @@ class DataPlane:
         except Exception as exc:
             logger.warning("%d route_stats rows not written to the store: %s", len(rows), exc)
 
-    def _write_off_loop(self, snapshot: tuple[int, bytes], rows: list | None) -> None:  # type: ignore[type-arg]
+    def _write_off_loop(self, snapshot: tuple[int, bytes], rows: list | None) -> None:
         self._store_snapshot(snapshot)
         if rows is not None:
             self._write_rows_and_heartbeat(rows)
 
-    def _write_rows_and_heartbeat(self, rows: list) -> None:  # type: ignore[type-arg]
+    def _write_rows_and_heartbeat(self, rows: list) -> None:
         assert self._writer is not None
         self._writer.write_stats(rows)
         served = self.live.current if self.live is not None else None

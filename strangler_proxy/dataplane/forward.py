@@ -430,6 +430,7 @@ class Forwarder:
             request_body = b"".join(body.tee)
         else:
             request_body = body or b""
+        assert decision.shadow_upstream is not None  # a shadowed decision names its shadow upstream
         self._shadow.submit(  # positionally: keywords cost more on this path than they explain
             decision,
             served.version,

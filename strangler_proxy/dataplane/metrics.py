@@ -90,7 +90,7 @@ class MetricsExporter:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
 
-    def _snapshots(self) -> Iterator[dict]:  # type: ignore[type-arg]
+    def _snapshots(self) -> Iterator[dict]:
         for path in sorted(self._folder.glob("*.json")):
             try:
                 yield json.loads(path.read_text(encoding="utf-8"))

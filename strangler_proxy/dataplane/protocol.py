@@ -186,7 +186,7 @@ class _SingleWriteCycle(RequestResponseCycle):
                 raise RuntimeError("Response content longer than Content-Length")
             if len(body) < expected:
                 raise RuntimeError("Response content shorter than Content-Length")
-            tail = (b"\r\n", body)
+            tail: tuple[bytes, ...] = (b"\r\n", body)
         else:
             tail = (b"\r\n",)
         self.response_started = True
@@ -331,7 +331,8 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         ``http`` request whose scope offers the take-over (:mod:`.upgrade`)."""
         if self._get_upgrade() == b"websocket" and self.parser.get_method() == b"GET":
             self._upgrade = ClientUpgrade(self)
-            self.scope["extensions"][UPGRADE] = self._upgrade
+            extensions: dict[str, Any] = self.scope["extensions"]  # uvicorn types them as plain dicts
+            extensions[UPGRADE] = self._upgrade
         return False
 
     def _hold_upgrade(self, tail: bytes) -> None:

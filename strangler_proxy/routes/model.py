@@ -91,7 +91,7 @@ class RuleMatch(_Frozen):
 
     @field_validator("path")
     @classmethod
-    def _absolute(cls, path: str, info) -> str:  # type: ignore[no-untyped-def]
+    def _absolute(cls, path: str, info) -> str:
         if info.data.get("kind") != MatchKind.PATTERN and not path.startswith("/"):
             raise ValueError(f"path {path!r} must start with '/'")
         return path

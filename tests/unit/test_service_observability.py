@@ -12,7 +12,7 @@ import pytest
 import structlog._output
 from flask import Flask
 
-from new_services.observability import install_observability
+from new_services.kit.observability import install_observability
 
 pytestmark = pytest.mark.unit
 

@@ -51,7 +51,7 @@ class SqlStreamTransport:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
             connection.execute(statement, rows)
 
-    def _offset(self, connection, consumer: str) -> int:  # type: ignore[no-untyped-def]
+    def _offset(self, connection, consumer: str) -> int:
         position = connection.scalar(
             select(sync_offsets.c.position).where(
                 sync_offsets.c.consumer == consumer, sync_offsets.c.stream == self.stream

@@ -52,7 +52,8 @@ class SqlAlchemyProductRepository:
         return len(batch)
 
     def category_paths(self) -> set[str]:
-        return {str(path) for path in self._session.scalars(select(products.c.category_path).distinct())}
+        paths: list[str] = list(self._session.scalars(select(products.c.category_path).distinct()))
+        return {str(path) for path in paths}
 
     def count(self, criteria: ProductCriteria) -> int:
         query = select(func.count()).select_from(products).where(*_conditions(criteria))

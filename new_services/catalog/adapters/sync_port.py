@@ -15,10 +15,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from acl.catalog.records import ProductRecord, ProductStatus
-from new_services.catalog.adapters.engine import make_engine
-from new_services.catalog.adapters.migrate import upgrade_to_head
+from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.tables import products
-from new_services.catalog.config import CatalogSettings
+from new_services.catalog.settings import CatalogSettings
+from new_services.kit.engine import make_engine
 
 __all__ = ["CatalogSyncPort", "create_port"]
 
@@ -107,5 +107,5 @@ class CatalogSyncPort:
 def create_port() -> CatalogSyncPort:
     """The port on the catalog database named by the environment (CatalogSettings), migrated to head."""
     engine = make_engine(CatalogSettings().database_url)
-    upgrade_to_head(engine)
+    MIGRATIONS.upgrade_to_head(engine)
     return CatalogSyncPort(engine)

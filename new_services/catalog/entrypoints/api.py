@@ -7,18 +7,14 @@ the JSON 404.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
 from new_services.catalog.entrypoints.auth import current_identity, not_authenticated, permission_denied
-from new_services.catalog.entrypoints.csrf import check_csrf, csrf_protect
-from new_services.catalog.entrypoints.dependencies import catalog
-from new_services.catalog.entrypoints.errors import InvalidParameter, error_response, json_response
-from new_services.catalog.entrypoints.methods import ALL_METHODS
+from new_services.catalog.entrypoints.dependencies import catalog, csrf_protect
+from new_services.catalog.entrypoints.errors import InvalidParameter
 from new_services.catalog.entrypoints.params import parse_listing
 from new_services.catalog.entrypoints.representation import product_json
 from new_services.catalog.entrypoints.request_args import last_values
@@ -32,6 +28,9 @@ from new_services.catalog.service_layer import (
     list_products,
     set_stock,
 )
+from new_services.kit.csrf import check_csrf
+from new_services.kit.methods import ALL_METHODS, api_methods
+from new_services.kit.responses import error_response, json_response
 
 __all__ = ["blueprint", "page_links"]
 
@@ -39,33 +38,9 @@ blueprint = Blueprint("api", __name__, url_prefix="/api")
 SHADOW_HEADER = "X-Strangler-Shadow"
 
 
-def allow(*methods: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Answer ``methods`` only (HEAD wherever GET); anything else gets the monolith's JSON 405."""
-    allowed = list(methods)
-    if "GET" in allowed and "HEAD" not in allowed:
-        allowed.insert(allowed.index("GET") + 1, "HEAD")
-
-    def decorator(view: Callable[..., Response]) -> Callable[..., Response]:
-        @wraps(view)
-        def wrapper(*args: object, **kwargs: object) -> Response:
-            if request.method not in allowed:
-                response = error_response(
-                    405,
-                    "method_not_allowed",
-                    f"Method {request.method} is not allowed here; use {', '.join(allowed)}.",
-                )
-                response.headers["Allow"] = ", ".join(allowed)
-                return response
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
 @blueprint.route("/products", methods=ALL_METHODS, provide_automatic_options=False)
 @csrf_protect
-@allow("GET")
+@api_methods("GET")
 def product_list() -> Response:
     listing = parse_listing(last_values(request.args))
     uow = catalog().uow_factory()
@@ -91,7 +66,7 @@ def product_list() -> Response:
 
 @blueprint.route("/products/<legacy_int:product_id>", methods=ALL_METHODS, provide_automatic_options=False)
 @csrf_protect
-@allow("GET")
+@api_methods("GET")
 def product_detail(product_id: int) -> Response:
     return json_response(product_json(get_product(catalog().uow_factory(), product_id)))
 
@@ -99,7 +74,7 @@ def product_detail(product_id: int) -> Response:
 @blueprint.route(
     "/products/<legacy_int:product_id>/stock", methods=ALL_METHODS, provide_automatic_options=False
 )
-@allow("POST")
+@api_methods("POST")
 def product_stock(product_id: int) -> Response:
     """Set (``{"quantity": n}``) or move (``{"delta": d}``) the stock; staff identities only.
 

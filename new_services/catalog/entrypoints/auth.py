@@ -12,7 +12,7 @@ from flask import Response, g, request
 
 from acl.identity import CustomerIdentity, IdentityError
 from new_services.catalog.entrypoints.dependencies import catalog
-from new_services.catalog.entrypoints.errors import error_response
+from new_services.kit.responses import error_response
 
 __all__ = [
     "BASIC_CHALLENGE",

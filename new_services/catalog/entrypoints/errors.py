@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import json
+from flask import Flask, Response
 
-import structlog
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
-
-from new_services.catalog.entrypoints.csrf import CsrfRejected
 from new_services.catalog.entrypoints.shop import html_error
 from new_services.catalog.service_layer import ProductNotFound
+from new_services.kit.csrf import CsrfRejected
+from new_services.kit.errors import register_http_errors, register_not_found
+from new_services.kit.responses import error_response, is_api
 
-__all__ = ["InvalidParameter", "error_response", "is_api", "json_response", "register_error_handlers"]
-
-JSON_MIMETYPE = "application/json"
-log = structlog.get_logger("catalog.errors")
+__all__ = ["InvalidParameter", "register_error_handlers"]
 
 
 class InvalidParameter(Exception):
@@ -26,19 +21,6 @@ class InvalidParameter(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-def json_response(payload: object, status: int = 200) -> Response:
-    """JSON serialised as Django's JsonResponse does it (default separators, ASCII only)."""
-    return Response(json.dumps(payload), status=status, mimetype=JSON_MIMETYPE)
-
-
-def error_response(status: int, code: str, message: str, **extra: str) -> Response:
-    return json_response({"error": {"code": code, "message": message, **extra}}, status)
-
-
-def is_api() -> bool:
-    return request.path.startswith("/api/") or request.path == "/api"
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -52,30 +34,5 @@ def register_error_handlers(app: Flask) -> None:
     def _invalid_parameter(exc: InvalidParameter) -> Response:
         return error_response(400, "invalid_parameter", exc.message, field=exc.field)
 
-    @app.errorhandler(ProductNotFound)
-    def _product_not_found(exc: ProductNotFound) -> Response:
-        if is_api():
-            return error_response(404, "not_found", str(exc))
-        return html_error(404, "Page not found", request.path)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        if status == 404:
-            if is_api():
-                return error_response(404, "not_found", f"No API endpoint at {request.path}.")
-            return html_error(404, "Page not found", request.path)
-        if status == 400:
-            return (
-                error_response(400, "bad_request", "Bad request.")
-                if is_api()
-                else html_error(400, "Bad request", "")
-            )
-        return exc.get_response()
-
-    @app.errorhandler(Exception)
-    def _server_error(exc: Exception) -> Response:
-        log.error("unhandled error", path=request.path, exc_info=exc)
-        if is_api():
-            return error_response(500, "server_error", "Internal server error.")
-        return html_error(500, "Server error", "")
+    register_not_found(app, ProductNotFound, html_error)
+    register_http_errors(app, "catalog", html_error)

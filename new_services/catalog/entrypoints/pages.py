@@ -12,9 +12,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request
 
 from new_services.catalog.domain import Status
-from new_services.catalog.entrypoints.csrf import csrf_protect, csrf_token
-from new_services.catalog.entrypoints.dependencies import catalog
-from new_services.catalog.entrypoints.methods import ALL_METHODS, allow_methods
+from new_services.catalog.entrypoints.dependencies import catalog, csrf_protect
 from new_services.catalog.entrypoints.request_args import last_values
 from new_services.catalog.entrypoints.search_form import build_search_form
 from new_services.catalog.entrypoints.shop import render_page
@@ -27,6 +25,8 @@ from new_services.catalog.service_layer import (
     list_categories,
     list_products,
 )
+from new_services.kit.csrf import csrf_token
+from new_services.kit.methods import ALL_METHODS, allow_methods
 
 __all__ = ["PRODUCTS_PER_PAGE", "blueprint"]
 

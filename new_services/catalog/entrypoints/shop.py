@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, make_response, render_template
+from flask import Response
+
+from new_services.kit import pages
 
 __all__ = ["CURRENCY", "SHOP_NAME", "html_error", "render_page", "shop_context"]
 
@@ -25,11 +27,9 @@ def shop_context() -> dict[str, Any]:
 
 def render_page(template: str, status: int = 200, **context: Any) -> Response:
     """A page with the shop context; ``Vary: Cookie`` as the monolith's session middleware adds it."""
-    response = make_response(render_template(template, **shop_context(), **context), status)
-    response.vary.add("Cookie")
-    return response
+    return pages.render_page(template, {**shop_context(), **context}, status)
 
 
 def html_error(status: int, title: str, message: str) -> Response:
     """The monolith's error page (``legacyshop/error.html``)."""
-    return render_page("shop/error.html", status, title=title, message=message)
+    return pages.html_error(status, title, message, shop_context())

@@ -8,32 +8,19 @@ from typing import Self
 
 from new_services.catalog.domain import Product
 from new_services.catalog.service_layer.repository import ProductRepository
+from new_services.kit.unit_of_work import UnitOfWork
 
 __all__ = ["AbstractUnitOfWork", "ShadowUnitOfWork"]
 
 
-class AbstractUnitOfWork(abc.ABC):
+class AbstractUnitOfWork(UnitOfWork):
     """``with uow: ...; uow.commit()`` — leaving the block without commit rolls back."""
 
     products: ProductRepository
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.rollback()
-
     @abc.abstractmethod
     def record_stock_change(self, product: Product) -> None:
         """Announce the new stock of ``product`` to the other side, inside this unit's transaction."""
-
-    @abc.abstractmethod
-    def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def rollback(self) -> None: ...
 
 
 class ShadowUnitOfWork(AbstractUnitOfWork):

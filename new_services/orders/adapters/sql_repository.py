@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, CursorResult, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from acl.sync.reverse import record_service_event
@@ -52,7 +53,7 @@ class SqlOrderRepository(OrderRepository):
 
     def next_number(self) -> int:
         result = self._connection.execute(insert(order_numbers).values())
-        return int(result.inserted_primary_key[0])
+        return _inserted_id(result)
 
     def add(self, order: Order) -> None:
         result = self._connection.execute(
@@ -66,7 +67,7 @@ class SqlOrderRepository(OrderRepository):
                 checkout_id=order.checkout_id,
             )
         )
-        order_id = result.inserted_primary_key[0]
+        order_id = _inserted_id(result)
         self._connection.execute(
             insert(order_lines),
             [
@@ -94,7 +95,7 @@ class SqlOrderRepository(OrderRepository):
             update(orders).where(orders.c.order_no == order.order_no).values(status=order.status.value)
         )
 
-    def _visible(self, customer_id: int):  # type: ignore[no-untyped-def]
+    def _visible(self, customer_id: int):
         visible = [status.value for status in OrderStatus if status.visible]
         return (orders.c.customer_id == customer_id) & orders.c.status.in_(visible)
 
@@ -112,7 +113,7 @@ class SqlOrderRepository(OrderRepository):
         )
         return self._load(list(self._connection.execute(query)))
 
-    def _load(self, rows: list) -> list[Order]:  # type: ignore[type-arg]
+    def _load(self, rows: list) -> list[Order]:
         if not rows:
             return []
         lines_by_order: dict[int, list[OrderLine]] = {row.id: [] for row in rows}
@@ -237,7 +238,7 @@ class SqlCheckoutRepository(CheckoutRepository):
                 ],
             )
 
-    def _load(self, row) -> Checkout:  # type: ignore[no-untyped-def]
+    def _load(self, row) -> Checkout:
         query = (
             select(checkout_reservations)
             .where(checkout_reservations.c.checkout_id == row.id)
@@ -276,3 +277,11 @@ class SqlOutbox(Outbox):
             payload=message.payload,
             origin=message.origin,
         )
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT added."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT reported no primary key")
+    return int(key[0])

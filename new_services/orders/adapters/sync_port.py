@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 
 from acl.orders.records import OrderLineRecord, OrderRecord
 from acl.orders.records import OrderStatus as RecordStatus
-from new_services.orders.adapters.engine import make_engine
-from new_services.orders.adapters.migrate import upgrade_to_head
+from new_services.kit.engine import make_engine
+from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.tables import order_lines, orders
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from new_services.orders.config import OrdersSettings
 from new_services.orders.domain import Money, Order, OrderLine, OrderStatus
 from new_services.orders.service_layer.imports import import_orders
+from new_services.orders.settings import OrdersSettings
 
 __all__ = ["OrdersSyncPort", "create_port", "order_from_record"]
 
@@ -59,7 +59,7 @@ def _aware(value: datetime) -> datetime:
 class OrdersSyncPort:
     def __init__(self, settings: OrdersSettings) -> None:
         self._engine = make_engine(settings.database_url)
-        upgrade_to_head(self._engine)
+        MIGRATIONS.upgrade_to_head(self._engine)
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self._engine)

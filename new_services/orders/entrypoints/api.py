@@ -13,23 +13,23 @@ monolith, a checkout needs the ``csrftoken`` cookie's value in ``X-CSRFToken`` (
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from functools import wraps
-from typing import Any, ParamSpec
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, Response, request
 
+from new_services.kit.csrf import CsrfRejected, check_csrf
+from new_services.kit.methods import ALL_METHODS, api_methods
+from new_services.kit.responses import json_response
 from new_services.orders.domain import MAX_LINE_QUANTITY, CheckoutCart, EmptyCart
 from new_services.orders.domain.cart import MAX_PRODUCT_ID
 from new_services.orders.entrypoints.auth import current_customer
-from new_services.orders.entrypoints.csrf import CsrfRejected, check_api_csrf
 from new_services.orders.entrypoints.dependencies import orders
-from new_services.orders.entrypoints.errors import ApiError, error_response, json_response
+from new_services.orders.entrypoints.errors import ApiError
 from new_services.orders.entrypoints.representation import order_to_dict, page_to_dict
 from new_services.orders.service_layer import PlaceOrder, get_order, list_orders
 
 __all__ = [
-    "ALL_METHODS",
     "DEFAULT_PAGE_SIZE",
     "IDEMPOTENCY_KEY_HEADER",
     "MAX_PAGE_SIZE",
@@ -38,37 +38,11 @@ __all__ = [
 ]
 
 blueprint = Blueprint("orders_api", __name__)
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 SHADOW_HEADER = "X-Strangler-Shadow"
 _MAX_KEY_LENGTH = 255
-P = ParamSpec("P")
-
-
-def api_methods(*methods: str) -> Callable[[Callable[P, Response]], Callable[P, Response]]:
-    """Other methods get the monolith's JSON 405 with an ``Allow`` header; HEAD wherever GET."""
-    allowed = list(methods)
-    if "GET" in allowed and "HEAD" not in allowed:
-        allowed.insert(allowed.index("GET") + 1, "HEAD")
-
-    def decorator(view: Callable[P, Response]) -> Callable[P, Response]:
-        @wraps(view)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
-            if request.method not in allowed:
-                response = error_response(
-                    405,
-                    "method_not_allowed",
-                    f"Method {request.method} is not allowed here; use {', '.join(allowed)}.",
-                )
-                response.headers["Allow"] = ", ".join(allowed)
-                return response
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def _positive_int(params: Mapping[str, str], field: str, default: int, maximum: int | None = None) -> int:
@@ -154,7 +128,7 @@ def order_list() -> Response:
         )
         return json_response(page_to_dict(request.path, page))
     try:
-        check_api_csrf(request, trusted_origins=service.settings.csrf_trusted_origins)
+        check_csrf(request, trusted_origins=service.settings.csrf_trusted_origins, form_token=False)
     except CsrfRejected as exc:
         raise ApiError(403, "csrf_failed", f"CSRF verification failed: {exc.reason}") from None
     command = PlaceOrder(

@@ -1,67 +1,25 @@
-"""The Flask application factory: ``create_app(settings)`` wires blueprints, logging and metrics."""
+"""The Flask application factory: ``create_app(settings)`` wires the orders' routes into the kit's app."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
+from flask import Flask
 
-from flask import Flask, Response, redirect, request
-
-from new_services.observability import install_observability
+from new_services.kit.web import answer_as_the_monolith, service_app
 from new_services.orders.bootstrap import Orders, bootstrap
-from new_services.orders.config import OrdersSettings
-from new_services.orders.entrypoints import api, health, pages
-from new_services.orders.entrypoints.dependencies import EXTENSION_KEY
+from new_services.orders.entrypoints import api, pages
 from new_services.orders.entrypoints.errors import register_error_handlers
+from new_services.orders.settings import OrdersSettings
 
-__all__ = ["SECURITY_HEADERS", "create_app"]
-
-# The monolith's SecurityMiddleware and XFrameOptionsMiddleware put these on every response.
-SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+__all__ = ["create_app"]
 
 
 def create_app(settings: OrdersSettings | None = None, *, orders: Orders | None = None) -> Flask:
     """The orders app; ``orders`` replaces the bootstrapped dependencies (tests pass fakes here)."""
     settings = settings or (orders.settings if orders is not None else OrdersSettings())
     orders = orders or bootstrap(settings)
-    app = Flask(__name__)
-    app.extensions[EXTENSION_KEY] = orders
-    app.url_map.merge_slashes = False
-    install_observability(
-        app, service="orders", log_level=settings.log_level, metrics_dir=settings.metrics_dir
-    )
+    app = service_app(__name__, settings, orders)
     register_error_handlers(app)
-    app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
-    _append_slash_redirects(app)
-
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        # Werkzeug's reason phrases are upper case ("404 NOT FOUND"); Django sends "404 Not Found".
-        if response.status_code in _PHRASES:
-            response.status = f"{response.status_code} {_PHRASES[response.status_code]}"
-        return response
-
+    answer_as_the_monolith(app, ("/orders", "/orders/<ord_no>"))
     return app
-
-
-def _append_slash_redirects(app: Flask) -> None:
-    """Django's APPEND_SLASH: ``/orders`` and ``/orders/<ord_no>`` answer 301 to the slashed path."""
-
-    def add_slash(**_: object) -> Response:
-        query = request.query_string.decode("latin-1")
-        response = redirect(f"{request.path}/" + (f"?{query}" if query else ""), 301)
-        response.autocorrect_location_header = False
-        response.data = b""
-        return response
-
-    for rule in ("/orders", "/orders/<ord_no>"):
-        app.add_url_rule(rule, f"append_slash{rule}", add_slash, methods=api.ALL_METHODS)

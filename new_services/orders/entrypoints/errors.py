@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import json
-
 import structlog
-from flask import Flask, Response, make_response, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response
 
+from new_services.kit.errors import register_http_errors, register_not_found
+from new_services.kit.responses import error_response
 from new_services.orders.entrypoints.auth import NotAuthenticated
+from new_services.orders.entrypoints.shop import html_error
 from new_services.orders.service_layer import (
     CheckoutFailed,
     CheckoutInProgress,
@@ -21,9 +21,8 @@ from new_services.orders.service_layer import (
     StockUnavailable,
 )
 
-__all__ = ["ApiError", "error_response", "is_api", "json_response", "register_error_handlers"]
+__all__ = ["ApiError", "register_error_handlers"]
 
-JSON_MIMETYPE = "application/json"
 # The monolith's order routes accept basic auth, so their 401 says so.
 WWW_AUTHENTICATE = 'Basic realm="LegacyShop API", charset="UTF-8"'
 log = structlog.get_logger("orders.errors")
@@ -40,29 +39,6 @@ class ApiError(Exception):
         self.extra = extra
 
 
-def json_response(payload: object, status: int = 200) -> Response:
-    """JSON serialised as Django's JsonResponse does it (default separators, ASCII only)."""
-    return Response(json.dumps(payload), status=status, mimetype=JSON_MIMETYPE)
-
-
-def error_response(status: int, code: str, message: str, **extra: object) -> Response:
-    body = {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
-    return json_response({"error": body}, status)
-
-
-def is_api() -> bool:
-    return request.path.startswith("/api/") or request.path == "/api"
-
-
-def html_error(status: int, title: str, message: str) -> Response:
-    from new_services.orders.entrypoints.pages import shop_context
-
-    page = render_template("shop/error.html", title=title, message=message, **shop_context())
-    response = make_response(page, status)
-    response.vary.add("Cookie")
-    return response
-
-
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
@@ -73,12 +49,6 @@ def register_error_handlers(app: Flask) -> None:
         response = error_response(401, "not_authenticated", str(exc))
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
         return response
-
-    @app.errorhandler(OrderNotFound)
-    def _order_not_found(exc: OrderNotFound) -> Response:
-        if is_api():
-            return error_response(404, "not_found", str(exc))
-        return html_error(404, "Page not found", request.path)
 
     @app.errorhandler(PageOutOfRange)
     def _page_out_of_range(exc: PageOutOfRange) -> Response:
@@ -120,22 +90,5 @@ def register_error_handlers(app: Flask) -> None:
         response.headers["Retry-After"] = "5"
         return response
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        if status == 404:
-            if is_api():
-                return error_response(404, "not_found", f"No API endpoint at {request.path}.")
-            return html_error(404, "Page not found", request.path)
-        if status == 400:
-            if is_api():
-                return error_response(400, "bad_request", "Bad request.")
-            return html_error(400, "Bad request", "")
-        return exc.get_response()
-
-    @app.errorhandler(Exception)
-    def _server_error(exc: Exception) -> Response:
-        log.error("unhandled error", path=request.path, exc_info=exc)
-        if is_api():
-            return error_response(500, "server_error", "Internal server error.")
-        return html_error(500, "Server error", "")
+    register_not_found(app, OrderNotFound, html_error)
+    register_http_errors(app, "orders", html_error)

@@ -8,41 +8,25 @@ session), so it shows the number the proxy signed into the identity when present
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request
+from flask import Blueprint, Response, redirect, request
 
-from new_services.orders.domain import CURRENCY, SHOP_TIMEZONE, Order
-from new_services.orders.entrypoints.api import ALL_METHODS
+from new_services.kit.methods import ALL_METHODS, allow_methods
+from new_services.kit.pages import render_page
+from new_services.orders.domain import SHOP_TIMEZONE, Order
 from new_services.orders.entrypoints.auth import optional_customer
 from new_services.orders.entrypoints.dependencies import orders
+from new_services.orders.entrypoints.shop import shop_context
 from new_services.orders.service_layer import PageOutOfRange, get_order, list_orders
 
-__all__ = ["ORDERS_PER_PAGE", "blueprint", "shop_context"]
+__all__ = ["ORDERS_PER_PAGE", "blueprint"]
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
 ORDERS_PER_PAGE = 20
-SHOP_NAME = "LegacyShop"
 LOGIN_URL = "/accounts/login/"
 STATUS_DISPLAY = {"new": "New", "paid": "Paid", "shipped": "Shipped", "cancelled": "Cancelled"}
-
-
-def shop_context() -> dict[str, Any]:
-    """What the monolith's context processors give every page."""
-    customer = optional_customer()
-    csrf = request.cookies.get("csrftoken", "")
-    user: dict[str, Any] = {"is_authenticated": False}
-    if customer is not None:
-        user = {"is_authenticated": True, "is_staff": customer.is_staff, "username": customer.username}
-    return {
-        "shop_name": SHOP_NAME,
-        "currency": CURRENCY,
-        "cart_count": 0,
-        "user": user,
-        "messages": [],
-        "csrf_token": csrf if csrf.isalnum() and len(csrf) in (32, 64) else "",
-    }
 
 
 @dataclass(frozen=True)
@@ -70,19 +54,14 @@ def _display(order: Order) -> dict[str, Any]:
 
 
 def _render(template: str, **context: Any) -> Response:
-    response = make_response(render_template(template, **shop_context(), **context))
-    response.vary.add("Cookie")
-    return response
-
-
-def _method_not_allowed() -> Response:
-    response = Response(b"", status=405, content_type="text/html; charset=utf-8")
-    response.headers["Allow"] = "GET, HEAD"
-    return response
+    return render_page(template, {**shop_context(), **context})
 
 
 def _login_redirect() -> Response:
-    response = redirect(f"{LOGIN_URL}?next={quote(request.full_path.rstrip('?'), safe='/')}", 302)
+    # Flask's redirect() makes the app's response class; werkzeug's annotation says its base class
+    response = cast(
+        Response, redirect(f"{LOGIN_URL}?next={quote(request.full_path.rstrip('?'), safe='/')}", 302)
+    )
     response.autocorrect_location_header = False
     return response
 
@@ -95,9 +74,8 @@ def _page_number(raw: str | None, num_pages: int) -> int:
 
 
 @blueprint.route("/orders/", methods=ALL_METHODS, provide_automatic_options=False)
+@allow_methods("GET", "HEAD")
 def order_list() -> Response:
-    if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed()
     customer = optional_customer()
     if customer is None:
         return _login_redirect()
@@ -121,9 +99,8 @@ def order_list() -> Response:
 
 
 @blueprint.route("/orders/<ord_no>/", methods=ALL_METHODS, provide_automatic_options=False)
+@allow_methods("GET", "HEAD")
 def order_detail(ord_no: str) -> Response:
-    if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed()
     customer = optional_customer()
     if customer is None:
         return _login_redirect()

@@ -37,7 +37,7 @@ class ChangeBody(_Body):
 
 class PublishBody(ChangeBody):
     table: RouteTable
-    expected_version: int = Field(ge=1, le=MAX_ID)  # type: ignore[assignment]  # required for a whole table
+    expected_version: int = Field(ge=1, le=MAX_ID)  # required for a whole table
     dry_run: bool = False
 
 

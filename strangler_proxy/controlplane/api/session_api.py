@@ -52,7 +52,7 @@ def _whoami(principal: Principal) -> dict[str, object]:
     }
 
 
-def login_endpoint(services: ControlPlaneServices):  # type: ignore[no-untyped-def]
+def login_endpoint(services: ControlPlaneServices):
     async def login(request: Request) -> Response:
         """Check a username and password; answer with a session cookie and its CSRF token."""
         await check_csrf(request, None, services)

@@ -33,7 +33,7 @@ def per_second(conn: Connection, *, since: int, until: int, route: str) -> dict[
     return dict(windows)
 
 
-def _sample(row) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _sample(row) -> dict[str, Any]:
     return {
         "id": row.id,
         "at": row.at.isoformat(),

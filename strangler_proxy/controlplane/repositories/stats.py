@@ -12,7 +12,7 @@ from strangler_proxy.store.schema import route_stats
 __all__ = ["per_second", "prune", "summary"]
 
 
-def _rows(conn: Connection, since: int, until: int, route: str | None):  # type: ignore[no-untyped-def]
+def _rows(conn: Connection, since: int, until: int, route: str | None):
     stmt = select(route_stats).where(route_stats.c.second >= since, route_stats.c.second < until)
     if route is not None:
         stmt = stmt.where(route_stats.c.route == route)

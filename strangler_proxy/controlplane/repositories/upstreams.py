@@ -12,7 +12,7 @@ from strangler_proxy.store.schema import upstreams
 __all__ = ["delete_upstream", "get_upstream", "list_upstreams", "registry", "save_upstream"]
 
 
-def _upstream(row) -> Upstream:  # type: ignore[no-untyped-def]
+def _upstream(row) -> Upstream:
     return Upstream.model_validate({"name": row.name, "url": row.url, **(row.settings or {})})
 
 

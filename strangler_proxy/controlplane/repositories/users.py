@@ -87,7 +87,7 @@ def _token(row, username: str = "") -> TokenRecord:  # type: ignore[no-untyped-d
     )
 
 
-def _user(row) -> UserRecord:  # type: ignore[no-untyped-def]
+def _user(row) -> UserRecord:
     return UserRecord(
         id=row.id,
         username=row.username,

@@ -39,7 +39,7 @@ def insert_version(
     conn: Connection, table: RouteTable, *, author: str, reason: str, parent_id: int | None, now: datetime
 ) -> RouteTable:
     """Store ``table`` as a new version; return it carrying its version number."""
-    new_id = conn.execute(
+    new_id: int = conn.execute(
         insert(route_versions)
         .values(document="{}", author=author, reason=reason, parent_id=parent_id, created_at=now)
         .returning(route_versions.c.id)
@@ -51,7 +51,7 @@ def insert_version(
     return stored
 
 
-def _record(row) -> VersionRecord:  # type: ignore[no-untyped-def]
+def _record(row) -> VersionRecord:
     return VersionRecord(
         id=row.id,
         table=RouteTable.from_json(row.document),

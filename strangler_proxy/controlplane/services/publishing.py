@@ -414,7 +414,7 @@ class PublishingService:
         outcome = {409: "conflict", 422: "refused", 400: "refused", 404: "refused"}.get(
             error.status_code, "error"
         )
-        details = {"error": error.message, "problems": error.problems}
+        details: dict[str, Any] = {"error": error.message, "problems": error.problems}
         if isinstance(error, StaleVersion):
             details["active_version"] = error.active
         with self._engine.begin() as conn:

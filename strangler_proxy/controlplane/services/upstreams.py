@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import re
 import time
 from typing import Any
@@ -124,7 +125,7 @@ class UpstreamService:
             if not repo.delete_upstream(conn, name):
                 raise NotFound(f"upstream {name!r} is not registered")
 
-    async def health(self) -> list[dict[str, Any]]:
+    async def health(self) -> builtins.list[dict[str, Any]]:
         """Probe every upstream's /healthz at once: healthy when it answers 2xx; any other answer is
         shown as it came (``status``, and ``error`` naming it). A probe reports its failure (an address
         the guard refuses, a URL that does not parse): it never raises."""

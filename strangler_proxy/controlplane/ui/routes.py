@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -21,10 +23,14 @@ from strangler_proxy.controlplane.ui.web import UI, guarded
 __all__ = ["ui_routes"]
 
 
+class _ViewGroup(Protocol):
+    def routes(self) -> list[Route]: ...
+
+
 def ui_routes(services: ControlPlaneServices) -> list[BaseRoute]:
     """Every route of the admin UI, to be mounted at the root of the control plane's app."""
     ui = UI(services=services, templates=make_templates(), feed=LiveFeed(settled_sources(services)))
-    views = [
+    views: list[_ViewGroup] = [
         AuthViews(ui),
         RoutesViews(ui),
         ControlsViews(ui),

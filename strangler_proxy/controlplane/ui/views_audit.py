@@ -130,7 +130,15 @@ class AuditViews:
         before = params.get("before")
         before_id = bounded_int(before, "before", low=1) if before else None
         entries = await run_in_threadpool(
-            self.ui.services.audit.search, AuditFilter(limit=AUDIT_LIMIT, before_id=before_id, **filters)
+            self.ui.services.audit.search,
+            AuditFilter(
+                actor=filters["actor"],
+                action=filters["action"],
+                target=filters["target"],
+                outcome=filters["outcome"],
+                limit=AUDIT_LIMIT,
+                before_id=before_id,
+            ),
         )
         older = None
         if len(entries) == AUDIT_LIMIT and entries[-1].id is not None:

@@ -69,9 +69,9 @@ class CompiledRule:
                 return False
         if self.cookies:
             cookies = request.cookies()
-            for name, expected in self.cookies:
-                value = cookies.get(name)
-                if value is None or (expected is not None and value != expected):
+            for cookie, wanted in self.cookies:
+                value = cookies.get(cookie)
+                if value is None or (wanted is not None and value != wanted):
                     return False
         return True
 

@@ -240,7 +240,7 @@ class _Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         complete = self._chunks is not None
-        body = b"".join(self._chunks) if complete else None
+        body = b"".join(self._chunks) if self._chunks is not None else None
         self.reusable = complete and self.transport is not None and self._parser.should_keep_alive()
         if not self.reusable:
             self._close()

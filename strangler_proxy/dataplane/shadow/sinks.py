@@ -181,7 +181,7 @@ class StoreShadowSink:
                 conn.execute(insert(shadow_samples), [_sample_row(s) for s in kept])
                 self._prune(conn, route)
 
-    def _prune(self, conn, route: str) -> None:  # type: ignore[no-untyped-def]
+    def _prune(self, conn, route: str) -> None:
         oldest_kept = conn.execute(
             select(shadow_samples.c.id)
             .where(shadow_samples.c.route == route)

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from acl.sync.tables import service_outbox
-from new_services.catalog.adapters.engine import make_engine
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
-from new_services.catalog.adapters.migrate import current_revision, head_revision, upgrade_to_head
+from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.catalog.domain import Status
 from new_services.catalog.service_layer import (
@@ -23,6 +22,7 @@ from new_services.catalog.service_layer import (
     list_products,
     set_stock,
 )
+from new_services.kit.engine import make_engine
 from tests.unit.catalog.test_sqlalchemy_repository import CRITERIA, PRODUCTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -31,9 +31,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 def test_migrate_and_query_on_postgres(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
     try:
-        assert current_revision(engine) is None
-        upgrade_to_head(engine)
-        assert current_revision(engine) == head_revision()
+        assert MIGRATIONS.current_revision(engine) is None
+        MIGRATIONS.upgrade_to_head(engine)
+        assert MIGRATIONS.current_revision(engine) == MIGRATIONS.head_revision()
         with SqlAlchemyUnitOfWork(engine) as uow:
             uow.products.save_many(PRODUCTS)
             uow.commit()
@@ -65,7 +65,7 @@ def test_migrate_and_query_on_postgres(postgres_url: str) -> None:
 def test_concurrent_stock_moves_and_their_outbox_rows_on_postgres(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
     try:
-        upgrade_to_head(engine)
+        MIGRATIONS.upgrade_to_head(engine)
         with SqlAlchemyUnitOfWork(engine) as uow:
             uow.products.save_many(PRODUCTS[:5])
             uow.commit()

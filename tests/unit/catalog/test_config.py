@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from new_services.catalog.config import CatalogSettings
+from new_services.catalog.settings import CatalogSettings
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from new_services.catalog.entrypoints.csrf import ALLOWED_CHARS, SECRET_LENGTH, mask_secret, unmask_token
+from new_services.kit.csrf import ALLOWED_CHARS, SECRET_LENGTH, mask_secret, unmask_token
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from new_services.catalog.entrypoints.csrf import SECRET_LENGTH, unmask_token
+from new_services.kit.csrf import SECRET_LENGTH, unmask_token
 
 pytestmark = pytest.mark.unit
 

@@ -14,9 +14,8 @@ from sqlalchemy import Engine, inspect, select
 
 from acl.sync import create_service_outbox
 from acl.sync.tables import service_outbox
-from new_services.catalog.adapters.engine import make_engine, normalise_url
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
-from new_services.catalog.adapters.migrate import current_revision, head_revision, upgrade_to_head
+from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.catalog.domain import Status
 from new_services.catalog.service_layer import (
@@ -29,6 +28,7 @@ from new_services.catalog.service_layer import (
     list_products,
     set_stock,
 )
+from new_services.kit.engine import make_engine, normalise_url
 from tests.unit.catalog.builders import make_product
 
 pytestmark = pytest.mark.unit
@@ -50,7 +50,7 @@ PRODUCTS = [
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
-    upgrade_to_head(engine)
+    MIGRATIONS.upgrade_to_head(engine)
     with SqlAlchemyUnitOfWork(engine) as uow:
         uow.products.save_many(PRODUCTS)
         uow.commit()
@@ -119,8 +119,8 @@ def test_categories_from_sql(engine: Engine) -> None:
 
 
 def test_migrations_are_idempotent_and_tracked(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision()
-    assert upgrade_to_head(engine) == head_revision()
+    assert MIGRATIONS.current_revision(engine) == MIGRATIONS.head_revision()
+    assert MIGRATIONS.upgrade_to_head(engine) == MIGRATIONS.head_revision()
     columns = {column["name"] for column in inspect(engine).get_columns("catalog_products")}
     assert {"price_cents", "category_path", "created_at"} <= columns
 
@@ -173,7 +173,7 @@ def test_outbox_table_is_the_relays_own(engine: Engine) -> None:
     assert columns == {column.name for column in service_outbox.columns}
     with engine.begin() as connection:
         create_service_outbox(connection)
-    assert upgrade_to_head(engine) == head_revision()
+    assert MIGRATIONS.upgrade_to_head(engine) == MIGRATIONS.head_revision()
 
 
 def test_concurrent_stock_moves_on_one_product_lose_nothing(engine: Engine) -> None:

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from acl.identity import CustomerIdentity, IdentityVerifier
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
 from new_services.catalog.bootstrap import Catalog
-from new_services.catalog.config import CatalogSettings
 from new_services.catalog.entrypoints import create_app
+from new_services.catalog.settings import CatalogSettings
 from tests.unit.catalog.builders import make_product
 
 pytestmark = pytest.mark.unit

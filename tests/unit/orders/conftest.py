@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier
-from new_services.orders.adapters.memory import MemoryStore, MemoryUnitOfWork
+from new_services.orders.adapters.memory_repository import MemoryStore, MemoryUnitOfWork
 from new_services.orders.bootstrap import Orders
-from new_services.orders.config import OrdersSettings
 from new_services.orders.entrypoints.app import create_app
+from new_services.orders.settings import OrdersSettings
 from tests.unit.orders.fakes import Clock, FakeStock, product
 
 KEY = "unit-test-identity-key-0123456789"

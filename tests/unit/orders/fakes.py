@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from new_services.orders.adapters.memory import MemoryStore, MemoryUnitOfWork
+from new_services.orders.adapters.memory_repository import MemoryStore, MemoryUnitOfWork
 from new_services.orders.domain import Money
 from new_services.orders.service_layer import (
     InsufficientStock,

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select
 
 from acl.sync.tables import service_outbox
-from new_services.orders.adapters.engine import make_engine
-from new_services.orders.adapters.migrate import current_revision, head_revision, upgrade_to_head
+from new_services.kit.engine import make_engine
+from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.tables import checkouts, order_numbers, orders
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.orders.domain import Checkout, CheckoutCart, OrderStatus
@@ -28,9 +28,9 @@ __all__ = ["migrated_engine", "run_sql_cases"]
 
 def migrated_engine(url: str) -> Engine:
     engine = make_engine(url)
-    assert current_revision(engine) is None
-    upgrade_to_head(engine)
-    assert current_revision(engine) == head_revision()
+    assert MIGRATIONS.current_revision(engine) is None
+    MIGRATIONS.upgrade_to_head(engine)
+    assert MIGRATIONS.current_revision(engine) == MIGRATIONS.head_revision()
     _assert_outbox_has_acl_sync_shape(engine)
     return engine
 

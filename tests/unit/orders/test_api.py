@@ -212,6 +212,14 @@ def test_pages_redirect_anonymous_visitors_to_login(client):
     assert client.get("/orders").status_code == 301
 
 
+def test_the_slash_redirect_is_the_monoliths(client):
+    """Django's APPEND_SLASH answers before its X-Frame-Options middleware, after reading the session."""
+    response = client.get("/orders/ORD-1?x=1")
+    assert response.status_code == 301 and response.headers["Location"] == "/orders/ORD-1/?x=1"
+    assert response.headers["Vary"] == "Cookie" and "X-Frame-Options" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff" and response.data == b""
+
+
 def test_pages_list_and_show_orders(client, identity_header):
     order_no = checkout(client, identity_header()).get_json()["order_no"]
     listing = client.get("/orders/", headers=identity_header())

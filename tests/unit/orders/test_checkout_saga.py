@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from new_services.orders.adapters.memory import MemoryStore, MemoryUnitOfWork
+from new_services.orders.adapters.memory_repository import MemoryStore, MemoryUnitOfWork
 from new_services.orders.domain import CheckoutCart, CheckoutStatus, OrderStatus, ReservationState
 from new_services.orders.service_layer import (
     CheckoutFailed,

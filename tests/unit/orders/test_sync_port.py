@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from new_services.orders.adapters.sync_port import create_port
-from new_services.orders.config import OrdersSettings
 from new_services.orders.service_layer import get_order, list_orders
+from new_services.orders.settings import OrdersSettings
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ import pytest
 from acl.orders import OrderLineRecord, OrderRecord, OrderStatus
 from acl.sync.ports import OrdersPort
 from new_services.orders.adapters.sync_port import create_port
-from new_services.orders.config import OrdersSettings
+from new_services.orders.settings import OrdersSettings
 
 pytestmark = pytest.mark.unit
 

@@ -136,7 +136,7 @@ def test_a_failed_apply_rewinds_the_transport_and_records_nothing(sync_db) -> No
 
 
 def test_the_orders_and_catalog_inboxes_are_separate(sync_db) -> None:
-    from acl.sync.consumer import CatalogConsumer
+    from acl.sync.catalog_consumer import CatalogConsumer
     from tests.unit.sync.fakes import FakePort
 
     event = order_event(1, 1)

@@ -1,4 +1,9 @@
-"""Engines for the orders database: a SQLite file by default, PostgreSQL by URL."""
+"""Engines for a service's own database: a SQLite file by default, PostgreSQL by URL.
+
+On SQLite every transaction takes the write lock when it begins (`BEGIN IMMEDIATE`): a service runs
+several gunicorn workers, and two transactions that each upgrade a read lock to a write lock would
+otherwise deadlock (SQLITE_BUSY despite the busy timeout).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # SQLAlchemy emits BEGIN itself (below), so that a transaction takes the write lock up front and
     # two gunicorn workers never deadlock upgrading a read lock (SQLITE_BUSY despite the timeout).
     dbapi_connection.isolation_level = None
@@ -42,5 +47,5 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")

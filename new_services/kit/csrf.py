@@ -1,9 +1,12 @@
-"""Django-compatible CSRF tokens and checks, so that forms rendered here post fine to the monolith.
+"""Django-compatible CSRF tokens and checks, so that forms rendered here post fine to the monolith and
+a service refuses what the monolith refuses.
 
 The monolith keeps a 32-character secret in the ``csrftoken`` cookie (``CSRF_USE_SESSIONS`` is off) and
-expects, in forms, that secret masked with a random one-time pad (64 characters). This module reads or
-creates the secret, masks it the same way, and refuses unsafe requests without a matching token with
-the same reasons Django gives.
+expects, in forms, that secret masked with a random one-time pad (64 characters), or the secret (plain
+or masked) in ``X-CSRFToken``. This module reads or creates the secret, masks it the same way, and
+refuses unsafe requests without a matching token with the same reasons Django gives. The proxy turns
+the monolith's session cookie into a signed identity, so a request reaching a service is
+session-authenticated: without this check a cross-site form could act with a customer's cookie.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from email.utils import format_datetime
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Request, Response, current_app, g
+from flask import Request, Response, g
 from flask import request as flask_request
 
 P = ParamSpec("P")
@@ -106,17 +109,21 @@ def set_csrf_cookie(response: Response) -> Response:
     return response
 
 
-def csrf_protect(view: Callable[P, R]) -> Callable[P, R]:
-    """Check the CSRF token before ``view`` runs, as Django's CsrfViewMiddleware does for every view
-    not marked ``csrf_exempt``."""
+def csrf_protect(
+    trusted_origins: Callable[[], tuple[str, ...]],
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator that checks the CSRF token before the view runs, as Django's CsrfViewMiddleware does
+    for every view not marked ``csrf_exempt``; ``trusted_origins`` is asked at each request."""
 
-    @wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        settings = current_app.extensions["catalog"].settings
-        check_csrf(flask_request, trusted_origins=settings.csrf_trusted_origins)
-        return view(*args, **kwargs)
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            check_csrf(flask_request, trusted_origins=trusted_origins())
+            return view(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
 
 
 def renew_malformed_cookie(request: Request) -> None:
@@ -126,8 +133,11 @@ def renew_malformed_cookie(request: Request) -> None:
         g.csrf_secret = _random_string(SECRET_LENGTH)
 
 
-def check_csrf(request: Request, *, trusted_origins: tuple[str, ...] = ()) -> None:
-    """Raise CsrfRejected for an unsafe request whose token does not match the cookie's secret."""
+def check_csrf(request: Request, *, trusted_origins: tuple[str, ...] = (), form_token: bool = True) -> None:
+    """Raise CsrfRejected for an unsafe request whose token does not match the cookie's secret.
+
+    The token is read from a POSTed form's ``csrfmiddlewaretoken``, else from ``X-CSRFToken``; with
+    ``form_token=False`` (a JSON API, whose body is not a form) from the header only."""
     if request.method in SAFE_METHODS:
         return
     origin = request.headers.get("Origin")
@@ -144,7 +154,7 @@ def check_csrf(request: Request, *, trusted_origins: tuple[str, ...] = ()) -> No
     if problem is not None:
         raise CsrfRejected(f"CSRF cookie {problem}.")
     secret = _cookie_secret(request)
-    token = request.form.get("csrfmiddlewaretoken", "") if request.method == "POST" else ""
+    token = request.form.get("csrfmiddlewaretoken", "") if form_token and request.method == "POST" else ""
     source = "POST"
     if token == "":
         if "X-CSRFToken" not in request.headers:

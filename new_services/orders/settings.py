@@ -1,0 +1,39 @@
+"""Settings of the orders service, read once from the environment into a frozen object."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from new_services.kit.settings import ServiceSettings
+
+__all__ = ["OrdersSettings"]
+
+
+class OrdersSettings(ServiceSettings):
+    """``ORDERS_DATABASE_URL`` wins; otherwise a SQLite file under ``$STRANGLER_HOME/services/orders``.
+
+    Stock lives in the monolith for now: checkout calls its staff stock API as
+    ``ORDERS_LEGACY_USERNAME`` / ``ORDERS_LEGACY_PASSWORD`` (one login per worker) at ``ORDERS_STOCK_URL``.
+    Order numbers are ``ORDERS_NUMBER_OFFSET`` + a local sequence, so they never collide with the
+    monolith's own ``ORD-<date>-<ord_id>`` once orders are synced back to it.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ORDERS_")
+    service: ClassVar[str] = "orders"
+
+    database_url_override: str | None = Field(None, validation_alias="ORDERS_DATABASE_URL")
+    port: int = Field(8202, ge=1, le=65535)
+    legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
+    # Whoever serves the monolith's stock contract (POST /api/products/<id>/stock): the monolith until
+    # the catalog takes stock writes over, then the catalog, by configuration only.
+    stock_url_override: str | None = Field(None, validation_alias="ORDERS_STOCK_URL")
+    legacy_username: str = Field("staff", validation_alias="ORDERS_LEGACY_USERNAME")
+    legacy_password: SecretStr | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD")
+    number_offset: int = Field(50_000_000, ge=0, validation_alias="ORDERS_NUMBER_OFFSET")
+
+    @property
+    def stock_url(self) -> str:
+        return self.stock_url_override or self.legacy_url
