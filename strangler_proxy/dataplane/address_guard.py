@@ -33,16 +33,20 @@ class GuardedResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        allowed, refused = [], []
+        allowed: list[ResolveResult] = []
+        refused: list[str] = []
         for result in results:
             address = parse_ip(result["host"])
             why = "not an address" if address is None else refusal(address, port, self._own)
-            (refused if why else allowed).append(why or result)
+            if why:
+                refused.append(why)
+            else:
+                allowed.append(result)
         if refused:
             logger.warning("upstream %s:%s resolves to refused addresses: %s", host, port, "; ".join(refused))
         if not allowed:
             raise OSError(f"{host} resolves to no address an upstream may use ({'; '.join(refused)})")
-        return allowed  # type: ignore[return-value]
+        return allowed
 
     async def close(self) -> None:
         await self._inner.close()

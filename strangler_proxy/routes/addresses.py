@@ -69,6 +69,7 @@ def parse_ip(host: str) -> Address | None:
     spelled = host_spelling(host)
     if not spelled:
         return None
+    address: Address | None
     try:
         address = ipaddress.ip_address(spelled.split("%", 1)[0])
     except ValueError:

@@ -104,7 +104,7 @@ def query(conn: Connection, filters: DenialFilter) -> list[DenialRow]:
             action=row.action,
             target=row.target,
             reason=row.reason,
-            count=row.count,
+            count=row._mapping["count"],  # Row.count is the tuple method
             first_at=row.first_at,
             last_at=row.last_at,
         )

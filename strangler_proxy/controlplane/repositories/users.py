@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -73,7 +74,7 @@ class TokenRecord:
         }
 
 
-def _token(row, username: str = "") -> TokenRecord:  # type: ignore[no-untyped-def]
+def _token(row: Any, username: str = "") -> TokenRecord:
     return TokenRecord(
         id=row.id,
         user_id=row.user_id,
