@@ -76,11 +76,12 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="strangler-bench-") as tmp:
         home = Path(tmp)
         store_url = store_url or f"sqlite:///{home / 'store.sqlite3'}"
-        admin_port, data_port = free_port(), free_port()
+        admin_port, data_port, internal_port = free_port(), free_port(), free_port()
         env = {
             "STRANGLER_HOME": str(home),
             "STRANGLER_ADMIN_PORT": str(admin_port),
             "STRANGLER_DATAPLANE_PORT": str(data_port),
+            "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
             "STRANGLER_DATAPLANE_WORKERS": str(workers),
             "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{free_port()}",
             "STRANGLER_ACCESS_LOG": "false",
@@ -99,7 +100,7 @@ def measure(
                 [sys.executable, "-m", "strangler_proxy.dataplane"],
                 env,
                 home / "dataplane.log",
-                f"http://127.0.0.1:{data_port}/_strangler/readyz",
+                f"http://127.0.0.1:{internal_port}/_strangler/readyz",
             ),
         ):
             engine = make_engine(store_url)

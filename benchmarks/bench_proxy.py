@@ -189,6 +189,7 @@ class _Bench:
         self.backend = backend
         self.plain_version = self.store.publish(_table(backend, self.shadow_backend, shadow=False))
         port = self.ports["dataplane"] = free_port()
+        internal_port = self.ports["dataplane-internal"] = free_port()
         self.dataplane = self._start(
             "dataplane",
             [py, "-m", "strangler_proxy.dataplane"],
@@ -197,6 +198,7 @@ class _Bench:
                 "STRANGLER_STORE_URL": self.store.url,
                 "STRANGLER_LEGACY_URL": backend,
                 "STRANGLER_DATAPLANE_PORT": str(port),
+                "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
                 "STRANGLER_DATAPLANE_WORKERS": "1",
                 "STRANGLER_ACCESS_LOG_PATH": str(self.tmp / "access.log"),
             },
@@ -216,7 +218,7 @@ class _Bench:
             self.notes.append("# nginx: skipped (/usr/sbin/nginx is not installed)")
 
     def _wait_version(self, version: int) -> None:
-        wait_version(self.ports["dataplane"], version, self.dataplane, timeout=30.0, poll_s=0.02)
+        wait_version(self.ports["dataplane-internal"], version, self.dataplane, timeout=30.0, poll_s=0.02)
 
     def stop(self) -> None:
         for child in reversed(self.children):

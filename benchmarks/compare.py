@@ -78,7 +78,7 @@ def main() -> None:
             store = _Store(tmp / f"{name}.sqlite3")
             version = store.publish(_table(backend_url, backend_url, shadow=False))
             store.engine.dispose()
-            ports[name] = free_port()
+            ports[name], internal = free_port(), free_port()
             child = Child(
                 [py, "-m", "strangler_proxy.dataplane"],
                 log=tmp / f"{name}.log",
@@ -87,6 +87,7 @@ def main() -> None:
                     "STRANGLER_STORE_URL": store.url,
                     "STRANGLER_LEGACY_URL": backend_url,
                     "STRANGLER_DATAPLANE_PORT": str(ports[name]),
+                    "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal),
                     "STRANGLER_DATAPLANE_WORKERS": "1",
                     "STRANGLER_ACCESS_LOG_PATH": str(tmp / f"access-{name}.log"),
                 },
@@ -95,7 +96,7 @@ def main() -> None:
             )
             children.append(child)
             pids[name] = child.pid
-            wait_version(ports[name], version, child)
+            wait_version(internal, version, child, public_port=ports[name])
             for pid in child_pids(child.pid):  # the shadow process, with the load
                 pin(pid, load_cpus)
         names = list(ports)

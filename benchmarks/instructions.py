@@ -91,7 +91,7 @@ def main() -> None:
         children.append(minimal)
         store = _Store(tmp / "store.sqlite3")
         version = store.publish(_table(backend_url, backend_url, shadow=options.shadow))
-        dataplane_port = free_port()
+        dataplane_port, internal_port = free_port(), free_port()
         dataplane = Child(
             [*_callgrind(tmp / "dataplane.cg"), py, "-m", "strangler_proxy.dataplane"],
             log=tmp / "dataplane.log",
@@ -100,13 +100,14 @@ def main() -> None:
                 "STRANGLER_STORE_URL": store.url,
                 "STRANGLER_LEGACY_URL": backend_url,
                 "STRANGLER_DATAPLANE_PORT": str(dataplane_port),
+                "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
                 "STRANGLER_DATAPLANE_WORKERS": "1",
                 "STRANGLER_ACCESS_LOG_PATH": str(tmp / "access.log"),
             },
         )
         children.append(dataplane)
         wait_port(minimal_port, minimal, timeout=600)
-        wait_version(dataplane_port, version, dataplane, timeout=600.0, poll_s=0.5, request_s=5.0)
+        wait_version(internal_port, version, dataplane, timeout=600.0, poll_s=0.5, request_s=5.0)
         counts = {
             "minimal": _count("minimal", minimal_port, minimal, tmp / "minimal.cg", load_cpus),
             "dataplane": _count("dataplane", dataplane_port, dataplane, tmp / "dataplane.cg", load_cpus),

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -134,13 +135,23 @@ def wait_version(
     timeout: float = 60.0,
     poll_s: float = 0.05,
     request_s: float = 2.0,
+    public_port: int | None = None,
 ) -> None:
-    """Wait until the data plane on ``port`` serves route-table ``version`` (``poll_s`` between
-    asks; a slow child, such as one under valgrind, needs longer ``timeout`` and ``request_s``)."""
+    """Wait until the data plane whose internal port is ``port`` serves route-table ``version``
+    (``poll_s`` between asks; a slow child, such as one under valgrind, needs longer ``timeout`` and
+    ``request_s``). ``public_port``: ask there when nothing listens on ``port`` (a checkout from before
+    the internal port existed served its version on the public one)."""
     url = f"http://127.0.0.1:{port}/_strangler/version"
+    fallback = f"http://127.0.0.1:{public_port}/_strangler/version" if public_port else None
 
     def applied() -> bool | None:
-        with urllib.request.urlopen(url, timeout=request_s) as response:
+        try:
+            response = urllib.request.urlopen(url, timeout=request_s)
+        except urllib.error.URLError as exc:
+            if fallback is None or not isinstance(exc.reason, ConnectionRefusedError):
+                raise
+            response = urllib.request.urlopen(fallback, timeout=request_s)
+        with response:
             return True if json.loads(response.read())["version"] == version else None
 
     what = f"the data plane on port {port} never applied version {version}"

@@ -22,6 +22,7 @@ from migration_plan.supervisor.control import (
 )
 from migration_plan.supervisor.render import print_ready, ps_table
 from migration_plan.supervisor.settings import StackSettings
+from strangler_proxy.secrets import keep_private
 
 __all__ = ["register"]
 
@@ -91,7 +92,9 @@ def up(
     sink = LogSink(sys.stdout, [spec.name for spec in stack.specs], colour=colour)
     for warning in stack.warnings:
         sink.warning(warning)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    # The store, the logs and the secrets under STRANGLER_HOME are the owner's only (0700/0600); the
+    # processes started below inherit the umask.
+    keep_private(settings.home)
     supervisor = Supervisor(stack.specs, home=settings.home, sink=sink)
 
     def on_ready() -> None:

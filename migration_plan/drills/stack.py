@@ -139,6 +139,7 @@ class OwnStack:
             name: free_port()
             for name in (
                 "STRANGLER_DATAPLANE_PORT",
+                "STRANGLER_DATAPLANE_INTERNAL_PORT",
                 "STRANGLER_ADMIN_PORT",
                 "LEGACYSHOP_PORT",
                 "CATALOG_PORT",

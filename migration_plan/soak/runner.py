@@ -152,6 +152,7 @@ class _Rig:
         self.processes = _Processes(home / "logs")
         self.store = SoakStore(home / "store.sqlite3")
         self.port = _free_port()
+        self.internal_port = _free_port()
         self.dataplane: subprocess.Popen[bytes] | None = None
         self.legacy_url = self.new_url = ""
 
@@ -178,11 +179,12 @@ class _Rig:
                 "STRANGLER_STORE_URL": self.store.url,
                 "STRANGLER_LEGACY_URL": self.legacy_url,
                 "STRANGLER_DATAPLANE_PORT": str(self.port),
+                "STRANGLER_DATAPLANE_INTERNAL_PORT": str(self.internal_port),
                 "STRANGLER_DATAPLANE_WORKERS": str(self.options.workers),
                 "STRANGLER_ACCESS_LOG_PATH": str(self.home / "logs" / "access.log"),
             },
         )
-        _wait_http(f"http://127.0.0.1:{self.port}/_strangler/readyz", self.dataplane_alive)
+        _wait_http(f"http://127.0.0.1:{self.internal_port}/_strangler/readyz", self.dataplane_alive)
         self.wait_workers(exclude=set())
 
     def dataplane_alive(self) -> bool:

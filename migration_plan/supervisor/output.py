@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,8 +69,10 @@ class ProcessLog:
 
     def open(self) -> None:
         if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed in close()
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # only the owner reads the logs: they may hold request details and addresses
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._file = open(descriptor, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed in close()
 
     def write(self, text: str) -> None:
         self._tail.append(text)

@@ -2,7 +2,9 @@
 
 ``python -m migration_plan.supervisor.passthrough`` listens on ``STRANGLER_DATAPLANE_PORT`` and forwards
 every request, unchanged, to ``STRANGLER_LEGACY_URL``. It answers ``/_strangler/healthz`` and
-``/_strangler/readyz`` itself, like the data plane does. No routing, no metrics: a stand-in only.
+``/_strangler/readyz`` itself on that one port (the data plane answers readiness on its loopback-only
+internal port; the stand-in has no routes, metrics or version to keep private). No routing, no
+metrics: a stand-in only.
 """
 
 from __future__ import annotations

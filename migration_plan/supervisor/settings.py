@@ -27,6 +27,10 @@ class StackSettings(BaseSettings):
     home: Path = Field(default=Path(".strangler"), validation_alias=_env("STRANGLER_HOME"))
     dataplane_port: Port = Field(default=8000, validation_alias=_env("STRANGLER_DATAPLANE_PORT"))
     admin_port: Port = Field(default=8001, validation_alias=_env("STRANGLER_ADMIN_PORT"))
+    dataplane_internal_port: Port = Field(
+        default=8002, validation_alias=_env("STRANGLER_DATAPLANE_INTERNAL_PORT")
+    )
+    """The data plane's loopback-only port for its readiness, metrics and version endpoints."""
     legacy_port: Port = Field(default=8100, validation_alias=_env("LEGACYSHOP_PORT"))
     catalog_port: Port = Field(default=8201, validation_alias=_env("CATALOG_PORT"))
     orders_port: Port = Field(default=8202, validation_alias=_env("ORDERS_PORT"))

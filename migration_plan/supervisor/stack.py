@@ -201,10 +201,11 @@ def build_stack(
     dataplane_env = {
         **common,
         "STRANGLER_DATAPLANE_PORT": str(settings.dataplane_port),
+        "STRANGLER_DATAPLANE_INTERNAL_PORT": str(settings.dataplane_internal_port),
         "STRANGLER_DATAPLANE_WORKERS": str(settings.dataplane_workers),
+        "STRANGLER_ADMIN_PORT": str(settings.admin_port),
     }
     front_door = {
-        "health_urls": (f"http://127.0.0.1:{settings.dataplane_port}/_strangler/readyz",),
         "port": settings.dataplane_port,
         "url": f"http://127.0.0.1:{settings.dataplane_port}/",
         "label": "shop, through the front door",
@@ -219,6 +220,8 @@ def build_stack(
                 argv=(python, "-m", "strangler_proxy.dataplane"),
                 env=dataplane_env,
                 cwd=root,
+                # readiness is answered on the loopback-only internal port, never the public one
+                health_urls=(f"http://127.0.0.1:{settings.dataplane_internal_port}/_strangler/readyz",),
                 **front_door,
                 **timing,
             )
@@ -233,6 +236,8 @@ def build_stack(
                 argv=(python, "-m", "migration_plan.supervisor.passthrough"),
                 env=dataplane_env,
                 cwd=root,
+                # the stand-in has no route table, metrics or version to keep private: one port
+                health_urls=(f"http://127.0.0.1:{settings.dataplane_port}/_strangler/readyz",),
                 **front_door,
                 **timing,
             )

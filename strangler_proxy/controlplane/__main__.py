@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from strangler_proxy.controlplane.app import create_app
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
+from strangler_proxy.secrets import keep_private
 
 
 def main() -> None:
     settings = ControlPlaneSettings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The store holds password hashes, the audit log and shadow bodies: owner only (0700 home, 0600 files).
+    store = make_url(settings.resolved_store_url)
+    sqlite_file = (Path(store.database),) if store.get_backend_name() == "sqlite" and store.database else ()
+    keep_private(settings.home, files=sqlite_file)
     uvicorn.run(
         create_app(settings),
         host=settings.admin_host,

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -28,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 from strangler_proxy.controlplane.api import api_routes
 from strangler_proxy.controlplane.errors import ControlPlaneError
 from strangler_proxy.controlplane.headers import SecurityHeaders
+from strangler_proxy.controlplane.limits import LOGIN_BODY_BYTES, LOGIN_PATHS, BodyLimit
 from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.store.engine import make_engine
@@ -88,7 +90,15 @@ def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | 
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts, www_redirect=False),
+            Middleware(
+                BodyLimit,
+                max_bytes=settings.admin_max_body_bytes,
+                per_path=dict.fromkeys(LOGIN_PATHS, LOGIN_BODY_BYTES),
+            ),
+        ],
         exception_handlers={ControlPlaneError: _service_error, HTTPException: _http_error},
     )
 
@@ -132,6 +142,8 @@ async def _housekeeping(services: ControlPlaneServices) -> None:
                 log.info(
                     "pruned %d per-second rows older than %ss", removed, services.settings.stats_retention_s
                 )
+            await run_in_threadpool(services.sessions.prune)
+            await run_in_threadpool(services.denials.prune)
         except Exception:  # a failed pruning is logged and retried next minute
             log.exception("pruning old stats failed")
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)

@@ -27,6 +27,14 @@ class ControlPlaneSettings(BaseSettings):
     a rollback of its routes drains first (an upstream not named here drains every reverse direction)."""
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
+    dataplane_internal_port: int = Field(default=8002, ge=1, le=65535)
+    """The data plane's loopback-only port (``STRANGLER_DATAPLANE_INTERNAL_PORT``): no upstream may point
+    at it, or the front door would forward to its metrics and version."""
+    admin_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """Host names the control plane answers to besides loopback (``127.0.0.1``, ``localhost``, ``[::1]``)
+    and ``admin_host`` (``STRANGLER_ADMIN_ALLOWED_HOSTS``, comma separated, ``*.example.com`` for
+    subdomains); any other Host header gets 400, so a page on another name that resolves here (DNS
+    rebinding) reaches nothing."""
     legacy_url: str = "http://127.0.0.1:8100"
     engine: Literal["dataplane", "haproxy"] = "dataplane"
     """The front door that serves the tables (``STRANGLER_ENGINE``): a publish that would give it a feature
@@ -34,6 +42,13 @@ class ControlPlaneSettings(BaseSettings):
     upstreams: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Upstreams registered at start when missing: ``name=url,name=url`` (e.g. the stack's services)."""
     session_max_age_s: int = Field(default=12 * 3600, gt=0)
+    """A session ends this long after login (or earlier: logout, a password, role or enabled change)."""
+    admin_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024)
+    """Largest request body the control plane reads (413 beyond); the login endpoints take 8 KiB."""
+    admin_https: bool = False
+    """The admin is reached over HTTPS with TLS terminated in front of it (``STRANGLER_ADMIN_HTTPS``): the
+    session cookie is then ``Secure`` and named with the ``__Host-`` prefix, as it is when the control
+    plane itself serves HTTPS."""
     guards_enabled: bool = True
     guard_interval_s: float = Field(default=0.5, gt=0)
     guard_lag_s: float = Field(default=2.0, ge=0, le=60)
@@ -42,11 +57,20 @@ class ControlPlaneSettings(BaseSettings):
     upstream_health_timeout_s: float = Field(default=2.0, gt=0)
     stats_retention_s: int = Field(default=3600, ge=60)
     """Per-second stats and shadow counts older than this are deleted (every minute)."""
+    audit_denial_retention_s: int = Field(default=30 * 24 * 3600, ge=3600)
+    """Refused requests (counted per caller and minute in ``audit_denials``) are kept this long."""
 
     @field_validator("upstreams", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
         return _parse_pairs(value, "STRANGLER_UPSTREAMS", "name=url")
+
+    @field_validator("admin_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("sync_reverse_directions", mode="before")
     @classmethod
@@ -60,6 +84,15 @@ class ControlPlaneSettings(BaseSettings):
                         "direction (use 'reverse' or 'reverse:<service>', at most 20 characters)"
                     )
         return pairs
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """What TrustedHostMiddleware accepts: loopback, ``admin_host`` and the configured hosts."""
+        hosts = ["127.0.0.1", "localhost", "[::1]"]
+        bound = self.admin_host.strip("[]").lower()
+        if bound not in ("0.0.0.0", "::", ""):
+            hosts.append(f"[{bound}]" if ":" in bound else bound)
+        return list(dict.fromkeys([*hosts, *self.admin_allowed_hosts]))
 
     @property
     def resolved_store_url(self) -> str:

@@ -3,6 +3,10 @@
 uvloop + httptools, no uvicorn access log (the data plane writes its own JSON one), no proxy-header
 handling (the data plane sets X-Forwarded-* itself), no Server or Date header of uvicorn's own (the
 upstream's pass through unchanged).
+
+Every worker serves two sockets: the public one (``STRANGLER_DATAPLANE_HOST``/``_PORT``) and the
+internal one on loopback (``STRANGLER_DATAPLANE_INTERNAL_HOST``/``_PORT``, 127.0.0.1:8002), where the
+proxy's own readiness, metrics and version endpoints are answered (``app.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import functools
 import logging
 import shutil
 import signal
+import socket
 import sys
 
 # The data plane never reloads code: keep uvicorn from loading its file watcher (watchfiles and anyio,
@@ -18,12 +23,15 @@ import sys
 sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
 
 import uvicorn  # noqa: E402
+from uvicorn.main import STARTUP_FAILURE  # noqa: E402
+from uvicorn.supervisors import Multiprocess  # noqa: E402
 
 from strangler_proxy.dataplane.protocol import ProtocolLimits, StrictHttpToolsProtocol  # noqa: E402
 from strangler_proxy.dataplane.settings import DataPlaneSettings  # noqa: E402
 from strangler_proxy.dataplane.sidecar import ShadowSidecar  # noqa: E402
+from strangler_proxy.secrets import keep_private  # noqa: E402
 
-__all__ = ["main", "uvicorn_options"]
+__all__ = ["internal_socket", "main", "serve", "uvicorn_options"]
 
 APP_FACTORY = "strangler_proxy.dataplane.app:create_app_from_environment"
 
@@ -56,9 +64,52 @@ def uvicorn_options(settings: DataPlaneSettings) -> dict[str, object]:
     }
 
 
+def internal_socket(settings: DataPlaneSettings) -> socket.socket:
+    """The internal endpoints' listening socket, bound on loopback, inheritable by the workers."""
+    host = settings.dataplane_internal_host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, settings.dataplane_internal_port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"cannot listen on {host}:{settings.dataplane_internal_port} for the internal endpoints: {exc}"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: DataPlaneSettings) -> None:
+    """Run uvicorn (its workers' supervisor when there are several) on the public and internal sockets."""
+    config = uvicorn.Config(APP_FACTORY, **uvicorn_options(settings))  # type: ignore[arg-type]
+    sockets = [config.bind_socket(), internal_socket(settings)]
+    logging.getLogger(__name__).info(
+        "internal endpoints on http://%s:%d/_strangler/",
+        settings.dataplane_internal_host,
+        settings.dataplane_internal_port,
+    )
+    server = uvicorn.Server(config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            server.run(sockets=sockets)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sock in sockets:
+            sock.close()
+    if config.workers == 1 and not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
 def main() -> None:
     settings = DataPlaneSettings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The access log, the metric snapshots and the shadow socket are the owner's only (umask 077).
+    keep_private(settings.home)
     # Snapshots of a previous run would add to this run's counters: start from an empty folder.
     shutil.rmtree(settings.metrics_dir, ignore_errors=True)
     settings.metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +120,7 @@ def main() -> None:
         signal.signal(signum, _exit_on_signal)
     # Mirroring and comparison run in a shadow process, off the request-serving workers.
     with ShadowSidecar.for_data_plane():
-        uvicorn.run(APP_FACTORY, **uvicorn_options(settings))  # type: ignore[arg-type]
+        serve(settings)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

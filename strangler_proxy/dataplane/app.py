@@ -1,9 +1,13 @@
 """The data plane's composition root: ``create_app(settings)`` returns a pure ASGI application.
 
-    http /_strangler/...  -> the proxy's own endpoints (healthz, readyz, metrics, version)
-    http everything else  -> Forwarder (decide -> forward -> observe)
-    http + Upgrade: websocket -> WebSocketForwarder (decide -> handshake -> relay bytes)
-    lifespan              -> builds the worker's resources and background tasks, tears them down
+    http on the internal port (loopback only)  -> the proxy's own endpoints: /_strangler/healthz,
+                                                  /_strangler/readyz, /_strangler/metrics, /_strangler/version
+    http /_strangler/healthz on the public port -> liveness (it says nothing about the routes)
+    http everything else                        -> Forwarder (decide -> forward -> observe); other
+                                                  /_strangler/ paths are unknown paths like any other
+    http + Upgrade: websocket                   -> WebSocketForwarder (decide -> handshake -> relay bytes)
+    lifespan                                    -> builds the worker's resources and background tasks,
+                                                  tears them down
 
 Per worker: one aiohttp ``ClientSession`` (keep-alive pool, no cookie jar, no decompression, no
 headers of its own), a channel to the shadow process (which mirrors and compares), the live route table
@@ -29,6 +33,7 @@ from typing import Any
 import aiohttp
 
 from strangler_proxy.dataplane.access_log import AccessLog
+from strangler_proxy.dataplane.address_guard import GuardedResolver
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
@@ -60,11 +65,12 @@ from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
 from strangler_proxy.routes import LEGACY, RouteTable
 
-__all__ = ["RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
+__all__ = ["PUBLIC_HEALTH", "RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
 
 logger = logging.getLogger(__name__)
 
 RESERVED_PREFIX = "/_strangler/"
+PUBLIC_HEALTH = RESERVED_PREFIX + "healthz"
 _ACCESS_LOG_FLUSH_S = 0.2
 _LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
 _LOGGED_TARGET_BYTES = 2048
@@ -94,6 +100,7 @@ class DataPlane:
         self, settings: DataPlaneSettings, *, store_factory: Callable[[str], StoreClient] = StoreClient
     ) -> None:
         self.settings = settings
+        self._internal_port = settings.dataplane_internal_port
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._store_factory = store_factory
         self.stats = RequestStats()
@@ -120,7 +127,8 @@ class DataPlane:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"].startswith(RESERVED_PREFIX):
+            server = scope.get("server")
+            if (server is not None and server[1] == self._internal_port) or scope["path"] == PUBLIC_HEALTH:
                 await self._internal(scope, send)
                 return
             if self._forwarder is None:
@@ -218,7 +226,9 @@ class DataPlane:
         applied = await asyncio.to_thread(self._poller.poll_once)
         if not applied:
             await asyncio.to_thread(self._applied, self.live.current)
-        self._session = upstream_session(pool_size=settings.upstream_pool_size)
+        self._session = upstream_session(
+            pool_size=settings.upstream_pool_size, resolver=GuardedResolver(settings.private_sockets)
+        )
         live = self.live
         if settings.shadow_socket is not None:
             self._shadow = ShadowClient(settings.shadow_socket)
@@ -401,7 +411,8 @@ class DataPlane:
 
     # --- the proxy's own endpoints ------------------------------------------------------------
     async def _internal(self, scope: dict[str, Any], send: Any) -> None:
-        name = scope["path"][len(RESERVED_PREFIX) :]
+        path = scope["path"]
+        name = path[len(RESERVED_PREFIX) :] if path.startswith(RESERVED_PREFIX) else ""
         if scope["method"] not in ("GET", "HEAD"):
             await _respond(send, 405, {"error": "method_not_allowed", "detail": "only GET and HEAD"})
         elif name == "healthz":

@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from strangler_proxy.identity import identity_key_path
+from strangler_proxy.routes.addresses import OwnSockets
 from strangler_proxy.secrets import load_or_create_secret
 
 __all__ = ["DataPlaneSettings", "load_identity_key", "load_internal_token", "load_override_key"]
@@ -27,8 +28,15 @@ class DataPlaneSettings(BaseSettings):
     store_url: str = ""
     """Empty means ``sqlite:///$STRANGLER_HOME/store.sqlite3``."""
     legacy_url: str = "http://127.0.0.1:8100"
+    admin_host: str = "127.0.0.1"
+    admin_port: Annotated[int, Field(ge=1, le=65535)] = 8001
+    """The control plane's socket (``STRANGLER_ADMIN_HOST``/``_PORT``), which no upstream may reach."""
     dataplane_host: str = "127.0.0.1"
     dataplane_port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    dataplane_internal_host: str = "127.0.0.1"
+    """Where the proxy's own endpoints (readiness, metrics, version) listen: a loopback address only."""
+    dataplane_internal_port: Annotated[int, Field(ge=1, le=65535)] = 8002
+    """Their port (``STRANGLER_DATAPLANE_INTERNAL_PORT``); the public port answers only liveness."""
     dataplane_workers: Annotated[int, Field(ge=1, le=256)] = Field(
         default_factory=lambda: os.cpu_count() or 1
     )
@@ -85,6 +93,30 @@ class DataPlaneSettings(BaseSettings):
     """Connections plus in-flight requests per worker before uvicorn answers 503; None is unlimited."""
     """Write per-second aggregates to ``route_stats`` (off only in benchmarks without a store)."""
 
+    @field_validator("dataplane_internal_host")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        if value != "localhost":
+            try:
+                address = ipaddress.ip_address(value.strip("[]"))
+            except ValueError:
+                address = None
+            if address is None or not address.is_loopback:
+                raise ValueError(
+                    f"STRANGLER_DATAPLANE_INTERNAL_HOST={value!r}: the internal endpoints listen on a "
+                    "loopback address only (127.0.0.1, ::1 or localhost)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _two_ports(self) -> DataPlaneSettings:
+        if self.dataplane_internal_port == self.dataplane_port:
+            raise ValueError(
+                f"STRANGLER_DATAPLANE_INTERNAL_PORT and STRANGLER_DATAPLANE_PORT are both "
+                f"{self.dataplane_port}: the internal endpoints need a port of their own"
+            )
+        return self
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
@@ -100,6 +132,13 @@ class DataPlaneSettings(BaseSettings):
     @property
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.home.resolve() / 'store.sqlite3'}"
+
+    @property
+    def private_sockets(self) -> OwnSockets:
+        """The toolkit's own listeners that upstream connections must never reach, whatever the DNS says."""
+        return OwnSockets(
+            ((self.admin_host, self.admin_port), (self.dataplane_internal_host, self.dataplane_internal_port))
+        )
 
     @property
     def metrics_dir(self) -> Path:

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import hdrs
+from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -69,10 +70,13 @@ class NoCookies(aiohttp.DummyCookieJar):
         return self._EMPTY  # aiohttp only reads it (the proxy never passes cookies= of its own)
 
 
-def upstream_session(*, pool_size: int) -> aiohttp.ClientSession:
-    """A session for forwarding: keep-alive pool of ``pool_size`` per upstream, nothing of its own."""
+def upstream_session(*, pool_size: int, resolver: AbstractResolver | None = None) -> aiohttp.ClientSession:
+    """A session for forwarding: keep-alive pool of ``pool_size`` per upstream, nothing of its own;
+    names resolved through ``resolver`` (the address guard) when given."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, limit_per_host=pool_size, ttl_dns_cache=300),
+        connector=aiohttp.TCPConnector(
+            limit=0, limit_per_host=pool_size, ttl_dns_cache=300, resolver=resolver
+        ),
         cookie_jar=NoCookies(),
         auto_decompress=False,
         request_class=ProxyRequest,

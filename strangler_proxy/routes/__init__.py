@@ -15,10 +15,16 @@ from strangler_proxy.routes.model import (
     Timeouts,
     Upstream,
 )
-from strangler_proxy.routes.validation import RouteTableInvalid, table_problems, validate_table
+from strangler_proxy.routes.validation import (
+    NEVER_COMPARED_HEADERS,
+    RouteTableInvalid,
+    table_problems,
+    validate_table,
+)
 
 __all__ = [
     "LEGACY",
+    "NEVER_COMPARED_HEADERS",
     "ActionMode",
     "BreakerSettings",
     "FaultInjection",

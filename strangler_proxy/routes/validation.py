@@ -6,14 +6,20 @@ then switch). Every problem is reported at once, each as a sentence a person can
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
+from strangler_proxy.routes.addresses import parse_ip, refusal
 from strangler_proxy.routes.model import LEGACY, ActionMode, MatchKind, RouteTable, Rule, Upstream
 
-__all__ = ["RouteTableInvalid", "table_problems", "validate_table"]
+__all__ = ["NEVER_COMPARED_HEADERS", "RouteTableInvalid", "table_problems", "validate_table"]
+
+NEVER_COMPARED_HEADERS = frozenset(
+    {"authorization", "cookie", "proxy-authorization", "set-cookie", "x-strangler-identity"}
+)
+"""Headers that carry end users' credentials: a shadow comparison would keep them in the mismatches
+every viewer of the admin UI can read, so no rule may compare them (and the shadow process skips them)."""
 
 
 class RouteTableInvalid(ValueError):
@@ -49,11 +55,9 @@ def _upstream_problems(table: RouteTable, registered: Mapping[str, Upstream] | N
     if LEGACY not in table.upstreams:
         problems.append("the table has no 'legacy' upstream; every table must name it")
     for key, upstream in table.upstreams.items():
-        if _link_local(upstream.url):
-            problems.append(
-                f"upstream {upstream.name!r} points at {upstream.url}: link-local and cloud metadata "
-                "addresses are refused"
-            )
+        refused = _address_refusal(upstream.url)
+        if refused:
+            problems.append(f"upstream {upstream.name!r} points at {upstream.url}: {refused}")
         if key != upstream.name:
             problems.append(f"upstream key {key!r} differs from its name {upstream.name!r}")
         if registered is not None:
@@ -67,14 +71,16 @@ def _upstream_problems(table: RouteTable, registered: Mapping[str, Upstream] | N
     return problems
 
 
-def _link_local(url: str) -> bool:
-    """169.254.0.0/16, fe80::/10 and fd00:ec2::254: where cloud metadata services answer."""
+def _address_refusal(url: str) -> str | None:
+    """Why the address of ``url`` may never be an upstream's (link-local, metadata, unspecified...),
+    whatever its spelling; names are checked where they are resolved (registration, each connection)."""
     try:
-        host = urlsplit(url).hostname or ""
-        address = ipaddress.ip_address(host)
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or 0
     except ValueError:
-        return False
-    return address.is_link_local or address == ipaddress.ip_address("fd00:ec2::254")
+        return "the URL does not parse"
+    address = parse_ip(host)
+    return None if address is None else refusal(address, port)
 
 
 def _rule_problems(table: RouteTable) -> list[str]:
@@ -87,6 +93,14 @@ def _rule_problems(table: RouteTable) -> list[str]:
             problems.append(f"{where}: the name is used by an earlier rule")
         seen_names.add(rule.name)
         problems += [f"{where}: {p}" for p in _action_problems(rule, table.upstreams)]
+        secret = sorted(
+            {name.lower() for name in rule.action.shadow.compare_headers} & NEVER_COMPARED_HEADERS
+        )
+        if secret:
+            problems.append(
+                f"{where}: compare_headers may not name {', '.join(secret)} (end users' credentials "
+                "would be kept in the shadow mismatches)"
+            )
         if rule.match.kind is MatchKind.PATTERN:
             try:
                 re.compile(rule.match.path)

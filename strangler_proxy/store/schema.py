@@ -30,12 +30,14 @@ __all__ = [
     "LATENCY_BUCKETS_MS",
     "active_route_table",
     "api_tokens",
+    "audit_denials",
     "audit_log",
     "dataplane_workers",
     "guard_rules",
     "metadata",
     "route_stats",
     "route_versions",
+    "sessions",
     "shadow_counts",
     "shadow_samples",
     "upstreams",
@@ -97,6 +99,14 @@ users = Table(
     Column("role", String(20), nullable=False, comment="viewer | operator | admin"),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "generation",
+        Integer,
+        nullable=False,
+        default=0,
+        server_default="0",
+        comment="bumped on a password, role or enabled change: ends its sessions and tokens",
+    ),
 )
 
 api_tokens = Table(
@@ -108,6 +118,33 @@ api_tokens = Table(
     Column("token_hash", String(128), nullable=False, unique=True, comment="sha256 of the token"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column(
+        "scope",
+        String(20),
+        nullable=False,
+        default="admin",
+        server_default="admin",
+        comment="viewer | operator | admin: the most it may do, never more than its user",
+    ),
+    Column(
+        "expires_at", DateTime(timezone=True), nullable=True, comment="null only for rows older than expiry"
+    ),
+    Column(
+        "generation", Integer, nullable=False, default=0, server_default="0", comment="its user's, at issue"
+    ),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True, comment="sha256 of the session cookie's random id"),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("generation", Integer, nullable=False, comment="its user's generation when it was opened"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("address", String(64), nullable=True, comment="the client address it was opened from"),
+    Index("ix_sessions_user_id", "user_id"),
+    Index("ix_sessions_expires_at", "expires_at"),
 )
 
 audit_log = Table(
@@ -127,6 +164,26 @@ audit_log = Table(
     Column("evidence", JSON, nullable=True),
     Index("ix_audit_log_at", "at"),
 )
+
+audit_denials = Table(
+    "audit_denials",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("minute", DateTime(timezone=True), nullable=False, comment="the UTC minute the denials fell in"),
+    Column("actor", String(150), nullable=False, comment="'anonymous' or the authenticated user"),
+    Column("address", String(64), nullable=False, comment="the client address ('' when unknown)"),
+    Column("action", String(64), nullable=False, comment="auth | login"),
+    Column("target", String(255), nullable=False, comment="method and route template, or a truncated path"),
+    Column("reason", String(255), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("minute", "actor", "address", "action", "target", "reason", name="uq_audit_denials_key"),
+    Index("ix_audit_denials_minute", "minute"),
+)
+"""Refused requests (401, 403, failed logins), one row per caller, target, reason and minute with a
+count: what the outside can make the control plane record is bounded, and pruned after
+``STRANGLER_AUDIT_DENIAL_RETENTION_S``. The append-only ``audit_log`` keeps what users did."""
 
 dataplane_workers = Table(
     "dataplane_workers",

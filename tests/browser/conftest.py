@@ -81,13 +81,14 @@ def chromium_path() -> Path:
 def stack(tmp_path: Path, artifacts_dir: Path) -> Iterator[Stack]:
     home = tmp_path / "home"
     logs = tmp_path / "logs"
-    legacy_port, new_port, admin_port, dataplane_port = (free_port() for _ in range(4))
+    legacy_port, new_port, admin_port, dataplane_port, internal_port = (free_port() for _ in range(5))
     legacy_url = f"http://127.0.0.1:{legacy_port}"
     common = {
         "STRANGLER_HOME": str(home),
         "STRANGLER_LEGACY_URL": legacy_url,
         "STRANGLER_ADMIN_PORT": str(admin_port),
         "STRANGLER_DATAPLANE_PORT": str(dataplane_port),
+        "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
     }
     processes: dict[str, RunningProcess] = {}
     upstream = [sys.executable, "-m", "tests.browser.upstream_app"]
@@ -114,7 +115,7 @@ def stack(tmp_path: Path, artifacts_dir: Path) -> Iterator[Stack]:
             [sys.executable, "-m", "strangler_proxy.dataplane"],
             env={**common, "STRANGLER_DATAPLANE_WORKERS": "1", "STRANGLER_ACCESS_LOG": "false"},
             log_path=logs / "dataplane.log",
-            ready_url=f"{dataplane_url}/_strangler/readyz",
+            ready_url=f"http://127.0.0.1:{internal_port}/_strangler/readyz",
         )
         stack = Stack(
             home=home,

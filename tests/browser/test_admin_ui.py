@@ -50,15 +50,18 @@ class Shots:
 
 
 def _wait_live(page, route: str, side: str, predicate: str) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the live requests/s cell of ``route``/``side`` satisfies ``predicate`` (JS on ``v``)."""
+    """Wait until the live requests/s cell of ``route``/``side`` satisfies ``predicate``: ``"v > 0"`` or
+    ``"v === 0"`` (compared in the page; the page's policy allows no eval of a predicate string)."""
+    positive = {"v > 0": True, "v === 0": False}[predicate]
     page.wait_for_function(
-        """([route, side, predicate]) => {
+        """([route, side, positive]) => {
             const cell = document.querySelector(`tr[data-route="${route}"] [data-live="${side}.rps"]`);
             if (!cell) return false;
-            const v = parseFloat(cell.textContent);
-            return Function("v", "return " + predicate)(isNaN(v) ? 0 : v);
+            const parsed = parseFloat(cell.textContent);
+            const v = isNaN(parsed) ? 0 : parsed;
+            return positive ? v > 0 : v === 0;
         }""",
-        arg=[route, side, predicate],
+        arg=[route, side, positive],
         timeout=LIVE_TIMEOUT_MS,
     )
 

@@ -18,6 +18,7 @@ from strangler_proxy.controlplane.app import create_app
 from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
 from strangler_proxy.controlplane.services.audit import AuditFilter
 from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.services.denials import DenialFilter
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.controlplane.ui.live import SettledSources, build_snapshot
@@ -94,6 +95,10 @@ def _audit(admin: Admin, **filters: str):  # type: ignore[no-untyped-def]
     return admin.services.audit.search(AuditFilter(**filters))
 
 
+def _denials(admin: Admin, **filters: str):  # type: ignore[no-untyped-def]
+    return admin.services.denials.search(DenialFilter(**filters))
+
+
 def test_pages_send_strangers_to_the_login_form_and_htmx_gets_a_redirect_header(admin: Admin) -> None:
     page = admin.client.get("/history", follow_redirects=False)
     assert page.status_code == 303
@@ -110,8 +115,8 @@ def test_wrong_password_is_refused_and_audited(admin: Admin) -> None:
     assert response.status_code == 401
     assert "Wrong user name or password" in response.text
     assert "strangler_session" not in response.cookies
-    denied = _audit(admin, action="login", outcome="denied")
-    assert [e.actor for e in denied] == ["olivia"]
+    denied = _denials(admin, action="login")
+    assert [(d.actor, d.target, d.count) for d in denied] == [("anonymous", "user olivia", 1)]
 
 
 def test_a_login_form_posted_from_another_site_is_refused(admin: Admin) -> None:
@@ -151,7 +156,7 @@ def test_a_viewer_sees_the_routes_without_controls_and_cannot_change_them(admin:
     assert flip.status_code == 403
     assert "operator" in flip.text
     assert admin.active_version() == version
-    assert any(e.actor == "victor" for e in _audit(admin, outcome="denied"))
+    assert any(d.actor == "victor" for d in _denials(admin))
 
 
 def test_a_change_without_the_csrf_token_is_refused_and_changes_nothing(admin: Admin) -> None:
@@ -164,7 +169,7 @@ def test_a_change_without_the_csrf_token_is_refused_and_changes_nothing(admin: A
         response = admin.client.post("/ui/routes/catalog/flip", data=data)
         assert response.status_code == 403
     assert admin.active_version() == version
-    assert len(_audit(admin, actor="olivia", outcome="denied")) == 2
+    assert sum(d.count for d in _denials(admin, actor="olivia")) == 2
 
 
 def test_flip_previews_the_diff_then_publishes_against_the_previewed_version(admin: Admin) -> None:

@@ -39,6 +39,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Str
             "LEGACYSHOP_PORT",
             "STRANGLER_ADMIN_PORT",
             "STRANGLER_DATAPLANE_PORT",
+            "STRANGLER_DATAPLANE_INTERNAL_PORT",
             "CATALOG_PORT",
             "ORDERS_PORT",
         )

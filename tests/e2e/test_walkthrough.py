@@ -70,6 +70,7 @@ def _environment(own: OwnStack, tmp_path: Path) -> dict[str, str]:
             "STRANGLER_HOME": str(own.home),
             "STRANGLER_ADMIN_PORT": str(ports["STRANGLER_ADMIN_PORT"]),
             "STRANGLER_DATAPLANE_PORT": str(ports["STRANGLER_DATAPLANE_PORT"]),
+            "STRANGLER_DATAPLANE_INTERNAL_PORT": str(ports["STRANGLER_DATAPLANE_INTERNAL_PORT"]),
             "LEGACYSHOP_PORT": str(ports["LEGACYSHOP_PORT"]),
             "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{ports['LEGACYSHOP_PORT']}",
             "CATALOG_URL": f"http://127.0.0.1:{ports['CATALOG_PORT']}",

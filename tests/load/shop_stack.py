@@ -72,17 +72,18 @@ def running_shop(root: Path, *, products: int = 60, customers: int = 20) -> Iter
             {**common, "STRANGLER_ADMIN_PORT": str(admin_port)},
             f"http://127.0.0.1:{admin_port}/readyz",
         )
-        front_port = free_port()
+        front_port, internal_port = free_port(), free_port()
         start(
             "dataplane",
             [sys.executable, "-m", "strangler_proxy.dataplane"],
             {
                 **common,
                 "STRANGLER_DATAPLANE_PORT": str(front_port),
+                "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
                 "STRANGLER_DATAPLANE_WORKERS": "1",
                 "STRANGLER_ACCESS_LOG": "false",
             },
-            f"http://127.0.0.1:{front_port}/_strangler/readyz",
+            f"http://127.0.0.1:{internal_port}/_strangler/readyz",
         )
         yield ShopStack(
             home=home,

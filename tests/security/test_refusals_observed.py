@@ -29,7 +29,7 @@ REFUSED = {
 
 
 def _metrics(front: Front) -> str:
-    with urllib.request.urlopen(f"{front.dataplane.url}/_strangler/metrics", timeout=5) as response:
+    with urllib.request.urlopen(f"{front.dataplane.internal_url}/_strangler/metrics", timeout=5) as response:
         return response.read().decode()
 
 

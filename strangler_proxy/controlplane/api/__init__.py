@@ -7,11 +7,14 @@ Errors are ``{"error": code, "message": ..., "problems": [...]}``; 409 adds ``ac
 
     viewer    GET  /session /tokens /routes /routes/{name} /versions /versions/active /versions/{v}
                    /diff?from=&to= /audit?actor=&action=&outcome=&target=&since=&until=&before=&limit=
+                   /audit/denials?actor=&address=&action=&before=&limit=    refused requests, one
+                                entry per caller, target, reason and minute, with a count
                    /stats?window= /stats/{route}/series?seconds= /shadow?route= /shadow/{id}
                    /workers /guards /upstreams /upstreams/health
                    /sync/lag    {direction: {lag_ms, backlog, dead, measured_at, stale} | null}, one
                                 key per direction: forward, reverse, reverse:<service>...
-              POST /tokens {name}; DELETE /tokens/{id}; DELETE /session
+              GET /tokens[?user=<name>|*]  (another user's or everyone's: admins only)
+              POST /tokens {name, scope?, expires_in_s?}; DELETE /tokens/{id}; DELETE /session
     operator  POST /routes {rule, position?, reason, expected_version?, dry_run?}
               DELETE /routes/{name} {reason, expected_version?}
               POST /routes/{name}/flip {mode, weight?, upstream?, reason, expected_version?, dry_run?}

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from strangler_proxy.controlplane.parsing import MAX_ID
+from strangler_proxy.controlplane.services.tokens import DEFAULT_TTL_S, MAX_TTL_S
 from strangler_proxy.routes import ActionMode, RouteTable, Rule
 
 __all__ = [
@@ -29,13 +31,13 @@ class _Body(BaseModel):
 
 
 class ChangeBody(_Body):
-    reason: str = ""
-    expected_version: int | None = None
+    reason: str = Field(default="", max_length=2000)
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class PublishBody(ChangeBody):
     table: RouteTable
-    expected_version: int  # required for a whole table
+    expected_version: int = Field(ge=1, le=MAX_ID)  # required for a whole table
     dry_run: bool = False
 
 
@@ -48,7 +50,7 @@ class FlipBody(ChangeBody):
 
 class AddRouteBody(ChangeBody):
     rule: Rule
-    position: int | None = Field(default=None, ge=0)
+    position: int | None = Field(default=None, ge=0, le=MAX_ID)
     dry_run: bool = False
 
 
@@ -64,12 +66,15 @@ class RollbackBody(RollbackAllBody):
 
 
 class LoginBody(_Body):
-    username: str
-    password: str
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=1024)
 
 
 class TokenBody(_Body):
     name: str = Field(default="cli", min_length=1, max_length=100)
+    scope: Literal["viewer", "operator", "admin"] | None = None
+    """The most the token may do; default (and at most) the creator's role."""
+    expires_in_s: int = Field(default=DEFAULT_TTL_S, ge=60, le=MAX_TTL_S)
 
 
 class UpstreamBody(_Body):

@@ -3,7 +3,7 @@ run the (synchronous) service call in a worker thread, and answer JSON."""
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from strangler_proxy.controlplane.errors import BadRequest, Refused
+from strangler_proxy.controlplane.parsing import load_json
 from strangler_proxy.controlplane.security import CSRF_FIELD, check_csrf, client_address, require_role
 from strangler_proxy.controlplane.services.auth import Principal, Role
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
@@ -56,11 +57,7 @@ class Context:
             form = await self.request.form()
             data = {k: v for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)}
         else:
-            raw = await self.request.body()
-            try:
-                data = json.loads(raw or b"{}")
-            except ValueError as exc:
-                raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+            data = load_json(await self.request.body())
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -72,11 +69,9 @@ class Context:
         value = self.request.query_params.get(name)
         if value is None or value == "":
             return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise BadRequest(f"query parameter {name!r} must be an integer") from None
-        return max(low, min(number, high))
+        if not re.fullmatch(r"[+-]?[0-9]{1,30}", value.strip()):
+            raise BadRequest(f"query parameter {name!r} must be an integer")
+        return max(low, min(int(value), high))
 
 
 def endpoint(

@@ -9,10 +9,12 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.errors import BadRequest, NotFound
+from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.audit import AuditFilter
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.clock import as_utc
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+from strangler_proxy.controlplane.services.denials import DenialFilter
 
 __all__ = ["routes"]
 
@@ -43,6 +45,20 @@ async def audit_log(ctx: Context) -> Response:
     return json_response({"entries": [{**e.to_dict(), "at": as_utc(e.at).isoformat()} for e in entries]})
 
 
+async def audit_denials(ctx: Context) -> Response:
+    """Refused requests (401, 403, failed logins), one entry per caller, target, reason and minute."""
+    params = ctx.request.query_params
+    filters = DenialFilter(
+        actor=params.get("actor") or None,
+        address=params.get("address") or None,
+        action=params.get("action") or None,
+        before_id=ctx.query_int("before"),
+        limit=ctx.query_int("limit", 100, low=1, high=1000) or 100,
+    )
+    rows = await ctx.run(ctx.services.denials.search, filters)
+    return json_response({"denials": [row.to_dict() for row in rows]})
+
+
 async def stats(ctx: Context) -> Response:
     window = ctx.query_int("window", 10, low=1, high=3600) or 10
     table = await ctx.run(ctx.services.publishing.active_table)
@@ -69,7 +85,7 @@ async def shadow_samples(ctx: Context) -> Response:
 
 
 async def shadow_sample(ctx: Context) -> Response:
-    sample_id = int(ctx.request.path_params["sample_id"])
+    sample_id = bounded_int(ctx.request.path_params["sample_id"], "shadow sample id", low=1)
     sample = await ctx.run(ctx.services.observability.shadow_sample, sample_id)
     if sample is None:
         raise NotFound(f"shadow sample {sample_id} does not exist")
@@ -100,10 +116,11 @@ def routes(services: ControlPlaneServices) -> list[Route]:
     viewer = Role.VIEWER
     return [
         Route("/audit", endpoint(services, viewer, audit_log), methods=["GET"]),
+        Route("/audit/denials", endpoint(services, viewer, audit_denials), methods=["GET"]),
         Route("/stats", endpoint(services, viewer, stats), methods=["GET"]),
         Route("/stats/{route}/series", endpoint(services, viewer, series), methods=["GET"]),
         Route("/shadow", endpoint(services, viewer, shadow_samples), methods=["GET"]),
-        Route("/shadow/{sample_id:int}", endpoint(services, viewer, shadow_sample), methods=["GET"]),
+        Route("/shadow/{sample_id}", endpoint(services, viewer, shadow_sample), methods=["GET"]),
         Route("/workers", endpoint(services, viewer, workers), methods=["GET"]),
         Route("/guards", endpoint(services, viewer, guards), methods=["GET"]),
         Route("/upstreams", endpoint(services, viewer, upstreams), methods=["GET"]),

@@ -1,22 +1,40 @@
-"""Login and logout (session cookie), who am I, and personal API tokens."""
+"""Login and logout (server-side session), who am I, and personal API tokens.
+
+POST   /session {username, password}         opens a session (cookie) and answers its CSRF token
+GET    /session                              who am I
+DELETE /session                              ends this session (the cookie stops working at once)
+GET    /tokens[?user=<name>|*]               my tokens (admins: anyone's, or everyone's with *)
+POST   /tokens {name, scope?, expires_in_s?}  a new token: scope viewer|operator|admin (default and
+                                             at most my role), expiry in seconds (default 30 days,
+                                             at most 365 days); the plain text is in this answer only
+DELETE /tokens/{id}                          revoke one of my tokens (admins: anyone's)
+"""
 
 from __future__ import annotations
-
-import json
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from strangler_proxy.controlplane.api.bodies import LoginBody, TokenBody
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response, validation_problems
-from strangler_proxy.controlplane.errors import BadRequest, Refused, TooManyRequests, Unauthenticated
+from strangler_proxy.controlplane.errors import (
+    BadRequest,
+    Forbidden,
+    Refused,
+    TooManyRequests,
+    Unauthenticated,
+)
+from strangler_proxy.controlplane.headers import NO_STORE
+from strangler_proxy.controlplane.parsing import bounded_int, load_json
 from strangler_proxy.controlplane.security import (
+    audit_login_denial,
     check_csrf,
     clear_session_cookie,
     client_address,
+    session_cookie,
     set_session_cookie,
 )
 from strangler_proxy.controlplane.services.auth import Principal, Role
@@ -39,39 +57,33 @@ def login_endpoint(services: ControlPlaneServices):
         """Check a username and password; answer with a session cookie and its CSRF token."""
         await check_csrf(request, None, services)
         try:
-            body = LoginBody.model_validate(json.loads(await request.body() or b"{}"))
+            body = LoginBody.model_validate(load_json(await request.body()))
         except ValueError as exc:
             problems = validation_problems(exc) if isinstance(exc, ValidationError) else [str(exc)]
             raise Refused('send {"username": ..., "password": ...}', problems=problems) from exc
         address = client_address(request)
 
-        async def deny(why: str) -> None:
-            await run_in_threadpool(
-                services.audit.record,
-                actor=body.username[:150] or "anonymous",
-                action="login",
-                outcome="denied",
-                address=address,
-                reason=why,
-            )
-
         try:
-            user = await run_in_threadpool(services.auth.check_password, body.username, body.password)
-        except TooManyRequests as exc:
-            await deny(exc.message)
+            user = await run_in_threadpool(
+                services.auth.check_password, body.username, body.password, address
+            )
+        except TooManyRequests:
+            await audit_login_denial(request, services, username=None, why="too many failed logins")
             raise
         if user is None:
-            await deny("wrong username or password")
+            await audit_login_denial(
+                request, services, username=body.username, why="wrong user name or password"
+            )
             raise Unauthenticated("wrong username or password")
-        cookie = services.auth.open_session(user)
-        principal = await run_in_threadpool(services.auth.session_principal, cookie)
+        cookie = await run_in_threadpool(services.sessions.open, user, address=address)
+        principal = await run_in_threadpool(services.sessions.principal, cookie)
         if principal is None:
             raise BadRequest("the session could not be opened")
         await run_in_threadpool(
             services.audit.record, actor=user.username, action="login", outcome="ok", address=address
         )
         response = json_response(_whoami(principal))
-        set_session_cookie(response, cookie, services)
+        set_session_cookie(request, response, cookie, services)
         return response
 
     return login
@@ -82,14 +94,27 @@ async def whoami(ctx: Context) -> Response:
 
 
 async def logout(ctx: Context) -> Response:
+    """End the caller's session on the server (a bearer token is revoked with DELETE /tokens/{id})."""
+    await ctx.run(ctx.services.sessions.end, session_cookie(ctx.request, ctx.services))
+    await ctx.run(
+        ctx.services.audit.record,
+        actor=ctx.principal.username,
+        action="logout",
+        outcome="ok",
+        address=ctx.actor.address,
+    )
     response = json_response({"status": "logged out"})
-    clear_session_cookie(response)
+    clear_session_cookie(ctx.request, response, ctx.services)
     return response
 
 
 async def create_token(ctx: Context) -> Response:
     body = await ctx.body(TokenBody)
-    token = await ctx.run(ctx.services.auth.issue_token, ctx.principal.user_id, body.name)
+    user = await ctx.run(ctx.services.auth.get_user, ctx.principal.user_id)
+    scope = Role.parse(body.scope) if body.scope else ctx.principal.role
+    if scope > ctx.principal.role:
+        raise Forbidden(f"a token cannot do more than its creator ({ctx.principal.role.label})")
+    issued = await ctx.run(ctx.services.tokens.issue, user, body.name, scope=scope, ttl_s=body.expires_in_s)
     await ctx.run(
         ctx.services.audit.record,
         actor=ctx.principal.username,
@@ -97,30 +122,38 @@ async def create_token(ctx: Context) -> Response:
         outcome="ok",
         address=ctx.actor.address,
         target=body.name,
+        evidence={"id": issued.record.id, "scope": scope.label, "expires_at": str(issued.record.expires_at)},
     )
-    return json_response({"token": token, "name": body.name, "role": ctx.principal.role.label}, 201)
+    document = {**issued.record.public(), "token": issued.token, "role": scope.label}
+    return JSONResponse(document, status_code=201, headers=NO_STORE)
 
 
 async def list_tokens(ctx: Context) -> Response:
-    tokens = await ctx.run(ctx.services.auth.list_tokens, ctx.principal.user_id)
-    return json_response(
-        {
-            "tokens": [
-                {
-                    "id": t.id,
-                    "name": t.name,
-                    "created_at": t.created_at.isoformat(),
-                    "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-                }
-                for t in tokens
-            ]
-        }
-    )
+    wanted = ctx.request.query_params.get("user")
+    if wanted is None or wanted == ctx.principal.username:
+        user_id: int | None = ctx.principal.user_id
+    elif not ctx.principal.can(Role.ADMIN):
+        raise Forbidden("only admins list other users' tokens")
+    elif wanted == "*":
+        user_id = None
+    else:
+        user_id = (await ctx.run(ctx.services.auth.get_user_by_name, wanted)).id
+    tokens = await ctx.run(ctx.services.tokens.list, user_id)
+    return json_response({"tokens": [t.public() for t in tokens]})
 
 
 async def revoke_token(ctx: Context) -> Response:
-    token_id = int(ctx.request.path_params["token_id"])
-    await ctx.run(ctx.services.auth.revoke_token, ctx.principal.user_id, token_id)
+    token_id = bounded_int(ctx.request.path_params["token_id"], "token id", low=1)
+    record = await ctx.run(ctx.services.tokens.revoke, token_id, by=ctx.principal)
+    await ctx.run(
+        ctx.services.audit.record,
+        actor=ctx.principal.username,
+        action="token.revoke",
+        outcome="ok",
+        address=ctx.actor.address,
+        target=record.name,
+        evidence={"id": record.id, "user": record.username},
+    )
     return json_response({"status": "revoked", "id": token_id})
 
 
@@ -132,5 +165,5 @@ def routes(services: ControlPlaneServices) -> list[Route]:
         Route("/session", endpoint(services, viewer, logout), methods=["DELETE"]),
         Route("/tokens", endpoint(services, viewer, list_tokens), methods=["GET"]),
         Route("/tokens", endpoint(services, viewer, create_token), methods=["POST"]),
-        Route("/tokens/{token_id:int}", endpoint(services, viewer, revoke_token), methods=["DELETE"]),
+        Route("/tokens/{token_id}", endpoint(services, viewer, revoke_token), methods=["DELETE"]),
     ]

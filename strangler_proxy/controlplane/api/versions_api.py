@@ -9,6 +9,7 @@ from strangler_proxy.controlplane.api.bodies import PublishBody, RollbackAllBody
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.api.serialize import pointer_dict, version_dict
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
+from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
 
@@ -97,11 +98,7 @@ async def diff(ctx: Context) -> Response:
 
 
 def _version_param(ctx: Context) -> int:
-    raw = ctx.request.path_params["version"]
-    try:
-        return int(str(raw).lstrip("v"))
-    except ValueError:
-        raise BadRequest(f"{raw!r} is not a version number") from None
+    return bounded_int(str(ctx.request.path_params["version"]).removeprefix("v"), "version", low=1)
 
 
 def routes(services: ControlPlaneServices) -> list[Route]:

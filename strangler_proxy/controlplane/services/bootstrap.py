@@ -68,14 +68,14 @@ def _move_legacy(engine: Engine, legacy_url: str, upstream_service: UpstreamServ
     """``STRANGLER_LEGACY_URL`` set and naming another address than the registered legacy: register it
     and publish the active table with it (reason ``upstream legacy moved OLD -> NEW``)."""
     try:
-        wanted = upstream_service.parse({"name": LEGACY, "url": legacy_url})
+        wanted = upstream_service.parse({"name": LEGACY, "url": legacy_url}, resolve=False)
     except Refused as exc:
         raise RuntimeError(
             f"STRANGLER_LEGACY_URL={legacy_url!r} is refused: {'; '.join(exc.problems)}"
         ) from exc
     registered = upstream_service.get(LEGACY)
     if registered.url != wanted.url:
-        upstream_service.save({**registered.model_dump(mode="json"), "url": wanted.url})
+        upstream_service.save({**registered.model_dump(mode="json"), "url": wanted.url}, resolve=False)
         log.info("STRANGLER_LEGACY_URL moves the legacy from %s to %s", registered.url, wanted.url)
     result = publish_upstream_change(
         PublishingService(engine, clock=clock), upstream_service.get(LEGACY), actor=Actor(SYSTEM_ACTOR)
@@ -91,7 +91,7 @@ def _register_missing(upstream_service: UpstreamService, wanted: Mapping[str, st
         if name in known:
             continue
         try:
-            upstream_service.save({"name": name, "url": url})
+            upstream_service.save({"name": name, "url": url}, resolve=False)
         except Refused as exc:
             raise RuntimeError(
                 f"STRANGLER_UPSTREAMS: {name}={url} is refused: {'; '.join(exc.problems)}"
@@ -104,7 +104,7 @@ def _first_version(engine: Engine, legacy_url: str, upstream_service: UpstreamSe
         if versions.active_pointer(conn) is not None:
             return False
     try:
-        legacy = upstream_service.parse({"name": LEGACY, "url": legacy_url})
+        legacy = upstream_service.parse({"name": LEGACY, "url": legacy_url}, resolve=False)
     except Refused as exc:
         raise RuntimeError(
             f"STRANGLER_LEGACY_URL={legacy_url!r} is refused: {'; '.join(exc.problems)}"

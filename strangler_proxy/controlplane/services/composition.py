@@ -10,11 +10,14 @@ from sqlalchemy import Engine
 from strangler_proxy.controlplane.services.audit import AuditService
 from strangler_proxy.controlplane.services.auth import AuthService
 from strangler_proxy.controlplane.services.bootstrap import BootstrapReport, bootstrap_store
+from strangler_proxy.controlplane.services.denials import DenialService
 from strangler_proxy.controlplane.services.guards import GuardService
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
+from strangler_proxy.controlplane.services.sessions import SessionService
 from strangler_proxy.controlplane.services.sync_lag import SyncLagService
+from strangler_proxy.controlplane.services.tokens import TokenService
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.secrets import load_or_create_secret
@@ -30,7 +33,10 @@ class ControlPlaneServices:
     engine: Engine
     publishing: PublishingService
     auth: AuthService
+    sessions: SessionService
+    tokens: TokenService
     audit: AuditService
+    denials: DenialService
     upstreams: UpstreamService
     observability: ObservabilityService
     guards: GuardService
@@ -63,18 +69,21 @@ def build_services(
         settings=settings,
         engine=engine,
         publishing=publishing,
-        auth=AuthService(
+        auth=AuthService(engine, hasher=password_hasher),
+        sessions=SessionService(
             engine,
             session_key=load_or_create_secret(secrets_dir / "session.key"),
-            session_max_age_s=settings.session_max_age_s,
-            hasher=password_hasher,
+            max_age_s=settings.session_max_age_s,
         ),
+        tokens=TokenService(engine),
         audit=AuditService(engine),
+        denials=DenialService(engine, retention_s=settings.audit_denial_retention_s),
         upstreams=UpstreamService(
             engine,
             own_host=settings.admin_host,
             own_port=settings.admin_port,
             health_timeout_s=settings.upstream_health_timeout_s,
+            private=(("127.0.0.1", settings.dataplane_internal_port),),
         ),
         observability=ObservabilityService(engine),
         guards=GuardService(engine, publishing, lag_s=settings.guard_lag_s),

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
+from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.diff import TableDiff
 from strangler_proxy.controlplane.services.publishing import PublishResult
 from strangler_proxy.controlplane.ui.diffview import diff_lines
@@ -57,10 +58,7 @@ def form_int(form: FormData, key: str, *, default: int | None = None) -> int | N
     raw = form_text(form, key, required=False)
     if not raw:
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"{key} must be a whole number, not {raw!r}") from None
+    return bounded_int(raw, key)
 
 
 def _describe(rule: Mapping[str, Any]) -> str:

@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.audit import AuditEntry, AuditFilter
+from strangler_proxy.controlplane.services.denials import DenialFilter
 from strangler_proxy.controlplane.ui.diffview import DiffLine, diff_lines
 from strangler_proxy.controlplane.ui.web import UI
 
@@ -86,7 +88,38 @@ class AuditViews:
         self.ui = ui
 
     def routes(self) -> list[Route]:
-        return [Route("/audit", self.page, methods=["GET"], name="ui-audit")]
+        return [
+            Route("/audit", self.page, methods=["GET"], name="ui-audit"),
+            Route("/audit/denials", self.denials, methods=["GET"], name="ui-audit-denials"),
+        ]
+
+    async def denials(self, request: Request) -> Response:
+        """Refused requests, counted per caller, target, reason and minute, newest first."""
+        await self.ui.require(request)
+        params = request.query_params
+        filters = {key: (params.get(key) or "").strip() or None for key in ("actor", "address", "action")}
+        before = params.get("before")
+        before_id = bounded_int(before, "before", low=1) if before else None
+        rows = await run_in_threadpool(
+            self.ui.services.denials.search,
+            DenialFilter(limit=AUDIT_LIMIT, before_id=before_id, **filters),
+        )
+        older = None
+        if len(rows) == AUDIT_LIMIT:
+            query = {k: v for k, v in filters.items() if v} | {"before": str(rows[-1].id)}
+            older = f"{request.url.path}?{urlencode(query)}"
+        return self.ui.render(
+            request,
+            "audit_denials.html",
+            {
+                "page_title": "Refused requests",
+                "nav": "audit",
+                "filters": filters,
+                "rows": [{**row.to_dict(), "minute": row.minute.strftime("%Y-%m-%d %H:%M")} for row in rows],
+                "older_url": older,
+                "retention_days": round(self.ui.services.denials.retention_s / 86400, 1),
+            },
+        )
 
     async def page(self, request: Request) -> Response:
         await self.ui.require(request)
@@ -95,7 +128,7 @@ class AuditViews:
             key: (params.get(key) or "").strip() or None for key in ("actor", "action", "target", "outcome")
         }
         before = params.get("before")
-        before_id = int(before) if before and before.isdigit() else None
+        before_id = bounded_int(before, "before", low=1) if before else None
         entries = await run_in_threadpool(
             self.ui.services.audit.search,
             AuditFilter(

@@ -7,7 +7,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from strangler_proxy.controlplane.security import clear_session_cookie, client_address, set_session_cookie
+from strangler_proxy.controlplane.errors import TooManyRequests
+from strangler_proxy.controlplane.security import (
+    audit_login_denial,
+    clear_session_cookie,
+    client_address,
+    session_cookie,
+    set_session_cookie,
+)
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.ui.web import UI
 
@@ -67,29 +74,21 @@ class AuthViews:
         password = str(form.get("password") or "")
         next_url = _safe_next(form.get("next"))
         address = client_address(request)
-        audit = self.ui.services.audit
+        services = self.ui.services
         if _cross_site(request):
-            await run_in_threadpool(
-                audit.record,
-                actor=username or "anonymous",
-                action="login",
-                outcome="denied",
-                address=address,
-                reason="cross-site login form",
-            )
+            await audit_login_denial(request, services, username=None, why="cross-site login form")
             return self._form(
                 request, next_url=next_url, error="Sign in from this site's own form.", status_code=403
             )
-        user = await run_in_threadpool(self.ui.services.auth.check_password, username, password)
-        if user is None:
-            await run_in_threadpool(
-                audit.record,
-                actor=username or "anonymous",
-                action="login",
-                outcome="denied",
-                address=address,
-                reason="wrong user name or password",
+        try:
+            user = await run_in_threadpool(services.auth.check_password, username, password, address)
+        except TooManyRequests as exc:
+            await audit_login_denial(request, services, username=None, why="too many failed logins")
+            return self._form(
+                request, next_url=next_url, error=exc.message, username=username, status_code=429
             )
+        if user is None:
+            await audit_login_denial(request, services, username=username, why="wrong user name or password")
             return self._form(
                 request,
                 next_url=next_url,
@@ -98,14 +97,17 @@ class AuthViews:
                 status_code=401,
             )
         await run_in_threadpool(
-            audit.record, actor=user.username, action="login", outcome="ok", address=address
+            services.audit.record, actor=user.username, action="login", outcome="ok", address=address
         )
+        cookie = await run_in_threadpool(services.sessions.open, user, address=address)
         response = RedirectResponse(next_url, status_code=303)
-        set_session_cookie(response, self.ui.services.auth.open_session(user), self.ui.services)
+        set_session_cookie(request, response, cookie, services)
         return response
 
     async def logout(self, request: Request) -> Response:
         principal, _form = await self.ui.require_change(request, Role.VIEWER)
+        services = self.ui.services
+        await run_in_threadpool(services.sessions.end, session_cookie(request, services))
         await run_in_threadpool(
             self.ui.services.audit.record,
             actor=principal.username,
@@ -114,5 +116,5 @@ class AuthViews:
             address=client_address(request),
         )
         response = RedirectResponse(str(request.app.url_path_for("ui-login")), status_code=303)
-        clear_session_cookie(response)
+        clear_session_cookie(request, response, services)
         return response

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
+from strangler_proxy.controlplane.errors import ControlPlaneError
+from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
@@ -40,10 +41,7 @@ class VersionRow:
 
 def _version_param(request: Request, key: str) -> int:
     raw = request.query_params.get(key) or request.path_params.get(key)
-    try:
-        return int(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise BadRequest(f"{key} must be a version number") from None
+    return bounded_int(raw, f"{key} (a version number)", low=1)
 
 
 class HistoryViews:
@@ -54,17 +52,15 @@ class HistoryViews:
         return [
             Route("/history", self.page, methods=["GET"], name="ui-history"),
             Route("/ui/history/diff", self.diff, methods=["GET"], name="ui-history-diff"),
+            Route("/ui/versions/{version}/reactivate", self.form, methods=["GET"], name="ui-reactivate-form"),
             Route(
-                "/ui/versions/{version:int}/reactivate", self.form, methods=["GET"], name="ui-reactivate-form"
-            ),
-            Route(
-                "/ui/versions/{version:int}/reactivate/preview",
+                "/ui/versions/{version}/reactivate/preview",
                 self.preview,
                 methods=["POST"],
                 name="ui-reactivate-preview",
             ),
             Route(
-                "/ui/versions/{version:int}/reactivate",
+                "/ui/versions/{version}/reactivate",
                 self.apply,
                 methods=["POST"],
                 name="ui-reactivate-apply",
@@ -117,12 +113,16 @@ class HistoryViews:
 
     async def form(self, request: Request) -> Response:
         await self.ui.require(request, Role.OPERATOR)
-        return self.ui.render(request, "_reactivate_form.html", {"version": request.path_params["version"]})
+        try:
+            version = _version_param(request, "version")
+        except ControlPlaneError as exc:
+            return self.ui.error(request, exc, title="Re-activate")
+        return self.ui.render(request, "_reactivate_form.html", {"version": version})
 
     async def preview(self, request: Request) -> Response:
         _principal, form = await self.ui.require_change(request)
-        version = request.path_params["version"]
         try:
+            version = _version_param(request, "version")
             reason = form_reason(form)
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Re-activate v{version}")
@@ -145,8 +145,8 @@ class HistoryViews:
 
     async def apply(self, request: Request) -> Response:
         principal, form = await self.ui.require_change(request)
-        version = request.path_params["version"]
         try:
+            version = _version_param(request, "version")
             reason = form_reason(form)
             expected = form_int(form, "expected_version")
             force = form_force(form)

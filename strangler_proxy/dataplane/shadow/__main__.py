@@ -49,7 +49,12 @@ async def serve(settings: DataPlaneSettings) -> None:
     _lower_priority(settings)
     engine = make_engine(settings.resolved_store_url)
     sink = StoreShadowSink(engine, f"{socket.gethostname()}:{os.getpid()}")
-    service = ShadowService(settings.shadow_socket, sink, pool_size=settings.upstream_pool_size)
+    service = ShadowService(
+        settings.shadow_socket,
+        sink,
+        pool_size=settings.upstream_pool_size,
+        private=settings.private_sockets,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -27,6 +27,7 @@ from strangler_proxy.dataplane.shadow.normalise import (
     media_type,
 )
 from strangler_proxy.routes.model import ShadowSettings
+from strangler_proxy.routes.validation import NEVER_COMPARED_HEADERS
 
 __all__ = ["MAX_DIFF_CHARS", "MAX_DIFF_LINES", "Comparison", "ResponseSnapshot", "compare_responses"]
 
@@ -55,8 +56,10 @@ _EQUAL = Comparison(equal=True, diff="")
 
 @functools.lru_cache(maxsize=256)
 def _compared_names(compare_headers: tuple[str, ...]) -> frozenset[bytes]:
-    """The header names (lower-case bytes) that take part: the chosen ones and content-encoding."""
-    return frozenset([b"content-encoding", *(name.lower().encode("latin-1") for name in compare_headers)])
+    """The header names (lower-case bytes) that take part: the chosen ones and content-encoding, never
+    one that carries credentials (a table from before the validation refused them)."""
+    chosen = (name.lower() for name in compare_headers if name.lower() not in NEVER_COMPARED_HEADERS)
+    return frozenset([b"content-encoding", *(name.encode("latin-1") for name in chosen)])
 
 
 def _picked(headers: Sequence[tuple[bytes, bytes]], names: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
@@ -77,6 +80,8 @@ def compare_responses(
     if legacy.status != new.status:
         problems.append(f"status: legacy {legacy.status}, new {new.status}")
     for name in settings.compare_headers:
+        if name.lower() in NEVER_COMPARED_HEADERS:
+            continue
         legacy_value, new_value = header_value(legacy.headers, name), header_value(new.headers, name)
         if legacy_value != new_value:
             problems.append(f"header {name.lower()}: legacy {legacy_value!r}, new {new_value!r}")

@@ -30,12 +30,14 @@ import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from socket import SOCK_STREAM
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httptools
 
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES
+from strangler_proxy.routes.addresses import OwnSockets, host_spelling, parse_ip, refusal
 
 __all__ = ["IDEMPOTENT_METHODS", "Origin", "ReplayAnswer", "ReplayClient", "ReplayFailed"]
 
@@ -274,8 +276,11 @@ class ReplayClient:
         pool_size: int,
         max_body_bytes: int,
         ssl_context: ssl.SSLContext | None = None,
+        private: OwnSockets | None = None,
     ) -> None:
         self._pool_size = pool_size
+        self._private = private
+        """Sockets no replay may reach (the control plane's); every address is checked at connect."""
         self._max_body = max_body_bytes
         self._ssl = ssl_context
         """For https origins; the system's trust store, made on first use, when none is given."""
@@ -375,14 +380,45 @@ class ReplayClient:
             tls = self._ssl
         try:
             async with asyncio.timeout(connect_s):
-                _, connection = await self._loop.create_connection(
-                    protocol, origin.host, origin.port, ssl=tls
-                )
+                failure = OSError(f"{origin.host} has no address")
+                for address in await self._addresses(origin):
+                    try:
+                        _, connection = await self._loop.create_connection(
+                            protocol,
+                            address,
+                            origin.port,
+                            ssl=tls,
+                            server_hostname=host_spelling(origin.host) if tls else None,
+                        )
+                    except OSError as exc:
+                        failure = exc
+                        continue
+                    return connection
+                raise failure
         except TimeoutError:
             raise ReplayFailed(f"could not connect to {origin} within {connect_s:g} s") from None
         except OSError as exc:
             raise ReplayFailed(f"could not connect to {origin}: {exc}") from None
-        return connection
+
+    async def _addresses(self, origin: Origin) -> list[str]:
+        """Every address ``origin``'s host stands for now that a replay may reach (the address guard,
+        checked at each connection: a name may resolve elsewhere than when it was registered)."""
+        address = parse_ip(origin.host)
+        if address is not None:
+            found = [address]
+        else:
+            infos = await self._loop.getaddrinfo(host_spelling(origin.host), origin.port, type=SOCK_STREAM)
+            found = [a for a in (parse_ip(str(info[4][0])) for info in infos) if a is not None]
+        allowed, refused = [], []
+        for candidate in found:
+            why = refusal(candidate, origin.port, self._private)
+            if why:
+                refused.append(why)
+            else:
+                allowed.append(str(candidate))
+        if not allowed:
+            raise OSError(f"no address a replay may use ({'; '.join(refused) or 'none found'})")
+        return allowed
 
 
 def _framed(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -18,6 +18,7 @@ from strangler_proxy.dataplane.shadow.channel import FrameReader, decode_frame, 
 from strangler_proxy.dataplane.shadow.mirror import DEFAULT_MAX_BODY_BYTES, ShadowMirror
 from strangler_proxy.dataplane.shadow.records import ShadowSink
 from strangler_proxy.dataplane.shadow.replay_client import ReplayClient
+from strangler_proxy.routes.addresses import OwnSockets
 from strangler_proxy.routes.model import Rule
 
 __all__ = ["ShadowService"]
@@ -56,8 +57,16 @@ class _Receiver(asyncio.Protocol):
 class ShadowService:
     """Owns the mirror's replay client and the Unix server; one per data plane."""
 
-    def __init__(self, socket_path: Path, sink: ShadowSink, *, pool_size: int = 512) -> None:
+    def __init__(
+        self,
+        socket_path: Path,
+        sink: ShadowSink,
+        *,
+        pool_size: int = 512,
+        private: OwnSockets | None = None,
+    ) -> None:
         self._path = socket_path
+        self._private = private
         self._sink = sink
         self._pool_size = pool_size
         self._rules: dict[bytes, Rule] = {}
@@ -70,7 +79,9 @@ class ShadowService:
         self.refused = 0
 
     async def start(self) -> None:
-        self._client = ReplayClient(pool_size=self._pool_size, max_body_bytes=DEFAULT_MAX_BODY_BYTES)
+        self._client = ReplayClient(
+            pool_size=self._pool_size, max_body_bytes=DEFAULT_MAX_BODY_BYTES, private=self._private
+        )
         self.mirror = ShadowMirror(self._client, lambda name: None, self._sink)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._path.unlink(missing_ok=True)

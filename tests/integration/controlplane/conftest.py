@@ -73,18 +73,19 @@ def start_upstream(name: str, log_dir: Path) -> tuple[str, RunningProcess]:
 
 
 def start_data_plane(home: Path, log_dir: Path, *, workers: int, **env: str) -> tuple[str, RunningProcess]:
-    port = free_port()
+    port, internal_port = free_port(), free_port()
     process = start_process(
         [sys.executable, "-m", "strangler_proxy.dataplane"],
         log_path=log_dir / f"dataplane-{port}.log",
         env={
             "STRANGLER_HOME": str(home),
             "STRANGLER_DATAPLANE_PORT": str(port),
+            "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
             "STRANGLER_DATAPLANE_WORKERS": str(workers),
             "STRANGLER_ACCESS_LOG": "false",
             "STRANGLER_DEBUG_HEADERS": "true",
             **env,
         },
-        ready_url=f"http://127.0.0.1:{port}/_strangler/readyz",
+        ready_url=f"http://127.0.0.1:{internal_port}/_strangler/readyz",
     )
     return f"http://127.0.0.1:{port}", process

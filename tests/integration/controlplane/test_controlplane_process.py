@@ -53,7 +53,7 @@ def test_real_process_answers_401_403_409(control_plane: ControlPlane) -> None:
                 "/session", json={"username": "vera", "password": "viewer password 1"}
             ).is_success
             assert viewer.post("/panic", json={"reason": "viewer"}).status_code == 403
-        denied = admin.get("/audit", params={"outcome": "denied", "action": "auth"}).json()["entries"]
+        denied = admin.get("/audit/denials", params={"action": "auth"}).json()["denials"]
         assert {"anonymous", "vera"} <= {e["actor"] for e in denied}
 
 

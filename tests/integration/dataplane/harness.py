@@ -120,10 +120,16 @@ class DataPlaneProcess:
     port: int
     home: Path
     process: RunningProcess
+    internal_port: int
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def internal_url(self) -> str:
+        """Where the proxy's own endpoints answer (readiness, metrics, version): loopback only."""
+        return f"http://127.0.0.1:{self.internal_port}"
 
     def access_log(self) -> list[dict]:
         path = self.home / "logs" / "access.log"
@@ -135,12 +141,13 @@ class DataPlaneProcess:
 def start_dataplane(
     home: Path, store: Store, legacy_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None
 ) -> DataPlaneProcess:
-    port = free_port()
+    port, internal_port = free_port(), free_port()
     env = {
         "STRANGLER_HOME": str(home),
         "STRANGLER_STORE_URL": store.url,
         "STRANGLER_LEGACY_URL": legacy_url,
         "STRANGLER_DATAPLANE_PORT": str(port),
+        "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
         "STRANGLER_DATAPLANE_WORKERS": str(workers),
         "STRANGLER_ACCESS_LOG_PATH": str(home / "logs" / "access.log"),
         "STRANGLER_DEBUG_HEADERS": "true",
@@ -151,14 +158,14 @@ def start_dataplane(
         [sys.executable, "-m", "strangler_proxy.dataplane"],
         log_path=home / "logs" / "dataplane.log",
         env=env,
-        ready_url=f"http://127.0.0.1:{port}/_strangler/readyz",
+        ready_url=f"http://127.0.0.1:{internal_port}/_strangler/readyz",
     )
     try:
         store.wait_workers(workers)
     except TimeoutError:
         process.stop()
         raise
-    return DataPlaneProcess(port, home, process)
+    return DataPlaneProcess(port, home, process, internal_port)
 
 
 @contextmanager

@@ -209,20 +209,21 @@ def test_non_idempotent_requests_are_never_retried_or_sent_to_legacy(client, sta
     assert _requests_seen(legacy) - legacy_before == 1  # never sent to the legacy
 
 
-def test_breaker_opens_after_consecutive_failures_then_half_opens(client) -> None:
+def test_breaker_opens_after_consecutive_failures_then_half_opens(client, stack) -> None:
     statuses = [client.get("/status/502").status_code for _ in range(3)]
     assert statuses == [502, 502, 502]  # the upstream's own answers
     refused = client.get("/status/502")
     assert refused.status_code == 503 and refused.json()["error"] == "circuit_open"
     fallback = client.get("/status/504")  # same upstream, open breaker, GET with fallback: legacy answers
     assert fallback.json()["upstream"] == "legacy"
-    version = client.get("/_strangler/version").json()
+    internal = stack[0].internal_url
+    version = client.get(f"{internal}/_strangler/version").json()
     assert version["breakers"]["flaky"] == "open"
     # after open_s the breaker lets one trial through; the upstream still fails, so it opens again
     state = None
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        state = client.get("/_strangler/version").json()["breakers"]["flaky"]
+        state = client.get(f"{internal}/_strangler/version").json()["breakers"]["flaky"]
         if state == "half_open":
             break
         time.sleep(0.02)

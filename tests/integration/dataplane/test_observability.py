@@ -56,12 +56,12 @@ def test_counts_and_latency_histograms_merge_all_workers(stack) -> None:
     count = ("strangler_request_duration_seconds_count", (("route", "-"), ("target", "legacy")))
 
     def complete() -> bool:
-        samples = _samples(stack.url)
+        samples = _samples(stack.internal_url)
         return (samples.get(ok), samples.get(missing), samples.get(count)) == (40, 20, 60)
 
     # each worker refreshes its snapshot every 0.2 s: wait for the last one
     _wait_for(complete, what="40 2xx and 20 4xx in the metrics")
-    samples = _samples(stack.url)
+    samples = _samples(stack.internal_url)
     inf_bucket = (
         "strangler_request_duration_seconds_bucket",
         (("le", "+Inf"), ("route", "-"), ("target", "legacy")),
@@ -78,11 +78,11 @@ def test_in_flight_gauge_counts_requests_being_served(stack, legacy) -> None:
     gauge = ("strangler_requests_in_flight", (("route", "-"), ("target", "legacy")))
     try:
         legacy.wait_in_flight(3)
-        _wait_for(lambda: _samples(stack.url).get(gauge) == 3, what="3 requests in flight")
+        _wait_for(lambda: _samples(stack.internal_url).get(gauge) == 3, what="3 requests in flight")
     finally:
         for thread in threads:
             thread.join()
-    _wait_for(lambda: _samples(stack.url).get(gauge) == 0, what="no request in flight")
+    _wait_for(lambda: _samples(stack.internal_url).get(gauge) == 0, what="no request in flight")
 
 
 def test_per_second_aggregates_reach_the_store(stack, store) -> None:

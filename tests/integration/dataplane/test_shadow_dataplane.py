@@ -311,7 +311,7 @@ def test_a_killed_shadow_process_is_replaced_and_mirroring_resumes(stack: Stack)
         return counts_by_route(stack.store).get("same", (0, 0, 0))[0] > before
 
     wait_until(compared_again, "a comparison after the restart", timeout=30.0)
-    with urllib.request.urlopen(f"{stack.dataplane.url}/_strangler/version", timeout=10) as response:
+    with urllib.request.urlopen(f"{stack.dataplane.internal_url}/_strangler/version", timeout=10) as response:
         shadow = json.loads(response.read())["shadow"]
     assert shadow["connected"] is True and shadow["submitted"] >= 1
     assert set(shadow["dropped"]) <= {"disconnected", "backlog", "failed"}

@@ -7,7 +7,10 @@ then be quiet (no "shadow process exited; restarting") and remove the shadow soc
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +23,16 @@ from tests.security.misbehaving import MisbehavingUpstream
 pytestmark = pytest.mark.integration
 
 
-def test_a_sigterm_with_a_request_in_flight_stops_cleanly(tmp_path: Path) -> None:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
+@pytest.fixture
+def temp() -> Iterator[Path]:
+    """The data plane's TMPDIR: a short folder of its own, since the shadow socket's path must fit
+    AF_UNIX's 108 bytes, which a folder under pytest's tmp_path (longer under xdist) does not."""
+    folder = Path(tempfile.mkdtemp(prefix="sd-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_sigterm_with_a_request_in_flight_stops_cleanly(tmp_path: Path, temp: Path) -> None:
     store = Store(tmp_path / "store.sqlite3")
     with serving(MisbehavingUpstream()) as upstream:
         version = store.publish(table([Upstream(name=LEGACY, url=upstream.url)]))

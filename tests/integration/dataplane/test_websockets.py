@@ -131,7 +131,8 @@ class Stack:
         self.store.wait_applied(version, workers=1)
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(f"{self.dataplane.url}/_strangler/metrics", timeout=5) as response:
+        url = f"{self.dataplane.internal_url}/_strangler/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
             return response.read().decode()
 
     def socket_lines(self, route: str) -> list[dict]:
@@ -227,7 +228,8 @@ def test_handshakes_follow_header_rules_and_canary_buckets(stack: Stack) -> None
 
 def test_a_shadow_route_serves_sockets_from_its_primary_side_and_mirrors_nothing(stack: Stack) -> None:
     def submitted() -> int:
-        with urllib.request.urlopen(f"{stack.dataplane.url}/_strangler/version", timeout=5) as response:
+        url = f"{stack.dataplane.internal_url}/_strangler/version"
+        with urllib.request.urlopen(url, timeout=5) as response:
             return json.loads(response.read())["shadow"]["submitted"]
 
     before = submitted()

@@ -25,6 +25,7 @@ CONDITIONS = {"service_healthy", "service_completed_successfully"}
 PORT_VARIABLES = (
     "STRANGLER_HOME",
     "STRANGLER_DATAPLANE_PORT",
+    "STRANGLER_DATAPLANE_INTERNAL_PORT",
     "STRANGLER_ADMIN_PORT",
     "LEGACYSHOP_PORT",
     "CATALOG_PORT",

@@ -23,7 +23,11 @@ CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture
 def settings(tmp_path: Path) -> ControlPlaneSettings:
     return ControlPlaneSettings(
-        home=tmp_path / "home", legacy_url="http://127.0.0.1:8100", guards_enabled=False, admin_port=8001
+        home=tmp_path / "home",
+        legacy_url="http://127.0.0.1:8100",
+        guards_enabled=False,
+        admin_port=8001,
+        admin_allowed_hosts=("testserver",),
     )
 
 
@@ -58,6 +62,6 @@ def api(settings: ControlPlaneSettings, services: ControlPlaneServices) -> Itera
     tokens = {}
     for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN):
         user = services.auth.create_user(f"{role.label}-user", "a long enough password", role)
-        tokens[role.label] = services.auth.issue_token(user.id, "test")
+        tokens[role.label] = services.tokens.issue(user, "test").token
     with TestClient(create_app(settings, services)) as client:
         yield Api(client, services, tokens)

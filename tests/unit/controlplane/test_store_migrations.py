@@ -52,3 +52,38 @@ def test_postgres_store_is_migrated_to_every_table(postgres_url: str) -> None:
     engine = _migrated(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
     _check_tables_and_append_only(engine)
     engine.dispose()
+
+
+def test_tokens_issued_before_expiry_existed_get_one_and_keep_their_users_role(tmp_path: Path) -> None:
+    """Revision 0002 is additive: a store at 0001 keeps its users and tokens; old tokens now expire."""
+    from alembic import command
+
+    from strangler_proxy.store.migrate import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, password_hash, role, disabled, created_at) "
+                "VALUES (1, 'old', 'x', 'operator', 0, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (1, 'ci', 'h', :now)"
+            ),
+            {"now": now},
+        )
+    upgrade_to_head(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT scope, expires_at, generation FROM api_tokens")).one()
+        generation = conn.execute(text("SELECT generation FROM users")).scalar_one()
+    assert row.scope == "admin" and row.generation == 0 and generation == 0
+    assert row.expires_at is not None and str(row.expires_at) > str(now)
+    engine.dispose()

@@ -58,7 +58,11 @@ def test_uvicorn_runs_with_uvloop_httptools_and_nothing_of_its_own() -> None:
     assert options["server_header"] is False and options["date_header"] is False
 
 
-def _get(app, path: str, method: str = "GET", client: tuple[str, int] = ("127.0.0.1", 5000)):  # type: ignore[no-untyped-def]
+INTERNAL = ("127.0.0.1", 8002)
+PUBLIC = ("127.0.0.1", 8000)
+
+
+def _get(app, path: str, method: str = "GET", client=("127.0.0.1", 5000), server=INTERNAL):  # type: ignore[no-untyped-def]
     messages: list[dict] = []
 
     async def receive() -> dict:
@@ -75,6 +79,7 @@ def _get(app, path: str, method: str = "GET", client: tuple[str, int] = ("127.0.
         "query_string": b"",
         "headers": [],
         "client": client,
+        "server": server,
         "scheme": "http",
     }
     asyncio.run(app(scope, receive, send))
@@ -87,8 +92,11 @@ def test_own_endpoints_before_startup(tmp_path: Path) -> None:
     assert _get(app, "/_strangler/healthz") == (200, {"status": "ok"})
     assert _get(app, "/_strangler/readyz")[0] == 503
     assert _get(app, "/_strangler/nope")[0] == 404
+    assert _get(app, "/anything")[0] == 404  # the internal port forwards nothing
     assert _get(app, "/_strangler/healthz", method="POST")[0] == 405
-    assert _get(app, "/anything")[0] == 503  # not started: nothing is forwarded
+    assert _get(app, "/_strangler/healthz", server=PUBLIC) == (200, {"status": "ok"})
+    for path in ("/anything", "/_strangler/readyz", "/_strangler/version", "/_strangler/metrics"):
+        assert _get(app, path, server=PUBLIC)[0] == 503, path  # not started: forwarded once it is
 
 
 def test_metrics_are_for_loopback_peers_only(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StackSettings:
     for name in (
         "STRANGLER_HOME",
         "STRANGLER_DATAPLANE_PORT",
+        "STRANGLER_DATAPLANE_INTERNAL_PORT",
         "LEGACYSHOP_PORT",
         "CATALOG_PORT",
         "ORDERS_PORT",
@@ -131,6 +132,8 @@ def test_the_real_data_plane_replaces_the_passthrough_once_it_exists(
     assert "passthrough" not in by_name(stack.specs)
     assert dataplane.argv[1:] == ("-m", "strangler_proxy.dataplane")
     assert dataplane.url == "http://127.0.0.1:8000/"
+    assert dataplane.health_urls == ("http://127.0.0.1:8002/_strangler/readyz",), "the internal port"
+    assert dataplane.env["STRANGLER_DATAPLANE_INTERNAL_PORT"] == "8002"
     assert not any("pass-through" in warning for warning in stack.warnings)
 
 

@@ -300,10 +300,17 @@
     if (form) { form.reset(); }
   });
 
-  window.stranglerClosePanel = function () {
+  function closePanel() {
     var panel = document.getElementById("action-panel");
     if (panel) { panel.innerHTML = ""; }
-  };
+  }
+  window.stranglerClosePanel = closePanel;
+
+  // Buttons marked data-close-panel close the action panel (no inline handlers: the CSP forbids them).
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target.closest("[data-close-panel]") : null;
+    if (target) { closePanel(); }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     setupCharts();
