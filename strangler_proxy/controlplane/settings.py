@@ -25,6 +25,19 @@ class ControlPlaneSettings(BaseSettings):
     )
     """``upstream=direction,...``: the reverse-sync direction that carries each new upstream's writes, which
     a rollback of its routes drains first (an upstream not named here drains every reverse direction)."""
+    sync_outboxes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """``side=database-url,...`` (``STRANGLER_SYNC_OUTBOXES``): the databases holding each side's outbox and
+    inbox, ``legacy`` for the monolith and one per service (``catalog=...``). With them a handover measures
+    the old owner's backlog live from those tables; without, from the relays' ``sync_lag`` rows (fresh
+    ones only)."""
+    sync_forward_consumers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """``upstream=consumer,...``: the forward consumer whose inbox says a service has the monolith's events
+    (default: the consumer named like the upstream)."""
+    handover_fence_s: float = Field(default=30.0, ge=2.0, le=600.0)
+    """Longest time a handover holds a route's writes (503 + Retry-After) while they change sides."""
+    handover_retry_after_s: int = Field(default=1, ge=1, le=60)
+    handover_stale_after_s: float = Field(default=5.0, gt=0, le=300)
+    """A backlog measure (or ``sync_lag`` row) older than this is unknown, and unknown refuses."""
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
     dataplane_internal_port: int = Field(default=8002, ge=1, le=65535)
@@ -64,6 +77,16 @@ class ControlPlaneSettings(BaseSettings):
     @classmethod
     def _pairs(cls, value: object) -> object:
         return _parse_pairs(value, "STRANGLER_UPSTREAMS", "name=url")
+
+    @field_validator("sync_outboxes", mode="before")
+    @classmethod
+    def _outboxes(cls, value: object) -> object:
+        return _parse_pairs(value, "STRANGLER_SYNC_OUTBOXES", "side=database-url")
+
+    @field_validator("sync_forward_consumers", mode="before")
+    @classmethod
+    def _consumers(cls, value: object) -> object:
+        return _parse_pairs(value, "STRANGLER_SYNC_FORWARD_CONSUMERS", "upstream=consumer")
 
     @field_validator("admin_allowed_hosts", mode="before")
     @classmethod

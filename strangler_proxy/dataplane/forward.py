@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator
-from time import perf_counter
+from time import perf_counter, time
 from typing import Any
 
 import aiohttp
@@ -32,6 +32,7 @@ from strangler_proxy.dataplane.errors import (
     UpstreamHeadersTooLarge,
     UpstreamProtocolError,
     UpstreamTimeout,
+    WritesFenced,
     render_error,
 )
 from strangler_proxy.dataplane.failures import describe_failure, is_over_header_limits
@@ -64,6 +65,8 @@ SMALL_BODY_BYTES = 64 * 1024
 """Answers with a Content-Length up to this size are read whole and sent in one message."""
 _DEFAULT_TIMEOUTS = Timeouts()
 _FALLBACK_METHODS = frozenset({"GET", "HEAD"})
+_FENCE_PASSES = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods a write fence lets through: reads never wait for a handover."""
 _LEGACY = Target.LEGACY.value
 _NEW = Target.NEW.value
 _TARGET_NEW = Target.NEW
@@ -197,6 +200,9 @@ class Forwarder:
                 limit = rule.max_body_bytes
                 timeouts = rule.timeouts
                 fault = rule.fault
+                fence = rule.fence
+                if fence is not None and method not in _FENCE_PASSES and time() < fence.until:
+                    raise WritesFenced(route, fence.retry_after_s)
                 can_fall_back = (
                     target is _NEW and rule.action.fallback == "legacy" and method in _FALLBACK_METHODS
                 )
@@ -462,6 +468,8 @@ class Forwarder:
             (b"x-request-id", request.request_id.encode()),
             (b"cache-control", b"no-store"),
         ]
+        if error.retry_after_s is not None:
+            headers.append((b"retry-after", str(error.retry_after_s).encode()))
         if error.status == 413 or error.close_connection:
             headers.append((b"connection", b"close"))
         if self._debug:

@@ -46,6 +46,9 @@ class FlipBody(ChangeBody):
     weight: int | None = Field(default=None, ge=0, le=100)
     upstream: str | None = None
     dry_run: bool = False
+    force: bool = False
+    """Flip even when the old owner's sync was not applied in time (audited with the pending events)."""
+    drain_timeout_s: float = Field(default=10.0, ge=0, le=60)
 
 
 class AddRouteBody(ChangeBody):

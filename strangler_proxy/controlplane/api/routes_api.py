@@ -14,7 +14,7 @@ from strangler_proxy.controlplane.api.bodies import (
 )
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.api.serialize import pointer_dict
-from strangler_proxy.controlplane.errors import ControlPlaneError, NotFound
+from strangler_proxy.controlplane.errors import NotFound
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
 from strangler_proxy.routes import RouteTable
@@ -96,6 +96,8 @@ async def flip_route(ctx: Context) -> Response:
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,
+        force=body.force,
+        wait_s=body.drain_timeout_s,
     )
     return json_response(result.to_dict())
 
@@ -107,10 +109,6 @@ async def rollback_route(ctx: Context) -> Response:
         return await _preview(
             ctx, await ctx.run(ctx.services.publishing.rollback_candidate, name, to=body.to)
         )
-    _, record = await ctx.run(ctx.services.publishing.active)
-    evidence = await ctx.services.sync_lag.before_rollback(
-        record.table.rule(name), force=body.force, drain_timeout_s=body.drain_timeout_s
-    )
     result = await ctx.run(
         ctx.services.publishing.rollback,
         actor=ctx.actor,
@@ -118,7 +116,8 @@ async def rollback_route(ctx: Context) -> Response:
         route=name,
         to=body.to,
         expected_version=body.expected_version,
-        evidence=evidence,
+        force=body.force,
+        wait_s=body.drain_timeout_s,
     )
     return json_response(result.to_dict())
 
@@ -130,25 +129,15 @@ async def sync_lag(ctx: Context) -> Response:
 
 async def rollback_all(ctx: Context) -> Response:
     """The whole table back to the version active before this one (a pointer swap); when that moves
-    writes off a new upstream, every reverse sync direction drains first (409 unless ``force``)."""
+    writes between sides it is a handover (fenced, waits for the old owner's sync, 409 unless ``force``)."""
     body = await ctx.body(RollbackAllBody)
-    publishing = ctx.services.publishing
-    evidence = None
-    try:
-        _, record = await ctx.run(publishing.active)
-        target = await ctx.run(publishing.previous_table)
-    except ControlPlaneError:
-        pass  # no previous version: the rollback below refuses and audits it
-    else:
-        evidence = await ctx.services.sync_lag.before_table_rollback(
-            record.table, target, force=body.force, drain_timeout_s=body.drain_timeout_s
-        )
     result = await ctx.run(
-        publishing.rollback,
+        ctx.services.publishing.rollback,
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,
-        evidence=evidence,
+        force=body.force,
+        wait_s=body.drain_timeout_s,
     )
     return json_response(result.to_dict())
 
@@ -156,10 +145,7 @@ async def rollback_all(ctx: Context) -> Response:
 async def panic(ctx: Context) -> Response:
     """Every route to legacy."""
     body = await ctx.body(ChangeBody)
-    evidence = await ctx.services.sync_lag.panic_evidence()
-    result = await ctx.run(
-        ctx.services.publishing.panic, actor=ctx.actor, reason=body.reason, evidence=evidence
-    )
+    result = await ctx.run(ctx.services.publishing.panic, actor=ctx.actor, reason=body.reason)
     return json_response(result.to_dict())
 
 

@@ -12,6 +12,7 @@ from strangler_proxy.controlplane.services.auth import AuthService
 from strangler_proxy.controlplane.services.bootstrap import BootstrapReport, bootstrap_store
 from strangler_proxy.controlplane.services.denials import DenialService
 from strangler_proxy.controlplane.services.guards import GuardService
+from strangler_proxy.controlplane.services.handover import BacklogProbe, Handover, HandoverSettings
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
@@ -65,6 +66,27 @@ def build_services(
     """
     secrets_dir = settings.secrets_dir
     publishing = PublishingService(engine, front_door=settings.engine)
+    sync_lag = SyncLagService(
+        settings.resolved_sync_database_url,
+        reverse_directions=settings.sync_reverse_directions,
+        stale_after_s=settings.handover_stale_after_s,
+    )
+    probe = BacklogProbe(
+        sync_url=settings.resolved_sync_database_url,
+        outboxes=settings.sync_outboxes,
+        consumers=settings.sync_forward_consumers,
+        lag=sync_lag,
+        stale_after_s=settings.handover_stale_after_s,
+    )
+    publishing.use_handover(
+        Handover(
+            probe,
+            HandoverSettings(
+                fence_s=settings.handover_fence_s, retry_after_s=settings.handover_retry_after_s
+            ),
+            fences=settings.engine == "dataplane",
+        )
+    )
     return ControlPlaneServices(
         settings=settings,
         engine=engine,
@@ -88,7 +110,5 @@ def build_services(
         observability=ObservabilityService(engine),
         guards=GuardService(engine, publishing, lag_s=settings.guard_lag_s),
         overrides=OverrideService(load_or_create_secret(secrets_dir / "override.key")),
-        sync_lag=SyncLagService(
-            settings.resolved_sync_database_url, reverse_directions=settings.sync_reverse_directions
-        ),
+        sync_lag=sync_lag,
     )

@@ -120,6 +120,10 @@ class SyncLagService:
         names = sorted(set(DIRECTIONS) | set(rows), key=_order)
         return {name: (self._row(rows[name]) if name in rows else None) for name in names}
 
+    def rows(self) -> dict[str, LagRow]:
+        """Every direction's row as the relays last stored it (no freshness judged here)."""
+        return read_lag(self._db())
+
     def reverse_directions_for(self, upstream: str | None) -> tuple[str, ...] | None:
         """The reverse direction(s) carrying ``upstream``'s writes; None means every reverse direction."""
         direction = self._reverse_directions.get(upstream or "")
