@@ -39,7 +39,6 @@ from strangler_proxy.controlplane.app import create_app
 from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.guards import GUARD_ACTOR, GuardState
-from strangler_proxy.controlplane.services.handover import write_moves
 from strangler_proxy.controlplane.services.publishing import Actor
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.routes import RouteTable
@@ -197,10 +196,28 @@ def test_a_flip_to_new_waits_for_the_monolith_events_the_service_has_not_taken(
     api: Api, sides: Sides
 ) -> None:
     _register_and_add(api, WRITES_RULE)
-    before = _active(api)["version"]
     taken = sides.legacy_event()
     pending = [sides.legacy_event() for _ in range(3)]
     sides.consumer_took(taken)
+    taking = threading.Timer(0.4, sides.consumer_took, args=pending)
+    started = time.monotonic()
+    taking.start()
+    try:
+        flipped = api.post("/routes/catalog/flip", {"mode": "new", "upstream": "catalog", "reason": "go"})
+        took = time.monotonic() - started
+    finally:
+        taking.join()
+    assert flipped.status_code == 200, flipped.text
+    assert took >= 0.4  # not before the catalog had the monolith's last writes
+    rule = _active(api)["table"]["rules"][0]
+    assert rule["action"]["mode"] == "new" and rule.get("fence") is None
+    assert _audit(api, "flip")[0]["evidence"]["forward_sync_backlog"] == 0
+
+
+def test_a_flip_to_new_is_refused_while_the_monolith_events_are_pending(api: Api, sides: Sides) -> None:
+    _register_and_add(api, WRITES_RULE)
+    before = _active(api)["version"]
+    pending = [sides.legacy_event() for _ in range(3)]
     body = {"mode": "new", "upstream": "catalog", "reason": "go", "drain_timeout_s": 0.3}
     refused = api.post("/routes/catalog/flip", body)
     assert refused.status_code == 409, refused.text
@@ -213,19 +230,6 @@ def test_a_flip_to_new_waits_for_the_monolith_events_the_service_has_not_taken(
     assert measured["pending"] == 3 and set(measured["events"]) == set(pending)
     assert [e["outcome"] for e in _audit(api, "handover.fence")] == ["ok"]
     assert [e["outcome"] for e in _audit(api, "handover.abort")] == ["ok"]
-
-    taking = threading.Timer(0.4, sides.consumer_took, args=pending)
-    started = time.monotonic()
-    taking.start()
-    try:
-        flipped = api.post("/routes/catalog/flip", {**body, "drain_timeout_s": 10})
-    finally:
-        taking.join()
-    assert flipped.status_code == 200, flipped.text
-    assert time.monotonic() - started >= 0.4
-    rule = _active(api)["table"]["rules"][0]
-    assert rule["action"]["mode"] == "new" and rule["fence"] is None
-    assert _audit(api, "flip")[0]["evidence"]["forward_sync_backlog"] == 0
 
 
 def test_the_fence_holds_writes_while_the_handover_waits(api: Api, sides: Sides) -> None:
@@ -334,6 +338,21 @@ def test_a_stale_sync_lag_row_is_unknown_and_unknown_refuses(tmp_path: Path) -> 
 def test_flip_to_legacy_is_a_handover_too(api: Api, sides: Sides) -> None:
     _on_new(api, sides)
     event = sides.catalog_event()
+    applying = threading.Timer(0.4, sides.monolith_applied, args=(event,))
+    started = time.monotonic()
+    applying.start()
+    try:
+        back = api.post("/routes/catalog/flip", {"mode": "legacy", "reason": "back"})
+        took = time.monotonic() - started
+    finally:
+        applying.join()
+    assert back.status_code == 200, back.text
+    assert took >= 0.4  # not before the monolith had the catalog's last write
+
+
+def test_flip_to_legacy_refuses_then_force_is_audited_with_the_pending_events(api: Api, sides: Sides) -> None:
+    _on_new(api, sides)
+    event = sides.catalog_event()
     refused = api.post("/routes/catalog/flip", {"mode": "legacy", "reason": "back", "drain_timeout_s": 0.2})
     assert refused.status_code == 409, refused.text
     assert refused.json()["backlogs"] == {"reverse": 1}
@@ -402,6 +421,8 @@ def _guard_actor() -> Actor:
 
 
 def test_write_moves() -> None:
+    from strangler_proxy.controlplane.services.handover import write_moves
+
     def table(*rules: dict) -> RouteTable:
         upstreams = {name: {"name": name, "url": "http://127.0.0.1:1"} for name in ("legacy", "a", "b")}
         return RouteTable.model_validate({"upstreams": upstreams, "rules": list(rules)})
