@@ -140,8 +140,20 @@ def flip(
     token: TokenOption = None,
     home: HomeOption = None,
     expected_version: ExpectOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Flip even if the old owner's sync was not applied in time.")
+    ] = False,
+    drain_timeout: Annotated[
+        float,
+        typer.Option("--drain-timeout", min=0, max=60, help="Seconds to wait for the old owner's sync."),
+    ] = 10.0,
 ) -> None:
-    """Send a route to legacy, shadow, canary (with --weight) or new."""
+    """Send a route to legacy, shadow, canary (with --weight) or new.
+
+    A flip that moves the route's writes to the other side is a handover: writes are fenced (503 +
+    Retry-After) until the old owner's sync has been applied (``--drain-timeout``), then the flip is
+    refused (409 sync_not_drained) unless ``--force``, which is audited with the pending events.
+    """
     if mode not in MODES:
         Console(stderr=True).print(f"[bold red]error:[/] mode must be one of {', '.join(MODES)}")
         raise typer.Exit(2)
@@ -153,7 +165,15 @@ def flip(
         "expected_version": expected_version,
         "dry_run": dry_run,
     }
-    result = _run(url, token, home, lambda a: a.request("POST", f"/routes/{name}/flip", body))
+    if not dry_run:
+        body.update(force=force, drain_timeout_s=drain_timeout)
+    result = _run(
+        url,
+        token,
+        home,
+        lambda a: a.request("POST", f"/routes/{name}/flip", body),
+        timeout=15.0 + drain_timeout,
+    )
     if dry_run:
         _print_diff(result["diff"])
         for problem in result["problems"]:
@@ -172,7 +192,7 @@ def rollback(
     home: HomeOption = None,
     expected_version: ExpectOption = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Roll back even if the reverse sync backlog did not drain.")
+        bool, typer.Option("--force", help="Roll back even if the old owner's sync was not applied in time.")
     ] = False,
     drain_timeout: Annotated[
         float,
@@ -181,9 +201,9 @@ def rollback(
 ) -> None:
     """Return one route (or the whole table) to the previous version or to legacy.
 
-    A route whose new upstream takes writes first waits for the reverse sync backlog to drain
-    (``--drain-timeout``), then is refused (409 sync_not_drained) unless ``--force``; the whole table
-    waits for every reverse direction when it moves a writing route off its new upstream.
+    A rollback that moves writes between sides is a handover: writes are fenced while the old owner's
+    sync is applied (``--drain-timeout``), then it is refused (409 sync_not_drained) unless ``--force``.
+    The whole table to legacy is a panic: it never waits, and completes the handover in the background.
     """
     if to not in ("previous", "legacy"):
         Console(stderr=True).print("[bold red]error:[/] --to must be 'previous' or 'legacy'")
