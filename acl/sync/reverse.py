@@ -68,8 +68,10 @@ def record_product_change(
     record: ProductRecord,
     origin: str,
     columns: tuple[str, ...] = _PRODUCT_COLUMNS,
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """A ``product.updated`` event carrying ``columns`` of the product's legacy row."""
+    """A ``product.updated`` event carrying ``columns`` of the product's legacy row, plus ``extra`` (a
+    stock change's ``stk_delta`` and ``stk_ver``, see ``acl.sync.stock``)."""
     unknown = set(columns) - set(_PRODUCT_COLUMNS)
     if unknown:
         raise ValueError(f"a service may not change {sorted(unknown)} on a legacy product")
@@ -78,6 +80,7 @@ def record_product_change(
     for column in columns:
         value = row[column]
         payload[column] = value.isoformat() if isinstance(value, datetime) else value
+    payload.update(extra or {})
     return record_service_event(
         connection,
         aggregate_type="product",

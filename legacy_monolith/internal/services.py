@@ -14,6 +14,7 @@ order and its lines without touching stock (see ``order_placed``). The change, i
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -25,10 +26,16 @@ from django.db import IntegrityError, transaction
 
 from legacy_monolith.catalog.models import Category, Product
 from legacy_monolith.internal.batch import Stream, SyncBatch
-from legacy_monolith.internal.models import AppliedEvent
+from legacy_monolith.internal.models import AppliedEvent, StockVersion, SyncConflict
 from legacy_monolith.internal.order_placed import OrderExists, OrderPlacedError, order_placed_apply
 from legacy_monolith.orders.models import Order
-from legacy_monolith.outbox.services import LEGACY_ORIGIN, order_event_record, product_event_record
+from legacy_monolith.outbox.services import (
+    LEGACY_ORIGIN,
+    order_event_record,
+    outbox_event_record,
+    product_snapshot,
+    stock_version_next,
+)
 
 __all__ = ["ReverseEventError", "UnknownAggregate", "sync_batch_read", "sync_event_apply"]
 
@@ -85,8 +92,30 @@ def _product_changes(payload: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str, batch: SyncBatch) -> None:
-    changes = _product_changes(payload)
+def _stock_change(payload: dict[str, Any]) -> tuple[int | None, int, int] | None:
+    """(delta or None for a level, resulting level, version) of an event that carries ``stk_ver``."""
+    if "stk_ver" not in payload:
+        return None
+    version, delta, level = payload.get("stk_ver"), payload.get("stk_delta"), payload.get("stk_qty")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ReverseEventError("stk_ver", "stk_ver must be an integer >= 1.")
+    if delta is not None and (not isinstance(delta, int) or isinstance(delta, bool)):
+        raise ReverseEventError("stk_delta", "stk_delta must be an integer or null.")
+    if not isinstance(level, int) or isinstance(level, bool) or level < 0:
+        raise ReverseEventError("stk_qty", "stk_qty must be an integer >= 0.")
+    return delta, level, version
+
+
+def _apply_product(
+    *, prd_id: int, payload: dict[str, Any], origin: str, batch: SyncBatch, event_id: str = ""
+) -> str:
+    """Set the product's columns; its stock moves by ``stk_delta`` (exactly once: the inbox row commits
+    with it), or is set to a level only when no other stock change came in between (``stk_ver``)."""
+    stock = _stock_change(payload)
+    columns = {key: value for key, value in payload.items() if not (stock and key == "stk_qty")}
+    changes = _product_changes(columns) if set(columns) & set(PRODUCT_COLUMNS) else {}
+    if not changes and stock is None:
+        raise ReverseEventError("payload", "the payload changes no known column.")
     product = batch.product(prd_id)
     if product is None:
         raise UnknownAggregate(f"Product {prd_id} does not exist.")
@@ -97,16 +126,61 @@ def _apply_product(*, prd_id: int, payload: dict[str, Any], origin: str, batch: 
         product.ctg = category
     for column, value in changes.items():
         setattr(product, column, value)
+    outcome, version = "applied", None
+    if stock is not None:
+        outcome, version = _apply_stock(product, stock, event_id=event_id, origin=origin)
+        if outcome == "applied":
+            changes["stk_qty"] = product.stk_qty
+    if not changes:
+        return outcome  # a parked level and nothing else: the row stays as it is
     # Only the changed columns are written, plus what Product.save derives: cat_path from the category.
     product.save(update_fields={*changes, "ctg", "cat_path"})
     only_stock = set(changes) <= {"stk_qty", "upd_dt"}
-    recorded = product_event_record(
-        product=product,
+    snapshot_extra = {} if version is None else {"stk_delta": stock[0] if stock else None, "stk_ver": version}
+    recorded = outbox_event_record(
+        aggregate_type="product",
+        aggregate_id=product.prd_id,
         event_type="product.stock_changed" if only_stock else "product.updated",
+        payload={**product_snapshot(product=product), **snapshot_extra},
         origin=origin,
         sequence=batch.next_outbox_sequence(prd_id),
     )
     batch.outbox_recorded(prd_id, recorded.sequence)
+    return outcome
+
+
+def _apply_stock(
+    product: Product, stock: tuple[int | None, int, int], *, event_id: str, origin: str
+) -> tuple[str, int | None]:
+    """Move (or set) the stock of the locked ``product``; ("applied", version) or ("conflict", None)."""
+    delta, level, version = stock
+    current = StockVersion.objects.filter(aggregate_id=str(product.prd_id)).values_list("version", flat=True)
+    found = next(iter(current), 0)
+    if delta is not None:
+        if product.stk_qty + delta >= 0:
+            product.stk_qty += delta
+            _before, now = stock_version_next(prd_id=product.prd_id)
+            return "applied", now
+        reason = f"moving {product.stk_qty} by {delta} would go below zero"
+    elif found == version - 1:
+        product.stk_qty = level
+        _before, now = stock_version_next(prd_id=product.prd_id)
+        return "applied", now
+    else:
+        reason = "the level was set while this side changed the stock"
+    SyncConflict.objects.create(
+        event_id=event_id or str(uuid.uuid4()),
+        origin=origin,
+        aggregate_type="product",
+        aggregate_id=str(product.prd_id),
+        field="stk_qty",
+        ours=json.dumps({"stk_qty": product.stk_qty}),
+        theirs=json.dumps({"stk_qty": level, "stk_delta": delta, "reason": reason}),
+        expected_version=version - 1,
+        found_version=found,
+        detected_at=datetime.now(UTC).replace(tzinfo=None),
+    )
+    return "conflict", None
 
 
 def _apply_order(*, ord_id: int, payload: dict[str, Any], origin: str, batch: SyncBatch) -> None:
@@ -230,6 +304,8 @@ def _record_and_apply(event: _Event, batch: SyncBatch) -> str:
         with transaction.atomic():
             last = batch.last_applied(event.stream)
             outcome = "stale" if last is not None and event.sequence <= last else "applied"
+            if event.payload.get("stk_delta") is not None:
+                outcome = "applied"  # a move commutes: applied once (its id is recorded) whatever its order
             # The inbox row goes first: a concurrent redelivery fails on its key before changing anything.
             AppliedEvent.objects.create(
                 event_id=event.event_id,
@@ -246,7 +322,15 @@ def _record_and_apply(event: _Event, batch: SyncBatch) -> str:
                 if event.placed:
                     handler(ord_no=event.key, payload=event.payload, origin=event.origin, batch=batch)
                 elif event.aggregate_type == "product":
-                    handler(prd_id=event.key, payload=event.payload, origin=event.origin, batch=batch)
+                    outcome = _apply_product(
+                        prd_id=int(event.key),
+                        payload=event.payload,
+                        origin=event.origin,
+                        batch=batch,
+                        event_id=str(event.event_id),
+                    )
+                    if outcome != "applied":
+                        AppliedEvent.objects.filter(event_id=event.event_id).update(outcome=outcome)
                 else:
                     handler(ord_id=event.key, payload=event.payload, origin=event.origin, batch=batch)
     except BaseException:

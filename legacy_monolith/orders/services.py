@@ -14,7 +14,7 @@ from django.utils import timezone
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.customers.models import Customer
 from legacy_monolith.orders.models import Order, OrderLine
-from legacy_monolith.outbox.services import order_event_record, product_event_record
+from legacy_monolith.outbox.services import order_event_record, stock_event_record
 
 __all__ = ["CheckoutError", "EmptyCart", "InsufficientStock", "customer_for_user", "order_place"]
 
@@ -92,6 +92,6 @@ def order_place(*, customer: Customer, quantities: Mapping[int, int]) -> Order:
             for pk, qty in sorted(quantities.items())
         )
         for product_id in sorted(quantities):
-            product_event_record(product=products[product_id], event_type="product.stock_changed")
+            stock_event_record(product=products[product_id], delta=-quantities[product_id])
         order_event_record(order=order, event_type="order.placed")
     return order

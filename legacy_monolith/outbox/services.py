@@ -22,6 +22,8 @@ __all__ = [
     "outbox_event_record",
     "product_event_record",
     "product_snapshot",
+    "stock_event_record",
+    "stock_version_next",
 ]
 
 LEGACY_ORIGIN = "legacy"
@@ -111,6 +113,44 @@ def product_event_record(
         aggregate_id=product.prd_id,
         event_type=event_type,
         payload=product_snapshot(product=product),
+        origin=origin,
+        sequence=sequence,
+    )
+
+
+def stock_version_next(*, prd_id: int) -> tuple[int, int]:
+    """Count one more stock change of the product (the row is locked by the caller's change): returns
+    (the version before, the version now)."""
+    # Imported here: the internal app's models import this app's field type.
+    from legacy_monolith.internal.models import StockVersion
+
+    key = str(prd_id)
+    row = StockVersion.objects.select_for_update().filter(aggregate_id=key).first()
+    before = row.version if row is not None else 0
+    StockVersion.objects.update_or_create(aggregate_id=key, defaults={"version": before + 1})
+    return before, before + 1
+
+
+def stock_event_record(
+    *,
+    product: Product,
+    delta: int | None,
+    origin: str = LEGACY_ORIGIN,
+    sequence: int | None = None,
+    event_type: str = "product.stock_changed",
+) -> OutboxEvent:
+    """A stock change as a change: the row as it is now plus ``stk_delta`` (the signed move; None when
+    the level was set, which does not commute) and ``stk_ver``, the product's stock version it made.
+
+    The other side applies a move exactly once whatever happened there meanwhile, and a level only when
+    it is at ``stk_ver - 1`` (else the level waits in its conflict queue)."""
+    _before, version = stock_version_next(prd_id=product.prd_id)
+    payload = {**product_snapshot(product=product), "stk_delta": delta, "stk_ver": version}
+    return outbox_event_record(
+        aggregate_type="product",
+        aggregate_id=product.prd_id,
+        event_type=event_type,
+        payload=payload,
         origin=origin,
         sequence=sequence,
     )
