@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from migration_plan.cli.conflict_commands import conflicts_app
+
 __all__ = ["register", "sync_argv"]
 
 sync_app = typer.Typer(name="sync", help="Data sync: backfill, reconcile and lag.", no_args_is_help=True)
@@ -86,4 +88,5 @@ def lag(
 
 
 def register(app: typer.Typer) -> None:
+    sync_app.add_typer(conflicts_app, name="conflicts")
     app.add_typer(sync_app, name="sync")

@@ -18,6 +18,7 @@ __all__ = [
     "LoginBody",
     "OverrideBody",
     "PublishBody",
+    "ResolveConflictBody",
     "RollbackBody",
     "TokenBody",
     "UpstreamBody",
@@ -105,3 +106,9 @@ class GuardBody(_Body):
 class OverrideBody(_Body):
     side: Literal["legacy", "new"] = "new"
     ttl_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+
+class ResolveConflictBody(_Body):
+    keep: Literal["ours", "theirs"]
+    reason: str = Field(min_length=1, max_length=2000)
+    """``ours``: the side that parked the change keeps its value; ``theirs``: the parked value is right."""

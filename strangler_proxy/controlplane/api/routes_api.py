@@ -9,6 +9,7 @@ from strangler_proxy.controlplane.api.bodies import (
     AddRouteBody,
     ChangeBody,
     FlipBody,
+    ResolveConflictBody,
     RollbackAllBody,
     RollbackBody,
 )
@@ -149,6 +150,37 @@ async def panic(ctx: Context) -> Response:
     return json_response(result.to_dict())
 
 
+async def sync_conflicts(ctx: Context) -> Response:
+    """Every side's conflict queue (``?all=1`` includes the resolved ones)."""
+    open_only = ctx.request.query_params.get("all") not in ("1", "true")
+    return json_response(await ctx.run(ctx.services.sync_conflicts.overview, open_only=open_only))
+
+
+async def resolve_sync_conflict(ctx: Context) -> Response:
+    """Record the operator's choice for one parked change (audited)."""
+    body = await ctx.body(ResolveConflictBody)
+    side = ctx.request.path_params["side"]
+    conflict_id = int(ctx.request.path_params["conflict_id"])
+    resolved = await ctx.run(
+        ctx.services.sync_conflicts.resolve,
+        side,
+        conflict_id,
+        resolution=body.keep,
+        by=ctx.principal.username,
+    )
+    await ctx.run(
+        ctx.services.audit.record,
+        actor=ctx.principal.username,
+        action="sync.conflict.resolve",
+        outcome="ok",
+        address=ctx.actor.address,
+        target=f"{side}/{conflict_id}",
+        reason=body.reason,
+        evidence={"conflict": resolved},
+    )
+    return json_response(resolved)
+
+
 def routes(services: ControlPlaneServices) -> list[Route]:
     viewer, operator = Role.VIEWER, Role.OPERATOR
     return [
@@ -161,4 +193,10 @@ def routes(services: ControlPlaneServices) -> list[Route]:
         Route("/rollback", endpoint(services, operator, rollback_all), methods=["POST"]),
         Route("/panic", endpoint(services, operator, panic), methods=["POST"]),
         Route("/sync/lag", endpoint(services, viewer, sync_lag), methods=["GET"]),
+        Route("/sync/conflicts", endpoint(services, viewer, sync_conflicts), methods=["GET"]),
+        Route(
+            "/sync/conflicts/{side}/{conflict_id:int}/resolve",
+            endpoint(services, operator, resolve_sync_conflict),
+            methods=["POST"],
+        ),
     ]

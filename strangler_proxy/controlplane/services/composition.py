@@ -17,6 +17,7 @@ from strangler_proxy.controlplane.services.observability import ObservabilitySer
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
 from strangler_proxy.controlplane.services.sessions import SessionService
+from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService
 from strangler_proxy.controlplane.services.sync_lag import SyncLagService
 from strangler_proxy.controlplane.services.tokens import TokenService
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
@@ -43,6 +44,7 @@ class ControlPlaneServices:
     guards: GuardService
     overrides: OverrideService
     sync_lag: SyncLagService
+    sync_conflicts: SyncConflictService
 
     def bootstrap(self) -> BootstrapReport:
         """Migrate the store and create the first version and the admin user when missing."""
@@ -111,4 +113,5 @@ def build_services(
         guards=GuardService(engine, publishing, lag_s=settings.guard_lag_s),
         overrides=OverrideService(load_or_create_secret(secrets_dir / "override.key")),
         sync_lag=sync_lag,
+        sync_conflicts=SyncConflictService(settings.sync_outboxes),
     )
