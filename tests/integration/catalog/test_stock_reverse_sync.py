@@ -146,6 +146,8 @@ def test_writes_on_both_sides_while_the_reverse_relay_is_down_add_up_on_both(
     assert stack.catalog_stock(12) == initial + 8 and _legacy_row(stack, 12)[0] == initial + 8
     report = json.loads(stack.sync("reconcile", "catalog", "--json").stdout)
     assert report["differences"] == []
+    # against the truth too: each side's changes applied once on the other, the stock versions equal
+    assert report["history"]["ok"] is True and report["ok"] is True
 
 
 def test_a_level_set_while_the_other_side_moved_is_parked_as_a_conflict(
@@ -170,3 +172,5 @@ def test_a_level_set_while_the_other_side_moved_is_parked_as_a_conflict(
     assert json.loads(row.ours) == {"stk_qty": initial + 1}
     assert json.loads(row.theirs)["stk_qty"] == 50 and row.resolved_at is None
     assert _legacy_row(stack, 12)[0] == initial + 1  # never overwritten
+    reconcile = stack.sync("reconcile", "catalog", "--json", check=False)
+    assert reconcile.returncode == 1 and json.loads(reconcile.stdout)["history"]["open_conflicts"] == 1
