@@ -13,6 +13,8 @@ ControlPlaneError (500)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "BadRequest",
     "Conflict",
@@ -89,7 +91,7 @@ class SyncNotDrained(Conflict):
     """What the handover measured (audited with the refusal)."""
 
     def __init__(
-        self, backlogs: dict[str, int | None], *, pending_events: dict[str, list[str]] | None = None
+        self, backlogs: Mapping[str, int | None], *, pending_events: Mapping[str, list[str]] | None = None
     ) -> None:
         self.backlog = sum(count for count in backlogs.values() if count)
         self.backlogs = dict(backlogs)

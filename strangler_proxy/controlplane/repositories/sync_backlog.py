@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, column, select, table
+from sqlalchemy import BigInteger, Connection, Engine, String, column, select, table
 from sqlalchemy.exc import SQLAlchemyError
 
 __all__ = [
@@ -59,22 +59,23 @@ def _bind_ids(conn: Connection, ids: list[str], *, uuid_column: bool) -> list[st
 def _present(
     conn: Connection, name: str, ids: list[str], *, uuid_column: bool, where: dict[str, str] | None = None
 ) -> set[str]:
-    event_id = column("event_id")
-    inbox = table(name, event_id, *(column(key) for key in (where or {})))
+    event_id = column("event_id", String)
+    inbox = table(name, event_id, *(column(key, String) for key in (where or {})))
     query = (
         select(event_id).select_from(inbox).where(event_id.in_(_bind_ids(conn, ids, uuid_column=uuid_column)))
     )
-    for key, value in (where or {}).items():
-        query = query.where(column(key) == value)
-    return {_canonical(value) for value in conn.scalars(query)}
+    for key, wanted in (where or {}).items():
+        query = query.where(column(key, String) == wanted)
+    return {_canonical(found) for found in conn.scalars(query)}
 
 
 def _scan(
     source: Engine, outbox: str, *, arrived: Callable[[list[str]], set[str]], max_rows: int
 ) -> Unapplied:
-    id_, event_id = column("id"), column("event_id")
+    id_, event_id = column("id", BigInteger), column("event_id", String)
     rows_table = table(outbox, id_, event_id)
-    count, scanned, sample = 0, 0, []
+    count, scanned = 0, 0
+    sample: list[str] = []
     before: int | None = None
     with source.connect() as conn:
         while scanned < max_rows:
