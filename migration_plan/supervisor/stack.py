@@ -18,7 +18,7 @@ from pathlib import Path
 from migration_plan.supervisor.backoff import Backoff
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, SetupStep, validate_specs
-from migration_plan.supervisor.sync_specs import sync_worker_specs
+from migration_plan.supervisor.sync_specs import sync_outboxes, sync_worker_specs
 
 __all__ = [
     "EXTRA_SPECS",
@@ -185,6 +185,8 @@ def build_stack(
                     "STRANGLER_ADMIN_PORT": str(settings.admin_port),
                     "STRANGLER_UPSTREAMS": upstreams,
                     "STRANGLER_ENGINE": settings.engine,
+                    "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES")
+                    or sync_outboxes(settings, environ),
                 },
                 cwd=root,
                 health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),

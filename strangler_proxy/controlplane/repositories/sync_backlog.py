@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Connection, Engine, String, column, select, table
+from sqlalchemy import BigInteger, Connection, Engine, String, column, inspect, select, table
 from sqlalchemy.exc import SQLAlchemyError
 
 __all__ = [
@@ -59,6 +59,8 @@ def _bind_ids(conn: Connection, ids: list[str], *, uuid_column: bool) -> list[st
 def _present(
     conn: Connection, name: str, ids: list[str], *, uuid_column: bool, where: dict[str, str] | None = None
 ) -> set[str]:
+    if not inspect(conn).has_table(name):
+        return set()  # no inbox yet: nothing arrived
     event_id = column("event_id", String)
     inbox = table(name, event_id, *(column(key, String) for key in (where or {})))
     query = (
@@ -78,6 +80,8 @@ def _scan(
     sample: list[str] = []
     before: int | None = None
     with source.connect() as conn:
+        if not inspect(conn).has_table(outbox):
+            return Unapplied(0, (), 0)  # that side never wrote a change
         while scanned < max_rows:
             query = select(id_, event_id).select_from(rows_table).order_by(id_.desc()).limit(_CHUNK)
             if before is not None:

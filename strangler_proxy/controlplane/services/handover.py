@@ -44,6 +44,7 @@ from strangler_proxy.controlplane.repositories.sync_backlog import (
     forward_unapplied,
     reverse_unapplied,
 )
+from strangler_proxy.controlplane.repositories.sync_lag import sqlite_file_missing
 from strangler_proxy.controlplane.services.clock import as_utc, utcnow
 from strangler_proxy.controlplane.services.sync_lag import UNSAFE_METHODS, SyncLagService, is_reverse
 from strangler_proxy.routes import LEGACY, ActionMode, RouteTable, Rule, WriteFence
@@ -190,14 +191,17 @@ class BacklogProbe:
         return [Pending(direction, found.count, found.events)]
 
     def _live(self, source: str, destination: str) -> Unapplied | None:
+        """None when a database it needs is not named, or is a SQLite file not created yet."""
         legacy_url = self._outboxes.get(LEGACY)
-        if legacy_url is None:
+        if legacy_url is None or sqlite_file_missing(legacy_url):
             return None
         if source == LEGACY:
+            if sqlite_file_missing(self._sync_url):
+                return None
             consumer = self._consumers.get(destination, destination)
             return forward_unapplied(self._engine(legacy_url), self._engine(self._sync_url), consumer)
         service_url = self._outboxes.get(source)
-        if service_url is None:
+        if service_url is None or sqlite_file_missing(service_url):
             return None
         return reverse_unapplied(self._engine(service_url), self._engine(legacy_url))
 
