@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, func, make_url, select
+from sqlalchemy import Connection, Engine, column, create_engine, func, inspect, make_url, select, table
 
 from acl.catalog.legacy_schema import tbl_product
 from acl.catalog.records import ProductRecord
@@ -42,6 +42,9 @@ class ProductPage:
     records: list[ProductRecord]
     rejected: list[RejectedRow] = field(default_factory=list)
     last_id: int = 0
+    watermarks: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """prd_id -> (its last outbox sequence, its stock version) as read with the rows: the changes a
+    copy of the rows already holds, which sync must not apply again."""
 
 
 class LegacyProductSource:
@@ -68,6 +71,7 @@ class LegacyProductSource:
             )
             with self._engine.connect() as connection:
                 rows = [dict(row) for row in connection.execute(query).mappings()]
+                watermarks = _watermarks(connection, [row["prd_id"] for row in rows]) if rows else {}
             if not rows:
                 return
             records: list[ProductRecord] = []
@@ -78,6 +82,28 @@ class LegacyProductSource:
                 except LegacyDataError as exc:
                     rejected.append(RejectedRow(legacy_id=row.get("prd_id"), error=exc))
             last_id = rows[-1]["prd_id"]
-            yield ProductPage(records=records, rejected=rejected, last_id=last_id)
+            yield ProductPage(records=records, rejected=rejected, last_id=last_id, watermarks=watermarks)
             if len(rows) < batch_size:
                 return
+
+
+def _watermarks(connection: Connection, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Each product's last outbox sequence and stock version (0 where the tables or rows are missing)."""
+    found: dict[int, list[int]] = {prd_id: [0, 0] for prd_id in ids}
+    keys = [str(prd_id) for prd_id in ids]
+    present = inspect(connection)
+    if present.has_table("outbox_event"):
+        outbox = table("outbox_event", column("aggregate_type"), column("aggregate_id"), column("sequence"))
+        query = (
+            select(outbox.c.aggregate_id, func.max(outbox.c.sequence))
+            .where(outbox.c.aggregate_type == "product", outbox.c.aggregate_id.in_(keys))
+            .group_by(outbox.c.aggregate_id)
+        )
+        for aggregate_id, sequence in connection.execute(query):
+            found[int(aggregate_id)][0] = int(sequence)
+    if present.has_table("sync_stock_version"):
+        versions = table("sync_stock_version", column("aggregate_id"), column("version"))
+        query = select(versions.c.aggregate_id, versions.c.version).where(versions.c.aggregate_id.in_(keys))
+        for aggregate_id, version in connection.execute(query):
+            found[int(aggregate_id)][1] = int(version)
+    return {prd_id: (values[0], values[1]) for prd_id, values in found.items()}

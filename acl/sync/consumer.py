@@ -97,8 +97,6 @@ class InboxConsumer:
                 self._held.add(event)
                 self._held_deliveries[event.event_id] = delivery
                 continue
-            if action == "stale" and event.payload.get("stk_delta") is not None:
-                action = "apply"  # a stock move commutes: applied once (by its id) whatever its order
             self._held.discard(event)
             self._held_deliveries.pop(event.event_id, None)
             settled.append(delivery)

@@ -47,6 +47,7 @@ __all__ = [
     "stock_change_from_payload",
     "stock_sync_metadata",
     "stock_version",
+    "stock_version_at_least",
     "stock_version_next",
     "sync_applied",
     "sync_conflict",
@@ -119,6 +120,20 @@ def stock_version_next(connection: Connection, aggregate_id: int | str) -> int:
         update(sync_stock_version).where(sync_stock_version.c.aggregate_id == key).values(version=found + 1)
     )
     return int(found) + 1
+
+
+def stock_version_at_least(connection: Connection, aggregate_id: int | str, version: int) -> None:
+    """Raise the product's stock version to ``version`` (a backfill's copy holds that many changes)."""
+    key = str(aggregate_id)
+    found = connection.scalar(
+        select(sync_stock_version.c.version).where(sync_stock_version.c.aggregate_id == key)
+    )
+    if found is None:
+        connection.execute(insert(sync_stock_version).values(aggregate_id=key, version=version))
+    elif found < version:
+        connection.execute(
+            update(sync_stock_version).where(sync_stock_version.c.aggregate_id == key).values(version=version)
+        )
 
 
 @dataclass(frozen=True, slots=True)

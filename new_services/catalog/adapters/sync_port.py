@@ -20,6 +20,7 @@ from acl.sync.stock import (
     park_conflict,
     record_applied,
     stock_version,
+    stock_version_at_least,
     stock_version_next,
     was_applied,
 )
@@ -101,6 +102,14 @@ class CatalogSyncPort:
             connection.execute(statement, [_row(record) for record in records])
         return len(records)
 
+    def set_stock_versions(self, versions: Mapping[int, int]) -> None:
+        """A backfill's copy: each product's stock version as the monolith had it with the copied rows."""
+        if not versions:
+            return
+        with self._engine.begin() as connection:
+            for product_id, version in versions.items():
+                stock_version_at_least(connection, product_id, version)
+
     def apply_stock_changes(
         self, changes: Sequence[StockChange], *, rows: Mapping[int, ProductRecord] | None = None
     ) -> list[str]:
@@ -128,8 +137,7 @@ class CatalogSyncPort:
             if row is None:
                 return "unknown"
             connection.execute(self._upsert, [{**_row(row), "stock": change.level}])
-            while stock_version(connection, change.product_id) < change.version:
-                stock_version_next(connection, change.product_id)
+            stock_version_at_least(connection, change.product_id, change.version)
             record_applied(connection, change.event_id)
             return "applied"
         current = int(stock)
