@@ -82,9 +82,9 @@ class _PortSink:
         written = self._port.apply_products(page.records)
         copied = {record.id for record in page.records}
         marks = {prd_id: mark for prd_id, mark in page.watermarks.items() if prd_id in copied}
-        set_versions = getattr(self._port, "set_stock_versions", None)
-        if set_versions is not None:
-            set_versions({prd_id: version for prd_id, (_sequence, version) in marks.items()})
+        record_copy = getattr(self._port, "record_copy", None)
+        if record_copy is not None:
+            record_copy(marks)
         if self._inbox is not None:
             self._inbox.seed(
                 {("product", str(prd_id)): sequence for prd_id, (sequence, _v) in marks.items() if sequence}

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, column, inspect, select, table
 
-from acl.sync.stock import sync_applied, sync_conflict, sync_stock_version
+from acl.sync.stock import sync_applied, sync_conflict, sync_copied, sync_stock_version
 from acl.sync.tables import outbox_event, service_outbox
 
 __all__ = ["HistoryReport", "check_history"]
@@ -72,16 +72,33 @@ class HistoryReport:
         ]
 
 
-def _stock_changes(engine: Engine, outbox: Any, origin: str) -> list[str]:
-    """Event ids of ``origin``'s own stock changes in an outbox (those carrying ``stk_ver``)."""
+def _stock_changes(
+    engine: Engine, outbox: Any, origin: str, copied: dict[str, int] | None = None
+) -> list[str]:
+    """Event ids of ``origin``'s own stock changes in an outbox (those carrying ``stk_ver``), but those a
+    backfill's copy already held (``copied``: product -> last outbox sequence copied)."""
     found = []
     with engine.connect() as conn:
-        rows = conn.execute(select(outbox.c.event_id, outbox.c.payload).where(outbox.c.origin == origin))
+        rows = conn.execute(
+            select(outbox.c.event_id, outbox.c.payload, outbox.c.aggregate_id, outbox.c.sequence).where(
+                outbox.c.origin == origin
+            )
+        )
         for row in rows:
             payload = row.payload if isinstance(row.payload, dict) else {}
-            if payload.get("stk_ver") is not None:
-                found.append(str(uuid.UUID(str(row.event_id))))
+            if payload.get("stk_ver") is None:
+                continue
+            if copied is not None and row.sequence <= copied.get(str(row.aggregate_id), 0):
+                continue
+            found.append(str(uuid.UUID(str(row.event_id))))
     return found
+
+
+def _copied(engine: Engine) -> dict[str, int]:
+    if not inspect(engine).has_table("sync_copied"):
+        return {}
+    with engine.connect() as conn:
+        return {row.aggregate_id: int(row.sequence) for row in conn.execute(select(sync_copied))}
 
 
 def _present(engine: Engine, id_column: Any, ids: list[str], *, uuid_hex: bool = False) -> set[str]:
@@ -116,7 +133,7 @@ def _open_conflicts(engine: Engine) -> int:
 def check_history(legacy: Engine, service: Engine, *, origin: str) -> HistoryReport:
     """The stock changes of the monolith and of the service ``origin``, each against the other's inbox."""
     report = HistoryReport()
-    legacy_changes = _stock_changes(legacy, outbox_event, "legacy")
+    legacy_changes = _stock_changes(legacy, outbox_event, "legacy", _copied(service))
     applied_here = (
         _present(service, sync_applied.c.event_id, legacy_changes)
         if inspect(service).has_table("sync_applied")

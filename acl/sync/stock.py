@@ -44,6 +44,7 @@ __all__ = [
     "create_stock_sync_tables",
     "park_conflict",
     "record_applied",
+    "record_copy",
     "stock_change_from_payload",
     "stock_sync_metadata",
     "stock_version",
@@ -51,6 +52,7 @@ __all__ = [
     "stock_version_next",
     "sync_applied",
     "sync_conflict",
+    "sync_copied",
     "sync_stock_version",
     "was_applied",
 ]
@@ -70,6 +72,14 @@ sync_applied = Table(
     Column("event_id", String(36), primary_key=True),
     Column("applied_at", DateTime, nullable=False),  # naive UTC
 )
+
+sync_copied = Table(
+    "sync_copied",
+    stock_sync_metadata,
+    Column("aggregate_id", String(40), primary_key=True),
+    Column("sequence", Integer, nullable=False),  # the other side's last outbox sequence in the copy
+)
+"""What a backfill copied: a product's changes up to this outbox sequence are in the copied row."""
 
 sync_conflict = Table(
     "sync_conflict",
@@ -120,6 +130,19 @@ def stock_version_next(connection: Connection, aggregate_id: int | str) -> int:
         update(sync_stock_version).where(sync_stock_version.c.aggregate_id == key).values(version=found + 1)
     )
     return int(found) + 1
+
+
+def record_copy(connection: Connection, aggregate_id: int | str, *, sequence: int, version: int) -> None:
+    """A backfill copied the product as of the other side's outbox ``sequence`` and stock ``version``."""
+    key = str(aggregate_id)
+    stock_version_at_least(connection, key, version)
+    found = connection.scalar(select(sync_copied.c.sequence).where(sync_copied.c.aggregate_id == key))
+    if found is None:
+        connection.execute(insert(sync_copied).values(aggregate_id=key, sequence=sequence))
+    elif found < sequence:
+        connection.execute(
+            update(sync_copied).where(sync_copied.c.aggregate_id == key).values(sequence=sequence)
+        )
 
 
 def stock_version_at_least(connection: Connection, aggregate_id: int | str, version: int) -> None:

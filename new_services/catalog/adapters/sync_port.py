@@ -19,6 +19,7 @@ from acl.sync.stock import (
     StockChange,
     park_conflict,
     record_applied,
+    record_copy,
     stock_version,
     stock_version_at_least,
     stock_version_next,
@@ -102,13 +103,14 @@ class CatalogSyncPort:
             connection.execute(statement, [_row(record) for record in records])
         return len(records)
 
-    def set_stock_versions(self, versions: Mapping[int, int]) -> None:
-        """A backfill's copy: each product's stock version as the monolith had it with the copied rows."""
-        if not versions:
+    def record_copy(self, marks: Mapping[int, tuple[int, int]]) -> None:
+        """A backfill's copy: each product's last outbox sequence and stock version as the monolith had
+        them with the copied rows (``acl.sync.stock.record_copy``)."""
+        if not marks:
             return
         with self._engine.begin() as connection:
-            for product_id, version in versions.items():
-                stock_version_at_least(connection, product_id, version)
+            for product_id, (sequence, version) in marks.items():
+                record_copy(connection, product_id, sequence=sequence, version=version)
 
     def apply_stock_changes(
         self, changes: Sequence[StockChange], *, rows: Mapping[int, ProductRecord] | None = None
