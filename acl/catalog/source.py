@@ -13,7 +13,7 @@ from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_from_legacy_row
 from acl.errors import LegacyDataError
 
-__all__ = ["LegacyProductSource", "ProductPage", "RejectedRow", "read_only_engine"]
+__all__ = ["LEGACY_STOCK_VERSION", "LegacyProductSource", "ProductPage", "RejectedRow", "read_only_engine"]
 
 
 def read_only_engine(url: str) -> Engine:
@@ -29,6 +29,10 @@ def read_only_engine(url: str) -> Engine:
             raise FileNotFoundError(f"no legacy database at {path}")
         return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     return create_engine(parsed, pool_pre_ping=True, execution_options={"postgresql_readonly": True})
+
+
+LEGACY_STOCK_VERSION = "internal_stock_version"
+"""The monolith's stock versions (``acl.sync.stock``'s ``sync_stock_version`` under its own name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,8 @@ def _watermarks(connection: Connection, ids: list[int]) -> dict[int, tuple[int, 
         )
         for aggregate_id, sequence in connection.execute(query):
             found[int(aggregate_id)][0] = int(sequence)
-    if present.has_table("sync_stock_version"):
-        versions = table("sync_stock_version", column("aggregate_id"), column("version"))
+    if present.has_table(LEGACY_STOCK_VERSION):
+        versions = table(LEGACY_STOCK_VERSION, column("aggregate_id"), column("version"))
         query = select(versions.c.aggregate_id, versions.c.version).where(versions.c.aggregate_id.in_(keys))
         for aggregate_id, version in connection.execute(query):
             found[int(aggregate_id)][1] = int(version)

@@ -22,7 +22,8 @@ from typing import Any
 
 from sqlalchemy import Engine, column, inspect, select, table
 
-from acl.sync.stock import sync_applied, sync_conflict, sync_copied, sync_stock_version
+from acl.catalog.source import LEGACY_STOCK_VERSION
+from acl.sync.stock import sync_applied, sync_conflict, sync_copied
 from acl.sync.tables import outbox_event, service_outbox
 
 __all__ = ["HistoryReport", "check_history"]
@@ -114,11 +115,12 @@ def _present(engine: Engine, id_column: Any, ids: list[str], *, uuid_hex: bool =
     return found
 
 
-def _versions(engine: Engine) -> dict[str, int]:
-    if not inspect(engine).has_table("sync_stock_version"):
+def _versions(engine: Engine, name: str = "sync_stock_version") -> dict[str, int]:
+    if not inspect(engine).has_table(name):
         return {}
+    versions = table(name, column("aggregate_id"), column("version"))
     with engine.connect() as conn:
-        return {row.aggregate_id: int(row.version) for row in conn.execute(select(sync_stock_version))}
+        return {str(row.aggregate_id): int(row.version) for row in conn.execute(select(versions))}
 
 
 def _open_conflicts(engine: Engine) -> int:
@@ -155,7 +157,7 @@ def check_history(legacy: Engine, service: Engine, *, origin: str) -> HistoryRep
     report.not_applied_on_legacy = [e for e in service_changes if e not in applied_there and e not in dead]
     report.open_conflicts = _open_conflicts(legacy) + _open_conflicts(service)
     if not report.not_applied_on_service and not report.not_applied_on_legacy:
-        ours, theirs = _versions(legacy), _versions(service)
+        ours, theirs = _versions(legacy, LEGACY_STOCK_VERSION), _versions(service)
         report.versions_differ = sorted(
             (key for key in set(ours) | set(theirs) if ours.get(key, 0) != theirs.get(key, 0)), key=int
         )

@@ -1,8 +1,9 @@
 """Reverse sync's tables here: the inbox (one row per applied event id, so a redelivery changes nothing),
 each product's stock version, and the conflict queue.
 
-``sync_stock_version`` and ``sync_conflict`` have the same columns on every side that syncs stock (the
-services keep them through ``acl.sync.stock``), so the control plane reads them alike.
+``internal_stock_version`` has the columns of a service's ``sync_stock_version`` (its own name: the
+monolith and a service may share one database) and ``sync_conflict`` those of every side's conflict queue
+(the services keep theirs through ``acl.sync.stock``), so the control plane reads them alike.
 """
 
 from django.db import models
@@ -43,7 +44,7 @@ class StockVersion(models.Model):
     version = models.PositiveIntegerField()
 
     class Meta:
-        db_table = "sync_stock_version"
+        db_table = "internal_stock_version"
 
     def __str__(self):
         return f"product {self.aggregate_id} stock v{self.version}"

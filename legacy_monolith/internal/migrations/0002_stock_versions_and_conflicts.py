@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
                 ('version', models.PositiveIntegerField()),
             ],
             options={
-                'db_table': 'sync_stock_version',
+                'db_table': 'internal_stock_version',
             },
         ),
         migrations.CreateModel(

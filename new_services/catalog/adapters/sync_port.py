@@ -150,7 +150,10 @@ class CatalogSyncPort:
             reason = "the level was set while this side changed the stock"
         else:
             level = current + change.delta if change.delta is not None else change.level
-            connection.execute(update(products).where(products.c.id == change.product_id).values(stock=level))
+            moved: dict[str, Any] = {"stock": level}
+            if row is not None:
+                moved["updated_at"] = row.updated_at  # the change's time, as the monolith stamped it
+            connection.execute(update(products).where(products.c.id == change.product_id).values(**moved))
             stock_version_next(connection, change.product_id)
             record_applied(connection, change.event_id)
             return "applied"

@@ -34,9 +34,11 @@ def sides(tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
     legacy_outbox_metadata.create_all(legacy)
     service_outbox_metadata.create_all(catalog)
     with legacy.begin() as conn:
-        create_stock_sync_tables(conn)
         conn.execute(
             text("CREATE TABLE internal_applied_event (event_id char(32) PRIMARY KEY, outcome text)")
+        )
+        conn.execute(
+            text("CREATE TABLE internal_stock_version (aggregate_id varchar(40) PRIMARY KEY, version int)")
         )
     with catalog.begin() as conn:
         create_stock_sync_tables(conn)
@@ -45,10 +47,22 @@ def sides(tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
     catalog.dispose()
 
 
+def _legacy_version_next(conn) -> int:  # type: ignore[no-untyped-def]
+    """The monolith's own count of stock changes (its Django app's ``internal_stock_version``)."""
+    found = conn.execute(text("SELECT version FROM internal_stock_version WHERE aggregate_id = '7'")).scalar()
+    if found is None:
+        conn.execute(text("INSERT INTO internal_stock_version VALUES ('7', 1)"))
+        return 1
+    conn.execute(
+        text("UPDATE internal_stock_version SET version = :v WHERE aggregate_id = '7'"), {"v": found + 1}
+    )
+    return int(found) + 1
+
+
 def _change(engine: Engine, table, origin: str, sequence: int, *, delta: int = 1) -> str:  # type: ignore[no-untyped-def]
     event_id = str(uuid.uuid4())
     with engine.begin() as conn:
-        version = stock_version_next(conn, 7)
+        version = _legacy_version_next(conn) if origin == "legacy" else stock_version_next(conn, 7)
         conn.execute(
             insert(table).values(
                 event_id=event_id, aggregate_type="product", aggregate_id="7", sequence=sequence,
