@@ -86,7 +86,7 @@ def _applied_on_legacy(legacy: Engine, event_id: str) -> None:
             text("INSERT INTO internal_applied_event VALUES (:id, 'applied')"),
             {"id": uuid.UUID(event_id).hex},
         )
-        stock_version_next(conn, 7)
+        _legacy_version_next(conn)
 
 
 def test_every_change_applied_on_the_other_side_is_ok(sides: tuple[Engine, Engine]) -> None:
