@@ -13,6 +13,7 @@ COPY requirements.lock ./
 RUN pip install --require-hashes -r requirements.lock
 
 COPY pyproject.toml README.md ./
+COPY strangler_django ./strangler_django
 COPY legacy_monolith ./legacy_monolith
 COPY strangler_proxy ./strangler_proxy
 COPY new_services ./new_services

@@ -55,10 +55,16 @@ INSTALLED_APPS = [
     "legacy_monolith.catalog",
     "legacy_monolith.customers",
     "legacy_monolith.orders",
-    "legacy_monolith.health",
-    "legacy_monolith.outbox",
-    "legacy_monolith.internal",
+    "strangler_django",
 ]
+
+# strangler_django (the toolkit's Django app): the outbox, /internal/ endpoints, /healthz, /readyz, urls_json.
+STRANGLER_INTERNAL_TOKEN = INTERNAL_TOKEN
+STRANGLER_SYNC_APPLIERS = [
+    "legacy_monolith.catalog.appliers.ProductApplier",
+    "legacy_monolith.orders.appliers.OrderApplier",
+]
+STRANGLER_IDENTITY_CLAIMS = "legacy_monolith.customers.identity.customer_claims"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -117,7 +117,7 @@ def test_urls_json_lists_every_route_with_methods_and_views():
     assert by_pattern["/healthz"]["methods"] == ["GET", "HEAD"]
     assert by_pattern["/accounts/login/"]["view"] == "django.contrib.auth.views.LoginView"
     assert by_pattern["/accounts/login/"]["methods"] == ["GET", "POST", "PUT"]
-    assert by_pattern["/healthz"]["name"] == "health:healthz"
+    assert by_pattern["/healthz"]["name"] == "strangler:healthz"
     assert any(pattern.startswith("/admin/") for pattern in by_pattern)
     patterns = [route["pattern"] for route in routes]
     assert patterns.index("/api/products") < patterns.index("/api(?:/(?P<path>.*))?")
