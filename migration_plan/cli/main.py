@@ -10,6 +10,7 @@ from migration_plan.cli import (
     inventory_commands,
     load_commands,
     plan_commands,
+    project_commands,
     routes_commands,
     stack_commands,
     sync_commands,
@@ -31,6 +32,7 @@ inventory_commands.register(app)
 load_commands.register(app)
 sync_commands.register(app)
 export_commands.register(app)
+project_commands.register(app)
 
 
 def main() -> None:

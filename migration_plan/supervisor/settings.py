@@ -31,7 +31,10 @@ class StackSettings(BaseSettings):
         default=8002, validation_alias=_env("STRANGLER_DATAPLANE_INTERNAL_PORT")
     )
     """The data plane's loopback-only port for its readiness, metrics and version endpoints."""
-    legacy_port: Port = Field(default=8100, validation_alias=_env("LEGACYSHOP_PORT"))
+    legacy_port: Port = Field(
+        default=8100, validation_alias=AliasChoices("STRANGLER_LEGACY_PORT", "LEGACYSHOP_PORT")
+    )
+    """The supervised monolith's port (``STRANGLER_LEGACY_PORT``; ``LEGACYSHOP_PORT`` is read too)."""
     catalog_port: Port = Field(default=8201, validation_alias=_env("CATALOG_PORT"))
     orders_port: Port = Field(default=8202, validation_alias=_env("ORDERS_PORT"))
     engine: Literal["dataplane", "haproxy"] = Field(

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
 
+from migration_plan.project.schema import ProjectFile
 from migration_plan.supervisor.backoff import Backoff
+from migration_plan.supervisor.project_specs import project_legacy_spec, project_service_specs
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, SetupStep, validate_specs
 from migration_plan.supervisor.sync_specs import sync_worker_specs
@@ -105,9 +107,19 @@ def project_root() -> Path:
 
 
 def build_stack(
-    settings: StackSettings, *, root: Path | None = None, environ: Mapping[str, str] | None = None
+    settings: StackSettings,
+    *,
+    root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    project: ProjectFile | None = None,
+    project_dir: Path | None = None,
 ) -> Stack:
-    """The processes of this repository that exist on disk, in start order."""
+    """The processes of the stack, in start order.
+
+    With ``project`` (``strangler.toml``, read from ``project_dir``) the monolith and the services are
+    the file's; without, the built-in demo: LegacyShop and the services found under ``new_services/``.
+    The planes (and the sync workers, when ``root`` has the demo's sync code) come from ``root``.
+    """
     root = root or project_root()
     environ = os.environ if environ is None else environ
     search = [str(root)]
@@ -125,7 +137,15 @@ def build_stack(
         warnings.append(f"{name} skipped: {what} does not exist yet")
 
     conf = root / "legacy_monolith" / "gunicorn.conf.py"
-    if not module_exists("legacy_monolith.wsgi", search) or not runnable_module(
+    if project is not None:
+        legacy = project_legacy_spec(
+            project.legacy, settings, project_dir or root, environ, common, STAGE_LEGACY
+        )
+        if legacy is None:
+            warnings.append(f"legacy is not run here: the monolith answers at {settings.resolved_legacy_url}")
+        else:
+            specs.append(legacy)
+    elif not module_exists("legacy_monolith.wsgi", search) or not runnable_module(
         "legacy_monolith.manage", search
     ):
         missing("legacy", "legacy_monolith.wsgi / legacy_monolith.manage")
@@ -173,19 +193,35 @@ def build_stack(
             )
         )
 
-    services = _service_specs(settings, root, environ, common, timing)
+    if project is not None:
+        services = project_service_specs(
+            project, settings, project_dir or root, environ, common, STAGE_SERVICES, _no_control_socket()
+        )
+        upstream_names = {service.name: service.upstream_name for service in project.services}
+    else:
+        services = _service_specs(settings, root, environ, common, timing)
+        upstream_names = {}
     if runnable_module("strangler_proxy.controlplane", search):
-        upstreams = _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services)
+        upstreams = _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services, upstream_names)
+        controlplane_env = {
+            **common,
+            "STRANGLER_ADMIN_PORT": str(settings.admin_port),
+            "STRANGLER_UPSTREAMS": upstreams,
+            "STRANGLER_ENGINE": settings.engine,
+        }
+        if (
+            project is not None
+            and project.sync.reverse
+            and "STRANGLER_SYNC_REVERSE_DIRECTIONS" not in environ
+        ):
+            controlplane_env["STRANGLER_SYNC_REVERSE_DIRECTIONS"] = ",".join(
+                f"{upstream}={direction}" for upstream, direction in project.sync.reverse.items()
+            )
         specs.append(
             ProcessSpec(
                 name="controlplane",
                 argv=(python, "-m", "strangler_proxy.controlplane"),
-                env={
-                    **common,
-                    "STRANGLER_ADMIN_PORT": str(settings.admin_port),
-                    "STRANGLER_UPSTREAMS": upstreams,
-                    "STRANGLER_ENGINE": settings.engine,
-                },
+                env=controlplane_env,
                 cwd=root,
                 health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),
                 port=settings.admin_port,
@@ -285,11 +321,18 @@ def _engine_spec(
     )
 
 
-def _upstreams(configured: str, services: Sequence[ProcessSpec]) -> str:
-    """``STRANGLER_UPSTREAMS`` for the control plane: what the user configured, plus each service it lacks."""
+def _upstreams(
+    configured: str, services: Sequence[ProcessSpec], upstream_names: Mapping[str, str] | None = None
+) -> str:
+    """``STRANGLER_UPSTREAMS`` for the control plane: what the user configured, plus each service it lacks
+    (under its upstream name, by default the service's)."""
     items = [item.strip() for item in configured.split(",") if item.strip()]
     named = {item.partition("=")[0].strip() for item in items}
-    items += [f"{spec.name}=http://127.0.0.1:{spec.port}" for spec in services if spec.name not in named]
+    names = upstream_names or {}
+    for spec in services:
+        upstream = names.get(spec.name, spec.name)
+        if upstream not in named:
+            items.append(f"{upstream}=http://127.0.0.1:{spec.port}")
     return ",".join(items)
 
 

@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from legacy_monolith.legacyshop.seeding import DEMO_USER, STAFF_USER, seed_database
@@ -7,7 +9,10 @@ class Command(BaseCommand):
     help = "Fill the shop with deterministic demo data (categories, products, customers, orders)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--products", type=int, default=2000)
+        # LEGACYSHOP_SEED_PRODUCTS: the default of a stack's first-start seed (strangler.toml runs `seed`)
+        parser.add_argument(
+            "--products", type=int, default=int(os.environ.get("LEGACYSHOP_SEED_PRODUCTS", 2000))
+        )
         parser.add_argument("--customers", type=int, default=50)
         parser.add_argument("--orders", type=int, default=200)
         parser.add_argument("--seed", type=int, default=42)
