@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from migration_plan.project import ProjectFile, ProjectFileError, find_project_file, load_project
+from migration_plan.project import ProjectFile, ProjectFileError
+from migration_plan.project.context import current_project
 from migration_plan.project.overrides import settings_values
 from migration_plan.supervisor.control import (
     ControlError,
@@ -53,11 +54,8 @@ ConfigOption = Annotated[
 
 def _project(config: Path | None) -> tuple[ProjectFile, Path] | None:
     """``strangler.toml`` and its folder, or None when there is none to read."""
-    path = find_project_file(config)
-    if path is None:
-        return None
     try:
-        return load_project(path), path.resolve().parent
+        return current_project(config)
     except ProjectFileError as exc:
         raise _fail(str(exc)) from exc
 
@@ -128,7 +126,7 @@ def up(
             stack = Stack(
                 specs=stack.specs,
                 warnings=(
-                    "no strangler.toml here: running the built-in demo stack (LegacyShop)",
+                    "no strangler.toml: running the built-in demo stack",
                     *stack.warnings,
                 ),
                 admin_password_file=stack.admin_password_file,

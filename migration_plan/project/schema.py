@@ -2,6 +2,7 @@
 
 ```toml
 home = ".strangler"                 # state directory (--home and STRANGLER_HOME win)
+plan = "plans/mysite.yaml"          # the migration plan (--plan and STRANGLER_PLAN win)
 
 [legacy]                            # the monolith: a command the supervisor runs...
 command = "{python} -m gunicorn mysite.wsgi:application --bind 127.0.0.1:{port}"
@@ -9,6 +10,7 @@ cwd = "."                           # relative to this file
 port = 8100
 health = "/readyz"                  # a path on 127.0.0.1:{port}, or a URL
 env = { DJANGO_SETTINGS_MODULE = "mysite.settings" }
+manage = "{python} manage.py"       # management commands (the route inventory runs urls_json)
 setup = [{ command = "{python} manage.py migrate --noinput" },
          { command = "{python} manage.py loaddata demo", once = "{home}/legacy/.seeded", required = false }]
 # url = "https://legacy.internal.example"   # ...or only the URL of a monolith deployed elsewhere
@@ -84,6 +86,9 @@ class LegacySection(_Section):
     env: dict[str, str] = Field(default_factory=dict)
     setup: list[SetupSection] = Field(default_factory=list)
     label: str = "monolith, direct"
+    manage: str | None = None
+    """How to run the monolith's management commands, e.g. ``{python} manage.py`` (the route inventory
+    runs ``urls_json`` with it, in ``cwd`` with ``env``)."""
     startup_timeout: Annotated[float, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
@@ -147,8 +152,11 @@ class SyncSection(_Section):
     @classmethod
     def _directions(cls, value: dict[str, str]) -> dict[str, str]:
         for upstream, direction in value.items():
-            if direction != "reverse" and not direction.startswith("reverse:"):
-                raise ValueError(f"{upstream} = {direction!r}: a direction is 'reverse' or 'reverse:<name>'")
+            if (direction != "reverse" and not direction.startswith("reverse:")) or len(direction) > 20:
+                raise ValueError(
+                    f"{upstream} = {direction!r}: a direction is 'reverse' or 'reverse:<name>'"
+                    " (20 characters at most)"
+                )
         return value
 
 
@@ -161,6 +169,8 @@ class SecretSection(_Section):
 
 class ProjectFile(_Section):
     home: str | None = None
+    plan: str | None = None
+    """The migration plan (YAML), relative to this file; ``--plan`` and ``STRANGLER_PLAN`` win."""
     legacy: LegacySection
     services: list[ServiceSection] = Field(default_factory=list)
     store: StoreSection = Field(default_factory=StoreSection)

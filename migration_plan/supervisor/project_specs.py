@@ -17,7 +17,7 @@ from migration_plan.supervisor.backoff import Backoff
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, SetupStep
 
-__all__ = ["project_legacy_spec", "project_service_specs"]
+__all__ = ["legacy_manage_command", "project_legacy_spec", "project_service_specs"]
 
 
 class _Fill:
@@ -58,6 +58,21 @@ def _health(health: str, port: int, fill: _Fill, where: str) -> str:
     if health.startswith(("http://", "https://")):
         return fill.text(health, where)
     return f"http://127.0.0.1:{port}/{health.lstrip('/')}"
+
+
+def legacy_manage_command(
+    legacy: LegacySection, settings: StackSettings, project_dir: Path, environ: Mapping[str, str]
+) -> tuple[tuple[str, ...], dict[str, str], Path] | None:
+    """The monolith's management command prefix, the environment it adds and its folder; None when the
+    file has no ``legacy.manage``."""
+    if not legacy.manage:
+        return None
+    fill = _Fill(settings, project_dir, settings.legacy_port)
+    return (
+        fill.argv(legacy.manage, "legacy.manage"),
+        fill.env(legacy.env, environ, "legacy"),
+        fill.path(legacy.cwd, "legacy.cwd"),
+    )
 
 
 def project_legacy_spec(
