@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_plan.project.schema import ProjectFile
+from migration_plan.supervisor.settings import StackSettings
 
 __all__ = ["settings_values"]
 
@@ -30,9 +31,15 @@ def settings_values(project: ProjectFile, project_dir: Path, environ: Mapping[st
         values["STRANGLER_LEGACY_PORT"] = project.legacy.port
     if project.engine:
         values["STRANGLER_ENGINE"] = project.engine
-    aliases = {"STRANGLER_LEGACY_PORT": ("STRANGLER_LEGACY_PORT", "LEGACYSHOP_PORT")}
+    aliases = {"STRANGLER_LEGACY_PORT": _names("legacy_port")}
     return {
         name: value
         for name, value in values.items()
         if not any(alias in environ for alias in aliases.get(name, (name,)))
     }
+
+
+def _names(field: str) -> tuple[str, ...]:
+    """Every environment variable ``StackSettings`` reads ``field`` from (its alias choices)."""
+    alias: Any = StackSettings.model_fields[field].validation_alias
+    return tuple(str(choice) for choice in getattr(alias, "choices", (alias,)))
