@@ -7,6 +7,7 @@ import typer
 from migration_plan.cli import (
     drill_commands,
     export_commands,
+    init_commands,
     inventory_commands,
     load_commands,
     plan_commands,
@@ -33,6 +34,7 @@ load_commands.register(app)
 sync_commands.register(app)
 export_commands.register(app)
 project_commands.register(app)
+init_commands.register(app)
 
 
 def main() -> None:

@@ -144,7 +144,12 @@ class PortsSection(_Section):
     dataplane_internal: Port = 8002
 
 
+SyncWorker = Literal["relay", "consume", "reverse", "reverse-orders", "consume-orders"]
+
+
 class SyncSection(_Section):
+    workers: list[SyncWorker] = Field(default_factory=list)
+    """The toolkit's sync workers `strangler up` runs (as ``sync-<name>``); the demo's pipelines for now."""
     reverse: dict[str, str] = Field(default_factory=dict)
     """Upstream -> the reverse-sync direction carrying its writes (``reverse`` or ``reverse:<name>``)."""
 

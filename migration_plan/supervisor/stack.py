@@ -280,7 +280,14 @@ def build_stack(
         )
 
     specs.extend(services)
-    specs.extend(sync_worker_specs(settings, root, environ))  # relay, consumer, reverse relay
+    workers = sync_worker_specs(settings, root, environ)  # relay, consumer, reverse relay...
+    if project is not None:
+        wanted = {f"sync-{name}" for name in project.sync.workers}
+        missing_workers = sorted(wanted - {spec.name for spec in workers})
+        if missing_workers:
+            warnings.append(f"{', '.join(missing_workers)} skipped: the sync code is not in {root}")
+        workers = [spec for spec in workers if spec.name in wanted]
+    specs.extend(workers)
     for builder in EXTRA_SPECS:
         extra = builder(settings)
         if extra is not None:
