@@ -187,3 +187,10 @@ def test_a_procfile_converts_to_a_project_file(tmp_path: Path):
     assert project.legacy.setup[0].once == str(tmp_path / "var" / ".seeded")
     assert [(s.name, s.port, s.command) for s in project.services] == [("api_v2", 9001, "python api.py")]
     assert "api-v2: restart = 'always'" in text  # what has no place in strangler.toml is said, not dropped
+
+
+def test_the_documented_example_is_a_valid_file():
+    page = (ROOT / "docs" / "project-file.md").read_text(encoding="utf-8")
+    example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    project = parse_project(example, source="docs/project-file.md")
+    assert project.legacy.manage == "{python} manage.py" and project.services[0].name == "catalog"
