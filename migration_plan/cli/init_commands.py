@@ -139,7 +139,7 @@ def init(
         f"  {step}. strangler up          # the monolith behind the data plane on :8000, admin on :8001"
     )
     console.print(f"  {step + 1}. strangler inventory   # the routes against your plan, with their traffic")
-    console.print(f"  {step + 2}. strangler new-service NAME --route /api/things   # then shadow, canary, new")
+    console.print(f"  {step + 2}. strangler new-service NAME --route /api/things   # shadow, canary, new")
 
 
 def new_service(
