@@ -63,6 +63,7 @@ from strangler_proxy.dataplane.upgrade import UPGRADE
 from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
+from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes import LEGACY, RouteTable
 
 __all__ = ["PUBLIC_HEALTH", "RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
@@ -118,7 +119,7 @@ class DataPlane:
         self._session: aiohttp.ClientSession | None = None
         self._shadow: ShadowClient | None = None
         self._access_log: AccessLog | None = None
-        self._override_key: bytes | None = None
+        self._override_key: KeyRing | None = None
         self._snapshot_lock = threading.Lock()
         self._snapshot_taken = 0
         self._snapshot_stored = 0

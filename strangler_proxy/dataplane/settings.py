@@ -11,8 +11,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from strangler_proxy.identity import identity_key_path
+from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes.addresses import OwnSockets
-from strangler_proxy.secrets import load_or_create_secret
+from strangler_proxy.secrets import configured_secret, load_key_ring
 
 __all__ = ["DataPlaneSettings", "load_identity_key", "load_internal_token", "load_override_key"]
 
@@ -147,18 +148,25 @@ class DataPlaneSettings(BaseSettings):
 
 
 def load_internal_token(settings: DataPlaneSettings) -> str | None:
-    """The legacy's internal bearer token, or None when neither the setting nor the file exists."""
+    """The legacy's internal bearer token (``STRANGLER_LEGACY_INTERNAL_TOKEN`` or the file
+    ``STRANGLER_LEGACY_INTERNAL_TOKEN_FILE`` names, else the monolith's own file in the home), or None."""
     if settings.legacy_internal_token:
         return settings.legacy_internal_token
+    configured = configured_secret("LEGACY_INTERNAL_TOKEN")
+    if configured is not None:
+        return configured
     path = settings.home / "legacy" / "internal_token"
     return path.read_text(encoding="utf-8").strip() or None if path.exists() else None
 
 
-def load_identity_key(settings: DataPlaneSettings) -> bytes:
-    """The key that signs X-Strangler-Identity, shared with the services."""
-    return load_or_create_secret(identity_key_path(settings.home)).encode()
+def load_identity_key(settings: DataPlaneSettings) -> KeyRing:
+    """The key that signs X-Strangler-Identity, shared with the services (``STRANGLER_IDENTITY_KEY``
+    or ``_FILE``, else generated under ``$STRANGLER_HOME/secrets``); the data plane signs with its
+    current key."""
+    return load_key_ring("IDENTITY_KEY", identity_key_path(settings.home))
 
 
-def load_override_key(settings: DataPlaneSettings) -> bytes:
-    """The tester-override signing key, created at first start under ``$STRANGLER_HOME/secrets``."""
-    return load_or_create_secret(settings.home / "secrets" / "override.key").encode()
+def load_override_key(settings: DataPlaneSettings) -> KeyRing:
+    """The tester-override keys (``STRANGLER_OVERRIDE_KEY`` or ``_FILE``, else generated under
+    ``$STRANGLER_HOME/secrets``), with the previous key during a rotation's overlap window."""
+    return load_key_ring("OVERRIDE_KEY", settings.home / "secrets" / "override.key")
