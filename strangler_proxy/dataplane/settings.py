@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,8 @@ from strangler_proxy.secrets import configured_secret, load_key_ring
 __all__ = ["DataPlaneSettings", "load_identity_key", "load_internal_token", "load_override_key"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+INSTANCE_NAME_MAX = 48
+"""Worker ids (``NAME:pid``) fit the store's 64 characters."""
 
 
 class DataPlaneSettings(BaseSettings):
@@ -43,6 +46,12 @@ class DataPlaneSettings(BaseSettings):
     )
     trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
     """CIDRs whose X-Forwarded-* headers are kept (comma separated in the environment)."""
+    instance_name: Annotated[str, Field(max_length=48, pattern=r"^[^\s]*$")] = ""
+    """This data plane's name in the fleet (``STRANGLER_INSTANCE_NAME``): worker ids are ``NAME:pid``.
+    Empty means the host name and the home (``web-3:/srv/strangler``), shortened to 48 characters."""
+    worker_prune_s: Annotated[float, Field(ge=60, le=30 * 86_400)] = 900.0
+    """A worker row silent this long (a worker that died without a clean shutdown, or a data plane cut
+    off from the store that long) is deleted by any live worker; a returning worker registers again."""
     poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.05
     stats_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     """How often per-second aggregates reach the store and the metrics snapshot is refreshed."""
@@ -140,6 +149,21 @@ class DataPlaneSettings(BaseSettings):
         return OwnSockets(
             ((self.admin_host, self.admin_port), (self.dataplane_internal_host, self.dataplane_internal_port))
         )
+
+    @property
+    def resolved_instance_name(self) -> str:
+        """``instance_name``, else ``HOST:HOME`` (the home's tail kept when that is too long)."""
+        if self.instance_name:
+            return self.instance_name
+        host = socket.gethostname()[:24]
+        home = str(self.home.resolve())
+        room = INSTANCE_NAME_MAX - len(host) - 1
+        return f"{host}:{home if len(home) <= room else '~' + home[-(room - 1) :]}"
+
+    @property
+    def last_table_path(self) -> Path:
+        """The last route table this data plane applied, served when the store is unreachable at start."""
+        return self.home / "run" / "dataplane-table.json"
 
     @property
     def metrics_dir(self) -> Path:

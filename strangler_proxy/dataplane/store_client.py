@@ -229,3 +229,14 @@ class StoreClient:
 
     def forget(self, worker: str) -> None:
         self._run(lambda cursor: cursor.execute(self._sql["DELETE_WORKER"], (worker,)))
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete the rows of workers whose last heartbeat is older than ``older_than`` (workers that
+        died without a clean shutdown); how many were deleted."""
+        cutoff = self._time(older_than)
+
+        def delete(cursor: Any) -> int:
+            cursor.execute(self._sql["DELETE_STALE_WORKERS"], (cutoff,))
+            return int(cursor.rowcount or 0)
+
+        return self._run(delete)

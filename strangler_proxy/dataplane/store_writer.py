@@ -32,6 +32,10 @@ class StoreWriter:
             self.worker, self.pid, version_id=version_id, generation=generation, applied_at=applied_at
         )
 
+    def prune(self, older_than: datetime) -> int:
+        """Remove the rows of workers (of any data plane) silent since before ``older_than``."""
+        return self._client.prune(older_than)
+
     def forget(self) -> None:
         """Remove this worker's row at a clean shutdown."""
         self._client.forget(self.worker)
