@@ -176,7 +176,7 @@ def test_the_data_plane_scales_behind_the_load_balancer(services) -> None:
     assert "ports" not in dataplane
     assert "/var/lib/strangler" in dataplane["volumes"]  # an anonymous volume: one home per replica
     balancer = services["loadbalancer"]
-    assert balancer["ports"] == ["8000:8000"]
+    assert balancer["ports"] == ["${STRANGLER_PUBLISHED_PORT:-8000}:8000"]
     assert balancer["depends_on"]["dataplane"]["condition"] == "service_healthy"
     config = (ROOT / "docker" / "haproxy" / "haproxy.cfg").read_text()
     assert "server-template dataplane" in config and "dataplane:8000" in config
