@@ -34,6 +34,7 @@ import aiohttp
 
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.address_guard import GuardedResolver
+from strangler_proxy.dataplane.agent_client import AgentStoreClient
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
@@ -119,7 +120,7 @@ class DataPlane:
         self.live: LiveTable | None = None
         self._poller: TablePoller | None = None
         self._writer: StoreWriter | None = None
-        self._store: StoreClient | None = None
+        self._store: StoreClient | AgentStoreClient | None = None
         self._listener: ChangeListener | None = None
         self._session: aiohttp.ClientSession | None = None
         self._shadow: ShadowClient | None = None
@@ -219,7 +220,10 @@ class DataPlane:
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="strangler-store")
         )
         self._override_key = load_override_key(settings)
-        self._store = self._store_factory(settings.resolved_store_url)
+        if settings.store_agent_socket is not None:  # the host's store agent holds the connections
+            self._store = AgentStoreClient(settings.store_agent_socket)
+        else:
+            self._store = self._store_factory(settings.resolved_store_url)
         self._writer = StoreWriter(self._store, worker=self.worker_id, pid=os.getpid())
         self.live = LiveTable(ServedTable.build(self._compile(bootstrap_table(settings.legacy_url)), None))
         self._poller = TablePoller(

@@ -75,6 +75,11 @@ class DataPlaneSettings(BaseSettings):
     shadow_idle_priority: bool = True
     """Run the shadow process under ``SCHED_IDLE`` (Linux): it only gets CPU time nothing else wants,
     so mirroring never takes a core from the workers, the upstreams or the clients."""
+    store_agent: bool = True
+    """On a PostgreSQL store, run one store agent per data plane (``store_agent.py``) that holds the
+    host's store connections for all its workers; off: each worker holds two of its own."""
+    store_agent_socket: Path | None = None
+    """Set by ``python -m strangler_proxy.dataplane`` for its workers when the agent runs."""
     stats_to_store: bool = True
     max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
     """Request line plus headers; larger requests are refused with 431."""

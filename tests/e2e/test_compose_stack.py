@@ -146,14 +146,18 @@ def test_the_compose_stack_scales_serves_and_flips(daemon: Daemon, tmp_path: Pat
             timeout=UP_TIMEOUT_S,
             check=False,
         )
-        assert up.returncode == 0, up.stderr[-4000:] + run("logs", "--tail", "40", check=False).stdout[-8000:]
+        if up.returncode != 0:
+            logs = ROOT / "test-artifacts" / f"compose-{project}.log"
+            logs.parent.mkdir(exist_ok=True)
+            logs.write_text(run("logs", "--no-color", check=False).stdout)
+            pytest.fail(f"compose up failed (every container's log in {logs}):\n{up.stderr[-4000:]}")
 
         shop = f"http://127.0.0.1:{lb_port}"
         admin = f"http://127.0.0.1:{admin_port}"
         page = httpx2.get(shop + "/", timeout=10)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         products = httpx2.get(shop + "/api/products", timeout=10)
-        assert products.status_code == 200
+        assert products.status_code == 200, products.text
 
         password = run(
             "exec", "-T", "controlplane", "cat", "/run/strangler-secrets/admin_password"
@@ -198,6 +202,12 @@ def test_the_compose_stack_scales_serves_and_flips(daemon: Daemon, tmp_path: Pat
         workers = json.loads(fleet.stdout)["workers"]
         assert len({w["instance"] for w in workers}) == DATA_PLANES
         assert all(w["current"] and w["state"] == "serving" for w in workers)
-        assert httpx2.get(shop + "/api/products", timeout=10).status_code == 200
+        flipped = httpx2.get(shop + "/api/products", timeout=10)
+        assert flipped.status_code == 200, flipped.text
+    except BaseException:
+        logs = ROOT / "test-artifacts" / f"compose-{project}.log"
+        logs.parent.mkdir(exist_ok=True)
+        logs.write_text(run("logs", "--no-color", check=False).stdout)
+        raise
     finally:
         run("down", "-v", "--remove-orphans", timeout=300, check=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.routes import LEGACY, Rule, RuleAction, RuleMatch, Upstream
@@ -39,7 +39,16 @@ class PostgresStore(Store):
         metadata.create_all(self.engine)
 
 
-def _start(home: Path, store_url: str, legacy_url: str, name: str, *, ready: bool) -> DataPlaneProcess:
+def _start(
+    home: Path,
+    store_url: str,
+    legacy_url: str,
+    name: str,
+    *,
+    ready: bool,
+    workers: int = 1,
+    agent: str = "true",
+) -> DataPlaneProcess:
     port, internal_port = free_port(), free_port()
     env = {
         "STRANGLER_HOME": str(home),
@@ -48,7 +57,8 @@ def _start(home: Path, store_url: str, legacy_url: str, name: str, *, ready: boo
         "STRANGLER_INSTANCE_NAME": name,
         "STRANGLER_DATAPLANE_PORT": str(port),
         "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
-        "STRANGLER_DATAPLANE_WORKERS": "1",
+        "STRANGLER_DATAPLANE_WORKERS": str(workers),
+        "STRANGLER_STORE_AGENT": agent,
         "STRANGLER_ACCESS_LOG": "false",
         "STRANGLER_DEBUG_HEADERS": "true",
         "STRANGLER_STATS_INTERVAL_S": "0.2",
@@ -175,3 +185,49 @@ def test_worker_rows_silent_past_the_prune_time_are_deleted(fleet, tmp_path: Pat
     finally:
         live.process.stop()
         legacy.process.stop()
+
+
+def _connections(store: PostgresStore) -> int:
+    """Connections to the store's database other than the test's own."""
+    with store.engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+
+
+@pytest.mark.parametrize(("agent", "expected"), [("true", 2), ("false", 6)])
+def test_one_connection_set_per_host_with_the_store_agent(
+    fleet: tuple[PostgresStore, TcpForwarder, str], tmp_path: Path, agent: str, expected: int
+) -> None:
+    """Three workers: through the host's store agent, two connections (its store client and its
+    LISTEN) whatever the number of workers; without it, two per worker. Publishes reach every worker
+    either way, and the figures of each worker arrive."""
+    store, _, _ = fleet
+    legacy = start_upstream("legacy", tmp_path)
+    first = store.publish(table([Upstream(name=LEGACY, url=legacy.url)]))
+    host = _start(tmp_path / "host", store.url, legacy.url, "host", ready=True, workers=3, agent=agent)
+    try:
+        store.wait_applied(first, workers=3)
+        store.engine.dispose()  # the test's pool holds none while counting
+        until(lambda: _connections(store) == expected, timeout=10)
+        second = store.publish(
+            table([Upstream(name=LEGACY, url=legacy.url)], [Rule(name="r", match=RuleMatch(path="/r"))])
+        )
+        store.wait_applied(second, workers=3)
+        for _ in range(30):
+            assert httpx.get(f"{host.url}/r", timeout=5).headers["x-strangler-route"] == "r"
+        until(lambda: _stat_requests(store) >= 30, timeout=10)
+        assert _connections(store) == expected
+    finally:
+        host.process.stop()
+        legacy.process.stop()
+
+
+def _stat_requests(store: PostgresStore) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(
+            text("SELECT coalesce(sum(requests), 0) FROM route_stats WHERE route = 'r'")
+        ).scalar_one()

@@ -180,5 +180,5 @@ def test_the_data_plane_scales_behind_the_load_balancer(services) -> None:
     assert balancer["depends_on"]["dataplane"]["condition"] == "service_healthy"
     config = (ROOT / "docker" / "haproxy" / "haproxy.cfg").read_text()
     assert "server-template dataplane" in config and "dataplane:8000" in config
-    assert "option httpchk GET /_strangler/healthz" in config
+    assert "http-check send meth GET uri /_strangler/healthz ver HTTP/1.1 hdr Host" in config
     assert "loadbalancer:8000" in " ".join(services["locust"]["command"])
