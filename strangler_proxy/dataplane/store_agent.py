@@ -22,6 +22,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,10 @@ from strangler_proxy.dataplane.store_client import StoreClient
 __all__ = ["STORE_AGENT_SOCKET_ENV", "StoreAgent", "main"]
 
 logger = logging.getLogger(__name__)
+
+_DRAIN_S = 40.0
+"""After a first SIGTERM, how long the agent serves on while its supervisor still runs (the workers'
+graceful shutdown, uvicorn's 30 s, then the supervisor's own stop)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +184,18 @@ def serve(settings: DataPlaneSettings, socket_path: Path) -> None:
     socket_path.unlink(missing_ok=True)
     server = _Server(str(socket_path), _Connection)
     server.agent = agent
-    stopped = threading.Event()
+    signals = []
 
     def stop(signum: int, frame: object) -> None:
-        stopped.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        # A SIGTERM to the data plane's whole process group reaches the agent at once, while its workers
+        # still finish their requests and remove their rows through it: the first signal waits for the
+        # supervisor to go (or for a second signal, which the supervisor sends once the workers are
+        # done), at most _DRAIN_S.
+        signals.append(signum)
+        if len(signals) == 1:
+            threading.Thread(target=_stop_after_parent, args=(server,), daemon=True).start()
+        else:
+            threading.Thread(target=server.shutdown, daemon=True).start()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
@@ -196,6 +208,14 @@ def serve(settings: DataPlaneSettings, socket_path: Path) -> None:
         server.server_close()
         socket_path.unlink(missing_ok=True)
         store.close()
+
+
+def _stop_after_parent(server: socketserver.BaseServer) -> None:
+    parent = os.getppid()
+    deadline = time.monotonic() + _DRAIN_S
+    while os.getppid() == parent and time.monotonic() < deadline:
+        time.sleep(0.1)
+    server.shutdown()
 
 
 def main() -> None:

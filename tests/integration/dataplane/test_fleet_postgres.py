@@ -221,6 +221,8 @@ def test_one_connection_set_per_host_with_the_store_agent(
             assert httpx.get(f"{host.url}/r", timeout=5).headers["x-strangler-route"] == "r"
         until(lambda: _stat_requests(store) >= 30, timeout=10)
         assert _connections(store) == expected
+        host.process.stop(timeout=40)  # SIGTERM to the whole group, the agent included
+        assert store.workers() == []  # every worker removed its row through the agent before it stopped
     finally:
         host.process.stop()
         legacy.process.stop()
