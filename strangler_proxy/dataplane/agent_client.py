@@ -7,10 +7,12 @@ that fails drops the socket and the next one connects again, so a restarted agen
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ from strangler_proxy.dataplane.store_client import FoundTable, stat_values
 from strangler_proxy.routes import RouteTable
 from strangler_proxy.store.pointer import ActivePointer
 
-__all__ = ["AgentStoreClient", "StoreAgentError"]
+__all__ = ["AgentStoreClient", "AgentWatcher", "StoreAgentError"]
+
+logger = logging.getLogger(__name__)
 
 _FIRST_CONNECT_S = 10.0
 """How long the first call waits for the agent's socket (the agent and the workers start together)."""
@@ -128,3 +132,55 @@ class AgentStoreClient:
             sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+
+
+class AgentWatcher:
+    """Calls ``on_change`` (from its own thread) whenever the agent's active generation changes, and
+    once after each (re)connection: the worker's poller polls at once instead of at its next interval.
+    Quacks like ``notify.ChangeListener`` (``start``, ``stop``, ``listening``)."""
+
+    def __init__(self, socket_path: Path, on_change: Callable[[], None]) -> None:
+        self.socket_path = socket_path
+        self._on_change = on_change
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self.listening = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="store-agent-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        known: int | None = None
+        while not self._stop.is_set():
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._sock = sock
+            try:
+                sock.connect(str(self.socket_path))
+                self.listening = True
+                self._on_change()
+                while not self._stop.is_set():
+                    send(sock, {"op": "watch", "known": known})
+                    answer = receive(sock)
+                    generation = answer.get("generation")
+                    if answer.get("ok") and generation is not None and generation != known:
+                        known = generation
+                        self._on_change()
+            except (OSError, ValueError) as exc:
+                if self.listening:
+                    logger.warning("store agent watch lost (%s); polling meanwhile, reconnecting", exc)
+            finally:
+                self.listening = False
+                self._sock = None
+                sock.close()
+            self._stop.wait(0.5)

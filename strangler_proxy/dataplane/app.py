@@ -34,7 +34,7 @@ import aiohttp
 
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.address_guard import GuardedResolver
-from strangler_proxy.dataplane.agent_client import AgentStoreClient
+from strangler_proxy.dataplane.agent_client import AgentStoreClient, AgentWatcher
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
@@ -121,7 +121,7 @@ class DataPlane:
         self._poller: TablePoller | None = None
         self._writer: StoreWriter | None = None
         self._store: StoreClient | AgentStoreClient | None = None
-        self._listener: ChangeListener | None = None
+        self._listener: ChangeListener | AgentWatcher | None = None
         self._session: aiohttp.ClientSession | None = None
         self._shadow: ShadowClient | None = None
         self._access_log: AccessLog | None = None
@@ -290,7 +290,10 @@ class DataPlane:
             ),
         )
         loop = self._loop = asyncio.get_running_loop()
-        if self._store.dialect == "postgresql":
+        if settings.store_agent_socket is not None:
+            self._listener = AgentWatcher(settings.store_agent_socket, self._poller.wake_threadsafe)
+            self._listener.start()
+        elif self._store.dialect == "postgresql":
             self._listener = ChangeListener(settings.resolved_store_url, self._poller.wake_threadsafe)
             self._listener.start()
         self._tasks = [

@@ -6,8 +6,10 @@ default), ``python -m strangler_proxy.dataplane`` runs this process beside the w
 like the shadow process. It holds the host's two connections: it follows the active pointer (woken by
 ``NOTIFY``, polling every ``poll_interval_s`` as a fallback) and keeps the active table in memory;
 the workers ask it for the table over a Unix socket (``STRANGLER_STORE_AGENT_SOCKET``) instead of the
-store, and hand it their per-second figures and heartbeats, which it writes through its one
-connection. SQLite stores do not use it (a file has no connection limit).
+store (and keep one more connection to it open, a *watch*, that it answers as soon as the active
+version changes: it wakes their poller as ``NOTIFY`` would), and hand it their per-second figures and
+heartbeats, which it writes through its one connection. SQLite stores do not use it (a file has no
+connection limit).
 
 A store the agent cannot reach is reported to every worker's poll as an error, so each worker keeps
 serving its table and says so in ``/readyz`` exactly as when it held the connection itself.
@@ -37,6 +39,8 @@ __all__ = ["STORE_AGENT_SOCKET_ENV", "StoreAgent", "main"]
 
 logger = logging.getLogger(__name__)
 
+_WATCH_S = 20.0
+"""The longest a watch waits before answering with the unchanged generation (then it is renewed)."""
 _DRAIN_S = 40.0
 """After a first SIGTERM, how long the agent serves on while its supervisor still runs (the workers'
 graceful shutdown, uvicorn's 30 s, then the supervisor's own stop)."""
@@ -73,13 +77,15 @@ class StoreAgent:
                 self._active is None or self._active.generation != pointer.generation
             ):
                 table = self._store.load(pointer.version_id)
-                self._active = _Active(
-                    pointer.version_id,
-                    pointer.generation,
-                    pointer.changed_at.isoformat(),
-                    pointer.previous_version_id,
-                    table.to_json(),
-                )
+                with self._changed:
+                    self._active = _Active(
+                        pointer.version_id,
+                        pointer.generation,
+                        pointer.changed_at.isoformat(),
+                        pointer.previous_version_id,
+                        table.to_json(),
+                    )
+                    self._changed.notify_all()
         except Exception as exc:
             if self._error is None:
                 logger.warning("store agent: the store is unreachable: %s", exc)
@@ -104,6 +110,23 @@ class StoreAgent:
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+        with self._changed:
+            self._changed.notify_all()
+
+    def watch(self, known: int | None, timeout_s: float) -> int | None:
+        """Block until the active generation is not ``known`` (or ``timeout_s`` passed); the
+        generation then. A worker's watcher wakes its poller with it, as ``NOTIFY`` would."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while not self._stopping.is_set():
+                active = self._active
+                if active is not None and active.generation != known:
+                    return active.generation
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(left)
+        return None if self._active is None else self._active.generation
 
     # --- answering the workers ----------------------------------------------------------------
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +149,8 @@ class StoreAgent:
                     "document": active.document,
                 },
             }
+        if op == "watch":
+            return {"ok": True, "generation": self.watch(request.get("known"), _WATCH_S)}
         if op == "stats":
             return {"ok": True, "written": self._store.write_stat_values(request["values"])}
         if op == "heartbeat":

@@ -3,6 +3,7 @@ cannot reach on to them as an error (they keep serving and say so)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -71,3 +72,18 @@ def test_heartbeats_pass_through_with_their_times() -> None:
     assert store.heartbeats == [("h:1", 1, 7, 3, applied)]
     with pytest.raises(ValueError, match="unknown store agent operation"):
         agent.answer({"op": "drop tables"})
+
+
+def test_a_watch_returns_as_soon_as_the_generation_moves() -> None:
+    store = FakeStore()
+    agent = StoreAgent(store, poll_interval_s=0.05)  # type: ignore[arg-type]
+    agent.refresh()
+    assert agent.watch(None, 5.0) == 3  # nothing seen yet: at once
+    assert agent.watch(3, 0.05) == 3  # unchanged: after the timeout
+    answers: list[int | None] = []
+    waiter = threading.Thread(target=lambda: answers.append(agent.watch(3, 10.0)))
+    waiter.start()
+    store.generation = 4
+    agent.refresh()
+    waiter.join(5.0)
+    assert answers == [4]
