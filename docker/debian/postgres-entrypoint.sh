@@ -1,7 +1,18 @@
 #!/bin/sh
-# First start: initdb with POSTGRES_USER/POSTGRES_PASSWORD, create POSTGRES_DB, run the init scripts;
+# First start: initdb with POSTGRES_USER/POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE), create
+# POSTGRES_DB, run the init scripts;
 # then run the server in the foreground, listening on every address of the container.
 set -eu
+if [ "$(id -u)" = 0 ]; then
+    # Started as root (like the public image): read a password file only root may read, then go on
+    # as postgres with the password in the environment.
+    if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+        POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
+        export POSTGRES_PASSWORD
+        unset POSTGRES_PASSWORD_FILE
+    fi
+    exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
 user="${POSTGRES_USER:-postgres}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
     printf '%s\n' "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}" > /tmp/pwfile

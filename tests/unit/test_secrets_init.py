@@ -23,3 +23,11 @@ def test_missing_secrets_are_generated_once_and_existing_ones_kept(tmp_path: Pat
 def test_a_name_that_is_a_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="plain file name"):
         generate_secret_files(tmp_path, ["../escape"])
+
+
+def test_a_pgpass_file_gives_the_user_the_generated_database_password(tmp_path: Path) -> None:
+    assert main([str(tmp_path), "postgres_password", "--pgpass", "pgpass:strangler:postgres_password"]) == 0
+    password = (tmp_path / "postgres_password").read_text().strip()
+    assert (tmp_path / "pgpass").read_text() == f"*:*:*:strangler:{password}\n"
+    assert stat.S_IMODE((tmp_path / "pgpass").stat().st_mode) == 0o600
+    assert main([str(tmp_path), "x", "--pgpass", "no-colons"]) == 2
