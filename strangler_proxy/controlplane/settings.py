@@ -20,11 +20,10 @@ class ControlPlaneSettings(BaseSettings):
     store_url: str | None = None
     sync_database_url: str | None = None
     """The sync database (``STRANGLER_SYNC_DATABASE_URL``); the relays keep its ``sync_lag`` table current."""
-    sync_reverse_directions: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: {"catalog": "reverse", "orders": "reverse:orders"}
-    )
+    sync_reverse_directions: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """``upstream=direction,...``: the reverse-sync direction that carries each new upstream's writes, which
-    a rollback of its routes drains first (an upstream not named here drains every reverse direction)."""
+    a rollback of its routes drains first (an upstream not named here drains every reverse direction).
+    `strangler up` passes strangler.toml's ``[sync] reverse``."""
     sync_outboxes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """``side=database-url,...`` (``STRANGLER_SYNC_OUTBOXES``): the databases holding each side's outbox and
     inbox, ``legacy`` for the monolith and one per service (``catalog=...``). With them a handover measures

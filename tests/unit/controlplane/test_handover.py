@@ -145,6 +145,7 @@ def live_settings(tmp_path: Path, sides: Sides) -> ControlPlaneSettings:
         admin_port=8001,
         admin_allowed_hosts=("testserver",),
         sync_outboxes={"legacy": str(sides.legacy.url), "catalog": str(sides.catalog.url)},
+        sync_reverse_directions={"catalog": "reverse"},
         handover_fence_s=20,
     )
 
@@ -298,6 +299,7 @@ def test_a_stale_sync_lag_row_is_unknown_and_unknown_refuses(tmp_path: Path) -> 
         guards_enabled=False,
         admin_allowed_hosts=("testserver",),
         handover_stale_after_s=5,
+        sync_reverse_directions={"catalog": "reverse"},
     )
     services = build_services(
         settings, make_engine(settings.resolved_store_url), password_hasher=CHEAP_ARGON2
