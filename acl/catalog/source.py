@@ -6,7 +6,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, column, create_engine, func, inspect, make_url, select, table
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    String,
+    column,
+    create_engine,
+    func,
+    inspect,
+    make_url,
+    select,
+    table,
+)
 
 from acl.catalog.legacy_schema import tbl_product
 from acl.catalog.records import ProductRecord
@@ -97,17 +109,22 @@ def _watermarks(connection: Connection, ids: list[int]) -> dict[int, tuple[int, 
     keys = [str(prd_id) for prd_id in ids]
     present = inspect(connection)
     if present.has_table("outbox_event"):
-        outbox = table("outbox_event", column("aggregate_type"), column("aggregate_id"), column("sequence"))
+        outbox = table(
+            "outbox_event",
+            column("aggregate_type", String),
+            column("aggregate_id", String),
+            column("sequence", Integer),
+        )
         query = (
             select(outbox.c.aggregate_id, func.max(outbox.c.sequence))
             .where(outbox.c.aggregate_type == "product", outbox.c.aggregate_id.in_(keys))
             .group_by(outbox.c.aggregate_id)
         )
-        for aggregate_id, sequence in connection.execute(query):
-            found[int(aggregate_id)][0] = int(sequence)
+        for row in connection.execute(query):
+            found[int(str(row[0]))][0] = int(str(row[1]))
     if present.has_table(LEGACY_STOCK_VERSION):
-        versions = table(LEGACY_STOCK_VERSION, column("aggregate_id"), column("version"))
+        versions = table(LEGACY_STOCK_VERSION, column("aggregate_id", String), column("version", Integer))
         query = select(versions.c.aggregate_id, versions.c.version).where(versions.c.aggregate_id.in_(keys))
-        for aggregate_id, version in connection.execute(query):
-            found[int(aggregate_id)][1] = int(version)
+        for row in connection.execute(query):
+            found[int(str(row[0]))][1] = int(str(row[1]))
     return {prd_id: (values[0], values[1]) for prd_id, values in found.items()}

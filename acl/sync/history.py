@@ -108,10 +108,8 @@ def _present(engine: Engine, id_column: Any, ids: list[str], *, uuid_hex: bool =
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             wanted = [uuid.UUID(i).hex for i in chunk] if uuid_hex else chunk
-            found |= {
-                str(uuid.UUID(str(value)))
-                for value in conn.scalars(select(id_column).where(id_column.in_(wanted)))
-            }
+            values: list[Any] = list(conn.scalars(select(id_column).where(id_column.in_(wanted))))
+            found |= {str(uuid.UUID(str(value))) for value in values}
     return found
 
 
