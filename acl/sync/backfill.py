@@ -81,13 +81,17 @@ class _PortSink:
     def write_page(self, page: ProductPage) -> int:
         written = self._port.apply_products(page.records)
         copied = {record.id for record in page.records}
-        marks = {prd_id: mark for prd_id, mark in page.watermarks.items() if prd_id in copied}
+        marks = {product_id: mark for product_id, mark in page.watermarks.items() if product_id in copied}
         record_copy = getattr(self._port, "record_copy", None)
         if record_copy is not None:
             record_copy(marks)
         if self._inbox is not None:
             self._inbox.seed(
-                {("product", str(prd_id)): sequence for prd_id, (sequence, _v) in marks.items() if sequence}
+                {
+                    ("product", str(product_id)): sequence
+                    for product_id, (sequence, _v) in marks.items()
+                    if sequence
+                }
             )
         return written
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from acl.catalog.records import ProductRecord
-from acl.catalog.translators import product_from_legacy_row
+from acl.catalog.translators import STOCK_LEVEL_FIELD, product_from_legacy_row
 from acl.errors import LegacyDataError
 from acl.sync.consumer import InboxConsumer
 from acl.sync.events import SyncEvent
@@ -60,7 +60,9 @@ class CatalogConsumer(InboxConsumer):
             else:
                 try:
                     record = product_from_legacy_row(event.payload)
-                    change = stock_change_from_payload(event.event_id, event.origin, record.id, event.payload)
+                    change = stock_change_from_payload(
+                        event.event_id, event.origin, record.id, event.payload, level_field=STOCK_LEVEL_FIELD
+                    )
                 except (LegacyDataError, ValueError) as exc:
                     log.error("event %s rejected: %s", event.event_id, exc)
                     self.stats.rejected += 1

@@ -179,17 +179,17 @@ class StockChange:
 
 
 def stock_change_from_payload(
-    event_id: str, origin: str, product_id: int, payload: Mapping[str, Any]
+    event_id: str, origin: str, product_id: int, payload: Mapping[str, Any], *, level_field: str
 ) -> StockChange | None:
-    """The change an event carries (None for an event without ``stk_ver``: it carries no stock change).
-    Raises ValueError for malformed fields."""
+    """The change an event carries (None for an event without ``stk_ver``: it carries no stock change);
+    ``level_field`` names the level in the monolith's own vocabulary. Raises ValueError when malformed."""
     if payload.get("stk_ver") is None:
         return None
-    version, delta, level = payload.get("stk_ver"), payload.get("stk_delta"), payload.get("stk_qty")
+    version, delta, level = payload.get("stk_ver"), payload.get("stk_delta"), payload.get(level_field)
     for name, value, optional in (
         ("stk_ver", version, False),
         ("stk_delta", delta, True),
-        ("stk_qty", level, False),
+        (level_field, level, False),
     ):
         if value is None and optional:
             continue
