@@ -156,6 +156,13 @@ class ProductApplier(Applier):
             if category is None:
                 raise ReverseEventError("cat_path", f"unknown category {changes['cat_path']!r}.")
             product.ctg = category
+        if (
+            stock is not None
+            and "upd_dt" in changes
+            and product.upd_dt
+            and changes["upd_dt"] < product.upd_dt
+        ):
+            changes["upd_dt"] = product.upd_dt  # changes cross in flight: the row keeps its latest time
         for column, value in changes.items():
             setattr(product, column, value)
         outcome, version = None, None

@@ -132,9 +132,12 @@ class CatalogSyncPort:
     ) -> str:
         if was_applied(connection, change.event_id):
             return "duplicate"
-        stock = connection.scalar(
-            select(products.c.stock).where(products.c.id == change.product_id).with_for_update()
-        )
+        held = connection.execute(
+            select(products.c.stock, products.c.updated_at)
+            .where(products.c.id == change.product_id)
+            .with_for_update()
+        ).first()
+        stock = None if held is None else held.stock
         if stock is None:
             if row is None:
                 return "unknown"
@@ -151,8 +154,9 @@ class CatalogSyncPort:
         else:
             level = current + change.delta if change.delta is not None else change.level
             moved: dict[str, Any] = {"stock": level}
-            if row is not None:
-                moved["updated_at"] = row.updated_at  # the change's time, as the monolith stamped it
+            if row is not None and held is not None:
+                # the change's time, as the monolith stamped it; changes cross in flight: keep the latest
+                moved["updated_at"] = max(row.updated_at, held.updated_at)
             connection.execute(update(products).where(products.c.id == change.product_id).values(**moved))
             stock_version_next(connection, change.product_id)
             record_applied(connection, change.event_id)
