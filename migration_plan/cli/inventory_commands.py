@@ -8,7 +8,6 @@ plane's ``/api/v1/stats``. Unclaimed routes (no stage moves them off the monolit
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.cli.routes_commands import HomeOption, TokenOption, UrlOption
+from migration_plan.home import default_plan_path, find_home
 from migration_plan.inventory import (
     Inventory,
     InventoryError,
@@ -87,9 +87,9 @@ def inventory(
 ) -> None:
     """List every monolith route with the stage that claims it and its share of traffic."""
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
-    state = home or Path(os.environ.get("STRANGLER_HOME", ".strangler"))
+    state = find_home(home)
     try:
-        the_plan = load_plan(plan or Path(os.environ.get("STRANGLER_PLAN", "plans/legacyshop.yaml")))
+        the_plan = load_plan(plan or default_plan_path())
         patterns = read_urlconf_file(urlconf) if urlconf else run_urls_json(home=state)
     except (PlanError, InventoryError) as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.cli.routes_commands import HomeOption, TokenOption, UrlOption
+from migration_plan.home import default_plan_path
 from migration_plan.plan import (
     GateResult,
     PlanEngine,
@@ -73,7 +74,7 @@ def _engine_run(
     front_door: str | None = None,
     reports: Path = Path("reports/load"),
 ) -> Any:
-    path = plan_path or Path(os.environ.get("STRANGLER_PLAN", "plans/legacyshop.yaml"))
+    path = plan_path or default_plan_path()
     try:
         plan = load_plan(path)
         door = front_door or f"http://127.0.0.1:{os.environ.get('STRANGLER_DATAPLANE_PORT', '8000')}"

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from migration_plan.home import find_home
 from migration_plan.supervisor.control import (
     ControlError,
     ControlSocketError,
@@ -44,9 +45,7 @@ def _settings(home: Path | None) -> StackSettings:
         settings = StackSettings()
     except ValidationError as exc:
         raise _fail(f"invalid environment: {exc}") from exc
-    if home is not None:
-        settings = settings.model_copy(update={"home": home.expanduser().absolute()})
-    return settings
+    return settings.model_copy(update={"home": find_home(home)})
 
 
 def up(
