@@ -53,6 +53,13 @@ class ObservabilityService:
             figures.append(entry)
         return figures
 
+    def parity(self, *, window_s: int) -> dict[str, float | None]:
+        """Each route's shadow parity (0..1, None without comparisons) over ``window_s``."""
+        until = self._last_complete_second() + 1
+        with self._engine.connect() as conn:
+            summary = shadow.summary(conn, since=until - window_s, until=until)
+        return {name: window.parity for name, window in summary.items()}
+
     def series(self, route: str, *, seconds: int = 60) -> list[dict[str, Any]]:
         """Per-second points for one route, oldest first, with empty seconds filled in."""
         until = self._last_complete_second() + 1

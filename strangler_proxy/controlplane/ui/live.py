@@ -32,6 +32,8 @@ SIDES = ("legacy", "new")
 UNMATCHED = "-"
 SETTLE_S = 1.0
 WORKER_STALE_S = 10.0
+PARITY_WINDOW_S = 300
+"""Parity is shown over the last five minutes on every page (the routes table and the Shadow page)."""
 """A data-plane worker whose last heartbeat is older than this is left out of the count."""
 
 
@@ -114,12 +116,14 @@ def build_snapshot(
     pointer, record = sources.publishing.active()
     table = record.table
     guards = _guard_states(sources, table)
+    # Parity over the Shadow page's window, so both pages show the same figure for a route.
+    parities = sources.observability.parity(window_s=PARITY_WINDOW_S)
     routes: dict[str, Any] = {}
     for entry in sources.observability.route_figures(table, window_s=window_s):
         name = entry["route"]
         guard = guards.get(name) or {}
         routes[name] = {side: _side(entry[side]) for side in SIDES} | {
-            "parity": _percent(entry["shadow"].get("parity")),
+            "parity": _percent(parities.get(name)),
             "guard": guard.get("status"),
             "guard_detail": guard.get("detail"),
             "guard_failures": guard.get("failures"),
