@@ -8,6 +8,7 @@ plane's ``/api/v1/stats``. Unclaimed routes (no stage moves them off the monolit
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -31,11 +32,15 @@ from migration_plan.plan import PlanError, load_plan
 __all__ = ["print_inventory", "register"]
 
 
-def print_inventory(inventory: Inventory, console: Console) -> None:
+def print_inventory(inventory: Inventory, console: Console, *, wide: bool = False) -> None:
     window = f", traffic over the last {inventory.window_s} s" if inventory.window_s else ""
     table = Table(title=f"monolith routes against plan {inventory.plan}{window}")
-    for column in ("pattern", "name", "methods", "stage (route)", "share", "status"):
-        table.add_column(column, justify="right" if column == "share" else "left")
+    columns = ["pattern", "name", "methods", "stage (route)", "share", "status"]
+    if wide:
+        columns += ["view", "sample path"]
+    for column in columns:
+        # Long names wrap instead of being cut with an ellipsis.
+        table.add_column(column, justify="right" if column == "share" else "left", overflow="fold")
     for row in inventory.rows:
         claims = "\n".join(
             f"{escape(c.stage)} ({escape(c.route)}"
@@ -45,15 +50,29 @@ def print_inventory(inventory: Inventory, console: Console) -> None:
         share = "-" if row.share is None else f"{row.share:.1%}"
         style = "bold yellow" if row.unclaimed else "dim" if row.kept else ""
         status = f"[{style}]{row.status}[/]" if style else row.status
-        table.add_row(
+        cells = [
             escape(row.pattern.pattern),
             escape(row.pattern.name or "-"),
             ",".join(row.pattern.methods) if row.pattern.methods else "any",
             claims or "-",
             share,
             status,
-        )
+        ]
+        if wide:
+            cells += [escape(row.pattern.view or "-"), escape(row.sample)]
+        table.add_row(*cells)
     console.print(table)
+    if inventory.total_requests is not None and any(row.share is None for row in inventory.rows):
+        unmatched = inventory.unmatched_requests or 0
+        part = (
+            f"{unmatched / inventory.total_requests:.1%} of {inventory.total_requests}"
+            if (inventory.total_requests)
+            else "no requests yet"
+        )
+        console.print(
+            f"[dim]share -: no rule of the live table matches the pattern yet; its requests are among the "
+            f"unmatched ones ({part})[/]"
+        )
     unclaimed = inventory.unclaimed
     if unclaimed:
         names = ", ".join(escape(row.pattern.pattern) for row in unclaimed)
@@ -81,12 +100,20 @@ def inventory(
         bool, typer.Option("--fail-on-unclaimed", help="Exit 1 when a route is unclaimed.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,
+    output: Annotated[str, typer.Option("--output", "-o", help="table (default) or json.")] = "table",
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Also the view and a sample path; never cut to the terminal.")
+    ] = False,
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
 ) -> None:
     """List every monolith route with the stage that claims it and its share of traffic."""
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    if output not in ("table", "json"):
+        errors.print(f"[bold red]error:[/] --output {escape(output)}: choose table or json")
+        raise typer.Exit(2)
+    as_json = as_json or output == "json"
     state = find_home(home)
     try:
         the_plan = load_plan(plan or default_plan_path())
@@ -105,7 +132,9 @@ def inventory(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        print_inventory(result, Console(highlight=False, soft_wrap=True))
+        # Piped (or --wide), the table takes the width its cells need: nothing is cut.
+        width = None if sys.stdout.isatty() and not wide else 100_000
+        print_inventory(result, Console(highlight=False, soft_wrap=True, width=width), wide=wide)
     if fail_on_unclaimed and result.unclaimed:
         raise typer.Exit(1)
 
