@@ -18,6 +18,7 @@ from migration_plan.home import find_home
 from migration_plan.supervisor.control import (
     ControlError,
     ControlSocketError,
+    NoSupervisorError,
     SupervisorAlreadyRunning,
     send_command,
 )
@@ -110,14 +111,22 @@ def _send(home: Path | None, request: dict[str, Any]) -> dict[str, Any]:
     try:
         return send_command(_settings(home).socket_path, request)
     except ControlError as exc:
-        raise _fail(str(exc)) from exc
+        failure = _fail(str(exc))
+        # docs/cli.md: 3 when no supervisor answers (none running, or unreachable); a refusal stays 1.
+        failure.exit_code = 3 if isinstance(exc, NoSupervisorError) else 1
+        raise failure from exc
 
 
 def ps(
     home: HomeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the processes as JSON.")] = False,
+    output: Annotated[str, typer.Option("--output", "-o", help="table (default) or json.")] = "table",
 ) -> None:
     """Show the supervised processes: pid, state, restarts, uptime, health, port."""
+    if output not in ("table", "json"):
+        Console(stderr=True).print(f"[bold red]error:[/] --output {escape(output)}: choose table or json")
+        raise typer.Exit(2)
+    as_json = as_json or output == "json"
     processes = _send(home, {"command": "ps"})["processes"]
     if as_json:
         typer.echo(json.dumps(processes, indent=2))

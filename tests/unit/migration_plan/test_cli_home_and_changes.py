@@ -124,3 +124,9 @@ def test_changes_apply_in_one_candidate_table() -> None:
         apply_changes(_table(), {}, {"flips": [{"route": "a", "mode": "new", "upstream": "x"}]})
     with pytest.raises(ChangeError, match="not in the active table"):
         apply_changes(_table(), {}, {"remove": ["zzz"]})
+
+
+def test_ps_without_a_supervisor_exits_unreachable_and_takes_output_json(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["ps", "--home", str(tmp_path), "-o", "json"])
+    assert result.exit_code == 3, result.output
+    assert CliRunner().invoke(cli, ["ps", "--home", str(tmp_path), "-o", "yaml"]).exit_code == 2
