@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import CHROMIUM_ARGS, Stack, admin_api
-from tests.browser.test_admin_ui import VIEWPORT, _add_route, _log_in
+from tests.browser.test_admin_ui import VIEWPORT, Shots, _add_route, _log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -27,6 +27,7 @@ def test_an_operators_day_in_the_admin_ui(stack: Stack, chromium_path: Path, art
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(15_000)
             expect.set_options(timeout=15_000)
+            shots = Shots(page, artifacts_dir)
             _log_in(page, stack)
 
             # A favicon, linked from every page and served.
@@ -46,6 +47,7 @@ def test_an_operators_day_in_the_admin_ui(stack: Stack, chromium_path: Path, art
                 reason="reads", version=2,
             )  # fmt: skip
             expect(page.locator('tr[data-route="reads"] td:nth-child(11)')).to_be_visible()
+            expect(page.locator("#active-version")).to_have_text("v2")  # the top bar follows at once
 
             # No meaningless cells: the unmatched row has no new side, a legacy route no weight or parity.
             unmatched = page.locator('tr[data-route="-"]')
@@ -60,6 +62,7 @@ def test_an_operators_day_in_the_admin_ui(stack: Stack, chromium_path: Path, art
             expect(form.locator("[name=failing_windows]")).to_have_value("5")
             form.locator("[name=failing_windows]").fill("3")
             form.locator("[name=reason]").fill("fewer windows for this route")
+            shots("guard-form")
             form.get_by_role("button", name="Save guard").click()
             expect(page.locator("#toast")).to_contain_text("failing_windows 3")
             expect(page.locator("#action-panel")).to_be_empty()

@@ -296,6 +296,12 @@
   });
 
   document.addEventListener("htmx:afterSwap", function () {
+    // The top bar's version follows the table the page shows (after this operator's publish too).
+    var table = document.getElementById("routes-table");
+    var badge = document.getElementById("active-version");
+    if (table && badge && table.getAttribute("data-version")) {
+      badge.textContent = "v" + table.getAttribute("data-version");
+    }
     highlightRow();
     if (lastPayload) { updateRows(lastPayload); }
   });
