@@ -103,7 +103,7 @@ def logout(
             client.client.headers["Authorization"] = f"Bearer {stored.token}"
             token_id = client.request("GET", "/session").get("token_id")
             if token_id:
-                client.request("DELETE", f"/tokens/{token_id}")
+                client.request("DELETE", f"/tokens/{token_id}", {})
     except (AdminApiError, OSError) as exc:
         raise _fail(str(exc)) from None
     finally:

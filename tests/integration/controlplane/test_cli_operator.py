@@ -139,3 +139,30 @@ def test_apply_publishes_several_changes_as_one_version(project, monkeypatch, tm
     assert routes["orders-api"]["mode"] == "shadow" and routes["carts"]["mode"] == "legacy"
     again = run("routes", "apply", str(changes), "--yes")
     assert again.exit_code == 0 and "nothing to change" in again.output, again.output
+
+
+def test_logout_revokes_the_token_and_a_password_reset_needs_a_new_login(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    root, plane = project
+    run = _cli(project, monkeypatch)
+    token_file = root / ".strangler" / "secrets" / "api_token.json"
+    assert run("routes", "list", "-o", "json").exit_code == 0
+    token = json.loads(token_file.read_text())["token"]
+    logged_out = run("logout")
+    assert logged_out.exit_code == 0 and not token_file.exists(), logged_out.output
+    refused = httpx2.get(plane.url + "/api/v1/routes", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401  # revoked on the server, not only forgotten here
+
+    old_password = plane.admin_password()
+    reset = run("admin", "password", "--reset")
+    assert reset.exit_code == 0, reset.output
+    assert plane.admin_password() == reset.output.strip() != old_password
+    assert stat.S_IMODE(os.stat(root / ".strangler" / "secrets" / "admin_password").st_mode) == 0o600
+    with_stdin = CliRunner().invoke(
+        cli,
+        ["login", "--password-stdin", "--scope", "viewer", "--expires-in", "1h"],
+        input=plane.admin_password() + "\n",
+        env={"STRANGLER_HOME": None, "STRANGLER_TOKEN": None, "STRANGLER_ADMIN_URL": plane.url},  # type: ignore[dict-item]
+    )
+    assert with_stdin.exit_code == 0, with_stdin.output
+    assert json.loads(token_file.read_text())["scope"] == "viewer"
+    assert run("routes", "panic", "-r", "a viewer token may not").exit_code == 4
