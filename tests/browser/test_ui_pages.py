@@ -375,6 +375,32 @@ def test_parity_is_the_same_figure_on_the_routes_table_and_the_shadow_page(admin
     assert PARITY_WINDOW_S == shadow_page.WINDOW_S
 
 
+def test_a_shadowed_route_shows_the_new_sides_latency_to_the_mirrors(admin: Admin) -> None:
+    csrf = admin.login("olivia")
+    _add_catalog(admin, csrf)
+    admin.client.post(
+        "/ui/routes/catalog/flip",
+        data={"csrf_token": csrf, "mode": "shadow", "upstream": "catalog", "reason": "compare",
+              "expected_version": str(admin.active_version())},
+    )  # fmt: skip
+    assert admin.services.publishing.active_table().rule("catalog").action.mode is ActionMode.SHADOW
+    now = 1_900_000_000
+    buckets = [0] * len(LATENCY_BUCKETS_MS)
+    fast, slow = list(buckets), list(buckets)
+    fast[LATENCY_BUCKETS_MS.index(5)] = 10
+    slow[LATENCY_BUCKETS_MS.index(100)] = 10
+    rows = []
+    for second in range(now - 5, now):
+        rows.append(_stats_row(second, "w1", "catalog", "legacy", 10, 0, fast))
+        rows.append(_stats_row(second, "shadow-1", "catalog", "shadow", 10, 0, slow))
+    with admin.services.engine.begin() as conn:
+        conn.execute(insert(route_stats), rows)
+    snapshot = build_snapshot(_frozen_sources(admin.services, now), window_s=5, history_s=10)
+    catalog = snapshot["routes"]["catalog"]
+    assert catalog["legacy"]["p99"] <= 5 and 50 < catalog["new"]["p99"] <= 100
+    assert catalog["new"]["rps"] == 10.0  # the mirrored requests per second
+
+
 def _stats_row(second: int, worker: str, route: str, target: str, requests: int, errors: int, buckets):  # type: ignore[no-untyped-def]
     return {
         "second": second,

@@ -49,6 +49,9 @@ class ObservabilityService:
             }
             for target in TARGETS:
                 entry[target] = summary.get((name, target), Window()).to_dict(window_s)
+            # The new side's answers to the shadow mirrors (the shadow process writes them as target
+            # "shadow"): a route in shadow mode has a new-side latency although it serves nothing.
+            entry["mirrored"] = summary.get((name, "shadow"), Window()).to_dict(window_s)
             entry["shadow"] = parity.get(name, ShadowWindow()).to_dict()
             figures.append(entry)
         return figures

@@ -122,7 +122,10 @@ def build_snapshot(
     for entry in sources.observability.route_figures(table, window_s=window_s):
         name = entry["route"]
         guard = guards.get(name) or {}
-        routes[name] = {side: _side(entry[side]) for side in SIDES} | {
+        sides = {side: _side(entry[side]) for side in SIDES}
+        if entry["mode"] == "shadow":
+            sides["new"] = _side(entry["mirrored"])  # what the new side answered to the mirrors
+        routes[name] = sides | {
             "parity": _percent(parities.get(name)),
             "guard": guard.get("status"),
             "guard_detail": guard.get("detail"),
