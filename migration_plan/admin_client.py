@@ -1,16 +1,16 @@
 """A small client of the control plane's admin API (/api/v1), shared by the CLI and the plan engine.
 
 Credentials, in order: a bearer token (``--token`` / ``STRANGLER_TOKEN``); the API token stored by
-``strangler login`` under the home's secrets; else the admin password in
-``$STRANGLER_HOME/secrets/admin_password``, exchanged once for an API token that is stored there for
-the next commands (one ``login`` audit row, not one per command). The home is found as
-migration_plan.home says (``--home``, ``STRANGLER_HOME``, the nearest strangler.toml, the default).
-The control plane's address is the given URL, else ``STRANGLER_ADMIN_URL``, else
-http://127.0.0.1:$STRANGLER_ADMIN_PORT (8001).
+``strangler login`` under the home's secrets; else the admin password (``STRANGLER_ADMIN_PASSWORD``
+or ``STRANGLER_ADMIN_PASSWORD_FILE``, else ``$STRANGLER_HOME/secrets/admin_password``), exchanged
+once for an API token that is stored there for the next commands (one ``login`` audit row, not one
+per command). The home is found as migration_plan.home says (``--home``, ``STRANGLER_HOME``, the
+project file's, the default). The control plane's address is the given URL, else
+``STRANGLER_ADMIN_URL``, else http://127.0.0.1:$STRANGLER_ADMIN_PORT (8001).
 
     AdminApiError           any failure, as one message fit for a terminal
      ├── Unreachable        the control plane did not answer
-     └── NoCredentials      no token and no password file to log in with
+     └── NoCredentials      no token and no password to log in with
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import httpx2
 
 from migration_plan.credentials import StoredToken, forget_token, load_token, save_token
 from migration_plan.home import find_home
+from strangler_proxy.secrets import configured_secret
 
 __all__ = [
     "CLI_TOKEN_TTL_S",
@@ -99,14 +100,20 @@ class AdminClient:
             self.stored_home = home
             return stored.token
         password_file = home / "secrets" / "admin_password"
-        if not password_file.exists():
-            raise NoCredentials(
-                f"no credentials: run `strangler login`, give --token or STRANGLER_TOKEN, or --home "
-                f"the state directory whose secrets hold admin_password (looked in {home})"
-            )
-        password = password_file.read_text(encoding="utf-8").strip()
+        password = configured_secret("ADMIN_PASSWORD")
+        if password is None:
+            if not password_file.exists():
+                raise NoCredentials(
+                    "no credentials: run `strangler login`, give --token or STRANGLER_TOKEN, set "
+                    "STRANGLER_ADMIN_PASSWORD(_FILE), or --home the state directory whose secrets hold "
+                    f"admin_password (looked in {home})"
+                )
+            password = password_file.read_text(encoding="utf-8").strip()
         issued = token_login(self, "admin", password, scope=None, ttl_s=CLI_TOKEN_TTL_S)
-        save_token(home, issued)
+        try:
+            save_token(home, issued)
+        except OSError:
+            return issued.token  # a read-only home: this command uses the token, the next logs in again
         self.stored_home = home
         return issued.token
 

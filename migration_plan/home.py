@@ -4,30 +4,29 @@ The state directory ("home": the store, the secrets, the logs, the supervisor's 
 
 1. the explicit ``--home`` of a command;
 2. ``$STRANGLER_HOME``;
-3. ``.strangler`` next to the nearest ``strangler.toml`` found from the working directory upwards
-   (the project marker);
-4. the default: ``.strangler`` of the source checkout this toolkit runs from (an editable install,
-   as ``make run`` makes), else ``./.strangler``.
+3. the project's: the ``home`` that the project file sets (default ``.strangler``), relative to the
+   file's folder; the project file is ``$STRANGLER_CONFIG``, else the nearest ``strangler.toml``
+   found from the working directory upwards;
+4. the default: the same for the source checkout this toolkit runs from (an editable install, as
+   ``make run`` makes), else ``./.strangler``.
 
 The project root (for relative files such as the plan) follows the same search: the folder of the
 nearest ``strangler.toml``, else the source checkout, else the working directory.
 
     find_home(explicit) -> Path          absolute
     find_project_root() -> Path          absolute
-    default_plan_path() -> Path          $STRANGLER_PLAN, else plans/legacyshop.yaml here or in the project
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 __all__ = [
-    "DEFAULT_PLAN",
     "PROJECT_FILE",
     "STATE_DIR",
-    "default_plan_path",
     "find_home",
     "find_project_root",
     "project_file",
@@ -35,7 +34,6 @@ __all__ = [
 
 PROJECT_FILE = "strangler.toml"
 STATE_DIR = ".strangler"
-DEFAULT_PLAN = Path("plans/legacyshop.yaml")
 
 
 def project_file(start: Path) -> Path | None:
@@ -78,25 +76,28 @@ def find_home(
         return _absolute(explicit, here)
     if env.get("STRANGLER_HOME"):
         return _absolute(Path(env["STRANGLER_HOME"]), here)
-    marker = project_file(here)
+    marker = _absolute(Path(env["STRANGLER_CONFIG"]), here) if env.get("STRANGLER_CONFIG") else None
+    marker = marker or project_file(here)
+    if marker is None:
+        checkout = _source_checkout()
+        marker = checkout / PROJECT_FILE if checkout and (checkout / PROJECT_FILE).is_file() else None
     if marker is not None:
-        return marker.parent / STATE_DIR
-    checkout = _source_checkout()
-    return (checkout or here) / STATE_DIR
+        return _home_of(marker)
+    return here / STATE_DIR
+
+
+def _home_of(marker: Path) -> Path:
+    """The ``home`` the project file sets (relative to its folder), else ``.strangler`` beside it; an
+    unreadable file says nothing here (the commands that read it report what is wrong)."""
+    try:
+        with marker.open("rb") as handle:
+            configured = tomllib.load(handle).get("home")
+    except (OSError, tomllib.TOMLDecodeError):
+        configured = None
+    home = Path(configured).expanduser() if isinstance(configured, str) and configured else Path(STATE_DIR)
+    return home if home.is_absolute() else marker.parent.absolute() / home
 
 
 def _absolute(path: Path, here: Path) -> Path:
     path = path.expanduser()
     return path if path.is_absolute() else here / path
-
-
-def default_plan_path(*, cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """``$STRANGLER_PLAN``; else plans/legacyshop.yaml of the working directory when it is there, else
-    of the project root."""
-    env = os.environ if environ is None else environ
-    if env.get("STRANGLER_PLAN"):
-        return Path(env["STRANGLER_PLAN"])
-    here = (cwd or Path.cwd()).absolute()
-    if (here / DEFAULT_PLAN).is_file():
-        return DEFAULT_PLAN
-    return find_project_root(cwd=here) / DEFAULT_PLAN

@@ -21,7 +21,6 @@ from rich.table import Table
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.cli.exit_codes import exit_code_for
 from migration_plan.cli.routes_commands import HomeOption, TokenOption, UrlOption
-from migration_plan.home import default_plan_path
 from migration_plan.plan import (
     GateResult,
     PlanEngine,
@@ -31,6 +30,8 @@ from migration_plan.plan import (
     load_plan,
     sync_lag_from_command,
 )
+from migration_plan.project import ProjectFileError
+from migration_plan.project.context import plan_path as resolve_plan_path
 
 __all__ = ["register"]
 
@@ -40,7 +41,7 @@ plan_app = typer.Typer(
 
 PlanOption = Annotated[
     Path | None,
-    typer.Option("--plan", "-p", help="Plan file (default $STRANGLER_PLAN or plans/legacyshop.yaml)."),
+    typer.Option("--plan", "-p", help="Plan file (default $STRANGLER_PLAN, else strangler.toml's plan)."),
 ]
 StageOption = Annotated[
     str | None, typer.Option("--stage", "-s", help="Stage name (default: chosen by the plan).")
@@ -76,16 +77,15 @@ def _engine_run(
     front_door: str | None = None,
     reports: Path = Path("reports/load"),
 ) -> Any:
-    path = plan_path or default_plan_path()
     try:
-        plan = load_plan(path)
+        plan = load_plan(resolve_plan_path(plan_path))
         door = front_door or f"http://127.0.0.1:{os.environ.get('STRANGLER_DATAPLANE_PORT', '8000')}"
         with AdminClient.connect(url, token, home) as admin:
             engine = PlanEngine(
                 plan, admin, run_load=load_gate_runner(door, reports), sync_lag=sync_lag_from_command()
             )
             return action(engine)
-    except PlanError as exc:
+    except (PlanError, ProjectFileError) as exc:
         raise _fail(str(exc)) from None
     except AdminApiError as exc:
         raise _fail(str(exc), exit_code_for(exc)) from None

@@ -144,7 +144,7 @@ def stage_position(stage: Stage, table: RouteTable) -> StagePosition:
 
 
 def describe_match(match: RuleMatch) -> str:
-    """``prefix /api/products GET,HEAD``: how a rule selects requests, in one line."""
+    """``prefix /reports/ GET,HEAD``: how a rule selects requests, in one line."""
     methods = ",".join(sorted(match.methods)) if match.methods else "any method"
     return f"{match.kind.value} {match.path} {methods}"
 

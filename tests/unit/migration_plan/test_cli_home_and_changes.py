@@ -18,7 +18,7 @@ from migration_plan.cli.guards_commands import parse_assignments
 from migration_plan.cli.main import app as cli
 from migration_plan.cli.routes_commands import parse_methods, skipped_stages
 from migration_plan.credentials import StoredToken, load_token, save_token
-from migration_plan.home import default_plan_path, find_home, find_project_root
+from migration_plan.home import find_home, find_project_root
 
 
 def test_home_explicit_then_environment_then_nearest_project_file(tmp_path: Path) -> None:
@@ -30,13 +30,16 @@ def test_home_explicit_then_environment_then_nearest_project_file(tmp_path: Path
     assert find_home(None, cwd=deep, environ={"STRANGLER_HOME": "/x"}) == Path("/x")
     assert find_home(None, cwd=deep, environ={}) == project / ".strangler"
     assert find_project_root(cwd=deep) == project
-    assert default_plan_path(cwd=deep, environ={}) == project / "plans" / "legacyshop.yaml"
+    (project / "strangler.toml").write_text('home = "state"\n')
+    assert find_home(None, cwd=deep, environ={}) == project / "state"  # the file's own home
+    assert find_home(None, cwd=deep, environ={"STRANGLER_CONFIG": str(project / "strangler.toml")}) == (
+        project / "state"
+    )
 
 
 def test_without_a_project_file_the_home_is_the_checkouts(tmp_path: Path) -> None:
     checkout = Path(__file__).resolve().parents[3]
     assert find_home(None, cwd=tmp_path, environ={}) == checkout / ".strangler"
-    assert default_plan_path(cwd=tmp_path, environ={}) == checkout / "plans" / "legacyshop.yaml"
 
 
 def test_token_file_is_private_and_expires(tmp_path: Path) -> None:
