@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from migration_plan.cli.conflict_commands import conflicts_app
+from migration_plan.home import find_home
 
 __all__ = ["register", "sync_argv"]
 
@@ -35,8 +36,7 @@ def sync_argv(*args: str) -> list[str]:
 
 def _run(args: list[str], home: Path | None) -> None:
     env = dict(os.environ)
-    if home is not None:
-        env["STRANGLER_HOME"] = str(home.expanduser().absolute())
+    env["STRANGLER_HOME"] = str(find_home(home))
     try:
         code = subprocess.call(sync_argv(*args), env=env)
     except KeyboardInterrupt:

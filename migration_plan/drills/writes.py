@@ -14,7 +14,7 @@ import httpx2
 
 from migration_plan.drills.load import WriteLedger
 
-__all__ = ["WriteCheck", "read_stock", "reconcile_writes"]
+__all__ = ["WriteCheck", "read_stock", "reconcile_writes", "revert_stock"]
 
 
 def read_stock(legacy_url: str, product_ids: Iterable[int]) -> dict[int, int]:
@@ -83,3 +83,19 @@ def reconcile_writes(
         if all(stock == after for stock in others.values()) or time.monotonic() >= deadline:
             return WriteCheck(before, after, ledger, others=others)
         time.sleep(0.2)
+
+
+def revert_stock(legacy_url: str, before: dict[int, int], auth: tuple[str, str]) -> list[str]:
+    """Move each product's stock back to ``before`` on the monolith (one compensating ``delta`` write
+    each, synced to the services like any other write); one line per product moved."""
+    lines = []
+    after = read_stock(legacy_url, before)
+    with httpx2.Client(base_url=legacy_url, timeout=10.0, auth=auth) as client:
+        for product, start in sorted(before.items()):
+            delta = start - after[product]
+            if delta == 0:
+                continue
+            response = client.post(f"/api/products/{product}/stock", json={"delta": delta})
+            response.raise_for_status()
+            lines.append(f"product {product}: stock {after[product]} -> {start} (drill writes reverted)")
+    return lines

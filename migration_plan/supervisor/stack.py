@@ -194,6 +194,9 @@ def build_stack(
         "STRANGLER_DATAPLANE_INTERNAL_PORT": str(settings.dataplane_internal_port),
         "STRANGLER_DATAPLANE_WORKERS": str(settings.dataplane_workers),
         "STRANGLER_ADMIN_PORT": str(settings.admin_port),
+        # X-Strangler-Route/-Target/-Upstream/-Version on every answer: on for the loopback stack, so
+        # drills attached to it (and curl -i) see which side served; STRANGLER_DEBUG_HEADERS=false hides them.
+        "STRANGLER_DEBUG_HEADERS": environ.get("STRANGLER_DEBUG_HEADERS", "true"),
     }
     front_door = {
         "port": settings.dataplane_port,

@@ -26,6 +26,7 @@ __all__ = ["REQUEST_ID_HEADER", "install_observability"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _MAX_REQUEST_ID = 200
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def _configure_structlog(log_level: str) -> None:
@@ -91,7 +92,9 @@ def install_observability(
         endpoint = request.endpoint or "unmatched"
         requests_total.labels(request.method, endpoint, str(response.status_code)).inc()
         duration.labels(request.method, endpoint).observe(elapsed)
-        log.info(
+        # Health probes (every few seconds from the supervisor) only at DEBUG.
+        emit = log.debug if request.path in HEALTH_PATHS else log.info
+        emit(
             "request",
             method=request.method,
             path=request.path,

@@ -12,6 +12,17 @@ from strangler_proxy.controlplane.app import create_app
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.secrets import keep_private
 
+HEALTH_PATHS = ("/healthz", "/readyz")
+
+
+class QuietHealthChecks(logging.Filter):
+    """Drops uvicorn's access lines for health probes (the supervisor asks every few seconds)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) > 2 else ""
+        return not (isinstance(path, str) and path.split("?", 1)[0] in HEALTH_PATHS)
+
 
 def main() -> None:
     settings = ControlPlaneSettings()
@@ -20,6 +31,7 @@ def main() -> None:
     store = make_url(settings.resolved_store_url)
     sqlite_file = (Path(store.database),) if store.get_backend_name() == "sqlite" and store.database else ()
     keep_private(settings.home, files=sqlite_file)
+    logging.getLogger("uvicorn.access").addFilter(QuietHealthChecks())
     uvicorn.run(
         create_app(settings),
         host=settings.admin_host,

@@ -69,16 +69,18 @@ class RollbackBody(RollbackAllBody):
     dry_run: bool = False
 
 
-class LoginBody(_Body):
-    username: str = Field(max_length=150)
-    password: str = Field(max_length=1024)
-
-
 class TokenBody(_Body):
     name: str = Field(default="cli", min_length=1, max_length=100)
     scope: Literal["viewer", "operator", "admin"] | None = None
     """The most the token may do; default (and at most) the creator's role."""
     expires_in_s: int = Field(default=DEFAULT_TTL_S, ge=60, le=MAX_TTL_S)
+
+
+class LoginBody(_Body):
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=1024)
+    token: TokenBody | None = None
+    """Answer an API token instead of opening a session (``strangler login``): one ``login`` audit row."""
 
 
 class UpstreamBody(_Body):

@@ -14,6 +14,7 @@ from strangler_proxy.controlplane.ui.templating import STATIC_DIR, STATIC_ROUTE,
 from strangler_proxy.controlplane.ui.views_audit import AuditViews
 from strangler_proxy.controlplane.ui.views_auth import AuthViews
 from strangler_proxy.controlplane.ui.views_controls import ControlsViews
+from strangler_proxy.controlplane.ui.views_guards import GuardViews
 from strangler_proxy.controlplane.ui.views_history import HistoryViews
 from strangler_proxy.controlplane.ui.views_routes import RoutesViews
 from strangler_proxy.controlplane.ui.views_shadow import ShadowViews
@@ -34,6 +35,7 @@ def ui_routes(services: ControlPlaneServices) -> list[BaseRoute]:
         AuthViews(ui),
         RoutesViews(ui),
         ControlsViews(ui),
+        GuardViews(ui),
         HistoryViews(ui),
         AuditViews(ui),
         ShadowViews(ui),

@@ -73,7 +73,7 @@ class HistoryViews:
         rows = [
             VersionRow(
                 id=v.id,
-                created_at=v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                created_at=v.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
                 author=v.author,
                 reason=v.reason,
                 parent_id=v.parent_id,

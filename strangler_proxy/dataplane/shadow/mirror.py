@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -152,6 +153,8 @@ class ShadowMirror:
         """Replay, compare and record: one coroutine, so a mirror costs one task and no more frames
         than it needs."""
         new_status: int | None = None
+        answered: int | None = None
+        latency: float | None = None
         try:
             base = exchange.upstream_url or self._upstream_urls(exchange.upstream)
             if base is None:
@@ -159,6 +162,7 @@ class ShadowMirror:
             else:
                 timeouts = rule.timeouts
                 client = self._client
+                started = time.perf_counter()
                 answer = await client.request(
                     client.origin(base),
                     exchange.method,
@@ -168,6 +172,7 @@ class ShadowMirror:
                     connect_s=timeouts.connect_s,
                     read_s=timeouts.read_s,
                 )
+                latency, answered = time.perf_counter() - started, answer.status
                 legacy = ResponseSnapshot(
                     exchange.legacy_status, exchange.legacy_headers, exchange.legacy_body
                 )
@@ -187,7 +192,9 @@ class ShadowMirror:
             self._in_flight[exchange.route] -= 1
         sample = None if outcome is ShadowOutcome.MATCH else self._sample(exchange, new_status, diff)
         try:
-            self._sink.record(exchange.route, exchange.version, outcome, sample)
+            self._sink.record(
+                exchange.route, exchange.version, outcome, sample, new_status=answered, new_latency_s=latency
+            )
         except Exception:
             logger.exception("shadow sink refused the outcome of route %r", exchange.route)
 

@@ -46,7 +46,7 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
 
         assert run("register", "catalog", "http://127.0.0.1:18201").exit_code == 0
         assert run("add", "catalog", "--path", "/catalog", "--reason", "extract").exit_code == 0
-        flipped = run("flip", "catalog", "new", "--upstream", "catalog", "-r", "go")
+        flipped = run("flip", "catalog", "new", "--upstream", "catalog", "-r", "go", "--yes")
         assert flipped.exit_code == 0, flipped.output
 
         with httpx2.Client(base_url=plane.url + "/api/v1", timeout=10) as admin:
@@ -57,7 +57,7 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
             active = admin.get("/versions/active").json()["version"]
 
             refused = run("rollback", "catalog", "--to", "legacy", "-r", "errors", "--drain-timeout", "0.3")
-            assert refused.exit_code == 1, refused.output
+            assert refused.exit_code == 5, refused.output  # 409 sync_not_drained: conflict
             assert "reverse sync backlog is 3 events" in refused.output
             assert admin.get("/versions/active").json()["version"] == active
 
@@ -73,11 +73,11 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
             assert entry["evidence"]["handover"]["fenced"] is True
 
             # Back on new, then the whole table back to the version before: writes leave the catalog.
-            flipped_again = run("flip", "catalog", "new", "--upstream", "catalog", "-r", "again")
+            flipped_again = run("flip", "catalog", "new", "--upstream", "catalog", "-r", "again", "--yes")
             assert flipped_again.exit_code == 0, flipped_again.output
             again = admin.get("/versions/active").json()["version"]
             whole = run("rollback", "-r", "undo", "--drain-timeout", "0.3")
-            assert whole.exit_code == 1 and "reverse sync backlog is 3 events" in whole.output
+            assert whole.exit_code == 5 and "reverse sync backlog is 3 events" in whole.output
             assert admin.get("/versions/active").json()["version"] == again
             forced_whole = run("rollback", "-r", "undo", "--drain-timeout", "0", "--force")
             assert forced_whole.exit_code == 0, forced_whole.output

@@ -260,3 +260,13 @@ def test_the_haproxy_engine_takes_the_front_door_and_the_control_plane_knows_it(
     assert by_name(build_stack(settings, root=repo, environ={}).specs)["controlplane"].env[
         "STRANGLER_ENGINE"
     ] == ("dataplane")
+
+
+def test_the_stacks_data_plane_says_which_side_served_unless_told_not_to(
+    repo: Path, settings: StackSettings
+) -> None:
+    touch(repo, "strangler_proxy/dataplane/__main__.py")
+    dataplane = by_name(build_stack(settings, root=repo, environ={}).specs)["dataplane"]
+    assert dataplane.env["STRANGLER_DEBUG_HEADERS"] == "true"
+    quiet = build_stack(settings, root=repo, environ={"STRANGLER_DEBUG_HEADERS": "false"})
+    assert by_name(quiet.specs)["dataplane"].env["STRANGLER_DEBUG_HEADERS"] == "false"
