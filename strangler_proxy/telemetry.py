@@ -6,7 +6,7 @@ the standard ``OTEL_*`` environment variables only, off unless an exporter is na
     current_trace_id()                       the trace id of the active span, "" when there is none
 
 Tracing is on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is set, or
-``OTEL_TRACES_EXPORTER`` names ``otlp`` or ``console``; ``OTEL_SDK_DISABLED=true`` or
+``OTEL_TRACES_EXPORTER`` names ``otlp`` (or ``otlp_proto_http``) or ``console``; ``OTEL_SDK_DISABLED=true`` or
 ``OTEL_TRACES_EXPORTER=none`` turns it off. The sampler is the SDK's, from ``OTEL_TRACES_SAMPLER`` and
 ``OTEL_TRACES_SAMPLER_ARG`` (default: parent-based, always on); the OTLP exporter reads its own
 ``OTEL_EXPORTER_OTLP_*`` variables. Nothing happens at import: a provider exists only once a composition
@@ -23,7 +23,7 @@ from opentelemetry import trace
 
 __all__ = ["TracingConfig", "current_trace_id", "tracer_provider"]
 
-_ON_EXPORTERS = frozenset({"otlp", "console"})
+_ON_EXPORTERS = {"otlp": "otlp", "otlp_proto_http": "otlp", "console": "console"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class TracingConfig:
             "OTEL_EXPORTER_OTLP_ENDPOINT"
         )
         if named:
-            exporters = tuple(name for name in named if name in _ON_EXPORTERS)
+            exporters = tuple(dict.fromkeys(_ON_EXPORTERS[name] for name in named if name in _ON_EXPORTERS))
         else:
             exporters = ("otlp",) if endpoint else ()
         return cls(

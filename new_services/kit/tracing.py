@@ -39,9 +39,15 @@ def install_tracing(service: str, environ: Mapping[str, str] | None = None) -> b
 def trace_engine(engine: Engine) -> None:
     """One span per SQL statement of ``engine`` (its text, never its parameters), when tracing is on."""
     if tracing_on():
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+        # the engine's own listeners, as the instrumentor attaches them: its instrument() acts once per
+        # process, and a service makes more than one engine (migrations, then the app's)
+        from opentelemetry import metrics
+        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
-        SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=trace.get_tracer_provider())
+        usage = metrics.get_meter("opentelemetry.instrumentation.sqlalchemy").create_up_down_counter(
+            "db.client.connections.usage"
+        )
+        EngineTracer(trace.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine, usage)
 
 
 def trace_app(app: Flask) -> None:
