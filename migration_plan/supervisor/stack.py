@@ -19,6 +19,7 @@ from migration_plan.supervisor.backoff import Backoff
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, SetupStep, validate_specs
 from migration_plan.supervisor.sync_specs import sync_worker_specs
+from strangler_proxy.telemetry import TracingConfig
 
 __all__ = [
     "EXTRA_SPECS",
@@ -137,10 +138,12 @@ def build_stack(
         seed_options = (
             ("--products", str(settings.seed_products)) if settings.seed_products is not None else ()
         )
+        traced, tracing_env = monolith_tracing(python, environ)
         specs.append(
             ProcessSpec(
                 name="legacy",
                 argv=(
+                    *traced,
                     python,
                     "-m",
                     "gunicorn",
@@ -151,6 +154,7 @@ def build_stack(
                 ),
                 env={
                     **common,
+                    **tracing_env,
                     "LEGACYSHOP_PORT": str(settings.legacy_port),
                     "LEGACYSHOP_DATA_DIR": str(data_dir),
                 },
@@ -253,6 +257,21 @@ def build_stack(
     return Stack(
         specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
     )
+
+
+def monolith_tracing(python: str, environ: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """When the ``OTEL_*`` variables turn tracing on, the monolith runs under ``opentelemetry-instrument``
+    (Django's instrumentation from the outside: no code in the monolith), exporting OTLP over HTTP;
+    the launcher's prefix and the variables it needs, else nothing."""
+    if not TracingConfig.from_environ(environ).enabled:
+        return (), {}
+    launcher = str(Path(python).parent / "opentelemetry-instrument")
+    return (launcher,), {
+        "OTEL_SERVICE_NAME": "legacy-monolith",
+        "OTEL_TRACES_EXPORTER": "otlp_proto_http",
+        "OTEL_METRICS_EXPORTER": environ.get("OTEL_METRICS_EXPORTER", "none"),
+        "OTEL_LOGS_EXPORTER": environ.get("OTEL_LOGS_EXPORTER", "none"),
+    }
 
 
 def _engine_spec(
