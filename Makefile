@@ -71,7 +71,8 @@ lint: $(INSTALLED)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-bench: $(INSTALLED)
+# The engine benchmark runs the real HAProxy (and nginx when it is there): test-tools installs it.
+bench: $(INSTALLED) test-tools
 	$(BIN)/python -m benchmarks
 
 # Every rollback drill against a stack of its own (free ports, temporary home), with locust traffic beside

@@ -14,12 +14,57 @@ from __future__ import annotations
 import os
 import random
 import threading
+from collections.abc import Mapping
 
 from locust import HttpUser, between, tag, task
+from locust.clients import ResponseContextManager
 
 SEARCH_TERMS = ("knife", "pan", "LS-0000", "lamp", "mug", "chair", "steel", "classic", "board", "towel")
 CATEGORIES = ("Home", "Home>Kitchen", "Garden", "Office")
 DEFAULT_PASSWORD = "customer-password-123"
+
+Expected = Mapping[int, frozenset[str] | None]
+"""What the monolith answers in a situation: status -> the error codes allowed with it (None: any body)."""
+
+
+def _error_code(response: ResponseContextManager) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("code", "")) if isinstance(error, dict) else ""
+
+
+def judge(response: ResponseContextManager, expected: Expected, situation: str) -> bool:
+    """Success only for what the monolith itself answers in ``situation``; else a failure with the reason.
+
+    A status the monolith gives in this situation but with another error code (a 400 ``invalid_body``
+    where only ``empty_cart`` is right) is a failure too: a service that changed the contract must not
+    pass a load gate because its refusals share a status with the monolith's business answers.
+    """
+    codes = expected.get(response.status_code, frozenset())
+    code = _error_code(response) if response.status_code >= 400 else ""
+    if codes is None or (codes and code in codes):
+        response.success()
+        return True
+    wanted = ", ".join(
+        f"{status}" + (f" {'/'.join(sorted(allowed))}" if allowed else "")
+        for status, allowed in expected.items()
+    )
+    got = f"{response.status_code}" + (f" {code}" if code else "")
+    response.failure(f"{situation}: expected {wanted}, got {got}")
+    return False
+
+
+def _cart_count(response: ResponseContextManager) -> int | None:
+    """The number of items in a cart answer, or None when the answer is not a cart."""
+    try:
+        items = response.json()["items"]
+        return sum(int(item["quantity"]) for item in items)
+    except (ValueError, KeyError, TypeError):
+        return None
+
 
 _products: list[int] = []
 _products_lock = threading.Lock()
@@ -102,6 +147,8 @@ class Shopper(HttpUser):
 
     def on_start(self) -> None:
         self.products = _product_ids(self)
+        self.cart_items = 0
+        """Items in this shopper's session cart, as the shop's last cart answer said."""
         customers = int(os.environ.get("LOADTEST_CUSTOMERS", "40"))
         self.username = f"customer{random.randint(1, customers):04d}"
         self.log_in()
@@ -133,38 +180,63 @@ class Shopper(HttpUser):
     @tag("cart")
     @task(3)
     def add_to_cart(self) -> None:
+        self._add_one()
+
+    def _add_one(self) -> None:
         body = {"product_id": random.choice(self.products), "quantity": 1}
         with self.client.post(
             "/api/cart/items", json=body, headers=self._csrf(), name="/api/cart/items", catch_response=True
         ) as response:
-            # A product discontinued meanwhile is a normal answer of the shop, not a failure.
-            if response.status_code in (201, 409):
-                response.success()
+            # A product discontinued meanwhile is the shop's own answer, not a failure.
+            expected = {201: None, 409: frozenset({"product_discontinued"})}
+            if (
+                judge(response, expected, "adding an active product to the cart")
+                and response.status_code == 201
+            ):
+                self._remember_cart(response)
+
+    def _remember_cart(self, response: ResponseContextManager) -> None:
+        count = _cart_count(response)
+        if count is None:
+            response.failure("a cart answer without the cart's items")
+        else:
+            self.cart_items = count
 
     @tag("cart")
     @task(2)
     def view_cart(self) -> None:
         if random.random() < 0.5:
-            self.client.get("/api/cart", name="/api/cart")
+            with self.client.get("/api/cart", name="/api/cart", catch_response=True) as response:
+                if judge(response, {200: None}, "reading the session cart"):
+                    self._remember_cart(response)
         else:
             self.client.get("/cart/", name="/cart/")
 
     @tag("checkout")
     @task(1)
     def checkout(self) -> None:
-        self.client.get("/api/cart", name="/api/cart")
-        self.client.post(
-            "/api/cart/items",
-            json={"product_id": random.choice(self.products), "quantity": 1},
-            headers=self._csrf(),
-            name="/api/cart/items",
-        )
+        with self.client.get("/api/cart", name="/api/cart", catch_response=True) as response:
+            if judge(response, {200: None}, "reading the session cart"):
+                self._remember_cart(response)
+        self._add_one()
         with self.client.post(
             "/api/orders", json={}, headers=self._csrf(), name="/api/orders [checkout]", catch_response=True
         ) as response:
-            # Out of stock (409) or a cart emptied by a parallel checkout (400) are business answers.
-            if response.status_code in (201, 400, 409):
-                response.success()
+            if self.cart_items > 0:
+                # With items in the session cart the monolith places the order (201), or refuses it for
+                # stock (409); never "empty cart", never a 400 about the body.
+                expected: Expected = {201: None, 409: frozenset({"insufficient_stock", "checkout_failed"})}
+                situation = f"checking out a session cart of {self.cart_items} item(s)"
+            else:
+                expected = {400: frozenset({"empty_cart"})}
+                situation = "checking out an empty session cart"
+            if not judge(response, expected, situation):
+                return
+            if response.status_code == 201:
+                if "order_no" not in (response.json() or {}):
+                    response.failure("a placed order's answer without its order_no")
+                    return
+                self.cart_items = 0  # the monolith empties the session cart of a placed order
 
     @tag("orders")
     @task(2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migration_plan.ports import free_port, free_port_range
 from migration_plan.supervisor.control import ControlError, send_command
 from migration_plan.supervisor.sync_specs import HEALTH_PORTS
 
@@ -36,32 +36,6 @@ DRILL_STACK_ENV = {
 
 class StackError(Exception):
     """The stack could not be started, or is not in a state a drill can use."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_port_range(count: int) -> int:
-    """The first of ``count`` consecutive free ports (the sync workers take a base port and the next ones)."""
-    for _ in range(50):
-        base = free_port()
-        sockets = []
-        try:
-            for offset in range(count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-        return base
-    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 @dataclass(frozen=True)

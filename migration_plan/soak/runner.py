@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migration_plan.ports import free_port
 from migration_plan.soak import procfs
 from migration_plan.soak.load import LoadCounts, measure_capacity, paced_load
 from migration_plan.soak.store import SoakStore, flip_table
@@ -72,12 +72,6 @@ class SoakResult:
         return (
             self.counts.failed == 0 and self.rss_growth < max_rss_growth and self.fd_growth <= max_fd_growth
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_http(url: str, alive: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -151,15 +145,15 @@ class _Rig:
         self.home = home
         self.processes = _Processes(home / "logs")
         self.store = SoakStore(home / "store.sqlite3")
-        self.port = _free_port()
-        self.internal_port = _free_port()
+        self.port = free_port()
+        self.internal_port = free_port()
         self.dataplane: subprocess.Popen[bytes] | None = None
         self.legacy_url = self.new_url = ""
 
     def start(self) -> None:
         urls = []
         for name in ("legacy", "catalog"):
-            port = _free_port()
+            port = free_port()
             process = self.processes.start(
                 name,
                 [sys.executable, "-m", "migration_plan.soak.upstream", "--port", str(port), "--name", name],

@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
@@ -15,7 +16,8 @@ from typer.testing import CliRunner
 
 from migration_plan.cli.main import app as cli
 from tests.load.shop_stack import ShopStack, running_shop
-from tests.support.processes import ROOT, VENV_BIN
+from tests.support.net import free_port
+from tests.support.processes import ROOT, VENV_BIN, start_process
 
 pytestmark = [pytest.mark.load, pytest.mark.integration]
 
@@ -137,3 +139,76 @@ def test_a_load_gate_runs_locust_before_the_step_is_published(shop: ShopStack, t
     assert "✓ load:" in run.stdout and "published version" in run.stdout
     summaries = list(reports.glob("*_summary.json"))
     assert len(summaries) == 1 and json.loads(summaries[0].read_text())["passed"]
+
+
+@pytest.fixture
+def broken_checkout(shop: ShopStack, tmp_path: Path) -> Iterator[None]:
+    """``POST /api/orders`` sent to an upstream that wants the cart in the body; removed afterwards."""
+    port = free_port()
+    breaker = start_process(
+        [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "1", "tests.load.contract_breaker:app"],
+        log_path=tmp_path / "contract_breaker.log",
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+    )
+    rule = {
+        "name": "checkout-elsewhere",
+        "match": {"kind": "prefix", "path": "/api/orders", "methods": ["POST"]},
+        "action": {"mode": "new", "upstream": "cart-in-body"},
+    }
+    with _admin(shop) as admin:
+        admin.put("/upstreams/cart-in-body", json={"url": f"http://127.0.0.1:{port}"}).raise_for_status()
+        added = admin.post("/routes", json={"rule": rule, "position": 0, "reason": "contract breaker"})
+        assert added.status_code == 201, added.text
+    try:
+        yield
+    finally:
+        with _admin(shop) as admin:
+            admin.request("DELETE", "/routes/checkout-elsewhere", json={"reason": "done"}).raise_for_status()
+        breaker.stop()
+
+
+@contextmanager
+def _admin(shop: ShopStack) -> Iterator[httpx2.Client]:
+    password = (shop.home / "secrets" / "admin_password").read_text().strip()
+    with httpx2.Client(base_url=shop.admin_url + "/api/v1", timeout=10) as client:
+        login = client.post("/session", json={"username": "admin", "password": password})
+        login.raise_for_status()
+        client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        yield client
+
+
+def _checkout_load(shop: ShopStack, reports: Path) -> subprocess.CompletedProcess[str]:
+    return strangler(
+        shop,
+        "load",
+        "--host", shop.front_door,
+        "--users", "4",
+        "--spawn-rate", "4",
+        "--run-time", "6",
+        "--reports", str(reports),
+        "--csv", "checkout",
+        "--tag", "checkout",
+        "--max-error-rate", "0",
+        "--max-p95-ms", "5000",
+        "--json",
+    )  # fmt: skip
+
+
+def test_checkouts_on_the_monolith_pass_the_gate_as_its_own_answers(shop: ShopStack, tmp_path: Path) -> None:
+    run = _checkout_load(shop, tmp_path)
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{shop.logs()}"
+    summary = json.loads(run.stdout)
+    checkouts = {e["name"]: e for e in summary["endpoints"]}["/api/orders [checkout]"]
+    assert checkouts["requests"] > 0 and checkouts["failures"] == 0
+
+
+def test_a_service_that_breaks_the_checkout_contract_fails_the_load_gate(
+    shop: ShopStack, tmp_path: Path, broken_checkout: None
+) -> None:
+    run = _checkout_load(shop, tmp_path)
+    assert run.returncode == 1, f"{run.stdout}\n{run.stderr}"
+    summary = json.loads(run.stdout)
+    checkouts = {e["name"]: e for e in summary["endpoints"]}["/api/orders [checkout]"]
+    assert checkouts["failures"] == checkouts["requests"] > 0
+    failures = (tmp_path / "checkout_failures.csv").read_text()
+    assert "expected 201, 409 checkout_failed/insufficient_stock, got 400 invalid_body" in failures

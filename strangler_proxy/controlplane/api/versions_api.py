@@ -31,8 +31,9 @@ async def list_versions(ctx: Context) -> Response:
 
 async def active_version(ctx: Context) -> Response:
     pointer, record = await ctx.run(ctx.services.publishing.active)
+    # The pointer goes under its own key: ``active`` is the boolean every version answer carries.
     return json_response(
-        {"active": pointer_dict(pointer), **version_dict(record, active_id=pointer.version_id)}
+        {**version_dict(record, active_id=pointer.version_id), "pointer": pointer_dict(pointer)}
     )
 
 

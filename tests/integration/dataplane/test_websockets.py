@@ -25,9 +25,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from strangler_proxy.override import sign_override
 from strangler_proxy.routes import (
     LEGACY,
     ActionMode,
+    BreakerSettings,
     Predicate,
     Rule,
     RuleAction,
@@ -113,6 +115,8 @@ BASE_RULES = [
         ),
     ),
     _legacy("limited", "/ws/limited"),
+    _new("dead", "/ws/dead", upstream="gone", fallback="none"),
+    _new("dead-fallback", "/ws/fallback", upstream="gone"),
 ]
 
 
@@ -143,7 +147,16 @@ def _start(root: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
     legacy, legacy_url = _legacy_channels(root)
     catalog, catalog_url = _new_side(root, "catalog")
     store = Store(root / "store.sqlite3")
-    upstreams = [Upstream(name=LEGACY, url=legacy_url), Upstream(name="catalog", url=catalog_url)]
+    upstreams = [
+        Upstream(name=LEGACY, url=legacy_url),
+        Upstream(name="catalog", url=catalog_url),
+        # Nothing listens there: its breaker opens after two failed handshakes and stays open.
+        Upstream(
+            name="gone",
+            url=f"http://127.0.0.1:{free_port()}",
+            breaker=BreakerSettings(failure_threshold=2, open_s=60),
+        ),
+    ]
     version = store.publish(table(upstreams, BASE_RULES))
     env = {"STRANGLER_LEGACY_INTERNAL_TOKEN": TOKEN, **extra_env}
     dataplane = start_dataplane(root / "home", store, legacy_url, extra_env=env)
@@ -238,6 +251,38 @@ def test_a_shadow_route_serves_sockets_from_its_primary_side_and_mirrors_nothing
         socket.send("once")
         assert socket.recv(timeout=10) == "legacy: once"
     assert submitted() == before
+
+
+def test_a_signed_override_sends_a_handshake_to_the_side_it_names(stack: Stack) -> None:
+    key = (stack.dataplane.home / "secrets" / "override.key").read_text().strip().encode()
+    expires = int(time.time()) + 300
+    to_legacy = sign_override(key, "legacy", expires)
+    with _open(stack, "/ws/live", additional_headers={"X-Strangler-Override": to_legacy}) as socket:
+        assert socket.recv(timeout=10) == "hello from legacy"
+    with _open(
+        stack, "/ws/canary", additional_headers={"Cookie": f"strangler_override={to_legacy}"}
+    ) as socket:
+        assert socket.recv(timeout=10) == "hello from legacy"
+    forged = sign_override(b"not-the-control-plane-key", "legacy", expires)
+    with _open(stack, "/ws/live", additional_headers={"X-Strangler-Override": forged}) as socket:
+        assert socket.recv(timeout=10) == "hello from catalog"
+
+
+def test_a_dead_upstreams_breaker_opens_and_then_refuses_handshakes_without_trying(stack: Stack) -> None:
+    statuses = []
+    for _ in range(3):
+        with pytest.raises(InvalidStatus) as refused, _open(stack, "/ws/dead"):
+            pass
+        statuses.append(
+            (refused.value.response.status_code, json.loads(refused.value.response.body)["error"])
+        )
+    assert [status for status, _ in statuses[:2]] == [502, 502], statuses
+    assert statuses[2] == (503, "circuit_open"), statuses
+    with urllib.request.urlopen(f"{stack.dataplane.internal_url}/_strangler/version", timeout=5) as response:
+        assert json.loads(response.read())["breakers"]["gone"] == "open"
+    # A rule with the legacy fallback sends the handshake there instead (before any byte was relayed).
+    with _open(stack, "/ws/fallback") as socket:
+        assert socket.recv(timeout=10) == "hello from legacy"
 
 
 def test_an_upstreams_refusal_of_the_handshake_reaches_the_client(stack: Stack) -> None:

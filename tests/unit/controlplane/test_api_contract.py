@@ -271,3 +271,11 @@ def test_audit_filters(api: Api) -> None:
     assert added["diff"].startswith("--- v1\n+++ v2") and '+      "name": "catalog"' in added["diff"]
     assert api.get("/audit?since=2999-01-01T00:00:00").json()["entries"] == []
     assert api.get("/audit?since=yesterday").status_code == 400
+
+
+def test_the_active_version_says_it_is_active_and_gives_the_pointer_under_its_own_key(api: Api) -> None:
+    _register_catalog(api)
+    active = api.get("/versions/active").json()
+    assert active["version"] == 2 and active["active"] is True
+    assert active["pointer"]["version"] == 2 and active["pointer"]["previous_version"] == 1
+    assert api.get("/versions/1").json()["active"] is False
