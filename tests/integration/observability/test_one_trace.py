@@ -106,13 +106,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                         [
                             Upstream(name=LEGACY, url=legacy_url),
                             Upstream(name="orders", url=f"http://127.0.0.1:{orders_port}"),
+                            Upstream(name="mirror", url=legacy_url),  # the monolith again, for parity
                         ],
                         [
                             Rule(
                                 name="orders-api",
                                 match=RuleMatch(kind="prefix", path="/api/orders"),
                                 action=RuleAction(mode="new", upstream="orders"),
-                            )
+                            ),
+                            Rule(
+                                name="products-shadow",
+                                match=RuleMatch(kind="prefix", path="/api/products"),
+                                action=RuleAction(mode="shadow", upstream="mirror"),
+                            ),
                         ],
                     )
                 )
@@ -212,3 +218,30 @@ def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
         line.get("trace_id") == door.trace_id and line.get("path") == "/api/orders" for line in lines
     ), lines[-5:]
     print(tree)
+
+
+def test_a_shadowed_request_yields_a_mirror_span_linked_to_the_primary(stack: Stack) -> None:
+    with urllib.request.urlopen(f"{stack.door.url}/api/products/4", timeout=10) as response:
+        assert response.status == 200
+
+    def mirrored(spans: list[ReceivedSpan]) -> bool:
+        mirrors = [s for s in spans if s.name == "shadow products-shadow"]
+        return bool(mirrors) and any(s.parent_id == mirrors[0].span_id for s in spans)
+
+    spans = stack.receiver.wait_for(mirrored, timeout=30)
+    (door,) = [
+        s for s in spans if s.attributes.get("strangler.route") == "products-shadow" and s.kind == SERVER
+    ]
+    trace = stack.receiver.trace(door.trace_id)
+    tree = render_tree(trace)
+    assert (
+        door.attributes["strangler.decision"] == "shadow" and door.attributes["strangler.target"] == "legacy"
+    )
+    mirrors = [s for s in trace if s.name == "shadow products-shadow"]
+    assert len(mirrors) == 1, tree
+    mirror = mirrors[0]
+    assert mirror.parent_id == door.span_id and mirror.links == ((door.trace_id, door.span_id),), tree
+    assert mirror.attributes["strangler.shadow.parity"] == "match", tree
+    # the primary answer and the replay are each the monolith's own span, under the door and the mirror
+    monolith = [s for s in trace if s.service == "legacyshop" and s.kind == SERVER]
+    assert sorted(s.parent_id for s in monolith) == sorted([door.span_id, mirror.span_id]), tree

@@ -118,3 +118,22 @@ def test_a_failed_request_records_an_exception_event_without_headers() -> None:
     (event,) = finished.events
     assert event.name == "exception"
     assert "secret" not in repr(finished.to_json())
+
+
+def test_a_mirror_is_traced_only_when_its_primary_request_was() -> None:
+    from strangler_proxy.dataplane.shadow.tracing import MirrorTracer
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_ON)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    mirrors = MirrorTracer(provider.get_tracer("test"))
+    assert mirrors.start("r", "GET", [("traceparent", f"00-{CLIENT_TRACE}-b7ad6b7169203331-00")]) is None
+    assert mirrors.start("r", "GET", [("accept", "*/*")]) is None
+    span = mirrors.start("r", "GET", [("traceparent", f"00-{CLIENT_TRACE}-b7ad6b7169203331-01")])
+    assert span is not None
+    span.end()
+    (finished,) = exporter.get_finished_spans()
+    assert finished.parent is not None and finished.parent.span_id == 0xB7AD6B7169203331
+    (link,) = finished.links
+    assert (f"{link.context.trace_id:032x}", link.context.span_id) == (CLIENT_TRACE, 0xB7AD6B7169203331)
+    assert MirrorTracer.traceparent(span).endswith(f"{finished.get_span_context().span_id:016x}-01")
