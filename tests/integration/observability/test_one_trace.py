@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
+import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -131,10 +132,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                         **_otel(receiver, "strangler-dataplane"),
                     },
                 )
+                health_port = free_port()
+                relay = start_process(
+                    [sys.executable, "-m", "acl.sync", "reverse", "--health-port", str(health_port)],
+                    log_path=root / "reverse-relay.log",
+                    env={
+                        "STRANGLER_HOME": str(home),
+                        "STRANGLER_SYNC_ORIGIN": "orders",
+                        "STRANGLER_SYNC_SERVICE_DATABASE_URL": (
+                            f"sqlite:///{home / 'services' / 'orders' / 'orders.sqlite3'}"
+                        ),
+                        "STRANGLER_SYNC_POLL_INTERVAL": "0.1",
+                        "STRANGLER_LEGACY_URL": legacy_url,
+                        "LEGACYSHOP_INTERNAL_TOKEN": INTERNAL_TOKEN,
+                        **_otel(receiver, "strangler-sync-reverse"),
+                    },
+                    ready_url=f"http://127.0.0.1:{health_port}/readyz",
+                )
                 try:
                     store.wait_applied(version, workers=1)
                     yield Stack(receiver, door, orders, legacy, home)
                 finally:
+                    relay.stop()
                     door.process.stop()
                     store.engine.dispose()
             finally:
@@ -203,11 +222,12 @@ def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
     sql = [s for s in below_orders if "db.system" in s.attributes or "db.system.name" in s.attributes]
     assert sql, tree
     # every ACL call to the monolith is the parent of the monolith's server span
-    monolith = [s for s in trace if s.service == "legacyshop" and s.kind == SERVER]
+    monolith = [s for s in trace if s.service == "legacyshop" and s.kind == SERVER and "sync" not in s.name]
     assert monolith and {s.parent_id for s in monolith} <= {c.span_id for c in legacy_calls}, tree
     # one trace: every span's parent is in it, except the root, whose parent is the client's
     ids = {s.span_id for s in trace}
-    assert [s for s in trace if s.parent_id not in ids] == [door], tree
+    relayed_later = {s.span_id for s in trace if s.service in ("strangler-sync-reverse", "legacyshop")}
+    assert [s for s in trace if s.parent_id not in ids and s.span_id not in relayed_later] == [door], tree
     # the orders service's JSON log lines of that request carry the trace id
     lines = [
         json.loads(line)
@@ -217,6 +237,35 @@ def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
     assert any(
         line.get("trace_id") == door.trace_id and line.get("path") == "/api/orders" for line in lines
     ), lines[-5:]
+
+    # the order's event, relayed by the reverse sync, is applied in the monolith inside the same trace
+    def applied(spans: list[ReceivedSpan]) -> bool:
+        names = {(s.service, s.name) for s in spans if s.trace_id == door.trace_id}
+        relay = {("strangler-sync-reverse", "sync apply"), ("strangler-sync-reverse", "legacy POST")}
+        return relay <= names and any(
+            service == "legacyshop" and "sync/apply" in name for service, name in names
+        )
+
+    trace = [s for s in stack.receiver.wait_for(applied, timeout=30) if s.trace_id == door.trace_id]
+    tree = render_tree(trace)
+    ids = {s.span_id for s in trace}
+    relays = [s for s in trace if s.name == "sync apply"]
+    assert len(relays) == 1, tree
+    relayed = relays[0]
+    assert relayed.service == "strangler-sync-reverse" and relayed.parent_id in ids, tree
+    # the saga's steps are spans of the request; the stock call is the reservation's, the event the
+    # confirmation's
+    steps = {s.name: s for s in trace if s.name.startswith("saga ")}
+    assert {"saga reserve stock", "saga create order", "saga confirm"} <= set(steps), tree
+    assert all(step.parent_id == orders_server.span_id for step in steps.values()), tree
+    stock_calls = [
+        s for s in trace if s.name == "legacy POST" and s.parent_id == steps["saga reserve stock"].span_id
+    ]
+    assert stock_calls, tree
+    assert relayed.parent_id == steps["saga confirm"].span_id, tree
+    calls = [s for s in trace if s.parent_id == relayed.span_id and s.kind == CLIENT]
+    applies = [s for s in trace if s.service == "legacyshop" and "sync/apply" in s.name]
+    assert len(calls) == 1 and len(applies) == 1 and applies[0].parent_id == calls[0].span_id, tree
     print(tree)
 
 
@@ -226,7 +275,10 @@ def test_a_shadowed_request_yields_a_mirror_span_linked_to_the_primary(stack: St
 
     def mirrored(spans: list[ReceivedSpan]) -> bool:
         mirrors = [s for s in spans if s.name == "shadow products-shadow"]
-        return bool(mirrors) and any(s.parent_id == mirrors[0].span_id for s in spans)
+        doors = [
+            s for s in spans if s.attributes.get("strangler.route") == "products-shadow" and s.kind == SERVER
+        ]
+        return bool(mirrors and doors) and any(s.parent_id == mirrors[0].span_id for s in spans)
 
     spans = stack.receiver.wait_for(mirrored, timeout=30)
     (door,) = [
