@@ -17,6 +17,7 @@ from flask import Flask
 from opentelemetry import trace
 from sqlalchemy import Engine
 
+from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.telemetry import TracingConfig, current_trace_id, tracer_provider
 
 __all__ = ["add_trace_id", "install_tracing", "step_span", "trace_app", "trace_engine", "tracing_on"]
@@ -29,10 +30,13 @@ def tracing_on() -> bool:
 
 def install_tracing(service: str, environ: Mapping[str, str] | None = None) -> bool:
     """Install the process's provider for ``service`` when the environment turns tracing on (once per
-    process: a second call keeps the first provider). True when tracing is on."""
+    process: a second call keeps the first provider), and Sentry when ``SENTRY_DSN`` is set. True when
+    tracing is on."""
     if tracing_on():
         return True
-    config = TracingConfig.from_environ(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    init_error_tracking(service, environ)
+    config = TracingConfig.from_environ(environ)
     return tracer_provider(config, service, install=True) is not None
 
 

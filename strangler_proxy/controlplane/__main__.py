@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from strangler_proxy.controlplane.app import create_app
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
+from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.secrets import keep_private
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
@@ -23,6 +24,7 @@ def main() -> None:
     store = make_url(settings.resolved_store_url)
     sqlite_file = (Path(store.database),) if store.get_backend_name() == "sqlite" and store.database else ()
     keep_private(settings.home, files=sqlite_file)
+    init_error_tracking("strangler-controlplane", os.environ)
     app: Any = create_app(settings)
     if tracer_provider(TracingConfig.from_environ(os.environ), "strangler-controlplane", install=True):
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware

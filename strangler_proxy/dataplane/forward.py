@@ -399,6 +399,7 @@ class Forwarder:
                     duration,
                     client_host,
                     error,
+                    request.traceparent,
                 )
 
     @staticmethod

@@ -20,6 +20,7 @@ from strangler_proxy.dataplane.shadow.service import ShadowService
 from strangler_proxy.dataplane.shadow.sinks import StoreShadowSink
 from strangler_proxy.dataplane.shadow.tracing import MirrorTracer
 from strangler_proxy.dataplane.sidecar import SHADOW_PARENT_ENV
+from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.store import make_engine
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
@@ -51,6 +52,7 @@ async def serve(settings: DataPlaneSettings) -> None:
     _lower_priority(settings)
     engine = make_engine(settings.resolved_store_url)
     sink = StoreShadowSink(engine, f"{socket.gethostname()}:{os.getpid()}")
+    init_error_tracking("strangler-shadow", os.environ)
     provider = tracer_provider(TracingConfig.from_environ(os.environ), "strangler-shadow")
     service = ShadowService(
         settings.shadow_socket,

@@ -9,6 +9,7 @@ import http.cookiejar
 import json
 import re
 import sys
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -228,6 +229,13 @@ def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
     ids = {s.span_id for s in trace}
     relayed_later = {s.span_id for s in trace if s.service in ("strangler-sync-reverse", "legacyshop")}
     assert [s for s in trace if s.parent_id not in ids and s.span_id not in relayed_later] == [door], tree
+    # the data plane's access log line of that request carries the trace id (flushed off the request path)
+    deadline = time.monotonic() + 10
+    while not any(line.get("route") == "orders-api" for line in stack.door.access_log()):
+        assert time.monotonic() < deadline, stack.door.access_log()
+        time.sleep(0.1)
+    (logged,) = [line for line in stack.door.access_log() if line.get("route") == "orders-api"]
+    assert logged["trace_id"] == door.trace_id
     # the orders service's JSON log lines of that request carry the trace id
     lines = [
         json.loads(line)
