@@ -247,7 +247,7 @@ class Forwarder:
             if identity is not None and (target is _NEW or shadowed):
                 session = identity.session_of(raw_headers)
                 if session is not None:
-                    signed = await identity.header_for_session(session)
+                    signed = await identity.header_for_session(session, request.traceparent)
                     if signed is not None:
                         mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
                         if target is _NEW:

@@ -114,7 +114,8 @@ class RequestTracer:
         sent = headers[index][1].encode("ascii")
         given = any(name == b"traceparent" and value == sent for name, value in raw_headers)
         if not self.sampled(trace_id, int(flags_hex, 16) if given else None, client_host):
-            headers[index] = ("traceparent", f"00-{trace_hex}-{parent_hex}-00")
+            request.traceparent = f"00-{trace_hex}-{parent_hex}-00"
+            headers[index] = ("traceparent", request.traceparent)
             return None
         parent = SpanContext(trace_id, int(parent_hex, 16), is_remote=True, trace_flags=_SAMPLED)
         span = self._tracer.start_span(
@@ -132,7 +133,8 @@ class RequestTracer:
             },
         )
         context = span.get_span_context()
-        headers[index] = ("traceparent", f"00-{trace_hex}-{context.span_id:016x}-01")
+        request.traceparent = f"00-{trace_hex}-{context.span_id:016x}-01"
+        headers[index] = ("traceparent", request.traceparent)
         return RequestSpan(span, decision.target.value)
 
     @staticmethod

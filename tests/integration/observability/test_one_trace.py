@@ -223,12 +223,19 @@ def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
     sql = [s for s in below_orders if "db.system" in s.attributes or "db.system.name" in s.attributes]
     assert sql, tree
     # every ACL call to the monolith is the parent of the monolith's server span
-    monolith = [s for s in trace if s.service == "legacyshop" and s.kind == SERVER and "sync" not in s.name]
+    monolith = [
+        s for s in trace if s.service == "legacyshop" and s.kind == SERVER and "internal/" not in s.name
+    ]
     assert monolith and {s.parent_id for s in monolith} <= {c.span_id for c in legacy_calls}, tree
     # one trace: every span's parent is in it, except the root, whose parent is the client's
     ids = {s.span_id for s in trace}
-    relayed_later = {s.span_id for s in trace if s.service in ("strangler-sync-reverse", "legacyshop")}
+    relayed_later = {
+        s.span_id for s in trace if s.service == "strangler-sync-reverse" or "sync/apply" in s.name
+    }
     assert [s for s in trace if s.parent_id not in ids and s.span_id not in relayed_later] == [door], tree
+    # the data plane's lookup of the customer's session in the monolith is the door's child
+    lookups = [s for s in trace if s.service == "legacyshop" and "session/resolve" in s.name]
+    assert len(lookups) == 1 and lookups[0].parent_id == door.span_id, tree
     # the data plane's access log line of that request carries the trace id (flushed off the request path)
     deadline = time.monotonic() + 10
     while not any(line.get("route") == "orders-api" for line in stack.door.access_log()):
