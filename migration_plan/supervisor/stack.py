@@ -259,6 +259,10 @@ def build_stack(
     )
 
 
+LEGACY_SETTINGS_MODULE = "legacy_monolith.legacyshop.settings"
+"""The demo monolith's settings (what its WSGI module sets by default)."""
+
+
 def monolith_tracing(python: str, environ: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
     """When the ``OTEL_*`` variables turn tracing on, the monolith runs under ``opentelemetry-instrument``
     (Django's instrumentation from the outside: no code in the monolith), exporting OTLP over HTTP;
@@ -267,6 +271,9 @@ def monolith_tracing(python: str, environ: Mapping[str, str]) -> tuple[tuple[str
         return (), {}
     launcher = str(Path(python).parent / "opentelemetry-instrument")
     return (launcher,), {
+        # Django's instrumentation reads the settings when the interpreter starts, before the WSGI
+        # module's own setdefault: without the variable it would configure empty settings
+        "DJANGO_SETTINGS_MODULE": environ.get("DJANGO_SETTINGS_MODULE", LEGACY_SETTINGS_MODULE),
         "OTEL_SERVICE_NAME": "legacy-monolith",
         "OTEL_TRACES_EXPORTER": "otlp_proto_http",
         "OTEL_METRICS_EXPORTER": environ.get("OTEL_METRICS_EXPORTER", "none"),

@@ -284,3 +284,4 @@ def test_the_monolith_runs_under_opentelemetry_instrument_only_when_tracing_is_o
     assert on.argv[1:] == off.argv
     assert on.env["OTEL_TRACES_EXPORTER"] == "otlp_proto_http"
     assert on.env["OTEL_SERVICE_NAME"] == "legacy-monolith"
+    assert on.env["DJANGO_SETTINGS_MODULE"] == "legacy_monolith.legacyshop.settings"
