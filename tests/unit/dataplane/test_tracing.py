@@ -137,3 +137,22 @@ def test_a_mirror_is_traced_only_when_its_primary_request_was() -> None:
     (link,) = finished.links
     assert (f"{link.context.trace_id:032x}", link.context.span_id) == (CLIENT_TRACE, 0xB7AD6B7169203331)
     assert MirrorTracer.traceparent(span).endswith(f"{finished.get_span_context().span_id:016x}-01")
+
+
+def test_the_decision_label_names_how_the_side_was_chosen() -> None:
+    from strangler_proxy.dataplane.tracing import decision_label
+    from strangler_proxy.routes import Rule, RuleAction, RuleMatch
+
+    canary = Rule(
+        name="c", match=RuleMatch(path="/c"), action=RuleAction(mode="canary", upstream="n", weight=5)
+    )
+    shadow = Rule(name="s", match=RuleMatch(path="/s"), action=RuleAction(mode="shadow", upstream="n"))
+    assert decision_label(Decision(route="c", rule=canary, target=Target.NEW, upstream="n")) == "canary-new"
+    assert decision_label(Decision(route="c", rule=canary, target=Target.LEGACY, upstream="legacy")) == (
+        "canary-legacy"
+    )
+    assert decision_label(Decision("s", shadow, Target.LEGACY, "legacy", shadow_upstream="n")) == "shadow"
+    assert decision_label(Decision("s", shadow, Target.LEGACY, "legacy")) == "legacy"  # not sampled
+    overridden = Decision("c", canary, Target.NEW, "n", overridden=True)
+    assert decision_label(overridden) == "override-new"
+    assert decision_label(Decision("-", None, Target.LEGACY, "legacy")) == "legacy"
