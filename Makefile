@@ -9,12 +9,13 @@ PYTEST_WORKERS ?= 2
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: run test lint bench soak drill test-tools lock upgrade clean help
+.PHONY: run test lint bench soak drill test-tools lock upgrade clean help test-django42
 
 help:
 	@echo "make run    start the whole stack on 127.0.0.1 (SQLite, no Docker)"
 	@echo "make test   run every test"
 	@echo "make lint   ruff + import contracts + mypy"
+	@echo "make test-django42  strangler_django's suite on Django 4.2 (its own virtualenv)"
 	@echo "make bench  benchmarks (ratios measured side by side)"
 	@echo "make drill  every rollback drill under load; reports in drills/reports/"
 	@echo "make soak   70% of capacity through the proxy, flips every 5 s, worker restarts (SOAK_S=600)"
@@ -45,6 +46,20 @@ UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3
 lock: $(LOCKED)
 	$(UV_COMPILE) $(UV_ARGS) -o $(LOCK)
 	$(UV_COMPILE) $(UV_ARGS) --extra dev -c $(LOCK) -o $(DEV_LOCK)
+	$(BIN)/uv pip compile $(DJANGO42_IN) --universal --python-version 3.11 --generate-hashes --quiet \
+		--custom-compile-command "make lock" $(UV_ARGS) -o $(DJANGO42_LOCK)
+
+# strangler_django's own suite on Django 4.2, the oldest it supports, in a virtualenv of its own
+# (.venv-django42: Django 4.2, DRF, pytest, pytest-django from their lock; the app from the checkout).
+DJANGO42_IN := tests/django_app/requirements-django42.in
+DJANGO42_LOCK := requirements-django42.lock
+DJANGO42_VENV := .venv-django42
+$(DJANGO42_VENV)/.locked: $(DJANGO42_LOCK)
+	$(PYTHON) -m venv $(DJANGO42_VENV)
+	$(DJANGO42_VENV)/bin/python -m pip install --quiet --require-hashes -r $(DJANGO42_LOCK)
+	touch $@
+test-django42: $(DJANGO42_VENV)/.locked
+	$(DJANGO42_VENV)/bin/python -m pytest -c tests/django_app/pytest.ini tests/django_app -q
 
 upgrade: UV_ARGS = --upgrade
 upgrade: lock
@@ -88,4 +103,4 @@ soak: $(INSTALLED)
 	$(BIN)/python -m migration_plan.soak --seconds $(SOAK_S)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DJANGO42_VENV) .pytest_cache .ruff_cache

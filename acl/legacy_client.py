@@ -28,8 +28,8 @@ from acl.errors import (
     LegacyRejected,
     LegacyResponseError,
     LegacyServerError,
+    LegacyServiceError,
     LegacyTimeout,
-    LegacyUnavailable,
 )
 from acl.tracing import client_span
 
@@ -153,7 +153,7 @@ class LegacyClient:
                     span.set_attribute("http.response.status_code", response.status_code)
             except httpx2.TimeoutException as exc:
                 self.breaker.record_failure()
-                error: LegacyUnavailable | LegacyServerError = LegacyTimeout(
+                error: LegacyServiceError = LegacyTimeout(
                     f"{method} {path}: timed out ({type(exc).__name__})", method=method, url=path
                 )
             except httpx2.TransportError as exc:

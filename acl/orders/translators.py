@@ -35,7 +35,7 @@ __all__ = [
     "order_to_legacy_payload",
 ]
 
-# The monolith's own rule for order numbers it accepts from a service (internal/order_placed.py).
+# The monolith's own rule for order numbers it accepts from a service (legacy_monolith/orders/placed.py).
 _ORDER_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,29}")
 _STATUS_CODES = {
     "N": OrderStatus.NEW,

@@ -42,7 +42,7 @@ def backfill_progress(
 
 def print_backfill_summary(target: str, report: _Summary, *, describe_rejected: Callable[[Any], str]) -> None:
     """``backfill <target>: read …, written …, rejected …, last id …, complete|interrupted``, then one
-    stderr line per rejected row (``describe_rejected`` names it: ``prd_id=7``, ``order 12``)."""
+    stderr line per rejected row (``describe_rejected`` names it, e.g. ``id=7``)."""
     print(
         f"backfill {target}: read {report.read}, written {report.written}, rejected {len(report.rejected)}, "
         f"last id {report.last_id}, {'complete' if report.complete else 'interrupted'}"

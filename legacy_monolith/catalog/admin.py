@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from legacy_monolith.catalog.events import product_event_record
 from legacy_monolith.catalog.models import Category, Product
-from legacy_monolith.outbox.services import product_event_record
 
 
 @admin.register(Category)

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from legacy_monolith.catalog.events import product_event_record
 from legacy_monolith.catalog.models import Product
-from legacy_monolith.outbox.services import product_event_record
 
 __all__ = ["NegativeStock", "product_stock_update"]
 

@@ -1,4 +1,5 @@
-"""Root URLconf: shop pages, accounts, the JSON API under /api/, health, admin and static files."""
+"""Root URLconf: shop pages, accounts, the JSON API under /api/, strangler_django's health and
+/internal/ endpoints, admin and static files."""
 
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
@@ -13,8 +14,7 @@ urlpatterns = [
     path("api/", include("legacy_monolith.catalog.api_urls")),
     path("api/", include("legacy_monolith.orders.api_urls")),
     re_path(r"^api(?:/(?P<path>.*))?$", views.api_not_found, name="api_not_found"),
-    path("", include("legacy_monolith.health.urls")),
-    path("internal/", include("legacy_monolith.internal.urls")),
+    path("", include("strangler_django.urls")),
     path("admin/", admin.site.urls),
     # No WhiteNoise here: the few CSS files (ours and the admin's) come from the app folders directly.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}, name="static"),

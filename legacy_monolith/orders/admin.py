@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from legacy_monolith.orders.events import order_event_record
 from legacy_monolith.orders.models import Order, OrderLine
-from legacy_monolith.outbox.services import order_event_record
 
 
 class OrderLineInline(admin.TabularInline):

@@ -11,10 +11,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from legacy_monolith.catalog.events import product_event_record
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.customers.models import Customer
+from legacy_monolith.orders.events import order_event_record
 from legacy_monolith.orders.models import Order, OrderLine
-from legacy_monolith.outbox.services import order_event_record, product_event_record
 
 __all__ = ["CheckoutError", "EmptyCart", "InsufficientStock", "customer_for_user", "order_place"]
 

@@ -1,8 +1,9 @@
 """`strangler inventory`: every route of the monolith's URLconf, the plan stage claiming it, its traffic.
 
-The URLconf comes from ``python -m legacy_monolith.manage urls_json`` (run as a subprocess with
-``LEGACYSHOP_DATA_DIR=$STRANGLER_HOME/legacy``) or from ``--urlconf FILE``; shares come from the control
-plane's ``/api/v1/stats``. Unclaimed routes (no stage moves them off the monolith) are highlighted.
+The URLconf comes from the monolith's ``urls_json`` command (strangler_django's, run as a subprocess
+the way strangler.toml's ``legacy.manage``, ``cwd`` and ``env`` say) or from ``--urlconf FILE``; shares
+come from the control plane's ``/api/v1/stats``. Unclaimed routes (no stage moves them off the monolith)
+are highlighted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from migration_plan.inventory import (
     read_urlconf_file,
     run_urls_json,
 )
+from migration_plan.inventory.source import UrlPattern
 from migration_plan.plan import PlanError, load_plan
+from migration_plan.project import ProjectFileError
+from migration_plan.project.context import current_project
+from migration_plan.project.context import plan_path as resolve_plan_path
+from migration_plan.project.overrides import settings_values
 
 __all__ = ["print_inventory", "register"]
 
@@ -62,10 +68,32 @@ def print_inventory(inventory: Inventory, console: Console) -> None:
         console.print("[green]every route is claimed by a stage or kept on legacy on purpose[/]")
 
 
+def _run_urls_json(home: Path | None) -> list[UrlPattern]:
+    """The monolith's routes from its ``urls_json`` command, run as strangler.toml says."""
+    from migration_plan.supervisor.project_specs import legacy_manage_command
+    from migration_plan.supervisor.settings import StackSettings
+
+    project = current_project()
+    if project is None:
+        raise InventoryError(
+            "no strangler.toml: pass --urlconf FILE, or describe the monolith in strangler.toml"
+        )
+    settings = StackSettings(**settings_values(project[0], project[1], os.environ))
+    if home is not None:
+        settings = settings.model_copy(update={"home": home.expanduser().absolute()})
+    manage = legacy_manage_command(project[0].legacy, settings, project[1], os.environ)
+    if manage is None:
+        raise InventoryError(
+            'strangler.toml has no legacy.manage (e.g. "{python} manage.py"): set it, or pass --urlconf FILE'
+        )
+    argv, env, cwd = manage
+    return run_urls_json(manage=argv, env=env, cwd=cwd)
+
+
 def inventory(
     plan: Annotated[
         Path | None,
-        typer.Option("--plan", "-p", help="Plan file (default $STRANGLER_PLAN or plans/legacyshop.yaml)."),
+        typer.Option("--plan", "-p", help="Plan file (default $STRANGLER_PLAN, else strangler.toml's plan)."),
     ] = None,
     urlconf: Annotated[
         Path | None,
@@ -87,11 +115,10 @@ def inventory(
 ) -> None:
     """List every monolith route with the stage that claims it and its share of traffic."""
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
-    state = home or Path(os.environ.get("STRANGLER_HOME", ".strangler"))
     try:
-        the_plan = load_plan(plan or Path(os.environ.get("STRANGLER_PLAN", "plans/legacyshop.yaml")))
-        patterns = read_urlconf_file(urlconf) if urlconf else run_urls_json(home=state)
-    except (PlanError, InventoryError) as exc:
+        the_plan = load_plan(resolve_plan_path(plan))
+        patterns = read_urlconf_file(urlconf) if urlconf else _run_urls_json(home)
+    except (PlanError, InventoryError, ProjectFileError) as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     figures = None

@@ -7,9 +7,11 @@ import typer
 from migration_plan.cli import (
     drill_commands,
     export_commands,
+    init_commands,
     inventory_commands,
     load_commands,
     plan_commands,
+    project_commands,
     routes_commands,
     stack_commands,
     sync_commands,
@@ -31,6 +33,8 @@ inventory_commands.register(app)
 load_commands.register(app)
 sync_commands.register(app)
 export_commands.register(app)
+project_commands.register(app)
+init_commands.register(app)
 
 
 def main() -> None:

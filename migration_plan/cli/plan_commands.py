@@ -29,6 +29,8 @@ from migration_plan.plan import (
     load_plan,
     sync_lag_from_command,
 )
+from migration_plan.project import ProjectFileError
+from migration_plan.project.context import plan_path as resolve_plan_path
 
 __all__ = ["register"]
 
@@ -38,7 +40,7 @@ plan_app = typer.Typer(
 
 PlanOption = Annotated[
     Path | None,
-    typer.Option("--plan", "-p", help="Plan file (default $STRANGLER_PLAN or plans/legacyshop.yaml)."),
+    typer.Option("--plan", "-p", help="Plan file (default $STRANGLER_PLAN, else strangler.toml's plan)."),
 ]
 StageOption = Annotated[
     str | None, typer.Option("--stage", "-s", help="Stage name (default: chosen by the plan).")
@@ -73,16 +75,15 @@ def _engine_run(
     front_door: str | None = None,
     reports: Path = Path("reports/load"),
 ) -> Any:
-    path = plan_path or Path(os.environ.get("STRANGLER_PLAN", "plans/legacyshop.yaml"))
     try:
-        plan = load_plan(path)
+        plan = load_plan(resolve_plan_path(plan_path))
         door = front_door or f"http://127.0.0.1:{os.environ.get('STRANGLER_DATAPLANE_PORT', '8000')}"
         with AdminClient.connect(url, token, home) as admin:
             engine = PlanEngine(
                 plan, admin, run_load=load_gate_runner(door, reports), sync_lag=sync_lag_from_command()
             )
             return action(engine)
-    except (PlanError, AdminApiError) as exc:
+    except (PlanError, AdminApiError, ProjectFileError) as exc:
         raise _fail(str(exc)) from None
 
 

@@ -14,6 +14,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from migration_plan.admin_client import AdminApiError, AdminClient
+from migration_plan.cli.fleet_view import fleet_table
+from migration_plan.project import ProjectFile, ProjectFileError
+from migration_plan.project.context import current_project
+from migration_plan.project.overrides import settings_values
 from migration_plan.supervisor.control import (
     ControlError,
     ControlSocketError,
@@ -39,9 +44,28 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _settings(home: Path | None) -> StackSettings:
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="The project file (default: $STRANGLER_CONFIG, else ./strangler.toml when it exists).",
+        show_default=False,
+    ),
+]
+
+
+def _project(config: Path | None) -> tuple[ProjectFile, Path] | None:
+    """``strangler.toml`` and its folder, or None when there is none to read."""
     try:
-        settings = StackSettings()
+        return current_project(config)
+    except ProjectFileError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _settings(home: Path | None, project: tuple[ProjectFile, Path] | None = None) -> StackSettings:
+    values = settings_values(project[0], project[1], os.environ) if project is not None else {}
+    try:
+        settings = StackSettings(**values)
     except ValidationError as exc:
         raise _fail(f"invalid environment: {exc}") from exc
     if home is not None:
@@ -55,9 +79,14 @@ def up(
         typer.Option("--only", help="Run only this process (repeatable).", show_default=False),
     ] = None,
     home: HomeOption = None,
+    config: ConfigOption = None,
     procfile: Annotated[
         Path | None,
-        typer.Option("--procfile", help="Run the processes of this TOML/JSON file instead of the stack."),
+        typer.Option(
+            "--procfile",
+            help="Run the processes of this TOML/JSON file instead of the stack (superseded by "
+            "strangler.toml: `strangler project convert FILE` writes one).",
+        ),
     ] = None,
     engine: Annotated[
         str | None,
@@ -77,13 +106,25 @@ def up(
     from migration_plan.supervisor.supervisor import Supervisor, run_supervisor
 
     run_started = time.time()
-    settings = _settings(home)
+    project = None if procfile is not None else _project(config)
+    settings = _settings(home, project)
     if engine is not None:
         if engine not in ("dataplane", "haproxy"):
             raise _fail(f"--engine {engine}: choose dataplane or haproxy")
         settings = settings.model_copy(update={"engine": engine})
     try:
-        stack = Stack(specs=tuple(load_procfile(procfile))) if procfile is not None else build_stack(settings)
+        if procfile is not None:
+            stack = Stack(
+                specs=tuple(load_procfile(procfile)),
+                warnings=(
+                    f"--procfile runs only the processes of {procfile}, without the planes and sync "
+                    "workers; `strangler project convert` turns it into a strangler.toml",
+                ),
+            )
+        elif project is not None:
+            stack = build_stack(settings, project=project[0], project_dir=project[1])
+        else:
+            stack = build_stack(settings)
         stack = stack.only(only or [])
     except (ProcfileError, ValueError) as exc:
         raise _fail(str(exc)) from exc
@@ -107,31 +148,66 @@ def up(
     raise typer.Exit(code)
 
 
-def _send(home: Path | None, request: dict[str, Any]) -> dict[str, Any]:
+def _send(home: Path | None, request: dict[str, Any], config: Path | None = None) -> dict[str, Any]:
     try:
-        return send_command(_settings(home).socket_path, request)
+        return send_command(_settings(home, _project(config)).socket_path, request)
     except ControlError as exc:
         raise _fail(str(exc)) from exc
 
 
 def ps(
     home: HomeOption = None,
+    config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the processes as JSON.")] = False,
+    fleet: Annotated[
+        bool,
+        typer.Option(
+            "--fleet",
+            help="Every data plane and worker the control plane knows (any host), with their versions.",
+        ),
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Control plane URL, with --fleet (default $STRANGLER_ADMIN_URL)."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="Bearer token (default $STRANGLER_TOKEN).")
+    ] = None,
 ) -> None:
-    """Show the supervised processes: pid, state, restarts, uptime, health, port."""
-    processes = _send(home, {"command": "ps"})["processes"]
+    """Show the supervised processes: pid, state, restarts, uptime, health, port; with ``--fleet``, the
+    data planes of every host as the control plane sees them."""
+    if fleet:
+        _ps_fleet(url, token, home, as_json=as_json)
+        return
+    processes = _send(home, {"command": "ps"}, config)["processes"]
     if as_json:
         typer.echo(json.dumps(processes, indent=2))
     else:
         Console().print(ps_table(processes))
 
 
+def _ps_fleet(url: str | None, token: str | None, home: Path | None, *, as_json: bool) -> None:
+    try:
+        admin = AdminClient.connect(url, token, home)
+        try:
+            answer = admin.request("GET", "/workers")
+        finally:
+            admin.close()
+    except AdminApiError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+        return
+    Console(highlight=False, soft_wrap=True).print(fleet_table(answer))
+
+
 def _command(command: str, done: str) -> Any:
     def run(
         name: Annotated[str, typer.Argument(help="Process name, as `strangler ps` shows it.")],
         home: HomeOption = None,
+        config: ConfigOption = None,
     ) -> None:
-        answer = _send(home, {"command": command, "name": name})
+        answer = _send(home, {"command": command, "name": name}, config)
         process = answer["process"]
         if answer.get("changed", True):
             pid = f" (pid {process['pid']})" if process["pid"] else ""

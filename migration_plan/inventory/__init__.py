@@ -1,6 +1,6 @@
 """`strangler inventory`: every URL of the monolith, the plan stage claiming it, its share of traffic.
 
-patterns = run_urls_json(home=Path(".strangler"))        # or read_urlconf_file(path)
+patterns = run_urls_json(manage=["python", "manage.py"])  # or read_urlconf_file(path)
 inventory = build_inventory(patterns, plan, stats["routes"])
 inventory.unclaimed
 """

@@ -1,6 +1,7 @@
 """The monolith's URLconf, as JSON: from its management command (run as a subprocess) or a file.
 
-The toolkit never imports the monolith: ``python -m legacy_monolith.manage urls_json`` prints the list.
+The toolkit never imports the monolith: its ``manage.py urls_json`` (the command of strangler_django, the
+toolkit's Django app) prints the list, run as strangler.toml's ``legacy.manage`` says.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,16 +61,16 @@ def read_urlconf_file(path: Path) -> list[UrlPattern]:
 
 def run_urls_json(
     *,
-    home: Path,
+    manage: Sequence[str],
     cwd: Path | None = None,
-    python: str = sys.executable,
     extra_args: Sequence[str] = ("--exclude-admin",),
     env: Mapping[str, str] | None = None,
     timeout: float = 120.0,
 ) -> list[UrlPattern]:
-    """Run the monolith's ``urls_json`` command with the data directory ``strangler up`` gives it."""
-    command = [python, "-m", "legacy_monolith.manage", "urls_json", *extra_args]
-    full_env = {**os.environ, "LEGACYSHOP_DATA_DIR": str(home / "legacy"), **(env or {})}
+    """Run the monolith's ``urls_json`` command: ``manage`` is its management command prefix (e.g.
+    ``python manage.py``), ``env`` what it needs besides the current environment."""
+    command = [*manage, "urls_json", *extra_args]
+    full_env = {**os.environ, **(env or {})}
     try:
         done = subprocess.run(
             command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False

@@ -1,7 +1,7 @@
 """Plan as code: a YAML plan (model), where each stage stands (state), gate checks, and the engine.
 
 from migration_plan.plan import PlanEngine, load_plan
-engine = PlanEngine(load_plan(Path("plans/legacyshop.yaml")), admin_client)
+engine = PlanEngine(load_plan(Path("plans/mysite.yaml")), admin_client)
 engine.status(); engine.advance(dry_run=True); engine.rollback()
 """
 

@@ -20,11 +20,10 @@ class ControlPlaneSettings(BaseSettings):
     store_url: str | None = None
     sync_database_url: str | None = None
     """The sync database (``STRANGLER_SYNC_DATABASE_URL``); the relays keep its ``sync_lag`` table current."""
-    sync_reverse_directions: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: {"catalog": "reverse", "orders": "reverse:orders"}
-    )
+    sync_reverse_directions: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """``upstream=direction,...``: the reverse-sync direction that carries each new upstream's writes, which
-    a rollback of its routes drains first (an upstream not named here drains every reverse direction)."""
+    a rollback of its routes drains first (an upstream not named here drains every reverse direction).
+    `strangler up` passes strangler.toml's ``[sync] reverse``."""
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
     dataplane_internal_port: int = Field(default=8002, ge=1, le=65535)

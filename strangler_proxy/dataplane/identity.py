@@ -20,6 +20,7 @@ import aiohttp
 from strangler_proxy.dataplane.errors import UpstreamConnectError
 from strangler_proxy.dataplane.failures import describe_failure
 from strangler_proxy.identity import identity_claims, sign_identity
+from strangler_proxy.keyring import KeyRing
 
 __all__ = ["IDENTITY_HEADER", "IdentityResolver", "session_cookie"]
 
@@ -49,7 +50,7 @@ class IdentityResolver:
         legacy_url: Callable[[], str],
         *,
         internal_token: Callable[[], str | None],
-        identity_key: bytes,
+        identity_key: bytes | KeyRing,
         cookie_name: str = "sessionid",
         cache_s: float = 30.0,
         token_s: float = 300.0,

@@ -8,10 +8,10 @@ forwards the raw one, so both agree; it also:
   percent-encoded or behind an encoded slash), an empty segment made of encoded slashes
   (``/a%2F%2Fb``), a backslash (raw or ``%5c``), control characters and NUL (raw or encoded), and a
   path not starting with ``/``;
-- merges repeated slashes (``/api//products`` -> ``/api/products``) and forwards the merged path, so
+- merges repeated slashes (``/api//things`` -> ``/api/things``) and forwards the merged path, so
   the side a rule chose acts on exactly the path the rule matched;
 - keeps case and a trailing slash as sent (both frameworks are case-sensitive; prefix rules match by
-  whole segments, so ``/api/products/`` falls under a ``/api/products`` rule).
+  whole segments, so ``/api/things/`` falls under a ``/api/things`` rule).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from strangler_proxy.controlplane.services.publishing import Actor, PublishingSe
 from strangler_proxy.controlplane.services.upstream_moves import publish_upstream_change
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
 from strangler_proxy.routes import LEGACY, RouteTable
-from strangler_proxy.secrets import load_or_create_secret
+from strangler_proxy.secrets import configured_secret, load_or_create_secret
 from strangler_proxy.store.migrate import upgrade_to_head
 
 __all__ = ["ADMIN_USERNAME", "BootstrapReport", "bootstrap_store"]
@@ -57,10 +57,13 @@ def bootstrap_store(
     _register_missing(upstream_service, extra_upstreams or {})
     created_admin = False
     if auth.user_count() == 0:
-        password = load_or_create_secret(admin_password_file, nbytes=18)
+        password = configured_secret("ADMIN_PASSWORD")
+        where = "STRANGLER_ADMIN_PASSWORD(_FILE)"
+        if password is None:
+            password, where = load_or_create_secret(admin_password_file, nbytes=18), str(admin_password_file)
         auth.create_user(ADMIN_USERNAME, password, Role.ADMIN)
         created_admin = True
-        log.info("created user %r; its password is in %s", ADMIN_USERNAME, admin_password_file)
+        log.info("created user %r; its password is in %s", ADMIN_USERNAME, where)
     return BootstrapReport(revision=revision, published_first_version=published, created_admin=created_admin)
 
 
@@ -85,10 +88,22 @@ def _move_legacy(engine: Engine, legacy_url: str, upstream_service: UpstreamServ
 
 
 def _register_missing(upstream_service: UpstreamService, wanted: Mapping[str, str]) -> None:
-    """Register each ``name=url`` not registered yet; a registered name keeps its address."""
-    known = {u.name for u in upstream_service.list()}
+    """Register each ``name=url`` not registered yet; a registered name keeps its address (an admin may
+    have moved it), and a warning says so when the configuration now names another one."""
+    known = {u.name: u for u in upstream_service.list()}
     for name, url in wanted.items():
         if name in known:
+            registered = known[name].url
+            if registered.rstrip("/") != url.rstrip("/"):
+                log.warning(
+                    "upstream %s stays at %s, where it is registered; the configuration (STRANGLER_UPSTREAMS,"
+                    " strangler.toml's services) now says %s: move it with `strangler routes register %s %s`",
+                    name,
+                    registered,
+                    url,
+                    name,
+                    url,
+                )
             continue
         try:
             upstream_service.save({"name": name, "url": url}, resolve=False)

@@ -39,8 +39,9 @@ __all__ = [
 
 DIRECTIONS = ("forward", "reverse")
 """Always listed (``None`` until measured); any other direction appears once a relay records it."""
-DEFAULT_REVERSE_DIRECTIONS: Mapping[str, str] = {"catalog": "reverse", "orders": "reverse:orders"}
-"""New upstream -> the reverse direction its writes travel (as ``python -m acl.sync reverse`` names it)."""
+DEFAULT_REVERSE_DIRECTIONS: Mapping[str, str] = {}
+"""New upstream -> the reverse direction its writes travel (as ``python -m acl.sync reverse`` names it);
+none by default: a rollback then drains every reverse direction (the project file names them)."""
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

@@ -34,6 +34,14 @@ READ_ONLY_RULE = {"name": "pages", "match": {"kind": "prefix", "path": "/pages",
 
 
 @pytest.fixture
+def settings(settings: ControlPlaneSettings) -> ControlPlaneSettings:
+    """The demo's mapping, as its strangler.toml gives it (the control plane names no service itself)."""
+    return settings.model_copy(
+        update={"sync_reverse_directions": {"catalog": "reverse", "orders": "reverse:orders"}}
+    )
+
+
+@pytest.fixture
 def sync_engine(settings: ControlPlaneSettings) -> Iterator[Engine]:
     path = settings.home.resolve() / "sync" / "sync.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -331,10 +339,8 @@ def test_an_upstream_without_a_known_direction_drains_every_reverse_direction(
 
 
 def test_the_mapping_is_a_setting(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    assert ControlPlaneSettings(home=tmp_path).sync_reverse_directions == {
-        "catalog": "reverse",
-        "orders": "reverse:orders",
-    }
+    # No service names by default (strangler up passes strangler.toml's [sync] reverse)
+    assert ControlPlaneSettings(home=tmp_path).sync_reverse_directions == {}
     monkeypatch.setenv("STRANGLER_SYNC_REVERSE_DIRECTIONS", "catalog=reverse, billing=reverse:billing")
     settings = ControlPlaneSettings(home=tmp_path)
     assert settings.sync_reverse_directions == {"catalog": "reverse", "billing": "reverse:billing"}

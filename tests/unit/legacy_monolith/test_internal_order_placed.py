@@ -9,10 +9,9 @@ import pytest
 from django.conf import settings
 
 from legacy_monolith.catalog.models import Product
-from legacy_monolith.internal.models import AppliedEvent
-from legacy_monolith.internal.services import sync_event_apply
 from legacy_monolith.orders.models import Order, OrderLine
-from legacy_monolith.outbox.models import OutboxEvent
+from strangler_django.models import AppliedEvent, OutboxEvent
+from strangler_django.sync import sync_event_apply
 from tests.unit.legacy_monolith.factories import make_customer, make_product
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]

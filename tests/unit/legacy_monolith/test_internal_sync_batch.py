@@ -9,10 +9,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from legacy_monolith.catalog.events import product_event_record
 from legacy_monolith.catalog.models import Product
-from legacy_monolith.internal.models import AppliedEvent
-from legacy_monolith.outbox.models import OutboxEvent
-from legacy_monolith.outbox.services import product_event_record
+from strangler_django.models import AppliedEvent, OutboxEvent
 from tests.unit.legacy_monolith.factories import make_category, make_product
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]

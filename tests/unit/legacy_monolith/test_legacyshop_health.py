@@ -25,7 +25,7 @@ def test_readyz_is_503_with_the_error_when_the_database_fails(client, monkeypatc
         def cursor(self):
             raise OperationalError("connection refused")
 
-    monkeypatch.setattr("legacy_monolith.health.views.connection", BrokenConnection())
+    monkeypatch.setattr("strangler_django.health.connections", {"default": BrokenConnection()})
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()

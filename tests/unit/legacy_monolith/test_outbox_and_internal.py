@@ -10,11 +10,10 @@ from django.conf import settings
 from django.db import transaction
 
 from legacy_monolith.catalog.models import Product
-from legacy_monolith.internal.models import AppliedEvent
 from legacy_monolith.orders.models import Order
 from legacy_monolith.orders.services import InsufficientStock, order_place
-from legacy_monolith.outbox.models import OutboxEvent
-from legacy_monolith.outbox.services import outbox_event_record
+from strangler_django.models import AppliedEvent, OutboxEvent
+from strangler_django.outbox import record_event
 from tests.unit.legacy_monolith.factories import PASSWORD, make_customer, make_product, make_staff
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
@@ -97,10 +96,8 @@ def test_sequences_count_per_aggregate_and_events_need_a_transaction():
     product = make_product()
     with transaction.atomic():
         for _ in range(3):
-            outbox_event_record(
-                aggregate_type="product", aggregate_id=product.prd_id, event_type="t", payload={}
-            )
-        outbox_event_record(aggregate_type="order", aggregate_id=product.prd_id, event_type="t", payload={})
+            record_event("product", product.prd_id, "t", {})
+        record_event("order", product.prd_id, "t", {})
     assert list(OutboxEvent.objects.values_list("aggregate_type", "sequence")) == [
         ("product", 1),
         ("product", 2),

@@ -1,13 +1,18 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
-from legacy_monolith.legacyshop.seeding import DEMO_USER, STAFF_USER, seed_database
+from legacy_monolith.legacyshop.seeding import DEMO_USER, STAFF_USER, seed_database, staff_password
 
 
 class Command(BaseCommand):
     help = "Fill the shop with deterministic demo data (categories, products, customers, orders)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--products", type=int, default=2000)
+        # LEGACYSHOP_SEED_PRODUCTS: the default of a stack's first-start seed (strangler.toml runs `seed`)
+        parser.add_argument(
+            "--products", type=int, default=int(os.environ.get("LEGACYSHOP_SEED_PRODUCTS", 2000))
+        )
         parser.add_argument("--customers", type=int, default=50)
         parser.add_argument("--orders", type=int, default=200)
         parser.add_argument("--seed", type=int, default=42)
@@ -33,6 +38,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Seeded {counts.categories} categories, {counts.products} products, "
                 f"{counts.customers} customers and {counts.orders} orders (seed {options['seed']}). "
-                f"Demo login {DEMO_USER[0]}/{DEMO_USER[1]}, staff login {STAFF_USER[0]}/{STAFF_USER[1]}."
+                f"Demo login {DEMO_USER[0]}/{DEMO_USER[1]}, staff login {STAFF_USER[0]}/"
+                f"{'(LEGACYSHOP_STAFF_PASSWORD)' if staff_password() != STAFF_USER[1] else STAFF_USER[1]}."
             )
         )

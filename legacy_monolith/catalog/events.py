@@ -1,0 +1,54 @@
+"""The catalog's outbox events: ``product.*`` with the ``tbl_product`` row, recorded through strangler_django.
+
+Payloads keep the legacy vocabulary (the table's column names); times inside payloads are the table's
+naive Europe/Berlin wall-clock values in ISO 8601, exactly as stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from legacy_monolith.catalog.models import Product
+from strangler_django.models import OutboxEvent
+from strangler_django.outbox import record_event
+
+__all__ = ["PRODUCT_COLUMNS", "column_value", "product_event_record", "product_snapshot"]
+
+PRODUCT_COLUMNS = (
+    "prd_id",
+    "prd_cd",
+    "prd_nm",
+    "prd_desc",
+    "unit_prc",
+    "stk_qty",
+    "sts_cd",
+    "ctg_id",
+    "cat_path",
+    "crt_dt",
+    "upd_dt",
+)
+
+
+def column_value(value: Any) -> Any:
+    """A column's value as JSON: times in ISO 8601, the rest as stored."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def product_snapshot(*, product: Product) -> dict[str, Any]:
+    """The ``tbl_product`` row of ``product`` as a JSON object."""
+    return {name: column_value(getattr(product, name)) for name in PRODUCT_COLUMNS}
+
+
+def product_event_record(
+    *, product: Product, event_type: str, origin: str | None = None, sequence: int | None = None
+) -> OutboxEvent:
+    """``product.created`` / ``product.updated`` / ``product.stock_changed`` with the row as it is now."""
+    return record_event(
+        "product",
+        product.prd_id,
+        event_type,
+        product_snapshot(product=product),
+        origin=origin,
+        sequence=sequence,
+    )

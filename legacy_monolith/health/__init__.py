@@ -1,1 +1,0 @@
-"""Health: liveness and readiness endpoints for the supervisor and the proxy."""

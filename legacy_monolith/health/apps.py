@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class HealthConfig(AppConfig):
-    name = "legacy_monolith.health"
-    label = "health"
-    verbose_name = "Health"

@@ -1,1 +1,0 @@
-"""Internal endpoints for the strangler toolkit: reverse sync and session resolution (shared secret)."""

@@ -1,0 +1,78 @@
+"""The outbox (one row per business change) and the inbox of applied reverse-sync events.
+
+The table names are the toolkit's contract with its relay and sync workers: ``outbox_event`` and
+``internal_applied_event``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from strangler_django.fields import NaiveUtcDateTimeField
+
+__all__ = ["AppliedEvent", "OutboxEvent"]
+
+
+class OutboxEvent(models.Model):
+    """One business change, written in the transaction that made it; the relay publishes the rows.
+
+    ``origin`` is the monolith's own origin ("legacy" unless ``STRANGLER_ORIGIN`` says otherwise) for
+    changes made here, or the origin tag of a reverse-sync event applied through /internal/sync/apply,
+    so that the relay's consumers never echo a change back to its origin. ``published_at`` stays NULL
+    until the relay has handed the event to the transport. ``occurred_at`` is UTC, without time zone.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    aggregate_type = models.CharField(max_length=30)
+    aggregate_id = models.CharField(max_length=40)
+    sequence = models.PositiveIntegerField()
+    event_type = models.CharField(max_length=50)
+    payload = models.JSONField()
+    occurred_at = NaiveUtcDateTimeField()
+    origin = models.CharField(max_length=40, default="legacy")
+    published_at = NaiveUtcDateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "outbox_event"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["aggregate_type", "aggregate_id", "sequence"], name="outbox_event_aggregate_sequence"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["published_at", "id"], name="outbox_event_unpublished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.aggregate_type}:{self.aggregate_id}#{self.sequence}"
+
+
+class AppliedEvent(models.Model):
+    """The inbox: one row per reverse-sync event id, so a redelivery changes nothing."""
+
+    event_id = models.UUIDField(primary_key=True)
+    origin = models.CharField(max_length=40)
+    aggregate_type = models.CharField(max_length=30)
+    aggregate_id = models.CharField(max_length=40)
+    sequence = models.PositiveIntegerField()
+    event_type = models.CharField(max_length=50)
+    outcome = models.CharField(max_length=10)
+    applied_at = NaiveUtcDateTimeField()
+
+    class Meta:
+        db_table = "internal_applied_event"
+        indexes = [
+            models.Index(
+                fields=["origin", "aggregate_type", "aggregate_id", "sequence"],
+                name="internal_applied_aggregate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.event_type} {self.aggregate_type}:{self.aggregate_id}#{self.sequence} from {self.origin}"
+        )

@@ -1,0 +1,14 @@
+"""Include with ``path("", include("strangler_django.urls"))``: /healthz, /readyz and /internal/..."""
+
+from django.urls import path
+
+from strangler_django import health, views
+
+app_name = "strangler"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("internal/sync/apply", views.sync_apply, name="sync_apply"),
+    path("internal/session/resolve", views.session_resolve, name="session_resolve"),
+]

@@ -1,0 +1,86 @@
+"""The generic parts (strangler_proxy/, migration_plan/, the generic acl/) name none of LegacyShop's apps,
+tables, columns, URL paths or environment variables: a project strangling another monolith must not
+find the demo's assumptions in them.
+
+What still names the demo is listed in ``KNOWN``, file by file with the reason; the list must stay
+exact: a file that stops naming the demo must leave it (the test says so), and no other file may start.
+acl/catalog/ and acl/orders/ are the demo's own translators and are not scanned.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DEMO = re.compile(
+    r"legacy_monolith|legacyshop"  # the monolith's package and name, its LEGACYSHOP_* variables
+    r"|\btbl_\w+"  # its tables
+    r"|\b(?:prd|ord|cust|ctg)_\w+|\bstk_qty\b"  # its columns
+    r"|/api/products|/api/orders|/cart\b",  # its URL paths
+    re.IGNORECASE,
+)
+
+GENERIC = [
+    *sorted((ROOT / "strangler_proxy").rglob("*.py")),
+    *sorted((ROOT / "migration_plan").rglob("*.py")),
+    *sorted((ROOT / "acl").glob("*.py")),  # legacy client, identity, circuit breaker, errors, time zones
+    *sorted((ROOT / "acl" / "sync").rglob("*.py")),
+]
+
+KNOWN: dict[str, str] = {
+    # The stack's settings still read the demo's old port variable, as an alias of STRANGLER_LEGACY_PORT.
+    "migration_plan/supervisor/settings.py": "LEGACYSHOP_PORT, an alias of STRANGLER_LEGACY_PORT",
+    "migration_plan/supervisor/sync_specs.py": "the demo's sync workers get LEGACYSHOP_DATA_DIR",
+    # Drills, soak and load: their route, upstream and write probe are still the catalog's.
+    "migration_plan/drills/control.py": "the drill rule matches /api/products",
+    "migration_plan/drills/load.py": "reads and writes /api/products[/<id>/stock]",
+    "migration_plan/drills/runner.py": "warm-up reads /api/products/1",
+    "migration_plan/drills/stack.py": "starts the demo with LEGACYSHOP_* variables",
+    "migration_plan/drills/writes.py": "checks writes on /api/products/<id>",
+    "migration_plan/soak/load.py": "soak traffic on /api/products",
+    "migration_plan/soak/store.py": "the soak's rule on /api/products",
+    # The sync engine still carries the demo's catalog and orders pipelines and settings.
+    "acl/legacy_client.py": "LegacyShop's product API client (/api/products, its stock endpoint)",
+    "acl/sync/__main__.py": "the catalog backfill names rejected rows by prd_id",
+    "acl/sync/orders_backfill.py": "the orders backfill reports ord_id",
+    "acl/sync/orders_consumer.py": "the orders consumer checks ord_id",
+    "acl/sync/reverse.py": "the reverse relay writes the product's columns (prd_*, stk_qty)",
+    "acl/sync/settings.py": "LEGACYSHOP_INTERNAL_TOKEN and LEGACYSHOP_DATA_DIR",
+}
+
+
+def _naming_the_demo() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in GENERIC:
+        hits = sorted({match.group(0) for match in DEMO.finditer(path.read_text(encoding="utf-8"))})
+        if hits:
+            found[str(path.relative_to(ROOT))] = hits
+    return found
+
+
+def test_no_generic_file_names_legacyshop_beyond_the_known_list() -> None:
+    found = _naming_the_demo()
+    new = {name: hits for name, hits in found.items() if name not in KNOWN}
+    assert not new, f"generic code names LegacyShop (move it to strangler.toml or the demo): {new}"
+
+
+def test_the_known_list_is_exact() -> None:
+    found = _naming_the_demo()
+    cleaned = sorted(name for name in KNOWN if name not in found)
+    assert not cleaned, f"these no longer name LegacyShop: remove them from KNOWN: {cleaned}"
+
+
+def test_the_django_app_names_no_demo_either() -> None:
+    hits = {
+        str(path.relative_to(ROOT)): sorted(
+            {m.group(0) for m in DEMO.finditer(path.read_text(encoding="utf-8"))}
+        )
+        for path in sorted((ROOT / "strangler_django").rglob("*.py"))
+    }
+    assert not {name: found for name, found in hits.items() if found}
