@@ -1,5 +1,6 @@
 """One request, one trace: a checkout through the real data plane to the real orders service (gunicorn),
-whose ACL legacy client takes stock in the real monolith (gunicorn under ``opentelemetry-instrument``),
+whose ACL legacy client takes stock in the real monolith (gunicorn; traced by the toolkit's Django app,
+strangler_django, from the OTEL_* variables alone),
 all exporting OTLP/HTTP to a test receiver; the spans form one trace with the right parents, and the
 trace id is in the processes' JSON log lines."""
 
@@ -67,10 +68,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     run_manage(["migrate", "--noinput", "-v", "0"], legacy_env)
     run_manage(["seed", "--products", "20", "--customers", "2", "--orders", "1", "--seed", "7"], legacy_env)
     with OtlpReceiver() as receiver:
-        # the monolith has no tracing code: the standard launcher instruments Django from the outside
+        # the monolith has no tracing code: the toolkit's Django app instruments it from the environment
         legacy = start_process(
             [
-                str(VENV_BIN / "opentelemetry-instrument"),
                 str(VENV_BIN / "gunicorn"),
                 "-c",
                 "legacy_monolith/gunicorn.conf.py",
