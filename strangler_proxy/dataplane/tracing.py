@@ -23,6 +23,7 @@ proxy's own message (never a header value).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -148,8 +149,14 @@ class RequestTracer:
         span.set_attribute("http.response.status_code", status)
         if error is not None or status >= 500 or status == 0:
             span.set_attribute("strangler.outcome", "error")
-            detail = error or f"answered {status}"
-            span.add_event("exception", {"exception.type": "ProxyError", "exception.message": detail})
+            unhandled = sys.exc_info()[1] if status == 0 and error is None else None
+            if unhandled is not None:
+                # a fault of the proxy itself: its type only (its text may quote what the client sent);
+                # the worker's log has the traceback
+                kind, detail = type(unhandled).__qualname__, "unhandled error in the data plane"
+            else:
+                kind, detail = "ProxyError", error or f"answered {status}"
+            span.add_event("exception", {"exception.type": kind, "exception.message": detail})
             span.set_status(Status(StatusCode.ERROR, detail))
         else:
             span.set_attribute("strangler.outcome", "ok")

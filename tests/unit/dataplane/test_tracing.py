@@ -156,3 +156,17 @@ def test_the_decision_label_names_how_the_side_was_chosen() -> None:
     overridden = Decision("c", canary, Target.NEW, "n", overridden=True)
     assert decision_label(overridden) == "override-new"
     assert decision_label(Decision("-", None, Target.LEGACY, "legacy")) == "legacy"
+
+
+def test_an_unhandled_error_is_recorded_by_its_type_only() -> None:
+    tracer, exporter = _tracer({})
+    span, _ = _start(tracer, [(b"x-secret", b"hunter2")], "203.0.113.9")
+    assert span is not None
+    try:
+        raise KeyError("hunter2")
+    except KeyError:
+        RequestTracer.finish(span, "new", "orders", 0, None)  # as the forwarder's finally does
+    (finished,) = exporter.get_finished_spans()
+    (event,) = finished.events
+    assert dict(event.attributes or {})["exception.type"] == "KeyError"
+    assert finished.status.status_code is StatusCode.ERROR and "hunter2" not in finished.to_json()
