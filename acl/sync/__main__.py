@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -55,6 +56,8 @@ from acl.sync.orders_commands import backfill_orders, reconcile_orders
 from acl.sync.reconcile import reconcile_catalog
 from acl.sync.relay import RelayLocked
 from acl.sync.settings import SyncSettings
+from strangler_proxy.error_tracking import init_error_tracking
+from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
 __all__ = ["main"]
 
@@ -297,7 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    return COMMANDS[args.command](SyncSettings(), args)
+    # Sentry when SENTRY_DSN is set; the process's provider when the OTEL_* variables turn tracing on:
+    # relayed events join the trace of the transaction that wrote them (acl.tracing)
+    init_error_tracking(f"strangler-sync-{args.command}", os.environ)
+    provider = tracer_provider(
+        TracingConfig.from_environ(os.environ), f"strangler-sync-{args.command}", install=True
+    )
+    try:
+        return COMMANDS[args.command](SyncSettings(), args)
+    finally:
+        if provider is not None:
+            provider.shutdown()
 
 
 if __name__ == "__main__":

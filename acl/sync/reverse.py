@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, insert, select
 from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_to_legacy_row
 from acl.sync.tables import service_outbox, service_outbox_metadata
+from acl.tracing import TRACE_KEY, current_trace_context
 
 __all__ = ["create_service_outbox", "record_product_change", "record_service_event"]
 
@@ -38,7 +39,12 @@ def record_service_event(
     payload: dict[str, Any],
     origin: str,
 ) -> str:
-    """Append one event with the aggregate's next sequence; returns its event id."""
+    """Append one event with the aggregate's next sequence; returns its event id. Inside a traced
+    transaction the trace context is kept with the payload (``_trace``), so the relay's apply in the
+    monolith joins the trace of the request that wrote the event."""
+    trace = current_trace_context()
+    if trace:
+        payload = {**payload, TRACE_KEY: trace}
     key = str(aggregate_id)
     last = connection.scalar(
         select(func.max(service_outbox.c.sequence)).where(

@@ -8,6 +8,7 @@ data plane exists, a plain pass-through keeps the monolith reachable through the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -22,6 +23,7 @@ from migration_plan.supervisor.project_specs import project_legacy_spec, project
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, validate_specs
 from migration_plan.supervisor.sync_specs import sync_outboxes, sync_worker_specs
+from strangler_proxy.telemetry import TracingConfig
 
 __all__ = [
     "EXTRA_SPECS",
@@ -144,7 +146,7 @@ def build_stack(
         if legacy is None:
             warnings.append(f"legacy is not run here: the monolith answers at {settings.resolved_legacy_url}")
         else:
-            specs.append(legacy)
+            specs.append(with_monolith_tracing(legacy, python, environ))
 
     if project is not None:
         services = project_service_specs(
@@ -255,6 +257,25 @@ def build_stack(
     return Stack(
         specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
     )
+
+
+def with_monolith_tracing(spec: ProcessSpec, python: str, environ: Mapping[str, str]) -> ProcessSpec:
+    """When the ``OTEL_*`` variables turn tracing on, the monolith runs under ``opentelemetry-instrument``
+    (Django's instrumentation from the outside: no code in the monolith), exporting OTLP over HTTP as
+    ``legacy-monolith``; else ``spec`` unchanged. Django's instrumentation reads the settings as the
+    interpreter starts, so ``DJANGO_SETTINGS_MODULE`` must be in the monolith's environment (its
+    ``[legacy] env`` in strangler.toml), not only set by its WSGI module."""
+    if not TracingConfig.from_environ(environ).enabled:
+        return spec
+    launcher = str(Path(python).parent / "opentelemetry-instrument")
+    env = {
+        **spec.env,
+        "OTEL_SERVICE_NAME": "legacy-monolith",
+        "OTEL_TRACES_EXPORTER": "otlp_proto_http",
+        "OTEL_METRICS_EXPORTER": environ.get("OTEL_METRICS_EXPORTER", "none"),
+        "OTEL_LOGS_EXPORTER": environ.get("OTEL_LOGS_EXPORTER", "none"),
+    }
+    return dataclasses.replace(spec, argv=(launcher, *spec.argv), env=env)
 
 
 def _engine_spec(

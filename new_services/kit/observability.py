@@ -22,6 +22,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from new_services.kit.tracing import add_trace_id
+
 __all__ = ["REQUEST_ID_HEADER", "install_observability"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -33,6 +35,7 @@ def _configure_structlog(log_level: str) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_id,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

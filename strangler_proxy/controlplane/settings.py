@@ -57,6 +57,12 @@ class ControlPlaneSettings(BaseSettings):
     """A session ends this long after login (or earlier: logout, a password, role or enabled change)."""
     admin_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024)
     """Largest request body the control plane reads (413 beyond); the login endpoints take 8 KiB."""
+    trace_ui_request_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The trace UI's URL of one request's trace, with ``{request_id}`` or ``{trace_id}``
+    (``STRANGLER_TRACE_UI_REQUEST_URL``; see docs/observability.md): shadow mismatches link there."""
+    trace_ui_route_errors_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The trace UI's URL of a route's failing requests, with ``{route}``
+    (``STRANGLER_TRACE_UI_ROUTE_ERRORS_URL``): the routes table's 5xx figures link there."""
     admin_https: bool = False
     """The admin is reached over HTTPS with TLS terminated in front of it (``STRANGLER_ADMIN_HTTPS``): the
     session cookie is then ``Secure`` and named with the ``__Host-`` prefix, as it is when the control

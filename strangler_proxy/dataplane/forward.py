@@ -48,6 +48,7 @@ from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.tracing import RequestTracer
 from strangler_proxy.dataplane.upstream_request import (
     MAX_RESPONSE_HEADER_BYTES,
     ClientTimeouts,
@@ -150,6 +151,7 @@ class Forwarder:
         identity: IdentityResolver | None = None,
         debug_headers: bool = False,
         max_response_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
+        tracer: RequestTracer | None = None,
     ) -> None:
         self._upstream = upstream
         self._live = live
@@ -162,6 +164,7 @@ class Forwarder:
         self._debug = debug_headers
         self._timeouts = ClientTimeouts()
         self._max_head_bytes = max_response_header_bytes
+        self._tracer = tracer
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
@@ -178,6 +181,14 @@ class Forwarder:
             scheme=scope["scheme"],
             trusted=self._trusted,
             default_host=upstreams[LEGACY].host,
+        )
+        tracer = self._tracer
+        span = (
+            None
+            if tracer is None
+            else tracer.start(
+                request, raw_headers, client_host, method, scope["path"], decision, served.version
+            )
         )
         route = decision.route
         target = _NEW if decision.target is _TARGET_NEW else _LEGACY
@@ -242,7 +253,7 @@ class Forwarder:
             if identity is not None and (target is _NEW or shadowed):
                 session = identity.session_of(raw_headers)
                 if session is not None:
-                    signed = await identity.header_for_session(session)
+                    signed = await identity.header_for_session(session, request.traceparent)
                     if signed is not None:
                         mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
                         if target is _NEW:
@@ -379,6 +390,8 @@ class Forwarder:
             duration = perf_counter() - start
             in_flight[key] -= 1
             stats.record(key if target is key[1] else (route, target), status or 500, duration)
+            if span is not None:
+                RequestTracer.finish(span, target, upstream_name, status, error)
             if self._log is not None:
                 self._log.record(
                     request.request_id,
@@ -392,6 +405,7 @@ class Forwarder:
                     duration,
                     client_host,
                     error,
+                    request.traceparent,
                 )
 
     @staticmethod
