@@ -133,10 +133,17 @@ class LegacyClient:
     # --- plumbing ------------------------------------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, *, request_id: str | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx2.Response:
         attempts = self.retry.attempts if method in IDEMPOTENT_METHODS else 1
-        headers = {"X-Request-ID": request_id} if request_id else None
+        if request_id:
+            headers = {**(headers or {}), "X-Request-ID": request_id}
         for attempt in range(1, attempts + 1):
             try:
                 self.breaker.before_call()

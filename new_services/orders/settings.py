@@ -17,6 +17,11 @@ class OrdersSettings(ServiceSettings):
 
     Stock lives in the monolith for now: checkout calls its staff stock API as
     ``ORDERS_LEGACY_USERNAME`` / ``ORDERS_LEGACY_PASSWORD`` (one login per worker) at ``ORDERS_STOCK_URL``.
+    The cart checked out is the customer's session cart, kept by the monolith and read (then emptied)
+    through its ``/internal/session/state`` with its internal token (``STRANGLER_LEGACY_INTERNAL_TOKEN``,
+    else the monolith's ``$STRANGLER_HOME/legacy/internal_token``); the session is the cookie
+    ``STRANGLER_LEGACY_SESSION_COOKIE``. ``ORDERS_CART_IN_BODY=true`` also accepts the cart in the
+    request body (``{"items": [...]}``), an extension the monolith does not have.
     Order numbers are ``ORDERS_NUMBER_OFFSET`` + a local sequence, so they never collide with the
     monolith's own ``ORD-<date>-<ord_id>`` once orders are synced back to it.
     """
@@ -32,8 +37,20 @@ class OrdersSettings(ServiceSettings):
     stock_url_override: str | None = Field(None, validation_alias="ORDERS_STOCK_URL")
     legacy_username: str = Field("staff", validation_alias="ORDERS_LEGACY_USERNAME")
     legacy_password: SecretStr | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD")
+    legacy_internal_token: SecretStr | None = Field(None, validation_alias="STRANGLER_LEGACY_INTERNAL_TOKEN")
+    legacy_session_cookie: str = Field("sessionid", validation_alias="STRANGLER_LEGACY_SESSION_COOKIE")
+    cart_in_body: bool = Field(False, validation_alias="ORDERS_CART_IN_BODY")
     number_offset: int = Field(50_000_000, ge=0, validation_alias="ORDERS_NUMBER_OFFSET")
 
     @property
     def stock_url(self) -> str:
         return self.stock_url_override or self.legacy_url
+
+    def internal_token(self) -> str | None:
+        """The monolith's internal bearer token: the variable, else its file (read, never created here)."""
+        if self.legacy_internal_token is not None:
+            return self.legacy_internal_token.get_secret_value()
+        try:
+            return (self.strangler_home / "legacy" / "internal_token").read_text().strip() or None
+        except FileNotFoundError:
+            return None
