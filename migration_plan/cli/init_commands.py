@@ -139,8 +139,53 @@ def init(
         f"  {step}. strangler up          # the monolith behind the data plane on :8000, admin on :8001"
     )
     console.print(f"  {step + 1}. strangler inventory   # the routes against your plan, with their traffic")
-    console.print(f"  {step + 2}. extract a service: add it under [[services]], then shadow, canary, new")
+    console.print(f"  {step + 2}. strangler new-service NAME --route /api/things   # shadow, canary, new")
+
+
+def new_service(
+    name: Annotated[str, typer.Argument(help="The service's package name (lowercase, e.g. things).")],
+    route: Annotated[str, typer.Option("--route", help="The route it will take over, e.g. /api/things.")],
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Default: above the file's services.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Default: ./strangler.toml.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write over an existing service folder.")] = False,
+) -> None:
+    """Scaffold a Flask service on the service kit; register it in strangler.toml (route on legacy)."""
+    from migration_plan.project.context import current_project
+    from migration_plan.project.register_service import (
+        add_import_contracts,
+        add_service_table,
+        next_service_port,
+    )
+    from migration_plan.project.scaffold_service import ScaffoldError, scaffold_service
+
+    try:
+        found = current_project(config)
+    except ProjectFileError as exc:
+        raise _fail(str(exc)) from exc
+    if found is None:
+        raise _fail("no strangler.toml: run `strangler init` first (or pass --config)")
+    project, root = found
+    chosen = port or next_service_port(project)
+    try:
+        made = scaffold_service(root, name, route, chosen, force=force)
+        add_service_table(root / PROJECT_FILE if config is None else config, name, chosen)
+    except (ScaffoldError, ProjectFileError) as exc:
+        raise _fail(str(exc)) from exc
+    contracts = root / ".importlinter"
+    if contracts.is_file():
+        add_import_contracts(contracts, name)
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"wrote {made.service_dir} and {made.test_file.parent} ({len(made.written)} files)")
+    console.print(f"registered {name} on port {chosen} in strangler.toml (restart `strangler up` to run it)")
+    console.print(
+        f"the route stays on legacy; when the service is ready:\n"
+        f'  strangler routes add {name} --path {route} -r "{name}: add the route, still on legacy"\n'
+        f'  strangler routes flip {name} shadow --upstream {name} -r "{name}: shadow"'
+    )
 
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
+    app.command("new-service")(new_service)

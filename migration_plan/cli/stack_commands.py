@@ -123,14 +123,6 @@ def up(
             stack = build_stack(settings, project=project[0], project_dir=project[1])
         else:
             stack = build_stack(settings)
-            stack = Stack(
-                specs=stack.specs,
-                warnings=(
-                    "no strangler.toml: running the built-in demo stack",
-                    *stack.warnings,
-                ),
-                admin_password_file=stack.admin_password_file,
-            )
         stack = stack.only(only or [])
     except (ProcfileError, ValueError) as exc:
         raise _fail(str(exc)) from exc

@@ -35,8 +35,6 @@ class StackSettings(BaseSettings):
         default=8100, validation_alias=AliasChoices("STRANGLER_LEGACY_PORT", "LEGACYSHOP_PORT")
     )
     """The supervised monolith's port (``STRANGLER_LEGACY_PORT``; ``LEGACYSHOP_PORT`` is read too)."""
-    catalog_port: Port = Field(default=8201, validation_alias=_env("CATALOG_PORT"))
-    orders_port: Port = Field(default=8202, validation_alias=_env("ORDERS_PORT"))
     engine: Literal["dataplane", "haproxy"] = Field(
         default="dataplane", validation_alias=_env("STRANGLER_ENGINE")
     )
@@ -50,11 +48,7 @@ class StackSettings(BaseSettings):
     store_url: str = Field(default="", validation_alias=_env("STRANGLER_STORE_URL"))
     """Empty means ``sqlite:///$STRANGLER_HOME/store.sqlite3``."""
     legacy_url: str = Field(default="", validation_alias=_env("STRANGLER_LEGACY_URL"))
-    """Empty means the monolith this stack starts, ``http://127.0.0.1:$LEGACYSHOP_PORT``."""
-    seed_products: Annotated[int, Field(ge=0)] | None = Field(
-        default=None, validation_alias=_env("LEGACYSHOP_SEED_PRODUCTS")
-    )
-    """How many products the first-start seed creates (default: the seed command's own default)."""
+    """Empty means the monolith this stack starts, ``http://127.0.0.1:$STRANGLER_LEGACY_PORT``."""
     startup_timeout: Annotated[float, Field(gt=0)] = Field(
         default=120.0, validation_alias=_env("STRANGLER_STARTUP_TIMEOUT")
     )

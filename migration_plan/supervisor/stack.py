@@ -1,8 +1,9 @@
-"""The default process list of this repository: monolith, control plane, data plane, extracted services.
+"""The process list of `strangler up`: the project's monolith and services (from strangler.toml), the
+control plane, the front door, and the sync workers the project asks for.
 
-Each part is started only when its code exists on disk (looked up without importing it); until the data
-plane exists, a plain pass-through keeps the shop reachable through the front door. ``EXTRA_SPECS`` is the
-extension point for more processes (sync workers, relays): a list of builders called with the settings.
+The planes are started only when their code exists on disk (looked up without importing it); until the
+data plane exists, a plain pass-through keeps the monolith reachable through the front door.
+``EXTRA_SPECS`` is the extension point for more processes: a list of builders called with the settings.
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ from dataclasses import dataclass
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
 
+from migration_plan.project.loader import PROJECT_FILE, load_project
 from migration_plan.project.schema import ProjectFile
-from migration_plan.supervisor.backoff import Backoff
 from migration_plan.supervisor.project_specs import project_legacy_spec, project_service_specs
 from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.spec import ProcessSpec, SetupStep, validate_specs
+from migration_plan.supervisor.spec import ProcessSpec, validate_specs
 from migration_plan.supervisor.sync_specs import sync_worker_specs
 
 __all__ = [
     "EXTRA_SPECS",
-    "KNOWN_SERVICE_PORTS",
     "Stack",
     "build_stack",
     "find_module_spec",
@@ -32,9 +32,6 @@ __all__ = [
     "project_root",
     "runnable_module",
 ]
-
-KNOWN_SERVICE_PORTS = {"catalog": "catalog_port", "orders": "orders_port"}
-FIRST_EXTRA_SERVICE_PORT = 8203
 
 # Start order: each stage once the one before is healthy; the services (independent) start together.
 STAGE_LEGACY, STAGE_CONTROLPLANE, STAGE_FRONT_DOOR, STAGE_SERVICES = range(4)
@@ -99,7 +96,7 @@ def runnable_module(dotted: str, search_path: Sequence[str] | None = None) -> bo
 
 
 def project_root() -> Path:
-    """The folder holding ``legacy_monolith/``, ``new_services/``... (the current directory as a fallback)."""
+    """The folder holding the toolkit's packages (a checkout's root), the current directory as a fallback."""
     spec = PathFinder.find_spec("migration_plan")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations))).parent
@@ -116,9 +113,9 @@ def build_stack(
 ) -> Stack:
     """The processes of the stack, in start order.
 
-    With ``project`` (``strangler.toml``, read from ``project_dir``) the monolith and the services are
-    the file's; without, the built-in demo: LegacyShop and the services found under ``new_services/``.
-    The planes (and the sync workers, when ``root`` has the demo's sync code) come from ``root``.
+    The monolith and the services are those of ``project`` (``strangler.toml``, read from
+    ``project_dir``), else of ``root``'s own strangler.toml (in a checkout of the toolkit: the demo's),
+    else there are none and only the planes run. The planes and sync workers are ``root``'s code.
     """
     root = root or project_root()
     environ = os.environ if environ is None else environ
@@ -136,8 +133,11 @@ def build_stack(
     def missing(name: str, what: str) -> None:
         warnings.append(f"{name} skipped: {what} does not exist yet")
 
-    conf = root / "legacy_monolith" / "gunicorn.conf.py"
-    if project is not None:
+    if project is None and (root / PROJECT_FILE).is_file():
+        project, project_dir = load_project(root / PROJECT_FILE), root
+    if project is None:
+        warnings.append(f"no {PROJECT_FILE} in {root}: no monolith and no services (see `strangler init`)")
+    else:
         legacy = project_legacy_spec(
             project.legacy, settings, project_dir or root, environ, common, STAGE_LEGACY
         )
@@ -145,53 +145,6 @@ def build_stack(
             warnings.append(f"legacy is not run here: the monolith answers at {settings.resolved_legacy_url}")
         else:
             specs.append(legacy)
-    elif not module_exists("legacy_monolith.wsgi", search) or not runnable_module(
-        "legacy_monolith.manage", search
-    ):
-        missing("legacy", "legacy_monolith.wsgi / legacy_monolith.manage")
-    elif not conf.is_file():
-        missing("legacy", str(conf))
-    else:
-        data_dir = settings.home / "legacy"
-        manage = (python, "-m", "legacy_monolith.manage")
-        seed_options = (
-            ("--products", str(settings.seed_products)) if settings.seed_products is not None else ()
-        )
-        specs.append(
-            ProcessSpec(
-                name="legacy",
-                argv=(
-                    python,
-                    "-m",
-                    "gunicorn",
-                    "legacy_monolith.wsgi:application",
-                    "-c",
-                    str(conf),
-                    *_no_control_socket(),
-                ),
-                env={
-                    **common,
-                    "LEGACYSHOP_PORT": str(settings.legacy_port),
-                    "LEGACYSHOP_DATA_DIR": str(data_dir),
-                },
-                cwd=root,
-                health_urls=(f"http://127.0.0.1:{settings.legacy_port}/readyz",),
-                setup=(
-                    SetupStep(argv=(*manage, "migrate", "--noinput")),
-                    # The seed refuses (exit 1) when the shop already has data: not a reason to stop.
-                    SetupStep(
-                        argv=(*manage, "seed", *seed_options),
-                        once_marker=data_dir / ".seeded",
-                        required=False,
-                    ),
-                ),
-                port=settings.legacy_port,
-                url=f"http://127.0.0.1:{settings.legacy_port}/",
-                label="monolith, direct (LegacyShop)",
-                stage=STAGE_LEGACY,
-                **timing,
-            )
-        )
 
     if project is not None:
         services = project_service_specs(
@@ -199,8 +152,7 @@ def build_stack(
         )
         upstream_names = {service.name: service.upstream_name for service in project.services}
     else:
-        services = _service_specs(settings, root, environ, common, timing)
-        upstream_names = {}
+        services, upstream_names = [], {}
     if runnable_module("strangler_proxy.controlplane", search):
         upstreams = _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services, upstream_names)
         controlplane_env = {
@@ -281,7 +233,9 @@ def build_stack(
 
     specs.extend(services)
     workers = sync_worker_specs(settings, root, environ)  # relay, consumer, reverse relay...
-    if project is not None:
+    if project is None:
+        workers = []
+    else:
         wanted = {f"sync-{name}" for name in project.sync.workers}
         missing_workers = sorted(wanted - {spec.name for spec in workers})
         if missing_workers:
@@ -354,57 +308,3 @@ def _no_control_socket() -> tuple[str, ...]:
     except OSError:
         return ()
     return ("--no-control-socket",) if supported else ()
-
-
-def _service_specs(
-    settings: StackSettings,
-    root: Path,
-    environ: Mapping[str, str],
-    common: Mapping[str, str],
-    timing: Mapping[str, float],
-) -> list[ProcessSpec]:
-    services_dir = root / "new_services"
-    names = sorted(
-        entry.name
-        for entry in (services_dir.iterdir() if services_dir.is_dir() else ())
-        if (entry / "entrypoints" / "wsgi.py").is_file() and entry.name.isidentifier()
-    )
-    next_port = FIRST_EXTRA_SERVICE_PORT
-    specs = []
-    for name in names:
-        variable = f"{name.upper()}_PORT"
-        if variable in environ:
-            port = int(environ[variable])
-        elif name in KNOWN_SERVICE_PORTS:
-            port = getattr(settings, KNOWN_SERVICE_PORTS[name])
-        else:
-            port, next_port = next_port, next_port + 1
-        conf = services_dir / name / "gunicorn.conf.py"
-        if conf.is_file():
-            # The service's own gunicorn settings bind 127.0.0.1:$<NAME>_PORT (and may migrate on start).
-            options: tuple[str, ...] = ("-c", str(conf))
-        else:
-            workers = environ.get(f"{name.upper()}_WORKERS", "2")
-            options = ("--bind", f"127.0.0.1:{port}", "--workers", workers, *_no_control_socket())
-        specs.append(
-            ProcessSpec(
-                name=name,
-                argv=(
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    *options,
-                    f"new_services.{name}.entrypoints.wsgi:app",
-                ),
-                env={**common, variable: str(port)},
-                cwd=root,
-                health_urls=(f"http://127.0.0.1:{port}/readyz",),
-                backoff=Backoff(),
-                port=port,
-                url=f"http://127.0.0.1:{port}/",
-                label=f"{name} service, direct",
-                stage=STAGE_SERVICES,
-                **timing,
-            )
-        )
-    return specs

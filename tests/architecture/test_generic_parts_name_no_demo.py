@@ -34,10 +34,8 @@ GENERIC = [
 ]
 
 KNOWN: dict[str, str] = {
-    # The demo's stack when no strangler.toml is found (the built-in fallback); the repository's
-    # strangler.toml describes the same stack and is what `strangler up` reads in a checkout.
-    "migration_plan/supervisor/stack.py": "the built-in demo stack: LegacyShop's gunicorn, manage, seed",
-    "migration_plan/supervisor/settings.py": "LEGACYSHOP_PORT (an alias), LEGACYSHOP_SEED_PRODUCTS",
+    # The stack's settings still read the demo's old port variable, as an alias of STRANGLER_LEGACY_PORT.
+    "migration_plan/supervisor/settings.py": "LEGACYSHOP_PORT, an alias of STRANGLER_LEGACY_PORT",
     "migration_plan/supervisor/sync_specs.py": "the demo's sync workers get LEGACYSHOP_DATA_DIR",
     # Drills, soak and load: their route, upstream and write probe are still the catalog's.
     "migration_plan/drills/control.py": "the drill rule matches /api/products",

@@ -85,10 +85,22 @@ def _move_legacy(engine: Engine, legacy_url: str, upstream_service: UpstreamServ
 
 
 def _register_missing(upstream_service: UpstreamService, wanted: Mapping[str, str]) -> None:
-    """Register each ``name=url`` not registered yet; a registered name keeps its address."""
-    known = {u.name for u in upstream_service.list()}
+    """Register each ``name=url`` not registered yet; a registered name keeps its address (an admin may
+    have moved it), and a warning says so when the configuration now names another one."""
+    known = {u.name: u for u in upstream_service.list()}
     for name, url in wanted.items():
         if name in known:
+            registered = known[name].url
+            if registered.rstrip("/") != url.rstrip("/"):
+                log.warning(
+                    "upstream %s stays at %s, where it is registered; the configuration (STRANGLER_UPSTREAMS,"
+                    " strangler.toml's services) now says %s: move it with `strangler routes register %s %s`",
+                    name,
+                    registered,
+                    url,
+                    name,
+                    url,
+                )
             continue
         try:
             upstream_service.save({"name": name, "url": url}, resolve=False)

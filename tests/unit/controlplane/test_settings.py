@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,27 @@ def test_environment_overrides(monkeypatch) -> None:  # type: ignore[no-untyped-
     monkeypatch.setenv("STRANGLER_ADMIN_PORT", "70000")
     with pytest.raises(ValidationError):
         ControlPlaneSettings()
+
+
+def test_a_service_moved_in_the_configuration_is_named_at_the_next_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The address is not frozen at the first start without a word: the next start says what differs."""
+    from strangler_proxy.controlplane.services import build_services
+    from strangler_proxy.store.engine import make_engine
+    from tests.unit.controlplane.conftest import CHEAP_ARGON2
+
+    first = ControlPlaneSettings(home=tmp_path / "home", upstreams={"things": "http://127.0.0.1:9201"})
+    for settings in (first, first.model_copy(update={"upstreams": {"things": "http://127.0.0.1:9301"}})):
+        built = build_services(
+            settings, make_engine(settings.resolved_store_url), password_hasher=CHEAP_ARGON2
+        )
+        with caplog.at_level(logging.WARNING, logger="strangler_proxy.controlplane.services.bootstrap"):
+            built.bootstrap()
+        built.engine.dispose()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert (
+        "things stays at http://127.0.0.1:9201" in warnings[0]
+        and "strangler routes register things" in warnings[0]
+    )

@@ -135,3 +135,10 @@ def test_models_and_migrations_agree():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_the_seed_s_default_size_follows_the_stack_s_variable(monkeypatch):
+    """strangler.toml runs `seed` bare: LEGACYSHOP_SEED_PRODUCTS asks for a smaller first seed."""
+    monkeypatch.setenv("LEGACYSHOP_SEED_PRODUCTS", "3")
+    call_command("seed", "--customers", "1", "--orders", "0", stdout=StringIO())
+    assert Product.objects.count() == 3

@@ -133,35 +133,43 @@ def test_a_monolith_deployed_elsewhere_is_only_a_url(clean_env: dict[str, str], 
 
 
 def test_the_repository_s_file_runs_the_demo_stack_as_before(clean_env: dict[str, str]):
+    """What `make run` started before strangler.toml existed: LegacyShop, the planes, both services and
+    the five sync workers, on the same ports, with the same setup steps."""
     project = load_project(ROOT / "strangler.toml")
     settings = StackSettings(**settings_values(project, ROOT, clean_env))
-    from_file = {
-        s.name: s
-        for s in build_stack(settings, root=ROOT, environ=clean_env, project=project, project_dir=ROOT).specs
-    }
-    built_in = {s.name: s for s in build_stack(settings, root=ROOT, environ=clean_env).specs}
-    assert list(from_file) == list(built_in)
-    for name in ("legacy", "catalog", "orders"):
-        assert from_file[name].port == built_in[name].port
-        assert from_file[name].health_urls == built_in[name].health_urls
-        assert from_file[name].stage == built_in[name].stage
-    assert from_file["catalog"].argv == built_in["catalog"].argv
-    assert from_file["legacy"].env["LEGACYSHOP_DATA_DIR"] == built_in["legacy"].env["LEGACYSHOP_DATA_DIR"]
-    assert [step.argv[-2:] for step in from_file["legacy"].setup] == [
+    stack = build_stack(settings, root=ROOT, environ=clean_env, project=project, project_dir=ROOT)
+    specs = {spec.name: spec for spec in stack.specs}
+    assert list(specs) == [
+        "legacy",
+        "controlplane",
+        "dataplane",
+        "catalog",
+        "orders",
+        "sync-relay",
+        "sync-consume",
+        "sync-reverse",
+        "sync-reverse-orders",
+        "sync-consume-orders",
+    ]
+    legacy = specs["legacy"]
+    assert legacy.argv[3:6] == ("legacy_monolith.wsgi:application", "-c", "legacy_monolith/gunicorn.conf.py")
+    assert legacy.health_urls == ("http://127.0.0.1:8100/readyz",) and legacy.cwd == ROOT
+    assert legacy.env["LEGACYSHOP_PORT"] == "8100"
+    assert legacy.env["LEGACYSHOP_DATA_DIR"] == str(settings.home / "legacy")
+    assert [step.argv[-2:] for step in legacy.setup] == [
         ("migrate", "--noinput"),
         ("legacy_monolith.manage", "seed"),
     ]
-    assert [step.once_marker for step in from_file["legacy"].setup] == [
-        step.once_marker for step in built_in["legacy"].setup
-    ]
     assert (
-        from_file["controlplane"].env["STRANGLER_UPSTREAMS"]
-        == built_in["controlplane"].env["STRANGLER_UPSTREAMS"]
+        legacy.setup[1].once_marker == settings.home / "legacy" / ".seeded" and not legacy.setup[1].required
     )
-    assert (
-        from_file["controlplane"].env["STRANGLER_SYNC_REVERSE_DIRECTIONS"]
-        == "catalog=reverse,orders=reverse:orders"
-    )
+    assert specs["catalog"].argv[-1] == "new_services.catalog.entrypoints.wsgi:app"
+    assert specs["catalog"].health_urls == ("http://127.0.0.1:8201/readyz",)
+    controlplane = specs["controlplane"].env
+    assert controlplane["STRANGLER_UPSTREAMS"] == "catalog=http://127.0.0.1:8201,orders=http://127.0.0.1:8202"
+    assert controlplane["STRANGLER_SYNC_REVERSE_DIRECTIONS"] == "catalog=reverse,orders=reverse:orders"
+    # Without a project, a checkout's own file is the one read.
+    assert [spec.name for spec in build_stack(settings, root=ROOT, environ=clean_env).specs] == list(specs)
 
 
 def test_a_procfile_converts_to_a_project_file(tmp_path: Path):
@@ -179,3 +187,10 @@ def test_a_procfile_converts_to_a_project_file(tmp_path: Path):
     assert project.legacy.setup[0].once == str(tmp_path / "var" / ".seeded")
     assert [(s.name, s.port, s.command) for s in project.services] == [("api_v2", 9001, "python api.py")]
     assert "api-v2: restart = 'always'" in text  # what has no place in strangler.toml is said, not dropped
+
+
+def test_the_documented_example_is_a_valid_file():
+    page = (ROOT / "docs" / "project-file.md").read_text(encoding="utf-8")
+    example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    project = parse_project(example, source="docs/project-file.md")
+    assert project.legacy.manage == "{python} manage.py" and project.services[0].name == "catalog"

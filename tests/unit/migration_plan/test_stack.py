@@ -1,4 +1,5 @@
-"""The default process list: built from what exists on disk, in dependency order, importing nothing."""
+"""The process list: the monolith and services of strangler.toml (a checkout's own: the demo's), the
+planes that exist on disk, in dependency order, importing nothing."""
 
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from migration_plan.supervisor import stack as stack_module
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, start_stages
 from migration_plan.supervisor.stack import build_stack, module_exists, runnable_module
+from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
 
@@ -39,6 +41,8 @@ def repo(tmp_path: Path) -> Path:
         "new_services/zeta/entrypoints/wsgi.py",
         "new_services/half_done/domain/model.py",
     )
+    # The checkout's project file: LegacyShop and its two services (zeta is not in it, so it is not run)
+    (root / "strangler.toml").write_text((ROOT / "strangler.toml").read_text(encoding="utf-8"))
     return root
 
 
@@ -74,7 +78,6 @@ def test_processes_come_in_dependency_order_and_a_passthrough_stands_in_for_the_
         "passthrough",
         "catalog",
         "orders",
-        "zeta",
     ]
     assert any("pass-through" in warning for warning in stack.warnings)
     assert stack.admin_password_file == settings.home / "secrets" / "admin_password"
@@ -90,7 +93,7 @@ def test_legacy_is_migrated_every_run_and_seeded_on_first_start_only(
     legacy = by_name(build_stack(settings, root=repo, environ={}).specs)["legacy"]
     assert legacy.argv[0] == sys.executable
     assert legacy.argv[1:5] == ("-m", "gunicorn", "legacy_monolith.wsgi:application", "-c")
-    assert legacy.argv[5] == str(repo / "legacy_monolith" / "gunicorn.conf.py")
+    assert legacy.argv[5] == "legacy_monolith/gunicorn.conf.py" and legacy.cwd == repo
     assert legacy.env["LEGACYSHOP_PORT"] == "8100"
     assert legacy.env["LEGACYSHOP_DATA_DIR"] == str(settings.home / "legacy")
     assert legacy.health_urls == ("http://127.0.0.1:8100/readyz",)
@@ -102,14 +105,6 @@ def test_legacy_is_migrated_every_run_and_seeded_on_first_start_only(
     assert seed.argv[-2:] == ("legacy_monolith.manage", "seed")
     assert seed.once_marker == settings.home / "legacy" / ".seeded"
     assert not seed.required, "the seed refuses politely when the shop has data: that must not stop the stack"
-
-
-def test_a_small_seed_can_be_asked_for(
-    repo: Path, settings: StackSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LEGACYSHOP_SEED_PRODUCTS", "200")
-    legacy = by_name(build_stack(StackSettings(), root=repo, environ={}).specs)["legacy"]
-    assert legacy.setup[1].argv[-3:] == ("seed", "--products", "200")
 
 
 def test_planes_share_the_store_and_the_legacy_url(repo: Path, settings: StackSettings) -> None:
@@ -137,11 +132,10 @@ def test_the_real_data_plane_replaces_the_passthrough_once_it_exists(
     assert not any("pass-through" in warning for warning in stack.warnings)
 
 
-def test_services_get_known_ports_then_the_next_free_ones_and_env_overrides(
-    repo: Path, settings: StackSettings
-) -> None:
+def test_services_get_the_file_s_ports_and_env_overrides(repo: Path, settings: StackSettings) -> None:
     specs = by_name(build_stack(settings, root=repo, environ={"ORDERS_PORT": "9302"}).specs)
-    assert (specs["catalog"].port, specs["orders"].port, specs["zeta"].port) == (8201, 9302, 8203)
+    assert (specs["catalog"].port, specs["orders"].port) == (8201, 9302)
+    assert "zeta" not in specs and "half_done" not in specs, "only the services strangler.toml lists"
     catalog = specs["catalog"]
     assert catalog.argv[-1] == "new_services.catalog.entrypoints.wsgi:app"
     assert catalog.argv[catalog.argv.index("--bind") + 1] == "127.0.0.1:8201"
@@ -179,7 +173,7 @@ def test_ports_come_from_the_environment(repo: Path, monkeypatch: pytest.MonkeyP
 def test_missing_parts_are_skipped_with_a_warning(tmp_path: Path, settings: StackSettings) -> None:
     stack = build_stack(settings, root=tmp_path / "empty", environ={})
     assert [spec.name for spec in stack.specs] == ["passthrough"]
-    assert any(warning.startswith("legacy skipped") for warning in stack.warnings)
+    assert any(warning.startswith("no strangler.toml in") for warning in stack.warnings)
     assert any(warning.startswith("controlplane skipped") for warning in stack.warnings)
 
 
@@ -224,13 +218,12 @@ def test_home_is_absolute_and_never_taken_from_home(tmp_path: Path, monkeypatch:
 def test_the_control_plane_learns_the_services_as_upstreams(repo: Path, settings: StackSettings) -> None:
     specs = by_name(build_stack(settings, root=repo, environ={}).specs)
     assert specs["controlplane"].env["STRANGLER_UPSTREAMS"] == (
-        "catalog=http://127.0.0.1:8201,orders=http://127.0.0.1:8202,zeta=http://127.0.0.1:8203"
+        "catalog=http://127.0.0.1:8201,orders=http://127.0.0.1:8202"
     )
     configured = {"STRANGLER_UPSTREAMS": "catalog=http://10.0.0.5:9000, search=http://127.0.0.1:9100"}
     specs = by_name(build_stack(settings, root=repo, environ=configured).specs)
     assert specs["controlplane"].env["STRANGLER_UPSTREAMS"] == (
-        "catalog=http://10.0.0.5:9000,search=http://127.0.0.1:9100,orders=http://127.0.0.1:8202,"
-        "zeta=http://127.0.0.1:8203"
+        "catalog=http://10.0.0.5:9000,search=http://127.0.0.1:9100,orders=http://127.0.0.1:8202"
     )
 
 
@@ -242,7 +235,7 @@ def test_monolith_then_control_plane_then_front_door_then_all_services_together(
         ["legacy"],
         ["controlplane"],
         ["passthrough"],
-        ["catalog", "orders", "zeta"],
+        ["catalog", "orders"],
     ]
 
 
