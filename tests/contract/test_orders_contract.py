@@ -189,13 +189,25 @@ def test_csrf_refusal(sides: OrdersSides, customers: dict[str, Customer]) -> Non
     assert _stock(sides, product) == before
 
 
-def test_basic_auth_has_no_session_cart(sides: OrdersSides) -> None:
-    credentials = base64.b64encode(f"{DEMO[0]}:{DEMO[1]}".encode()).decode()
-    answers = {
-        side: httpx2.post(sides.url(side) + "/api/orders", headers={"Authorization": f"Basic {credentials}"})
-        for side in SIDES
-    }
-    assert answers["monolith"].status_code == 400
-    # The service answers the same once the front door resolves basic-auth credentials (item 1 of #18).
-    if answers["service"].status_code != 401:
-        _same(answers, "basic auth checkout")
+def test_basic_auth(sides: OrdersSides) -> None:
+    """An API client with HTTP basic auth: its history and orders as on the monolith, no session cart to
+    check out, and the monolith's refusals of wrong or malformed credentials."""
+
+    def basic(credentials: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+    demo = basic(f"{DEMO[0]}:{DEMO[1]}")
+    for method, path, headers in (
+        ("GET", "/api/orders?page_size=100", demo),
+        ("GET", "/api/orders?page=2&page_size=3", demo),
+        ("POST", "/api/orders", demo),
+        ("GET", "/api/orders", basic(f"{DEMO[0]}:wrong-password")),
+        ("GET", "/api/orders", {"Authorization": "Basic %%%"}),
+    ):
+        answers = {side: httpx2.request(method, sides.url(side) + path, headers=headers) for side in SIDES}
+        _same(answers, f"basic auth {method} {path} {headers['Authorization'][:12]}")
+    orders = httpx2.get(sides.service_url + "/api/orders?page_size=100", headers=demo).json()
+    assert orders["count"] >= 3
+    first = orders["results"][-1]["order_no"]
+    answers = {side: httpx2.get(f"{sides.url(side)}/api/orders/{first}", headers=demo) for side in SIDES}
+    assert _same(answers, "basic auth detail")["order_no"] == first
