@@ -29,8 +29,8 @@ from acl.errors import (
     LegacyRejected,
     LegacyResponseError,
     LegacyServerError,
+    LegacyServiceError,
     LegacyTimeout,
-    LegacyUnavailable,
 )
 
 __all__ = ["DEFAULT_TIMEOUT", "IDEMPOTENCY_KEY_HEADER", "LegacyClient", "LegacyProductPage", "RetryPolicy"]
@@ -171,7 +171,7 @@ class LegacyClient:
                 response = self._http.request(method, path, headers=headers, **kwargs)
             except httpx2.TimeoutException as exc:
                 self.breaker.record_failure()
-                error: LegacyUnavailable | LegacyServerError = LegacyTimeout(
+                error: LegacyServiceError = LegacyTimeout(
                     f"{method} {path}: timed out ({type(exc).__name__})", method=method, url=path
                 )
             except httpx2.TransportError as exc:

@@ -9,7 +9,7 @@ ones of the day of the order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from acl.orders.records import OrderRecord
@@ -62,7 +62,7 @@ def reconcile_orders(
     source: LegacyOrderSource, port: OrdersPort, *, batch_size: int = 2000
 ) -> ReconcileReport:
     rejected: list[object] = []
-    legacy = translated_records(source, batch_size=batch_size, rejected=rejected)
+    legacy: Iterator[OrderRecord] = translated_records(source, batch_size=batch_size, rejected=rejected)
     report = reconcile_order_records(legacy, port.order_records(batch_size=batch_size))
     report.rejected_legacy_ids = rejected
     return report

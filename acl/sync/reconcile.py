@@ -130,7 +130,7 @@ def reconcile_catalog(
     source: LegacyProductSource, port: CatalogPort, *, batch_size: int = 2000
 ) -> ReconcileReport:
     rejected: list[object] = []
-    legacy = translated_records(source, batch_size=batch_size, rejected=rejected)
+    legacy: Iterator[ProductRecord] = translated_records(source, batch_size=batch_size, rejected=rejected)
     report = reconcile_records(legacy, port.product_records(batch_size=batch_size))
     report.rejected_legacy_ids = rejected
     return report

@@ -230,7 +230,10 @@ class OutboxRelay:
         cursor = self._cursor
         pending = table.c.published_at.is_(None) if cursor is None else table.c.id > cursor.load()
         with self._engine.connect() as connection:
-            count, oldest = connection.execute(
-                select(func.count(), func.min(table.c.occurred_at)).where(pending)
+            row = connection.execute(
+                select(func.count().label("pending"), func.min(table.c.occurred_at).label("oldest")).where(
+                    pending
+                )
             ).one()
-        return int(count), (_aware(oldest) if oldest is not None else None)
+        oldest: datetime | None = row.oldest
+        return int(row.pending), (_aware(oldest) if oldest is not None else None)

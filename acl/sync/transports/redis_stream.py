@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, timedelta
+from typing import Any
 
 import redis
 
@@ -26,7 +27,9 @@ class RedisStreamTransport:
         worker: str = "w1",
         maxlen: int = 1_000_000,
     ) -> None:
-        self._redis = client
+        # redis-py's annotations do not describe what the stream commands answer (a list of
+        # [stream, [(id, fields), ...]] pairs for XREADGROUP): the answers are read as documented.
+        self._redis: Any = client
         self._maxlen = maxlen
         self.stream = stream
         self._worker = worker
