@@ -1,7 +1,8 @@
 """Both sides of the orders contract as real processes, as a customer reaches them.
 
 The monolith (LegacyShop under gunicorn, migrated and seeded) is one side, reached directly. The other
-is the front door (the real data plane) with ``/api/orders`` on the orders service (gunicorn) and
+is the front door (the real data plane) with ``/api/orders`` and the ``/orders/`` pages on the orders
+service (gunicorn) and
 everything else (log-in, pages, the cart) on that same monolith: the state of a customer who was
 browsing when the route moved. The orders service holds the monolith's orders through the ACL's
 backfill, takes stock from the monolith and reads the session cart through its session-state bridge.
@@ -37,7 +38,9 @@ _LOGIN_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 @dataclass(frozen=True)
 class OrdersSides:
     monolith_url: str
-    service_url: str  # the front door: /api/orders on the orders service, the rest on the monolith
+    service_url: (
+        str  # the front door: /api/orders and /orders/ on the orders service, the rest on the monolith
+    )
     legacy: RunningProcess
     orders: RunningProcess
     dataplane: RunningProcess
@@ -165,7 +168,12 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
                         name="orders-api",
                         match=RuleMatch(path="/api/orders"),
                         action=RuleAction(mode=ActionMode.NEW, upstream="orders"),
-                    )
+                    ),
+                    Rule(
+                        name="orders-pages",
+                        match=RuleMatch(path="/orders/"),
+                        action=RuleAction(mode=ActionMode.NEW, upstream="orders"),
+                    ),
                 ],
             )
         )

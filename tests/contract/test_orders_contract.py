@@ -54,7 +54,7 @@ def _masked(value: Any) -> Any:
 
 def _same(answers: dict[str, httpx2.Response], what: str) -> Any:
     monolith, service = answers["monolith"], answers["service"]
-    if service.request.url.path.startswith("/api/orders"):
+    if service.request.url.path.startswith(("/api/orders", "/orders/")):
         assert service.headers.get("x-strangler-upstream") == "orders", f"{what}: not served by the service"
     assert service.status_code == monolith.status_code, (
         f"{what}: {monolith.text[:300]} / {service.text[:300]}"
@@ -96,6 +96,31 @@ def test_order_history_detail_and_pagination(sides: OrdersSides, customers: dict
     assert detail["order_no"] == order_no  # a backfilled order keeps its number on the service
     _same({s: c.http.get("/api/orders/ORD-19990101-999999") for s, c in customers.items()}, "unknown")
     _same({s: c.http.delete("/api/orders") for s, c in customers.items()}, "method not allowed")
+
+
+_CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]{32,64}(")')
+
+
+def test_order_pages_show_what_the_monolith_shows(sides: OrdersSides, customers: dict[str, Customer]) -> None:
+    """Signed-in name and cart count in the header included: the cart is filled on the monolith."""
+    (product,) = _in_stock(sides, 1, skip=5)
+    for customer in customers.values():
+        customer.fill_cart({product: 3})
+    oldest = customers["monolith"].http.get("/api/orders?page_size=100").json()["results"][-1]["order_no"]
+    for path in ("/orders/", f"/orders/{oldest}/", "/orders/ORD-19990101-999999/"):
+        answers = {side: customer.http.get(path) for side, customer in customers.items()}
+        monolith, service = answers["monolith"], answers["service"]
+        assert service.headers.get("x-strangler-upstream") == "orders", path
+        assert (service.status_code, service.headers["content-type"]) == (
+            monolith.status_code,
+            monolith.headers["content-type"],
+        ), path
+        assert _CSRF_INPUT.sub(r"\1<token>\2", service.text) == _CSRF_INPUT.sub(
+            r"\1<token>\2", monolith.text
+        ), path
+        assert "Cart (3)" in monolith.text or monolith.status_code == 404
+    for customer in customers.values():
+        customer.http.delete("/api/cart", headers=customer.csrf)
 
 
 def test_another_customers_order_is_not_found(sides: OrdersSides) -> None:
