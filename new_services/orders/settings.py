@@ -31,26 +31,14 @@ class OrdersSettings(ServiceSettings):
 
     database_url_override: str | None = Field(None, validation_alias="ORDERS_DATABASE_URL")
     port: int = Field(8202, ge=1, le=65535)
-    legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
     # Whoever serves the monolith's stock contract (POST /api/products/<id>/stock): the monolith until
     # the catalog takes stock writes over, then the catalog, by configuration only.
     stock_url_override: str | None = Field(None, validation_alias="ORDERS_STOCK_URL")
     legacy_username: str = Field("staff", validation_alias="ORDERS_LEGACY_USERNAME")
     legacy_password: SecretStr | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD")
-    legacy_internal_token: SecretStr | None = Field(None, validation_alias="STRANGLER_LEGACY_INTERNAL_TOKEN")
-    legacy_session_cookie: str = Field("sessionid", validation_alias="STRANGLER_LEGACY_SESSION_COOKIE")
     cart_in_body: bool = Field(False, validation_alias="ORDERS_CART_IN_BODY")
     number_offset: int = Field(50_000_000, ge=0, validation_alias="ORDERS_NUMBER_OFFSET")
 
     @property
     def stock_url(self) -> str:
         return self.stock_url_override or self.legacy_url
-
-    def internal_token(self) -> str | None:
-        """The monolith's internal bearer token: the variable, else its file (read, never created here)."""
-        if self.legacy_internal_token is not None:
-            return self.legacy_internal_token.get_secret_value()
-        try:
-            return (self.strangler_home / "legacy" / "internal_token").read_text().strip() or None
-        except FileNotFoundError:
-            return None

@@ -2,7 +2,7 @@
 
 The monolith (LegacyShop under gunicorn, migrated and seeded) is one side, reached directly. The other
 is the front door (the real data plane) with ``/api/orders`` and the ``/orders/`` pages on the orders
-service (gunicorn) and
+service (gunicorn), the home and product pages on the catalog service (gunicorn), and
 everything else (log-in, pages, the cart) on that same monolith: the state of a customer who was
 browsing when the route moved. The orders service holds the monolith's orders through the ACL's
 backfill, takes stock from the monolith and reads the session cart through its session-state bridge.
@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx2
 
-from strangler_proxy.routes import LEGACY, ActionMode, Rule, RuleAction, RuleMatch, Upstream
+from strangler_proxy.routes import LEGACY, ActionMode, MatchKind, Rule, RuleAction, RuleMatch, Upstream
 from tests.contract.sides import _run
 from tests.integration.dataplane.harness import Store, start_dataplane, table
 from tests.support.net import free_port
@@ -43,6 +43,7 @@ class OrdersSides:
     )
     legacy: RunningProcess
     orders: RunningProcess
+    catalog: RunningProcess
     dataplane: RunningProcess
 
     def url(self, side: str) -> str:
@@ -93,7 +94,7 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
     legacy_dir = home / "legacy"  # where the data plane and the orders service find its internal token
     legacy_dir.mkdir(parents=True)
     legacy_db = f"sqlite:///{legacy_dir / 'legacy.sqlite3'}"
-    legacy_port, orders_port = free_port(), free_port()
+    legacy_port, orders_port, catalog_port = free_port(), free_port(), free_port()
     legacy_url = f"http://127.0.0.1:{legacy_port}"
     legacy_env = {
         "LEGACYSHOP_DATA_DIR": str(legacy_dir),
@@ -129,6 +130,17 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
     )
     if "written 14, rejected 0" not in report:
         raise RuntimeError(f"backfill did not copy every order: {report}")
+    catalog_env = {
+        "STRANGLER_HOME": str(home),
+        "STRANGLER_LEGACY_URL": legacy_url,
+        "CATALOG_PORT": str(catalog_port),
+        "CATALOG_WORKERS": "1",
+    }
+    _run(
+        [sys.executable, "-m", "new_services.catalog", "backfill", "--legacy-database-url", legacy_db],
+        catalog_env,
+        "catalog backfill from the legacy database",
+    )
 
     with ExitStack() as stack:
         legacy = start_process(
@@ -155,6 +167,18 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
             ready_url=f"http://127.0.0.1:{orders_port}/readyz",
         )
         stack.callback(orders.stop)
+        catalog = start_process(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "-c",
+                "new_services/catalog/gunicorn.conf.py",
+                "new_services.catalog.entrypoints.wsgi:app",
+            ],
+            log_path=workdir / "catalog.log",
+            env=catalog_env,
+            ready_url=f"http://127.0.0.1:{catalog_port}/readyz",
+        )
+        stack.callback(catalog.stop)
         store = Store(workdir / "store.sqlite3")
         stack.callback(store.engine.dispose)
         version = store.publish(
@@ -162,12 +186,23 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
                 [
                     Upstream(name=LEGACY, url=legacy_url),
                     Upstream(name="orders", url=f"http://127.0.0.1:{orders_port}"),
+                    Upstream(name="catalog", url=f"http://127.0.0.1:{catalog_port}"),
                 ],
                 [
                     Rule(
                         name="orders-api",
                         match=RuleMatch(path="/api/orders"),
                         action=RuleAction(mode=ActionMode.NEW, upstream="orders"),
+                    ),
+                    Rule(
+                        name="home",
+                        match=RuleMatch(kind=MatchKind.EXACT, path="/"),
+                        action=RuleAction(mode=ActionMode.NEW, upstream="catalog"),
+                    ),
+                    Rule(
+                        name="product-pages",
+                        match=RuleMatch(path="/products/"),
+                        action=RuleAction(mode=ActionMode.NEW, upstream="catalog"),
                     ),
                     Rule(
                         name="orders-pages",
@@ -180,4 +215,4 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
         dataplane = start_dataplane(home, store, legacy_url)
         stack.callback(dataplane.process.stop)
         store.wait_applied(version, workers=1)
-        yield OrdersSides(legacy_url, dataplane.url, legacy, orders, dataplane.process)
+        yield OrdersSides(legacy_url, dataplane.url, legacy, orders, catalog, dataplane.process)

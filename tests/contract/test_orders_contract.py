@@ -123,6 +123,38 @@ def test_order_pages_show_what_the_monolith_shows(sides: OrdersSides, customers:
         customer.http.delete("/api/cart", headers=customer.csrf)
 
 
+def test_catalog_pages_show_the_customer_and_the_cart_as_the_monolith_does(
+    sides: OrdersSides, customers: dict[str, Customer]
+) -> None:
+    """The home and product pages, rendered by the catalog service after the flip, for an anonymous
+    visitor and for a signed-in customer whose cart was filled on the monolith: the page head and
+    masthead (signed-in name, log-out form, cart count) as the monolith's. The rest of each page is
+    the catalog contract's (tests/contract/test_products_contract.py, on its own seed)."""
+    (product,) = _in_stock(sides, 1, skip=6)
+    anonymous = {side: Customer(sides.url(side)) for side in SIDES}
+    try:
+        for visitors in (anonymous, customers):
+            for customer in visitors.values():
+                customer.fill_cart({product: 2})
+            for path in ("/", "/products/?page=2", f"/products/{product}/"):
+                answers = {side: customer.http.get(path) for side, customer in visitors.items()}
+                monolith, service = answers["monolith"], answers["service"]
+                assert service.headers.get("x-strangler-upstream") == "catalog", path
+                assert service.status_code == monolith.status_code == 200, path
+                assert "Cart (2)" in monolith.text, path
+                masked = [
+                    _CSRF_INPUT.sub(r"\1<token>\2", answer.text.split("<main")[0])
+                    for answer in (monolith, service)
+                ]
+                assert masked[1] == masked[0], path
+    finally:
+        for visitors in (anonymous, customers):
+            for customer in visitors.values():
+                customer.http.delete("/api/cart", headers=customer.csrf)
+        for customer in anonymous.values():
+            customer.close()
+
+
 def test_another_customers_order_is_not_found(sides: OrdersSides) -> None:
     others = {side: Customer(sides.url(side)).log_in(*CUSTOMER) for side in SIDES}
     demo = Customer(sides.monolith_url).log_in(*DEMO)
