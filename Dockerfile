@@ -1,5 +1,7 @@
 # One image for every process of the stack; docker-compose.yml picks the command per container.
-FROM python:3.11-slim
+# BASE_IMAGE: any image with Python 3.11 and pip on PATH (the public python:3.11-slim by default).
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -25,8 +27,9 @@ COPY loadtests ./loadtests
 COPY plans ./plans
 
 RUN useradd --system --create-home --home-dir /home/strangler strangler \
-    && mkdir -p "$STRANGLER_HOME" \
-    && chown strangler "$STRANGLER_HOME"
+    && mkdir -p "$STRANGLER_HOME" /run/strangler-secrets \
+    && chown strangler "$STRANGLER_HOME" /run/strangler-secrets \
+    && chmod 0700 /run/strangler-secrets
 USER strangler
 
 # A health probe without curl: `python -m` one-liner used by every container's healthcheck.

@@ -25,7 +25,8 @@ from strangler_proxy.identity import (
     sign_identity,
     verify_identity,
 )
-from strangler_proxy.secrets import load_or_create_secret
+from strangler_proxy.keyring import KeyRing
+from strangler_proxy.secrets import load_key_ring
 
 __all__ = [
     "IDENTITY_HEADER",
@@ -68,9 +69,11 @@ def _identity_from_claims(claims: Mapping[str, Any]) -> CustomerIdentity:
     return CustomerIdentity(user_id=int(subject), username=username, name=name or username, is_staff=staff)
 
 
-def load_identity_key(strangler_home: Path) -> str:
-    """The shared key from ``$STRANGLER_HOME/secrets/identity.key`` (created on first use)."""
-    return load_or_create_secret(identity_key_path(strangler_home))
+def load_identity_key(strangler_home: Path) -> KeyRing:
+    """The shared key: ``STRANGLER_IDENTITY_KEY`` (or the file ``STRANGLER_IDENTITY_KEY_FILE`` names),
+    else ``$STRANGLER_HOME/secrets/identity.key`` (created on first use); with the previous key while a
+    rotation's overlap window lasts (``STRANGLER_IDENTITY_KEY_PREVIOUS`` and ``_PREVIOUS_UNTIL``)."""
+    return load_key_ring("IDENTITY_KEY", identity_key_path(strangler_home))
 
 
 class HeaderLookup(Protocol):
@@ -82,7 +85,7 @@ class HeaderLookup(Protocol):
 class IdentityVerifier:
     """``verifier.identify(request.headers)`` -> ``CustomerIdentity | None``, or ``IdentityError``."""
 
-    def __init__(self, key: str | bytes, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, key: str | bytes | KeyRing, *, clock: Callable[[], float] = time.time) -> None:
         self._key = key
         self._clock = clock
 

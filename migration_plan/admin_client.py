@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx2
 
+from strangler_proxy.secrets import configured_secret
+
 __all__ = ["AdminApiError", "AdminClient", "default_admin_url"]
 
 
@@ -57,11 +59,14 @@ class AdminClient:
     def _login(self, home: Path | None) -> None:
         root = home or Path(os.environ.get("STRANGLER_HOME", ".strangler"))
         password_file = root / "secrets" / "admin_password"
-        if not password_file.exists():
-            raise AdminApiError(
-                f"no credentials: give --token or STRANGLER_TOKEN, or run where {password_file} exists"
-            )
-        password = password_file.read_text(encoding="utf-8").strip()
+        password = configured_secret("ADMIN_PASSWORD")
+        if password is None:
+            if not password_file.exists():
+                raise AdminApiError(
+                    "no credentials: give --token or STRANGLER_TOKEN, set STRANGLER_ADMIN_PASSWORD(_FILE), "
+                    f"or run where {password_file} exists"
+                )
+            password = password_file.read_text(encoding="utf-8").strip()
         self.request("POST", "/session", {"username": "admin", "password": password})
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

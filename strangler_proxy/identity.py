@@ -33,6 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from strangler_proxy.keyring import KeyRing
+
 __all__ = [
     "IDENTITY_HEADER",
     "IDENTITY_KEY_FILE",
@@ -73,7 +75,8 @@ class ExpiredIdentity(IdentityError):
 
 
 def identity_key_path(strangler_home: Path) -> Path:
-    """Where the shared key lives: load it with ``strangler_proxy.secrets.load_or_create_secret``."""
+    """Where the shared key lives when none is configured: load it with
+    ``strangler_proxy.secrets.load_key_ring("IDENTITY_KEY", identity_key_path(home))``."""
     return strangler_home / IDENTITY_KEY_FILE
 
 
@@ -119,26 +122,31 @@ def _timestamp(value: datetime | float | int) -> int:
     return int(value)
 
 
-def sign_identity(key: str | bytes, claims: Mapping[str, Any], expires_at: datetime | float | int) -> str:
+def sign_identity(
+    key: str | bytes | KeyRing, claims: Mapping[str, Any], expires_at: datetime | float | int
+) -> str:
     """The header value carrying ``claims`` (a JSON-serialisable mapping) until ``expires_at``."""
     if "exp" in claims:
         raise ValueError('"exp" is reserved; pass expires_at instead')
     body = {**claims, "exp": _timestamp(expires_at)}
     payload = _b64encode(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     signed_part = f"{VERSION}.{payload}"
-    return f"{signed_part}.{_b64encode(_mac(_key_bytes(key), signed_part))}"
+    signing = key.current if isinstance(key, KeyRing) else key
+    return f"{signed_part}.{_b64encode(_mac(_key_bytes(signing), signed_part))}"
 
 
-def verify_identity(key: str | bytes, value: str, now: datetime | float | int) -> dict[str, Any]:
-    """The claims of ``value`` (without ``exp``) when signed with ``key`` and not expired at ``now``."""
+def verify_identity(key: str | bytes | KeyRing, value: str, now: datetime | float | int) -> dict[str, Any]:
+    """The claims of ``value`` (without ``exp``) when signed with ``key`` (or with any key a ring
+    verifies at ``now``: the previous one during a rotation's overlap window) and not expired at ``now``."""
     if not value or len(value) > _MAX_TOKEN_LENGTH:
         raise MalformedIdentity("identity is empty or too long")
     parts = value.split(".")
     if len(parts) != 3 or parts[0] != VERSION:
         raise MalformedIdentity(f"identity is not a {VERSION} token")
     payload, signature = _b64decode(parts[1]), _b64decode(parts[2])
-    expected = _mac(_key_bytes(key), f"{parts[0]}.{parts[1]}")
-    if not hmac.compare_digest(signature, expected):
+    signed_part = f"{parts[0]}.{parts[1]}"
+    keys = KeyRing.of(key).verifying(_timestamp(now))
+    if not any(hmac.compare_digest(signature, _mac(_key_bytes(k), signed_part)) for k in keys):
         raise BadSignature("identity signature does not match")
     try:
         body = json.loads(payload)

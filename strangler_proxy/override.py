@@ -13,9 +13,11 @@ Token format (ASCII, safe in a header and in a cookie value)::
     signature = base64url(HMAC-SHA256(key, payload))    computed over the base64url text of payload
 
 base64url is RFC 4648 section 5 without "=" padding. ``key`` is the bytes of the control plane's
-override secret: the text of ``$STRANGLER_HOME/secrets/override.key`` without surrounding whitespace,
-UTF-8 encoded (as ``strangler_proxy.secrets.load_or_create_secret`` returns it). The control plane
-mints tokens with :func:`sign_override`; the data plane checks them with :func:`verify_override`.
+override secret: ``STRANGLER_OVERRIDE_KEY`` (or the file ``STRANGLER_OVERRIDE_KEY_FILE`` names), else the
+text of ``$STRANGLER_HOME/secrets/override.key``, without surrounding whitespace, UTF-8 encoded (as
+``strangler_proxy.secrets.load_key_ring`` returns it; during a rotation the previous key verifies
+too). The control plane mints tokens with :func:`sign_override`; the data plane checks them with
+:func:`verify_override`.
 Stdlib only: this module is shared core.
 """
 
@@ -25,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Iterable
 from typing import Literal
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "OverrideSide",
     "sign_override",
     "verify_override",
+    "verify_override_keys",
 ]
 
 OverrideSide = Literal["legacy", "new"]
@@ -87,3 +91,12 @@ def verify_override(key: bytes, token: str, now: float) -> OverrideSide | None:
     if not bar or side not in _SIDES or expires_at <= now:
         return None
     return side  # type: ignore[return-value]
+
+
+def verify_override_keys(keys: Iterable[bytes], token: str, now: float) -> OverrideSide | None:
+    """:func:`verify_override` with each of ``keys`` (a key ring's verifying keys), first match wins."""
+    for key in keys:
+        side = verify_override(key, token, now)
+        if side is not None:
+            return side
+    return None

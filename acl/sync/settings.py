@@ -26,6 +26,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from acl.sync.ports import CATALOG_PORT_FACTORY, ORDERS_PORT_FACTORY
+from strangler_proxy.secrets import configured_secret
 
 __all__ = ["SyncSettings"]
 
@@ -85,13 +86,17 @@ class SyncSettings(BaseSettings):
         """The monolith's internal bearer token: the variable, else its file (read, never created here)."""
         if self.internal_token_value:
             return self.internal_token_value
+        configured = configured_secret("LEGACY_INTERNAL_TOKEN")
+        if configured is not None:
+            return configured
         folder = (self.legacy_data_dir or self.home / "legacy").resolve()
         path = folder / "internal_token"
         try:
             token = path.read_text().strip()
         except FileNotFoundError:
             raise RuntimeError(
-                f"no internal token: set LEGACYSHOP_INTERNAL_TOKEN or start the monolith once ({path})"
+                "no internal token: set LEGACYSHOP_INTERNAL_TOKEN, STRANGLER_LEGACY_INTERNAL_TOKEN(_FILE) "
+                f"or start the monolith once ({path})"
             ) from None
         if not token:
             raise RuntimeError(f"the internal token file {path} is empty")

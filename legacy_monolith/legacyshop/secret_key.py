@@ -7,7 +7,22 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["load_or_create_secret_key"]
+__all__ = ["configured_secret", "load_or_create_secret_key"]
+
+
+def configured_secret(variable: str) -> str | None:
+    """``$variable``, else the content of the file ``${variable}_FILE`` names (compose and Kubernetes
+    secrets), else None. A named file that is missing or empty is an error, never a silent default."""
+    value = os.environ.get(variable, "").strip()
+    file_name = os.environ.get(f"{variable}_FILE", "").strip()
+    if value and file_name:
+        raise RuntimeError(f"both {variable} and {variable}_FILE are set: keep one")
+    if value or not file_name:
+        return value or None
+    content = Path(file_name).read_text().strip()
+    if not content:
+        raise RuntimeError(f"{variable}_FILE={file_name}: the file is empty")
+    return content
 
 
 def load_or_create_secret_key(data_dir: Path, filename: str = "secret_key") -> str:

@@ -11,13 +11,21 @@ from django.db import transaction
 
 from legacy_monolith.catalog.models import Category, Product
 from legacy_monolith.customers.models import Customer
+from legacy_monolith.legacyshop.secret_key import configured_secret
 from legacy_monolith.orders.models import Order, OrderLine
 
-__all__ = ["DEMO_USER", "STAFF_USER", "SeedCounts", "seed_database", "seeded_rows"]
+__all__ = ["DEMO_USER", "STAFF_USER", "SeedCounts", "seed_database", "seeded_rows", "staff_password"]
 
 DEMO_USER = ("demo", "demo-password-123")
 STAFF_USER = ("staff", "staff-password-123")
 CUSTOMER_PASSWORD = "customer-password-123"
+
+
+def staff_password() -> str:
+    """The staff superuser's password: ``LEGACYSHOP_STAFF_PASSWORD`` (or ``_FILE``) wherever the shop is
+    reachable by others (the compose stack generates one); the demo's documented one otherwise."""
+    return configured_secret("LEGACYSHOP_STAFF_PASSWORD") or STAFF_USER[1]
+
 
 CATEGORY_TREE = {
     "Home": {
@@ -238,7 +246,7 @@ def seed_database(*, products, customers, orders, seed, reset=False):
         created_orders = _orders(rng, created_customers, [by_sku[p.prd_cd] for p in created_products], orders)
         user_model = get_user_model()
         if not user_model.objects.filter(username=STAFF_USER[0]).exists():
-            user_model.objects.create_superuser(STAFF_USER[0], "staff@example.com", STAFF_USER[1])
+            user_model.objects.create_superuser(STAFF_USER[0], "staff@example.com", staff_password())
     return SeedCounts(
         Category.objects.count(), len(created_products), len(created_customers), len(created_orders)
     )

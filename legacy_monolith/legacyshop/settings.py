@@ -6,6 +6,7 @@ Everything that differs between machines comes from the environment:
     LEGACYSHOP_DATA_DIR         where the SQLite file and the secret key live (default: legacy_monolith/var/)
     LEGACYSHOP_SECRET_KEY       overrides the generated key file
     LEGACYSHOP_INTERNAL_TOKEN   bearer token of /internal/ (default: the data dir's internal_token file)
+                                (each secret also as ``<NAME>_FILE``: a file holding it)
     LEGACYSHOP_DEBUG            "1" turns DEBUG on
     LEGACYSHOP_ALLOWED_HOSTS    comma-separated hosts added to 127.0.0.1 and localhost
     LEGACYSHOP_CSRF_TRUSTED_ORIGINS  comma-separated origins allowed to POST (behind an HTTPS front)
@@ -16,16 +17,16 @@ from pathlib import Path
 
 import dj_database_url
 
-from legacy_monolith.legacyshop.secret_key import load_or_create_secret_key
+from legacy_monolith.legacyshop.secret_key import configured_secret, load_or_create_secret_key
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 DATA_DIR = Path(os.environ.get("LEGACYSHOP_DATA_DIR") or PACKAGE_DIR / "var").resolve()
 
-SECRET_KEY = os.environ.get("LEGACYSHOP_SECRET_KEY") or load_or_create_secret_key(DATA_DIR)
+SECRET_KEY = configured_secret("LEGACYSHOP_SECRET_KEY") or load_or_create_secret_key(DATA_DIR)
 
 # The shared secret of /internal/ (reverse sync, session resolution); the supervisor gives it to the services.
-INTERNAL_TOKEN = os.environ.get("LEGACYSHOP_INTERNAL_TOKEN") or load_or_create_secret_key(
+INTERNAL_TOKEN = configured_secret("LEGACYSHOP_INTERNAL_TOKEN") or load_or_create_secret_key(
     DATA_DIR, "internal_token"
 )
 

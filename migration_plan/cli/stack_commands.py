@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from migration_plan.admin_client import AdminApiError, AdminClient
+from migration_plan.cli.fleet_view import fleet_table
 from migration_plan.project import ProjectFile, ProjectFileError
 from migration_plan.project.context import current_project
 from migration_plan.project.overrides import settings_values
@@ -157,13 +159,46 @@ def ps(
     home: HomeOption = None,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the processes as JSON.")] = False,
+    fleet: Annotated[
+        bool,
+        typer.Option(
+            "--fleet",
+            help="Every data plane and worker the control plane knows (any host), with their versions.",
+        ),
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Control plane URL, with --fleet (default $STRANGLER_ADMIN_URL)."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="Bearer token (default $STRANGLER_TOKEN).")
+    ] = None,
 ) -> None:
-    """Show the supervised processes: pid, state, restarts, uptime, health, port."""
+    """Show the supervised processes: pid, state, restarts, uptime, health, port; with ``--fleet``, the
+    data planes of every host as the control plane sees them."""
+    if fleet:
+        _ps_fleet(url, token, home, as_json=as_json)
+        return
     processes = _send(home, {"command": "ps"}, config)["processes"]
     if as_json:
         typer.echo(json.dumps(processes, indent=2))
     else:
         Console().print(ps_table(processes))
+
+
+def _ps_fleet(url: str | None, token: str | None, home: Path | None, *, as_json: bool) -> None:
+    try:
+        admin = AdminClient.connect(url, token, home)
+        try:
+            answer = admin.request("GET", "/workers")
+        finally:
+            admin.close()
+    except AdminApiError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+        return
+    Console(highlight=False, soft_wrap=True).print(fleet_table(answer))
 
 
 def _command(command: str, done: str) -> Any:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from new_services.kit.settings import ServiceSettings
@@ -37,6 +38,21 @@ class OrdersSettings(ServiceSettings):
     legacy_username: str = Field("staff", validation_alias="ORDERS_LEGACY_USERNAME")
     legacy_password: SecretStr | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD")
     cart_in_body: bool = Field(False, validation_alias="ORDERS_CART_IN_BODY")
+    legacy_password_file: Path | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD_FILE")
+    """A file holding the password instead (compose and Kubernetes secrets)."""
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> OrdersSettings:
+        if self.legacy_password_file is None:
+            return self
+        if self.legacy_password is not None:
+            raise ValueError("both ORDERS_LEGACY_PASSWORD and ORDERS_LEGACY_PASSWORD_FILE are set: keep one")
+        password = self.legacy_password_file.read_text(encoding="utf-8").strip()
+        if not password:
+            raise ValueError(f"ORDERS_LEGACY_PASSWORD_FILE={self.legacy_password_file}: the file is empty")
+        object.__setattr__(self, "legacy_password", SecretStr(password))
+        return self
+
     number_offset: int = Field(50_000_000, ge=0, validation_alias="ORDERS_NUMBER_OFFSET")
 
     @property

@@ -11,6 +11,7 @@ proxy's own readiness, metrics and version endpoints are answered (``app.py``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import shutil
@@ -26,9 +27,11 @@ import uvicorn  # noqa: E402
 from uvicorn.main import STARTUP_FAILURE  # noqa: E402
 from uvicorn.supervisors import Multiprocess  # noqa: E402
 
+from strangler_proxy.dataplane.agent_wire import STORE_AGENT_SOCKET_ENV  # noqa: E402
 from strangler_proxy.dataplane.protocol import ProtocolLimits, StrictHttpToolsProtocol  # noqa: E402
 from strangler_proxy.dataplane.settings import DataPlaneSettings  # noqa: E402
 from strangler_proxy.dataplane.sidecar import ShadowSidecar  # noqa: E402
+from strangler_proxy.dataplane.store_client import dialect_of  # noqa: E402
 from strangler_proxy.secrets import keep_private  # noqa: E402
 
 __all__ = ["internal_socket", "main", "serve", "uvicorn_options"]
@@ -118,8 +121,19 @@ def main() -> None:
     # stops and its socket folder is removed. These handlers turn that last signal into an exit.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_on_signal)
-    # Mirroring and comparison run in a shadow process, off the request-serving workers.
-    with ShadowSidecar.for_data_plane():
+    with contextlib.ExitStack() as sidecars:
+        if settings.store_agent and dialect_of(settings.resolved_store_url) == "postgresql":
+            # One set of store connections for the host, whatever its number of workers.
+            sidecars.enter_context(
+                ShadowSidecar.for_data_plane(
+                    argv=[sys.executable, "-m", "strangler_proxy.dataplane.store_agent"],
+                    socket_env=STORE_AGENT_SOCKET_ENV,
+                    name="store agent",
+                    socket_name="store-agent.sock",
+                )
+            )
+        # Mirroring and comparison run in a shadow process, off the request-serving workers.
+        sidecars.enter_context(ShadowSidecar.for_data_plane())
         serve(settings)
 
 

@@ -23,21 +23,23 @@ import gc
 import json
 import logging
 import os
-import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.address_guard import GuardedResolver
+from strangler_proxy.dataplane.agent_client import AgentStoreClient, AgentWatcher
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
 from strangler_proxy.dataplane.identity import IdentityResolver
+from strangler_proxy.dataplane.last_table import KeptTable, load_last_table, save_last_table
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, TablePoller, bootstrap_table
 from strangler_proxy.dataplane.metrics import (
     REFUSED_ROUTE,
@@ -63,6 +65,7 @@ from strangler_proxy.dataplane.upgrade import UPGRADE
 from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
+from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes import LEGACY, RouteTable
 
 __all__ = ["PUBLIC_HEALTH", "RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
@@ -72,6 +75,7 @@ logger = logging.getLogger(__name__)
 RESERVED_PREFIX = "/_strangler/"
 PUBLIC_HEALTH = RESERVED_PREFIX + "healthz"
 _ACCESS_LOG_FLUSH_S = 0.2
+_PRUNE_EVERY_S = 60.0
 _LOOPBACK_PREFIXES = ("127.", "::1", "::ffff:127.")
 _LOGGED_TARGET_BYTES = 2048
 """A refused request's target is logged up to this many bytes (it may be what made it refused)."""
@@ -101,7 +105,10 @@ class DataPlane:
     ) -> None:
         self.settings = settings
         self._internal_port = settings.dataplane_internal_port
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = f"{settings.resolved_instance_name}:{os.getpid()}"
+        self._kept: KeptTable | None = None
+        """The home's last applied table, served because the store was unreachable at start."""
+        self._next_prune = 0.0
         self._store_factory = store_factory
         self.stats = RequestStats()
         self.breakers = Breakers()
@@ -113,12 +120,12 @@ class DataPlane:
         self.live: LiveTable | None = None
         self._poller: TablePoller | None = None
         self._writer: StoreWriter | None = None
-        self._store: StoreClient | None = None
-        self._listener: ChangeListener | None = None
+        self._store: StoreClient | AgentStoreClient | None = None
+        self._listener: ChangeListener | AgentWatcher | None = None
         self._session: aiohttp.ClientSession | None = None
         self._shadow: ShadowClient | None = None
         self._access_log: AccessLog | None = None
-        self._override_key: bytes | None = None
+        self._override_key: KeyRing | None = None
         self._snapshot_lock = threading.Lock()
         self._snapshot_taken = 0
         self._snapshot_stored = 0
@@ -213,7 +220,10 @@ class DataPlane:
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="strangler-store")
         )
         self._override_key = load_override_key(settings)
-        self._store = self._store_factory(settings.resolved_store_url)
+        if settings.store_agent_socket is not None:  # the host's store agent holds the connections
+            self._store = AgentStoreClient(settings.store_agent_socket)
+        else:
+            self._store = self._store_factory(settings.resolved_store_url)
         self._writer = StoreWriter(self._store, worker=self.worker_id, pid=os.getpid())
         self.live = LiveTable(ServedTable.build(self._compile(bootstrap_table(settings.legacy_url)), None))
         self._poller = TablePoller(
@@ -224,6 +234,8 @@ class DataPlane:
             on_applied=self._applied,
         )
         applied = await asyncio.to_thread(self._poller.poll_once)
+        if not applied and not self._poller.healthy:
+            self._serve_kept_table()
         if not applied:
             await asyncio.to_thread(self._applied, self.live.current)
         self._session = upstream_session(
@@ -278,7 +290,10 @@ class DataPlane:
             ),
         )
         loop = self._loop = asyncio.get_running_loop()
-        if self._store.dialect == "postgresql":
+        if settings.store_agent_socket is not None:
+            self._listener = AgentWatcher(settings.store_agent_socket, self._poller.wake_threadsafe)
+            self._listener.start()
+        elif self._store.dialect == "postgresql":
             self._listener = ChangeListener(settings.resolved_store_url, self._poller.wake_threadsafe)
             self._listener.start()
         self._tasks = [
@@ -289,6 +304,33 @@ class DataPlane:
             self._tasks.append(loop.create_task(self._access_log_forever(), name="access-log"))
         self._store_snapshot(self._take_snapshot())
         release_startup_garbage()
+
+    def _serve_kept_table(self) -> None:
+        """The store is unreachable at start: serve the home's last applied table, if any (never the
+        bootstrap table while the fleet serves a published one), unconfirmed until a poll succeeds."""
+        assert self.live is not None
+        kept = load_last_table(self.settings.last_table_path)
+        if kept is None:
+            logger.error(
+                "the store is unreachable and %s holds no applied table: serving the bootstrap table "
+                "(everything to the legacy); /readyz fails until the store answers",
+                self.settings.last_table_path,
+            )
+            return
+        try:
+            compiled = self._compile(kept.table)
+        except Exception as exc:
+            logger.error("the kept route table version %s does not compile: %s", kept.table.version, exc)
+            return
+        self.live.swap(ServedTable.build(compiled, kept.generation))
+        self._kept = kept
+        logger.warning(
+            "the store is unreachable: serving version %s, applied at %s and kept in %s; /readyz fails "
+            "until the store confirms the current version",
+            kept.table.version,
+            kept.applied_at.isoformat(),
+            self.settings.last_table_path,
+        )
 
     async def shutdown(self) -> None:
         if self._websockets is not None:
@@ -337,6 +379,16 @@ class DataPlane:
         assert self._writer is not None and self.live is not None
         if self._websockets is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self._websockets.table_changed, served)
+        if served.version and self._poller is not None and self._poller.polls:  # read from the store
+            try:
+                save_last_table(
+                    self.settings.last_table_path,
+                    served.compiled.table,
+                    served.generation,
+                    self.live.applied_at,
+                )
+            except OSError as exc:
+                logger.warning("could not keep route table version %s in the home: %s", served.version, exc)
         try:
             self._writer.heartbeat(
                 version_id=served.version or None,
@@ -376,6 +428,13 @@ class DataPlane:
             generation=served.generation if served else None,
             applied_at=None,
         )
+        now = time.monotonic()
+        if now >= self._next_prune:
+            self._next_prune = now + _PRUNE_EVERY_S
+            cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.worker_prune_s)
+            pruned = self._writer.prune(cutoff)
+            if pruned:
+                logger.info("pruned %d data-plane worker rows silent since before %s", pruned, cutoff)
 
     def _take_snapshot(self) -> tuple[int, bytes]:
         """The counts now, numbered so that an older snapshot never replaces a newer one on disk."""
@@ -439,20 +498,40 @@ class DataPlane:
         return self._exporter.render()
 
     async def _readyz(self, send: Any) -> None:
-        if self._poller is None or self.live is None:
+        """200 ``ready``; 200 ``degraded`` when the store stopped answering after it had confirmed the
+        served version (the worker keeps serving it); 503 until the store has confirmed it once."""
+        poller, live = self._poller, self.live
+        if poller is None or live is None:
             await _respond(send, 503, {"status": "starting", "checks": {"started": "no"}})
             return
-        store = "ok" if self._poller.healthy else (self._poller.last_error or "failing")
-        checks = {"store": store, "route_table": f"version {self.live.current.version}"}
-        ready = self._poller.healthy
-        await _respond(
-            send, 200 if ready else 503, {"status": "ready" if ready else "not_ready", "checks": checks}
-        )
+        version = live.current.version
+        since = live.applied_at.isoformat(timespec="seconds")
+        if poller.healthy:
+            checks = {"store": "ok", "route_table": f"version {version}"}
+            await _respond(send, 200, {"status": "ready", "checks": checks})
+            return
+        failing = poller.failing_since.isoformat(timespec="seconds") if poller.failing_since else "start"
+        store = f"unreachable since {failing}: {poller.last_error}"
+        if not poller.polls:
+            origin = (
+                f"kept in the home, applied at {self._kept.applied_at.isoformat(timespec='seconds')}"
+                if self._kept is not None
+                else "the bootstrap table"
+            )
+            checks = {"store": store, "route_table": f"version {version} ({origin}), not confirmed"}
+            await _respond(send, 503, {"status": "not_ready", "checks": checks})
+            return
+        checks = {
+            "store": store,
+            "route_table": f"serving version {version} since {since}, store unreachable",
+        }
+        await _respond(send, 200, {"status": "degraded", "checks": checks})
 
     def _version_document(self) -> dict[str, object]:
         served = self.live.current if self.live is not None else None
         return {
             "worker": self.worker_id,
+            "instance": self.settings.resolved_instance_name,
             "version": served.version if served else None,
             "generation": served.generation if served else None,
             "applied_at": self.live.applied_at.isoformat() if self.live else None,

@@ -28,6 +28,7 @@ import aiohttp
 from strangler_proxy.dataplane.errors import UpstreamConnectError
 from strangler_proxy.dataplane.failures import describe_failure
 from strangler_proxy.identity import identity_claims, sign_identity
+from strangler_proxy.keyring import KeyRing
 
 __all__ = ["IDENTITY_HEADER", "Credential", "IdentityResolver", "request_credential", "session_cookie"]
 
@@ -80,7 +81,7 @@ class IdentityResolver:
         legacy_url: Callable[[], str],
         *,
         internal_token: Callable[[], str | None],
-        identity_key: bytes,
+        identity_key: bytes | KeyRing,
         cookie_name: str = "sessionid",
         cache_s: float = 30.0,
         token_s: float = 300.0,

@@ -126,7 +126,10 @@ class TablePoller:
         self._fallback_s = fallback_s
         self._refused_generation: int | None = None
         self.last_error: str | None = None
+        self.failing_since: datetime | None = None
+        """When the store stopped answering (None while it answers)."""
         self.polls = 0
+        """Successful polls: from the first one on, the served table is the store's current one."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
@@ -146,10 +149,14 @@ class TablePoller:
                 logger.warning(
                     "route table poll failed (still serving version %s): %s", self._live.current.version, exc
                 )
+                self.failing_since = datetime.now(UTC)
             self.last_error = f"{type(exc).__name__}: {exc}"
             return False
         self.polls += 1
+        if self.last_error is not None:
+            logger.info("the store answers again (serving version %s)", self._live.current.version)
         self.last_error = None
+        self.failing_since = None
         if found is None or found.pointer.generation == self._refused_generation:
             return False
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +12,15 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from strangler_proxy.identity import identity_key_path
+from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes.addresses import OwnSockets
-from strangler_proxy.secrets import load_or_create_secret
+from strangler_proxy.secrets import configured_secret, load_key_ring
 
 __all__ = ["DataPlaneSettings", "load_identity_key", "load_internal_token", "load_override_key"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+INSTANCE_NAME_MAX = 48
+"""Worker ids (``NAME:pid``) fit the store's 64 characters."""
 
 
 class DataPlaneSettings(BaseSettings):
@@ -42,6 +46,12 @@ class DataPlaneSettings(BaseSettings):
     )
     trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
     """CIDRs whose X-Forwarded-* headers are kept (comma separated in the environment)."""
+    instance_name: Annotated[str, Field(max_length=48, pattern=r"^[^\s]*$")] = ""
+    """This data plane's name in the fleet (``STRANGLER_INSTANCE_NAME``): worker ids are ``NAME:pid``.
+    Empty means the host name and the home (``web-3:/srv/strangler``), shortened to 48 characters."""
+    worker_prune_s: Annotated[float, Field(ge=60, le=30 * 86_400)] = 900.0
+    """A worker row silent this long (a worker that died without a clean shutdown, or a data plane cut
+    off from the store that long) is deleted by any live worker; a returning worker registers again."""
     poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.05
     stats_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     """How often per-second aggregates reach the store and the metrics snapshot is refreshed."""
@@ -65,6 +75,11 @@ class DataPlaneSettings(BaseSettings):
     shadow_idle_priority: bool = True
     """Run the shadow process under ``SCHED_IDLE`` (Linux): it only gets CPU time nothing else wants,
     so mirroring never takes a core from the workers, the upstreams or the clients."""
+    store_agent: bool = True
+    """On a PostgreSQL store, run one store agent per data plane (``store_agent.py``) that holds the
+    host's store connections for all its workers; off: each worker holds two of its own."""
+    store_agent_socket: Path | None = None
+    """Set by ``python -m strangler_proxy.dataplane`` for its workers when the agent runs."""
     stats_to_store: bool = True
     max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 64 * 1024
     """Request line plus headers; larger requests are refused with 431."""
@@ -141,24 +156,46 @@ class DataPlaneSettings(BaseSettings):
         )
 
     @property
+    def resolved_instance_name(self) -> str:
+        """``instance_name``, else ``HOST:HOME`` (the home's tail kept when that is too long)."""
+        if self.instance_name:
+            return self.instance_name
+        host = socket.gethostname()[:24]
+        home = str(self.home.resolve())
+        room = INSTANCE_NAME_MAX - len(host) - 1
+        return f"{host}:{home if len(home) <= room else '~' + home[-(room - 1) :]}"
+
+    @property
+    def last_table_path(self) -> Path:
+        """The last route table this data plane applied, served when the store is unreachable at start."""
+        return self.home / "run" / "dataplane-table.json"
+
+    @property
     def metrics_dir(self) -> Path:
         """Per-worker metric snapshots, merged by whichever worker answers a scrape."""
         return self.home / "run" / "dataplane-metrics"
 
 
 def load_internal_token(settings: DataPlaneSettings) -> str | None:
-    """The legacy's internal bearer token, or None when neither the setting nor the file exists."""
+    """The legacy's internal bearer token (``STRANGLER_LEGACY_INTERNAL_TOKEN`` or the file
+    ``STRANGLER_LEGACY_INTERNAL_TOKEN_FILE`` names, else the monolith's own file in the home), or None."""
     if settings.legacy_internal_token:
         return settings.legacy_internal_token
+    configured = configured_secret("LEGACY_INTERNAL_TOKEN")
+    if configured is not None:
+        return configured
     path = settings.home / "legacy" / "internal_token"
     return path.read_text(encoding="utf-8").strip() or None if path.exists() else None
 
 
-def load_identity_key(settings: DataPlaneSettings) -> bytes:
-    """The key that signs X-Strangler-Identity, shared with the services."""
-    return load_or_create_secret(identity_key_path(settings.home)).encode()
+def load_identity_key(settings: DataPlaneSettings) -> KeyRing:
+    """The key that signs X-Strangler-Identity, shared with the services (``STRANGLER_IDENTITY_KEY``
+    or ``_FILE``, else generated under ``$STRANGLER_HOME/secrets``); the data plane signs with its
+    current key."""
+    return load_key_ring("IDENTITY_KEY", identity_key_path(settings.home))
 
 
-def load_override_key(settings: DataPlaneSettings) -> bytes:
-    """The tester-override signing key, created at first start under ``$STRANGLER_HOME/secrets``."""
-    return load_or_create_secret(settings.home / "secrets" / "override.key").encode()
+def load_override_key(settings: DataPlaneSettings) -> KeyRing:
+    """The tester-override keys (``STRANGLER_OVERRIDE_KEY`` or ``_FILE``, else generated under
+    ``$STRANGLER_HOME/secrets``), with the previous key during a rotation's overlap window."""
+    return load_key_ring("OVERRIDE_KEY", settings.home / "secrets" / "override.key")

@@ -37,9 +37,18 @@ shutdown (uvicorn's ``timeout_graceful_shutdown``, 30 s)."""
 class ShadowSidecar:
     """Runs ``python -m strangler_proxy.dataplane.shadow`` and keeps it running."""
 
-    def __init__(self, socket_path: Path, *, argv: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        socket_path: Path,
+        *,
+        argv: list[str] | None = None,
+        socket_env: str = SHADOW_SOCKET_ENV,
+        name: str = "shadow process",
+    ) -> None:
         self.socket_path = socket_path
         self._argv = argv or [sys.executable, "-m", "strangler_proxy.dataplane.shadow"]
+        self._socket_env = socket_env
+        self._name = name
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -48,13 +57,21 @@ class ShadowSidecar:
         self.starts = 0
 
     @classmethod
-    def for_data_plane(cls) -> ShadowSidecar:
+    def for_data_plane(
+        cls,
+        *,
+        argv: list[str] | None = None,
+        socket_env: str = SHADOW_SOCKET_ENV,
+        name: str = "shadow process",
+        socket_name: str = "shadow.sock",
+    ) -> ShadowSidecar:
         """A sidecar with its socket in a fresh private directory (short path: Unix sockets allow
-        about 100 bytes), exported to the environment the workers inherit."""
+        about 100 bytes), exported to the environment the workers inherit (``socket_env``). The same
+        supervision runs the per-host store agent (``argv``, ``socket_env`` and ``name`` given)."""
         folder = Path(tempfile.mkdtemp(prefix="strangler-shadow-"))
-        sidecar = cls(folder / "shadow.sock")
+        sidecar = cls(folder / socket_name, argv=argv, socket_env=socket_env, name=name)
         sidecar._own_dir = folder
-        os.environ[SHADOW_SOCKET_ENV] = str(sidecar.socket_path)
+        os.environ[socket_env] = str(sidecar.socket_path)
         return sidecar
 
     @property
@@ -77,7 +94,7 @@ class ShadowSidecar:
         self._thread.start()
 
     def _spawn(self) -> None:
-        env = {**os.environ, SHADOW_SOCKET_ENV: str(self.socket_path), SHADOW_PARENT_ENV: str(os.getpid())}
+        env = {**os.environ, self._socket_env: str(self.socket_path), SHADOW_PARENT_ENV: str(os.getpid())}
         with self._lock:
             if self._stopping.is_set():
                 return
@@ -98,19 +115,19 @@ class ShadowSidecar:
                 # group): not a crash. Restart only if the data plane goes on serving.
                 if self._stopping.wait(_STOPPED_BY_SIGNAL_WAIT_S):
                     return
-                logger.warning("shadow process %s was stopped (exit %s); restarting it", process.pid, code)
+                logger.warning("%s %s was stopped (exit %s); restarting it", self._name, process.pid, code)
             else:
                 delay = _RESTART_BACKOFF_S[min(failures, len(_RESTART_BACKOFF_S) - 1)]
                 failures += 1
                 logger.error(
-                    "shadow process %s exited with %s; restarting in %.1fs", process.pid, code, delay
+                    "%s %s exited with %s; restarting in %.1fs", self._name, process.pid, code, delay
                 )
                 if self._stopping.wait(delay):
                     return
             try:
                 self._spawn()
             except OSError as exc:
-                logger.error("shadow process could not be started: %s", exc)
+                logger.error("%s could not be started: %s", self._name, exc)
 
     def stop(self) -> None:
         with self._lock:
@@ -122,7 +139,7 @@ class ShadowSidecar:
                 process.wait(_STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 logger.error(
-                    "shadow process %s did not stop in %.0fs; killing it", process.pid, _STOP_TIMEOUT_S
+                    "%s %s did not stop in %.0fs; killing it", self._name, process.pid, _STOP_TIMEOUT_S
                 )
                 process.kill()
                 process.wait()

@@ -25,7 +25,7 @@ from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.routes import RouteTable
 from strangler_proxy.store.pointer import ActivePointer
 
-__all__ = ["FoundTable", "NoSuchVersion", "StoreClient", "dialect_of"]
+__all__ = ["FoundTable", "NoSuchVersion", "StoreClient", "dialect_of", "stat_values"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,6 +70,26 @@ def dialect_of(url: str) -> sql.Dialect:
 def _sqlite_path(url: str) -> str:
     path = url.split(":///", 1)[1] if ":///" in url else ""
     return path.split("?", 1)[0] or ":memory:"
+
+
+def stat_values(worker: str, rows: Sequence[SecondRow]) -> list[tuple[Any, ...]]:
+    """``route_stats`` rows of ``worker`` in the order of the insert statement (JSON-serialisable)."""
+    return [
+        (
+            row.second,
+            worker,
+            row.route,
+            row.target,
+            row.accumulator.requests,
+            row.accumulator.by_class[2],
+            row.accumulator.by_class[3],
+            row.accumulator.by_class[4],
+            row.accumulator.by_class[5],
+            row.accumulator.latency_sum_ms,
+            json.dumps(row.accumulator.buckets),
+        )
+        for row in rows
+    ]
 
 
 class StoreClient:
@@ -178,26 +198,15 @@ class StoreClient:
 
     # --- what the worker writes ---------------------------------------------------------------
     def write_stats(self, worker: str, rows: Sequence[SecondRow]) -> int:
-        if not rows:
+        return self.write_stat_values(stat_values(worker, rows))
+
+    def write_stat_values(self, values: Sequence[Sequence[Any]]) -> int:
+        """Insert ``route_stats`` rows already in the statement's order (:func:`stat_values`)."""
+        if not values:
             return 0
-        values = [
-            (
-                row.second,
-                worker,
-                row.route,
-                row.target,
-                row.accumulator.requests,
-                row.accumulator.by_class[2],
-                row.accumulator.by_class[3],
-                row.accumulator.by_class[4],
-                row.accumulator.by_class[5],
-                row.accumulator.latency_sum_ms,
-                json.dumps(row.accumulator.buckets),
-            )
-            for row in rows
-        ]
-        self._run(lambda cursor: cursor.executemany(self._sql["INSERT_STATS"], values))
-        return len(values)
+        rows = [tuple(v) for v in values]
+        self._run(lambda cursor: cursor.executemany(self._sql["INSERT_STATS"], rows))
+        return len(rows)
 
     def heartbeat(
         self,
@@ -229,3 +238,14 @@ class StoreClient:
 
     def forget(self, worker: str) -> None:
         self._run(lambda cursor: cursor.execute(self._sql["DELETE_WORKER"], (worker,)))
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete the rows of workers whose last heartbeat is older than ``older_than`` (workers that
+        died without a clean shutdown); how many were deleted."""
+        cutoff = self._time(older_than)
+
+        def delete(cursor: Any) -> int:
+            cursor.execute(self._sql["DELETE_STALE_WORKERS"], (cutoff,))
+            return int(cursor.rowcount or 0)
+
+        return self._run(delete)

@@ -13,6 +13,7 @@ from typing import Literal
 from strangler_proxy.store.pointer import POINTER_ID
 
 __all__ = [
+    "DELETE_STALE_WORKERS",
     "DELETE_WORKER",
     "INSERT_STATS",
     "INSERT_WORKER",
@@ -46,6 +47,7 @@ INSERT_WORKER = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 DELETE_WORKER = "DELETE FROM dataplane_workers WHERE worker = ?"
+DELETE_STALE_WORKERS = "DELETE FROM dataplane_workers WHERE heartbeat_at < ?"
 
 
 def for_dialect(sql: str, dialect: Dialect) -> str:

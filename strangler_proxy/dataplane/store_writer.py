@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from strangler_proxy.dataplane.agent_client import AgentStoreClient
 from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.dataplane.store_client import StoreClient
 
@@ -16,7 +17,7 @@ __all__ = ["StoreWriter"]
 
 
 class StoreWriter:
-    def __init__(self, client: StoreClient, *, worker: str, pid: int) -> None:
+    def __init__(self, client: StoreClient | AgentStoreClient, *, worker: str, pid: int) -> None:
         self._client = client
         self.worker = worker
         self.pid = pid
@@ -31,6 +32,10 @@ class StoreWriter:
         self._client.heartbeat(
             self.worker, self.pid, version_id=version_id, generation=generation, applied_at=applied_at
         )
+
+    def prune(self, older_than: datetime) -> int:
+        """Remove the rows of workers (of any data plane) silent since before ``older_than``."""
+        return self._client.prune(older_than)
 
     def forget(self) -> None:
         """Remove this worker's row at a clean shutdown."""

@@ -21,7 +21,7 @@ from strangler_proxy.controlplane.services.publishing import Actor, PublishingSe
 from strangler_proxy.controlplane.services.upstream_moves import publish_upstream_change
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
 from strangler_proxy.routes import LEGACY, RouteTable
-from strangler_proxy.secrets import load_or_create_secret
+from strangler_proxy.secrets import configured_secret, load_or_create_secret
 from strangler_proxy.store.migrate import upgrade_to_head
 
 __all__ = ["ADMIN_USERNAME", "BootstrapReport", "bootstrap_store"]
@@ -57,10 +57,13 @@ def bootstrap_store(
     _register_missing(upstream_service, extra_upstreams or {})
     created_admin = False
     if auth.user_count() == 0:
-        password = load_or_create_secret(admin_password_file, nbytes=18)
+        password = configured_secret("ADMIN_PASSWORD")
+        where = "STRANGLER_ADMIN_PASSWORD(_FILE)"
+        if password is None:
+            password, where = load_or_create_secret(admin_password_file, nbytes=18), str(admin_password_file)
         auth.create_user(ADMIN_USERNAME, password, Role.ADMIN)
         created_admin = True
-        log.info("created user %r; its password is in %s", ADMIN_USERNAME, admin_password_file)
+        log.info("created user %r; its password is in %s", ADMIN_USERNAME, where)
     return BootstrapReport(revision=revision, published_first_version=published, created_admin=created_admin)
 
 

@@ -20,7 +20,7 @@ from strangler_proxy.controlplane.services.sync_lag import SyncLagService
 from strangler_proxy.controlplane.services.tokens import TokenService
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
-from strangler_proxy.secrets import load_or_create_secret
+from strangler_proxy.secrets import load_key_ring, resolve_secret
 
 __all__ = ["ControlPlaneServices", "build_services"]
 
@@ -72,7 +72,7 @@ def build_services(
         auth=AuthService(engine, hasher=password_hasher),
         sessions=SessionService(
             engine,
-            session_key=load_or_create_secret(secrets_dir / "session.key"),
+            session_key=resolve_secret("SESSION_KEY", secrets_dir / "session.key"),
             max_age_s=settings.session_max_age_s,
         ),
         tokens=TokenService(engine),
@@ -87,7 +87,9 @@ def build_services(
         ),
         observability=ObservabilityService(engine),
         guards=GuardService(engine, publishing, lag_s=settings.guard_lag_s),
-        overrides=OverrideService(load_or_create_secret(secrets_dir / "override.key")),
+        overrides=OverrideService(
+            load_key_ring("OVERRIDE_KEY", secrets_dir / "override.key").current.decode()
+        ),
         sync_lag=SyncLagService(
             settings.resolved_sync_database_url, reverse_directions=settings.sync_reverse_directions
         ),

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.metrics import ShadowWindow, Window
 from strangler_proxy.controlplane.repositories import shadow, stats, versions, workers
+from strangler_proxy.controlplane.services.worker_state import WORKER_SILENT_S, worker_state
 from strangler_proxy.routes import RouteTable
 
 __all__ = ["UNMATCHED", "ObservabilityService"]
@@ -21,9 +23,16 @@ TARGETS = ("legacy", "new")
 
 
 class ObservabilityService:
-    def __init__(self, engine: Engine, *, seconds: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        seconds: Callable[[], float] = time.time,
+        worker_silent_s: float = WORKER_SILENT_S,
+    ) -> None:
         self._engine = engine
         self._seconds = seconds
+        self._worker_silent_s = worker_silent_s
 
     def _last_complete_second(self) -> int:
         return int(self._seconds()) - 1
@@ -75,15 +84,27 @@ class ObservabilityService:
         with self._engine.begin() as conn:
             return stats.prune(conn, older_than=older_than) + shadow.prune(conn, older_than=older_than)
 
-    def workers(self) -> dict[str, Any]:
+    def workers(self, *, now: datetime | None = None) -> dict[str, Any]:
+        """Every data-plane worker with the version it serves, its data plane (``instance``) and its
+        ``state``: ``serving`` when its heartbeat is recent, ``stale`` when it has been silent more than
+        ``WORKER_SILENT_S`` (cut off from the store, or dead: a clean stop removes the row; the data
+        planes prune rows silent for ``STRANGLER_WORKER_PRUNE_S``), with a ``detail`` saying so."""
         with self._engine.connect() as conn:
             pointer = versions.active_pointer(conn)
             rows = workers.list_workers(conn)
         active = pointer.version_id if pointer else None
+        moment = now or datetime.now(UTC)
         return {
             "active_version": active,
             "generation": pointer.generation if pointer else None,
-            "workers": [{**w, "current": w["version"] == active} for w in rows],
+            "workers": [
+                {
+                    **w,
+                    "current": w["version"] == active,
+                    **worker_state(w, moment, silent_s=self._worker_silent_s),
+                }
+                for w in rows
+            ],
         }
 
     def shadow_samples(self, *, route: str | None = None, limit: int = 50, before_id: int | None = None):

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from starlette.concurrency import run_in_threadpool
 
 from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.services.clock import as_utc, utcnow
+from strangler_proxy.controlplane.services.clock import utcnow
 from strangler_proxy.controlplane.services.guards import GuardService
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.publishing import PublishingService
@@ -31,8 +31,6 @@ __all__ = ["LiveFeed", "LiveSources", "SettledSources", "build_snapshot", "settl
 SIDES = ("legacy", "new")
 UNMATCHED = "-"
 SETTLE_S = 1.0
-WORKER_STALE_S = 10.0
-"""A data-plane worker whose last heartbeat is older than this is left out of the count."""
 
 
 class LiveSources(Protocol):
@@ -96,15 +94,20 @@ def _guard_states(sources: LiveSources, table: RouteTable) -> dict[str, dict[str
     return states
 
 
-def _workers(sources: LiveSources, active: int, now: datetime) -> dict[str, int]:
-    """Data-plane workers seen lately, and how many of them serve the active version."""
+def _workers(sources: LiveSources, active: int, now: datetime) -> dict[str, Any]:
+    """Data-plane workers heard from lately, how many of them serve the active version, and the stale
+    ones (silent: cut off from the store or dead) with what they serve, never dropped from the view."""
     alive = current = 0
-    for worker in sources.observability.workers()["workers"]:
-        seen = as_utc(datetime.fromisoformat(worker["heartbeat_at"]))
-        if (now - seen).total_seconds() <= WORKER_STALE_S:
-            alive += 1
-            current += worker["version"] == active
-    return {"alive": alive, "current": current}
+    stale: list[str] = []
+    hosts: set[str] = set()
+    for worker in sources.observability.workers(now=now)["workers"]:
+        hosts.add(worker["instance"])
+        if worker["state"] == "stale":
+            stale.append(f"{worker['worker']}: {worker['detail']}")
+            continue
+        alive += 1
+        current += worker["version"] == active
+    return {"alive": alive, "current": current, "stale": stale, "instances": len(hosts)}
 
 
 def build_snapshot(

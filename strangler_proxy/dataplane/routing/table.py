@@ -25,7 +25,8 @@ from strangler_proxy.dataplane.routing.canary import CanaryKeys
 from strangler_proxy.dataplane.routing.decision import UNMATCHED_DECISION, Decision, Target
 from strangler_proxy.dataplane.routing.matcher import Matcher
 from strangler_proxy.dataplane.routing.request import RequestView
-from strangler_proxy.override import OVERRIDE_COOKIE, OVERRIDE_HEADER, verify_override
+from strangler_proxy.keyring import KeyRing
+from strangler_proxy.override import OVERRIDE_COOKIE, OVERRIDE_HEADER, verify_override_keys
 from strangler_proxy.routes.canary import DEFAULT_SESSION_COOKIE, bucket_of, on_new_side
 from strangler_proxy.routes.model import LEGACY, ActionMode, RouteTable, Rule
 
@@ -70,7 +71,7 @@ class CompiledTable:
         self,
         table: RouteTable,
         *,
-        override_key: bytes | None,
+        override_key: bytes | KeyRing | None,
         canary_keys: CanaryKeys,
         clock: Callable[[], float],
         rng: Callable[[], float],
@@ -78,7 +79,7 @@ class CompiledTable:
         self.table = table
         self._matcher = Matcher(table.rules)
         self._decisions = tuple(_RuleDecisions(rule) for rule in table.rules)
-        self._override_key = override_key or None
+        self._override_key = KeyRing.of(override_key) if override_key else None
         self._canary_keys = canary_keys
         self._clock = clock
         self._random = rng
@@ -125,7 +126,11 @@ class CompiledTable:
             return None
         if not token:
             return None
-        return verify_override(self._override_key, token, self._clock())  # type: ignore[arg-type]
+        ring = self._override_key
+        if ring is None:
+            return None
+        now = self._clock()
+        return verify_override_keys(ring.verifying(now), token, now)
 
     def _canary(self, decisions: _RuleDecisions, request: RequestView) -> Decision:
         key, set_cookie = self._canary_keys.resolve(request)
@@ -153,7 +158,7 @@ class CompiledTable:
 def compile_table(
     table: RouteTable,
     *,
-    override_key: bytes | None = None,
+    override_key: bytes | KeyRing | None = None,
     session_cookie: str = DEFAULT_SESSION_COOKIE,
     clock: Callable[[], float] = time.time,
     rng: Callable[[], float] = random.random,
@@ -161,7 +166,8 @@ def compile_table(
 ) -> CompiledTable:
     """Compile ``table`` (already validated by the control plane) for :meth:`CompiledTable.decide`.
 
-    ``override_key`` enables tester overrides (None: every override is ignored); ``session_cookie``
+    ``override_key`` (a key, or a ring verifying the previous key during a rotation) enables tester
+    overrides (None: every override is ignored); ``session_cookie``
     is the monolith's session cookie name; ``clock``, ``rng`` and ``new_bucket_key`` are seams for tests.
     Raises ``re.error`` when a pattern does not compile.
     """

@@ -30,6 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from strangler_proxy.identity import identity_claims, sign_identity
+from strangler_proxy.keyring import KeyRing
 
 __all__ = ["IdentitySidecar", "render_lua"]
 
@@ -54,7 +55,7 @@ class IdentitySidecar:
         *,
         legacy_url: Callable[[], str],
         internal_token: Callable[[], str | None],
-        identity_key: bytes,
+        identity_key: bytes | KeyRing,
         cache_s: float = 30.0,
         token_s: float = 300.0,
         max_entries: int = 10_000,

@@ -16,7 +16,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from strangler_proxy.identity import identity_key_path
-from strangler_proxy.secrets import load_or_create_secret
+from strangler_proxy.keyring import KeyRing
+from strangler_proxy.secrets import configured_secret, load_key_ring
 
 __all__ = ["EngineSettings"]
 
@@ -69,14 +70,19 @@ class EngineSettings(BaseSettings):
         return self.home / "run" / "haproxy"
 
     def override_key(self) -> bytes:
-        return load_or_create_secret(self.home / "secrets" / "override.key").encode()
+        """The current override key: HAProxy checks tokens against this one only (a previous key in
+        its overlap window is not honoured by this engine)."""
+        return load_key_ring("OVERRIDE_KEY", self.home / "secrets" / "override.key").current
 
-    def identity_key(self) -> bytes:
-        return load_or_create_secret(identity_key_path(self.home)).encode()
+    def identity_key(self) -> KeyRing:
+        return load_key_ring("IDENTITY_KEY", identity_key_path(self.home))
 
     def internal_token(self) -> str | None:
-        """The legacy's internal bearer token (the setting, else the monolith's own file), or None."""
+        """The legacy's internal bearer token (setting or ``_FILE``, else the monolith's file), or None."""
         if self.legacy_internal_token:
             return self.legacy_internal_token
+        configured = configured_secret("LEGACY_INTERNAL_TOKEN")
+        if configured is not None:
+            return configured
         path = self.home / "legacy" / "internal_token"
         return (path.read_text(encoding="utf-8").strip() or None) if path.exists() else None

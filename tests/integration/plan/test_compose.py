@@ -141,3 +141,44 @@ def test_a_compose_cli_accepts_the_file(tmp_path) -> None:  # type: ignore[no-un
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr or done.stdout
+
+
+def test_no_secret_has_a_default_and_every_process_reads_the_generated_ones(services) -> None:
+    """No `change-me` or demo password anywhere; the one-shot `secrets` service generates the files
+    every process reads, and the monolith and the data plane read the same internal token."""
+    text = COMPOSE.read_text()
+    assert "change-me" not in text and "password-123" not in text
+    init = services["secrets"]
+    assert init["restart"] == "no" and "strangler_proxy.secrets_init" in init["command"]
+    generated = set(init["command"][4:])
+    for name, service in services.items():
+        environment = service.get("environment") or {}
+        files = {
+            k: v for k, v in environment.items() if k.endswith("_FILE") and "/run/strangler-secrets/" in v
+        }
+        for variable, path in files.items():
+            assert path.rsplit("/", 1)[1] in generated, (name, variable, path)
+            mounts = " ".join(service.get("volumes", []))
+            assert "strangler-secrets:/run/strangler-secrets" in mounts, f"{name} reads {path} unmounted"
+    environment = services["dataplane"]["environment"]
+    assert (
+        environment["STRANGLER_LEGACY_INTERNAL_TOKEN_FILE"] == environment["LEGACYSHOP_INTERNAL_TOKEN_FILE"]
+    )
+    assert (
+        services["legacy-migrate"]["depends_on"]["secrets"]["condition"] == "service_completed_successfully"
+    )
+
+
+def test_the_data_plane_scales_behind_the_load_balancer(services) -> None:
+    """`--scale dataplane=N`: no host port on the data plane (only the load balancer publishes 8000),
+    a home per replica, and HAProxy finds every replica by name and health-checks it."""
+    dataplane = services["dataplane"]
+    assert "ports" not in dataplane
+    assert "/var/lib/strangler" in dataplane["volumes"]  # an anonymous volume: one home per replica
+    balancer = services["loadbalancer"]
+    assert balancer["ports"] == ["${STRANGLER_PUBLISHED_PORT:-8000}:8000"]
+    assert balancer["depends_on"]["dataplane"]["condition"] == "service_healthy"
+    config = (ROOT / "docker" / "haproxy" / "haproxy.cfg").read_text()
+    assert "server-template dataplane" in config and "dataplane:8000" in config
+    assert "http-check send meth GET uri /_strangler/healthz ver HTTP/1.1 hdr Host" in config
+    assert "loadbalancer:8000" in " ".join(services["locust"]["command"])

@@ -45,7 +45,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_override_key_is_created_once(tmp_path: Path) -> None:
     settings = DataPlaneSettings(home=tmp_path)
     key = load_override_key(settings)
-    assert key == load_override_key(settings) and len(key) >= 32
+    assert key == load_override_key(settings) and len(key.current) >= 32
     assert (tmp_path / "secrets" / "override.key").stat().st_mode & 0o777 == 0o600
 
 

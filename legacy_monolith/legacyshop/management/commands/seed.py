@@ -2,7 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from legacy_monolith.legacyshop.seeding import DEMO_USER, STAFF_USER, seed_database
+from legacy_monolith.legacyshop.seeding import DEMO_USER, STAFF_USER, seed_database, staff_password
 
 
 class Command(BaseCommand):
@@ -38,6 +38,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Seeded {counts.categories} categories, {counts.products} products, "
                 f"{counts.customers} customers and {counts.orders} orders (seed {options['seed']}). "
-                f"Demo login {DEMO_USER[0]}/{DEMO_USER[1]}, staff login {STAFF_USER[0]}/{STAFF_USER[1]}."
+                f"Demo login {DEMO_USER[0]}/{DEMO_USER[1]}, staff login {STAFF_USER[0]}/"
+                f"{'(LEGACYSHOP_STAFF_PASSWORD)' if staff_password() != STAFF_USER[1] else STAFF_USER[1]}."
             )
         )

@@ -65,8 +65,11 @@
     var workers = document.getElementById("workers-status");
     if (workers && payload.workers) {
       var w = payload.workers;
-      setText(workers, w.alive ? w.current + "/" + w.alive + " workers on v" + payload.version
-        : "no data-plane worker seen", w.current < w.alive || !w.alive);
+      var stale = w.stale || [];
+      var text = w.alive ? w.current + "/" + w.alive + " workers on v" + payload.version
+        : "no data-plane worker seen";
+      if (stale.length) { text += ", " + stale.length + " stale: " + stale.join("; "); }
+      setText(workers, text, w.current < w.alive || !w.alive || stale.length > 0);
     }
     renderSyncLag(payload.sync_lag);
   }
