@@ -3,12 +3,6 @@ answers, list its routes, and say what comes next."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from migration_plan.project import ProjectFileError, parse_project
+from migration_plan.project import ProjectFileError
 from migration_plan.project.init import project_file_text
 from migration_plan.project.introspect import InitError, find_manage, introspect, settings_module_of
 from migration_plan.project.loader import PROJECT_FILE
@@ -27,57 +21,6 @@ __all__ = ["register"]
 def _fail(message: str) -> typer.Exit:
     Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
-
-
-def _answers(url: str, process: subprocess.Popen[bytes], timeout: float) -> str | None:
-    """None once ``url`` answers 2xx; else why not (the process exited, or the time ran out)."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return f"the monolith exited with {process.returncode} before answering"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if 200 <= response.status < 300:
-                    return None
-                last = f"status {response.status}"
-        except urllib.error.HTTPError as exc:
-            last = f"status {exc.code}"
-        except OSError as exc:
-            last = str(exc)
-        time.sleep(0.2)
-    return f"{url} did not answer 2xx within {timeout:.0f} s (last: {last})"
-
-
-def _check_starts(directory: Path, text: str, timeout: float) -> str | None:
-    """Start the monolith as the file says, wait for its health URL, stop it; None when it answered."""
-    from migration_plan.supervisor.project_specs import project_legacy_spec
-    from migration_plan.supervisor.settings import StackSettings
-
-    project = parse_project(text)
-    settings = StackSettings(
-        STRANGLER_HOME=directory / ".strangler", STRANGLER_LEGACY_PORT=project.legacy.port
-    )
-    spec = project_legacy_spec(project.legacy, settings, directory, os.environ, {}, 0)
-    assert spec is not None
-    process = subprocess.Popen(
-        spec.argv,
-        cwd=spec.cwd,
-        env={**os.environ, **spec.env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        return _answers(spec.health_urls[0], process, timeout)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def init(
@@ -93,7 +36,11 @@ def init(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The monolith's port.")] = 8100,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing strangler.toml.")] = False,
     check: Annotated[
-        bool, typer.Option("--check/--no-check", help="Start the monolith once and wait for its health URL.")
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Run the setup steps, start the monolith behind a data plane, GET its health through it.",
+        ),
     ] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the check waits.")] = 60.0,
 ) -> None:
@@ -113,15 +60,23 @@ def init(
         target.write_text(text, encoding="utf-8")
         console.print(f"wrote {target}")
     if check:
+        from migration_plan.cli.init_check import check_through_dataplane
+
+        console.print("checking: the setup steps, the monolith, a control plane and a data plane...")
         try:
-            problem = _check_starts(project.directory, text, timeout)
+            result = check_through_dataplane(project.directory, text, timeout)
         except (ProjectFileError, ValueError) as exc:
             raise _fail(str(exc)) from exc
-        if problem:
+        if result.problem:
+            Console(stderr=True, highlight=False, soft_wrap=True).print(escape(result.log[-4000:]))
             raise _fail(
-                f"the monolith does not answer: {problem}; fix strangler.toml's [legacy] and run init again"
+                f"the monolith does not answer: {result.problem}; fix strangler.toml's [legacy] and run"
+                " init again"
             )
-        console.print("[green]the monolith starts and answers its health check[/]")
+        console.print(
+            f"[green]the setup steps ran, the monolith started and its health path answered {result.status}"
+            " through the data plane[/]"
+        )
     console.print(f"\n{len(project.routes)} route(s) besides /admin/:")
     for route in project.routes:
         methods = ",".join(route.get("methods") or ["*"])

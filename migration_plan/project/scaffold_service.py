@@ -15,7 +15,7 @@ from pathlib import Path
 
 __all__ = ["Scaffold", "ScaffoldError", "scaffold_service"]
 
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,19}")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,11}")  # 12 at most: the generated lines stay within 110
 _ROUTE = re.compile(r"/[A-Za-z0-9_\-/]{0,58}[A-Za-z0-9_\-]")
 
 
@@ -58,7 +58,7 @@ def scaffold_service(root: Path, name: str, route: str, port: int, *, force: boo
     """Write ``new_services/<name>/`` and ``tests/unit/<name>/`` under ``root``."""
     if not _NAME.fullmatch(name):
         raise ScaffoldError(
-            f"{name!r}: a service name is lowercase letters, digits and '_', starting with a letter"
+            f"{name!r}: a service name is 1 to 12 lowercase letters, digits and '_', starting with a letter"
         )
     if not _ROUTE.fullmatch(route):
         raise ScaffoldError(f"{route!r}: the route is a path such as /api/things (no trailing slash)")
