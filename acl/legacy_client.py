@@ -168,14 +168,14 @@ class LegacyClient:
                 self.breaker.before_call()
             except CircuitOpen as exc:
                 raise CircuitOpen(str(exc), retry_after=exc.retry_after, method=method, url=path) from None
-            headers = {"X-Request-ID": request_id} if request_id else {}
+            sent = dict(headers or {})  # each attempt's own copy: its span adds its traceparent
             try:
                 with client_span(
                     f"legacy {method}",
                     {"http.request.method": method, "url.path": path, "legacy.attempt": attempt},
-                    headers,
+                    sent,
                 ) as span:
-                    response = self._http.request(method, path, headers=headers or None, **kwargs)
+                    response = self._http.request(method, path, headers=sent or None, **kwargs)
                     span.set_attribute("http.response.status_code", response.status_code)
             except httpx2.TimeoutException as exc:
                 self.breaker.record_failure()
