@@ -89,6 +89,9 @@ def stack(tmp_path: Path, artifacts_dir: Path) -> Iterator[Stack]:
         "STRANGLER_ADMIN_PORT": str(admin_port),
         "STRANGLER_DATAPLANE_PORT": str(dataplane_port),
         "STRANGLER_DATAPLANE_INTERNAL_PORT": str(internal_port),
+        # The new upstream's writes come back to the monolith through the "reverse" relay (as a
+        # project file's [sync] reverse says); its rows are what the handover waits for.
+        "STRANGLER_SYNC_REVERSE_DIRECTIONS": f"{NEW_UPSTREAM}=reverse",
     }
     processes: dict[str, RunningProcess] = {}
     upstream = [sys.executable, "-m", "tests.browser.upstream_app"]

@@ -8,6 +8,7 @@ ones in docs/img used by docs/admin-ui.md.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -47,6 +48,12 @@ class Shots:
         if self.update_docs:
             DOCS_IMG.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, DOCS_IMG / f"{name}.png")
+
+
+def _active_version(stack: Stack) -> int:
+    """The active version, as the admin API reports it."""
+    with admin_api(stack).open(f"{stack.admin_url}/api/v1/versions/active", timeout=10) as response:
+        return int(json.loads(response.read())["version"])
 
 
 def _wait_live(page, route: str, side: str, predicate: str) -> None:  # type: ignore[no-untyped-def]
@@ -177,13 +184,15 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
             expect(diff.locator(".add")).to_contain_text(['"mode": "canary"', '"weight": 50'])
             shots("flip-diff")
             panel.get_by_role("button", name=re.compile("^Publish")).click()
-            expect(page.locator("#toast")).to_contain_text("Published v3")
+            # A flip that moves writes is a handover: the fence is one version, the flip the next.
+            flipped = _active_version(stack)
+            expect(page.locator("#toast")).to_contain_text(f"Published v{flipped}")
             expect(panel).to_be_empty()
             expect(row.locator("[data-mode]")).to_have_text("canary")
             expect(row.locator("[data-weight]")).to_have_text("50%")
             expect(row.locator('[data-live="guard"]')).to_have_text("disabled")
             # The data plane's worker reports serving the new version.
-            expect(page.locator("#workers-status")).to_have_text("1/1 workers on v3")
+            expect(page.locator("#workers-status")).to_have_text(f"1/1 workers on v{flipped}")
 
             # The live figures move without a reload: both sides now serve the route.
             _wait_live(page, route, "new", "v > 0")
@@ -193,14 +202,18 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
             page.wait_for_timeout(20_000 if shots.update_docs else 1500)
             shots("routes-canary-live")
 
-            # Roll back to legacy: reason, diff, confirm.
+            # Roll back to legacy: reason, diff, confirm. The rollback is a handover that waits for the
+            # catalog's reverse relay: its row says, freshly, that nothing is pending.
+            _record_sync_lag(stack.home)
             row.get_by_role("button", name="Roll back…").click()
             panel.locator("[name=reason]").fill("p99 looks worse than legacy")
             panel.get_by_role("button", name="Preview diff…").click()
             expect(panel.get_by_test_id("diff").locator(".add")).to_contain_text(['"mode": "legacy"'])
             shots("rollback-diff")
             panel.get_by_role("button", name=f"Roll back {route}").click()
-            expect(page.locator("#toast")).to_contain_text("Published v4")
+            rolled_back = _active_version(stack)
+            assert rolled_back > flipped
+            expect(page.locator("#toast")).to_contain_text(f"Published v{rolled_back}")
             expect(panel).to_be_empty()
             expect(row.locator("[data-mode]")).to_have_text("legacy")
             # The new side drains: nothing reaches it once the window has passed.
@@ -212,10 +225,10 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
             flip = page.locator('tr[data-action="flip"]').first
             expect(flip).to_contain_text("admin")
             expect(flip).to_contain_text("canary at half the users")
-            expect(flip).to_contain_text("v2 → v3")
+            expect(flip).to_contain_text(f"→ v{flipped}")
             rollback = page.locator('tr[data-action="rollback"]').first
             expect(rollback).to_contain_text("p99 looks worse than legacy")
-            expect(rollback).to_contain_text("v3 → v4")
+            expect(rollback).to_contain_text(f"→ v{rolled_back}")
             page.locator("#f-action").select_option("flip")
             expect(page).to_have_url(re.compile(r"action=flip"))
             expect(page.locator("#audit-rows tbody tr[data-action]")).to_have_count(1)
@@ -224,8 +237,10 @@ def test_operator_flips_a_route_to_canary_watches_it_live_rolls_back_and_audits(
             shots("audit")
 
             page.get_by_role("link", name="History").click()
-            expect(page.locator("tr[data-version]")).to_have_count(4)
-            page.locator('tr[data-version="3"]').get_by_role("button", name="Diff vs v2").click()
+            expect(page.locator("tr[data-version]")).to_have_count(rolled_back)
+            page.locator(f'tr[data-version="{flipped}"]').get_by_role(
+                "button", name=re.compile(r"^Diff vs v\d+$")
+            ).click()
             expect(page.locator("#diff-result").get_by_test_id("diff")).to_contain_text('"weight": 50')
             shots("history")
 
