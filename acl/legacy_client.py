@@ -31,6 +31,7 @@ from acl.errors import (
     LegacyServiceError,
     LegacyTimeout,
 )
+from acl.tracing import client_span
 
 __all__ = ["DEFAULT_TIMEOUT", "LegacyClient", "LegacyProductPage", "RetryPolicy"]
 
@@ -136,14 +137,20 @@ class LegacyClient:
         self, method: str, path: str, *, request_id: str | None = None, **kwargs: Any
     ) -> httpx2.Response:
         attempts = self.retry.attempts if method in IDEMPOTENT_METHODS else 1
-        headers = {"X-Request-ID": request_id} if request_id else None
         for attempt in range(1, attempts + 1):
             try:
                 self.breaker.before_call()
             except CircuitOpen as exc:
                 raise CircuitOpen(str(exc), retry_after=exc.retry_after, method=method, url=path) from None
+            headers = {"X-Request-ID": request_id} if request_id else {}
             try:
-                response = self._http.request(method, path, headers=headers, **kwargs)
+                with client_span(
+                    f"legacy {method}",
+                    {"http.request.method": method, "url.path": path, "legacy.attempt": attempt},
+                    headers,
+                ) as span:
+                    response = self._http.request(method, path, headers=headers or None, **kwargs)
+                    span.set_attribute("http.response.status_code", response.status_code)
             except httpx2.TimeoutException as exc:
                 self.breaker.record_failure()
                 error: LegacyServiceError = LegacyTimeout(

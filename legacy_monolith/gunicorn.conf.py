@@ -3,6 +3,7 @@
 Run from the project root: ``gunicorn -c legacy_monolith/gunicorn.conf.py legacy_monolith.wsgi:application``.
 """
 
+import logging
 import os
 
 bind = f"127.0.0.1:{int(os.environ.get('LEGACYSHOP_PORT', '8100'))}"
@@ -14,3 +15,17 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LEGACYSHOP_LOG_LEVEL", "info")
 wsgi_app = "legacy_monolith.wsgi:application"
+
+HEALTH_PATHS = ("/healthz", "/readyz")
+
+
+class QuietHealthChecks(logging.Filter):
+    """Drops access lines of health probes: the supervisor asks every few seconds."""
+
+    def filter(self, record):
+        return not any(f" {path} " in record.getMessage() for path in HEALTH_PATHS)
+
+
+def on_starting(server):
+    """The workers fork from the master, so the filter set here holds for every one of them."""
+    server.log.access_log.addFilter(QuietHealthChecks())

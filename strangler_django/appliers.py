@@ -92,8 +92,9 @@ class Applier:
         """True when the change is already here under another event id (e.g. a unique natural key)."""
         return False
 
-    def apply(self, event: ReverseEvent) -> None:
-        """Change the rows and record the outbox event with ``origin=event.origin``, or raise."""
+    def apply(self, event: ReverseEvent) -> str | None:
+        """Change the rows and record the outbox event with ``origin=event.origin``, or raise; return an
+        outcome other than "applied" (such as "conflict", the change parked) when nothing was changed."""
         raise NotImplementedError
 
     def discard(self, event: ReverseEvent) -> None:

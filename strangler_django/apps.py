@@ -8,3 +8,9 @@ class StranglerDjangoConfig(AppConfig):
     label = "strangler_django"
     verbose_name = "Strangler (monolith side)"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # before the WSGI handler loads the middleware, so Django's instrumentation can add its own
+        from strangler_django.tracing import instrument_from_environment
+
+        instrument_from_environment()

@@ -12,7 +12,7 @@ from django.db import models
 
 from strangler_django.fields import NaiveUtcDateTimeField
 
-__all__ = ["AppliedEvent", "OutboxEvent"]
+__all__ = ["AppliedEvent", "OutboxEvent", "StockVersion", "SyncConflict"]
 
 
 class OutboxEvent(models.Model):
@@ -76,3 +76,45 @@ class AppliedEvent(models.Model):
         return (
             f"{self.event_type} {self.aggregate_type}:{self.aggregate_id}#{self.sequence} from {self.origin}"
         )
+
+
+class StockVersion(models.Model):
+    """How many stock changes this side applied to a product (its own and the other side's): an event
+    carries the version its change made (``stk_ver``) and the other side expects to be one behind it.
+    The columns of a service's ``sync_stock_version`` (``acl.sync.stock``), under this side's own name."""
+
+    aggregate_id = models.CharField(max_length=40, primary_key=True)
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "internal_stock_version"
+
+    def __str__(self) -> str:
+        return f"product {self.aggregate_id} stock v{self.version}"
+
+
+class SyncConflict(models.Model):
+    """The conflict queue: a change from the other side that did not commute with one made here meanwhile
+    (a level set while the stock moved, or a move below zero), parked with both values until an operator
+    resolves it. Same columns as every side's ``sync_conflict`` (the control plane reads them alike)."""
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.CharField(max_length=36, unique=True)
+    origin = models.CharField(max_length=40)
+    aggregate_type = models.CharField(max_length=30)
+    aggregate_id = models.CharField(max_length=40)
+    field = models.CharField(max_length=40)
+    ours = models.TextField()
+    theirs = models.TextField()
+    expected_version = models.IntegerField()
+    found_version = models.IntegerField()
+    detected_at = NaiveUtcDateTimeField()
+    resolved_at = NaiveUtcDateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=20, null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, null=True, blank=True)
+
+    class Meta:
+        db_table = "sync_conflict"
+
+    def __str__(self) -> str:
+        return f"conflict on {self.aggregate_type}:{self.aggregate_id}.{self.field} from {self.origin}"

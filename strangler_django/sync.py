@@ -127,6 +127,8 @@ class SyncBatch:
             with transaction.atomic():
                 last = self._last_applied.get(event.stream)
                 outcome = "stale" if last is not None and event.sequence <= last else "applied"
+                if event.payload.get("stk_delta") is not None:
+                    outcome = "applied"  # a stock move commutes: applied once (by its id) in any order
                 # The inbox row goes first: a concurrent redelivery fails on its key before changing anything.
                 AppliedEvent.objects.create(
                     event_id=event.event_id,
@@ -139,7 +141,10 @@ class SyncBatch:
                     applied_at=utc_now(),
                 )
                 if outcome == "applied":
-                    applier.apply(event)
+                    parked = applier.apply(event)
+                    if parked:  # e.g. "conflict": recorded as such, the change waits in sync_conflict
+                        outcome = parked
+                        AppliedEvent.objects.filter(event_id=event.event_id).update(outcome=outcome)
         except BaseException:
             applier.discard(event)
             raise

@@ -48,7 +48,8 @@ def backfill_products(
         report.read += len(page.records) + len(page.rejected)
         report.rejected.extend(page.rejected)
         if page.records:
-            report.written += sink.write(page.records)
+            write_page = getattr(sink, "write_page", None)
+            report.written += write_page(page) if write_page is not None else sink.write(page.records)
         report.pages += 1
         report.last_id = page.last_id
         if on_page is not None:

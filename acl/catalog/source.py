@@ -6,14 +6,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, func, make_url, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    String,
+    column,
+    create_engine,
+    func,
+    inspect,
+    make_url,
+    select,
+    table,
+)
 
 from acl.catalog.legacy_schema import tbl_product
 from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_from_legacy_row
 from acl.errors import LegacyDataError
 
-__all__ = ["LegacyProductSource", "ProductPage", "RejectedRow", "read_only_engine"]
+__all__ = ["LEGACY_STOCK_VERSION", "LegacyProductSource", "ProductPage", "RejectedRow", "read_only_engine"]
 
 
 def read_only_engine(url: str) -> Engine:
@@ -31,6 +43,10 @@ def read_only_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, execution_options={"postgresql_readonly": True})
 
 
+LEGACY_STOCK_VERSION = "internal_stock_version"
+"""The monolith's stock versions (``acl.sync.stock``'s ``sync_stock_version`` under its own name)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RejectedRow:
     legacy_id: object
@@ -42,6 +58,9 @@ class ProductPage:
     records: list[ProductRecord]
     rejected: list[RejectedRow] = field(default_factory=list)
     last_id: int = 0
+    watermarks: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """prd_id -> (its last outbox sequence, its stock version) as read with the rows: the changes a
+    copy of the rows already holds, which sync must not apply again."""
 
 
 class LegacyProductSource:
@@ -68,6 +87,7 @@ class LegacyProductSource:
             )
             with self._engine.connect() as connection:
                 rows = [dict(row) for row in connection.execute(query).mappings()]
+                watermarks = _watermarks(connection, [row["prd_id"] for row in rows]) if rows else {}
             if not rows:
                 return
             records: list[ProductRecord] = []
@@ -78,6 +98,33 @@ class LegacyProductSource:
                 except LegacyDataError as exc:
                     rejected.append(RejectedRow(legacy_id=row.get("prd_id"), error=exc))
             last_id = rows[-1]["prd_id"]
-            yield ProductPage(records=records, rejected=rejected, last_id=last_id)
+            yield ProductPage(records=records, rejected=rejected, last_id=last_id, watermarks=watermarks)
             if len(rows) < batch_size:
                 return
+
+
+def _watermarks(connection: Connection, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Each product's last outbox sequence and stock version (0 where the tables or rows are missing)."""
+    found: dict[int, list[int]] = {prd_id: [0, 0] for prd_id in ids}
+    keys = [str(prd_id) for prd_id in ids]
+    present = inspect(connection)
+    if present.has_table("outbox_event"):
+        outbox = table(
+            "outbox_event",
+            column("aggregate_type", String),
+            column("aggregate_id", String),
+            column("sequence", Integer),
+        )
+        query = (
+            select(outbox.c.aggregate_id, func.max(outbox.c.sequence))
+            .where(outbox.c.aggregate_type == "product", outbox.c.aggregate_id.in_(keys))
+            .group_by(outbox.c.aggregate_id)
+        )
+        for row in connection.execute(query):
+            found[int(str(row[0]))][0] = int(str(row[1]))
+    if present.has_table(LEGACY_STOCK_VERSION):
+        versions = table(LEGACY_STOCK_VERSION, column("aggregate_id", String), column("version", Integer))
+        query = select(versions.c.aggregate_id, versions.c.version).where(versions.c.aggregate_id.in_(keys))
+        for row in connection.execute(query):
+            found[int(str(row[0]))][1] = int(str(row[1]))
+    return {prd_id: (values[0], values[1]) for prd_id, values in found.items()}

@@ -26,6 +26,7 @@ from acl.errors import LegacyDataError
 from acl.timezones import LEGACY_TIMEZONE, parse_legacy_local, to_legacy_local
 
 __all__ = [
+    "STOCK_LEVEL_FIELD",
     "decode_category_path",
     "decode_price",
     "decode_status",
@@ -37,6 +38,9 @@ __all__ = [
     "product_to_legacy_json",
     "product_to_legacy_row",
 ]
+
+STOCK_LEVEL_FIELD = "stk_qty"
+"""The stock level in the monolith's events (a stock change carries it next to ``stk_delta``)."""
 
 _PRICE = re.compile(r"\d{1,15}\.\d{2}")
 _SKU = re.compile(r"[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?")

@@ -6,7 +6,8 @@
     reverse               catalog's service_outbox -> monolith /internal/sync/apply, forever
     backfill catalog      copy every legacy product into the catalog (resumable; --restart)
     backfill orders       copy every legacy order into the orders service (resumable; --restart)
-    reconcile catalog     compare both sides; exit 1 and list the differences when they differ
+    reconcile catalog     compare both sides, and each side's stock changes against the other's
+                          inbox (a loss both share shows); exit 1 on any difference
     reconcile orders      the same for orders (by order number)
     lag [--json]          sync lag and backlog per direction, measured now (and stored in sync_lag)
     dead-letters          reverse events the monolith refused for good (--retry EVENT_ID | --all)
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -48,11 +50,14 @@ from acl.sync.bootstrap import (
     transport,
 )
 from acl.sync.health import Heartbeat, serve_health
+from acl.sync.history import check_history
 from acl.sync.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
 from acl.sync.orders_commands import backfill_orders, reconcile_orders
 from acl.sync.reconcile import reconcile_catalog
 from acl.sync.relay import RelayLocked
 from acl.sync.settings import SyncSettings
+from strangler_proxy.error_tracking import init_error_tracking
+from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
 __all__ = ["main"]
 
@@ -221,18 +226,24 @@ def _reconcile(settings: SyncSettings, args: argparse.Namespace) -> int:
     if args.target == "orders":
         return reconcile_orders(settings, args)
     legacy = read_only_engine(settings.legacy_database_url)
+    service = read_only_engine(settings.service_database_url)
     try:
         with catalog_port(settings) as port:
             report = reconcile_catalog(LegacyProductSource(legacy), port)
+        history = check_history(legacy, service, origin="catalog")
     finally:
         legacy.dispose()
+        service.dispose()
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
         print(
-            "\n".join(report.text_lines(title="catalog", service="catalog", noun="product", limit=args.limit))
+            json.dumps(
+                {**report.to_dict(), "history": history.to_dict(), "ok": report.ok and history.ok}, indent=2
+            )
         )
-    return 0 if report.ok else 1
+    else:
+        lines = report.text_lines(title="catalog", service="catalog", noun="product", limit=args.limit)
+        print("\n".join([*lines, *history.text_lines("catalog")]))
+    return 0 if report.ok and history.ok else 1
 
 
 def _lag(settings: SyncSettings, args: argparse.Namespace) -> int:
@@ -289,7 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    return COMMANDS[args.command](SyncSettings(), args)
+    # Sentry when SENTRY_DSN is set; the process's provider when the OTEL_* variables turn tracing on:
+    # relayed events join the trace of the transaction that wrote them (acl.tracing)
+    init_error_tracking(f"strangler-sync-{args.command}", os.environ)
+    provider = tracer_provider(
+        TracingConfig.from_environ(os.environ), f"strangler-sync-{args.command}", install=True
+    )
+    try:
+        return COMMANDS[args.command](SyncSettings(), args)
+    finally:
+        if provider is not None:
+            provider.shutdown()
 
 
 if __name__ == "__main__":

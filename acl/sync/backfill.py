@@ -14,7 +14,8 @@ from sqlalchemy import Engine, insert, select, update
 
 from acl.catalog.backfill import BackfillReport, backfill_products
 from acl.catalog.records import ProductRecord
-from acl.catalog.source import LegacyProductSource
+from acl.catalog.source import LegacyProductSource, ProductPage
+from acl.sync.inbox import Inbox
 from acl.sync.ports import CatalogPort
 from acl.sync.tables import sync_checkpoints
 
@@ -30,6 +31,11 @@ class Checkpoint:
 class CheckpointStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        """The sync database (the consumers' inboxes are there too)."""
+        return self._engine
 
     def load(self, name: str) -> Checkpoint | None:
         with self._engine.connect() as connection:
@@ -61,13 +67,33 @@ class _Interrupted(Exception):
 
 
 class _PortSink:
-    """``acl.catalog.ProductSink`` over a ``CatalogPort``."""
+    """``acl.catalog.ProductSink`` over a ``CatalogPort``; a page's watermarks go with its rows: the
+    consumer's inbox takes each product's last outbox sequence (older events are then stale, their change
+    being in the copy) and the service each product's stock version."""
 
-    def __init__(self, port: CatalogPort) -> None:
+    def __init__(self, port: CatalogPort, inbox: Inbox | None = None) -> None:
         self._port = port
+        self._inbox = inbox
 
     def write(self, records: Sequence[ProductRecord]) -> int:
         return self._port.apply_products(records)
+
+    def write_page(self, page: ProductPage) -> int:
+        written = self._port.apply_products(page.records)
+        copied = {record.id for record in page.records}
+        marks = {product_id: mark for product_id, mark in page.watermarks.items() if product_id in copied}
+        record_copy = getattr(self._port, "record_copy", None)
+        if record_copy is not None:
+            record_copy(marks)
+        if self._inbox is not None:
+            self._inbox.seed(
+                {
+                    ("product", str(product_id)): sequence
+                    for product_id, (sequence, _v) in marks.items()
+                    if sequence
+                }
+            )
+        return written
 
 
 def run_catalog_backfill(
@@ -80,6 +106,7 @@ def run_catalog_backfill(
     restart: bool = False,
     on_page: Callable[[BackfillReport], None] | None = None,
     max_pages: int | None = None,
+    consumer: str = "catalog",
 ) -> BackfillRun:
     """Copy legacy products after the checkpoint into ``port``; the checkpoint follows every page.
 
@@ -98,7 +125,11 @@ def run_catalog_backfill(
 
     try:
         report = backfill_products(
-            source, _PortSink(port), batch_size=batch_size, after_id=after_id, on_page=page_written
+            source,
+            _PortSink(port, Inbox(checkpoints.engine, consumer)),
+            batch_size=batch_size,
+            after_id=after_id,
+            on_page=page_written,
         )
         complete = True
     except _Interrupted as stopped:

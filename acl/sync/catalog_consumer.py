@@ -11,12 +11,13 @@ import logging
 from collections.abc import Sequence
 
 from acl.catalog.records import ProductRecord
-from acl.catalog.translators import product_from_legacy_row
+from acl.catalog.translators import STOCK_LEVEL_FIELD, product_from_legacy_row
 from acl.errors import LegacyDataError
 from acl.sync.consumer import InboxConsumer
 from acl.sync.events import SyncEvent
 from acl.sync.inbox import Inbox, Outcome
 from acl.sync.ports import CatalogPort
+from acl.sync.stock import StockChange, stock_change_from_payload
 from acl.sync.transports.base import Transport
 
 __all__ = ["PRODUCT_EVENTS", "CatalogConsumer"]
@@ -44,8 +45,13 @@ class CatalogConsumer(InboxConsumer):
         self._port = port
 
     def _apply(self, events: Sequence[SyncEvent]) -> list[tuple[SyncEvent, Outcome]]:
+        """A product's other columns as its last state in the batch (its stock kept when the catalog has
+        the product already); its stock changes one by one, each exactly once (``acl.sync.stock``)."""
         outcomes: list[tuple[SyncEvent, Outcome]] = []
         latest: dict[int, ProductRecord] = {}
+        created: set[int] = set()
+        changes: list[tuple[int, StockChange]] = []
+        rows: dict[int, ProductRecord] = {}
         for event in events:
             if event.origin == self.origin:
                 outcomes.append((event, "echo"))
@@ -54,14 +60,37 @@ class CatalogConsumer(InboxConsumer):
             else:
                 try:
                     record = product_from_legacy_row(event.payload)
-                except LegacyDataError as exc:
+                    change = stock_change_from_payload(
+                        event.event_id, event.origin, record.id, event.payload, level_field=STOCK_LEVEL_FIELD
+                    )
+                except (LegacyDataError, ValueError) as exc:
                     log.error("event %s rejected: %s", event.event_id, exc)
                     self.stats.rejected += 1
                     outcomes.append((event, "rejected"))
                     continue
-                latest[record.id] = record  # events come in sequence order: the last state wins
+                if event.type == "product.created" or (
+                    event.type == "product.stock_changed" and change is None
+                ):
+                    created.add(record.id)  # a new product, or a stock level without a change (older events)
+                if event.type != "product.stock_changed" or change is None:
+                    latest[record.id] = record  # events come in sequence order: the last state wins
+                if change is not None:
+                    changes.append((len(outcomes), change))
+                    rows[record.id] = record
                 outcomes.append((event, "applied"))
         if latest:
-            self._port.apply_products(list(latest.values()))
+            # a product new to the catalog comes with its stock; one it has keeps its own stock (a
+            # product.updated carries the monolith's level, not a change: applying it would overwrite
+            # the catalog's writes not yet synced)
+            fresh = [record for pid, record in latest.items() if pid in created]
+            known = [record for pid, record in latest.items() if pid not in created]
+            if fresh:
+                self._port.apply_products(fresh)
+            if known:
+                self._port.apply_products(known, keep_stock=True)
             self.stats.applied += len(latest)
+        if changes:
+            results = self._port.apply_stock_changes([change for _, change in changes], rows=rows)
+            for (index, _change), result in zip(changes, results, strict=True):
+                outcomes[index] = (outcomes[index][0], "applied" if result == "duplicate" else result)
         return outcomes

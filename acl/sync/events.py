@@ -24,6 +24,9 @@ class SyncEvent:
     payload: dict[str, Any] = field(hash=False)
     occurred_at: datetime
     origin: str = LEGACY_ORIGIN
+    trace: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """The W3C trace context (``traceparent``, ``tracestate``) of the transaction that wrote the event,
+    empty when it was not traced; it travels beside the event (HTTP headers), never in its body."""
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None:

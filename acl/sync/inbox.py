@@ -81,6 +81,37 @@ class Inbox:
             decisions.append(Decision(event, action))
         return decisions
 
+    def seed(self, sequences: dict[tuple[str, str], int]) -> None:
+        """A backfill copied these aggregates as of these sequences: events up to them are stale here (an
+        aggregate's sequence only moves forward)."""
+        if not sequences:
+            return
+        with self._engine.begin() as connection:
+            existing = {
+                (row.aggregate_type, row.aggregate_id): row.sequence
+                for chunk in _chunks(sorted(sequences), 400)
+                for row in connection.execute(
+                    select(sync_aggregates).where(
+                        sync_aggregates.c.consumer == self.consumer,
+                        tuple_(sync_aggregates.c.aggregate_type, sync_aggregates.c.aggregate_id).in_(chunk),
+                    )
+                )
+            }
+            fresh = {key: seq for key, seq in sequences.items() if key not in existing}
+            for key, sequence in sequences.items():
+                if key in existing and sequence > existing[key]:
+                    connection.execute(
+                        update(sync_aggregates)
+                        .where(
+                            sync_aggregates.c.consumer == self.consumer,
+                            sync_aggregates.c.aggregate_type == key[0],
+                            sync_aggregates.c.aggregate_id == key[1],
+                        )
+                        .values(sequence=sequence)
+                    )
+            if fresh:
+                connection.execute(insert(sync_aggregates), _seed_rows(self.consumer, fresh))
+
     def record(self, outcomes: Iterable[tuple[SyncEvent, Outcome]], *, now: datetime | None = None) -> None:
         """Remember the events and advance their aggregates' sequences, in one transaction."""
         items = [(event, outcome) for event, outcome in outcomes if outcome != "duplicate"]
@@ -140,6 +171,13 @@ class Inbox:
                     )
             if new_rows:
                 connection.execute(insert(sync_aggregates), new_rows)
+
+
+def _seed_rows(consumer: str, sequences: dict[tuple[str, str], int]) -> list[dict[str, object]]:
+    return [
+        {"consumer": consumer, "aggregate_type": key[0], "aggregate_id": key[1], "sequence": sequence}
+        for key, sequence in sequences.items()
+    ]
 
 
 class HeldEvents:

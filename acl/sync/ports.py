@@ -7,11 +7,12 @@ Sync never imports a service: the service implements ``CatalogPort`` (or ``Order
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from acl.catalog.records import ProductRecord
 from acl.orders.records import OrderRecord
+from acl.sync.stock import StockChange
 
 __all__ = [
     "CATALOG_PORT_FACTORY",
@@ -29,8 +30,16 @@ ORDERS_PORT_FACTORY = "new_services.orders.adapters.sync_port:create_port"
 
 @runtime_checkable
 class CatalogPort(Protocol):
-    def apply_products(self, records: Sequence[ProductRecord]) -> int:
-        """Upsert ``records`` (each a product's full state) by id in one transaction; return the count."""
+    def apply_products(self, records: Sequence[ProductRecord], *, keep_stock: bool = False) -> int:
+        """Upsert ``records`` (each a product's full state) by id in one transaction; return the count.
+        ``keep_stock``: a product already held keeps its stock (stock moves by ``apply_stock_changes``)."""
+
+    def apply_stock_changes(
+        self, changes: Sequence[StockChange], *, rows: Mapping[int, ProductRecord] | None = None
+    ) -> list[str]:
+        """Apply stock changes in order, each exactly once, in one transaction (``acl.sync.stock``): one
+        outcome per change, ``applied``, ``duplicate``, ``conflict`` (parked) or ``unknown`` (a product
+        the service does not hold and ``rows`` does not give)."""
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         """Every product the service holds, in id order."""

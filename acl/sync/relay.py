@@ -35,6 +35,7 @@ from acl.sync.engines import is_postgres
 from acl.sync.events import SyncEvent
 from acl.sync.outcomes import EventOutcome
 from acl.sync.tables import sync_offsets
+from acl.tracing import TRACE_KEY
 
 __all__ = ["OutboxRelay", "RelayCursor", "RelayLock", "RelayLocked", "row_to_event"]
 
@@ -88,16 +89,21 @@ def _aware(value: Any) -> datetime:
 
 
 def row_to_event(row: Any) -> SyncEvent:
-    """An outbox row (monolith or service, same columns) as a SyncEvent."""
+    """An outbox row (monolith or service, same columns) as a SyncEvent; the trace context a service
+    kept in the payload (``_trace``, see :func:`acl.sync.reverse.record_service_event`) is taken out
+    of it into ``trace``."""
+    payload = dict(row.payload)
+    trace = payload.pop(TRACE_KEY, None)
     return SyncEvent(
         event_id=str(uuid.UUID(str(row.event_id))),
         aggregate_type=row.aggregate_type,
         aggregate_id=str(row.aggregate_id),
         sequence=int(row.sequence),
         type=row.event_type,
-        payload=row.payload if isinstance(row.payload, dict) else dict(row.payload),
+        payload=payload,
         occurred_at=_aware(row.occurred_at),
         origin=row.origin,
+        trace=trace if isinstance(trace, dict) else {},
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, insert, select
 from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_to_legacy_row
 from acl.sync.tables import service_outbox, service_outbox_metadata
+from acl.tracing import TRACE_KEY, current_trace_context
 
 __all__ = ["create_service_outbox", "record_product_change", "record_service_event"]
 
@@ -38,7 +39,12 @@ def record_service_event(
     payload: dict[str, Any],
     origin: str,
 ) -> str:
-    """Append one event with the aggregate's next sequence; returns its event id."""
+    """Append one event with the aggregate's next sequence; returns its event id. Inside a traced
+    transaction the trace context is kept with the payload (``_trace``), so the relay's apply in the
+    monolith joins the trace of the request that wrote the event."""
+    trace = current_trace_context()
+    if trace:
+        payload = {**payload, TRACE_KEY: trace}
     key = str(aggregate_id)
     last = connection.scalar(
         select(func.max(service_outbox.c.sequence)).where(
@@ -68,8 +74,10 @@ def record_product_change(
     record: ProductRecord,
     origin: str,
     columns: tuple[str, ...] = _PRODUCT_COLUMNS,
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """A ``product.updated`` event carrying ``columns`` of the product's legacy row."""
+    """A ``product.updated`` event carrying ``columns`` of the product's legacy row, plus ``extra`` (a
+    stock change's ``stk_delta`` and ``stk_ver``, see ``acl.sync.stock``)."""
     unknown = set(columns) - set(_PRODUCT_COLUMNS)
     if unknown:
         raise ValueError(f"a service may not change {sorted(unknown)} on a legacy product")
@@ -78,6 +86,7 @@ def record_product_change(
     for column in columns:
         value = row[column]
         payload[column] = value.isoformat() if isinstance(value, datetime) else value
+    payload.update(extra or {})
     return record_service_event(
         connection,
         aggregate_type="product",

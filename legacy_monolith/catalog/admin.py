@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from legacy_monolith.catalog.events import product_event_record
+from legacy_monolith.catalog.events import product_event_record, stock_event_record
 from legacy_monolith.catalog.models import Category, Product
 
 
@@ -28,4 +28,8 @@ class ProductAdmin(admin.ModelAdmin):
         obj.upd_dt = now
         super().save_model(request, obj, form, change)
         # The admin runs save_model inside its own transaction, so the event commits with the row.
-        product_event_record(product=obj, event_type="product.updated" if change else "product.created")
+        if change and "stk_qty" in form.changed_data:
+            # a level typed in: it does not commute, so it travels as a set (the other side checks it)
+            stock_event_record(product=obj, delta=None, event_type="product.updated")
+        else:
+            product_event_record(product=obj, event_type="product.updated" if change else "product.created")

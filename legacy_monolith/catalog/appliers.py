@@ -9,15 +9,17 @@ first, and reads their last outbox sequences once.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
-from legacy_monolith.catalog.events import product_event_record
+from legacy_monolith.catalog.events import product_event_record, stock_event_record, stock_version_next
 from legacy_monolith.catalog.models import Category, Product
 from strangler_django.appliers import Applier, ReverseEvent, ReverseEventError, UnknownAggregate
-from strangler_django.outbox import last_outbox_sequences
+from strangler_django.models import StockVersion, SyncConflict
+from strangler_django.outbox import last_outbox_sequences, utc_now
 
 __all__ = ["ProductApplier"]
 
@@ -61,6 +63,53 @@ def _product_changes(payload: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+def _stock_change(payload: dict[str, Any]) -> tuple[int | None, int, int] | None:
+    """(delta or None for a level, resulting level, version) of an event that carries ``stk_ver``."""
+    if payload.get("stk_ver") is None:
+        return None
+    version, delta, level = payload.get("stk_ver"), payload.get("stk_delta"), payload.get("stk_qty")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ReverseEventError("stk_ver", "stk_ver must be an integer >= 1.")
+    if delta is not None and (not isinstance(delta, int) or isinstance(delta, bool)):
+        raise ReverseEventError("stk_delta", "stk_delta must be an integer or null.")
+    if not isinstance(level, int) or isinstance(level, bool) or level < 0:
+        raise ReverseEventError("stk_qty", "stk_qty must be an integer >= 0.")
+    return delta, level, version
+
+
+def _apply_stock(
+    product: Product, stock: tuple[int | None, int, int], *, event: ReverseEvent
+) -> tuple[str | None, int | None]:
+    """Move (or set) the locked product's stock: (None, the version now), or ("conflict", None) when the
+    change was parked in ``sync_conflict`` with both values."""
+    delta, level, version = stock
+    found = StockVersion.objects.filter(aggregate_id=str(product.prd_id)).values_list("version", flat=True)
+    current = next(iter(found), 0)
+    if delta is not None:
+        if product.stk_qty + delta >= 0:
+            product.stk_qty += delta
+            return None, stock_version_next(prd_id=product.prd_id)
+        reason = f"moving {product.stk_qty} by {delta} would go below zero"
+    elif current == version - 1:
+        product.stk_qty = level
+        return None, stock_version_next(prd_id=product.prd_id)
+    else:
+        reason = "the level was set while this side changed the stock"
+    SyncConflict.objects.create(
+        event_id=str(event.event_id),
+        origin=event.origin,
+        aggregate_type="product",
+        aggregate_id=str(product.prd_id),
+        field="stk_qty",
+        ours=json.dumps({"stk_qty": product.stk_qty}),
+        theirs=json.dumps({"stk_qty": level, "stk_delta": delta, "reason": reason}),
+        expected_version=version - 1,
+        found_version=current,
+        detected_at=utc_now(),
+    )
+    return "conflict", None
+
+
 class ProductApplier(Applier):
     """``product.updated``; the batch's product rows and outbox sequences are read once, locked."""
 
@@ -89,9 +138,16 @@ class ProductApplier(Applier):
             self._products[prd_id] = query.filter(pk=prd_id).first()
         return self._products[prd_id]
 
-    def apply(self, event: ReverseEvent) -> None:
+    def apply(self, event: ReverseEvent) -> str | None:
+        """Set the product's columns; its stock moves by ``stk_delta`` (exactly once: the inbox row commits
+        with it), or is set to a level only when no other stock change came in between (``stk_ver``);
+        "conflict" when the change was parked instead."""
         prd_id = int(event.key)  # type: ignore[call-overload]
-        changes = _product_changes(event.payload)
+        stock = _stock_change(event.payload)
+        columns = {key: value for key, value in event.payload.items() if not (stock and key == "stk_qty")}
+        changes = _product_changes(columns) if set(columns) & set(CHANGEABLE) else {}
+        if not changes and stock is None:
+            raise ReverseEventError("payload", "the payload changes no known column.")
         product = self._product(prd_id)
         if product is None:
             raise UnknownAggregate(f"Product {prd_id} does not exist.")
@@ -100,19 +156,43 @@ class ProductApplier(Applier):
             if category is None:
                 raise ReverseEventError("cat_path", f"unknown category {changes['cat_path']!r}.")
             product.ctg = category
+        if (
+            stock is not None
+            and "upd_dt" in changes
+            and product.upd_dt
+            and changes["upd_dt"] < product.upd_dt
+        ):
+            changes["upd_dt"] = product.upd_dt  # changes cross in flight: the row keeps its latest time
         for column, value in changes.items():
             setattr(product, column, value)
+        outcome, version = None, None
+        if stock is not None:
+            outcome, version = _apply_stock(product, stock, event=event)
+            if outcome is None:
+                changes["stk_qty"] = product.stk_qty
+        if not changes:
+            return outcome  # a parked level and nothing else: the row stays as it is
         # Only the changed columns are written, plus what Product.save derives: cat_path from the category.
         product.save(update_fields={*changes, "ctg", "cat_path"})
         only_stock = set(changes) <= {"stk_qty", "upd_dt"}
         last = self._outbox_last.get(prd_id)
-        recorded = product_event_record(
-            product=product,
-            event_type="product.stock_changed" if only_stock else "product.updated",
-            origin=event.origin,
-            sequence=None if last is None else last + 1,
-        )
+        event_type = "product.stock_changed" if only_stock else "product.updated"
+        sequence = None if last is None else last + 1
+        if version is None:
+            recorded = product_event_record(
+                product=product, event_type=event_type, origin=event.origin, sequence=sequence
+            )
+        else:
+            recorded = stock_event_record(
+                product=product,
+                delta=stock[0] if stock else None,
+                origin=event.origin,
+                sequence=sequence,
+                event_type=event_type,
+                version=version,
+            )
         self._outbox_last[prd_id] = recorded.sequence
+        return outcome
 
     def discard(self, event: ReverseEvent) -> None:
         """Read the product again next time (the rolled-back savepoint may have left it changed here)."""

@@ -10,10 +10,17 @@ from datetime import datetime
 from typing import Any
 
 from legacy_monolith.catalog.models import Product
-from strangler_django.models import OutboxEvent
+from strangler_django.models import OutboxEvent, StockVersion
 from strangler_django.outbox import record_event
 
-__all__ = ["PRODUCT_COLUMNS", "column_value", "product_event_record", "product_snapshot"]
+__all__ = [
+    "PRODUCT_COLUMNS",
+    "column_value",
+    "product_event_record",
+    "product_snapshot",
+    "stock_event_record",
+    "stock_version_next",
+]
 
 PRODUCT_COLUMNS = (
     "prd_id",
@@ -52,3 +59,31 @@ def product_event_record(
         origin=origin,
         sequence=sequence,
     )
+
+
+def stock_version_next(*, prd_id: int) -> int:
+    """Count one more stock change of the product (its row is locked by the caller's change); the
+    version now."""
+    key = str(prd_id)
+    row = StockVersion.objects.select_for_update().filter(aggregate_id=key).first()
+    version = (row.version if row is not None else 0) + 1
+    StockVersion.objects.update_or_create(aggregate_id=key, defaults={"version": version})
+    return version
+
+
+def stock_event_record(
+    *,
+    product: Product,
+    delta: int | None,
+    origin: str | None = None,
+    sequence: int | None = None,
+    event_type: str = "product.stock_changed",
+    version: int | None = None,
+) -> OutboxEvent:
+    """A stock change as a change: the row as it is now plus ``stk_delta`` (the signed move; None when the
+    level was set, which does not commute) and ``stk_ver``, the product's stock version it made (counted
+    here unless ``version`` says it was). The other side applies a move exactly once whatever happened
+    there meanwhile, and a level only when it is at ``stk_ver - 1`` (else it parks it as a conflict)."""
+    made = stock_version_next(prd_id=product.prd_id) if version is None else version
+    payload = {**product_snapshot(product=product), "stk_delta": delta, "stk_ver": made}
+    return record_event("product", product.prd_id, event_type, payload, origin=origin, sequence=sequence)

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from legacy_monolith.catalog.events import product_event_record
+from legacy_monolith.catalog.events import stock_event_record
 from legacy_monolith.catalog.models import Product
 
 __all__ = ["NegativeStock", "product_stock_update"]
@@ -37,5 +37,5 @@ def product_stock_update(
             product.refresh_from_db()
             raise NegativeStock(f"Stock would become negative: {product.stk_qty} + ({delta}) < 0.", "delta")
         product.refresh_from_db()
-        product_event_record(product=product, event_type="product.stock_changed")
+        stock_event_record(product=product, delta=delta)
     return product

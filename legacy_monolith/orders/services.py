@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from legacy_monolith.catalog.events import product_event_record
+from legacy_monolith.catalog.events import stock_event_record
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.customers.models import Customer
 from legacy_monolith.orders.events import order_event_record
@@ -93,6 +93,6 @@ def order_place(*, customer: Customer, quantities: Mapping[int, int]) -> Order:
             for pk, qty in sorted(quantities.items())
         )
         for product_id in sorted(quantities):
-            product_event_record(product=products[product_id], event_type="product.stock_changed")
+            stock_event_record(product=products[product_id], delta=-quantities[product_id])
         order_event_record(order=order, event_type="order.placed")
     return order

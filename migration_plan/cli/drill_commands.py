@@ -7,7 +7,6 @@ for ``--home`` (default $STRANGLER_HOME), found by the usual port variables.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +27,7 @@ from migration_plan.drills import (
     StackError,
     run_scenarios,
 )
+from migration_plan.home import find_home
 
 __all__ = ["register"]
 
@@ -117,7 +117,7 @@ def _acceptable(result: DrillResult) -> bool:
 
 
 def _default_home() -> Path:
-    return Path(os.environ.get("STRANGLER_HOME", ".strangler")).absolute()
+    return find_home(None)
 
 
 def register(app: typer.Typer) -> None:

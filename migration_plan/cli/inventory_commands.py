@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.cli.routes_commands import HomeOption, TokenOption, UrlOption
+from migration_plan.home import find_home
 from migration_plan.inventory import (
     Inventory,
     InventoryError,
@@ -37,11 +39,15 @@ from migration_plan.project.overrides import settings_values
 __all__ = ["print_inventory", "register"]
 
 
-def print_inventory(inventory: Inventory, console: Console) -> None:
+def print_inventory(inventory: Inventory, console: Console, *, wide: bool = False) -> None:
     window = f", traffic over the last {inventory.window_s} s" if inventory.window_s else ""
     table = Table(title=f"monolith routes against plan {inventory.plan}{window}")
-    for column in ("pattern", "name", "methods", "stage (route)", "share", "status"):
-        table.add_column(column, justify="right" if column == "share" else "left")
+    columns = ["pattern", "name", "methods", "stage (route)", "share", "status"]
+    if wide:
+        columns += ["view", "sample path"]
+    for column in columns:
+        # Long names wrap instead of being cut with an ellipsis.
+        table.add_column(column, justify="right" if column == "share" else "left", overflow="fold")
     for row in inventory.rows:
         claims = "\n".join(
             f"{escape(c.stage)} ({escape(c.route)}"
@@ -51,15 +57,29 @@ def print_inventory(inventory: Inventory, console: Console) -> None:
         share = "-" if row.share is None else f"{row.share:.1%}"
         style = "bold yellow" if row.unclaimed else "dim" if row.kept else ""
         status = f"[{style}]{row.status}[/]" if style else row.status
-        table.add_row(
+        cells = [
             escape(row.pattern.pattern),
             escape(row.pattern.name or "-"),
             ",".join(row.pattern.methods) if row.pattern.methods else "any",
             claims or "-",
             share,
             status,
-        )
+        ]
+        if wide:
+            cells += [escape(row.pattern.view or "-"), escape(row.sample)]
+        table.add_row(*cells)
     console.print(table)
+    if inventory.total_requests is not None and any(row.share is None for row in inventory.rows):
+        unmatched = inventory.unmatched_requests or 0
+        part = (
+            f"{unmatched / inventory.total_requests:.1%} of {inventory.total_requests}"
+            if (inventory.total_requests)
+            else "no requests yet"
+        )
+        console.print(
+            f"[dim]share -: no rule of the live table matches the pattern yet; its requests are among the "
+            f"unmatched ones ({part})[/]"
+        )
     unclaimed = inventory.unclaimed
     if unclaimed:
         names = ", ".join(escape(row.pattern.pattern) for row in unclaimed)
@@ -109,15 +129,23 @@ def inventory(
         bool, typer.Option("--fail-on-unclaimed", help="Exit 1 when a route is unclaimed.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON.")] = False,
+    output: Annotated[str, typer.Option("--output", "-o", help="table (default) or json.")] = "table",
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Also the view and a sample path; never cut to the terminal.")
+    ] = False,
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
 ) -> None:
     """List every monolith route with the stage that claims it and its share of traffic."""
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    if output not in ("table", "json"):
+        errors.print(f"[bold red]error:[/] --output {escape(output)}: choose table or json")
+        raise typer.Exit(2)
+    as_json = as_json or output == "json"
     try:
         the_plan = load_plan(resolve_plan_path(plan))
-        patterns = read_urlconf_file(urlconf) if urlconf else _run_urls_json(home)
+        patterns = read_urlconf_file(urlconf) if urlconf else _run_urls_json(find_home(home))
     except (PlanError, InventoryError, ProjectFileError) as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
@@ -132,7 +160,9 @@ def inventory(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        print_inventory(result, Console(highlight=False, soft_wrap=True))
+        # Piped (or --wide), the table takes the width its cells need: nothing is cut.
+        width = None if sys.stdout.isatty() and not wide else 100_000
+        print_inventory(result, Console(highlight=False, soft_wrap=True, width=width), wide=wide)
     if fail_on_unclaimed and result.unclaimed:
         raise typer.Exit(1)
 

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from migration_plan.admin_client import AdminApiError, AdminClient
+from migration_plan.cli.exit_codes import exit_code_for
 from migration_plan.cli.routes_commands import HomeOption, TokenOption, UrlOption
 from migration_plan.plan import (
     GateResult,
@@ -45,7 +46,8 @@ PlanOption = Annotated[
 StageOption = Annotated[
     str | None, typer.Option("--stage", "-s", help="Stage name (default: chosen by the plan).")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON (same as -o json).")]
+OutputOption = Annotated[str, typer.Option("--output", "-o", help="table (default) or json.")]
 FrontDoorOption = Annotated[
     str | None,
     typer.Option(
@@ -60,9 +62,9 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: int = 1) -> typer.Exit:
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 def _engine_run(
@@ -83,8 +85,10 @@ def _engine_run(
                 plan, admin, run_load=load_gate_runner(door, reports), sync_lag=sync_lag_from_command()
             )
             return action(engine)
-    except (PlanError, AdminApiError, ProjectFileError) as exc:
+    except (PlanError, ProjectFileError) as exc:
         raise _fail(str(exc)) from None
+    except AdminApiError as exc:
+        raise _fail(str(exc), exit_code_for(exc)) from None
 
 
 def _gate_text(gate: GateResult) -> str:
@@ -100,11 +104,13 @@ def _ladder(steps: list[str], index: int) -> str:
 def status(
     plan: PlanOption = None,
     as_json: JsonOption = False,
+    output: OutputOption = "table",
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Each stage's step, each route's state, and the next step's gates measured now."""
+    """Each stage's step, each route's live mode next to its plan step, and the next step's gates."""
+    as_json = _wants_json(as_json, output)
     result = _engine_run(plan, url, token, home, lambda engine: engine.status())
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -114,10 +120,7 @@ def status(
         table.add_column(column)
     for stage in result.stages:
         data = stage.to_dict()
-        routes = "\n".join(
-            f"{escape(r['route'])}: {r['state']}" + (" [yellow](off plan)[/]" if r["off_plan"] else "")
-            for r in data["routes"]
-        )
+        routes = "\n".join(_route_line(r) for r in data["routes"])
         if data["complete"]:
             gates = "[green]complete[/]"
         else:
@@ -128,6 +131,24 @@ def status(
             escape(data["stage"]), f"{data['step']}\n{_ladder(data['steps'], data['index'])}", routes, gates
         )
     _console().print(table)
+
+
+def _wants_json(as_json: bool, output: str) -> bool:
+    if output not in ("table", "json"):
+        raise _fail(f"--output {output}: choose table or json", 2)
+    return as_json or output == "json"
+
+
+def _route_line(route: dict[str, Any]) -> str:
+    """``name: live mode (plan: step)``, with what does not agree with the plan."""
+    line = f"{escape(route['route'])}: {route['state']}"
+    if route["off_plan"]:
+        line += " [yellow](off plan: no step is this)[/]"
+    elif route["step"] != route["state"]:
+        line += f" [dim](plan: {route['step']})[/]"
+    if route.get("match_differs"):
+        line += " [yellow](match differs from the plan: plan adopt)[/]"
+    return line
 
 
 def _print_change(change: StepChange, *, full_diff: bool) -> None:
@@ -174,6 +195,12 @@ def advance(
     stage: StageOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Gates and diff only; publish nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Publish even if gates fail (audited).")] = False,
+    allow_backwards: Annotated[
+        bool,
+        typer.Option(
+            "--allow-backwards", help="Move routes already past the step back to it (default: they stay)."
+        ),
+    ] = False,
     plan: PlanOption = None,
     front_door: FrontDoorOption = None,
     reports: ReportsOption = Path("reports/load"),
@@ -189,7 +216,7 @@ def advance(
         url,
         token,
         home,
-        lambda engine: engine.advance(stage, dry_run=dry_run, force=force),
+        lambda engine: engine.advance(stage, dry_run=dry_run, force=force, allow_backwards=allow_backwards),
         front_door=front_door,
         reports=reports,
     )
@@ -226,6 +253,22 @@ def rollback(
             stage, dry_run=dry_run, why=reason, force=force, drain_timeout_s=drain_timeout
         ),
     )
+    _finish(change, as_json, full_diff)
+
+
+@plan_app.command("adopt")
+def adopt(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Differences and diff only.")] = False,
+    plan: PlanOption = None,
+    full_diff: FullDiffOption = False,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Bring hand-made routes into the plan: matches and rule order as the plan defines them (modes
+    kept); explains what it cannot adopt (a mode no step describes, a rule the plan does not know)."""
+    change = _engine_run(plan, url, token, home, lambda engine: engine.adopt(dry_run=dry_run))
     _finish(change, as_json, full_diff)
 
 

@@ -7,6 +7,8 @@ with the password in ``$STRANGLER_HOME/secrets/admin_password``. The control pla
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +19,12 @@ from rich.table import Table
 
 from migration_plan.admin_client import AdminApiError as CliError
 from migration_plan.admin_client import AdminClient
+from migration_plan.cli.exit_codes import ExitCode, exit_code_for
 
-__all__ = ["AdminClient", "register"]
+__all__ = ["AdminClient", "OutputOption", "emit_json", "register", "routes_app", "run_admin"]
 
 MODES = ("legacy", "shadow", "canary", "new")
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 routes_app = typer.Typer(name="routes", help="Routes of the active table: list, flip, roll back, panic.")
 
@@ -30,6 +34,10 @@ UrlOption = Annotated[
 TokenOption = Annotated[str | None, typer.Option("--token", help="Bearer token (default $STRANGLER_TOKEN).")]
 HomeOption = Annotated[Path | None, typer.Option("--home", help="State directory (default $STRANGLER_HOME).")]
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why: recorded in the audit log.")]
+OutputOption = Annotated[
+    str, typer.Option("--output", "-o", help="table (default) or json (stable keys, for scripts).")
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 ExpectOption = Annotated[
     int | None, typer.Option("--expected-version", help="Refuse (409) unless this version is still active.")
 ]
@@ -39,7 +47,8 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _run(url: str | None, token: str | None, home: Path | None, action, *, timeout: float = 15.0) -> Any:
+def run_admin(url: str | None, token: str | None, home: Path | None, action, *, timeout: float = 15.0) -> Any:
+    """``action(admin)`` with a connected client; a failure is one line on stderr and its exit code."""
     try:
         admin = AdminClient.connect(url, token, home, timeout=timeout)
         try:
@@ -48,7 +57,26 @@ def _run(url: str | None, token: str | None, home: Path | None, action, *, timeo
             admin.close()
     except CliError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(exit_code_for(exc)) from None
+
+
+_run = run_admin
+
+
+def usage_error(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(ExitCode.USAGE)
+
+
+def check_output(output: str) -> bool:
+    """True for json; exits with the usage code for anything but table/json."""
+    if output not in ("table", "json"):
+        raise usage_error(f"--output {output}: choose table or json")
+    return output == "json"
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
 def _figure(value: Any, unit: str = "") -> str:
@@ -69,7 +97,7 @@ def _print_result(result: dict[str, Any]) -> None:
     )
 
 
-def _print_diff(diff: dict[str, Any]) -> None:
+def print_diff(diff: dict[str, Any]) -> None:
     console = _console()
     console.print(f"[bold]{escape(diff['summary'])}[/]")
     for line in diff.get("text", "").splitlines():
@@ -83,9 +111,14 @@ def list_routes(
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
+    output: OutputOption = "table",
 ) -> None:
     """Every route of the active version with its mode and live figures, legacy and new side by side."""
+    as_json = check_output(output)
     data = _run(url, token, home, lambda a: a.request("GET", f"/routes?window={window}"))
+    if as_json:
+        emit_json(data)
+        return
     active = data["active"]
     table = Table(title=f"active version {active['version']} (generation {active['generation']})")
     for column in ("route", "match", "mode", "upstream", "req/s L|N", "5xx L|N", "p50 ms L|N", "p99 ms L|N"):
@@ -117,15 +150,49 @@ def add_route(
     path: Annotated[str, typer.Option("--path", help="Path prefix (or exact path / pattern with --kind).")],
     reason: ReasonOption,
     kind: Annotated[str, typer.Option("--kind", help="prefix, exact or pattern.")] = "prefix",
+    methods: Annotated[
+        str | None,
+        typer.Option("--methods", "-m", help="Only these methods, comma separated (GET,HEAD); default all."),
+    ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
     expected_version: ExpectOption = None,
 ) -> None:
     """Add a route, served by legacy until it is flipped (`flip NAME canary --upstream U`)."""
-    rule: dict[str, Any] = {"name": name, "match": {"kind": kind, "path": path}}
+    match: dict[str, Any] = {"kind": kind, "path": path}
+    if methods is not None:
+        match["methods"] = parse_methods(methods)
+    rule: dict[str, Any] = {"name": name, "match": match}
     body = {"rule": rule, "reason": reason, "expected_version": expected_version}
     _print_result(_run(url, token, home, lambda a: a.request("POST", "/routes", body)))
+
+
+def parse_methods(text: str) -> list[str]:
+    """``get, head`` -> ["GET", "HEAD"]; exits with the usage code on an unknown method."""
+    chosen = [m.strip().upper() for m in text.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in METHODS]
+    if not chosen or unknown:
+        raise usage_error(f"--methods {text}: give a comma-separated list of {', '.join(METHODS)}")
+    return sorted(set(chosen), key=METHODS.index)
+
+
+def skipped_stages(current: str, wanted: str) -> list[str]:
+    """The stages a forward flip from ``current`` to ``wanted`` jumps (legacy→new: shadow, canary)."""
+    if current not in MODES or wanted not in MODES:
+        return []
+    start, end = MODES.index(current), MODES.index(wanted)
+    return list(MODES[start + 1 : end]) if end > start + 1 else []
+
+
+def confirm_or_exit(question: str, yes: bool) -> None:
+    """Go on when ``yes``; ask on a terminal; otherwise stop with the usage exit code."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise usage_error(f"{question} — not a terminal to ask on: give --yes to go ahead")
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @routes_app.command("flip")
@@ -140,11 +207,32 @@ def flip(
     token: TokenOption = None,
     home: HomeOption = None,
     expected_version: ExpectOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Flip even if the old owner's sync was not applied in time.")
+    ] = False,
+    drain_timeout: Annotated[
+        float,
+        typer.Option("--drain-timeout", min=0, max=60, help="Seconds to wait for the old owner's sync."),
+    ] = 10.0,
+    yes: YesOption = False,
 ) -> None:
-    """Send a route to legacy, shadow, canary (with --weight) or new."""
+    """Send a route to legacy, shadow, canary (with --weight) or new.
+
+    A flip that skips a stage (legacy to canary or new, shadow to new) asks first, or needs --yes.
+    A flip that moves the route's writes to the other side is a handover: writes are fenced (503 +
+    Retry-After) until the old owner's sync has been applied (``--drain-timeout``), then the flip is
+    refused (409 sync_not_drained) unless ``--force``, which is audited with the pending events.
+    """
     if mode not in MODES:
-        Console(stderr=True).print(f"[bold red]error:[/] mode must be one of {', '.join(MODES)}")
-        raise typer.Exit(2)
+        raise usage_error(f"mode must be one of {', '.join(MODES)}")
+    if not dry_run:
+        current = _run(url, token, home, lambda a: a.request("GET", f"/routes/{name}"))["rule"]
+        skipped = skipped_stages(current["action"]["mode"], mode)
+        if skipped:
+            confirm_or_exit(
+                f"{name} goes from {current['action']['mode']} to {mode}, skipping {' and '.join(skipped)}",
+                yes,
+            )
     body = {
         "mode": mode,
         "weight": weight,
@@ -153,9 +241,17 @@ def flip(
         "expected_version": expected_version,
         "dry_run": dry_run,
     }
-    result = _run(url, token, home, lambda a: a.request("POST", f"/routes/{name}/flip", body))
+    if not dry_run:
+        body.update(force=force, drain_timeout_s=drain_timeout)
+    result = _run(
+        url,
+        token,
+        home,
+        lambda a: a.request("POST", f"/routes/{name}/flip", body),
+        timeout=15.0 + drain_timeout,
+    )
     if dry_run:
-        _print_diff(result["diff"])
+        print_diff(result["diff"])
         for problem in result["problems"]:
             _console().print(f"[red]would be refused:[/] {escape(problem)}")
         return
@@ -172,7 +268,7 @@ def rollback(
     home: HomeOption = None,
     expected_version: ExpectOption = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Roll back even if the reverse sync backlog did not drain.")
+        bool, typer.Option("--force", help="Roll back even if the old owner's sync was not applied in time.")
     ] = False,
     drain_timeout: Annotated[
         float,
@@ -181,13 +277,12 @@ def rollback(
 ) -> None:
     """Return one route (or the whole table) to the previous version or to legacy.
 
-    A route whose new upstream takes writes first waits for the reverse sync backlog to drain
-    (``--drain-timeout``), then is refused (409 sync_not_drained) unless ``--force``; the whole table
-    waits for every reverse direction when it moves a writing route off its new upstream.
+    A rollback that moves writes between sides is a handover: writes are fenced while the old owner's
+    sync is applied (``--drain-timeout``), then it is refused (409 sync_not_drained) unless ``--force``.
+    The whole table to legacy is a panic: it never waits, and completes the handover in the background.
     """
     if to not in ("previous", "legacy"):
-        Console(stderr=True).print("[bold red]error:[/] --to must be 'previous' or 'legacy'")
-        raise typer.Exit(2)
+        raise usage_error("--to must be 'previous' or 'legacy'")
     body: dict[str, Any] = {"reason": reason, "expected_version": expected_version}
     if name is None and to == "legacy":
         path = "/panic"
@@ -219,9 +314,14 @@ def history(
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
+    output: OutputOption = "table",
 ) -> None:
     """Every version, newest first."""
+    as_json = check_output(output)
     data = _run(url, token, home, lambda a: a.request("GET", f"/versions?limit={limit}"))
+    if as_json:
+        emit_json(data)
+        return
     table = Table(title="route-table versions")
     for column in ("version", "", "created", "author", "rules", "reason"):
         table.add_column(column)
@@ -246,13 +346,19 @@ def diff(
     home: HomeOption = None,
 ) -> None:
     """What changed between two versions."""
-    _print_diff(_run(url, token, home, lambda a: a.request("GET", f"/diff?from={before}&to={after}")))
+    print_diff(_run(url, token, home, lambda a: a.request("GET", f"/diff?from={before}&to={after}")))
 
 
 @routes_app.command("upstreams")
-def upstreams(url: UrlOption = None, token: TokenOption = None, home: HomeOption = None) -> None:
+def upstreams(
+    url: UrlOption = None, token: TokenOption = None, home: HomeOption = None, output: OutputOption = "table"
+) -> None:
     """The upstream registry, each with its health (GET <url>/healthz)."""
+    as_json = check_output(output)
     data = _run(url, token, home, lambda a: a.request("GET", "/upstreams/health"))
+    if as_json:
+        emit_json(data)
+        return
     table = Table(title="upstreams")
     for column in ("name", "url", "health", "status", "latency ms"):
         table.add_column(column)

@@ -16,12 +16,14 @@ from rich.markup import escape
 
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.cli.fleet_view import fleet_table
+from migration_plan.home import find_home
 from migration_plan.project import ProjectFile, ProjectFileError
 from migration_plan.project.context import current_project
 from migration_plan.project.overrides import settings_values
 from migration_plan.supervisor.control import (
     ControlError,
     ControlSocketError,
+    NoSupervisorError,
     SupervisorAlreadyRunning,
     send_command,
 )
@@ -68,9 +70,10 @@ def _settings(home: Path | None, project: tuple[ProjectFile, Path] | None = None
         settings = StackSettings(**values)
     except ValidationError as exc:
         raise _fail(f"invalid environment: {exc}") from exc
-    if home is not None:
-        settings = settings.model_copy(update={"home": home.expanduser().absolute()})
-    return settings
+    if home is None and ("STRANGLER_HOME" in os.environ or "STRANGLER_HOME" in values):
+        return settings  # $STRANGLER_HOME, else the project file's home
+    # --home, else .strangler next to the nearest strangler.toml (or the checkout's)
+    return settings.model_copy(update={"home": find_home(home)})
 
 
 def up(
@@ -152,13 +155,17 @@ def _send(home: Path | None, request: dict[str, Any], config: Path | None = None
     try:
         return send_command(_settings(home, _project(config)).socket_path, request)
     except ControlError as exc:
-        raise _fail(str(exc)) from exc
+        failure = _fail(str(exc))
+        # docs/cli.md: 3 when no supervisor answers (none running, or unreachable); a refusal stays 1.
+        failure.exit_code = 3 if isinstance(exc, NoSupervisorError) else 1
+        raise failure from exc
 
 
 def ps(
     home: HomeOption = None,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the processes as JSON.")] = False,
+    output: Annotated[str, typer.Option("--output", "-o", help="table (default) or json.")] = "table",
     fleet: Annotated[
         bool,
         typer.Option(
@@ -176,6 +183,10 @@ def ps(
 ) -> None:
     """Show the supervised processes: pid, state, restarts, uptime, health, port; with ``--fleet``, the
     data planes of every host as the control plane sees them."""
+    if output not in ("table", "json"):
+        Console(stderr=True).print(f"[bold red]error:[/] --output {escape(output)}: choose table or json")
+        raise typer.Exit(2)
+    as_json = as_json or output == "json"
     if fleet:
         _ps_fleet(url, token, home, as_json=as_json)
         return

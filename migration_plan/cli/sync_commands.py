@@ -15,6 +15,9 @@ from typing import Annotated
 
 import typer
 
+from migration_plan.cli.conflict_commands import conflicts_app
+from migration_plan.home import find_home
+
 __all__ = ["register", "sync_argv"]
 
 sync_app = typer.Typer(name="sync", help="Data sync: backfill, reconcile and lag.", no_args_is_help=True)
@@ -33,8 +36,7 @@ def sync_argv(*args: str) -> list[str]:
 
 def _run(args: list[str], home: Path | None) -> None:
     env = dict(os.environ)
-    if home is not None:
-        env["STRANGLER_HOME"] = str(home.expanduser().absolute())
+    env["STRANGLER_HOME"] = str(find_home(home))
     try:
         code = subprocess.call(sync_argv(*args), env=env)
     except KeyboardInterrupt:
@@ -86,4 +88,5 @@ def lag(
 
 
 def register(app: typer.Typer) -> None:
+    sync_app.add_typer(conflicts_app, name="conflicts")
     app.add_typer(sync_app, name="sync")

@@ -42,6 +42,18 @@ class DrillControl:
         rule = {"name": self.route, "match": DRILL_RULE_MATCH, "timeouts": DRILL_TIMEOUTS}
         self.admin.request("POST", "/routes", {"rule": rule, "reason": f"drill: create {self.route}"})
 
+    def guard_settings(self) -> dict[str, Any] | None:
+        """The route's guard as configured now ({enabled, settings}), None when the route has none."""
+        for guard in self.admin.request("GET", "/guards")["guards"]:
+            if guard["route"] == self.route:
+                return {"enabled": guard["enabled"], "settings": dict(guard["settings"])}
+        return None
+
+    def restore_guard(self, saved: dict[str, Any] | None) -> None:
+        """Put the guard back as ``guard_settings()`` found it (the defaults when the route had none)."""
+        body = saved if saved is not None else {"enabled": True, "settings": {}}
+        self.admin.request("PUT", f"/guards/{self.route}", body)
+
     def configure_guard(self, settings: dict[str, Any] | None = None) -> None:
         body = {"enabled": True, "settings": {**DRILL_GUARD, **(settings or {})}}
         self.admin.request("PUT", f"/guards/{self.route}", body)

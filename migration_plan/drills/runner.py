@@ -31,7 +31,7 @@ from migration_plan.drills.result import DrillResult
 from migration_plan.drills.scenarios import SCENARIOS, DrillContext, Expectation, Scenario
 from migration_plan.drills.series import failures_by_cause, steady_state
 from migration_plan.drills.stack import StackAddresses
-from migration_plan.drills.writes import read_stock, reconcile_writes
+from migration_plan.drills.writes import read_stock, reconcile_writes, revert_stock
 
 __all__ = ["DrillOptions", "run_drill", "run_scenarios", "wait_until"]
 
@@ -230,6 +230,11 @@ def run_drill(
         ctx.event("stack recovered")
     samples = load.snapshot()
     result.samples = samples
+    if samples and all(sample.target == "unknown" for sample in samples):
+        result.notes.append(
+            "the front door sent no X-Strangler-Target header, so no request has a side: run the data "
+            "plane with STRANGLER_DEBUG_HEADERS=true (`strangler up` does unless told otherwise)"
+        )
     result.not_sent = load.skipped
     result.failures = failures_by_cause(samples)
     if scenario.expect is Expectation.MANUAL and result.injected is not None:
@@ -240,11 +245,13 @@ def run_drill(
     result.before = steady_state(samples, load_started + 1, inject_at)
     after_from = (result.rolled_back or inject_at) + 1
     result.after = steady_state(samples, after_from, result.ended or time.time())
-    check = reconcile_writes(stack.legacy_url, stock_before, load.ledger)
+    services = {"catalog": stack.catalog_url} if _serves(stack.catalog_url) else {}
+    check = reconcile_writes(stack.legacy_url, stock_before, load.ledger, service_urls=services)
     result.lost_writes = check.lost
     result.reconciliation = check.lines
     result.writes_acknowledged = sum(load.ledger.acknowledged.values())
     result.writes_unknown = sum(load.ledger.unknown.values())
+    result.notes.extend(revert_stock(stack.legacy_url, stock_before, settings.staff_auth))
     return result
 
 
@@ -266,13 +273,24 @@ def run_scenarios(
             if scenario.expect is Expectation.SYNC:
                 result = run_broker_drill(scenario, stack, options, say=say)
             else:
-                result = run_drill(scenario, stack, control, options, say=say)
+                saved_guard = control.guard_settings()
+                try:
+                    result = run_drill(scenario, stack, control, options, say=say)
+                finally:
+                    control.restore_guard(saved_guard)  # the drill's failing_windows: 2 ends with it
         except Exception as exc:  # reported in the drill's report and its summary line
             log.exception("drill %s failed to run", name)
             result = DrillResult(name, scenario.summary, scenario.expect.value, started=time.time())
             result.error = f"{type(exc).__name__}: {exc}"
         paths.append(write_report(result, reports))
         results.append(result)
-        say(result.line())
     write_index(results, paths, reports)
     return results
+
+
+def _serves(url: str) -> bool:
+    """True when the service at ``url`` answers its readiness check (its final stock is then checked too)."""
+    try:
+        return httpx2.get(f"{url}/readyz", timeout=2.0).status_code == 200
+    except httpx2.HTTPError:
+        return False

@@ -80,9 +80,21 @@ class Scenario:
     of password hashing in the monolith, which would hide a slow catalog in the legacy p99 baseline)."""
 
 
+def describe_fault(fault: dict[str, Any]) -> str:
+    """``500 on 50% of the new side's requests``: a fault in words, for the audit reason."""
+    side = {"new": "the new side's", "legacy": "the legacy's", "both": "all"}[fault.get("target", "new")]
+    effects = []
+    if fault.get("abort_status"):
+        effects.append(f"answer {fault['abort_status']}")
+    if fault.get("delay_ms"):
+        effects.append(f"{fault['delay_ms']} ms delay")
+    what = " and ".join(effects) or "no effect"
+    return f"{what} on {fault.get('percent', 100.0):g}% of {side} requests"
+
+
 def _fault(fault: dict[str, Any]) -> Action:
     def inject(ctx: DrillContext) -> None:
-        ctx.control.set_fault(fault, reason=f"drill: inject {fault}")
+        ctx.control.set_fault(fault, reason=f"drill: inject {describe_fault(fault)}")
 
     return inject
 

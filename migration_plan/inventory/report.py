@@ -15,7 +15,10 @@ from migration_plan.inventory.patterns import ANY_METHOD, match_accepts, sample_
 from migration_plan.inventory.source import UrlPattern
 from migration_plan.plan.model import Plan, RouteSpec, Stage
 
-__all__ = ["Claim", "Inventory", "InventoryRow", "build_inventory"]
+__all__ = ["UNMATCHED", "Claim", "Inventory", "InventoryRow", "build_inventory"]
+
+UNMATCHED = "-"
+"""The stats' name for requests no rule matched."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class InventoryRow:
     claims: tuple[Claim, ...]
     kept: bool
     share: float | None
-    """Traffic share of the claiming routes (of all requests in the stats window); None without stats."""
+    """Traffic share of the claiming routes (of all requests in the stats window); None without stats,
+    or when no rule of the live table claims the pattern yet (its requests are then unmatched ones)."""
     requests: int | None
 
     @property
@@ -73,6 +77,8 @@ class Inventory:
     rows: tuple[InventoryRow, ...]
     total_requests: int | None
     window_s: int | None
+    unmatched_requests: int | None = None
+    """Requests no live rule matched (the traffic of every pattern without a live rule)."""
 
     @property
     def unclaimed(self) -> list[InventoryRow]:
@@ -83,6 +89,7 @@ class Inventory:
             "plan": self.plan,
             "window_s": self.window_s,
             "total_requests": self.total_requests,
+            "unmatched_requests": self.unmatched_requests,
             "unclaimed": len(self.unclaimed),
             "routes": [row.to_dict() for row in self.rows],
         }
@@ -129,8 +136,10 @@ def build_inventory(
         )
         kept = any(sample == p.rstrip("/") or sample.startswith(p) for p in plan.keep_on_legacy)
         share = requests = None
-        if per_route is not None:
-            requests = sum(per_route.get(claim.route, 0) for claim in claims)
+        live = [claim for claim in claims if per_route is not None and claim.route in per_route]
+        if per_route is not None and live:
+            requests = sum(per_route[claim.route] for claim in live)
             share = round(requests / total, 4) if total else 0.0
         rows.append(InventoryRow(pattern, sample, claims, kept, share, requests))
-    return Inventory(plan.name, tuple(rows), total, window_s)
+    unmatched = per_route.get(UNMATCHED, 0) if per_route is not None else None
+    return Inventory(plan.name, tuple(rows), total, window_s, unmatched)

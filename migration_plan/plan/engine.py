@@ -5,12 +5,19 @@ plan step as the reason, so it is validated, compare-and-swapped and audited lik
 
     engine = PlanEngine(plan, admin, run_load=..., sync_lag=...)
     engine.status()                            -> PlanStatus
-    engine.advance(stage=None, dry_run=False, force=False) -> StepChange
+    engine.advance(stage=None, dry_run=False, force=False, allow_backwards=False) -> StepChange
     engine.rollback(stage=None, dry_run=False)             -> StepChange
+    engine.adopt(dry_run=False)                            -> StepChange
+
+The plan is the source of truth, reconciled with the live table: a route already past the step a stage
+advances to stays where it is (``allow_backwards`` moves it back); a rule the live table orders so that
+it can never match is explained with the fix; ``adopt`` rewrites hand-made rules as the plan defines
+them (match and order; modes are kept) and explains what it cannot adopt.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,12 +26,19 @@ from typing import Any
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.plan.gates import GateInputs, GateResult, GateSourceError, evaluate_gates
 from migration_plan.plan.model import LoadGate, Plan, PlanError, Stage
-from migration_plan.plan.state import NOT_STARTED, StagePosition, apply_step, route_changes, stage_position
+from migration_plan.plan.state import (
+    NOT_STARTED,
+    StagePosition,
+    apply_step,
+    route_changes,
+    stage_position,
+)
 from strangler_proxy.routes import RouteTable, Upstream
 
 __all__ = ["PlanEngine", "PlanStatus", "StageStatus", "StepChange"]
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SHADOWED = re.compile(r"rule '([^']+)' can never match: earlier rule '([^']+)'")
 
 
 @dataclass(frozen=True)
@@ -44,7 +58,14 @@ class StageStatus:
             "complete": position.complete,
             "next": following.label if following else None,
             "routes": [
-                {"route": r.route, "state": r.state, "index": r.index, "off_plan": r.off_plan}
+                {
+                    "route": r.route,
+                    "state": r.state,
+                    "step": r.step_label(position.stage),
+                    "index": r.index,
+                    "off_plan": r.off_plan,
+                    "match_differs": r.match_differs,
+                }
                 for r in position.routes
             ],
             "gates": [gate.to_dict() for gate in self.gates],
@@ -144,15 +165,25 @@ class PlanEngine:
         for position in positions:
             following = position.next_step
             gates: list[GateResult] = []
-            if following is not None and position.consistent:
+            if following is not None and not position.off_plan:
                 gates = evaluate_gates(following.gates, self._route_names(position.stage), inputs)
             stages.append(StageStatus(position, tuple(gates)))
         return PlanStatus(self.plan.name, version, tuple(stages))
 
     # ---- changes -----------------------------------------------------------------------------------
 
-    def advance(self, stage: str | None = None, *, dry_run: bool = False, force: bool = False) -> StepChange:
-        """Move ``stage`` (default: the first unfinished one) one step up, if its gates pass."""
+    def advance(
+        self,
+        stage: str | None = None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        allow_backwards: bool = False,
+    ) -> StepChange:
+        """Move ``stage`` (default: the first unfinished one) one step up, if its gates pass.
+
+        Routes of the stage already past that step stay where they are unless ``allow_backwards``.
+        """
         version, table = self._active()
         position = self._pick(table, stage, for_advance=True)
         following = position.next_step
@@ -170,7 +201,21 @@ class PlanEngine:
         if failing and force:
             forced_past = tuple(failing)
             reason += f" [forced past failing gates: {', '.join(failing)}]"
-        candidate = apply_step(table, position.stage, target, self._upstream(position.stage, dry_run))
+        candidate = apply_step(
+            table,
+            position.stage,
+            target,
+            self._upstream(position.stage, dry_run),
+            earlier_rules=self._earlier_rules(position.stage),
+            keep_ahead=not allow_backwards,
+        )
+        ahead = [r for r in position.routes if r.index > target and not r.off_plan]
+        notes = tuple(
+            f"{r.route} stays at {r.step_label(position.stage)}, ahead of the stage "
+            f"(--allow-backwards moves it back to {following.label})"
+            for r in ahead
+            if not allow_backwards
+        )
         change = StepChange(
             changes=route_changes(table, candidate, position.stage),
             stage=position.stage.name,
@@ -181,6 +226,7 @@ class PlanEngine:
             gates=gates,
             forced_past=forced_past,
             dry_run=dry_run,
+            notes=notes,
         )
         return self._publish(change, candidate, version, dry_run=dry_run or (bool(failing) and not force))
 
@@ -224,7 +270,9 @@ class PlanEngine:
         reason = f"plan {self.plan.name}: rollback stage {position.stage.name} {position.label} -> {after}"
         if why:
             reason += f" ({why})"
-        candidate = apply_step(table, position.stage, target, None)
+        candidate = apply_step(
+            table, position.stage, target, None, earlier_rules=self._earlier_rules(position.stage)
+        )
         change = StepChange(
             changes=route_changes(table, candidate, position.stage),
             stage=position.stage.name,
@@ -260,7 +308,70 @@ class PlanEngine:
                 return False, detail
             self.sleep(0.25)
 
+    def adopt(self, *, dry_run: bool = False) -> StepChange:
+        """Bring hand-made rules into the plan: each plan route's match as the plan defines it, the rules
+        in the plan's stage order (later stages first); modes are kept. What cannot be adopted (a mode no
+        step describes, a rule the plan does not know) is explained in the notes and left alone."""
+        version, table = self._active()
+        owner = {spec.name: i for i, stage in enumerate(self.plan.stages) for spec in stage.routes}
+        specs = {spec.name: spec for stage in self.plan.stages for spec in stage.routes}
+        rules = [
+            rule.model_copy(update={"match": specs[rule.name].match}) if rule.name in specs else rule
+            for rule in table.rules
+        ]
+        keys: list[float] = []
+        for i, rule in enumerate(rules):
+            if rule.name in owner:
+                keys.append(-owner[rule.name])
+            else:
+                following = [-owner[r.name] for r in rules[i + 1 :] if r.name in owner]
+                keys.append(following[0] if following else float("inf"))
+        ordered = [rule for _, _, rule in sorted(zip(keys, range(len(rules)), rules, strict=True))]
+        candidate = RouteTable(upstreams=dict(table.upstreams), rules=tuple(ordered))
+        notes: list[str] = []
+        for stage in self.plan.stages:
+            for route in stage_position(stage, table).off_plan:
+                notes.append(
+                    f"{route.route} is {route.state}, which no step of stage {stage.name} describes: "
+                    f"flip it to one of {', '.join(s.label for s in stage.steps)} "
+                    "(`strangler routes flip`), or add that step to the plan"
+                )
+        for rule in table.rules:
+            if rule.name not in owner:
+                notes.append(
+                    f"rule {rule.name} is not in plan {self.plan.name}: kept as it is; add it to a stage "
+                    "of the plan file to have the plan drive it"
+                )
+        changes: list[str] = []
+        for stage in self.plan.stages:
+            changes.extend(route_changes(table, candidate, stage))
+        if [r.name for r in ordered] != [r.name for r in table.rules]:
+            changes.append("order: " + ", ".join(r.name for r in ordered))
+        change = StepChange(
+            stage="*",
+            before=f"version {version}",
+            after="as the plan defines it",
+            reason=f"plan {self.plan.name}: adopt the live table (matches and rule order as planned)",
+            diff={},
+            dry_run=dry_run,
+            notes=tuple(notes),
+            changes=tuple(changes),
+        )
+        if not changes:
+            done = "nothing to adopt: the live rules are the plan's"
+            return _replace(change, dry_run=True, notes=(*notes, done))
+        return self._publish(change, candidate, version, dry_run=dry_run)
+
     # ---- helpers -----------------------------------------------------------------------------------
+
+    def _earlier_rules(self, stage: Stage) -> frozenset[str]:
+        """The rule names of the stages before ``stage`` (its new rules go in front of them)."""
+        names: set[str] = set()
+        for other in self.plan.stages:
+            if other.name == stage.name:
+                break
+            names.update(spec.name for spec in other.routes)
+        return frozenset(names)
 
     @staticmethod
     def _route_names(stage: Stage) -> list[str]:
@@ -284,7 +395,8 @@ class PlanEngine:
             states = ", ".join(f"{r.route} is {r.state}" for r in chosen.off_plan)
             raise PlanError(
                 f"stage {chosen.stage.name} is off plan ({states}): flip its routes to a plan step "
-                "with `strangler routes flip` first"
+                f"({', '.join(s.label for s in chosen.stage.steps)}) with `strangler routes flip` first; "
+                "`strangler plan adopt --dry-run` lists every difference"
             )
         return chosen
 
@@ -330,11 +442,29 @@ class PlanEngine:
             for p, u in unregistered.items()
             if p in (preview.get("problems") or ())
         )
+        notes += tuple(_explain(problem, self.plan) for problem in problems if _SHADOWED.search(problem))
         change = _replace(change, diff=preview["diff"], problems=problems, notes=change.notes + notes)
         if dry_run or problems:
             return change
         published = self.admin.request("POST", "/versions", {**body, "dry_run": False})
         return _replace(change, published=published)
+
+
+def _explain(problem: str, plan: Plan) -> str:
+    """What to do about a rule that can never match because an earlier rule takes its requests."""
+    found = _SHADOWED.search(problem)
+    assert found is not None
+    hidden, first = found.groups()
+    owner = {spec.name: stage.name for stage in plan.stages for spec in stage.routes}
+
+    def who(name: str) -> str:
+        return f"stage {owner[name]}" if name in owner else "no stage of the plan (made by hand)"
+
+    return (
+        f"{hidden} ({who(hidden)}) comes after {first} ({who(first)}), which takes every request it would: "
+        f"{hidden} must come first. `strangler plan adopt` puts the rules in the plan's stage order "
+        f"(later stages first); or move it with `strangler routes apply` (position: 0)"
+    )
 
 
 def _takes_writes(stage: Stage) -> bool:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migration_plan.plan.model import RouteSpec, Stage, Step
-from strangler_proxy.routes import ActionMode, RouteTable, Rule, RuleAction, Upstream
+from strangler_proxy.routes import ActionMode, RouteTable, Rule, RuleAction, RuleMatch, Upstream
 
 __all__ = [
     "NOT_STARTED",
     "RoutePosition",
     "StagePosition",
     "apply_step",
+    "describe_match",
     "describe_rule",
     "route_changes",
     "stage_position",
@@ -34,6 +35,14 @@ class RoutePosition:
     state: str
     """What the rule does now: absent, legacy, shadow, canary 25%, new."""
     off_plan: bool = False
+    match_differs: bool = False
+    """The live rule matches other requests than the plan defines (made by hand: `plan adopt`)."""
+
+    def step_label(self, stage: Stage) -> str:
+        """The plan step this route is on, as the plan names it."""
+        if self.off_plan:
+            return "off plan"
+        return "not started" if self.index == NOT_STARTED else stage.steps[self.index].label
 
 
 @dataclass(frozen=True)
@@ -69,12 +78,17 @@ class StagePosition:
 
 
 def route_changes(before: RouteTable, after: RouteTable, stage: Stage) -> tuple[str, ...]:
-    """One line per route of ``stage`` whose state differs: ``name: shadow -> canary 5%``."""
+    """One line per route of ``stage`` whose state or match differs: ``name: shadow -> canary 5%``."""
     lines = []
     for spec in stage.routes:
-        old, new = describe_rule(before.rule(spec.name)), describe_rule(after.rule(spec.name))
+        old_rule, new_rule = before.rule(spec.name), after.rule(spec.name)
+        old, new = describe_rule(old_rule), describe_rule(new_rule)
         if old != new:
             lines.append(f"{spec.name}: {old} -> {new}")
+        if old_rule is not None and new_rule is not None and old_rule.match != new_rule.match:
+            lines.append(
+                f"{spec.name}: match {describe_match(old_rule.match)} -> {describe_match(new_rule.match)}"
+            )
     return tuple(lines)
 
 
@@ -122,9 +136,17 @@ def _matches(step: Step, action: RuleAction) -> bool:
 def stage_position(stage: Stage, table: RouteTable) -> StagePosition:
     positions = []
     for spec in stage.routes:
-        position = _route_position(stage, table.rule(spec.name))
-        positions.append(RoutePosition(spec.name, position.index, position.state, position.off_plan))
+        live = table.rule(spec.name)
+        position = _route_position(stage, live)
+        differs = live is not None and live.match != spec.match
+        positions.append(RoutePosition(spec.name, position.index, position.state, position.off_plan, differs))
     return StagePosition(stage, tuple(positions))
+
+
+def describe_match(match: RuleMatch) -> str:
+    """``prefix /reports/ GET,HEAD``: how a rule selects requests, in one line."""
+    methods = ",".join(sorted(match.methods)) if match.methods else "any method"
+    return f"{match.kind.value} {match.path} {methods}"
 
 
 def step_action(stage: Stage, spec: RouteSpec, index: int, base: RuleAction | None = None) -> RuleAction:
@@ -145,11 +167,22 @@ def step_action(stage: Stage, spec: RouteSpec, index: int, base: RuleAction | No
     )
 
 
-def apply_step(table: RouteTable, stage: Stage, index: int, upstream: Upstream | None) -> RouteTable:
+def apply_step(
+    table: RouteTable,
+    stage: Stage,
+    index: int,
+    upstream: Upstream | None,
+    *,
+    earlier_rules: frozenset[str] | None = None,
+    keep_ahead: bool = False,
+) -> RouteTable:
     """A candidate table with every route of ``stage`` at step ``index`` (NOT_STARTED: rules removed).
 
-    Rules the table lacks are added as one block in front of the existing rules, in the stage's order:
-    stages run from general (the front door) to specific, so a later stage's rules must match first.
+    Rules the table lacks are added as one block, in the stage's order, in front of the first rule that
+    belongs to an earlier stage (``earlier_rules``; None: in front of every rule): stages run from
+    general (the front door) to specific, so a later stage's rules must match first, and a general
+    stage started late goes behind the specific rules already there. ``keep_ahead`` leaves a route
+    that is already past ``index`` where it is (an advance never moves a route backwards).
     """
     upstreams = dict(table.upstreams)
     if index == NOT_STARTED:
@@ -159,12 +192,20 @@ def apply_step(table: RouteTable, stage: Stage, index: int, upstream: Upstream |
     replaced: dict[str, Rule] = {}
     for spec in stage.routes:
         existing = table.rule(spec.name)
-        action = step_action(stage, spec, index, existing.action if existing else None)
+        target = index
+        if keep_ahead and existing is not None:
+            here = _route_position(stage, existing)
+            target = max(index, here.index) if not here.off_plan else index
+        action = step_action(stage, spec, target, existing.action if existing else None)
         if existing is None:
             new_rules.append(Rule(name=spec.name, match=spec.match, action=action))
         else:
             replaced[spec.name] = existing.model_copy(update={"match": spec.match, "action": action})
-    rules = tuple(new_rules) + tuple(replaced.get(rule.name, rule) for rule in table.rules)
+    kept = [replaced.get(rule.name, rule) for rule in table.rules]
+    at = 0
+    if earlier_rules is not None:
+        at = next((i for i, rule in enumerate(kept) if rule.name in earlier_rules), len(kept))
+    rules = tuple(kept[:at]) + tuple(new_rules) + tuple(kept[at:])
     if upstream is not None:
         upstreams[upstream.name] = upstream
     return RouteTable(upstreams=upstreams, rules=rules)

@@ -26,14 +26,16 @@ class ProjectFileError(ValueError):
 def find_project_file(
     explicit: Path | None = None, *, environ: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Path | None:
-    """``--config``, else ``$STRANGLER_CONFIG``, else ``./strangler.toml`` when it exists; None otherwise."""
+    """``--config``, else ``$STRANGLER_CONFIG``, else the nearest ``strangler.toml`` in the working
+    directory or one of its parents (as git finds its repository); None otherwise."""
+    from migration_plan.home import project_file
+
     environ = os.environ if environ is None else environ
     if explicit is not None:
         return explicit
     if environ.get("STRANGLER_CONFIG"):
         return Path(environ["STRANGLER_CONFIG"])
-    candidate = (cwd or Path.cwd()) / PROJECT_FILE
-    return candidate if candidate.is_file() else None
+    return project_file(cwd or Path.cwd())
 
 
 def load_project(path: Path) -> ProjectFile:

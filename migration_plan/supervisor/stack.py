@@ -8,6 +8,7 @@ data plane exists, a plain pass-through keeps the monolith reachable through the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -21,7 +22,8 @@ from migration_plan.project.schema import ProjectFile
 from migration_plan.supervisor.project_specs import project_legacy_spec, project_service_specs
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, validate_specs
-from migration_plan.supervisor.sync_specs import sync_worker_specs
+from migration_plan.supervisor.sync_specs import sync_outboxes, sync_worker_specs
+from strangler_proxy.telemetry import TracingConfig
 
 __all__ = [
     "EXTRA_SPECS",
@@ -144,7 +146,7 @@ def build_stack(
         if legacy is None:
             warnings.append(f"legacy is not run here: the monolith answers at {settings.resolved_legacy_url}")
         else:
-            specs.append(legacy)
+            specs.append(with_monolith_tracing(legacy, python, environ))
 
     if project is not None:
         services = project_service_specs(
@@ -160,6 +162,8 @@ def build_stack(
             "STRANGLER_ADMIN_PORT": str(settings.admin_port),
             "STRANGLER_UPSTREAMS": upstreams,
             "STRANGLER_ENGINE": settings.engine,
+            "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES")
+            or sync_outboxes(settings, environ),
         }
         if (
             project is not None
@@ -192,6 +196,9 @@ def build_stack(
         "STRANGLER_DATAPLANE_INTERNAL_PORT": str(settings.dataplane_internal_port),
         "STRANGLER_DATAPLANE_WORKERS": str(settings.dataplane_workers),
         "STRANGLER_ADMIN_PORT": str(settings.admin_port),
+        # X-Strangler-Route/-Target/-Upstream/-Version on every answer: on for the loopback stack, so
+        # drills attached to it (and curl -i) see which side served; STRANGLER_DEBUG_HEADERS=false hides them.
+        "STRANGLER_DEBUG_HEADERS": environ.get("STRANGLER_DEBUG_HEADERS", "true"),
     }
     front_door = {
         "port": settings.dataplane_port,
@@ -250,6 +257,25 @@ def build_stack(
     return Stack(
         specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
     )
+
+
+def with_monolith_tracing(spec: ProcessSpec, python: str, environ: Mapping[str, str]) -> ProcessSpec:
+    """When the ``OTEL_*`` variables turn tracing on, the monolith runs under ``opentelemetry-instrument``
+    (Django's instrumentation from the outside: no code in the monolith), exporting OTLP over HTTP as
+    ``legacy-monolith``; else ``spec`` unchanged. Django's instrumentation reads the settings as the
+    interpreter starts, so ``DJANGO_SETTINGS_MODULE`` must be in the monolith's environment (its
+    ``[legacy] env`` in strangler.toml), not only set by its WSGI module."""
+    if not TracingConfig.from_environ(environ).enabled:
+        return spec
+    launcher = str(Path(python).parent / "opentelemetry-instrument")
+    env = {
+        **spec.env,
+        "OTEL_SERVICE_NAME": "legacy-monolith",
+        "OTEL_TRACES_EXPORTER": "otlp_proto_http",
+        "OTEL_METRICS_EXPORTER": environ.get("OTEL_METRICS_EXPORTER", "none"),
+        "OTEL_LOGS_EXPORTER": environ.get("OTEL_LOGS_EXPORTER", "none"),
+    }
+    return dataclasses.replace(spec, argv=(launcher, *spec.argv), env=env)
 
 
 def _engine_spec(

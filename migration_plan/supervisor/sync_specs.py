@@ -155,3 +155,20 @@ def sync_worker_specs(
     if (root / "new_services" / "orders" / "adapters" / "sync_port.py").is_file():
         builders.append(sync_consume_orders_spec)
     return [builder(settings, root, environ) for builder in builders]
+
+
+def sync_outboxes(settings: StackSettings, environ: Mapping[str, str]) -> str:
+    """``STRANGLER_SYNC_OUTBOXES`` for the control plane: the databases whose outbox and inbox tables a
+    handover measures (the monolith's and each service's, as the sync workers find them)."""
+    home = settings.home.resolve()
+    legacy = (
+        environ.get("STRANGLER_SYNC_LEGACY_DATABASE_URL") or f"sqlite:///{home / 'legacy' / 'legacy.sqlite3'}"
+    )
+    catalog = (
+        environ.get("CATALOG_DATABASE_URL")
+        or f"sqlite:///{home / 'services' / 'catalog' / 'catalog.sqlite3'}"
+    )
+    orders = (
+        environ.get("ORDERS_DATABASE_URL") or f"sqlite:///{home / 'services' / 'orders' / 'orders.sqlite3'}"
+    )
+    return f"legacy={legacy},catalog={catalog},orders={orders}"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, make_url
 
+from new_services.kit.tracing import trace_engine
+
 __all__ = ["make_engine", "normalise_url"]
 
 
@@ -32,8 +34,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    trace_engine(engine)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -22,16 +22,20 @@ from prometheus_client import (
     multiprocess,
 )
 
+from new_services.kit.tracing import add_trace_id
+
 __all__ = ["REQUEST_ID_HEADER", "install_observability"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _MAX_REQUEST_ID = 200
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def _configure_structlog(log_level: str) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_id,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -91,7 +95,9 @@ def install_observability(
         endpoint = request.endpoint or "unmatched"
         requests_total.labels(request.method, endpoint, str(response.status_code)).inc()
         duration.labels(request.method, endpoint).observe(elapsed)
-        log.info(
+        # Health probes (every few seconds from the supervisor) only at DEBUG.
+        emit = log.debug if request.path in HEALTH_PATHS else log.info
+        emit(
             "request",
             method=request.method,
             path=request.path,

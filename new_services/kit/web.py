@@ -15,6 +15,7 @@ from new_services.kit.methods import ALL_METHODS
 from new_services.kit.observability import install_observability
 from new_services.kit.pages import shop_layout
 from new_services.kit.settings import ServiceSettings
+from new_services.kit.tracing import install_tracing, trace_app
 
 __all__ = [
     "SECURITY_HEADERS",
@@ -39,6 +40,7 @@ def service_app(import_name: str, settings: ServiceSettings, wired: object) -> F
     ``readiness()`` check) as ``app.extensions[settings.service]``, paths kept as sent (no merging of
     slashes, as Django), request-id JSON logs and metrics, ``/healthz`` and ``/readyz``."""
     service = settings.service
+    install_tracing(service)
     app = Flask(import_name)
     app.extensions[service] = wired
     app.url_map.merge_slashes = False
@@ -46,6 +48,7 @@ def service_app(import_name: str, settings: ServiceSettings, wired: object) -> F
         app, service=service, log_level=settings.log_level, metrics_dir=settings.metrics_dir
     )
     app.register_blueprint(health_blueprint(service, lambda: current_app.extensions[service].readiness()))
+    trace_app(app)
     return app
 
 

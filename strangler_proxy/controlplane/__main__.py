@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from sqlalchemy.engine import make_url
 
 from strangler_proxy.controlplane.app import create_app
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
+from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.secrets import keep_private
+from strangler_proxy.telemetry import TracingConfig, tracer_provider
+
+HEALTH_PATHS = ("/healthz", "/readyz")
+
+
+class QuietHealthChecks(logging.Filter):
+    """Drops uvicorn's access lines for health probes (the supervisor asks every few seconds)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) > 2 else ""
+        return not (isinstance(path, str) and path.split("?", 1)[0] in HEALTH_PATHS)
 
 
 def main() -> None:
@@ -20,8 +35,16 @@ def main() -> None:
     store = make_url(settings.resolved_store_url)
     sqlite_file = (Path(store.database),) if store.get_backend_name() == "sqlite" and store.database else ()
     keep_private(settings.home, files=sqlite_file)
+    logging.getLogger("uvicorn.access").addFilter(QuietHealthChecks())
+    init_error_tracking("strangler-controlplane", os.environ)
+    app: Any = create_app(settings)
+    if tracer_provider(TracingConfig.from_environ(os.environ), "strangler-controlplane", install=True):
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        # a server span per admin request; the API's and the UI's errors become its exception events
+        app = OpenTelemetryMiddleware(app, excluded_urls="healthz,readyz")
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.admin_host,
         port=settings.admin_port,
         workers=1,

@@ -6,12 +6,14 @@ ControlPlaneError (500)
  ├── Forbidden (403)
  ├── NotFound (404)
  ├── StaleVersion (409)        the expected active version is no longer active
- ├── SyncNotDrained (409)      a rollback found the reverse sync backlog not drained in time
+ ├── SyncNotDrained (409)      a handover found the old owner's sync not applied in time (or unknown)
  ├── Conflict (409)            e.g. a name that already exists
  └── Refused (422)             the route table or the upstream failed validation; ``problems`` says why
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 __all__ = [
     "BadRequest",
@@ -81,16 +83,35 @@ class StaleVersion(Conflict):
 
 
 class SyncNotDrained(Conflict):
-    code = "sync_not_drained"
+    """The old owner's outbound sync was not applied by the other side in time (or could not be measured:
+    a backlog of None is unknown, and unknown refuses too)."""
 
-    def __init__(self, backlogs: dict[str, int]) -> None:
-        self.backlog = sum(backlogs.values())
+    code = "sync_not_drained"
+    evidence: dict[str, object] | None = None
+    """What the handover measured (audited with the refusal)."""
+
+    def __init__(
+        self, backlogs: Mapping[str, int | None], *, pending_events: Mapping[str, list[str]] | None = None
+    ) -> None:
+        self.backlog = sum(count for count in backlogs.values() if count)
         self.backlogs = dict(backlogs)
+        self.unknown = sorted(direction for direction, count in backlogs.items() if count is None)
+        self.pending_events = dict(pending_events or {})
         waiting = ", ".join(f"{direction}: {count}" for direction, count in backlogs.items() if count)
-        super().__init__(f"reverse sync backlog is {self.backlog} events ({waiting}); retry, wait, or force")
+        kinds = {direction.split(":")[0] for direction in backlogs}
+        kind = f"{kinds.pop()} sync" if len(kinds) == 1 else "sync"
+        parts = [f"{kind} backlog is {self.backlog} events ({waiting})"] if self.backlog else []
+        if self.unknown:
+            parts.append(f"backlog unknown for {', '.join(self.unknown)} (no fresh measure)")
+        super().__init__("; ".join(parts) + "; retry, wait, or force")
 
     def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "backlog": self.backlog, "backlogs": self.backlogs}
+        return {
+            **super().to_dict(),
+            "backlog": self.backlog,
+            "backlogs": self.backlogs,
+            "unknown": self.unknown,
+        }
 
 
 class Refused(ControlPlaneError):

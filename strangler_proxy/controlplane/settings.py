@@ -24,6 +24,19 @@ class ControlPlaneSettings(BaseSettings):
     """``upstream=direction,...``: the reverse-sync direction that carries each new upstream's writes, which
     a rollback of its routes drains first (an upstream not named here drains every reverse direction).
     `strangler up` passes strangler.toml's ``[sync] reverse``."""
+    sync_outboxes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """``side=database-url,...`` (``STRANGLER_SYNC_OUTBOXES``): the databases holding each side's outbox and
+    inbox, ``legacy`` for the monolith and one per service (``catalog=...``). With them a handover measures
+    the old owner's backlog live from those tables; without, from the relays' ``sync_lag`` rows (fresh
+    ones only)."""
+    sync_forward_consumers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """``upstream=consumer,...``: the forward consumer whose inbox says a service has the monolith's events
+    (default: the consumer named like the upstream)."""
+    handover_fence_s: float = Field(default=30.0, ge=2.0, le=600.0)
+    """Longest time a handover holds a route's writes (503 + Retry-After) while they change sides."""
+    handover_retry_after_s: int = Field(default=1, ge=1, le=60)
+    handover_stale_after_s: float = Field(default=5.0, gt=0, le=300)
+    """A backlog measure (or ``sync_lag`` row) older than this is unknown, and unknown refuses."""
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8001, ge=1, le=65535)
     dataplane_internal_port: int = Field(default=8002, ge=1, le=65535)
@@ -44,6 +57,12 @@ class ControlPlaneSettings(BaseSettings):
     """A session ends this long after login (or earlier: logout, a password, role or enabled change)."""
     admin_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024)
     """Largest request body the control plane reads (413 beyond); the login endpoints take 8 KiB."""
+    trace_ui_request_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The trace UI's URL of one request's trace, with ``{request_id}`` or ``{trace_id}``
+    (``STRANGLER_TRACE_UI_REQUEST_URL``; see docs/observability.md): shadow mismatches link there."""
+    trace_ui_route_errors_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The trace UI's URL of a route's failing requests, with ``{route}``
+    (``STRANGLER_TRACE_UI_ROUTE_ERRORS_URL``): the routes table's 5xx figures link there."""
     admin_https: bool = False
     """The admin is reached over HTTPS with TLS terminated in front of it (``STRANGLER_ADMIN_HTTPS``): the
     session cookie is then ``Secure`` and named with the ``__Host-`` prefix, as it is when the control
@@ -63,6 +82,16 @@ class ControlPlaneSettings(BaseSettings):
     @classmethod
     def _pairs(cls, value: object) -> object:
         return _parse_pairs(value, "STRANGLER_UPSTREAMS", "name=url")
+
+    @field_validator("sync_outboxes", mode="before")
+    @classmethod
+    def _outboxes(cls, value: object) -> object:
+        return _parse_pairs(value, "STRANGLER_SYNC_OUTBOXES", "side=database-url")
+
+    @field_validator("sync_forward_consumers", mode="before")
+    @classmethod
+    def _consumers(cls, value: object) -> object:
+        return _parse_pairs(value, "STRANGLER_SYNC_FORWARD_CONSUMERS", "upstream=consumer")
 
     @field_validator("admin_allowed_hosts", mode="before")
     @classmethod

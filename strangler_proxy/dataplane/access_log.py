@@ -18,7 +18,7 @@ __all__ = ["AccessLog", "format_entry"]
 
 _TEMPLATE = (
     '{"ts":%d.%06d,"request_id":%s,"method":%s,"path":%s,"route":%s,"target":%s,"upstream":%s,'
-    '"version":%d,"status":%d,"duration_ms":%d.%03d,"client":%s,"error":%s}\n'
+    '"version":%d,"status":%d,"duration_ms":%d.%03d,"client":%s,"error":%s,"trace_id":%s}\n'
 )
 
 
@@ -27,10 +27,14 @@ def format_entry(entry: tuple) -> str:
     The time (in seconds) and the duration (in milliseconds) are written with microsecond digits
     from integers, which is cheaper than formatting floats. A WebSocket's entry (from
     :meth:`AccessLog.record_socket`) adds ``bytes_up`` and ``bytes_down``."""
-    if len(entry) == _SOCKET_FIELDS:
+    fields = len(entry)
+    if fields == _SOCKET_FIELDS:
         line = format_entry(entry[:-2])
         return f'{line[:-2]},"bytes_up":{entry[-2]:d},"bytes_down":{entry[-1]:d}}}\n'
-    ts, request_id, method, path, route, target, upstream, version, status, duration_s, client, error = entry
+    traceparent = entry[12] if fields == _TRACED_FIELDS else ""
+    ts, request_id, method, path, route, target, upstream, version, status, duration_s, client, error = entry[
+        :12
+    ]
     seconds, micros = divmod(round(ts * 1e6), 1_000_000)
     millis, rest = divmod(round(duration_s * 1e6), 1000)
     return _TEMPLATE % (
@@ -48,10 +52,13 @@ def format_entry(entry: tuple) -> str:
         rest,
         _quote(client),
         "null" if error is None else _quote(error),
+        f'"{traceparent[3:35]}"' if len(traceparent) == 55 else "null",
     )
 
 
 _SOCKET_FIELDS = 14
+_TRACED_FIELDS = 13
+"""An HTTP entry with the request's traceparent last (its trace id is logged as ``trace_id``)."""
 
 
 class AccessLog:
@@ -81,6 +88,7 @@ class AccessLog:
         duration_s: float,
         client: str,
         error: str | None,
+        traceparent: str = "",
     ) -> None:
         self._buffer.append(
             (
@@ -96,6 +104,7 @@ class AccessLog:
                 duration_s,
                 client,
                 error,
+                traceparent,
             )
         )
         if len(self._buffer) >= self._max:

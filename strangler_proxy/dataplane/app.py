@@ -61,12 +61,15 @@ from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
+from strangler_proxy.dataplane.tracing import RequestTracer
 from strangler_proxy.dataplane.upgrade import UPGRADE
 from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
+from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes import LEGACY, RouteTable
+from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
 __all__ = ["PUBLIC_HEALTH", "RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
 
@@ -101,9 +104,15 @@ class DataPlane:
     """One worker's ASGI application. Resources exist between lifespan startup and shutdown only."""
 
     def __init__(
-        self, settings: DataPlaneSettings, *, store_factory: Callable[[str], StoreClient] = StoreClient
+        self,
+        settings: DataPlaneSettings,
+        *,
+        store_factory: Callable[[str], StoreClient] = StoreClient,
+        tracing: TracingConfig | None = None,
     ) -> None:
         self.settings = settings
+        self._tracing = tracing or TracingConfig(enabled=False)
+        self._tracer_provider: Any = None
         self._internal_port = settings.dataplane_internal_port
         self.worker_id = f"{settings.resolved_instance_name}:{os.getpid()}"
         self._kept: KeptTable | None = None
@@ -255,6 +264,7 @@ class DataPlane:
             identity_key=load_identity_key(settings),
             cookie_name=settings.legacy_session_cookie,
         )
+        tracer = self._request_tracer()
         if settings.access_log:
             self._access_log = AccessLog(settings.access_log_path)
             self._access_log.open()
@@ -273,6 +283,7 @@ class DataPlane:
             shadow=self._shadow,
             identity=identity,
             debug_headers=settings.debug_headers,
+            tracer=tracer,
         )
         self._websockets = WebSocketForwarder(
             live=self.live,
@@ -304,6 +315,23 @@ class DataPlane:
             self._tasks.append(loop.create_task(self._access_log_forever(), name="access-log"))
         self._store_snapshot(self._take_snapshot())
         release_startup_garbage()
+
+    def _request_tracer(self) -> RequestTracer | None:
+        """The forwarder's tracer when tracing is on (this worker's own provider, made here, after the
+        fork, so its export thread belongs to this worker), else None: no span work at all."""
+        if not self._tracing.enabled:
+            return None
+        from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+        provider = tracer_provider(self._tracing, "strangler-dataplane", sampler=ALWAYS_ON)
+        if provider is None:
+            return None
+        self._tracer_provider = provider
+        return RequestTracer(
+            provider.get_tracer("strangler_proxy.dataplane"),
+            self._tracing,
+            TrustedPeers(self.settings.trusted_proxies),
+        )
 
     def _serve_kept_table(self) -> None:
         """The store is unreachable at start: serve the home's last applied table, if any (never the
@@ -351,6 +379,8 @@ class DataPlane:
         await self._forget_worker()
         if self._store is not None:
             self._store.close()
+        if self._tracer_provider is not None:
+            await asyncio.to_thread(self._tracer_provider.shutdown)  # exports what is still queued
 
     async def _abandon_startup(self) -> None:
         """Undo what a failed startup had done: the worker's row, the upstream pool, the store link."""
@@ -566,4 +596,5 @@ def create_app_from_environment() -> DataPlane:
     """Factory for ``uvicorn --factory``: settings read once from the environment (in each worker)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(DataPlaneSettings())
+    init_error_tracking("strangler-dataplane", os.environ)
+    return create_app(DataPlaneSettings(), tracing=TracingConfig.from_environ(os.environ))

@@ -4,6 +4,7 @@
      ├── RequestTooLarge              413   the request body exceeds the route's max_body_bytes
      ├── BadRequest                   400   the request cannot be forwarded as sent
      ├── InjectedFault                any   a drill's fault injection aborted the request
+     ├── WritesFenced                 503   a write on a route whose owner is changing (Retry-After)
      └── UpstreamError                      talking to an upstream failed
           ├── UpstreamConnectError    502   no connection could be made
           ├── UpstreamProtocolError   502   the connection broke or the answer was not HTTP
@@ -33,6 +34,7 @@ __all__ = [
     "UpstreamHeadersTooLarge",
     "UpstreamProtocolError",
     "UpstreamTimeout",
+    "WritesFenced",
     "render_error",
 ]
 
@@ -42,6 +44,8 @@ class ProxyError(Exception):
     code = "proxy_error"
     close_connection = False
     """Answer with ``Connection: close``: the client's connection cannot be trusted to carry more."""
+    retry_after_s: int | None = None
+    """Seconds for a ``Retry-After`` header (None: no such header)."""
 
     def __init__(self, detail: str, *, upstream: str | None = None) -> None:
         super().__init__(detail)
@@ -65,6 +69,20 @@ class InjectedFault(ProxyError):
     def __init__(self, status: int, *, upstream: str | None = None) -> None:
         super().__init__(f"fault injected by the route's drill settings (status {status})", upstream=upstream)
         self.status = status
+
+
+class WritesFenced(ProxyError):
+    """The route's writes are fenced while they move to the other side; nothing was sent upstream."""
+
+    status = 503
+    code = "writes_fenced"
+
+    def __init__(self, route: str, retry_after_s: int) -> None:
+        super().__init__(
+            f"writes on route {route!r} are paused while they move to the other side; "
+            f"retry in {retry_after_s} s (reads are served)"
+        )
+        self.retry_after_s = retry_after_s
 
 
 class UpstreamError(ProxyError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator
-from time import perf_counter
+from time import perf_counter, time
 from typing import Any
 
 import aiohttp
@@ -32,6 +32,7 @@ from strangler_proxy.dataplane.errors import (
     UpstreamHeadersTooLarge,
     UpstreamProtocolError,
     UpstreamTimeout,
+    WritesFenced,
     render_error,
 )
 from strangler_proxy.dataplane.failures import describe_failure, is_over_header_limits
@@ -47,6 +48,7 @@ from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.tracing import RequestTracer
 from strangler_proxy.dataplane.upstream_request import (
     MAX_RESPONSE_HEADER_BYTES,
     ClientTimeouts,
@@ -64,6 +66,8 @@ SMALL_BODY_BYTES = 64 * 1024
 """Answers with a Content-Length up to this size are read whole and sent in one message."""
 _DEFAULT_TIMEOUTS = Timeouts()
 _FALLBACK_METHODS = frozenset({"GET", "HEAD"})
+_FENCE_PASSES = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods a write fence lets through: reads never wait for a handover."""
 _LEGACY = Target.LEGACY.value
 _NEW = Target.NEW.value
 _TARGET_NEW = Target.NEW
@@ -147,6 +151,7 @@ class Forwarder:
         identity: IdentityResolver | None = None,
         debug_headers: bool = False,
         max_response_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
+        tracer: RequestTracer | None = None,
     ) -> None:
         self._upstream = upstream
         self._live = live
@@ -159,6 +164,7 @@ class Forwarder:
         self._debug = debug_headers
         self._timeouts = ClientTimeouts()
         self._max_head_bytes = max_response_header_bytes
+        self._tracer = tracer
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
@@ -175,6 +181,14 @@ class Forwarder:
             scheme=scope["scheme"],
             trusted=self._trusted,
             default_host=upstreams[LEGACY].host,
+        )
+        tracer = self._tracer
+        span = (
+            None
+            if tracer is None
+            else tracer.start(
+                request, raw_headers, client_host, method, scope["path"], decision, served.version
+            )
         )
         route = decision.route
         target = _NEW if decision.target is _TARGET_NEW else _LEGACY
@@ -197,6 +211,9 @@ class Forwarder:
                 limit = rule.max_body_bytes
                 timeouts = rule.timeouts
                 fault = rule.fault
+                fence = rule.fence
+                if fence is not None and method not in _FENCE_PASSES and time() < fence.until:
+                    raise WritesFenced(route, fence.retry_after_s)
                 can_fall_back = (
                     target is _NEW and rule.action.fallback == "legacy" and method in _FALLBACK_METHODS
                 )
@@ -236,7 +253,7 @@ class Forwarder:
             if identity is not None and (target is _NEW or shadowed):
                 session = identity.session_of(raw_headers)
                 if session is not None:
-                    signed = await identity.header_for_session(session)
+                    signed = await identity.header_for_session(session, request.traceparent)
                     if signed is not None:
                         mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
                         if target is _NEW:
@@ -373,6 +390,8 @@ class Forwarder:
             duration = perf_counter() - start
             in_flight[key] -= 1
             stats.record(key if target is key[1] else (route, target), status or 500, duration)
+            if span is not None:
+                RequestTracer.finish(span, target, upstream_name, status, error)
             if self._log is not None:
                 self._log.record(
                     request.request_id,
@@ -386,6 +405,7 @@ class Forwarder:
                     duration,
                     client_host,
                     error,
+                    request.traceparent,
                 )
 
     @staticmethod
@@ -462,6 +482,8 @@ class Forwarder:
             (b"x-request-id", request.request_id.encode()),
             (b"cache-control", b"no-store"),
         ]
+        if error.retry_after_s is not None:
+            headers.append((b"retry-after", str(error.retry_after_s).encode()))
         if error.status == 413 or error.close_connection:
             headers.append((b"connection", b"close"))
         if self._debug:

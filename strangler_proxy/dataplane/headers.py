@@ -138,6 +138,9 @@ class ForwardedRequest:
     not_utf8: str | None = None
     """The name of the first header whose value is not UTF-8 (the request is refused with 400: the
     upstream client writes header text as UTF-8, so such bytes could not pass unchanged)."""
+    traceparent: str = ""
+    """The traceparent sent upstream (the client's when valid, else started here): its trace id goes
+    into the access log line."""
 
     @property
     def has_body(self) -> bool:
@@ -162,7 +165,7 @@ def prepare_request_headers(
     connection_named: list[bytes] | None = None
     forwarded: list[tuple[bytes, bytes]] | None = None
     request_id: str | None = None
-    traceparent = False
+    traceparent = ""
     host = ""
     accept = b""
     content_length: int | None = None
@@ -205,8 +208,8 @@ def prepare_request_headers(
                 request_id = value.decode("ascii")
         elif action == _TRACEPARENT:
             if not traceparent and _valid_traceparent(value):
-                traceparent = True
-                out.append(("traceparent", value.decode("ascii")))
+                traceparent = value.decode("ascii")
+                out.append(("traceparent", traceparent))
         elif action == _FORWARDED:
             if not value.isascii():
                 try:
@@ -228,7 +231,8 @@ def prepare_request_headers(
     if request_id is None:
         request_id = new_request_id()
     if not traceparent:
-        out.append(("traceparent", f"00-{_bits(128) or 1:032x}-{_bits(64) or 1:016x}-01"))
+        traceparent = f"00-{_bits(128) or 1:032x}-{_bits(64) or 1:016x}-01"
+        out.append(("traceparent", traceparent))
     if not host:
         host = default_host
     out.append(("host", host))
@@ -247,7 +251,16 @@ def prepare_request_headers(
         content_length = None
         out = [(n, v) for n, v in out if n != "content-length"]
     return ForwardedRequest(
-        out, request_id, host, accept, content_length, chunked, public_scheme, public_host, not_utf8
+        out,
+        request_id,
+        host,
+        accept,
+        content_length,
+        chunked,
+        public_scheme,
+        public_host,
+        not_utf8,
+        traceparent,
     )
 
 

@@ -86,13 +86,14 @@ class IdentityResolver:
             return None
         return key
 
-    async def header_for_session(self, key: str) -> str | None:
-        """The signed identity of session ``key`` (see :meth:`session_of`), None when anonymous."""
+    async def header_for_session(self, key: str, traceparent: str | None = None) -> str | None:
+        """The signed identity of session ``key`` (see :meth:`session_of`), None when anonymous; a
+        lookup in the monolith continues ``traceparent`` (the request's, as sent upstream)."""
         now = self._clock()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        claims = await self._resolve(key)
+        claims = await self._resolve(key, traceparent)
         value = None if claims is None else sign_identity(self._key, claims, now + self._token_s)
         self._cache[key] = (now + self._cache_s, value)
         self._cache.move_to_end(key)
@@ -115,11 +116,13 @@ class IdentityResolver:
             self._auth = f"Bearer {token}"
         return True
 
-    async def _resolve(self, key: str) -> dict[str, object] | None:
+    async def _resolve(self, key: str, traceparent: str | None = None) -> dict[str, object] | None:
         self.lookups += 1
         url = self._legacy_url() + _RESOLVE_PATH
         assert self._auth is not None
         headers = {"authorization": self._auth, "x-legacy-session": key, "accept": "application/json"}
+        if traceparent:
+            headers["traceparent"] = traceparent
         try:
             async with self._session.get(url, headers=headers, timeout=self._timeout) as response:
                 if response.status == 404:

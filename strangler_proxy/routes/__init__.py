@@ -14,6 +14,7 @@ from strangler_proxy.routes.model import (
     ShadowSettings,
     Timeouts,
     Upstream,
+    WriteFence,
 )
 from strangler_proxy.routes.validation import (
     NEVER_COMPARED_HEADERS,
@@ -38,6 +39,7 @@ __all__ = [
     "ShadowSettings",
     "Timeouts",
     "Upstream",
+    "WriteFence",
     "table_problems",
     "validate_table",
 ]

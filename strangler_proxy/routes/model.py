@@ -10,7 +10,8 @@ or forwarded: the data plane compiles it into its own fast structures.
           ├── match: RuleMatch            exact | prefix | pattern, methods, header/cookie predicates
           ├── action: RuleAction          legacy | new | canary (weight, sticky) | shadow
           ├── timeouts: Timeouts
-          └── fault: FaultInjection | None
+          ├── fault: FaultInjection | None
+          └── fence: WriteFence | None    writes held off (503 + Retry-After) during a handover
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "ShadowSettings",
     "Timeouts",
     "Upstream",
+    "WriteFence",
 ]
 
 LEGACY = "legacy"
@@ -132,6 +134,18 @@ class FaultInjection(_Frozen):
     abort_status: Annotated[int, Field(ge=400, le=599)] | None = None
 
 
+class WriteFence(_Frozen):
+    """Writes held off a route while the side that owns them changes (a handover).
+
+    Until ``until`` (seconds since the epoch, UTC) the front door answers the route's unsafe methods
+    (POST, PUT, PATCH, DELETE) itself with ``503`` and ``Retry-After: retry_after_s``; reads pass. The
+    window is bounded: a fence whose control plane never lifted it ends by itself at ``until``.
+    """
+
+    until: float
+    retry_after_s: Annotated[int, Field(ge=1, le=3600)] = 1
+
+
 class Rule(_Frozen):
     name: Annotated[str, Field(pattern=_NAME)]
     match: RuleMatch
@@ -139,6 +153,7 @@ class Rule(_Frozen):
     timeouts: Timeouts = Timeouts()
     max_body_bytes: Annotated[int, Field(ge=0)] = 10 * 1024 * 1024
     fault: FaultInjection | None = None
+    fence: WriteFence | None = None
 
 
 class BreakerSettings(_Frozen):

@@ -21,11 +21,12 @@ from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.denials import DenialFilter
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
-from strangler_proxy.controlplane.ui.live import SettledSources, build_snapshot
+from strangler_proxy.controlplane.ui import views_shadow as shadow_page
+from strangler_proxy.controlplane.ui.live import PARITY_WINDOW_S, SettledSources, build_snapshot
 from strangler_proxy.controlplane.ui.stream import sse_event
 from strangler_proxy.routes import ActionMode
 from strangler_proxy.store import LATENCY_BUCKETS_MS, make_engine
-from strangler_proxy.store.schema import dataplane_workers, route_stats
+from strangler_proxy.store.schema import dataplane_workers, route_stats, shadow_counts
 
 pytestmark = pytest.mark.integration
 
@@ -357,6 +358,47 @@ def test_the_live_snapshot_sums_workers_and_keeps_the_sides_apart(admin: Admin) 
     event = sse_event("stats", {"a": 1})
     assert event == 'event: stats\ndata: {"a":1}\n\n'
     assert json.loads(event.split("data: ", 1)[1])["a"] == 1
+
+
+def test_parity_is_the_same_figure_on_the_routes_table_and_the_shadow_page(admin: Admin) -> None:
+    csrf = admin.login("olivia")
+    _add_catalog(admin, csrf)
+    now = 1_900_000_000
+    # Comparisons a minute old: outside the live 5-second window, inside the Shadow page's.
+    with admin.services.engine.begin() as conn:
+        conn.execute(
+            insert(shadow_counts),
+            [{"second": now - 60, "worker": "w1", "route": "catalog", "matches": 3, "mismatches": 1}],
+        )
+    snapshot = build_snapshot(_frozen_sources(admin.services, now), window_s=5, history_s=10)
+    assert snapshot["routes"]["catalog"]["parity"] == 75.0
+    assert PARITY_WINDOW_S == shadow_page.WINDOW_S
+
+
+def test_a_shadowed_route_shows_the_new_sides_latency_to_the_mirrors(admin: Admin) -> None:
+    csrf = admin.login("olivia")
+    _add_catalog(admin, csrf)
+    admin.client.post(
+        "/ui/routes/catalog/flip",
+        data={"csrf_token": csrf, "mode": "shadow", "upstream": "catalog", "reason": "compare",
+              "expected_version": str(admin.active_version())},
+    )  # fmt: skip
+    assert admin.services.publishing.active_table().rule("catalog").action.mode is ActionMode.SHADOW
+    now = 1_900_000_000
+    buckets = [0] * len(LATENCY_BUCKETS_MS)
+    fast, slow = list(buckets), list(buckets)
+    fast[LATENCY_BUCKETS_MS.index(5)] = 10
+    slow[LATENCY_BUCKETS_MS.index(100)] = 10
+    rows = []
+    for second in range(now - 5, now):
+        rows.append(_stats_row(second, "w1", "catalog", "legacy", 10, 0, fast))
+        rows.append(_stats_row(second, "shadow-1", "catalog", "shadow", 10, 0, slow))
+    with admin.services.engine.begin() as conn:
+        conn.execute(insert(route_stats), rows)
+    snapshot = build_snapshot(_frozen_sources(admin.services, now), window_s=5, history_s=10)
+    catalog = snapshot["routes"]["catalog"]
+    assert catalog["legacy"]["p99"] <= 5 and 50 < catalog["new"]["p99"] <= 100
+    assert catalog["new"]["rps"] == 10.0  # the mirrored requests per second
 
 
 def _stats_row(second: int, worker: str, route: str, target: str, requests: int, errors: int, buckets):  # type: ignore[no-untyped-def]

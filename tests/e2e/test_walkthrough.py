@@ -8,6 +8,7 @@ and plans/.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -40,9 +41,10 @@ def test_the_walkthrough_has_a_block_per_step() -> None:
     blocks = walkthrough_blocks(WALKTHROUGH.read_text())
     assert len(blocks) == 10
     commands = "\n".join(blocks)
-    for command in ("strangler inventory", "strangler sync backfill", "shadow", "canary", "strangler load"):
+    wanted = ("strangler inventory", "strangler plan advance", "routes apply", "canary", "strangler load")
+    for command in wanted:
         assert command in commands
-    assert "strangler drill errors --attach" in commands and "orders-api" in commands
+    assert "strangler drill errors --attach" in commands and "--stage orders" in commands
     for image in re.findall(r"\]\((img/[^)]+)\)", WALKTHROUGH.read_text()):
         assert (WALKTHROUGH.parent / image).is_file(), f"{image} is not produced by the browser tests"
 
@@ -106,8 +108,46 @@ def test_every_walkthrough_command_works_in_order(stack: OwnStack, tmp_path: Pat
         outputs.append(output)
     by_step = dict(enumerate(outputs, start=1))
     assert re.search(r'"count":\s*60\b', by_step[1]), "the seeded shop answers through the front door"
-    assert "0 differences" in by_step[4]
+    assert "0 differences" in by_step[3]
     assert "catalog-api-reads" in by_step[5] and "shadow" in by_step[5]
     assert re.search(r"drill errors: detect_s=\S+ rollback_s=\S+ failed_requests=0 lost_writes=0", by_step[9])
     assert list((tmp_path / "drill-reports").glob("*-errors.html"))
     assert "orders-api" in by_step[10]
+    _assert_plan_agrees_with_the_table(work, env)
+
+
+MODE_RANK = {"absent": -1, "legacy": 0, "shadow": 1, "canary": 2, "new": 3}
+
+
+def _json(work: Path, env: dict[str, str], *args: str) -> dict:
+    result = subprocess.run(
+        ["strangler", *args], cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, f"strangler {' '.join(args)}: {result.stdout}{result.stderr}"
+    return json.loads(result.stdout)
+
+
+def _assert_plan_agrees_with_the_table(work: Path, env: dict[str, str]) -> None:
+    """After the walkthrough, `plan status` reads the live table back and `plan advance` is usable."""
+    routes = {r["route"]: r for r in _json(work, env, "routes", "list", "-o", "json")["routes"]}
+    status = {s["stage"]: s for s in _json(work, env, "plan", "status", "-o", "json")["stages"]}
+    for stage in status.values():
+        for route in stage["routes"]:
+            live = routes.get(route["route"])
+            if live is None:
+                assert route["state"] == "absent", route
+                continue
+            expected = live["mode"] + (f" {live['weight']}%" if live["mode"] == "canary" else "")
+            assert route["state"] == expected, (route, live)
+            assert not route["off_plan"] and not route["match_differs"], route
+    assert status["front-door"]["complete"] and status["catalog-reads"]["complete"]
+    assert status["orders"]["step"] == "shadow" and status["catalog-writes"]["step"] == "not started"
+    preview = _json(work, env, "plan", "advance", "--dry-run", "--json")
+    assert preview["stage"] == "catalog-writes" and preview["to"] == "canary 5%", preview
+    assert not preview["problems"], preview["problems"]
+    for change in preview["changes"]:
+        _route, _, move = change.partition(": ")
+        if move.startswith("match "):
+            continue
+        before, _, after = move.partition(" -> ")
+        assert MODE_RANK[after.split()[0]] >= MODE_RANK[before.split()[0]], change

@@ -31,3 +31,17 @@ def test_access_lines_follow_stdout_swapped_after_the_app_was_built(monkeypatch:
     assert [(line["event"], line["request_id"], line["path"]) for line in lines] == [
         ("request", "req-7", "/ping")
     ]
+
+
+def test_health_probes_are_logged_at_debug_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(structlog._output, "stdout", io.StringIO())
+    app = Flask("probe")
+    app.add_url_rule("/healthz", "healthz", lambda: "ok")
+    app.add_url_rule("/ping", "ping", lambda: "pong")
+    install_observability(app, service="probe", log_level="info")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        app.test_client().get("/healthz")
+        app.test_client().get("/ping")
+    paths = [json.loads(line)["path"] for line in out.getvalue().splitlines() if line.startswith("{")]
+    assert paths == ["/ping"]

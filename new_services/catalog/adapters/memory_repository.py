@@ -74,9 +74,11 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         self.products = InMemoryProductRepository(products)
         self.committed = False
         self.stock_changes: list[Product] = []
+        self.stock_deltas: list[int | None] = []
 
-    def record_stock_change(self, product: Product) -> None:
+    def record_stock_change(self, product: Product, *, delta: int | None = None) -> None:
         self.stock_changes.append(dataclasses.replace(product))
+        self.stock_deltas.append(delta)
 
     def commit(self) -> None:
         self.committed = True

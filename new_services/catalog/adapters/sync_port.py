@@ -7,14 +7,24 @@ DO UPDATE``) executed for all its rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from acl.catalog.records import ProductRecord, ProductStatus
+from acl.sync.stock import (
+    StockChange,
+    park_conflict,
+    record_applied,
+    record_copy,
+    stock_version,
+    stock_version_at_least,
+    stock_version_next,
+    was_applied,
+)
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.tables import products
 from new_services.catalog.settings import CatalogSettings
@@ -74,14 +84,86 @@ class CatalogSyncPort:
                 if column.name != "id"
             },
         )
+        # A product's other columns, its stock left as it is: stock moves only by stock changes.
+        self._upsert_keep_stock = statement.on_conflict_do_update(
+            index_elements=[products.c.id],
+            set_={
+                column.name: statement.excluded[column.name]
+                for column in products.columns
+                if column.name not in ("id", "stock")
+            },
+        )
 
-    def apply_products(self, records: Sequence[ProductRecord]) -> int:
+    def apply_products(self, records: Sequence[ProductRecord], *, keep_stock: bool = False) -> int:
         if not records:
             return 0
+        statement = self._upsert_keep_stock if keep_stock else self._upsert
         with self._engine.begin() as connection:
             # One compiled statement, executed for many rows (a VALUES list would be compiled per batch).
-            connection.execute(self._upsert, [_row(record) for record in records])
+            connection.execute(statement, [_row(record) for record in records])
         return len(records)
+
+    def record_copy(self, marks: Mapping[int, tuple[int, int]]) -> None:
+        """A backfill's copy: each product's last outbox sequence and stock version as the monolith had
+        them with the copied rows (``acl.sync.stock.record_copy``)."""
+        if not marks:
+            return
+        with self._engine.begin() as connection:
+            for product_id, (sequence, version) in marks.items():
+                record_copy(connection, product_id, sequence=sequence, version=version)
+
+    def apply_stock_changes(
+        self, changes: Sequence[StockChange], *, rows: Mapping[int, ProductRecord] | None = None
+    ) -> list[str]:
+        """Apply the monolith's stock changes in order, in one transaction; one outcome each: ``applied``,
+        ``duplicate`` (applied before), ``conflict`` (parked in ``sync_conflict``) or ``unknown`` (no such
+        product here, and no row in ``rows`` to create it from: a product created from its row takes the
+        change's level and version)."""
+        outcomes: list[str] = []
+        with self._engine.begin() as connection:
+            for change in changes:
+                outcomes.append(
+                    self._apply_stock_change(connection, change, (rows or {}).get(change.product_id))
+                )
+        return outcomes
+
+    def _apply_stock_change(
+        self, connection: Connection, change: StockChange, row: ProductRecord | None
+    ) -> str:
+        if was_applied(connection, change.event_id):
+            return "duplicate"
+        held = connection.execute(
+            select(products.c.stock, products.c.updated_at)
+            .where(products.c.id == change.product_id)
+            .with_for_update()
+        ).first()
+        stock = None if held is None else held.stock
+        if stock is None:
+            if row is None:
+                return "unknown"
+            connection.execute(self._upsert, [{**_row(row), "stock": change.level}])
+            stock_version_at_least(connection, change.product_id, change.version)
+            record_applied(connection, change.event_id)
+            return "applied"
+        current = int(stock)
+        found = stock_version(connection, change.product_id)
+        if change.delta is not None and current + change.delta < 0:
+            reason = f"moving {current} by {change.delta} would go below zero"
+        elif change.delta is None and found != change.version - 1:
+            reason = "the level was set while this side changed the stock"
+        else:
+            level = current + change.delta if change.delta is not None else change.level
+            moved: dict[str, Any] = {"stock": level}
+            if row is not None and held is not None:
+                # the change's time, as the monolith stamped it; changes cross in flight: keep the latest
+                moved["updated_at"] = max(row.updated_at, held.updated_at)
+            connection.execute(update(products).where(products.c.id == change.product_id).values(**moved))
+            stock_version_next(connection, change.product_id)
+            record_applied(connection, change.event_id)
+            return "applied"
+        park_conflict(connection, change, ours=current, found_version=found, reason=reason)
+        record_applied(connection, change.event_id)
+        return "conflict"
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         last_id = 0

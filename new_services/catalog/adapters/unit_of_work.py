@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from acl.sync import record_product_change
+from acl.sync.stock import stock_version_next
 from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.sqlalchemy_repository import SqlAlchemyProductRepository
 from new_services.catalog.domain import Product
@@ -46,12 +47,19 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             session.close()
             self._session = None
 
-    def record_stock_change(self, product: Product) -> None:
-        """A ``service_outbox`` row on the session's own connection: it commits or rolls back with it."""
+    def record_stock_change(self, product: Product, *, delta: int | None = None) -> None:
+        """A ``service_outbox`` row on the session's own connection: it commits or rolls back with it. It
+        carries the move (``stk_delta``) and the product's stock version it made (``stk_ver``)."""
         session = self._require_session()
         session.flush()
+        connection = session.connection()
+        version = stock_version_next(connection, product.id)
         record_product_change(
-            session.connection(), record=record_from_product(product), origin=ORIGIN, columns=STOCK_COLUMNS
+            connection,
+            record=record_from_product(product),
+            origin=ORIGIN,
+            columns=STOCK_COLUMNS,
+            extra={"stk_delta": delta, "stk_ver": version},
         )
 
     def commit(self) -> None:

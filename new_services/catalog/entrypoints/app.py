@@ -11,6 +11,7 @@ from new_services.catalog.entrypoints.errors import register_error_handlers
 from new_services.catalog.entrypoints.html import finalize, linebreaksbr, pluralize
 from new_services.catalog.settings import CatalogSettings
 from new_services.kit.csrf import renew_malformed_cookie, set_csrf_cookie
+from new_services.kit.tracing import install_tracing
 from new_services.kit.web import answer_as_the_monolith, service_app
 
 __all__ = ["create_app"]
@@ -19,6 +20,7 @@ __all__ = ["create_app"]
 def create_app(settings: CatalogSettings | None = None, *, catalog: Catalog | None = None) -> Flask:
     """The catalog app; ``catalog`` replaces the bootstrapped dependencies (tests pass fakes here)."""
     settings = settings or (catalog.settings if catalog is not None else CatalogSettings())
+    install_tracing(settings.service)  # before bootstrap builds the engines, so they are traced
     catalog = catalog or bootstrap(settings)
     app = service_app(__name__, settings, catalog)
     app.url_map.converters["legacy_int"] = LegacyIntConverter

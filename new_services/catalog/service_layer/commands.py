@@ -26,7 +26,7 @@ def set_stock(uow: AbstractUnitOfWork, product_id: int, quantity: int, *, clock:
             raise NegativeStock("quantity must not be negative.", "quantity")
         product.set_stock(quantity, now=clock())
         uow.products.save(product)
-        uow.record_stock_change(product)
+        uow.record_stock_change(product, delta=None)
         uow.commit()
     return product
 
@@ -45,7 +45,7 @@ def adjust_stock(uow: AbstractUnitOfWork, product_id: int, delta: int, *, clock:
         else:  # a zero move still counts as a write, as on the monolith (``updated_at`` moves)
             product.set_stock(available, now=clock())
         uow.products.save(product)
-        uow.record_stock_change(product)
+        uow.record_stock_change(product, delta=delta)
         uow.commit()
     return product
 

@@ -19,8 +19,9 @@ class AbstractUnitOfWork(UnitOfWork):
     products: ProductRepository
 
     @abc.abstractmethod
-    def record_stock_change(self, product: Product) -> None:
-        """Announce the new stock of ``product`` to the other side, inside this unit's transaction."""
+    def record_stock_change(self, product: Product, *, delta: int | None = None) -> None:
+        """Announce the stock change of ``product`` to the other side, inside this unit's transaction:
+        the move ``delta`` (None when the level was set) and the level it made."""
 
 
 class ShadowUnitOfWork(AbstractUnitOfWork):
@@ -39,8 +40,8 @@ class ShadowUnitOfWork(AbstractUnitOfWork):
     ) -> None:
         self._inner.__exit__(exc_type, exc, tb)
 
-    def record_stock_change(self, product: Product) -> None:
-        self._inner.record_stock_change(product)
+    def record_stock_change(self, product: Product, *, delta: int | None = None) -> None:
+        self._inner.record_stock_change(product, delta=delta)
 
     def commit(self) -> None:
         self._inner.rollback()

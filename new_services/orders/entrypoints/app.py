@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from new_services.kit.tracing import install_tracing
 from new_services.kit.web import answer_as_the_monolith, service_app
 from new_services.orders.bootstrap import Orders, bootstrap
 from new_services.orders.entrypoints import api, pages
@@ -16,6 +17,7 @@ __all__ = ["create_app"]
 def create_app(settings: OrdersSettings | None = None, *, orders: Orders | None = None) -> Flask:
     """The orders app; ``orders`` replaces the bootstrapped dependencies (tests pass fakes here)."""
     settings = settings or (orders.settings if orders is not None else OrdersSettings())
+    install_tracing(settings.service)  # before bootstrap builds the engines, so they are traced
     orders = orders or bootstrap(settings)
     app = service_app(__name__, settings, orders)
     register_error_handlers(app)

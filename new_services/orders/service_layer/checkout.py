@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from new_services.kit.tracing import step_span
 from new_services.orders.domain import (
     Checkout,
     CheckoutCart,
@@ -97,14 +98,19 @@ class CheckoutSaga:
         if replay is not None:
             return replay
         try:
-            products = self._reserve_stock(checkout, command)
-            order = self._create_order(checkout, command, products)
-            return self._confirm(checkout, order)
+            with step_span("saga reserve stock", checkout_id=checkout.id):
+                products = self._reserve_stock(checkout, command)
+            with step_span("saga create order", checkout_id=checkout.id):
+                order = self._create_order(checkout, command, products)
+            with step_span("saga confirm", checkout_id=checkout.id):
+                return self._confirm(checkout, order)
         except CheckoutRefused as exc:
-            self._compensate(checkout, _refusal_outcome(exc))
+            with step_span("saga compensate", checkout_id=checkout.id, reason="refused"):
+                self._compensate(checkout, _refusal_outcome(exc))
             raise
         except Exception as exc:
-            self._compensate(checkout, {"result": "failed", "message": str(exc) or type(exc).__name__})
+            with step_span("saga compensate", checkout_id=checkout.id, reason="failed"):
+                self._compensate(checkout, {"result": "failed", "message": str(exc) or type(exc).__name__})
             raise
 
     def recover(self, *, older_than: timedelta) -> list[str]:

@@ -18,6 +18,7 @@ __all__ = [
     "LoginBody",
     "OverrideBody",
     "PublishBody",
+    "ResolveConflictBody",
     "RollbackBody",
     "TokenBody",
     "UpstreamBody",
@@ -46,6 +47,9 @@ class FlipBody(ChangeBody):
     weight: int | None = Field(default=None, ge=0, le=100)
     upstream: str | None = None
     dry_run: bool = False
+    force: bool = False
+    """Flip even when the old owner's sync was not applied in time (audited with the pending events)."""
+    drain_timeout_s: float = Field(default=10.0, ge=0, le=60)
 
 
 class AddRouteBody(ChangeBody):
@@ -65,16 +69,18 @@ class RollbackBody(RollbackAllBody):
     dry_run: bool = False
 
 
-class LoginBody(_Body):
-    username: str = Field(max_length=150)
-    password: str = Field(max_length=1024)
-
-
 class TokenBody(_Body):
     name: str = Field(default="cli", min_length=1, max_length=100)
     scope: Literal["viewer", "operator", "admin"] | None = None
     """The most the token may do; default (and at most) the creator's role."""
     expires_in_s: int = Field(default=DEFAULT_TTL_S, ge=60, le=MAX_TTL_S)
+
+
+class LoginBody(_Body):
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=1024)
+    token: TokenBody | None = None
+    """Answer an API token instead of opening a session (``strangler login``): one ``login`` audit row."""
 
 
 class UpstreamBody(_Body):
@@ -102,3 +108,9 @@ class GuardBody(_Body):
 class OverrideBody(_Body):
     side: Literal["legacy", "new"] = "new"
     ttl_s: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+
+class ResolveConflictBody(_Body):
+    keep: Literal["ours", "theirs"]
+    reason: str = Field(min_length=1, max_length=2000)
+    """``ours``: the side that parked the change keeps its value; ``theirs``: the parked value is right."""

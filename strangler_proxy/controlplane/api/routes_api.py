@@ -9,12 +9,13 @@ from strangler_proxy.controlplane.api.bodies import (
     AddRouteBody,
     ChangeBody,
     FlipBody,
+    ResolveConflictBody,
     RollbackAllBody,
     RollbackBody,
 )
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.api.serialize import pointer_dict
-from strangler_proxy.controlplane.errors import ControlPlaneError, NotFound
+from strangler_proxy.controlplane.errors import NotFound
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
 from strangler_proxy.routes import RouteTable
@@ -96,6 +97,8 @@ async def flip_route(ctx: Context) -> Response:
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,
+        force=body.force,
+        wait_s=body.drain_timeout_s,
     )
     return json_response(result.to_dict())
 
@@ -107,10 +110,6 @@ async def rollback_route(ctx: Context) -> Response:
         return await _preview(
             ctx, await ctx.run(ctx.services.publishing.rollback_candidate, name, to=body.to)
         )
-    _, record = await ctx.run(ctx.services.publishing.active)
-    evidence = await ctx.services.sync_lag.before_rollback(
-        record.table.rule(name), force=body.force, drain_timeout_s=body.drain_timeout_s
-    )
     result = await ctx.run(
         ctx.services.publishing.rollback,
         actor=ctx.actor,
@@ -118,7 +117,8 @@ async def rollback_route(ctx: Context) -> Response:
         route=name,
         to=body.to,
         expected_version=body.expected_version,
-        evidence=evidence,
+        force=body.force,
+        wait_s=body.drain_timeout_s,
     )
     return json_response(result.to_dict())
 
@@ -130,25 +130,15 @@ async def sync_lag(ctx: Context) -> Response:
 
 async def rollback_all(ctx: Context) -> Response:
     """The whole table back to the version active before this one (a pointer swap); when that moves
-    writes off a new upstream, every reverse sync direction drains first (409 unless ``force``)."""
+    writes between sides it is a handover (fenced, waits for the old owner's sync, 409 unless ``force``)."""
     body = await ctx.body(RollbackAllBody)
-    publishing = ctx.services.publishing
-    evidence = None
-    try:
-        _, record = await ctx.run(publishing.active)
-        target = await ctx.run(publishing.previous_table)
-    except ControlPlaneError:
-        pass  # no previous version: the rollback below refuses and audits it
-    else:
-        evidence = await ctx.services.sync_lag.before_table_rollback(
-            record.table, target, force=body.force, drain_timeout_s=body.drain_timeout_s
-        )
     result = await ctx.run(
-        publishing.rollback,
+        ctx.services.publishing.rollback,
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,
-        evidence=evidence,
+        force=body.force,
+        wait_s=body.drain_timeout_s,
     )
     return json_response(result.to_dict())
 
@@ -156,11 +146,39 @@ async def rollback_all(ctx: Context) -> Response:
 async def panic(ctx: Context) -> Response:
     """Every route to legacy."""
     body = await ctx.body(ChangeBody)
-    evidence = await ctx.services.sync_lag.panic_evidence()
-    result = await ctx.run(
-        ctx.services.publishing.panic, actor=ctx.actor, reason=body.reason, evidence=evidence
-    )
+    result = await ctx.run(ctx.services.publishing.panic, actor=ctx.actor, reason=body.reason)
     return json_response(result.to_dict())
+
+
+async def sync_conflicts(ctx: Context) -> Response:
+    """Every side's conflict queue (``?all=1`` includes the resolved ones)."""
+    open_only = ctx.request.query_params.get("all") not in ("1", "true")
+    return json_response(await ctx.run(ctx.services.sync_conflicts.overview, open_only=open_only))
+
+
+async def resolve_sync_conflict(ctx: Context) -> Response:
+    """Record the operator's choice for one parked change (audited)."""
+    body = await ctx.body(ResolveConflictBody)
+    side = ctx.request.path_params["side"]
+    conflict_id = int(ctx.request.path_params["conflict_id"])
+    resolved = await ctx.run(
+        ctx.services.sync_conflicts.resolve,
+        side,
+        conflict_id,
+        resolution=body.keep,
+        by=ctx.principal.username,
+    )
+    await ctx.run(
+        ctx.services.audit.record,
+        actor=ctx.principal.username,
+        action="sync.conflict.resolve",
+        outcome="ok",
+        address=ctx.actor.address,
+        target=f"{side}/{conflict_id}",
+        reason=body.reason,
+        evidence={"conflict": resolved},
+    )
+    return json_response(resolved)
 
 
 def routes(services: ControlPlaneServices) -> list[Route]:
@@ -175,4 +193,10 @@ def routes(services: ControlPlaneServices) -> list[Route]:
         Route("/rollback", endpoint(services, operator, rollback_all), methods=["POST"]),
         Route("/panic", endpoint(services, operator, panic), methods=["POST"]),
         Route("/sync/lag", endpoint(services, viewer, sync_lag), methods=["GET"]),
+        Route("/sync/conflicts", endpoint(services, viewer, sync_conflicts), methods=["GET"]),
+        Route(
+            "/sync/conflicts/{side}/{conflict_id:int}/resolve",
+            endpoint(services, operator, resolve_sync_conflict),
+            methods=["POST"],
+        ),
     ]

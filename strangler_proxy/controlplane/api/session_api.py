@@ -1,6 +1,9 @@
 """Login and logout (server-side session), who am I, and personal API tokens.
 
 POST   /session {username, password}         opens a session (cookie) and answers its CSRF token
+POST   /session {username, password, token: {name, scope?, expires_in_s?}}
+                                             no session: answers a new API token (201), audited
+                                             as one ``login`` row (``strangler login``)
 GET    /session                              who am I
 DELETE /session                              ends this session (the cookie stops working at once)
 GET    /tokens[?user=<name>|*]               my tokens (admins: anyone's, or everyone's with *)
@@ -29,6 +32,7 @@ from strangler_proxy.controlplane.errors import (
 )
 from strangler_proxy.controlplane.headers import NO_STORE
 from strangler_proxy.controlplane.parsing import bounded_int, load_json
+from strangler_proxy.controlplane.repositories.users import UserRecord
 from strangler_proxy.controlplane.security import (
     audit_login_denial,
     check_csrf,
@@ -49,6 +53,7 @@ def _whoami(principal: Principal) -> dict[str, object]:
         "role": principal.role.label,
         "via": principal.via,
         "csrf_token": principal.csrf_token,
+        "token_id": principal.token_id,
     }
 
 
@@ -75,6 +80,8 @@ def login_endpoint(services: ControlPlaneServices):
                 request, services, username=body.username, why="wrong user name or password"
             )
             raise Unauthenticated("wrong username or password")
+        if body.token is not None:
+            return await _login_with_token(services, user, body.token, address)
         cookie = await run_in_threadpool(services.sessions.open, user, address=address)
         principal = await run_in_threadpool(services.sessions.principal, cookie)
         if principal is None:
@@ -87,6 +94,37 @@ def login_endpoint(services: ControlPlaneServices):
         return response
 
     return login
+
+
+async def _login_with_token(
+    services: ControlPlaneServices, user: UserRecord, wanted: TokenBody, address: str | None
+) -> Response:
+    """Answer a new API token for ``user`` instead of a session, recorded as one ``login`` row."""
+    own = Role.parse(user.role)
+    scope = Role.parse(wanted.scope) if wanted.scope else own
+    if scope > own:
+        raise Forbidden(f"a token cannot do more than its user: {user.username} is {own.label}")
+    issued = await run_in_threadpool(
+        services.tokens.issue, user, wanted.name, scope=scope, ttl_s=wanted.expires_in_s
+    )
+    expires_at = str(issued.record.expires_at)
+    await run_in_threadpool(
+        services.audit.record,
+        actor=user.username,
+        action="login",
+        outcome="ok",
+        address=address,
+        target=wanted.name,
+        evidence={"via": "token", "id": issued.record.id, "scope": scope.label, "expires_at": expires_at},
+    )
+    document = {
+        **issued.record.public(),
+        "username": user.username,
+        "role": scope.label,
+        "via": "token",
+        "token": issued.token,
+    }
+    return JSONResponse(document, status_code=201, headers=NO_STORE)
 
 
 async def whoami(ctx: Context) -> Response:

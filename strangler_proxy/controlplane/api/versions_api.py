@@ -8,7 +8,7 @@ from starlette.routing import Route
 from strangler_proxy.controlplane.api.bodies import PublishBody, RollbackAllBody
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.api.serialize import pointer_dict, version_dict
-from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
+from strangler_proxy.controlplane.errors import BadRequest
 from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.services.composition import ControlPlaneServices
@@ -63,28 +63,18 @@ async def publish(ctx: Context) -> Response:
 
 
 async def activate(ctx: Context) -> Response:
-    """Re-activate a version. Like a whole-table rollback, when that moves writes off a new upstream,
-    every reverse sync direction drains first (bounded wait, then 409 unless ``force``)."""
+    """Re-activate a version. When that moves writes between sides it is a handover: fenced, waits for
+    the old owner's sync (bounded), then 409 unless ``force``."""
     body = await ctx.body(RollbackAllBody)
     version_id = _version_param(ctx)
-    publishing = ctx.services.publishing
-    evidence = None
-    try:
-        _, current = await ctx.run(publishing.active)
-        target = await ctx.run(publishing.version, version_id)
-    except ControlPlaneError:
-        pass  # no such version (or nothing active): reactivate below refuses and audits it
-    else:
-        evidence = await ctx.services.sync_lag.before_table_rollback(
-            current.table, target.table, force=body.force, drain_timeout_s=body.drain_timeout_s
-        )
     result = await ctx.run(
-        publishing.reactivate,
+        ctx.services.publishing.reactivate,
         version_id,
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,
-        evidence=evidence,
+        force=body.force,
+        wait_s=body.drain_timeout_s,
     )
     return json_response(result.to_dict())
 

@@ -103,8 +103,13 @@ def create_pointer(conn: Connection, version_id: int, *, now: datetime) -> None:
     )
 
 
-def swap_pointer(conn: Connection, *, expected: int, new: int, now: datetime) -> int | None:
-    """Point at ``new`` when ``expected`` is still active; return the new generation, or None when stale."""
+def swap_pointer(
+    conn: Connection, *, expected: int, new: int, now: datetime, previous: int | None = None
+) -> int | None:
+    """Point at ``new`` when ``expected`` is still active; return the new generation, or None when stale.
+
+    ``previous`` (default ``expected``) is what a whole-table rollback returns to: a handover names the
+    version before its write fence, so the fence is never what a rollback brings back."""
     row = conn.execute(
         update(active_route_table)
         .where(active_route_table.c.id == POINTER_ID, active_route_table.c.version_id == expected)
@@ -112,7 +117,7 @@ def swap_pointer(conn: Connection, *, expected: int, new: int, now: datetime) ->
             version_id=new,
             generation=active_route_table.c.generation + 1,
             changed_at=now,
-            previous_version_id=expected,
+            previous_version_id=expected if previous is None else previous,
         )
         .returning(active_route_table.c.generation)
     ).first()

@@ -12,10 +12,12 @@ from strangler_proxy.controlplane.services.auth import AuthService
 from strangler_proxy.controlplane.services.bootstrap import BootstrapReport, bootstrap_store
 from strangler_proxy.controlplane.services.denials import DenialService
 from strangler_proxy.controlplane.services.guards import GuardService
+from strangler_proxy.controlplane.services.handover import BacklogProbe, Handover, HandoverSettings
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
 from strangler_proxy.controlplane.services.sessions import SessionService
+from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService
 from strangler_proxy.controlplane.services.sync_lag import SyncLagService
 from strangler_proxy.controlplane.services.tokens import TokenService
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
@@ -42,6 +44,7 @@ class ControlPlaneServices:
     guards: GuardService
     overrides: OverrideService
     sync_lag: SyncLagService
+    sync_conflicts: SyncConflictService
 
     def bootstrap(self) -> BootstrapReport:
         """Migrate the store and create the first version and the admin user when missing."""
@@ -65,6 +68,27 @@ def build_services(
     """
     secrets_dir = settings.secrets_dir
     publishing = PublishingService(engine, front_door=settings.engine)
+    sync_lag = SyncLagService(
+        settings.resolved_sync_database_url,
+        reverse_directions=settings.sync_reverse_directions,
+        stale_after_s=settings.handover_stale_after_s,
+    )
+    probe = BacklogProbe(
+        sync_url=settings.resolved_sync_database_url,
+        outboxes=settings.sync_outboxes,
+        consumers=settings.sync_forward_consumers,
+        lag=sync_lag,
+        stale_after_s=settings.handover_stale_after_s,
+    )
+    publishing.use_handover(
+        Handover(
+            probe,
+            HandoverSettings(
+                fence_s=settings.handover_fence_s, retry_after_s=settings.handover_retry_after_s
+            ),
+            fences=settings.engine == "dataplane",
+        )
+    )
     return ControlPlaneServices(
         settings=settings,
         engine=engine,
@@ -90,7 +114,6 @@ def build_services(
         overrides=OverrideService(
             load_key_ring("OVERRIDE_KEY", secrets_dir / "override.key").current.decode()
         ),
-        sync_lag=SyncLagService(
-            settings.resolved_sync_database_url, reverse_directions=settings.sync_reverse_directions
-        ),
+        sync_lag=sync_lag,
+        sync_conflicts=SyncConflictService(settings.sync_outboxes),
     )

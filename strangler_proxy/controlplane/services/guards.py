@@ -288,6 +288,7 @@ class GuardService:
                 to="legacy",
                 expected_version=version,
                 evidence=evidence,
+                emergency=True,
             )
         except StaleVersion:
             log.info("guard: version %s changed before rolling back %s; trying again", version, route)

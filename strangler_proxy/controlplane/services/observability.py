@@ -58,9 +58,19 @@ class ObservabilityService:
             }
             for target in TARGETS:
                 entry[target] = summary.get((name, target), Window()).to_dict(window_s)
+            # The new side's answers to the shadow mirrors (the shadow process writes them as target
+            # "shadow"): a route in shadow mode has a new-side latency although it serves nothing.
+            entry["mirrored"] = summary.get((name, "shadow"), Window()).to_dict(window_s)
             entry["shadow"] = parity.get(name, ShadowWindow()).to_dict()
             figures.append(entry)
         return figures
+
+    def parity(self, *, window_s: int) -> dict[str, float | None]:
+        """Each route's shadow parity (0..1, None without comparisons) over ``window_s``."""
+        until = self._last_complete_second() + 1
+        with self._engine.connect() as conn:
+            summary = shadow.summary(conn, since=until - window_s, until=until)
+        return {name: window.parity for name, window in summary.items()}
 
     def series(self, route: str, *, seconds: int = 60) -> list[dict[str, Any]]:
         """Per-second points for one route, oldest first, with empty seconds filled in."""

@@ -20,12 +20,20 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, text
 
-from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError, NotFound, Refused, StaleVersion
+from strangler_proxy.controlplane.errors import (
+    BadRequest,
+    ControlPlaneError,
+    NotFound,
+    Refused,
+    StaleVersion,
+    SyncNotDrained,
+)
 from strangler_proxy.controlplane.repositories import audit, upstreams, versions
 from strangler_proxy.controlplane.repositories.versions import ActivePointer, VersionRecord
 from strangler_proxy.controlplane.services import derive
 from strangler_proxy.controlplane.services.clock import Clock, utcnow
 from strangler_proxy.controlplane.services.diff import TableDiff, diff_tables
+from strangler_proxy.controlplane.services.handover import Handover
 from strangler_proxy.routes import ActionMode, RouteTable, Rule, table_problems
 from strangler_proxy.routes.front_doors import FrontDoor, front_door_problems
 
@@ -59,6 +67,8 @@ class PublishResult:
         }
 
 
+DEFAULT_WAIT_S = 10.0
+"""How long a handover waits by default for the old owner's sync to be applied."""
 _EMERGENCIES = frozenset({"rollback", "panic"})
 """Actions never refused over a feature the front door cannot serve."""
 
@@ -68,6 +78,16 @@ class PublishingService:
         self._engine = engine
         self._clock = clock
         self.front_door: FrontDoor = front_door
+        self.handover: Handover | None = None
+        """Set by the composition root: every change that moves writes between sides goes through it."""
+
+    def use_handover(self, handover: Handover) -> None:
+        self.handover = handover
+        handover._active = self._active_table_and_version
+
+    def _active_table_and_version(self) -> tuple[RouteTable, int]:
+        pointer, record = self.active()
+        return record.table, pointer.version_id
 
     # ---- reads -------------------------------------------------------------------------------------
 
@@ -142,8 +162,116 @@ class PublishingService:
         action: str = "publish",
         target: str | None = None,
         evidence: dict[str, Any] | None = None,
+        force: bool = False,
+        wait_s: float = DEFAULT_WAIT_S,
+        emergency: bool = False,
     ) -> PublishResult:
-        """Store ``candidate`` as a new version and make it active if ``expected_version`` still is."""
+        """Store ``candidate`` as a new version and make it active if ``expected_version`` still is.
+
+        When it moves a route's writes to the other side, it is a handover (``services.handover``):
+        fenced, then published once the old owner's sync is applied (409 after ``wait_s`` unless
+        ``force``); an ``emergency`` (panic, a guard) publishes at once and completes in the background.
+        """
+        handover = self.handover
+        if handover is None:
+            return self._publish_now(
+                candidate,
+                actor=actor,
+                reason=reason,
+                expected_version=expected_version,
+                action=action,
+                target=target,
+                evidence=evidence,
+            )
+        try:
+            reason = _require_reason(reason)
+            pointer, current = self.active()
+            _require_still_active(pointer.version_id, expected_version)
+        except ControlPlaneError as exc:
+            self._audit_failure(actor, action, target, reason, expected_version, exc, evidence)
+            raise
+        base = pointer.version_id
+        try:
+            return handover.run(
+                current=current.table,
+                current_version=base,
+                candidate=candidate,
+                force=force,
+                wait_s=wait_s,
+                emergency=emergency,
+                commit=lambda table, expected, extra: self._publish_now(
+                    table,
+                    actor=actor,
+                    reason=reason,
+                    expected_version=expected,
+                    action=action,
+                    target=target,
+                    evidence=_merged(evidence, extra),
+                    previous=base,
+                ),
+                publish_raw=self._handover_step(actor, reason, target),
+                restore=self._handover_restore(pointer, actor, reason, target),
+            )
+        except SyncNotDrained as exc:
+            self._audit_failure(
+                actor, action, target, reason, expected_version, exc, _merged(evidence, exc.evidence)
+            )
+            raise
+
+    def _handover_step(self, actor: Actor, reason: str, target: str | None) -> Callable[..., PublishResult]:
+        def step(table: RouteTable, expected: int, action: str, evidence: dict[str, Any]) -> PublishResult:
+            return self._publish_now(
+                table,
+                actor=actor,
+                reason=f"{action}: {reason}",
+                expected_version=expected,
+                action=action,
+                target=target,
+                evidence=evidence,
+            )
+
+        return step
+
+    def _handover_restore(
+        self, before: ActivePointer, actor: Actor, reason: str, target: str | None
+    ) -> Callable[[int, dict[str, Any]], PublishResult]:
+        """Point back at the version ``before`` names (its own previous kept): a refused handover leaves
+        the active version and the rollback history as they were."""
+
+        def restore(expected: int, evidence: dict[str, Any]) -> PublishResult:
+            with self._engine.begin() as conn:
+                pointer, current = self._active(conn)
+                _require_still_active(pointer.version_id, expected)
+                record = versions.get_version(conn, before.version_id)
+                if record is None:
+                    raise NotFound(f"version {before.version_id} does not exist")
+                return self._swap(
+                    conn,
+                    pointer,
+                    current,
+                    record.table,
+                    actor,
+                    f"handover.abort: {reason}",
+                    "handover.abort",
+                    target,
+                    evidence,
+                    previous=before.previous_version_id,
+                )
+
+        return restore
+
+    def _publish_now(
+        self,
+        candidate: RouteTable,
+        *,
+        actor: Actor,
+        reason: str,
+        expected_version: int | None,
+        action: str = "publish",
+        target: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        previous: int | None = None,
+    ) -> PublishResult:
         try:
             reason = _require_reason(reason)
             with self._engine.begin() as conn:
@@ -156,9 +284,16 @@ class PublishingService:
                     raise Refused("route table refused", problems=problems)
                 now = self._clock()
                 stored = versions.insert_version(
-                    conn, candidate, author=actor.name, reason=reason, parent_id=pointer.version_id, now=now
+                    conn,
+                    candidate,
+                    author=actor.name,
+                    reason=reason,
+                    parent_id=pointer.version_id if previous is None else previous,
+                    now=now,
                 )
-                return self._swap(conn, pointer, current, stored, actor, reason, action, target, evidence)
+                return self._swap(
+                    conn, pointer, current, stored, actor, reason, action, target, evidence, previous=previous
+                )
         except ControlPlaneError as exc:
             self._audit_failure(actor, action, target, reason, expected_version, exc, evidence)
             raise
@@ -173,6 +308,8 @@ class PublishingService:
         weight: int | None = None,
         upstream: str | None = None,
         expected_version: int | None = None,
+        force: bool = False,
+        wait_s: float = DEFAULT_WAIT_S,
     ) -> PublishResult:
         return self._publish_derived(
             lambda: self.flip_candidate(route, mode=mode, weight=weight, upstream=upstream),
@@ -181,6 +318,8 @@ class PublishingService:
             expected_version=expected_version,
             action="flip",
             target=route,
+            force=force,
+            wait_s=wait_s,
         )
 
     def add_route(
@@ -222,13 +361,17 @@ class PublishingService:
         to: Literal["previous", "legacy"] = "previous",
         expected_version: int | None = None,
         evidence: dict[str, Any] | None = None,
+        force: bool = False,
+        wait_s: float = DEFAULT_WAIT_S,
+        emergency: bool = False,
     ) -> PublishResult:
         """Return one route, or the whole table, to the previous version or to legacy.
 
-        The whole table to the previous version is a pointer swap to that existing version.
+        The whole table to the previous version is a pointer swap to that existing version. Either is a
+        handover when it moves writes (``force``, ``wait_s``, ``emergency``: see ``publish``).
         """
         if route is None and to == "previous":
-            return self._reactivate_previous(actor, reason, expected_version, evidence)
+            return self._reactivate_previous(actor, reason, expected_version, evidence, force, wait_s)
         if route is None:
             return self.panic(actor=actor, reason=reason, evidence=evidence)
         try:
@@ -244,6 +387,9 @@ class PublishingService:
             action="rollback",
             target=route,
             evidence=evidence,
+            force=force,
+            wait_s=wait_s,
+            emergency=emergency,
         )
 
     def panic(self, *, actor: Actor, reason: str, evidence: dict[str, Any] | None = None) -> PublishResult:
@@ -259,6 +405,7 @@ class PublishingService:
                     action="panic",
                     target="*",
                     evidence=evidence,
+                    emergency=True,
                 )
             except StaleVersion:
                 continue
@@ -272,39 +419,94 @@ class PublishingService:
         reason: str,
         expected_version: int | None = None,
         evidence: dict[str, Any] | None = None,
+        force: bool = False,
+        wait_s: float = DEFAULT_WAIT_S,
+        action: str = "reactivate",
+        target: str | None = None,
     ) -> PublishResult:
-        """Make an existing version active again (a pointer swap, after re-validation); ``evidence``
-        (the reverse-sync drain, when the swap moves writes off a new upstream) goes into the audit."""
+        """Make an existing version active again (a pointer swap, after re-validation); a handover when it
+        moves writes between sides (see ``publish``), its measure in the audit with ``evidence``."""
+        target = target or f"v{version_id}"
+        handover = self.handover
+        if handover is None:
+            return self._reactivate_now(version_id, actor, reason, expected_version, evidence, action, target)
+        try:
+            _require_reason(reason)
+            pointer, current = self.active()
+            _require_still_active(pointer.version_id, expected_version)
+            stored = self.version(version_id)
+        except ControlPlaneError as exc:
+            self._audit_failure(actor, action, target, reason, expected_version, exc, evidence)
+            raise
+        base = pointer.version_id
+        try:
+            return handover.run(
+                current=current.table,
+                current_version=base,
+                candidate=stored.table,
+                force=force,
+                wait_s=wait_s,
+                emergency=False,
+                commit=lambda _table, expected, extra: self._reactivate_now(
+                    version_id,
+                    actor,
+                    reason,
+                    expected,
+                    _merged(evidence, extra),
+                    action,
+                    target,
+                    previous=base,
+                ),
+                publish_raw=self._handover_step(actor, reason, target),
+                restore=self._handover_restore(pointer, actor, reason, target),
+            )
+        except SyncNotDrained as exc:
+            self._audit_failure(
+                actor, action, target, reason, expected_version, exc, _merged(evidence, exc.evidence)
+            )
+            raise
+
+    def _reactivate_now(
+        self,
+        version_id: int,
+        actor: Actor,
+        reason: str,
+        expected_version: int | None,
+        evidence: dict[str, Any] | None,
+        action: str,
+        target: str,
+        previous: int | None = None,
+    ) -> PublishResult:
         reason_text = reason
         try:
             reason_text = _require_reason(reason)
             with self._engine.begin() as conn:
                 pointer, current = self._active(conn)
                 _require_still_active(pointer.version_id, expected_version)
-                target = versions.get_version(conn, version_id)
-                if target is None:
+                stored = versions.get_version(conn, version_id)
+                if stored is None:
                     raise NotFound(f"version {version_id} does not exist")
-                if target.id == pointer.version_id:
+                if stored.id == pointer.version_id:
                     raise BadRequest(f"version {version_id} is already active")
-                problems = table_problems(target.table, upstreams.registry(conn))
-                problems += self._front_door_problems(current.table, target.table)
+                problems = table_problems(stored.table, upstreams.registry(conn))
+                if action not in _EMERGENCIES:
+                    problems += self._front_door_problems(current.table, stored.table)
                 if problems:
                     raise Refused(f"version {version_id} can no longer be activated", problems=problems)
                 return self._swap(
                     conn,
                     pointer,
                     current,
-                    target.table,
+                    stored.table,
                     actor,
                     reason_text,
-                    "reactivate",
-                    f"v{version_id}",
+                    action,
+                    target,
                     evidence,
+                    previous=previous,
                 )
         except ControlPlaneError as exc:
-            self._audit_failure(
-                actor, "reactivate", f"v{version_id}", reason_text, expected_version, exc, evidence
-            )
+            self._audit_failure(actor, action, target, reason_text, expected_version, exc, evidence)
             raise
 
     # ---- internals ---------------------------------------------------------------------------------
@@ -323,6 +525,8 @@ class PublishingService:
         expected_version: int | None,
         action: str,
         target: str,
+        force: bool = False,
+        wait_s: float = DEFAULT_WAIT_S,
     ) -> PublishResult:
         """Publish the table ``build`` derives from the active one; a refusal to derive it is audited too."""
         try:
@@ -337,23 +541,39 @@ class PublishingService:
             expected_version=expected_version,
             action=action,
             target=target,
+            force=force,
+            wait_s=wait_s,
         )
 
     def _reactivate_previous(
-        self, actor: Actor, reason: str, expected_version: int | None, evidence: dict[str, Any] | None
+        self,
+        actor: Actor,
+        reason: str,
+        expected_version: int | None,
+        evidence: dict[str, Any] | None,
+        force: bool = False,
+        wait_s: float = DEFAULT_WAIT_S,
     ) -> PublishResult:
         try:
-            reason = _require_reason(reason)
-            with self._engine.begin() as conn:
-                pointer, current = self._active(conn)
+            _require_reason(reason)
+            with self._engine.connect() as conn:
+                pointer, _current = self._active(conn)
                 _require_still_active(pointer.version_id, expected_version)
                 previous = self._previous(conn, pointer)
-                return self._swap(
-                    conn, pointer, current, previous.table, actor, reason, "rollback", "*", evidence
-                )
         except ControlPlaneError as exc:
             self._audit_failure(actor, "rollback", "*", reason, expected_version, exc, evidence)
             raise
+        return self.reactivate(
+            previous.id,
+            actor=actor,
+            reason=reason,
+            expected_version=pointer.version_id,
+            evidence=evidence,
+            force=force,
+            wait_s=wait_s,
+            action="rollback",
+            target="*",
+        )
 
     def _active(self, conn: Connection) -> tuple[ActivePointer, VersionRecord]:
         pointer = versions.active_pointer(conn)
@@ -389,9 +609,13 @@ class PublishingService:
         action: str,
         target: str | None,
         evidence: dict[str, Any] | None,
+        *,
+        previous: int | None = None,
     ) -> PublishResult:
         now = self._clock()
-        generation = versions.swap_pointer(conn, expected=pointer.version_id, new=stored.version, now=now)
+        generation = versions.swap_pointer(
+            conn, expected=pointer.version_id, new=stored.version, now=now, previous=previous
+        )
         if generation is None:
             latest = versions.active_pointer(conn)
             raise StaleVersion(pointer.version_id, latest.version_id if latest else -1)
@@ -457,6 +681,12 @@ class PublishingService:
                     evidence={**(evidence or {}), "refusal": json.loads(json.dumps(details))},
                 ),
             )
+
+
+def _merged(evidence: dict[str, Any] | None, extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not extra:
+        return evidence
+    return {**(evidence or {}), **extra}
 
 
 def _require_reason(reason: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Sync lag per direction, and the reverse-sync drain a rollback waits for.
+"""Sync lag per direction, as the relays last recorded it (what the admin shows).
 
 Directions are the rows of the sync database's ``sync_lag`` table: ``forward`` (legacy -> services),
 ``reverse`` (the catalog -> legacy) and ``reverse:<service>`` (any other service -> legacy). Which
@@ -6,23 +6,17 @@ reverse direction carries a new upstream's writes is the ``reverse_directions`` 
 ``STRANGLER_SYNC_REVERSE_DIRECTIONS``, ``upstream=direction,...``); an upstream it does not name
 drains every reverse direction, since we cannot tell which one holds its writes.
 
-Rolling a route back while writes taken by the new service are still on their way to the monolith
-would hide them from clients; so a rollback that moves writes off a new upstream first waits
-(bounded) for the backlog of the matching reverse direction(s) to reach zero, then refuses (409)
-unless forced. A whole-table rollback that moves any writing route off its new upstream drains every
-reverse direction. Panic never waits: it records the backlogs at that moment.
+A handover (``services.handover``) reads these rows only when it cannot measure the outbox and inbox
+tables themselves, and then only fresh ones.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, create_engine
 
-from strangler_proxy.controlplane.errors import SyncNotDrained
 from strangler_proxy.controlplane.repositories.sync_lag import LagRow, read_lag
 from strangler_proxy.controlplane.services.clock import Clock, as_utc, utcnow
 from strangler_proxy.routes import ActionMode, RouteTable, Rule
@@ -121,6 +115,10 @@ class SyncLagService:
         names = sorted(set(DIRECTIONS) | set(rows), key=_order)
         return {name: (self._row(rows[name]) if name in rows else None) for name in names}
 
+    def rows(self) -> dict[str, LagRow]:
+        """Every direction's row as the relays last stored it (no freshness judged here)."""
+        return read_lag(self._db())
+
     def reverse_directions_for(self, upstream: str | None) -> tuple[str, ...] | None:
         """The reverse direction(s) carrying ``upstream``'s writes; None means every reverse direction."""
         direction = self._reverse_directions.get(upstream or "")
@@ -139,60 +137,3 @@ class SyncLagService:
     def reverse_backlog(self) -> int | None:
         """The catalog's reverse backlog (the ``reverse`` row), None when unknown."""
         return self.reverse_backlogs(("reverse",)).get("reverse")
-
-    async def drain(self, directions: tuple[str, ...] | None, timeout_s: float) -> dict[str, int]:
-        """Wait until every named reverse direction (None: all) has backlog 0, up to ``timeout_s``.
-
-        Returns the last backlogs read; a direction never measured is unknown and not waited for.
-        """
-        deadline = time.monotonic() + timeout_s
-        backlogs = await asyncio.to_thread(self.reverse_backlogs, directions)
-        while any(backlogs.values()) and time.monotonic() < deadline:
-            await asyncio.sleep(min(self._poll_s, max(0.0, deadline - time.monotonic())))
-            backlogs = await asyncio.to_thread(self.reverse_backlogs, directions)
-        return backlogs
-
-    async def drain_reverse(self, timeout_s: float) -> int | None:
-        """Drain the ``reverse`` direction only; its last backlog (None when unknown)."""
-        return (await self.drain(("reverse",), timeout_s)).get("reverse")
-
-    async def _drained_or_refused(
-        self, directions: tuple[str, ...] | None, *, force: bool, drain_timeout_s: float
-    ) -> dict[str, Any] | None:
-        backlogs = await self.drain(directions, drain_timeout_s)
-        if not backlogs:
-            return None  # nothing measured: nothing to wait for
-        evidence: dict[str, Any] = {
-            "reverse_sync_backlog": sum(backlogs.values()),
-            "reverse_sync_backlogs": backlogs,
-        }
-        if not any(backlogs.values()):
-            return evidence
-        if not force:
-            raise SyncNotDrained(backlogs)
-        return {**evidence, "forced": True}
-
-    async def before_rollback(
-        self, rule: Rule | None, *, force: bool, drain_timeout_s: float
-    ) -> dict[str, Any] | None:
-        """Drain before rolling ``rule`` back; the audit evidence, or SyncNotDrained (409) unless forced."""
-        if rule is None or not route_takes_writes(rule):
-            return None
-        directions = self.reverse_directions_for(rule.action.upstream)
-        return await self._drained_or_refused(directions, force=force, drain_timeout_s=drain_timeout_s)
-
-    async def before_table_rollback(
-        self, current: RouteTable, target: RouteTable, *, force: bool, drain_timeout_s: float
-    ) -> dict[str, Any] | None:
-        """Drain every reverse direction before a whole-table rollback moving writes off a new upstream."""
-        if not routes_moving_writes_off(current, target):
-            return None
-        return await self._drained_or_refused(None, force=force, drain_timeout_s=drain_timeout_s)
-
-    async def panic_evidence(self) -> dict[str, Any]:
-        """Panic never waits: it only records the reverse backlogs at the moment it ran."""
-        backlogs = await asyncio.to_thread(self.reverse_backlogs)
-        return {
-            "reverse_sync_backlog": sum(backlogs.values()) if backlogs else None,
-            "reverse_sync_backlogs": backlogs,
-        }

@@ -31,6 +31,8 @@ __all__ = ["LiveFeed", "LiveSources", "SettledSources", "build_snapshot", "settl
 SIDES = ("legacy", "new")
 UNMATCHED = "-"
 SETTLE_S = 1.0
+PARITY_WINDOW_S = 300
+"""Parity is shown over the last five minutes on every page (the routes table and the Shadow page)."""
 
 
 class LiveSources(Protocol):
@@ -117,12 +119,17 @@ def build_snapshot(
     pointer, record = sources.publishing.active()
     table = record.table
     guards = _guard_states(sources, table)
+    # Parity over the Shadow page's window, so both pages show the same figure for a route.
+    parities = sources.observability.parity(window_s=PARITY_WINDOW_S)
     routes: dict[str, Any] = {}
     for entry in sources.observability.route_figures(table, window_s=window_s):
         name = entry["route"]
         guard = guards.get(name) or {}
-        routes[name] = {side: _side(entry[side]) for side in SIDES} | {
-            "parity": _percent(entry["shadow"].get("parity")),
+        sides = {side: _side(entry[side]) for side in SIDES}
+        if entry["mode"] == "shadow":
+            sides["new"] = _side(entry["mirrored"])  # what the new side answered to the mirrors
+        routes[name] = sides | {
+            "parity": _percent(parities.get(name)),
             "guard": guard.get("status"),
             "guard_detail": guard.get("detail"),
             "guard_failures": guard.get("failures"),

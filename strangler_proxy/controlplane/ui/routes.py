@@ -11,9 +11,11 @@ from strangler_proxy.controlplane.services import ControlPlaneServices
 from strangler_proxy.controlplane.ui.live import LiveFeed, settled_sources
 from strangler_proxy.controlplane.ui.stream import StreamViews
 from strangler_proxy.controlplane.ui.templating import STATIC_DIR, STATIC_ROUTE, make_templates
+from strangler_proxy.controlplane.ui.trace_links import TraceLinks
 from strangler_proxy.controlplane.ui.views_audit import AuditViews
 from strangler_proxy.controlplane.ui.views_auth import AuthViews
 from strangler_proxy.controlplane.ui.views_controls import ControlsViews
+from strangler_proxy.controlplane.ui.views_guards import GuardViews
 from strangler_proxy.controlplane.ui.views_history import HistoryViews
 from strangler_proxy.controlplane.ui.views_routes import RoutesViews
 from strangler_proxy.controlplane.ui.views_shadow import ShadowViews
@@ -29,11 +31,17 @@ class _ViewGroup(Protocol):
 
 def ui_routes(services: ControlPlaneServices) -> list[BaseRoute]:
     """Every route of the admin UI, to be mounted at the root of the control plane's app."""
-    ui = UI(services=services, templates=make_templates(), feed=LiveFeed(settled_sources(services)))
+    templates = make_templates()
+    settings = services.settings
+    templates.env.globals["trace_links"] = TraceLinks(
+        settings.trace_ui_request_url, settings.trace_ui_route_errors_url
+    )
+    ui = UI(services=services, templates=templates, feed=LiveFeed(settled_sources(services)))
     views: list[_ViewGroup] = [
         AuthViews(ui),
         RoutesViews(ui),
         ControlsViews(ui),
+        GuardViews(ui),
         HistoryViews(ui),
         AuditViews(ui),
         ShadowViews(ui),

@@ -53,7 +53,7 @@ class AuditRow:
 
 def _row(entry: AuditEntry) -> AuditRow:
     return AuditRow(
-        at=entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+        at=entry.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         actor=entry.actor,
         address=entry.address,
         action=entry.action,

@@ -163,10 +163,6 @@ class ControlsViews:
             force = form_force(form)
             drain_timeout_s = form_drain_timeout(form)
             services = self.ui.services
-            _, record = await run_in_threadpool(services.publishing.active)
-            evidence = await services.sync_lag.before_rollback(
-                record.table.rule(name), force=force, drain_timeout_s=drain_timeout_s
-            )
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Roll back {name}")
         actor = self.ui.actor(request, principal)
@@ -175,7 +171,13 @@ class ControlsViews:
             request,
             title=f"Roll back {name}",
             publish=lambda: services.publishing.rollback(
-                actor=actor, reason=reason, route=name, to=to, expected_version=expected, evidence=evidence
+                actor=actor,
+                reason=reason,
+                route=name,
+                to=to,
+                expected_version=expected,
+                force=force,
+                wait_s=drain_timeout_s,
             ),
         )
 
@@ -210,10 +212,9 @@ class ControlsViews:
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title="Panic")
         actor = self.ui.actor(request, principal)
-        evidence = await self.ui.services.sync_lag.panic_evidence()
         return await apply_change(
             self.ui,
             request,
             title="Panic: every route to legacy",
-            publish=lambda: self.ui.services.publishing.panic(actor=actor, reason=reason, evidence=evidence),
+            publish=lambda: self.ui.services.publishing.panic(actor=actor, reason=reason),
         )

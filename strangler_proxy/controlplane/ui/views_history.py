@@ -73,7 +73,7 @@ class HistoryViews:
         rows = [
             VersionRow(
                 id=v.id,
-                created_at=v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                created_at=v.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
                 author=v.author,
                 reason=v.reason,
                 parent_id=v.parent_id,
@@ -152,12 +152,6 @@ class HistoryViews:
             force = form_force(form)
             drain_timeout_s = form_drain_timeout(form)
             publishing = self.ui.services.publishing
-            _, current = await run_in_threadpool(publishing.active)
-            target = await run_in_threadpool(publishing.version, version)
-            # Like a whole-table rollback: writes moving off a new upstream wait for the reverse sync.
-            evidence = await self.ui.services.sync_lag.before_table_rollback(
-                current.table, target.table, force=force, drain_timeout_s=drain_timeout_s
-            )
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Re-activate v{version}")
         actor = self.ui.actor(request, principal)
@@ -166,6 +160,11 @@ class HistoryViews:
             request,
             title=f"Re-activate v{version}",
             publish=lambda: publishing.reactivate(
-                version, actor=actor, reason=reason, expected_version=expected, evidence=evidence
+                version,
+                actor=actor,
+                reason=reason,
+                expected_version=expected,
+                force=force,
+                wait_s=drain_timeout_s,
             ),
         )

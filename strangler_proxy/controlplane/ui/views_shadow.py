@@ -11,11 +11,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from strangler_proxy.controlplane.ui.diffview import diff_lines
+from strangler_proxy.controlplane.ui.live import PARITY_WINDOW_S
 from strangler_proxy.controlplane.ui.web import UI
 
 __all__ = ["ShadowViews"]
 
-WINDOW_S = 300
+WINDOW_S = PARITY_WINDOW_S
 SAMPLE_LIMIT = 100
 
 

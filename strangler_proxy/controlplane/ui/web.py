@@ -55,7 +55,7 @@ class UI:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         principal: Principal | None = request.scope.get("strangler.principal")
-        base = {
+        base: dict[str, Any] = {
             "user": None
             if principal is None
             else {"username": principal.username, "role": principal.role.label},
@@ -63,6 +63,9 @@ class UI:
             "can_operate": principal is not None and principal.can(Role.OPERATOR),
             "flash": None,
         }
+        if principal is not None and "active_version" not in context:
+            # The top bar shows the active version on every page, not only the pages that load it.
+            base["active_version"] = self.services.publishing.active()[0].version_id
         return self.templates.TemplateResponse(
             request, template, {**base, **context}, status_code=status_code, headers=dict(headers or {})
         )

@@ -18,8 +18,11 @@ import uvloop
 from strangler_proxy.dataplane.settings import DataPlaneSettings
 from strangler_proxy.dataplane.shadow.service import ShadowService
 from strangler_proxy.dataplane.shadow.sinks import StoreShadowSink
+from strangler_proxy.dataplane.shadow.tracing import MirrorTracer
 from strangler_proxy.dataplane.sidecar import SHADOW_PARENT_ENV
+from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.store import make_engine
+from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
 __all__ = ["main", "serve"]
 
@@ -49,11 +52,14 @@ async def serve(settings: DataPlaneSettings) -> None:
     _lower_priority(settings)
     engine = make_engine(settings.resolved_store_url)
     sink = StoreShadowSink(engine, f"{socket.gethostname()}:{os.getpid()}")
+    init_error_tracking("strangler-shadow", os.environ)
+    provider = tracer_provider(TracingConfig.from_environ(os.environ), "strangler-shadow")
     service = ShadowService(
         settings.shadow_socket,
         sink,
         pool_size=settings.upstream_pool_size,
         private=settings.private_sockets,
+        tracer=None if provider is None else MirrorTracer(provider.get_tracer("strangler_proxy.shadow")),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -77,6 +83,8 @@ async def serve(settings: DataPlaneSettings) -> None:
             except Exception:
                 logger.warning("shadow process: %s failed while stopping", step.__qualname__, exc_info=True)
         engine.dispose()
+        if provider is not None:
+            provider.shutdown()  # exports what is still queued
         logger.info("shadow process %s stopped (%d exchanges received)", os.getpid(), service.received)
 
 

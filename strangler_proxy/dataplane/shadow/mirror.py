@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from strangler_proxy.dataplane.shadow.channel import Submission, text_pairs
 from strangler_proxy.dataplane.shadow.compare import ResponseSnapshot, compare_responses
 from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample, ShadowSink
 from strangler_proxy.dataplane.shadow.replay_client import ReplayClient, ReplayFailed
+from strangler_proxy.dataplane.shadow.tracing import MirrorTracer
 from strangler_proxy.identity import IDENTITY_HEADER
 from strangler_proxy.routes.model import Rule
 
@@ -62,8 +64,10 @@ class ShadowMirror:
         sink: ShadowSink,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tracer: MirrorTracer | None = None,
     ) -> None:
         self._client = client
+        self._tracer = tracer
         self._upstream_urls = upstream_urls
         self._sink = sink
         self._clock = clock
@@ -152,6 +156,19 @@ class ShadowMirror:
         """Replay, compare and record: one coroutine, so a mirror costs one task and no more frames
         than it needs."""
         new_status: int | None = None
+        answered: int | None = None
+        latency: float | None = None
+        span = None
+        headers = _mirror_headers(exchange.request_headers, exchange.request_id)
+        if self._tracer is not None:
+            span = self._tracer.start(exchange.route, exchange.method, exchange.request_headers)
+            if span is not None:
+                headers = [
+                    ("traceparent", MirrorTracer.traceparent(span))
+                    if name.lower() == "traceparent"
+                    else (name, v)
+                    for name, v in headers
+                ]
         try:
             base = exchange.upstream_url or self._upstream_urls(exchange.upstream)
             if base is None:
@@ -159,15 +176,17 @@ class ShadowMirror:
             else:
                 timeouts = rule.timeouts
                 client = self._client
+                started = time.perf_counter()
                 answer = await client.request(
                     client.origin(base),
                     exchange.method,
                     exchange.raw_target,  # the client's raw target as the worker forwarded it
-                    _mirror_headers(exchange.request_headers, exchange.request_id),
+                    headers,
                     exchange.request_body,
                     connect_s=timeouts.connect_s,
                     read_s=timeouts.read_s,
                 )
+                latency, answered = time.perf_counter() - started, answer.status
                 legacy = ResponseSnapshot(
                     exchange.legacy_status, exchange.legacy_headers, exchange.legacy_body
                 )
@@ -185,9 +204,18 @@ class ShadowMirror:
             outcome, diff = ShadowOutcome.ERROR, f"mirror failed: {exc!r}"
         finally:
             self._in_flight[exchange.route] -= 1
+        if span is not None:
+            span.set_attribute("strangler.shadow.parity", outcome.value)
+            if answered is not None:
+                span.set_attribute("http.response.status_code", answered)
+            if outcome is ShadowOutcome.ERROR:
+                span.add_event("exception", {"exception.type": "ShadowError", "exception.message": diff})
+            span.end()
         sample = None if outcome is ShadowOutcome.MATCH else self._sample(exchange, new_status, diff)
         try:
-            self._sink.record(exchange.route, exchange.version, outcome, sample)
+            self._sink.record(
+                exchange.route, exchange.version, outcome, sample, new_status=answered, new_latency_s=latency
+            )
         except Exception:
             logger.exception("shadow sink refused the outcome of route %r", exchange.route)
 

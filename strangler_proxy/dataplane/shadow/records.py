@@ -38,5 +38,14 @@ class ShadowSink(Protocol):
     """Receives every comparison; must be cheap and must not block (it runs on the event loop)."""
 
     def record(
-        self, route: str, version: int, outcome: ShadowOutcome, sample: ShadowSample | None
-    ) -> None: ...
+        self,
+        route: str,
+        version: int,
+        outcome: ShadowOutcome,
+        sample: ShadowSample | None,
+        *,
+        new_status: int | None = None,
+        new_latency_s: float | None = None,
+    ) -> None:
+        """``new_status``/``new_latency_s``: the new side's answer to the mirror, when it answered."""
+        ...

@@ -18,6 +18,7 @@ from strangler_proxy.dataplane.shadow.channel import FrameReader, decode_frame, 
 from strangler_proxy.dataplane.shadow.mirror import DEFAULT_MAX_BODY_BYTES, ShadowMirror
 from strangler_proxy.dataplane.shadow.records import ShadowSink
 from strangler_proxy.dataplane.shadow.replay_client import ReplayClient
+from strangler_proxy.dataplane.shadow.tracing import MirrorTracer
 from strangler_proxy.routes.addresses import OwnSockets
 from strangler_proxy.routes.model import Rule
 
@@ -64,8 +65,10 @@ class ShadowService:
         *,
         pool_size: int = 512,
         private: OwnSockets | None = None,
+        tracer: MirrorTracer | None = None,
     ) -> None:
         self._path = socket_path
+        self._tracer = tracer
         self._private = private
         self._sink = sink
         self._pool_size = pool_size
@@ -82,7 +85,7 @@ class ShadowService:
         self._client = ReplayClient(
             pool_size=self._pool_size, max_body_bytes=DEFAULT_MAX_BODY_BYTES, private=self._private
         )
-        self.mirror = ShadowMirror(self._client, lambda name: None, self._sink)
+        self.mirror = ShadowMirror(self._client, lambda name: None, self._sink, tracer=self._tracer)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._path.unlink(missing_ok=True)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

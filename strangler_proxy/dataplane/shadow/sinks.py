@@ -4,7 +4,9 @@ The store sink never touches the database on the request path: :meth:`StoreShado
 adds to in-memory aggregates, and a background task flushes them every ``flush_interval_s`` through
 ``asyncio.to_thread``. Counts go to ``shadow_counts`` (one row per second, worker and route, added
 to when a second is flushed twice); samples to ``shadow_samples``, keeping the most recent
-``max_samples_per_route`` per route (older ones deleted).
+``max_samples_per_route`` per route (older ones deleted). The new side's answers to the mirrors (status
+and latency) go to ``route_stats`` as target ``shadow``, one row per completed second and route, so a
+route in shadow mode shows the new side's latency next to the legacy's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine, delete, insert, select, update
 
 from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample
-from strangler_proxy.store.schema import shadow_counts, shadow_samples
+from strangler_proxy.store.histogram import LATENCY_BUCKETS_MS
+from strangler_proxy.store.schema import route_stats, shadow_counts, shadow_samples
 
 __all__ = ["DEFAULT_MAX_PENDING", "DEFAULT_MAX_SAMPLES", "MemoryShadowSink", "StoreShadowSink"]
 
@@ -41,6 +44,8 @@ class MemoryShadowSink:
         self.counts: Counter[tuple[str, ShadowOutcome]] = Counter()
         self.samples: dict[str, deque[ShadowSample]] = {}
         self.versions: list[int] = []
+        self.latencies: dict[str, list[float]] = {}
+        """The new side's answer times to the mirrors, per route."""
         self._max_samples = max_samples_per_route
         self._changed = asyncio.Event()
 
@@ -48,7 +53,18 @@ class MemoryShadowSink:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def record(self, route: str, version: int, outcome: ShadowOutcome, sample: ShadowSample | None) -> None:
+    def record(
+        self,
+        route: str,
+        version: int,
+        outcome: ShadowOutcome,
+        sample: ShadowSample | None,
+        *,
+        new_status: int | None = None,
+        new_latency_s: float | None = None,
+    ) -> None:
+        if new_latency_s is not None:
+            self.latencies.setdefault(route, []).append(new_latency_s)
         self.counts[route, outcome] += 1
         self.versions.append(version)
         if sample is not None:
@@ -84,11 +100,26 @@ class StoreShadowSink:
         self._clock = clock
         self._counts: dict[tuple[int, str], Counter[str]] = {}
         self._samples: dict[str, deque[ShadowSample]] = {}
+        self._timings: dict[tuple[int, str], _Timing] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
-    def record(self, route: str, version: int, outcome: ShadowOutcome, sample: ShadowSample | None) -> None:
+    def record(
+        self,
+        route: str,
+        version: int,
+        outcome: ShadowOutcome,
+        sample: ShadowSample | None,
+        *,
+        new_status: int | None = None,
+        new_latency_s: float | None = None,
+    ) -> None:
         key = (int(self._clock()), route)
+        if new_status is not None and new_latency_s is not None:
+            timing = self._timings.get(key)
+            if timing is None:
+                timing = self._timings[key] = _Timing()
+            timing.add(new_status, new_latency_s * 1000.0)
         counts = self._counts.get(key)
         if counts is None:
             counts = self._counts[key] = Counter()
@@ -108,22 +139,28 @@ class StoreShadowSink:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         try:
-            await self.flush()
+            await self.flush(include_current=True)
         except Exception:  # already logged by flush(); shutting down must go on
             return
 
-    async def flush(self) -> None:
-        """Write the aggregates gathered so far; on failure they are kept for the next flush."""
+    async def flush(self, *, include_current: bool = False) -> None:
+        """Write the aggregates gathered so far; on failure they are kept for the next flush. Timings
+        are written once their second is over (one ``route_stats`` row each), unless ``include_current``."""
         async with self._lock:
             counts, self._counts = self._counts, {}
             samples, self._samples = self._samples, {}
-            if not counts and not samples:
+            now = int(self._clock())
+            timings = {k: t for k, t in self._timings.items() if include_current or k[0] < now}
+            for key in timings:
+                del self._timings[key]
+            if not counts and not samples and not timings:
                 return
             try:
-                await asyncio.to_thread(self._write, counts, samples)
+                await asyncio.to_thread(self._write, counts, samples, timings)
             except Exception:
                 logger.exception("shadow results not written to the store; kept for the next flush")
                 self._merge_back(counts, samples)
+                self._timings.update(timings)
                 raise
 
     async def _flush_forever(self) -> None:
@@ -152,9 +189,17 @@ class StoreShadowSink:
             self._samples[route] = merged
 
     def _write(
-        self, counts: dict[tuple[int, str], Counter[str]], samples: dict[str, deque[ShadowSample]]
+        self,
+        counts: dict[tuple[int, str], Counter[str]],
+        samples: dict[str, deque[ShadowSample]],
+        timings: dict[tuple[int, str], _Timing] | None = None,
     ) -> None:
         with self._engine.begin() as conn:
+            if timings:
+                conn.execute(
+                    insert(route_stats),
+                    [t.row(second, self._worker, route) for (second, route), t in timings.items()],
+                )
             for (second, route), counter in counts.items():
                 key = (
                     (shadow_counts.c.second == second)
@@ -195,6 +240,40 @@ class StoreShadowSink:
                     (shadow_samples.c.route == route) & (shadow_samples.c.id < oldest_kept)
                 )
             )
+
+
+class _Timing:
+    """One second of the new side's answers to the mirrors of one route, as a ``route_stats`` row."""
+
+    __slots__ = ("buckets", "by_class", "requests", "sum_ms")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.sum_ms = 0.0
+        self.by_class = [0, 0, 0, 0]
+        self.buckets = [0] * len(LATENCY_BUCKETS_MS)
+
+    def add(self, status: int, latency_ms: float) -> None:
+        self.requests += 1
+        self.sum_ms += latency_ms
+        if 200 <= status < 600:
+            self.by_class[status // 100 - 2] += 1
+        self.buckets[next(i for i, bound in enumerate(LATENCY_BUCKETS_MS) if latency_ms <= bound)] += 1
+
+    def row(self, second: int, worker: str, route: str) -> dict[str, object]:
+        return {
+            "second": second,
+            "worker": worker,
+            "route": route,
+            "target": "shadow",
+            "requests": self.requests,
+            "status_2xx": self.by_class[0],
+            "status_3xx": self.by_class[1],
+            "status_4xx": self.by_class[2],
+            "status_5xx": self.by_class[3],
+            "latency_sum_ms": self.sum_ms,
+            "latency_buckets": list(self.buckets),
+        }
 
 
 def _sample_row(sample: ShadowSample) -> dict[str, object]:

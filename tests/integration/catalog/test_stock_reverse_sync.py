@@ -116,3 +116,61 @@ def test_staff_stock_write_on_the_catalog_reaches_the_monolith_without_echo(
     report = json.loads(stack.sync("reconcile", "catalog", "--json").stdout)
     assert report["differences"] == [] and report["legacy_count"] == report["service_count"]
     assert stack.catalog_stock(12) == 72  # no echo came back to overwrite it
+
+
+def test_writes_on_both_sides_while_the_reverse_relay_is_down_add_up_on_both(
+    stack: SyncStack, catalog_url: str
+) -> None:
+    """A forced rollback with the catalog's writes still in its outbox (the reverse relay down): the
+    monolith takes writes again while the catalog's wait. Each side's moves reach the other as moves,
+    applied once: both end at the initial stock plus every acknowledged move, and reconcile agrees."""
+    stack.start("relay")
+    stack.start("consume")
+    initial = stack.legacy_product(12)["stock"]
+    assert stack.catalog_stock(12) == initial
+    on_catalog = _staff_post(stack, f"{catalog_url}/api/products/12/stock", {"delta": 5})
+    assert on_catalog.status_code == 200 and on_catalog.json()["stock"] == initial + 5
+    assert stack.move_stock(12, 3)["stock"] == initial + 3  # the monolith knows nothing of the +5 yet
+    # the monolith's +3 reaches the catalog as a move: the catalog's unsynced +5 stays
+    eventually(lambda: stack.catalog_stock(12) == initial + 8, what="catalog at initial + 5 + 3")
+    stack.start("reverse")
+    eventually(lambda: _legacy_row(stack, 12)[0] == initial + 8, what="monolith at initial + 5 + 3")
+    eventually(
+        lambda: json.loads(stack.sync("lag", "--json").stdout)["reverse"]["backlog"] == 0,
+        what="reverse backlog drained",
+    )
+    eventually(
+        lambda: stack.scalar("sync", "SELECT count(*) FROM sync_inbox WHERE outcome = 'echo'") == 1,
+        what="the echo of the catalog's move recorded by the consumer",
+    )
+    assert stack.catalog_stock(12) == initial + 8 and _legacy_row(stack, 12)[0] == initial + 8
+    report = json.loads(stack.sync("reconcile", "catalog", "--json").stdout)
+    assert report["differences"] == []
+    # against the truth too: each side's changes applied once on the other, the stock versions equal
+    assert report["history"]["ok"] is True and report["ok"] is True
+
+
+def test_a_level_set_while_the_other_side_moved_is_parked_as_a_conflict(
+    stack: SyncStack, catalog_url: str
+) -> None:
+    """A level does not commute: set on the catalog while the monolith moved the stock, it is not
+    applied over the monolith's newer value but parked in the monolith's conflict queue, both values
+    kept; the monolith's move still reaches the catalog."""
+    stack.start("relay")
+    stack.start("consume")
+    initial = stack.legacy_product(12)["stock"]
+    eventually(lambda: stack.catalog_stock(12) == initial, what="catalog in step")
+    assert _staff_post(stack, f"{catalog_url}/api/products/12/stock", {"quantity": 50}).status_code == 200
+    stack.move_stock(12, 1)
+    eventually(lambda: stack.catalog_stock(12) == 51, what="the monolith's move applied on the catalog")
+    stack.start("reverse")
+    eventually(
+        lambda: stack.scalar("legacy", "SELECT count(*) FROM sync_conflict WHERE aggregate_id = '12'") == 1,
+        what="the catalog's level parked in the monolith's conflict queue",
+    )
+    row = stack.rows("legacy", "SELECT ours, theirs, resolved_at FROM sync_conflict")[0]
+    assert json.loads(row.ours) == {"stk_qty": initial + 1}
+    assert json.loads(row.theirs)["stk_qty"] == 50 and row.resolved_at is None
+    assert _legacy_row(stack, 12)[0] == initial + 1  # never overwritten
+    reconcile = stack.sync("reconcile", "catalog", "--json", check=False)
+    assert reconcile.returncode == 1 and json.loads(reconcile.stdout)["history"]["open_conflicts"] == 1

@@ -73,14 +73,16 @@ def test_cli_flips_rolls_back_and_lists(control_plane: ControlPlane) -> None:
 
     added = run("add", "catalog", "--path", "/catalog", "--reason", "take over the catalog")
     assert added.exit_code == 0, added.output
-    flipped = run("flip", "catalog", "canary", "--weight", "50", "--upstream", "catalog", "-r", "half")
+    flipped = run(
+        "flip", "catalog", "canary", "--weight", "50", "--upstream", "catalog", "-r", "half", "--yes"
+    )
     assert flipped.exit_code == 0 and "active version" in flipped.output, flipped.output
     listed = run("list")
     assert listed.exit_code == 0 and "canary 50%" in listed.output, listed.output
     refused = run("flip", "catalog", "new", "--upstream", "nowhere", "-r", "typo")
-    assert refused.exit_code == 1 and "nowhere" in refused.output
+    assert refused.exit_code == 6 and "nowhere" in refused.output  # not found
     stale = run("flip", "catalog", "new", "-r", "late", "--expected-version", "1")
-    assert stale.exit_code == 1 and "conflict (409)" in stale.output
+    assert stale.exit_code == 5 and "conflict (409)" in stale.output
     back = run("rollback", "catalog", "--to", "legacy", "-r", "enough")
     assert back.exit_code == 0, back.output
     history = run("history")
@@ -88,7 +90,7 @@ def test_cli_flips_rolls_back_and_lists(control_plane: ControlPlane) -> None:
     diff = run("diff", "1", "2")
     assert diff.exit_code == 0 and "added catalog" in diff.output
     bad_token = runner.invoke(cli, ["routes", "list"], env={**env, "STRANGLER_TOKEN": "sft_nope"})
-    assert bad_token.exit_code == 1 and "not authenticated (401)" in bad_token.output
+    assert bad_token.exit_code == 4 and "not authenticated (401)" in bad_token.output
 
 
 def test_cli_reports_an_unreachable_control_plane(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -96,5 +98,5 @@ def test_cli_reports_an_unreachable_control_plane(tmp_path) -> None:  # type: ig
 
     url = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(cli, ["routes", "list", "--url", url, "--token", "sft_x"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # unreachable
     assert f"control plane not reachable at {url}" in result.output and "make run" in result.output

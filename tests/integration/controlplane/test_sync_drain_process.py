@@ -25,8 +25,12 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     engine = create_engine(sync_url)
     sync_metadata.create_all(engine, tables=[sync_lag])
-    store_lag(engine, [DirectionLag("forward", 0.0, 0, None), DirectionLag("reverse", 800.0, 3, None)])
-    engine.dispose()
+
+    def relays_report() -> None:
+        """The relays' latest figures: a handover trusts only fresh ones (older than 5 s is unknown)."""
+        store_lag(engine, [DirectionLag("forward", 0.0, 0, None), DirectionLag("reverse", 800.0, 3, None)])
+
+    relays_report()
     plane = start_control_plane(
         tmp_path / "home",
         tmp_path,
@@ -37,11 +41,12 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
         env = {**plane.env, "STRANGLER_TOKEN": "", "COLUMNS": "200"}
 
         def run(*args: str):  # type: ignore[no-untyped-def]
+            relays_report()
             return CliRunner().invoke(cli, ["routes", *args], env=env)
 
         assert run("register", "catalog", "http://127.0.0.1:18201").exit_code == 0
         assert run("add", "catalog", "--path", "/catalog", "--reason", "extract").exit_code == 0
-        flipped = run("flip", "catalog", "new", "--upstream", "catalog", "-r", "go")
+        flipped = run("flip", "catalog", "new", "--upstream", "catalog", "-r", "go", "--yes")
         assert flipped.exit_code == 0, flipped.output
 
         with httpx2.Client(base_url=plane.url + "/api/v1", timeout=10) as admin:
@@ -52,7 +57,7 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
             active = admin.get("/versions/active").json()["version"]
 
             refused = run("rollback", "catalog", "--to", "legacy", "-r", "errors", "--drain-timeout", "0.3")
-            assert refused.exit_code == 1, refused.output
+            assert refused.exit_code == 5, refused.output  # 409 sync_not_drained: conflict
             assert "reverse sync backlog is 3 events" in refused.output
             assert admin.get("/versions/active").json()["version"] == active
 
@@ -60,21 +65,24 @@ def test_cli_rollback_waits_refuses_then_forces(tmp_path: Path) -> None:
                 "rollback", "catalog", "--to", "legacy", "-r", "errors", "--drain-timeout", "0", "--force"
             )
             assert forced.exit_code == 0, forced.output
-            assert admin.get("/versions/active").json()["version"] == active + 1
+            # the refused handover's fence, then the forced one's fence and its change
+            assert admin.get("/versions/active").json()["version"] == active + 3
             entry = admin.get("/audit", params={"action": "rollback", "outcome": "ok"}).json()["entries"][0]
-            assert entry["evidence"] == {
-                "reverse_sync_backlog": 3,
-                "reverse_sync_backlogs": {"reverse": 3},
-                "forced": True,
-            }
+            assert entry["evidence"]["reverse_sync_backlogs"] == {"reverse": 3}
+            assert entry["evidence"]["reverse_sync_backlog"] == 3 and entry["evidence"]["forced"] is True
+            assert entry["evidence"]["handover"]["fenced"] is True
 
             # Back on new, then the whole table back to the version before: writes leave the catalog.
-            assert run("flip", "catalog", "new", "--upstream", "catalog", "-r", "again").exit_code == 0
+            flipped_again = run("flip", "catalog", "new", "--upstream", "catalog", "-r", "again", "--yes")
+            assert flipped_again.exit_code == 0, flipped_again.output
+            again = admin.get("/versions/active").json()["version"]
             whole = run("rollback", "-r", "undo", "--drain-timeout", "0.3")
-            assert whole.exit_code == 1 and "reverse sync backlog is 3 events" in whole.output
-            assert admin.get("/versions/active").json()["version"] == active + 2
+            assert whole.exit_code == 5 and "reverse sync backlog is 3 events" in whole.output
+            assert admin.get("/versions/active").json()["version"] == again
             forced_whole = run("rollback", "-r", "undo", "--drain-timeout", "0", "--force")
             assert forced_whole.exit_code == 0, forced_whole.output
-            assert admin.get("/versions/active").json()["version"] == active + 1  # the pointer moved back
+            # the pointer moved back to the version before the flip (never to a fence)
+            assert admin.get("/versions/active").json()["version"] == active + 3
     finally:
         plane.process.stop()
+        engine.dispose()

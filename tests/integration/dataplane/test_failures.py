@@ -19,6 +19,7 @@ from strangler_proxy.routes import (
     RuleMatch,
     Timeouts,
     Upstream,
+    WriteFence,
 )
 from tests.integration.dataplane.harness import (
     DataPlaneProcess,
@@ -105,6 +106,8 @@ def stack(
             "fault-fallback",
             fault=FaultInjection(target="new", percent=100, abort_status=500),
         ),
+        _new("/echo/fenced", "fenced", fence=WriteFence(until=time.time() + 3600, retry_after_s=2)),
+        _new("/echo/fence-ended", "fence-ended", fence=WriteFence(until=time.time() - 1)),
     ]
     version = store.publish(table(upstreams, rules))
     dataplane = start_dataplane(root / "home", store, legacy.url)
@@ -255,3 +258,19 @@ def test_fault_applies_to_about_the_configured_share(client) -> None:
     aborted = statuses.count(503)
     assert statuses.count(200) + aborted == 200
     assert 60 <= aborted <= 140  # 50 % of 200: far outside 6 standard deviations is a bug
+
+
+def test_a_write_fence_answers_writes_503_with_retry_after_and_lets_reads_through(stack, client) -> None:  # type: ignore[no-untyped-def]
+    """A route whose writes are changing sides: its unsafe methods get 503 + Retry-After from the proxy
+    (nothing reaches either side), its reads are served, and a fence past its end holds nothing."""
+    _dataplane, legacy, catalog = stack
+    legacy_before, catalog_before = _requests_seen(legacy), _requests_seen(catalog)
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = client.request(method, "/echo/fenced", content=b'{"delta": 1}')
+        assert response.status_code == 503, (method, response.text)
+        assert response.headers["retry-after"] == "2"
+        assert response.json()["error"] == "writes_fenced"
+    # each probe counts itself: a difference of 1 means no write reached that side
+    assert (_requests_seen(legacy) - legacy_before, _requests_seen(catalog) - catalog_before) == (1, 1)
+    assert client.get("/echo/fenced").status_code == 200
+    assert client.post("/echo/fence-ended", content=b"x").status_code == 200

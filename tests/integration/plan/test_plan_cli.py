@@ -113,7 +113,7 @@ def test_an_unreachable_control_plane_is_one_clear_error(tmp_path: Path) -> None
     result = CliRunner().invoke(
         cli, ["plan", "status", "--plan", str(ROOT / "plans/legacyshop.yaml")], env=env
     )
-    assert result.exit_code == 1 and "control plane not reachable" in result.output
+    assert result.exit_code == 3 and "control plane not reachable" in result.output
 
 
 def test_inventory_from_the_monolith_command_with_traffic_shares(plane: ControlPlane) -> None:

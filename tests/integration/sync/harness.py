@@ -122,6 +122,13 @@ class SyncStack:
 
     def set_stock(self, product_id: int, quantity: int) -> dict[str, Any]:
         """The monolith's own stock API, as staff in a session (one password hash per stack, not per call)."""
+        return self.stock_write(product_id, {"quantity": quantity})
+
+    def move_stock(self, product_id: int, delta: int) -> dict[str, Any]:
+        """Move the monolith's stock by ``delta`` through its stock API, as staff."""
+        return self.stock_write(product_id, {"delta": delta})
+
+    def stock_write(self, product_id: int, body: dict[str, int]) -> dict[str, Any]:
         if self._staff is None:
             client = httpx2.Client(base_url=self.legacy_url, timeout=30)
             page = client.get("/accounts/login/").text
@@ -134,7 +141,7 @@ class SyncStack:
             self._staff = client
         response = self._staff.post(
             f"/api/products/{product_id}/stock",
-            json={"quantity": quantity},
+            json=body,
             headers={"X-CSRFToken": self._staff.cookies["csrftoken"]},
         )
         assert response.status_code == 200, response.text

@@ -154,8 +154,16 @@ def test_stock_change_and_its_outbox_row_commit_together(engine: Engine) -> None
     assert get_product(SqlAlchemyUnitOfWork(engine), 3).stock.quantity == 7
     rows = _outbox_rows(engine)
     assert [(aggregate, origin) for aggregate, origin, _ in rows] == [("3", "catalog"), ("3", "catalog")]
-    assert rows[0][2] == {"prd_id": 3, "stk_qty": 11, "upd_dt": "2026-05-01T12:00:00"}  # Berlin wall clock
-    assert rows[1][2]["stk_qty"] == 7 and set(rows[1][2]) == {"prd_id", "stk_qty", "upd_dt"}
+    # a level set (no move: it does not commute), then a move; each with the stock version it made
+    assert rows[0][2] == {
+        "prd_id": 3,
+        "stk_qty": 11,
+        "upd_dt": "2026-05-01T12:00:00",
+        "stk_delta": None,
+        "stk_ver": 1,
+    }  # fmt: skip  (upd_dt: Berlin wall clock)
+    assert rows[1][2] == {**rows[1][2], "stk_qty": 7, "stk_delta": -4, "stk_ver": 2}
+    assert set(rows[1][2]) == {"prd_id", "stk_qty", "upd_dt", "stk_delta", "stk_ver"}
 
 
 def test_refused_and_shadow_stock_changes_leave_no_row(engine: Engine) -> None:

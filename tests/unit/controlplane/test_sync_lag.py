@@ -84,6 +84,18 @@ def _last_audit(api: Api, action: str) -> dict:
     return entries[0]
 
 
+def _backlog_evidence(api: Api, action: str) -> dict | None:
+    """The audit's backlog figures, without the handover's detail (checked in test_handover)."""
+    evidence = _last_audit(api, action)["evidence"]
+    if evidence is None:
+        return None
+    return {key: value for key, value in evidence.items() if key not in ("handover", "completes")}
+
+
+FENCED = 2
+"""A handover publishes its write fence as a version of its own, then the change."""
+
+
 def test_lag_is_unknown_without_a_sync_database(api: Api, settings: ControlPlaneSettings) -> None:
     response = api.get("/sync/lag")
     assert response.status_code == 200
@@ -141,7 +153,7 @@ def test_rollback_waits_until_the_reverse_backlog_drains(api: Api, sync_engine: 
     finally:
         drained.join()
     assert response.status_code == 200, response.text
-    assert response.json()["version"] == version + 1
+    assert response.json()["version"] == version + FENCED
     assert time.monotonic() - started >= 0.4
     assert _last_audit(api, "rollback")["evidence"]["reverse_sync_backlog"] == 0
 
@@ -158,6 +170,7 @@ def test_rollback_refuses_with_409_when_the_backlog_does_not_drain(api: Api, syn
         "message": "reverse sync backlog is 5 events (reverse: 5); retry, wait, or force",
         "backlog": 5,
         "backlogs": {"reverse": 5},
+        "unknown": [],
     }
     assert api.get("/versions/active").json()["version"] == version  # nothing rolled back
     too_long = api.post("/routes/catalog/rollback", {"to": "legacy", "reason": "x", "drain_timeout_s": 61})
@@ -170,8 +183,8 @@ def test_forced_rollback_rolls_back_and_audits_the_backlog(api: Api, sync_engine
     body = {"to": "legacy", "reason": "now", "drain_timeout_s": 0.1, "force": True}
     response = api.post("/routes/catalog/rollback", body)
     assert response.status_code == 200, response.text
-    assert response.json()["version"] == version + 1
-    evidence = _last_audit(api, "rollback")["evidence"]
+    assert response.json()["version"] == version + FENCED
+    evidence = _backlog_evidence(api, "rollback")
     assert evidence == {"reverse_sync_backlog": 5, "reverse_sync_backlogs": {"reverse": 5}, "forced": True}
 
 
@@ -221,8 +234,9 @@ def test_ui_rollback_refuses_until_forced_and_shows_the_lag(api: Api, sync_engin
     assert api.get("/versions/active").json()["version"] == version
     forced = {**form, "expected_version": str(version), "force": "on"}
     assert api.client.post("/ui/routes/catalog/rollback", data=forced).status_code == 200
-    assert api.get("/versions/active").json()["version"] == version + 1
-    assert _last_audit(api, "rollback")["evidence"] == {
+    # the refused handover's fence (not active any more), then the forced one's fence and its change
+    assert api.get("/versions/active").json()["version"] == version + 1 + FENCED
+    assert _backlog_evidence(api, "rollback") == {
         "reverse_sync_backlog": 6,
         "reverse_sync_backlogs": {"reverse": 6},
         "forced": True,
@@ -293,9 +307,9 @@ def test_rollback_of_an_orders_route_waits_for_reverse_orders_only(api: Api, syn
     finally:
         drained.join()
     assert response.status_code == 200, response.text
-    assert response.json()["version"] == version + 1
+    assert response.json()["version"] == version + FENCED
     assert time.monotonic() - started >= 0.4  # it waited for the orders backlog...
-    evidence = _last_audit(api, "rollback")["evidence"]
+    evidence = _backlog_evidence(api, "rollback")
     # ...and not for the catalog's, which is not where this route's writes went
     assert evidence == {"reverse_sync_backlog": 0, "reverse_sync_backlogs": {"reverse:orders": 0}}
 
@@ -313,14 +327,16 @@ def test_orders_rollback_refusal_names_the_direction_then_force_is_audited(
         "message": "reverse sync backlog is 3 events (reverse:orders: 3); retry, wait, or force",
         "backlog": 3,
         "backlogs": {"reverse:orders": 3},
+        "unknown": [],
     }
     assert api.get("/versions/active").json()["version"] == version
     failed = api.get("/audit?action=rollback", role="admin").json()["entries"]
     assert not failed or failed[0]["outcome"] != "ok"
     forced = api.post("/routes/checkout/rollback", {**body, "force": True})
     assert forced.status_code == 200, forced.text
-    assert api.get("/versions/active").json()["version"] == version + 1
-    assert _last_audit(api, "rollback")["evidence"] == {
+    # the refused handover's fence (not active any more), then the forced one's fence and its change
+    assert api.get("/versions/active").json()["version"] == version + 1 + FENCED
+    assert _backlog_evidence(api, "rollback") == {
         "reverse_sync_backlog": 3,
         "reverse_sync_backlogs": {"reverse:orders": 3},
         "forced": True,
@@ -352,13 +368,15 @@ def test_the_mapping_is_a_setting(monkeypatch: pytest.MonkeyPatch, tmp_path) -> 
         ControlPlaneSettings(home=tmp_path)
 
 
-def test_whole_table_rollback_drains_every_reverse_direction(api: Api, sync_engine: Engine) -> None:
+def test_whole_table_rollback_drains_the_directions_of_the_moved_writes(
+    api: Api, sync_engine: Engine
+) -> None:
     version = _route_on_new(api, ORDERS_RULE, upstream="orders")  # the previous version: checkout on legacy
     _store_directions(sync_engine, {"reverse": 1, "reverse:orders": 2})
     refused = api.post("/rollback", {"reason": "undo", "drain_timeout_s": 0.1})
     assert refused.status_code == 409, refused.text
-    assert refused.json()["backlogs"] == {"reverse": 1, "reverse:orders": 2}
-    assert api.get("/versions/active").json()["version"] == version
+    assert refused.json()["backlogs"] == {"reverse:orders": 2}  # the catalog's writes do not move
+    assert api.get("/versions/active").json()["version"] == version  # the fence lifted: back to it
     drained = threading.Timer(0.3, _store_directions, args=(sync_engine, {"reverse": 0, "reverse:orders": 0}))
     drained.start()
     try:
@@ -367,9 +385,9 @@ def test_whole_table_rollback_drains_every_reverse_direction(api: Api, sync_engi
         drained.join()
     assert done.status_code == 200, done.text
     assert done.json()["version"] == version - 1  # the pointer back to the version before the flip
-    assert _last_audit(api, "rollback")["evidence"] == {
+    assert _backlog_evidence(api, "rollback") == {
         "reverse_sync_backlog": 0,
-        "reverse_sync_backlogs": {"reverse": 0, "reverse:orders": 0},
+        "reverse_sync_backlogs": {"reverse:orders": 0},
     }
 
 
@@ -378,17 +396,21 @@ def test_whole_table_rollback_forced_and_one_that_moves_no_writes(api: Api, sync
     _store_directions(sync_engine, {"reverse:orders": 2})
     forced = api.post("/rollback", {"reason": "now", "drain_timeout_s": 0, "force": True})
     assert forced.status_code == 200, forced.text
-    assert _last_audit(api, "rollback")["evidence"] == {
+    assert _backlog_evidence(api, "rollback") == {
         "reverse_sync_backlog": 2,
         "reverse_sync_backlogs": {"reverse:orders": 2},
         "forced": True,
     }
-    # rolling that rollback back puts writes ON the new upstream: nothing to drain, nothing waited for
+    # rolling that rollback back puts writes ON the new upstream: the forward sync (never measured here)
+    # has nothing to wait for
     started = time.monotonic()
     back = api.post("/rollback", {"reason": "again"})
     assert back.status_code == 200, back.text
     assert time.monotonic() - started < 5
-    assert _last_audit(api, "rollback")["evidence"] is None
+    assert _backlog_evidence(api, "rollback") == {
+        "forward_sync_backlog": 0,
+        "forward_sync_backlogs": {"forward:orders": 0},
+    }
 
 
 def test_reactivating_an_older_version_drains_like_a_rollback(api: Api, sync_engine: Engine) -> None:
@@ -406,15 +428,18 @@ def test_reactivating_an_older_version_drains_like_a_rollback(api: Api, sync_eng
     )
     assert forced.status_code == 200, forced.text
     assert api.get("/versions/active").json()["version"] == before_flip
-    assert _last_audit(api, "reactivate")["evidence"] == {
+    assert _backlog_evidence(api, "reactivate") == {
         "reverse_sync_backlog": 3,
         "reverse_sync_backlogs": {"reverse:orders": 3},
         "forced": True,
     }
-    # and back to the flipped version: writes move ON to the new upstream, nothing to wait for
+    # and back to the flipped version: writes move ON to the new upstream, after the forward sync
     again = api.post(f"/versions/{version}/activate", {"reason": "forward again"})
     assert again.status_code == 200, again.text
-    assert _last_audit(api, "reactivate")["evidence"] is None
+    assert _backlog_evidence(api, "reactivate") == {
+        "forward_sync_backlog": 0,
+        "forward_sync_backlogs": {"forward:orders": 0},
+    }
 
 
 def test_ui_reactivation_refuses_until_forced(api: Api, sync_engine: Engine) -> None:
@@ -454,14 +479,15 @@ def test_routes_moving_writes_off() -> None:
     assert [r.name for r in routes_moving_writes_off(current, table())] == ["w", "s"]
 
 
-def test_panic_records_every_reverse_direction_without_waiting(api: Api, sync_engine: Engine) -> None:
+def test_panic_records_the_moved_writes_backlog_without_waiting(api: Api, sync_engine: Engine) -> None:
     _route_on_new(api, ORDERS_RULE, upstream="orders")
     _store_directions(sync_engine, {"forward": 8, "reverse": 1, "reverse:orders": 6})
     started = time.monotonic()
     response = api.post("/panic", {"reason": "emergency"})
     assert response.status_code == 200, response.text
     assert time.monotonic() - started < 5  # well under the 10 s default drain
-    assert _last_audit(api, "panic")["evidence"] == {
-        "reverse_sync_backlog": 7,
-        "reverse_sync_backlogs": {"reverse": 1, "reverse:orders": 6},
+    assert _backlog_evidence(api, "panic") == {
+        "reverse_sync_backlog": 6,
+        "reverse_sync_backlogs": {"reverse:orders": 6},
     }
+    api.services.publishing.handover.join_background(0)  # type: ignore[union-attr]

@@ -193,3 +193,33 @@ def test_the_memory_sink_counts_keeps_samples_and_can_be_awaited() -> None:
     sink = asyncio.run(scenario())
     assert sink.counts["products", ShadowOutcome.MISMATCH] == 3
     assert [s.request_id for s in sink.samples["products"]] == ["req-1", "req-2"]
+
+
+def test_the_new_sides_answers_to_the_mirrors_reach_route_stats_once_their_second_is_over(engine) -> None:  # type: ignore[no-untyped-def]
+    from strangler_proxy.store.schema import route_stats
+
+    clock = Clock(100.2)
+    sink = StoreShadowSink(engine, "shadow-1", clock=clock)
+    for latency in (0.004, 0.008, 0.150):
+        sink.record("catalog", 4, ShadowOutcome.MATCH, None, new_status=200, new_latency_s=latency)
+    sink.record("catalog", 4, ShadowOutcome.ERROR, None)  # no answer: no timing
+
+    def rows() -> list[tuple]:
+        with engine.connect() as conn:
+            query = select(
+                route_stats.c.second,
+                route_stats.c.target,
+                route_stats.c.requests,
+                route_stats.c.status_2xx,
+                route_stats.c.latency_buckets,
+            )
+            return [tuple(row) for row in conn.execute(query)]
+
+    asyncio.run(sink.flush())
+    assert rows() == []  # second 100 is not over yet
+    clock.now = 101.0
+    asyncio.run(sink.flush())
+    [(second, target, requests, ok, buckets)] = rows()
+    assert (second, target, requests, ok) == (100, "shadow", 3, 3)
+    assert sum(buckets) == 3 and buckets[2] == buckets[3] == buckets[7] == 1  # <= 5, 10, 200 ms
+    assert counts(engine) == [(100, "shadow-1", "catalog", 3, 0, 1)]

@@ -55,9 +55,11 @@ def test_stock_api_writes_a_product_event_with_the_row_in_legacy_columns(client)
     assert (event.aggregate_type, event.aggregate_id, event.sequence) == ("product", str(product.prd_id), 1)
     assert event.event_type == "product.stock_changed" and event.origin == "legacy"
     assert event.payload["stk_qty"] == 7 and event.payload["prd_cd"] == product.prd_cd
+    # the change itself travels with the row: the move, and the product's stock version it made
+    assert (event.payload["stk_delta"], event.payload["stk_ver"]) == (3, 1)
     assert set(event.payload) == {
         "prd_id", "prd_cd", "prd_nm", "prd_desc", "unit_prc", "stk_qty", "sts_cd", "ctg_id", "cat_path",
-        "crt_dt", "upd_dt",
+        "crt_dt", "upd_dt", "stk_delta", "stk_ver",
     }  # fmt: skip
     assert event.published_at is None
 

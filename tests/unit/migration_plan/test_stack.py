@@ -260,3 +260,31 @@ def test_the_haproxy_engine_takes_the_front_door_and_the_control_plane_knows_it(
     assert by_name(build_stack(settings, root=repo, environ={}).specs)["controlplane"].env[
         "STRANGLER_ENGINE"
     ] == ("dataplane")
+
+
+def test_the_stacks_data_plane_says_which_side_served_unless_told_not_to(
+    repo: Path, settings: StackSettings
+) -> None:
+    touch(repo, "strangler_proxy/dataplane/__main__.py")
+    dataplane = by_name(build_stack(settings, root=repo, environ={}).specs)["dataplane"]
+    assert dataplane.env["STRANGLER_DEBUG_HEADERS"] == "true"
+    quiet = build_stack(settings, root=repo, environ={"STRANGLER_DEBUG_HEADERS": "false"})
+    assert by_name(quiet.specs)["dataplane"].env["STRANGLER_DEBUG_HEADERS"] == "false"
+
+
+def test_the_monolith_runs_under_opentelemetry_instrument_only_when_tracing_is_on(
+    repo: Path, settings: StackSettings
+) -> None:
+    off = by_name(build_stack(settings, root=repo, environ={}).specs)["legacy"]
+    assert "opentelemetry-instrument" not in " ".join(off.argv)
+    assert not any(name.startswith("OTEL_") for name in off.env)
+    on = by_name(
+        build_stack(
+            settings, root=repo, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+        ).specs
+    )["legacy"]
+    assert Path(on.argv[0]).name == "opentelemetry-instrument"
+    assert on.argv[1:] == off.argv
+    assert on.env["OTEL_TRACES_EXPORTER"] == "otlp_proto_http"
+    assert on.env["OTEL_SERVICE_NAME"] == "legacy-monolith"
+    assert on.env["DJANGO_SETTINGS_MODULE"] == "legacy_monolith.legacyshop.settings"

@@ -7,6 +7,7 @@ from typing import Any
 
 from migration_plan.admin_client import AdminApiError
 from strangler_proxy.routes import RouteTable, Upstream
+from strangler_proxy.routes.validation import table_problems
 
 __all__ = ["FakeAdmin"]
 
@@ -59,6 +60,7 @@ class FakeAdmin:
             for name in table.upstreams
             if name != "legacy" and name not in self.registry
         ]
+        problems += [p for p in table_problems(table) if "can never match" in p]
         before = {r.name: r for r in self.active.rules}
         added = [r.name for r in table.rules if r.name not in before]
         changed = [r.name for r in table.rules if r.name in before and before[r.name] != r]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migration_plan.plan import PlanEngine, PlanError
+from migration_plan.plan import PlanEngine, PlanError, load_plan
+from strangler_proxy.routes import ActionMode, RouteTable, Rule, RuleAction, RuleMatch, Upstream
 from tests.unit.plan.fakes import FakeAdmin
 
 pytestmark = pytest.mark.unit
@@ -179,3 +180,102 @@ def test_rollback_refuses_while_sync_lags_unless_forced() -> None:
     forced = engine.rollback(drain_timeout_s=2, force=True, why="panic")
     assert forced.published
     assert admin.reasons[-1].endswith("(panic; forced before sync drained: reverse backlog 4)")
+
+
+def _hand_made_walkthrough_table() -> RouteTable:
+    """What the old walkthrough left: rules made by hand, one defined otherwise than the plan does."""
+    upstreams = {
+        "legacy": Upstream(name="legacy", url="http://127.0.0.1:8100"),
+        "catalog": Upstream(name="catalog", url="http://127.0.0.1:8201"),
+        "orders": Upstream(name="orders", url="http://127.0.0.1:8202"),
+    }
+    reads = Rule(
+        name="catalog-api-reads",
+        match=RuleMatch(kind="pattern", path="/api/products(/[0-9]+)?"),
+        action=RuleAction(mode=ActionMode.NEW, upstream="catalog"),
+    )
+    orders = Rule(
+        name="orders-api",
+        match=RuleMatch(kind="prefix", path="/api/orders"),
+        action=RuleAction(mode=ActionMode.SHADOW, upstream="orders"),
+    )
+    return RouteTable(version=1, upstreams=upstreams, rules=(reads, orders))
+
+
+def _legacyshop_engine(root) -> tuple[PlanEngine, FakeAdmin]:  # type: ignore[no-untyped-def]
+    admin = FakeAdmin(
+        registry={"catalog": "http://127.0.0.1:8201", "orders": "http://127.0.0.1:8202"},
+        versions=[_hand_made_walkthrough_table()],
+        reasons=["by hand"],
+    )
+    return PlanEngine(load_plan(root / "plans" / "legacyshop.yaml"), admin), admin  # type: ignore[arg-type]
+
+
+def test_status_shows_each_routes_live_mode_next_to_its_plan_step(root) -> None:
+    engine, _admin = _legacyshop_engine(root)
+    stages = {s["stage"]: s for s in engine.status().to_dict()["stages"]}
+    reads = {r["route"]: r for r in stages["catalog-reads"]["routes"]}
+    assert reads["catalog-api-reads"]["state"] == "new" and reads["catalog-api-reads"]["step"] == "retire"
+    assert reads["catalog-api-reads"]["match_differs"] and not reads["catalog-api-reads"]["off_plan"]
+    assert reads["catalog-pages"]["state"] == "absent" and reads["catalog-pages"]["step"] == "not started"
+    orders = {r["route"]: r for r in stages["orders"]["routes"]}
+    assert orders["orders-api"]["step"] == "shadow" and not orders["orders-api"]["match_differs"]
+
+
+def test_a_general_stage_started_late_goes_behind_the_specific_rules(root) -> None:
+    engine, admin = _legacyshop_engine(root)
+    preview = engine.advance(dry_run=True)
+    assert preview.stage == "front-door" and not preview.problems, preview.problems
+    change = engine.advance()
+    assert change.published
+    assert [r.name for r in admin.active.rules] == ["catalog-api-reads", "orders-api", "front-door"]
+
+
+def test_advance_never_moves_a_route_backwards_unless_allowed(root) -> None:
+    engine, admin = _legacyshop_engine(root)
+    engine.advance()  # front-door
+    change = engine.advance(stage="catalog-reads")
+    assert change.published and change.after == "shadow"
+    assert admin.active.rule("catalog-api-reads").action.mode is ActionMode.NEW
+    assert admin.active.rule("catalog-pages").action.mode is ActionMode.SHADOW
+    assert any("catalog-api-reads stays at retire" in note for note in change.notes)
+    back = engine.advance(stage="catalog-reads", dry_run=True, allow_backwards=True, force=True)
+    assert "catalog-api-reads: new -> canary 5%" in back.changes
+
+
+def test_a_rule_that_can_never_match_is_explained_with_the_fix(root) -> None:
+    engine, admin = _legacyshop_engine(root)
+    front = Rule(name="front-door", match=RuleMatch(kind="prefix", path="/"), action=RuleAction())
+    table = admin.active
+    admin.versions.append(RouteTable(version=2, upstreams=table.upstreams, rules=(front, *table.rules)))
+    preview = engine.advance(stage="catalog-reads", dry_run=True)
+    assert any("can never match" in p for p in preview.problems)
+    [note] = [n for n in preview.notes if n.startswith("orders-api (stage orders) comes after front-door")]
+    assert "(stage front-door)" in note and "strangler plan adopt" in note
+    adopted = engine.adopt()
+    assert adopted.published, adopted.problems
+    names = [r.name for r in admin.active.rules]
+    assert names.index("front-door") == len(names) - 1
+
+
+def test_adopt_rewrites_hand_made_rules_as_the_plan_defines_them(root) -> None:
+    engine, admin = _legacyshop_engine(root)
+    preview = engine.adopt(dry_run=True)
+    assert any(line.startswith("catalog-api-reads: match pattern") for line in preview.changes)
+    change = engine.adopt()
+    rule = admin.active.rule("catalog-api-reads")
+    assert change.published and rule.match.path == "/api/products"
+    assert rule.match.methods == frozenset({"GET", "HEAD"}) and rule.action.mode is ActionMode.NEW
+    again = engine.adopt()
+    assert again.published is None and "nothing to adopt" in again.notes[-1]
+
+
+def test_adopt_explains_a_mode_no_step_describes(root) -> None:
+    engine, admin = _legacyshop_engine(root)
+    table = admin.active
+    odd = table.rule("orders-api").model_copy(
+        update={"action": RuleAction(mode=ActionMode.CANARY, weight=30, upstream="orders")}
+    )
+    admin.versions.append(RouteTable(version=2, upstreams=table.upstreams, rules=(table.rules[0], odd)))
+    change = engine.adopt(dry_run=True)
+    assert any("orders-api is canary 30%" in note and "canary 25%" in note for note in change.notes)

@@ -115,3 +115,31 @@ def test_bad_urlconf_documents(tmp_path: Path) -> None:
         parse_urlconf('[{"name": "a"}]', source="x")
     with pytest.raises(InventoryError, match="cannot read"):
         read_urlconf_file(tmp_path / "missing.json")
+
+
+def test_a_pattern_no_live_rule_matches_has_no_share_but_the_unmatched_traffic_is_told(root: Path) -> None:
+    plan = load_plan(root / "plans" / "legacyshop.yaml")
+    stats = [{"route": "-", "legacy": {"requests": 80}, "new": {"requests": 0}}]  # no rule yet
+    inventory = build_inventory(parse_urlconf(json.dumps(URLCONF), source="t"), plan, stats, window_s=60)
+    assert all(row.share is None for row in inventory.rows)  # not a misleading 0.0%
+    assert inventory.total_requests == 80 and inventory.unmatched_requests == 80
+    assert inventory.to_dict()["unmatched_requests"] == 80
+
+
+def test_piped_or_wide_nothing_is_cut(root: Path) -> None:
+    from rich.console import Console
+
+    from migration_plan.cli.inventory_commands import print_inventory
+
+    plan = load_plan(root / "plans" / "legacyshop.yaml")
+    stats = [{"route": "-", "legacy": {"requests": 8}, "new": {"requests": 0}}]
+    inventory = build_inventory(parse_urlconf(json.dumps(URLCONF), source="t"), plan, stats, window_s=60)
+    narrow = Console(width=80, record=True, highlight=False)
+    print_inventory(inventory, narrow, wide=True)
+    text = narrow.export_text()
+    assert "…" not in text  # a narrow terminal wraps, never cuts
+    assert "share -: no rule of the live table matches the pattern yet" in " ".join(text.split())
+    assert "100.0% of 8" in text
+    piped = Console(width=100_000, record=True, highlight=False)  # what the command uses when piped
+    print_inventory(inventory, piped)
+    assert "catalog-reads (catalog-home GET,HEAD)" in piped.export_text()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from acl.catalog.records import ProductRecord
 from acl.sync.events import SyncEvent
+from acl.sync.stock import StockChange
 from acl.sync.transports.base import Backlog, Delivery
 from tests.unit.acl.legacy_db import legacy_row
 
@@ -35,12 +37,33 @@ class FakePort:
     def __init__(self) -> None:
         self.products: dict[int, ProductRecord] = {}
         self.calls: list[list[int]] = []
+        self.applied: set[str] = set()
 
-    def apply_products(self, records: Sequence[ProductRecord]) -> int:
+    def apply_products(self, records: Sequence[ProductRecord], *, keep_stock: bool = False) -> int:
         self.calls.append([record.id for record in records])
         for record in records:
+            held = self.products.get(record.id)
+            if keep_stock and held is not None:
+                record = dataclasses.replace(record, stock=held.stock)
             self.products[record.id] = record
         return len(records)
+
+    def apply_stock_changes(
+        self, changes: Sequence[StockChange], *, rows: Mapping[int, ProductRecord] | None = None
+    ) -> list[str]:
+        """Moves added once per event id, levels set (no versions kept here: the real port's are tested
+        on its database)."""
+        outcomes = []
+        for change in changes:
+            held = self.products.get(change.product_id) or (rows or {}).get(change.product_id)
+            if change.event_id in self.applied or held is None:
+                outcomes.append("duplicate" if held is not None else "unknown")
+                continue
+            level = held.stock + change.delta if change.delta is not None else change.level
+            self.products[change.product_id] = dataclasses.replace(held, stock=level)
+            self.applied.add(change.event_id)
+            outcomes.append("applied")
+        return outcomes
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         yield from (self.products[key] for key in sorted(self.products))

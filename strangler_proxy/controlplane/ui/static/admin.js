@@ -20,6 +20,11 @@
     if (token) { event.detail.headers["X-CSRF-Token"] = token; }
   });
 
+  // One time format on every page: 24-hour UTC, as the tables print it ("19:06:42 UTC").
+  function clock(ms) {
+    return new Date(ms).toISOString().slice(11, 19);
+  }
+
   function fmt(value, kind) {
     if (value === null || value === undefined) { return "\u2014"; }
     if (kind === "rps") { return value.toFixed(value >= 100 ? 0 : 1); }
@@ -61,7 +66,7 @@
       });
     });
     var stamp = document.getElementById("live-updated");
-    if (stamp) { stamp.textContent = new Date(payload.now * 1000).toLocaleTimeString(); }
+    if (stamp) { stamp.textContent = clock(payload.now * 1000) + " UTC"; }
     var workers = document.getElementById("workers-status");
     if (workers && payload.workers) {
       var w = payload.workers;
@@ -117,8 +122,8 @@
       setText(cells.backlog, String(figures.backlog), figures.backlog > 0);
       setText(cells.dead, figures.dead === null || figures.dead === undefined ? "–" : String(figures.dead),
         figures.dead > 0);
-      setText(cells.measured, figures.stale ? "stale · " + new Date(figures.measured_at).toLocaleTimeString()
-        : new Date(figures.measured_at).toLocaleTimeString(), figures.stale);
+      var measured = clock(Date.parse(figures.measured_at)) + " UTC";
+      setText(cells.measured, figures.stale ? "stale · " + measured : measured, figures.stale);
     });
   }
 
@@ -155,7 +160,8 @@
         datasets: sides.map(function (side) {
           return {
             label: side, data: [], borderColor: COLORS[side], backgroundColor: COLORS[side],
-            borderWidth: 2, pointRadius: 0, tension: 0.25, spanGaps: true,
+            // monotone curves never overshoot the points, so a line stays inside its plot
+            borderWidth: 2, pointRadius: 0, cubicInterpolationMode: "monotone", spanGaps: true,
           };
         }),
       },
@@ -164,7 +170,10 @@
         interaction: { mode: "index", intersect: false },
         plugins: { legend: { position: "top", align: "end", labels: { boxWidth: 10, font: { size: 11 } } } },
         scales: {
-          x: { ticks: { maxTicksLimit: 6, font: { size: 10 } }, grid: { display: false } },
+          x: {
+            ticks: { maxTicksLimit: 6, font: { size: 10 } }, grid: { display: false },
+            title: { display: true, text: "time (UTC)", font: { size: 11 } },
+          },
           y: {
             beginAtZero: true, max: max, ticks: { font: { size: 10 } },
             title: { display: true, text: unit, font: { size: 11 } },
@@ -179,10 +188,7 @@
     var series = payload.series || {};
     var route = selectedRoute();
     var data = (series.routes || {})[route] || null;
-    var labels = (series.seconds || []).map(function (s) {
-      var d = new Date(s * 1000);
-      return d.toLocaleTimeString([], { minute: "2-digit", second: "2-digit" });
-    });
+    var labels = (series.seconds || []).map(function (s) { return clock(s * 1000); });
     Object.keys(charts).forEach(function (metric) {
       var chart = charts[metric];
       chart.data.labels = labels;
@@ -293,6 +299,12 @@
   });
 
   document.addEventListener("htmx:afterSwap", function () {
+    // The top bar's version follows the table the page shows (after this operator's publish too).
+    var table = document.getElementById("routes-table");
+    var badge = document.getElementById("active-version");
+    if (table && badge && table.getAttribute("data-version")) {
+      badge.textContent = "v" + table.getAttribute("data-version");
+    }
     highlightRow();
     if (lastPayload) { updateRows(lastPayload); }
   });
@@ -301,6 +313,27 @@
   document.addEventListener("routes-changed", function () {
     var form = document.querySelector("#new-route form");
     if (form) { form.reset(); }
+  });
+
+  // A successful publish closes the panel (it would hide the Guard, Parity and p99 columns) and says
+  // what happened in a toast at the bottom of the page; a refusal stays in the panel to be read.
+  var toastTimer = null;
+  function showToast(text) {
+    var toast = document.getElementById("toast");
+    if (!toast) { return; }
+    toast.textContent = text;
+    toast.hidden = false;
+    if (toastTimer) { window.clearTimeout(toastTimer); }
+    toastTimer = window.setTimeout(function () { toast.hidden = true; }, 10000);
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var panel = document.getElementById("action-panel");
+    if (!panel || event.detail.target !== panel) { return; }
+    var ok = panel.querySelector('.flash.ok[role="status"]');
+    if (ok) {
+      showToast(ok.textContent.trim());
+      closePanel();
+    }
   });
 
   function closePanel() {

@@ -66,6 +66,17 @@ def test_acknowledged_writes_missing_from_the_monolith_are_lost() -> None:
     assert check.lines[1].endswith(": ok"), "the write of unknown outcome may have been applied"
 
 
+def test_a_loss_both_sides_share_is_lost_however_well_they_agree() -> None:
+    """The sides agree with each other (12 and 12), yet both miss an acknowledged write: lost, on the
+    ledger's word; a side that applied a move twice shows as duplicated."""
+    ledger = WriteLedger(acknowledged=Counter({1: 3}))
+    shared = WriteCheck(before={1: 10}, after={1: 12}, ledger=ledger, others={"catalog": {1: 12}})
+    assert shared.lost == 1 and shared.duplicated == 0
+    assert [line.split(":")[0] for line in shared.lines] == ["product 1 on legacy", "product 1 on catalog"]
+    doubled = WriteCheck(before={1: 10}, after={1: 13}, ledger=ledger, others={"catalog": {1: 14}})
+    assert doubled.lost == 0 and doubled.duplicated == 1
+
+
 def guard_result(*, rolled_back_after_window: float | None, lost: int = 0) -> DrillResult:
     result = DrillResult("errors", "the catalog answers 500", "guard", started=T0)
     result.injected = T0 + 5
