@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 
 from tests.integration.supervisor.harness import VENV_BIN, StranglerUp, get
 from tests.support.net import free_port
+from tests.support.processes import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.load]
 
@@ -108,7 +111,32 @@ def _site(folder: Path) -> None:
     _run(folder, str(VENV_BIN / "python"), "manage.py", "makemigrations", "things")
 
 
+RAN: list[tuple[str, ...]] = []  # the commands of the walkthrough, as a user types them
+
+
+def _typed(argv: tuple[str, ...]) -> tuple[str, ...]:
+    head = Path(argv[0]).name
+    return (
+        "strangler" if head == "strangler" else "python" if head.startswith("python") else head,
+        *argv[1:],
+    )
+
+
+def _documented_commands() -> list[tuple[str, ...]]:
+    """The commands of docs/adopt.md's steps 2 to 5 (``sh`` blocks; comments and variables dropped)."""
+    text = (ROOT / "docs" / "adopt.md").read_text(encoding="utf-8")
+    steps = text[text.index("## 2. ") : text.index("## 6. ")]
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", steps, flags=re.S):
+        for line in block.splitlines():
+            words = [w for w in shlex.split(line, comments=True) if not re.fullmatch(r"[A-Z_]+=\S*", w)]
+            if words:
+                commands.append(tuple(words))
+    return commands
+
+
 def _run(folder: Path, *argv: str, env: dict[str, str] | None = None) -> str:
+    RAN.append(_typed(argv))
     done = subprocess.run(
         argv,
         cwd=folder,
@@ -123,6 +151,7 @@ def _run(folder: Path, *argv: str, env: dict[str, str] | None = None) -> str:
 
 
 def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
+    RAN.clear()
     site = tmp_path / "site"
     site.mkdir()
     _site(site)
@@ -174,6 +203,7 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
     assert "the route stays on legacy" in out
     assert (site / "new_services" / "things" / "entrypoints" / "wsgi.py").is_file()
     up = StranglerUp.start(home, "--config", str(project_file), env=env)
+    RAN.append(("strangler", "up", "--config", str(project_file)))
     front = f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}"
     try:
         up.wait_ready(timeout=240)
@@ -215,7 +245,7 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
             "--upstream",
             "things",
             "-r",
-            "all",
+            "things: all traffic",
             env=env,
         )
         status, body = get(f"{front}/api/things", timeout=10)
@@ -226,3 +256,13 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
         assert (status, body) == (200, "about mysite"), "the other routes stay on the monolith"
     finally:
         up.kill()
+
+    # docs/adopt.md says what ran: each of its commands, in its order, is one the walkthrough ran (with
+    # at most options added: ports and folders of the test's own)
+    documented = _documented_commands()
+    assert len(documented) >= 10, documented
+    position = 0
+    for command in documented:
+        matches = [i for i, ran in enumerate(RAN) if i >= position and ran[: len(command)] == command]
+        assert matches, f"docs/adopt.md's `{' '.join(command)}` is not run (in order) by this test: {RAN}"
+        position = matches[0] + 1
