@@ -2,7 +2,8 @@
 
 * every call has a timeout (connect, read, write, pool);
 * idempotent calls (GET) are retried on no-answer and on 502/503/504, with capped exponential backoff;
-  POSTs are never retried, since the first attempt may have been applied;
+  POSTs are never retried, since the first attempt may have been applied, unless they carry an
+  ``Idempotency-Key`` the monolith honours (a retry is then answered, never applied twice);
 * a circuit breaker fails fast while the monolith keeps failing;
 * every failure surfaces as an ``acl.errors`` exception, never as an httpx2 one.
 """
@@ -33,10 +34,11 @@ from acl.errors import (
 )
 from acl.tracing import client_span
 
-__all__ = ["DEFAULT_TIMEOUT", "LegacyClient", "LegacyProductPage", "RetryPolicy"]
+__all__ = ["DEFAULT_TIMEOUT", "IDEMPOTENCY_KEY_HEADER", "LegacyClient", "LegacyProductPage", "RetryPolicy"]
 
 DEFAULT_TIMEOUT = httpx2.Timeout(5.0, connect=2.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,34 +124,58 @@ class LegacyClient:
         """Set the stock level (``{"quantity": n}``); staff credentials needed (``auth=``); never retried."""
         return self._post_stock(product_id, {"quantity": quantity}, request_id)
 
-    def adjust_stock(self, product_id: int, delta: int, *, request_id: str | None = None) -> ProductRecord:
-        """Move the stock by ``delta`` units (``{"delta": d}``); never retried: it is not idempotent."""
-        return self._post_stock(product_id, {"delta": delta}, request_id)
+    def adjust_stock(
+        self,
+        product_id: int,
+        delta: int,
+        *,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ProductRecord:
+        """Move the stock by ``delta`` units (``{"delta": d}``). Not idempotent, so never retried, unless
+        ``idempotency_key`` is given: the monolith then applies the change once per key."""
+        return self._post_stock(product_id, {"delta": delta}, request_id, idempotency_key)
 
-    def _post_stock(self, product_id: int, body: dict[str, int], request_id: str | None) -> ProductRecord:
+    def _post_stock(
+        self,
+        product_id: int,
+        body: dict[str, int],
+        request_id: str | None,
+        idempotency_key: str | None = None,
+    ) -> ProductRecord:
         path = f"/api/products/{product_id}/stock"
-        response = self._request("POST", path, json=body, request_id=request_id)
+        headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key} if idempotency_key else None
+        response = self._request("POST", path, json=body, request_id=request_id, headers=headers)
         return product_from_legacy_json(self._json(response))
 
     # --- plumbing ------------------------------------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, *, request_id: str | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx2.Response:
-        attempts = self.retry.attempts if method in IDEMPOTENT_METHODS else 1
+        keyed = headers is not None and IDEMPOTENCY_KEY_HEADER in headers
+        attempts = self.retry.attempts if method in IDEMPOTENT_METHODS or keyed else 1
+        if request_id:
+            headers = {**(headers or {}), "X-Request-ID": request_id}
         for attempt in range(1, attempts + 1):
             try:
                 self.breaker.before_call()
             except CircuitOpen as exc:
                 raise CircuitOpen(str(exc), retry_after=exc.retry_after, method=method, url=path) from None
-            headers = {"X-Request-ID": request_id} if request_id else {}
+            sent = dict(headers or {})  # each attempt's own copy: its span adds its traceparent
             try:
                 with client_span(
                     f"legacy {method}",
                     {"http.request.method": method, "url.path": path, "legacy.attempt": attempt},
-                    headers,
+                    sent,
                 ) as span:
-                    response = self._http.request(method, path, headers=headers or None, **kwargs)
+                    response = self._http.request(method, path, headers=sent or None, **kwargs)
                     span.set_attribute("http.response.status_code", response.status_code)
             except httpx2.TimeoutException as exc:
                 self.breaker.record_failure()

@@ -4,7 +4,9 @@ Add ``"strangler_django"`` to ``INSTALLED_APPS`` and ``path("", include("strangl
 root URLconf. It brings the transactional outbox (``strangler_django.outbox.record_event``), the
 reverse-sync endpoint ``POST /internal/sync/apply`` with the appliers the project registers
 (``STRANGLER_SYNC_APPLIERS``), ``GET /internal/session/resolve`` (any ``AUTH_USER_MODEL`` and
-``SESSION_ENGINE``), ``/healthz`` and ``/readyz``, and the ``urls_json`` route inventory command.
+``SESSION_ENGINE``), ``GET/PATCH /internal/session/state`` (the session keys listed in
+``STRANGLER_SESSION_STATE_KEYS``, for a service that took over a route using them), ``/healthz`` and
+``/readyz``, and the ``urls_json`` route inventory command.
 
 It depends on Django only, and nothing else of the toolkit.
 """

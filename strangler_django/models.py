@@ -12,7 +12,7 @@ from django.db import models
 
 from strangler_django.fields import NaiveUtcDateTimeField
 
-__all__ = ["AppliedEvent", "OutboxEvent", "StockVersion", "SyncConflict"]
+__all__ = ["AppliedEvent", "IdempotencyRecord", "OutboxEvent", "StockVersion", "SyncConflict"]
 
 
 class OutboxEvent(models.Model):
@@ -118,3 +118,22 @@ class SyncConflict(models.Model):
 
     def __str__(self) -> str:
         return f"conflict on {self.aggregate_type}:{self.aggregate_id}.{self.field} from {self.origin}"
+
+
+class IdempotencyRecord(models.Model):
+    """The answer given to a request with an ``Idempotency-Key`` (see ``strangler_django.idempotency``)."""
+
+    user_id = models.CharField(max_length=64)
+    path = models.CharField(max_length=255)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100)
+    body = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "strangler_idempotency_record"
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "path", "key"], name="strangler_idempotency_unique")
+        ]

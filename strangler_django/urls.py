@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from strangler_django import health, views
+from strangler_django import health, session_state, views
 
 app_name = "strangler"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("internal/sync/apply", views.sync_apply, name="sync_apply"),
     path("internal/session/resolve", views.session_resolve, name="session_resolve"),
+    path("internal/session/state", session_state.session_state, name="session_state"),
 ]

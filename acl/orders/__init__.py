@@ -3,6 +3,7 @@ outbox payloads, and the reader that resolves what a legacy order points at (cus
 
 from acl.orders.records import CURRENCY, OrderLineRecord, OrderRecord, OrderStatus
 from acl.orders.references import LegacyReferenceReader, LegacyReferences, ProductReference, referenced_ids
+from acl.orders.session_cart import CART_SESSION_KEY, EMPTY_CART, cart_quantities_from_session
 from acl.orders.translators import (
     decode_order_status,
     encode_order_status,
@@ -12,13 +13,16 @@ from acl.orders.translators import (
 )
 
 __all__ = [
+    "CART_SESSION_KEY",
     "CURRENCY",
+    "EMPTY_CART",
     "LegacyReferenceReader",
     "LegacyReferences",
     "OrderLineRecord",
     "OrderRecord",
     "OrderStatus",
     "ProductReference",
+    "cart_quantities_from_session",
     "decode_order_status",
     "encode_order_status",
     "order_from_legacy_payload",

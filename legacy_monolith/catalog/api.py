@@ -11,6 +11,7 @@ from legacy_monolith.catalog.serializers import product_to_dict
 from legacy_monolith.catalog.services import NegativeStock, product_stock_update
 from legacy_monolith.legacyshop.api import ApiError, api_view, parse_json_object, require_api_user
 from legacy_monolith.legacyshop.pagination import invalid_parameter, paginate
+from strangler_django.idempotency import idempotent
 
 STATUS_CODES = {"active": Product.STATUS_ACTIVE, "discontinued": Product.STATUS_DISCONTINUED}
 # The order in which filters reappear in next/previous links.
@@ -59,8 +60,10 @@ def product_detail(request, pk):
 
 
 @api_view(["POST"], basic_auth=True)
+@idempotent
 def product_stock(request, pk):
-    """Set the stock (``{"quantity": n}``) or move it (``{"delta": d}``); staff only."""
+    """Set the stock (``{"quantity": n}``) or move it (``{"delta": d}``); staff only. With an
+    ``Idempotency-Key``, a retried change is answered again, never applied twice."""
     require_api_user(request, staff=True)
     product = _get_product(pk)
     data = parse_json_object(request)

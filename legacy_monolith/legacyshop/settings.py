@@ -66,6 +66,8 @@ STRANGLER_SYNC_APPLIERS = [
     "legacy_monolith.orders.appliers.OrderApplier",
 ]
 STRANGLER_IDENTITY_CLAIMS = "legacy_monolith.customers.identity.customer_claims"
+# The session cart ({"<product id>": quantity}), which a service checking out reads and empties.
+STRANGLER_SESSION_STATE_KEYS = ["cart"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

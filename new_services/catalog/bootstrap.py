@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from acl.identity import IdentityVerifier, load_identity_key
+from new_services.catalog.adapters.legacy_session import LegacyCartCount
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
@@ -32,20 +33,28 @@ class Catalog:
     readiness: ReadinessCheck
     engine: Engine | None = None
     identity: IdentityVerifier | None = None
+    cart_count: Callable[[str], int] | None = None
+    """The units in a monolith session's cart (None: pages show 0)."""
+    closers: tuple[Callable[[], None], ...] = ()
 
     def dispose(self) -> None:
         if self.engine is not None:
             self.engine.dispose()
+        for close in self.closers:
+            close()
 
 
 def bootstrap(settings: CatalogSettings) -> Catalog:
     """Wire the catalog on its own database (``settings.database_url``); maps Product first."""
     start_mappers()
     engine = make_engine(settings.database_url)
+    carts = LegacyCartCount(settings.legacy_url, settings.internal_token)
     return Catalog(
         settings=settings,
         uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
         readiness=lambda: MIGRATIONS.readiness(engine),
         engine=engine,
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),
+        cart_count=carts.count,
+        closers=(carts.close,),
     )

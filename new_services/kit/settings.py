@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ServiceSettings"]
@@ -32,6 +32,14 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Set by gunicorn's config (kit/gunicorn_config.py): workers share their Prometheus samples there.
     metrics_dir: Path | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
+    # The monolith: where it answers, its internal bearer token (else the file it writes under
+    # $STRANGLER_HOME/legacy, read when first needed) and its session cookie, for its session state.
+    legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
+    legacy_internal_token: SecretStr | None = Field(None, validation_alias="STRANGLER_LEGACY_INTERNAL_TOKEN")
+    legacy_internal_token_file: Path | None = Field(
+        None, validation_alias="STRANGLER_LEGACY_INTERNAL_TOKEN_FILE"
+    )
+    legacy_session_cookie: str = Field("sessionid", validation_alias="STRANGLER_LEGACY_SESSION_COOKIE")
     # The same variable the monolith reads, so that both sides accept the same cross-origin POSTs.
     csrf_trusted_origins_text: str = Field("", validation_alias="LEGACYSHOP_CSRF_TRUSTED_ORIGINS")
 
@@ -48,3 +56,15 @@ class ServiceSettings(BaseSettings):
         if self.database_url_override:
             return self.database_url_override
         return f"sqlite:///{(self.data_dir / f'{self.service}.sqlite3').resolve()}"
+
+    def internal_token(self) -> str | None:
+        """The monolith's internal bearer token: ``STRANGLER_LEGACY_INTERNAL_TOKEN``, else the file
+        ``STRANGLER_LEGACY_INTERNAL_TOKEN_FILE`` names, else the monolith's own file in the home (read
+        when asked, never created here: None until the monolith has written it)."""
+        if self.legacy_internal_token is not None:
+            return self.legacy_internal_token.get_secret_value()
+        path = self.legacy_internal_token_file or self.strangler_home / "legacy" / "internal_token"
+        try:
+            return path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None

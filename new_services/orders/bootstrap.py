@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 from acl.identity import IdentityVerifier, load_identity_key
 from new_services.kit.engine import make_engine
+from new_services.orders.adapters.legacy_session import LegacySessionCarts
 from new_services.orders.adapters.legacy_stock import LegacyStock
 from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from new_services.orders.service_layer import CheckoutSaga, StockPort, StockUnavailable
+from new_services.orders.service_layer import CheckoutSaga, SessionCartPort, StockPort, StockUnavailable
 from new_services.orders.service_layer.unit_of_work import AbstractUnitOfWork
 from new_services.orders.settings import OrdersSettings
 
@@ -33,6 +34,7 @@ class Orders:
     stock: StockPort
     identity: IdentityVerifier
     readiness: ReadinessCheck
+    session_carts: SessionCartPort | None = None
     clock: Callable[[], datetime] = _utcnow
     closers: tuple[Callable[[], None], ...] = field(default=())
 
@@ -73,8 +75,11 @@ def bootstrap(settings: OrdersSettings) -> Orders:
         stock = legacy
     else:
         stock = UnconfiguredStock()  # type: ignore[assignment]
+    session_carts = LegacySessionCarts(settings.legacy_url, settings.internal_token)
+    closers.append(session_carts.close)
     return Orders(
         settings=settings,
+        session_carts=session_carts,
         uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
         stock=stock,
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),

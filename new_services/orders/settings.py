@@ -18,6 +18,11 @@ class OrdersSettings(ServiceSettings):
 
     Stock lives in the monolith for now: checkout calls its staff stock API as
     ``ORDERS_LEGACY_USERNAME`` / ``ORDERS_LEGACY_PASSWORD`` (one login per worker) at ``ORDERS_STOCK_URL``.
+    The cart checked out is the customer's session cart, kept by the monolith and read (then emptied)
+    through its ``/internal/session/state`` with its internal token (``STRANGLER_LEGACY_INTERNAL_TOKEN``,
+    else the monolith's ``$STRANGLER_HOME/legacy/internal_token``); the session is the cookie
+    ``STRANGLER_LEGACY_SESSION_COOKIE``. ``ORDERS_CART_IN_BODY=true`` also accepts the cart in the
+    request body (``{"items": [...]}``), an extension the monolith does not have.
     Order numbers are ``ORDERS_NUMBER_OFFSET`` + a local sequence, so they never collide with the
     monolith's own ``ORD-<date>-<ord_id>`` once orders are synced back to it.
     """
@@ -27,12 +32,12 @@ class OrdersSettings(ServiceSettings):
 
     database_url_override: str | None = Field(None, validation_alias="ORDERS_DATABASE_URL")
     port: int = Field(8202, ge=1, le=65535)
-    legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
     # Whoever serves the monolith's stock contract (POST /api/products/<id>/stock): the monolith until
     # the catalog takes stock writes over, then the catalog, by configuration only.
     stock_url_override: str | None = Field(None, validation_alias="ORDERS_STOCK_URL")
     legacy_username: str = Field("staff", validation_alias="ORDERS_LEGACY_USERNAME")
     legacy_password: SecretStr | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD")
+    cart_in_body: bool = Field(False, validation_alias="ORDERS_CART_IN_BODY")
     legacy_password_file: Path | None = Field(None, validation_alias="ORDERS_LEGACY_PASSWORD_FILE")
     """A file holding the password instead (compose and Kubernetes secrets)."""
 

@@ -1,16 +1,24 @@
-"""Who the customer is, for the new services: the monolith's session resolved and signed.
+"""Who the customer is, for the new services: the monolith's credentials resolved and signed.
 
-For a request sent to a new upstream (or mirrored there) that carries the monolith's session cookie,
-the resolver asks the legacy's ``GET /internal/session/resolve`` (bearer token) who the session
-belongs to, signs the claims with the shared identity key (:mod:`strangler_proxy.identity`) and the
-forwarder adds them as ``X-Strangler-Identity``. Answers, anonymous ones included, are cached per
-session for ``cache_s`` seconds, so a busy customer costs one lookup per period. A client's own
-``X-Strangler-Identity`` never passes (every ``x-strangler-*`` header is stripped).
+For a request sent to a new upstream (or mirrored there) that carries a credential the monolith
+accepts (HTTP basic auth, or else its session cookie), the resolver asks the legacy's
+``GET /internal/session/resolve`` (bearer token; the credential in ``X-Legacy-Authorization`` or
+``X-Legacy-Session``) who it belongs to, signs the claims with the shared identity key
+(:mod:`strangler_proxy.identity`) and the forwarder adds them as ``X-Strangler-Identity``.
+
+Resolutions are cached for ``cache_s`` seconds (default 30) under an HMAC-SHA256 of the credential with
+a per-process random key, never under the credential itself, so a busy client costs one lookup per
+period (for basic auth, one password hash on the monolith instead of one per request). A session found
+anonymous is cached too; credentials the monolith refuses are not (each attempt is checked again, as
+the monolith would). A client's own ``X-Strangler-Identity`` never passes (every ``x-strangler-*``
+header is stripped).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -22,12 +30,17 @@ from strangler_proxy.dataplane.failures import describe_failure
 from strangler_proxy.identity import identity_claims, sign_identity
 from strangler_proxy.keyring import KeyRing
 
-__all__ = ["IDENTITY_HEADER", "IdentityResolver", "session_cookie"]
+__all__ = ["IDENTITY_HEADER", "Credential", "IdentityResolver", "request_credential", "session_cookie"]
 
 logger = logging.getLogger(__name__)
 
 IDENTITY_HEADER = "x-strangler-identity"
 _RESOLVE_PATH = "/internal/session/resolve"
+_SESSION = "x-legacy-session"
+_AUTHORIZATION = "x-legacy-authorization"
+
+Credential = tuple[str, str]
+"""(the header the resolve endpoint reads it from, the credential): a session key or basic auth."""
 
 
 def session_cookie(raw_headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -41,6 +54,24 @@ def session_cookie(raw_headers: Sequence[tuple[bytes, bytes]], name: bytes) -> s
             if part.startswith(prefix):
                 return part[len(prefix) :].decode("latin-1") or None
     return None
+
+
+def request_credential(raw_headers: Sequence[tuple[bytes, bytes]], cookie: bytes) -> Credential | None:
+    """The credential to resolve, in one pass over the headers: ``Authorization: Basic`` first (the
+    monolith's API views prefer it to the session), else the session cookie ``cookie``, else None."""
+    session = None
+    prefix = cookie + b"="
+    for header, value in raw_headers:
+        if header == b"authorization":
+            if value[:6].lower() == b"basic ":
+                return (_AUTHORIZATION, value.decode("latin-1"))
+        elif header == b"cookie" and session is None:
+            for part in value.split(b";"):
+                part = part.strip()
+                if part.startswith(prefix):
+                    session = part[len(prefix) :].decode("latin-1") or None
+                    break
+    return None if session is None else (_SESSION, session)
 
 
 class IdentityResolver:
@@ -70,7 +101,8 @@ class IdentityResolver:
         self._max = max_entries
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._cache: OrderedDict[bytes, tuple[float, str | None]] = OrderedDict()
+        self._cache_key = secrets.token_bytes(32)
         self.lookups = 0
 
     async def header_for(self, raw_headers: Sequence[tuple[bytes, bytes]]) -> str | None:
@@ -78,25 +110,28 @@ class IdentityResolver:
         key = self.session_of(raw_headers)
         return None if key is None else await self.header_for_session(key)
 
-    def session_of(self, raw_headers: Sequence[tuple[bytes, bytes]]) -> str | None:
-        """The session to resolve for this request: None without a session cookie (or before the
-        legacy's token exists), so most requests need no ``await`` at all."""
-        key = session_cookie(raw_headers, self._cookie)
-        if key is None or not self._has_token():
+    def session_of(self, raw_headers: Sequence[tuple[bytes, bytes]]) -> Credential | None:
+        """The credential to resolve for this request (basic auth or the session cookie): None
+        without one (or before the legacy's token exists), so most requests need no ``await``."""
+        credential = request_credential(raw_headers, self._cookie)
+        if credential is None or not self._has_token():
             return None
-        return key
+        return credential
 
-    async def header_for_session(self, key: str, traceparent: str | None = None) -> str | None:
-        """The signed identity of session ``key`` (see :meth:`session_of`), None when anonymous; a
-        lookup in the monolith continues ``traceparent`` (the request's, as sent upstream)."""
+    async def header_for_session(self, credential: Credential, traceparent: str | None = None) -> str | None:
+        """The signed identity of ``credential`` (see :meth:`session_of`), None when nobody is behind it;
+        a lookup in the monolith continues ``traceparent`` (the request's, as sent upstream)."""
         now = self._clock()
-        cached = self._cache.get(key)
+        cache_key = hmac.digest(self._cache_key, "\0".join(credential).encode("latin-1"), "sha256")
+        cached = self._cache.get(cache_key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        claims = await self._resolve(key, traceparent)
+        claims = await self._resolve(credential, traceparent)
         value = None if claims is None else sign_identity(self._key, claims, now + self._token_s)
-        self._cache[key] = (now + self._cache_s, value)
-        self._cache.move_to_end(key)
+        if value is None and credential[0] == _AUTHORIZATION:
+            return None  # refused credentials are checked again next time, never remembered
+        self._cache[cache_key] = (now + self._cache_s, value)
+        self._cache.move_to_end(cache_key)
         while len(self._cache) > self._max:
             self._cache.popitem(last=False)
         return value
@@ -116,17 +151,19 @@ class IdentityResolver:
             self._auth = f"Bearer {token}"
         return True
 
-    async def _resolve(self, key: str, traceparent: str | None = None) -> dict[str, object] | None:
+    async def _resolve(
+        self, credential: Credential, traceparent: str | None = None
+    ) -> dict[str, object] | None:
         self.lookups += 1
         url = self._legacy_url() + _RESOLVE_PATH
         assert self._auth is not None
-        headers = {"authorization": self._auth, "x-legacy-session": key, "accept": "application/json"}
+        headers = {"authorization": self._auth, credential[0]: credential[1], "accept": "application/json"}
         if traceparent:
             headers["traceparent"] = traceparent
         try:
             async with self._session.get(url, headers=headers, timeout=self._timeout) as response:
                 if response.status == 404:
-                    return None  # no live session: the customer is anonymous
+                    return None  # no live session, or refused credentials: the client is anonymous
                 if response.status != 200:
                     raise UpstreamConnectError(
                         f"the legacy refused to resolve the session (status {response.status})",

@@ -124,3 +124,28 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready", "checks": {"database": "ok"}}
     assert client.post("/readyz").status_code == 405
+
+
+def test_basic_auth_credentials_resolve_to_their_user_and_wrong_ones_to_nobody(client):
+    import base64
+
+    member = Member.objects.create_user("bob@example.com", password="pw-0123456789", team="blue")
+
+    def resolve(credentials):
+        basic = "Basic " + base64.b64encode(credentials.encode()).decode()
+        return client.get("/internal/session/resolve", HTTP_X_LEGACY_AUTHORIZATION=basic, **_bearer())
+
+    found = resolve("bob@example.com:pw-0123456789")
+    assert found.status_code == 200
+    assert found.json() == {
+        "user_id": member.pk,
+        "username": "bob@example.com",
+        "is_staff": False,
+        "team": "blue",
+    }
+    assert resolve("bob@example.com:wrong").status_code == 404
+    assert resolve("nobody@example.com:pw-0123456789").status_code == 404
+    other_scheme = client.get(
+        "/internal/session/resolve", HTTP_X_LEGACY_AUTHORIZATION="Bearer abc", **_bearer()
+    )
+    assert other_scheme.status_code == 400

@@ -4,24 +4,53 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+import structlog
+from flask import Response, request
+from markupsafe import Markup
 
+from acl.errors import ACLError
+from new_services.catalog.entrypoints.auth import current_identity
+from new_services.catalog.entrypoints.dependencies import catalog
 from new_services.kit import pages
 
 __all__ = ["CURRENCY", "SHOP_NAME", "html_error", "render_page", "shop_context"]
 
 SHOP_NAME = "LegacyShop"
 CURRENCY = "EUR"
+log = structlog.get_logger("catalog.shop")
+
+
+def _cart_count() -> int:
+    """The units in the monolith's session cart (0 without a session, or when it cannot be asked: logged)."""
+    count = catalog().cart_count
+    session_key = request.cookies.get(catalog().settings.legacy_session_cookie)
+    if count is None or not session_key:
+        return 0
+    try:
+        return count(session_key)
+    except (ACLError, LookupError) as exc:
+        log.warning("cart count unavailable", reason=str(exc))
+        return 0
 
 
 def shop_context() -> dict[str, Any]:
-    """The monolith's context processors for an anonymous visitor (no session is read here yet)."""
+    """The monolith's context processors: the signed-in customer (from the signed identity), the
+    session cart's count, and the logout form's CSRF field (the monolith's own token, from its cookie)."""
+    identity = current_identity()
+    user: dict[str, Any] = {"is_authenticated": False}
+    if identity is not None:
+        user = {"is_authenticated": True, "is_staff": identity.is_staff, "username": identity.username}
+    csrf = request.cookies.get("csrftoken", "")
+    csrf_ok = csrf.isalnum() and len(csrf) in (32, 64)
     return {
         "shop_name": SHOP_NAME,
         "currency": CURRENCY,
-        "cart_count": 0,
-        "user": {"is_authenticated": False},
+        "cart_count": _cart_count(),
+        "user": user,
         "messages": [],
+        "csrf_input": Markup(f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">')
+        if csrf_ok
+        else "",
     }
 
 

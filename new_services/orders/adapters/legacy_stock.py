@@ -1,10 +1,11 @@
 """The stock port on the monolith: its staff stock API (``POST /api/products/<id>/stock``, delta).
 
-``reserve`` is ``delta: -n``, ``release`` is ``delta: +n``. The monolith's API takes no idempotency
-key, so at-most-once per saga step comes from the saga's log (a step is logged before it is called
-and marked after), and POSTs are never retried. When a POST gets no answer, the reservation may or
-may not have been applied: ``StockOutcomeUnknown``, and the saga leaves it in doubt rather than
-releasing stock that was perhaps never taken.
+``reserve`` is ``delta: -n``, ``release`` is ``delta: +n``, each with an ``Idempotency-Key`` made of
+the saga step's id (``<step>:reserve``, ``<step>:release``), which the monolith honours
+(strangler_django's ``idempotent``): a call that got no answer is sent again with the same key and is
+answered, never applied twice. When retries run out, the reservation may or may not have been
+applied: ``StockOutcomeUnknown``, and the saga leaves it in doubt rather than releasing stock that was
+perhaps never taken.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from acl.errors import (
     LegacyServiceError,
     LegacyUnavailable,
 )
-from acl.legacy_client import LegacyClient, RetryPolicy
+from acl.legacy_client import IDEMPOTENCY_KEY_HEADER, LegacyClient, RetryPolicy
 from new_services.orders.domain import Money
 from new_services.orders.service_layer.checkout import insufficient_stock_message
 from new_services.orders.service_layer.errors import (
@@ -54,10 +55,22 @@ class LegacyStockClient(LegacyClient):
         self._lock = threading.Lock()
         self._logged_in = False
 
-    def adjust_stock(self, product_id: int, delta: int, *, request_id: str | None = None) -> ProductRecord:
+    def adjust_stock(
+        self,
+        product_id: int,
+        delta: int,
+        *,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ProductRecord:
         """POST ``{"delta": delta}``; call ``login()`` first (a 401/403 means: log in again)."""
+        headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key} if idempotency_key else None
         response = self._request(
-            "POST", f"/api/products/{product_id}/stock", json={"delta": delta}, request_id=request_id
+            "POST",
+            f"/api/products/{product_id}/stock",
+            json={"delta": delta},
+            request_id=request_id,
+            headers=headers,
         )
         return product_from_legacy_json(self._json(response))
 
@@ -129,16 +142,17 @@ class LegacyStock:
             raise StockUnavailable(f"cannot log in to the monolith's stock API: {exc}") from exc
 
     def _adjust(self, product_id: int, delta: int, step_id: str) -> ProductRecord:
-        """One stock change; a 401/403 (session expired or revoked) was refused unapplied, so after a
-        new login the call is repeated once. Otherwise POSTs are never repeated."""
+        """One stock change under the step's idempotency key; a 401/403 (session expired or revoked) was
+        refused unapplied, so after a new login the call is repeated once."""
+        key = f"{step_id}:{'reserve' if delta < 0 else 'release'}"
         self._login()
         try:
-            return self._client.adjust_stock(product_id, delta, request_id=step_id)
+            return self._client.adjust_stock(product_id, delta, request_id=step_id, idempotency_key=key)
         except LegacyRejected as exc:
             if exc.status_code not in (401, 403):
                 raise
         self._login(force=True)
-        return self._client.adjust_stock(product_id, delta, request_id=step_id)
+        return self._client.adjust_stock(product_id, delta, request_id=step_id, idempotency_key=key)
 
     def product(self, product_id: int) -> StockedProduct:
         try:

@@ -1,13 +1,15 @@
 """``/api/orders``: the customer's order history (read) and checkout (write), the monolith's contract.
 
-Contract difference, on purpose: the monolith checks out the cart held in its Django session; this
-service cannot read that session, so ``POST /api/orders`` takes the cart lines in the body,
-``{"items": [{"product_id": 3, "quantity": 2}, ...]}`` (the shape of ``POST /api/cart``), and the
-client (or the page that posts it) empties its session cart afterwards. Everything else (statuses,
-error bodies, the ``ORDER`` shape, ``Location``) is the monolith's. Additions: ``Idempotency-Key``
-(same key + same body -> same answer, no second order; other body -> 422), ``X-Strangler-Shadow: 1``
-(processed, answered, and rolled back: no reservation, no order, nothing published). As on the
-monolith, a checkout needs the ``csrftoken`` cookie's value in ``X-CSRFToken`` (403 ``csrf_failed``).
+As on the monolith, ``POST /api/orders`` checks out the customer's session cart (the body is not
+read) and empties it: the cart is the monolith's session data, read and emptied through the ACL's
+session-state bridge (``SessionCartPort``). Statuses, error bodies, the ``ORDER`` shape and
+``Location`` are the monolith's; a checkout needs the ``csrftoken`` cookie's value in ``X-CSRFToken``
+(403 ``csrf_failed``), and one authenticated by HTTP basic auth is refused (400 ``empty_cart``: no
+session, no cart), as there. Additions: ``Idempotency-Key`` (same key + same cart -> same answer, no
+second order, also once the cart has been emptied; other cart -> 422), ``X-Strangler-Shadow: 1``
+(processed, answered, and rolled back: no reservation, no order, nothing published, the cart kept).
+Extension, off by default: with ``ORDERS_CART_IN_BODY=true`` a body ``{"items": [{"product_id",
+"quantity"}, ...]}`` (the shape of ``POST /api/cart``) is checked out instead of the session cart.
 """
 
 from __future__ import annotations
@@ -16,18 +18,28 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from flask import Blueprint, Response, request
 
+from acl.identity import CustomerIdentity
 from new_services.kit.csrf import CsrfRejected, check_csrf
 from new_services.kit.methods import ALL_METHODS, api_methods
 from new_services.kit.responses import json_response
+from new_services.orders.bootstrap import Orders
 from new_services.orders.domain import MAX_LINE_QUANTITY, CheckoutCart, EmptyCart
 from new_services.orders.domain.cart import MAX_PRODUCT_ID
-from new_services.orders.entrypoints.auth import current_customer
+from new_services.orders.domain.order import Order
+from new_services.orders.entrypoints.auth import NotAuthenticated, current_customer
 from new_services.orders.entrypoints.dependencies import orders
 from new_services.orders.entrypoints.errors import ApiError
 from new_services.orders.entrypoints.representation import order_to_dict, page_to_dict
-from new_services.orders.service_layer import PlaceOrder, get_order, list_orders
+from new_services.orders.service_layer import (
+    PlaceOrder,
+    SessionCart,
+    SessionUnavailable,
+    get_order,
+    list_orders,
+)
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -43,6 +55,8 @@ MAX_PAGE_SIZE = 100
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 SHADOW_HEADER = "X-Strangler-Shadow"
 _MAX_KEY_LENGTH = 255
+NEEDS_SESSION = "Checkout needs the session cart; log in with a session."
+log = structlog.get_logger("orders.api")
 
 
 def _positive_int(params: Mapping[str, str], field: str, default: int, maximum: int | None = None) -> int:
@@ -127,20 +141,73 @@ def order_list() -> Response:
             page_size=_positive_int(request.args, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
         )
         return json_response(page_to_dict(request.path, page))
+    if (request.authorization is not None and request.authorization.type == "basic") or (
+        request.headers.get("Authorization", "")[:6].lower() == "basic "
+    ):
+        # The monolith skips the CSRF check for basic auth, and has no session cart to check out.
+        raise ApiError(400, "empty_cart", NEEDS_SESSION)
     try:
         check_csrf(request, trusted_origins=service.settings.csrf_trusted_origins, form_token=False)
     except CsrfRejected as exc:
         raise ApiError(403, "csrf_failed", f"CSRF verification failed: {exc.reason}") from None
-    command = PlaceOrder(
-        customer_id=customer.user_id,
-        cart=_cart_from_body(),
-        idempotency_key=_idempotency_key(),
-        shadow=is_shadow(),
-    )
+    key, shadow = _idempotency_key(), is_shadow()
+    session_key: str | None = None
+    session: SessionCart | None = None
+    if service.settings.cart_in_body and _json_body_has_items():
+        cart = _cart_from_body()
+    else:
+        session_key, session = _session_cart(service, customer)
+        if session.cart is None:
+            replayed = service.saga().replay(customer.user_id, key) if key is not None else None
+            if replayed is None:
+                raise ApiError(400, "empty_cart", "Your cart is empty.")
+            return _created(replayed)
+        cart = session.cart
+    command = PlaceOrder(customer_id=customer.user_id, cart=cart, idempotency_key=key, shadow=shadow)
     order = service.saga().place_order(command)
+    if session_key is not None and session is not None and not shadow:
+        _empty_session_cart(service, session_key, session, order)
+    return _created(order)
+
+
+def _created(order: Order) -> Response:
     response = json_response(order_to_dict(order), 201)
     response.headers["Location"] = f"/api/orders/{order.order_no}"
     return response
+
+
+def _json_body_has_items() -> bool:
+    """The extension's test: a JSON object body with ``items`` (anything else is the session cart)."""
+    try:
+        data = json.loads(request.get_data() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and "items" in data
+
+
+def _session_cart(service: Orders, customer: CustomerIdentity) -> tuple[str, SessionCart]:
+    """The signed-in customer's session and its cart; 401 when the session is not (any more) theirs."""
+    session_key = request.cookies.get(service.settings.legacy_session_cookie)
+    if not session_key:
+        raise ApiError(400, "empty_cart", NEEDS_SESSION)
+    if service.session_carts is None:
+        raise SessionUnavailable("no session-cart port is configured")
+    session = service.session_carts.read(session_key)
+    if session is None or session.user_id != customer.user_id:
+        raise NotAuthenticated()
+    return session_key, session
+
+
+def _empty_session_cart(service: Orders, session_key: str, session: SessionCart, order: Order) -> None:
+    """Empty the cart just checked out, as the monolith does; the order stands whatever happens here."""
+    assert service.session_carts is not None
+    try:
+        emptied = service.session_carts.empty(session_key, session.version)
+    except SessionUnavailable as exc:
+        log.error("order placed but its session cart not emptied", order_no=order.order_no, reason=str(exc))
+        return
+    if not emptied:
+        log.warning("session cart changed during checkout: kept as it is now", order_no=order.order_no)
 
 
 @blueprint.route("/api/orders/<ord_no>", methods=ALL_METHODS, provide_automatic_options=False)

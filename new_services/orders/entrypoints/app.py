@@ -20,6 +20,7 @@ def create_app(settings: OrdersSettings | None = None, *, orders: Orders | None 
     install_tracing(settings.service)  # before bootstrap builds the engines, so they are traced
     orders = orders or bootstrap(settings)
     app = service_app(__name__, settings, orders)
+    app.jinja_env.keep_trailing_newline = True  # as Django's templates render (and include) them
     register_error_handlers(app)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)

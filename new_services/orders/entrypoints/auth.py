@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import structlog
 from flask import g, request
 
@@ -15,8 +18,20 @@ log = structlog.get_logger("orders.auth")
 
 
 class NotAuthenticated(Exception):
-    def __init__(self) -> None:
-        super().__init__(NOT_AUTHENTICATED)
+    def __init__(self, message: str = NOT_AUTHENTICATED) -> None:
+        super().__init__(message)
+
+
+def _refused_basic_auth() -> str | None:
+    """The monolith's words for basic-auth credentials the proxy could not resolve, if any were sent."""
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() != "basic ":
+        return None
+    try:
+        base64.b64decode(header[6:].strip()).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return "Malformed basic authorization header."
+    return "Invalid username or password."
 
 
 def optional_customer() -> CustomerIdentity | None:
@@ -33,5 +48,5 @@ def optional_customer() -> CustomerIdentity | None:
 def current_customer() -> CustomerIdentity:
     customer = optional_customer()
     if customer is None:
-        raise NotAuthenticated()
+        raise NotAuthenticated(_refused_basic_auth() or NOT_AUTHENTICATED)
     return customer

@@ -18,6 +18,7 @@ from new_services.orders.service_layer import (
     OrderNotFound,
     PageOutOfRange,
     ProductUnavailable,
+    SessionUnavailable,
     StockUnavailable,
 )
 
@@ -87,6 +88,15 @@ def register_error_handlers(app: Flask) -> None:
     def _stock_unavailable(exc: StockUnavailable) -> Response:
         log.warning("stock unavailable", reason=str(exc))
         response = error_response(503, "stock_unavailable", "Stock cannot be reserved right now; try again.")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(SessionUnavailable)
+    def _session_unavailable(exc: SessionUnavailable) -> Response:
+        log.warning("session cart unavailable", reason=str(exc))
+        response = error_response(
+            503, "session_unavailable", "Your cart cannot be read right now; try again."
+        )
         response.headers["Retry-After"] = "5"
         return response
 

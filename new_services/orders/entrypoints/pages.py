@@ -1,8 +1,8 @@
 """HTML pages ``/orders/`` and ``/orders/<ord_no>/`` for the logged-in customer, as the monolith renders them.
 
 Anonymous visitors (no valid identity) are sent to the monolith's login page, as Django's
-``login_required`` does. The header's cart count is not known here (the cart lives in the monolith's
-session), so it shows the number the proxy signed into the identity when present, else 0.
+``login_required`` does. The header's cart count is the monolith's session cart's, read through the
+session-state bridge.
 """
 
 from __future__ import annotations

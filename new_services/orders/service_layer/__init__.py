@@ -11,10 +11,11 @@ from new_services.orders.service_layer.errors import (
     OrdersError,
     PageOutOfRange,
     ProductUnavailable,
+    SessionUnavailable,
     StockOutcomeUnknown,
     StockUnavailable,
 )
-from new_services.orders.service_layer.ports import StockedProduct, StockPort
+from new_services.orders.service_layer.ports import SessionCart, SessionCartPort, StockedProduct, StockPort
 from new_services.orders.service_layer.queries import OrderPage, get_order, list_orders
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "PageOutOfRange",
     "PlaceOrder",
     "ProductUnavailable",
+    "SessionCart",
+    "SessionCartPort",
+    "SessionUnavailable",
     "StockOutcomeUnknown",
     "StockPort",
     "StockUnavailable",

@@ -113,6 +113,19 @@ class CheckoutSaga:
                 self._compensate(checkout, {"result": "failed", "message": str(exc) or type(exc).__name__})
             raise
 
+    def replay(self, customer_id: int, idempotency_key: str) -> Order | None:
+        """The order a finished checkout under ``idempotency_key`` placed, if any: what a retry gets
+        once the first attempt has emptied the session cart. ``CheckoutInProgress`` while it runs."""
+        previous = self._previous(customer_id, idempotency_key)
+        if previous is None:
+            return None
+        if not previous.status.finished or previous.outcome is None:
+            raise CheckoutInProgress()
+        if previous.outcome["result"] != "order":
+            return None
+        with self._uow_factory() as uow:
+            return uow.orders.get(previous.outcome["order_no"])
+
     def recover(self, *, older_than: timedelta) -> list[str]:
         """Compensate sagas left unfinished (a crashed worker, a release that failed); their ids.
 

@@ -9,8 +9,9 @@ OrdersError
 ├── IdempotencyError
 │   ├── IdempotencyKeyReused    422 idempotency_key_reused (same key, other body)
 │   └── CheckoutInProgress      409 checkout_in_progress (same key, first request not finished)
-└── StockUnavailable            503 stock_unavailable (the stock service did not answer usably)
-    └── StockOutcomeUnknown     the reservation may or may not have been applied (left in doubt)
+├── StockUnavailable            503 stock_unavailable (the stock service did not answer usably)
+│   └── StockOutcomeUnknown     the reservation may or may not have been applied (left in doubt)
+└── SessionUnavailable          503 session_unavailable (the monolith's session could not be read)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "OrdersError",
     "PageOutOfRange",
     "ProductUnavailable",
+    "SessionUnavailable",
     "StockOutcomeUnknown",
     "StockUnavailable",
 ]
@@ -88,3 +90,7 @@ class StockUnavailable(OrdersError):
 
 class StockOutcomeUnknown(StockUnavailable):
     """The reservation call got no answer: it may have been applied."""
+
+
+class SessionUnavailable(OrdersError):
+    """The monolith's session state (the cart to check out) could not be read; nothing was done."""

@@ -1,4 +1,5 @@
-"""The stock port: what checkout needs from whoever owns stock (the monolith today, catalog later).
+"""The ports of checkout: stock (whoever owns it: the monolith today, catalog later) and the customer's
+session cart (kept by the monolith, read and emptied through the ACL's session-state bridge).
 
 Every adapter must make ``reserve``/``release`` idempotent per ``step_id`` where it can; the saga
 itself calls each step at most once (it logs a step before calling it and marks it after).
@@ -9,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from new_services.orders.domain import Money
+from new_services.orders.domain import CheckoutCart, Money
 
-__all__ = ["StockPort", "StockedProduct"]
+__all__ = ["SessionCart", "SessionCartPort", "StockPort", "StockedProduct"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +40,25 @@ class StockPort(Protocol):
 
     def release(self, step_id: str, product_id: int, quantity: int) -> None:
         """Give back what ``reserve(step_id, ...)`` took. Raises ``StockUnavailable``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCart:
+    """The cart of a signed-in customer's session: ``cart`` is None when it is empty; ``version`` is
+    what emptying it must still find there (it was not changed meanwhile)."""
+
+    user_id: int | None
+    cart: CheckoutCart | None
+    version: object
+
+
+class SessionCartPort(Protocol):
+    def read(self, session_key: str) -> SessionCart | None:
+        """The session's cart, None when the session does not exist. Raises ``SessionUnavailable``."""
+        ...
+
+    def empty(self, session_key: str, version: object) -> bool:
+        """Empty the cart if it is still ``version``; False when it changed meanwhile (left as it is).
+        Raises ``SessionUnavailable``."""
         ...

@@ -35,3 +35,4 @@ STRANGLER_INTERNAL_TOKEN = "suite-internal-token"
 STRANGLER_ORIGIN = "monolith"
 STRANGLER_SYNC_APPLIERS = ["suite_project.shop.appliers.WidgetApplier"]
 STRANGLER_IDENTITY_CLAIMS = "suite_project.shop.appliers.member_claims"
+STRANGLER_SESSION_STATE_KEYS = ["basket"]

@@ -67,6 +67,24 @@ def test_a_session_becomes_a_signed_identity_for_the_new_service(stack, legacy) 
     assert to_legacy["upstream"] == "legacy" and _identity(to_legacy) == []  # the legacy has its own session
 
 
+def test_basic_auth_becomes_a_signed_identity_and_refused_credentials_are_not_cached(stack, legacy) -> None:
+    key = load_or_create_secret(stack.home / "secrets" / "identity.key")
+    good = {"authorization": "Basic ZGVtbzpkZW1vLXBhc3N3b3Jk", "cookie": "sessionid=stale"}
+    bad = {"authorization": "Basic ZGVtbzp3cm9uZw=="}  # demo:wrong
+    before = legacy.counters().get("resolved", 0)
+    with httpx2.Client(base_url=stack.url) as client:
+        first = client.get("/echo/mine", headers=good).json()
+        again = client.get("/echo/mine", headers=good).json()
+        assert legacy.counters()["resolved"] == before + 1  # cached: one password check per period
+        refused = [client.get("/echo/mine", headers=bad).json() for _ in range(2)]
+    (token,) = _identity(first)
+    claims = verify_identity(key, token, time.time())
+    assert (claims["sub"], claims["username"]) == ("7", "demo")  # basic auth wins over the cookie
+    assert _identity(again) == [token]
+    assert all(_identity(answer) == [] for answer in refused)
+    assert legacy.counters()["resolved"] == before + 3  # each refused attempt asked again
+
+
 def test_anonymous_and_forged_identities_never_reach_the_service(stack) -> None:
     with httpx2.Client(base_url=stack.url) as client:
         forged = client.get("/echo/mine", headers={"x-strangler-identity": "v1.e30.AAAA"}).json()

@@ -11,7 +11,8 @@ Endpoints (every answer carries ``x-upstream: <name>``):
     /cookies            three Set-Cookie headers, in order
     /redirect?to=<url>  302 to ``to``; /redirect-self: 302 to its own absolute URL
     /hop                answers with hop-by-hop headers and a header its Connection names
-    /internal/session/resolve   the monolith's session lookup: "good-session" is user 7
+    /internal/session/resolve   the monolith's session lookup: "good-session" is user 7, and so is
+                                basic auth demo:demo-password
     /ws                 a WebSocket answering each text message with "<name>:<message>"
     /healthz            ok
 """
@@ -109,7 +110,11 @@ def build(name: str, port: int) -> web.Application:
         counter["resolved"] = counter.get("resolved", 0) + 1
         if request.headers.get("Authorization") != "Bearer test-internal-token":
             return web.json_response({"error": "not_authenticated"}, status=401)
-        if request.headers.get("X-Legacy-Session") != "good-session":
+        basic = request.headers.get("X-Legacy-Authorization")
+        if basic is not None:
+            if basic != "Basic ZGVtbzpkZW1vLXBhc3N3b3Jk":  # demo:demo-password
+                return web.json_response({"error": "not_found"}, status=404)
+        elif request.headers.get("X-Legacy-Session") != "good-session":
             return web.json_response({"error": "not_found"}, status=404)
         return web.json_response({"user_id": 7, "username": "demo", "is_staff": False, "customer_id": "C7"})
 

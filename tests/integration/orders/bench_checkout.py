@@ -70,6 +70,7 @@ def main() -> None:
         "ORDERS_LOG_LEVEL": "WARNING",
         "STRANGLER_LEGACY_URL": legacy_url,
         "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+        "ORDERS_CART_IN_BODY": "true",  # these checkouts send their cart in the body (the extension)
     }
     orders = start_process(
         [

@@ -87,6 +87,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{legacy_port}",
         "ORDERS_LEGACY_USERNAME": "staff",
         "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+        "ORDERS_CART_IN_BODY": "true",  # these checkouts send their cart in the body (the extension)
     }
     try:
         orders = start_process(

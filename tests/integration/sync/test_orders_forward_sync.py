@@ -47,6 +47,7 @@ class OrdersSide:
             "STRANGLER_LEGACY_URL": stack.legacy_url,
             "ORDERS_LEGACY_USERNAME": STAFF[0],
             "ORDERS_LEGACY_PASSWORD": STAFF[1],
+            "ORDERS_CART_IN_BODY": "true",  # a checkout below sends its cart in the body (the extension)
         }
         if database_url:
             env["ORDERS_DATABASE_URL"] = database_url

@@ -85,6 +85,7 @@ def test_a_checkout_on_the_orders_service_appears_in_the_monolith_once(tmp_path:
                 "STRANGLER_LEGACY_URL": legacy_url,
                 "ORDERS_LEGACY_USERNAME": "staff",
                 "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+                "ORDERS_CART_IN_BODY": "true",  # these checkouts send their cart in the body (the extension)
             },
             orders_port,
         )

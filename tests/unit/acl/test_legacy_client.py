@@ -183,6 +183,14 @@ def test_posts_are_never_retried(server: ScriptedServer) -> None:
     assert server.seen[0].headers["Authorization"] == "Basic c3RhZmY6c2VjcmV0"
 
 
+def test_a_post_with_an_idempotency_key_is_retried_with_the_same_key(server: ScriptedServer) -> None:
+    server.script["/api/products/17/stock"] = [Reply(503, {}), Reply()]
+    with make_client(server.url) as client:
+        assert client.adjust_stock(17, -2, idempotency_key="saga-1:0:reserve:17:reserve").id == 17
+    assert len(server.seen) == 2
+    assert {seen.headers["Idempotency-Key"] for seen in server.seen} == {"saga-1:0:reserve:17:reserve"}
+
+
 def test_adjust_stock_posts_a_delta(server: ScriptedServer) -> None:
     server.script["/api/products/17/stock"] = [Reply()]
     with make_client(server.url) as client:

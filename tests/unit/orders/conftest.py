@@ -14,7 +14,7 @@ from new_services.orders.adapters.memory_repository import MemoryStore, MemoryUn
 from new_services.orders.bootstrap import Orders
 from new_services.orders.entrypoints.app import create_app
 from new_services.orders.settings import OrdersSettings
-from tests.unit.orders.fakes import Clock, FakeStock, product
+from tests.unit.orders.fakes import Clock, FakeSessionCarts, FakeStock, product
 
 KEY = "unit-test-identity-key-0123456789"
 DEMO = CustomerIdentity(user_id=42, username="demo", name="Demo Customer")
@@ -37,14 +37,36 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(tmp_path: Path, store: MemoryStore, stock: FakeStock, clock: Clock) -> Flask:
-    settings = OrdersSettings(STRANGLER_HOME=tmp_path, ORDERS_NUMBER_OFFSET=0)
+def session_carts() -> FakeSessionCarts:
+    return FakeSessionCarts()
+
+
+@pytest.fixture
+def cart_in_body() -> bool:
+    """The unit tests of checkout itself send the cart in the body (the extension); the session cart's
+    tests override this with False, the default."""
+    return True
+
+
+@pytest.fixture
+def app(
+    tmp_path: Path,
+    store: MemoryStore,
+    stock: FakeStock,
+    clock: Clock,
+    session_carts: FakeSessionCarts,
+    cart_in_body: bool,
+) -> Flask:
+    settings = OrdersSettings(
+        STRANGLER_HOME=tmp_path, ORDERS_NUMBER_OFFSET=0, ORDERS_CART_IN_BODY=cart_in_body
+    )
     orders = Orders(
         settings=settings,
         uow_factory=lambda: MemoryUnitOfWork(store),
         stock=stock,
         identity=IdentityVerifier(KEY, clock=lambda: clock().timestamp()),
         readiness=lambda: {"database": "ok"},
+        session_carts=session_carts,
         clock=clock,
     )
     return create_app(orders=orders)

@@ -119,3 +119,32 @@ class Clock:
 
 
 __all__ = ["Boom", "Clock", "FailingUnitOfWork", "FakeStock", "StockUnavailable", "product"]
+
+
+@dataclass
+class FakeSessionCarts:
+    """The monolith's sessions as the bridge shows them: ``{session key: (user id, {product: qty})}``."""
+
+    sessions: dict[str, tuple[int | None, dict[int, int]]] = field(default_factory=dict)
+    reads: int = 0
+
+    def read(self, session_key: str):  # -> SessionCart | None
+        from new_services.orders.domain import CheckoutCart, EmptyCart
+        from new_services.orders.service_layer import SessionCart
+
+        self.reads += 1
+        if session_key not in self.sessions:
+            return None
+        user_id, quantities = self.sessions[session_key]
+        try:
+            cart = CheckoutCart.of(quantities.items())
+        except EmptyCart:
+            cart = None
+        return SessionCart(user_id=user_id, cart=cart, version=dict(quantities))
+
+    def empty(self, session_key: str, version: object) -> bool:
+        user_id, quantities = self.sessions[session_key]
+        if quantities != version:
+            return False
+        self.sessions[session_key] = (user_id, {})
+        return True

@@ -141,7 +141,7 @@ def test_pagination_links_and_parameter_errors(client, identity_header, stock):
         ({"items": "x"}, 400, "invalid_body"),
         ({"items": [{"product_id": 1, "quantity": 100}]}, 400, "invalid_body"),
         ({"items": [{"product_id": True, "quantity": 1}]}, 400, "invalid_body"),
-        ([1], 400, "invalid_body"),
+        ([1], 400, "empty_cart"),  # no "items": the session cart, which this client has not
         ({"items": [{"product_id": 2, "quantity": 4}]}, 409, "insufficient_stock"),
         ({"items": [{"product_id": 77, "quantity": 1}]}, 409, "checkout_failed"),
     ],

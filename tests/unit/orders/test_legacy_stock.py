@@ -38,6 +38,7 @@ class Monolith:
         self.stock = stock
         self.status = status
         self.posts: list[dict] = []
+        self.keys: list[str | None] = []
         self.logins = 0
         self.sessions: set[str] = set()
         self.on_post: Callable[[httpx2.Request], httpx2.Response] | None = None
@@ -86,6 +87,7 @@ class Monolith:
             return httpx2.Response(200, json=product_json(self.stock, self.status))
         body = json.loads(request.content)
         self.posts.append(body)
+        self.keys.append(request.headers.get("Idempotency-Key"))
         if self.on_post is not None:
             return self.on_post(request)
         if self.stock + body["delta"] < 0:
@@ -121,6 +123,7 @@ def test_reserve_and_release_send_deltas_and_copy_the_product():
     )
     stock.release("c1:reserve:3", 3, 2)
     assert monolith.posts == [{"delta": -2}, {"delta": 2}] and monolith.stock == 5
+    assert monolith.keys[0].endswith(":reserve") and monolith.keys[1].endswith(":release")
     assert monolith.logins == 1  # one login serves every call
 
 
@@ -174,11 +177,15 @@ def test_unknown_product_is_unavailable():
 
 
 @pytest.mark.parametrize(
-    "failure",
-    [httpx2.ReadTimeout("slow"), httpx2.RemoteProtocolError("reset"), httpx2.Response(500, text="boom")],
+    "failure,sent",
+    [
+        (httpx2.ReadTimeout("slow"), 2),
+        (httpx2.RemoteProtocolError("reset"), 2),
+        (httpx2.Response(500, text="boom"), 1),
+    ],
     ids=["timeout", "connection", "server-error"],
 )
-def test_a_write_without_a_usable_answer_is_in_doubt(failure):
+def test_a_write_without_a_usable_answer_is_in_doubt(failure, sent):
     monolith = Monolith(stock=5)
 
     def fail(request: httpx2.Request) -> httpx2.Response:
@@ -189,7 +196,9 @@ def test_a_write_without_a_usable_answer_is_in_doubt(failure):
     monolith.on_post = fail
     with pytest.raises(StockOutcomeUnknown):
         adapter(monolith).reserve("s", 3, 1)
-    assert len(monolith.posts) == 1  # never retried
+    # Sent again only when no answer came, always under the step's key, which the monolith honours.
+    assert len(monolith.posts) == sent
+    assert monolith.keys == ["s:reserve"] * sent
 
 
 def test_an_open_circuit_is_unavailable_and_nothing_is_sent():

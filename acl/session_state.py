@@ -1,0 +1,74 @@
+"""The monolith's session data, read and changed through its ``/internal/session/state`` endpoint.
+
+A service that took over a route whose contract depends on the session (a checkout of the session
+cart) asks the monolith for the session's data instead of opening its session table: the monolith
+answers only the keys it chose to share, whatever its session engine. The session cookie's value
+travels in ``X-Legacy-Session``, never in a URL. Errors are ``acl.errors`` ones; a read is retried like
+any GET, a change (``PATCH``) never.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from acl.errors import LegacyDataError, LegacyNotFound
+from acl.legacy_client import LegacyClient
+
+__all__ = ["SESSION_STATE_PATH", "SessionState", "SessionStateClient"]
+
+SESSION_STATE_PATH = "/internal/session/state"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """The signed-in user of a session (None: anonymous) and the session keys the monolith shares."""
+
+    user_id: int | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _state_from_json(body: Any) -> SessionState:
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise LegacyDataError("session state", body, 'expected {"user_id", "data": {...}}')
+    user_id = body.get("user_id")
+    if user_id is not None and (not isinstance(user_id, int) or isinstance(user_id, bool)):
+        raise LegacyDataError("user_id", user_id, "not an integer user id")
+    return SessionState(user_id=user_id, data=body["data"])
+
+
+class SessionStateClient(LegacyClient):
+    """``LegacyClient`` with the monolith's internal bearer token."""
+
+    def __init__(self, base_url: str, token: str, **kwargs: Any) -> None:
+        if not token:
+            raise ValueError("the internal token is empty")
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        super().__init__(base_url, headers=headers, **kwargs)
+
+    def read(self, session_key: str) -> SessionState | None:
+        """The session's state, or None when the monolith knows no such (live) session."""
+        try:
+            response = self._request("GET", SESSION_STATE_PATH, headers={"X-Legacy-Session": session_key})
+        except LegacyNotFound:
+            return None
+        return _state_from_json(self._json(response))
+
+    def change(
+        self,
+        session_key: str,
+        data: Mapping[str, Any],
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> SessionState:
+        """Set ``data``'s keys (None removes one) if every key of ``expect`` still holds its value.
+
+        Raises ``LegacyRejected`` (409, code ``session_changed``) when the session moved on, and
+        ``LegacyNotFound`` when it ended.
+        """
+        body = {"data": dict(data), "expect": dict(expect or {})}
+        response = self._request(
+            "PATCH", SESSION_STATE_PATH, json=body, headers={"X-Legacy-Session": session_key}
+        )
+        return _state_from_json(self._json(response))

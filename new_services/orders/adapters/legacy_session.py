@@ -1,0 +1,78 @@
+"""The session-cart port on the monolith: its session state, through the ACL's bridge.
+
+The monolith keeps the cart in its session; ``acl.session_state`` reads it (and empties it after a
+checkout) through the monolith's ``/internal/session/state`` and ``acl.orders`` translates the legacy
+cart into lines. The monolith's internal token is read when first needed (the monolith writes its token
+file when it first starts, possibly after this service).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from acl.errors import LegacyRejected, LegacyServiceError
+from acl.orders import CART_SESSION_KEY, EMPTY_CART, cart_quantities_from_session
+from acl.session_state import SessionStateClient
+from new_services.orders.domain import CheckoutCart, EmptyCart, InvalidCart
+from new_services.orders.service_layer.errors import SessionUnavailable
+from new_services.orders.service_layer.ports import SessionCart
+
+__all__ = ["LegacySessionCarts"]
+
+
+class LegacySessionCarts:
+    """``SessionCartPort`` on the monolith's session state (one HTTP client per process, made lazily)."""
+
+    def __init__(self, base_url: str, token: Callable[[], str | None]) -> None:
+        self._base_url = base_url
+        self._token = token
+        self._client: SessionStateClient | None = None
+        self._lock = threading.Lock()
+
+    def _bridge(self) -> SessionStateClient:
+        with self._lock:
+            if self._client is None:
+                token = self._token()
+                if not token:
+                    raise SessionUnavailable(
+                        "the monolith's internal token is unknown: set STRANGLER_LEGACY_INTERNAL_TOKEN "
+                        "or start the monolith once (it writes $STRANGLER_HOME/legacy/internal_token)"
+                    )
+                self._client = SessionStateClient(self._base_url, token)
+            return self._client
+
+    def read(self, session_key: str) -> SessionCart | None:
+        try:
+            state = self._bridge().read(session_key)
+        except LegacyServiceError as exc:
+            raise SessionUnavailable(f"cannot read the session cart: {exc}") from exc
+        if state is None:
+            return None
+        stored = state.data.get(CART_SESSION_KEY)
+        quantities = cart_quantities_from_session(state.data)
+        try:
+            cart: CheckoutCart | None = CheckoutCart.of(quantities.items())
+        except EmptyCart:
+            cart = None
+        except InvalidCart as exc:
+            raise SessionUnavailable(f"the session cart cannot be checked out: {exc}") from exc
+        return SessionCart(user_id=state.user_id, cart=cart, version=stored)
+
+    def empty(self, session_key: str, version: object) -> bool:
+        try:
+            self._bridge().change(
+                session_key, {CART_SESSION_KEY: EMPTY_CART}, expect={CART_SESSION_KEY: version}
+            )
+        except LegacyRejected as exc:
+            if exc.status_code == 409 and "session_changed" in exc.body:
+                return False
+            raise SessionUnavailable(f"cannot empty the session cart: {exc}") from exc
+        except LegacyServiceError as exc:
+            raise SessionUnavailable(f"cannot empty the session cart: {exc}") from exc
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
