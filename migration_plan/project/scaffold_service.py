@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
 
 __all__ = ["Scaffold", "ScaffoldError", "scaffold_service"]
@@ -65,8 +66,8 @@ def scaffold_service(root: Path, name: str, route: str, port: int, *, force: boo
     service_dir = root / "new_services" / name
     if service_dir.exists() and not force:
         raise ScaffoldError(f"{service_dir} exists: pass --force to write over it")
-    if not (root / "new_services" / "kit").is_dir():
-        raise ScaffoldError(f"{root} has no new_services/kit/: run this in the toolkit's checkout")
+    if not (root / "new_services" / "kit").is_dir() and find_spec("new_services.kit") is None:
+        raise ScaffoldError("the service kit (new_services.kit) is not installed: pip install the toolkit")
     marks = {
         "__NAME__": name,
         "__CLASS__": "".join(part.capitalize() for part in name.split("_")),

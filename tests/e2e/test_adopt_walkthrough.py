@@ -1,0 +1,268 @@
+"""docs/adopt.md, command by command, on a Django project unlike LegacyShop: a fresh
+`django-admin startproject` site plus a small app (Django's own User, cache-backed sessions, a
+class-based view, a DRF viewset). init, strangler_django, the inventory, new-service, `strangler up`,
+and the service's route through shadow, canary and new with the CLI: the data plane's answers come
+from the monolith until the flip to new, then from the service.
+
+The toolkit is the one this test runs in (docs/adopt.md's step 1, building and installing the wheel,
+is not repeated here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.supervisor.harness import VENV_BIN, StranglerUp, get
+from tests.support.net import free_port
+from tests.support.processes import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.load]
+
+MODELS = """from django.db import models
+
+
+class Thing(models.Model):
+    name = models.CharField(max_length=100)
+"""
+VIEWS = """from django.http import HttpResponse
+from django.views import View
+from rest_framework import serializers, viewsets
+
+from things.models import Thing
+
+
+class AboutView(View):
+    def get(self, request):
+        return HttpResponse("about mysite")
+
+
+class ThingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Thing
+        fields = ["id", "name"]
+
+
+class ThingViewSet(viewsets.ModelViewSet):
+    queryset = Thing.objects.order_by("id")
+    serializer_class = ThingSerializer
+"""
+URLS = """from django.contrib import admin
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from things.views import AboutView, ThingViewSet
+
+router = DefaultRouter(trailing_slash=False)
+router.register("api/things", ThingViewSet)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("about/", AboutView.as_view()),
+    path("", include(router.urls)),
+]
+"""
+SETTINGS_TAIL = """
+INSTALLED_APPS += ["rest_framework", "things"]
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"]}
+"""
+# docs/adopt.md, step 3
+STRANGLER_SETTINGS = """
+INSTALLED_APPS += ["strangler_django"]
+STRANGLER_INTERNAL_TOKEN = os.environ.get("STRANGLER_INTERNAL_TOKEN", "")
+"""
+PLAN = """name: mysite
+upstreams:
+  things: http://127.0.0.1:8201
+keep_on_legacy: [/admin/, /about/, /healthz, /readyz, /internal/]
+stages:
+  - name: things
+    upstream: things
+    routes:
+      - name: things-read
+        match: {kind: prefix, path: /api/things}
+    steps:
+      - kind: shadow
+      - kind: canary
+        weight: 25
+      - kind: canary
+        weight: 100
+"""
+
+
+def _site(folder: Path) -> None:
+    """startproject plus the ``things`` app, migrations made as a project would have them."""
+    subprocess.run([str(VENV_BIN / "django-admin"), "startproject", "mysite", str(folder)], check=True)
+    app = folder / "things"
+    (app / "migrations").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "migrations" / "__init__.py").write_text("")
+    (app / "models.py").write_text(MODELS)
+    (app / "views.py").write_text(VIEWS)
+    (folder / "mysite" / "urls.py").write_text(URLS)
+    settings = folder / "mysite" / "settings.py"
+    settings.write_text("import os\n" + settings.read_text() + SETTINGS_TAIL)
+    _run(folder, str(VENV_BIN / "python"), "manage.py", "makemigrations", "things")
+
+
+RAN: list[tuple[str, ...]] = []  # the commands of the walkthrough, as a user types them
+
+
+def _typed(argv: tuple[str, ...]) -> tuple[str, ...]:
+    head = Path(argv[0]).name
+    return (
+        "strangler" if head == "strangler" else "python" if head.startswith("python") else head,
+        *argv[1:],
+    )
+
+
+def _documented_commands() -> list[tuple[str, ...]]:
+    """The commands of docs/adopt.md's steps 2 to 5 (``sh`` blocks; comments and variables dropped)."""
+    text = (ROOT / "docs" / "adopt.md").read_text(encoding="utf-8")
+    steps = text[text.index("## 2. ") : text.index("## 6. ")]
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", steps, flags=re.S):
+        for line in block.splitlines():
+            words = [w for w in shlex.split(line, comments=True) if not re.fullmatch(r"[A-Z_]+=\S*", w)]
+            if words:
+                commands.append(tuple(words))
+    return commands
+
+
+def _run(folder: Path, *argv: str, env: dict[str, str] | None = None) -> str:
+    RAN.append(_typed(argv))
+    done = subprocess.run(
+        argv,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        check=False,
+    )
+    assert done.returncode == 0, f"{' '.join(argv)}:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
+    RAN.clear()
+    site = tmp_path / "site"
+    site.mkdir()
+    _site(site)
+    strangler = str(VENV_BIN / "strangler")
+    home = tmp_path / "home"
+    ports = {
+        "STRANGLER_ADMIN_PORT": free_port(),
+        "STRANGLER_DATAPLANE_PORT": free_port(),
+        "STRANGLER_DATAPLANE_INTERNAL_PORT": free_port(),
+        "THINGS_PORT": free_port(),
+    }
+    env = {name: str(port) for name, port in ports.items()}
+    env |= {"STRANGLER_HOME": str(home), "STRANGLER_DATAPLANE_WORKERS": "1", "STRANGLER_TOKEN": ""}
+    for name in ("STRANGLER_STORE_URL", "STRANGLER_LEGACY_URL", "STRANGLER_CONFIG", "DATABASE_URL"):
+        env[name] = ""
+
+    # 2. strangler init: the file, the check through the data plane, the routes
+    legacy_port = free_port()
+    out = _run(site, strangler, "init", "--port", str(legacy_port), env=env)
+    assert "through the data plane" in out
+    assert "/about/" in out and "things.views.AboutView" in out
+    assert "api/things" in out and "ThingViewSet" in out
+    _run(site, strangler, "project", "check", env=env)
+
+    # 3. strangler_django in the settings and the root URLconf, then migrate; health is /readyz
+    settings = site / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + STRANGLER_SETTINGS)
+    urls = site / "mysite" / "urls.py"
+    urls.write_text(
+        urls.read_text().replace(
+            '    path("", include(router.urls)),\n',
+            '    path("", include(router.urls)),\n    path("", include("strangler_django.urls")),\n',
+        )
+    )
+    _run(site, str(VENV_BIN / "python"), "manage.py", "migrate", env=env)
+    project_file = site / "strangler.toml"
+    text = project_file.read_text()
+    project_file.write_text(text.replace('health = "/about/"', 'health = "/readyz"'))
+    assert 'health = "/readyz"' in project_file.read_text()
+
+    # 4. the inventory against the plan
+    (site / "plans").mkdir()
+    (site / "plans" / "mysite.yaml").write_text(PLAN)
+    patterns = _run(site, strangler, "inventory", "--plan", "plans/mysite.yaml", "--no-stats", env=env)
+    assert "things-read" in patterns and "/about/" in patterns and "/api/things" in patterns
+
+    # 5. the service, the stack, the route through shadow, canary and new
+    out = _run(site, strangler, "new-service", "things", "--route", "/api/things", env=env)
+    assert "the route stays on legacy" in out
+    assert (site / "new_services" / "things" / "entrypoints" / "wsgi.py").is_file()
+    up = StranglerUp.start(home, "--config", str(project_file), env=env)
+    RAN.append(("strangler", "up", "--config", str(project_file)))
+    front = f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}"
+    try:
+        up.wait_ready(timeout=240)
+        assert set(up.ps()) == {"legacy", "controlplane", "dataplane", "things"}
+        # the service's generated tests, its contract also against the monolith
+        contract_env = {**env, "THINGS_LEGACY_URL": f"http://127.0.0.1:{legacy_port}"}
+        tested = _run(
+            site, str(VENV_BIN / "python"), "-m", "pytest", "tests/unit/things", "-q", env=contract_env
+        )
+        assert "6 passed" in tested, tested
+        status, body = get(f"{front}/api/things", timeout=10)
+        assert status == 200 and json.loads(body) == [], "the monolith's DRF list answers"
+        steps = (
+            ("add", "things-read", "--path", "/api/things", "-r", "things: add the route, still on legacy"),
+            ("flip", "things-read", "shadow", "--upstream", "things", "-r", "things: shadow"),
+            (
+                "flip",
+                "things-read",
+                "canary",
+                "--weight",
+                "25",
+                "--upstream",
+                "things",
+                "-r",
+                "things: canary 25%",
+            ),
+        )
+        for step in steps:
+            _run(site, strangler, "routes", *step, env=env)
+            status, body = get(f"{front}/api/things", timeout=10)
+            assert status == 200, body
+        _run(
+            site,
+            strangler,
+            "routes",
+            "flip",
+            "things-read",
+            "new",
+            "--upstream",
+            "things",
+            "-r",
+            "things: all traffic",
+            env=env,
+        )
+        status, body = get(f"{front}/api/things", timeout=10)
+        assert (status, json.loads(body)) == (200, {"results": []}), (
+            "the service answers through the data plane"
+        )
+        status, body = get(f"{front}/about/", timeout=10)
+        assert (status, body) == (200, "about mysite"), "the other routes stay on the monolith"
+    finally:
+        up.kill()
+
+    # docs/adopt.md says what ran: each of its commands, in its order, is one the walkthrough ran (with
+    # at most options added: ports and folders of the test's own)
+    documented = _documented_commands()
+    assert len(documented) >= 10, documented
+    position = 0
+    for command in documented:
+        matches = [i for i, ran in enumerate(RAN) if i >= position and ran[: len(command)] == command]
+        assert matches, f"docs/adopt.md's `{' '.join(command)}` is not run (in order) by this test: {RAN}"
+        position = matches[0] + 1
