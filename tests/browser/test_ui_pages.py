@@ -344,7 +344,11 @@ def test_the_live_snapshot_sums_workers_and_keeps_the_sides_apart(admin: Admin) 
         conn.execute(insert(dataplane_workers), workers)
     sources = _frozen_sources(admin.services, now)
     snapshot = build_snapshot(sources, window_s=5, history_s=10, now=at)
-    assert snapshot["workers"] == {"alive": 2, "current": 1}, "the stale worker is left out"
+    # The silent worker is not counted as alive, but it is shown as stale, never dropped.
+    workers_seen = snapshot["workers"]
+    assert (workers_seen["alive"], workers_seen["current"], workers_seen["instances"]) == (2, 1, 1)
+    assert [line.split(":")[0:2] for line in workers_seen["stale"]] == [["h", "3"]], workers_seen
+    assert "store unreachable" in workers_seen["stale"][0]
     catalog = snapshot["routes"]["catalog"]
     assert catalog["legacy"]["rps"] == 20.0
     assert catalog["new"]["rps"] == 20.0
