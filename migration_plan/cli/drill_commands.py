@@ -1,4 +1,4 @@
-"""`strangler drill NAME|all`: rollback drills under load, with a report per drill under drills/reports/.
+"""`strangler drill NAME|all|chaos`: drills under load, with a report per drill under drills/reports/.
 
 Without ``--attach`` the drill starts its own stack (`strangler up` on free ports, in a temporary
 STRANGLER_HOME or ``--home``) and stops it afterwards; with ``--attach`` it drives the stack that runs
@@ -19,13 +19,16 @@ from rich.markup import escape
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.drills import (
     SCENARIOS,
+    ChaosOptions,
     DrillControl,
     DrillOptions,
     DrillResult,
     OwnStack,
     StackAddresses,
     StackError,
+    run_chaos,
     run_scenarios,
+    write_chaos_report,
 )
 from migration_plan.home import find_home
 
@@ -38,7 +41,9 @@ def _fail(message: str) -> typer.Exit:
 
 
 def drill(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}; or 'all'.")],
+    name: Annotated[
+        str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}; or 'all'; or 'chaos' (see --seed).")
+    ],
     attach: Annotated[
         bool, typer.Option("--attach", help="Drive the stack already running for --home.")
     ] = False,
@@ -61,12 +66,19 @@ def drill(
     locust_users: Annotated[
         int, typer.Option("--locust-users", min=0, help="Also run locust (loadtests/) with this many users.")
     ] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="chaos: the seed of the fault sequence and the load.")
+    ] = 1,
+    duration_s: Annotated[
+        float, typer.Option("--duration-s", min=5.0, max=600.0, help="chaos: seconds of faults.")
+    ] = 60.0,
 ) -> None:
-    """Run one rollback drill (or all of them) under load and write its report."""
-    names = list(SCENARIOS) if name == "all" else [name]
+    """Run one rollback drill (or all of them, or the chaos drill) under load and write its report."""
+    chaos = name == "chaos"
+    names = list(SCENARIOS) if name == "all" else [] if chaos else [name]
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
-        raise _fail(f"unknown drill {unknown[0]!r}; choose one of {', '.join(SCENARIOS)} or 'all'")
+        raise _fail(f"unknown drill {unknown[0]!r}; choose one of {', '.join(SCENARIOS)}, 'all' or 'chaos'")
     options = DrillOptions(
         steady_s=steady_s,
         after_s=after_s,
@@ -94,8 +106,13 @@ def drill(
             stack = own.start()
         admin = AdminClient.connect(stack.admin_url, token, stack.home)
         try:
-            control = DrillControl(admin, route)
-            results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
+            if chaos:
+                chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
+                outcome = run_chaos(stack, DrillControl(admin, chaos_options.route), chaos_options, say=say)
+                report = write_chaos_report(outcome, reports.absolute())
+            else:
+                control = DrillControl(admin, route)
+                results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
         finally:
             admin.close()
     except (StackError, AdminApiError) as exc:
@@ -105,6 +122,12 @@ def drill(
             own.stop()
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
+    if chaos:
+        console.print(f"report: {escape(str(report))}")
+        console.print(outcome.line())
+        if not outcome.passed:
+            raise typer.Exit(1)
+        return
     console.print(f"reports in {escape(str(reports))}")
     for result in results:
         console.print(result.line())

@@ -1,7 +1,9 @@
 """Rollback drills: a scenario (a fault, or an operator's action) run under load against a stack, with
 time to detect, time to roll back, failed requests by cause and acknowledged writes lost, reported in
-Markdown and HTML under drills/reports/. `strangler drill NAME` is the command line."""
+Markdown and HTML under drills/reports/. `strangler drill NAME` is the command line; `strangler drill
+chaos --seed N` runs a seeded sequence of faults and handovers under stock writes (:mod:`.chaos`)."""
 
+from migration_plan.drills.chaos import ChaosOptions, ChaosResult, run_chaos, write_chaos_report
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.result import DrillResult
 from migration_plan.drills.runner import DrillOptions, run_drill, run_scenarios
@@ -10,6 +12,8 @@ from migration_plan.drills.stack import OwnStack, StackAddresses, StackError
 
 __all__ = [
     "SCENARIOS",
+    "ChaosOptions",
+    "ChaosResult",
     "DrillControl",
     "DrillOptions",
     "DrillResult",
@@ -18,6 +22,8 @@ __all__ = [
     "Scenario",
     "StackAddresses",
     "StackError",
+    "run_chaos",
     "run_drill",
     "run_scenarios",
+    "write_chaos_report",
 ]

@@ -32,7 +32,10 @@ class WriteCheck:
     """Per product and side: before + acknowledged <= after <= before + acknowledged + unknown.
 
     ``lost``: acknowledged moves missing (the worst side per product); ``duplicated``: moves beyond the
-    acknowledged and unknown ones (applied twice, or from nowhere)."""
+    acknowledged and unknown ones (applied twice, or from nowhere).
+
+    ``directions``: products whose moves are all negative map to -1; the ledger then counts their units
+    (>= 0) and the check runs on the stock's fall, so a missing fall is lost and an extra one duplicated."""
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class WriteCheck:
         ledger: WriteLedger,
         *,
         others: Mapping[str, dict[int, int]] | None = None,
+        directions: Mapping[int, int] | None = None,
     ) -> None:
         self.lost = 0
         self.duplicated = 0
@@ -49,18 +53,19 @@ class WriteCheck:
         for product, start in sorted(before.items()):
             acked = ledger.acknowledged[product]
             unknown = ledger.unknown[product]
+            sign = -1 if (directions or {}).get(product, 1) < 0 else 1
             worst_missing = worst_extra = 0
             for side, stock in sides.items():
                 end = stock[product]
-                applied = end - start
+                applied = (end - start) * sign
                 missing = max(0, acked - applied)
                 extra = max(0, applied - acked - unknown)
                 worst_missing, worst_extra = max(worst_missing, missing), max(worst_extra, extra)
                 verdict = "ok" if not missing and not extra else f"{missing} lost, {extra} unexplained"
                 where = "" if len(sides) == 1 else f" on {side}"
                 self.lines.append(
-                    f"product {product}{where}: stock {start} -> {end} (+{applied}); acknowledged +{acked}, "
-                    f"unknown outcome {unknown}: {verdict}"
+                    f"product {product}{where}: stock {start} -> {end} ({end - start:+d}); acknowledged "
+                    f"{sign * acked:+d}, unknown outcome {unknown if sign > 0 else -unknown}: {verdict}"
                 )
             self.lost += worst_missing
             self.duplicated += worst_extra
