@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import httpx2
 
+from migration_plan.drills.load import TARGET_HEADER
+
 __all__ = ["NOT_SENT_ERRORS", "ChaosLoad", "ChaosLoadSettings", "DeltaLedger", "LoginFailed"]
 
 NOT_SENT_ERRORS = frozenset({"writes_fenced", "circuit_open", "upstream_unreachable"})
@@ -62,7 +64,8 @@ class DeltaLedger:
     unknown: Counter[int] = field(default_factory=Counter)
     refused: Counter[int] = field(default_factory=Counter)
     writes: Counter[str] = field(default_factory=Counter)
-    """Number of writes per outcome (acknowledged, unknown, refused) and per refusal cause."""
+    """Number of writes per outcome (acknowledged, unknown, refused), and per cause or, for acknowledged
+    ones, per side that answered (``acknowledged: by new``)."""
 
     def record(self, product: int, units: int, outcome: str, cause: str | None = None) -> None:
         getattr(self, outcome)[product] += units
@@ -169,6 +172,8 @@ class ChaosLoad:
             outcome, cause = "unknown", type(exc).__name__
         else:
             outcome, cause = _judge(response)
+            if outcome == "acknowledged":
+                cause = f"by {response.headers.get(TARGET_HEADER, 'an unknown side')}"
         with self._lock:
             self.ledger.record(product, units, outcome, cause)
 

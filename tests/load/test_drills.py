@@ -1,7 +1,8 @@
 """Short rollback drills against a real stack (`strangler up` on free ports, a small seed):
 the catalog starts answering 500s and the guard must roll it back within 3 s of the first failing
 window; an operator's panic under load must not fail a single request; the sync broker goes away
-under writes and comes back. No drill may lose a write."""
+under writes and comes back; the chaos drill (one seed) kills, stops and restarts the sync workers, the
+catalog and the monolith and moves the stock writes' owner back and forth. No drill may lose a write."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import pytest
 from migration_plan.admin_client import AdminClient
 from migration_plan.drills import (
     SCENARIOS,
+    ChaosOptions,
     DrillControl,
     DrillOptions,
     OwnStack,
     StackAddresses,
+    run_chaos,
     run_scenarios,
 )
 
@@ -86,3 +89,24 @@ def test_the_broker_drill_loses_no_write_and_gives_the_stack_its_sync_back(
     states = {process["name"]: process for process in stack.supervisor("ps")["processes"]}
     for name in ("sync-relay", "sync-consume"):
         assert states[name]["state"] in ("starting", "running"), states[name]
+
+
+def test_the_chaos_drill_loses_and_duplicates_no_acknowledged_write(
+    stack: StackAddresses, control: DrillControl
+) -> None:
+    """Last in this module: it kills and restarts the stack's processes (and puts them back)."""
+    options = ChaosOptions(seed=1, duration_s=30.0)
+    result = run_chaos(stack, DrillControl(control.admin, options.route), options)
+    assert result.error is None, (result.error, result.notes, result.events)
+    summary = (result.line(), result.writes, result.handovers, result.reconciliation, result.notes)
+    assert result.acknowledged > 100, summary
+    assert result.writes.get("acknowledged: by new", 0) > 0, (
+        f"the catalog owned writes for a while: {summary}"
+    )
+    assert result.writes.get("acknowledged: by legacy", 0) > 0, summary
+    assert result.lost_writes == 0, summary
+    assert result.duplicated == 0, summary
+    assert result.line().startswith("drill chaos: seed=1 acknowledged=")
+    states = {process["name"]: process["state"] for process in stack.supervisor("ps")["processes"]}
+    assert all(state == "running" for state in states.values()), states
+    assert control.admin.request("GET", f"/routes/{options.route}")["rule"]["action"]["mode"] == "legacy"
