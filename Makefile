@@ -17,7 +17,7 @@ help:
 	@echo "make lint   ruff + import contracts + mypy"
 	@echo "make test-django42  strangler_django's suite on Django 4.2 (its own virtualenv)"
 	@echo "make bench  benchmarks (ratios measured side by side)"
-	@echo "make drill  every rollback drill under load; reports in drills/reports/"
+	@echo "make drill  every rollback drill under load, then the chaos drill (CHAOS_SEEDS); reports in drills/reports/"
 	@echo "make soak   70% of capacity through the proxy, flips every 5 s, worker restarts (SOAK_S=600)"
 	@echo "make lock   resolve the lock files again after a change of pyproject.toml (other pins kept)"
 	@echo "make upgrade  move every pin of the lock files to the newest release pyproject.toml allows"
@@ -91,10 +91,12 @@ bench: $(INSTALLED) test-tools
 	$(BIN)/python -m benchmarks
 
 # Every rollback drill against a stack of its own (free ports, temporary home), with locust traffic beside
-# the drill's own load; reports in drills/reports/.
+# the drill's own load, then the chaos drill for each of CHAOS_SEEDS; reports in drills/reports/.
 DRILL_ARGS ?= --locust-users 5
+CHAOS_SEEDS ?= 1 2 3
 drill: $(INSTALLED)
 	$(BIN)/strangler drill all $(DRILL_ARGS)
+	for seed in $(CHAOS_SEEDS); do $(BIN)/strangler drill chaos --seed $$seed || exit 1; done
 
 # The soak: 70% of the proxy's measured capacity with a route flip every 5 s and a data-plane worker
 # restart every minute; ends with "soak: seconds=... failed_requests=... rss_growth=... fd_growth=...".
