@@ -179,9 +179,17 @@ class _Chaos:
             if exc.status != 404:
                 raise
             rule = {"name": route, "match": CHAOS_RULE_MATCH}
-            admin.request("POST", "/routes", {"rule": rule, "reason": f"drill chaos: create {route}"})
-        if self.control.mode() != "legacy":
-            self.move("legacy", drain_timeout_s=30.0, count=False)
+            body = {"rule": rule, "position": 0, "reason": f"drill chaos: create {route}"}
+            admin.request("POST", "/routes", body)
+        self.back_to_legacy()
+
+    def back_to_legacy(self, attempts: int = 3) -> None:
+        """Roll the route back to legacy (a handover, waiting up to 10 s each time: the admin client
+        gives up after 15); an error when it is still on the new side after ``attempts``."""
+        for _ in range(attempts):
+            if self.control.mode() == "legacy" or self.move("legacy", drain_timeout_s=10.0, count=False):
+                return
+        raise RuntimeError(f"route {self.options.route} could not be handed back to legacy")
 
     def move(self, mode: str, *, drain_timeout_s: float | None = None, count: bool = True) -> bool:
         """Flip the route to ``mode`` (a handover, never forced); False when it was refused."""
@@ -335,7 +343,11 @@ def run_chaos(
     try:
         chaos.ensure_route()
         revert_stock(stack.legacy_url, topped, auth)  # the top-up: one compensating write each
-        before, _ = chaos.settle(products, options.settle_timeout_s)
+        before, catalog_before = chaos.settle(products, options.settle_timeout_s)
+        if before != catalog_before:
+            raise RuntimeError(
+                f"the sides disagree before the load: legacy {before}, catalog {catalog_before}"
+            )
         conflicts_before = chaos.conflict_count()
         load.start()
         loaded = True
@@ -378,7 +390,7 @@ def run_chaos(
         _tally(result, load.ledger, load.not_sent)
         try:
             chaos.bring_back(options.settle_timeout_s)
-            chaos.move("legacy", drain_timeout_s=30.0, count=False)
+            chaos.back_to_legacy()
             result.notes.extend(revert_stock(stack.legacy_url, original, auth))
         except Exception as exc:  # the stack could not be put back: said in the report
             log.exception("drill chaos could not put the stack back")
