@@ -16,12 +16,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from new_services.kit.migrations import migrate_command, service_commands
 from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.bootstrap import bootstrap
-from new_services.orders.entrypoints.recovery import RecoverySchedule, run_recovery
+from new_services.orders.entrypoints.recovery import RecoverySchedule, RoundResult, run_recovery
 from new_services.orders.service_layer import RecoveryIncomplete
 from new_services.orders.settings import OrdersSettings
 
@@ -40,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     recover.add_argument(
         "--every", type=float, default=None, help="run as a worker: a round every SECONDS (at most 3600)"
     )
+    recover.add_argument(
+        "--heartbeat",
+        type=Path,
+        default=None,
+        help="worker: touch this file after every round (a container's health check reads its age)",
+    )
     args = parser.parse_args(argv)
     settings = OrdersSettings()
     if args.command == "migrate":
@@ -49,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             schedule = RecoverySchedule(every=args.every, older_than=args.older_than)
         except ValueError as exc:
             parser.error(str(exc))
-        return _worker(settings, schedule)
+        return _worker(settings, schedule, args.heartbeat)
     orders = bootstrap(settings)
     try:
         recovered = orders.saga().recover(older_than=timedelta(seconds=args.older_than))
@@ -66,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _worker(settings: OrdersSettings, schedule: RecoverySchedule) -> int:
+def _worker(settings: OrdersSettings, schedule: RecoverySchedule, heartbeat: Path | None) -> int:
     """The loop under a supervisor: SIGTERM or SIGINT ends it after the current round (exit 0)."""
     stop = threading.Event()
 
@@ -77,10 +85,20 @@ def _worker(settings: OrdersSettings, schedule: RecoverySchedule) -> int:
     signal.signal(signal.SIGINT, _stop)
     orders = bootstrap(settings)
     try:
-        run_recovery(orders.saga, schedule, stop)
+        run_recovery(orders.saga, schedule, stop, on_round=None if heartbeat is None else _beat(heartbeat))
     finally:
         orders.dispose()
     return 0
+
+
+def _beat(path: Path) -> Callable[[RoundResult], None]:
+    """After each round, the file's modification time says the loop is alive (failed rounds included:
+    they are logged; a loop that stopped turning is what a health check must catch)."""
+
+    def touch(_result: RoundResult) -> None:
+        path.touch()
+
+    return touch
 
 
 if __name__ == "__main__":
