@@ -136,10 +136,9 @@ class CheckoutSaga:
         made when the process died, or in doubt after a lost answer) is first settled with the stock
         side under its idempotency key (``StockPort.settle``): applied once at most, then released like
         the others. Compensated sagas still holding stock (a reservation in doubt, a release that
-        failed) are settled and released the same way. Every
-        saga is tried even when one fails; then ``RecoveryIncomplete`` names the failures.
-        ``older_than`` must exceed the longest a request may run (gunicorn's timeout), so that no live
-        checkout is touched.
+        failed) are settled and released the same way. Every saga is tried even when one fails; then
+        ``RecoveryIncomplete`` names the failures. ``older_than`` must exceed the longest a request may
+        run (gunicorn's timeout), so that no live checkout is touched.
         """
         started_before = self._clock() - older_than
         with self._uow_factory() as uow:
