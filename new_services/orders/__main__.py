@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = OrdersSettings()
     if args.command == "migrate":
         return migrate_command(settings, MIGRATIONS)
+    if args.heartbeat is not None and args.every is None:
+        parser.error("--heartbeat is for the worker: give --every too")
     if args.every is not None:
         try:
             schedule = RecoverySchedule(every=args.every, older_than=args.older_than)

@@ -10,6 +10,7 @@ Real processes: the monolith and the orders service under gunicorn, the worker a
 from __future__ import annotations
 
 import base64
+import http.client
 import itertools
 import json
 import os
@@ -156,7 +157,7 @@ def _checkout(stack: Stack, key: str, cart: dict[int, int]) -> Attempt:
             return Attempt(key, cart, answer.status, json.loads(answer.read())["order_no"])
     except urllib.error.HTTPError as exc:
         return Attempt(key, cart, exc.code, None)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError):
         return Attempt(key, cart, None, None)
 
 
