@@ -245,7 +245,7 @@ def run_drill(
     result.before = steady_state(samples, load_started + 1, inject_at)
     after_from = (result.rolled_back or inject_at) + 1
     result.after = steady_state(samples, after_from, result.ended or time.time())
-    services = {"catalog": stack.catalog_url} if _ready(stack.catalog_url) else {}
+    services = {"catalog": stack.catalog_url} if _service_ready(stack.catalog_url) else {}
     check = reconcile_writes(stack.legacy_url, stock_before, load.ledger, service_urls=services)
     result.lost_writes = check.lost
     result.reconciliation = check.lines
@@ -288,7 +288,7 @@ def run_scenarios(
     return results
 
 
-def _ready(url: str) -> bool:
+def _service_ready(url: str) -> bool:
     """True when the service at ``url`` answers its readiness check (its final stock is then checked too)."""
     try:
         return httpx2.get(f"{url}/readyz", timeout=2.0).status_code == 200

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migration_plan.plan.model import RouteSpec, Stage, Step
-from strangler_proxy.routes import ActionMode, RouteTable, Rule, RuleAction, RuleMatch, Upstream
+from strangler_proxy.routes import ActionMode, RouteTable, Rule, RuleAction, RuleMatch, Upstream, covers
 
 __all__ = [
     "NOT_STARTED",
@@ -179,7 +179,8 @@ def apply_step(
     """A candidate table with every route of ``stage`` at step ``index`` (NOT_STARTED: rules removed).
 
     Rules the table lacks are added as one block, in the stage's order, in front of the first rule that
-    belongs to an earlier stage (``earlier_rules``; None: in front of every rule): stages run from
+    belongs to an earlier stage (``earlier_rules``; None: in front of every rule), or that would take
+    every request one of them matches (a rule of no stage of this plan): stages run from
     general (the front door) to specific, so a later stage's rules must match first, and a general
     stage started late goes behind the specific rules already there. ``keep_ahead`` leaves a route
     that is already past ``index`` where it is (an advance never moves a route backwards).
@@ -204,7 +205,16 @@ def apply_step(
     kept = [replaced.get(rule.name, rule) for rule in table.rules]
     at = 0
     if earlier_rules is not None:
-        at = next((i for i, rule in enumerate(kept) if rule.name in earlier_rules), len(kept))
+        # In front of the first rule of an earlier stage, and never behind a rule (of no stage of this
+        # plan, say one made by hand) that would take every request a new rule would.
+        at = next(
+            (
+                i
+                for i, rule in enumerate(kept)
+                if rule.name in earlier_rules or any(covers(rule, new) for new in new_rules)
+            ),
+            len(kept),
+        )
     rules = tuple(kept[:at]) + tuple(new_rules) + tuple(kept[at:])
     if upstream is not None:
         upstreams[upstream.name] = upstream

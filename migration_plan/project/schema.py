@@ -29,6 +29,9 @@ path = "new_services/catalog"       # a service package (entrypoints/wsgi.py), o
 port = 8201
 health = "/readyz"
 upstream = "catalog"                # the upstream name in the route table (default: name)
+processes = [                       # workers that belong to the service, supervised next to it
+    { name = "recover", command = "{python} -m catalog_worker --every 10" },
+]
 
 [sync]
 reverse = { catalog = "reverse" }   # upstream -> reverse-sync direction a rollback drains first
@@ -53,6 +56,7 @@ __all__ = [
     "PortsSection",
     "ProjectFile",
     "SecretSection",
+    "ServiceProcessSection",
     "ServiceSection",
     "SetupSection",
     "StoreSection",
@@ -102,6 +106,22 @@ class LegacySection(_Section):
         return self
 
 
+class ServiceProcessSection(_Section):
+    """A worker of a service (e.g. its saga recovery), run as ``<service>-<name>`` after the services are
+    up, with the service's ``env`` and ``<NAME>_PORT``; no port, no health check, restarted on failure."""
+
+    name: str
+    command: str = Field(min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError("a process name is lowercase letters, digits and '_', starting with a letter")
+        return value
+
+
 class ServiceSection(_Section):
     """An extracted service: a package ``path`` (with ``entrypoints/wsgi.py``) or a ``command``."""
 
@@ -114,6 +134,8 @@ class ServiceSection(_Section):
     upstream: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
     workers: Annotated[int, Field(ge=1, le=64)] = 2
+    processes: list[ServiceProcessSection] = Field(default_factory=list)
+    """Workers of the service (``strangler up`` runs each as ``<service>-<name>``)."""
 
     @field_validator("name")
     @classmethod
@@ -126,6 +148,10 @@ class ServiceSection(_Section):
     def _path_or_command(self) -> ServiceSection:
         if bool(self.path) == bool(self.command):
             raise ValueError("give exactly one of path (a service package) or command")
+        names = [process.name for process in self.processes]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"two processes of {self.name} are named {', '.join(duplicates)}")
         return self
 
     @property

@@ -262,9 +262,10 @@ class ManagedProcess:
         self._started_at = time.monotonic()
         self._reader_task = asyncio.create_task(self._pump(self._proc), name=f"read-{self.name}")
         self.log.sink.info(f"{self.name}: started (pid {self._proc.pid})")
-        if not self.spec.health_urls:
+        if not self.spec.health_urls:  # no health check: healthy while it runs (a service's worker)
             self.state = ProcessState.RUNNING
             self._healthy_since = self._started_at
+            self.health = "ok"
 
     async def _pump(self, proc: asyncio.subprocess.Process) -> None:
         """Copy the child's output to the log, line by line, until it closes its end."""

@@ -17,7 +17,12 @@ from migration_plan.supervisor.backoff import Backoff
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, SetupStep
 
-__all__ = ["legacy_manage_command", "project_legacy_spec", "project_service_specs"]
+__all__ = [
+    "legacy_manage_command",
+    "project_legacy_spec",
+    "project_process_specs",
+    "project_service_specs",
+]
 
 
 class _Fill:
@@ -176,3 +181,41 @@ def _service_spec(
         startup_timeout=settings.startup_timeout,
         stop_grace=settings.stop_grace,
     )
+
+
+def project_process_specs(
+    project: ProjectFile,
+    settings: StackSettings,
+    project_dir: Path,
+    environ: Mapping[str, str],
+    common: Mapping[str, str],
+) -> list[ProcessSpec]:
+    """Each service's ``processes`` (its workers, e.g. saga recovery) as ``<service>-<name>``: the
+    service's environment (``env`` and ``<NAME>_PORT``) plus the process's own ``env``; started after the
+    services are healthy (their databases migrated), restarted when they fail, no port, no health check.
+    """
+    specs = []
+    for service in project.services:
+        variable = f"{service.name.upper()}_PORT"
+        port = int(environ[variable]) if variable in environ else service.port
+        fill = _Fill(settings, project_dir, port)
+        for process in service.processes:
+            where = f"services.{service.name}.processes.{process.name}"
+            specs.append(
+                ProcessSpec(
+                    name=f"{service.name}-{process.name}",
+                    argv=fill.argv(process.command, f"{where}.command"),
+                    env={
+                        **common,
+                        variable: str(port),
+                        **fill.env(service.env, environ, f"services.{service.name}"),
+                        **fill.env(process.env, environ, where),
+                    },
+                    cwd=fill.path(service.cwd, f"services.{service.name}.cwd"),
+                    backoff=Backoff(),
+                    label=f"{service.name} service, {process.name} worker",
+                    startup_timeout=settings.startup_timeout,
+                    stop_grace=settings.stop_grace,
+                )
+            )
+    return specs

@@ -19,7 +19,11 @@ from pathlib import Path
 
 from migration_plan.project.loader import PROJECT_FILE, load_project
 from migration_plan.project.schema import ProjectFile
-from migration_plan.supervisor.project_specs import project_legacy_spec, project_service_specs
+from migration_plan.supervisor.project_specs import (
+    project_legacy_spec,
+    project_process_specs,
+    project_service_specs,
+)
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, validate_specs
 from migration_plan.supervisor.sync_specs import sync_outboxes, sync_worker_specs
@@ -239,6 +243,8 @@ def build_stack(
         )
 
     specs.extend(services)
+    if project is not None:  # the services' workers, once the services are up
+        specs.extend(project_process_specs(project, settings, project_dir or root, environ, common))
     workers = sync_worker_specs(settings, root, environ)  # relay, consumer, reverse relay...
     if project is None:
         workers = []

@@ -57,7 +57,7 @@ class UnconfiguredStock:
     def _refuse(self, *_: object) -> object:
         raise StockUnavailable("stock is not configured: set ORDERS_LEGACY_PASSWORD")
 
-    product = reserve = release = _refuse
+    product = reserve = release = settle = _refuse
 
 
 def bootstrap(settings: OrdersSettings) -> Orders:

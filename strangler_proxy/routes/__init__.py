@@ -19,6 +19,7 @@ from strangler_proxy.routes.model import (
 from strangler_proxy.routes.validation import (
     NEVER_COMPARED_HEADERS,
     RouteTableInvalid,
+    covers,
     table_problems,
     validate_table,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Timeouts",
     "Upstream",
     "WriteFence",
+    "covers",
     "table_problems",
     "validate_table",
 ]

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from strangler_proxy.routes.addresses import parse_ip, refusal
 from strangler_proxy.routes.model import LEGACY, ActionMode, MatchKind, RouteTable, Rule, Upstream
 
-__all__ = ["NEVER_COMPARED_HEADERS", "RouteTableInvalid", "table_problems", "validate_table"]
+__all__ = ["NEVER_COMPARED_HEADERS", "RouteTableInvalid", "covers", "table_problems", "validate_table"]
 
 NEVER_COMPARED_HEADERS = frozenset(
     {"authorization", "cookie", "proxy-authorization", "set-cookie", "x-strangler-identity"}
@@ -174,6 +174,11 @@ def _segment_bases(path: str) -> set[str]:
     bases = {"", path.rstrip("/")}
     bases.update(path[:i] for i, char in enumerate(path) if char == "/" and i > 0)
     return bases
+
+
+def covers(earlier: Rule, later: Rule) -> bool:
+    """True when ``earlier``, placed before ``later``, takes every request ``later`` would match."""
+    return _covers(earlier, later)
 
 
 def _covers(a: Rule, b: Rule) -> bool:

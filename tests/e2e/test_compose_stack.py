@@ -166,7 +166,17 @@ def test_the_compose_stack_scales_serves_and_flips(daemon: Daemon, tmp_path: Pat
         cli = [str(Path(sys.executable).parent / "strangler")]
         for args in (
             ["routes", "add", "products-api", "--path", "/api/products", "--reason", "compose test"],
-            ["routes", "flip", "products-api", "new", "--upstream", "catalog", "--reason", "compose test"],
+            [
+                "routes",
+                "flip",
+                "products-api",
+                "new",
+                "--upstream",
+                "catalog",
+                "--reason",
+                "compose test",
+                "--yes",
+            ],
         ):
             done = subprocess.run(
                 [*cli, *args], env=cli_env, capture_output=True, text=True, timeout=60, cwd=tmp_path

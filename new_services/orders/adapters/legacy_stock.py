@@ -187,6 +187,22 @@ class LegacyStock:
         except ACLError as exc:  # the change was applied but the answer did not translate
             raise StockOutcomeUnknown(f"reserving {quantity} of product {product_id}: {exc}") from exc
 
+    def settle(self, step_id: str, product_id: int, quantity: int) -> bool:
+        """The reservation's keyed call again, no stock read first (a reservation that was applied may
+        have left less than ``quantity``): the monolith replays a recorded answer, applies a missing one,
+        or refuses (400: not enough stock, 404: no such product) without taking anything."""
+        try:
+            self._adjust(product_id, -quantity, step_id)
+        except LegacyNotFound:
+            return False
+        except LegacyRejected as exc:
+            if exc.status_code == 400:
+                return False
+            raise StockUnavailable(f"settling the reservation {step_id}: {exc}") from exc
+        except ACLError as exc:
+            raise StockUnavailable(f"settling the reservation {step_id}: {exc}") from exc
+        return True
+
     def release(self, step_id: str, product_id: int, quantity: int) -> None:
         try:
             self._adjust(product_id, quantity, step_id)

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from new_services.orders.domain import Checkout, Order
+from new_services.orders.domain import Checkout, CheckoutStatus, Order, ReservationState
 from new_services.orders.service_layer.repository import (
     CheckoutRepository,
     DuplicateIdempotencyKey,
@@ -71,6 +71,9 @@ class MemoryOrderRepository(OrderRepository):
         return copy.deepcopy(orders[offset : offset + limit])
 
 
+_HOLDING = (ReservationState.IN_DOUBT, ReservationState.RESERVED)
+
+
 class MemoryCheckoutRepository(CheckoutRepository):
     def __init__(self, data: MemoryStore) -> None:
         self._data = data
@@ -108,6 +111,16 @@ class MemoryCheckoutRepository(CheckoutRepository):
             c
             for c in self._data.checkouts.values()
             if not c.status.finished and c.created_at < started_before
+        ]
+        return copy.deepcopy(sorted(found, key=lambda c: c.created_at))
+
+    def list_unreleased(self, *, started_before: datetime) -> list[Checkout]:
+        found = [
+            c
+            for c in self._data.checkouts.values()
+            if c.status is CheckoutStatus.COMPENSATED
+            and c.created_at < started_before
+            and any(r.state in _HOLDING for r in c.reservations)
         ]
         return copy.deepcopy(sorted(found, key=lambda c: c.created_at))
 

@@ -203,7 +203,13 @@ class SqlCheckoutRepository(CheckoutRepository):
                 & (checkouts.c.attempt == checkout.attempt - 1)
                 & checkouts.c.status.in_(finished)
             )
-            .values(status=checkout.status.value, attempt=checkout.attempt, order_no=None, outcome=None)
+            .values(
+                status=checkout.status.value,
+                attempt=checkout.attempt,
+                order_no=None,
+                outcome=None,
+                created_at=_utc(checkout.created_at),
+            )
         )
         if result.rowcount != 1:
             return False
@@ -215,6 +221,22 @@ class SqlCheckoutRepository(CheckoutRepository):
         query = (
             select(checkouts)
             .where(checkouts.c.status.not_in(finished) & (checkouts.c.created_at < _utc(started_before)))
+            .order_by(checkouts.c.created_at)
+        )
+        return [self._load(row) for row in self._connection.execute(query).all()]
+
+    def list_unreleased(self, *, started_before: datetime) -> list[Checkout]:
+        holding = [ReservationState.IN_DOUBT.value, ReservationState.RESERVED.value]
+        in_doubt = select(checkout_reservations.c.checkout_id).where(
+            checkout_reservations.c.state.in_(holding)
+        )
+        query = (
+            select(checkouts)
+            .where(
+                (checkouts.c.status == CheckoutStatus.COMPENSATED.value)
+                & (checkouts.c.created_at < _utc(started_before))
+                & checkouts.c.id.in_(in_doubt)
+            )
             .order_by(checkouts.c.created_at)
         )
         return [self._load(row) for row in self._connection.execute(query).all()]

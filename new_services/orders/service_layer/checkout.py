@@ -40,7 +40,9 @@ from new_services.orders.service_layer.errors import (
     InsufficientStock,
     OrderNotFound,
     ProductUnavailable,
+    RecoveryIncomplete,
     StockOutcomeUnknown,
+    StockUnavailable,
 )
 from new_services.orders.service_layer.events import order_placed
 from new_services.orders.service_layer.ports import StockedProduct, StockPort
@@ -127,23 +129,61 @@ class CheckoutSaga:
             return uow.orders.get(previous.outcome["order_no"])
 
     def recover(self, *, older_than: timedelta) -> list[str]:
-        """Compensate sagas left unfinished (a crashed worker, a release that failed); their ids.
+        """Finish what crashes and lost answers left behind; the ids of the sagas it changed.
 
-        A reservation still logged as being made when the process died may or may not have been
-        applied: it is marked in doubt, not released. ``older_than`` must exceed the longest a
-        request may run (gunicorn's timeout), so that no live checkout is touched.
+        A saga left unfinished (a crashed worker, a release that failed) is compensated: its pending
+        order abandoned, its stock released. A reservation whose outcome is unknown (logged as being
+        made when the process died, or in doubt after a lost answer) is first settled with the stock
+        side under its idempotency key (``StockPort.settle``): applied once at most, then released like
+        the others. Compensated sagas still holding stock (a reservation in doubt, a release that
+        failed) are settled and released the same way. Every saga is tried even when one fails; then
+        ``RecoveryIncomplete`` names the failures. ``older_than`` must exceed the longest a request may
+        run (gunicorn's timeout), so that no live checkout is touched.
         """
+        started_before = self._clock() - older_than
         with self._uow_factory() as uow:
-            stale = uow.checkouts.list_unfinished(started_before=self._clock() - older_than)
-        recovered = []
-        for checkout in stale:
-            for reservation in checkout.reservations:
-                if reservation.state is ReservationState.RESERVING:
-                    reservation.state = ReservationState.IN_DOUBT
-            outcome = {"result": "failed", "message": "the checkout was interrupted and has been undone"}
-            self._compensate(checkout, outcome)
+            stale = uow.checkouts.list_unfinished(started_before=started_before)
+            doubtful = uow.checkouts.list_unreleased(started_before=started_before)
+        recovered: list[str] = []
+        failed: dict[str, str] = {}
+        interrupted = {"result": "failed", "message": "the checkout was interrupted and has been undone"}
+        for checkout in [*stale, *doubtful]:
+            was_finished = checkout.status.finished
+            try:
+                self._settle(checkout)
+                if was_finished and not checkout.to_release():
+                    continue  # still in doubt: the stock side could not tell yet
+                outcome = checkout.outcome if was_finished and checkout.outcome else interrupted
+                self._compensate(checkout, outcome)
+            except Exception as exc:
+                log.error("checkout recovery failed", checkout_id=checkout.id, error=str(exc), exc_info=True)
+                failed[checkout.id] = str(exc) or type(exc).__name__
+                continue
             recovered.append(checkout.id)
+        if failed:
+            raise RecoveryIncomplete(recovered, failed)
         return recovered
+
+    def _settle(self, checkout: Checkout) -> bool:
+        """Turn each reservation of unknown outcome into RESERVED (to release) or REFUSED; one the stock
+        side cannot answer for stays IN_DOUBT. True when any was settled."""
+        settled = False
+        for reservation in checkout.reservations:
+            if reservation.state not in (ReservationState.RESERVING, ReservationState.IN_DOUBT):
+                continue
+            try:
+                stands = self._stock.settle(
+                    checkout.step_id(reservation), reservation.product_id, reservation.quantity
+                )
+            except StockUnavailable as exc:
+                reservation.state = ReservationState.IN_DOUBT
+                log.warning("reservation still in doubt", checkout_id=checkout.id, error=str(exc))
+                continue
+            reservation.state = ReservationState.RESERVED if stands else ReservationState.REFUSED
+            settled = True
+        if settled:
+            self._save(checkout)
+        return settled
 
     # --- steps --------------------------------------------------------------------------------------
 
@@ -261,6 +301,7 @@ class CheckoutSaga:
             return previous, order
         if previous.retryable:
             previous.restart()
+            previous.created_at = self._clock()  # a new attempt: recovery must not take it for a stale one
             with self._uow_factory() as uow:
                 if not uow.checkouts.restart(previous):
                     raise CheckoutInProgress()

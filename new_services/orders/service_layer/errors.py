@@ -11,7 +11,8 @@ OrdersError
 │   └── CheckoutInProgress      409 checkout_in_progress (same key, first request not finished)
 ├── StockUnavailable            503 stock_unavailable (the stock service did not answer usably)
 │   └── StockOutcomeUnknown     the reservation may or may not have been applied (left in doubt)
-└── SessionUnavailable          503 session_unavailable (the monolith's session could not be read)
+├── SessionUnavailable          503 session_unavailable (the monolith's session could not be read)
+└── RecoveryIncomplete          saga recovery left some checkouts for its next round (not an answer)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "OrdersError",
     "PageOutOfRange",
     "ProductUnavailable",
+    "RecoveryIncomplete",
     "SessionUnavailable",
     "StockOutcomeUnknown",
     "StockUnavailable",
@@ -94,3 +96,18 @@ class StockOutcomeUnknown(StockUnavailable):
 
 class SessionUnavailable(OrdersError):
     """The monolith's session state (the cart to check out) could not be read; nothing was done."""
+
+
+class RecoveryIncomplete(OrdersError):
+    """Saga recovery could not finish some checkouts (the stock side down, say); tried again next round.
+
+    ``recovered``: the ids it did finish; ``failed``: id -> why the others were not.
+    """
+
+    def __init__(self, recovered: list[str], failed: dict[str, str]) -> None:
+        self.recovered = recovered
+        self.failed = failed
+        super().__init__(
+            f"{len(failed)} checkout(s) could not be recovered: "
+            + "; ".join(f"{checkout_id}: {reason}" for checkout_id, reason in failed.items())
+        )

@@ -42,6 +42,15 @@ class StockPort(Protocol):
         """Give back what ``reserve(step_id, ...)`` took. Raises ``StockUnavailable``."""
         ...
 
+    def settle(self, step_id: str, product_id: int, quantity: int) -> bool:
+        """Settle a reservation whose outcome is unknown (recovery): send ``reserve(step_id, ...)`` again
+        under the same idempotency key, without reading the stock first. A reservation that was applied is
+        answered from the stock side's record (not taken twice), one that was not is applied now; either
+        way it stands and True is returned (the caller releases it). False: refused, nothing was taken.
+        Raises ``StockUnavailable`` when the outcome is still unknown (left in doubt, tried again later).
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SessionCart:

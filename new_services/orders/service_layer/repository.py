@@ -70,6 +70,11 @@ class CheckoutRepository(abc.ABC):
     def list_unfinished(self, *, started_before: datetime) -> list[Checkout]:
         """Sagas neither confirmed nor compensated that started before ``started_before``, oldest first."""
 
+    @abc.abstractmethod
+    def list_unreleased(self, *, started_before: datetime) -> list[Checkout]:
+        """Compensated sagas that started before ``started_before`` and still hold stock: a reservation in
+        doubt, or one settled but not released yet (the release failed). Oldest first."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:

@@ -97,6 +97,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     "STRANGLER_LEGACY_URL": legacy_url,
                     "ORDERS_LEGACY_USERNAME": "staff",
                     "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+                    # the checkout reads the customer's session cart through the monolith's bridge
+                    "STRANGLER_LEGACY_INTERNAL_TOKEN": INTERNAL_TOKEN,
                     **_otel(receiver, "orders"),
                 },
                 ready_url=f"http://127.0.0.1:{orders_port}/readyz",
@@ -188,9 +190,18 @@ def _children(spans: list[ReceivedSpan], parent: ReceivedSpan) -> list[ReceivedS
 
 def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
     opener, csrf = _logged_in(stack.door.url)
+    # The cart is the monolith's (its session); the checkout on the orders service takes it from there.
+    add = urllib.request.Request(
+        f"{stack.door.url}/api/cart/items",
+        data=json.dumps({"product_id": 3, "quantity": 1}).encode(),
+        headers={"Content-Type": "application/json", "X-CSRFToken": csrf},
+        method="POST",
+    )
+    with opener.open(add, timeout=20) as response:
+        assert response.status == 201
     checkout = urllib.request.Request(
         f"{stack.door.url}/api/orders",
-        data=json.dumps({"items": [{"product_id": 3, "quantity": 1}]}).encode(),
+        data=b"{}",
         headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Idempotency-Key": "trace-1"},
         method="POST",
     )

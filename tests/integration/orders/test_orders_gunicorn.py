@@ -188,9 +188,12 @@ def test_shadow_checkout_answers_and_changes_nothing(stack: Stack) -> None:
 
 
 def test_logs_are_json_lines_with_the_request_id(stack: Stack) -> None:
-    call("GET", f"{stack.orders_url}/healthz", headers={"X-Request-ID": "orders-it-42"})
+    # (health probes are logged at debug only, so an API request is the one looked for)
+    call("GET", f"{stack.orders_url}/api/orders", headers={"X-Request-ID": "orders-it-42"})
     lines = [json.loads(line) for line in stack.orders.log().splitlines() if line.startswith("{")]
-    assert any(line.get("request_id") == "orders-it-42" and line.get("path") == "/healthz" for line in lines)
+    assert any(
+        line.get("request_id") == "orders-it-42" and line.get("path") == "/api/orders" for line in lines
+    )
 
 
 def test_metrics_add_up_every_workers_requests(stack: Stack) -> None:

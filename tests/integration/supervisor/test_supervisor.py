@@ -94,6 +94,22 @@ def test_waits_until_a_slow_process_is_healthy_before_starting_the_next(server: 
     assert healthy < next_started, output
 
 
+def test_a_process_without_a_health_check_is_healthy_while_it_runs(server: Path, tmp_path: Path) -> None:
+    """A service's worker (no port, no health URL): `strangler ps` and the drills' readiness see it "ok"."""
+    port = free_port()
+    seen: dict[str, object] = {}
+
+    async def scenario(supervisor: Supervisor) -> None:
+        seen.update({name: process.snapshot() for name, process in supervisor.processes.items()})
+
+    worker = ProcessSpec(
+        name="web-worker", argv=(sys.executable, "-c", "import time; time.sleep(60)"), stop_grace=3.0
+    )
+    code, output, _ = run([fake(server, "web", port), worker], tmp_path / "home", scenario)
+    assert code == 0, output
+    assert seen["web-worker"]["state"] == "running" and seen["web-worker"]["health"] == "ok"  # type: ignore[index]
+
+
 def test_a_process_that_never_becomes_healthy_is_a_clear_error_with_its_last_lines(
     server: Path, tmp_path: Path
 ) -> None:

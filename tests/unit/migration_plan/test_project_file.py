@@ -145,6 +145,7 @@ def test_the_repository_s_file_runs_the_demo_stack_as_before(clean_env: dict[str
         "dataplane",
         "catalog",
         "orders",
+        "orders-recover",
         "sync-relay",
         "sync-consume",
         "sync-reverse",
@@ -168,8 +169,38 @@ def test_the_repository_s_file_runs_the_demo_stack_as_before(clean_env: dict[str
     controlplane = specs["controlplane"].env
     assert controlplane["STRANGLER_UPSTREAMS"] == "catalog=http://127.0.0.1:8201,orders=http://127.0.0.1:8202"
     assert controlplane["STRANGLER_SYNC_REVERSE_DIRECTIONS"] == "catalog=reverse,orders=reverse:orders"
+    recover = specs["orders-recover"]  # saga recovery, supervised next to the orders service
+    assert recover.argv == (
+        sys.executable,
+        *("-m", "new_services.orders", "recover", "--every", "10", "--older-than", "60"),
+    )
+    assert recover.env["ORDERS_PORT"] == "8202" and recover.health_urls == () and recover.port is None
     # Without a project, a checkout's own file is the one read.
     assert [spec.name for spec in build_stack(settings, root=ROOT, environ=clean_env).specs] == list(specs)
+
+
+def test_a_service_s_processes_run_next_to_it_with_its_environment(clean_env: dict[str, str], tmp_path: Path):
+    text = MINIMAL.replace(
+        'upstream = "billing_v2"',
+        'upstream = "billing_v2"\nenv = { BILLING_DB = "{home}/billing.db" }\n'
+        'processes = [{ name = "retry", command = "{python} -m billing.retry --port {port}",'
+        ' env = { RETRY_EVERY = "5" } }]',
+    )
+    settings, specs = _stack(text, tmp_path, {**clean_env, "BILLING_PORT": "9203"})
+    retry = specs["billing-retry"]
+    assert retry.argv == (sys.executable, "-m", "billing.retry", "--port", "9203")
+    assert retry.env["BILLING_PORT"] == "9203" and retry.env["RETRY_EVERY"] == "5"
+    assert retry.env["BILLING_DB"] == f"{settings.home}/billing.db"
+    assert retry.env["STRANGLER_HOME"] == str(settings.home)
+    assert retry.cwd == tmp_path and retry.health_urls == () and retry.port is None
+    assert "billing-retry" not in specs["controlplane"].env["STRANGLER_UPSTREAMS"]  # not an upstream
+    twice = text.replace(
+        'RETRY_EVERY = "5" } }]', 'RETRY_EVERY = "5" } }, { name = "retry", command = "x" }]'
+    )
+    with pytest.raises(ProjectFileError, match="two processes of billing are named retry"):
+        parse_project(twice)
+    with pytest.raises(ProjectFileError, match="process name"):
+        parse_project(text.replace('name = "retry"', 'name = "Retry!"'))
 
 
 def test_a_procfile_converts_to_a_project_file(tmp_path: Path):

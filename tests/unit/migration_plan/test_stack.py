@@ -78,6 +78,7 @@ def test_processes_come_in_dependency_order_and_a_passthrough_stands_in_for_the_
         "passthrough",
         "catalog",
         "orders",
+        "orders-recover",
     ]
     assert any("pass-through" in warning for warning in stack.warnings)
     assert stack.admin_password_file == settings.home / "secrets" / "admin_password"
@@ -236,6 +237,7 @@ def test_monolith_then_control_plane_then_front_door_then_all_services_together(
         ["controlplane"],
         ["passthrough"],
         ["catalog", "orders"],
+        ["orders-recover"],  # the services' workers, once the services (and their databases) are up
     ]
 
 

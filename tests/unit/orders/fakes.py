@@ -53,6 +53,7 @@ class FakeStock:
         if product_id in self.fail_reserve:
             error = self.fail_reserve[product_id]
             if isinstance(error, StockOutcomeUnknown):  # applied, but the answer was lost
+                self.reserved_steps.add(step_id)
                 self._take(product_id, quantity)
             raise error
         if step_id in self.reserved_steps:
@@ -71,6 +72,21 @@ class FakeStock:
         current = self.products[product_id]
         self.products[product_id] = replace(current, stock=current.stock - quantity)
         return self.products[product_id]
+
+    def settle(self, step_id: str, product_id: int, quantity: int) -> bool:
+        """Idempotent per step id, like the monolith's keyed stock call: a reservation that was applied
+        stands (taken once); one that was not is applied now when the stock allows it."""
+        self.calls.append(("settle", product_id, quantity))
+        if self.fail_release is not None:
+            raise self.fail_release
+        if step_id in self.reserved_steps:
+            return True
+        current = self.products.get(product_id)
+        if current is None or current.stock < quantity:
+            return False
+        self.reserved_steps.add(step_id)
+        self._take(product_id, quantity)
+        return True
 
     def release(self, step_id: str, product_id: int, quantity: int) -> None:
         self.calls.append(("release", product_id, quantity))

@@ -216,3 +216,39 @@ def test_a_failed_release_is_unavailable():
     monolith.on_post = lambda request: httpx2.Response(503, text="down")
     with pytest.raises(StockUnavailable):
         adapter(monolith).release("s", 3, 1)
+
+
+def test_settle_sends_the_reservation_again_under_its_key_without_reading_the_stock_first():
+    monolith = Monolith(stock=1)  # the lost reservation of 2 was applied: less than 2 is left
+    replayed = {}
+
+    def replay_the_recorded_answer(request: httpx2.Request) -> httpx2.Response:
+        replayed["key"] = request.headers["Idempotency-Key"]
+        return httpx2.Response(200, json=product_json(1), headers={"Idempotent-Replayed": "true"})
+
+    monolith.on_post = replay_the_recorded_answer
+    assert adapter(monolith).settle("c1:1:reserve:3", 3, 2) is True
+    assert replayed["key"] == "c1:1:reserve:3:reserve" and monolith.posts == [{"delta": -2}]
+
+
+def test_settle_is_false_when_the_reservation_was_never_applied_and_is_refused_now():
+    monolith = Monolith(stock=1)  # not applied, and 2 are no longer there: nothing was taken
+    assert adapter(monolith).settle("c1:1:reserve:3", 3, 2) is False
+    assert monolith.stock == 1
+    assert adapter(Monolith(stock=5)).settle("c1:1:reserve:4", 4, 1) is False  # no such product
+
+
+@pytest.mark.parametrize(
+    "failure", [httpx2.ReadTimeout("slow"), httpx2.Response(500, text="boom")], ids=["timeout", "error"]
+)
+def test_settle_without_an_answer_is_still_unknown(failure):
+    monolith = Monolith(stock=5)
+
+    def fail(request: httpx2.Request) -> httpx2.Response:
+        if isinstance(failure, Exception):
+            raise failure
+        return failure
+
+    monolith.on_post = fail
+    with pytest.raises(StockUnavailable):
+        adapter(monolith).settle("s", 3, 1)

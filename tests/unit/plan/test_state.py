@@ -95,3 +95,12 @@ def test_routes_on_different_steps_report_the_lowest(small_plan) -> None:
     )
     position = stage_position(stage, mixed)
     assert position.index == 0 and not position.consistent and not position.off_plan
+
+
+def test_a_new_rule_never_goes_behind_a_rule_of_no_stage_that_would_take_its_requests(small_plan) -> None:
+    by_hand = Rule(name="everything", match=RuleMatch(path="/"), action=RuleAction())
+    unrelated = Rule(name="reports", match=RuleMatch(path="/reports"), action=RuleAction())
+    reads = apply_step(
+        table(unrelated, by_hand), small_plan.stage("catalog-reads"), 0, CATALOG, earlier_rules=frozenset()
+    )
+    assert [r.name for r in reads.rules] == ["reports", "api-reads", "pages", "everything"]
