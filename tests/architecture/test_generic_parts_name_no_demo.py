@@ -38,6 +38,8 @@ KNOWN: dict[str, str] = {
     "migration_plan/supervisor/settings.py": "LEGACYSHOP_PORT, an alias of STRANGLER_LEGACY_PORT",
     "migration_plan/supervisor/sync_specs.py": "the demo's sync workers get LEGACYSHOP_DATA_DIR",
     # Drills, soak and load: their route, upstream and write probe are still the catalog's.
+    "migration_plan/drills/chaos.py": "the chaos drill's route is /api/products",
+    "migration_plan/drills/chaos_load.py": "the chaos drill writes /api/products/<id>/stock",
     "migration_plan/drills/control.py": "the drill rule matches /api/products",
     "migration_plan/drills/load.py": "reads and writes /api/products[/<id>/stock]",
     "migration_plan/drills/runner.py": "warm-up reads /api/products/1",
