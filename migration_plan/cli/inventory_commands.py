@@ -2,8 +2,9 @@
 
 The URLconf comes from the monolith's ``urls_json`` command (strangler_django's, run as a subprocess
 the way strangler.toml's ``legacy.manage``, ``cwd`` and ``env`` say) or from ``--urlconf FILE``; shares
-come from the control plane's ``/api/v1/stats``. Unclaimed routes (no stage moves them off the monolith)
-are highlighted.
+come from the control plane's ``/api/v1/stats`` (a pattern a live rule claims) and
+``/api/v1/stats/unmatched-paths`` (a pattern no live rule claims yet: the unmatched requests whose path
+resolves to it). Unclaimed routes (no stage moves them off the monolith) are highlighted.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ def print_inventory(inventory: Inventory, console: Console, *, wide: bool = Fals
     table = Table(title=f"monolith routes against plan {inventory.plan}{window}")
     columns = ["pattern", "name", "methods", "stage (route)", "share", "status"]
     if wide:
-        columns += ["view", "sample path"]
+        columns += ["requests", "share from", "view", "sample path"]
     for column in columns:
         # Long names wrap instead of being cut with an ellipsis.
-        table.add_column(column, justify="right" if column == "share" else "left", overflow="fold")
+        table.add_column(column, justify="right" if column in ("share", "requests") else "left", overflow="fold")
     for row in inventory.rows:
         claims = "\n".join(
             f"{escape(c.stage)} ({escape(c.route)}"
@@ -66,26 +67,45 @@ def print_inventory(inventory: Inventory, console: Console, *, wide: bool = Fals
             status,
         ]
         if wide:
-            cells += [escape(row.pattern.view or "-"), escape(row.sample)]
+            cells += [
+                "-" if row.requests is None else str(row.requests),
+                {"rule": "live rule", "paths": "unmatched paths"}.get(row.share_from or "", "-"),
+                escape(row.pattern.view or "-"),
+                escape(row.sample),
+            ]
         table.add_row(*cells)
     console.print(table)
-    if inventory.total_requests is not None and any(row.share is None for row in inventory.rows):
-        unmatched = inventory.unmatched_requests or 0
-        part = (
-            f"{unmatched / inventory.total_requests:.1%} of {inventory.total_requests}"
-            if (inventory.total_requests)
-            else "no requests yet"
-        )
-        console.print(
-            f"[dim]share -: no rule of the live table matches the pattern yet; its requests are among the "
-            f"unmatched ones ({part})[/]"
-        )
+    _print_unmatched_note(inventory, console)
     unclaimed = inventory.unclaimed
     if unclaimed:
         names = ", ".join(escape(row.pattern.pattern) for row in unclaimed)
         console.print(f"[bold yellow]{len(unclaimed)} route(s) no stage migrates:[/] {names}")
     else:
         console.print("[green]every route is claimed by a stage or kept on legacy on purpose[/]")
+
+
+def _print_unmatched_note(inventory: Inventory, console: Console) -> None:
+    total = inventory.total_requests
+    if total is None:
+        return
+    unmatched = inventory.unmatched_requests or 0
+    part = f"{unmatched / total:.1%} of {total}" if total else "no requests yet"
+    if inventory.unattributed_requests is None:
+        if any(row.share is None for row in inventory.rows):
+            console.print(
+                "[dim]share -: no rule of the live table matches the pattern yet; its requests are among "
+                f"the unmatched ones ({part}), not broken down by path (the control plane did not say)[/]"
+            )
+        return
+    if not any(row.share_from == "paths" for row in inventory.rows):
+        return
+    console.print(
+        f"[dim]shares of patterns no live rule claims: the unmatched requests ({part}) by path; "
+        f"{inventory.unattributed_requests} given to no pattern[/]"
+    )
+    if inventory.unresolved_paths:
+        paths = ", ".join(f"{escape(path)} ({n})" for path, n in inventory.unresolved_paths[:5])
+        console.print(f"[dim]unmatched paths no pattern resolves: {paths}[/]")
 
 
 def _run_urls_json(home: Path | None) -> list[UrlPattern]:
@@ -149,14 +169,22 @@ def inventory(
     except (PlanError, InventoryError, ProjectFileError) as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    figures = None
+    figures = paths = None
     if not no_stats:
         try:
             with AdminClient.connect(url, token, home) as admin:
                 figures = admin.request("GET", f"/stats?window={window}")["routes"]
+                paths = admin.request("GET", f"/stats/unmatched-paths?window={window}")
         except AdminApiError as exc:
-            errors.print(f"[yellow]warning:[/] no traffic shares: {escape(str(exc))}")
-    result = build_inventory(patterns, the_plan, figures, window_s=window if figures is not None else None)
+            what = "unmatched paths" if figures is not None else "traffic shares"
+            errors.print(f"[yellow]warning:[/] no {what}: {escape(str(exc))}")
+    result = build_inventory(
+        patterns,
+        the_plan,
+        figures,
+        window_s=window if figures is not None else None,
+        unmatched_paths=paths,
+    )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

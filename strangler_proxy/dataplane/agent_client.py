@@ -19,7 +19,7 @@ from typing import Any
 
 from strangler_proxy.dataplane.agent_wire import receive, send
 from strangler_proxy.dataplane.stats import SecondRow
-from strangler_proxy.dataplane.store_client import FoundTable, stat_values
+from strangler_proxy.dataplane.store_client import FoundTable, path_values, stat_values
 from strangler_proxy.routes import RouteTable
 from strangler_proxy.store.pointer import ActivePointer
 
@@ -100,6 +100,12 @@ class AgentStoreClient:
         if not rows:
             return 0
         return int(self._call({"op": "stats", "values": stat_values(worker, rows)})["written"])
+
+    def write_unmatched_paths(self, worker: str, second: int, shapes: Sequence[tuple[str, int]]) -> int:
+        if not shapes:
+            return 0
+        values = path_values(worker, second, shapes)
+        return int(self._call({"op": "unmatched_paths", "values": values})["written"])
 
     def heartbeat(
         self,

@@ -59,6 +59,7 @@ from strangler_proxy.dataplane.settings import (
 )
 from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
 from strangler_proxy.dataplane.tracing import RequestTracer
@@ -120,6 +121,8 @@ class DataPlane:
         self._next_prune = 0.0
         self._store_factory = store_factory
         self.stats = RequestStats()
+        self.unmatched = UnmatchedPaths(settings.unmatched_paths_top)
+        self._next_paths_drain = 0.0
         self.breakers = Breakers()
         self._exporter = MetricsExporter(settings.metrics_dir)
         self._tasks: list[asyncio.Task[None]] = []
@@ -284,6 +287,7 @@ class DataPlane:
             identity=identity,
             debug_headers=settings.debug_headers,
             tracer=tracer,
+            unmatched=self.unmatched,
         )
         self._websockets = WebSocketForwarder(
             live=self.live,
@@ -438,16 +442,37 @@ class DataPlane:
         # Counts are read on the loop (consistent); files and the store are written in one thread trip.
         snapshot = self._take_snapshot()
         rows = self.stats.drain(include_current=include_current)
+        shapes = self._drain_unmatched(include_current=include_current)
         to_store = self._writer is not None and self.settings.stats_to_store
         try:
-            await asyncio.to_thread(self._write_off_loop, snapshot, rows if to_store else None)
+            await asyncio.to_thread(
+                self._write_off_loop, snapshot, rows if to_store else None, shapes if to_store else None
+            )
         except Exception as exc:
-            logger.warning("%d route_stats rows not written to the store: %s", len(rows), exc)
+            logger.warning(
+                "%d route_stats rows (and %d unmatched path shapes) not written to the store: %s",
+                len(rows),
+                len(shapes or ()),
+                exc,
+            )
 
-    def _write_off_loop(self, snapshot: tuple[int, bytes], rows: list | None) -> None:
+    def _drain_unmatched(self, *, include_current: bool) -> list[tuple[str, int]] | None:
+        """The unmatched path shapes counted since the previous drain, every
+        ``unmatched_paths_interval_s`` (and at shutdown); None between drains."""
+        now = time.monotonic()
+        if not include_current and now < self._next_paths_drain:
+            return None
+        self._next_paths_drain = now + self.settings.unmatched_paths_interval_s
+        return self.unmatched.drain()[0]
+
+    def _write_off_loop(
+        self, snapshot: tuple[int, bytes], rows: list | None, shapes: list[tuple[str, int]] | None
+    ) -> None:
         self._store_snapshot(snapshot)
         if rows is not None:
             self._write_rows_and_heartbeat(rows)
+        if shapes and self._writer is not None:
+            self._writer.write_unmatched_paths(int(time.time()), shapes)
 
     def _write_rows_and_heartbeat(self, rows: list) -> None:
         assert self._writer is not None

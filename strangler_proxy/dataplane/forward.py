@@ -49,6 +49,7 @@ from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.tracing import RequestTracer
+from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
 from strangler_proxy.dataplane.upstream_request import (
     MAX_RESPONSE_HEADER_BYTES,
     ClientTimeouts,
@@ -152,6 +153,7 @@ class Forwarder:
         debug_headers: bool = False,
         max_response_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
         tracer: RequestTracer | None = None,
+        unmatched: UnmatchedPaths | None = None,
     ) -> None:
         self._upstream = upstream
         self._live = live
@@ -165,6 +167,8 @@ class Forwarder:
         self._timeouts = ClientTimeouts()
         self._max_head_bytes = max_response_header_bytes
         self._tracer = tracer
+        self._unmatched = unmatched
+        """Counts the paths no rule matched, by shape (``strangler inventory``'s shares)."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
@@ -173,6 +177,8 @@ class Forwarder:
         method: str = scope["method"]
         raw_headers = scope["headers"]
         decision = served.compiled.decide(method, scope["path"], raw_headers)
+        if decision.rule is None and self._unmatched is not None:
+            self._unmatched.add(scope["path"])
         client = scope.get("client")
         client_host = client[0] if client else ""
         request = prepare_request_headers(

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from strangler_proxy.dataplane.unmatched_paths import DEFAULT_TOP
 from strangler_proxy.identity import identity_key_path
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes.addresses import OwnSockets
@@ -55,6 +56,11 @@ class DataPlaneSettings(BaseSettings):
     poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.05
     stats_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     """How often per-second aggregates reach the store and the metrics snapshot is refreshed."""
+    unmatched_paths_top: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_TOP
+    """Path shapes each worker counts, at most, among the requests no rule matched (the most requested
+    ones; see ``strangler inventory``)."""
+    unmatched_paths_interval_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    """How often each worker writes its unmatched path shapes to the store (one row per shape)."""
     access_log: bool = True
     access_log_path: Path | None = None
     """Where JSON access-log lines go; None writes them to standard output."""

@@ -153,6 +153,8 @@ class StoreAgent:
             return {"ok": True, "generation": self.watch(request.get("known"), _WATCH_S)}
         if op == "stats":
             return {"ok": True, "written": self._store.write_stat_values(request["values"])}
+        if op == "unmatched_paths":
+            return {"ok": True, "written": self._store.write_path_values(request["values"])}
         if op == "heartbeat":
             applied = request.get("applied_at")
             self._store.heartbeat(

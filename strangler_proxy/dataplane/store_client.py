@@ -25,7 +25,7 @@ from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.routes import RouteTable
 from strangler_proxy.store.pointer import ActivePointer
 
-__all__ = ["FoundTable", "NoSuchVersion", "StoreClient", "dialect_of", "stat_values"]
+__all__ = ["FoundTable", "NoSuchVersion", "StoreClient", "dialect_of", "path_values", "stat_values"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,6 +90,13 @@ def stat_values(worker: str, rows: Sequence[SecondRow]) -> list[tuple[Any, ...]]
         )
         for row in rows
     ]
+
+
+def path_values(
+    worker: str, second: int, shapes: Sequence[tuple[str, int]]
+) -> list[tuple[Any, ...]]:
+    """``unmatched_paths`` rows of ``worker`` in the order of the insert statement (JSON-serialisable)."""
+    return [(second, worker, shape, requests) for shape, requests in shapes]
 
 
 class StoreClient:
@@ -206,6 +213,17 @@ class StoreClient:
             return 0
         rows = [tuple(v) for v in values]
         self._run(lambda cursor: cursor.executemany(self._sql["INSERT_STATS"], rows))
+        return len(rows)
+
+    def write_unmatched_paths(self, worker: str, second: int, shapes: Sequence[tuple[str, int]]) -> int:
+        return self.write_path_values(path_values(worker, second, shapes))
+
+    def write_path_values(self, values: Sequence[Sequence[Any]]) -> int:
+        """Insert ``unmatched_paths`` rows already in the statement's order (:func:`path_values`)."""
+        if not values:
+            return 0
+        rows = [tuple(v) for v in values]
+        self._run(lambda cursor: cursor.executemany(self._sql["INSERT_UNMATCHED_PATHS"], rows))
         return len(rows)
 
     def heartbeat(

@@ -16,6 +16,7 @@ __all__ = [
     "DELETE_STALE_WORKERS",
     "DELETE_WORKER",
     "INSERT_STATS",
+    "INSERT_UNMATCHED_PATHS",
     "INSERT_WORKER",
     "SELECT_DOCUMENT",
     "SELECT_POINTER",
@@ -37,6 +38,7 @@ INSERT_STATS = (
     "INSERT INTO route_stats (second, worker, route, target, requests, status_2xx, status_3xx, "
     "status_4xx, status_5xx, latency_sum_ms, latency_buckets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+INSERT_UNMATCHED_PATHS = "INSERT INTO unmatched_paths (second, worker, path, requests) VALUES (?, ?, ?, ?)"
 UPDATE_HEARTBEAT = "UPDATE dataplane_workers SET pid = ?, heartbeat_at = ? WHERE worker = ?"
 UPDATE_HEARTBEAT_APPLIED = (
     "UPDATE dataplane_workers SET pid = ?, heartbeat_at = ?, version_id = ?, generation = ?, "

@@ -25,6 +25,10 @@ class StoreWriter:
     def write_stats(self, rows: Sequence[SecondRow]) -> int:
         return self._client.write_stats(self.worker, rows)
 
+    def write_unmatched_paths(self, second: int, shapes: Sequence[tuple[str, int]]) -> int:
+        """The shapes of the unmatched paths counted since the previous call, stamped ``second``."""
+        return self._client.write_unmatched_paths(self.worker, second, shapes)
+
     def heartbeat(
         self, *, version_id: int | None, generation: int | None, applied_at: datetime | None
     ) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "sessions",
     "shadow_counts",
     "shadow_samples",
+    "unmatched_paths",
     "upstreams",
     "users",
 ]
@@ -221,6 +222,21 @@ route_stats = Table(
     Column("latency_buckets", JSON, nullable=False, comment="counts per LATENCY_BUCKETS_MS bound"),
     UniqueConstraint("second", "worker", "route", "target", name="uq_route_stats_key"),
     Index("ix_route_stats_second", "second"),
+)
+
+unmatched_paths = Table(
+    "unmatched_paths",
+    metadata,
+    Column("second", BigInteger, nullable=False, comment="when the worker drained its summary"),
+    Column("worker", String(64), nullable=False),
+    Column("path", String(512), nullable=False, comment="path shape: /orders/{int}/items"),
+    Column(
+        "requests",
+        Integer,
+        nullable=False,
+        comment="unmatched requests of that shape since the worker's previous row (a lower bound)",
+    ),
+    Index("ix_unmatched_paths_second", "second"),
 )
 
 shadow_counts = Table(

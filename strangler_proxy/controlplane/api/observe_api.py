@@ -66,6 +66,13 @@ async def stats(ctx: Context) -> Response:
     return json_response({"version": table.version, "window_s": window, "routes": figures})
 
 
+async def unmatched_paths(ctx: Context) -> Response:
+    window = ctx.query_int("window", 300, low=1, high=3600) or 300
+    limit = ctx.query_int("limit", 500, low=1, high=10_000) or 500
+    found = await ctx.run(ctx.services.observability.unmatched_paths, window_s=window, limit=limit)
+    return json_response(found)
+
+
 async def series(ctx: Context) -> Response:
     seconds = ctx.query_int("seconds", 60, low=1, high=3600) or 60
     points = await ctx.run(
@@ -118,6 +125,7 @@ def routes(services: ControlPlaneServices) -> list[Route]:
         Route("/audit", endpoint(services, viewer, audit_log), methods=["GET"]),
         Route("/audit/denials", endpoint(services, viewer, audit_denials), methods=["GET"]),
         Route("/stats", endpoint(services, viewer, stats), methods=["GET"]),
+        Route("/stats/unmatched-paths", endpoint(services, viewer, unmatched_paths), methods=["GET"]),
         Route("/stats/{route}/series", endpoint(services, viewer, series), methods=["GET"]),
         Route("/shadow", endpoint(services, viewer, shadow_samples), methods=["GET"]),
         Route("/shadow/{sample_id}", endpoint(services, viewer, shadow_sample), methods=["GET"]),

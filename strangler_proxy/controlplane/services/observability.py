@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.metrics import ShadowWindow, Window
-from strangler_proxy.controlplane.repositories import shadow, stats, versions, workers
+from strangler_proxy.controlplane.repositories import shadow, stats, unmatched_paths, versions, workers
 from strangler_proxy.controlplane.services.worker_state import WORKER_SILENT_S, worker_state
 from strangler_proxy.routes import RouteTable
 
@@ -65,6 +65,26 @@ class ObservabilityService:
             figures.append(entry)
         return figures
 
+    def unmatched_paths(self, *, window_s: int, limit: int = 500) -> dict[str, Any]:
+        """The path shapes of the requests no rule matched over ``window_s`` (the data-plane workers
+        write theirs every ``STRANGLER_UNMATCHED_PATHS_INTERVAL_S``), most requested first, at most
+        ``limit``; ``unattributed`` is the unmatched requests no listed shape accounts for (shapes a
+        worker's bounded summary did not keep, or counted in a row outside the window)."""
+        until = self._last_complete_second() + 1
+        since = until - window_s
+        with self._engine.connect() as conn:
+            shapes = unmatched_paths.summary(conn, since=since, until=until)
+            summary = stats.summary(conn, since=since, until=until, route=UNMATCHED)
+        total = sum(window.requests for window in summary.values())
+        ordered = sorted(shapes.items(), key=lambda item: (-item[1], item[0]))
+        listed = ordered[:limit]
+        return {
+            "window_s": window_s,
+            "unmatched_requests": total,
+            "paths": [{"path": path, "requests": requests} for path, requests in listed],
+            "unattributed": max(0, total - sum(requests for _, requests in listed)),
+        }
+
     def parity(self, *, window_s: int) -> dict[str, float | None]:
         """Each route's shadow parity (0..1, None without comparisons) over ``window_s``."""
         until = self._last_complete_second() + 1
@@ -92,7 +112,11 @@ class ObservabilityService:
         """Delete per-second rows older than ``retention_s``; return how many went."""
         older_than = int(self._seconds()) - retention_s
         with self._engine.begin() as conn:
-            return stats.prune(conn, older_than=older_than) + shadow.prune(conn, older_than=older_than)
+            return (
+                stats.prune(conn, older_than=older_than)
+                + shadow.prune(conn, older_than=older_than)
+                + unmatched_paths.prune(conn, older_than=older_than)
+            )
 
     def workers(self, *, now: datetime | None = None) -> dict[str, Any]:
         """Every data-plane worker with the version it serves, its data plane (``instance``) and its

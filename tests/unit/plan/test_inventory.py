@@ -143,3 +143,99 @@ def test_piped_or_wide_nothing_is_cut(root: Path) -> None:
     piped = Console(width=100_000, record=True, highlight=False)  # what the command uses when piped
     print_inventory(inventory, piped)
     assert "catalog-reads (catalog-home GET,HEAD)" in piped.export_text()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "takes"),
+    [
+        ("/products/<int:pk>/", "/products/1/", True),
+        ("/products/<int:pk>/", "/products/x/", False),
+        ("/products/<int:pk>/", "/products/1/reviews/", False),
+        ("/p/<slug:slug>/", "/p/blue-shirt/", True),
+        ("/c/<uuid:id>", "/c/00000000-0000-0000-0000-000000000001", True),
+        ("/f/<path:rest>", "/f/a/b.css", True),
+        ("/orders/<ord_no>/", "/orders/x1/", True),
+        ("/file.txt", "/fileXtxt", False),  # a path() route is literal
+        ("/static/(?P<path>.*)", "/static/a/b.css", True),
+        ("/api(?:/(?P<path>.*))?", "/api", True),
+        ("/api(?:/(?P<path>.*))?", "/api/orders", True),
+        ("^legacy/$", "/legacy/", True),
+        ("/a/[^/]+/", "/a/b/", True),
+    ],
+)
+def test_a_pattern_takes_the_paths_django_would_resolve_to_it(pattern: str, path: str, takes: bool) -> None:
+    from migration_plan.inventory.traffic import pattern_regex
+
+    assert (pattern_regex(pattern).fullmatch(path) is not None) is takes
+
+
+def test_unmatched_path_shapes_go_to_the_first_pattern_that_resolves_them() -> None:
+    from migration_plan.inventory.traffic import attribute_shapes
+
+    patterns = parse_urlconf(json.dumps(URLCONF), source="t")
+    traffic = attribute_shapes(
+        patterns,
+        {"/products/{int}/": 30, "/": 10, "/cart/": 5, "/static/css/site.css": 3, "/nowhere/{int}": 2},
+    )
+    by = dict(zip([p.pattern for p in patterns], traffic.by_pattern, strict=True))
+    assert by["/products/<int:pk>/"] == 30 and by["/"] == 10 and by["/cart/"] == 5
+    assert by["/static/(?P<path>.*)"] == 3 and by["/api/orders"] == 0
+    assert traffic.unresolved == 2 and traffic.unresolved_shapes == (("/nowhere/{int}", 2),)
+
+
+def test_before_any_rule_the_shares_come_from_the_unmatched_paths(root: Path) -> None:
+    plan = load_plan(root / "plans" / "legacyshop.yaml")
+    stats = [{"route": "-", "legacy": {"requests": 100}, "new": {"requests": 0}}]  # no rule yet
+    paths = {
+        "paths": [
+            {"path": "/products/{int}/", "requests": 60},
+            {"path": "/", "requests": 20},
+            {"path": "/nowhere", "requests": 5},
+        ],
+        "unattributed": 15,
+    }
+    inventory = build_inventory(
+        parse_urlconf(json.dumps(URLCONF), source="t"), plan, stats, window_s=60, unmatched_paths=paths
+    )
+    rows = {row.pattern.pattern: row for row in inventory.rows}
+    assert rows["/products/<int:pk>/"].share == 0.6 and rows["/products/<int:pk>/"].requests == 60
+    assert rows["/"].share == 0.2 and rows["/"].share_from == "paths"
+    assert rows["/cart/"].share == 0.0 and rows["/cart/"].requests == 0
+    assert inventory.unattributed_requests == 20  # the 5 no pattern resolves, the 15 not kept
+    data = inventory.to_dict()
+    assert data["unresolved_paths"] == [{"path": "/nowhere", "requests": 5}]
+    assert data["routes"][1]["share"] == 0.6 and data["routes"][1]["share_from"] == "paths"
+
+
+def test_a_live_rule_s_share_wins_over_the_unmatched_paths(root: Path) -> None:
+    plan = load_plan(root / "plans" / "legacyshop.yaml")
+    stats = [
+        {"route": "catalog-home", "legacy": {"requests": 50}, "new": {"requests": 0}},
+        {"route": "-", "legacy": {"requests": 50}, "new": {"requests": 0}},
+    ]
+    paths = {"paths": [{"path": "/products/{int}/", "requests": 50}], "unattributed": 0}
+    inventory = build_inventory(
+        parse_urlconf(json.dumps(URLCONF), source="t"), plan, stats, window_s=60, unmatched_paths=paths
+    )
+    rows = {row.pattern.pattern: row for row in inventory.rows}
+    assert rows["/"].share == 0.5 and rows["/"].share_from == "rule"
+    assert rows["/products/<int:pk>/"].share == 0.5 and rows["/products/<int:pk>/"].share_from == "paths"
+
+
+def test_wide_shows_the_requests_and_where_each_share_comes_from(root: Path) -> None:
+    from rich.console import Console
+
+    from migration_plan.cli.inventory_commands import print_inventory
+
+    plan = load_plan(root / "plans" / "legacyshop.yaml")
+    stats = [{"route": "-", "legacy": {"requests": 10}, "new": {"requests": 0}}]
+    paths = {"paths": [{"path": "/products/{int}/", "requests": 7}, {"path": "/x", "requests": 3}]}
+    inventory = build_inventory(
+        parse_urlconf(json.dumps(URLCONF), source="t"), plan, stats, window_s=60, unmatched_paths=paths
+    )
+    console = Console(width=100_000, record=True, highlight=False)
+    print_inventory(inventory, console, wide=True)
+    text = console.export_text()
+    line = next(line for line in text.splitlines() if "catalog:product_detail" in line)
+    assert "70.0%" in line and " 7 " in line and "unmatched paths" in line
+    assert "3 given to no pattern" in text and "/x (3)" in text
