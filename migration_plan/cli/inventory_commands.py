@@ -48,7 +48,9 @@ def print_inventory(inventory: Inventory, console: Console, *, wide: bool = Fals
         columns += ["requests", "share from", "view", "sample path"]
     for column in columns:
         # Long names wrap instead of being cut with an ellipsis.
-        table.add_column(column, justify="right" if column in ("share", "requests") else "left", overflow="fold")
+        table.add_column(
+            column, justify="right" if column in ("share", "requests") else "left", overflow="fold"
+        )
     for row in inventory.rows:
         claims = "\n".join(
             f"{escape(c.stage)} ({escape(c.route)}"

@@ -59,10 +59,10 @@ from strangler_proxy.dataplane.settings import (
 )
 from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.stats import RequestStats
-from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
 from strangler_proxy.dataplane.tracing import RequestTracer
+from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
 from strangler_proxy.dataplane.upgrade import UPGRADE
 from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session

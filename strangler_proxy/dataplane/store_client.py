@@ -92,9 +92,7 @@ def stat_values(worker: str, rows: Sequence[SecondRow]) -> list[tuple[Any, ...]]
     ]
 
 
-def path_values(
-    worker: str, second: int, shapes: Sequence[tuple[str, int]]
-) -> list[tuple[Any, ...]]:
+def path_values(worker: str, second: int, shapes: Sequence[tuple[str, int]]) -> list[tuple[Any, ...]]:
     """``unmatched_paths`` rows of ``worker`` in the order of the insert statement (JSON-serialisable)."""
     return [(second, worker, shape, requests) for shape, requests in shapes]
 

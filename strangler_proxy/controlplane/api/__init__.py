@@ -10,6 +10,8 @@ Errors are ``{"error": code, "message": ..., "problems": [...]}``; 409 adds ``ac
                    /audit/denials?actor=&address=&action=&before=&limit=    refused requests, one
                                 entry per caller, target, reason and minute, with a count
                    /stats?window= /stats/{route}/series?seconds= /shadow?route= /shadow/{id}
+                   /stats/unmatched-paths?window=&limit=    the path shapes of the requests no
+                                rule matched, most requested first, and the unattributed rest
                    /workers /guards /upstreams /upstreams/health
                    /sync/lag    {direction: {lag_ms, backlog, dead, measured_at, stale} | null}, one
                                 key per direction: forward, reverse, reverse:<service>...

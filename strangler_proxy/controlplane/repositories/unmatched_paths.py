@@ -11,13 +11,13 @@ __all__ = ["prune", "summary"]
 
 def summary(conn: Connection, *, since: int, until: int) -> dict[str, int]:
     """Requests per path shape, summed over workers, for rows stamped ``since`` <= s < ``until``."""
-    total = func.sum(unmatched_paths.c.requests)
+    requests = func.coalesce(func.sum(unmatched_paths.c.requests), 0)
     stmt = (
-        select(unmatched_paths.c.path, total)
+        select(unmatched_paths.c.path, requests.label("requests"))
         .where(unmatched_paths.c.second >= since, unmatched_paths.c.second < until)
         .group_by(unmatched_paths.c.path)
     )
-    return {str(path): int(requests or 0) for path, requests in conn.execute(stmt)}
+    return {str(row.path): int(row.requests) for row in conn.execute(stmt)}
 
 
 def prune(conn: Connection, *, older_than: int) -> int:

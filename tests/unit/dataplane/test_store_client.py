@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -143,5 +144,49 @@ def test_an_untouched_sqlite_store_lets_the_poll_be_skipped(tmp_path: Path) -> N
     assert client.may_have_changed() is True  # a commit touched the files
     assert client.may_have_changed() is False
     assert StoreClient("postgresql://u@127.0.0.1:1/db").may_have_changed() is True
+    client.close()
+    engine.dispose()
+
+
+def test_unmatched_path_shapes_reach_the_control_plane_by_the_client_and_by_the_agent(
+    tmp_path: Path,
+) -> None:
+    from strangler_proxy.controlplane.services.observability import ObservabilityService
+    from strangler_proxy.dataplane.store_agent import StoreAgent
+    from strangler_proxy.dataplane.store_client import path_values
+    from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    client = StoreClient(url)
+    now = int(time.time())
+    counter = UnmatchedPaths(top=10)
+    stats = RequestStats(clock=lambda: now - 2)
+    for i in range(6):
+        counter.add(f"/products/{i}/")
+        stats.record(("-", "legacy"), 200, 0.001)
+    for _ in range(3):
+        counter.add("/cart/")
+        stats.record(("-", "legacy"), 200, 0.001)
+    stats.record(("-", "legacy"), 404, 0.001)  # the request worker host:8 reports below
+    shapes, total = counter.drain()
+    assert total == 9
+    writer = StoreWriter(client, worker="host:7", pid=7)
+    writer.write_stats(stats.drain(include_current=True))
+    assert writer.write_unmatched_paths(now - 2, shapes) == 2
+    agent = StoreAgent(client, poll_interval_s=1.0)
+    values = path_values("host:8", now - 1, [("/cart/", 1)])
+    assert agent.answer({"op": "unmatched_paths", "values": values}) == {"ok": True, "written": 1}
+    service = ObservabilityService(engine, seconds=lambda: now + 0.5)
+    found = service.unmatched_paths(window_s=60)
+    assert found["paths"] == [
+        {"path": "/products/{int}/", "requests": 6},
+        {"path": "/cart/", "requests": 4},
+    ]
+    assert (found["unmatched_requests"], found["unattributed"]) == (10, 0)
+    assert service.unmatched_paths(window_s=60, limit=1)["unattributed"] == 4
+    assert service.prune(retention_s=0) >= 3
+    assert service.unmatched_paths(window_s=60)["paths"] == []
     client.close()
     engine.dispose()

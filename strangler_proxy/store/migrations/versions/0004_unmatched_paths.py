@@ -22,13 +22,9 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "unmatched_paths",
-        sa.Column(
-            "second", sa.BigInteger(), nullable=False, comment="when the worker drained its summary"
-        ),
+        sa.Column("second", sa.BigInteger(), nullable=False, comment="when the worker drained its summary"),
         sa.Column("worker", sa.String(length=64), nullable=False),
-        sa.Column(
-            "path", sa.String(length=512), nullable=False, comment="path shape: /orders/{int}/items"
-        ),
+        sa.Column("path", sa.String(length=512), nullable=False, comment="path shape: /orders/{int}/items"),
         sa.Column(
             "requests",
             sa.Integer(),
