@@ -15,5 +15,7 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    """``value`` in UTC: a naive value is taken as UTC (SQLite hands back naive datetimes; every time we
+    store is UTC), an aware one is converted (PostgreSQL hands back the session's zone, which is the
+    server's or ``PGTZ``, not necessarily UTC)."""
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)

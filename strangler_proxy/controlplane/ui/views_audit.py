@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.audit import AuditEntry, AuditFilter
+from strangler_proxy.controlplane.services.clock import as_utc
 from strangler_proxy.controlplane.services.denials import DenialFilter
 from strangler_proxy.controlplane.ui.diffview import DiffLine, diff_lines
 from strangler_proxy.controlplane.ui.web import UI
@@ -53,7 +54,7 @@ class AuditRow:
 
 def _row(entry: AuditEntry) -> AuditRow:
     return AuditRow(
-        at=entry.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        at=as_utc(entry.at).strftime("%Y-%m-%d %H:%M:%S UTC"),
         actor=entry.actor,
         address=entry.address,
         action=entry.action,
@@ -115,7 +116,7 @@ class AuditViews:
                 "page_title": "Refused requests",
                 "nav": "audit",
                 "filters": filters,
-                "rows": [{**row.to_dict(), "minute": row.minute.strftime("%Y-%m-%d %H:%M")} for row in rows],
+                "rows": [{**row.to_dict(), "minute": as_utc(row.minute).strftime("%Y-%m-%d %H:%M")} for row in rows],
                 "older_url": older,
                 "retention_days": round(self.ui.services.denials.retention_s / 86400, 1),
             },

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from strangler_proxy.controlplane.errors import ControlPlaneError
 from strangler_proxy.controlplane.parsing import bounded_int
 from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.services.clock import as_utc
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
     change_lines,
@@ -73,7 +74,7 @@ class HistoryViews:
         rows = [
             VersionRow(
                 id=v.id,
-                created_at=v.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                created_at=as_utc(v.created_at).strftime("%Y-%m-%d %H:%M:%S UTC"),
                 author=v.author,
                 reason=v.reason,
                 parent_id=v.parent_id,
