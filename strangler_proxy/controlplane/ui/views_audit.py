@@ -116,7 +116,9 @@ class AuditViews:
                 "page_title": "Refused requests",
                 "nav": "audit",
                 "filters": filters,
-                "rows": [{**row.to_dict(), "minute": as_utc(row.minute).strftime("%Y-%m-%d %H:%M")} for row in rows],
+                "rows": [
+                    {**row.to_dict(), "minute": as_utc(row.minute).strftime("%Y-%m-%d %H:%M")} for row in rows
+                ],
                 "older_url": older,
                 "retention_days": round(self.ui.services.denials.retention_s / 86400, 1),
             },
