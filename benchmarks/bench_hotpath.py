@@ -19,6 +19,7 @@ from strangler_proxy.dataplane.headers import TrustedPeers, prepare_request_head
 from strangler_proxy.dataplane.paths import normalise_path
 from strangler_proxy.dataplane.routing import compile_table
 from strangler_proxy.dataplane.stats import RequestStats
+from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
 
 __all__ = ["measure", "run"]
 
@@ -58,6 +59,35 @@ def _fold_us() -> float:
     return (time.perf_counter() - started) / CALLS * 1e6
 
 
+def _unmatched_mix() -> list[str]:
+    """Unmatched paths as a monolith's traffic has them: a few patterns with many ids, and noise."""
+    paths = []
+    for i in range(CALLS):
+        kind = i % 10
+        if kind < 5:
+            paths.append(f"/products/{i % 2000}/")
+        elif kind < 8:
+            paths.append(f"/orders/{i % 500}/items")
+        elif kind < 9:
+            paths.append("/cart/")
+        else:
+            paths.append(f"/search-{i}")  # a distinct path every time
+    return paths
+
+
+def _unmatched_fold_us() -> float:
+    paths = _unmatched_mix()
+    best = float("inf")
+    for _ in range(ROUNDS):
+        counter = UnmatchedPaths(fold_at=len(paths) + 1)
+        for path in paths:
+            counter.add(path)
+        started = time.perf_counter()
+        counter.drain()
+        best = min(best, time.perf_counter() - started)
+    return best / len(paths) * 1e6
+
+
 def measure() -> dict[str, float]:
     table = compile_table(
         _table("http://127.0.0.1:1", "http://127.0.0.1:2", shadow=False), override_key=b"k" * 32
@@ -65,6 +95,7 @@ def measure() -> dict[str, float]:
     trusted = TrustedPeers([])
     stats = RequestStats()
     key = ("products", "new")
+    unmatched = UnmatchedPaths()
     log = AccessLog(None, max_buffered=CALLS * ROUNDS * 2)
     entry = (time.time(), "0" * 32, "GET", b"/api/products/42", "products", "new", "catalog", 3, 200,
              0.0002, "127.0.0.1", None)  # fmt: skip
@@ -89,6 +120,9 @@ def measure() -> dict[str, float]:
                 RESPONSE_HEADERS, upstream_origin=b"http://127.0.0.1:1", scheme="http", host="x"
             )
         ),
+        "decide (unmatched)": _best_us(lambda: table.decide("GET", "/nowhere/42", LOADGEN_HEADERS)),
+        "unmatched path count (unmatched requests only)": _best_us(lambda: unmatched.add("/nowhere/42")),
+        "unmatched path fold, per path (off the request path)": _unmatched_fold_us(),
         "stats.record": _best_us(lambda: stats.record(key, 200, 0.0002)),
         "stats fold, per record (off the request path)": _fold_us(),
         "access log record": _best_us(lambda: log.record(*entry[1:])),  # type: ignore[arg-type]
