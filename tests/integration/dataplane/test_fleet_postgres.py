@@ -219,13 +219,22 @@ def test_one_connection_set_per_host_with_the_store_agent(
         store.wait_applied(second, workers=3)
         for _ in range(30):
             assert httpx.get(f"{host.url}/r", timeout=5).headers["x-strangler-route"] == "r"
+        for i in range(12):  # unmatched: counted by path shape, written at the latest when a worker stops
+            assert httpx.get(f"{host.url}/shop/{i}", timeout=5).headers["x-strangler-route"] == "-"
         until(lambda: _stat_requests(store) >= 30, timeout=10)
         assert _connections(store) == expected
         host.process.stop(timeout=40)  # SIGTERM to the whole group, the agent included
         assert store.workers() == []  # every worker removed its row through the agent before it stopped
+        assert _unmatched_paths(store) == {"/shop/{int}": 12}
     finally:
         host.process.stop()
         legacy.process.stop()
+
+
+def _unmatched_paths(store: PostgresStore) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT path, sum(requests) FROM unmatched_paths GROUP BY path"))
+        return {str(path): int(requests) for path, requests in rows}
 
 
 def _stat_requests(store: PostgresStore) -> int:
