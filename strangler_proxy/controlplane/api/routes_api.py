@@ -133,7 +133,7 @@ async def rollback_all(ctx: Context) -> Response:
     writes between sides it is a handover (fenced, waits for the old owner's sync, 409 unless ``force``)."""
     body = await ctx.body(RollbackAllBody)
     result = await ctx.run(
-        ctx.services.publishing.rollback,
+        ctx.services.publishing.rollback_all,
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
-from strangler_proxy.controlplane.services import derive
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
@@ -198,7 +197,7 @@ class ControlsViews:
             self.ui,
             request,
             title="Panic: every route to legacy",
-            candidate=lambda: derive.all_to_legacy(publishing.active_table()),
+            candidate=publishing.panic_candidate,
             apply_url=str(request.app.url_path_for("ui-panic-apply")),
             reason=reason,
             button="Panic: all to legacy now",

@@ -124,13 +124,10 @@ class HistoryViews:
         try:
             version = _version_param(request, "version")
             reason = form_reason(form)
-        except ControlPlaneError as exc:
-            return self.ui.error(request, exc, title=f"Re-activate v{version}")
-        try:
             force = form_force(form)
             drain_timeout_s = form_drain_timeout(form)
         except ControlPlaneError as exc:
-            return self.ui.error(request, exc, title=f"Re-activate v{version}")
+            return self.ui.error(request, exc, title=f"Re-activate v{request.path_params['version']}")
         publishing = self.ui.services.publishing
         return await preview_change(
             self.ui,
@@ -153,7 +150,7 @@ class HistoryViews:
             drain_timeout_s = form_drain_timeout(form)
             publishing = self.ui.services.publishing
         except ControlPlaneError as exc:
-            return self.ui.error(request, exc, title=f"Re-activate v{version}")
+            return self.ui.error(request, exc, title=f"Re-activate v{request.path_params['version']}")
         actor = self.ui.actor(request, principal)
         return await apply_change(
             self.ui,
