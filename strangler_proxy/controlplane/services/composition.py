@@ -9,10 +9,11 @@ from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.services.audit import AuditService
 from strangler_proxy.controlplane.services.auth import AuthService
+from strangler_proxy.controlplane.services.backlog import BacklogProbe
 from strangler_proxy.controlplane.services.bootstrap import BootstrapReport, bootstrap_store
 from strangler_proxy.controlplane.services.denials import DenialService
 from strangler_proxy.controlplane.services.guards import GuardService
-from strangler_proxy.controlplane.services.handover import BacklogProbe, Handover, HandoverSettings
+from strangler_proxy.controlplane.services.handover import Handover, HandoverSettings
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
