@@ -86,18 +86,17 @@ def build_stack(
     """
     root = root or project_root()
     environ = os.environ if environ is None else environ
-    python = sys.executable
     common = {
         "STRANGLER_HOME": str(settings.home),
         "STRANGLER_STORE_URL": settings.resolved_store_url,
         "STRANGLER_LEGACY_URL": settings.resolved_legacy_url,
     }
-    timing = {"startup_timeout": settings.startup_timeout, "stop_grace": settings.stop_grace}
     specs: list[ProcessSpec] = []
     warnings: list[str] = []
 
     if project is None and (root / PROJECT_FILE).is_file():
         project, project_dir = load_project(root / PROJECT_FILE), root
+    services: list[ProcessSpec] = []
     if project is None:
         warnings.append(f"no {PROJECT_FILE} in {root}: no monolith and no services (see `strangler init`)")
     else:
@@ -107,44 +106,72 @@ def build_stack(
         if legacy is None:
             warnings.append(f"legacy is not run here: the monolith answers at {settings.resolved_legacy_url}")
         else:
-            specs.append(with_monolith_tracing(legacy, python, environ))
-
-    if project is not None:
+            specs.append(with_monolith_tracing(legacy, sys.executable, environ))
         services = project_service_specs(
             project, settings, project_dir or root, environ, common, STAGE_SERVICES, _no_control_socket()
         )
-        upstream_names = {service.name: service.upstream_name for service in project.services}
-    else:
-        services, upstream_names = [], {}
-    upstreams = _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services, upstream_names)
-    controlplane_env = {
+    specs.append(_controlplane_spec(settings, root, environ, common, project, services))
+    specs.append(_front_door_spec(settings, root, environ, common, warnings))
+    specs.extend(services)
+    if project is not None:  # the services' workers, once the services are up
+        specs.extend(project_process_specs(project, settings, project_dir or root, environ, common))
+        specs.extend(_sync_workers(settings, root, environ, project, warnings))
+    validate_specs(specs)
+    return Stack(
+        specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
+    )
+
+
+def _timing(settings: StackSettings) -> dict[str, float]:
+    return {"startup_timeout": settings.startup_timeout, "stop_grace": settings.stop_grace}
+
+
+def _controlplane_spec(
+    settings: StackSettings,
+    root: Path,
+    environ: Mapping[str, str],
+    common: Mapping[str, str],
+    project: ProjectFile | None,
+    services: Sequence[ProcessSpec],
+) -> ProcessSpec:
+    """The control plane, told the services as upstreams and where each side's outbox is."""
+    upstream_names = {s.name: s.upstream_name for s in project.services} if project is not None else {}
+    env = {
         **common,
         "STRANGLER_ADMIN_PORT": str(settings.admin_port),
-        "STRANGLER_UPSTREAMS": upstreams,
+        "STRANGLER_UPSTREAMS": _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services, upstream_names),
         "STRANGLER_ENGINE": settings.engine,
         "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES") or sync_outboxes(settings, environ),
     }
     if project is not None and project.sync.reverse and "STRANGLER_SYNC_REVERSE_DIRECTIONS" not in environ:
-        controlplane_env["STRANGLER_SYNC_REVERSE_DIRECTIONS"] = ",".join(
+        env["STRANGLER_SYNC_REVERSE_DIRECTIONS"] = ",".join(
             f"{upstream}={direction}" for upstream, direction in project.sync.reverse.items()
         )
-    specs.append(
-        ProcessSpec(
-            name="controlplane",
-            argv=(python, "-m", "strangler_proxy.controlplane"),
-            env=controlplane_env,
-            cwd=root,
-            health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),
-            port=settings.admin_port,
-            url=f"http://127.0.0.1:{settings.admin_port}/",
-            label="admin UI (control plane)",
-            stage=STAGE_CONTROLPLANE,
-            startup_timeout=timing["startup_timeout"],
-            stop_grace=timing["stop_grace"],
-        )
+    timing = _timing(settings)
+    return ProcessSpec(
+        name="controlplane",
+        argv=(sys.executable, "-m", "strangler_proxy.controlplane"),
+        env=env,
+        cwd=root,
+        health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),
+        port=settings.admin_port,
+        url=f"http://127.0.0.1:{settings.admin_port}/",
+        label="admin UI (control plane)",
+        stage=STAGE_CONTROLPLANE,
+        startup_timeout=timing["startup_timeout"],
+        stop_grace=timing["stop_grace"],
     )
 
-    dataplane_env = {
+
+def _front_door_spec(
+    settings: StackSettings,
+    root: Path,
+    environ: Mapping[str, str],
+    common: Mapping[str, str],
+    warnings: list[str],
+) -> ProcessSpec:
+    """The data plane, or HAProxy run by its agent (``--engine haproxy``)."""
+    env = {
         **common,
         "STRANGLER_DATAPLANE_PORT": str(settings.dataplane_port),
         "STRANGLER_DATAPLANE_INTERNAL_PORT": str(settings.dataplane_internal_port),
@@ -154,43 +181,39 @@ def build_stack(
         # drills attached to it (and curl -i) see which side served; STRANGLER_DEBUG_HEADERS=false hides them.
         "STRANGLER_DEBUG_HEADERS": environ.get("STRANGLER_DEBUG_HEADERS", "true"),
     }
+    timing = _timing(settings)
     if settings.engine == "haproxy":
-        specs.append(_engine_spec(settings, root, dataplane_env, timing, warnings))
-    else:
-        specs.append(
-            ProcessSpec(
-                name="dataplane",
-                argv=(python, "-m", "strangler_proxy.dataplane"),
-                env=dataplane_env,
-                cwd=root,
-                # readiness is answered on the loopback-only internal port, never the public one
-                health_urls=(f"http://127.0.0.1:{settings.dataplane_internal_port}/_strangler/readyz",),
-                port=settings.dataplane_port,
-                url=f"http://127.0.0.1:{settings.dataplane_port}/",
-                label="shop, through the front door",
-                stage=STAGE_FRONT_DOOR,
-                startup_timeout=timing["startup_timeout"],
-                stop_grace=timing["stop_grace"],
-            )
-        )
-
-    specs.extend(services)
-    if project is not None:  # the services' workers, once the services are up
-        specs.extend(project_process_specs(project, settings, project_dir or root, environ, common))
-    workers = sync_worker_specs(settings, root, environ)  # relay, consumer, reverse relay...
-    if project is None:
-        workers = []
-    else:
-        wanted = {f"sync-{name}" for name in project.sync.workers}
-        missing_workers = sorted(wanted - {spec.name for spec in workers})
-        if missing_workers:
-            warnings.append(f"{', '.join(missing_workers)} skipped: the sync code is not in {root}")
-        workers = [spec for spec in workers if spec.name in wanted]
-    specs.extend(workers)
-    validate_specs(specs)
-    return Stack(
-        specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
+        return _engine_spec(settings, root, env, timing, warnings)
+    return ProcessSpec(
+        name="dataplane",
+        argv=(sys.executable, "-m", "strangler_proxy.dataplane"),
+        env=env,
+        cwd=root,
+        # readiness is answered on the loopback-only internal port, never the public one
+        health_urls=(f"http://127.0.0.1:{settings.dataplane_internal_port}/_strangler/readyz",),
+        port=settings.dataplane_port,
+        url=f"http://127.0.0.1:{settings.dataplane_port}/",
+        label="shop, through the front door",
+        stage=STAGE_FRONT_DOOR,
+        startup_timeout=timing["startup_timeout"],
+        stop_grace=timing["stop_grace"],
     )
+
+
+def _sync_workers(
+    settings: StackSettings,
+    root: Path,
+    environ: Mapping[str, str],
+    project: ProjectFile,
+    warnings: list[str],
+) -> list[ProcessSpec]:
+    """The sync workers the project asks for (relay, consumer, reverse relay...)."""
+    workers = sync_worker_specs(settings, root, environ)
+    wanted = {f"sync-{name}" for name in project.sync.workers}
+    missing_workers = sorted(wanted - {spec.name for spec in workers})
+    if missing_workers:
+        warnings.append(f"{', '.join(missing_workers)} skipped: the sync code is not in {root}")
+    return [spec for spec in workers if spec.name in wanted]
 
 
 def with_monolith_tracing(spec: ProcessSpec, python: str, environ: Mapping[str, str]) -> ProcessSpec:
