@@ -101,7 +101,7 @@ def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | 
 def _check_store(services: ControlPlaneServices) -> None:
     with services.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-    services.publishing.active()
+    services.tables.active()
 
 
 async def _run_guards(services: ControlPlaneServices) -> None:

@@ -68,8 +68,8 @@ class HistoryViews:
         ]
 
     def _rows(self) -> tuple[int, int, list[VersionRow]]:
-        publishing = self.ui.services.publishing
-        pointer, _record = publishing.active()
+        tables = self.ui.services.tables
+        pointer, _record = tables.active()
         rows = [
             VersionRow(
                 id=v.id,
@@ -79,7 +79,7 @@ class HistoryViews:
                 parent_id=v.parent_id,
                 rules=len(v.table.rules),
             )
-            for v in publishing.history(limit=HISTORY_LIMIT)
+            for v in tables.history(limit=HISTORY_LIMIT)
         ]
         return pointer.version_id, pointer.generation, rows
 
@@ -102,7 +102,7 @@ class HistoryViews:
         await self.ui.require(request)
         try:
             a, b = _version_param(request, "a"), _version_param(request, "b")
-            change = await run_in_threadpool(self.ui.services.publishing.diff, a, b)
+            change = await run_in_threadpool(self.ui.services.tables.diff, a, b)
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title="Diff")
         return self.ui.render(
@@ -128,12 +128,12 @@ class HistoryViews:
             drain_timeout_s = form_drain_timeout(form)
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title=f"Re-activate v{request.path_params['version']}")
-        publishing = self.ui.services.publishing
+        tables = self.ui.services.tables
         return await preview_change(
             self.ui,
             request,
             title=f"Re-activate v{version}",
-            candidate=lambda: publishing.version(version).table,
+            candidate=lambda: tables.version(version).table,
             apply_url=str(request.app.url_path_for("ui-reactivate-apply", version=version)),
             reason=reason,
             fields={"force": "on" if force else "", "drain_timeout_s": drain_timeout_s},
