@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load-fraction", type=float, default=0.7, help="share of measured capacity")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # not one line per flip published
     result = run_soak(
         SoakOptions(
             seconds=args.seconds,

@@ -1,4 +1,5 @@
-"""Orchestration of one soak: upstreams, store and data plane as real processes, load, flips, restarts."""
+"""Orchestration of one soak: upstreams, control plane and data plane as real processes, load, flips
+(published through the admin API), restarts."""
 
 from __future__ import annotations
 
@@ -16,10 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import Engine, select
+
+from migration_plan.admin_client import AdminClient
 from migration_plan.ports import free_port
 from migration_plan.soak import procfs
+from migration_plan.soak.flips import UPSTREAM, SoakRoute
 from migration_plan.soak.load import LoadCounts, measure_capacity, paced_load
-from migration_plan.soak.store import SoakStore, flip_table
+from strangler_proxy.store import make_engine
+from strangler_proxy.store.schema import dataplane_workers
 
 __all__ = ["SoakOptions", "SoakResult", "run_soak"]
 
@@ -144,10 +150,14 @@ class _Rig:
         self.options = options
         self.home = home
         self.processes = _Processes(home / "logs")
-        self.store = SoakStore(home / "store.sqlite3")
+        self.store_url = f"sqlite:///{home / 'store.sqlite3'}"
+        self.store: Engine = make_engine(self.store_url)
         self.port = free_port()
         self.internal_port = free_port()
+        self.admin_port = free_port()
         self.dataplane: subprocess.Popen[bytes] | None = None
+        self.admin: AdminClient | None = None
+        self.route: SoakRoute | None = None
         self.legacy_url = self.new_url = ""
 
     def start(self) -> None:
@@ -162,15 +172,17 @@ class _Rig:
             _wait_http(url + "/healthz", lambda p=process: p.poll() is None)
             urls.append(url)
         self.legacy_url, self.new_url = urls
+        self._start_control_plane()
         # The probe runs on this table: half its paths reach each upstream, so both pools are warm
         # before the baseline figures are taken.
-        self.store.publish(flip_table(self.legacy_url, self.new_url, to_new=True))
+        assert self.route is not None
+        self.route.add()
         self.dataplane = self.processes.start(
             "dataplane",
             [sys.executable, "-m", "strangler_proxy.dataplane"],
             {
                 "STRANGLER_HOME": str(self.home),
-                "STRANGLER_STORE_URL": self.store.url,
+                "STRANGLER_STORE_URL": self.store_url,
                 "STRANGLER_LEGACY_URL": self.legacy_url,
                 "STRANGLER_DATAPLANE_PORT": str(self.port),
                 "STRANGLER_DATAPLANE_INTERNAL_PORT": str(self.internal_port),
@@ -181,12 +193,38 @@ class _Rig:
         _wait_http(f"http://127.0.0.1:{self.internal_port}/_strangler/readyz", self.dataplane_alive)
         self.wait_workers(exclude=set())
 
+    def _start_control_plane(self) -> None:
+        """The control plane on the store, the new upstream registered, guards off (the soak judges)."""
+        process = self.processes.start(
+            "controlplane",
+            [sys.executable, "-m", "strangler_proxy.controlplane"],
+            {
+                "STRANGLER_HOME": str(self.home),
+                "STRANGLER_STORE_URL": self.store_url,
+                "STRANGLER_LEGACY_URL": self.legacy_url,
+                "STRANGLER_ADMIN_PORT": str(self.admin_port),
+                "STRANGLER_UPSTREAMS": f"{UPSTREAM}={self.new_url}",
+                "STRANGLER_GUARDS_ENABLED": "false",
+            },
+        )
+        admin_url = f"http://127.0.0.1:{self.admin_port}"
+        _wait_http(admin_url + "/readyz", lambda: process.poll() is None)
+        self.admin = AdminClient.connect(admin_url, None, self.home)
+        self.route = SoakRoute(self.admin)
+
+    def close(self) -> None:
+        if self.admin is not None:
+            self.admin.close()
+        self.store.dispose()
+
     def dataplane_alive(self) -> bool:
         return self.dataplane is not None and self.dataplane.poll() is None
 
     def worker_pids(self) -> set[int]:
         assert self.dataplane is not None
-        return set(procfs.children(self.dataplane.pid)) & self.store.worker_pids()
+        with self.store.connect() as conn:
+            registered = {int(pid) for pid in conn.execute(select(dataplane_workers.c.pid)).scalars()}
+        return set(procfs.children(self.dataplane.pid)) & registered
 
     def wait_workers(self, *, exclude: set[int], timeout: float = 60.0) -> set[int]:
         """Wait until ``workers`` registered workers run, none of them in ``exclude``."""
@@ -219,7 +257,8 @@ async def _soak(rig: _Rig, options: SoakOptions, rate: float, counts: LoadCounts
 
     def flip() -> None:
         to_new[0] = not to_new[0]
-        rig.store.publish(flip_table(rig.legacy_url, rig.new_url, to_new=to_new[0]))
+        assert rig.route is not None
+        rig.route.flip(to_new=to_new[0])
 
     def restart() -> None:
         pids = sorted(rig.worker_pids())
@@ -276,4 +315,4 @@ def run_soak(options: SoakOptions) -> SoakResult:
             return result
         finally:
             rig.processes.stop_all()
-            rig.store.close()
+            rig.close()

@@ -1,9 +1,7 @@
 """The process list of `strangler up`: the project's monolith and services (from strangler.toml), the
 control plane, the front door, and the sync workers the project asks for.
 
-The planes are started only when their code exists on disk (looked up without importing it); until the
-data plane exists, a plain pass-through keeps the monolith reachable through the front door.
-``EXTRA_SPECS`` is the extension point for more processes: a list of builders called with the settings.
+The planes are the toolkit's own; the monolith and the services are the project's.
 """
 
 from __future__ import annotations
@@ -12,7 +10,7 @@ import dataclasses
 import os
 import shutil
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
@@ -30,21 +28,13 @@ from migration_plan.supervisor.sync_specs import sync_outboxes, sync_worker_spec
 from strangler_proxy.telemetry import TracingConfig
 
 __all__ = [
-    "EXTRA_SPECS",
     "Stack",
     "build_stack",
-    "find_module_spec",
-    "module_exists",
     "project_root",
-    "runnable_module",
 ]
 
 # Start order: each stage once the one before is healthy; the services (independent) start together.
 STAGE_LEGACY, STAGE_CONTROLPLANE, STAGE_FRONT_DOOR, STAGE_SERVICES = range(4)
-
-SpecBuilder = Callable[[StackSettings], "ProcessSpec | None"]
-EXTRA_SPECS: list[SpecBuilder] = []
-"""Builders of additional processes (e.g. sync workers), started after the services; None skips one."""
 
 
 @dataclass(frozen=True)
@@ -72,35 +62,6 @@ class Stack:
         )
 
 
-def find_module_spec(dotted: str, search_path: Sequence[str] | None = None) -> ModuleSpec | None:
-    """The spec of ``dotted`` on ``search_path`` (default ``sys.path``), found without importing anything."""
-    path: list[str] | None = list(search_path) if search_path is not None else None
-    parts = dotted.split(".")
-    spec: ModuleSpec | None = None
-    for index in range(len(parts)):
-        if index and (spec is None or spec.submodule_search_locations is None):
-            return None
-        if index:
-            assert spec is not None and spec.submodule_search_locations is not None
-            path = list(spec.submodule_search_locations)
-        spec = PathFinder.find_spec(".".join(parts[: index + 1]), path)
-        if spec is None:
-            return None
-    return spec
-
-
-def module_exists(dotted: str, search_path: Sequence[str] | None = None) -> bool:
-    return find_module_spec(dotted, search_path) is not None
-
-
-def runnable_module(dotted: str, search_path: Sequence[str] | None = None) -> bool:
-    """Whether ``python -m dotted`` finds something to run: a plain module, or a package with ``__main__``."""
-    spec = find_module_spec(dotted, search_path)
-    if spec is None:
-        return False
-    return spec.submodule_search_locations is None or module_exists(f"{dotted}.__main__", search_path)
-
-
 def project_root() -> Path:
     """The folder holding the toolkit's packages (a checkout's root), the current directory as a fallback."""
     spec = PathFinder.find_spec("migration_plan")
@@ -125,22 +86,17 @@ def build_stack(
     """
     root = root or project_root()
     environ = os.environ if environ is None else environ
-    search = [str(root)]
-    python = sys.executable
     common = {
         "STRANGLER_HOME": str(settings.home),
         "STRANGLER_STORE_URL": settings.resolved_store_url,
         "STRANGLER_LEGACY_URL": settings.resolved_legacy_url,
     }
-    timing = {"startup_timeout": settings.startup_timeout, "stop_grace": settings.stop_grace}
     specs: list[ProcessSpec] = []
     warnings: list[str] = []
 
-    def missing(name: str, what: str) -> None:
-        warnings.append(f"{name} skipped: {what} does not exist yet")
-
     if project is None and (root / PROJECT_FILE).is_file():
         project, project_dir = load_project(root / PROJECT_FILE), root
+    services: list[ProcessSpec] = []
     if project is None:
         warnings.append(f"no {PROJECT_FILE} in {root}: no monolith and no services (see `strangler init`)")
     else:
@@ -150,51 +106,72 @@ def build_stack(
         if legacy is None:
             warnings.append(f"legacy is not run here: the monolith answers at {settings.resolved_legacy_url}")
         else:
-            specs.append(with_monolith_tracing(legacy, python, environ))
-
-    if project is not None:
+            specs.append(with_monolith_tracing(legacy, sys.executable, environ))
         services = project_service_specs(
             project, settings, project_dir or root, environ, common, STAGE_SERVICES, _no_control_socket()
         )
-        upstream_names = {service.name: service.upstream_name for service in project.services}
-    else:
-        services, upstream_names = [], {}
-    if runnable_module("strangler_proxy.controlplane", search):
-        upstreams = _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services, upstream_names)
-        controlplane_env = {
-            **common,
-            "STRANGLER_ADMIN_PORT": str(settings.admin_port),
-            "STRANGLER_UPSTREAMS": upstreams,
-            "STRANGLER_ENGINE": settings.engine,
-            "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES")
-            or sync_outboxes(settings, environ),
-        }
-        if (
-            project is not None
-            and project.sync.reverse
-            and "STRANGLER_SYNC_REVERSE_DIRECTIONS" not in environ
-        ):
-            controlplane_env["STRANGLER_SYNC_REVERSE_DIRECTIONS"] = ",".join(
-                f"{upstream}={direction}" for upstream, direction in project.sync.reverse.items()
-            )
-        specs.append(
-            ProcessSpec(
-                name="controlplane",
-                argv=(python, "-m", "strangler_proxy.controlplane"),
-                env=controlplane_env,
-                cwd=root,
-                health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),
-                port=settings.admin_port,
-                url=f"http://127.0.0.1:{settings.admin_port}/",
-                label="admin UI (control plane)",
-                stage=STAGE_CONTROLPLANE,
-                **timing,
-            )
-        )
-    else:
-        missing("controlplane", "strangler_proxy.controlplane.__main__")
+    specs.append(_controlplane_spec(settings, root, environ, common, project, services))
+    specs.append(_front_door_spec(settings, root, environ, common, warnings))
+    specs.extend(services)
+    if project is not None:  # the services' workers, once the services are up
+        specs.extend(project_process_specs(project, settings, project_dir or root, environ, common))
+        specs.extend(_sync_workers(settings, root, environ, project, warnings))
+    validate_specs(specs)
+    return Stack(
+        specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
+    )
 
-    dataplane_env = {
+
+def _timing(settings: StackSettings) -> dict[str, float]:
+    return {"startup_timeout": settings.startup_timeout, "stop_grace": settings.stop_grace}
+
+
+def _controlplane_spec(
+    settings: StackSettings,
+    root: Path,
+    environ: Mapping[str, str],
+    common: Mapping[str, str],
+    project: ProjectFile | None,
+    services: Sequence[ProcessSpec],
+) -> ProcessSpec:
+    """The control plane, told the services as upstreams and where each side's outbox is."""
+    upstream_names = {s.name: s.upstream_name for s in project.services} if project is not None else {}
+    env = {
+        **common,
+        "STRANGLER_ADMIN_PORT": str(settings.admin_port),
+        "STRANGLER_UPSTREAMS": _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services, upstream_names),
+        "STRANGLER_ENGINE": settings.engine,
+        "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES") or sync_outboxes(settings, environ),
+    }
+    if project is not None and project.sync.reverse and "STRANGLER_SYNC_REVERSE_DIRECTIONS" not in environ:
+        env["STRANGLER_SYNC_REVERSE_DIRECTIONS"] = ",".join(
+            f"{upstream}={direction}" for upstream, direction in project.sync.reverse.items()
+        )
+    timing = _timing(settings)
+    return ProcessSpec(
+        name="controlplane",
+        argv=(sys.executable, "-m", "strangler_proxy.controlplane"),
+        env=env,
+        cwd=root,
+        health_urls=(f"http://127.0.0.1:{settings.admin_port}/readyz",),
+        port=settings.admin_port,
+        url=f"http://127.0.0.1:{settings.admin_port}/",
+        label="admin UI (control plane)",
+        stage=STAGE_CONTROLPLANE,
+        startup_timeout=timing["startup_timeout"],
+        stop_grace=timing["stop_grace"],
+    )
+
+
+def _front_door_spec(
+    settings: StackSettings,
+    root: Path,
+    environ: Mapping[str, str],
+    common: Mapping[str, str],
+    warnings: list[str],
+) -> ProcessSpec:
+    """The data plane, or HAProxy run by its agent (``--engine haproxy``)."""
+    env = {
         **common,
         "STRANGLER_DATAPLANE_PORT": str(settings.dataplane_port),
         "STRANGLER_DATAPLANE_INTERNAL_PORT": str(settings.dataplane_internal_port),
@@ -204,65 +181,39 @@ def build_stack(
         # drills attached to it (and curl -i) see which side served; STRANGLER_DEBUG_HEADERS=false hides them.
         "STRANGLER_DEBUG_HEADERS": environ.get("STRANGLER_DEBUG_HEADERS", "true"),
     }
-    front_door = {
-        "port": settings.dataplane_port,
-        "url": f"http://127.0.0.1:{settings.dataplane_port}/",
-        "label": "shop, through the front door",
-        "stage": STAGE_FRONT_DOOR,
-    }
+    timing = _timing(settings)
     if settings.engine == "haproxy":
-        specs.append(_engine_spec(settings, root, search, dataplane_env, timing, warnings))
-    elif runnable_module("strangler_proxy.dataplane", search):
-        specs.append(
-            ProcessSpec(
-                name="dataplane",
-                argv=(python, "-m", "strangler_proxy.dataplane"),
-                env=dataplane_env,
-                cwd=root,
-                # readiness is answered on the loopback-only internal port, never the public one
-                health_urls=(f"http://127.0.0.1:{settings.dataplane_internal_port}/_strangler/readyz",),
-                **front_door,
-                **timing,
-            )
-        )
-    else:
-        warnings.append(
-            "dataplane missing: a plain pass-through to the monolith serves the front door instead"
-        )
-        specs.append(
-            ProcessSpec(
-                name="passthrough",
-                argv=(python, "-m", "migration_plan.supervisor.passthrough"),
-                env=dataplane_env,
-                cwd=root,
-                # the stand-in has no route table, metrics or version to keep private: one port
-                health_urls=(f"http://127.0.0.1:{settings.dataplane_port}/_strangler/readyz",),
-                **front_door,
-                **timing,
-            )
-        )
-
-    specs.extend(services)
-    if project is not None:  # the services' workers, once the services are up
-        specs.extend(project_process_specs(project, settings, project_dir or root, environ, common))
-    workers = sync_worker_specs(settings, root, environ)  # relay, consumer, reverse relay...
-    if project is None:
-        workers = []
-    else:
-        wanted = {f"sync-{name}" for name in project.sync.workers}
-        missing_workers = sorted(wanted - {spec.name for spec in workers})
-        if missing_workers:
-            warnings.append(f"{', '.join(missing_workers)} skipped: the sync code is not in {root}")
-        workers = [spec for spec in workers if spec.name in wanted]
-    specs.extend(workers)
-    for builder in EXTRA_SPECS:
-        extra = builder(settings)
-        if extra is not None:
-            specs.append(extra)
-    validate_specs(specs)
-    return Stack(
-        specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
+        return _engine_spec(settings, root, env, timing, warnings)
+    return ProcessSpec(
+        name="dataplane",
+        argv=(sys.executable, "-m", "strangler_proxy.dataplane"),
+        env=env,
+        cwd=root,
+        # readiness is answered on the loopback-only internal port, never the public one
+        health_urls=(f"http://127.0.0.1:{settings.dataplane_internal_port}/_strangler/readyz",),
+        port=settings.dataplane_port,
+        url=f"http://127.0.0.1:{settings.dataplane_port}/",
+        label="shop, through the front door",
+        stage=STAGE_FRONT_DOOR,
+        startup_timeout=timing["startup_timeout"],
+        stop_grace=timing["stop_grace"],
     )
+
+
+def _sync_workers(
+    settings: StackSettings,
+    root: Path,
+    environ: Mapping[str, str],
+    project: ProjectFile,
+    warnings: list[str],
+) -> list[ProcessSpec]:
+    """The sync workers the project asks for (relay, consumer, reverse relay...)."""
+    workers = sync_worker_specs(settings, root, environ)
+    wanted = {f"sync-{name}" for name in project.sync.workers}
+    missing_workers = sorted(wanted - {spec.name for spec in workers})
+    if missing_workers:
+        warnings.append(f"{', '.join(missing_workers)} skipped: the sync code is not in {root}")
+    return [spec for spec in workers if spec.name in wanted]
 
 
 def with_monolith_tracing(spec: ProcessSpec, python: str, environ: Mapping[str, str]) -> ProcessSpec:
@@ -287,14 +238,11 @@ def with_monolith_tracing(spec: ProcessSpec, python: str, environ: Mapping[str, 
 def _engine_spec(
     settings: StackSettings,
     root: Path,
-    search: Sequence[str],
     env: Mapping[str, str],
     timing: Mapping[str, float],
     warnings: list[str],
 ) -> ProcessSpec:
     """HAProxy at the front door, run by its agent; ready once it serves a table from the store."""
-    if not runnable_module("strangler_proxy.engines.haproxy", search):
-        raise ValueError("--engine haproxy: strangler_proxy.engines.haproxy does not exist in this checkout")
     if shutil.which("haproxy") is None and shutil.which("haproxy", path="/usr/sbin") is None:
         warnings.append(
             "haproxy is not installed (Debian: apt-get install haproxy); the front door will not start"
@@ -332,7 +280,7 @@ def _upstreams(
 def _no_control_socket() -> tuple[str, ...]:
     """``--no-control-socket`` when this gunicorn has one: its default path is per user, so several
     gunicorn masters on one machine would fight over it."""
-    spec = find_module_spec("gunicorn.config")
+    spec = _find_spec("gunicorn.config")
     if spec is None or spec.origin is None:
         return ()
     try:
@@ -340,3 +288,18 @@ def _no_control_socket() -> tuple[str, ...]:
     except OSError:
         return ()
     return ("--no-control-socket",) if supported else ()
+
+
+def _find_spec(dotted: str) -> ModuleSpec | None:
+    """The spec of ``dotted`` on ``sys.path``, found without importing anything (not even its parents)."""
+    path: list[str] | None = None
+    spec: ModuleSpec | None = None
+    for index in range(len(dotted.split("."))):
+        if index:
+            if spec is None or spec.submodule_search_locations is None:
+                return None
+            path = list(spec.submodule_search_locations)
+        spec = PathFinder.find_spec(".".join(dotted.split(".")[: index + 1]), path)
+        if spec is None:
+            return None
+    return spec

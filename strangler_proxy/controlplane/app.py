@@ -1,19 +1,15 @@
 """The control plane's Starlette application: ``create_app(settings)``.
 
-Routes: /healthz, /readyz, the JSON API under /api/v1, the admin UI (when strangler_proxy.controlplane.ui
-is present) and its /static files. The lifespan migrates and bootstraps the store, runs the guards
-and disposes of the engine.
+Routes: /healthz, /readyz, the JSON API under /api/v1, the admin UI and its /static files. The
+lifespan migrates and bootstraps the store, runs the guards and disposes of the engine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -24,7 +20,6 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from strangler_proxy.controlplane.api import api_routes
 from strangler_proxy.controlplane.errors import ControlPlaneError
@@ -32,6 +27,7 @@ from strangler_proxy.controlplane.headers import SecurityHeaders
 from strangler_proxy.controlplane.limits import LOGIN_BODY_BYTES, LOGIN_PATHS, BodyLimit
 from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
+from strangler_proxy.controlplane.ui import ui_routes
 from strangler_proxy.store.engine import make_engine
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -39,7 +35,6 @@ __all__ = ["API_PREFIX", "create_app"]
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-UI_PACKAGE = "strangler_proxy.controlplane.ui"
 HOUSEKEEPING_INTERVAL_S = 60.0
 
 
@@ -85,7 +80,7 @@ def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | 
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount(API_PREFIX, routes=api_routes(services)),
-        *_ui_routes(services),
+        *ui_routes(services),
     ]
     return Starlette(
         routes=routes,
@@ -106,20 +101,7 @@ def create_app(settings: ControlPlaneSettings, services: ControlPlaneServices | 
 def _check_store(services: ControlPlaneServices) -> None:
     with services.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-    services.publishing.active()
-
-
-def _ui_routes(services: ControlPlaneServices) -> list[BaseRoute]:
-    """The admin UI's routes and its static files, when the UI package is installed."""
-    if importlib.util.find_spec(UI_PACKAGE) is None:
-        return []
-    module = importlib.import_module(UI_PACKAGE)
-    routes: list[BaseRoute] = list(module.ui_routes(services))
-    static = Path(module.__file__ or "").parent / "static"
-    has_static = any(isinstance(r, Mount) and r.path == "/static" for r in routes)
-    if static.is_dir() and not has_static:
-        routes.append(Mount("/static", app=StaticFiles(directory=static), name="static"))
-    return routes
+    services.tables.active()
 
 
 async def _run_guards(services: ControlPlaneServices) -> None:

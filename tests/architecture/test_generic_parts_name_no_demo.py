@@ -46,7 +46,7 @@ KNOWN: dict[str, str] = {
     "migration_plan/drills/stack.py": "starts the demo with LEGACYSHOP_* variables",
     "migration_plan/drills/writes.py": "checks writes on /api/products/<id>",
     "migration_plan/soak/load.py": "soak traffic on /api/products",
-    "migration_plan/soak/store.py": "the soak's rule on /api/products",
+    "migration_plan/soak/flips.py": "the soak's rule on /api/products",
     # The sync engine still carries the demo's catalog and orders pipelines and settings.
     "acl/legacy_client.py": "LegacyShop's product API client (/api/products, its stock endpoint)",
     "acl/sync/__main__.py": "the catalog backfill names rejected rows by prd_id",

@@ -86,7 +86,7 @@ async def save_upstream(ctx: Context) -> Response:
 
 async def delete_upstream(ctx: Context) -> Response:
     name = ctx.request.path_params["name"]
-    table = await ctx.run(ctx.services.publishing.active_table)
+    table = await ctx.run(ctx.services.tables.active_table)
     await ctx.run(ctx.services.upstreams.delete, name, table)
     await _audit(ctx, "upstream.delete", name)
     return json_response({"status": "deleted", "name": name})

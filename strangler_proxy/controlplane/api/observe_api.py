@@ -61,7 +61,7 @@ async def audit_denials(ctx: Context) -> Response:
 
 async def stats(ctx: Context) -> Response:
     window = ctx.query_int("window", 10, low=1, high=3600) or 10
-    table = await ctx.run(ctx.services.publishing.active_table)
+    table = await ctx.run(ctx.services.tables.active_table)
     figures = await ctx.run(ctx.services.observability.route_figures, table, window_s=window)
     return json_response({"version": table.version, "window_s": window, "routes": figures})
 
@@ -104,7 +104,7 @@ async def workers(ctx: Context) -> Response:
 
 
 async def guards(ctx: Context) -> Response:
-    table = await ctx.run(ctx.services.publishing.active_table)
+    table = await ctx.run(ctx.services.tables.active_table)
     return json_response(
         {"version": table.version, "guards": await ctx.run(ctx.services.guards.overview, table)}
     )

@@ -24,7 +24,7 @@ __all__ = ["routes"]
 
 
 async def _preview(ctx: Context, candidate: RouteTable) -> Response:
-    diff, problems = await ctx.run(ctx.services.publishing.preview, candidate)
+    diff, problems = await ctx.run(ctx.services.tables.preview, candidate)
     return json_response(
         {"dry_run": True, "diff": diff.to_dict(), "problems": problems, "valid": not problems}
     )
@@ -32,7 +32,7 @@ async def _preview(ctx: Context, candidate: RouteTable) -> Response:
 
 async def list_routes(ctx: Context) -> Response:
     window = ctx.query_int("window", 10, low=1, high=3600) or 10
-    pointer, record = await ctx.run(ctx.services.publishing.active)
+    pointer, record = await ctx.run(ctx.services.tables.active)
     figures = await ctx.run(ctx.services.observability.route_figures, record.table, window_s=window)
     guards = {g["route"]: g for g in await ctx.run(ctx.services.guards.overview, record.table)}
     for entry in figures:
@@ -42,7 +42,7 @@ async def list_routes(ctx: Context) -> Response:
 
 async def get_route(ctx: Context) -> Response:
     name = ctx.request.path_params["name"]
-    pointer, record = await ctx.run(ctx.services.publishing.active)
+    pointer, record = await ctx.run(ctx.services.tables.active)
     rule = record.table.rule(name)
     if rule is None:
         raise NotFound(f"route {name!r} is not in the active version {pointer.version_id}")
@@ -51,13 +51,12 @@ async def get_route(ctx: Context) -> Response:
 
 async def add_route(ctx: Context) -> Response:
     body = await ctx.body(AddRouteBody)
-    publishing = ctx.services.publishing
     if body.dry_run:
         return await _preview(
-            ctx, await ctx.run(publishing.add_route_candidate, body.rule, position=body.position)
+            ctx, await ctx.run(ctx.services.tables.add_route_candidate, body.rule, position=body.position)
         )
     result = await ctx.run(
-        publishing.add_route,
+        ctx.services.publishing.add_route,
         body.rule,
         actor=ctx.actor,
         reason=body.reason,
@@ -82,14 +81,17 @@ async def remove_route(ctx: Context) -> Response:
 async def flip_route(ctx: Context) -> Response:
     body = await ctx.body(FlipBody)
     name = ctx.request.path_params["name"]
-    publishing = ctx.services.publishing
     if body.dry_run:
         candidate = await ctx.run(
-            publishing.flip_candidate, name, mode=body.mode, weight=body.weight, upstream=body.upstream
+            ctx.services.tables.flip_candidate,
+            name,
+            mode=body.mode,
+            weight=body.weight,
+            upstream=body.upstream,
         )
         return await _preview(ctx, candidate)
     result = await ctx.run(
-        publishing.flip,
+        ctx.services.publishing.flip,
         name,
         mode=body.mode,
         weight=body.weight,
@@ -107,9 +109,7 @@ async def rollback_route(ctx: Context) -> Response:
     body = await ctx.body(RollbackBody)
     name = ctx.request.path_params["name"]
     if body.dry_run:
-        return await _preview(
-            ctx, await ctx.run(ctx.services.publishing.rollback_candidate, name, to=body.to)
-        )
+        return await _preview(ctx, await ctx.run(ctx.services.tables.rollback_candidate, name, to=body.to))
     result = await ctx.run(
         ctx.services.publishing.rollback,
         actor=ctx.actor,
@@ -133,7 +133,7 @@ async def rollback_all(ctx: Context) -> Response:
     writes between sides it is a handover (fenced, waits for the old owner's sync, 409 unless ``force``)."""
     body = await ctx.body(RollbackAllBody)
     result = await ctx.run(
-        ctx.services.publishing.rollback,
+        ctx.services.publishing.rollback_all,
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,

@@ -19,8 +19,8 @@ __all__ = ["routes"]
 async def list_versions(ctx: Context) -> Response:
     limit = ctx.query_int("limit", 50, low=1, high=500) or 50
     before = ctx.query_int("before")
-    pointer, _ = await ctx.run(ctx.services.publishing.active)
-    records = await ctx.run(ctx.services.publishing.history, limit=limit, before=before)
+    pointer, _ = await ctx.run(ctx.services.tables.active)
+    records = await ctx.run(ctx.services.tables.history, limit=limit, before=before)
     return json_response(
         {
             "active": pointer_dict(pointer),
@@ -30,7 +30,7 @@ async def list_versions(ctx: Context) -> Response:
 
 
 async def active_version(ctx: Context) -> Response:
-    pointer, record = await ctx.run(ctx.services.publishing.active)
+    pointer, record = await ctx.run(ctx.services.tables.active)
     # The pointer goes under its own key: ``active`` is the boolean every version answer carries.
     return json_response(
         {**version_dict(record, active_id=pointer.version_id), "pointer": pointer_dict(pointer)}
@@ -39,21 +39,20 @@ async def active_version(ctx: Context) -> Response:
 
 async def get_version(ctx: Context) -> Response:
     version_id = _version_param(ctx)
-    pointer, _ = await ctx.run(ctx.services.publishing.active)
-    record = await ctx.run(ctx.services.publishing.version, version_id)
+    pointer, _ = await ctx.run(ctx.services.tables.active)
+    record = await ctx.run(ctx.services.tables.version, version_id)
     return json_response(version_dict(record, active_id=pointer.version_id))
 
 
 async def publish(ctx: Context) -> Response:
     body = await ctx.body(PublishBody)
-    publishing = ctx.services.publishing
     if body.dry_run:
-        diff, problems = await ctx.run(publishing.preview, body.table)
+        diff, problems = await ctx.run(ctx.services.tables.preview, body.table)
         return json_response(
             {"dry_run": True, "diff": diff.to_dict(), "problems": problems, "valid": not problems}
         )
     result = await ctx.run(
-        publishing.publish,
+        ctx.services.publishing.publish,
         body.table,
         actor=ctx.actor,
         reason=body.reason,
@@ -84,7 +83,7 @@ async def diff(ctx: Context) -> Response:
     after = ctx.query_int("to", low=1)
     if before is None or after is None:
         raise BadRequest("give both versions: /diff?from=<version>&to=<version>")
-    result = await ctx.run(ctx.services.publishing.diff, before, after)
+    result = await ctx.run(ctx.services.tables.diff, before, after)
     return json_response(result.to_dict())
 
 

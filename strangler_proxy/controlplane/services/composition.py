@@ -9,16 +9,18 @@ from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.services.audit import AuditService
 from strangler_proxy.controlplane.services.auth import AuthService
+from strangler_proxy.controlplane.services.backlog import BacklogProbe
 from strangler_proxy.controlplane.services.bootstrap import BootstrapReport, bootstrap_store
 from strangler_proxy.controlplane.services.denials import DenialService
 from strangler_proxy.controlplane.services.guards import GuardService
-from strangler_proxy.controlplane.services.handover import BacklogProbe, Handover, HandoverSettings
+from strangler_proxy.controlplane.services.handover import Handover, HandoverSettings
 from strangler_proxy.controlplane.services.observability import ObservabilityService
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
 from strangler_proxy.controlplane.services.sessions import SessionService
 from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService
 from strangler_proxy.controlplane.services.sync_lag import SyncLagService
+from strangler_proxy.controlplane.services.table_queries import RouteTableQueries
 from strangler_proxy.controlplane.services.tokens import TokenService
 from strangler_proxy.controlplane.services.upstreams import UpstreamService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
@@ -33,7 +35,10 @@ class ControlPlaneServices:
 
     settings: ControlPlaneSettings
     engine: Engine
+    tables: RouteTableQueries
+    """Reads of the route tables (pages, previews, the live feed)."""
     publishing: PublishingService
+    """Changes of the route table: publish, flip, roll back, re-activate, panic."""
     auth: AuthService
     sessions: SessionService
     tokens: TokenService
@@ -92,6 +97,7 @@ def build_services(
     return ControlPlaneServices(
         settings=settings,
         engine=engine,
+        tables=RouteTableQueries(engine, front_door=settings.engine),
         publishing=publishing,
         auth=AuthService(engine, hasher=password_hasher),
         sessions=SessionService(

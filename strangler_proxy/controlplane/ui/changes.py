@@ -95,7 +95,7 @@ async def preview_change(
     """The confirm panel: the diff from the active version to ``candidate()`` and every refusal."""
 
     def compute() -> tuple[TableDiff, list[str]]:
-        return ui.services.publishing.preview(candidate())
+        return ui.services.tables.preview(candidate())
 
     try:
         diff, problems = await run_in_threadpool(compute)

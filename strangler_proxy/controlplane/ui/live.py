@@ -22,8 +22,8 @@ from strangler_proxy.controlplane.services import ControlPlaneServices
 from strangler_proxy.controlplane.services.clock import utcnow
 from strangler_proxy.controlplane.services.guards import GuardService
 from strangler_proxy.controlplane.services.observability import ObservabilityService
-from strangler_proxy.controlplane.services.publishing import PublishingService
 from strangler_proxy.controlplane.services.sync_lag import SyncLagService
+from strangler_proxy.controlplane.services.table_queries import RouteTableQueries
 from strangler_proxy.routes import RouteTable
 
 __all__ = ["LiveFeed", "LiveSources", "SettledSources", "build_snapshot", "settled_sources"]
@@ -39,7 +39,7 @@ class LiveSources(Protocol):
     """The parts of the service layer a snapshot reads."""
 
     @property
-    def publishing(self) -> PublishingService: ...
+    def tables(self) -> RouteTableQueries: ...
     @property
     def observability(self) -> ObservabilityService: ...
     @property
@@ -50,7 +50,7 @@ class LiveSources(Protocol):
 
 @dataclass(frozen=True)
 class SettledSources:
-    publishing: PublishingService
+    tables: RouteTableQueries
     observability: ObservabilityService
     guards: GuardService
     sync_lag: SyncLagService | None = None
@@ -60,7 +60,7 @@ def settled_sources(services: ControlPlaneServices, *, settle_s: float = SETTLE_
     """The services, with figures read as of ``settle_s`` ago: data-plane workers flush each second's
     counters about a second after it ends, so the newest second is left out rather than shown short."""
     observability = ObservabilityService(services.engine, seconds=lambda: time.time() - settle_s)
-    return SettledSources(services.publishing, observability, services.guards, services.sync_lag)
+    return SettledSources(services.tables, observability, services.guards, services.sync_lag)
 
 
 def _percent(value: float | None) -> float | None:
@@ -116,7 +116,7 @@ def build_snapshot(
     sources: LiveSources, *, window_s: int = 5, history_s: int = 60, now: datetime | None = None
 ) -> dict[str, Any]:
     """Figures for every rule of the active table and the unmatched traffic (blocking: call off the loop)."""
-    pointer, record = sources.publishing.active()
+    pointer, record = sources.tables.active()
     table = record.table
     guards = _guard_states(sources, table)
     # Parity over the Shadow page's window, so both pages show the same figure for a route.

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
-from strangler_proxy.controlplane.services import derive
 from strangler_proxy.controlplane.services.auth import Role
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
@@ -100,7 +99,7 @@ class ControlsViews:
             self.ui,
             request,
             title=f"Flip {name} to {label}",
-            candidate=lambda: self.ui.services.publishing.flip_candidate(name, **args),
+            candidate=lambda: self.ui.services.tables.flip_candidate(name, **args),
             apply_url=str(request.app.url_path_for("ui-flip-apply", name=name)),
             reason=reason,
             fields={"mode": args["mode"].value, "weight": args["weight"], "upstream": args["upstream"]},
@@ -145,7 +144,7 @@ class ControlsViews:
             self.ui,
             request,
             title=f"Roll back {name} to {'its previous version' if to == 'previous' else 'legacy'}",
-            candidate=lambda: self.ui.services.publishing.rollback_candidate(name, to=to),
+            candidate=lambda: self.ui.services.tables.rollback_candidate(name, to=to),
             apply_url=str(request.app.url_path_for("ui-rollback-apply", name=name)),
             reason=reason,
             fields={"to": to, "force": "on" if force else "", "drain_timeout_s": drain_timeout_s},
@@ -193,12 +192,12 @@ class ControlsViews:
             reason = form_reason(form)
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title="Panic")
-        publishing = self.ui.services.publishing
+        tables = self.ui.services.tables
         return await preview_change(
             self.ui,
             request,
             title="Panic: every route to legacy",
-            candidate=lambda: derive.all_to_legacy(publishing.active_table()),
+            candidate=tables.panic_candidate,
             apply_url=str(request.app.url_path_for("ui-panic-apply")),
             reason=reason,
             button="Panic: all to legacy now",

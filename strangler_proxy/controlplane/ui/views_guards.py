@@ -32,7 +32,7 @@ GUARD_FIELDS: tuple[tuple[str, str], ...] = (
 
 
 def _guard(services: Any, route: str) -> dict[str, Any]:
-    table = services.publishing.active_table()
+    table = services.tables.active_table()
     for guard in services.guards.overview(table):
         if guard["route"] == route:
             return dict(guard)

@@ -69,8 +69,8 @@ class HistoryViews:
         ]
 
     def _rows(self) -> tuple[int, int, list[VersionRow]]:
-        publishing = self.ui.services.publishing
-        pointer, _record = publishing.active()
+        tables = self.ui.services.tables
+        pointer, _record = tables.active()
         rows = [
             VersionRow(
                 id=v.id,
@@ -80,7 +80,7 @@ class HistoryViews:
                 parent_id=v.parent_id,
                 rules=len(v.table.rules),
             )
-            for v in publishing.history(limit=HISTORY_LIMIT)
+            for v in tables.history(limit=HISTORY_LIMIT)
         ]
         return pointer.version_id, pointer.generation, rows
 
@@ -103,7 +103,7 @@ class HistoryViews:
         await self.ui.require(request)
         try:
             a, b = _version_param(request, "a"), _version_param(request, "b")
-            change = await run_in_threadpool(self.ui.services.publishing.diff, a, b)
+            change = await run_in_threadpool(self.ui.services.tables.diff, a, b)
         except ControlPlaneError as exc:
             return self.ui.error(request, exc, title="Diff")
         return self.ui.render(
@@ -125,19 +125,16 @@ class HistoryViews:
         try:
             version = _version_param(request, "version")
             reason = form_reason(form)
-        except ControlPlaneError as exc:
-            return self.ui.error(request, exc, title=f"Re-activate v{version}")
-        try:
             force = form_force(form)
             drain_timeout_s = form_drain_timeout(form)
         except ControlPlaneError as exc:
-            return self.ui.error(request, exc, title=f"Re-activate v{version}")
-        publishing = self.ui.services.publishing
+            return self.ui.error(request, exc, title=f"Re-activate v{request.path_params['version']}")
+        tables = self.ui.services.tables
         return await preview_change(
             self.ui,
             request,
             title=f"Re-activate v{version}",
-            candidate=lambda: publishing.version(version).table,
+            candidate=lambda: tables.version(version).table,
             apply_url=str(request.app.url_path_for("ui-reactivate-apply", version=version)),
             reason=reason,
             fields={"force": "on" if force else "", "drain_timeout_s": drain_timeout_s},
@@ -154,7 +151,7 @@ class HistoryViews:
             drain_timeout_s = form_drain_timeout(form)
             publishing = self.ui.services.publishing
         except ControlPlaneError as exc:
-            return self.ui.error(request, exc, title=f"Re-activate v{version}")
+            return self.ui.error(request, exc, title=f"Re-activate v{request.path_params['version']}")
         actor = self.ui.actor(request, principal)
         return await apply_change(
             self.ui,

@@ -56,7 +56,7 @@ def _rows(table: RouteTable, guards: dict[str, str]) -> list[RouteRow]:
 
 def route_state(services: ControlPlaneServices) -> dict[str, Any]:
     """The active version's rows, guard states and the new upstreams a route may name (blocking)."""
-    pointer, record = services.publishing.active()
+    pointer, record = services.tables.active()
     guards = {g["route"]: g["status"] for g in services.guards.overview(record.table)}
     return {
         "active_version": pointer.version_id,
@@ -140,7 +140,7 @@ class RoutesViews:
             self.ui,
             request,
             title=f"Add route {rule.name}",
-            candidate=lambda: self.ui.services.publishing.add_route_candidate(rule),
+            candidate=lambda: self.ui.services.tables.add_route_candidate(rule),
             apply_url=str(request.app.url_path_for("ui-route-create-apply")),
             reason=reason,
             fields={

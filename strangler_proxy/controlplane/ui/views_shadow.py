@@ -49,7 +49,7 @@ class ShadowViews:
 
     def _data(self, route: str | None) -> dict[str, Any]:
         services = self.ui.services
-        _pointer, record = services.publishing.active()
+        _pointer, record = services.tables.active()
         figures = services.observability.route_figures(record.table, window_s=WINDOW_S)
         summary = [
             ParityRow(

@@ -32,7 +32,7 @@ class UpstreamsViews:
 
     async def _context(self, request: Request) -> dict[str, Any]:
         services = self.ui.services
-        table = await run_in_threadpool(services.publishing.active_table)
+        table = await run_in_threadpool(services.tables.active_table)
         health = await services.upstreams.health()
         users: dict[str, list[str]] = {}
         for rule in table.rules:

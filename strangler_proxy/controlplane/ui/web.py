@@ -65,7 +65,7 @@ class UI:
         }
         if principal is not None and "active_version" not in context:
             # The top bar shows the active version on every page, not only the pages that load it.
-            base["active_version"] = self.services.publishing.active()[0].version_id
+            base["active_version"] = self.services.tables.active()[0].version_id
         return self.templates.TemplateResponse(
             request, template, {**base, **context}, status_code=status_code, headers=dict(headers or {})
         )

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from migration_plan.soak.store import SoakStore
 from strangler_proxy.routes import LEGACY, RouteTable, Rule, Upstream
 from strangler_proxy.store.schema import active_route_table, dataplane_workers
 from tests.support.net import free_port
 from tests.support.processes import RunningProcess, start_process
+from tests.support.route_store import DirectStore
 
 __all__ = [
     "DataPlaneProcess",
@@ -72,7 +72,7 @@ def start_upstream(name: str, log_dir: Path) -> UpstreamServer:
     return UpstreamServer(name, port, process)
 
 
-class Store(SoakStore):
+class Store(DirectStore):
     """A SQLite store with the schema, and the control plane's one write: publish a version."""
 
     def __init__(self, path: Path) -> None:

@@ -442,3 +442,42 @@ def test_write_moves() -> None:
     added = table(*current.model_dump(mode="json")["rules"], rule("n", "new", "b"))
     assert [(m.route, m.source, m.destination) for m in write_moves(current, added)] == [("n", "legacy", "b")]
     assert write_moves(current, current) == []
+
+
+# ---- scenario: the guard's own rollback, judged from the data plane's figures ------------------------
+
+
+def test_the_guards_automatic_rollback_records_the_sync_evidence_and_never_waits(
+    api: Api, sides: Sides
+) -> None:
+    from strangler_proxy.controlplane.repositories.audit import AuditFilter
+    from strangler_proxy.controlplane.services.guards import GuardService
+    from tests.unit.controlplane.fake_dataplane import write_second
+
+    now = [1_800_000_000.0]
+    guard = GuardService(api.services.engine, api.services.publishing, lag_s=2, seconds=lambda: now[0])
+    version = _on_new(api, sides)
+    guard.tick()  # watches the route from this second on
+    pending = [sides.catalog_event() for _ in range(3)]  # the catalog's writes, not applied by the monolith
+    start = int(now[0])
+    for second in range(start, start + 5):
+        write_second(api.services.engine, second=second, route="catalog", target="legacy", requests=20)
+        write_second(
+            api.services.engine, second=second, route="catalog", target="new", requests=20, errors=15
+        )
+    now[0] = start + 5 + 2
+    started = time.monotonic()
+    assert guard.tick() == ["catalog"]
+    assert time.monotonic() - started < 2  # the default drain timeout is 10 s: it did not wait for it
+    rule = api.services.publishing.active_table().rule("catalog")
+    assert rule is not None and rule.action.mode.value == "legacy" and rule.fence is not None
+    [entry] = api.services.audit.search(AuditFilter(actor=GUARD_ACTOR, action="rollback"))
+    assert entry.outcome == "ok" and entry.version_before == version
+    evidence = entry.evidence
+    assert len(evidence["windows"]) == 5  # the guard's own evidence, and the sync's beside it
+    assert evidence["reverse_sync_backlog"] == 3 and evidence["completes"] == "background"
+    assert set(evidence["handover"]["directions"]["reverse"]["events"]) == set(pending)
+    sides.monolith_applied(*pending)
+    assert api.services.publishing.handover is not None
+    api.services.publishing.handover.join_background(15)
+    assert _audit(api, "handover.complete")[0]["evidence"]["drained"] is True

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.supervisor import stack as stack_module
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, start_stages
-from migration_plan.supervisor.stack import build_stack, module_exists, runnable_module
+from migration_plan.supervisor.stack import build_stack
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
@@ -35,6 +34,7 @@ def repo(tmp_path: Path) -> Path:
         "strangler_proxy/controlplane/__init__.py",
         "strangler_proxy/controlplane/__main__.py",
         "strangler_proxy/dataplane/__init__.py",
+        "strangler_proxy/dataplane/__main__.py",
         "new_services/__init__.py",
         "new_services/catalog/entrypoints/wsgi.py",
         "new_services/orders/entrypoints/wsgi.py",
@@ -68,24 +68,23 @@ def by_name(specs: tuple[ProcessSpec, ...]) -> dict[str, ProcessSpec]:
     return {spec.name: spec for spec in specs}
 
 
-def test_processes_come_in_dependency_order_and_a_passthrough_stands_in_for_the_missing_data_plane(
-    repo: Path, settings: StackSettings
-) -> None:
+def test_processes_come_in_dependency_order(repo: Path, settings: StackSettings) -> None:
     stack = build_stack(settings, root=repo, environ={})
     assert [spec.name for spec in stack.specs] == [
         "legacy",
         "controlplane",
-        "passthrough",
+        "dataplane",
         "catalog",
         "orders",
         "orders-recover",
     ]
-    assert any("pass-through" in warning for warning in stack.warnings)
     assert stack.admin_password_file == settings.home / "secrets" / "admin_password"
-    passthrough = by_name(stack.specs)["passthrough"]
-    assert passthrough.argv[1:] == ("-m", "migration_plan.supervisor.passthrough")
-    assert passthrough.health_urls == ("http://127.0.0.1:8000/_strangler/readyz",)
-    assert passthrough.env["STRANGLER_DATAPLANE_WORKERS"] == "3"
+    dataplane = by_name(stack.specs)["dataplane"]
+    assert dataplane.argv[1:] == ("-m", "strangler_proxy.dataplane")
+    assert dataplane.url == "http://127.0.0.1:8000/"
+    assert dataplane.health_urls == ("http://127.0.0.1:8002/_strangler/readyz",), "the internal port"
+    assert dataplane.env["STRANGLER_DATAPLANE_INTERNAL_PORT"] == "8002"
+    assert dataplane.env["STRANGLER_DATAPLANE_WORKERS"] == "3"
 
 
 def test_legacy_is_migrated_every_run_and_seeded_on_first_start_only(
@@ -111,26 +110,12 @@ def test_legacy_is_migrated_every_run_and_seeded_on_first_start_only(
 def test_planes_share_the_store_and_the_legacy_url(repo: Path, settings: StackSettings) -> None:
     specs = by_name(build_stack(settings, root=repo, environ={}).specs)
     store = f"sqlite:///{settings.home / 'store.sqlite3'}"
-    for name in ("controlplane", "passthrough"):
+    for name in ("controlplane", "dataplane"):
         assert specs[name].env["STRANGLER_STORE_URL"] == store
         assert specs[name].env["STRANGLER_LEGACY_URL"] == "http://127.0.0.1:8100"
         assert specs[name].env["STRANGLER_HOME"] == str(settings.home)
     assert specs["controlplane"].health_urls == ("http://127.0.0.1:8001/readyz",)
     assert specs["controlplane"].url == "http://127.0.0.1:8001/"
-
-
-def test_the_real_data_plane_replaces_the_passthrough_once_it_exists(
-    repo: Path, settings: StackSettings
-) -> None:
-    touch(repo, "strangler_proxy/dataplane/__main__.py")
-    stack = build_stack(settings, root=repo, environ={})
-    dataplane = by_name(stack.specs)["dataplane"]
-    assert "passthrough" not in by_name(stack.specs)
-    assert dataplane.argv[1:] == ("-m", "strangler_proxy.dataplane")
-    assert dataplane.url == "http://127.0.0.1:8000/"
-    assert dataplane.health_urls == ("http://127.0.0.1:8002/_strangler/readyz",), "the internal port"
-    assert dataplane.env["STRANGLER_DATAPLANE_INTERNAL_PORT"] == "8002"
-    assert not any("pass-through" in warning for warning in stack.warnings)
 
 
 def test_services_get_the_file_s_ports_and_env_overrides(repo: Path, settings: StackSettings) -> None:
@@ -168,22 +153,13 @@ def test_ports_come_from_the_environment(repo: Path, monkeypatch: pytest.MonkeyP
     assert specs["legacy"].health_urls == ("http://127.0.0.1:18100/readyz",)
     assert specs["controlplane"].env["STRANGLER_LEGACY_URL"] == "http://127.0.0.1:18100"
     assert specs["controlplane"].env["STRANGLER_ADMIN_PORT"] == "18001"
-    assert specs["passthrough"].url == "http://127.0.0.1:18000/"
+    assert specs["dataplane"].url == "http://127.0.0.1:18000/"
 
 
-def test_missing_parts_are_skipped_with_a_warning(tmp_path: Path, settings: StackSettings) -> None:
+def test_without_a_project_file_only_the_planes_run(tmp_path: Path, settings: StackSettings) -> None:
     stack = build_stack(settings, root=tmp_path / "empty", environ={})
-    assert [spec.name for spec in stack.specs] == ["passthrough"]
+    assert [spec.name for spec in stack.specs] == ["controlplane", "dataplane"]
     assert any(warning.startswith("no strangler.toml in") for warning in stack.warnings)
-    assert any(warning.startswith("controlplane skipped") for warning in stack.warnings)
-
-
-def test_extra_specs_are_the_extension_point(
-    repo: Path, settings: StackSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    worker = ProcessSpec(name="sync", argv=("python", "-m", "acl.sync"))
-    monkeypatch.setattr(stack_module, "EXTRA_SPECS", [lambda _: worker, lambda _: None])
-    assert build_stack(settings, root=repo, environ={}).specs[-1] is worker
 
 
 def test_only_keeps_stack_order_and_refuses_unknown_names(repo: Path, settings: StackSettings) -> None:
@@ -191,18 +167,6 @@ def test_only_keeps_stack_order_and_refuses_unknown_names(repo: Path, settings: 
     assert [spec.name for spec in stack.only(["catalog", "legacy"]).specs] == ["legacy", "catalog"]
     with pytest.raises(ValueError, match="unknown process nope"):
         stack.only(["nope"])
-
-
-def test_modules_are_found_without_being_imported(repo: Path) -> None:
-    search = [str(repo)]
-    before = set(sys.modules)
-    assert module_exists("legacy_monolith.wsgi", search)
-    assert not module_exists("legacy_monolith.nope", search)
-    assert not module_exists("legacy_monolith.wsgi.deeper", search)
-    assert runnable_module("strangler_proxy.controlplane", search)
-    assert not runnable_module("strangler_proxy.dataplane", search)
-    assert runnable_module("legacy_monolith.manage", search)
-    assert set(sys.modules) == before
 
 
 def test_home_is_absolute_and_never_taken_from_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,7 +199,7 @@ def test_monolith_then_control_plane_then_front_door_then_all_services_together(
     assert [[spec.name for spec in stage] for stage in stages] == [
         ["legacy"],
         ["controlplane"],
-        ["passthrough"],
+        ["dataplane"],
         ["catalog", "orders"],
         ["orders-recover"],  # the services' workers, once the services (and their databases) are up
     ]
@@ -244,12 +208,10 @@ def test_monolith_then_control_plane_then_front_door_then_all_services_together(
 def test_the_haproxy_engine_takes_the_front_door_and_the_control_plane_knows_it(
     repo: Path, settings: StackSettings
 ) -> None:
-    touch(repo, "strangler_proxy/dataplane/__main__.py", "strangler_proxy/engines/__init__.py")
-    touch(repo, "strangler_proxy/engines/haproxy/__init__.py", "strangler_proxy/engines/haproxy/__main__.py")
     specs = by_name(
         build_stack(settings.model_copy(update={"engine": "haproxy"}), root=repo, environ={}).specs
     )
-    assert "dataplane" not in specs and "passthrough" not in specs
+    assert "dataplane" not in specs
     engine = specs["haproxy"]
     assert engine.argv[1:] == ("-m", "strangler_proxy.engines.haproxy")
     assert (engine.port, engine.url) == (8000, "http://127.0.0.1:8000/")

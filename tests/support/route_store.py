@@ -1,4 +1,6 @@
-"""The soak's store: a SQLite file with the schema, and the one write that flips a route."""
+"""A store written directly, for the data plane's tests that run without a control plane: the schema,
+and the control plane's one write (a version inserted and the active pointer moved). Outside the tests,
+only the control plane writes route tables (tests/architecture enforces it)."""
 
 from __future__ import annotations
 
@@ -7,31 +9,17 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, update
 
-from strangler_proxy.routes import RouteTable, Rule, Upstream
+from strangler_proxy.routes import RouteTable
 from strangler_proxy.store import make_engine, metadata
 from strangler_proxy.store.schema import active_route_table, dataplane_workers, route_versions
 
-__all__ = ["SoakStore", "flip_table"]
-
-ROUTE = "soak-products"
-PATH = "/api/products"
+__all__ = ["DirectStore"]
 
 
-def flip_table(legacy_url: str, new_url: str, *, to_new: bool) -> RouteTable:
-    """One rule on ``/api/products``: to the new upstream or back to the legacy."""
-    action = {"mode": "new", "upstream": "catalog"} if to_new else {"mode": "legacy"}
-    rule = Rule.model_validate({"name": ROUTE, "match": {"kind": "prefix", "path": PATH}, "action": action})
-    upstreams = {
-        "legacy": Upstream(name="legacy", url=legacy_url),
-        "catalog": Upstream(name="catalog", url=new_url),
-    }
-    return RouteTable(upstreams=upstreams, rules=(rule,))
+class DirectStore:
+    """A SQLite store with the schema that a test writes as the control plane would."""
 
-
-class SoakStore:
-    """A SQLite store that a rig writes directly (no control plane): the data plane's tests use it too."""
-
-    def __init__(self, path: Path, *, author: str = "soak", reason: str = "soak flip") -> None:
+    def __init__(self, path: Path, *, author: str = "test", reason: str = "test") -> None:
         self.url = f"sqlite:///{path}"
         self._author, self._reason = author, reason
         self.engine: Engine = make_engine(self.url)
