@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-__all__ = ["current_trace_context", "instrument_from_environment", "tracing_requested"]
+__all__ = ["current_trace_context", "current_trace_id", "instrument_from_environment", "tracing_requested"]
 
 _ON = {"otlp", "otlp_proto_http"}
 
@@ -77,3 +77,14 @@ def current_trace_context() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return {key: value for key, value in carrier.items() if key in ("traceparent", "tracestate")}
+
+
+def current_trace_id() -> str:
+    """The active span's trace id as 32 hex digits; "" outside a span or when OpenTelemetry was never
+    loaded (tracing off: nothing is imported for it)."""
+    if "opentelemetry.trace" not in sys.modules:
+        return ""
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid else ""

@@ -70,6 +70,8 @@ class MonolithInternalClient(LegacyClient):
                     "sync apply", context, [e.event_id for e in chunk], [e.type for e in chunk]
                 ):
                     outcomes += self._apply_chunk(chunk)
+                    if context:  # inside the span: the JSON log line carries the trace id
+                        log.info("applied %d event(s) of a traced change in the monolith", len(chunk))
         return outcomes
 
     def _apply_chunk(self, chunk: Sequence[SyncEvent]) -> list[EventOutcome]:

@@ -10,12 +10,15 @@ The monolith's outbox row keeps the W3C context of the request that wrote it (``
                                          child of the relay's span
 
 Untraced events (tracing off, or written outside a traced request) pass as before: one publish, one
-apply, no span. Everything goes through the OpenTelemetry API (:mod:`acl.tracing`): a process without an
-SDK provider passes the context on unchanged and records nothing.
+apply, no span, no log line. Each traced run is logged once by the relay and once by the consumer,
+inside its span, so the JSON log line carries the trace id (``grep TRACE_ID`` finds both).
+Everything goes through the OpenTelemetry API (:mod:`acl.tracing`): a process without an SDK provider
+passes the context on unchanged and records nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -29,6 +32,8 @@ from acl.tracing import current_trace_context, event_group_span
 __all__ = ["apply_in_trace", "traced_publish"]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def traced_publish(publish: Callable[[Sequence[SyncEvent]], None]) -> Callable[[Sequence[SyncEvent]], None]:
@@ -49,6 +54,7 @@ def traced_publish(publish: Callable[[Sequence[SyncEvent]], None]) -> Callable[[
                         )
                     )
                     context = current_trace_context() or context
+                    log.info("relaying %d event(s) of a traced change: %s", len(run), _types(run))
                 sent += [replace(event, trace=context) for event in run] if context else run
             publish(sent)
 
@@ -70,4 +76,9 @@ def apply_in_trace(apply: Callable[[Sequence[SyncEvent]], list[T]], events: Sequ
             kind=SpanKind.CONSUMER,
         ):
             results += apply(run)
+            log.info("applied %d event(s) of a traced change: %s", len(run), _types(run))
     return results
+
+
+def _types(events: Sequence[SyncEvent]) -> str:
+    return ", ".join(sorted({event.type for event in events}))

@@ -5,6 +5,7 @@ real catalog consumer's apply continues it, all exported to an OTLP/HTTP test re
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,10 @@ from tests.support.otlp import OtlpReceiver, ReceivedSpan, render_tree
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("tracing_stack")]
 
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP span kinds
+
+
+def _json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
 
 
 def _otel(receiver: OtlpReceiver, service: str) -> dict[str, str]:
@@ -69,6 +74,16 @@ def test_a_traced_monolith_change_is_relayed_and_applied_in_its_trace(
     assert consumed.service == "strangler-sync-consume" and consumed.kind == CONSUMER, tree
     assert consumed.parent_id == relayed.span_id, tree
     assert consumed.attributes["strangler.sync.event_types"] == ("product.stock_changed",), tree
+    # the JSON log lines of the monolith (gunicorn's access line), the relay and the consumer name it
+    for log in ("gunicorn.log", "relay.log", "consume.log"):
+        lines = _json_lines(stack.workdir / log)
+        assert any(line.get("trace_id") == trace_id for line in lines), (log, lines[-5:])
+    (access,) = [
+        line
+        for line in _json_lines(stack.workdir / "gunicorn.log")
+        if line["logger"] == "gunicorn.access" and line.get("trace_id") == trace_id
+    ]
+    assert "/api/products/5/stock" in access["event"], access
     # the unsampled change before it made no sync span at all
     sync_spans = [s for s in receiver.snapshot() if s.name in ("sync relay", "sync apply")]
     assert {s.trace_id for s in sync_spans} == {trace_id}, render_tree(sync_spans)
