@@ -263,15 +263,18 @@ def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
     assert any(
         line.get("trace_id") == door.trace_id and line.get("path") == "/api/orders" for line in lines
     ), lines[-5:]
+
     # so do the monolith's (gunicorn's access line of the stock call, in the toolkit's JSON format)
-    legacy_lines = [
-        json.loads(line)
-        for line in (stack.home.parent / "legacy" / "gunicorn.log").read_text().splitlines()
-        if line.startswith("{")
-    ]
-    assert any(
-        line.get("trace_id") == door.trace_id and "/stock" in line["event"] for line in legacy_lines
-    ), legacy_lines[-5:]
+    def monolith_lines() -> list[dict]:
+        log = stack.home.parent / "legacy" / "gunicorn.log"
+        return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+    deadline = time.monotonic() + 10
+    while not any(
+        line.get("trace_id") == door.trace_id and "/stock" in line["event"] for line in monolith_lines()
+    ):
+        assert time.monotonic() < deadline, monolith_lines()[-5:]
+        time.sleep(0.1)
 
     # the order's event, relayed by the reverse sync, is applied in the monolith inside the same trace
     def applied(spans: list[ReceivedSpan]) -> bool:
