@@ -1,7 +1,7 @@
 """the trace id of each kept shadow mismatch
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-05
 
 Additive: ``shadow_samples.trace_id`` (nullable; the 32 hex digits of the primary request's W3C trace
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
