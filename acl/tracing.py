@@ -48,18 +48,23 @@ def current_trace_context() -> dict[str, str]:
 
 
 def event_group_span(
-    name: str, context: Mapping[str, str], event_ids: Sequence[str], event_types: Sequence[str]
+    name: str,
+    context: Mapping[str, str],
+    event_ids: Sequence[str],
+    event_types: Sequence[str],
+    *,
+    kind: SpanKind = SpanKind.PRODUCER,
 ) -> Any:
-    """A PRODUCER span, child of the trace that wrote these events, around their delivery (the
-    monolith's apply becomes its grandchild through the legacy client's span); no span at all for
-    events that carry no context."""
+    """A span (PRODUCER by default), child of the trace that wrote these events, around their delivery
+    (the monolith's apply becomes its grandchild through the legacy client's span) or, as a CONSUMER
+    span, around their apply in a service; no span at all for events that carry no context."""
     if not context:
         return nullcontext()
     parent = propagate.extract(dict(context))
     return trace.get_tracer(_TRACER_NAME).start_as_current_span(
         name,
         context=parent,
-        kind=SpanKind.PRODUCER,
+        kind=kind,
         attributes={
             "messaging.batch.message_count": len(event_ids),
             "strangler.sync.event_ids": list(event_ids),

@@ -27,5 +27,9 @@ class QuietHealthChecks(logging.Filter):
 
 
 def on_starting(server):
-    """The workers fork from the master, so the filter set here holds for every one of them."""
+    """The workers fork from the master, so the filter and formatter set here hold for every one of
+    them: gunicorn's lines are JSON with the request's trace id, like the monolith's own."""
+    from strangler_django.logging import use_json_lines
+
     server.log.access_log.addFilter(QuietHealthChecks())
+    use_json_lines(server.log)

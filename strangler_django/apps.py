@@ -10,7 +10,10 @@ class StranglerDjangoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # before the WSGI handler loads the middleware, so Django's instrumentation can add its own
+        # before the WSGI handler loads the middleware, so Django's instrumentation can add its own;
+        # Sentry's SDK (when SENTRY_DSN is set) reports unhandled errors with the trace id and route
+        from strangler_django.error_tracking import init_error_tracking
         from strangler_django.tracing import instrument_from_environment
 
         instrument_from_environment()
+        init_error_tracking()

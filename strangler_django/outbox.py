@@ -3,6 +3,10 @@
 The event row commits with the change or not at all (the relay only ever sees committed rows), so no
 ``on_commit`` hook is needed and none can lose it; outside a transaction ``record_event`` refuses, since
 the change and its event could then be split by a crash.
+
+Written during a traced request, the row keeps the request's W3C trace context in its payload (under
+``_trace``; the table has no column for it): the relay takes it out again and the sync consumers'
+apply continues that trace.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from strangler_django.models import OutboxEvent
+from strangler_django.tracing import current_trace_context
 
-__all__ = ["last_outbox_sequences", "last_sequences", "own_origin", "record_event", "utc_now"]
+__all__ = ["TRACE_KEY", "last_outbox_sequences", "last_sequences", "own_origin", "record_event", "utc_now"]
+
+TRACE_KEY = "_trace"
+"""Where a row's payload keeps the trace context (the relay's contract, as for a service's outbox)."""
 
 _KEYS_PER_QUERY = 200
 
@@ -59,6 +67,9 @@ def record_event(
             .first()
         )
         sequence = (last or 0) + 1
+    trace = current_trace_context()
+    if trace:
+        payload = {**payload, TRACE_KEY: trace}
     return OutboxEvent.objects.create(
         aggregate_type=aggregate,
         aggregate_id=key,

@@ -12,9 +12,10 @@ A process already instrumented (``opentelemetry-instrument``) is left as it is.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
-__all__ = ["instrument_from_environment", "tracing_requested"]
+__all__ = ["current_trace_context", "current_trace_id", "instrument_from_environment", "tracing_requested"]
 
 _ON = {"otlp", "otlp_proto_http"}
 
@@ -61,3 +62,29 @@ def instrument_from_environment(environ: Mapping[str, str] | None = None) -> boo
         trace.set_tracer_provider(provider)
     instrumentor.instrument()
     return True
+
+
+def current_trace_context() -> dict[str, str]:
+    """The W3C context (``traceparent``, ``tracestate``) of the active span when it is sampled, else
+    empty: what an outbox row keeps so the sync consumers' apply joins the request's trace. Empty too
+    when OpenTelemetry was never loaded (tracing off): nothing is imported for it."""
+    if "opentelemetry.trace" not in sys.modules:
+        return {}
+    from opentelemetry import propagate, trace
+
+    if not trace.get_current_span().get_span_context().trace_flags.sampled:
+        return {}
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {key: value for key, value in carrier.items() if key in ("traceparent", "tracestate")}
+
+
+def current_trace_id() -> str:
+    """The active span's trace id as 32 hex digits; "" outside a span or when OpenTelemetry was never
+    loaded (tracing off: nothing is imported for it)."""
+    if "opentelemetry.trace" not in sys.modules:
+        return ""
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid else ""

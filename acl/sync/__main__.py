@@ -57,6 +57,7 @@ from acl.sync.reconcile import reconcile_catalog
 from acl.sync.relay import RelayLocked
 from acl.sync.settings import SyncSettings
 from strangler_proxy.error_tracking import init_error_tracking
+from strangler_proxy.json_logs import configure_json_logging
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
 __all__ = ["main"]
@@ -284,6 +285,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+WORKERS = frozenset({"relay", "consume", "consume-orders", "reverse"})
+"""The long-running commands (under ``strangler up``): their logs are JSON lines."""
+
 COMMANDS = {
     "relay": _relay,
     "consume": _consume,
@@ -298,7 +302,10 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command in WORKERS:  # JSON lines, with the trace id of the events being relayed or applied
+        configure_json_logging()
+    else:  # a one-shot command, read by a person
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Sentry when SENTRY_DSN is set; the process's provider when the OTEL_* variables turn tracing on:
     # relayed events join the trace of the transaction that wrote them (acl.tracing)

@@ -23,6 +23,7 @@ from acl.sync.relay import OutboxRelay, RelayCursor, RelayLock
 from acl.sync.reverse import create_service_outbox
 from acl.sync.settings import SyncSettings
 from acl.sync.tables import outbox_event, service_outbox, sync_metadata
+from acl.sync.traced import traced_publish
 from acl.sync.transports.base import Transport
 from acl.sync.transports.redis_stream import RedisStreamTransport
 from acl.sync.transports.sql_stream import SqlStreamTransport
@@ -92,7 +93,7 @@ def forward_relay(settings: SyncSettings, publish_to: Transport, sync: Engine) -
         yield OutboxRelay(
             engine,
             outbox_event,
-            publish_to.publish,
+            traced_publish(publish_to.publish),
             batch_size=settings.batch_size,
             poll_interval=settings.poll_interval,
             cursor=_cursor(engine, sync, FORWARD_CURSOR),

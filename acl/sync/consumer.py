@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from acl.sync.events import SyncEvent
 from acl.sync.inbox import HeldEvents, Inbox, Outcome
+from acl.sync.traced import apply_in_trace
 from acl.sync.transports.base import Delivery, Transport
 
 __all__ = ["ConsumerStats", "InboxConsumer"]
@@ -104,7 +105,7 @@ class InboxConsumer:
                 to_apply.append(event)
             else:
                 outcomes.append((event, action))
-        outcomes.extend(self._apply(to_apply))
+        outcomes.extend(apply_in_trace(self._apply, to_apply))
         self._inbox.record(outcomes)
         self._transport.ack(self.name, settled)
         for _, outcome in outcomes:

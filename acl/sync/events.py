@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["LEGACY_ORIGIN", "SyncEvent"]
+__all__ = ["LEGACY_ORIGIN", "SyncEvent", "trace_runs"]
 
 LEGACY_ORIGIN = "legacy"
 
@@ -26,7 +27,8 @@ class SyncEvent:
     origin: str = LEGACY_ORIGIN
     trace: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     """The W3C trace context (``traceparent``, ``tracestate``) of the transaction that wrote the event,
-    empty when it was not traced; it travels beside the event (HTTP headers), never in its body."""
+    empty when it was not traced; it travels beside the event (HTTP headers to the monolith, the
+    transport's message envelope to a consumer: :meth:`to_message`), never in its body."""
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None:
@@ -53,6 +55,24 @@ class SyncEvent:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
 
+    def to_message(self) -> str:
+        """The event as a transport message: its body plus, when traced, its trace context."""
+        message = self.to_dict()
+        if self.trace:
+            message["trace"] = self.trace
+        return json.dumps(message, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_message(cls, text: str | bytes) -> SyncEvent:
+        """An event read from a transport (:meth:`to_message`; a message without a trace context, as
+        older relays wrote them, is an untraced event)."""
+        data = json.loads(text)
+        event = cls.from_dict(data)
+        trace = data.get("trace") if isinstance(data, dict) else None
+        if isinstance(trace, dict) and all(isinstance(v, str) for v in trace.values()):
+            return replace(event, trace={str(k): v for k, v in trace.items()})
+        return event
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SyncEvent:
         try:
@@ -72,3 +92,15 @@ class SyncEvent:
     @classmethod
     def from_json(cls, text: str | bytes) -> SyncEvent:
         return cls.from_dict(json.loads(text))
+
+
+def trace_runs(events: Sequence[SyncEvent]) -> list[Sequence[SyncEvent]]:
+    """Consecutive runs of events written in the same trace (all of them when none is traced), in
+    order: each run can be handled in its own span, continuing its own trace."""
+    runs: list[Sequence[SyncEvent]] = []
+    start = 0
+    for index in range(1, len(events) + 1):
+        if index == len(events) or events[index].trace != events[start].trace:
+            runs.append(events[start:index])
+            start = index
+    return runs

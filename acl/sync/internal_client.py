@@ -11,7 +11,7 @@ import httpx2
 
 from acl.errors import LegacyConnectionError, LegacyDataError, LegacyRejected, LegacyResponseError
 from acl.legacy_client import LegacyClient
-from acl.sync.events import SyncEvent
+from acl.sync.events import SyncEvent, trace_runs
 from acl.sync.outcomes import REFUSED, EventOutcome
 from acl.tracing import event_group_span
 
@@ -22,18 +22,6 @@ log = logging.getLogger(__name__)
 REQUEST_REFUSALS = frozenset({400, 413, 422})
 """Statuses by which the monolith refuses a request for what it carries; any other 4xx (401, 403,
 404 of a wrong address, 429...) is about the caller's set-up or timing and is retried."""
-
-
-def _by_trace(events: Sequence[SyncEvent]) -> list[Sequence[SyncEvent]]:
-    """Consecutive runs of events written in the same trace (all of them when none is traced), in
-    order: each run's request to the monolith continues its own trace."""
-    groups: list[Sequence[SyncEvent]] = []
-    start = 0
-    for index in range(1, len(events) + 1):
-        if index == len(events) or events[index].trace != events[start].trace:
-            groups.append(events[start:index])
-            start = index
-    return groups
 
 
 def _refused(event: SyncEvent, reason: dict[str, Any]) -> EventOutcome:
@@ -74,7 +62,7 @@ class MonolithInternalClient(LegacyClient):
         monolith drops what it already applied by event id).
         """
         outcomes: list[EventOutcome] = []
-        for group in _by_trace(events):
+        for group in trace_runs(events):
             context = group[0].trace
             for start in range(0, len(group), batch):
                 chunk = group[start : start + batch]
@@ -82,6 +70,8 @@ class MonolithInternalClient(LegacyClient):
                     "sync apply", context, [e.event_id for e in chunk], [e.type for e in chunk]
                 ):
                     outcomes += self._apply_chunk(chunk)
+                    if context:  # inside the span: the JSON log line carries the trace id
+                        log.info("applied %d event(s) of a traced change in the monolith", len(chunk))
         return outcomes
 
     def _apply_chunk(self, chunk: Sequence[SyncEvent]) -> list[EventOutcome]:

@@ -152,6 +152,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # JSON lines with the trace id of the request (the toolkit's formatter)
+    "formatters": {"json": {"()": "strangler_django.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from strangler_proxy.controlplane.app import create_app
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.error_tracking import init_error_tracking
+from strangler_proxy.json_logs import configure_json_logging, json_log_config
 from strangler_proxy.secrets import keep_private
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
@@ -30,7 +31,7 @@ class QuietHealthChecks(logging.Filter):
 
 def main() -> None:
     settings = ControlPlaneSettings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_json_logging()  # JSON lines, with the trace id of the admin request being served
     # The store holds password hashes, the audit log and shadow bodies: owner only (0700 home, 0600 files).
     store = make_url(settings.resolved_store_url)
     sqlite_file = (Path(store.database),) if store.get_backend_name() == "sqlite" and store.database else ()
@@ -49,6 +50,7 @@ def main() -> None:
         port=settings.admin_port,
         workers=1,
         log_level="info",
+        log_config=json_log_config(),
         server_header=False,
         proxy_headers=False,
         # Open server-sent event streams (the admin UI's live charts) must not hold a shutdown up.

@@ -259,6 +259,7 @@ shadow_samples = Table(
     Column("route", String(63), nullable=False),
     Column("version", Integer, nullable=True),
     Column("request_id", String(64), nullable=True),
+    Column("trace_id", String(32), nullable=True),  # the primary request's W3C trace id (hex)
     Column("method", String(10), nullable=False),
     Column("path", Text, nullable=False),
     Column("legacy_status", Integer, nullable=True),

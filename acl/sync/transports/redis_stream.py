@@ -47,7 +47,7 @@ class RedisStreamTransport:
         for event in events:
             # Approximate trimming keeps the stream bounded; a consumer a million events behind is
             # beyond catching up anyway (backfill and reconcile repair that case).
-            pipe.xadd(self.stream, {"event": event.to_json()}, maxlen=self._maxlen, approximate=True)
+            pipe.xadd(self.stream, {"event": event.to_message()}, maxlen=self._maxlen, approximate=True)
         pipe.execute()
 
     def _ensure_group(self, consumer: str) -> None:
@@ -75,7 +75,7 @@ class RedisStreamTransport:
 
     @staticmethod
     def _delivery(entry_id: bytes, fields: dict[bytes, bytes]) -> Delivery:
-        return Delivery(SyncEvent.from_json(fields[b"event"]), entry_id.decode())
+        return Delivery(SyncEvent.from_message(fields[b"event"]), entry_id.decode())
 
     def ack(self, consumer: str, deliveries: Sequence[Delivery]) -> None:
         if deliveries:
@@ -111,7 +111,7 @@ class RedisStreamTransport:
         entry = self._redis.xrange(self.stream, min=oldest_id, max=oldest_id)
         if not entry:
             return Backlog(count, None)
-        event = SyncEvent.from_json(entry[0][1][b"event"])
+        event = SyncEvent.from_message(entry[0][1][b"event"])
         return Backlog(count, event.occurred_at.astimezone(UTC))
 
     def prune(self, *, keep: timedelta) -> int:

@@ -39,7 +39,7 @@ class SqlStreamTransport:
                 "stream": self.stream,
                 "event_id": event.event_id,
                 "occurred_at": event.occurred_at.astimezone(UTC).replace(tzinfo=None),
-                "body": event.to_json(),
+                "body": event.to_message(),
             }
             for event in events
         ]
@@ -71,7 +71,7 @@ class SqlStreamTransport:
                     .limit(limit)
                 ).all()
             if rows or time.monotonic() >= deadline:
-                return [Delivery(SyncEvent.from_json(row.body), str(row.position)) for row in rows]
+                return [Delivery(SyncEvent.from_message(row.body), str(row.position)) for row in rows]
             time.sleep(self._poll)
 
     def ack(self, consumer: str, deliveries: Sequence[Delivery]) -> None:

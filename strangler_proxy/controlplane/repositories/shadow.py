@@ -40,6 +40,7 @@ def _sample(row) -> dict[str, Any]:
         "route": row.route,
         "version": row.version,
         "request_id": row.request_id,
+        "trace_id": row.trace_id,
         "method": row.method,
         "path": row.path,
         "legacy_status": row.legacy_status,

@@ -37,10 +37,16 @@ class TraceLinks:
     route_errors_template: str | None = None
 
     def for_request(self, request_id: str | None, trace_id: str = "") -> str | None:
-        """The trace of one request (a shadow mismatch's), or None without a template or an id."""
-        if not self.request_template or not (request_id or trace_id):
+        """The trace of one request (a shadow mismatch's), or None without a template or without a
+        value for each placeholder the template has (a link with an empty id would find nothing)."""
+        template = self.request_template
+        if not template:
             return None
-        return _fill(self.request_template, request_id=request_id or "", trace_id=trace_id)
+        if ("{trace_id}" in template and not trace_id) or ("{request_id}" in template and not request_id):
+            return None
+        if not (request_id or trace_id):
+            return None
+        return _fill(template, request_id=request_id or "", trace_id=trace_id)
 
     def for_route_errors(self, route: str) -> str | None:
         """The traces of a route's failing requests, or None without a template."""

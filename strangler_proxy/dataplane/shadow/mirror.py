@@ -22,7 +22,7 @@ from strangler_proxy.dataplane.shadow.channel import Submission, text_pairs
 from strangler_proxy.dataplane.shadow.compare import ResponseSnapshot, compare_responses
 from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample, ShadowSink
 from strangler_proxy.dataplane.shadow.replay_client import ReplayClient, ReplayFailed
-from strangler_proxy.dataplane.shadow.tracing import MirrorTracer
+from strangler_proxy.dataplane.shadow.tracing import MirrorTracer, trace_id_of
 from strangler_proxy.identity import IDENTITY_HEADER
 from strangler_proxy.routes.model import Rule
 
@@ -230,6 +230,7 @@ class ShadowMirror:
             legacy_status=exchange.legacy_status,
             new_status=new_status,
             diff=diff,
+            trace_id=trace_id_of(exchange.request_headers),
         )
 
 

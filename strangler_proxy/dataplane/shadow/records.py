@@ -32,6 +32,8 @@ class ShadowSample:
     legacy_status: int | None
     new_status: int | None
     diff: str
+    trace_id: str | None = None
+    """The primary request's W3C trace id (32 hex digits), for a link to its trace."""
 
 
 class ShadowSink(Protocol):

@@ -282,6 +282,7 @@ def _sample_row(sample: ShadowSample) -> dict[str, object]:
         "route": sample.route,
         "version": sample.version,
         "request_id": (sample.request_id or "")[:64] or None,
+        "trace_id": sample.trace_id,
         "method": sample.method[:10],
         "path": sample.path,
         "legacy_status": sample.legacy_status,

@@ -16,9 +16,10 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
-__all__ = ["MirrorTracer"]
+__all__ = ["MirrorTracer", "trace_id_of"]
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-01$")
+_TRACE_ID = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 class MirrorTracer:
@@ -60,4 +61,14 @@ def _primary(headers: Sequence[tuple[str, str]]) -> SpanContext | None:
                 is_remote=True,
                 trace_flags=TraceFlags(TraceFlags.SAMPLED),
             )
+    return None
+
+
+def trace_id_of(headers: Sequence[tuple[str, str]]) -> str | None:
+    """The primary request's trace id (the traceparent the worker sent upstream, sampled or not: its
+    access log line has the same id), None when it sent none that is valid."""
+    for name, value in headers:
+        if name.lower() == "traceparent":
+            match = _TRACE_ID.match(value)
+            return match.group(1) if match is not None and match.group(1) != "0" * 32 else None
     return None

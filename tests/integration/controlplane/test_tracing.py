@@ -1,8 +1,10 @@
 """The control plane under tracing (the standard OTEL_* variables): a server span per admin request,
-continuing the caller's W3C trace context; none for the health checks."""
+continuing the caller's W3C trace context; none for the health checks; its log lines are JSON, the
+access line of a traced request with the trace id."""
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from pathlib import Path
 
@@ -43,3 +45,8 @@ def test_admin_requests_are_spans_in_the_callers_trace(tmp_path: Path) -> None:
     assert len(ours) == 1 and ours[0].parent_id == "b7ad6b7169203331"
     assert ours[0].name.startswith("GET")
     assert not any("readyz" in s.name or "healthz" in s.name for s in spans)
+    lines = [
+        json.loads(line) for line in (tmp_path / f"controlplane-{plane.port}.log").read_text().splitlines()
+    ]
+    (access,) = [line for line in lines if line.get("trace_id") == CALLER]
+    assert access["logger"] == "uvicorn.access" and "GET /login" in access["event"], lines

@@ -183,8 +183,10 @@ def test_equal_and_different_answers_are_counted_and_sampled_in_the_store(stack:
     for _ in range(10):
         status, headers, _ = request(port, "GET", "/status/200")
         assert (status, headers["x-upstream"]) == (200, "legacy")
+    traces = [f"{n + 1:032x}" for n in range(5)]
     for n in range(5):
-        status, headers, _ = request(port, "GET", f"/echo/differ/{n}?q={n}")
+        traceparent = {"traceparent": f"00-{traces[n]}-00f067aa0ba902b7-00"}
+        status, headers, _ = request(port, "GET", f"/echo/differ/{n}?q={n}", headers=traceparent)
         assert (status, headers["x-upstream"]) == (200, "legacy")
     wait_until(
         lambda: (
@@ -198,6 +200,10 @@ def test_equal_and_different_answers_are_counted_and_sampled_in_the_store(stack:
     assert len(kept) == 5
     assert {s["path"] for s in kept} == {f"/echo/differ/{n}?q={n}" for n in range(5)}
     assert all(s["legacy_status"] == 200 and s["new_status"] == 200 and s["version"] for s in kept)
+    # each sample names its request's trace (the id the client's traceparent gave it), for the admin UI
+    assert {s["path"]: s["trace_id"] for s in kept} == {
+        f"/echo/differ/{n}?q={n}": traces[n] for n in range(5)
+    }
     assert all(
         '-  "upstream": "legacy"' in s["diff"] and '+  "upstream": "catalog"' in s["diff"] for s in kept
     )

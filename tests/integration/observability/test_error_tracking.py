@@ -4,18 +4,12 @@ the request's header values or cookies."""
 
 from __future__ import annotations
 
-import gzip
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from strangler_proxy.error_tracking import init_error_tracking, scrub_event
-from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -43,39 +37,6 @@ app.test_client().get(
 )
 sentry_sdk.flush(5)
 """
-
-
-@pytest.fixture
-def envelopes() -> Iterator[tuple[int, list[bytes]]]:
-    received: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            encoding = self.headers.get("Content-Encoding")
-            if encoding == "gzip":
-                body = gzip.decompress(body)
-            elif encoding == "br":
-                import brotli  # Sentry's SDK compresses with brotli when it can
-
-                body = brotli.decompress(body)
-            received.append(body)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield port, received
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_an_unhandled_error_is_reported_with_trace_id_and_route_without_header_values(envelopes) -> None:

@@ -264,6 +264,18 @@ def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
         line.get("trace_id") == door.trace_id and line.get("path") == "/api/orders" for line in lines
     ), lines[-5:]
 
+    # so do the monolith's (gunicorn's access line of the stock call, in the toolkit's JSON format)
+    def monolith_lines() -> list[dict]:
+        log = stack.home.parent / "legacy" / "gunicorn.log"
+        return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+    deadline = time.monotonic() + 10
+    while not any(
+        line.get("trace_id") == door.trace_id and "/stock" in line["event"] for line in monolith_lines()
+    ):
+        assert time.monotonic() < deadline, monolith_lines()[-5:]
+        time.sleep(0.1)
+
     # the order's event, relayed by the reverse sync, is applied in the monolith inside the same trace
     def applied(spans: list[ReceivedSpan]) -> bool:
         names = {(s.service, s.name) for s in spans if s.trace_id == door.trace_id}
@@ -292,6 +304,13 @@ def test_a_checkout_through_the_front_door_is_one_trace(stack: Stack) -> None:
     calls = [s for s in trace if s.parent_id == relayed.span_id and s.kind == CLIENT]
     applies = [s for s in trace if s.service == "legacyshop" and "sync/apply" in s.name]
     assert len(calls) == 1 and len(applies) == 1 and applies[0].parent_id == calls[0].span_id, tree
+    # and the reverse relay's JSON log line of that apply carries the trace id
+    relay_lines = [
+        json.loads(line)
+        for line in (stack.home.parent / "reverse-relay.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    assert any(line.get("trace_id") == door.trace_id for line in relay_lines), relay_lines[-5:]
     print(tree)
 
 

@@ -128,7 +128,9 @@ class SyncStack:
         """Move the monolith's stock by ``delta`` through its stock API, as staff."""
         return self.stock_write(product_id, {"delta": delta})
 
-    def stock_write(self, product_id: int, body: dict[str, int]) -> dict[str, Any]:
+    def stock_write(
+        self, product_id: int, body: dict[str, int], headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         if self._staff is None:
             client = httpx2.Client(base_url=self.legacy_url, timeout=30)
             page = client.get("/accounts/login/").text
@@ -142,7 +144,7 @@ class SyncStack:
         response = self._staff.post(
             f"/api/products/{product_id}/stock",
             json=body,
-            headers={"X-CSRFToken": self._staff.cookies["csrftoken"]},
+            headers={"X-CSRFToken": self._staff.cookies["csrftoken"], **(headers or {})},
         )
         assert response.status_code == 200, response.text
         return response.json()
@@ -178,8 +180,10 @@ def running_sync_stack(
     catalog_database_url: str | None = None,
     sync_database_url: str | None = None,
     redis_url: str | None = None,
+    monolith_env: Mapping[str, str] | None = None,
 ) -> Iterator[SyncStack]:
-    """SQLite files under ``workdir`` unless URLs are given; Redis Streams when ``redis_url`` is."""
+    """SQLite files under ``workdir`` unless URLs are given; Redis Streams when ``redis_url`` is;
+    ``monolith_env`` adds to the monolith's environment (``OTEL_*``, say)."""
     legacy_dir = workdir / "legacy"
     legacy_dir.mkdir(parents=True)
     legacy_database_url = legacy_database_url or f"sqlite:///{legacy_dir / 'legacy.sqlite3'}"
@@ -233,7 +237,7 @@ def running_sync_stack(
                 "legacy_monolith.wsgi:application",
             ],
             log_path=workdir / "gunicorn.log",
-            env=legacy_env,
+            env={**legacy_env, **(monolith_env or {})},
             ready_url=f"http://127.0.0.1:{legacy_port}/readyz",
         )
         cleanup.callback(legacy.stop)

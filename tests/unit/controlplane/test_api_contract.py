@@ -236,6 +236,7 @@ def test_stats_shadow_workers_and_health_views(api: Api) -> None:
                 legacy_status=200,
                 new_status=200,
                 diff='{"price": [1, 2]}',
+                trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
             )
         )
         conn.execute(
@@ -250,6 +251,7 @@ def test_stats_shadow_workers_and_health_views(api: Api) -> None:
     points = api.get("/stats/catalog/series?seconds=10").json()["points"]
     assert len(points) == 10 and sum(p["new"]["requests"] for p in points) == 10
     [sample] = api.get("/shadow?route=catalog").json()["samples"]
+    assert sample["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert api.get(f"/shadow/{sample['id']}").json()["diff"] == '{"price": [1, 2]}'
     workers = api.get("/workers").json()
     assert workers["active_version"] == 2 and workers["workers"][0]["current"] is True

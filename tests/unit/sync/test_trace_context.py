@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from acl.sync.events import SyncEvent
-from acl.sync.internal_client import _by_trace
+from acl.sync.events import SyncEvent, trace_runs
 from acl.sync.relay import row_to_event
 from acl.tracing import TRACE_KEY
 
@@ -45,8 +44,18 @@ def test_the_trace_context_is_taken_out_of_the_payload_and_never_sent_in_the_bod
 def test_events_are_sent_in_order_one_request_per_run_of_the_same_trace() -> None:
     other = {"traceparent": "00-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
     events = [_event(1, PARENT), _event(2, PARENT), _event(3, other), _event(4, {}), _event(5, {})]
-    groups = _by_trace(events)
+    groups = trace_runs(events)
     assert [[e.sequence for e in group] for group in groups] == [[1, 2], [3], [4, 5]]
     untraced = [_event(n, {}) for n in range(1, 6)]
-    assert [list(group) for group in _by_trace(untraced)] == [untraced]  # tracing off: batches unchanged
-    assert _by_trace([]) == []
+    assert [list(group) for group in trace_runs(untraced)] == [untraced]  # tracing off: batches unchanged
+    assert trace_runs([]) == []
+
+
+def test_a_transport_message_carries_the_trace_context_beside_the_body() -> None:
+    traced = _event(1, PARENT)
+    message = traced.to_message()
+    assert SyncEvent.from_message(message).trace == PARENT
+    assert SyncEvent.from_json(traced.to_json()).trace == {}  # the body alone never has it
+    untraced = _event(2, {})
+    assert "trace" not in untraced.to_message() and SyncEvent.from_message(untraced.to_message()).trace == {}
+    assert SyncEvent.from_message(untraced.to_json()) == untraced  # a message of an older relay
