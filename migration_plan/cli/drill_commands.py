@@ -1,12 +1,16 @@
 """`strangler drill NAME|all|chaos`: drills under load, with a report per drill under drills/reports/.
 
+What is drilled comes from ``strangler.toml`` (``[drills]``: the route, its service, the load's
+requests, the write probe); ``--route /a/path`` drills that path of the service instead.
+
 Without ``--attach`` the drill starts its own stack (`strangler up` on free ports, in a temporary
 STRANGLER_HOME or ``--home``) and stops it afterwards; with ``--attach`` it drives the stack that runs
-for ``--home`` (default $STRANGLER_HOME), found by the usual port variables.
+for ``--home`` (default $STRANGLER_HOME), found by the usual port variables, else strangler.toml's ports.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,7 +34,10 @@ from migration_plan.drills import (
     run_scenarios,
     write_chaos_report,
 )
+from migration_plan.drills.profile import DrillProfile, DrillProfileError, drill_profile
 from migration_plan.home import find_home
+from migration_plan.project import ProjectFile, ProjectFileError
+from migration_plan.project.context import current_project
 
 __all__ = ["register"]
 
@@ -56,9 +63,19 @@ def drill(
     reports: Annotated[
         Path, typer.Option("--reports", envvar="STRANGLER_DRILL_REPORTS", help="Where reports go.")
     ] = Path("drills/reports"),
-    route: Annotated[str, typer.Option("--route", help="The drilled route (created when missing).")] = (
-        "drill-catalog"
-    ),
+    route: Annotated[
+        str | None,
+        typer.Option(
+            "--route",
+            help="A path (/api/things: drilled as a route of its own, GET and HEAD) or a route's name "
+            "(default: strangler.toml's [drills] route).",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="The project file (default: ./strangler.toml).", show_default=False),
+    ] = None,
     steady_s: Annotated[float, typer.Option("--steady-s", help="Seconds of steady state before.")] = 5.0,
     after_s: Annotated[float, typer.Option("--after-s", help="Seconds of steady state after.")] = 5.0,
     rate: Annotated[float, typer.Option("--rate", help="Requests per second of the load.")] = 20.0,
@@ -79,11 +96,12 @@ def drill(
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {', '.join(SCENARIOS)}, 'all' or 'chaos'")
+    project, profile = _profile(config, route)
     options = DrillOptions(
+        profile=profile,
         steady_s=steady_s,
         after_s=after_s,
         rate=rate,
-        route=route,
         locust_users=locust_users,
         reports=reports.absolute(),
     )
@@ -96,7 +114,7 @@ def drill(
     own: OwnStack | None = None
     try:
         if attach:
-            stack = StackAddresses.from_environment(home or _default_home())
+            stack = StackAddresses.from_environment(home or _default_home(), project, profile.service)
         else:
             if home is None:
                 temporary = Path(tempfile.mkdtemp(prefix="strangler-drill-"))
@@ -108,11 +126,17 @@ def drill(
         try:
             if chaos:
                 chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
-                outcome = run_chaos(stack, DrillControl(admin, chaos_options.route), chaos_options, say=say)
+                chaos_control = DrillControl(admin, chaos_options.route, profile.upstream)
+                outcome = run_chaos(stack, chaos_control, chaos_options, say=say)
                 report = write_chaos_report(outcome, reports.absolute())
             else:
-                control = DrillControl(admin, route)
-                results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
+                control = DrillControl(
+                    admin, profile.route, profile.upstream, dict(profile.match or {}) or None
+                )
+                try:
+                    results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
+                finally:
+                    control.remove_created()  # a route the drill created goes once it is done
         finally:
             admin.close()
     except (StackError, AdminApiError) as exc:
@@ -133,6 +157,18 @@ def drill(
         console.print(result.line())
     if not all(_acceptable(result) for result in results):
         raise typer.Exit(1)
+
+
+def _profile(config: Path | None, route: str | None) -> tuple[ProjectFile, DrillProfile]:
+    """strangler.toml and what it says to drill (with ``--route``); a clear error when it cannot say."""
+    try:
+        found = current_project(config)
+        if found is None:
+            raise ProjectFileError("no strangler.toml here: run `strangler init`, or pass --config FILE")
+        project = found[0]
+        return project, drill_profile(project, route=route, environ=os.environ)
+    except (ProjectFileError, DrillProfileError) as exc:
+        raise _fail(str(exc)) from exc
 
 
 def _acceptable(result: DrillResult) -> bool:

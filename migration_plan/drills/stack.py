@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from migration_plan.ports import free_port, free_port_range
+from migration_plan.project.schema import ProjectFile
 from migration_plan.supervisor.control import ControlError, send_command
+from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.sync_specs import HEALTH_PORTS
 
 __all__ = ["DRILL_STACK_ENV", "OwnStack", "StackAddresses", "StackError", "free_port", "free_port_range"]
@@ -44,7 +46,8 @@ class StackAddresses:
     front_url: str
     admin_url: str
     legacy_url: str
-    catalog_url: str
+    service_url: str
+    """The drilled service, directly (its readiness, its own copy of the write probe's counters)."""
 
     @property
     def socket_path(self) -> Path:
@@ -64,20 +67,36 @@ class StackAddresses:
         raise StackError(f"the supervisor runs no process named {name!r}")
 
     @classmethod
-    def from_environment(cls, home: Path, environ: Mapping[str, str] | None = None) -> StackAddresses:
-        """The addresses of an already-running stack, from the same variables `strangler up` reads."""
+    def from_environment(
+        cls, home: Path, project: ProjectFile, service: str, environ: Mapping[str, str] | None = None
+    ) -> StackAddresses:
+        """The addresses of an already-running stack, from the same variables `strangler up` reads, else
+        from ``project`` (its ports, the monolith's port or URL, ``service``'s port)."""
         env = os.environ if environ is None else environ
 
-        def local(variable: str, default: int) -> str:
-            return f"http://127.0.0.1:{env.get(variable, default)}"
+        def local(variables: tuple[str, ...], default: int) -> str:
+            port = next((env[name] for name in variables if env.get(name)), default)
+            return f"http://127.0.0.1:{port}"
 
+        ports = project.ports
+        legacy = project.legacy.url or local(legacy_port_variables(), project.legacy.port)
+        section = next((s for s in project.services if s.name == service), None)
+        if section is None:
+            raise StackError(f"strangler.toml has no service named {service!r}")
+        prefix = service.upper()
         return cls(
             home=home,
-            front_url=env.get("STRANGLER_FRONT_URL", local("STRANGLER_DATAPLANE_PORT", 8000)),
-            admin_url=env.get("STRANGLER_ADMIN_URL", local("STRANGLER_ADMIN_PORT", 8001)),
-            legacy_url=env.get("STRANGLER_LEGACY_URL", local("LEGACYSHOP_PORT", 8100)),
-            catalog_url=env.get("CATALOG_URL", local("CATALOG_PORT", 8201)),
+            front_url=env.get("STRANGLER_FRONT_URL") or local(("STRANGLER_DATAPLANE_PORT",), ports.dataplane),
+            admin_url=env.get("STRANGLER_ADMIN_URL") or local(("STRANGLER_ADMIN_PORT",), ports.admin),
+            legacy_url=env.get("STRANGLER_LEGACY_URL") or legacy,
+            service_url=env.get(f"{prefix}_URL") or local((f"{prefix}_PORT",), section.port),
         )
+
+
+def legacy_port_variables() -> tuple[str, ...]:
+    """Every variable `strangler up` reads the monolith's port from (STRANGLER_LEGACY_PORT, aliases)."""
+    alias: Any = StackSettings.model_fields["legacy_port"].validation_alias
+    return tuple(str(choice) for choice in getattr(alias, "choices", (alias,)))
 
 
 class OwnStack:
@@ -153,7 +172,7 @@ class OwnStack:
             front_url=f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}",
             admin_url=f"http://127.0.0.1:{ports['STRANGLER_ADMIN_PORT']}",
             legacy_url=f"http://127.0.0.1:{ports['LEGACYSHOP_PORT']}",
-            catalog_url=catalog_url,
+            service_url=catalog_url,
         )
         try:
             self._wait_ready()
