@@ -385,6 +385,7 @@ def run_chaos(
             WriteLedger(acknowledged=load.ledger.acknowledged, unknown=load.ledger.unknown),
             others={"catalog": catalog},
             directions={p: -1 for p in options.down_products},
+            label=lambda product: f"product {product} stock",
         )
         result.lost_writes, result.duplicated = check.lost, check.duplicated
         result.reconciliation = check.lines

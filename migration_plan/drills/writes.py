@@ -9,7 +9,7 @@ however well the sides agree with each other.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import httpx2
 
@@ -37,7 +37,9 @@ class WriteCheck:
     acknowledged and unknown ones (applied twice, or from nowhere).
 
     ``directions``: counters whose moves are all negative map to -1; the ledger then counts their units
-    (>= 0) and the check runs on the counter's fall, so a missing fall is lost and an extra one duplicated."""
+    (>= 0) and the check runs on the counter's fall, so a missing fall is lost and an extra one duplicated.
+
+    ``label`` names a counter in the lines (default ``counter 1``: ``counter 1: 10 -> 12 ...``)."""
 
     def __init__(
         self,
@@ -47,7 +49,9 @@ class WriteCheck:
         *,
         others: Mapping[str, dict[int, int]] | None = None,
         directions: Mapping[int, int] | None = None,
+        label: Callable[[int], str] | None = None,
     ) -> None:
+        name = label or (lambda key: f"counter {key}")
         self.lost = 0
         self.duplicated = 0
         self.lines: list[str] = []
@@ -66,7 +70,7 @@ class WriteCheck:
                 verdict = "ok" if not missing and not extra else f"{missing} lost, {extra} unexplained"
                 where = "" if len(sides) == 1 else f" on {side}"
                 self.lines.append(
-                    f"product {product}{where}: stock {start} -> {end} ({end - start:+d}); acknowledged "
+                    f"{name(product)}{where}: {start} -> {end} ({end - start:+d}); acknowledged "
                     f"{sign * acked:+d}, unknown outcome {unknown if sign > 0 else -unknown}: {verdict}"
                 )
             self.lost += worst_missing
@@ -89,7 +93,7 @@ def reconcile_writes(
         after = read_counts(legacy_url, probe, before)
         others = {name: read_counts(url, probe, before) for name, url in (service_urls or {}).items()}
         if all(stock == after for stock in others.values()) or time.monotonic() >= deadline:
-            return WriteCheck(before, after, ledger, others=others)
+            return WriteCheck(before, after, ledger, others=others, label=probe.read_path)
         time.sleep(0.2)
 
 
