@@ -103,6 +103,7 @@ def _prepare(scenario: Scenario, ctx: DrillContext, profile: DrillProfile) -> No
     if control.mode() != scenario.start_mode:
         reason = f"drill {scenario.name}: steady state on {scenario.start_mode}"
         control.flip(scenario.start_mode, reason=reason)
+    ctx.event(f"route {control.route} on {scenario.start_mode} (upstream {control.upstream})")
     wait_until(
         _serves(ctx.stack.front_url, profile, scenario.start_mode),
         timeout=15,

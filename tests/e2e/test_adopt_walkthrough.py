@@ -77,7 +77,14 @@ STRANGLER_SETTINGS = """
 INSTALLED_APPS += ["strangler_django"]
 STRANGLER_INTERNAL_TOKEN = os.environ.get("STRANGLER_INTERNAL_TOKEN", "")
 """
-# docs/adopt.md, step 6
+# docs/adopt.md, step 6: the guards judge each second within a second, so that a rollback can meet the
+# drill's 3-second target
+GUARDS_FOR_DRILLS = {
+    "STRANGLER_STATS_INTERVAL_S": "0.25",
+    "STRANGLER_GUARD_LAG_S": "0.5",
+    "STRANGLER_GUARD_INTERVAL_S": "0.1",
+    "STRANGLER_DEBUG_HEADERS": "true",
+}
 DRILLS = """
 [drills]
 upstream = "things"
@@ -178,6 +185,7 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
     }
     env = {name: str(port) for name, port in ports.items()}
     env |= {"STRANGLER_HOME": str(home), "STRANGLER_DATAPLANE_WORKERS": "1", "STRANGLER_TOKEN": ""}
+    env |= GUARDS_FOR_DRILLS
     for name in ("STRANGLER_STORE_URL", "STRANGLER_LEGACY_URL", "STRANGLER_CONFIG", "DATABASE_URL"):
         env[name] = ""
 
@@ -301,9 +309,10 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
         line = re.search(r"drill errors: .*lost_writes=(\d+)", drilled)
         assert line and line.group(1) == "0", drilled
         report = next(reports.glob("*-errors.md")).read_text()
-        assert "guard: " in report and "drill-api-things" in report, report
+        assert "route drill-api-things on new (upstream things)" in report, report
+        assert "guard: 2 consecutive failing windows" in report, report
         written = len(json.loads(get(f"http://127.0.0.1:{legacy_port}/api/things", timeout=10)[1]))
-        acknowledged = int(re.search(r"(\d+) acknowledged", report).group(1))  # type: ignore[union-attr]
+        acknowledged = int(re.search(r"\| acknowledged writes \| (\d+) \|", report).group(1))  # type: ignore[union-attr]
         assert acknowledged > 0 and written - things_before >= acknowledged, report
         routes = _run(site, strangler, "routes", "list", "-o", "json", env=env)
         assert "drill-api-things" not in routes, "the drill removed the route it created"
