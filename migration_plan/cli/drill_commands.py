@@ -36,6 +36,7 @@ from migration_plan.drills import (
 )
 from migration_plan.drills.profile import DrillProfile, DrillProfileError, drill_profile
 from migration_plan.home import find_home
+from migration_plan.plan.model import Plan, PlanError, load_plan
 from migration_plan.project import ProjectFile, ProjectFileError
 from migration_plan.project.context import current_project
 
@@ -67,8 +68,8 @@ def drill(
         str | None,
         typer.Option(
             "--route",
-            help="A path (/api/things: drilled as a route of its own, GET and HEAD) or a route's name "
-            "(default: strangler.toml's [drills] route).",
+            help="A path (/api/things: drilled as a route of its own, GET and HEAD) or a route's name: "
+            "the plan's (its match and upstream), or the table's (default: strangler.toml's [drills] route).",
             show_default=False,
         ),
     ] = None,
@@ -165,10 +166,24 @@ def _profile(config: Path | None, route: str | None) -> tuple[ProjectFile, Drill
         found = current_project(config)
         if found is None:
             raise ProjectFileError("no strangler.toml here: run `strangler init`, or pass --config FILE")
-        project = found[0]
-        return project, drill_profile(project, route=route, environ=os.environ)
-    except (ProjectFileError, DrillProfileError) as exc:
+        project, folder = found
+        plan = None
+        if route is not None and not route.startswith("/"):
+            plan = _plan(project, folder)
+        return project, drill_profile(project, route=route, plan=plan, environ=os.environ)
+    except (ProjectFileError, DrillProfileError, PlanError) as exc:
         raise _fail(str(exc)) from exc
+
+
+def _plan(project: ProjectFile, folder: Path) -> Plan | None:
+    """$STRANGLER_PLAN (relative to the working directory), else the project's plan (relative to its
+    file), as `strangler plan` finds it; None when there is neither."""
+    if os.environ.get("STRANGLER_PLAN"):
+        return load_plan(Path(os.environ["STRANGLER_PLAN"]))
+    if not project.plan:
+        return None
+    path = Path(project.plan).expanduser()
+    return load_plan(path if path.is_absolute() else folder / path)
 
 
 def _acceptable(result: DrillResult) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from migration_plan.plan.model import Plan
 from migration_plan.project.drills_section import DrillReadSection, DrillsSection
 from migration_plan.project.schema import ProjectFile, ServiceSection
 
@@ -89,7 +90,7 @@ def _reads(section: list[DrillReadSection]) -> tuple[Read, ...]:
     return tuple(Read(read.path, read.weight) for read in section)
 
 
-def _service(project: ProjectFile, upstream: str | None) -> ServiceSection:
+def _service(project: ProjectFile, upstream: str | None, key: str = "[drills] upstream") -> ServiceSection:
     services = project.services
     if upstream is None:
         if len(services) != 1:
@@ -102,7 +103,7 @@ def _service(project: ProjectFile, upstream: str | None) -> ServiceSection:
         if service.upstream_name == upstream:
             return service
     names = ", ".join(s.upstream_name for s in services) or "none"
-    raise DrillProfileError(f"[drills] upstream = {upstream!r} is no service's upstream (services: {names})")
+    raise DrillProfileError(f"{key} = {upstream!r} is no service's upstream (services: {names})")
 
 
 def _write(section: DrillsSection, environ: Mapping[str, str]) -> WriteProbe | None:
@@ -136,20 +137,49 @@ def _route_name(path: str) -> str:
     return f"drill-{slug}"[:63].rstrip("-") or "drill"
 
 
+def _from_plan(plan: Plan | None, route: str | None) -> tuple[dict[str, Any], str | None] | None:
+    """The match of the plan's route named ``route`` and its stage's upstream, None when it has none."""
+    if plan is None or route is None:
+        return None
+    for stage in plan.stages:
+        for spec in stage.routes:
+            if spec.name == route:
+                match = spec.match.model_dump(mode="json", exclude_defaults=True)
+                match.setdefault("kind", "prefix")
+                return match, stage.upstream
+    return None
+
+
+def _reads_of(match: Mapping[str, Any]) -> tuple[Read, ...]:
+    """A plain read of a prefix or exact match's path (a pattern gives none)."""
+    if match.get("kind", "prefix") in ("prefix", "exact"):
+        return (Read(str(match["path"])),)
+    return ()
+
+
 def drill_profile(
-    project: ProjectFile, *, route: str | None = None, environ: Mapping[str, str] | None = None
+    project: ProjectFile,
+    *,
+    route: str | None = None,
+    plan: Plan | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> DrillProfile:
     """The profile of ``project``'s ``[drills]``, with ``route`` (``--route``) instead of its route:
     a path (``/api/things``: a route ``drill-api-things`` matching that prefix for GET and HEAD, read
-    there), or the name of a route the drill finds in the table (or creates with ``[drills] match``)."""
+    there), or the name of a route: one of ``plan`` (its match, its stage's upstream), else one the drill
+    finds in the table (or creates with ``[drills] match``)."""
     section = project.drills
     environ = environ or {}
-    if section is None and (route is None or not route.startswith("/")):
+    planned = _from_plan(plan, route)
+    if section is None and planned is None and (route is None or not route.startswith("/")):
         raise DrillProfileError(
             "strangler.toml has no [drills] section: add one (route, upstream, reads; "
-            "docs/project-file.md), or pass --route /a/path of the service's routes"
+            "docs/project-file.md), or pass --route /a/path of the service's routes or a route of the plan"
         )
-    service = _service(project, section.upstream if section else None)
+    if planned is not None and planned[1]:
+        service = _service(project, planned[1], f"the plan's stage of {route} has upstream")
+    else:
+        service = _service(project, section.upstream if section else None)
     reads = _reads(section.reads) if section else ()
     legacy_reads = _reads(section.legacy_reads) if section else ()
     ids = tuple(range(section.first_id, section.last_id + 1)) if section else (1,)
@@ -163,6 +193,20 @@ def drill_profile(
             service_health=service.health,
             reads=under or (Read(route),),
             match={"kind": "prefix", "path": route, "methods": ["GET", "HEAD"]},
+            legacy_reads=legacy_reads,
+            ids=ids,
+            write=write,
+        )
+    if planned is not None:
+        assert route is not None
+        match = planned[0]
+        return DrillProfile(
+            route=route,
+            upstream=service.upstream_name,
+            service=service.name,
+            service_health=service.health,
+            reads=reads or _reads_of(match) or _no_reads(route),
+            match=match,
             legacy_reads=legacy_reads,
             ids=ids,
             write=write,
@@ -185,4 +229,10 @@ def drill_profile(
         legacy_reads=legacy_reads,
         ids=ids,
         write=write,
+    )
+
+
+def _no_reads(route: str) -> tuple[Read, ...]:
+    raise DrillProfileError(
+        f"the plan's route {route!r} matches a pattern: say what to read in [drills] reads"
     )

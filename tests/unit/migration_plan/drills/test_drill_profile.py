@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from migration_plan.drills.profile import DrillProfileError, Read, drill_profile
+from migration_plan.plan.model import parse_plan
 from migration_plan.project import ProjectFileError, parse_project
 from tests.support.processes import ROOT
 
@@ -141,3 +142,46 @@ def test_the_repositorys_own_file_drills_the_demo_as_before() -> None:
     assert (profile.route, profile.upstream, profile.service) == ("drill-catalog", "catalog", "catalog")
     assert profile.write is not None and profile.write.undo == "delta" and profile.write.check_service
     assert profile.write.ids == (1, 2, 3, 4, 5) and profile.ids == tuple(range(1, 51))
+
+
+PLAN = """name: mysite
+stages:
+  - name: things
+    upstream: things
+    routes:
+      - name: things-read
+        match: {kind: prefix, path: /api/things, methods: [GET, HEAD]}
+      - name: things-pages
+        match: {kind: pattern, path: '^/things/[0-9]+/$'}
+    steps:
+      - kind: shadow
+  - name: widgets
+    upstream: widgets
+    routes:
+      - name: widgets-read
+        match: {kind: prefix, path: /api/widgets}
+    steps:
+      - kind: shadow
+"""
+
+
+def test_a_route_of_the_plan_is_drilled_with_its_match_and_its_stages_upstream() -> None:
+    plan = parse_plan(PLAN)
+    profile = drill_profile(parse_project(BASE), route="things-read", plan=plan)
+    assert (profile.route, profile.upstream, profile.service) == ("things-read", "things", "things")
+    assert profile.match == {"kind": "prefix", "path": "/api/things", "methods": ["GET", "HEAD"]}
+    assert profile.reads == (Read("/api/things"),), "its path is read when [drills] names no reads"
+    with_section = drill_profile(
+        parse_project(BASE + DRILLS), route="things-read", plan=plan, environ={"DRILL_PASSWORD": "x"}
+    )
+    assert with_section.reads == (Read("/api/things"), Read("/api/things/{id}", 3))
+
+
+def test_a_plan_route_whose_stage_goes_to_no_service_or_that_gives_nothing_to_read_is_named() -> None:
+    plan = parse_plan(PLAN)
+    with pytest.raises(
+        DrillProfileError, match=r"stage of widgets-read has upstream = 'widgets' is no service"
+    ):
+        drill_profile(parse_project(BASE), route="widgets-read", plan=plan)
+    with pytest.raises(DrillProfileError, match=r"'things-pages' matches a pattern: say what to read"):
+        drill_profile(parse_project(BASE), route="things-pages", plan=plan)
