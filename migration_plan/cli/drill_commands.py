@@ -37,8 +37,8 @@ from migration_plan.drills import (
 from migration_plan.drills.profile import DrillProfile, DrillProfileError, drill_profile
 from migration_plan.home import find_home
 from migration_plan.plan.model import Plan, PlanError, load_plan
-from migration_plan.project import ProjectFile, ProjectFileError
-from migration_plan.project.context import current_project
+from migration_plan.project import ProjectFile, ProjectFileError, load_project
+from migration_plan.project.context import current_project_file
 
 __all__ = ["register"]
 
@@ -97,7 +97,7 @@ def drill(
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {', '.join(SCENARIOS)}, 'all' or 'chaos'")
-    project, profile = _profile(config, route)
+    project, project_file, profile = _profile(config, route)
     options = DrillOptions(
         profile=profile,
         steady_s=steady_s,
@@ -120,7 +120,7 @@ def drill(
             if home is None:
                 temporary = Path(tempfile.mkdtemp(prefix="strangler-drill-"))
                 home = temporary / "home"
-            own = OwnStack(home)
+            own = OwnStack(home, project_file, profile.service, profile.upstream)
             say(f"starting a stack in {own.home}")
             stack = own.start()
         admin = AdminClient.connect(stack.admin_url, token, stack.home)
@@ -160,17 +160,19 @@ def drill(
         raise typer.Exit(1)
 
 
-def _profile(config: Path | None, route: str | None) -> tuple[ProjectFile, DrillProfile]:
-    """strangler.toml and what it says to drill (with ``--route``); a clear error when it cannot say."""
+def _profile(config: Path | None, route: str | None) -> tuple[ProjectFile, Path, DrillProfile]:
+    """strangler.toml, its path and what it says to drill (with ``--route``); a clear error when it
+    cannot say."""
     try:
-        found = current_project(config)
-        if found is None:
+        path = current_project_file(config)
+        if path is None:
             raise ProjectFileError("no strangler.toml here: run `strangler init`, or pass --config FILE")
-        project, folder = found
+        project = load_project(path)
         plan = None
         if route is not None and not route.startswith("/"):
-            plan = _plan(project, folder)
-        return project, drill_profile(project, route=route, plan=plan, environ=os.environ)
+            plan = _plan(project, path.resolve().parent)
+        profile = drill_profile(project, route=route, plan=plan, environ=os.environ)
+        return project, path, profile
     except (ProjectFileError, DrillProfileError, PlanError) as exc:
         raise _fail(str(exc)) from exc
 

@@ -13,6 +13,7 @@ from typing import Any
 from migration_plan.plan.model import Plan
 from migration_plan.project.drills_section import DrillReadSection, DrillsSection
 from migration_plan.project.schema import ProjectFile, ServiceSection
+from strangler_proxy.routes import RuleMatch
 
 __all__ = ["DrillProfile", "DrillProfileError", "Read", "WriteProbe", "drill_profile"]
 
@@ -137,6 +138,15 @@ def _route_name(path: str) -> str:
     return f"drill-{slug}"[:63].rstrip("-") or "drill"
 
 
+def _match_json(match: RuleMatch) -> dict[str, Any]:
+    """A rule match as the admin API takes it (its kind always named, its methods sorted)."""
+    data = match.model_dump(mode="json", exclude_defaults=True)
+    data.setdefault("kind", "prefix")
+    if data.get("methods") is not None:
+        data["methods"] = sorted(data["methods"])
+    return data
+
+
 def _from_plan(plan: Plan | None, route: str | None) -> tuple[dict[str, Any], str | None] | None:
     """The match of the plan's route named ``route`` and its stage's upstream, None when it has none."""
     if plan is None or route is None:
@@ -144,9 +154,7 @@ def _from_plan(plan: Plan | None, route: str | None) -> tuple[dict[str, Any], st
     for stage in plan.stages:
         for spec in stage.routes:
             if spec.name == route:
-                match = spec.match.model_dump(mode="json", exclude_defaults=True)
-                match.setdefault("kind", "prefix")
-                return match, stage.upstream
+                return _match_json(spec.match), stage.upstream
     return None
 
 
@@ -214,8 +222,7 @@ def drill_profile(
     assert section is not None
     match = None
     if section.match is not None:
-        match = section.match.model_dump(mode="json", exclude_defaults=True)
-        match.setdefault("kind", "prefix")
+        match = _match_json(section.match)
     elif route is None:
         first = section.reads[0].path.split("?")[0].split("{")[0]
         match = {"kind": "prefix", "path": first, "methods": ["GET", "HEAD"]}

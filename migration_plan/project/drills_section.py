@@ -9,6 +9,8 @@ reads = [{ path = "/api/things/{id}", weight = 3 }, { path = "/api/things" }]  #
 legacy_reads = ["/about/"]          # the monolith's own traffic, the guards' baseline
 first_id = 1                        # {id} in a path is drawn from first_id..last_id
 last_id = 50
+env = { MYSITE_SEED = "200" }       # for a stack the drill starts itself (without --attach)
+prepare = ["{python} manage.py loaddata things"]   # run once that stack is ready
 
 [drills.write]                      # the write probe: each write moves a counter of the monolith by one
 path = "/api/counters/{id}"         # POST, with body, through the front door
@@ -87,6 +89,10 @@ class DrillsSection(_Section):
     first_id: Annotated[int, Field(ge=0)] = 1
     last_id: Annotated[int, Field(ge=0)] = 1
     write: DrillWriteSection | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    """Variables of a stack a drill starts itself (``strangler drill`` without ``--attach``)."""
+    prepare: list[str] = Field(default_factory=list)
+    """Commands run in the project's folder once that stack is ready (``{python}``: the toolkit's)."""
 
     @field_validator("reads", "legacy_reads", mode="before")
     @classmethod

@@ -34,7 +34,14 @@ OPTIONS = DrillOptions(PROFILE, steady_s=3.0, after_s=3.0, rollback_timeout_s=15
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackAddresses]:
-    own = OwnStack(tmp_path_factory.mktemp("drills") / "home", seed_products=60)
+    home = tmp_path_factory.mktemp("drills") / "home"
+    own = OwnStack(
+        home,
+        ROOT / "strangler.toml",
+        PROFILE.service,
+        PROFILE.upstream,
+        env={"LEGACYSHOP_SEED_PRODUCTS": "60"},
+    )
     try:
         yield own.start()
     finally:

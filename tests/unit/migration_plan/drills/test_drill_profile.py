@@ -185,3 +185,32 @@ def test_a_plan_route_whose_stage_goes_to_no_service_or_that_gives_nothing_to_re
         drill_profile(parse_project(BASE), route="widgets-read", plan=plan)
     with pytest.raises(DrillProfileError, match=r"'things-pages' matches a pattern: say what to read"):
         drill_profile(parse_project(BASE), route="things-pages", plan=plan)
+
+
+def test_a_drills_own_stack_is_the_projects_without_the_callers_steering_variables(
+    tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from migration_plan.drills.stack import OwnStack, StackError
+
+    project = tmp_path / "strangler.toml"
+    project.write_text(
+        BASE.replace(
+            'command = "gunicorn mysite.wsgi"',
+            'command = "gunicorn mysite.wsgi"\nenv = { MYSITE_DATA = "x" }',
+        )
+        + DRILLS
+    )
+    for name, value in {
+        "STRANGLER_HOME": "/elsewhere",
+        "THINGS_PORT": "1",
+        "MYSITE_SEED": "9",
+        "DATABASE_URL": "postgresql://x",
+        "KEPT": "yes",
+    }.items():
+        monkeypatch.setenv(name, value)
+    own = OwnStack(tmp_path / "home", project, "things", "things")
+    inherited = own._inherited()
+    assert inherited["KEPT"] == "yes"
+    assert not {"STRANGLER_HOME", "THINGS_PORT", "MYSITE_SEED", "DATABASE_URL"} & set(inherited)
+    with pytest.raises(StackError, match="has no service named 'widgets'"):
+        OwnStack(tmp_path / "home", project, "widgets", "widgets")
