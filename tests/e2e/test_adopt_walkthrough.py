@@ -319,6 +319,25 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
     finally:
         up.kill()
 
+    # 6. the same drill on a stack of its own: strangler.toml's processes on free ports, a temporary home
+    own_reports = tmp_path / "own-reports"
+    drilled = _run(
+        site,
+        strangler,
+        "drill",
+        "errors",
+        "--route",
+        "/api/things",
+        "--reports",
+        str(own_reports),
+        env={**env, "DRILL_PASSWORD": "drill-password"},
+    )
+    line = re.search(r"drill errors: .*lost_writes=(\d+)", drilled)
+    assert line and line.group(1) == "0", drilled
+    report = next(own_reports.glob("*-errors.md")).read_text()
+    assert "route drill-api-things on new (upstream things)" in report, report
+    assert int(re.search(r"\| acknowledged writes \| (\d+) \|", report).group(1)) > 0, report  # type: ignore[union-attr]
+
     # docs/adopt.md says what ran: each of its commands, in its order, is one the walkthrough ran (with
     # at most options added: ports and folders of the test's own)
     documented = _documented_commands()
