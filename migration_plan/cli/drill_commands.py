@@ -1,12 +1,16 @@
 """`strangler drill NAME|all|chaos`: drills under load, with a report per drill under drills/reports/.
 
+What is drilled comes from ``strangler.toml`` (``[drills]``: the route, its service, the load's
+requests, the write probe); ``--route /a/path`` drills that path of the service instead.
+
 Without ``--attach`` the drill starts its own stack (`strangler up` on free ports, in a temporary
 STRANGLER_HOME or ``--home``) and stops it afterwards; with ``--attach`` it drives the stack that runs
-for ``--home`` (default $STRANGLER_HOME), found by the usual port variables.
+for ``--home`` (default $STRANGLER_HOME), found by the usual port variables, else strangler.toml's ports.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,7 +34,11 @@ from migration_plan.drills import (
     run_scenarios,
     write_chaos_report,
 )
+from migration_plan.drills.profile import DrillProfile, DrillProfileError, drill_profile
 from migration_plan.home import find_home
+from migration_plan.plan.model import Plan, PlanError, load_plan
+from migration_plan.project import ProjectFile, ProjectFileError, load_project
+from migration_plan.project.context import current_project_file
 
 __all__ = ["register"]
 
@@ -56,9 +64,19 @@ def drill(
     reports: Annotated[
         Path, typer.Option("--reports", envvar="STRANGLER_DRILL_REPORTS", help="Where reports go.")
     ] = Path("drills/reports"),
-    route: Annotated[str, typer.Option("--route", help="The drilled route (created when missing).")] = (
-        "drill-catalog"
-    ),
+    route: Annotated[
+        str | None,
+        typer.Option(
+            "--route",
+            help="A path (/api/things: drilled as a route of its own, GET and HEAD) or a route's name: "
+            "the plan's (its match and upstream), or the table's (default: strangler.toml's [drills] route).",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="The project file (default: ./strangler.toml).", show_default=False),
+    ] = None,
     steady_s: Annotated[float, typer.Option("--steady-s", help="Seconds of steady state before.")] = 5.0,
     after_s: Annotated[float, typer.Option("--after-s", help="Seconds of steady state after.")] = 5.0,
     rate: Annotated[float, typer.Option("--rate", help="Requests per second of the load.")] = 20.0,
@@ -79,11 +97,12 @@ def drill(
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {', '.join(SCENARIOS)}, 'all' or 'chaos'")
+    project, project_file, profile = _profile(config, route)
     options = DrillOptions(
+        profile=profile,
         steady_s=steady_s,
         after_s=after_s,
         rate=rate,
-        route=route,
         locust_users=locust_users,
         reports=reports.absolute(),
     )
@@ -96,23 +115,29 @@ def drill(
     own: OwnStack | None = None
     try:
         if attach:
-            stack = StackAddresses.from_environment(home or _default_home())
+            stack = StackAddresses.from_environment(home or _default_home(), project, profile.service)
         else:
             if home is None:
                 temporary = Path(tempfile.mkdtemp(prefix="strangler-drill-"))
                 home = temporary / "home"
-            own = OwnStack(home)
+            own = OwnStack(home, project_file, profile.service, profile.upstream)
             say(f"starting a stack in {own.home}")
             stack = own.start()
         admin = AdminClient.connect(stack.admin_url, token, stack.home)
         try:
             if chaos:
                 chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
-                outcome = run_chaos(stack, DrillControl(admin, chaos_options.route), chaos_options, say=say)
+                chaos_control = DrillControl(admin, chaos_options.route, profile.upstream)
+                outcome = run_chaos(stack, chaos_control, chaos_options, say=say)
                 report = write_chaos_report(outcome, reports.absolute())
             else:
-                control = DrillControl(admin, route)
-                results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
+                control = DrillControl(
+                    admin, profile.route, profile.upstream, dict(profile.match or {}) or None
+                )
+                try:
+                    results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
+                finally:
+                    control.remove_created()  # a route the drill created goes once it is done
         finally:
             admin.close()
     except (StackError, AdminApiError) as exc:
@@ -133,6 +158,34 @@ def drill(
         console.print(result.line())
     if not all(_acceptable(result) for result in results):
         raise typer.Exit(1)
+
+
+def _profile(config: Path | None, route: str | None) -> tuple[ProjectFile, Path, DrillProfile]:
+    """strangler.toml, its path and what it says to drill (with ``--route``); a clear error when it
+    cannot say."""
+    try:
+        path = current_project_file(config)
+        if path is None:
+            raise ProjectFileError("no strangler.toml here: run `strangler init`, or pass --config FILE")
+        project = load_project(path)
+        plan = None
+        if route is not None and not route.startswith("/"):
+            plan = _plan(project, path.resolve().parent)
+        profile = drill_profile(project, route=route, plan=plan, environ=os.environ)
+        return project, path, profile
+    except (ProjectFileError, DrillProfileError, PlanError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _plan(project: ProjectFile, folder: Path) -> Plan | None:
+    """$STRANGLER_PLAN (relative to the working directory), else the project's plan (relative to its
+    file), as `strangler plan` finds it; None when there is neither."""
+    if os.environ.get("STRANGLER_PLAN"):
+        return load_plan(Path(os.environ["STRANGLER_PLAN"]))
+    if not project.plan:
+        return None
+    path = Path(project.plan).expanduser()
+    return load_plan(path if path.is_absolute() else folder / path)
 
 
 def _acceptable(result: DrillResult) -> bool:

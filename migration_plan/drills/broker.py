@@ -30,7 +30,7 @@ from migration_plan.drills.load import LoadGenerator, LoadSettings
 from migration_plan.drills.result import DrillResult
 from migration_plan.drills.series import failures_by_cause, steady_state
 from migration_plan.drills.stack import StackAddresses, free_port
-from migration_plan.drills.writes import read_stock, reconcile_writes
+from migration_plan.drills.writes import read_counts, reconcile_writes
 
 if TYPE_CHECKING:
     from migration_plan.drills.runner import DrillOptions
@@ -183,9 +183,16 @@ def run_broker_drill(
         converged = _wait(lambda: _reconcile(env)[0], 90, "the catalog in sync before the drill", relay)
         event("catalog in sync with the monolith")
         settings = LoadSettings(
-            base_url=stack.front_url, rate=options.rate, concurrency=options.concurrency, write_share=0.05
+            base_url=stack.front_url,
+            profile=options.profile,
+            rate=options.rate,
+            concurrency=options.concurrency,
+            write_share=0.05,
         )
-        stock_before = read_stock(stack.legacy_url, settings.write_product_ids)
+        probe = options.profile.write
+        if probe is None:
+            raise RuntimeError("the broker drill needs a write probe ([drills.write] in strangler.toml)")
+        counts_before = read_counts(stack.legacy_url, probe, probe.ids)
         load = LoadGenerator(settings)
         load_started = event("load started (one request in twenty a stock write)")
         load.start()
@@ -219,7 +226,7 @@ def run_broker_drill(
         result.failures = failures_by_cause(samples)
         result.before = steady_state(samples, load_started + 1, result.injected)
         result.after = steady_state(samples, result.injected + DOWN_S + 1, result.ended)
-        check = reconcile_writes(stack.legacy_url, stock_before, load.ledger)
+        check = reconcile_writes(stack.legacy_url, probe, counts_before, load.ledger)
         result.lost_writes = check.lost
         result.reconciliation = [*check.lines, _reconcile(env)[1]]
         result.writes_acknowledged = sum(load.ledger.acknowledged.values())

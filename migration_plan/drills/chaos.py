@@ -32,8 +32,9 @@ from migration_plan.admin_client import AdminApiError
 from migration_plan.drills.chaos_load import ChaosLoad, ChaosLoadSettings, DeltaLedger
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.load import WriteLedger
+from migration_plan.drills.profile import WriteProbe
 from migration_plan.drills.stack import StackAddresses
-from migration_plan.drills.writes import WriteCheck, read_stock, revert_stock
+from migration_plan.drills.writes import WriteCheck, read_counts, revert_writes
 from migration_plan.supervisor.control import ControlError
 
 __all__ = [
@@ -47,6 +48,14 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def _stock_probe(auth: tuple[str, str]) -> WriteProbe:
+    """The chaos drill's stock counter: read from the product, moved by a ``delta`` write."""
+    return WriteProbe(
+        path="/api/products/{id}/stock", read="/api/products/{id}", field="stock", auth=auth, undo="delta"
+    )
+
 
 CHAOS_RULE_MATCH = {"kind": "pattern", "path": "/api/products/[0-9]+/stock", "methods": ["POST"]}
 """The stock writes: the route whose owner the drill keeps moving."""
@@ -296,8 +305,9 @@ class _Chaos:
         deadline = time.monotonic() + timeout
         agreed = 0
         while True:
-            legacy = read_stock(self.stack.legacy_url, products)
-            catalog = read_stock(self.stack.catalog_url, products)
+            probe = _stock_probe(self.options.staff)
+            legacy = read_counts(self.stack.legacy_url, probe, products)
+            catalog = read_counts(self.stack.service_url, probe, products)
             agreed = agreed + 1 if legacy == catalog else 0
             if agreed >= 5:
                 return legacy, catalog
@@ -326,7 +336,8 @@ def run_chaos(
     products = options.up_products + options.down_products
     auth = options.staff
     say(f"drill chaos: seed {options.seed}, {len(faults)} faults over {options.duration_s:g} s")
-    original = read_stock(stack.legacy_url, products)
+    probe = _stock_probe(auth)
+    original = read_counts(stack.legacy_url, probe, products)
     topped = {p: original[p] + (TOP_UP if p in options.down_products else 0) for p in products}
     load = ChaosLoad(
         ChaosLoadSettings(
@@ -342,7 +353,7 @@ def run_chaos(
     loaded = False
     try:
         chaos.ensure_route()
-        revert_stock(stack.legacy_url, topped, auth)  # the top-up: one compensating write each
+        revert_writes(stack.legacy_url, probe, topped)  # the top-up: one compensating write each
         before, catalog_before = chaos.settle(products, options.settle_timeout_s)
         if before != catalog_before:
             raise RuntimeError(
@@ -374,6 +385,7 @@ def run_chaos(
             WriteLedger(acknowledged=load.ledger.acknowledged, unknown=load.ledger.unknown),
             others={"catalog": catalog},
             directions={p: -1 for p in options.down_products},
+            label=lambda product: f"product {product} stock",
         )
         result.lost_writes, result.duplicated = check.lost, check.duplicated
         result.reconciliation = check.lines
@@ -391,7 +403,7 @@ def run_chaos(
         try:
             chaos.bring_back(options.settle_timeout_s)
             chaos.back_to_legacy()
-            result.notes.extend(revert_stock(stack.legacy_url, original, auth))
+            result.notes.extend(revert_writes(stack.legacy_url, probe, original))
         except Exception as exc:  # the stack could not be put back: said in the report
             log.exception("drill chaos could not put the stack back")
             result.notes.append(f"the stack was not put back: {type(exc).__name__}: {exc}")

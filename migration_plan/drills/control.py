@@ -9,15 +9,13 @@ from urllib.parse import quote
 
 from migration_plan.admin_client import AdminApiError, AdminClient
 
-__all__ = ["DRILL_GUARD", "DRILL_RULE_MATCH", "DRILL_TIMEOUTS", "DrillControl"]
-
-DRILL_RULE_MATCH = {"kind": "pattern", "path": "/api/products(/[0-9]+)?", "methods": ["GET", "HEAD"]}
-"""The catalog's read routes (list and product page); stock writes stay with the monolith."""
+__all__ = ["DRILL_GUARD", "DRILL_TIMEOUTS", "DrillControl"]
 
 DRILL_TIMEOUTS = {"connect_s": 1.0, "read_s": 5.0}
-"""A catalog read that takes longer than this falls back to the legacy (GET/HEAD) instead of hanging.
+"""A read of the drilled route that takes longer than this falls back to the legacy (GET/HEAD) instead
+of hanging.
 
-No scenario relies on the read timeout to show its fault (a stopped catalog refuses connections; the
+No scenario relies on the read timeout to show its fault (a stopped service refuses connections; the
 slow one is 400 ms late), and the same timeout bounds the legacy's answer after a fallback: on a
 loaded two-core machine the whole stack's p99 reached 2.7 s, which a 2 s timeout turned into 504s."""
 
@@ -29,18 +27,38 @@ DRILL_GUARD = {"failing_windows": 2, "min_requests": 5}
 class DrillControl:
     admin: AdminClient
     route: str
-    upstream: str = "catalog"
+    upstream: str
+    match: dict[str, Any] | None = None
+    """The match of the route :meth:`ensure_route` creates (None: the route must exist)."""
+    created: bool = False
+    """Whether :meth:`ensure_route` created the route (:meth:`remove_created` removes it)."""
 
     def ensure_route(self) -> None:
-        """Create the drilled route (served by legacy) when the active table lacks it."""
+        """Create the drilled route (served by legacy, first in the table so that it takes the requests
+        it matches) when the active table lacks it."""
         try:
             self.admin.request("GET", f"/routes/{self.route}")
             return
         except AdminApiError as exc:
             if exc.status != 404:
                 raise
-        rule = {"name": self.route, "match": DRILL_RULE_MATCH, "timeouts": DRILL_TIMEOUTS}
-        self.admin.request("POST", "/routes", {"rule": rule, "reason": f"drill: create {self.route}"})
+        if self.match is None:
+            raise AdminApiError(
+                f"no route {self.route!r} in the route table, and no match to create it with "
+                "(set [drills] match in strangler.toml, or pass --route /a/path)",
+                404,
+            )
+        rule = {"name": self.route, "match": self.match, "timeouts": DRILL_TIMEOUTS}
+        body = {"rule": rule, "position": 0, "reason": f"drill: create {self.route}"}
+        self.admin.request("POST", "/routes", body)
+        self.created = True
+
+    def remove_created(self) -> None:
+        """Remove the route when this drill created it (the table is left as the drill found it)."""
+        if not self.created:
+            return
+        self.admin.request("DELETE", f"/routes/{self.route}", {"reason": f"drill: remove {self.route}"})
+        self.created = False
 
     def guard_settings(self) -> dict[str, Any] | None:
         """The route's guard as configured now ({enabled, settings}), None when the route has none."""

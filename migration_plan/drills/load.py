@@ -1,13 +1,15 @@
-"""A small, bounded load generator for drills: shop reads and stock writes at a fixed rate.
+"""A small, bounded load generator for drills: the drilled route's reads, the monolith's own traffic and
+the profile's write probe, at a fixed rate.
 
-The mix: 30% the monolith's HTML product pages (legacy traffic the guards compare against), 2.5% stock
-writes, the rest the catalog API (product pages 60%, lists 40%). Requests are sent open-loop (one
-every ``1/rate`` seconds, at most ``concurrency`` in flight, the rest counted as not sent) from an
-asyncio loop in a background thread, so a slow side shows up as latency instead of as a lower rate.
-Every request becomes one :class:`Sample`. Writes are ``POST /api/products/<id>/stock {"delta": 1}``
-as the shop's staff user; each acknowledged one (2xx) is counted per product so that the drill can
-reconcile them against the monolith after the drain. A drill needs to know each write's outcome and
-the side that answered each request, which a locust run does not report, hence this generator.
+The mix (:class:`~migration_plan.drills.profile.DrillProfile`): ``page_share`` of the requests are the
+monolith's own reads (``legacy_reads``: the traffic the guards compare against; none when the profile has
+none), ``write_share`` are the write probe's POSTs (none without a probe), the rest the drilled route's
+reads by their weights. Requests are sent open-loop (one every ``1/rate`` seconds, at most
+``concurrency`` in flight, the rest counted as not sent) from an asyncio loop in a background thread, so
+a slow side shows up as latency instead of as a lower rate. Every request becomes one :class:`Sample`.
+Each acknowledged write (2xx) is counted per probe id so that the drill can reconcile them against the
+monolith after the drain. A drill needs to know each write's outcome and the side that answered each
+request, which a locust run does not report, hence this generator.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from migration_plan.drills.profile import DrillProfile, Read
+
 __all__ = ["LoadGenerator", "LoadSettings", "Sample", "WriteLedger"]
 
 TARGET_HEADER = "x-strangler-target"
@@ -30,18 +34,21 @@ TARGET_HEADER = "x-strangler-target"
 @dataclass(frozen=True)
 class LoadSettings:
     base_url: str
+    profile: DrillProfile
     rate: float = 20.0
     """Requests per second, all kinds together."""
     concurrency: int = 8
     write_share: float = 0.025
-    """Share of the requests that are stock writes (0 disables writes)."""
+    """Share of the requests that are the probe's writes (0, or a profile without a probe: no writes)."""
     page_share: float = 0.3
-    """Share of the requests that are the monolith's HTML product pages (the legacy's own traffic)."""
-    product_ids: tuple[int, ...] = tuple(range(1, 51))
-    write_product_ids: tuple[int, ...] = tuple(range(1, 6))
+    """Share of the requests that are the monolith's own reads (the legacy's own traffic)."""
     timeout_s: float = 5.0
-    staff_auth: tuple[str, str] = ("staff", "staff-password-123")
     seed: int = 7
+
+    @property
+    def write_ids(self) -> tuple[int, ...]:
+        """The ids the writes go to (none without a write probe)."""
+        return self.profile.write.ids if self.profile.write is not None else ()
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ class Sample:
     started: float
     """Wall-clock time (epoch seconds) the request was sent."""
     kind: str
-    """list | detail (the catalog API) | page (a legacy HTML page) | write (a stock write)"""
+    """read (the drilled route) | page (the monolith's own traffic) | write (the write probe)"""
     status: int
     """HTTP status, 0 when no answer came back."""
     latency_ms: float
@@ -67,7 +74,7 @@ class Sample:
 
 @dataclass
 class WriteLedger:
-    """Stock deltas per product: acknowledged (2xx), refused (a clear error) and unknown outcome."""
+    """Writes per probe id: acknowledged (2xx), refused (a clear error) and unknown outcome."""
 
     acknowledged: Counter[int] = field(default_factory=Counter)
     unknown: Counter[int] = field(default_factory=Counter)
@@ -117,8 +124,11 @@ class LoadGenerator:
         rng = random.Random(settings.seed)
         connector = aiohttp.TCPConnector(limit=settings.concurrency)
         timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
-        user, password = settings.staff_auth
-        auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+        write = settings.profile.write
+        auth = {}
+        if write is not None and write.auth is not None:
+            user, password = write.auth
+            auth = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
         tasks: set[asyncio.Task[None]] = set()
         async with aiohttp.ClientSession(
             base_url=settings.base_url.rstrip("/"), connector=connector, timeout=timeout
@@ -149,26 +159,27 @@ class LoadGenerator:
         auth: dict[str, str],
     ) -> None:
         settings = self.settings
-        product = None
+        profile = settings.profile
+        key = None
         draw = rng.random()
-        if draw < settings.write_share:
-            kind, product = "write", rng.choice(settings.write_product_ids)
-        elif draw < settings.write_share + settings.page_share:
+        write_share = settings.write_share if profile.write is not None else 0.0
+        page_share = settings.page_share if profile.legacy_reads else 0.0
+        if draw < write_share:
+            kind, key = "write", rng.choice(settings.write_ids)
+        elif draw < write_share + page_share:
             kind = "page"
         else:
-            kind = "detail" if rng.random() < 0.6 else "list"
+            kind = "read"
         started, clock = time.time(), time.perf_counter()
         status, target, cause = 0, "unknown", None
         try:
             if kind == "write":
-                path = f"/api/products/{product}/stock"
-                response = await session.post(path, json={"delta": 1}, headers=auth)
-            elif kind == "page":
-                response = await session.get(f"/products/{rng.choice(settings.product_ids)}/")
-            elif kind == "detail":
-                response = await session.get(f"/api/products/{rng.choice(settings.product_ids)}")
+                assert profile.write is not None and key is not None
+                path = profile.write.write_path(key)
+                response = await session.post(path, json=dict(profile.write.body), headers=auth)
             else:
-                response = await session.get(f"/api/products?page={rng.randint(1, 3)}&page_size=20")
+                reads = profile.legacy_reads if kind == "page" else profile.reads
+                response = await session.get(_draw(profile, reads, rng))
             async with response:
                 await response.read()
                 status = response.status
@@ -184,17 +195,23 @@ class LoadGenerator:
         except aiohttp.ClientError as exc:
             cause = f"client error {type(exc).__name__}"
         latency = (time.perf_counter() - clock) * 1000
-        if product is not None:
-            self._account(product, status, cause)
+        if key is not None:
+            self._account(key, status, cause)
         with self._lock:
             self.samples.append(Sample(started, kind, status, latency, target, cause))
 
-    def _account(self, product: int, status: int, cause: str | None) -> None:
+    def _account(self, key: int, status: int, cause: str | None) -> None:
         with self._lock:
             if cause is None:
-                self.ledger.acknowledged[product] += 1
+                self.ledger.acknowledged[key] += 1
             elif status == 0 or status >= 500:
                 # No answer, or a gateway error: the write may or may not have been applied.
-                self.ledger.unknown[product] += 1
+                self.ledger.unknown[key] += 1
             else:
-                self.ledger.refused[product] += 1
+                self.ledger.refused[key] += 1
+
+
+def _draw(profile: DrillProfile, reads: tuple[Read, ...], rng: random.Random) -> str:
+    """One of ``reads`` by weight, its ``{id}`` one of the profile's ids."""
+    read = rng.choices(reads, weights=[read.weight for read in reads])[0]
+    return profile.path(read, rng.choice(profile.ids))

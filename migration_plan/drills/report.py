@@ -80,7 +80,7 @@ def _markdown(result: DrillResult, svg_name: str) -> str:
     lines += ["", "## Timeline", ""]
     origin = result.injected or result.started
     lines += [f"- {moment - origin:+.2f} s {label}" for moment, label in result.events]
-    lines += ["", "## Reconciliation of stock writes", ""]
+    lines += ["", "## Reconciliation of writes", ""]
     lines += [f"- {line}" for line in result.reconciliation] or ["- no writes"]
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in result.notes]
@@ -107,7 +107,7 @@ def _html(result: DrillResult, svg: str) -> str:
 <h1>Drill <code>{escape(result.name)}</code></h1><p>Started {_when(result.started)}. {status}</p>
 <table>{rows}</table><h2>Targets</h2><ul>{targets}</ul>{svg}
 <h2>Failed requests by cause</h2><ul>{causes}</ul><h2>Timeline</h2><ul>{timeline}</ul>
-<h2>Reconciliation of stock writes</h2><ul>{reconciliation}</ul><h2>Notes</h2><ul>{notes}</ul>
+<h2>Reconciliation of writes</h2><ul>{reconciliation}</ul><h2>Notes</h2><ul>{notes}</ul>
 <pre>{escape(result.line())}</pre></body></html>
 """
 

@@ -8,7 +8,7 @@ the reconciliation of acknowledged writes, and the stack put back as it was.
     after     ``after_s`` seconds of load: the steady state after
     drain     stop the load and wait for every request in flight
     recover   the scenario puts the stack back (fault removed, process started, files restored)
-    reconcile every acknowledged stock write must be in the monolith
+    reconcile every acknowledged write of the profile's write probe must be in the monolith
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from migration_plan.drills.broker import run_broker_drill
 from migration_plan.drills.companion import LocustCompanion
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.load import TARGET_HEADER, LoadGenerator, LoadSettings, Sample
+from migration_plan.drills.profile import DrillProfile
 from migration_plan.drills.report import write_index, write_report
 from migration_plan.drills.result import DrillResult
 from migration_plan.drills.scenarios import SCENARIOS, DrillContext, Expectation, Scenario
 from migration_plan.drills.series import failures_by_cause, steady_state
 from migration_plan.drills.stack import StackAddresses
-from migration_plan.drills.writes import read_stock, reconcile_writes, revert_stock
+from migration_plan.drills.writes import read_counts, reconcile_writes, revert_writes
 
 __all__ = ["DrillOptions", "run_drill", "run_scenarios", "wait_until"]
 
@@ -40,13 +41,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DrillOptions:
+    profile: DrillProfile
+    """What is drilled: the route, its service, the load's requests, the write probe."""
     steady_s: float = 5.0
     after_s: float = 5.0
     rollback_timeout_s: float = 20.0
     rate: float = 20.0
     concurrency: int = 8
     write_share: float = 0.025
-    route: str = "drill-catalog"
     locust_users: int = 0
     """Locust users run beside the drill's own load (0: none); see :mod:`.companion`."""
     reports: Path = Path("drills/reports")
@@ -61,10 +63,12 @@ def wait_until(check: Callable[[], bool], *, timeout: float, what: str, interval
         time.sleep(interval)
 
 
-def _serves(front_url: str, expected: str) -> Callable[[], bool]:
+def _serves(front_url: str, profile: DrillProfile, expected: str) -> Callable[[], bool]:
+    path = profile.path(profile.reads[0], profile.ids[0])
+
     def check() -> bool:
         try:
-            response = httpx2.get(f"{front_url}/api/products/1", timeout=5.0)
+            response = httpx2.get(f"{front_url}{path}", timeout=5.0)
         except httpx2.TransportError:
             return False
         target = response.headers.get(TARGET_HEADER)
@@ -76,26 +80,32 @@ def _serves(front_url: str, expected: str) -> Callable[[], bool]:
 def _healthy(url: str) -> Callable[[], bool]:
     def check() -> bool:
         try:
-            return httpx2.get(f"{url}/readyz", timeout=2.0).status_code == 200
+            return httpx2.get(url, timeout=2.0).status_code == 200
         except httpx2.TransportError:
             return False
 
     return check
 
 
-def _prepare(scenario: Scenario, ctx: DrillContext) -> None:
+def _health_url(stack: StackAddresses, profile: DrillProfile) -> str:
+    health = profile.service_health
+    return health if health.startswith(("http://", "https://")) else f"{stack.service_url}{health}"
+
+
+def _prepare(scenario: Scenario, ctx: DrillContext, profile: DrillProfile) -> None:
     control = ctx.control
     control.ensure_route()
     control.configure_guard()
     if control.rule().get("fault") is not None:
         control.set_fault(None, reason="drill: clear a fault left behind")
     ctx.stack.supervisor("start", ctx.service)
-    wait_until(_healthy(ctx.stack.catalog_url), timeout=90, what=f"{ctx.service} ready")
+    wait_until(_healthy(_health_url(ctx.stack, profile)), timeout=90, what=f"{ctx.service} ready")
     if control.mode() != scenario.start_mode:
         reason = f"drill {scenario.name}: steady state on {scenario.start_mode}"
         control.flip(scenario.start_mode, reason=reason)
+    ctx.event(f"route {control.route} on {scenario.start_mode} (upstream {control.upstream})")
     wait_until(
-        _serves(ctx.stack.front_url, scenario.start_mode),
+        _serves(ctx.stack.front_url, profile, scenario.start_mode),
         timeout=15,
         what=f"the proxy serving the route from {scenario.start_mode}",
     )
@@ -134,7 +144,7 @@ def _watch_guard(result: DrillResult, ctx: DrillContext, timeout: float) -> None
         result.detected = result.rolled_back
 
 
-ROUTED_KINDS = frozenset({"list", "detail"})
+ROUTED_KINDS = frozenset({"read"})
 
 
 def _switched(samples: Sequence[Sample], since: float, target: str) -> float | None:
@@ -163,7 +173,7 @@ def _companion(
         seconds=options.steady_s + waiting + options.after_s,
         reports_dir=options.reports,
         prefix=f"{stamp}-{scenario.name}-locust",
-        product_ids=tuple(p for p in load.product_ids if p not in load.write_product_ids),
+        product_ids=tuple(i for i in load.profile.ids if i not in load.write_ids),
     )
 
 
@@ -179,20 +189,23 @@ def run_drill(
     result = DrillResult(
         name=scenario.name, summary=scenario.summary, expect=scenario.expect.value, started=time.time()
     )
-    ctx = DrillContext(stack=stack, control=control)
+    profile = options.profile
+    ctx = DrillContext(stack=stack, control=control, service=profile.service)
     settings = LoadSettings(
         base_url=stack.front_url,
+        profile=profile,
         rate=options.rate,
         concurrency=options.concurrency,
         write_share=options.write_share if scenario.write_share is None else scenario.write_share,
     )
     say(f"drill {scenario.name}: preparing ({scenario.summary})")
-    _prepare(scenario, ctx)
+    _prepare(scenario, ctx, profile)
     reason = scenario.precondition(ctx) if scenario.precondition is not None else None
     if reason is not None:
         result.skipped = reason
         return result
-    stock_before = read_stock(stack.legacy_url, settings.write_product_ids)
+    probe = profile.write
+    counts_before = read_counts(stack.legacy_url, probe, probe.ids) if probe is not None else {}
     load = LoadGenerator(settings)
     companion = _companion(scenario, stack, options, settings, result.started)
     load_started = ctx.event("load started")
@@ -245,13 +258,17 @@ def run_drill(
     result.before = steady_state(samples, load_started + 1, inject_at)
     after_from = (result.rolled_back or inject_at) + 1
     result.after = steady_state(samples, after_from, result.ended or time.time())
-    services = {"catalog": stack.catalog_url} if _service_ready(stack.catalog_url) else {}
-    check = reconcile_writes(stack.legacy_url, stock_before, load.ledger, service_urls=services)
-    result.lost_writes = check.lost
-    result.reconciliation = check.lines
     result.writes_acknowledged = sum(load.ledger.acknowledged.values())
     result.writes_unknown = sum(load.ledger.unknown.values())
-    result.notes.extend(revert_stock(stack.legacy_url, stock_before, settings.staff_auth))
+    if probe is None:
+        result.reconciliation = ["no write probe ([drills.write] in strangler.toml): the load wrote nothing"]
+        return result
+    ready = probe.check_service and _service_ready(_health_url(stack, profile))
+    services = {profile.service: stack.service_url} if ready else {}
+    check = reconcile_writes(stack.legacy_url, probe, counts_before, load.ledger, service_urls=services)
+    result.lost_writes = check.lost
+    result.reconciliation = check.lines
+    result.notes.extend(revert_writes(stack.legacy_url, probe, counts_before))
     return result
 
 
@@ -266,7 +283,8 @@ def run_scenarios(
 ) -> list[DrillResult]:
     """Run each named drill in turn, write its report, and an index of the run; a drill that fails to
     run is reported as an error and the next one still runs."""
-    results, paths = [], []
+    results: list[DrillResult] = []
+    paths: list[Path] = []
     for name in names:
         scenario = SCENARIOS[name]
         try:
@@ -289,8 +307,8 @@ def run_scenarios(
 
 
 def _service_ready(url: str) -> bool:
-    """True when the service at ``url`` answers its readiness check (its final stock is then checked too)."""
+    """True when the service answers its readiness check at ``url`` (its final counts are then checked)."""
     try:
-        return httpx2.get(f"{url}/readyz", timeout=2.0).status_code == 200
+        return httpx2.get(url, timeout=2.0).status_code == 200
     except httpx2.HTTPError:
         return False

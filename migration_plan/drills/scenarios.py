@@ -1,12 +1,12 @@
 """The drill scenarios: what goes wrong, who is expected to roll back, and how the stack is restored.
 
-errors          the catalog answers 500 to half its requests (fault injection)    guard rolls back
-slow            the catalog answers 400 ms late (fault injection)                  guard rolls back
-killed          the catalog process is stopped (supervisor stop)                  guard rolls back
-database        the catalog's database file is replaced by garbage, workers reload  guard rolls back
+errors          the service answers 500 to half its requests (fault injection)    guard rolls back
+slow            the service answers 400 ms late (fault injection)                  guard rolls back
+killed          the service's process is stopped (supervisor stop)                guard rolls back
+database        the service's database file is replaced by garbage, workers reload  guard rolls back
 broker          the Redis broker of the data sync goes away and comes back         nothing to roll back
 worker-restart  a data-plane worker is terminated while a route is being flipped   (manual flip)
-flip            an operator flips the route to the catalog and back under load     (manual)
+flip            an operator flips the route to the service and back under load     (manual)
 panic           an operator sends every route back to legacy under load            (manual)
 """
 
@@ -228,7 +228,7 @@ SCENARIOS: dict[str, Scenario] = {
     for scenario in (
         Scenario(
             "errors",
-            "the catalog answers 500 to half of its requests",
+            "the service answers 500 to half of its requests",
             Expectation.GUARD,
             _fault({"target": "new", "percent": 50.0, "abort_status": 500}),
             _clear_fault,
@@ -236,7 +236,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "slow",
-            "the catalog answers 400 ms late",
+            "the service answers 400 ms late",
             Expectation.GUARD,
             _fault({"target": "new", "percent": 100.0, "delay_ms": 400}),
             _clear_fault,
@@ -244,14 +244,14 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "killed",
-            "the catalog process is stopped (supervisor stop)",
+            "the service's process is stopped (supervisor stop)",
             Expectation.GUARD,
             _stop_service,
             _start_service,
         ),
         Scenario(
             "database",
-            "the catalog's database file is replaced by garbage and its workers reload",
+            "the service's database file is replaced by garbage and its workers reload",
             Expectation.GUARD,
             _lose_database,
             _restore_database,
@@ -266,7 +266,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "worker-restart",
-            "a data-plane worker is terminated while the route is flipped to the catalog",
+            "a data-plane worker is terminated while the route is flipped to the service",
             Expectation.MANUAL,
             _restart_worker_during_flip,
             _replace_worker,
@@ -276,7 +276,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "flip",
-            "an operator flips the route to the catalog, then rolls it back, under load",
+            "an operator flips the route to the service, then rolls it back, under load",
             Expectation.MANUAL,
             _flip_and_back,
             start_mode="legacy",

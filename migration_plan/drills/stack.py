@@ -4,6 +4,7 @@ or one that is already running (``--attach``), reached by its URLs and its super
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from migration_plan.ports import free_port, free_port_range
+from migration_plan.project.loader import load_project
+from migration_plan.project.schema import ProjectFile
 from migration_plan.supervisor.control import ControlError, send_command
+from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.sync_specs import HEALTH_PORTS
 
 __all__ = ["DRILL_STACK_ENV", "OwnStack", "StackAddresses", "StackError", "free_port", "free_port_range"]
@@ -44,7 +48,8 @@ class StackAddresses:
     front_url: str
     admin_url: str
     legacy_url: str
-    catalog_url: str
+    service_url: str
+    """The drilled service, directly (its readiness, its own copy of the write probe's counters)."""
 
     @property
     def socket_path(self) -> Path:
@@ -64,38 +69,64 @@ class StackAddresses:
         raise StackError(f"the supervisor runs no process named {name!r}")
 
     @classmethod
-    def from_environment(cls, home: Path, environ: Mapping[str, str] | None = None) -> StackAddresses:
-        """The addresses of an already-running stack, from the same variables `strangler up` reads."""
+    def from_environment(
+        cls, home: Path, project: ProjectFile, service: str, environ: Mapping[str, str] | None = None
+    ) -> StackAddresses:
+        """The addresses of an already-running stack, from the same variables `strangler up` reads, else
+        from ``project`` (its ports, the monolith's port or URL, ``service``'s port)."""
         env = os.environ if environ is None else environ
 
-        def local(variable: str, default: int) -> str:
-            return f"http://127.0.0.1:{env.get(variable, default)}"
+        def local(variables: tuple[str, ...], default: int) -> str:
+            port = next((env[name] for name in variables if env.get(name)), default)
+            return f"http://127.0.0.1:{port}"
 
+        ports = project.ports
+        legacy = project.legacy.url or local(legacy_port_variables(), project.legacy.port)
+        section = next((s for s in project.services if s.name == service), None)
+        if section is None:
+            raise StackError(f"strangler.toml has no service named {service!r}")
+        prefix = service.upper()
         return cls(
             home=home,
-            front_url=env.get("STRANGLER_FRONT_URL", local("STRANGLER_DATAPLANE_PORT", 8000)),
-            admin_url=env.get("STRANGLER_ADMIN_URL", local("STRANGLER_ADMIN_PORT", 8001)),
-            legacy_url=env.get("STRANGLER_LEGACY_URL", local("LEGACYSHOP_PORT", 8100)),
-            catalog_url=env.get("CATALOG_URL", local("CATALOG_PORT", 8201)),
+            front_url=env.get("STRANGLER_FRONT_URL") or local(("STRANGLER_DATAPLANE_PORT",), ports.dataplane),
+            admin_url=env.get("STRANGLER_ADMIN_URL") or local(("STRANGLER_ADMIN_PORT",), ports.admin),
+            legacy_url=env.get("STRANGLER_LEGACY_URL") or legacy,
+            service_url=env.get(f"{prefix}_URL") or local((f"{prefix}_PORT",), section.port),
         )
 
 
+def legacy_port_variables() -> tuple[str, ...]:
+    """Every variable `strangler up` reads the monolith's port from (STRANGLER_LEGACY_PORT, aliases)."""
+    alias: Any = StackSettings.model_fields["legacy_port"].validation_alias
+    return tuple(str(choice) for choice in getattr(alias, "choices", (alias,)))
+
+
 class OwnStack:
-    """`strangler up` in its own process group, on free ports, in ``home``; a context manager."""
+    """`strangler up` of ``project_file`` in its own process group, on free ports, in ``home``; a context
+    manager. The monolith's port is ``STRANGLER_LEGACY_PORT``, each service's ``<NAME>_PORT``."""
 
     def __init__(
         self,
         home: Path,
+        project_file: Path,
+        service: str,
+        upstream: str,
         *,
-        seed_products: int = 200,
+        env: Mapping[str, str] | None = None,
         startup_timeout: float = 240.0,
-        prepare_catalog: bool = True,
+        prepare: bool = True,
     ) -> None:
-        """``prepare_catalog``: register the catalog upstream and backfill its database (a drill needs
-        both; the walkthrough does them itself)."""
+        """``service``: the drilled service's name (its ``upstream``); ``env``: variables of the stack
+        beyond the file's ``[drills] env``; ``prepare``: register the upstream and run ``[drills]
+        prepare`` once the stack is ready (a drill needs both; the walkthrough does them itself)."""
         self.home = home.absolute()
-        self.seed_products = seed_products
-        self.prepare_catalog = prepare_catalog
+        self.project_file = project_file.absolute()
+        self.project = load_project(self.project_file)
+        if service not in {s.name for s in self.project.services}:
+            raise StackError(f"{self.project_file} has no service named {service!r}")
+        self.service, self.upstream = service, upstream
+        self.env = dict(env or {})
+        self.prepare = prepare
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self.addresses: StackAddresses | None = None
@@ -108,36 +139,38 @@ class OwnStack:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
-    def start(self) -> StackAddresses:
-        ports = {
-            name: free_port()
-            for name in (
-                "STRANGLER_DATAPLANE_PORT",
-                "STRANGLER_DATAPLANE_INTERNAL_PORT",
-                "STRANGLER_ADMIN_PORT",
-                "LEGACYSHOP_PORT",
-                "CATALOG_PORT",
-                "ORDERS_PORT",
-            )
-        }
-        self.ports = ports
-        catalog_url = f"http://127.0.0.1:{ports['CATALOG_PORT']}"
-        env = {
+    def _inherited(self) -> dict[str, str]:
+        """This process's environment less what would steer the stack: STRANGLER_*, DATABASE_URL, each
+        service's <NAME>_* and the monolith's own variables (the prefixes of its [legacy] env names)."""
+        prefixes = ["STRANGLER_", *(f"{s.name.upper()}_" for s in self.project.services)]
+        prefixes += [name.split("_")[0] + "_" for name in self.project.legacy.env if "_" in name]
+        return {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("STRANGLER_", "LEGACYSHOP_", "CATALOG_", "ORDERS_"))
-            and key != "DATABASE_URL"
+            if not key.startswith(tuple(prefixes)) and key != "DATABASE_URL"
         }
+
+    def start(self) -> StackAddresses:
+        service, upstream = self.service, self.upstream
+        names = ["STRANGLER_DATAPLANE_PORT", "STRANGLER_DATAPLANE_INTERNAL_PORT", "STRANGLER_ADMIN_PORT"]
+        names += ["STRANGLER_LEGACY_PORT", *(f"{s.name.upper()}_PORT" for s in self.project.services)]
+        ports = {name: free_port() for name in names}
+        self.ports = ports
+        service_url = f"http://127.0.0.1:{ports[f'{service.upper()}_PORT']}"
+        env = self._inherited()
         env.update({name: str(port) for name, port in ports.items()})
         # Free health ports for the sync workers too, not ports derived from the monolith's.
         env["STRANGLER_SYNC_HEALTH_PORT"] = str(free_port_range(HEALTH_PORTS))
         env.update(DRILL_STACK_ENV)
-        if self.prepare_catalog:
-            env["STRANGLER_UPSTREAMS"] = f"catalog={catalog_url}"
+        if self.prepare:
+            env["STRANGLER_UPSTREAMS"] = f"{upstream}={service_url}"
+        drills = self.project.drills
+        env.update(drills.env if drills is not None else {})
+        env.update(self.env)
         env.update(
             {
                 "STRANGLER_HOME": str(self.home),
-                "LEGACYSHOP_SEED_PRODUCTS": str(self.seed_products),
+                "STRANGLER_CONFIG": str(self.project_file),
                 "PYTHONUNBUFFERED": "1",
                 "NO_COLOR": "1",
             }
@@ -146,19 +179,25 @@ class OwnStack:
         command = (sys.executable, "-c", "from migration_plan.cli.main import main; main()", "up")
         with open(self.home / "drill-stack.log", "wb") as log:
             self._process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                env=env,
+                cwd=self.project_file.parent,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
+        legacy_url = self.project.legacy.url or f"http://127.0.0.1:{ports['STRANGLER_LEGACY_PORT']}"
         self.addresses = StackAddresses(
             home=self.home,
             front_url=f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}",
             admin_url=f"http://127.0.0.1:{ports['STRANGLER_ADMIN_PORT']}",
-            legacy_url=f"http://127.0.0.1:{ports['LEGACYSHOP_PORT']}",
-            catalog_url=catalog_url,
+            legacy_url=legacy_url,
+            service_url=service_url,
         )
         try:
             self._wait_ready()
-            if self.prepare_catalog:
-                self._backfill_catalog(env)
+            if self.prepare:
+                self._run_prepare(env)
         except BaseException:
             self.stop()
             raise
@@ -183,17 +222,22 @@ class OwnStack:
             time.sleep(0.2)
         raise StackError(f"the stack was not ready after {self.startup_timeout:.0f}s ({last})")
 
-    def _backfill_catalog(self, env: Mapping[str, str]) -> None:
-        result = subprocess.run(
-            (sys.executable, "-m", "new_services.catalog", "backfill"),
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        if result.returncode != 0:
-            raise StackError(f"the catalog backfill failed:\n{result.stdout}\n{result.stderr}")
+    def _run_prepare(self, env: Mapping[str, str]) -> None:
+        """``[drills] prepare``, in order, in the project's folder ({python}: this interpreter)."""
+        drills = self.project.drills
+        for line in drills.prepare if drills is not None else []:
+            argv = shlex.split(line.replace("{python}", shlex.quote(sys.executable)))
+            result = subprocess.run(
+                argv,
+                env=dict(env),
+                cwd=self.project_file.parent,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=300,
+            )
+            if result.returncode != 0:
+                raise StackError(f"[drills] prepare `{line}` failed:\n{result.stdout}\n{result.stderr}")
 
     def log_tail(self, chars: int = 4000) -> str:
         path = self.home / "drill-stack.log"

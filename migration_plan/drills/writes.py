@@ -1,41 +1,45 @@
-"""Reconciling the drill's acknowledged stock writes with what each side holds once sync has settled.
+"""Reconciling the drill's acknowledged writes with what each side holds once sync has settled.
 
-The client's ledger is the truth: every write the front door acknowledged is counted there. Each side's
-final stock is checked against it on its own (the monolith, and the service when the drill runs one),
-so a loss both sides share is counted as lost, however well the sides agree with each other.
+The client's ledger is the truth: every write the front door acknowledged is counted there, by the id
+of the write probe's counter. Each side's final counter is checked against it on its own (the
+monolith, and the service when the probe says so), so a loss both sides share is counted as lost,
+however well the sides agree with each other.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import httpx2
 
 from migration_plan.drills.load import WriteLedger
+from migration_plan.drills.profile import WriteProbe
 
-__all__ = ["WriteCheck", "read_stock", "reconcile_writes", "revert_stock"]
+__all__ = ["WriteCheck", "read_counts", "reconcile_writes", "revert_writes"]
 
 
-def read_stock(legacy_url: str, product_ids: Iterable[int]) -> dict[int, int]:
-    """Each product's stock as a side answers it directly (not through the proxy)."""
-    stock = {}
-    with httpx2.Client(base_url=legacy_url, timeout=10.0) as client:
-        for product in product_ids:
-            response = client.get(f"/api/products/{product}")
+def read_counts(url: str, probe: WriteProbe, ids: Iterable[int]) -> dict[int, int]:
+    """Each id's counter as a side answers it directly (not through the proxy)."""
+    counts = {}
+    with httpx2.Client(base_url=url, timeout=10.0, auth=probe.auth) as client:
+        for key in ids:
+            response = client.get(probe.read_path(key))
             response.raise_for_status()
-            stock[product] = int(response.json()["stock"])
-    return stock
+            counts[key] = probe.count(response.json(), key)
+    return counts
 
 
 class WriteCheck:
-    """Per product and side: before + acknowledged <= after <= before + acknowledged + unknown.
+    """Per counter and side: before + acknowledged <= after <= before + acknowledged + unknown.
 
     ``lost``: acknowledged moves missing (the worst side per product); ``duplicated``: moves beyond the
     acknowledged and unknown ones (applied twice, or from nowhere).
 
-    ``directions``: products whose moves are all negative map to -1; the ledger then counts their units
-    (>= 0) and the check runs on the stock's fall, so a missing fall is lost and an extra one duplicated."""
+    ``directions``: counters whose moves are all negative map to -1; the ledger then counts their units
+    (>= 0) and the check runs on the counter's fall, so a missing fall is lost and an extra one duplicated.
+
+    ``label`` names a counter in the lines (default ``counter 1``: ``counter 1: 10 -> 12 ...``)."""
 
     def __init__(
         self,
@@ -45,7 +49,9 @@ class WriteCheck:
         *,
         others: Mapping[str, dict[int, int]] | None = None,
         directions: Mapping[int, int] | None = None,
+        label: Callable[[int], str] | None = None,
     ) -> None:
+        name = label or (lambda key: f"counter {key}")
         self.lost = 0
         self.duplicated = 0
         self.lines: list[str] = []
@@ -64,7 +70,7 @@ class WriteCheck:
                 verdict = "ok" if not missing and not extra else f"{missing} lost, {extra} unexplained"
                 where = "" if len(sides) == 1 else f" on {side}"
                 self.lines.append(
-                    f"product {product}{where}: stock {start} -> {end} ({end - start:+d}); acknowledged "
+                    f"{name(product)}{where}: {start} -> {end} ({end - start:+d}); acknowledged "
                     f"{sign * acked:+d}, unknown outcome {unknown if sign > 0 else -unknown}: {verdict}"
                 )
             self.lost += worst_missing
@@ -73,6 +79,7 @@ class WriteCheck:
 
 def reconcile_writes(
     legacy_url: str,
+    probe: WriteProbe,
     before: dict[int, int],
     ledger: WriteLedger,
     *,
@@ -83,24 +90,27 @@ def reconcile_writes(
     then each is judged as it stands)."""
     deadline = time.monotonic() + settle_s
     while True:
-        after = read_stock(legacy_url, before)
-        others = {name: read_stock(url, before) for name, url in (service_urls or {}).items()}
+        after = read_counts(legacy_url, probe, before)
+        others = {name: read_counts(url, probe, before) for name, url in (service_urls or {}).items()}
         if all(stock == after for stock in others.values()) or time.monotonic() >= deadline:
-            return WriteCheck(before, after, ledger, others=others)
+            return WriteCheck(before, after, ledger, others=others, label=probe.read_path)
         time.sleep(0.2)
 
 
-def revert_stock(legacy_url: str, before: dict[int, int], auth: tuple[str, str]) -> list[str]:
-    """Move each product's stock back to ``before`` on the monolith (one compensating ``delta`` write
-    each, synced to the services like any other write); one line per product moved."""
+def revert_writes(legacy_url: str, probe: WriteProbe, before: dict[int, int]) -> list[str]:
+    """Move each counter back to ``before`` on the monolith (one compensating write each, with the probe's
+    ``undo`` key, synced to the services like any other write); one line per counter moved, or one line
+    saying that the writes stay when the probe cannot undo them."""
+    if probe.undo is None:
+        return ["the drill's writes stay in the monolith (the write probe has no undo)"]
     lines = []
-    after = read_stock(legacy_url, before)
-    with httpx2.Client(base_url=legacy_url, timeout=10.0, auth=auth) as client:
-        for product, start in sorted(before.items()):
-            delta = start - after[product]
+    after = read_counts(legacy_url, probe, before)
+    with httpx2.Client(base_url=legacy_url, timeout=10.0, auth=probe.auth) as client:
+        for key, start in sorted(before.items()):
+            delta = start - after[key]
             if delta == 0:
                 continue
-            response = client.post(f"/api/products/{product}/stock", json={"delta": delta})
+            response = client.post(probe.write_path(key), json=probe.undo_body(delta))
             response.raise_for_status()
-            lines.append(f"product {product}: stock {after[product]} -> {start} (drill writes reverted)")
+            lines.append(f"{probe.read_path(key)}: {after[key]} -> {start} (drill writes reverted)")
     return lines

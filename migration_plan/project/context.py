@@ -9,7 +9,7 @@ from pathlib import Path
 from migration_plan.project.loader import PROJECT_FILE, ProjectFileError, find_project_file, load_project
 from migration_plan.project.schema import ProjectFile
 
-__all__ = ["current_project", "plan_path"]
+__all__ = ["current_project", "current_project_file", "plan_path"]
 
 
 def current_project(
@@ -20,15 +20,23 @@ def current_project(
     Without one here, the toolkit's own checkout's (the demo's) when there is one, so that a command run
     from elsewhere in a checkout works on the demo as its file describes it; None when there is none.
     """
+    path = current_project_file(config, environ=environ)
+    if path is None:
+        return None
+    return load_project(path), path.resolve().parent
+
+
+def current_project_file(
+    config: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The file :func:`current_project` reads, None when there is none."""
     from migration_plan.supervisor.stack import project_root
 
     path = find_project_file(config, environ=environ)
     if path is None:
         demo = project_root() / PROJECT_FILE
-        if not demo.is_file():
-            return None
-        path = demo
-    return load_project(path), path.resolve().parent
+        return demo if demo.is_file() else None
+    return path
 
 
 def plan_path(explicit: Path | None, *, environ: Mapping[str, str] | None = None) -> Path:

@@ -36,6 +36,10 @@ processes = [                       # workers that belong to the service, superv
 [sync]
 reverse = { catalog = "reverse" }   # upstream -> reverse-sync direction a rollback drains first
 
+[drills]                            # what `strangler drill` drills (migration_plan/project/drills_section.py)
+upstream = "catalog"
+reads = ["/api/items/{id}"]
+
 [secrets.internal_token]            # where a secret comes from: STRANGLER_<NAME> or STRANGLER_<NAME>_FILE,
 generate = true                     # else a file generated under the home
 ```
@@ -50,6 +54,8 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from migration_plan.project.drills_section import DrillsSection
 
 __all__ = [
     "LegacySection",
@@ -209,6 +215,8 @@ class ProjectFile(_Section):
     sync: SyncSection = Field(default_factory=SyncSection)
     secrets: dict[str, SecretSection] = Field(default_factory=dict)
     engine: Literal["dataplane", "haproxy"] | None = None
+    drills: DrillsSection | None = None
+    """What `strangler drill` drills: route, upstream, load and write probe (see drills_section)."""
 
     @model_validator(mode="after")
     def _unique(self) -> ProjectFile:

@@ -77,6 +77,26 @@ STRANGLER_SETTINGS = """
 INSTALLED_APPS += ["strangler_django"]
 STRANGLER_INTERNAL_TOKEN = os.environ.get("STRANGLER_INTERNAL_TOKEN", "")
 """
+# docs/adopt.md, step 6: the guards judge each second within a second, so that a rollback can meet the
+# drill's 3-second target
+GUARDS_FOR_DRILLS = {
+    "STRANGLER_STATS_INTERVAL_S": "0.25",
+    "STRANGLER_GUARD_LAG_S": "0.5",
+    "STRANGLER_GUARD_INTERVAL_S": "0.1",
+    "STRANGLER_DEBUG_HEADERS": "true",
+}
+DRILLS = """
+[drills]
+upstream = "things"
+reads = ["/api/things"]
+
+[drills.write]
+path = "/api/things"
+body = { name = "drill" }
+read = "/api/things"
+user = "drill"
+password_env = "DRILL_PASSWORD"
+"""
 PLAN = """name: mysite
 upstreams:
   things: http://127.0.0.1:8201
@@ -123,9 +143,9 @@ def _typed(argv: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _documented_commands() -> list[tuple[str, ...]]:
-    """The commands of docs/adopt.md's steps 2 to 5 (``sh`` blocks; comments and variables dropped)."""
+    """The commands of docs/adopt.md's steps 2 to 6 (``sh`` blocks; comments and variables dropped)."""
     text = (ROOT / "docs" / "adopt.md").read_text(encoding="utf-8")
-    steps = text[text.index("## 2. ") : text.index("## 6. ")]
+    steps = text[text.index("## 2. ") : text.index("## 7. ")]
     commands = []
     for block in re.findall(r"```sh\n(.*?)```", steps, flags=re.S):
         for line in block.splitlines():
@@ -165,6 +185,7 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
     }
     env = {name: str(port) for name, port in ports.items()}
     env |= {"STRANGLER_HOME": str(home), "STRANGLER_DATAPLANE_WORKERS": "1", "STRANGLER_TOKEN": ""}
+    env |= GUARDS_FOR_DRILLS
     for name in ("STRANGLER_STORE_URL", "STRANGLER_LEGACY_URL", "STRANGLER_CONFIG", "DATABASE_URL"):
         env[name] = ""
 
@@ -254,8 +275,68 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
         )
         status, body = get(f"{front}/about/", timeout=10)
         assert (status, body) == (200, "about mysite"), "the other routes stay on the monolith"
+
+        # 6. a drill on the service's path: the guard rolls it back, every acknowledged write is there
+        project_file.write_text(project_file.read_text() + DRILLS)
+        rollback = ("rollback", "things-read", "--to", "legacy", "-r", "things: back to legacy for the drill")
+        _run(site, strangler, "routes", *rollback, env=env)
+        _run(
+            site,
+            str(VENV_BIN / "python"),
+            "manage.py",
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "drill",
+            "--email",
+            "drill@example.org",
+            env={**env, "DJANGO_SUPERUSER_PASSWORD": "drill-password"},
+        )
+        things_before = len(json.loads(get(f"http://127.0.0.1:{legacy_port}/api/things", timeout=10)[1]))
+        reports = tmp_path / "reports"
+        drilled = _run(
+            site,
+            strangler,
+            "drill",
+            "errors",
+            "--attach",
+            "--route",
+            "/api/things",
+            "--reports",
+            str(reports),
+            env={**env, "DRILL_PASSWORD": "drill-password"},
+        )
+        line = re.search(r"drill errors: .*lost_writes=(\d+)", drilled)
+        assert line and line.group(1) == "0", drilled
+        report = next(reports.glob("*-errors.md")).read_text()
+        assert "route drill-api-things on new (upstream things)" in report, report
+        assert "guard: 2 consecutive failing windows" in report, report
+        written = len(json.loads(get(f"http://127.0.0.1:{legacy_port}/api/things", timeout=10)[1]))
+        acknowledged = int(re.search(r"\| acknowledged writes \| (\d+) \|", report).group(1))  # type: ignore[union-attr]
+        assert acknowledged > 0 and written - things_before >= acknowledged, report
+        routes = _run(site, strangler, "routes", "list", "-o", "json", env=env)
+        assert "drill-api-things" not in routes, "the drill removed the route it created"
     finally:
         up.kill()
+
+    # 6. the same drill on a stack of its own: strangler.toml's processes on free ports, a temporary home
+    own_reports = tmp_path / "own-reports"
+    drilled = _run(
+        site,
+        strangler,
+        "drill",
+        "errors",
+        "--route",
+        "/api/things",
+        "--reports",
+        str(own_reports),
+        env={**env, "DRILL_PASSWORD": "drill-password"},
+    )
+    line = re.search(r"drill errors: .*lost_writes=(\d+)", drilled)
+    assert line and line.group(1) == "0", drilled
+    report = next(own_reports.glob("*-errors.md")).read_text()
+    assert "route drill-api-things on new (upstream things)" in report, report
+    assert int(re.search(r"\| acknowledged writes \| (\d+) \|", report).group(1)) > 0, report  # type: ignore[union-attr]
 
     # docs/adopt.md says what ran: each of its commands, in its order, is one the walkthrough ran (with
     # at most options added: ports and folders of the test's own)

@@ -27,7 +27,7 @@ BLOCK = re.compile(r"^```sh walkthrough\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 DOCUMENT_PORTS = {
     "STRANGLER_DATAPLANE_PORT": 8000,
     "STRANGLER_ADMIN_PORT": 8001,
-    "LEGACYSHOP_PORT": 8100,
+    "STRANGLER_LEGACY_PORT": 8100,
     "CATALOG_PORT": 8201,
     "ORDERS_PORT": 8202,
 }
@@ -51,7 +51,14 @@ def test_the_walkthrough_has_a_block_per_step() -> None:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[OwnStack]:
-    own = OwnStack(tmp_path / "home", seed_products=60, prepare_catalog=False)
+    own = OwnStack(
+        tmp_path / "home",
+        ROOT / "strangler.toml",
+        "catalog",
+        "catalog",
+        env={"LEGACYSHOP_SEED_PRODUCTS": "60"},
+        prepare=False,
+    )
     own.start()
     try:
         yield own
@@ -73,8 +80,8 @@ def _environment(own: OwnStack, tmp_path: Path) -> dict[str, str]:
             "STRANGLER_ADMIN_PORT": str(ports["STRANGLER_ADMIN_PORT"]),
             "STRANGLER_DATAPLANE_PORT": str(ports["STRANGLER_DATAPLANE_PORT"]),
             "STRANGLER_DATAPLANE_INTERNAL_PORT": str(ports["STRANGLER_DATAPLANE_INTERNAL_PORT"]),
-            "LEGACYSHOP_PORT": str(ports["LEGACYSHOP_PORT"]),
-            "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{ports['LEGACYSHOP_PORT']}",
+            "LEGACYSHOP_PORT": str(ports["STRANGLER_LEGACY_PORT"]),
+            "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{ports['STRANGLER_LEGACY_PORT']}",
             "CATALOG_URL": f"http://127.0.0.1:{ports['CATALOG_PORT']}",
             "STRANGLER_DRILL_REPORTS": str(tmp_path / "drill-reports"),
             "NO_COLOR": "1",

@@ -74,7 +74,7 @@ def test_falls_of_a_down_product_are_checked_as_falls() -> None:
     )
     assert check.lost == 2, "product 5 fell by 3 of 5 acknowledged units"
     assert check.duplicated == 1, "product 6 fell by 8: 5 acknowledged, at most 2 unknown"
-    assert check.lines[0].endswith("stock 100 -> 95 (-5); acknowledged -5, unknown outcome 0: ok")
+    assert check.lines[0] == "counter 4: 100 -> 95 (-5); acknowledged -5, unknown outcome 0: ok"
 
 
 def test_the_ledger_counts_units_per_product_and_writes_per_outcome() -> None:

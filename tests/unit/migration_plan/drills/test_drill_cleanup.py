@@ -1,4 +1,5 @@
-"""A drill leaves the system as it found it: the guard's settings, the stock it wrote; reasons in words."""
+"""A drill leaves the system as it found it: the guard's settings, the route it created, the counters it
+wrote; reasons in words."""
 
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ from typing import Any
 
 import pytest
 
+from migration_plan.admin_client import AdminApiError
 from migration_plan.drills import runner
 from migration_plan.drills.control import DrillControl
+from migration_plan.drills.profile import DrillProfile, Read, WriteProbe
 from migration_plan.drills.scenarios import describe_fault
-from migration_plan.drills.writes import read_stock, revert_stock
+from migration_plan.drills.writes import read_counts, revert_writes
 
 pytestmark = pytest.mark.unit
+
+
+PROFILE = DrillProfile(route="reads", upstream="things", service="things", reads=(Read("/things"),))
 
 
 class GuardAdmin:
@@ -40,7 +46,7 @@ class GuardAdmin:
 
 def test_the_guard_is_restored_even_when_the_drill_fails(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     admin = GuardAdmin({"failing_windows": 7, "min_requests": 5})
-    control = DrillControl(admin, "reads")  # type: ignore[arg-type]
+    control = DrillControl(admin, "reads", "things")  # type: ignore[arg-type]
 
     def failing_drill(*_args: Any, **_kwargs: Any) -> Any:
         control.configure_guard()  # what a drill does first: failing_windows 2
@@ -49,7 +55,8 @@ def test_the_guard_is_restored_even_when_the_drill_fails(monkeypatch, tmp_path: 
     monkeypatch.setattr(runner, "run_drill", failing_drill)
     monkeypatch.setattr(runner, "write_report", lambda result, reports: reports / "r.md")
     monkeypatch.setattr(runner, "write_index", lambda *a: None)
-    [result] = runner.run_scenarios(["errors"], None, control, runner.DrillOptions(), tmp_path)  # type: ignore[arg-type]
+    options = runner.DrillOptions(PROFILE)
+    [result] = runner.run_scenarios(["errors"], None, control, options, tmp_path)  # type: ignore[arg-type]
     assert result.error and "did not come up" in result.error
     assert admin.puts[0]["settings"]["failing_windows"] == 2
     assert admin.puts[-1] == {"enabled": True, "settings": {"failing_windows": 7, "min_requests": 5}}
@@ -63,19 +70,21 @@ def test_a_fault_reason_reads_as_words() -> None:
 
 
 class _Shop(BaseHTTPRequestHandler):
-    stock = {1: 10, 2: 3}
+    """Counters: GET /counters/<id> answers {"value": n}, POST /counters/<id>/add {"by": d} moves it."""
+
+    value = {1: 10, 2: 3}
     writes: list[tuple[int, int, str]] = []
 
     def do_GET(self) -> None:
-        product = int(self.path.rstrip("/").split("/")[-1])
-        self._answer({"id": product, "stock": self.stock[product]})
+        key = int(self.path.rstrip("/").split("/")[-1])
+        self._answer({"id": key, "value": self.value[key]})
 
     def do_POST(self) -> None:
-        product = int(self.path.split("/")[-2])
-        delta = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["delta"]
-        self.stock[product] += delta
-        self.writes.append((product, delta, self.headers.get("Authorization", "")))
-        self._answer({"id": product, "stock": self.stock[product]})
+        key = int(self.path.split("/")[-2])
+        delta = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["by"]
+        self.value[key] += delta
+        self.writes.append((key, delta, self.headers.get("Authorization", "")))
+        self._answer({"id": key, "value": self.value[key]})
 
     def _answer(self, data: dict[str, Any]) -> None:
         body = json.dumps(data).encode()
@@ -101,10 +110,90 @@ def shop() -> Iterator[str]:
         server.server_close()
 
 
-def test_the_drills_stock_writes_are_reverted(shop: str) -> None:
-    before = read_stock(shop, [1, 2])
-    _Shop.stock[1] += 4  # what the drill's acknowledged writes did
-    lines = revert_stock(shop, before, ("staff", "pw"))
-    assert read_stock(shop, [1, 2]) == before
-    assert lines == ["product 1: stock 14 -> 10 (drill writes reverted)"]
-    assert [(p, d) for p, d, _ in _Shop.writes] == [(1, -4)] and _Shop.writes[0][2].startswith("Basic ")
+PROBE = WriteProbe(
+    path="/counters/{id}/add",
+    read="/counters/{id}",
+    body={"by": 1},
+    field="value",
+    ids=(1, 2),
+    auth=("staff", "pw"),
+    undo="by",
+)
+
+
+def test_the_drills_writes_are_reverted_with_the_probes_undo_key(shop: str) -> None:
+    before = read_counts(shop, PROBE, [1, 2])
+    _Shop.value[1] += 4  # what the drill's acknowledged writes did
+    lines = revert_writes(shop, PROBE, before)
+    assert read_counts(shop, PROBE, [1, 2]) == before
+    assert lines == ["/counters/1: 14 -> 10 (drill writes reverted)"]
+    assert [(k, d) for k, d, _ in _Shop.writes] == [(1, -4)] and _Shop.writes[0][2].startswith("Basic ")
+
+
+def test_writes_a_probe_cannot_undo_stay_and_the_report_says_so(shop: str) -> None:
+    kept = WriteProbe(path="/counters/{id}/add", read="/counters/{id}", body={"by": 1}, field="value")
+    _Shop.writes.clear()
+    assert revert_writes(shop, kept, {1: 0}) == [
+        "the drill's writes stay in the monolith (the write probe has no undo)"
+    ]
+    assert _Shop.writes == []
+
+
+def test_a_probe_without_field_counts_the_items_of_a_list() -> None:
+    listed = WriteProbe(path="/api/things", read="/api/things")
+    assert listed.count([{"id": 1}, {"id": 2}], 1) == 2
+    with pytest.raises(ValueError, match="no JSON list"):
+        listed.count({"results": []}, 1)
+    with pytest.raises(ValueError, match="answered no 'value'"):
+        PROBE.count({"stock": 3}, 1)
+
+
+class RoutesAdmin:
+    """The route calls of the admin API, in memory."""
+
+    def __init__(self, routes: set[str]) -> None:
+        self.routes = routes
+        self.calls: list[tuple[str, str, Any]] = []
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        self.calls.append((method, path, body))
+        name = path.removeprefix("/routes/")
+        if method == "GET":
+            if name not in self.routes:
+                raise AdminApiError(f"no route {name}", 404)
+            return {"rule": {"name": name}}
+        if (method, path) == ("POST", "/routes"):
+            assert body is not None
+            self.routes.add(body["rule"]["name"])
+            return {}
+        if method == "DELETE":
+            self.routes.discard(name)
+            return {}
+        raise AssertionError(f"unexpected {method} {path}")
+
+
+def test_a_route_the_drill_creates_goes_first_and_is_removed_afterwards() -> None:
+    admin = RoutesAdmin(set())
+    match = {"kind": "prefix", "path": "/things", "methods": ["GET", "HEAD"]}
+    control = DrillControl(admin, "drill-things", "things", match)  # type: ignore[arg-type]
+    control.ensure_route()
+    created = admin.calls[-1][2]
+    assert created["position"] == 0 and created["rule"]["match"] == match and control.created
+    control.ensure_route()  # there now: not created twice
+    assert [c[0] for c in admin.calls] == ["GET", "POST", "GET"]
+    control.remove_created()
+    assert admin.calls[-1][:2] == ("DELETE", "/routes/drill-things") and admin.routes == set()
+
+
+def test_a_route_the_drill_found_is_left_in_place() -> None:
+    admin = RoutesAdmin({"things-read"})
+    control = DrillControl(admin, "things-read", "things")  # type: ignore[arg-type]
+    control.ensure_route()
+    control.remove_created()
+    assert admin.routes == {"things-read"} and [c[0] for c in admin.calls] == ["GET"]
+
+
+def test_a_missing_route_without_a_match_is_a_clear_error() -> None:
+    control = DrillControl(RoutesAdmin(set()), "things-read", "things")  # type: ignore[arg-type]
+    with pytest.raises(AdminApiError, match=r"no route 'things-read'.*\[drills\] match.*--route /a/path"):
+        control.ensure_route()

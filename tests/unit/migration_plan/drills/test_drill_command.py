@@ -40,3 +40,19 @@ def test_attaching_to_a_stack_that_is_not_running_says_so(tmp_path: Path) -> Non
     )
     assert result.exit_code == 1
     assert "no credentials" in result.output or "not reachable" in result.output
+
+
+def test_a_project_without_drills_section_is_told_what_to_add(tmp_path: Path) -> None:
+    project = tmp_path / "strangler.toml"
+    project.write_text('[legacy]\ncommand = "gunicorn mysite.wsgi"\n')
+    result = CliRunner().invoke(app, ["drill", "errors", "--attach", "--config", str(project)])
+    assert result.exit_code == 1
+    assert "no [drills] section" in result.output and "--route /a/path" in result.output
+
+
+def test_a_bad_drills_key_is_named_with_its_line(tmp_path: Path) -> None:
+    project = tmp_path / "strangler.toml"
+    project.write_text('[legacy]\ncommand = "gunicorn mysite.wsgi"\n\n[drills]\nupstream = "x"\nreads = []\n')
+    result = CliRunner().invoke(app, ["drill", "errors", "--attach", "--config", str(project)])
+    assert result.exit_code == 1
+    assert "strangler.toml:6: drills.reads: List should have at least 1 item" in result.output

@@ -72,7 +72,7 @@ def test_a_loss_both_sides_share_is_lost_however_well_they_agree() -> None:
     ledger = WriteLedger(acknowledged=Counter({1: 3}))
     shared = WriteCheck(before={1: 10}, after={1: 12}, ledger=ledger, others={"catalog": {1: 12}})
     assert shared.lost == 1 and shared.duplicated == 0
-    assert [line.split(":")[0] for line in shared.lines] == ["product 1 on legacy", "product 1 on catalog"]
+    assert [line.split(":")[0] for line in shared.lines] == ["counter 1 on legacy", "counter 1 on catalog"]
     doubled = WriteCheck(before={1: 10}, after={1: 13}, ledger=ledger, others={"catalog": {1: 14}})
     assert doubled.lost == 0 and doubled.duplicated == 1
 

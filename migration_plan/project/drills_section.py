@@ -1,0 +1,109 @@
+"""``[drills]`` of ``strangler.toml``: what a rollback drill drills, its load and its write probe.
+
+```toml
+[drills]
+route = "drill-things"              # the drilled route's name (--route wins); created when missing,
+match = { kind = "prefix", path = "/api/things", methods = ["GET", "HEAD"] }   # with this match
+upstream = "things"                 # the service it is flipped to (a [[services]] entry)
+reads = [{ path = "/api/things/{id}", weight = 3 }, { path = "/api/things" }]  # the load on the route
+legacy_reads = ["/about/"]          # the monolith's own traffic, the guards' baseline
+first_id = 1                        # {id} in a path is drawn from first_id..last_id
+last_id = 50
+env = { MYSITE_SEED = "200" }       # for a stack the drill starts itself (without --attach)
+prepare = ["{python} manage.py loaddata things"]   # run once that stack is ready
+
+[drills.write]                      # the write probe: each write moves a counter of the monolith by one
+path = "/api/counters/{id}"         # POST, with body, through the front door
+body = { delta = 1 }
+read = "/api/counters/{id}"         # GET on each side directly: the counter is `field` of its JSON
+field = "value"                     # omitted: the answer is a JSON list, the counter its length
+ids = [1, 2, 3]
+user = "staff"                      # HTTP basic auth of the writes (the password from password_env)
+password_env = "DRILL_PASSWORD"
+undo = "delta"                      # the drill undoes its writes by posting {undo: -n}; omitted: they stay
+check_service = false               # also check the service's own counter (it syncs the writes back)
+```
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from strangler_proxy.routes import RuleMatch
+
+__all__ = ["DrillReadSection", "DrillWriteSection", "DrillsSection"]
+
+_PATH = r"^/\S*$"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DrillReadSection(_Section):
+    """One kind of request of the drill's load (``{id}`` is drawn from the ids)."""
+
+    path: Annotated[str, Field(pattern=_PATH)]
+    weight: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class DrillWriteSection(_Section):
+    """The write probe: a POST that moves an integer counter of the monolith by exactly one."""
+
+    path: Annotated[str, Field(pattern=_PATH)]
+    body: dict[str, Any] = Field(default_factory=dict)
+    read: Annotated[str, Field(pattern=_PATH)]
+    field: str | None = None
+    ids: Annotated[list[int], Field(min_length=1, max_length=100)] = Field(default_factory=lambda: [1])
+    user: str | None = None
+    password: str | None = None
+    """The password in the file (a demo's seeded account); prefer ``password_env``."""
+    password_env: str | None = None
+    undo: str | None = None
+    check_service: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DrillWriteSection:
+        if (self.password or self.password_env) and not self.user:
+            raise ValueError("a password needs a user")
+        if self.password and self.password_env:
+            raise ValueError("give password or password_env, not both")
+        if self.undo is not None and self.undo not in self.body:
+            raise ValueError(f"undo = {self.undo!r} names no key of body")
+        placeholders = "{id}" in self.path or "{id}" in self.read
+        if not placeholders and len(self.ids) > 1:
+            raise ValueError("several ids need {id} in path or read")
+        return self
+
+
+class DrillsSection(_Section):
+    route: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")] = "drill"
+    match: RuleMatch | None = None
+    """The rule match of a route the drill creates (the route model's match); default: a prefix match
+    of the first read's path, GET and HEAD."""
+    upstream: str
+    reads: Annotated[list[DrillReadSection], Field(min_length=1)]
+    legacy_reads: list[DrillReadSection] = Field(default_factory=list)
+    first_id: Annotated[int, Field(ge=0)] = 1
+    last_id: Annotated[int, Field(ge=0)] = 1
+    write: DrillWriteSection | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    """Variables of a stack a drill starts itself (``strangler drill`` without ``--attach``)."""
+    prepare: list[str] = Field(default_factory=list)
+    """Commands run in the project's folder once that stack is ready (``{python}``: the toolkit's)."""
+
+    @field_validator("reads", "legacy_reads", mode="before")
+    @classmethod
+    def _plain_paths(cls, value: Any) -> Any:
+        """A read may be a plain path (weight 1)."""
+        if isinstance(value, list):
+            return [{"path": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @model_validator(mode="after")
+    def _ids(self) -> DrillsSection:
+        if self.last_id < self.first_id:
+            raise ValueError(f"last_id ({self.last_id}) is below first_id ({self.first_id})")
+        return self
