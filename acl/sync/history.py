@@ -26,7 +26,7 @@ from acl.catalog.source import LEGACY_STOCK_VERSION
 from acl.sync.stock import sync_applied, sync_conflict, sync_copied
 from acl.sync.tables import outbox_event, service_outbox
 
-__all__ = ["HistoryReport", "check_history"]
+__all__ = ["HistoryReport", "check_history", "present_event_ids"]
 
 _LEGACY_INBOX = table("internal_applied_event", column("event_id"), column("outcome"))
 _CHUNK = 500
@@ -102,7 +102,8 @@ def _copied(engine: Engine) -> dict[str, int]:
         return {row.aggregate_id: int(row.sequence) for row in conn.execute(select(sync_copied))}
 
 
-def _present(engine: Engine, id_column: Any, ids: list[str], *, uuid_hex: bool = False) -> set[str]:
+def present_event_ids(engine: Engine, id_column: Any, ids: list[str], *, uuid_hex: bool = False) -> set[str]:
+    """Those of the event ids ``ids`` found in ``id_column`` (stored as hex without dashes: ``uuid_hex``)."""
     found: set[str] = set()
     with engine.connect() as conn:
         for start in range(0, len(ids), _CHUNK):
@@ -135,7 +136,7 @@ def check_history(legacy: Engine, service: Engine, *, origin: str) -> HistoryRep
     report = HistoryReport()
     legacy_changes = _stock_changes(legacy, outbox_event, "legacy", _copied(service))
     applied_here = (
-        _present(service, sync_applied.c.event_id, legacy_changes)
+        present_event_ids(service, sync_applied.c.event_id, legacy_changes)
         if inspect(service).has_table("sync_applied")
         else set()
     )
@@ -145,13 +146,13 @@ def check_history(legacy: Engine, service: Engine, *, origin: str) -> HistoryRep
         if inspect(service).has_table("service_outbox")
         else []
     )
-    applied_there = _present(
+    applied_there = present_event_ids(
         legacy, _LEGACY_INBOX.c.event_id, service_changes, uuid_hex=legacy.dialect.name == "sqlite"
     )
     dead: set[str] = set()
     if inspect(service).has_table("service_dead_letter"):
         dead_ids = table("service_dead_letter", column("event_id")).c.event_id
-        dead = _present(service, dead_ids, [e for e in service_changes if e not in applied_there])
+        dead = present_event_ids(service, dead_ids, [e for e in service_changes if e not in applied_there])
     report.not_applied_on_legacy = [e for e in service_changes if e not in applied_there and e not in dead]
     report.open_conflicts = _open_conflicts(legacy) + _open_conflicts(service)
     if not report.not_applied_on_service and not report.not_applied_on_legacy:

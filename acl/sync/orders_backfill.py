@@ -1,7 +1,9 @@
 """Resumable, idempotent backfill of the orders service: every legacy order through the translators into
 ``OrdersPort.apply_orders``, page by page, with a checkpoint (``sync_checkpoints``, ``backfill:orders``).
 
-Writes are upserts by order number, so a re-run or an overlap with the consumer changes nothing. An
+Writes are upserts by order number, so a re-run or an overlap with the consumer changes nothing. The
+orders consumer's inbox takes each copied order's last outbox sequence, read with the page (its events
+up to there are in the copy: stale for the consumer, and reflected for reconcile's history check). An
 order that does not translate, or that the service refuses (``ValueError``: the rest of its page is
 written one by one), is reported with its ``ord_id``; the others are written.
 """
@@ -12,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from acl.orders.records import OrderRecord
-from acl.orders.source import LegacyOrderSource
+from acl.orders.source import LegacyOrderSource, OrderPage
 from acl.sync.backfill import CheckpointStore
+from acl.sync.inbox import Inbox
 from acl.sync.ports import OrdersPort
 
 __all__ = ["OrdersBackfillRun", "RefusedOrder", "run_orders_backfill"]
@@ -51,6 +54,20 @@ def _write(port: OrdersPort, records: list[OrderRecord], report: OrdersBackfillR
                 report.rejected.append(RefusedOrder(record.order_no, exc))
 
 
+def _seed(inbox: Inbox, page: OrderPage, written_from: int, report: OrdersBackfillRun) -> None:
+    """The copied orders of ``page`` (not those refused since ``written_from``) as of their watermarks."""
+    refused = {str(item.legacy_id) for item in report.rejected[written_from:]}
+    inbox.seed(
+        {
+            ("order", str(ord_id)): sequence
+            for record in page.records
+            if record.order_no not in refused
+            for ord_id, sequence in [page.watermarks.get(record.order_no, (0, 0))]
+            if sequence
+        }
+    )
+
+
 def run_orders_backfill(
     source: LegacyOrderSource,
     port: OrdersPort,
@@ -61,6 +78,7 @@ def run_orders_backfill(
     restart: bool = False,
     on_page: Callable[[OrdersBackfillRun], None] | None = None,
     max_pages: int | None = None,
+    consumer: str = "orders",
 ) -> OrdersBackfillRun:
     """Copy legacy orders after the checkpoint into ``port``; the checkpoint follows every page.
 
@@ -70,11 +88,14 @@ def run_orders_backfill(
     previous = None if restart else checkpoints.load(name)
     after_id = previous.last_id if previous is not None and not previous.done else 0
     report = OrdersBackfillRun(last_id=after_id, started_after=after_id)
+    inbox = Inbox(checkpoints.engine, consumer)
     for page in source.pages(batch_size=batch_size, after_id=after_id):
         report.read += len(page.records) + len(page.rejected)
         report.rejected.extend(RefusedOrder(row.legacy_id, row.error) for row in page.rejected)
         if page.records:
+            written_from = len(report.rejected)
             _write(port, page.records, report)
+            _seed(inbox, page, written_from, report)
         report.pages += 1
         report.last_id = page.last_id
         checkpoints.save(name, last_id=report.last_id, done=False)
