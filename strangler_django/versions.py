@@ -67,9 +67,21 @@ def event_version(payload: dict[str, Any], field: str) -> int | None:
 def expect_version(
     event: ReverseEvent, version: int, *, aggregate_id: int | str, field: str, ours: Any, theirs: Any
 ) -> bool:
-    """True when the change may be applied (this side's version is ``version - 1``); else it is parked
-    in ``sync_conflict`` with this side's value (``ours``) and the change's (``theirs``), and False."""
-    current = aggregate_version(event.aggregate_type, aggregate_id)
+    """True when the change may be applied (this side's version is ``version - 1``, or it never counted a
+    change of the aggregate: then it takes the change's count); else the change is parked in
+    ``sync_conflict`` with this side's value (``ours``) and the change's (``theirs``), and False."""
+    found = AggregateVersion.objects.filter(
+        aggregate_type=event.aggregate_type, aggregate_id=str(aggregate_id)
+    )
+    row = found.select_for_update().first()
+    if row is None:
+        # Never changed here since versions are counted: nothing to overwrite. Counted from the change's.
+        if version > 1:
+            AggregateVersion.objects.create(
+                aggregate_type=event.aggregate_type, aggregate_id=str(aggregate_id), version=version - 1
+            )
+        return True
+    current = int(row.version)
     if current == version - 1:
         return True
     reason = f"changed here meanwhile (version {current}, the change expects {version - 1})"
@@ -80,12 +92,7 @@ def expect_version(
         aggregate_id=str(aggregate_id),
         field=field,
         ours=json.dumps({field: ours}),
-        theirs=json.dumps(
-            {
-                field: theirs,
-                "reason": f"changed here meanwhile (version {current}, the change expects {version - 1})",
-            }
-        ),
+        theirs=json.dumps({field: theirs, "reason": reason}),
         expected_version=version - 1,
         found_version=current,
         detected_at=utc_now(),
