@@ -16,7 +16,10 @@ from acl.orders.records import OrderRecord
 from acl.orders.references import LegacyReferenceReader
 from acl.orders.translators import order_from_legacy_row
 
-__all__ = ["LegacyOrderSource", "OrderPage"]
+__all__ = ["ORDER_VERSIONS", "LegacyOrderSource", "OrderPage"]
+
+ORDER_VERSIONS = "internal_aggregate_version"
+"""The monolith's count of changes per aggregate (``strangler_django``'s ``AggregateVersion``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +27,10 @@ class OrderPage:
     records: list[OrderRecord]
     rejected: list[RejectedRow] = field(default_factory=list)
     last_id: int = 0
-    watermarks: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Each order's ``ord_id`` and last outbox sequence (0 without events) by order number, read with the
-    rows: the copy holds the order's events up to that sequence."""
+    watermarks: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """Each order's ``ord_id``, last outbox sequence and version (0 without events or a count) by order
+    number, read with the rows: the copy holds the order's events up to that sequence, and as many
+    changes as that version counts."""
 
 
 class LegacyOrderSource:
@@ -64,6 +68,7 @@ class LegacyOrderSource:
                 ).mappings():
                     lines[line["ord_id"]].append(dict(line))
                 sequences = _last_sequences(connection, list(lines))
+                versions = _versions(connection, list(lines))
             references = self._references.resolve(
                 {row["cust_id"] for row in rows},
                 {line["prd_id"] for order_lines in lines.values() for line in order_lines},
@@ -76,7 +81,14 @@ class LegacyOrderSource:
                 except LegacyDataError as exc:
                     rejected.append(RejectedRow(legacy_id=row["ord_id"], error=exc))
             last_id = rows[-1]["ord_id"]
-            watermarks = {row["ord_no"]: (row["ord_id"], sequences.get(row["ord_id"], 0)) for row in rows}
+            watermarks = {
+                row["ord_no"]: (
+                    row["ord_id"],
+                    sequences.get(row["ord_id"], 0),
+                    versions.get(row["ord_id"], 0),
+                )
+                for row in rows
+            }
             yield OrderPage(records=records, rejected=rejected, last_id=last_id, watermarks=watermarks)
             if len(rows) < batch_size:
                 return
@@ -96,5 +108,21 @@ def _last_sequences(connection: Connection, ids: list[int]) -> dict[int, int]:
         select(outbox.c.aggregate_id, func.max(outbox.c.sequence))
         .where(outbox.c.aggregate_type == "order", outbox.c.aggregate_id.in_([str(i) for i in ids]))
         .group_by(outbox.c.aggregate_id)
+    )
+    return {int(str(row[0])): int(str(row[1])) for row in connection.execute(query)}
+
+
+def _versions(connection: Connection, ids: list[int]) -> dict[int, int]:
+    """Each order's version on the monolith (``internal_aggregate_version``; none without the table)."""
+    if not ids or not inspect(connection).has_table(ORDER_VERSIONS):
+        return {}
+    versions = table(
+        ORDER_VERSIONS,
+        column("aggregate_type", String),
+        column("aggregate_id", String),
+        column("version", Integer),
+    )
+    query = select(versions.c.aggregate_id, versions.c.version).where(
+        versions.c.aggregate_type == "order", versions.c.aggregate_id.in_([str(i) for i in ids])
     )
     return {int(str(row[0])): int(str(row[1])) for row in connection.execute(query)}

@@ -3,7 +3,8 @@
 
 Writes are upserts by order number, so a re-run or an overlap with the consumer changes nothing. The
 orders consumer's inbox takes each copied order's last outbox sequence, read with the page (its events
-up to there are in the copy: stale for the consumer, and reflected for reconcile's history check). An
+up to there are in the copy: stale for the consumer, and reflected for reconcile's history check), and
+a port that counts order versions (``record_order_versions``) each order's version on the monolith. An
 order that does not translate, or that the service refuses (``ValueError``: the rest of its page is
 written one by one), is reported with its ``ord_id``; the others are written.
 """
@@ -54,18 +55,21 @@ def _write(port: OrdersPort, records: list[OrderRecord], report: OrdersBackfillR
                 report.rejected.append(RefusedOrder(record.order_no, exc))
 
 
-def _seed(inbox: Inbox, page: OrderPage, written_from: int, report: OrdersBackfillRun) -> None:
-    """The copied orders of ``page`` (not those refused since ``written_from``) as of their watermarks."""
+def _seed(
+    port: OrdersPort, inbox: Inbox, page: OrderPage, written_from: int, report: OrdersBackfillRun
+) -> None:
+    """The copied orders of ``page`` (not those refused since ``written_from``) as of their watermarks:
+    the consumer's inbox takes their sequences, a port that counts order versions their versions."""
     refused = {str(item.legacy_id) for item in report.rejected[written_from:]}
-    inbox.seed(
-        {
-            ("order", str(ord_id)): sequence
-            for record in page.records
-            if record.order_no not in refused
-            for ord_id, sequence in [page.watermarks.get(record.order_no, (0, 0))]
-            if sequence
-        }
-    )
+    copied = {
+        record.order_no: page.watermarks.get(record.order_no, (0, 0, 0))
+        for record in page.records
+        if record.order_no not in refused
+    }
+    record_versions = getattr(port, "record_order_versions", None)
+    if record_versions is not None:
+        record_versions({order_no: mark[2] for order_no, mark in copied.items() if mark[2]})
+    inbox.seed({("order", str(mark[0])): mark[1] for mark in copied.values() if mark[1]})
 
 
 def run_orders_backfill(
@@ -95,7 +99,7 @@ def run_orders_backfill(
         if page.records:
             written_from = len(report.rejected)
             _write(port, page.records, report)
-            _seed(inbox, page, written_from, report)
+            _seed(port, inbox, page, written_from, report)
         report.pages += 1
         report.last_id = page.last_id
         checkpoints.save(name, last_id=report.last_id, done=False)

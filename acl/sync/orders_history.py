@@ -23,14 +23,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, column, func, inspect, select, table
+from sqlalchemy import Engine, Uuid, column, func, inspect, select, table
 
 from acl.sync.history import present_event_ids
 from acl.sync.tables import outbox_event, service_outbox, sync_aggregates, sync_inbox
 
 __all__ = ["OrderHistoryReport", "check_order_history"]
 
-_LEGACY_INBOX = table("internal_applied_event", column("event_id"))
+_LEGACY_INBOX = table("internal_applied_event", column("event_id", Uuid()))
+"""Django's UUIDField: ``uuid`` on PostgreSQL, hex without dashes in ``char(32)`` on SQLite."""
 _DEAD_LETTERS = table("service_dead_letter", column("event_id"))
 _CONFLICTS = table("sync_conflict", column("aggregate_type"), column("resolved_at"))
 
@@ -147,9 +148,7 @@ def check_order_history(
             report.not_applied_on_service.append(event_id)
     service_events = [event_id for event_id, _, _ in _order_events(service, service_outbox, origin)]
     applied = (
-        present_event_ids(
-            legacy, _LEGACY_INBOX.c.event_id, service_events, uuid_hex=legacy.dialect.name == "sqlite"
-        )
+        present_event_ids(legacy, _LEGACY_INBOX.c.event_id, service_events, as_uuid=True)
         if inspect(legacy).has_table("internal_applied_event")
         else set()
     )

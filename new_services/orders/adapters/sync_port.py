@@ -13,7 +13,7 @@ statuses: a status changed on the service meanwhile is never overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -108,6 +108,15 @@ class OrdersSyncPort:
                 version_set(connection, "order", order.order_no, change.version)
                 outcomes[change.event_id] = "applied"
         return outcomes
+
+    def record_order_versions(self, versions: Mapping[str, int]) -> None:
+        """A backfill copied these orders as of these versions (order number -> the monolith's count):
+        the count here is raised to it, never lowered."""
+        with self._engine.begin() as connection:
+            for order_no, version in versions.items():
+                current = version_of(connection, "order", order_no, lock=True)
+                if current is None or current < version:
+                    version_set(connection, "order", order_no, version)
 
     def order_records(self, *, batch_size: int = 1000) -> Iterator[OrderRecord]:
         """Every order a customer can see, in order-number order, ``batch_size`` orders per read."""

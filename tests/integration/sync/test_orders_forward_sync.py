@@ -245,6 +245,7 @@ def _exercise(stack: SyncStack, orders_database_url: str | None) -> None:
         # 4. Reconcile sees both sides agree, except for the status changed behind sync's back in step 2.
         result = stack.sync("reconcile", "orders", "--json", check=False)
         assert result.returncode == 1, result.stderr
+        assert result.stdout, result.stderr
         report = json.loads(result.stdout)
         assert (report["legacy_count"], report["service_count"], report["rejected_legacy_ids"]) == (4, 4, [])
         assert report["differences"] == [

@@ -11,10 +11,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
+from acl.catalog.source import read_only_engine
+from acl.orders.source import LegacyOrderSource
+from acl.sync.backfill import CheckpointStore
 from acl.sync.bootstrap import create_sync_schema
 from acl.sync.inbox import Inbox
+from acl.sync.order_changes import OrderChange
+from acl.sync.orders_backfill import run_orders_backfill
 from acl.sync.orders_consumer import OrdersConsumer
 from acl.sync.stock import sync_conflict
 from acl.sync.tables import service_outbox, sync_inbox
@@ -25,6 +30,7 @@ from new_services.orders.service_layer.repository import OutboxMessage
 from new_services.orders.settings import OrdersSettings
 from tests.unit.sync.fakes import FakeTransport
 from tests.unit.sync.order_fakes import FakeReferences, order_event
+from tests.unit.sync.test_orders_backfill_and_reconcile import _legacy_database
 
 pytestmark = pytest.mark.unit
 
@@ -143,3 +149,35 @@ def test_a_malformed_version_is_rejected_alone(sync_db, port) -> None:
         outcomes = dict(connection.execute(select(sync_inbox.c.event_id, sync_inbox.c.outcome)).all())
     assert outcomes[bad.event_id] == "rejected"
     assert sorted(outcomes.values()) == ["applied", "rejected"]
+
+
+def test_the_backfill_gives_the_service_each_copied_orders_version(sync_db, port, tmp_path) -> None:
+    """Copied at the monolith's version 5: a change made on the service then counts from 5, and the
+    monolith's next change (version 6) applies."""
+    legacy_url = _legacy_database(tmp_path / "shop.sqlite3")
+    shop = create_engine(legacy_url)
+    with shop.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE internal_aggregate_version"
+                " (aggregate_type text, aggregate_id text, version int)"
+            )
+        )
+        connection.execute(text("INSERT INTO internal_aggregate_version VALUES ('order', '3', 5)"))
+    shop.dispose()
+    source = read_only_engine(legacy_url)
+    try:
+        run_orders_backfill(LegacyOrderSource(source), port, CheckpointStore(sync_db))
+    finally:
+        source.dispose()
+    with port._engine.connect() as connection:
+        versions = dict(connection.execute(select(sync_version.c.aggregate_id, sync_version.c.version)).all())
+    assert versions == {"ORD-20250101-000003": 5}  # orders the monolith never counted get none
+    changed = port.apply_order_changes(
+        [OrderChange("e6", "legacy", next(iter(_records(port, "ORD-20250101-000003"))), 5, 6)]
+    )
+    assert changed == {"e6": "applied"}
+
+
+def _records(port, order_no: str):
+    return [record for record in port.order_records() if record.order_no == order_no]
