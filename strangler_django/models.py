@@ -93,6 +93,27 @@ class StockVersion(models.Model):
         return f"product {self.aggregate_id} stock v{self.version}"
 
 
+class AggregateVersion(models.Model):
+    """How many changes this side applied to an aggregate whose changes do not commute (an order's
+    status, say), its own and the other side's: an event carries the version its change made and the
+    other side applies it only when it is one behind (``strangler_django.versions``); otherwise the change
+    waits in ``sync_conflict``. The columns of a service's ``sync_version`` (``acl.sync.versions``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    aggregate_type = models.CharField(max_length=30)
+    aggregate_id = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "internal_aggregate_version"
+        constraints = [
+            models.UniqueConstraint(fields=["aggregate_type", "aggregate_id"], name="uq_aggregate_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate_type} {self.aggregate_id} v{self.version}"
+
+
 class SyncConflict(models.Model):
     """The conflict queue: a change from the other side that did not commute with one made here meanwhile
     (a level set while the stock moved, or a move below zero), parked with both values until an operator

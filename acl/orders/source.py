@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, Integer, String, column, func, inspect, select, table
 
 from acl.catalog.source import RejectedRow
 from acl.errors import LegacyDataError
@@ -16,7 +16,10 @@ from acl.orders.records import OrderRecord
 from acl.orders.references import LegacyReferenceReader
 from acl.orders.translators import order_from_legacy_row
 
-__all__ = ["LegacyOrderSource", "OrderPage"]
+__all__ = ["ORDER_VERSIONS", "LegacyOrderSource", "OrderPage"]
+
+ORDER_VERSIONS = "internal_aggregate_version"
+"""The monolith's count of changes per aggregate (``strangler_django``'s ``AggregateVersion``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,10 @@ class OrderPage:
     records: list[OrderRecord]
     rejected: list[RejectedRow] = field(default_factory=list)
     last_id: int = 0
+    watermarks: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """Each order's ``ord_id``, last outbox sequence and version (0 without events or a count) by order
+    number, read with the rows: the copy holds the order's events up to that sequence, and as many
+    changes as that version counts."""
 
 
 class LegacyOrderSource:
@@ -60,6 +67,8 @@ class LegacyOrderSource:
                     .order_by(tbl_order_line.c.ord_id, tbl_order_line.c.line_id)
                 ).mappings():
                     lines[line["ord_id"]].append(dict(line))
+                sequences = _last_sequences(connection, list(lines))
+                versions = _versions(connection, list(lines))
             references = self._references.resolve(
                 {row["cust_id"] for row in rows},
                 {line["prd_id"] for order_lines in lines.values() for line in order_lines},
@@ -72,6 +81,48 @@ class LegacyOrderSource:
                 except LegacyDataError as exc:
                     rejected.append(RejectedRow(legacy_id=row["ord_id"], error=exc))
             last_id = rows[-1]["ord_id"]
-            yield OrderPage(records=records, rejected=rejected, last_id=last_id)
+            watermarks = {
+                row["ord_no"]: (
+                    row["ord_id"],
+                    sequences.get(row["ord_id"], 0),
+                    versions.get(row["ord_id"], 0),
+                )
+                for row in rows
+            }
+            yield OrderPage(records=records, rejected=rejected, last_id=last_id, watermarks=watermarks)
             if len(rows) < batch_size:
                 return
+
+
+def _last_sequences(connection: Connection, ids: list[int]) -> dict[int, int]:
+    """Each order's last outbox sequence (the monolith's ``outbox_event``; none when it has no outbox)."""
+    if not ids or not inspect(connection).has_table("outbox_event"):
+        return {}
+    outbox = table(
+        "outbox_event",
+        column("aggregate_type", String),
+        column("aggregate_id", String),
+        column("sequence", Integer),
+    )
+    query = (
+        select(outbox.c.aggregate_id, func.max(outbox.c.sequence))
+        .where(outbox.c.aggregate_type == "order", outbox.c.aggregate_id.in_([str(i) for i in ids]))
+        .group_by(outbox.c.aggregate_id)
+    )
+    return {int(str(row[0])): int(str(row[1])) for row in connection.execute(query)}
+
+
+def _versions(connection: Connection, ids: list[int]) -> dict[int, int]:
+    """Each order's version on the monolith (``internal_aggregate_version``; none without the table)."""
+    if not ids or not inspect(connection).has_table(ORDER_VERSIONS):
+        return {}
+    versions = table(
+        ORDER_VERSIONS,
+        column("aggregate_type", String),
+        column("aggregate_id", String),
+        column("version", Integer),
+    )
+    query = select(versions.c.aggregate_id, versions.c.version).where(
+        versions.c.aggregate_type == "order", versions.c.aggregate_id.in_([str(i) for i in ids])
+    )
+    return {int(str(row[0])): int(str(row[1])) for row in connection.execute(query)}

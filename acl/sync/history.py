@@ -20,15 +20,16 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, column, inspect, select, table
+from sqlalchemy import Engine, Uuid, column, inspect, select, table
 
 from acl.catalog.source import LEGACY_STOCK_VERSION
 from acl.sync.stock import sync_applied, sync_conflict, sync_copied
 from acl.sync.tables import outbox_event, service_outbox
 
-__all__ = ["HistoryReport", "check_history"]
+__all__ = ["HistoryReport", "check_history", "present_event_ids"]
 
-_LEGACY_INBOX = table("internal_applied_event", column("event_id"), column("outcome"))
+_LEGACY_INBOX = table("internal_applied_event", column("event_id", Uuid()), column("outcome"))
+"""Django's UUIDField: ``uuid`` on PostgreSQL, hex without dashes in ``char(32)`` on SQLite."""
 _CHUNK = 500
 
 
@@ -102,12 +103,14 @@ def _copied(engine: Engine) -> dict[str, int]:
         return {row.aggregate_id: int(row.sequence) for row in conn.execute(select(sync_copied))}
 
 
-def _present(engine: Engine, id_column: Any, ids: list[str], *, uuid_hex: bool = False) -> set[str]:
+def present_event_ids(engine: Engine, id_column: Any, ids: list[str], *, as_uuid: bool = False) -> set[str]:
+    """Those of the event ids ``ids`` found in ``id_column`` (a ``Uuid``-typed column, as Django's on
+    every database: ``as_uuid``; else text with dashes)."""
     found: set[str] = set()
     with engine.connect() as conn:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            wanted = [uuid.UUID(i).hex for i in chunk] if uuid_hex else chunk
+            wanted: list[Any] = [uuid.UUID(i) for i in chunk] if as_uuid else chunk
             values: list[Any] = list(conn.scalars(select(id_column).where(id_column.in_(wanted))))
             found |= {str(uuid.UUID(str(value))) for value in values}
     return found
@@ -135,7 +138,7 @@ def check_history(legacy: Engine, service: Engine, *, origin: str) -> HistoryRep
     report = HistoryReport()
     legacy_changes = _stock_changes(legacy, outbox_event, "legacy", _copied(service))
     applied_here = (
-        _present(service, sync_applied.c.event_id, legacy_changes)
+        present_event_ids(service, sync_applied.c.event_id, legacy_changes)
         if inspect(service).has_table("sync_applied")
         else set()
     )
@@ -145,13 +148,11 @@ def check_history(legacy: Engine, service: Engine, *, origin: str) -> HistoryRep
         if inspect(service).has_table("service_outbox")
         else []
     )
-    applied_there = _present(
-        legacy, _LEGACY_INBOX.c.event_id, service_changes, uuid_hex=legacy.dialect.name == "sqlite"
-    )
+    applied_there = present_event_ids(legacy, _LEGACY_INBOX.c.event_id, service_changes, as_uuid=True)
     dead: set[str] = set()
     if inspect(service).has_table("service_dead_letter"):
         dead_ids = table("service_dead_letter", column("event_id")).c.event_id
-        dead = _present(service, dead_ids, [e for e in service_changes if e not in applied_there])
+        dead = present_event_ids(service, dead_ids, [e for e in service_changes if e not in applied_there])
     report.not_applied_on_legacy = [e for e in service_changes if e not in applied_there and e not in dead]
     report.open_conflicts = _open_conflicts(legacy) + _open_conflicts(service)
     if not report.not_applied_on_service and not report.not_applied_on_legacy:

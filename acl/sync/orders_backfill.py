@@ -1,7 +1,10 @@
 """Resumable, idempotent backfill of the orders service: every legacy order through the translators into
 ``OrdersPort.apply_orders``, page by page, with a checkpoint (``sync_checkpoints``, ``backfill:orders``).
 
-Writes are upserts by order number, so a re-run or an overlap with the consumer changes nothing. An
+Writes are upserts by order number, so a re-run or an overlap with the consumer changes nothing. The
+orders consumer's inbox takes each copied order's last outbox sequence, read with the page (its events
+up to there are in the copy: stale for the consumer, and reflected for reconcile's history check), and
+a port that counts order versions (``record_order_versions``) each order's version on the monolith. An
 order that does not translate, or that the service refuses (``ValueError``: the rest of its page is
 written one by one), is reported with its ``ord_id``; the others are written.
 """
@@ -12,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from acl.orders.records import OrderRecord
-from acl.orders.source import LegacyOrderSource
+from acl.orders.source import LegacyOrderSource, OrderPage
 from acl.sync.backfill import CheckpointStore
+from acl.sync.inbox import Inbox
 from acl.sync.ports import OrdersPort
 
 __all__ = ["OrdersBackfillRun", "RefusedOrder", "run_orders_backfill"]
@@ -51,6 +55,23 @@ def _write(port: OrdersPort, records: list[OrderRecord], report: OrdersBackfillR
                 report.rejected.append(RefusedOrder(record.order_no, exc))
 
 
+def _seed(
+    port: OrdersPort, inbox: Inbox, page: OrderPage, written_from: int, report: OrdersBackfillRun
+) -> None:
+    """The copied orders of ``page`` (not those refused since ``written_from``) as of their watermarks:
+    the consumer's inbox takes their sequences, a port that counts order versions their versions."""
+    refused = {str(item.legacy_id) for item in report.rejected[written_from:]}
+    copied = {
+        record.order_no: page.watermarks.get(record.order_no, (0, 0, 0))
+        for record in page.records
+        if record.order_no not in refused
+    }
+    record_versions = getattr(port, "record_order_versions", None)
+    if record_versions is not None:
+        record_versions({order_no: mark[2] for order_no, mark in copied.items() if mark[2]})
+    inbox.seed({("order", str(mark[0])): mark[1] for mark in copied.values() if mark[1]})
+
+
 def run_orders_backfill(
     source: LegacyOrderSource,
     port: OrdersPort,
@@ -61,6 +82,7 @@ def run_orders_backfill(
     restart: bool = False,
     on_page: Callable[[OrdersBackfillRun], None] | None = None,
     max_pages: int | None = None,
+    consumer: str = "orders",
 ) -> OrdersBackfillRun:
     """Copy legacy orders after the checkpoint into ``port``; the checkpoint follows every page.
 
@@ -70,11 +92,14 @@ def run_orders_backfill(
     previous = None if restart else checkpoints.load(name)
     after_id = previous.last_id if previous is not None and not previous.done else 0
     report = OrdersBackfillRun(last_id=after_id, started_after=after_id)
+    inbox = Inbox(checkpoints.engine, consumer)
     for page in source.pages(batch_size=batch_size, after_id=after_id):
         report.read += len(page.records) + len(page.rejected)
         report.rejected.extend(RefusedOrder(row.legacy_id, row.error) for row in page.rejected)
         if page.records:
+            written_from = len(report.rejected)
             _write(port, page.records, report)
+            _seed(port, inbox, page, written_from, report)
         report.pages += 1
         report.last_id = page.last_id
         checkpoints.save(name, last_id=report.last_id, done=False)

@@ -7,21 +7,28 @@ origin recorded and skipped). Applying a batch: resolve the customers and produc
 acknowledged); a record the service's model refuses (``ValueError``) is rejected alone, the rest of
 the batch applied, so one bad order never stalls the stream. Anything else (a database down) rewinds
 the batch and is retried.
+
+Events that carry the order's version (see ``acl.orders.versions``) go, when the port counts versions
+(``apply_order_changes``), as one ``OrderChange`` per order: applied only when the service's version of
+the order is the expected one, otherwise parked in its conflict queue (outcome ``conflict``), never
+overwriting a change made on the service meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from acl.errors import LegacyDataError
 from acl.orders.records import OrderRecord
 from acl.orders.references import LegacyReferences, referenced_ids
 from acl.orders.translators import order_from_legacy_payload
+from acl.orders.versions import event_order_version
 from acl.sync.consumer import InboxConsumer
 from acl.sync.events import SyncEvent
 from acl.sync.inbox import Inbox, Outcome
+from acl.sync.order_changes import OrderChange
 from acl.sync.ports import OrdersPort
 from acl.sync.transports.base import Transport
 
@@ -68,11 +75,13 @@ class OrdersConsumer(InboxConsumer):
                 candidates.append(event)
         latest: dict[str, tuple[SyncEvent, OrderRecord]] = {}
         superseded: dict[str, list[SyncEvent]] = {}
+        versions: dict[str, tuple[int, int]] = {}  # order -> (first version of the batch, last)
         if candidates:
             references = self._references.resolve(*referenced_ids(event.payload for event in candidates))
             for event in candidates:
                 try:
                     record = self._translate(event, references)
+                    version = event_order_version(event.payload)
                 except LegacyDataError as exc:
                     self._reject(event, exc)
                     outcomes[event.event_id] = "rejected"
@@ -82,7 +91,23 @@ class OrdersConsumer(InboxConsumer):
                 if event.aggregate_id in latest:
                     superseded.setdefault(event.aggregate_id, []).append(latest[event.aggregate_id][0])
                 latest[event.aggregate_id] = (event, record)
-        applied = self._apply_records(list(latest.values()))
+                if version is not None:
+                    first, _ = versions.get(event.aggregate_id, (version, version))
+                    versions[event.aggregate_id] = (min(first, version), version)
+        versioned = getattr(self._port, "apply_order_changes", None)
+        if versioned is None:
+            versions = {}
+        applied = self._apply_records([item for key, item in latest.items() if key not in versions])
+        applied.update(
+            self._apply_changes(
+                versioned,
+                [
+                    OrderChange(event.event_id, event.origin, record, versions[key][0] - 1, versions[key][1])
+                    for key, (event, record) in latest.items()
+                    if key in versions
+                ],
+            )
+        )
         for aggregate_id, (event, _) in latest.items():
             outcomes[event.event_id] = applied[event.event_id]
             for earlier in superseded.get(aggregate_id, ()):
@@ -97,6 +122,39 @@ class OrdersConsumer(InboxConsumer):
                 "ord_id", event.payload["ord_id"], f"not the event's order {event.aggregate_id}"
             )
         return record
+
+    def _apply_changes(self, apply: Any, changes: list[OrderChange]) -> dict[str, Outcome]:
+        """Through the port's ``apply_order_changes``; when the service refuses one, one by one."""
+        if not changes:
+            return {}
+        try:
+            outcomes: dict[str, Outcome] = dict(apply(changes))
+        except ValueError as exc:
+            if len(changes) == 1:
+                self._reject_change(changes[0], exc)
+                return {changes[0].event_id: "rejected"}
+            outcomes = {}
+            for change in changes:
+                try:
+                    outcomes.update(apply([change]))
+                except ValueError as one:
+                    self._reject_change(change, one)
+                    outcomes[change.event_id] = "rejected"
+        for change in changes:
+            if outcomes[change.event_id] == "applied":
+                self.stats.applied += 1
+            elif outcomes[change.event_id] == "conflict":
+                log.warning(
+                    "order %s: the change of event %s (version %d expected) was parked as a conflict",
+                    change.record.order_no,
+                    change.event_id,
+                    change.expected_version,
+                )
+        return outcomes
+
+    def _reject_change(self, change: OrderChange, error: Exception) -> None:
+        log.error("event %s (order %s) rejected: %s", change.event_id, change.record.order_no, error)
+        self.stats.rejected += 1
 
     def _apply_records(self, items: list[tuple[SyncEvent, OrderRecord]]) -> dict[str, Outcome]:
         """Apply all in one call; when the service refuses one, apply them one by one and reject it."""

@@ -12,6 +12,7 @@ STRANGLER_SYNC_ORIGIN                 catalog (the consumer's name and the servi
 STRANGLER_SYNC_CATALOG_PORT           new_services.catalog.adapters.sync_port:create_port
 STRANGLER_SYNC_ORDERS_ORIGIN          orders (the orders consumer's name and the orders service's origin tag)
 STRANGLER_SYNC_ORDERS_PORT            new_services.orders.adapters.sync_port:create_port
+ORDERS_DATABASE_URL                   the orders service's DB (.../services/orders/orders.sqlite3)
 STRANGLER_LEGACY_URL                  http://127.0.0.1:8100
 LEGACYSHOP_INTERNAL_TOKEN             else the internal_token file in LEGACYSHOP_DATA_DIR or .../legacy
 STRANGLER_SYNC_POLL_INTERVAL          0.02 (seconds)
@@ -45,6 +46,7 @@ class SyncSettings(BaseSettings):
         None, validation_alias="STRANGLER_SYNC_SERVICE_DATABASE_URL"
     )
     catalog_database_url: str | None = Field(None, validation_alias="CATALOG_DATABASE_URL")
+    orders_database_url_override: str | None = Field(None, validation_alias="ORDERS_DATABASE_URL")
     transport: str = Field("sql", pattern="^(sql|redis)$", validation_alias="STRANGLER_SYNC_TRANSPORT")
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="STRANGLER_SYNC_REDIS_URL")
     stream: str = Field("strangler:sync:legacy", validation_alias="STRANGLER_SYNC_STREAM")
@@ -81,6 +83,13 @@ class SyncSettings(BaseSettings):
         if self.catalog_database_url:
             return self.catalog_database_url
         return f"sqlite:///{self.home / 'services' / 'catalog' / 'catalog.sqlite3'}"
+
+    @property
+    def orders_database_url(self) -> str:
+        """The orders service's database (its outbox and dead letters, for reconcile's history check)."""
+        return self.orders_database_url_override or (
+            f"sqlite:///{self.home / 'services' / 'orders' / 'orders.sqlite3'}"
+        )
 
     def internal_token(self) -> str:
         """The monolith's internal bearer token: the variable, else its file (read, never created here)."""

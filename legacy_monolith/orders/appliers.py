@@ -1,6 +1,11 @@
 """Reverse sync of orders: ``order.status_changed`` sets ``ord_sts``; ``order.placed`` (from the orders
 service, keyed by the order number it chose) creates the order and its lines without touching stock
-(see ``legacy_monolith.orders.placed``)."""
+(see ``legacy_monolith.orders.placed``).
+
+A status change that carries the order's version (``ord_ver``) is applied only when the order's version
+here is one behind it: when the order changed here meanwhile (shipped here while cancelled there), the
+change is parked in ``sync_conflict`` with both statuses and the order keeps its own
+(``strangler_django.versions``)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from strangler_django.appliers import (
     ReverseEventError,
     UnknownAggregate,
 )
+from strangler_django.versions import event_version, expect_version
 
 __all__ = ["OrderApplier"]
 
@@ -38,7 +44,7 @@ class OrderApplier(Applier):
         """The same placed order under another event id: ``ord_no`` is unique."""
         return event.event_type == "order.placed" and Order.objects.filter(ord_no=str(event.key)).exists()
 
-    def apply(self, event: ReverseEvent) -> None:
+    def apply(self, event: ReverseEvent) -> str | None:
         if event.event_type == "order.placed":
             try:
                 order = order_placed_apply(order_no=str(event.key), payload=event.payload)
@@ -47,13 +53,19 @@ class OrderApplier(Applier):
             except OrderExists:
                 raise AlreadyApplied(str(event.key)) from None
             order_event_record(order=order, event_type="order.placed", origin=event.origin)
-            return
+            return None
         status = event.payload.get("ord_sts")
         if status not in dict(Order.STATUS_CHOICES):
             raise ReverseEventError("ord_sts", "ord_sts must be one of N, P, S, C.")
+        version = event_version(event.payload, "ord_ver")
         order = Order.objects.select_for_update().filter(pk=event.key).first()
         if order is None:
             raise UnknownAggregate(f"Order {event.key} does not exist.")
+        if version is not None and not expect_version(
+            event, version, aggregate_id=order.ord_id, field="ord_sts", ours=order.ord_sts, theirs=status
+        ):
+            return "conflict"
         order.ord_sts = status
         order.save(update_fields=["ord_sts"])
         order_event_record(order=order, event_type="order.status_changed", origin=event.origin)
+        return None

@@ -1,4 +1,6 @@
-"""The orders' outbox events: ``order.*`` with the ``tbl_order`` row and its lines."""
+"""The orders' outbox events: ``order.*`` with the ``tbl_order`` row and its lines, and ``ord_ver``: the
+order's version this change made (``strangler_django.versions``; the other side applies a change only
+when it is one behind, and parks it as a conflict otherwise)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from legacy_monolith.catalog.events import column_value
 from legacy_monolith.orders.models import Order
 from strangler_django.models import OutboxEvent
 from strangler_django.outbox import record_event
+from strangler_django.versions import aggregate_version_next
 
 __all__ = ["order_event_record", "order_snapshot"]
 
@@ -29,5 +32,7 @@ def order_snapshot(*, order: Order) -> dict[str, Any]:
 
 
 def order_event_record(*, order: Order, event_type: str, origin: str | None = None) -> OutboxEvent:
-    """``order.placed`` / ``order.status_changed`` with the order and its lines as they are now."""
-    return record_event("order", order.ord_id, event_type, order_snapshot(order=order), origin=origin)
+    """``order.placed`` / ``order.status_changed`` with the order and its lines as they are now, counted
+    as one more change of the order (``ord_ver``); call it inside the change's transaction."""
+    payload = {**order_snapshot(order=order), "ord_ver": aggregate_version_next("order", order.ord_id)}
+    return record_event("order", order.ord_id, event_type, payload, origin=origin)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, CursorResult, delete, func, insert, select, u
 from sqlalchemy.exc import IntegrityError
 
 from acl.sync.reverse import record_service_event
+from acl.sync.versions import version_of, version_set
 from new_services.orders.adapters.tables import (
     checkout_reservations,
     checkouts,
@@ -288,15 +289,22 @@ class SqlOutbox(Outbox):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    """The shared ``service_outbox`` of acl.sync, written on the unit of work's connection."""
+    """The shared ``service_outbox`` of acl.sync, written on the unit of work's connection. An order's
+    event counts one more change of the order (``sync_version``) and carries the version it made
+    (``ord_ver``): the monolith applies it only when its own version of the order is one behind."""
 
     def add(self, message: OutboxMessage) -> None:
+        payload = message.payload
+        if message.aggregate_type == "order":
+            version = (version_of(self._connection, "order", message.aggregate_id) or 0) + 1
+            version_set(self._connection, "order", message.aggregate_id, version)
+            payload = {**payload, "ord_ver": version}
         record_service_event(
             self._connection,
             aggregate_type=message.aggregate_type,
             aggregate_id=message.aggregate_id,
             event_type=message.event_type,
-            payload=message.payload,
+            payload=payload,
             origin=message.origin,
         )
 

@@ -5,11 +5,15 @@
 ``customer_user_id``, ``status`` in ``new|paid|shipped|cancelled``, aware ``ordered_at``, ``lines`` of
 ``product_id, sku, name, quantity, unit_price`` as ``Decimal``/``str``) and upserts them by order number.
 ``order_records()`` reads every visible order back as ``acl.orders.OrderRecord`` (for reconcile).
+``apply_order_changes(changes)`` takes ``acl.sync.order_changes.OrderChange`` (a record and the order's
+version it expects and makes): applied only when the service's version of the order is the expected
+one (or the service never counted a change of it), otherwise parked in ``sync_conflict`` with both
+statuses: a status changed on the service meanwhile is never overwritten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,8 +22,10 @@ from sqlalchemy import func, select
 
 from acl.orders.records import OrderLineRecord, OrderRecord
 from acl.orders.records import OrderStatus as RecordStatus
+from acl.sync.versions import park_version_conflict, version_of, version_set
 from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import MIGRATIONS
+from new_services.orders.adapters.sql_repository import SqlOrderRepository
 from new_services.orders.adapters.tables import order_lines, orders
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.orders.domain import Money, Order, OrderLine, OrderStatus
@@ -67,6 +73,50 @@ class OrdersSyncPort:
     def apply_orders(self, records: Sequence[Any]) -> int:
         converted = [order_from_record(record) for record in records]
         return import_orders(self.unit_of_work, converted)
+
+    def apply_order_changes(self, changes: Sequence[Any]) -> dict[str, str]:
+        """``{event_id: "applied" | "conflict"}``, in one transaction; ``ValueError`` (nothing written)
+        when the model refuses one."""
+        outcomes: dict[str, str] = {}
+        with self._engine.begin() as connection:
+            repository = SqlOrderRepository(connection)
+            for change in changes:
+                order = order_from_record(change.record)
+                if not order.status.visible:
+                    raise ValueError(f"order {order.order_no}: a synced order cannot be {order.status.value}")
+                current = version_of(connection, "order", order.order_no, lock=True)
+                held = repository.get(order.order_no)
+                if held is not None and current is not None and current != change.expected_version:
+                    park_version_conflict(
+                        connection,
+                        event_id=change.event_id,
+                        origin=change.origin,
+                        aggregate_type="order",
+                        aggregate_id=order.order_no,
+                        field="status",
+                        ours=held.status.value,
+                        theirs=order.status.value,
+                        expected=change.expected_version,
+                        found=current,
+                    )
+                    outcomes[change.event_id] = "conflict"
+                    continue
+                if held is None:
+                    repository.add(order)
+                elif held.status is not order.status:
+                    repository.save_status(order)
+                version_set(connection, "order", order.order_no, change.version)
+                outcomes[change.event_id] = "applied"
+        return outcomes
+
+    def record_order_versions(self, versions: Mapping[str, int]) -> None:
+        """A backfill copied these orders as of these versions (order number -> the monolith's count):
+        the count here is raised to it, never lowered."""
+        with self._engine.begin() as connection:
+            for order_no, version in versions.items():
+                current = version_of(connection, "order", order_no, lock=True)
+                if current is None or current < version:
+                    version_set(connection, "order", order_no, version)
 
     def order_records(self, *, batch_size: int = 1000) -> Iterator[OrderRecord]:
         """Every order a customer can see, in order-number order, ``batch_size`` orders per read."""

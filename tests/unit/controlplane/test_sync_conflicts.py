@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import Engine, create_engine
 
 from acl.sync.stock import StockChange, create_stock_sync_tables, park_conflict
+from acl.sync.versions import create_version_sync_tables, park_version_conflict
+from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from tests.unit.controlplane.conftest import Api
 
@@ -75,3 +77,36 @@ def test_conflicts_are_listed_with_both_values_and_resolved_once(api: Api) -> No
     assert entry["target"] == f"catalog/{conflict['id']}" and entry["reason"] == "counted"
     unknown = api.post("/sync/conflicts/billing/1/resolve", {"keep": "ours", "reason": "x"})
     assert unknown.status_code == 404
+
+
+def test_an_orders_parked_status_is_listed_and_resolved_like_stock(tmp_path: Path) -> None:
+    """Order conflicts (``acl.sync.versions``) sit in the same queue: listed with both statuses."""
+    orders = create_engine(f"sqlite:///{tmp_path / 'orders.sqlite3'}")
+    with orders.begin() as conn:
+        create_version_sync_tables(conn)
+        park_version_conflict(
+            conn,
+            event_id="5f0c3c1e-0000-4000-8000-000000000002",
+            origin="legacy",
+            aggregate_type="order",
+            aggregate_id="50000001",
+            field="status",
+            ours="cancelled",
+            theirs="shipped",
+            expected=1,
+            found=2,
+        )
+    service = SyncConflictService({"orders": str(orders.url)})
+    try:
+        (conflict,) = service.overview()["conflicts"]
+        assert (conflict["side"], conflict["aggregate_type"], conflict["aggregate_id"]) == (
+            "orders",
+            "order",
+            "50000001",
+        )
+        assert conflict["ours"] == {"status": "cancelled"} and conflict["theirs"]["status"] == "shipped"
+        resolved = service.resolve("orders", conflict["id"], resolution="theirs", by="ops")
+        assert resolved["resolution"] == "theirs" and service.overview()["open"] == 0
+    finally:
+        service.dispose()
+        orders.dispose()
