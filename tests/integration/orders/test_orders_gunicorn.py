@@ -279,7 +279,7 @@ def test_not_ready_until_migrated(tmp_path: Path) -> None:
     try:
         wait_for_http(f"http://127.0.0.1:{port}/readyz", expect_status=503, alive=process.alive)
         status, body, _ = call("GET", f"http://127.0.0.1:{port}/readyz")
-        assert status == 503 and "expected '0001'" in body["checks"]["database"]
+        assert status == 503 and "database at migration None, expected '0002'" in body["checks"]["database"]
         migrate = subprocess.run(
             [sys.executable, "-m", "new_services.orders", "migrate"],
             cwd=ROOT,
