@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from strangler_django.models import OutboxEvent
+from strangler_django.sync_positions import committed_event
 
 __all__ = ["last_outbox_sequences", "last_sequences", "own_origin", "record_event", "utc_now"]
 
@@ -59,7 +60,7 @@ def record_event(
             .first()
         )
         sequence = (last or 0) + 1
-    return OutboxEvent.objects.create(
+    event = OutboxEvent.objects.create(
         aggregate_type=aggregate,
         aggregate_id=key,
         sequence=sequence,
@@ -68,6 +69,8 @@ def record_event(
         occurred_at=utc_now(),
         origin=origin or own_origin(),
     )
+    committed_event(event.event_id)
+    return event
 
 
 def last_sequences(

@@ -71,6 +71,7 @@ STRANGLER_SESSION_STATE_KEYS = ["cart"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "strangler_django.sync_positions.SyncPositionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
