@@ -7,6 +7,8 @@ monolith's).
   until the monolith has applied them.
 * :func:`arrived`: which of the monolith's events a service's forward consumer has taken (its inbox in
   the sync database), for the service's ``GET /_strangler/sync/arrived``.
+
+A service hands both to the kit's ``install_sync_positions`` (the kit imports no acl).
 """
 
 from __future__ import annotations
@@ -21,18 +23,11 @@ from sqlalchemy import Engine, inspect, select
 from acl.sync.tables import sync_inbox
 
 __all__ = [
-    "MAX_EVENTS",
-    "SYNC_EVENTS_HEADER",
     "arrived",
     "collected",
     "collecting",
     "note_event",
-    "parse_event_ids",
 ]
-
-SYNC_EVENTS_HEADER = "X-Strangler-Sync-Events"
-MAX_EVENTS = 16
-"""Events named per answer (the newest) and asked about per call."""
 
 _events: ContextVar[list[str] | None] = ContextVar("acl_sync_recorded_events", default=None)
 
@@ -58,19 +53,6 @@ def note_event(event_id: str) -> None:
 def collected() -> list[str]:
     """The events recorded so far in the current request (empty outside :func:`collecting`)."""
     return list(_events.get() or ())
-
-
-def parse_event_ids(values: Sequence[str]) -> list[str]:
-    """Canonical event ids; ValueError naming the first that is not a UUID, or too many or none."""
-    if not values or len(values) > MAX_EVENTS:
-        raise ValueError(f"name 1 to {MAX_EVENTS} event ids as ?event=<uuid>")
-    ids = []
-    for value in values:
-        try:
-            ids.append(str(uuid.UUID(value)))
-        except ValueError:
-            raise ValueError(f"event id {value[:40]!r} is not a UUID") from None
-    return ids
 
 
 def arrived(sync: Engine, consumer: str, event_ids: Sequence[str]) -> set[str]:

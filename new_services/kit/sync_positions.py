@@ -6,12 +6,17 @@ the monolith to this service).
 
 The arrival endpoint reads the sync database's inbox (``STRANGLER_SYNC_DATABASE_URL``, by default the
 sync workers' own SQLite file in the home) for the consumer ``<SERVICE>_SYNC_CONSUMER`` (default: the
-service's name). It answers only whether event ids its caller already knows have arrived.
+service's name). It answers only whether event ids its caller already knows have arrived. The kit
+knows no sync code: the service passes how to read the inbox and how to collect a request's events
+(``acl.sync.positions.arrived`` and ``collecting``).
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import structlog
@@ -19,14 +24,30 @@ from flask import Blueprint, Flask, Response, request
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from acl.sync.positions import SYNC_EVENTS_HEADER, arrived, collected, collecting, parse_event_ids
 from new_services.kit.engine import make_engine
 from new_services.kit.responses import error_response, json_response
 from new_services.kit.settings import ServiceSettings
 
 __all__ = ["install_sync_positions"]
 
+SYNC_EVENTS_HEADER = "X-Strangler-Sync-Events"
+MAX_EVENTS = 16
+"""Events named per answer (the newest) and asked about per call."""
 _COLLECTOR = "strangler_sync_events"
+
+Arrived = Callable[[Engine, str, Sequence[str]], set[str]]
+"""(sync database, consumer, event ids) -> the ids that consumer has taken."""
+Collecting = Callable[[], AbstractContextManager[list[str]]]
+"""A context manager collecting the ids of the events written inside it into the list it yields."""
+
+
+def _event_ids(values: Sequence[str]) -> list[str]:
+    if not values or len(values) > MAX_EVENTS:
+        raise ValueError(f"Name 1 to {MAX_EVENTS} event ids as ?event=<uuid>.")
+    try:
+        return [str(uuid.UUID(value)) for value in values]
+    except ValueError:
+        raise ValueError("An event id is not a UUID.") from None
 
 
 class _SyncInbox:
@@ -48,7 +69,9 @@ class _SyncInbox:
             return self._engine
 
 
-def install_sync_positions(app: Flask, settings: ServiceSettings) -> None:
+def install_sync_positions(
+    app: Flask, settings: ServiceSettings, *, arrived: Arrived, collecting: Collecting
+) -> None:
     """The arrival endpoint, and the header naming what each answer committed."""
     inbox = _SyncInbox(settings.sync_database_url)
     consumer = settings.sync_consumer or settings.service
@@ -58,9 +81,9 @@ def install_sync_positions(app: Flask, settings: ServiceSettings) -> None:
     @blueprint.get("/_strangler/sync/arrived")
     def sync_arrived() -> Response:
         try:
-            ids = parse_event_ids(request.args.getlist("event"))
+            ids = _event_ids(request.args.getlist("event"))
         except ValueError as exc:
-            return error_response(400, "invalid_parameter", f"{exc}.", field="event")
+            return error_response(400, "invalid_parameter", str(exc), field="event")
         engine = inbox.engine()
         try:
             found = set() if engine is None else arrived(engine, consumer, ids)
@@ -74,14 +97,14 @@ def install_sync_positions(app: Flask, settings: ServiceSettings) -> None:
     @app.before_request
     def _collect() -> None:
         collector = collecting()
-        collector.__enter__()
+        request.environ[_COLLECTOR + ".events"] = collector.__enter__()
         request.environ[_COLLECTOR] = collector
 
     @app.after_request
     def _name_events(response: Response) -> Response:
-        events = collected()
+        events = request.environ.get(_COLLECTOR + ".events")
         if events and response.status_code < 400:
-            response.headers[SYNC_EVENTS_HEADER] = ",".join(events[-16:])
+            response.headers[SYNC_EVENTS_HEADER] = ",".join(events[-MAX_EVENTS:])
         return response
 
     @app.teardown_request

@@ -15,7 +15,6 @@ from new_services.kit.methods import ALL_METHODS
 from new_services.kit.observability import install_observability
 from new_services.kit.pages import shop_layout
 from new_services.kit.settings import ServiceSettings
-from new_services.kit.sync_positions import install_sync_positions
 from new_services.kit.tracing import install_tracing, trace_app
 
 __all__ = [
@@ -39,8 +38,7 @@ _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 def service_app(import_name: str, settings: ServiceSettings, wired: object) -> Flask:
     """The app every service starts from: ``wired`` (its composition root's product, with a
     ``readiness()`` check) as ``app.extensions[settings.service]``, paths kept as sent (no merging of
-    slashes, as Django), request-id JSON logs and metrics, ``/healthz`` and ``/readyz``, and read-your-writes
-    (``/_strangler/sync/arrived`` and the events each answer committed)."""
+    slashes, as Django), request-id JSON logs and metrics, ``/healthz`` and ``/readyz``."""
     service = settings.service
     install_tracing(service)
     app = Flask(import_name)
@@ -50,7 +48,6 @@ def service_app(import_name: str, settings: ServiceSettings, wired: object) -> F
         app, service=service, log_level=settings.log_level, metrics_dir=settings.metrics_dir
     )
     app.register_blueprint(health_blueprint(service, lambda: current_app.extensions[service].readiness()))
-    install_sync_positions(app, settings)
     trace_app(app)
     return app
 
