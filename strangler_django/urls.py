@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from strangler_django import health, session_state, sync_positions, views
+from strangler_django import health, session_messages, session_state, sync_positions, views
 
 app_name = "strangler"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("internal/sync/arrived", sync_positions.sync_arrived, name="sync_arrived"),
     path("internal/session/resolve", views.session_resolve, name="session_resolve"),
     path("internal/session/state", session_state.session_state, name="session_state"),
+    path("internal/session/messages", session_messages.session_messages, name="session_messages"),
 ]

@@ -40,6 +40,8 @@ class ServiceSettings(BaseSettings):
         None, validation_alias="STRANGLER_LEGACY_INTERNAL_TOKEN_FILE"
     )
     legacy_session_cookie: str = Field("sessionid", validation_alias="STRANGLER_LEGACY_SESSION_COOKIE")
+    legacy_messages_cookie: str = Field("messages", validation_alias="STRANGLER_LEGACY_MESSAGES_COOKIE")
+    """The monolith's flash-messages cookie (Django's ``MESSAGE_COOKIE_NAME``), for kit/flash.py."""
     # Read-your-writes (kit/sync_positions.py): the sync database holding the forward consumers' inbox,
     # and this service's consumer in it (``<SERVICE>_SYNC_CONSUMER``, default the service's name).
     sync_database_url_override: str | None = Field(None, validation_alias="STRANGLER_SYNC_DATABASE_URL")

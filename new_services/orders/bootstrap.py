@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from acl.identity import IdentityVerifier, load_identity_key
 from new_services.kit.engine import make_engine
+from new_services.kit.flash import TakeMessages
 from new_services.orders.adapters.legacy_session import LegacySessionCarts
 from new_services.orders.adapters.legacy_stock import LegacyStock
 from new_services.orders.adapters.migrate import MIGRATIONS
@@ -35,6 +36,8 @@ class Orders:
     identity: IdentityVerifier
     readiness: ReadinessCheck
     session_carts: SessionCartPort | None = None
+    flash_messages: TakeMessages | None = None
+    """The monolith's pending flash messages for the pages (None: pages show none)."""
     clock: Callable[[], datetime] = _utcnow
     closers: tuple[Callable[[], None], ...] = field(default=())
 
@@ -80,6 +83,7 @@ def bootstrap(settings: OrdersSettings) -> Orders:
     return Orders(
         settings=settings,
         session_carts=session_carts,
+        flash_messages=session_carts.take_messages,
         uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
         stock=stock,
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),

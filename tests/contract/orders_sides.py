@@ -79,6 +79,15 @@ class Customer:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
+    def leave_flash_message(self, product_id: int) -> None:
+        """Add one unit through the monolith's HTML form, which leaves "Added 1 x ... to your cart." for
+        the next page (the redirect to the cart is not followed: the message stays pending)."""
+        answer = self.http.post(
+            f"/cart/add/{product_id}/",
+            data={"quantity": "1", "csrfmiddlewaretoken": self.csrf["X-CSRFToken"]},
+        )
+        assert answer.status_code == 302, answer.text[:500]
+
     def checkout(self, **headers: str) -> httpx2.Response:
         return self.http.post(
             "/api/orders", content=b"", headers={**self.csrf, "Content-Type": "application/json", **headers}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from acl.sync import positions
+from new_services.kit.flash import install_flash_cookies
 from new_services.kit.sync_positions import install_sync_positions
 from new_services.kit.tracing import install_tracing
 from new_services.kit.web import answer_as_the_monolith, service_app
@@ -23,6 +24,7 @@ def create_app(settings: OrdersSettings | None = None, *, orders: Orders | None 
     orders = orders or bootstrap(settings)
     app = service_app(__name__, settings, orders)
     install_sync_positions(app, settings, arrived=positions.arrived, collecting=positions.collecting)
+    install_flash_cookies(app)
     app.jinja_env.keep_trailing_newline = True  # as Django's templates render (and include) them
     register_error_handlers(app)
     app.register_blueprint(api.blueprint)
