@@ -92,10 +92,15 @@ class SessionStateClient(LegacyClient):
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         super().__init__(base_url, headers=headers, **kwargs)
 
-    def read(self, session_key: str) -> SessionState | None:
-        """The session's state, or None when the monolith knows no such (live) session."""
+    def read(self, session_key: str, *, before_request: str | None = None) -> SessionState | None:
+        """The session's state, or None when the monolith knows no such (live) session; with
+        ``before_request`` (an ``X-Request-Id``), as it was before that request changed it (a shadowed
+        write sees what the monolith saw)."""
+        headers = {"X-Legacy-Session": session_key}
+        if before_request:
+            headers["X-Legacy-Before-Request"] = before_request
         try:
-            response = self._request("GET", SESSION_STATE_PATH, headers={"X-Legacy-Session": session_key})
+            response = self._request("GET", SESSION_STATE_PATH, headers=headers)
         except LegacyNotFound:
             return None
         return _state_from_json(self._json(response))

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "strangler_django.sync_positions.SyncPositionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "strangler_django.session_state.SessionSnapshotMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -79,6 +79,9 @@ _NEW = Target.NEW.value
 _TARGET_NEW = Target.NEW
 _SECURE = b"; Secure"
 _CLIENT_GONE = 499
+_MIRRORED = ("x-strangler-mirrored", "1")
+"""On a write the legacy answers and a service will be shown (shadow): see strangler_django's
+``SessionSnapshotMiddleware``."""
 
 
 class ClientDisconnected(Exception):
@@ -274,6 +277,9 @@ class Forwarder:
                         mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
                         if target is _NEW:
                             headers = mirror_headers
+            if shadowed and target is _LEGACY and method not in _FALLBACK_METHODS:
+                # the legacy keeps the session as it was before this request, for the mirror to read
+                headers = [*headers, _MIRRORED]
             client_timeout = self._timeouts.get(timeouts)
             # --- the upstream's answer (and at most one fallback to the legacy) ----------------------
             attempt_start = perf_counter()

@@ -45,6 +45,10 @@ class OrdersSides:
     orders: RunningProcess
     catalog: RunningProcess
     dataplane: RunningProcess
+    store: Store | None = None
+    """The data plane's store, for a test that publishes another table."""
+    orders_url: str = ""
+    catalog_url: str = ""
 
     def url(self, side: str) -> str:
         return self.monolith_url if side == "monolith" else self.service_url
@@ -224,4 +228,14 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
         dataplane = start_dataplane(home, store, legacy_url)
         stack.callback(dataplane.process.stop)
         store.wait_applied(version, workers=1)
-        yield OrdersSides(legacy_url, dataplane.url, legacy, orders, catalog, dataplane.process)
+        yield OrdersSides(
+            legacy_url,
+            dataplane.url,
+            legacy,
+            orders,
+            catalog,
+            dataplane.process,
+            store,
+            f"http://127.0.0.1:{orders_port}",
+            f"http://127.0.0.1:{catalog_port}",
+        )

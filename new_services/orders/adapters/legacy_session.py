@@ -42,9 +42,9 @@ class LegacySessionCarts:
                 self._client = SessionStateClient(self._base_url, token)
             return self._client
 
-    def read(self, session_key: str) -> SessionCart | None:
+    def read(self, session_key: str, *, before_request: str | None = None) -> SessionCart | None:
         try:
-            state = self._bridge().read(session_key)
+            state = self._bridge().read(session_key, before_request=before_request)
         except LegacyServiceError as exc:
             raise SessionUnavailable(f"cannot read the session cart: {exc}") from exc
         if state is None:
