@@ -14,3 +14,7 @@ class StranglerDjangoConfig(AppConfig):
         from strangler_django.tracing import instrument_from_environment
 
         instrument_from_environment()
+        # the scoped service tokens (STRANGLER_SERVICE_TOKENS): generated at first start
+        from strangler_django.service_tokens import ensure_token_files
+
+        ensure_token_files()

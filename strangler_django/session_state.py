@@ -20,11 +20,10 @@ Shadowed writes: the toolkit mirrors a request the monolith already answered to 
 see the session as the monolith saw it *before* that request (a checkout the monolith answered has
 emptied the cart already), and not as it is when the mirror runs (the client may have moved on).
 ``SessionSnapshotMiddleware`` (after Django's ``SessionMiddleware``) keeps the allowed keys' values from
-before a write under its ``X-Request-Id`` (the last few, in the session itself, so every session engine
-keeps them): for a write that changed them, and for every write the toolkit's data plane marks as
-mirrored (``X-Strangler-Mirrored: 1``, which clients cannot send: the data plane strips their
-``X-Strangler-*`` headers). A ``GET`` with that id in ``X-Legacy-Before-Request`` answers those values
-(the current ones when none were kept).
+before every write the toolkit's data plane marks as mirrored (``X-Strangler-Mirrored: 1``, which clients
+cannot send: the data plane strips their ``X-Strangler-*`` headers) under its ``X-Request-Id`` (the last
+16, in the session itself, so every session engine keeps them). A ``GET`` with that id in
+``X-Legacy-Before-Request`` answers those values (the current ones when none were kept).
 """
 
 from __future__ import annotations
@@ -50,7 +49,8 @@ REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
 MIRRORED_HEADER = "HTTP_X_STRANGLER_MIRRORED"
 SNAPSHOTS_KEY = "_strangler_state_before"
 """The session key holding ``[[request id, {key: value before}], ...]``, newest last."""
-KEPT_SNAPSHOTS = 4
+KEPT_SNAPSHOTS = 16
+"""Mirrors run within a second or so: no client writes this often in that time."""
 
 
 def _allowed_keys() -> frozenset[str]:
@@ -85,8 +85,8 @@ def _allowed_part(session: SessionBase, allowed: frozenset[str]) -> dict[str, An
 
 
 class SessionSnapshotMiddleware:
-    """Keeps the allowed keys' values from before a write that changed them (or that will be mirrored),
-    under its X-Request-Id."""
+    """Keeps the allowed keys' values from before a write the data plane will mirror, under its
+    X-Request-Id."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -95,13 +95,13 @@ class SessionSnapshotMiddleware:
         request_id = request.META.get(REQUEST_ID_HEADER, "")
         session: SessionBase | None = getattr(request, "session", None)
         allowed = _allowed_keys()
-        if not request_id or session is None or not allowed or request.method in ("GET", "HEAD", "OPTIONS"):
+        mirrored = request.META.get(MIRRORED_HEADER) == "1"
+        if not mirrored or not request_id or session is None or not allowed:
             return self.get_response(request)
         before = _allowed_part(session, allowed)
         response = self.get_response(request)
         session = getattr(request, "session", None)  # a login replaces it
-        mirrored = request.META.get(MIRRORED_HEADER) == "1"
-        if session is not None and (mirrored or _allowed_part(session, allowed) != before):
+        if session is not None:
             kept = [entry for entry in session.get(SNAPSHOTS_KEY, []) if entry[0] != request_id]
             session[SNAPSHOTS_KEY] = [*kept, [request_id[:64], before]][-KEPT_SNAPSHOTS:]
         return response

@@ -125,8 +125,8 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
         "STRANGLER_LEGACY_URL": legacy_url,
         "ORDERS_PORT": str(orders_port),
         "ORDERS_WORKERS": "2",
-        "ORDERS_LEGACY_USERNAME": STAFF[0],
-        "ORDERS_LEGACY_PASSWORD": STAFF[1],
+        # no staff credentials: the service calls the stock API with its own scoped token, which the
+        # monolith writes to $STRANGLER_HOME/legacy/service_tokens/orders when it first starts
     }
     if orders_database_url is not None:
         orders_env["ORDERS_DATABASE_URL"] = orders_database_url

@@ -94,12 +94,13 @@ def test_a_shadowed_request_reads_the_session_as_it_was_before_the_request_it_mi
         SessionSnapshotMiddleware(lambda r: view(r) or HttpResponse())(request)
         request.session.save()
 
+    mirrored = {"HTTP_X_STRANGLER_MIRRORED": "1"}
     # a refused checkout the data plane mirrors: kept although it changed nothing, since the client may
     # change the basket before the mirror reads it
-    served("post", "req-refused", lambda r: None, HTTP_X_STRANGLER_MIRRORED="1")
-    served("post", "req-checkout", lambda r: r.session.__setitem__("basket", {}))  # a checkout
-    served("post", "req-nothing", lambda r: None)  # a write that leaves the basket alone
-    served("get", "req-read", lambda r: r.session.__setitem__("basket", {}))  # reads are never kept
+    served("post", "req-refused", lambda r: None, **mirrored)
+    served("post", "req-checkout", lambda r: r.session.__setitem__("basket", {}), **mirrored)
+    served("post", "req-direct", lambda r: r.session.__setitem__("basket", {"9": 1}))  # not mirrored
+    served("post", "req-again", lambda r: r.session.__setitem__("basket", {}))  # not mirrored either
 
     def state(before=None):
         headers = _headers(key)
@@ -110,6 +111,9 @@ def test_a_shadowed_request_reads_the_session_as_it_was_before_the_request_it_mi
     assert state("req-checkout") == {"user_id": member.pk, "data": {"basket": {"7": 2}}}
     assert state("req-refused") == state("req-checkout")
     assert (
-        state() == state("req-nothing") == state("req-read") == {"user_id": member.pk, "data": {"basket": {}}}
+        state()
+        == state("req-direct")
+        == state("req-unknown")
+        == {"user_id": member.pk, "data": {"basket": {}}}
     )
     assert "_strangler_state_before" not in client.get(PATH, **_headers(key)).json()["data"]

@@ -21,7 +21,7 @@ import pytest
 from strangler_proxy.routes import LEGACY, ActionMode, MatchKind, Rule, RuleAction, RuleMatch, Upstream
 from tests.contract.orders_sides import Customer
 from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane, table
-from tests.integration.sync.harness import STAFF, SyncStack, running_sync_stack
+from tests.integration.sync.harness import SyncStack, running_sync_stack
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, start_process
 
@@ -77,8 +77,7 @@ def seam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seam]:
                 "STRANGLER_LEGACY_URL": stack.legacy_url,
                 "STRANGLER_LEGACY_INTERNAL_TOKEN": stack.env["LEGACYSHOP_INTERNAL_TOKEN"],
                 "STRANGLER_SYNC_DATABASE_URL": stack.sync_database_url,
-                "ORDERS_LEGACY_USERNAME": STAFF[0],
-                "ORDERS_LEGACY_PASSWORD": STAFF[1],
+                "ORDERS_LEGACY_SERVICE_TOKEN_FILE": str(workdir / "legacy" / "service_tokens" / "orders"),
             },
             ready_url=f"http://127.0.0.1:{orders_port}/readyz",
         )
