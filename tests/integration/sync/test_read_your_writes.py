@@ -11,19 +11,14 @@ rather than by falling back (the data plane's debug headers say who answered).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx2
 import pytest
 
-from strangler_proxy.routes import LEGACY, ActionMode, MatchKind, Rule, RuleAction, RuleMatch, Upstream
+from strangler_proxy.routes import LEGACY, MatchKind
 from tests.contract.orders_sides import Customer
-from tests.integration.dataplane.harness import DataPlaneProcess, Store, start_dataplane, table
-from tests.integration.sync.harness import SyncStack, running_sync_stack
-from tests.support.net import free_port
-from tests.support.processes import VENV_BIN, start_process
+from tests.integration.sync.harness import SyncStack
+from tests.integration.sync.seam import Seam, running_seam, to_orders
 
 pytestmark = [pytest.mark.integration]
 
@@ -31,78 +26,10 @@ DEMO = ("demo", "demo-password-123")
 ROUNDS = 100
 
 
-@dataclass
-class Seam:
-    stack: SyncStack
-    store: Store
-    dataplane: DataPlaneProcess
-    orders_url: str
-
-    def publish(self, rules: list[Rule]) -> None:
-        upstreams = [
-            Upstream(name=LEGACY, url=self.stack.legacy_url),
-            Upstream(name="orders", url=self.orders_url),
-        ]
-        version = self.store.publish(table(upstreams, rules))
-        self.store.wait_applied(version, workers=1)
-
-
-def _to_orders(name: str, path: str, methods: set[str], kind: MatchKind = MatchKind.PREFIX) -> Rule:
-    return Rule(
-        name=name,
-        match=RuleMatch(kind=kind, path=path, methods=frozenset(methods)),
-        action=RuleAction(mode=ActionMode.NEW, upstream="orders"),
-    )
-
-
 @pytest.fixture(scope="module")
 def seam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seam]:
-    workdir = tmp_path_factory.mktemp("read-your-writes")
-    with running_sync_stack(workdir) as stack, ExitStack() as running:
-        home = Path(stack.env["STRANGLER_HOME"])
-        orders_port = free_port()
-        orders_database_url = f"sqlite:///{home / 'services' / 'orders' / 'orders.sqlite3'}"
-        orders = start_process(
-            [
-                str(VENV_BIN / "gunicorn"),
-                "-c",
-                "new_services/orders/gunicorn.conf.py",
-                "new_services.orders.entrypoints.wsgi:app",
-            ],
-            log_path=workdir / "orders.log",
-            env={
-                "STRANGLER_HOME": str(home),
-                "ORDERS_PORT": str(orders_port),
-                "ORDERS_WORKERS": "2",
-                "STRANGLER_LEGACY_URL": stack.legacy_url,
-                "STRANGLER_LEGACY_INTERNAL_TOKEN": stack.env["LEGACYSHOP_INTERNAL_TOKEN"],
-                "STRANGLER_SYNC_DATABASE_URL": stack.sync_database_url,
-                "ORDERS_LEGACY_SERVICE_TOKEN_FILE": str(workdir / "legacy" / "service_tokens" / "orders"),
-            },
-            ready_url=f"http://127.0.0.1:{orders_port}/readyz",
-        )
-        running.callback(orders.stop)
-        stack.sync("backfill", "orders", "--no-progress")
-        stack.start("relay")
-        stack.start("consume-orders")
-        stack.start(
-            "reverse",
-            name="reverse-orders",
-            env={
-                "STRANGLER_SYNC_ORIGIN": "orders",
-                "STRANGLER_SYNC_SERVICE_DATABASE_URL": orders_database_url,
-            },
-        )
-        store = Store(workdir / "store.sqlite3")
-        running.callback(store.engine.dispose)
-        dataplane = start_dataplane(
-            home,
-            store,
-            stack.legacy_url,
-            extra_env={"STRANGLER_LEGACY_INTERNAL_TOKEN": stack.env["LEGACYSHOP_INTERNAL_TOKEN"]},
-        )
-        running.callback(dataplane.process.stop)
-        yield Seam(stack, store, dataplane, f"http://127.0.0.1:{orders_port}")
+    with running_seam(tmp_path_factory.mktemp("read-your-writes")) as running:
+        yield running
 
 
 def _products(stack: SyncStack) -> list[int]:
@@ -121,8 +48,8 @@ def _read_at_once(customer: Customer, order_no: str) -> tuple[httpx2.Response, h
 def test_a_checkout_on_the_monolith_is_read_at_once_on_the_orders_service(seam: Seam) -> None:
     seam.publish(
         [
-            _to_orders("order-pages", "/orders/", {"GET", "HEAD"}),
-            _to_orders("order-api", "/api/orders/", {"GET", "HEAD"}),
+            to_orders("order-pages", "/orders/", {"GET", "HEAD"}),
+            to_orders("order-api", "/api/orders/", {"GET", "HEAD"}),
         ]
     )
     products = _products(seam.stack)
@@ -154,7 +81,7 @@ def test_a_checkout_on_the_monolith_is_read_at_once_on_the_orders_service(seam: 
 
 
 def test_a_checkout_on_the_orders_service_is_read_at_once_on_the_monolith(seam: Seam) -> None:
-    seam.publish([_to_orders("checkout", "/api/orders", {"POST"}, MatchKind.EXACT)])
+    seam.publish([to_orders("checkout", "/api/orders", {"POST"}, MatchKind.EXACT)])
     products = _products(seam.stack)
     customer = Customer(seam.dataplane.url).log_in(*DEMO)
     misses: list[str] = []
@@ -176,7 +103,7 @@ def test_a_checkout_on_the_orders_service_is_read_at_once_on_the_monolith(seam: 
 def test_without_a_position_the_read_does_not_wait(seam: Seam) -> None:
     """The sync is not instant: the same read with the position cookie dropped misses an order it was
     just told about (what every round above would have seen without read-your-writes)."""
-    seam.publish([_to_orders("order-api", "/api/orders/", {"GET", "HEAD"})])
+    seam.publish([to_orders("order-api", "/api/orders/", {"GET", "HEAD"})])
     seam.stack.stop("consume-orders")  # the order cannot reach the service while this runs
     customer = Customer(seam.dataplane.url).log_in(*DEMO)
     try:
