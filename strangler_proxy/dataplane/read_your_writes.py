@@ -11,7 +11,8 @@ that side says it has taken the events:
   internal token);
 * a service: ``GET /_strangler/sync/arrived?event=...`` (its forward consumer's inbox).
 
-Taken in time: the read goes where the table sends it. Not taken in time (or the side could not say):
+Taken in time: the read goes where the table sends it. Not taken in time (or the side could not say;
+a side without the endpoint, 404, is not waited for):
 a read bound for a service is served by the legacy instead (the system of record, which has its own
 writes, and the service's writes once synced), a read bound for the legacy goes to the legacy; either
 way the data plane's log names the cause (``read-your-writes: ...``) and the waiter counts it. A position
@@ -164,28 +165,28 @@ class ArrivalWaiter:
         self.waits += 1
         deadline = time.monotonic() + self.bound_s
         pending = [event for event in position.events if (side, event) not in self._taken]
-        reason = "not taken"
+        reason = f"not taken within {self.bound_s:g} s"
         while pending:
             try:
                 arrived = await self._ask(side, base_url, pending, deadline)
+            except _NoEndpoint as exc:
+                reason = f"{exc}: not waited for"
+                break
             except _CannotAsk as exc:
-                reason = str(exc)
+                reason = f"{exc}, for {self.bound_s:g} s"
                 arrived = set()
             for event in arrived:
                 self._remember(side, event)
             pending = [event for event in pending if event not in arrived]
-            if not pending:
-                return None
             left = deadline - time.monotonic()
-            if left <= 0:
+            if not pending or left <= 0:
                 break
             await asyncio.sleep(min(self._poll_s, left))
         if not pending:
             return None
         self.missed += 1
-        return f"{len(pending)} of {len(position.events)} events from {position.side} not on {side} " + (
-            f"after {self.bound_s:g} s ({reason})"
-        )
+        missing = f"{len(pending)} of {len(position.events)} events from {position.side} not on {side}"
+        return f"{missing} ({reason})"
 
     def _remember(self, side: str, event: str) -> None:
         self._taken[(side, event)] = None
@@ -208,6 +209,8 @@ class ArrivalWaiter:
             async with self._session.get(
                 url, params=[("event", event) for event in events], headers=headers, timeout=timeout
             ) as response:
+                if response.status == 404:
+                    raise _NoEndpoint(f"{side} has no {url.removeprefix(base_url)} (404)")
                 if response.status != 200:
                     raise _CannotAsk(f"{side} answered {response.status} to {url}")
                 found = await response.json()
@@ -221,3 +224,7 @@ class ArrivalWaiter:
 
 class _CannotAsk(Exception):
     """The side could not say (down, refused, no token): the wait goes on until its bound."""
+
+
+class _NoEndpoint(_CannotAsk):
+    """The side does not answer read-your-writes at all (404): no use waiting."""
