@@ -344,7 +344,7 @@ class Forwarder:
                     upstream = upstreams[LEGACY]
                     headers = request.headers
             # --- the answer back to the client -----------------------------------------------------
-            if self._positions is not None and response.status < 400:
+            if self._positions is not None and method not in _FALLBACK_METHODS and response.status < 400:
                 self._position_to_cookie(out, LEGACY if target is _LEGACY else upstream_name, request)
             if decision.set_cookie is not None:
                 secure = request.public_scheme == "https"

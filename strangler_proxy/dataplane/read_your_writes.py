@@ -2,8 +2,9 @@
 
 A side that commits sync events in answer to a request names them in ``X-Strangler-Sync-Events`` (the
 monolith through ``strangler_django.sync_positions``, a service through ``acl.sync.positions``). The
-forwarder takes that header off the answer and gives the client a signed cookie instead,
-``strangler_sync`` = the side that wrote and its event ids, valid for ``cookie_s``. A later GET or HEAD
+forwarder takes that header off the answer to a write (any method but GET and HEAD) and gives the
+client a signed cookie instead, ``strangler_sync`` = the side that wrote and its event ids, valid for
+``cookie_s``. A later GET or HEAD
 carrying the cookie that is routed to the *other* side waits, up to ``bound_s`` (default 2 s), until
 that side says it has taken the events:
 

@@ -63,6 +63,7 @@ def test_a_checkout_on_the_monolith_is_read_at_once_on_the_orders_service(seam: 
             assert placed.status_code == 201, placed.text
             assert placed.headers["x-strangler-upstream"] == LEGACY
             assert "strangler_sync" in customer.http.cookies  # the position of the write
+            assert "x-strangler-sync-events" not in placed.headers  # taken off by the data plane
             order_no = placed.json()["order_no"]
             api, page = _read_at_once(customer, order_no)
             for answer in (api, page):
