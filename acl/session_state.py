@@ -16,9 +16,54 @@ from typing import Any
 from acl.errors import LegacyDataError, LegacyNotFound
 from acl.legacy_client import LegacyClient
 
-__all__ = ["SESSION_STATE_PATH", "SessionState", "SessionStateClient"]
+__all__ = [
+    "SESSION_MESSAGES_PATH",
+    "SESSION_STATE_PATH",
+    "FlashMessage",
+    "PendingMessages",
+    "SessionState",
+    "SessionStateClient",
+]
 
 SESSION_STATE_PATH = "/internal/session/state"
+SESSION_MESSAGES_PATH = "/internal/session/messages"
+
+
+@dataclass(frozen=True, slots=True)
+class FlashMessage:
+    """One of the monolith's flash messages: its level, its CSS tags and its text (not HTML-escaped)."""
+
+    level: int
+    tags: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessages:
+    """The messages a client's next page shows, and the ``Set-Cookie`` values that page must carry."""
+
+    messages: tuple[FlashMessage, ...] = ()
+    set_cookies: tuple[str, ...] = ()
+
+
+def _messages_from_json(body: Any) -> PendingMessages:
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        raise LegacyDataError("session messages", body, 'expected {"messages": [...], "set_cookies": [...]}')
+    cookies = body.get("set_cookies", [])
+    if not isinstance(cookies, list) or not all(isinstance(value, str) for value in cookies):
+        raise LegacyDataError("set_cookies", cookies, "not a list of Set-Cookie values")
+    taken = []
+    for item in body["messages"]:
+        if not isinstance(item, dict):
+            raise LegacyDataError("messages", item, "not a message object")
+        level, tags, text = item.get("level"), item.get("tags"), item.get("message")
+        if not isinstance(level, int) or not isinstance(tags, str) or not isinstance(text, str):
+            raise LegacyDataError("messages", item, 'expected {"level": int, "tags": str, "message": str}')
+        taken.append(FlashMessage(level, tags, text))
+    return PendingMessages(tuple(taken), tuple(cookies))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +92,29 @@ class SessionStateClient(LegacyClient):
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         super().__init__(base_url, headers=headers, **kwargs)
 
-    def read(self, session_key: str) -> SessionState | None:
-        """The session's state, or None when the monolith knows no such (live) session."""
+    def read(self, session_key: str, *, before_request: str | None = None) -> SessionState | None:
+        """The session's state, or None when the monolith knows no such (live) session; with
+        ``before_request`` (an ``X-Request-Id``), as it was before that request changed it (a shadowed
+        write sees what the monolith saw)."""
+        headers = {"X-Legacy-Session": session_key}
+        if before_request:
+            headers["X-Legacy-Before-Request"] = before_request
         try:
-            response = self._request("GET", SESSION_STATE_PATH, headers={"X-Legacy-Session": session_key})
+            response = self._request("GET", SESSION_STATE_PATH, headers=headers)
         except LegacyNotFound:
             return None
         return _state_from_json(self._json(response))
+
+    def take_messages(self, session_key: str | None, messages_cookie: str | None) -> PendingMessages:
+        """The client's pending flash messages, taken as the monolith's next page would take them (so a
+        message is shown once, on whichever side renders that page). Never retried (it changes state)."""
+        headers = {}
+        if session_key:
+            headers["X-Legacy-Session"] = session_key
+        if messages_cookie:
+            headers["X-Legacy-Messages"] = messages_cookie
+        response = self._request("POST", SESSION_MESSAGES_PATH, headers=headers)
+        return _messages_from_json(self._json(response))
 
     def change(
         self,

@@ -17,3 +17,7 @@ class StranglerDjangoConfig(AppConfig):
 
         instrument_from_environment()
         init_error_tracking()
+        # the scoped service tokens (STRANGLER_SERVICE_TOKENS): generated at first start
+        from strangler_django.service_tokens import ensure_token_files
+
+        ensure_token_files()

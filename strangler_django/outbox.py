@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from strangler_django.models import OutboxEvent
+from strangler_django.sync_positions import committed_event
 from strangler_django.tracing import current_trace_context
 
 __all__ = ["TRACE_KEY", "last_outbox_sequences", "last_sequences", "own_origin", "record_event", "utc_now"]
@@ -70,7 +71,7 @@ def record_event(
     trace = current_trace_context()
     if trace:
         payload = {**payload, TRACE_KEY: trace}
-    return OutboxEvent.objects.create(
+    event = OutboxEvent.objects.create(
         aggregate_type=aggregate,
         aggregate_id=key,
         sequence=sequence,
@@ -79,6 +80,8 @@ def record_event(
         occurred_at=utc_now(),
         origin=origin or own_origin(),
     )
+    committed_event(event.event_id)
+    return event
 
 
 def last_sequences(

@@ -15,10 +15,21 @@ authentication keys and anything else the project keeps there stay inside the mo
 "expect": {key: value | null}}``: each key of ``data`` is set (``null`` removes it), but only when
 every key of ``expect`` still holds the given value (``null``: absent), else 409 ``session_changed``
 and nothing is written; it answers like ``GET`` with the new data.
+
+Shadowed writes: the toolkit mirrors a request the monolith already answered to a service, which must
+see the session as the monolith saw it *before* that request (a checkout the monolith answered has
+emptied the cart already), and not as it is when the mirror runs (the client may have moved on).
+``SessionSnapshotMiddleware`` (after Django's ``SessionMiddleware``) keeps the allowed keys' values from
+before every write the toolkit's data plane marks as mirrored (``X-Strangler-Mirrored: 1``, which clients
+cannot send: the data plane strips their ``X-Strangler-*`` headers) under its ``X-Request-Id`` (the last
+16, in the session itself, so every session engine keeps them). A ``GET`` with that id in
+``X-Legacy-Before-Request`` answers those values (the current ones when none were kept).
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -26,13 +37,20 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from strangler_django.http import EndpointError, internal_endpoint, json_object
 
-__all__ = ["session_state"]
+__all__ = ["SNAPSHOTS_KEY", "SessionSnapshotMiddleware", "session_state"]
 
 SESSION_HEADER = "HTTP_X_LEGACY_SESSION"
+BEFORE_HEADER = "HTTP_X_LEGACY_BEFORE_REQUEST"
+REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+MIRRORED_HEADER = "HTTP_X_STRANGLER_MIRRORED"
+SNAPSHOTS_KEY = "_strangler_state_before"
+"""The session key holding ``[[request id, {key: value before}], ...]``, newest last."""
+KEPT_SNAPSHOTS = 16
+"""Mirrors run within a second or so: no client writes this often in that time."""
 
 
 def _allowed_keys() -> frozenset[str]:
@@ -52,13 +70,41 @@ def _load(request: HttpRequest) -> SessionBase:
     return store
 
 
-def _state(store: SessionBase, allowed: frozenset[str]) -> dict[str, Any]:
+def _state(store: SessionBase, allowed: frozenset[str], before_request: str = "") -> dict[str, Any]:
     user: Any = get_user(SimpleNamespace(session=store))  # checks the auth hash, as a request would
     signed_in = user.is_authenticated and user.is_active
-    return {
-        "user_id": user.pk if signed_in else None,
-        "data": {key: store[key] for key in sorted(allowed) if key in store},
-    }
+    data = {key: store[key] for key in sorted(allowed) if key in store}
+    for request_id, before in store.get(SNAPSHOTS_KEY, ()) if before_request else ():
+        if request_id == before_request:
+            data = {key: before[key] for key in sorted(allowed) if key in before}
+    return {"user_id": user.pk if signed_in else None, "data": data}
+
+
+def _allowed_part(session: SessionBase, allowed: frozenset[str]) -> dict[str, Any]:
+    return {key: copy.deepcopy(session[key]) for key in allowed if key in session}
+
+
+class SessionSnapshotMiddleware:
+    """Keeps the allowed keys' values from before a write the data plane will mirror, under its
+    X-Request-Id."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.META.get(REQUEST_ID_HEADER, "")
+        session: SessionBase | None = getattr(request, "session", None)
+        allowed = _allowed_keys()
+        mirrored = request.META.get(MIRRORED_HEADER) == "1"
+        if not mirrored or not request_id or session is None or not allowed:
+            return self.get_response(request)
+        before = _allowed_part(session, allowed)
+        response = self.get_response(request)
+        session = getattr(request, "session", None)  # a login replaces it
+        if session is not None:
+            kept = [entry for entry in session.get(SNAPSHOTS_KEY, []) if entry[0] != request_id]
+            session[SNAPSHOTS_KEY] = [*kept, [request_id[:64], before]][-KEPT_SNAPSHOTS:]
+        return response
 
 
 def _changes(body: dict[str, Any], name: str, allowed: frozenset[str]) -> dict[str, Any]:
@@ -86,7 +132,7 @@ def session_state(request: HttpRequest) -> JsonResponse:
         expect = _changes(body, "expect", allowed)
     store = _load(request)
     if request.method in ("GET", "HEAD"):
-        return JsonResponse(_state(store, allowed))
+        return JsonResponse(_state(store, allowed, request.META.get(BEFORE_HEADER, "")))
     if settings.SESSION_ENGINE.endswith("signed_cookies"):
         raise EndpointError(
             409,

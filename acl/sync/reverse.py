@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_to_legacy_row
+from acl.sync.positions import note_event
 from acl.sync.tables import service_outbox, service_outbox_metadata
 from acl.tracing import TRACE_KEY, current_trace_context
 
@@ -65,6 +66,7 @@ def record_service_event(
             published_at=None,
         )
     )
+    note_event(event_id)
     return event_id
 
 

@@ -117,7 +117,8 @@ def require_api_user(request, staff=False):
     user = request.user
     if not user.is_authenticated:
         raise ApiError(401, "not_authenticated", "Authentication required: log in or use HTTP basic auth.")
-    if staff and not user.is_staff:
+    # A service token (strangler_django) reaches only the calls its scope allows: those are staff calls.
+    if staff and not (user.is_staff or getattr(request, "strangler_service", None)):
         raise ApiError(403, "permission_denied", "Only staff members may do this.")
     return user
 

@@ -68,13 +68,24 @@ STRANGLER_SYNC_APPLIERS = [
 STRANGLER_IDENTITY_CLAIMS = "legacy_monolith.customers.identity.customer_claims"
 # The session cart ({"<product id>": quantity}), which a service checking out reads and empties.
 STRANGLER_SESSION_STATE_KEYS = ["cart"]
+# The orders service calls the stock API as itself, with only the calls it needs (strangler_django's
+# scoped service tokens); the token file is created at first start, beside the internal token.
+STRANGLER_SERVICE_TOKENS = {
+    "orders": {
+        "token_file": DATA_DIR / "service_tokens" / "orders",
+        "allow": [("GET", r"/api/products/\d+"), ("POST", r"/api/products/\d+/stock")],
+    },
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "strangler_django.sync_positions.SyncPositionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "strangler_django.session_state.SessionSnapshotMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "strangler_django.service_tokens.ServiceTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

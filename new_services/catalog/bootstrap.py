@@ -15,6 +15,7 @@ from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
 from new_services.catalog.settings import CatalogSettings
 from new_services.kit.engine import make_engine
+from new_services.kit.flash import TakeMessages
 
 __all__ = ["Catalog", "bootstrap"]
 
@@ -35,6 +36,8 @@ class Catalog:
     identity: IdentityVerifier | None = None
     cart_count: Callable[[str], int] | None = None
     """The units in a monolith session's cart (None: pages show 0)."""
+    flash_messages: TakeMessages | None = None
+    """The monolith's pending flash messages for the pages (None: pages show none)."""
     closers: tuple[Callable[[], None], ...] = ()
 
     def dispose(self) -> None:
@@ -56,5 +59,6 @@ def bootstrap(settings: CatalogSettings) -> Catalog:
         engine=engine,
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),
         cart_count=carts.count,
+        flash_messages=carts.take_messages,
         closers=(carts.close,),
     )

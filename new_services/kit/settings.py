@@ -40,6 +40,12 @@ class ServiceSettings(BaseSettings):
         None, validation_alias="STRANGLER_LEGACY_INTERNAL_TOKEN_FILE"
     )
     legacy_session_cookie: str = Field("sessionid", validation_alias="STRANGLER_LEGACY_SESSION_COOKIE")
+    legacy_messages_cookie: str = Field("messages", validation_alias="STRANGLER_LEGACY_MESSAGES_COOKIE")
+    """The monolith's flash-messages cookie (Django's ``MESSAGE_COOKIE_NAME``), for kit/flash.py."""
+    # Read-your-writes (kit/sync_positions.py): the sync database holding the forward consumers' inbox,
+    # and this service's consumer in it (``<SERVICE>_SYNC_CONSUMER``, default the service's name).
+    sync_database_url_override: str | None = Field(None, validation_alias="STRANGLER_SYNC_DATABASE_URL")
+    sync_consumer: str | None = None
     # The same variable the monolith reads, so that both sides accept the same cross-origin POSTs.
     csrf_trusted_origins_text: str = Field("", validation_alias="LEGACYSHOP_CSRF_TRUSTED_ORIGINS")
 
@@ -56,6 +62,12 @@ class ServiceSettings(BaseSettings):
         if self.database_url_override:
             return self.database_url_override
         return f"sqlite:///{(self.data_dir / f'{self.service}.sqlite3').resolve()}"
+
+    @property
+    def sync_database_url(self) -> str:
+        if self.sync_database_url_override:
+            return self.sync_database_url_override
+        return f"sqlite:///{(self.strangler_home / 'sync' / 'sync.sqlite3').resolve()}"
 
     def internal_token(self) -> str | None:
         """The monolith's internal bearer token: ``STRANGLER_LEGACY_INTERNAL_TOKEN``, else the file

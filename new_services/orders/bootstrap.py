@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 
 from acl.identity import IdentityVerifier, load_identity_key
 from new_services.kit.engine import make_engine
+from new_services.kit.flash import TakeMessages
 from new_services.orders.adapters.legacy_session import LegacySessionCarts
 from new_services.orders.adapters.legacy_stock import LegacyStock
 from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from new_services.orders.service_layer import CheckoutSaga, SessionCartPort, StockPort, StockUnavailable
+from new_services.orders.service_layer import CheckoutSaga, SessionCartPort, StockPort
 from new_services.orders.service_layer.unit_of_work import AbstractUnitOfWork
 from new_services.orders.settings import OrdersSettings
 
-__all__ = ["Orders", "UnconfiguredStock", "bootstrap"]
+__all__ = ["Orders", "bootstrap"]
 
 ReadinessCheck = Callable[[], dict[str, str]]
 
@@ -35,6 +36,8 @@ class Orders:
     identity: IdentityVerifier
     readiness: ReadinessCheck
     session_carts: SessionCartPort | None = None
+    flash_messages: TakeMessages | None = None
+    """The monolith's pending flash messages for the pages (None: pages show none)."""
     clock: Callable[[], datetime] = _utcnow
     closers: tuple[Callable[[], None], ...] = field(default=())
 
@@ -51,35 +54,28 @@ class Orders:
             close()
 
 
-class UnconfiguredStock:
-    """The stock port when no credentials for the monolith's stock API are configured."""
-
-    def _refuse(self, *_: object) -> object:
-        raise StockUnavailable("stock is not configured: set ORDERS_LEGACY_PASSWORD")
-
-    product = reserve = release = settle = _refuse
-
-
 def bootstrap(settings: OrdersSettings) -> Orders:
-    """Wire the service on its own database and the monolith's stock API."""
+    """Wire the service on its own database and the monolith's stock API (as the orders service, with
+    its scoped token, unless a staff password is configured)."""
     engine = make_engine(settings.database_url)
     closers: list[Callable[[], None]] = [engine.dispose]
-    stock: StockPort
+    # its own scoped token by default; a staff login only when a password is configured
     if settings.legacy_password is not None:
         legacy = LegacyStock.connect(
             settings.stock_url,
             username=settings.legacy_username,
             password=settings.legacy_password.get_secret_value(),
         )
-        closers.append(legacy.close)
-        stock = legacy
     else:
-        stock = UnconfiguredStock()  # type: ignore[assignment]
+        legacy = LegacyStock.connect(settings.stock_url, token=settings.service_token)
+    closers.append(legacy.close)
+    stock: StockPort = legacy
     session_carts = LegacySessionCarts(settings.legacy_url, settings.internal_token)
     closers.append(session_carts.close)
     return Orders(
         settings=settings,
         session_carts=session_carts,
+        flash_messages=session_carts.take_messages,
         uow_factory=lambda: SqlAlchemyUnitOfWork(engine),
         stock=stock,
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),

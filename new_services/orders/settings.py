@@ -16,8 +16,11 @@ __all__ = ["OrdersSettings"]
 class OrdersSettings(ServiceSettings):
     """``ORDERS_DATABASE_URL`` wins; otherwise a SQLite file under ``$STRANGLER_HOME/services/orders``.
 
-    Stock lives in the monolith for now: checkout calls its staff stock API as
-    ``ORDERS_LEGACY_USERNAME`` / ``ORDERS_LEGACY_PASSWORD`` (one login per worker) at ``ORDERS_STOCK_URL``.
+    Stock lives in the monolith for now: checkout calls its stock API at ``ORDERS_STOCK_URL`` with the
+    orders service's own scoped token (``ORDERS_LEGACY_SERVICE_TOKEN``, else the file
+    ``ORDERS_LEGACY_SERVICE_TOKEN_FILE`` names, else the monolith's ``$STRANGLER_HOME/legacy/service_tokens/
+    orders``, read when needed so that a rotation needs no restart); only when ``ORDERS_LEGACY_PASSWORD``
+    is set does it log in as ``ORDERS_LEGACY_USERNAME`` instead (one login per worker).
     The cart checked out is the customer's session cart, kept by the monolith and read (then emptied)
     through its ``/internal/session/state`` with its internal token (``STRANGLER_LEGACY_INTERNAL_TOKEN``,
     else the monolith's ``$STRANGLER_HOME/legacy/internal_token``); the session is the cookie
@@ -52,6 +55,19 @@ class OrdersSettings(ServiceSettings):
             raise ValueError(f"ORDERS_LEGACY_PASSWORD_FILE={self.legacy_password_file}: the file is empty")
         object.__setattr__(self, "legacy_password", SecretStr(password))
         return self
+
+    legacy_service_token: SecretStr | None = Field(None, validation_alias="ORDERS_LEGACY_SERVICE_TOKEN")
+    legacy_service_token_file: Path | None = Field(None, validation_alias="ORDERS_LEGACY_SERVICE_TOKEN_FILE")
+
+    def service_token(self) -> str | None:
+        """The scoped token of the monolith's stock API (see the class), None until the monolith wrote it."""
+        if self.legacy_service_token is not None:
+            return self.legacy_service_token.get_secret_value()
+        path = self.legacy_service_token_file or self.strangler_home / "legacy" / "service_tokens" / "orders"
+        try:
+            return path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
 
     number_offset: int = Field(50_000_000, ge=0, validation_alias="ORDERS_NUMBER_OFFSET")
 

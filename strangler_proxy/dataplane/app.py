@@ -50,6 +50,7 @@ from strangler_proxy.dataplane.metrics import (
 )
 from strangler_proxy.dataplane.notify import ChangeListener
 from strangler_proxy.dataplane.paths import PathRefused, normalise_path
+from strangler_proxy.dataplane.read_your_writes import ArrivalWaiter, PositionCodec
 from strangler_proxy.dataplane.routing import CompiledTable, compile_table
 from strangler_proxy.dataplane.settings import (
     DataPlaneSettings,
@@ -267,6 +268,16 @@ class DataPlane:
             identity_key=load_identity_key(settings),
             cookie_name=settings.legacy_session_cookie,
         )
+        positions = arrivals = None
+        if settings.read_your_writes_s > 0:
+            positions = PositionCodec(
+                load_identity_key(settings), cookie_s=settings.read_your_writes_cookie_s
+            )
+            arrivals = ArrivalWaiter(
+                self._session,
+                internal_token=lambda: load_internal_token(settings),
+                bound_s=settings.read_your_writes_s,
+            )
         tracer = self._request_tracer()
         if settings.access_log:
             self._access_log = AccessLog(settings.access_log_path)
@@ -288,6 +299,8 @@ class DataPlane:
             debug_headers=settings.debug_headers,
             tracer=tracer,
             unmatched=self.unmatched,
+            positions=positions,
+            arrivals=arrivals,
         )
         self._websockets = WebSocketForwarder(
             live=self.live,

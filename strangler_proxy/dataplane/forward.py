@@ -45,6 +45,12 @@ from strangler_proxy.dataplane.headers import (
 )
 from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
+from strangler_proxy.dataplane.read_your_writes import (
+    SYNC_EVENTS_HEADER,
+    ArrivalWaiter,
+    PositionCodec,
+    position_cookie,
+)
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
@@ -74,6 +80,9 @@ _NEW = Target.NEW.value
 _TARGET_NEW = Target.NEW
 _SECURE = b"; Secure"
 _CLIENT_GONE = 499
+_MIRRORED = ("x-strangler-mirrored", "1")
+"""On a write the legacy answers and a service will be shown (shadow): see strangler_django's
+``SessionSnapshotMiddleware``."""
 
 
 class ClientDisconnected(Exception):
@@ -154,6 +163,8 @@ class Forwarder:
         max_response_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
         tracer: RequestTracer | None = None,
         unmatched: UnmatchedPaths | None = None,
+        positions: PositionCodec | None = None,
+        arrivals: ArrivalWaiter | None = None,
     ) -> None:
         self._upstream = upstream
         self._live = live
@@ -169,6 +180,8 @@ class Forwarder:
         self._tracer = tracer
         self._unmatched = unmatched
         """Counts the paths no rule matched, by shape (``strangler inventory``'s shares)."""
+        self._positions = positions
+        self._arrivals = arrivals
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
@@ -254,6 +267,12 @@ class Forwarder:
                     f"upstream {upstream_name!r} is not in route table version {served.version}",
                     upstream=upstream_name,
                 )
+            if self._arrivals is not None and method in _FALLBACK_METHODS:
+                cookie = position_cookie(raw_headers)
+                if cookie is not None and await self._wait_for_own_write(cookie, target, upstream, scope):
+                    target, upstream_name = _LEGACY, LEGACY
+                    upstream = upstreams[LEGACY]
+                    can_fall_back = False
             headers = mirror_headers = request.headers
             identity = self._identity
             if identity is not None and (target is _NEW or shadowed):
@@ -264,6 +283,9 @@ class Forwarder:
                         mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
                         if target is _NEW:
                             headers = mirror_headers
+            if shadowed and target is _LEGACY and method not in _FALLBACK_METHODS:
+                # the legacy keeps the session as it was before this request, for the mirror to read
+                headers = [*headers, _MIRRORED]
             client_timeout = self._timeouts.get(timeouts)
             # --- the upstream's answer (and at most one fallback to the legacy) ----------------------
             attempt_start = perf_counter()
@@ -328,6 +350,8 @@ class Forwarder:
                     upstream = upstreams[LEGACY]
                     headers = request.headers
             # --- the answer back to the client -----------------------------------------------------
+            if self._positions is not None and method not in _FALLBACK_METHODS and response.status < 400:
+                self._position_to_cookie(out, LEGACY if target is _LEGACY else upstream_name, request)
             if decision.set_cookie is not None:
                 secure = request.public_scheme == "https"
                 out.append((b"set-cookie", decision.set_cookie + _SECURE if secure else decision.set_cookie))
@@ -413,6 +437,42 @@ class Forwarder:
                     error,
                     request.traceparent,
                 )
+
+    async def _wait_for_own_write(
+        self, cookie: str, target: str, upstream: UpstreamInfo, scope: dict[str, Any]
+    ) -> bool:
+        """Wait (bounded) until the side this read goes to holds the client's last write from the other
+        side; True when it does not in time and the read, bound for a service, goes to the legacy."""
+        assert self._positions is not None and self._arrivals is not None
+        position = self._positions.read(cookie)
+        side = LEGACY if target is _LEGACY else upstream.name
+        if position is None or position.side == side or self._arrivals.taken(side, position):
+            return False
+        missed = await self._arrivals.wait(side, upstream.base_url, position)
+        if missed is None:
+            return False
+        to_legacy = target is not _LEGACY
+        logger.warning(
+            "read-your-writes: %s %s %s: %s",
+            scope["method"],
+            scope["path"],
+            "served by the legacy" if to_legacy else "served as it is",
+            missed,
+        )
+        return to_legacy
+
+    def _position_to_cookie(
+        self, out: list[tuple[bytes, bytes]], side: str, request: ForwardedRequest
+    ) -> None:
+        """An answer naming the sync events it committed: the names go, a signed position cookie comes."""
+        assert self._positions is not None
+        for index, (name, value) in enumerate(out):
+            if name == SYNC_EVENTS_HEADER:
+                del out[index]
+                cookie = self._positions.set_cookie(side, value, secure=request.public_scheme == "https")
+                if cookie is not None:
+                    out.append((b"set-cookie", cookie))
+                return
 
     @staticmethod
     async def _stream_body(

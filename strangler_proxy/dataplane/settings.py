@@ -72,6 +72,12 @@ class DataPlaneSettings(BaseSettings):
     """Bearer token of the legacy's /internal/ endpoints, used to resolve sessions into identities;
     None reads ``$STRANGLER_HOME/legacy/internal_token`` (the monolith's own file) when it exists."""
     legacy_session_cookie: str = "sessionid"
+    read_your_writes_s: Annotated[float, Field(ge=0, le=30)] = 2.0
+    """How long a client's read on one side waits for its own write on the other to be synced
+    (``STRANGLER_READ_YOUR_WRITES_S``; read_your_writes.py); past it, a read bound for a service is
+    served by the legacy. 0 turns read-your-writes off (no cookie, no wait)."""
+    read_your_writes_cookie_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    """How long after a write its position cookie is honoured (``STRANGLER_READ_YOUR_WRITES_COOKIE_S``)."""
     shadow_socket: Path | None = None
     """The shadow process's Unix socket; set by ``python -m strangler_proxy.dataplane`` for its workers
     and its shadow process. None: shadow rules answer from the legacy and mirror nothing."""

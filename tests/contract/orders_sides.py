@@ -45,6 +45,10 @@ class OrdersSides:
     orders: RunningProcess
     catalog: RunningProcess
     dataplane: RunningProcess
+    store: Store | None = None
+    """The data plane's store, for a test that publishes another table."""
+    orders_url: str = ""
+    catalog_url: str = ""
 
     def url(self, side: str) -> str:
         return self.monolith_url if side == "monolith" else self.service_url
@@ -79,6 +83,15 @@ class Customer:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
+    def leave_flash_message(self, product_id: int) -> None:
+        """Add one unit through the monolith's HTML form, which leaves "Added 1 x ... to your cart." for
+        the next page (the redirect to the cart is not followed: the message stays pending)."""
+        answer = self.http.post(
+            f"/cart/add/{product_id}/",
+            data={"quantity": "1", "csrfmiddlewaretoken": self.csrf["X-CSRFToken"]},
+        )
+        assert answer.status_code == 302, answer.text[:500]
+
     def checkout(self, **headers: str) -> httpx2.Response:
         return self.http.post(
             "/api/orders", content=b"", headers={**self.csrf, "Content-Type": "application/json", **headers}
@@ -112,8 +125,8 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
         "STRANGLER_LEGACY_URL": legacy_url,
         "ORDERS_PORT": str(orders_port),
         "ORDERS_WORKERS": "2",
-        "ORDERS_LEGACY_USERNAME": STAFF[0],
-        "ORDERS_LEGACY_PASSWORD": STAFF[1],
+        # no staff credentials: the service calls the stock API with its own scoped token, which the
+        # monolith writes to $STRANGLER_HOME/legacy/service_tokens/orders when it first starts
     }
     if orders_database_url is not None:
         orders_env["ORDERS_DATABASE_URL"] = orders_database_url
@@ -215,4 +228,14 @@ def running_orders_sides(workdir: Path, *, orders_database_url: str | None = Non
         dataplane = start_dataplane(home, store, legacy_url)
         stack.callback(dataplane.process.stop)
         store.wait_applied(version, workers=1)
-        yield OrdersSides(legacy_url, dataplane.url, legacy, orders, catalog, dataplane.process)
+        yield OrdersSides(
+            legacy_url,
+            dataplane.url,
+            legacy,
+            orders,
+            catalog,
+            dataplane.process,
+            store,
+            f"http://127.0.0.1:{orders_port}",
+            f"http://127.0.0.1:{catalog_port}",
+        )

@@ -119,8 +119,23 @@ def test_order_pages_show_what_the_monolith_shows(sides: OrdersSides, customers:
             r"\1<token>\2", monolith.text
         ), path
         assert "Cart (3)" in monolith.text or monolith.status_code == 404
+    # A flash message a monolith view left for the next page shows on that page, on either side, once.
+    for customer in customers.values():
+        customer.leave_flash_message(product)
+    for round_ in ("pending", "taken"):
+        answers = {side: customer.http.get("/orders/") for side, customer in customers.items()}
+        pages = [_CSRF_INPUT.sub(r"\1<token>\2", answers[side].text) for side in SIDES]
+        assert pages[1] == pages[0], round_
+        assert ("to your cart.</li></ul>" in pages[0]) is (round_ == "pending"), round_
+        assert "Cart (4)" in pages[0], round_
     for customer in customers.values():
         customer.http.delete("/api/cart", headers=customer.csrf)
+
+
+def _messages(page: str) -> str:
+    """The flash-message list of a page ("" without one)."""
+    found = re.search(r'<ul class="messages">.*?</ul>', page, re.S)
+    return "" if found is None else found.group(0)
 
 
 def test_catalog_pages_show_the_customer_and_the_cart_as_the_monolith_does(
@@ -147,6 +162,16 @@ def test_catalog_pages_show_the_customer_and_the_cart_as_the_monolith_does(
                     for answer in (monolith, service)
                 ]
                 assert masked[1] == masked[0], path
+            # A pending flash message is shown (and taken) by the catalog's page as by the monolith's.
+            for customer in visitors.values():
+                customer.leave_flash_message(product)
+            answers = {
+                side: customer.http.get(f"/products/{product}/") for side, customer in visitors.items()
+            }
+            shown = {side: _messages(answer.text) for side, answer in answers.items()}
+            assert "to your cart.</li>" in shown["monolith"] and shown["service"] == shown["monolith"]
+            again = {side: customer.http.get("/") for side, customer in visitors.items()}
+            assert [_messages(answer.text) for answer in again.values()] == ["", ""]
     finally:
         for visitors in (anonymous, customers):
             for customer in visitors.values():

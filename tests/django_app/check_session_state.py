@@ -76,3 +76,44 @@ def test_a_signed_cookie_session_is_read_but_not_changed(client):
     assert client.get(PATH, **_headers(key)).json() == {"user_id": member.pk, "data": {"basket": {"7": 2}}}
     refused = _patch(client, key, {"data": {"basket": {}}})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "session_immutable"
+
+
+def test_a_shadowed_request_reads_the_session_as_it_was_before_the_request_it_mirrors(client):
+    from importlib import import_module
+
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from strangler_django.session_state import SessionSnapshotMiddleware
+
+    member, key = _signed_in(client, {"7": 2})
+
+    def served(method, request_id, view, **meta):
+        request = getattr(RequestFactory(), method)("/shop/checkout", HTTP_X_REQUEST_ID=request_id, **meta)
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+        SessionSnapshotMiddleware(lambda r: view(r) or HttpResponse())(request)
+        request.session.save()
+
+    mirrored = {"HTTP_X_STRANGLER_MIRRORED": "1"}
+    # a refused checkout the data plane mirrors: kept although it changed nothing, since the client may
+    # change the basket before the mirror reads it
+    served("post", "req-refused", lambda r: None, **mirrored)
+    served("post", "req-checkout", lambda r: r.session.__setitem__("basket", {}), **mirrored)
+    served("post", "req-direct", lambda r: r.session.__setitem__("basket", {"9": 1}))  # not mirrored
+    served("post", "req-again", lambda r: r.session.__setitem__("basket", {}))  # not mirrored either
+
+    def state(before=None):
+        headers = _headers(key)
+        if before:
+            headers["HTTP_X_LEGACY_BEFORE_REQUEST"] = before
+        return client.get(PATH, **headers).json()
+
+    assert state("req-checkout") == {"user_id": member.pk, "data": {"basket": {"7": 2}}}
+    assert state("req-refused") == state("req-checkout")
+    assert (
+        state()
+        == state("req-direct")
+        == state("req-unknown")
+        == {"user_id": member.pk, "data": {"basket": {}}}
+    )
+    assert "_strangler_state_before" not in client.get(PATH, **_headers(key)).json()["data"]

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 from acl.orders import cart_quantities_from_session
-from acl.session_state import SessionStateClient
+from acl.session_state import PendingMessages, SessionStateClient
 
 __all__ = ["LegacyCartCount"]
 
@@ -41,6 +41,10 @@ class LegacyCartCount:
     def count(self, session_key: str) -> int:
         state = self._bridge().read(session_key)
         return 0 if state is None else sum(cart_quantities_from_session(state.data).values())
+
+    def take_messages(self, session_key: str | None, messages_cookie: str | None) -> PendingMessages:
+        """The client's pending flash messages, taken (see ``acl.session_state``)."""
+        return self._bridge().take_messages(session_key, messages_cookie)
 
     def close(self) -> None:
         with self._lock:

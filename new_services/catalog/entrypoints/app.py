@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from acl.sync import positions
 from new_services.catalog.bootstrap import Catalog, bootstrap
 from new_services.catalog.entrypoints import api, pages
 from new_services.catalog.entrypoints.converters import LegacyIntConverter
@@ -11,6 +12,8 @@ from new_services.catalog.entrypoints.errors import register_error_handlers
 from new_services.catalog.entrypoints.html import finalize, linebreaksbr, pluralize
 from new_services.catalog.settings import CatalogSettings
 from new_services.kit.csrf import renew_malformed_cookie, set_csrf_cookie
+from new_services.kit.flash import install_flash_cookies
+from new_services.kit.sync_positions import install_sync_positions
 from new_services.kit.tracing import install_tracing
 from new_services.kit.web import answer_as_the_monolith, service_app
 
@@ -23,6 +26,8 @@ def create_app(settings: CatalogSettings | None = None, *, catalog: Catalog | No
     install_tracing(settings.service)  # before bootstrap builds the engines, so they are traced
     catalog = catalog or bootstrap(settings)
     app = service_app(__name__, settings, catalog)
+    install_sync_positions(app, settings, arrived=positions.arrived, collecting=positions.collecting)
+    install_flash_cookies(app)
     app.url_map.converters["legacy_int"] = LegacyIntConverter
     app.jinja_env.finalize = finalize
     app.jinja_env.keep_trailing_newline = True

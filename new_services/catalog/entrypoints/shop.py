@@ -12,6 +12,7 @@ from acl.errors import ACLError
 from new_services.catalog.entrypoints.auth import current_identity
 from new_services.catalog.entrypoints.dependencies import catalog
 from new_services.kit import pages
+from new_services.kit.flash import pending_messages
 
 __all__ = ["CURRENCY", "SHOP_NAME", "html_error", "render_page", "shop_context"]
 
@@ -47,7 +48,7 @@ def shop_context() -> dict[str, Any]:
         "currency": CURRENCY,
         "cart_count": _cart_count(),
         "user": user,
-        "messages": [],
+        "messages": pending_messages(catalog().flash_messages, catalog().settings, (ACLError, LookupError)),
         "csrf_input": Markup(f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">')
         if csrf_ok
         else "",

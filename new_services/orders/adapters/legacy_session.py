@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from acl.errors import LegacyRejected, LegacyServiceError
 from acl.orders import CART_SESSION_KEY, EMPTY_CART, cart_quantities_from_session
-from acl.session_state import SessionStateClient
+from acl.session_state import PendingMessages, SessionStateClient
 from new_services.orders.domain import CheckoutCart, EmptyCart, InvalidCart
 from new_services.orders.service_layer.errors import SessionUnavailable
 from new_services.orders.service_layer.ports import SessionCart
@@ -42,9 +42,9 @@ class LegacySessionCarts:
                 self._client = SessionStateClient(self._base_url, token)
             return self._client
 
-    def read(self, session_key: str) -> SessionCart | None:
+    def read(self, session_key: str, *, before_request: str | None = None) -> SessionCart | None:
         try:
-            state = self._bridge().read(session_key)
+            state = self._bridge().read(session_key, before_request=before_request)
         except LegacyServiceError as exc:
             raise SessionUnavailable(f"cannot read the session cart: {exc}") from exc
         if state is None:
@@ -71,6 +71,13 @@ class LegacySessionCarts:
         except LegacyServiceError as exc:
             raise SessionUnavailable(f"cannot empty the session cart: {exc}") from exc
         return True
+
+    def take_messages(self, session_key: str | None, messages_cookie: str | None) -> PendingMessages:
+        """The client's pending flash messages, taken (see ``acl.session_state``)."""
+        try:
+            return self._bridge().take_messages(session_key, messages_cookie)
+        except LegacyServiceError as exc:
+            raise SessionUnavailable(f"cannot read the flash messages: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:

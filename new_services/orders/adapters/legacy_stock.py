@@ -1,5 +1,9 @@
 """The stock port on the monolith: its staff stock API (``POST /api/products/<id>/stock``, delta).
 
+The service calls it with its own scoped service token (strangler_django's ``ServiceTokenMiddleware``:
+``Authorization: Bearer``, read from the monolith's token file when first needed and again after a
+refusal, so a rotated token is picked up without a restart), or, configured so, as a staff user.
+
 ``reserve`` is ``delta: -n``, ``release`` is ``delta: +n``, each with an ``Idempotency-Key`` made of
 the saga step's id (``<step>:reserve``, ``<step>:release``), which the monolith honours
 (strangler_django's ``idempotent``): a call that got no answer is sent again with the same key and is
@@ -11,6 +15,7 @@ perhaps never taken.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from acl.catalog.records import ProductRecord, ProductStatus
@@ -48,10 +53,21 @@ class LegacyStockClient(LegacyClient):
 
     LOGIN_PATH = "/accounts/login/"
 
-    def __init__(self, base_url: str, *, username: str, password: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        username: str = "",
+        password: str = "",
+        token: Callable[[], str | None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(base_url, **kwargs)
+        if token is None and not (username and password):
+            raise ValueError("the stock client needs a service token or a username and password")
         self._username = username
         self._password = password
+        self._token = token
         self._lock = threading.Lock()
         self._logged_in = False
 
@@ -75,11 +91,25 @@ class LegacyStockClient(LegacyClient):
         return product_from_legacy_json(self._json(response))
 
     def login(self, *, force: bool = False) -> None:
-        """Log in through the form unless a session is held already (or ``force``)."""
+        """Take the service token (read again when ``force``), or log in through the form, unless done
+        already."""
         with self._lock:
             if self._logged_in and not force:
                 return
             self._logged_in = False
+            if self._token is not None:
+                token = self._token()
+                if not token:
+                    raise LegacyRejected(
+                        "the monolith's service token for this service is unknown (start the monolith "
+                        "once: it writes its token files), so its stock API cannot be called",
+                        status_code=401,
+                        method="POST",
+                        url="/api/products/<id>/stock",
+                    )
+                self._http.headers["Authorization"] = f"Bearer {token}"
+                self._logged_in = True
+                return
             self._http.cookies.clear()
             self._http.headers.pop("X-CSRFToken", None)
             self._request("GET", self.LOGIN_PATH)
@@ -120,12 +150,19 @@ class LegacyStock:
 
     @classmethod
     def connect(
-        cls, base_url: str, *, username: str, password: str, breaker: CircuitBreaker | None = None
+        cls,
+        base_url: str,
+        *,
+        username: str = "",
+        password: str = "",
+        token: Callable[[], str | None] | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> LegacyStock:
         client = LegacyStockClient(
             base_url,
             username=username,
             password=password,
+            token=token,
             retry=RetryPolicy(attempts=2),
             breaker=breaker or CircuitBreaker(name="orders-legacy-stock"),
         )

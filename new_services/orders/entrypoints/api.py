@@ -156,7 +156,7 @@ def order_list() -> Response:
     if service.settings.cart_in_body and _json_body_has_items():
         cart = _cart_from_body()
     else:
-        session_key, session = _session_cart(service, customer)
+        session_key, session = _session_cart(service, customer, shadow=shadow)
         if session.cart is None:
             replayed = service.saga().replay(customer.user_id, key) if key is not None else None
             if replayed is None:
@@ -185,14 +185,17 @@ def _json_body_has_items() -> bool:
     return isinstance(data, dict) and "items" in data
 
 
-def _session_cart(service: Orders, customer: CustomerIdentity) -> tuple[str, SessionCart]:
-    """The signed-in customer's session and its cart; 401 when the session is not (any more) theirs."""
+def _session_cart(service: Orders, customer: CustomerIdentity, *, shadow: bool) -> tuple[str, SessionCart]:
+    """The signed-in customer's session and its cart; 401 when the session is not (any more) theirs.
+    A shadowed checkout reads the cart as it was before the monolith answered the same request (its
+    ``X-Request-Id``): the monolith has emptied it by then."""
     session_key = request.cookies.get(service.settings.legacy_session_cookie)
     if not session_key:
         raise ApiError(400, "empty_cart", NEEDS_SESSION)
     if service.session_carts is None:
         raise SessionUnavailable("no session-cart port is configured")
-    session = service.session_carts.read(session_key)
+    before = request.headers.get("X-Request-Id") if shadow else None
+    session = service.session_carts.read(session_key, before_request=before)
     if session is None or session.user_id != customer.user_id:
         raise NotAuthenticated()
     return session_key, session

@@ -9,6 +9,7 @@ from flask import Response, request
 from markupsafe import Markup
 
 from new_services.kit import pages
+from new_services.kit.flash import pending_messages
 from new_services.orders.domain import CURRENCY
 from new_services.orders.entrypoints.auth import optional_customer
 from new_services.orders.entrypoints.dependencies import orders
@@ -54,7 +55,7 @@ def shop_context() -> dict[str, Any]:
         "currency": CURRENCY,
         "cart_count": cart_count(),
         "user": user,
-        "messages": [],
+        "messages": pending_messages(orders().flash_messages, orders().settings, (SessionUnavailable,)),
         "csrf_input": _csrf_input(csrf) if csrf.isalnum() and len(csrf) in (32, 64) else "",
     }
 

@@ -63,8 +63,9 @@ class SessionCart:
 
 
 class SessionCartPort(Protocol):
-    def read(self, session_key: str) -> SessionCart | None:
-        """The session's cart, None when the session does not exist. Raises ``SessionUnavailable``."""
+    def read(self, session_key: str, *, before_request: str | None = None) -> SessionCart | None:
+        """The session's cart, None when the session does not exist; with ``before_request`` (a request
+        id), as it was before that request changed it. Raises ``SessionUnavailable``."""
         ...
 
     def empty(self, session_key: str, version: object) -> bool:

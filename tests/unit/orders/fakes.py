@@ -143,8 +143,11 @@ class FakeSessionCarts:
 
     sessions: dict[str, tuple[int | None, dict[int, int]]] = field(default_factory=dict)
     reads: int = 0
+    before: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
+    """``{session key: {request id: {product: qty}}}``: the cart as it was before that request."""
+    asked_before: list[str | None] = field(default_factory=list)
 
-    def read(self, session_key: str):  # -> SessionCart | None
+    def read(self, session_key: str, *, before_request: str | None = None):  # -> SessionCart | None
         from new_services.orders.domain import CheckoutCart, EmptyCart
         from new_services.orders.service_layer import SessionCart
 
@@ -152,6 +155,9 @@ class FakeSessionCarts:
         if session_key not in self.sessions:
             return None
         user_id, quantities = self.sessions[session_key]
+        self.asked_before.append(before_request)
+        if before_request is not None:
+            quantities = self.before.get(session_key, {}).get(before_request, quantities)
         try:
             cart = CheckoutCart.of(quantities.items())
         except EmptyCart:

@@ -252,3 +252,52 @@ def test_settle_without_an_answer_is_still_unknown(failure):
     monolith.on_post = fail
     with pytest.raises(StockUnavailable):
         adapter(monolith).settle("s", 3, 1)
+
+
+class TokenMonolith(Monolith):
+    """The stock API behind the service's scoped token instead of a staff session."""
+
+    def __init__(self, stock: int, token: str) -> None:
+        super().__init__(stock)
+        self.token = token
+        self.bearers: list[str | None] = []
+
+    def _authorised(self, request: httpx2.Request) -> bool:
+        self.bearers.append(request.headers.get("Authorization"))
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+
+def token_adapter(monolith: Monolith, token: Callable[[], str | None]) -> LegacyStock:
+    client = LegacyStockClient(
+        "http://legacy.test",
+        token=token,
+        transport=httpx2.MockTransport(monolith),
+        retry=RetryPolicy(attempts=2, backoff=0),
+        breaker=CircuitBreaker(),
+        sleep=lambda _: None,
+    )
+    return LegacyStock(client)
+
+
+def test_the_service_token_is_sent_and_a_rotated_one_read_again_after_a_refusal():
+    monolith = TokenMonolith(stock=5, token="first")
+    current = {"token": "first"}
+    stock = token_adapter(monolith, lambda: current["token"])
+    stock.reserve("a", 3, 1)
+    # rotated on the monolith (its file rewritten) and in the file this service reads
+    monolith.token = current["token"] = "second"
+    stock.reserve("b", 3, 1)
+    assert monolith.stock == 3 and monolith.logins == 0  # never a login form
+    assert monolith.bearers == ["Bearer first", "Bearer first", "Bearer second"]
+
+
+def test_without_its_token_yet_stock_is_unavailable_and_nothing_is_sent():
+    monolith = TokenMonolith(stock=5, token="first")
+    with pytest.raises(StockUnavailable, match="service token"):
+        token_adapter(monolith, lambda: None).reserve("a", 3, 1)
+    assert monolith.posts == []
+
+
+def test_a_client_needs_a_token_or_a_password():
+    with pytest.raises(ValueError, match="service token or a username and password"):
+        LegacyStockClient("http://legacy.test")

@@ -76,6 +76,21 @@ def test_a_shadow_checkout_keeps_the_cart(client, identity_header, session_carts
     assert session_carts.sessions["s-demo"] == (DEMO.user_id, {1: 1})
 
 
+def test_a_shadow_checkout_sees_the_cart_the_monolith_checked_out_in_the_same_request(
+    client, identity_header, session_carts
+):
+    """The monolith answered first and emptied the cart; the mirror carries the same X-Request-Id and
+    reads the cart as it was before that request."""
+    session_carts.sessions["s-demo"] = (DEMO.user_id, {})
+    session_carts.before["s-demo"] = {"req-1": {1: 2}}
+    shadow = post(client, identity_header, **{"X-Strangler-Shadow": "1", "X-Request-Id": "req-1"})
+    assert shadow.status_code == 201, shadow.get_json()
+    assert [(line["product_id"], line["quantity"]) for line in shadow.get_json()["lines"]] == [(1, 2)]
+    # An ordinary checkout reads the cart as it is now, whatever its request id.
+    assert post(client, identity_header, **{"X-Request-Id": "req-1"}).status_code == 400
+    assert session_carts.asked_before == ["req-1", None]
+
+
 def test_someone_else_s_or_an_ended_session_is_not_authenticated(client, identity_header, session_carts):
     session_carts.sessions["s-other"] = (OTHER.user_id, {1: 1})
     for session in ("s-other", "s-ended"):
