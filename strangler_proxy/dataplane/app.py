@@ -36,6 +36,7 @@ from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.address_guard import GuardedResolver
 from strangler_proxy.dataplane.agent_client import AgentStoreClient, AgentWatcher
 from strangler_proxy.dataplane.breaker import Breakers
+from strangler_proxy.dataplane.failing_requests import FailingRequests, entries
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
 from strangler_proxy.dataplane.identity import IdentityResolver
@@ -123,6 +124,8 @@ class DataPlane:
         self.stats = RequestStats()
         self.unmatched = UnmatchedPaths(settings.unmatched_paths_top)
         self._next_paths_drain = 0.0
+        self.failing = FailingRequests(settings.failing_requests_per_route)
+        self._next_failing_drain = 0.0
         self.breakers = Breakers()
         self._exporter = MetricsExporter(settings.metrics_dir)
         self._tasks: list[asyncio.Task[None]] = []
@@ -288,6 +291,7 @@ class DataPlane:
             debug_headers=settings.debug_headers,
             tracer=tracer,
             unmatched=self.unmatched,
+            failing=self.failing,
         )
         self._websockets = WebSocketForwarder(
             live=self.live,
@@ -443,10 +447,15 @@ class DataPlane:
         snapshot = self._take_snapshot()
         rows = self.stats.drain(include_current=include_current)
         shapes = self._drain_unmatched(include_current=include_current)
+        failing = self._drain_failing(include_current=include_current)
         to_store = self._writer is not None and self.settings.stats_to_store
         try:
             await asyncio.to_thread(
-                self._write_off_loop, snapshot, rows if to_store else None, shapes if to_store else None
+                self._write_off_loop,
+                snapshot,
+                rows if to_store else None,
+                shapes if to_store else None,
+                failing if to_store else None,
             )
         except Exception as exc:
             logger.warning(
@@ -465,14 +474,29 @@ class DataPlane:
         self._next_paths_drain = now + self.settings.unmatched_paths_interval_s
         return self.unmatched.drain()[0]
 
+    def _drain_failing(self, *, include_current: bool) -> list[tuple] | None:
+        """The failing requests kept since the previous drain, every ``failing_requests_interval_s``
+        (and at shutdown); None between drains."""
+        now = time.monotonic()
+        if not include_current and now < self._next_failing_drain:
+            return None
+        self._next_failing_drain = now + self.settings.failing_requests_interval_s
+        return self.failing.drain()
+
     def _write_off_loop(
-        self, snapshot: tuple[int, bytes], rows: list | None, shapes: list[tuple[str, int]] | None
+        self,
+        snapshot: tuple[int, bytes],
+        rows: list | None,
+        shapes: list[tuple[str, int]] | None,
+        failing: list[tuple] | None = None,
     ) -> None:
         self._store_snapshot(snapshot)
         if rows is not None:
             self._write_rows_and_heartbeat(rows)
         if shapes and self._writer is not None:
             self._writer.write_unmatched_paths(int(time.time()), shapes)
+        if failing and self._writer is not None:
+            self._writer.write_failing_requests(entries(failing))
 
     def _write_rows_and_heartbeat(self, rows: list) -> None:
         assert self._writer is not None

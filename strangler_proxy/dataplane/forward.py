@@ -35,6 +35,7 @@ from strangler_proxy.dataplane.errors import (
     WritesFenced,
     render_error,
 )
+from strangler_proxy.dataplane.failing_requests import FailingRequests
 from strangler_proxy.dataplane.failures import describe_failure, is_over_header_limits
 from strangler_proxy.dataplane.faults import apply_fault, fault_applies
 from strangler_proxy.dataplane.headers import (
@@ -154,6 +155,7 @@ class Forwarder:
         max_response_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
         tracer: RequestTracer | None = None,
         unmatched: UnmatchedPaths | None = None,
+        failing: FailingRequests | None = None,
     ) -> None:
         self._upstream = upstream
         self._live = live
@@ -169,6 +171,8 @@ class Forwarder:
         self._tracer = tracer
         self._unmatched = unmatched
         """Counts the paths no rule matched, by shape (``strangler inventory``'s shares)."""
+        self._failing = failing
+        """Keeps the route's last failing requests (5xx answers), for the admin UI's trace links."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
@@ -201,6 +205,7 @@ class Forwarder:
         upstream_name = decision.upstream
         status = 0
         error: str | None = None
+        failure = ""
         key = (route, target)
         stats = self._stats
         in_flight = stats.in_flight
@@ -386,6 +391,7 @@ class Forwarder:
         except ProxyError as exc:
             status = exc.status
             error = exc.detail
+            failure = exc.code
             if exc.upstream is not None:
                 upstream_name = exc.upstream
             await self._answer_error(send, exc, request, route, target, upstream_name, served)
@@ -398,6 +404,19 @@ class Forwarder:
             stats.record(key if target is key[1] else (route, target), status or 500, duration)
             if span is not None:
                 RequestTracer.finish(span, target, upstream_name, status, error)
+            if (status >= 500 or not status) and self._failing is not None:
+                self._failing.add(
+                    route,
+                    target,
+                    method,
+                    scope["path"],
+                    status,
+                    failure,
+                    upstream_name,
+                    served.version,
+                    request.request_id,
+                    request.traceparent,
+                )
             if self._log is not None:
                 self._log.record(
                     request.request_id,

@@ -155,6 +155,8 @@ class StoreAgent:
             return {"ok": True, "written": self._store.write_stat_values(request["values"])}
         if op == "unmatched_paths":
             return {"ok": True, "written": self._store.write_path_values(request["values"])}
+        if op == "failing_requests":
+            return {"ok": True, "written": self._store.write_failure_values(request["values"])}
         if op == "heartbeat":
             applied = request.get("applied_at")
             self._store.heartbeat(
