@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from strangler_proxy.dataplane.agent_wire import receive, send
-from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.dataplane.failing_requests import FailingRequest
+from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.dataplane.store_client import FoundTable, failure_values, path_values, stat_values
 from strangler_proxy.routes import RouteTable
 from strangler_proxy.store.pointer import ActivePointer
