@@ -69,6 +69,7 @@ from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
 from strangler_proxy.error_tracking import init_error_tracking
+from strangler_proxy.json_logs import configure_json_logging
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes import LEGACY, RouteTable
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
@@ -643,7 +644,7 @@ def create_app(settings: DataPlaneSettings, **kwargs: Any) -> DataPlane:
 
 def create_app_from_environment() -> DataPlane:
     """Factory for ``uvicorn --factory``: settings read once from the environment (in each worker)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not logging.getLogger().handlers:  # uvicorn's log_config (``__main__``) normally set them
+        configure_json_logging()
     init_error_tracking("strangler-dataplane", os.environ)
     return create_app(DataPlaneSettings(), tracing=TracingConfig.from_environ(os.environ))

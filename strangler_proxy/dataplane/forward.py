@@ -327,7 +327,11 @@ class Forwarder:
                         perf_counter() - attempt_start,
                     )
                     logger.warning(
-                        "falling back to the legacy for %s %s: %s", method, scope["path"], exc.detail
+                        "falling back to the legacy for %s %s: %s",
+                        method,
+                        scope["path"],
+                        exc.detail,
+                        extra={"trace_id": request.traceparent[3:35]},
                     )
                     target, upstream_name = _LEGACY, LEGACY
                     upstream = upstreams[LEGACY]
@@ -381,7 +385,12 @@ class Forwarder:
                         f"upstream {upstream.name!r} {describe_failure(exc)}", upstream=upstream.name
                     ) from exc
                 error = f"upstream {upstream.name!r} {describe_failure(exc)}"
-                logger.warning("%s; closing the client connection (request id %s)", error, request.request_id)
+                logger.warning(
+                    "%s; closing the client connection (request id %s)",
+                    error,
+                    request.request_id,
+                    extra={"trace_id": request.traceparent[3:35]},
+                )
                 return
             response.release()
             if shadowed:
