@@ -15,6 +15,7 @@ from collections.abc import Callable
 from benchmarks.bench_matcher import HEADERS as BROWSER_HEADERS
 from benchmarks.bench_proxy import _table
 from strangler_proxy.dataplane.access_log import AccessLog, format_entry
+from strangler_proxy.dataplane.failing_requests import FailingRequests, entries
 from strangler_proxy.dataplane.headers import TrustedPeers, prepare_request_headers, response_head
 from strangler_proxy.dataplane.paths import normalise_path
 from strangler_proxy.dataplane.routing import compile_table
@@ -88,6 +89,30 @@ def _unmatched_fold_us() -> float:
     return best / len(paths) * 1e6
 
 
+_TRACEPARENT = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+
+
+def _failing_record(failing: FailingRequests) -> None:
+    failing.add("products", "new", "GET", "/api/products/42", 502, "upstream_unreachable", "catalog", 3,
+                "0" * 32, _TRACEPARENT)  # fmt: skip
+
+
+def _failing_check(status: int, failing: FailingRequests | None) -> None:
+    """What every request pays: the forwarder's test before recording (false for a 200)."""
+    if (status >= 500 or not status) and failing is not None:
+        _failing_record(failing)
+
+
+def _failing_entries_us() -> float:
+    failing = FailingRequests(per_route=CALLS)
+    for _ in range(CALLS):
+        _failing_record(failing)
+    raw = failing.drain()
+    started = time.perf_counter()
+    entries(raw)
+    return (time.perf_counter() - started) / CALLS * 1e6
+
+
 def measure() -> dict[str, float]:
     table = compile_table(
         _table("http://127.0.0.1:1", "http://127.0.0.1:2", shadow=False), override_key=b"k" * 32
@@ -96,6 +121,7 @@ def measure() -> dict[str, float]:
     stats = RequestStats()
     key = ("products", "new")
     unmatched = UnmatchedPaths()
+    failing = FailingRequests()
     log = AccessLog(None, max_buffered=CALLS * ROUNDS * 2)
     entry = (time.time(), "0" * 32, "GET", b"/api/products/42", "products", "new", "catalog", 3, 200,
              0.0002, "127.0.0.1", None)  # fmt: skip
@@ -125,6 +151,9 @@ def measure() -> dict[str, float]:
         "unmatched path fold, per path (off the request path)": _unmatched_fold_us(),
         "stats.record": _best_us(lambda: stats.record(key, 200, 0.0002)),
         "stats fold, per record (off the request path)": _fold_us(),
+        "failing request check (every request, a 200 here)": _best_us(lambda: _failing_check(200, failing)),
+        "failing request record (5xx answers only)": _best_us(lambda: _failing_record(failing)),
+        "failing request entry, per request (off the request path)": _failing_entries_us(),
         "access log record": _best_us(lambda: log.record(*entry[1:])),  # type: ignore[arg-type]
         "access log format (off the request path)": _best_us(lambda: format_entry(entry)),
     }

@@ -1,13 +1,15 @@
-"""JSON log lines for the toolkit's own processes (control plane, sync workers), with the trace id.
+"""JSON log lines for the toolkit's own processes (control plane, data plane, shadow process, sync
+workers), with the trace id.
 
     configure_json_logging()     the root logger writes one JSON object per line to stderr
     json_log_config()            the same as a ``logging.config.dictConfig`` dict (uvicorn's
                                  ``log_config``: its error and access loggers write through it too)
 
 A line has the keys of the services' lines (structlog's): ``timestamp`` (ISO 8601, UTC), ``level``,
-``logger``, ``event`` (the message), ``trace_id`` when the line is written inside a traced span (so
-``grep TRACE_ID .strangler/logs/*`` finds it) and ``exception`` when an exception is logged. Nothing
-happens at import.
+``logger``, ``event`` (the message), ``trace_id`` when the line is written inside a traced span, or
+names the request it is about (``logger.warning(..., extra={"trace_id": ...})``: the data plane makes
+its spans by hand, so no span is current while it serves a request), so ``grep TRACE_ID
+.strangler/logs/*`` finds it, and ``exception`` when an exception is logged. Nothing happens at import.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class JsonLineFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
-        trace_id = current_trace_id()
+        trace_id = getattr(record, "trace_id", None) or current_trace_id()
         if trace_id:
             line["trace_id"] = trace_id
         if record.exc_info:

@@ -1,14 +1,20 @@
-"""Children's output, line by line, prefixed with the process name (coloured, aligned), kept in log files."""
+"""Children's output, line by line, prefixed with the process name (coloured, aligned), kept in log files.
+
+The toolkit's processes write JSON log lines (``timestamp``, ``level``, ``logger``, ``event``,
+``trace_id``, ``exception``): the log files keep them as written, for ``grep`` and log shippers; the
+console shows each as ``LEVEL logger: event [trace <id>]``, for a person.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["SUPERVISOR_NAME", "LogSink", "ProcessLog"]
+__all__ = ["SUPERVISOR_NAME", "LogSink", "ProcessLog", "readable"]
 
 SUPERVISOR_NAME = "supervisor"
 # ANSI colours, one per process; written by hand because this is the hot path of a chatty stack
@@ -16,6 +22,26 @@ SUPERVISOR_NAME = "supervisor"
 _COLOURS = ("36", "35", "32", "33", "34", "91", "96", "95")
 _SUPERVISOR_COLOUR = "1;37"
 _STYLES = {"warning": "33", "error": "1;31"}
+
+
+def readable(text: str) -> str:
+    """A JSON log line as a person reads it (``WARNING strangler_proxy.dataplane.forward: falling back
+    ... [trace 4bf9...]``, the exception's text on the lines after); any other line as it is."""
+    if not text.startswith("{"):
+        return text
+    try:
+        line = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(line, dict) or "event" not in line:
+        return text
+    level = str(line.get("level", "")).upper()
+    shown = f"{level} {line.get('logger', '')}: {line['event']}".strip()
+    if line.get("trace_id"):
+        shown += f" [trace {line['trace_id']}]"
+    if line.get("exception"):
+        shown += "\n" + str(line["exception"])
+    return shown
 
 
 class LogSink:
@@ -76,7 +102,7 @@ class ProcessLog:
 
     def write(self, text: str) -> None:
         self._tail.append(text)
-        self.sink.line(self.name, text)
+        self.sink.line(self.name, readable(text))
         if self._file is not None:
             self._file.write(text + "\n")
 

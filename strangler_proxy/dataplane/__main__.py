@@ -32,6 +32,7 @@ from strangler_proxy.dataplane.protocol import ProtocolLimits, StrictHttpToolsPr
 from strangler_proxy.dataplane.settings import DataPlaneSettings  # noqa: E402
 from strangler_proxy.dataplane.sidecar import ShadowSidecar  # noqa: E402
 from strangler_proxy.dataplane.store_client import dialect_of  # noqa: E402
+from strangler_proxy.json_logs import configure_json_logging, json_log_config  # noqa: E402
 from strangler_proxy.secrets import keep_private  # noqa: E402
 
 __all__ = ["internal_socket", "main", "serve", "uvicorn_options"]
@@ -64,6 +65,9 @@ def uvicorn_options(settings: DataPlaneSettings) -> dict[str, object]:
         "timeout_keep_alive": settings.keep_alive_timeout_s,
         "limit_concurrency": settings.limit_concurrency,
         "log_level": "info",
+        # JSON lines in every worker too (uvicorn configures each worker's logging with it), with the
+        # trace id of the request a line is about
+        "log_config": json_log_config(),
     }
 
 
@@ -110,7 +114,7 @@ def serve(settings: DataPlaneSettings) -> None:
 
 def main() -> None:
     settings = DataPlaneSettings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_json_logging()
     # The access log, the metric snapshots and the shadow socket are the owner's only (umask 077).
     keep_private(settings.home)
     # Snapshots of a previous run would add to this run's counters: start from an empty folder.

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from strangler_proxy.dataplane.agent_wire import receive, send
+from strangler_proxy.dataplane.failing_requests import FailingRequest
 from strangler_proxy.dataplane.stats import SecondRow
-from strangler_proxy.dataplane.store_client import FoundTable, path_values, stat_values
+from strangler_proxy.dataplane.store_client import FoundTable, failure_values, path_values, stat_values
 from strangler_proxy.routes import RouteTable
 from strangler_proxy.store.pointer import ActivePointer
 
@@ -106,6 +107,12 @@ class AgentStoreClient:
             return 0
         values = path_values(worker, second, shapes)
         return int(self._call({"op": "unmatched_paths", "values": values})["written"])
+
+    def write_failing_requests(self, worker: str, failures: Sequence[FailingRequest]) -> int:
+        if not failures:
+            return 0
+        values = failure_values(worker, failures)
+        return int(self._call({"op": "failing_requests", "values": values})["written"])
 
     def heartbeat(
         self,

@@ -36,6 +36,7 @@ from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.address_guard import GuardedResolver
 from strangler_proxy.dataplane.agent_client import AgentStoreClient, AgentWatcher
 from strangler_proxy.dataplane.breaker import Breakers
+from strangler_proxy.dataplane.failing_requests import FailingRequests, entries
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers, new_request_id
 from strangler_proxy.dataplane.identity import IdentityResolver
@@ -69,6 +70,7 @@ from strangler_proxy.dataplane.upstream_request import UpstreamClient
 from strangler_proxy.dataplane.upstream_session import upstream_session
 from strangler_proxy.dataplane.websocket.forwarder import SocketLimits, WebSocketForwarder
 from strangler_proxy.error_tracking import init_error_tracking
+from strangler_proxy.json_logs import configure_json_logging
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes import LEGACY, RouteTable
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
@@ -124,6 +126,8 @@ class DataPlane:
         self.stats = RequestStats()
         self.unmatched = UnmatchedPaths(settings.unmatched_paths_top)
         self._next_paths_drain = 0.0
+        self.failing = FailingRequests(settings.failing_requests_per_route)
+        self._next_failing_drain = 0.0
         self.breakers = Breakers()
         self._exporter = MetricsExporter(settings.metrics_dir)
         self._tasks: list[asyncio.Task[None]] = []
@@ -301,6 +305,7 @@ class DataPlane:
             unmatched=self.unmatched,
             positions=positions,
             arrivals=arrivals,
+            failing=self.failing,
         )
         self._websockets = WebSocketForwarder(
             live=self.live,
@@ -456,10 +461,15 @@ class DataPlane:
         snapshot = self._take_snapshot()
         rows = self.stats.drain(include_current=include_current)
         shapes = self._drain_unmatched(include_current=include_current)
+        failing = self._drain_failing(include_current=include_current)
         to_store = self._writer is not None and self.settings.stats_to_store
         try:
             await asyncio.to_thread(
-                self._write_off_loop, snapshot, rows if to_store else None, shapes if to_store else None
+                self._write_off_loop,
+                snapshot,
+                rows if to_store else None,
+                shapes if to_store else None,
+                failing if to_store else None,
             )
         except Exception as exc:
             logger.warning(
@@ -478,14 +488,29 @@ class DataPlane:
         self._next_paths_drain = now + self.settings.unmatched_paths_interval_s
         return self.unmatched.drain()[0]
 
+    def _drain_failing(self, *, include_current: bool) -> list[tuple] | None:
+        """The failing requests kept since the previous drain, every ``failing_requests_interval_s``
+        (and at shutdown); None between drains."""
+        now = time.monotonic()
+        if not include_current and now < self._next_failing_drain:
+            return None
+        self._next_failing_drain = now + self.settings.failing_requests_interval_s
+        return self.failing.drain()
+
     def _write_off_loop(
-        self, snapshot: tuple[int, bytes], rows: list | None, shapes: list[tuple[str, int]] | None
+        self,
+        snapshot: tuple[int, bytes],
+        rows: list | None,
+        shapes: list[tuple[str, int]] | None,
+        failing: list[tuple] | None = None,
     ) -> None:
         self._store_snapshot(snapshot)
         if rows is not None:
             self._write_rows_and_heartbeat(rows)
         if shapes and self._writer is not None:
             self._writer.write_unmatched_paths(int(time.time()), shapes)
+        if failing and self._writer is not None:
+            self._writer.write_failing_requests(entries(failing))
 
     def _write_rows_and_heartbeat(self, rows: list) -> None:
         assert self._writer is not None
@@ -632,7 +657,7 @@ def create_app(settings: DataPlaneSettings, **kwargs: Any) -> DataPlane:
 
 def create_app_from_environment() -> DataPlane:
     """Factory for ``uvicorn --factory``: settings read once from the environment (in each worker)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not logging.getLogger().handlers:  # uvicorn's log_config (``__main__``) normally set them
+        configure_json_logging()
     init_error_tracking("strangler-dataplane", os.environ)
     return create_app(DataPlaneSettings(), tracing=TracingConfig.from_environ(os.environ))

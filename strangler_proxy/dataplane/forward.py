@@ -35,6 +35,7 @@ from strangler_proxy.dataplane.errors import (
     WritesFenced,
     render_error,
 )
+from strangler_proxy.dataplane.failing_requests import FailingRequests
 from strangler_proxy.dataplane.failures import describe_failure, is_over_header_limits
 from strangler_proxy.dataplane.faults import apply_fault, fault_applies
 from strangler_proxy.dataplane.headers import (
@@ -165,6 +166,7 @@ class Forwarder:
         unmatched: UnmatchedPaths | None = None,
         positions: PositionCodec | None = None,
         arrivals: ArrivalWaiter | None = None,
+        failing: FailingRequests | None = None,
     ) -> None:
         self._upstream = upstream
         self._live = live
@@ -182,6 +184,8 @@ class Forwarder:
         """Counts the paths no rule matched, by shape (``strangler inventory``'s shares)."""
         self._positions = positions
         self._arrivals = arrivals
+        self._failing = failing
+        """Keeps the route's last failing requests (5xx answers), for the admin UI's trace links."""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         start = perf_counter()
@@ -214,6 +218,7 @@ class Forwarder:
         upstream_name = decision.upstream
         status = 0
         error: str | None = None
+        failure = ""
         key = (route, target)
         stats = self._stats
         in_flight = stats.in_flight
@@ -344,7 +349,11 @@ class Forwarder:
                         perf_counter() - attempt_start,
                     )
                     logger.warning(
-                        "falling back to the legacy for %s %s: %s", method, scope["path"], exc.detail
+                        "falling back to the legacy for %s %s: %s",
+                        method,
+                        scope["path"],
+                        exc.detail,
+                        extra={"trace_id": request.traceparent[3:35]},
                     )
                     target, upstream_name = _LEGACY, LEGACY
                     upstream = upstreams[LEGACY]
@@ -400,7 +409,12 @@ class Forwarder:
                         f"upstream {upstream.name!r} {describe_failure(exc)}", upstream=upstream.name
                     ) from exc
                 error = f"upstream {upstream.name!r} {describe_failure(exc)}"
-                logger.warning("%s; closing the client connection (request id %s)", error, request.request_id)
+                logger.warning(
+                    "%s; closing the client connection (request id %s)",
+                    error,
+                    request.request_id,
+                    extra={"trace_id": request.traceparent[3:35]},
+                )
                 return
             response.release()
             if shadowed:
@@ -410,6 +424,7 @@ class Forwarder:
         except ProxyError as exc:
             status = exc.status
             error = exc.detail
+            failure = exc.code
             if exc.upstream is not None:
                 upstream_name = exc.upstream
             await self._answer_error(send, exc, request, route, target, upstream_name, served)
@@ -422,6 +437,19 @@ class Forwarder:
             stats.record(key if target is key[1] else (route, target), status or 500, duration)
             if span is not None:
                 RequestTracer.finish(span, target, upstream_name, status, error)
+            if (status >= 500 or not status) and self._failing is not None:
+                self._failing.add(
+                    route,
+                    target,
+                    method,
+                    scope["path"],
+                    status,
+                    failure,
+                    upstream_name,
+                    served.version,
+                    request.request_id,
+                    request.traceparent,
+                )
             if self._log is not None:
                 self._log.record(
                     request.request_id,

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from strangler_proxy.dataplane.failing_requests import DEFAULT_PER_ROUTE
 from strangler_proxy.dataplane.unmatched_paths import DEFAULT_TOP
 from strangler_proxy.identity import identity_key_path
 from strangler_proxy.keyring import KeyRing
@@ -61,6 +62,11 @@ class DataPlaneSettings(BaseSettings):
     ones; see ``strangler inventory``)."""
     unmatched_paths_interval_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
     """How often each worker writes its unmatched path shapes to the store (one row per shape)."""
+    failing_requests_per_route: Annotated[int, Field(ge=1, le=1000)] = DEFAULT_PER_ROUTE
+    """Failing requests (5xx answers) each worker keeps per route between two writes to the store: the
+    last ones, for the admin UI's list of a route's failing requests with their trace links."""
+    failing_requests_interval_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    """How often each worker writes the failing requests it kept to the store (nothing when none)."""
     access_log: bool = True
     access_log_path: Path | None = None
     """Where JSON access-log lines go; None writes them to standard output."""

@@ -34,6 +34,7 @@ from strangler_proxy.dataplane.agent_wire import STORE_AGENT_SOCKET_ENV, WireErr
 from strangler_proxy.dataplane.notify import ChangeListener
 from strangler_proxy.dataplane.settings import DataPlaneSettings
 from strangler_proxy.dataplane.store_client import StoreClient
+from strangler_proxy.json_logs import configure_json_logging
 
 __all__ = ["STORE_AGENT_SOCKET_ENV", "StoreAgent", "main"]
 
@@ -155,6 +156,8 @@ class StoreAgent:
             return {"ok": True, "written": self._store.write_stat_values(request["values"])}
         if op == "unmatched_paths":
             return {"ok": True, "written": self._store.write_path_values(request["values"])}
+        if op == "failing_requests":
+            return {"ok": True, "written": self._store.write_failure_values(request["values"])}
         if op == "heartbeat":
             applied = request.get("applied_at")
             self._store.heartbeat(
@@ -246,7 +249,7 @@ def _stop_after_parent(server: socketserver.BaseServer) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_json_logging()  # the data plane's other processes write JSON lines too
     path = os.environ.get(STORE_AGENT_SOCKET_ENV)
     if not path:
         sys.exit(f"{STORE_AGENT_SOCKET_ENV} is not set")

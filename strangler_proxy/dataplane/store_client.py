@@ -20,12 +20,21 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from strangler_proxy.dataplane import store_sql as sql
+from strangler_proxy.dataplane.failing_requests import FailingRequest
 from strangler_proxy.dataplane.notify import postgres_conninfo
 from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.routes import RouteTable
 from strangler_proxy.store.pointer import ActivePointer
 
-__all__ = ["FoundTable", "NoSuchVersion", "StoreClient", "dialect_of", "path_values", "stat_values"]
+__all__ = [
+    "FoundTable",
+    "NoSuchVersion",
+    "StoreClient",
+    "dialect_of",
+    "failure_values",
+    "path_values",
+    "stat_values",
+]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,6 +104,27 @@ def stat_values(worker: str, rows: Sequence[SecondRow]) -> list[tuple[Any, ...]]
 def path_values(worker: str, second: int, shapes: Sequence[tuple[str, int]]) -> list[tuple[Any, ...]]:
     """``unmatched_paths`` rows of ``worker`` in the order of the insert statement (JSON-serialisable)."""
     return [(second, worker, shape, requests) for shape, requests in shapes]
+
+
+def failure_values(worker: str, failures: Sequence[FailingRequest]) -> list[tuple[Any, ...]]:
+    """``failing_requests`` rows of ``worker`` in the order of the insert statement (JSON-serialisable)."""
+    return [
+        (
+            round(f.at * 1000),
+            worker,
+            f.route,
+            f.target,
+            f.method,
+            f.path,
+            f.status,
+            f.failure,
+            f.upstream,
+            f.version,
+            f.request_id,
+            f.trace_id,
+        )
+        for f in failures
+    ]
 
 
 class StoreClient:
@@ -222,6 +252,17 @@ class StoreClient:
             return 0
         rows = [tuple(v) for v in values]
         self._run(lambda cursor: cursor.executemany(self._sql["INSERT_UNMATCHED_PATHS"], rows))
+        return len(rows)
+
+    def write_failing_requests(self, worker: str, failures: Sequence[FailingRequest]) -> int:
+        return self.write_failure_values(failure_values(worker, failures))
+
+    def write_failure_values(self, values: Sequence[Sequence[Any]]) -> int:
+        """Insert ``failing_requests`` rows already in the statement's order (:func:`failure_values`)."""
+        if not values:
+            return 0
+        rows = [tuple(v) for v in values]
+        self._run(lambda cursor: cursor.executemany(self._sql["INSERT_FAILING_REQUESTS"], rows))
         return len(rows)
 
     def heartbeat(

@@ -15,6 +15,7 @@ from strangler_proxy.store.pointer import POINTER_ID
 __all__ = [
     "DELETE_STALE_WORKERS",
     "DELETE_WORKER",
+    "INSERT_FAILING_REQUESTS",
     "INSERT_STATS",
     "INSERT_UNMATCHED_PATHS",
     "INSERT_WORKER",
@@ -39,6 +40,10 @@ INSERT_STATS = (
     "status_4xx, status_5xx, latency_sum_ms, latency_buckets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_UNMATCHED_PATHS = "INSERT INTO unmatched_paths (second, worker, path, requests) VALUES (?, ?, ?, ?)"
+INSERT_FAILING_REQUESTS = (
+    "INSERT INTO failing_requests (at_ms, worker, route, target, method, path, status, failure, upstream, "
+    "version, request_id, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 UPDATE_HEARTBEAT = "UPDATE dataplane_workers SET pid = ?, heartbeat_at = ? WHERE worker = ?"
 UPDATE_HEARTBEAT_APPLIED = (
     "UPDATE dataplane_workers SET pid = ?, heartbeat_at = ?, version_id = ?, generation = ?, "

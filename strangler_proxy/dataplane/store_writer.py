@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from strangler_proxy.dataplane.agent_client import AgentStoreClient
+from strangler_proxy.dataplane.failing_requests import FailingRequest
 from strangler_proxy.dataplane.stats import SecondRow
 from strangler_proxy.dataplane.store_client import StoreClient
 
@@ -28,6 +29,10 @@ class StoreWriter:
     def write_unmatched_paths(self, second: int, shapes: Sequence[tuple[str, int]]) -> int:
         """The shapes of the unmatched paths counted since the previous call, stamped ``second``."""
         return self._client.write_unmatched_paths(self.worker, second, shapes)
+
+    def write_failing_requests(self, failures: Sequence[FailingRequest]) -> int:
+        """The failing requests kept since the previous call (at most a ring's worth per route)."""
+        return self._client.write_failing_requests(self.worker, failures)
 
     def heartbeat(
         self, *, version_id: int | None, generation: int | None, applied_at: datetime | None

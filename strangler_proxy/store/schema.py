@@ -33,6 +33,7 @@ __all__ = [
     "audit_denials",
     "audit_log",
     "dataplane_workers",
+    "failing_requests",
     "guard_rules",
     "metadata",
     "route_stats",
@@ -237,6 +238,26 @@ unmatched_paths = Table(
         comment="unmatched requests of that shape since the worker's previous row (a lower bound)",
     ),
     Index("ix_unmatched_paths_second", "second"),
+)
+
+failing_requests = Table(
+    "failing_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at_ms", BigInteger, nullable=False, comment="when the worker answered it, Unix milliseconds"),
+    Column("worker", String(64), nullable=False),
+    Column("route", String(63), nullable=False, comment="rule name, or '-' for unmatched"),
+    Column("target", String(16), nullable=False, comment="legacy | new: the side that answered"),
+    Column("method", String(16), nullable=False),
+    Column("path", String(512), nullable=False, comment="path shape, no query string: /orders/{int}"),
+    Column("status", Integer, nullable=False, comment="the 5xx answered to the client"),
+    Column("failure", String(64), nullable=False, comment="upstream_status, or the proxy's error code"),
+    Column("upstream", String(64), nullable=False),
+    Column("version", Integer, nullable=False, comment="the route table version that served it"),
+    Column("request_id", String(64), nullable=False),
+    Column("trace_id", String(32), nullable=True, comment="the request's W3C trace id (hex)"),
+    Index("ix_failing_requests_route_at_ms", "route", "at_ms"),
+    Index("ix_failing_requests_at_ms", "at_ms"),
 )
 
 shadow_counts = Table(

@@ -78,7 +78,13 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture
-def stack(tmp_path: Path, artifacts_dir: Path) -> Iterator[Stack]:
+def stack_env() -> dict[str, str]:
+    """More environment for the control plane and the data plane (a test parametrizes it)."""
+    return {}
+
+
+@pytest.fixture
+def stack(tmp_path: Path, artifacts_dir: Path, stack_env: dict[str, str]) -> Iterator[Stack]:
     home = tmp_path / "home"
     logs = tmp_path / "logs"
     legacy_port, new_port, admin_port, dataplane_port, internal_port = (free_port() for _ in range(5))
@@ -92,6 +98,7 @@ def stack(tmp_path: Path, artifacts_dir: Path) -> Iterator[Stack]:
         # The new upstream's writes come back to the monolith through the "reverse" relay (as a
         # project file's [sync] reverse says); its rows are what the handover waits for.
         "STRANGLER_SYNC_REVERSE_DIRECTIONS": f"{NEW_UPSTREAM}=reverse",
+        **stack_env,
     }
     processes: dict[str, RunningProcess] = {}
     upstream = [sys.executable, "-m", "tests.browser.upstream_app"]

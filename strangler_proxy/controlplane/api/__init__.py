@@ -10,6 +10,9 @@ Errors are ``{"error": code, "message": ..., "problems": [...]}``; 409 adds ``ac
                    /audit/denials?actor=&address=&action=&before=&limit=    refused requests, one
                                 entry per caller, target, reason and minute, with a count
                    /stats?window= /stats/{route}/series?seconds= /shadow?route= /shadow/{id}
+                   /stats/{route}/failing-requests?limit=&before=    the route's recent 5xx answers
+                                (the data plane keeps the last few per worker), newest first, each
+                                with its request id and trace id
                    /stats/unmatched-paths?window=&limit=    the path shapes of the requests no
                                 rule matched, most requested first, and the unattributed rest
                    /workers /guards /upstreams /upstreams/health

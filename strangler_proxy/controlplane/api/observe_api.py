@@ -99,6 +99,18 @@ async def shadow_sample(ctx: Context) -> Response:
     return json_response(sample)
 
 
+async def failing_requests(ctx: Context) -> Response:
+    """A route's recent failing requests (5xx answers), newest first, with their trace ids."""
+    route = ctx.request.path_params["route"]
+    found = await ctx.run(
+        ctx.services.observability.failing_requests,
+        route=route,
+        limit=ctx.query_int("limit", 50, low=1, high=500) or 50,
+        before_id=ctx.query_int("before"),
+    )
+    return json_response({"route": route, "requests": found})
+
+
 async def workers(ctx: Context) -> Response:
     return json_response(await ctx.run(ctx.services.observability.workers))
 
@@ -127,6 +139,11 @@ def routes(services: ControlPlaneServices) -> list[Route]:
         Route("/stats", endpoint(services, viewer, stats), methods=["GET"]),
         Route("/stats/unmatched-paths", endpoint(services, viewer, unmatched_paths), methods=["GET"]),
         Route("/stats/{route}/series", endpoint(services, viewer, series), methods=["GET"]),
+        Route(
+            "/stats/{route}/failing-requests",
+            endpoint(services, viewer, failing_requests),
+            methods=["GET"],
+        ),
         Route("/shadow", endpoint(services, viewer, shadow_samples), methods=["GET"]),
         Route("/shadow/{sample_id}", endpoint(services, viewer, shadow_sample), methods=["GET"]),
         Route("/workers", endpoint(services, viewer, workers), methods=["GET"]),

@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.metrics import ShadowWindow, Window
-from strangler_proxy.controlplane.repositories import shadow, stats, unmatched_paths, versions, workers
+from strangler_proxy.controlplane.repositories import (
+    failing_requests,
+    shadow,
+    stats,
+    unmatched_paths,
+    versions,
+    workers,
+)
 from strangler_proxy.controlplane.services.worker_state import WORKER_SILENT_S, worker_state
 from strangler_proxy.routes import RouteTable
 
@@ -116,6 +123,7 @@ class ObservabilityService:
                 stats.prune(conn, older_than=older_than)
                 + shadow.prune(conn, older_than=older_than)
                 + unmatched_paths.prune(conn, older_than=older_than)
+                + failing_requests.prune(conn, older_than=older_than)
             )
 
     def workers(self, *, now: datetime | None = None) -> dict[str, Any]:
@@ -144,6 +152,15 @@ class ObservabilityService:
     def shadow_samples(self, *, route: str | None = None, limit: int = 50, before_id: int | None = None):
         with self._engine.connect() as conn:
             return shadow.samples(conn, route=route, limit=limit, before_id=before_id)
+
+    def failing_requests(
+        self, *, route: str | None = None, limit: int = 50, before_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A route's (or every route's) recent failing requests, newest first: the 5xx answers the
+        data-plane workers kept (the last ``STRANGLER_FAILING_REQUESTS_PER_ROUTE`` per route, worker and
+        write), each with its request id and trace id."""
+        with self._engine.connect() as conn:
+            return failing_requests.recent(conn, route=route, limit=limit, before_id=before_id)
 
     def shadow_sample(self, sample_id: int) -> dict[str, Any] | None:
         with self._engine.connect() as conn:

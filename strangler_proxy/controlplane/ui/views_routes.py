@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError, NotFound
 from strangler_proxy.controlplane.services import ControlPlaneServices
+from strangler_proxy.controlplane.services.observability import UNMATCHED
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
     form_int,
@@ -23,7 +24,10 @@ from strangler_proxy.controlplane.ui.changes import (
 from strangler_proxy.controlplane.ui.web import UI
 from strangler_proxy.routes import LEGACY, ActionMode, MatchKind, RouteTable, Rule, RuleAction, RuleMatch
 
-__all__ = ["RouteRow", "RoutesViews", "find_row", "parse_mode", "route_state"]
+__all__ = ["FAILING_LIMIT", "RouteRow", "RoutesViews", "find_row", "parse_mode", "route_state"]
+
+FAILING_LIMIT = 50
+"""Failing requests listed on a route's page (newest first)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class RoutesViews:
         return [
             Route("/", self.page, methods=["GET"], name="ui-routes"),
             Route("/ui/routes/table", self.table, methods=["GET"], name="ui-routes-table"),
+            Route("/routes/{name}", self.route_page, methods=["GET"], name="ui-route"),
             Route(
                 "/ui/route-create/preview",
                 self.create_preview,
@@ -101,6 +106,29 @@ class RoutesViews:
         await self.ui.require(request)
         state = await run_in_threadpool(route_state, self.ui.services)
         return self.ui.render(request, "routes.html", {"page_title": "Routes", "nav": "routes", **state})
+
+    def _route_data(self, name: str) -> dict[str, Any]:
+        """One route's row (none for the unmatched traffic, ``-``) and its recent failing requests."""
+        services = self.ui.services
+        state = route_state(services)
+        row = None if name == UNMATCHED else find_row(state, name)
+        failing = [
+            {**entry, "at": entry["at"][:23].replace("T", " ")}
+            for entry in services.observability.failing_requests(route=name, limit=FAILING_LIMIT)
+        ]
+        return {"active_version": state["active_version"], "row": row, "failing": failing}
+
+    async def route_page(self, request: Request) -> Response:
+        await self.ui.require(request)
+        name = request.path_params["name"]
+        page = {"page_title": f"Route {name}", "nav": "routes", "route": name}
+        try:
+            data = await run_in_threadpool(self._route_data, name)
+        except ControlPlaneError as exc:
+            return self.ui.render(
+                request, "route.html", {**page, "error": exc, "row": None}, status_code=exc.status_code
+            )
+        return self.ui.render(request, "route.html", {**page, **data})
 
     async def table(self, request: Request) -> Response:
         await self.ui.require(request)

@@ -21,6 +21,7 @@ from strangler_proxy.dataplane.shadow.sinks import StoreShadowSink
 from strangler_proxy.dataplane.shadow.tracing import MirrorTracer
 from strangler_proxy.dataplane.sidecar import SHADOW_PARENT_ENV
 from strangler_proxy.error_tracking import init_error_tracking
+from strangler_proxy.json_logs import configure_json_logging
 from strangler_proxy.store import make_engine
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
@@ -89,7 +90,7 @@ async def serve(settings: DataPlaneSettings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_json_logging()  # JSON lines; a mirror's lines name its primary request's trace id
     uvloop.run(serve(DataPlaneSettings()))
 
 

@@ -197,10 +197,22 @@ class ShadowMirror:
                     outcome, diff, new_status = ShadowOutcome.MISMATCH, comparison.diff, answer.status
         except ReplayFailed as exc:
             outcome, diff = ShadowOutcome.ERROR, f"new upstream {exchange.upstream!r} failed: {exc}"
+            logger.warning(
+                "shadow mirror on route %r (request id %s): %s",
+                exchange.route,
+                exchange.request_id,
+                diff,
+                extra={"trace_id": trace_id_of(exchange.request_headers)},
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            logger.exception("shadow mirror of %s %r failed", exchange.method, exchange.raw_target)
+            logger.exception(
+                "shadow mirror of %s %r failed",
+                exchange.method,
+                exchange.raw_target,
+                extra={"trace_id": trace_id_of(exchange.request_headers)},
+            )
             outcome, diff = ShadowOutcome.ERROR, f"mirror failed: {exc!r}"
         finally:
             self._in_flight[exchange.route] -= 1

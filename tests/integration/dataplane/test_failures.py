@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import socket
 import time
 from collections.abc import Iterator
@@ -183,11 +185,21 @@ def test_errors_are_html_for_browsers(client) -> None:
     assert "502 Bad Gateway" in response.text and response.headers["x-request-id"] in response.text
 
 
-def test_get_falls_back_to_legacy_when_the_new_upstream_fails(client) -> None:
-    unreachable = client.get("/echo/gone-fallback")
+def test_get_falls_back_to_legacy_when_the_new_upstream_fails(client, stack) -> None:
+    trace_id = secrets.token_hex(16)
+    unreachable = client.get(
+        "/echo/gone-fallback", headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    )
     assert unreachable.status_code == 200
     assert unreachable.json()["upstream"] == "legacy"
     assert unreachable.headers["x-strangler-target"] == "legacy"
+    # the worker's own log is JSON lines; its line about the fallback names the request's trace id
+    log = stack[0].home / "logs" / "dataplane.log"
+    (line,) = [
+        json.loads(text) for text in log.read_text().splitlines() if text.startswith("{") and trace_id in text
+    ]
+    assert line["logger"] == "strangler_proxy.dataplane.forward" and line["trace_id"] == trace_id
+    assert line["level"] == "warning" and "falling back to the legacy" in line["event"]
     server_error = client.get("/status/503")
     assert server_error.status_code == 503 and server_error.json()["upstream"] == "legacy"
     head = client.head("/echo/gone-fallback")

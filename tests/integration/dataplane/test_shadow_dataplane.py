@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import secrets
 import signal
 import statistics
 import sys
@@ -241,6 +242,22 @@ def test_a_failing_or_unreachable_new_upstream_never_fails_the_primary(stack: St
         "5 errors on 'refused' and 5 mismatches on 'failing'",
     )
     assert all(s["new_status"] is None and "failed" in s["diff"] for s in samples(stack.store, "refused"))
+    # the shadow process's log is JSON lines; its line about a failed mirror names the trace id of the
+    # primary request
+    trace_id = secrets.token_hex(16)
+    traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    status, headers, _ = request(port, "GET", "/echo/refused/traced", headers={"traceparent": traceparent})
+    assert status == 200
+    log = stack.dataplane.home / "logs" / "dataplane.log"
+
+    def logged() -> list[dict]:
+        texts = log.read_text().splitlines()
+        return [json.loads(text) for text in texts if text.startswith("{") and trace_id in text]
+
+    wait_until(lambda: bool(logged()), "the shadow process's line with the trace id")
+    (line,) = logged()
+    assert line["logger"] == "strangler_proxy.dataplane.shadow.mirror" and line["trace_id"] == trace_id
+    assert "route 'refused'" in line["event"] and "failed" in line["event"], line
     assert all(s["new_status"] == 500 for s in samples(stack.store, "failing"))
 
 

@@ -48,3 +48,29 @@ def test_a_reader_that_went_away_does_not_stop_the_logs(tmp_path) -> None:
     log.close()
     assert (tmp_path / "web.log").read_text() == "first\nsecond\n"
     assert log.tail() == ["first", "second"]
+
+
+def test_json_log_lines_are_readable_on_the_console_and_kept_as_written_in_the_file(tmp_path) -> None:
+    stream = io.StringIO()
+    log = ProcessLog("dataplane", LogSink(stream, ["dataplane"]), tmp_path)
+    log.open()
+    line = (
+        '{"timestamp": "2026-12-05T02:08:01.252+00:00", "level": "warning", '
+        '"logger": "strangler_proxy.dataplane.forward", "event": "falling back to the legacy", '
+        '"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}'
+    )
+    log.write(line)
+    log.write('{"level": "error", "logger": "x", "event": "boom", "exception": "Traceback\\nValueError"}')
+    log.write("{not json")
+    log.write("INFO:     a text line")
+    log.close()
+    assert stream.getvalue().splitlines() == [
+        "dataplane  | WARNING strangler_proxy.dataplane.forward: falling back to the legacy "
+        "[trace 4bf92f3577b34da6a3ce929d0e0e4736]",
+        "dataplane  | ERROR x: boom",
+        "Traceback",
+        "ValueError",
+        "dataplane  | {not json",
+        "dataplane  | INFO:     a text line",
+    ]
+    assert (tmp_path / "dataplane.log").read_text().splitlines()[0] == line
