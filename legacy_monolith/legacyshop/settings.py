@@ -5,7 +5,8 @@ Everything that differs between machines comes from the environment:
     DATABASE_URL                any dj-database-url URL (default: SQLite in the data dir)
     LEGACYSHOP_DATA_DIR         where the SQLite file and the secret key live (default: legacy_monolith/var/)
     LEGACYSHOP_SECRET_KEY       overrides the generated key file
-    LEGACYSHOP_INTERNAL_TOKEN   bearer token of /internal/ (default: the data dir's internal_token file)
+    STRANGLER_INTERNAL_TOKEN    bearer token of /internal/, as `strangler up` provisions it
+    LEGACYSHOP_INTERNAL_TOKEN   else this one (default: the data dir's internal_token file)
                                 (each secret also as ``<NAME>_FILE``: a file holding it)
     LEGACYSHOP_DEBUG            "1" turns DEBUG on
     LEGACYSHOP_ALLOWED_HOSTS    comma-separated hosts added to 127.0.0.1 and localhost
@@ -25,9 +26,13 @@ DATA_DIR = Path(os.environ.get("LEGACYSHOP_DATA_DIR") or PACKAGE_DIR / "var").re
 
 SECRET_KEY = configured_secret("LEGACYSHOP_SECRET_KEY") or load_or_create_secret_key(DATA_DIR)
 
-# The shared secret of /internal/ (reverse sync, session resolution); the supervisor gives it to the services.
-INTERNAL_TOKEN = configured_secret("LEGACYSHOP_INTERNAL_TOKEN") or load_or_create_secret_key(
-    DATA_DIR, "internal_token"
+# The shared secret of /internal/ (reverse sync, session resolution): the one `strangler up` provisions
+# ([secrets.internal_token] of strangler.toml, given to the monolith as STRANGLER_INTERNAL_TOKEN and to the
+# services and relays), else LEGACYSHOP_INTERNAL_TOKEN(_FILE), else the data dir's file.
+INTERNAL_TOKEN = (
+    os.environ.get("STRANGLER_INTERNAL_TOKEN", "").strip()
+    or configured_secret("LEGACYSHOP_INTERNAL_TOKEN")
+    or load_or_create_secret_key(DATA_DIR, "internal_token")
 )
 
 DEBUG = os.environ.get("LEGACYSHOP_DEBUG", "") == "1"

@@ -29,7 +29,7 @@ from migration_plan.supervisor.control import (
 )
 from migration_plan.supervisor.render import print_ready, ps_table
 from migration_plan.supervisor.settings import StackSettings
-from strangler_proxy.secrets import keep_private
+from strangler_proxy.secrets import SecretError, keep_private
 
 __all__ = ["register"]
 
@@ -129,7 +129,7 @@ def up(
         else:
             stack = build_stack(settings)
         stack = stack.only(only or [])
-    except (ProcfileError, ValueError) as exc:
+    except (ProcfileError, ValueError, SecretError) as exc:
         raise _fail(str(exc)) from exc
     console = Console()
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ

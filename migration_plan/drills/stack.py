@@ -18,8 +18,9 @@ from migration_plan.ports import free_port, free_port_range
 from migration_plan.project.loader import load_project
 from migration_plan.project.schema import ProjectFile
 from migration_plan.supervisor.control import ControlError, send_command
+from migration_plan.supervisor.reverse_specs import sync_health_port_count
 from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.sync_specs import HEALTH_PORTS
+from migration_plan.supervisor.sync_specs import carried_directions
 
 __all__ = ["DRILL_STACK_ENV", "OwnStack", "StackAddresses", "StackError", "free_port", "free_port_range"]
 
@@ -160,7 +161,9 @@ class OwnStack:
         env = self._inherited()
         env.update({name: str(port) for name, port in ports.items()})
         # Free health ports for the sync workers too, not ports derived from the monolith's.
-        env["STRANGLER_SYNC_HEALTH_PORT"] = str(free_port_range(HEALTH_PORTS))
+        carried = carried_directions(self.project.sync.workers)
+        count = sync_health_port_count(self.project, carried)
+        env["STRANGLER_SYNC_HEALTH_PORT"] = str(free_port_range(count))
         env.update(DRILL_STACK_ENV)
         if self.prepare:
             env["STRANGLER_UPSTREAMS"] = f"{upstream}={service_url}"

@@ -71,6 +71,7 @@ __all__ = [
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_DIRECTION = re.compile(r"reverse(:[a-z][a-z0-9_-]*)?")
 
 
 class _Section(BaseModel):
@@ -100,6 +101,9 @@ class LegacySection(_Section):
     """How to run the monolith's management commands, e.g. ``{python} manage.py`` (the route inventory
     runs ``urls_json`` with it, in ``cwd`` with ``env``)."""
     startup_timeout: Annotated[float, Field(gt=0)] | None = None
+    database: str | None = None
+    """The monolith's database URL (``strangler_django``'s outbox and inbox), where a handover measures
+    the sync backlog live (``STRANGLER_SYNC_LEGACY_DATABASE_URL`` wins); unset: from the relays' lag rows."""
 
     @model_validator(mode="after")
     def _command_or_url(self) -> LegacySection:
@@ -142,6 +146,9 @@ class ServiceSection(_Section):
     workers: Annotated[int, Field(ge=1, le=64)] = 2
     processes: list[ServiceProcessSection] = Field(default_factory=list)
     """Workers of the service (``strangler up`` runs each as ``<service>-<name>``)."""
+    database: str | None = None
+    """The service's database URL (its ``service_outbox``), for its reverse relay and the handover's
+    backlog; ``<NAME>_DATABASE_URL`` wins; unset: the service kit's SQLite file under the home."""
 
     @field_validator("name")
     @classmethod
@@ -181,19 +188,26 @@ SyncWorker = Literal["relay", "consume", "reverse", "reverse-orders", "consume-o
 
 class SyncSection(_Section):
     workers: list[SyncWorker] = Field(default_factory=list)
-    """The toolkit's sync workers `strangler up` runs (as ``sync-<name>``); the demo's pipelines for now."""
+    """The demo's sync workers `strangler up` runs (as ``sync-<name>``): its catalog and orders pipelines."""
     reverse: dict[str, str] = Field(default_factory=dict)
-    """Upstream -> the reverse-sync direction carrying its writes (``reverse`` or ``reverse:<name>``)."""
+    """Upstream -> the reverse-sync direction carrying its writes (``reverse`` or ``reverse:<name>``).
+    `strangler up` runs a reverse relay (``sync-reverse-<service>``) for each ``reverse:<origin>`` of a
+    service that no worker of ``workers`` carries: the service's ``service_outbox`` -> the monolith."""
 
     @field_validator("reverse")
     @classmethod
     def _directions(cls, value: dict[str, str]) -> dict[str, str]:
         for upstream, direction in value.items():
-            if (direction != "reverse" and not direction.startswith("reverse:")) or len(direction) > 20:
+            if not _DIRECTION.fullmatch(direction) or len(direction) > 20:
                 raise ValueError(
-                    f"{upstream} = {direction!r}: a direction is 'reverse' or 'reverse:<name>'"
-                    " (20 characters at most)"
+                    f"{upstream} = {direction!r}: a direction is 'reverse' or 'reverse:<name>' (the origin"
+                    " of the service's outbox events: lowercase letters, digits, '_' and '-'; 20 characters"
+                    " at most in all)"
                 )
+        directions = list(value.values())
+        shared = sorted({d for d in directions if directions.count(d) > 1})
+        if shared:
+            raise ValueError(f"two upstreams share the direction {', '.join(shared)}: one relay each")
         return value
 
 

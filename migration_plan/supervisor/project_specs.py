@@ -18,6 +18,7 @@ from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, SetupStep
 
 __all__ = [
+    "fill_text",
     "legacy_manage_command",
     "project_legacy_spec",
     "project_process_specs",
@@ -57,6 +58,11 @@ class _Fill:
             for name, value in env.items()
             if name not in environ
         }
+
+
+def fill_text(value: str, settings: StackSettings, project_dir: Path, where: str) -> str:
+    """``value`` with ``{python}``, ``{home}`` and ``{root}`` filled in (``{port}``: none, empty)."""
+    return _Fill(settings, project_dir, 0).text(value, where)
 
 
 def _health(health: str, port: int, fill: _Fill, where: str) -> str:

@@ -17,14 +17,20 @@ from pathlib import Path
 
 from migration_plan.project.loader import PROJECT_FILE, load_project
 from migration_plan.project.schema import ProjectFile
+from migration_plan.supervisor.internal_token import InternalToken, provision_internal_token
 from migration_plan.supervisor.project_specs import (
     project_legacy_spec,
     project_process_specs,
     project_service_specs,
 )
+from migration_plan.supervisor.reverse_specs import (
+    project_reverse_relays,
+    reverse_relay_specs,
+    sync_outboxes,
+)
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, validate_specs
-from migration_plan.supervisor.sync_specs import sync_outboxes, sync_worker_specs
+from migration_plan.supervisor.sync_specs import carried_directions, sync_worker_specs
 from strangler_proxy.telemetry import TracingConfig
 
 __all__ = [
@@ -83,6 +89,8 @@ def build_stack(
     The monolith and the services are those of ``project`` (``strangler.toml``, read from
     ``project_dir``), else of ``root``'s own strangler.toml (in a checkout of the toolkit: the demo's),
     else there are none and only the planes run. The planes and sync workers are ``root``'s code.
+    A declared ``[secrets.internal_token]`` is provisioned here (generated under the home at first
+    start): ``SecretError`` when it is configured in a way that cannot be used.
     """
     root = root or project_root()
     environ = os.environ if environ is None else environ
@@ -96,26 +104,37 @@ def build_stack(
 
     if project is None and (root / PROJECT_FILE).is_file():
         project, project_dir = load_project(root / PROJECT_FILE), root
+    project_dir = project_dir or root
     services: list[ProcessSpec] = []
+    token = InternalToken()
     if project is None:
         warnings.append(f"no {PROJECT_FILE} in {root}: no monolith and no services (see `strangler init`)")
     else:
+        token = provision_internal_token(project, settings.home, environ)
         legacy = project_legacy_spec(
-            project.legacy, settings, project_dir or root, environ, common, STAGE_LEGACY
+            project.legacy, settings, project_dir, environ, {**common, **token.monolith_env}, STAGE_LEGACY
         )
         if legacy is None:
             warnings.append(f"legacy is not run here: the monolith answers at {settings.resolved_legacy_url}")
         else:
             specs.append(with_monolith_tracing(legacy, sys.executable, environ))
         services = project_service_specs(
-            project, settings, project_dir or root, environ, common, STAGE_SERVICES, _no_control_socket()
+            project,
+            settings,
+            project_dir,
+            environ,
+            {**common, **token.client_env},
+            STAGE_SERVICES,
+            _no_control_socket(),
         )
-    specs.append(_controlplane_spec(settings, root, environ, common, project, services))
-    specs.append(_front_door_spec(settings, root, environ, common, warnings))
+    specs.append(_controlplane_spec(settings, root, project_dir, environ, common, project, services))
+    specs.append(_front_door_spec(settings, root, environ, {**common, **token.client_env}, warnings))
     specs.extend(services)
     if project is not None:  # the services' workers, once the services are up
-        specs.extend(project_process_specs(project, settings, project_dir or root, environ, common))
-        specs.extend(_sync_workers(settings, root, environ, project, warnings))
+        specs.extend(
+            project_process_specs(project, settings, project_dir, environ, {**common, **token.client_env})
+        )
+        specs.extend(_sync_workers(settings, root, project_dir, environ, project, token, warnings))
     validate_specs(specs)
     return Stack(
         specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
@@ -129,6 +148,7 @@ def _timing(settings: StackSettings) -> dict[str, float]:
 def _controlplane_spec(
     settings: StackSettings,
     root: Path,
+    project_dir: Path,
     environ: Mapping[str, str],
     common: Mapping[str, str],
     project: ProjectFile | None,
@@ -141,7 +161,8 @@ def _controlplane_spec(
         "STRANGLER_ADMIN_PORT": str(settings.admin_port),
         "STRANGLER_UPSTREAMS": _upstreams(environ.get("STRANGLER_UPSTREAMS", ""), services, upstream_names),
         "STRANGLER_ENGINE": settings.engine,
-        "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES") or sync_outboxes(settings, environ),
+        "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES")
+        or sync_outboxes(project, settings, project_dir, environ),
     }
     if project is not None and project.sync.reverse and "STRANGLER_SYNC_REVERSE_DIRECTIONS" not in environ:
         env["STRANGLER_SYNC_REVERSE_DIRECTIONS"] = ",".join(
@@ -203,17 +224,38 @@ def _front_door_spec(
 def _sync_workers(
     settings: StackSettings,
     root: Path,
+    project_dir: Path,
     environ: Mapping[str, str],
     project: ProjectFile,
+    token: InternalToken,
     warnings: list[str],
 ) -> list[ProcessSpec]:
-    """The sync workers the project asks for (relay, consumer, reverse relay...)."""
+    """The demo's sync workers the project lists (``[sync] workers``), then a reverse relay for each of
+    its services' directions in ``[sync] reverse`` that none of those carries."""
     workers = sync_worker_specs(settings, root, environ)
     wanted = {f"sync-{name}" for name in project.sync.workers}
     missing_workers = sorted(wanted - {spec.name for spec in workers})
     if missing_workers:
         warnings.append(f"{', '.join(missing_workers)} skipped: the sync code is not in {root}")
-    return [spec for spec in workers if spec.name in wanted]
+    chosen = [
+        dataclasses.replace(spec, env={**spec.env, **token.client_env})
+        for spec in workers
+        if spec.name in wanted
+    ]
+    relays, relay_warnings = project_reverse_relays(project, carried_directions(project.sync.workers))
+    warnings.extend(relay_warnings)
+    if relays and not token.client_env and not _token_configured(environ):
+        warnings.append(
+            "the reverse relays need the monolith's internal token: declare [secrets.internal_token] in"
+            " strangler.toml (or set STRANGLER_LEGACY_INTERNAL_TOKEN)"
+        )
+    chosen.extend(reverse_relay_specs(relays, settings, root, project_dir, environ, token.client_env))
+    return chosen
+
+
+def _token_configured(environ: Mapping[str, str]) -> bool:
+    names = ("STRANGLER_LEGACY_INTERNAL_TOKEN", "STRANGLER_LEGACY_INTERNAL_TOKEN_FILE")
+    return any(environ.get(name, "").strip() for name in names)
 
 
 def with_monolith_tracing(spec: ProcessSpec, python: str, environ: Mapping[str, str]) -> ProcessSpec:

@@ -6,7 +6,8 @@ when it exists too. The workers read the stack's state dir (the monolith's SQLit
 under ``legacy/``, the services' under ``services/<name>/``, their own ``sync/`` database) and answer
 ``/healthz`` and ``/readyz`` on 127.0.0.1:``STRANGLER_SYNC_HEALTH_PORT`` (default: the monolith's port +
 201, i.e. 8301) and the ``HEALTH_PORTS - 1`` ports after it, in this order: ``sync-relay``,
-``sync-consume``, ``sync-reverse``, ``sync-reverse-orders``, ``sync-consume-orders``. Each consumer
+``sync-consume``, ``sync-reverse``, ``sync-reverse-orders``, ``sync-consume-orders`` (a project's own
+reverse relays, migration_plan/supervisor/reverse_specs.py, take the ports after those). Each consumer
 backfills its service once, on its first start, before consuming.
 """
 
@@ -21,7 +22,10 @@ from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, RestartPolicy, SetupStep
 
 __all__ = [
+    "DIRECTIONS",
     "HEALTH_PORTS",
+    "carried_directions",
+    "health_base",
     "sync_consume_orders_spec",
     "sync_consumer_spec",
     "sync_relay_spec",
@@ -42,7 +46,16 @@ def _available(root: Path) -> bool:
     ).is_file()
 
 
-def _health_base(settings: StackSettings, environ: Mapping[str, str]) -> int:
+DIRECTIONS = {"reverse": "reverse", "reverse-orders": "reverse:orders"}
+"""The reverse-sync direction each demo reverse relay carries (``[sync] reverse`` values)."""
+
+
+def carried_directions(workers: list[str]) -> frozenset[str]:
+    """The reverse directions the demo workers ``workers`` (``[sync] workers``) carry."""
+    return frozenset(DIRECTIONS[name] for name in workers if name in DIRECTIONS)
+
+
+def health_base(settings: StackSettings, environ: Mapping[str, str]) -> int:
     """``STRANGLER_SYNC_HEALTH_PORT``, else 201 above the monolith's port (8301 beside 8100), so that two
     stacks with different ports (tests under ``pytest -n 2``) never share health ports either."""
     if "STRANGLER_SYNC_HEALTH_PORT" in environ:
@@ -61,7 +74,7 @@ def _spec(
     extra_env: Mapping[str, str] | None = None,
     **extra: object,
 ) -> ProcessSpec:
-    port = _health_base(settings, environ) + offset
+    port = health_base(settings, environ) + offset
     env = {
         "STRANGLER_HOME": str(settings.home),
         "STRANGLER_LEGACY_URL": settings.resolved_legacy_url,
@@ -155,20 +168,3 @@ def sync_worker_specs(
     if (root / "new_services" / "orders" / "adapters" / "sync_port.py").is_file():
         builders.append(sync_consume_orders_spec)
     return [builder(settings, root, environ) for builder in builders]
-
-
-def sync_outboxes(settings: StackSettings, environ: Mapping[str, str]) -> str:
-    """``STRANGLER_SYNC_OUTBOXES`` for the control plane: the databases whose outbox and inbox tables a
-    handover measures (the monolith's and each service's, as the sync workers find them)."""
-    home = settings.home.resolve()
-    legacy = (
-        environ.get("STRANGLER_SYNC_LEGACY_DATABASE_URL") or f"sqlite:///{home / 'legacy' / 'legacy.sqlite3'}"
-    )
-    catalog = (
-        environ.get("CATALOG_DATABASE_URL")
-        or f"sqlite:///{home / 'services' / 'catalog' / 'catalog.sqlite3'}"
-    )
-    orders = (
-        environ.get("ORDERS_DATABASE_URL") or f"sqlite:///{home / 'services' / 'orders' / 'orders.sqlite3'}"
-    )
-    return f"legacy={legacy},catalog={catalog},orders={orders}"
