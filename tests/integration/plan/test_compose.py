@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,10 +40,12 @@ def services() -> dict[str, Any]:
 
 
 @pytest.fixture
-def specs(monkeypatch: pytest.MonkeyPatch) -> tuple[ProcessSpec, ...]:
+def specs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[ProcessSpec, ...]:
     for variable in PORT_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.delenv("STRANGLER_SYNC_HEALTH_PORT", raising=False)
+    # a home of its own: the stack provisions the internal token in it
+    monkeypatch.setenv("STRANGLER_HOME", str(tmp_path / "home"))
     settings = StackSettings()
     return build_stack(settings, root=ROOT, environ={}).specs
 
