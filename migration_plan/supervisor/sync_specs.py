@@ -58,7 +58,7 @@ def carried_directions(workers: list[str]) -> frozenset[str]:
 def health_base(settings: StackSettings, environ: Mapping[str, str]) -> int:
     """``STRANGLER_SYNC_HEALTH_PORT``, else 201 above the monolith's port (8301 beside 8100), so that two
     stacks with different ports (tests under ``pytest -n 2``) never share health ports either."""
-    if "STRANGLER_SYNC_HEALTH_PORT" in environ:
+    if environ.get("STRANGLER_SYNC_HEALTH_PORT", "").strip():  # empty: unset
         return int(environ["STRANGLER_SYNC_HEALTH_PORT"])
     above = settings.legacy_port + HEALTH_PORT_OFFSET
     return above if above + HEALTH_PORTS - 1 <= 65535 else settings.legacy_port - HEALTH_PORT_OFFSET

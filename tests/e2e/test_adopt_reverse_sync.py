@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from migration_plan.ports import free_port_range
+from migration_plan.supervisor.sync_specs import HEALTH_PORTS
 from tests.e2e.test_adopt_walkthrough import STRANGLER_SETTINGS, _site
 from tests.integration.supervisor.harness import VENV_BIN, StranglerUp, get, wait_until
 from tests.support.net import free_port
@@ -131,9 +133,10 @@ def test_a_service_write_reaches_the_monolith_through_the_relay_strangler_up_sta
         "STRANGLER_INTERNAL_TOKEN_FILE",
         "STRANGLER_LEGACY_INTERNAL_TOKEN",
         "STRANGLER_LEGACY_INTERNAL_TOKEN_FILE",
-        "STRANGLER_SYNC_HEALTH_PORT",
     ):
         env[name] = ""
+    # the sync workers' health ports: the demo's range (unused here) and the relay's
+    env["STRANGLER_SYNC_HEALTH_PORT"] = str(free_port_range(HEALTH_PORTS + 1))
     legacy_port = free_port()
     _run(site, strangler, "init", "--port", str(legacy_port), "--no-check", env=env)
     project_file = site / "strangler.toml"
@@ -190,7 +193,16 @@ def test_a_service_write_reaches_the_monolith_through_the_relay_strangler_up_sta
 
         for step in (
             ("add", "things-write", "--path", "/api/things", "-r", "things: the write route, on legacy"),
-            ("flip", "things-write", "new", "--upstream", "things", "-r", "things: writes to the service"),
+            (
+                "flip",
+                "things-write",
+                "new",
+                "--upstream",
+                "things",
+                "--yes",
+                "-r",
+                "things: writes to the service",
+            ),
         ):
             _run(site, strangler, "routes", *step, env=env)
 

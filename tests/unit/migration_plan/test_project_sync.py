@@ -105,6 +105,8 @@ def test_the_environment_moves_the_health_ports_and_the_databases(
     things = _stack(settings, site, environ)["sync-reverse-things"]
     assert things.port == 9400 + HEALTH_PORTS
     assert things.env["STRANGLER_SYNC_SERVICE_DATABASE_URL"] == "postgresql://x@127.0.0.1/things"
+    unset = _stack(settings, site, {"STRANGLER_SYNC_HEALTH_PORT": ""})["sync-reverse-things"]
+    assert unset.port == 8100 + 201 + HEALTH_PORTS, "an empty variable is no port"
 
 
 def test_the_handover_measures_the_services_with_sync(site: Path, settings: StackSettings) -> None:
