@@ -60,6 +60,7 @@ from strangler_proxy.dataplane.settings import (
     load_override_key,
 )
 from strangler_proxy.dataplane.shadow.channel import ShadowClient
+from strangler_proxy.dataplane.span_export import SpanPipe
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.store_client import StoreClient
 from strangler_proxy.dataplane.store_writer import StoreWriter
@@ -73,7 +74,7 @@ from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.json_logs import configure_json_logging
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes import LEGACY, RouteTable
-from strangler_proxy.telemetry import TracingConfig, tracer_provider
+from strangler_proxy.telemetry import TracingConfig
 
 __all__ = ["PUBLIC_HEALTH", "RESERVED_PREFIX", "DataPlane", "create_app", "create_app_from_environment"]
 
@@ -116,7 +117,7 @@ class DataPlane:
     ) -> None:
         self.settings = settings
         self._tracing = tracing or TracingConfig(enabled=False)
-        self._tracer_provider: Any = None
+        self._span_pipe: SpanPipe | None = None
         self._internal_port = settings.dataplane_internal_port
         self.worker_id = f"{settings.resolved_instance_name}:{os.getpid()}"
         self._kept: KeptTable | None = None
@@ -282,7 +283,7 @@ class DataPlane:
                 internal_token=lambda: load_internal_token(settings),
                 bound_s=settings.read_your_writes_s,
             )
-        tracer = self._request_tracer()
+        tracer = await self._request_tracer()
         if settings.access_log:
             self._access_log = AccessLog(settings.access_log_path)
             self._access_log.open()
@@ -338,21 +339,15 @@ class DataPlane:
         self._store_snapshot(self._take_snapshot())
         release_startup_garbage()
 
-    def _request_tracer(self) -> RequestTracer | None:
-        """The forwarder's tracer when tracing is on (this worker's own provider, made here, after the
-        fork, so its export thread belongs to this worker), else None: no span work at all."""
+    async def _request_tracer(self) -> RequestTracer | None:
+        """The forwarder's tracer when tracing is on, its spans piped to this worker's own exporting
+        process (started here, after the fork), else None: no span work at all."""
         if not self._tracing.enabled:
             return None
-        from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-
-        provider = tracer_provider(self._tracing, "strangler-dataplane", sampler=ALWAYS_ON)
-        if provider is None:
-            return None
-        self._tracer_provider = provider
+        self._span_pipe = SpanPipe(self._tracing.service_name or "strangler-dataplane")
+        await self._span_pipe.start()
         return RequestTracer(
-            provider.get_tracer("strangler_proxy.dataplane"),
-            self._tracing,
-            TrustedPeers(self.settings.trusted_proxies),
+            None, self._tracing, TrustedPeers(self.settings.trusted_proxies), sink=self._span_pipe
         )
 
     def _serve_kept_table(self) -> None:
@@ -401,12 +396,16 @@ class DataPlane:
         await self._forget_worker()
         if self._store is not None:
             self._store.close()
-        if self._tracer_provider is not None:
-            await asyncio.to_thread(self._tracer_provider.shutdown)  # exports what is still queued
+        if self._span_pipe is not None:
+            await self._span_pipe.aclose()  # the exporting process exports what it still holds
 
     async def _abandon_startup(self) -> None:
-        """Undo what a failed startup had done: the worker's row, the upstream pool, the store link."""
+        """Undo what a failed startup had done: the worker's row, the upstream pool, the store link, the
+        span exporting process."""
         await self._forget_worker()
+        if self._span_pipe is not None:
+            await self._span_pipe.aclose()
+            self._span_pipe = None
         if self._session is not None:
             await self._session.close()
         if self._store is not None:

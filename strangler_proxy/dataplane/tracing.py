@@ -22,12 +22,12 @@ proxy's own message (never a header value).
 What a request costs (``tracing_throughput_cost`` in the benchmarks): an unsampled request only has
 its traceparent's flag rewritten, from the text the header filter already validated (no parsing
 again, no OpenTelemetry object); a sampled one keeps its start time and first attributes and, at its
-end, becomes one finished SDK span (:class:`~opentelemetry.sdk.trace.ReadableSpan`) handed to the
-tracer's span processor (the batch processor and OTLP exporter of :mod:`strangler_proxy.telemetry`).
-The SDK's live span is not used: with its context objects, locks and one validated ``set_attribute``
-call per attribute, making and ending it took about 65 us of the worker's only thread against about 8 us
-for this (both before the export, which the batch processor's thread does), for a span that nothing
-else ever reads while it is open.
+end, becomes one plain record (:mod:`strangler_proxy.dataplane.span_records`) handed to a sink. In a
+worker the sink is the pipe to the worker's exporting process (:mod:`strangler_proxy.dataplane.span_export`),
+which makes the SDK span, encodes and exports it: none of that runs on the worker's interpreter. The
+SDK's live span is not used: with its context objects, locks and one validated ``set_attribute`` call
+per attribute, making and ending it took about 65 us of the worker's only thread, for a span that
+nothing else ever reads while it is open.
 """
 
 from __future__ import annotations
@@ -37,21 +37,17 @@ from collections.abc import Sequence
 from time import time_ns
 from typing import Any
 
-from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
 from strangler_proxy.dataplane.headers import ForwardedRequest, TrustedPeers
 from strangler_proxy.dataplane.routing import Decision
+from strangler_proxy.dataplane.span_records import ProcessorSink, SpanSink
 from strangler_proxy.routes import ActionMode
 from strangler_proxy.telemetry import TracingConfig
 
 __all__ = ["RequestSpan", "RequestTracer", "decision_label"]
 
 _MAX_BOUND = (1 << 64) - 1
-_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_OK = Status(StatusCode.UNSET)
-_SCOPE = InstrumentationScope("strangler_proxy.dataplane")
 
 
 def decision_label(decision: Decision) -> str:
@@ -73,40 +69,44 @@ def decision_label(decision: Decision) -> str:
 class RequestSpan:
     """What a sampled request's span needs at its end (the span itself is made then, whole)."""
 
-    __slots__ = ("attributes", "context", "name", "parent", "processor", "resource", "start", "target")
+    __slots__ = ("attributes", "name", "parent_id", "sink", "span_id", "start", "target", "trace_id")
 
     def __init__(
         self,
         name: str,
-        context: SpanContext,
-        parent: SpanContext,
+        trace_id: int,
+        span_id: int,
+        parent_id: int,
         attributes: dict[str, Any],
         target: str,
-        processor: Any,
-        resource: Any,
+        sink: SpanSink,
     ) -> None:
         self.name = name
-        self.context = context
-        self.parent = parent
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_id = parent_id
         self.attributes = attributes
         self.target = target
-        self.processor = processor
-        self.resource = resource
+        self.sink = sink
         self.start = time_ns()
 
 
 class RequestTracer:
     """Decides sampling and makes the span of each forwarded request; one per worker.
 
-    ``tracer`` is an SDK tracer (of :func:`strangler_proxy.telemetry.tracer_provider`): its span
-    processor, resource and id generator are the ones this tracer's spans go through."""
+    The finished spans go to ``sink`` (a worker's: the pipe to its exporting process); without one,
+    ``tracer`` (an SDK tracer of :func:`strangler_proxy.telemetry.tracer_provider`) takes them in this
+    process, through its span processor, resource and id generator."""
 
-    __slots__ = ("_bound", "_ids", "_parent_based", "_processor", "_resource", "_trusted")
+    __slots__ = ("_bound", "_ids", "_parent_based", "_sink", "_trusted")
 
-    def __init__(self, tracer: Any, config: TracingConfig, trusted: TrustedPeers) -> None:
-        self._processor = tracer.span_processor
-        self._resource = tracer.resource
-        self._ids = tracer.id_generator
+    def __init__(
+        self, tracer: Any, config: TracingConfig, trusted: TrustedPeers, sink: SpanSink | None = None
+    ) -> None:
+        if sink is None:
+            sink = ProcessorSink(tracer.span_processor, tracer.resource)
+        self._sink = sink
+        self._ids = tracer.id_generator if tracer is not None else RandomIdGenerator()
         self._trusted = trusted
         self._parent_based = config.parent_based
         self._bound = round(config.ratio * _MAX_BOUND)
@@ -145,9 +145,8 @@ class RequestTracer:
                 _replace_traceparent(request.headers, request.traceparent)
             return None
         route = decision.route
-        parent = SpanContext(trace_id, int(sent[36:52], 16), True, _SAMPLED)
-        context = SpanContext(trace_id, self._ids.generate_span_id(), False, _SAMPLED)
-        request.traceparent = f"{sent[:36]}{context.span_id:016x}-01"
+        span_id = self._ids.generate_span_id()
+        request.traceparent = f"{sent[:36]}{span_id:016x}-01"
         _replace_traceparent(request.headers, request.traceparent)
         attributes: dict[str, Any] = {
             "http.request.method": method,
@@ -159,12 +158,12 @@ class RequestTracer:
         }
         return RequestSpan(
             f"{method} {route}",
-            context,
-            parent,
+            trace_id,
+            span_id,
+            int(sent[36:52], 16),
             attributes,
             decision.target.value,
-            self._processor,
-            self._resource,
+            self._sink,
         )
 
     @staticmethod
@@ -177,34 +176,28 @@ class RequestTracer:
         if target != request_span.target:
             attributes["strangler.decision"] = "fallback"
         attributes["http.response.status_code"] = status
-        events: tuple[Event, ...] = ()
-        span_status = _OK
+        failed: tuple[str, str] | None = None
         if error is not None or status >= 500 or status == 0:
             attributes["strangler.outcome"] = "error"
             unhandled = sys.exc_info()[1] if status == 0 and error is None else None
             if unhandled is not None:
                 # a fault of the proxy itself: its type only (its text may quote what the client sent);
                 # the worker's log has the traceback
-                kind, detail = type(unhandled).__qualname__, "unhandled error in the data plane"
+                failed = (type(unhandled).__qualname__, "unhandled error in the data plane")
             else:
-                kind, detail = "ProxyError", error or f"answered {status}"
-            events = (Event("exception", {"exception.type": kind, "exception.message": detail}, end),)
-            span_status = Status(StatusCode.ERROR, detail)
+                failed = ("ProxyError", error or f"answered {status}")
         else:
             attributes["strangler.outcome"] = "ok"
-        request_span.processor.on_end(
-            ReadableSpan(
+        request_span.sink.add(
+            (
                 request_span.name,
-                context=request_span.context,
-                parent=request_span.parent,
-                resource=request_span.resource,
-                attributes=attributes,
-                events=events,
-                kind=SpanKind.SERVER,
-                status=span_status,
-                start_time=request_span.start,
-                end_time=end,
-                instrumentation_scope=_SCOPE,
+                request_span.trace_id,
+                request_span.span_id,
+                request_span.parent_id,
+                request_span.start,
+                end,
+                attributes,
+                failed,
             )
         )
 
