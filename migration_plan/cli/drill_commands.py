@@ -91,7 +91,25 @@ def drill(
     ] = None,
     steady_s: Annotated[float, typer.Option("--steady-s", help="Seconds of steady state before.")] = 5.0,
     after_s: Annotated[float, typer.Option("--after-s", help="Seconds of steady state after.")] = 5.0,
-    rate: Annotated[float, typer.Option("--rate", help="Requests per second of the load.")] = 20.0,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=0.1,
+            help="Requests per second of the load (default: --capacity-fraction of the route's capacity, "
+            "measured at the start of each drill; chaos: 20 stock writes/s).",
+            show_default=False,
+        ),
+    ] = None,
+    capacity_fraction: Annotated[
+        float,
+        typer.Option(
+            "--capacity-fraction",
+            min=0.05,
+            max=1.0,
+            help="The load's share of the drilled route's measured capacity (without --rate).",
+        ),
+    ] = 0.5,
     token: Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")] = None,
     locust_users: Annotated[
         int, typer.Option("--locust-users", min=0, help="Also run locust (loadtests/) with this many users.")
@@ -118,6 +136,7 @@ def drill(
         steady_s=steady_s,
         after_s=after_s,
         rate=rate,
+        capacity_fraction=capacity_fraction,
         locust_users=locust_users,
         reports=reports.absolute(),
     )
@@ -143,7 +162,9 @@ def drill(
         admin = AdminClient.connect(stack.admin_url, token, stack.home)
         try:
             if chaos:
-                chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
+                chaos_options = ChaosOptions(seed=seed, duration_s=duration_s)
+                if rate is not None:
+                    chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
                 chaos_control = DrillControl(admin, chaos_options.route, profile.upstream)
                 outcome = run_chaos(stack, chaos_control, chaos_options, say=say)
                 report = write_chaos_report(outcome, reports.absolute())

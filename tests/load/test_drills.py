@@ -110,7 +110,7 @@ def test_the_broker_drill_loses_no_write_and_gives_the_stack_its_sync_back(
         assert states[name]["state"] in ("starting", "running"), states[name]
 
 
-def test_killing_the_orders_service_under_checkouts_oversells_nothing_and_loses_no_order(
+def test_the_orders_crash_drill_oversells_nothing_loses_no_order_and_leaves_nothing(
     own_stack: OwnStack, stack: StackAddresses, control: DrillControl, tmp_path: Path
 ) -> None:
     """`strangler drill orders-crash`: customers check out their session carts with /api/orders on the
