@@ -177,11 +177,7 @@ def drill(
                 finally:
                     control.remove_created()  # a route the drill created goes once it is done
             if crash_section is not None:
-                worker_env = (
-                    own.environment
-                    if own is not None
-                    else {"STRANGLER_HOME": str(stack.home), "STRANGLER_LEGACY_URL": stack.legacy_url}
-                )
+                worker_env = own.environment if own is not None else {}
                 crashed = _run_crash(admin, stack, crash_section, worker_env, project_file, reports, say)
         finally:
             admin.close()

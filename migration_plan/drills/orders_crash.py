@@ -56,8 +56,10 @@ class CrashOptions:
     password: str = field(repr=False)
     before_kill_acknowledged: int = 5
     """Acknowledged checkouts before the kill (the load is really flowing)."""
+    restart_timeout_s: float = 30.0
+    """The longest the load waits for a first checkout acknowledged by the restarted service."""
     after_s: float = 4.0
-    """Seconds of load once the restarted service is healthy."""
+    """Seconds of load once the restarted service acknowledged a checkout."""
     recovery_every_s: float = 1.0
     recovery_margin_s: float = 30.0
     """Beyond ``older_than + every``: the longest the drill waits for the worker to leave nothing."""
@@ -176,6 +178,12 @@ class _Crash:
                 )
             time.sleep(0.2)
 
+    def environment(self) -> dict[str, str]:
+        """The stack's environment for the service's commands, with where the stack is: its home and the
+        monolith's URL (`strangler up` gives its processes the URL it resolved from the port)."""
+        stack = {"STRANGLER_HOME": str(self.stack.home), "STRANGLER_LEGACY_URL": self.stack.legacy_url}
+        return {**os.environ, **self.options.worker_env, **stack}
+
     def command(self, line: str) -> list[str]:
         text = line.replace("{python}", shlex.quote(sys.executable))
         return shlex.split(text.replace("{older_than}", f"{self.section.older_than_s:g}"))
@@ -184,7 +192,7 @@ class _Crash:
         """The service's own count of checkouts unfinished or still holding stock."""
         done = subprocess.run(
             self.command(self.section.pending),
-            env={**os.environ, **self.options.worker_env},
+            env=self.environment(),
             cwd=self.options.cwd,
             capture_output=True,
             text=True,
@@ -206,7 +214,7 @@ class _Crash:
         with open(log_path, "wb") as output:
             worker = subprocess.Popen(
                 argv,
-                env={**os.environ, **self.options.worker_env},
+                env=self.environment(),
                 cwd=self.options.cwd,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -324,6 +332,14 @@ def run_orders_crash(
         say(f"drill {NAME}: killed {section.upstream}, waiting for its restart")
         crash.wait_restarted(killed)
         restarted = load.acknowledged
+        deadline = time.monotonic() + options.restart_timeout_s
+        while load.acknowledged == restarted and time.monotonic() < deadline:
+            time.sleep(0.1)  # the front door may fail fast for a while (its circuit to the service)
+        result.event(
+            "first checkout acknowledged by the restarted service"
+            if load.acknowledged > restarted
+            else f"no checkout acknowledged within {options.restart_timeout_s:g} s of the restart"
+        )
         time.sleep(options.after_s)  # part of the drill: checkouts on the restarted service
         load.stop()
         loaded = False

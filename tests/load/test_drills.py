@@ -125,18 +125,17 @@ def test_the_orders_crash_drill_oversells_nothing_loses_no_order_and_leaves_noth
         result = run_orders_crash(stack, crash_control, options)
     finally:
         crash_control.remove_created()
-    summary = (result.line(), result.events, result.stock_lines, result.order_lines, result.notes)
+    report = write_crash_report(result, tmp_path)
+    summary = report.read_text()
     assert result.error is None, summary
     assert result.acknowledged >= 5 and result.acknowledged_after_restart > 0, summary
     assert any("kill -9 orders" in label for _, label in result.events), summary
     assert (result.lost_writes, result.oversold, result.held) == (0, 0, 0), summary
     assert (result.unfinished, result.unreleased, result.unknown) == (0, 0, 0), summary
     assert len(result.stock_lines) == len(section.products), summary
-    assert result.passed
-    report = write_crash_report(result, tmp_path)
-    text = report.read_text()
-    assert f"--older-than {section.older_than_s:g}" in text
-    assert text.rstrip().splitlines()[-1] == result.line()
+    assert result.passed, summary
+    assert f"--older-than {section.older_than_s:g}" in summary
+    assert summary.rstrip().splitlines()[-1] == result.line()
     assert result.line().startswith(f"drill orders-crash: acknowledged={result.acknowledged} lost_writes=0 ")
     assert any(label == f"route {section.route} on legacy" for _, label in result.events), summary
     states = {process["name"]: process["state"] for process in stack.supervisor("ps")["processes"]}
