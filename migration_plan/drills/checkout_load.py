@@ -24,7 +24,7 @@ import httpx2
 from migration_plan.drills.chaos_load import NOT_SENT_ERRORS, LoginFailed
 from migration_plan.drills.checkout_checks import Checkout, CheckoutLedger
 
-__all__ = ["CheckoutLoad", "CheckoutLoadSettings", "Customer", "StockWatch", "judge_checkout"]
+__all__ = ["CheckoutLoad", "CheckoutLoadSettings", "Customer", "StockWatch", "error_code", "judge_checkout"]
 
 _CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -53,6 +53,14 @@ class Customer:
         return {"X-CSRFToken": self.client.cookies.get("csrftoken") or ""}
 
 
+def error_code(payload: dict[str, object]) -> str | None:
+    """The error's code: ``{"error": "circuit_open"}`` (the front door) or ``{"error": {"code": ...}}``."""
+    error = payload.get("error")
+    if isinstance(error, dict):
+        error = error.get("code")
+    return error if isinstance(error, str) else None
+
+
 def judge_checkout(customer: str, key: str, response: httpx2.Response | None, error: str = "") -> Checkout:
     """One checkout's entry in the ledger, from its answer (None: no answer came)."""
     if response is None:
@@ -65,10 +73,11 @@ def judge_checkout(customer: str, key: str, response: httpx2.Response | None, er
         except ValueError:
             body = None
     payload = body if isinstance(body, dict) else {}
-    if status >= 500 and payload.get("error") not in NOT_SENT_ERRORS:
-        return Checkout(customer, key, None, error=f"http {status} {payload.get('error') or ''}".strip())
+    code = error_code(payload)
+    if status >= 500 and code not in NOT_SENT_ERRORS:
+        return Checkout(customer, key, None, error=f"http {status} {code or ''}".strip())
     if status != 201:
-        return Checkout(customer, key, status, error=str(payload.get("error") or f"http {status}"))
+        return Checkout(customer, key, status, error=code or f"http {status}")
     order_no = payload.get("order_no")
     units: dict[int, int] = {}
     for line in payload.get("lines") or []:
@@ -187,11 +196,15 @@ class CheckoutLoad:
 
     def settle_unknown(self) -> int:
         """Ask once more, under the same key, for each checkout whose outcome is unknown; how many were
-        asked. The answers join the ledger (an order placed before the crash is then acknowledged)."""
+        asked. The customer's cart is emptied first, so that the retry asks what became of that checkout
+        (the order it placed, or "empty cart": nothing was placed) instead of checking out another cart.
+        The answers join the ledger (an order placed before the crash is then acknowledged)."""
         by_name = {customer.username: customer for customer in self.customers}
         unknown = list(self.ledger.unknown)
         for entry in unknown:
-            self._checkout(by_name[entry.customer], entry.key)
+            customer = by_name[entry.customer]
+            self._empty(customer)
+            self._checkout(customer, entry.key)
         return len(unknown)
 
 

@@ -80,6 +80,12 @@ def test_the_guard_rolls_back_a_failing_catalog_within_three_seconds(
     assert control.rule()["fault"] is None, "the drill removed its fault"
     report = next(tmp_path.glob("*-errors.md")).read_text()
     assert report.rstrip().endswith(result.line())
+    # the load ran at half the capacity the route showed at the start of the drill, and the report says so
+    assert result.pace is not None and result.pace.capacity is not None, "the capacity was measured"
+    assert result.pace.capacity.rps > 0 and result.pace.fraction == 0.5
+    assert result.pace.rate == pytest.approx(max(1.0, result.pace.capacity.rps / 2))
+    assert f"| load rate | {result.pace.describe()} |" in report
+    assert f"| {result.pace.capacity.describe()} |" in report
     assert (tmp_path / "index.md").exists() and next(tmp_path.glob("*-errors.html")).exists()
 
 

@@ -83,8 +83,12 @@ def test_answers_are_judged_acknowledged_refused_or_unknown() -> None:
         _response(201, {"order_no": "ORD-9", "lines": [{"product_id": 4, "quantity": 2}]}),
     )
     assert placed.acknowledged and placed.units == {4: 2}
-    out_of_stock = judge_checkout("ann", "k", _response(409, {"error": "insufficient_stock"}))
+    out_of_stock = judge_checkout(
+        "ann", "k", _response(409, {"error": {"code": "insufficient_stock", "message": "0 left"}})
+    )
     assert out_of_stock.status == 409 and out_of_stock.error == "insufficient_stock"
+    crashed = judge_checkout("ann", "k", _response(500, {"error": {"code": "internal_error"}}))
+    assert crashed.status is None and crashed.error == "http 500 internal_error"
     not_sent = judge_checkout("ann", "k", _response(502, {"error": "upstream_unreachable"}))
     assert not_sent.status == 502 and not not_sent.acknowledged  # refused: it reached no side
     broken = judge_checkout("ann", "k", _response(502, {"error": "upstream_reset"}))
