@@ -130,7 +130,9 @@ def drill(
         choices = f"{', '.join(SCENARIOS)}, {CRASH}"
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {choices}, 'all' or 'chaos'")
     project, project_file, profile = _profile(config, route)
-    crash_section = _crash_section(project) if crash else None
+    has_crash = project.drills is not None and project.drills.crash is not None
+    # `all` runs the crash drill when the project describes one; `orders-crash` insists on it
+    crash_section = _crash_section(project) if name == CRASH or (crash and has_crash) else None
     options = DrillOptions(
         profile=profile,
         steady_s=steady_s,

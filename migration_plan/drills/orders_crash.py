@@ -411,8 +411,8 @@ def write_crash_report(result: CrashResult, reports: Path) -> Path:
     lines = [
         f"# Drill `{NAME}`",
         "",
-        f"{result.customers} customers check their session carts out ({result.rate:.1f} checkouts/s) while "
-        "the service is killed (kill -9) and restarted; then the drill's recovery worker runs with "
+        f"{result.customers} customers check their session carts out ({result.rate:.1f} checkout attempts/s) "
+        "while the service is killed (kill -9) and restarted; then the drill's recovery worker runs with "
         f"`--older-than {result.older_than_s:g}` (seconds).",
         "",
         "| figure | value |",
