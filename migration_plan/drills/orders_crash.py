@@ -28,7 +28,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +37,14 @@ from migration_plan.admin_client import AdminApiError
 from migration_plan.drills.checkout_checks import check_stock, missing_orders
 from migration_plan.drills.checkout_load import CheckoutLoad, CheckoutLoadSettings, StockWatch
 from migration_plan.drills.control import DrillControl
+from migration_plan.drills.crash_report import NAME, CrashResult, write_crash_report
 from migration_plan.drills.load import TARGET_HEADER
 from migration_plan.drills.stack import StackAddresses
 from migration_plan.project.drills_section import DrillCrashSection
 
-__all__ = ["CrashOptions", "CrashResult", "run_orders_crash", "write_crash_report"]
+__all__ = ["NAME", "CrashOptions", "CrashResult", "run_orders_crash", "write_crash_report"]
 
 log = logging.getLogger(__name__)
-
-NAME = "orders-crash"
 
 
 @dataclass(frozen=True)
@@ -71,55 +69,6 @@ class CrashOptions:
     """Where the recovery worker and ``pending`` run (the project's folder)."""
 
 
-@dataclass
-class CrashResult:
-    started: float
-    older_than_s: float
-    customers: int
-    acknowledged: int = 0
-    acknowledged_after_restart: int = 0
-    refused: int = 0
-    unknown: int = 0
-    """Checkouts whose outcome is still unknown after the retry under their key."""
-    retried: int = 0
-    lost_writes: int = 0
-    """Acknowledged orders missing on a side (counted once per side)."""
-    oversold: int = 0
-    held: int = 0
-    unfinished: int = 0
-    unreleased: int = 0
-    recovered_s: float | None = None
-    """From the kill to the moment the service reported nothing pending."""
-    rate: float = 0.0
-    """Checkouts per second over the load."""
-    stock_lines: list[str] = field(default_factory=list)
-    order_lines: list[str] = field(default_factory=list)
-    refusals: dict[str, int] = field(default_factory=dict)
-    events: list[tuple[float, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def event(self, label: str) -> float:
-        now = time.time()
-        self.events.append((now, label))
-        log.info("drill %s: %s", NAME, label)
-        return now
-
-    @property
-    def passed(self) -> bool:
-        violations = self.lost_writes + self.oversold + self.held + self.unfinished + self.unreleased
-        return self.error is None and violations == 0 and self.acknowledged > 0
-
-    def line(self) -> str:
-        if self.error is not None:
-            return f"drill {NAME}: error ({self.error})"
-        return (
-            f"drill {NAME}: acknowledged={self.acknowledged} lost_writes={self.lost_writes} "
-            f"oversold={self.oversold} unfinished={self.unfinished + self.unreleased} held={self.held} "
-            f"unknown={self.unknown} older_than_s={self.older_than_s:g}"
-        )
-
-
 class _Crash:
     def __init__(
         self, stack: StackAddresses, control: DrillControl, options: CrashOptions, result: CrashResult
@@ -139,6 +88,16 @@ class _Crash:
             body = {"mode": "new", "upstream": self.control.upstream, "reason": reason}
         self.control.admin.request("POST", path, {**body, "drain_timeout_s": 10.0})
         self.result.event(f"route {self.control.route} on {mode}")
+
+    def serve_from_service(self, timeout: float = 30.0) -> None:
+        """The route on the service, and the front door serving it from there."""
+        if self.control.mode() != "new":
+            self.move("new")
+        deadline = time.monotonic() + timeout
+        while not self.serves_new():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the front door did not serve {self.section.checkout} from the service")
+            time.sleep(0.2)
 
     def serves_new(self) -> bool:
         try:
@@ -300,95 +259,32 @@ def run_orders_crash(
     )
     watch = StockWatch(crash.stock)
     saved_guard: dict[str, Any] | None = None
-    guard_off = loaded = False
+    guard_off = False
     say(f"drill {NAME}: {section.customers} customers check out while {section.upstream} is killed")
     try:
         control.ensure_route()
         saved_guard = control.guard_settings()
         control.admin.request("PUT", f"/guards/{control.route}", {"enabled": False, "settings": {}})
         guard_off = True
-        if control.mode() != "new":
-            crash.move("new")
-        deadline = time.monotonic() + 30
-        while not crash.serves_new():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the front door did not serve {section.checkout} from {section.upstream}")
-            time.sleep(0.2)
+        crash.serve_from_service()
         initial = crash.stock()
         result.event(f"initial stock {initial}")
-        load.login()
-        watch.start()
-        began = result.event(f"load started: {section.customers} customers")
-        load.start()
-        loaded = True
-        deadline = time.monotonic() + 60
-        while load.acknowledged < options.before_kill_acknowledged:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"fewer than {options.before_kill_acknowledged} checkouts in 60 s")
-            time.sleep(0.05)
-        killed = crash.kill()
-        killed_at = time.time()
-        before_restart = load.acknowledged
-        say(f"drill {NAME}: killed {section.upstream}, waiting for its restart")
-        crash.wait_restarted(killed)
-        restarted = load.acknowledged
-        deadline = time.monotonic() + options.restart_timeout_s
-        while load.acknowledged == restarted and time.monotonic() < deadline:
-            time.sleep(0.1)  # the front door may fail fast for a while (its circuit to the service)
-        result.event(
-            "first checkout acknowledged by the restarted service"
-            if load.acknowledged > restarted
-            else f"no checkout acknowledged within {options.restart_timeout_s:g} s of the restart"
-        )
-        time.sleep(options.after_s)  # part of the drill: checkouts on the restarted service
-        load.stop()
-        loaded = False
-        ended = result.event("load drained")
-        result.rate = len(load.ledger.entries) / max(ended - began, 0.001)
-        result.acknowledged_after_restart = load.acknowledged - restarted
-        result.notes.append(
-            f"{before_restart} checkout(s) acknowledged before the kill, "
-            f"{result.acknowledged_after_restart} after the restart"
-        )
+        killed_at = _checkouts_through_a_crash(crash, load, watch, say)
         say(f"drill {NAME}: recovery (--older-than {section.older_than_s:g})")
         counts = crash.recover(killed_at)
         result.unfinished, result.unreleased = counts["unfinished"], counts["unreleased"]
         result.retried = load.settle_unknown()
         result.event(f"{result.retried} checkout(s) of unknown outcome asked again under their key")
         watch.stop()
-        final = crash.stock()
-        ledger = load.ledger
-        result.unknown = len(ledger.unknown)
-        stock = check_stock(initial, final, ledger.units(), lowest=watch.lowest)
-        result.oversold, result.held, result.stock_lines = stock.oversold, stock.held, stock.lines
-        wanted = {e.order_no: e.customer for e in ledger.acknowledged if e.order_no is not None}
-        result.acknowledged = len(wanted)
-        deadline = time.monotonic() + options.settle_s
-        while True:
-            missing = missing_orders(wanted, crash.orders_present(load, wanted))
-            if not missing or time.monotonic() > deadline:
-                break
-            time.sleep(1.0)
-        result.event("acknowledged orders looked up on both sides")
-        result.lost_writes = sum(len(numbers) for numbers in missing.values())
-        result.order_lines = [f"{len(wanted)} acknowledged order(s) checked on the service and the monolith"]
-        result.order_lines += [f"missing on the {side}: {', '.join(nos)}" for side, nos in missing.items()]
-        for entry in ledger.entries:
-            if entry.status is not None and not entry.acknowledged:
-                result.refusals[entry.error] = result.refusals.get(entry.error, 0) + 1
-        result.refused = sum(result.refusals.values())
-        if watch.errors:
-            result.notes.append(f"{len(watch.errors)} stock reading(s) failed, e.g. {watch.errors[0]}")
-        result.notes.append(f"cart changes that failed (a product out of stock, ...): {load.cart_failures}")
+        _check(crash, load, watch, initial)
     except Exception as exc:  # reported in the summary line; the route is still put back below
         log.exception("drill %s failed", NAME)
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
-        if loaded:
-            try:
-                load.stop()
-            except RuntimeError as exc:
-                result.notes.append(str(exc))
+        try:
+            load.stop()  # already stopped unless the drill failed under load
+        except RuntimeError as exc:
+            result.notes.append(str(exc))
         watch.stop()
         load.close()
         try:
@@ -401,55 +297,69 @@ def run_orders_crash(
     return result
 
 
-def write_crash_report(result: CrashResult, reports: Path) -> Path:
-    """``<stamp>-orders-crash.md``: the figures, the timeline, the stock and orders checks; its last
-    line is :meth:`CrashResult.line`."""
-    reports.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromtimestamp(result.started, tz=UTC).strftime("%Y%m%d-%H%M%S")
-    path = reports / f"{stamp}-{NAME}.md"
-    recovered = "n/a" if result.recovered_s is None else f"{result.recovered_s:.1f} s"
-    lines = [
-        f"# Drill `{NAME}`",
-        "",
-        f"{result.customers} customers check their session carts out ({result.rate:.1f} checkout attempts/s) "
-        "while the service is killed (kill -9) and restarted; then the drill's recovery worker runs with "
-        f"`--older-than {result.older_than_s:g}` (seconds).",
-        "",
-        "| figure | value |",
-        "| --- | --- |",
-        f"| acknowledged checkouts (orders) | {result.acknowledged} |",
-        f"| of which after the restart | {result.acknowledged_after_restart} |",
-        f"| refused checkouts | {result.refused} |",
-        f"| unknown outcome after the retry under their key | {result.unknown} (retried {result.retried}) |",
-        f"| acknowledged orders missing on a side | {result.lost_writes} |",
-        f"| oversold units | {result.oversold} |",
-        f"| units held without an acknowledged order | {result.held} |",
-        f"| checkouts unfinished after recovery | {result.unfinished} |",
-        f"| compensated checkouts still holding stock | {result.unreleased} |",
-        f"| kill -> nothing pending | {recovered} |",
-        "",
-        "## Refusals",
-        "",
-        *([f"- {reason}: {count}" for reason, count in sorted(result.refusals.items())] or ["- none"]),
-        "",
-        "## Timeline",
-        "",
-        *[
-            f"- {datetime.fromtimestamp(at, tz=UTC).strftime('%H:%M:%S.%f')[:-3]} {label}"
-            for at, label in result.events
-        ],
-        "",
-        "## Stock against the acknowledged orders",
-        "",
-        *([f"- {line}" for line in result.stock_lines] or ["- not checked"]),
-        "",
-        "## Acknowledged orders on both sides",
-        "",
-        *([f"- {line}" for line in result.order_lines] or ["- not checked"]),
-        "",
-    ]
-    if result.notes:
-        lines += ["## Notes", "", *[f"- {note}" for note in result.notes], ""]
-    lines.append(result.line())
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def _checkouts_through_a_crash(
+    crash: _Crash, load: CheckoutLoad, watch: StockWatch, say: Callable[[str], None]
+) -> float:
+    """The load, the kill once checkouts are acknowledged, the restart, more load, the drain; the
+    moment of the kill."""
+    options, result, section = crash.options, crash.result, crash.section
+    load.login()
+    watch.start()
+    began = result.event(f"load started: {section.customers} customers")
+    load.start()
+    deadline = time.monotonic() + 60
+    while load.acknowledged < options.before_kill_acknowledged:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"fewer than {options.before_kill_acknowledged} checkouts in 60 s")
+        time.sleep(0.05)
+    killed = crash.kill()
+    killed_at = time.time()
+    before_restart = load.acknowledged
+    say(f"drill {NAME}: killed {section.upstream}, waiting for its restart")
+    crash.wait_restarted(killed)
+    restarted = load.acknowledged
+    deadline = time.monotonic() + options.restart_timeout_s
+    while load.acknowledged == restarted and time.monotonic() < deadline:
+        time.sleep(0.1)  # the front door may fail fast for a while (its circuit to the service)
+    result.event(
+        "first checkout acknowledged by the restarted service"
+        if load.acknowledged > restarted
+        else f"no checkout acknowledged within {options.restart_timeout_s:g} s of the restart"
+    )
+    time.sleep(options.after_s)  # part of the drill: checkouts on the restarted service
+    load.stop()
+    ended = result.event("load drained")
+    result.rate = len(load.ledger.entries) / max(ended - began, 0.001)
+    result.acknowledged_after_restart = load.acknowledged - restarted
+    result.notes.append(
+        f"{before_restart} checkout(s) acknowledged before the kill, "
+        f"{result.acknowledged_after_restart} after the restart"
+    )
+    return killed_at
+
+
+def _check(crash: _Crash, load: CheckoutLoad, watch: StockWatch, initial: dict[int, int]) -> None:
+    """The stock against the acknowledged orders, every acknowledged order on both sides, the refusals."""
+    result, ledger = crash.result, load.ledger
+    result.unknown = len(ledger.unknown)
+    stock = check_stock(initial, crash.stock(), ledger.units(), lowest=watch.lowest)
+    result.oversold, result.held, result.stock_lines = stock.oversold, stock.held, stock.lines
+    wanted = {e.order_no: e.customer for e in ledger.acknowledged if e.order_no is not None}
+    result.acknowledged = len(wanted)
+    deadline = time.monotonic() + crash.options.settle_s
+    while True:
+        missing = missing_orders(wanted, crash.orders_present(load, wanted))
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    result.event("acknowledged orders looked up on both sides")
+    result.lost_writes = sum(len(numbers) for numbers in missing.values())
+    result.order_lines = [f"{len(wanted)} acknowledged order(s) checked on the service and the monolith"]
+    result.order_lines += [f"missing on the {side}: {', '.join(nos)}" for side, nos in missing.items()]
+    for entry in ledger.entries:
+        if entry.status is not None and not entry.acknowledged:
+            result.refusals[entry.error] = result.refusals.get(entry.error, 0) + 1
+    result.refused = sum(result.refusals.values())
+    if watch.errors:
+        result.notes.append(f"{len(watch.errors)} stock reading(s) failed, e.g. {watch.errors[0]}")
+    result.notes.append(f"cart changes that failed (a product out of stock, ...): {load.cart_failures}")

@@ -24,23 +24,23 @@ undo = "delta"                      # the drill undoes its writes by posting {un
 check_service = false               # also check the service's own counter (it syncs the writes back)
 
 [drills.crash]                      # `strangler drill orders-crash`: the checkout service killed under load
-route = "drill-orders"              # the checkout route (created when missing, with this match)
-match = { kind = "prefix", path = "/api/orders" }
-upstream = "orders"                 # the service killed (kill -9 of its process group) and restarted
+route = "drill-checkout"            # the checkout route (created when missing, with this match)
+match = { kind = "prefix", path = "/api/checkouts" }
+upstream = "checkout"               # the service killed (kill -9 of its process group) and restarted
 login = "/accounts/login/"          # each customer logs in on the monolith (a Django login form)
-users = "customer{n:04d}"           # customers n = 1..customers, each with a session cart of their own
+users = "buyer{n:03d}"              # customers n = 1..customers, each with a session cart of their own
 customers = 6
-password = "customer-password-123"  # the demo's seeded customers (else password_env)
-cart = "/api/cart/items"            # POST {product_id, quantity} fills the session cart
-empty_cart = "/api/cart"            # DELETE empties it (before each round: a refused cart is let go)
-checkout = "/api/orders"            # POST {} checks the session cart out (201 {order_no, lines})
-order = "/api/orders/{order_no}"    # GET: the order, on each side
-stock = "/api/products/{id}"        # GET on the monolith: the product's stock is `stock_field`
+password_env = "DRILL_BUYER_PASSWORD"   # (or password = "..." for a demo's seeded customers)
+cart = "/api/basket/lines"          # POST {product_id, quantity} fills the session cart
+empty_cart = "/api/basket"          # DELETE empties it (before each round: a refused cart is let go)
+checkout = "/api/checkouts"         # POST {} checks the session cart out (201 {order_no, lines})
+order = "/api/checkouts/{order_no}" # GET: the order, on each side
+stock = "/api/items/{id}"           # GET on the monolith: the item's stock is `stock_field`
 stock_field = "stock"
 products = [1, 2, 3]
-recovery = "{python} -m my_orders recover --every 1 --older-than {older_than}"  # the drill's own worker
+recovery = "{python} -m my_checkout recover --every 1 --older-than {older_than}"  # the drill's worker
 older_than_s = 3                    # stated in the report
-pending = "{python} -m my_orders pending"   # prints {"unfinished": N, "unreleased": M}
+pending = "{python} -m my_checkout pending"   # prints {"unfinished": N, "unreleased": M}
 ```
 """
 
