@@ -116,6 +116,7 @@ def test_the_broker_drill_loses_no_write_and_gives_the_stack_its_sync_back(
         assert states[name]["state"] in ("starting", "running"), states[name]
 
 
+@pytest.mark.timeout(480)  # run alone (-k), it also starts the module's stack: 4 min on a loaded machine
 def test_the_orders_crash_drill_oversells_nothing_loses_no_order_and_leaves_nothing(
     own_stack: OwnStack, stack: StackAddresses, control: DrillControl, tmp_path: Path
 ) -> None:
