@@ -17,7 +17,7 @@ help:
 	@echo "make lint   ruff + import contracts + mypy"
 	@echo "make test-django42  strangler_django's suite on Django 4.2 (its own virtualenv)"
 	@echo "make bench  benchmarks (ratios measured side by side)"
-	@echo "make drill  every rollback drill under load, then the chaos drill (CHAOS_SEEDS); reports in drills/reports/"
+	@echo "make drill  every rollback drill under load, the orders-crash drill, then the chaos drill (CHAOS_SEEDS); reports in drills/reports/"
 	@echo "make soak   70% of capacity through the proxy, flips every 5 s, worker restarts (SOAK_S=600)"
 	@echo "make lock   resolve the lock files again after a change of pyproject.toml (other pins kept)"
 	@echo "make upgrade  move every pin of the lock files to the newest release pyproject.toml allows"
@@ -91,7 +91,7 @@ bench: $(INSTALLED) test-tools
 	$(BIN)/python -m benchmarks
 
 # Every rollback drill against a stack of its own (free ports, temporary home), with locust traffic beside
-# the drill's own load, then the chaos drill for each of CHAOS_SEEDS; reports in drills/reports/.
+# the drill's own load, and the orders-crash drill (`drill all` ends with it), then the chaos drill for each of CHAOS_SEEDS; reports in drills/reports/.
 DRILL_ARGS ?= --locust-users 5
 CHAOS_SEEDS ?= 1 2 3
 drill: $(INSTALLED)

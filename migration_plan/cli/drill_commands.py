@@ -1,7 +1,9 @@
-"""`strangler drill NAME|all|chaos`: drills under load, with a report per drill under drills/reports/.
+"""`strangler drill NAME|all|chaos|orders-crash`: drills under load, with a report per drill under
+drills/reports/.
 
 What is drilled comes from ``strangler.toml`` (``[drills]``: the route, its service, the load's
-requests, the write probe); ``--route /a/path`` drills that path of the service instead.
+requests, the write probe); ``--route /a/path`` drills that path of the service instead. The crash drill
+(``orders-crash``, also part of ``all``) reads ``[drills.crash]``.
 
 Without ``--attach`` the drill starts its own stack (`strangler up` on free ports, in a temporary
 STRANGLER_HOME or ``--home``) and stops it afterwards; with ``--attach`` it drives the stack that runs
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -34,11 +37,19 @@ from migration_plan.drills import (
     run_scenarios,
     write_chaos_report,
 )
-from migration_plan.drills.profile import DrillProfile, DrillProfileError, drill_profile
+from migration_plan.drills.orders_crash import NAME as CRASH
+from migration_plan.drills.orders_crash import (
+    CrashOptions,
+    CrashResult,
+    run_orders_crash,
+    write_crash_report,
+)
+from migration_plan.drills.profile import DrillProfile, DrillProfileError, drill_profile, match_json
 from migration_plan.home import find_home
 from migration_plan.plan.model import Plan, PlanError, load_plan
 from migration_plan.project import ProjectFile, ProjectFileError, load_project
 from migration_plan.project.context import current_project_file
+from migration_plan.project.drills_section import DrillCrashSection
 
 __all__ = ["register"]
 
@@ -50,7 +61,8 @@ def _fail(message: str) -> typer.Exit:
 
 def drill(
     name: Annotated[
-        str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}; or 'all'; or 'chaos' (see --seed).")
+        str,
+        typer.Argument(help=f"One of: {', '.join(SCENARIOS)}, {CRASH}; or 'all'; or 'chaos' (see --seed)."),
     ],
     attach: Annotated[
         bool, typer.Option("--attach", help="Drive the stack already running for --home.")
@@ -79,7 +91,25 @@ def drill(
     ] = None,
     steady_s: Annotated[float, typer.Option("--steady-s", help="Seconds of steady state before.")] = 5.0,
     after_s: Annotated[float, typer.Option("--after-s", help="Seconds of steady state after.")] = 5.0,
-    rate: Annotated[float, typer.Option("--rate", help="Requests per second of the load.")] = 20.0,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=0.1,
+            help="Requests per second of the load (default: --capacity-fraction of the route's capacity, "
+            "measured at the start of each drill; chaos: 20 stock writes/s).",
+            show_default=False,
+        ),
+    ] = None,
+    capacity_fraction: Annotated[
+        float,
+        typer.Option(
+            "--capacity-fraction",
+            min=0.05,
+            max=1.0,
+            help="The load's share of the drilled route's measured capacity (without --rate).",
+        ),
+    ] = 0.5,
     token: Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")] = None,
     locust_users: Annotated[
         int, typer.Option("--locust-users", min=0, help="Also run locust (loadtests/) with this many users.")
@@ -91,18 +121,24 @@ def drill(
         float, typer.Option("--duration-s", min=5.0, max=600.0, help="chaos: seconds of faults.")
     ] = 60.0,
 ) -> None:
-    """Run one rollback drill (or all of them, or the chaos drill) under load and write its report."""
+    """Run one drill (or all of them, or the chaos drill) under load and write its report."""
     chaos = name == "chaos"
-    names = list(SCENARIOS) if name == "all" else [] if chaos else [name]
+    crash = name in ("all", CRASH)
+    names = list(SCENARIOS) if name == "all" else [] if chaos or name == CRASH else [name]
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
-        raise _fail(f"unknown drill {unknown[0]!r}; choose one of {', '.join(SCENARIOS)}, 'all' or 'chaos'")
+        choices = f"{', '.join(SCENARIOS)}, {CRASH}"
+        raise _fail(f"unknown drill {unknown[0]!r}; choose one of {choices}, 'all' or 'chaos'")
     project, project_file, profile = _profile(config, route)
+    has_crash = project.drills is not None and project.drills.crash is not None
+    # `all` runs the crash drill when the project describes one; `orders-crash` insists on it
+    crash_section = _crash_section(project) if name == CRASH or (crash and has_crash) else None
     options = DrillOptions(
         profile=profile,
         steady_s=steady_s,
         after_s=after_s,
         rate=rate,
+        capacity_fraction=capacity_fraction,
         locust_users=locust_users,
         reports=reports.absolute(),
     )
@@ -113,6 +149,8 @@ def drill(
 
     temporary: Path | None = None
     own: OwnStack | None = None
+    results: list[DrillResult] = []
+    crashed: CrashResult | None = None
     try:
         if attach:
             stack = StackAddresses.from_environment(home or _default_home(), project, profile.service)
@@ -126,11 +164,13 @@ def drill(
         admin = AdminClient.connect(stack.admin_url, token, stack.home)
         try:
             if chaos:
-                chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
+                chaos_options = ChaosOptions(seed=seed, duration_s=duration_s)
+                if rate is not None:
+                    chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
                 chaos_control = DrillControl(admin, chaos_options.route, profile.upstream)
                 outcome = run_chaos(stack, chaos_control, chaos_options, say=say)
                 report = write_chaos_report(outcome, reports.absolute())
-            else:
+            elif names:
                 control = DrillControl(
                     admin, profile.route, profile.upstream, dict(profile.match or {}) or None
                 )
@@ -138,6 +178,9 @@ def drill(
                     results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
                 finally:
                     control.remove_created()  # a route the drill created goes once it is done
+            if crash_section is not None:
+                worker_env = own.environment if own is not None else {}
+                crashed = _run_crash(admin, stack, crash_section, worker_env, project_file, reports, say)
         finally:
             admin.close()
     except (StackError, AdminApiError) as exc:
@@ -156,8 +199,44 @@ def drill(
     console.print(f"reports in {escape(str(reports))}")
     for result in results:
         console.print(result.line())
-    if not all(_acceptable(result) for result in results):
+    if crashed is not None:
+        console.print(crashed.line())
+    if not all(_acceptable(result) for result in results) or (crashed is not None and not crashed.passed):
         raise typer.Exit(1)
+
+
+def _crash_section(project: ProjectFile) -> tuple[DrillCrashSection, str]:
+    """``[drills.crash]`` and its customers' password; a clear error when either is missing."""
+    section = project.drills.crash if project.drills is not None else None
+    if section is None:
+        raise _fail(
+            f"strangler.toml has no [drills.crash]: the {CRASH} drill needs the checkout route, the "
+            "customers and the recovery worker's command (docs/project-file.md)"
+        )
+    password = section.password or os.environ.get(section.password_env or "", "")
+    if not password:
+        raise _fail(f"[drills.crash] password_env names {section.password_env}, which is not set")
+    return section, password
+
+
+def _run_crash(
+    admin: AdminClient,
+    stack: StackAddresses,
+    crash: tuple[DrillCrashSection, str],
+    worker_env: dict[str, str],
+    project_file: Path,
+    reports: Path,
+    say: Callable[[str], None],
+) -> CrashResult:
+    section, password = crash
+    control = DrillControl(admin, section.route, section.upstream, match_json(section.match))
+    options = CrashOptions(section, password, worker_env=worker_env, cwd=project_file.absolute().parent)
+    try:
+        result = run_orders_crash(stack, control, options, say=say)
+    finally:
+        control.remove_created()
+    write_crash_report(result, reports.absolute())
+    return result
 
 
 def _profile(config: Path | None, route: str | None) -> tuple[ProjectFile, Path, DrillProfile]:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from migration_plan.drills.capacity import drill_pace
 from migration_plan.drills.load import LoadGenerator, LoadSettings
 from migration_plan.drills.result import DrillResult
 from migration_plan.drills.series import failures_by_cause, steady_state
@@ -182,10 +183,19 @@ def run_broker_drill(
         children += [relay, consume]
         converged = _wait(lambda: _reconcile(env)[0], 90, "the catalog in sync before the drill", relay)
         event("catalog in sync with the monolith")
+        result.pace = drill_pace(
+            stack.front_url,
+            options.profile,
+            rate=options.rate,
+            fraction=options.capacity_fraction,
+            probe_s=options.probe_s,
+            concurrency=options.concurrency,
+        )
+        event(f"load rate {result.pace.describe()}")
         settings = LoadSettings(
             base_url=stack.front_url,
             profile=options.profile,
-            rate=options.rate,
+            rate=result.pace.rate,
             concurrency=options.concurrency,
             write_share=0.05,
         )

@@ -26,7 +26,7 @@ import aiohttp
 
 from migration_plan.drills.profile import DrillProfile, Read
 
-__all__ = ["LoadGenerator", "LoadSettings", "Sample", "WriteLedger"]
+__all__ = ["LoadGenerator", "LoadSettings", "Sample", "WriteLedger", "draw_read"]
 
 TARGET_HEADER = "x-strangler-target"
 
@@ -179,7 +179,7 @@ class LoadGenerator:
                 response = await session.post(path, json=dict(profile.write.body), headers=auth)
             else:
                 reads = profile.legacy_reads if kind == "page" else profile.reads
-                response = await session.get(_draw(profile, reads, rng))
+                response = await session.get(draw_read(profile, reads, rng))
             async with response:
                 await response.read()
                 status = response.status
@@ -211,7 +211,7 @@ class LoadGenerator:
                 self.ledger.refused[key] += 1
 
 
-def _draw(profile: DrillProfile, reads: tuple[Read, ...], rng: random.Random) -> str:
+def draw_read(profile: DrillProfile, reads: tuple[Read, ...], rng: random.Random) -> str:
     """One of ``reads`` by weight, its ``{id}`` one of the profile's ids."""
     read = rng.choices(reads, weights=[read.weight for read in reads])[0]
     return profile.path(read, rng.choice(profile.ids))

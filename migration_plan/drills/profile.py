@@ -15,7 +15,7 @@ from migration_plan.project.drills_section import DrillReadSection, DrillsSectio
 from migration_plan.project.schema import ProjectFile, ServiceSection
 from strangler_proxy.routes import RuleMatch
 
-__all__ = ["DrillProfile", "DrillProfileError", "Read", "WriteProbe", "drill_profile"]
+__all__ = ["DrillProfile", "DrillProfileError", "Read", "WriteProbe", "drill_profile", "match_json"]
 
 
 class DrillProfileError(ValueError):
@@ -138,7 +138,7 @@ def _route_name(path: str) -> str:
     return f"drill-{slug}"[:63].rstrip("-") or "drill"
 
 
-def _match_json(match: RuleMatch) -> dict[str, Any]:
+def match_json(match: RuleMatch) -> dict[str, Any]:
     """A rule match as the admin API takes it (its kind always named, its methods sorted)."""
     data = match.model_dump(mode="json", exclude_defaults=True)
     data.setdefault("kind", "prefix")
@@ -154,7 +154,7 @@ def _from_plan(plan: Plan | None, route: str | None) -> tuple[dict[str, Any], st
     for stage in plan.stages:
         for spec in stage.routes:
             if spec.name == route:
-                return _match_json(spec.match), stage.upstream
+                return match_json(spec.match), stage.upstream
     return None
 
 
@@ -222,7 +222,7 @@ def drill_profile(
     assert section is not None
     match = None
     if section.match is not None:
-        match = _match_json(section.match)
+        match = match_json(section.match)
     elif route is None:
         first = section.reads[0].path.split("?")[0].split("{")[0]
         match = {"kind": "prefix", "path": first, "methods": ["GET", "HEAD"]}

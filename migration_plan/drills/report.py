@@ -54,6 +54,11 @@ def _figures(result: DrillResult) -> list[tuple[str, str]]:
             "manual: action -> last request served by the old side)",
             seconds(result.rollback_s),
         ),
+        (
+            "measured capacity of the route (at the start of the drill)",
+            result.pace.capacity.describe() if result.pace and result.pace.capacity else "not measured",
+        ),
+        ("load rate", result.pace.describe() if result.pace else "-"),
         ("failed requests", str(result.failed_requests)),
         ("requests not sent (every connection busy)", str(result.not_sent)),
         ("acknowledged writes", str(result.writes_acknowledged)),

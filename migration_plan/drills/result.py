@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from migration_plan.drills.capacity import LoadRate
 from migration_plan.drills.load import Sample
 from migration_plan.drills.series import SteadyState
 
@@ -45,6 +46,8 @@ class DrillResult:
     before: SteadyState | None = None
     after: SteadyState | None = None
     samples: list[Sample] = field(default_factory=list)
+    pace: LoadRate | None = None
+    """The load's rate, and the route's capacity it was derived from (measured at the drill's start)."""
     events: list[tuple[float, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx2
 
 from migration_plan.drills.broker import run_broker_drill
+from migration_plan.drills.capacity import LoadRate, drill_pace
 from migration_plan.drills.companion import LocustCompanion
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.load import TARGET_HEADER, LoadGenerator, LoadSettings, Sample
@@ -34,7 +35,7 @@ from migration_plan.drills.series import failures_by_cause, steady_state
 from migration_plan.drills.stack import StackAddresses
 from migration_plan.drills.writes import read_counts, reconcile_writes, revert_writes
 
-__all__ = ["DrillOptions", "run_drill", "run_scenarios", "wait_until"]
+__all__ = ["DrillOptions", "pace", "run_drill", "run_scenarios", "wait_until"]
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,30 @@ class DrillOptions:
     steady_s: float = 5.0
     after_s: float = 5.0
     rollback_timeout_s: float = 20.0
-    rate: float = 20.0
+    rate: float | None = None
+    """Requests per second of the load; None: ``capacity_fraction`` of the route's capacity, measured at
+    the start of each drill (:mod:`.capacity`)."""
+    capacity_fraction: float = 0.5
+    probe_s: float = 3.0
+    """How long the capacity probe runs."""
     concurrency: int = 8
     write_share: float = 0.025
     locust_users: int = 0
     """Locust users run beside the drill's own load (0: none); see :mod:`.companion`."""
     reports: Path = Path("drills/reports")
+
+
+def pace(stack: StackAddresses, options: DrillOptions) -> LoadRate:
+    """The drill's load rate: ``options.rate``, else the stated fraction of the route's capacity measured
+    now through the front door (the route as it is served at the start of the drill)."""
+    return drill_pace(
+        stack.front_url,
+        options.profile,
+        rate=options.rate,
+        fraction=options.capacity_fraction,
+        probe_s=options.probe_s,
+        concurrency=options.concurrency,
+    )
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:
@@ -191,19 +210,21 @@ def run_drill(
     )
     profile = options.profile
     ctx = DrillContext(stack=stack, control=control, service=profile.service)
-    settings = LoadSettings(
-        base_url=stack.front_url,
-        profile=profile,
-        rate=options.rate,
-        concurrency=options.concurrency,
-        write_share=options.write_share if scenario.write_share is None else scenario.write_share,
-    )
     say(f"drill {scenario.name}: preparing ({scenario.summary})")
     _prepare(scenario, ctx, profile)
     reason = scenario.precondition(ctx) if scenario.precondition is not None else None
     if reason is not None:
         result.skipped = reason
         return result
+    result.pace = pace(stack, options)
+    ctx.event(f"load rate {result.pace.describe()}")
+    settings = LoadSettings(
+        base_url=stack.front_url,
+        profile=profile,
+        rate=result.pace.rate,
+        concurrency=options.concurrency,
+        write_share=options.write_share if scenario.write_share is None else scenario.write_share,
+    )
     probe = profile.write
     counts_before = read_counts(stack.legacy_url, probe, probe.ids) if probe is not None else {}
     load = LoadGenerator(settings)

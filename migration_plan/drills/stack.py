@@ -133,6 +133,8 @@ class OwnStack:
         self.addresses: StackAddresses | None = None
         self.ports: dict[str, int] = {}
         """The port of each part once started, by the variable `strangler up` reads it from."""
+        self.environment: dict[str, str] = {}
+        """The environment `strangler up` was started with (its processes inherit it), once started."""
 
     def __enter__(self) -> StackAddresses:
         return self.start()
@@ -178,6 +180,7 @@ class OwnStack:
                 "NO_COLOR": "1",
             }
         )
+        self.environment = dict(env)
         self.home.mkdir(parents=True, exist_ok=True)
         command = (sys.executable, "-c", "from migration_plan.cli.main import main; main()", "up")
         with open(self.home / "drill-stack.log", "wb") as log:

@@ -22,6 +22,25 @@ user = "staff"                      # HTTP basic auth of the writes (the passwor
 password_env = "DRILL_PASSWORD"
 undo = "delta"                      # the drill undoes its writes by posting {undo: -n}; omitted: they stay
 check_service = false               # also check the service's own counter (it syncs the writes back)
+
+[drills.crash]                      # `strangler drill orders-crash`: the checkout service killed under load
+route = "drill-checkout"            # the checkout route (created when missing, with this match)
+match = { kind = "prefix", path = "/api/checkouts" }
+upstream = "checkout"               # the service killed (kill -9 of its process group) and restarted
+login = "/accounts/login/"          # each customer logs in on the monolith (a Django login form)
+users = "buyer{n:03d}"              # customers n = 1..customers, each with a session cart of their own
+customers = 6
+password_env = "DRILL_BUYER_PASSWORD"   # (or password = "..." for a demo's seeded customers)
+cart = "/api/basket/lines"          # POST {product_id, quantity} fills the session cart
+empty_cart = "/api/basket"          # DELETE empties it (before each round: a refused cart is let go)
+checkout = "/api/checkouts"         # POST {} checks the session cart out (201 {order_no, lines})
+order = "/api/checkouts/{order_no}" # GET: the order, on each side
+stock = "/api/items/{id}"           # GET on the monolith: the item's stock is `stock_field`
+stock_field = "stock"
+products = [1, 2, 3]
+recovery = "{python} -m my_checkout recover --every 1 --older-than {older_than}"  # the drill's worker
+older_than_s = 3                    # stated in the report
+pending = "{python} -m my_checkout pending"   # prints {"unfinished": N, "unreleased": M}
 ```
 """
 
@@ -33,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from strangler_proxy.routes import RuleMatch
 
-__all__ = ["DrillReadSection", "DrillWriteSection", "DrillsSection"]
+__all__ = ["DrillCrashSection", "DrillReadSection", "DrillWriteSection", "DrillsSection"]
 
 _PATH = r"^/\S*$"
 
@@ -78,6 +97,41 @@ class DrillWriteSection(_Section):
         return self
 
 
+class DrillCrashSection(_Section):
+    """The crash drill: customers check out their session carts through the front door while the
+    service behind the checkout route is killed; its recovery worker must leave nothing behind."""
+
+    route: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")] = "drill-checkout"
+    match: RuleMatch
+    upstream: str
+    login: Annotated[str, Field(pattern=_PATH)] = "/accounts/login/"
+    users: Annotated[str, Field(min_length=1)]
+    """A customer's username, ``{n}`` their number (format spec allowed: ``customer{n:04d}``)."""
+    customers: Annotated[int, Field(ge=1, le=100)] = 6
+    password: str | None = None
+    password_env: str | None = None
+    cart: Annotated[str, Field(pattern=_PATH)]
+    empty_cart: Annotated[str, Field(pattern=_PATH)]
+    checkout: Annotated[str, Field(pattern=_PATH)]
+    order: Annotated[str, Field(pattern=_PATH)]
+    stock: Annotated[str, Field(pattern=_PATH)]
+    stock_field: str = "stock"
+    products: Annotated[list[int], Field(min_length=1, max_length=50)]
+    recovery: Annotated[str, Field(min_length=1)]
+    older_than_s: Annotated[float, Field(ge=0, le=600)] = 3.0
+    pending: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DrillCrashSection:
+        if bool(self.password) == bool(self.password_env):
+            raise ValueError("give password or password_env (one of them)")
+        if "{n" not in self.users:
+            raise ValueError("users needs {n}: each customer has a session of their own")
+        if "{order_no}" not in self.order or "{id}" not in self.stock:
+            raise ValueError("order needs {order_no}, stock needs {id}")
+        return self
+
+
 class DrillsSection(_Section):
     route: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")] = "drill"
     match: RuleMatch | None = None
@@ -89,6 +143,7 @@ class DrillsSection(_Section):
     first_id: Annotated[int, Field(ge=0)] = 1
     last_id: Annotated[int, Field(ge=0)] = 1
     write: DrillWriteSection | None = None
+    crash: DrillCrashSection | None = None
     env: dict[str, str] = Field(default_factory=dict)
     """Variables of a stack a drill starts itself (``strangler drill`` without ``--attach``)."""
     prepare: list[str] = Field(default_factory=list)

@@ -9,15 +9,20 @@
 ``python -m new_services.orders recover --every SECONDS [--older-than SECONDS]``
     the recovery worker: a round every SECONDS until SIGTERM or SIGINT (what ``strangler up`` and
     docker-compose run, see ``entrypoints/recovery.py``).
+``python -m new_services.orders pending``
+    read only: prints ``{"unfinished": N, "unreleased": M}`` (checkouts not finished yet, and
+    compensated checkouts still holding stock), whatever their age; what ``strangler drill
+    orders-crash`` checks once recovery has run.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from new_services.kit.migrations import migrate_command, service_commands
@@ -48,10 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="worker: touch this file after every round (a container's health check reads its age)",
     )
+    commands.add_parser("pending", help="count checkouts left unfinished or still holding stock (read only)")
     args = parser.parse_args(argv)
     settings = OrdersSettings()
     if args.command == "migrate":
         return migrate_command(settings, MIGRATIONS)
+    if args.command == "pending":
+        return _pending(settings)
     if args.heartbeat is not None and args.every is None:
         parser.error("--heartbeat is for the worker: give --every too")
     if args.every is not None:
@@ -73,6 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"compensated {len(recovered)} unfinished checkout(s)")
     for checkout_id in recovered:
         print(f"  {checkout_id}")
+    return 0
+
+
+def _pending(settings: OrdersSettings) -> int:
+    """Print how many checkouts are unfinished, and how many compensated ones still hold stock."""
+    orders = bootstrap(settings)
+    try:
+        everything = datetime.now(UTC) + timedelta(days=1)
+        with orders.uow_factory() as uow:
+            unfinished = uow.checkouts.list_unfinished(started_before=everything)
+            unreleased = uow.checkouts.list_unreleased(started_before=everything)
+    finally:
+        orders.dispose()
+    print(json.dumps({"unfinished": len(unfinished), "unreleased": len(unreleased)}))
     return 0
 
 

@@ -22,7 +22,8 @@ from migration_plan.drills import (
     run_chaos,
     run_scenarios,
 )
-from migration_plan.drills.profile import drill_profile
+from migration_plan.drills.orders_crash import CrashOptions, run_orders_crash, write_crash_report
+from migration_plan.drills.profile import drill_profile, match_json
 from migration_plan.project import load_project
 from tests.support.processes import ROOT
 
@@ -33,7 +34,7 @@ OPTIONS = DrillOptions(PROFILE, steady_s=3.0, after_s=3.0, rollback_timeout_s=15
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackAddresses]:
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnStack]:
     home = tmp_path_factory.mktemp("drills") / "home"
     own = OwnStack(
         home,
@@ -43,9 +44,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackAddresses]:
         env={"LEGACYSHOP_SEED_PRODUCTS": "60"},
     )
     try:
-        yield own.start()
+        own.start()
+        yield own
     finally:
         own.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(own_stack: OwnStack) -> StackAddresses:
+    assert own_stack.addresses is not None
+    return own_stack.addresses
 
 
 @pytest.fixture
@@ -72,6 +80,12 @@ def test_the_guard_rolls_back_a_failing_catalog_within_three_seconds(
     assert control.rule()["fault"] is None, "the drill removed its fault"
     report = next(tmp_path.glob("*-errors.md")).read_text()
     assert report.rstrip().endswith(result.line())
+    # the load ran at half the capacity the route showed at the start of the drill, and the report says so
+    assert result.pace is not None and result.pace.capacity is not None, "the capacity was measured"
+    assert result.pace.capacity.rps > 0 and result.pace.fraction == 0.5
+    assert result.pace.rate == pytest.approx(max(1.0, result.pace.capacity.rps / 2))
+    assert f"| load rate | {result.pace.describe()} |" in report
+    assert f"| {result.pace.capacity.describe()} |" in report
     assert (tmp_path / "index.md").exists() and next(tmp_path.glob("*-errors.html")).exists()
 
 
@@ -100,6 +114,39 @@ def test_the_broker_drill_loses_no_write_and_gives_the_stack_its_sync_back(
     states = {process["name"]: process for process in stack.supervisor("ps")["processes"]}
     for name in ("sync-relay", "sync-consume"):
         assert states[name]["state"] in ("starting", "running"), states[name]
+
+
+@pytest.mark.timeout(480)  # run alone (-k), it also starts the module's stack: 4 min on a loaded machine
+def test_the_orders_crash_drill_oversells_nothing_loses_no_order_and_leaves_nothing(
+    own_stack: OwnStack, stack: StackAddresses, control: DrillControl, tmp_path: Path
+) -> None:
+    """`strangler drill orders-crash`: customers check out their session carts with /api/orders on the
+    orders service, which is killed -9 and restarted; the drill's recovery worker leaves nothing behind."""
+    project = load_project(ROOT / "strangler.toml")
+    assert project.drills is not None and project.drills.crash is not None
+    section = project.drills.crash
+    assert section.password is not None
+    options = CrashOptions(section, section.password, after_s=3.0, worker_env=own_stack.environment, cwd=ROOT)
+    crash_control = DrillControl(control.admin, section.route, section.upstream, match_json(section.match))
+    try:
+        result = run_orders_crash(stack, crash_control, options)
+    finally:
+        crash_control.remove_created()
+    report = write_crash_report(result, tmp_path)
+    summary = report.read_text()
+    assert result.error is None, summary
+    assert result.acknowledged >= 5 and result.acknowledged_after_restart > 0, summary
+    assert any("kill -9 orders" in label for _, label in result.events), summary
+    assert (result.lost_writes, result.oversold, result.held) == (0, 0, 0), summary
+    assert (result.unfinished, result.unreleased, result.unknown) == (0, 0, 0), summary
+    assert len(result.stock_lines) == len(section.products), summary
+    assert result.passed, summary
+    assert f"--older-than {section.older_than_s:g}" in summary
+    assert summary.rstrip().splitlines()[-1] == result.line()
+    assert result.line().startswith(f"drill orders-crash: acknowledged={result.acknowledged} lost_writes=0 ")
+    assert any(label == f"route {section.route} on legacy" for _, label in result.events), summary
+    states = {process["name"]: process["state"] for process in stack.supervisor("ps")["processes"]}
+    assert states["orders"] == "running", states
 
 
 def test_the_chaos_drill_loses_and_duplicates_no_acknowledged_write(
