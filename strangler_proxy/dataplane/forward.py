@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
 from time import perf_counter, time
 from typing import Any
 
@@ -52,6 +51,12 @@ from strangler_proxy.dataplane.read_your_writes import (
     PositionCodec,
     position_cookie,
 )
+from strangler_proxy.dataplane.request_body import (
+    TEE_LIMIT_BYTES,
+    BodyStream,
+    ClientDisconnected,
+    read_body,
+)
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
@@ -69,7 +74,6 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "For
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
-TEE_LIMIT_BYTES = 1024 * 1024
 SMALL_BODY_BYTES = 64 * 1024
 """Answers with a Content-Length up to this size are read whole and sent in one message."""
 _DEFAULT_TIMEOUTS = Timeouts()
@@ -84,62 +88,6 @@ _CLIENT_GONE = 499
 _MIRRORED = ("x-strangler-mirrored", "1")
 """On a write the legacy answers and a service will be shown (shadow): see strangler_django's
 ``SessionSnapshotMiddleware``."""
-
-
-class ClientDisconnected(Exception):
-    """The client went away before its request body was complete."""
-
-
-class _BodyStream:
-    """The client's body as an async iterator for aiohttp, counted against the route's limit."""
-
-    __slots__ = ("_limit", "_receive", "disconnected", "received", "tee", "too_large")
-
-    def __init__(self, receive: Any, limit: int, *, tee: bool) -> None:
-        self._receive = receive
-        self._limit = limit
-        self.received = 0
-        self.too_large = False
-        self.disconnected = False
-        self.tee: list[bytes] | None = [] if tee else None
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                self.disconnected = True
-                raise ClientDisconnected("client disconnected while sending its body")
-            chunk = message.get("body", b"")
-            if chunk:
-                self.received += len(chunk)
-                if self.received > self._limit:
-                    self.too_large = True
-                    raise RequestTooLarge(f"request body exceeds the route's limit of {self._limit} bytes")
-                if self.tee is not None:
-                    if self.received <= TEE_LIMIT_BYTES:
-                        self.tee.append(chunk)
-                    else:
-                        self.tee = None
-                yield chunk
-            if not message.get("more_body", False):
-                return
-
-
-async def _read_body(receive: Any, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected("client disconnected while sending its body")
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise RequestTooLarge(f"request body exceeds the route's limit of {limit} bytes")
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 class Forwarder:
@@ -255,12 +203,12 @@ class Forwarder:
                         f"request body of {length} bytes exceeds the route's limit of {limit} bytes"
                     )
             shadowed = decision.shadow_upstream is not None and self._shadow is not None
-            body: bytes | _BodyStream | None = None
+            body: bytes | BodyStream | None = None
             if length or request.chunked:
                 body = (
-                    await _read_body(receive, limit)
+                    await read_body(receive, limit)
                     if can_fall_back
-                    else _BodyStream(receive, limit, tee=shadowed)
+                    else BodyStream(receive, limit, tee=shadowed)
                 )
             qs: bytes = scope["query_string"]
             raw_target = scope.get("raw_path") or scope["path"].encode()
@@ -534,11 +482,11 @@ class Forwarder:
         status: int,
         headers: list[tuple[bytes, bytes]],
         tee: list[bytes] | None,
-        body: bytes | _BodyStream | None,
+        body: bytes | BodyStream | None,
         raw_target: bytes,
         mirror_headers: list[tuple[str, str]],
     ) -> None:
-        if isinstance(body, _BodyStream):
+        if isinstance(body, BodyStream):
             if body.tee is None:
                 return  # the request body was too large to replay
             request_body = b"".join(body.tee)
@@ -637,7 +585,7 @@ def _open_failed(
     exc: BaseException,
     upstream: UpstreamInfo,
     breaker: CircuitBreaker,
-    body: bytes | _BodyStream | None,
+    body: bytes | BodyStream | None,
     timeouts: Timeouts,
 ) -> ProxyError | ClientDisconnected:
     """The error to answer for a request the upstream did not take; judges the breaker when the
@@ -657,7 +605,7 @@ def _open_failed(
         code = exc.os_error.errno
         reason = os.strerror(code) if code else type(exc.os_error).__name__
         return UpstreamConnectError(f"cannot connect to upstream {name!r}: {reason}", upstream=name)
-    if isinstance(body, _BodyStream):
+    if isinstance(body, BodyStream):
         if body.too_large:
             breaker.release()
             return RequestTooLarge(f"request body exceeds the route's limit of {body._limit} bytes")
