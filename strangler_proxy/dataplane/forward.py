@@ -10,7 +10,6 @@ legacy) or compared (a shadowed request, teed up to 1 MiB). Failures map to the 
 from __future__ import annotations
 
 import logging
-import os
 from time import perf_counter, time
 from typing import Any
 
@@ -18,25 +17,23 @@ import aiohttp
 from yarl import URL
 
 from strangler_proxy.dataplane.access_log import AccessLog
-from strangler_proxy.dataplane.breaker import Breakers, CircuitBreaker
+from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.errors import (
     BadRequest,
     CircuitOpen,
     InjectedFault,
     ProxyError,
     RequestTooLarge,
-    UnaskedUpgrade,
     UpstreamConnectError,
     UpstreamError,
-    UpstreamHeadersTooLarge,
     UpstreamProtocolError,
     UpstreamTimeout,
     WritesFenced,
     render_error,
 )
 from strangler_proxy.dataplane.failing_requests import FailingRequests
-from strangler_proxy.dataplane.failures import describe_failure, is_over_header_limits
-from strangler_proxy.dataplane.faults import apply_fault, fault_applies
+from strangler_proxy.dataplane.failures import describe_failure
+from strangler_proxy.dataplane.faults import fault_applies
 from strangler_proxy.dataplane.headers import (
     ForwardedRequest,
     TrustedPeers,
@@ -62,12 +59,18 @@ from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_W
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.tracing import RequestTracer
 from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
+from strangler_proxy.dataplane.upstream_failures import (
+    headers_too_large,
+    inject,
+    open_failed,
+    unasked_upgrade,
+)
 from strangler_proxy.dataplane.upstream_request import (
     MAX_RESPONSE_HEADER_BYTES,
     ClientTimeouts,
     UpstreamClient,
 )
-from strangler_proxy.routes import LEGACY, FaultInjection, Timeouts
+from strangler_proxy.routes import LEGACY, Timeouts
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "Forwarder"]
 
@@ -251,7 +254,7 @@ class Forwarder:
                             upstream=upstream.name,
                         )
                     if fault is not None and fault_applies(fault, target):
-                        await _inject(fault, upstream.name, breaker)
+                        await inject(fault, upstream.name, breaker)
                     try:
                         response = await self._upstream.send(
                             method,
@@ -261,13 +264,13 @@ class Forwarder:
                             client_timeout,
                         )
                     except (aiohttp.ClientError, TimeoutError, RequestTooLarge, ClientDisconnected) as exc:
-                        raise _open_failed(exc, upstream, breaker, body, timeouts) from exc
+                        raise open_failed(exc, upstream, breaker, body, timeouts) from exc
                     except BaseException:
                         breaker.release()  # no verdict on the upstream (the request was cancelled)
                         raise
                     if response.status < 500:
                         if response.status == 101:
-                            raise _unasked_upgrade(response, upstream, breaker)
+                            raise unasked_upgrade(response, upstream, breaker)
                         breaker.record_success()
                     else:
                         breaker.record_failure()
@@ -285,7 +288,7 @@ class Forwarder:
                     )
                     if head_size > self._max_head_bytes:
                         response.close()
-                        raise _headers_too_large(upstream.name)
+                        raise headers_too_large(upstream.name)
                     break
                 except (UpstreamError, InjectedFault) as exc:
                     if not can_fall_back or (isinstance(exc, InjectedFault) and exc.status < 500):
@@ -541,78 +544,3 @@ def _debug_headers(route: str, target: str, upstream: str, served: ServedTable) 
         (b"x-strangler-upstream", upstream.encode()),
         (b"x-strangler-version", str(served.version).encode()),
     ]
-
-
-async def _inject(fault: FaultInjection, upstream: str, breaker: CircuitBreaker) -> None:
-    """Apply a drill's fault before the upstream is contacted; an abort counts like the upstream's
-    own answer (a 5xx against the breaker)."""
-    try:
-        await apply_fault(fault, upstream=upstream)
-    except InjectedFault as exc:
-        if exc.status >= 500:
-            breaker.record_failure()
-        else:
-            breaker.release()
-        raise
-    except BaseException:
-        breaker.release()
-        raise
-
-
-def _headers_too_large(name: str) -> UpstreamHeadersTooLarge:
-    return UpstreamHeadersTooLarge(
-        f"upstream {name!r} sent answer headers over the proxy's limits "
-        "(STRANGLER_MAX_RESPONSE_HEADER_BYTES, STRANGLER_MAX_RESPONSE_HEADERS)",
-        upstream=name,
-    )
-
-
-def _unasked_upgrade(
-    response: aiohttp.ClientResponse, upstream: UpstreamInfo, breaker: CircuitBreaker
-) -> UnaskedUpgrade:
-    """An upstream switched protocols for a request that asked for no upgrade: whatever follows on
-    that connection is not HTTP, so it is closed, nothing of the answer is relayed, and the client's
-    connection is closed after the 502 (another proxy in front could otherwise lose track of it)."""
-    response.close()
-    breaker.record_failure()
-    return UnaskedUpgrade(
-        f"upstream {upstream.name!r} switched protocols (101) for a request that asked for no upgrade",
-        upstream=upstream.name,
-    )
-
-
-def _open_failed(
-    exc: BaseException,
-    upstream: UpstreamInfo,
-    breaker: CircuitBreaker,
-    body: bytes | BodyStream | None,
-    timeouts: Timeouts,
-) -> ProxyError | ClientDisconnected:
-    """The error to answer for a request the upstream did not take; judges the breaker when the
-    upstream is to blame (not when the client's body was too large or the client went away)."""
-    name = upstream.name
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        breaker.record_failure()
-        return UpstreamTimeout(
-            f"connecting to upstream {name!r} timed out after {timeouts.connect_s}s", upstream=name
-        )
-    if isinstance(exc, (aiohttp.ServerTimeoutError, TimeoutError)):
-        breaker.record_failure()
-        return UpstreamTimeout(f"upstream {name!r} did not answer within {timeouts.read_s}s", upstream=name)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        breaker.record_failure()
-        # the errno's own words: the exception's text names the upstream's address
-        code = exc.os_error.errno
-        reason = os.strerror(code) if code else type(exc.os_error).__name__
-        return UpstreamConnectError(f"cannot connect to upstream {name!r}: {reason}", upstream=name)
-    if isinstance(body, BodyStream):
-        if body.too_large:
-            breaker.release()
-            return RequestTooLarge(f"request body exceeds the route's limit of {body._limit} bytes")
-        if body.disconnected:
-            breaker.release()
-            return ClientDisconnected(str(exc))
-    breaker.record_failure()
-    if is_over_header_limits(exc):
-        return _headers_too_large(name)
-    return UpstreamProtocolError(f"upstream {name!r} {describe_failure(exc)}", upstream=name)

@@ -22,11 +22,11 @@ class ClientDisconnected(Exception):
 class BodyStream:
     """The client's body as an async iterator for aiohttp, counted against the route's limit."""
 
-    __slots__ = ("_limit", "_receive", "disconnected", "received", "tee", "too_large")
+    __slots__ = ("_receive", "disconnected", "limit", "received", "tee", "too_large")
 
     def __init__(self, receive: Receive, limit: int, *, tee: bool) -> None:
         self._receive = receive
-        self._limit = limit
+        self.limit = limit
         self.received = 0
         self.too_large = False
         self.disconnected = False
@@ -41,9 +41,9 @@ class BodyStream:
             chunk = message.get("body", b"")
             if chunk:
                 self.received += len(chunk)
-                if self.received > self._limit:
+                if self.received > self.limit:
                     self.too_large = True
-                    raise RequestTooLarge(f"request body exceeds the route's limit of {self._limit} bytes")
+                    raise RequestTooLarge(f"request body exceeds the route's limit of {self.limit} bytes")
                 if self.tee is not None:
                     if self.received <= TEE_LIMIT_BYTES:
                         self.tee.append(chunk)
