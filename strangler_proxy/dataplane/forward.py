@@ -17,6 +17,7 @@ import aiohttp
 from yarl import URL
 
 from strangler_proxy.dataplane.access_log import AccessLog
+from strangler_proxy.dataplane.answers import answer_error, debug_headers, stream_body
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.errors import (
     BadRequest,
@@ -29,7 +30,6 @@ from strangler_proxy.dataplane.errors import (
     UpstreamProtocolError,
     UpstreamTimeout,
     WritesFenced,
-    render_error,
 )
 from strangler_proxy.dataplane.failing_requests import FailingRequests
 from strangler_proxy.dataplane.failures import describe_failure
@@ -316,7 +316,7 @@ class Forwarder:
                 secure = request.public_scheme == "https"
                 out.append((b"set-cookie", decision.set_cookie + _SECURE if secure else decision.set_cookie))
             if self._debug:
-                out += _debug_headers(route, target, upstream_name, served)
+                out += debug_headers(route, target, upstream_name, served)
             status = response.status
             tee: list[bytes] | None = [] if shadowed else None
             started = False
@@ -346,7 +346,7 @@ class Forwarder:
                 else:
                     started = True
                     await send({"type": "http.response.start", "status": status, "headers": out})
-                    tee = await self._stream_body(response, send, tee)
+                    tee = await stream_body(response, send, tee)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 response.close()
                 if not started:
@@ -378,7 +378,12 @@ class Forwarder:
             failure = exc.code
             if exc.upstream is not None:
                 upstream_name = exc.upstream
-            await self._answer_error(send, exc, request, route, target, upstream_name, served)
+            await answer_error(
+                send,
+                exc,
+                request,
+                debug_headers(route, target, upstream_name, served) if self._debug else None,
+            )
         except ClientDisconnected as exc:
             status = _CLIENT_GONE
             error = str(exc)
@@ -453,29 +458,6 @@ class Forwarder:
                     out.append((b"set-cookie", cookie))
                 return
 
-    @staticmethod
-    async def _stream_body(
-        response: aiohttp.ClientResponse, send: Any, tee: list[bytes] | None
-    ) -> list[bytes] | None:
-        """Relay the body chunk by chunk as it arrives; returns the tee (None once over the limit)."""
-        content = response.content
-        teed = 0
-        while True:
-            chunk = await content.readany()
-            if not chunk:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return tee
-            if tee is not None:
-                teed += len(chunk)
-                if teed <= TEE_LIMIT_BYTES:
-                    tee.append(chunk)
-                else:
-                    tee = None
-            if content.at_eof():
-                await send({"type": "http.response.body", "body": chunk, "more_body": False})
-                return tee
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-
     def _submit_shadow(
         self,
         scope: dict[str, Any],
@@ -509,38 +491,3 @@ class Forwarder:
             None if tee is None else b"".join(tee),
             served.upstream_url(decision.shadow_upstream),
         )
-
-    async def _answer_error(
-        self,
-        send: Any,
-        error: ProxyError,
-        request: ForwardedRequest,
-        route: str,
-        target: str,
-        upstream_name: str,
-        served: ServedTable,
-    ) -> None:
-        content_type, payload = render_error(error, request_id=request.request_id, accept=request.accept)
-        headers = [
-            (b"content-type", content_type),
-            (b"content-length", str(len(payload)).encode()),
-            (b"x-request-id", request.request_id.encode()),
-            (b"cache-control", b"no-store"),
-        ]
-        if error.retry_after_s is not None:
-            headers.append((b"retry-after", str(error.retry_after_s).encode()))
-        if error.status == 413 or error.close_connection:
-            headers.append((b"connection", b"close"))
-        if self._debug:
-            headers += _debug_headers(route, target, upstream_name, served)
-        await send({"type": "http.response.start", "status": error.status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload, "more_body": False})
-
-
-def _debug_headers(route: str, target: str, upstream: str, served: ServedTable) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"x-strangler-route", route.encode()),
-        (b"x-strangler-target", target.encode()),
-        (b"x-strangler-upstream", upstream.encode()),
-        (b"x-strangler-version", str(served.version).encode()),
-    ]
