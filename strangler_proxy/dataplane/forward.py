@@ -14,11 +14,12 @@ from time import perf_counter, time
 from typing import Any
 
 import aiohttp
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.answers import answer_error, debug_headers, stream_body
-from strangler_proxy.dataplane.breaker import Breakers
+from strangler_proxy.dataplane.breaker import Breakers, CircuitBreaker
 from strangler_proxy.dataplane.errors import (
     BadRequest,
     CircuitOpen,
@@ -57,7 +58,7 @@ from strangler_proxy.dataplane.request_body import (
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
-from strangler_proxy.dataplane.tracing import RequestTracer
+from strangler_proxy.dataplane.tracing import RequestSpan, RequestTracer
 from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
 from strangler_proxy.dataplane.upstream_failures import (
     headers_too_large,
@@ -97,7 +98,8 @@ class Forwarder:
     """Serves proxied requests for one worker; everything it uses is passed in.
 
     One coroutine serves a request from start to end (the common case, a closed breaker and no
-    fault, shadow or fallback, runs straight through it); the rare steps are helpers.
+    fault, shadow or fallback, runs straight through it); the steps that do not await are methods
+    and functions of their own.
     """
 
     def __init__(
@@ -138,7 +140,10 @@ class Forwarder:
         self._failing = failing
         """Keeps the route's last failing requests (5xx answers), for the admin UI's trace links."""
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # long: one coroutine per request, read top to bottom: decide, admit, the body, read-your-writes,
+        # identity, the upstream (one fallback at most), the answer, observe. The steps that await stay
+        # inline (a sub-coroutine per step would cost a frame per request); the others are named methods.
         start = perf_counter()
         served = self._live.current
         upstreams = served.upstreams
@@ -171,64 +176,28 @@ class Forwarder:
         error: str | None = None
         failure = ""
         key = (route, target)
-        stats = self._stats
-        in_flight = stats.in_flight
+        in_flight = self._stats.in_flight
         in_flight[key] = in_flight.get(key, 0) + 1
         try:
-            # --- what the route allows -----------------------------------------------------------
             rule = decision.rule
-            if rule is None:
-                limit = DEFAULT_MAX_BODY_BYTES
-                timeouts = _DEFAULT_TIMEOUTS
-                fault = None
-                can_fall_back = False
-            else:
-                limit = rule.max_body_bytes
-                timeouts = rule.timeouts
-                fault = rule.fault
-                fence = rule.fence
-                if fence is not None and method not in _FENCE_PASSES and time() < fence.until:
-                    raise WritesFenced(route, fence.retry_after_s)
-                can_fall_back = (
-                    target is _NEW and rule.action.fallback == "legacy" and method in _FALLBACK_METHODS
-                )
-            if request.not_utf8 is not None:
-                raise BadRequest(
-                    f"the value of header {request.not_utf8!r} is not UTF-8: header values pass through "
-                    "this proxy as UTF-8 text (send the bytes as UTF-8, or percent-encode them)"
-                )
-            length = request.content_length
-            if length is not None:
-                if length == -1:
-                    raise BadRequest("the Content-Length header is not a non-negative integer")
-                if length > limit:
-                    raise RequestTooLarge(
-                        f"request body of {length} bytes exceeds the route's limit of {limit} bytes"
-                    )
+            can_fall_back = admit(decision, method, request, target)
             shadowed = decision.shadow_upstream is not None and self._shadow is not None
             body: bytes | BodyStream | None = None
-            if length or request.chunked:
+            if request.content_length or request.chunked:
+                limit = DEFAULT_MAX_BODY_BYTES if rule is None else rule.max_body_bytes
                 body = (
                     await read_body(receive, limit)
                     if can_fall_back
                     else BodyStream(receive, limit, tee=shadowed)
                 )
-            qs: bytes = scope["query_string"]
-            raw_target = scope.get("raw_path") or scope["path"].encode()
-            if qs:
-                raw_target = raw_target + b"?" + qs
             upstream = upstreams.get(upstream_name)
             if upstream is None:
-                raise UpstreamConnectError(
-                    f"upstream {upstream_name!r} is not in route table version {served.version}",
-                    upstream=upstream_name,
-                )
+                raise _not_in_table(upstream_name, served)
             if self._arrivals is not None and method in _FALLBACK_METHODS:
                 cookie = position_cookie(raw_headers)
                 if cookie is not None and await self._wait_for_own_write(cookie, target, upstream, scope):
                     target, upstream_name = _LEGACY, LEGACY
-                    upstream = upstreams[LEGACY]
-                    can_fall_back = False
+                    upstream, can_fall_back = upstreams[LEGACY], False
             headers = mirror_headers = request.headers
             identity = self._identity
             if identity is not None and (target is _NEW or shadowed):
@@ -242,19 +211,20 @@ class Forwarder:
             if shadowed and target is _LEGACY and method not in _FALLBACK_METHODS:
                 # the legacy keeps the session as it was before this request, for the mirror to read
                 headers = [*headers, _MIRRORED]
+            qs: bytes = scope["query_string"]
+            raw_target = scope.get("raw_path") or scope["path"].encode()
+            if qs:
+                raw_target = raw_target + b"?" + qs
+            timeouts = _DEFAULT_TIMEOUTS if rule is None else rule.timeouts
             client_timeout = self._timeouts.get(timeouts)
-            # --- the upstream's answer (and at most one fallback to the legacy) ----------------------
             attempt_start = perf_counter()
-            while True:
+            while True:  # the upstream's answer, and at most one fallback to the legacy
                 try:
                     breaker = self._breakers.get(upstream.name, upstream.breaker)
                     if not breaker.allow():
-                        raise CircuitOpen(
-                            f"the circuit breaker of upstream {upstream.name!r} is open",
-                            upstream=upstream.name,
-                        )
-                    if fault is not None and fault_applies(fault, target):
-                        await inject(fault, upstream.name, breaker)
+                        raise _circuit_open(upstream.name)
+                    if rule is not None and rule.fault is not None and fault_applies(rule.fault, target):
+                        await inject(rule.fault, upstream.name, breaker)
                     try:
                         response = await self._upstream.send(
                             method,
@@ -268,47 +238,19 @@ class Forwarder:
                     except BaseException:
                         breaker.release()  # no verdict on the upstream (the request was cancelled)
                         raise
-                    if response.status < 500:
-                        if response.status == 101:
-                            raise unasked_upgrade(response, upstream, breaker)
-                        breaker.record_success()
-                    else:
-                        breaker.record_failure()
-                        if can_fall_back:
-                            response.release()
-                            raise UpstreamError(
-                                f"upstream {upstream.name!r} answered {response.status}",
-                                upstream=upstream.name,
-                            )
-                    out, answer_length, head_size = response_head(
-                        response.raw_headers,
-                        upstream_origin=upstream.origin,
-                        scheme=request.public_scheme,
-                        host=request.public_host,
-                    )
-                    if head_size > self._max_head_bytes:
-                        response.close()
-                        raise headers_too_large(upstream.name)
+                    out, answer_length, _ = self._judge(response, upstream, breaker, can_fall_back, request)
                     break
                 except (UpstreamError, InjectedFault) as exc:
                     if not can_fall_back or (isinstance(exc, InjectedFault) and exc.status < 500):
                         raise
                     can_fall_back = False
-                    stats.record(
-                        (route, _NEW),
-                        exc.status if exc.status >= 500 else 502,
-                        perf_counter() - attempt_start,
+                    self._falling_back(exc, route, scope, request, attempt_start)
+                    target, upstream_name, upstream, headers = (
+                        _LEGACY,
+                        LEGACY,
+                        upstreams[LEGACY],
+                        request.headers,
                     )
-                    logger.warning(
-                        "falling back to the legacy for %s %s: %s",
-                        method,
-                        scope["path"],
-                        exc.detail,
-                        extra={"trace_id": request.traceparent[3:35]},
-                    )
-                    target, upstream_name = _LEGACY, LEGACY
-                    upstream = upstreams[LEGACY]
-                    headers = request.headers
             # --- the answer back to the client -----------------------------------------------------
             if self._positions is not None and method not in _FALLBACK_METHODS and response.status < 400:
                 self._position_to_cookie(out, LEGACY if target is _LEGACY else upstream_name, request)
@@ -321,10 +263,9 @@ class Forwarder:
             tee: list[bytes] | None = [] if shadowed else None
             started = False
             try:
-                whole = answer_length is not None and (
+                if answer_length is not None and (
                     answer_length <= SMALL_BODY_BYTES or status in NO_CONTENT_STATUSES
-                )
-                if whole:
+                ):
                     # small answers (most API calls) in one piece, one write when the server offers it
                     payload = await response.read()
                     started = True
@@ -348,24 +289,7 @@ class Forwarder:
                     await send({"type": "http.response.start", "status": status, "headers": out})
                     tee = await stream_body(response, send, tee)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                response.close()
-                if not started:
-                    if isinstance(exc, TimeoutError):
-                        raise UpstreamTimeout(
-                            f"upstream {upstream.name!r} stopped sending its answer for longer than the "
-                            "read timeout",
-                            upstream=upstream.name,
-                        ) from exc
-                    raise UpstreamProtocolError(
-                        f"upstream {upstream.name!r} {describe_failure(exc)}", upstream=upstream.name
-                    ) from exc
-                error = f"upstream {upstream.name!r} {describe_failure(exc)}"
-                logger.warning(
-                    "%s; closing the client connection (request id %s)",
-                    error,
-                    request.request_id,
-                    extra={"trace_id": request.traceparent[3:35]},
-                )
+                error = _relay_failed(exc, response, started, upstream.name, request)
                 return
             response.release()
             if shadowed:
@@ -373,57 +297,135 @@ class Forwarder:
                     scope, served, decision, request, status, out, tee, body, raw_target, mirror_headers
                 )
         except ProxyError as exc:
-            status = exc.status
-            error = exc.detail
-            failure = exc.code
+            status, error, failure = exc.status, exc.detail, exc.code
             if exc.upstream is not None:
                 upstream_name = exc.upstream
-            await answer_error(
-                send,
-                exc,
-                request,
-                debug_headers(route, target, upstream_name, served) if self._debug else None,
-            )
+            debug = debug_headers(route, target, upstream_name, served) if self._debug else None
+            await answer_error(send, exc, request, debug)
         except ClientDisconnected as exc:
-            status = _CLIENT_GONE
-            error = str(exc)
+            status, error = _CLIENT_GONE, str(exc)
         finally:
-            duration = perf_counter() - start
             in_flight[key] -= 1
-            stats.record(key if target is key[1] else (route, target), status or 500, duration)
-            if span is not None:
-                RequestTracer.finish(span, target, upstream_name, status, error)
-            if (status >= 500 or not status) and self._failing is not None:
-                self._failing.add(
-                    route,
-                    target,
-                    method,
-                    scope["path"],
-                    status,
-                    failure,
-                    upstream_name,
-                    served.version,
-                    request.request_id,
-                    request.traceparent,
-                )
-            if self._log is not None:
-                self._log.record(
-                    request.request_id,
-                    method,
-                    scope.get("raw_path") or scope["path"],
-                    route,
-                    target,
-                    upstream_name,
-                    served.version,
-                    status,
-                    duration,
-                    client_host,
-                    error,
-                    request.traceparent,
-                )
+            self._observe(
+                scope,
+                start,
+                key,
+                target,
+                upstream_name,
+                served,
+                request,
+                status,
+                error,
+                failure,
+                span,
+                client_host,
+            )
+
+    def _judge(
+        self,
+        response: aiohttp.ClientResponse,
+        upstream: UpstreamInfo,
+        breaker: CircuitBreaker,
+        can_fall_back: bool,
+        request: ForwardedRequest,
+    ) -> tuple[list[tuple[bytes, bytes]], int | None, int]:
+        """The upstream's answer judged (its breaker's verdict; a 5xx raised when the legacy can answer
+        instead; a switch of protocols nobody asked for, or a head over the limits, refused) and its
+        head as the client will see it: (headers, Content-Length, head size)."""
+        status = response.status
+        if status < 500:
+            if status == 101:
+                raise unasked_upgrade(response, upstream, breaker)
+            breaker.record_success()
+        else:
+            breaker.record_failure()
+            if can_fall_back:
+                response.release()
+                raise UpstreamError(f"upstream {upstream.name!r} answered {status}", upstream=upstream.name)
+        head = response_head(
+            response.raw_headers,
+            upstream_origin=upstream.origin,
+            scheme=request.public_scheme,
+            host=request.public_host,
+        )
+        if head[2] > self._max_head_bytes:
+            response.close()
+            raise headers_too_large(upstream.name)
+        return head
+
+    def _falling_back(
+        self,
+        exc: UpstreamError | InjectedFault,
+        route: str,
+        scope: Scope,
+        request: ForwardedRequest,
+        attempt_start: float,
+    ) -> None:
+        """The new upstream failed a GET or HEAD the legacy may answer: count the failure, say so."""
+        self._stats.record(
+            (route, _NEW), exc.status if exc.status >= 500 else 502, perf_counter() - attempt_start
+        )
+        logger.warning(
+            "falling back to the legacy for %s %s: %s",
+            scope["method"],
+            scope["path"],
+            exc.detail,
+            extra={"trace_id": request.traceparent[3:35]},
+        )
+
+    def _observe(
+        self,
+        scope: Scope,
+        start: float,
+        key: tuple[str, str],
+        target: str,
+        upstream_name: str,
+        served: ServedTable,
+        request: ForwardedRequest,
+        status: int,
+        error: str | None,
+        failure: str,
+        span: RequestSpan | None,
+        client_host: str,
+    ) -> None:
+        """What a request leaves behind: its count and duration, its span, its place among the route's
+        failing requests (a 5xx or no answer), its access log line."""
+        duration = perf_counter() - start
+        route = key[0]
+        self._stats.record(key if target is key[1] else (route, target), status or 500, duration)
+        if span is not None:
+            RequestTracer.finish(span, target, upstream_name, status, error)
+        if (status >= 500 or not status) and self._failing is not None:
+            self._failing.add(
+                route,
+                target,
+                scope["method"],
+                scope["path"],
+                status,
+                failure,
+                upstream_name,
+                served.version,
+                request.request_id,
+                request.traceparent,
+            )
+        if self._log is not None:
+            self._log.record(
+                request.request_id,
+                scope["method"],
+                scope.get("raw_path") or scope["path"],
+                route,
+                target,
+                upstream_name,
+                served.version,
+                status,
+                duration,
+                client_host,
+                error,
+                request.traceparent,
+            )
 
     async def _wait_for_own_write(
-        self, cookie: str, target: str, upstream: UpstreamInfo, scope: dict[str, Any]
+        self, cookie: str, target: str, upstream: UpstreamInfo, scope: Scope
     ) -> bool:
         """Wait (bounded) until the side this read goes to holds the client's last write from the other
         side; True when it does not in time and the read, bound for a service, goes to the legacy."""
@@ -460,7 +462,7 @@ class Forwarder:
 
     def _submit_shadow(
         self,
-        scope: dict[str, Any],
+        scope: Scope,
         served: ServedTable,
         decision: Decision,
         request: ForwardedRequest,
@@ -491,3 +493,70 @@ class Forwarder:
             None if tee is None else b"".join(tee),
             served.upstream_url(decision.shadow_upstream),
         )
+
+
+def admit(decision: Decision, method: str, request: ForwardedRequest, target: str) -> bool:
+    """What the route allows this request: refused when the route fences writes, a header value is
+    not UTF-8 or the body is over the route's limit; True when the legacy may answer it should the new
+    upstream fail (a GET or HEAD on a route whose ``fallback`` is ``legacy``)."""
+    rule = decision.rule
+    if rule is None:
+        limit = DEFAULT_MAX_BODY_BYTES
+        can_fall_back = False
+    else:
+        limit = rule.max_body_bytes
+        fence = rule.fence
+        if fence is not None and method not in _FENCE_PASSES and time() < fence.until:
+            raise WritesFenced(decision.route, fence.retry_after_s)
+        can_fall_back = target is _NEW and rule.action.fallback == "legacy" and method in _FALLBACK_METHODS
+    if request.not_utf8 is not None:
+        raise BadRequest(
+            f"the value of header {request.not_utf8!r} is not UTF-8: header values pass through "
+            "this proxy as UTF-8 text (send the bytes as UTF-8, or percent-encode them)"
+        )
+    length = request.content_length
+    if length is not None:
+        if length == -1:
+            raise BadRequest("the Content-Length header is not a non-negative integer")
+        if length > limit:
+            raise RequestTooLarge(
+                f"request body of {length} bytes exceeds the route's limit of {limit} bytes"
+            )
+    return can_fall_back
+
+
+def _not_in_table(name: str, served: ServedTable) -> UpstreamConnectError:
+    return UpstreamConnectError(
+        f"upstream {name!r} is not in route table version {served.version}", upstream=name
+    )
+
+
+def _circuit_open(name: str) -> CircuitOpen:
+    return CircuitOpen(f"the circuit breaker of upstream {name!r} is open", upstream=name)
+
+
+def _relay_failed(
+    exc: aiohttp.ClientError | TimeoutError,
+    response: aiohttp.ClientResponse,
+    started: bool,
+    name: str,
+    request: ForwardedRequest,
+) -> str:
+    """The upstream failed while its answer was relayed: before anything was sent, the error to answer
+    is raised; after, the client's connection is closed and the error to record is returned."""
+    response.close()
+    if not started:
+        if isinstance(exc, TimeoutError):
+            raise UpstreamTimeout(
+                f"upstream {name!r} stopped sending its answer for longer than the read timeout",
+                upstream=name,
+            ) from exc
+        raise UpstreamProtocolError(f"upstream {name!r} {describe_failure(exc)}", upstream=name) from exc
+    error = f"upstream {name!r} {describe_failure(exc)}"
+    logger.warning(
+        "%s; closing the client connection (request id %s)",
+        error,
+        request.request_id,
+        extra={"trace_id": request.traceparent[3:35]},
+    )
+    return error
