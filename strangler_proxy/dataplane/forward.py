@@ -10,27 +10,29 @@ legacy) or compared (a shadowed request, teed up to 1 MiB). Failures map to the 
 from __future__ import annotations
 
 import logging
-from time import perf_counter, time
-from typing import Any
+from time import perf_counter
 
 import aiohttp
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from strangler_proxy.dataplane.access_log import AccessLog
+from strangler_proxy.dataplane.admission import (
+    DEFAULT_MAX_BODY_BYTES,
+    FALLBACK_METHODS,
+    admit,
+    circuit_open,
+    not_in_table,
+)
 from strangler_proxy.dataplane.answers import answer_error, debug_headers, stream_body
-from strangler_proxy.dataplane.breaker import Breakers, CircuitBreaker
+from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.errors import (
-    BadRequest,
-    CircuitOpen,
     InjectedFault,
     ProxyError,
     RequestTooLarge,
-    UpstreamConnectError,
     UpstreamError,
     UpstreamProtocolError,
     UpstreamTimeout,
-    WritesFenced,
 )
 from strangler_proxy.dataplane.failing_requests import FailingRequests
 from strangler_proxy.dataplane.failures import describe_failure
@@ -39,12 +41,11 @@ from strangler_proxy.dataplane.headers import (
     ForwardedRequest,
     TrustedPeers,
     prepare_request_headers,
-    response_head,
 )
 from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
-from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
+from strangler_proxy.dataplane.live import LiveTable, UpstreamInfo
+from strangler_proxy.dataplane.observe import RequestObserver
 from strangler_proxy.dataplane.read_your_writes import (
-    SYNC_EVENTS_HEADER,
     ArrivalWaiter,
     PositionCodec,
     position_cookie,
@@ -55,16 +56,17 @@ from strangler_proxy.dataplane.request_body import (
     ClientDisconnected,
     read_body,
 )
-from strangler_proxy.dataplane.routing import Decision, Target
+from strangler_proxy.dataplane.routing import Target
+from strangler_proxy.dataplane.shadow.channel import ShadowClient
+from strangler_proxy.dataplane.shadow.exchange import submit_exchange
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
-from strangler_proxy.dataplane.tracing import RequestSpan, RequestTracer
+from strangler_proxy.dataplane.tracing import RequestTracer
 from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
 from strangler_proxy.dataplane.upstream_failures import (
-    headers_too_large,
     inject,
+    judge_answer,
     open_failed,
-    unasked_upgrade,
 )
 from strangler_proxy.dataplane.upstream_request import (
     MAX_RESPONSE_HEADER_BYTES,
@@ -77,13 +79,9 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "For
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 SMALL_BODY_BYTES = 64 * 1024
 """Answers with a Content-Length up to this size are read whole and sent in one message."""
 _DEFAULT_TIMEOUTS = Timeouts()
-_FALLBACK_METHODS = frozenset({"GET", "HEAD"})
-_FENCE_PASSES = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-"""Methods a write fence lets through: reads never wait for a handover."""
 _LEGACY = Target.LEGACY.value
 _NEW = Target.NEW.value
 _TARGET_NEW = Target.NEW
@@ -95,12 +93,9 @@ _MIRRORED = ("x-strangler-mirrored", "1")
 
 
 class Forwarder:
-    """Serves proxied requests for one worker; everything it uses is passed in.
-
-    One coroutine serves a request from start to end (the common case, a closed breaker and no
-    fault, shadow or fallback, runs straight through it); the steps that do not await are methods
-    and functions of their own.
-    """
+    """Serves proxied requests for one worker; everything it uses is passed in. One coroutine serves
+    a request from start to end (the common case, a closed breaker and no fault, shadow or fallback,
+    runs straight through it); the steps that do not await are functions of their own."""
 
     def __init__(
         self,
@@ -111,7 +106,7 @@ class Forwarder:
         stats: RequestStats,
         access_log: AccessLog | None,
         trusted: TrustedPeers,
-        shadow: Any = None,
+        shadow: ShadowClient | None = None,
         identity: IdentityResolver | None = None,
         debug_headers: bool = False,
         max_response_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
@@ -125,7 +120,6 @@ class Forwarder:
         self._live = live
         self._breakers = breakers
         self._stats = stats
-        self._log = access_log
         self._trusted = trusted
         self._shadow = shadow
         self._identity = identity
@@ -137,8 +131,7 @@ class Forwarder:
         """Counts the paths no rule matched, by shape (``strangler inventory``'s shares)."""
         self._positions = positions
         self._arrivals = arrivals
-        self._failing = failing
-        """Keeps the route's last failing requests (5xx answers), for the admin UI's trace links."""
+        self._observe = RequestObserver(stats, failing, access_log).record
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # long: one coroutine per request, read top to bottom: decide, admit, the body, read-your-writes,
@@ -192,8 +185,8 @@ class Forwarder:
                 )
             upstream = upstreams.get(upstream_name)
             if upstream is None:
-                raise _not_in_table(upstream_name, served)
-            if self._arrivals is not None and method in _FALLBACK_METHODS:
+                raise not_in_table(upstream_name, served)
+            if self._arrivals is not None and method in FALLBACK_METHODS:
                 cookie = position_cookie(raw_headers)
                 if cookie is not None and await self._wait_for_own_write(cookie, target, upstream, scope):
                     target, upstream_name = _LEGACY, LEGACY
@@ -208,7 +201,7 @@ class Forwarder:
                         mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
                         if target is _NEW:
                             headers = mirror_headers
-            if shadowed and target is _LEGACY and method not in _FALLBACK_METHODS:
+            if shadowed and target is _LEGACY and method not in FALLBACK_METHODS:
                 # the legacy keeps the session as it was before this request, for the mirror to read
                 headers = [*headers, _MIRRORED]
             qs: bytes = scope["query_string"]
@@ -222,7 +215,7 @@ class Forwarder:
                 try:
                     breaker = self._breakers.get(upstream.name, upstream.breaker)
                     if not breaker.allow():
-                        raise _circuit_open(upstream.name)
+                        raise circuit_open(upstream.name)
                     if rule is not None and rule.fault is not None and fault_applies(rule.fault, target):
                         await inject(rule.fault, upstream.name, breaker)
                     try:
@@ -238,7 +231,9 @@ class Forwarder:
                     except BaseException:
                         breaker.release()  # no verdict on the upstream (the request was cancelled)
                         raise
-                    out, answer_length, _ = self._judge(response, upstream, breaker, can_fall_back, request)
+                    out, answer_length, _ = judge_answer(
+                        response, upstream, breaker, can_fall_back, request, self._max_head_bytes
+                    )
                     break
                 except (UpstreamError, InjectedFault) as exc:
                     if not can_fall_back or (isinstance(exc, InjectedFault) and exc.status < 500):
@@ -252,8 +247,9 @@ class Forwarder:
                         request.headers,
                     )
             # --- the answer back to the client -----------------------------------------------------
-            if self._positions is not None and method not in _FALLBACK_METHODS and response.status < 400:
-                self._position_to_cookie(out, LEGACY if target is _LEGACY else upstream_name, request)
+            if self._positions is not None and method not in FALLBACK_METHODS and response.status < 400:
+                side = LEGACY if target is _LEGACY else upstream_name
+                self._positions.answer_to_cookie(out, side, secure=request.public_scheme == "https")
             if decision.set_cookie is not None:
                 secure = request.public_scheme == "https"
                 out.append((b"set-cookie", decision.set_cookie + _SECURE if secure else decision.set_cookie))
@@ -292,9 +288,19 @@ class Forwarder:
                 error = _relay_failed(exc, response, started, upstream.name, request)
                 return
             response.release()
-            if shadowed:
-                self._submit_shadow(
-                    scope, served, decision, request, status, out, tee, body, raw_target, mirror_headers
+            if shadowed and self._shadow is not None:
+                submit_exchange(
+                    self._shadow,
+                    scope,
+                    served,
+                    decision,
+                    request,
+                    status,
+                    out,
+                    tee,
+                    body,
+                    raw_target,
+                    mirror_headers,
                 )
         except ProxyError as exc:
             status, error, failure = exc.status, exc.detail, exc.code
@@ -321,38 +327,6 @@ class Forwarder:
                 client_host,
             )
 
-    def _judge(
-        self,
-        response: aiohttp.ClientResponse,
-        upstream: UpstreamInfo,
-        breaker: CircuitBreaker,
-        can_fall_back: bool,
-        request: ForwardedRequest,
-    ) -> tuple[list[tuple[bytes, bytes]], int | None, int]:
-        """The upstream's answer judged (its breaker's verdict; a 5xx raised when the legacy can answer
-        instead; a switch of protocols nobody asked for, or a head over the limits, refused) and its
-        head as the client will see it: (headers, Content-Length, head size)."""
-        status = response.status
-        if status < 500:
-            if status == 101:
-                raise unasked_upgrade(response, upstream, breaker)
-            breaker.record_success()
-        else:
-            breaker.record_failure()
-            if can_fall_back:
-                response.release()
-                raise UpstreamError(f"upstream {upstream.name!r} answered {status}", upstream=upstream.name)
-        head = response_head(
-            response.raw_headers,
-            upstream_origin=upstream.origin,
-            scheme=request.public_scheme,
-            host=request.public_host,
-        )
-        if head[2] > self._max_head_bytes:
-            response.close()
-            raise headers_too_large(upstream.name)
-        return head
-
     def _falling_back(
         self,
         exc: UpstreamError | InjectedFault,
@@ -372,57 +346,6 @@ class Forwarder:
             exc.detail,
             extra={"trace_id": request.traceparent[3:35]},
         )
-
-    def _observe(
-        self,
-        scope: Scope,
-        start: float,
-        key: tuple[str, str],
-        target: str,
-        upstream_name: str,
-        served: ServedTable,
-        request: ForwardedRequest,
-        status: int,
-        error: str | None,
-        failure: str,
-        span: RequestSpan | None,
-        client_host: str,
-    ) -> None:
-        """What a request leaves behind: its count and duration, its span, its place among the route's
-        failing requests (a 5xx or no answer), its access log line."""
-        duration = perf_counter() - start
-        route = key[0]
-        self._stats.record(key if target is key[1] else (route, target), status or 500, duration)
-        if span is not None:
-            RequestTracer.finish(span, target, upstream_name, status, error)
-        if (status >= 500 or not status) and self._failing is not None:
-            self._failing.add(
-                route,
-                target,
-                scope["method"],
-                scope["path"],
-                status,
-                failure,
-                upstream_name,
-                served.version,
-                request.request_id,
-                request.traceparent,
-            )
-        if self._log is not None:
-            self._log.record(
-                request.request_id,
-                scope["method"],
-                scope.get("raw_path") or scope["path"],
-                route,
-                target,
-                upstream_name,
-                served.version,
-                status,
-                duration,
-                client_host,
-                error,
-                request.traceparent,
-            )
 
     async def _wait_for_own_write(
         self, cookie: str, target: str, upstream: UpstreamInfo, scope: Scope
@@ -446,93 +369,6 @@ class Forwarder:
             missed,
         )
         return to_legacy
-
-    def _position_to_cookie(
-        self, out: list[tuple[bytes, bytes]], side: str, request: ForwardedRequest
-    ) -> None:
-        """An answer naming the sync events it committed: the names go, a signed position cookie comes."""
-        assert self._positions is not None
-        for index, (name, value) in enumerate(out):
-            if name == SYNC_EVENTS_HEADER:
-                del out[index]
-                cookie = self._positions.set_cookie(side, value, secure=request.public_scheme == "https")
-                if cookie is not None:
-                    out.append((b"set-cookie", cookie))
-                return
-
-    def _submit_shadow(
-        self,
-        scope: Scope,
-        served: ServedTable,
-        decision: Decision,
-        request: ForwardedRequest,
-        status: int,
-        headers: list[tuple[bytes, bytes]],
-        tee: list[bytes] | None,
-        body: bytes | BodyStream | None,
-        raw_target: bytes,
-        mirror_headers: list[tuple[str, str]],
-    ) -> None:
-        if isinstance(body, BodyStream):
-            if body.tee is None:
-                return  # the request body was too large to replay
-            request_body = b"".join(body.tee)
-        else:
-            request_body = body or b""
-        assert decision.shadow_upstream is not None  # a shadowed decision names its shadow upstream
-        self._shadow.submit(  # positionally: keywords cost more on this path than they explain
-            decision,
-            served.version,
-            request.request_id,
-            scope["method"],
-            raw_target,
-            mirror_headers,
-            request_body,
-            status,
-            headers,
-            None if tee is None else b"".join(tee),
-            served.upstream_url(decision.shadow_upstream),
-        )
-
-
-def admit(decision: Decision, method: str, request: ForwardedRequest, target: str) -> bool:
-    """What the route allows this request: refused when the route fences writes, a header value is
-    not UTF-8 or the body is over the route's limit; True when the legacy may answer it should the new
-    upstream fail (a GET or HEAD on a route whose ``fallback`` is ``legacy``)."""
-    rule = decision.rule
-    if rule is None:
-        limit = DEFAULT_MAX_BODY_BYTES
-        can_fall_back = False
-    else:
-        limit = rule.max_body_bytes
-        fence = rule.fence
-        if fence is not None and method not in _FENCE_PASSES and time() < fence.until:
-            raise WritesFenced(decision.route, fence.retry_after_s)
-        can_fall_back = target is _NEW and rule.action.fallback == "legacy" and method in _FALLBACK_METHODS
-    if request.not_utf8 is not None:
-        raise BadRequest(
-            f"the value of header {request.not_utf8!r} is not UTF-8: header values pass through "
-            "this proxy as UTF-8 text (send the bytes as UTF-8, or percent-encode them)"
-        )
-    length = request.content_length
-    if length is not None:
-        if length == -1:
-            raise BadRequest("the Content-Length header is not a non-negative integer")
-        if length > limit:
-            raise RequestTooLarge(
-                f"request body of {length} bytes exceeds the route's limit of {limit} bytes"
-            )
-    return can_fall_back
-
-
-def _not_in_table(name: str, served: ServedTable) -> UpstreamConnectError:
-    return UpstreamConnectError(
-        f"upstream {name!r} is not in route table version {served.version}", upstream=name
-    )
-
-
-def _circuit_open(name: str) -> CircuitOpen:
-    return CircuitOpen(f"the circuit breaker of upstream {name!r} is open", upstream=name)
 
 
 def _relay_failed(

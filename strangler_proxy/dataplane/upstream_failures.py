@@ -1,4 +1,5 @@
-"""A failed upstream attempt: the breaker's verdict and the error the client is answered.
+"""An upstream attempt judged: the breaker's verdict on the answer or the failure, and the error the
+client is answered.
 
 The upstream is judged (a failure against its breaker) only when it is to blame: not when the client's
 body was too large, the client went away or the request was cancelled (the breaker's slot is released).
@@ -17,17 +18,19 @@ from strangler_proxy.dataplane.errors import (
     RequestTooLarge,
     UnaskedUpgrade,
     UpstreamConnectError,
+    UpstreamError,
     UpstreamHeadersTooLarge,
     UpstreamProtocolError,
     UpstreamTimeout,
 )
 from strangler_proxy.dataplane.failures import describe_failure, is_over_header_limits
 from strangler_proxy.dataplane.faults import apply_fault
+from strangler_proxy.dataplane.headers import ForwardedRequest, response_head
 from strangler_proxy.dataplane.live import UpstreamInfo
 from strangler_proxy.dataplane.request_body import BodyStream, ClientDisconnected
 from strangler_proxy.routes import FaultInjection, Timeouts
 
-__all__ = ["headers_too_large", "inject", "open_failed", "unasked_upgrade"]
+__all__ = ["headers_too_large", "inject", "judge_answer", "open_failed", "unasked_upgrade"]
 
 
 async def inject(fault: FaultInjection, upstream: str, breaker: CircuitBreaker) -> None:
@@ -103,3 +106,36 @@ def open_failed(
     if is_over_header_limits(exc):
         return headers_too_large(name)
     return UpstreamProtocolError(f"upstream {name!r} {describe_failure(exc)}", upstream=name)
+
+
+def judge_answer(
+    response: aiohttp.ClientResponse,
+    upstream: UpstreamInfo,
+    breaker: CircuitBreaker,
+    can_fall_back: bool,
+    request: ForwardedRequest,
+    max_head_bytes: int,
+) -> tuple[list[tuple[bytes, bytes]], int | None, int]:
+    """The upstream's answer judged (its breaker's verdict; a 5xx raised when the legacy can answer
+    instead; a switch of protocols nobody asked for, or a head over the limits, refused) and its
+    head as the client will see it: (headers, Content-Length, head size)."""
+    status = response.status
+    if status < 500:
+        if status == 101:
+            raise unasked_upgrade(response, upstream, breaker)
+        breaker.record_success()
+    else:
+        breaker.record_failure()
+        if can_fall_back:
+            response.release()
+            raise UpstreamError(f"upstream {upstream.name!r} answered {status}", upstream=upstream.name)
+    head = response_head(
+        response.raw_headers,
+        upstream_origin=upstream.origin,
+        scheme=request.public_scheme,
+        host=request.public_host,
+    )
+    if head[2] > max_head_bytes:
+        response.close()
+        raise headers_too_large(upstream.name)
+    return head
