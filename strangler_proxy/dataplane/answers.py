@@ -1,7 +1,10 @@
-"""What the forwarder sends the client: an upstream's body relayed chunk by chunk, the proxy's own
-error answers, and the debug headers naming the route, side, upstream and table version."""
+"""What the data plane sends the client: an upstream's body relayed chunk by chunk, the proxy's own
+error answers, the debug headers naming the route, side, upstream and table version, and the JSON
+answers of its own endpoints."""
 
 from __future__ import annotations
+
+import json
 
 import aiohttp
 from starlette.types import Send
@@ -11,7 +14,7 @@ from strangler_proxy.dataplane.headers import ForwardedRequest
 from strangler_proxy.dataplane.live import ServedTable
 from strangler_proxy.dataplane.request_body import TEE_LIMIT_BYTES
 
-__all__ = ["answer_error", "debug_headers", "stream_body"]
+__all__ = ["answer_error", "debug_headers", "respond_bytes", "respond_json", "stream_body"]
 
 
 async def stream_body(
@@ -69,3 +72,13 @@ def debug_headers(route: str, target: str, upstream: str, served: ServedTable) -
         (b"x-strangler-upstream", upstream.encode()),
         (b"x-strangler-version", str(served.version).encode()),
     ]
+
+
+async def respond_json(send: Send, status: int, document: object) -> None:
+    await respond_bytes(send, status, b"application/json", json.dumps(document, default=str).encode())
+
+
+async def respond_bytes(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
