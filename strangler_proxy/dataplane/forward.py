@@ -240,12 +240,8 @@ class Forwarder:
                         raise
                     can_fall_back = False
                     self._falling_back(exc, route, scope, request, attempt_start)
-                    target, upstream_name, upstream, headers = (
-                        _LEGACY,
-                        LEGACY,
-                        upstreams[LEGACY],
-                        request.headers,
-                    )
+                    target, upstream_name = _LEGACY, LEGACY
+                    upstream, headers = upstreams[LEGACY], request.headers
             # --- the answer back to the client -----------------------------------------------------
             if self._positions is not None and method not in FALLBACK_METHODS and response.status < 400:
                 side = LEGACY if target is _LEGACY else upstream_name
