@@ -10,72 +10,78 @@ legacy) or compared (a shadowed request, teed up to 1 MiB). Failures map to the 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import AsyncIterator
-from time import perf_counter, time
-from typing import Any
+from time import perf_counter
 
 import aiohttp
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from strangler_proxy.dataplane.access_log import AccessLog
-from strangler_proxy.dataplane.breaker import Breakers, CircuitBreaker
+from strangler_proxy.dataplane.admission import (
+    DEFAULT_MAX_BODY_BYTES,
+    FALLBACK_METHODS,
+    admit,
+    circuit_open,
+    not_in_table,
+)
+from strangler_proxy.dataplane.answers import answer_error, debug_headers, stream_body
+from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.errors import (
-    BadRequest,
-    CircuitOpen,
     InjectedFault,
     ProxyError,
     RequestTooLarge,
-    UnaskedUpgrade,
-    UpstreamConnectError,
     UpstreamError,
-    UpstreamHeadersTooLarge,
     UpstreamProtocolError,
     UpstreamTimeout,
-    WritesFenced,
-    render_error,
 )
 from strangler_proxy.dataplane.failing_requests import FailingRequests
-from strangler_proxy.dataplane.failures import describe_failure, is_over_header_limits
-from strangler_proxy.dataplane.faults import apply_fault, fault_applies
+from strangler_proxy.dataplane.failures import describe_failure
+from strangler_proxy.dataplane.faults import fault_applies
 from strangler_proxy.dataplane.headers import (
     ForwardedRequest,
     TrustedPeers,
     prepare_request_headers,
-    response_head,
 )
 from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
-from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
+from strangler_proxy.dataplane.live import LiveTable, UpstreamInfo
+from strangler_proxy.dataplane.observe import RequestObserver
 from strangler_proxy.dataplane.read_your_writes import (
-    SYNC_EVENTS_HEADER,
     ArrivalWaiter,
     PositionCodec,
     position_cookie,
 )
-from strangler_proxy.dataplane.routing import Decision, Target
+from strangler_proxy.dataplane.request_body import (
+    TEE_LIMIT_BYTES,
+    BodyStream,
+    ClientDisconnected,
+    read_body,
+)
+from strangler_proxy.dataplane.routing import Target
+from strangler_proxy.dataplane.shadow.channel import ShadowClient
+from strangler_proxy.dataplane.shadow.exchange import submit_exchange
 from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.tracing import RequestTracer
 from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
+from strangler_proxy.dataplane.upstream_failures import (
+    inject,
+    judge_answer,
+    open_failed,
+)
 from strangler_proxy.dataplane.upstream_request import (
     MAX_RESPONSE_HEADER_BYTES,
     ClientTimeouts,
     UpstreamClient,
 )
-from strangler_proxy.routes import LEGACY, FaultInjection, Timeouts
+from strangler_proxy.routes import LEGACY, Timeouts
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "Forwarder"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
-TEE_LIMIT_BYTES = 1024 * 1024
 SMALL_BODY_BYTES = 64 * 1024
 """Answers with a Content-Length up to this size are read whole and sent in one message."""
 _DEFAULT_TIMEOUTS = Timeouts()
-_FALLBACK_METHODS = frozenset({"GET", "HEAD"})
-_FENCE_PASSES = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-"""Methods a write fence lets through: reads never wait for a handover."""
 _LEGACY = Target.LEGACY.value
 _NEW = Target.NEW.value
 _TARGET_NEW = Target.NEW
@@ -86,68 +92,10 @@ _MIRRORED = ("x-strangler-mirrored", "1")
 ``SessionSnapshotMiddleware``."""
 
 
-class ClientDisconnected(Exception):
-    """The client went away before its request body was complete."""
-
-
-class _BodyStream:
-    """The client's body as an async iterator for aiohttp, counted against the route's limit."""
-
-    __slots__ = ("_limit", "_receive", "disconnected", "received", "tee", "too_large")
-
-    def __init__(self, receive: Any, limit: int, *, tee: bool) -> None:
-        self._receive = receive
-        self._limit = limit
-        self.received = 0
-        self.too_large = False
-        self.disconnected = False
-        self.tee: list[bytes] | None = [] if tee else None
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                self.disconnected = True
-                raise ClientDisconnected("client disconnected while sending its body")
-            chunk = message.get("body", b"")
-            if chunk:
-                self.received += len(chunk)
-                if self.received > self._limit:
-                    self.too_large = True
-                    raise RequestTooLarge(f"request body exceeds the route's limit of {self._limit} bytes")
-                if self.tee is not None:
-                    if self.received <= TEE_LIMIT_BYTES:
-                        self.tee.append(chunk)
-                    else:
-                        self.tee = None
-                yield chunk
-            if not message.get("more_body", False):
-                return
-
-
-async def _read_body(receive: Any, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected("client disconnected while sending its body")
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise RequestTooLarge(f"request body exceeds the route's limit of {limit} bytes")
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 class Forwarder:
-    """Serves proxied requests for one worker; everything it uses is passed in.
-
-    One coroutine serves a request from start to end (the common case, a closed breaker and no
-    fault, shadow or fallback, runs straight through it); the rare steps are helpers.
-    """
+    """Serves proxied requests for one worker; everything it uses is passed in. One coroutine serves
+    a request from start to end (the common case, a closed breaker and no fault, shadow or fallback,
+    runs straight through it); the steps that do not await are functions of their own."""
 
     def __init__(
         self,
@@ -158,7 +106,7 @@ class Forwarder:
         stats: RequestStats,
         access_log: AccessLog | None,
         trusted: TrustedPeers,
-        shadow: Any = None,
+        shadow: ShadowClient | None = None,
         identity: IdentityResolver | None = None,
         debug_headers: bool = False,
         max_response_header_bytes: int = MAX_RESPONSE_HEADER_BYTES,
@@ -172,7 +120,6 @@ class Forwarder:
         self._live = live
         self._breakers = breakers
         self._stats = stats
-        self._log = access_log
         self._trusted = trusted
         self._shadow = shadow
         self._identity = identity
@@ -184,10 +131,12 @@ class Forwarder:
         """Counts the paths no rule matched, by shape (``strangler inventory``'s shares)."""
         self._positions = positions
         self._arrivals = arrivals
-        self._failing = failing
-        """Keeps the route's last failing requests (5xx answers), for the admin UI's trace links."""
+        self._observe = RequestObserver(stats, failing, access_log).record
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # long: one coroutine per request, read top to bottom: decide, admit, the body, read-your-writes,
+        # identity, the upstream (one fallback at most), the answer, observe. The steps that await stay
+        # inline (a sub-coroutine per step would cost a frame per request); the others are named methods.
         start = perf_counter()
         served = self._live.current
         upstreams = served.upstreams
@@ -220,64 +169,28 @@ class Forwarder:
         error: str | None = None
         failure = ""
         key = (route, target)
-        stats = self._stats
-        in_flight = stats.in_flight
+        in_flight = self._stats.in_flight
         in_flight[key] = in_flight.get(key, 0) + 1
         try:
-            # --- what the route allows -----------------------------------------------------------
             rule = decision.rule
-            if rule is None:
-                limit = DEFAULT_MAX_BODY_BYTES
-                timeouts = _DEFAULT_TIMEOUTS
-                fault = None
-                can_fall_back = False
-            else:
-                limit = rule.max_body_bytes
-                timeouts = rule.timeouts
-                fault = rule.fault
-                fence = rule.fence
-                if fence is not None and method not in _FENCE_PASSES and time() < fence.until:
-                    raise WritesFenced(route, fence.retry_after_s)
-                can_fall_back = (
-                    target is _NEW and rule.action.fallback == "legacy" and method in _FALLBACK_METHODS
-                )
-            if request.not_utf8 is not None:
-                raise BadRequest(
-                    f"the value of header {request.not_utf8!r} is not UTF-8: header values pass through "
-                    "this proxy as UTF-8 text (send the bytes as UTF-8, or percent-encode them)"
-                )
-            length = request.content_length
-            if length is not None:
-                if length == -1:
-                    raise BadRequest("the Content-Length header is not a non-negative integer")
-                if length > limit:
-                    raise RequestTooLarge(
-                        f"request body of {length} bytes exceeds the route's limit of {limit} bytes"
-                    )
+            can_fall_back = admit(decision, method, request, target)
             shadowed = decision.shadow_upstream is not None and self._shadow is not None
-            body: bytes | _BodyStream | None = None
-            if length or request.chunked:
+            body: bytes | BodyStream | None = None
+            if request.content_length or request.chunked:
+                limit = DEFAULT_MAX_BODY_BYTES if rule is None else rule.max_body_bytes
                 body = (
-                    await _read_body(receive, limit)
+                    await read_body(receive, limit)
                     if can_fall_back
-                    else _BodyStream(receive, limit, tee=shadowed)
+                    else BodyStream(receive, limit, tee=shadowed)
                 )
-            qs: bytes = scope["query_string"]
-            raw_target = scope.get("raw_path") or scope["path"].encode()
-            if qs:
-                raw_target = raw_target + b"?" + qs
             upstream = upstreams.get(upstream_name)
             if upstream is None:
-                raise UpstreamConnectError(
-                    f"upstream {upstream_name!r} is not in route table version {served.version}",
-                    upstream=upstream_name,
-                )
-            if self._arrivals is not None and method in _FALLBACK_METHODS:
+                raise not_in_table(upstream_name, served)
+            if self._arrivals is not None and method in FALLBACK_METHODS:
                 cookie = position_cookie(raw_headers)
                 if cookie is not None and await self._wait_for_own_write(cookie, target, upstream, scope):
                     target, upstream_name = _LEGACY, LEGACY
-                    upstream = upstreams[LEGACY]
-                    can_fall_back = False
+                    upstream, can_fall_back = upstreams[LEGACY], False
             headers = mirror_headers = request.headers
             identity = self._identity
             if identity is not None and (target is _NEW or shadowed):
@@ -288,22 +201,23 @@ class Forwarder:
                         mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
                         if target is _NEW:
                             headers = mirror_headers
-            if shadowed and target is _LEGACY and method not in _FALLBACK_METHODS:
+            if shadowed and target is _LEGACY and method not in FALLBACK_METHODS:
                 # the legacy keeps the session as it was before this request, for the mirror to read
                 headers = [*headers, _MIRRORED]
+            qs: bytes = scope["query_string"]
+            raw_target = scope.get("raw_path") or scope["path"].encode()
+            if qs:
+                raw_target = raw_target + b"?" + qs
+            timeouts = _DEFAULT_TIMEOUTS if rule is None else rule.timeouts
             client_timeout = self._timeouts.get(timeouts)
-            # --- the upstream's answer (and at most one fallback to the legacy) ----------------------
             attempt_start = perf_counter()
-            while True:
+            while True:  # the upstream's answer, and at most one fallback to the legacy
                 try:
                     breaker = self._breakers.get(upstream.name, upstream.breaker)
                     if not breaker.allow():
-                        raise CircuitOpen(
-                            f"the circuit breaker of upstream {upstream.name!r} is open",
-                            upstream=upstream.name,
-                        )
-                    if fault is not None and fault_applies(fault, target):
-                        await _inject(fault, upstream.name, breaker)
+                        raise circuit_open(upstream.name)
+                    if rule is not None and rule.fault is not None and fault_applies(rule.fault, target):
+                        await inject(rule.fault, upstream.name, breaker)
                     try:
                         response = await self._upstream.send(
                             method,
@@ -313,67 +227,37 @@ class Forwarder:
                             client_timeout,
                         )
                     except (aiohttp.ClientError, TimeoutError, RequestTooLarge, ClientDisconnected) as exc:
-                        raise _open_failed(exc, upstream, breaker, body, timeouts) from exc
+                        raise open_failed(exc, upstream, breaker, body, timeouts) from exc
                     except BaseException:
                         breaker.release()  # no verdict on the upstream (the request was cancelled)
                         raise
-                    if response.status < 500:
-                        if response.status == 101:
-                            raise _unasked_upgrade(response, upstream, breaker)
-                        breaker.record_success()
-                    else:
-                        breaker.record_failure()
-                        if can_fall_back:
-                            response.release()
-                            raise UpstreamError(
-                                f"upstream {upstream.name!r} answered {response.status}",
-                                upstream=upstream.name,
-                            )
-                    out, answer_length, head_size = response_head(
-                        response.raw_headers,
-                        upstream_origin=upstream.origin,
-                        scheme=request.public_scheme,
-                        host=request.public_host,
+                    out, answer_length, _ = judge_answer(
+                        response, upstream, breaker, can_fall_back, request, self._max_head_bytes
                     )
-                    if head_size > self._max_head_bytes:
-                        response.close()
-                        raise _headers_too_large(upstream.name)
                     break
                 except (UpstreamError, InjectedFault) as exc:
                     if not can_fall_back or (isinstance(exc, InjectedFault) and exc.status < 500):
                         raise
                     can_fall_back = False
-                    stats.record(
-                        (route, _NEW),
-                        exc.status if exc.status >= 500 else 502,
-                        perf_counter() - attempt_start,
-                    )
-                    logger.warning(
-                        "falling back to the legacy for %s %s: %s",
-                        method,
-                        scope["path"],
-                        exc.detail,
-                        extra={"trace_id": request.traceparent[3:35]},
-                    )
+                    self._falling_back(exc, route, scope, request, attempt_start)
                     target, upstream_name = _LEGACY, LEGACY
-                    upstream = upstreams[LEGACY]
-                    headers = request.headers
+                    upstream, headers = upstreams[LEGACY], request.headers
             # --- the answer back to the client -----------------------------------------------------
-            if self._positions is not None and method not in _FALLBACK_METHODS and response.status < 400:
-                self._position_to_cookie(out, LEGACY if target is _LEGACY else upstream_name, request)
+            if self._positions is not None and method not in FALLBACK_METHODS and response.status < 400:
+                side = LEGACY if target is _LEGACY else upstream_name
+                self._positions.answer_to_cookie(out, side, secure=request.public_scheme == "https")
             if decision.set_cookie is not None:
                 secure = request.public_scheme == "https"
                 out.append((b"set-cookie", decision.set_cookie + _SECURE if secure else decision.set_cookie))
             if self._debug:
-                out += _debug_headers(route, target, upstream_name, served)
+                out += debug_headers(route, target, upstream_name, served)
             status = response.status
             tee: list[bytes] | None = [] if shadowed else None
             started = False
             try:
-                whole = answer_length is not None and (
+                if answer_length is not None and (
                     answer_length <= SMALL_BODY_BYTES or status in NO_CONTENT_STATUSES
-                )
-                if whole:
+                ):
                     # small answers (most API calls) in one piece, one write when the server offers it
                     payload = await response.read()
                     started = True
@@ -395,79 +279,72 @@ class Forwarder:
                 else:
                     started = True
                     await send({"type": "http.response.start", "status": status, "headers": out})
-                    tee = await self._stream_body(response, send, tee)
+                    tee = await stream_body(response, send, tee)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                response.close()
-                if not started:
-                    if isinstance(exc, TimeoutError):
-                        raise UpstreamTimeout(
-                            f"upstream {upstream.name!r} stopped sending its answer for longer than the "
-                            "read timeout",
-                            upstream=upstream.name,
-                        ) from exc
-                    raise UpstreamProtocolError(
-                        f"upstream {upstream.name!r} {describe_failure(exc)}", upstream=upstream.name
-                    ) from exc
-                error = f"upstream {upstream.name!r} {describe_failure(exc)}"
-                logger.warning(
-                    "%s; closing the client connection (request id %s)",
-                    error,
-                    request.request_id,
-                    extra={"trace_id": request.traceparent[3:35]},
-                )
+                error = _relay_failed(exc, response, started, upstream.name, request)
                 return
             response.release()
-            if shadowed:
-                self._submit_shadow(
-                    scope, served, decision, request, status, out, tee, body, raw_target, mirror_headers
+            if shadowed and self._shadow is not None:
+                submit_exchange(
+                    self._shadow,
+                    scope,
+                    served,
+                    decision,
+                    request,
+                    status,
+                    out,
+                    tee,
+                    body,
+                    raw_target,
+                    mirror_headers,
                 )
         except ProxyError as exc:
-            status = exc.status
-            error = exc.detail
-            failure = exc.code
+            status, error, failure = exc.status, exc.detail, exc.code
             if exc.upstream is not None:
                 upstream_name = exc.upstream
-            await self._answer_error(send, exc, request, route, target, upstream_name, served)
+            debug = debug_headers(route, target, upstream_name, served) if self._debug else None
+            await answer_error(send, exc, request, debug)
         except ClientDisconnected as exc:
-            status = _CLIENT_GONE
-            error = str(exc)
+            status, error = _CLIENT_GONE, str(exc)
         finally:
-            duration = perf_counter() - start
             in_flight[key] -= 1
-            stats.record(key if target is key[1] else (route, target), status or 500, duration)
-            if span is not None:
-                RequestTracer.finish(span, target, upstream_name, status, error)
-            if (status >= 500 or not status) and self._failing is not None:
-                self._failing.add(
-                    route,
-                    target,
-                    method,
-                    scope["path"],
-                    status,
-                    failure,
-                    upstream_name,
-                    served.version,
-                    request.request_id,
-                    request.traceparent,
-                )
-            if self._log is not None:
-                self._log.record(
-                    request.request_id,
-                    method,
-                    scope.get("raw_path") or scope["path"],
-                    route,
-                    target,
-                    upstream_name,
-                    served.version,
-                    status,
-                    duration,
-                    client_host,
-                    error,
-                    request.traceparent,
-                )
+            self._observe(
+                scope,
+                start,
+                key,
+                target,
+                upstream_name,
+                served,
+                request,
+                status,
+                error,
+                failure,
+                span,
+                client_host,
+            )
+
+    def _falling_back(
+        self,
+        exc: UpstreamError | InjectedFault,
+        route: str,
+        scope: Scope,
+        request: ForwardedRequest,
+        attempt_start: float,
+    ) -> None:
+        """The new upstream failed a GET or HEAD the legacy may answer: count the failure, say so."""
+        self._stats.record(
+            (route, _NEW), exc.status if exc.status >= 500 else 502, perf_counter() - attempt_start
+        )
+        logger.warning(
+            "falling back to the legacy for %s %s: %s",
+            scope["method"],
+            scope["path"],
+            exc.detail,
+            extra={"trace_id": request.traceparent[3:35]},
+        )
 
     async def _wait_for_own_write(
-        self, cookie: str, target: str, upstream: UpstreamInfo, scope: dict[str, Any]
+        self, cookie: str, target: str, upstream: UpstreamInfo, scope: Scope
     ) -> bool:
         """Wait (bounded) until the side this read goes to holds the client's last write from the other
         side; True when it does not in time and the read, bound for a service, goes to the legacy."""
@@ -489,182 +366,29 @@ class Forwarder:
         )
         return to_legacy
 
-    def _position_to_cookie(
-        self, out: list[tuple[bytes, bytes]], side: str, request: ForwardedRequest
-    ) -> None:
-        """An answer naming the sync events it committed: the names go, a signed position cookie comes."""
-        assert self._positions is not None
-        for index, (name, value) in enumerate(out):
-            if name == SYNC_EVENTS_HEADER:
-                del out[index]
-                cookie = self._positions.set_cookie(side, value, secure=request.public_scheme == "https")
-                if cookie is not None:
-                    out.append((b"set-cookie", cookie))
-                return
 
-    @staticmethod
-    async def _stream_body(
-        response: aiohttp.ClientResponse, send: Any, tee: list[bytes] | None
-    ) -> list[bytes] | None:
-        """Relay the body chunk by chunk as it arrives; returns the tee (None once over the limit)."""
-        content = response.content
-        teed = 0
-        while True:
-            chunk = await content.readany()
-            if not chunk:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return tee
-            if tee is not None:
-                teed += len(chunk)
-                if teed <= TEE_LIMIT_BYTES:
-                    tee.append(chunk)
-                else:
-                    tee = None
-            if content.at_eof():
-                await send({"type": "http.response.body", "body": chunk, "more_body": False})
-                return tee
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-
-    def _submit_shadow(
-        self,
-        scope: dict[str, Any],
-        served: ServedTable,
-        decision: Decision,
-        request: ForwardedRequest,
-        status: int,
-        headers: list[tuple[bytes, bytes]],
-        tee: list[bytes] | None,
-        body: bytes | _BodyStream | None,
-        raw_target: bytes,
-        mirror_headers: list[tuple[str, str]],
-    ) -> None:
-        if isinstance(body, _BodyStream):
-            if body.tee is None:
-                return  # the request body was too large to replay
-            request_body = b"".join(body.tee)
-        else:
-            request_body = body or b""
-        assert decision.shadow_upstream is not None  # a shadowed decision names its shadow upstream
-        self._shadow.submit(  # positionally: keywords cost more on this path than they explain
-            decision,
-            served.version,
-            request.request_id,
-            scope["method"],
-            raw_target,
-            mirror_headers,
-            request_body,
-            status,
-            headers,
-            None if tee is None else b"".join(tee),
-            served.upstream_url(decision.shadow_upstream),
-        )
-
-    async def _answer_error(
-        self,
-        send: Any,
-        error: ProxyError,
-        request: ForwardedRequest,
-        route: str,
-        target: str,
-        upstream_name: str,
-        served: ServedTable,
-    ) -> None:
-        content_type, payload = render_error(error, request_id=request.request_id, accept=request.accept)
-        headers = [
-            (b"content-type", content_type),
-            (b"content-length", str(len(payload)).encode()),
-            (b"x-request-id", request.request_id.encode()),
-            (b"cache-control", b"no-store"),
-        ]
-        if error.retry_after_s is not None:
-            headers.append((b"retry-after", str(error.retry_after_s).encode()))
-        if error.status == 413 or error.close_connection:
-            headers.append((b"connection", b"close"))
-        if self._debug:
-            headers += _debug_headers(route, target, upstream_name, served)
-        await send({"type": "http.response.start", "status": error.status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload, "more_body": False})
-
-
-def _debug_headers(route: str, target: str, upstream: str, served: ServedTable) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"x-strangler-route", route.encode()),
-        (b"x-strangler-target", target.encode()),
-        (b"x-strangler-upstream", upstream.encode()),
-        (b"x-strangler-version", str(served.version).encode()),
-    ]
-
-
-async def _inject(fault: FaultInjection, upstream: str, breaker: CircuitBreaker) -> None:
-    """Apply a drill's fault before the upstream is contacted; an abort counts like the upstream's
-    own answer (a 5xx against the breaker)."""
-    try:
-        await apply_fault(fault, upstream=upstream)
-    except InjectedFault as exc:
-        if exc.status >= 500:
-            breaker.record_failure()
-        else:
-            breaker.release()
-        raise
-    except BaseException:
-        breaker.release()
-        raise
-
-
-def _headers_too_large(name: str) -> UpstreamHeadersTooLarge:
-    return UpstreamHeadersTooLarge(
-        f"upstream {name!r} sent answer headers over the proxy's limits "
-        "(STRANGLER_MAX_RESPONSE_HEADER_BYTES, STRANGLER_MAX_RESPONSE_HEADERS)",
-        upstream=name,
-    )
-
-
-def _unasked_upgrade(
-    response: aiohttp.ClientResponse, upstream: UpstreamInfo, breaker: CircuitBreaker
-) -> UnaskedUpgrade:
-    """An upstream switched protocols for a request that asked for no upgrade: whatever follows on
-    that connection is not HTTP, so it is closed, nothing of the answer is relayed, and the client's
-    connection is closed after the 502 (another proxy in front could otherwise lose track of it)."""
+def _relay_failed(
+    exc: aiohttp.ClientError | TimeoutError,
+    response: aiohttp.ClientResponse,
+    started: bool,
+    name: str,
+    request: ForwardedRequest,
+) -> str:
+    """The upstream failed while its answer was relayed: before anything was sent, the error to answer
+    is raised; after, the client's connection is closed and the error to record is returned."""
     response.close()
-    breaker.record_failure()
-    return UnaskedUpgrade(
-        f"upstream {upstream.name!r} switched protocols (101) for a request that asked for no upgrade",
-        upstream=upstream.name,
+    if not started:
+        if isinstance(exc, TimeoutError):
+            raise UpstreamTimeout(
+                f"upstream {name!r} stopped sending its answer for longer than the read timeout",
+                upstream=name,
+            ) from exc
+        raise UpstreamProtocolError(f"upstream {name!r} {describe_failure(exc)}", upstream=name) from exc
+    error = f"upstream {name!r} {describe_failure(exc)}"
+    logger.warning(
+        "%s; closing the client connection (request id %s)",
+        error,
+        request.request_id,
+        extra={"trace_id": request.traceparent[3:35]},
     )
-
-
-def _open_failed(
-    exc: BaseException,
-    upstream: UpstreamInfo,
-    breaker: CircuitBreaker,
-    body: bytes | _BodyStream | None,
-    timeouts: Timeouts,
-) -> ProxyError | ClientDisconnected:
-    """The error to answer for a request the upstream did not take; judges the breaker when the
-    upstream is to blame (not when the client's body was too large or the client went away)."""
-    name = upstream.name
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        breaker.record_failure()
-        return UpstreamTimeout(
-            f"connecting to upstream {name!r} timed out after {timeouts.connect_s}s", upstream=name
-        )
-    if isinstance(exc, (aiohttp.ServerTimeoutError, TimeoutError)):
-        breaker.record_failure()
-        return UpstreamTimeout(f"upstream {name!r} did not answer within {timeouts.read_s}s", upstream=name)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        breaker.record_failure()
-        # the errno's own words: the exception's text names the upstream's address
-        code = exc.os_error.errno
-        reason = os.strerror(code) if code else type(exc.os_error).__name__
-        return UpstreamConnectError(f"cannot connect to upstream {name!r}: {reason}", upstream=name)
-    if isinstance(body, _BodyStream):
-        if body.too_large:
-            breaker.release()
-            return RequestTooLarge(f"request body exceeds the route's limit of {body._limit} bytes")
-        if body.disconnected:
-            breaker.release()
-            return ClientDisconnected(str(exc))
-    breaker.record_failure()
-    if is_over_header_limits(exc):
-        return _headers_too_large(name)
-    return UpstreamProtocolError(f"upstream {name!r} {describe_failure(exc)}", upstream=name)
+    return error

@@ -98,6 +98,17 @@ class PositionCodec:
         )
         return cookie + b"; Secure" if secure else cookie
 
+    def answer_to_cookie(self, out: list[tuple[bytes, bytes]], side: str, *, secure: bool) -> None:
+        """An answer naming the sync events it committed (``out``, its headers, changed in place): the
+        names go, a signed position cookie comes."""
+        for index, (name, value) in enumerate(out):
+            if name == SYNC_EVENTS_HEADER:
+                del out[index]
+                cookie = self.set_cookie(side, value, secure=secure)
+                if cookie is not None:
+                    out.append((b"set-cookie", cookie))
+                return
+
     def read(self, value: str) -> SyncPosition | None:
         """The position of a cookie this proxy signed and that has not expired, else None."""
         try:

@@ -25,8 +25,6 @@ LONG_MODULES = {
     "migration_plan/plan/engine.py",
     "migration_plan/project/scaffold_templates.py",
     "migration_plan/supervisor/process.py",
-    "strangler_proxy/dataplane/app.py",
-    "strangler_proxy/dataplane/forward.py",
     "strangler_proxy/dataplane/protocol.py",
     "strangler_proxy/dataplane/shadow/replay_client.py",
 }
@@ -38,8 +36,6 @@ LONG_FUNCTIONS = {
     "migration_plan/drills/broker.py:run_broker_drill",
     "migration_plan/drills/chaos.py:run_chaos",
     "migration_plan/drills/runner.py:run_drill",
-    "strangler_proxy/dataplane/app.py:DataPlane.startup",
-    "strangler_proxy/dataplane/forward.py:Forwarder.__call__",
     "strangler_proxy/dataplane/headers.py:prepare_request_headers",
     "strangler_proxy/dataplane/metrics.py:MetricsExporter.render",
     "strangler_proxy/dataplane/websocket/forwarder.py:WebSocketForwarder.__call__",

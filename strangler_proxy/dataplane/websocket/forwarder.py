@@ -18,7 +18,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any
+
+from starlette.types import Receive, Scope, Send
 
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.breaker import Breakers
@@ -106,7 +107,7 @@ class WebSocketForwarder:
     def open_sockets(self) -> int:
         return len(self._open)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any, offer: ClientUpgrade) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, offer: ClientUpgrade) -> None:
         start = perf_counter()
         served = self._live.current
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -282,7 +283,7 @@ class WebSocketForwarder:
 
     async def _relay_refusal(
         self,
-        send: Any,
+        send: Send,
         answer: HandshakeAnswer,
         upstream: UpstreamInfo,
         scheme: str,
@@ -354,7 +355,7 @@ def _switching_head(headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes,
     return b"".join(lines)
 
 
-async def _answer_error(send: Any, error: ProxyError, request_id: str, accept: bytes) -> None:
+async def _answer_error(send: Send, error: ProxyError, request_id: str, accept: bytes) -> None:
     content_type, payload = render_error(error, request_id=request_id, accept=accept)
     headers = [
         (b"content-type", content_type),
