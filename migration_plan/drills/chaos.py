@@ -33,6 +33,7 @@ from migration_plan.drills.chaos_load import ChaosLoad, ChaosLoadSettings, Delta
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.load import WriteLedger
 from migration_plan.drills.profile import WriteProbe
+from migration_plan.drills.report import timeline_lines
 from migration_plan.drills.stack import StackAddresses
 from migration_plan.drills.writes import WriteCheck, read_counts, revert_writes
 from migration_plan.supervisor.control import ControlError
@@ -449,10 +450,7 @@ def write_chaos_report(result: ChaosResult, reports: Path) -> Path:
         "",
         "## Timeline",
         "",
-        *[
-            f"- {datetime.fromtimestamp(at, tz=UTC).strftime('%H:%M:%S.%f')[:-3]} {label}"
-            for at, label in result.events
-        ],
+        *timeline_lines(result.events),
         "",
         "## Reconciliation against the client's ledger",
         "",

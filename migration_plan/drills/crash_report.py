@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from migration_plan.drills.report import timeline_lines
+
 __all__ = ["NAME", "CrashResult", "write_crash_report"]
 
 log = logging.getLogger(__name__)
@@ -97,10 +99,7 @@ def write_crash_report(result: CrashResult, reports: Path) -> Path:
         "",
         "## Timeline",
         "",
-        *[
-            f"- {datetime.fromtimestamp(at, tz=UTC).strftime('%H:%M:%S.%f')[:-3]} {label}"
-            for at, label in result.events
-        ],
+        *timeline_lines(result.events),
         "",
         "## Stock against the acknowledged orders",
         "",

@@ -11,11 +11,18 @@ from migration_plan.drills.result import DrillResult
 from migration_plan.drills.series import per_second
 from migration_plan.drills.svg import Marker, Panel, line_chart
 
-__all__ = ["chart", "write_index", "write_report"]
+__all__ = ["chart", "timeline_lines", "write_index", "write_report"]
 
 
 def _when(moment: float) -> str:
     return datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def timeline_lines(events: Sequence[tuple[float, str]]) -> list[str]:
+    """A drill's events as Markdown list items, each with its UTC time to the millisecond."""
+    return [
+        f"- {datetime.fromtimestamp(at, tz=UTC).strftime('%H:%M:%S.%f')[:-3]} {label}" for at, label in events
+    ]
 
 
 def chart(result: DrillResult) -> str:
