@@ -120,7 +120,7 @@ def test_every_walkthrough_command_works_in_order(stack: OwnStack, tmp_path: Pat
     assert re.search(r"drill errors: detect_s=\S+ rollback_s=\S+ failed_requests=0 lost_writes=0", by_step[9])
     assert list((tmp_path / "drill-reports").glob("*-errors.html"))
     assert "orders-api" in by_step[10]
-    _assert_plan_agrees_with_the_table(work, env)
+    _assert_plan_agrees_with_the_table(work, env, by_step)
 
 
 MODE_RANK = {"absent": -1, "legacy": 0, "shadow": 1, "canary": 2, "new": 3}
@@ -134,7 +134,7 @@ def _json(work: Path, env: dict[str, str], *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def _assert_plan_agrees_with_the_table(work: Path, env: dict[str, str]) -> None:
+def _assert_plan_agrees_with_the_table(work: Path, env: dict[str, str], by_step: dict[int, str]) -> None:
     """After the walkthrough, `plan status` reads the live table back and `plan advance` is usable."""
     routes = {r["route"]: r for r in _json(work, env, "routes", "list", "-o", "json")["routes"]}
     status = {s["stage"]: s for s in _json(work, env, "plan", "status", "-o", "json")["stages"]}
@@ -147,7 +147,11 @@ def _assert_plan_agrees_with_the_table(work: Path, env: dict[str, str]) -> None:
             expected = live["mode"] + (f" {live['weight']}%" if live["mode"] == "canary" else "")
             assert route["state"] == expected, (route, live)
             assert not route["off_plan"] and not route["match_differs"], route
-    assert status["front-door"]["complete"] and status["catalog-reads"]["complete"]
+    incomplete = [name for name in ("front-door", "catalog-reads") if not status[name]["complete"]]
+    assert not incomplete, (
+        f"stages {incomplete} not complete: {[status[name] for name in incomplete]}\n"
+        f"step 9:\n{by_step[9]}\nstep 10:\n{by_step[10]}"
+    )
     assert status["orders"]["step"] == "shadow" and status["catalog-writes"]["step"] == "not started"
     preview = _json(work, env, "plan", "advance", "--dry-run", "--json")
     assert preview["stage"] == "catalog-writes" and preview["to"] == "canary 5%", preview
