@@ -233,7 +233,7 @@ def flip(
                 f"{name} goes from {current['action']['mode']} to {mode}, skipping {' and '.join(skipped)}",
                 yes,
             )
-    body = {
+    body: dict[str, Any] = {
         "mode": mode,
         "weight": weight,
         "upstream": upstream,
