@@ -107,6 +107,7 @@ class EngineAgent:
             identity_key=settings.identity_key(),
         )
         await self._sidecar.start(settings.engine_identity_port)
+        overrides = settings.override_keys()
         self._layout = layout = EngineLayout(
             run_dir=settings.run_dir,
             socket_dir=self._socket_dir,
@@ -114,7 +115,9 @@ class EngineAgent:
             front_port=settings.dataplane_port,
             status_port=settings.engine_status_port,
             log_address=f"127.0.0.1:{log_port}",
-            override_key=settings.override_key(),
+            override_key=overrides.current,
+            override_previous=overrides.previous,
+            override_previous_until=overrides.previous_until,
             session_cookie=settings.legacy_session_cookie,
             threads=settings.engine_threads,
             header_timeout_s=settings.header_timeout_s,

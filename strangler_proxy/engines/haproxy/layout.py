@@ -33,6 +33,10 @@ class EngineLayout:
     log_address: str
     """``127.0.0.1:<port>``: the agent's TCP socket for the per-request log lines."""
     override_key: bytes
+    override_previous: bytes | None = None
+    """The override key being rotated out, honoured until ``override_previous_until``."""
+    override_previous_until: float | None = None
+    """Epoch seconds: the end of the previous override key's overlap window."""
     session_cookie: str = "sessionid"
     threads: int = 1
     header_timeout_s: float = 10.0

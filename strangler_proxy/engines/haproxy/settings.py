@@ -69,10 +69,10 @@ class EngineSettings(BaseSettings):
     def run_dir(self) -> Path:
         return self.home / "run" / "haproxy"
 
-    def override_key(self) -> bytes:
-        """The current override key: HAProxy checks tokens against this one only (a previous key in
-        its overlap window is not honoured by this engine)."""
-        return load_key_ring("OVERRIDE_KEY", self.home / "secrets" / "override.key").current
+    def override_keys(self) -> KeyRing:
+        """The override keys: the current one, and the previous one during a rotation's overlap window
+        (HAProxy honours it until the window's end, read from its clock per request)."""
+        return load_key_ring("OVERRIDE_KEY", self.home / "secrets" / "override.key")
 
     def identity_key(self) -> KeyRing:
         return load_key_ring("IDENTITY_KEY", identity_key_path(self.home))
