@@ -204,7 +204,7 @@ def service_forward_consumer(
     try:
         yield ServiceForwardConsumer(
             source,
-            Inbox(engine, f"forward-{settings.origin}"),
+            Inbox(engine, settings.forward_consumer),
             client,
             origin=settings.origin,
             batch_size=settings.batch_size,

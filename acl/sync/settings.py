@@ -71,6 +71,11 @@ class SyncSettings(BaseSettings):
         return self.strangler_home.resolve()
 
     @property
+    def forward_consumer(self) -> str:
+        """The generic forward consumer's inbox, offset and consumer group: ``forward-<origin>``."""
+        return f"forward-{self.origin}"
+
+    @property
     def legacy_database_url(self) -> str:
         return self.legacy_database_url_override or f"sqlite:///{self.home / 'legacy' / 'legacy.sqlite3'}"
 

@@ -12,7 +12,7 @@ SYNC_FILES: dict[str, str] = {
     "adapters/appliers.py": '''"""Forward sync: the monolith's events about things, applied to the service's table.
 
 The toolkit's forward consumer (``[sync] forward`` in strangler.toml) posts the monolith's outbox events
-to ``POST /internal/sync/apply``; the kit's inbox (``new_services.kit.forward_inbox``) applies each event
+to ``POST /internal/sync/apply``; the toolkit's inbox (``acl.sync.service_apply``) applies each event
 once, in order per aggregate, with the applier registered in ``APPLIERS`` for its aggregate type. Add one
 applier per aggregate of the monolith that the service keeps a copy of.
 """
@@ -25,9 +25,9 @@ from sqlalchemy import Connection, insert, update
 
 from acl.errors import LegacyDataError
 from acl.sync.events import SyncEvent
+from acl.sync.service_apply import ForwardApplier, ForwardEventError
 from new_services.__NAME__.adapters.tables import things
 from new_services.__NAME__.anticorruption.translator import thing_from_legacy
-from new_services.kit.forward_inbox import ForwardApplier, ForwardEventError
 
 __all__ = ["APPLIERS", "ThingApplier"]
 

@@ -368,12 +368,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from acl.identity import IdentityVerifier, load_identity_key
+from acl.sync.service_apply import ForwardInbox
 from new_services.__NAME__.adapters.appliers import APPLIERS
 from new_services.__NAME__.adapters.migrate import MIGRATIONS
 from new_services.__NAME__.adapters.repository import SqlThingRepository
 from new_services.__NAME__.settings import __CLASS__Settings
 from new_services.kit.engine import make_engine
-from new_services.kit.forward_inbox import ForwardInbox
 
 __all__ = ["__CLASS__", "bootstrap"]
 
@@ -497,7 +497,7 @@ def create_app(settings: __CLASS__Settings | None = None, *, wired: __CLASS__ | 
     wired = wired or bootstrap(settings)
     app = service_app(__name__, settings, wired)
     app.register_blueprint(api.blueprint)
-    app.register_blueprint(forward_sync_blueprint(wired.forward))
+    app.register_blueprint(forward_sync_blueprint(wired.forward.apply, token=settings.internal_token))
     answer_as_the_monolith(app, ())
     return app
 ''',

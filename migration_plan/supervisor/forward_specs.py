@@ -22,13 +22,24 @@ from migration_plan.supervisor.project_specs import fill_text
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, RestartPolicy
 
-__all__ = ["ForwardConsumer", "forward_port_count", "forward_specs", "project_forward_consumers"]
+__all__ = [
+    "ForwardConsumer",
+    "forward_consumers_env",
+    "forward_port_count",
+    "forward_specs",
+    "project_forward_consumers",
+]
 
 
 @dataclass(frozen=True)
 class ForwardConsumer:
     service: ServiceSection
     origin: str
+
+    @property
+    def name(self) -> str:
+        """Its inbox and offset in the sync database (``acl.sync``'s ``forward-<origin>``)."""
+        return f"forward-{self.origin}"
 
 
 def project_forward_consumers(project: ProjectFile) -> tuple[list[ForwardConsumer], list[str]]:
@@ -47,6 +58,15 @@ def project_forward_consumers(project: ProjectFile) -> tuple[list[ForwardConsume
         origin = project.sync.reverse.get(upstream, "").partition(":")[2] or service.name
         consumers.append(ForwardConsumer(service=service, origin=origin))
     return consumers, warnings
+
+
+def forward_consumers_env(project: ProjectFile | None) -> str:
+    """``STRANGLER_SYNC_FORWARD_CONSUMERS`` for the control plane: ``upstream=consumer,...``, the inbox a
+    handover of the upstream's writes from the monolith reads (its backlog: the events not taken yet)."""
+    if project is None:
+        return ""
+    consumers = project_forward_consumers(project)[0]
+    return ",".join(f"{consumer.service.upstream_name}={consumer.name}" for consumer in consumers)
 
 
 def _runs_relay(project: ProjectFile) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from migration_plan.project.loader import PROJECT_FILE, load_project
 from migration_plan.project.schema import ProjectFile
-from migration_plan.supervisor.forward_specs import forward_specs
+from migration_plan.supervisor.forward_specs import forward_consumers_env, forward_specs
 from migration_plan.supervisor.internal_token import InternalToken, provision_internal_token
 from migration_plan.supervisor.project_specs import (
     project_legacy_spec,
@@ -170,6 +170,9 @@ def _controlplane_spec(
         "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES")
         or sync_outboxes(project, settings, project_dir, environ),
     }
+    consumers = forward_consumers_env(project)
+    if consumers and "STRANGLER_SYNC_FORWARD_CONSUMERS" not in environ:
+        env["STRANGLER_SYNC_FORWARD_CONSUMERS"] = consumers
     if project is not None and project.sync.reverse and "STRANGLER_SYNC_REVERSE_DIRECTIONS" not in environ:
         env["STRANGLER_SYNC_REVERSE_DIRECTIONS"] = ",".join(
             f"{upstream}={direction}" for upstream, direction in project.sync.reverse.items()

@@ -1,41 +1,39 @@
 """``POST /internal/sync/apply`` of a service: the forward consumer's batches of the monolith's events.
 
 The request carries the toolkit's internal token (``Authorization: Bearer``), the one `strangler up` gives
-every service as ``STRANGLER_LEGACY_INTERNAL_TOKEN`` (or ``..._FILE``); without it configured the endpoint
-answers 503, with another token 401. The body is ``{"events": [...]}`` (at most ``MAX_EVENTS``); the
-answer ``{"results": [...]}`` holds one result per event, in order (``new_services.kit.forward_inbox``).
+every service (``ServiceSettings.internal_token``); without one configured the endpoint answers 503, with
+another token 401. The body is ``{"events": [...]}`` (at most ``MAX_EVENTS``); ``apply`` (the service's
+``acl.sync.service_apply.ForwardInbox.apply``: the kit imports no acl) answers one result per event, in
+order, sent back as ``{"results": [...]}``.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from new_services.kit.forward_inbox import ForwardInbox
 from new_services.kit.responses import error_response, json_response
-from strangler_proxy.secrets import configured_secret
 
-__all__ = ["MAX_EVENTS", "forward_sync_blueprint", "internal_token"]
+__all__ = ["MAX_EVENTS", "Apply", "forward_sync_blueprint"]
 
 MAX_EVENTS = 1000
 
-
-def internal_token() -> str | None:
-    """``STRANGLER_LEGACY_INTERNAL_TOKEN``, else the file ``STRANGLER_LEGACY_INTERNAL_TOKEN_FILE`` names."""
-    return configured_secret("LEGACY_INTERNAL_TOKEN")
+Apply = Callable[[list[Any]], list[dict[str, Any]]]
+"""A batch of events as sent (JSON objects) -> one result per event, in order."""
 
 
 def forward_sync_blueprint(
-    inbox: ForwardInbox, *, token: Callable[[], str | None] = internal_token, name: str = "forward_sync"
+    apply: Apply, *, token: Callable[[], str | None], name: str = "forward_sync"
 ) -> Blueprint:
-    """The endpoint over ``inbox``; ``token`` gives the expected bearer token (read on each request)."""
+    """The endpoint over ``apply``; ``token`` gives the expected bearer token (read on each request)."""
     blueprint = Blueprint(name, __name__)
 
     @blueprint.post("/internal/sync/apply")
-    def apply() -> ResponseReturnValue:
+    def apply_events() -> ResponseReturnValue:
         expected = token()
         if not expected:
             return error_response(503, "not_configured", "No internal token is configured for this service.")
@@ -48,6 +46,6 @@ def forward_sync_blueprint(
             return error_response(400, "invalid", "The body is a JSON object with a list 'events'.")
         if len(events) > MAX_EVENTS:
             return error_response(413, "too_many", f"At most {MAX_EVENTS} events per request.")
-        return json_response({"results": inbox.apply(events)})
+        return json_response({"results": apply(events)})
 
     return blueprint

@@ -281,6 +281,9 @@ def test_forward_sync_runs_the_relay_and_a_consumer_per_service(
     assert things.env["STRANGLER_LEGACY_INTERNAL_TOKEN"] == relay.env["STRANGLER_LEGACY_INTERNAL_TOKEN"] != ""
     assert any("sync.forward: no [[services]] has the upstream 'nobody'" in w for w in stack.warnings)
     assert sync_health_port_count(project) == HEALTH_PORTS + 1 + 3
+    # a handover of their writes from the monolith waits for these consumers' inboxes
+    consumers = specs["controlplane"].env["STRANGLER_SYNC_FORWARD_CONSUMERS"]
+    assert consumers == "things=forward-things,invoices=forward-billing"
 
 
 def test_forward_sync_needs_the_monolith_s_database(settings: StackSettings, tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ from acl.sync.events import SyncEvent
 from acl.sync.forward_consumer import ServiceForwardConsumer
 from acl.sync.inbox import Inbox
 from acl.sync.outcomes import REFUSED, EventOutcome
+from acl.sync.service_apply import ForwardEventError, ForwardInbox
 from acl.sync.service_inbox import create_service_inbox
 from acl.sync.tables import sync_inbox
-from new_services.kit.forward_inbox import ForwardEventError, ForwardInbox
 from tests.unit.sync.fakes import FakeTransport
 
 pytestmark = pytest.mark.unit

@@ -2,7 +2,8 @@
 
 The generic forward consumer (``python -m acl.sync forward``, started by `strangler up` for each service
 in strangler.toml's ``[sync] forward``) posts batches of the monolith's outbox events to the service's
-``POST /internal/sync/apply`` (``new_services.kit.forward_endpoint``). ``ForwardInbox.apply`` takes each
+``POST /internal/sync/apply`` (the service kit's ``forward_endpoint``, which hands the batch to
+``ForwardInbox.apply``: the service wires them in its bootstrap). ``ForwardInbox.apply`` takes each
 event in the order sent: an event id already in ``service_inbox`` is a ``duplicate``; a sequence at or
 below the last one applied for its stream (origin, aggregate type, aggregate id) is ``stale``; an
 aggregate no applier is registered for is ``ignored``; else the applier changes the service's rows and
