@@ -245,27 +245,16 @@ def walk_the_write_route(
         def routes(*step: str) -> None:
             run(site, strangler, "routes", *step, env=env)
 
-        routes(
-            "add",
-            "things-write",
-            "--path",
-            "/api/things",
-            "--methods",
-            "POST",
-            "-r",
-            "things: writes, on legacy",
-        )
-        routes("flip", "things-write", "shadow", "--upstream", "things", "-r", "things: shadow the writes")
+        write_route = ("things-write", "--path", "/api/things", "--methods", "POST", "--position", "0")
+        routes("add", *write_route, "-r", "things: writes, on legacy")
+        to_things = ("--upstream", "things")
+        routes("flip", "things-write", "shadow", *to_things, "-r", "things: shadow the writes")
         assert [ledger.write(stays, f"shadow {n}") for n in range(2)] == ["legacy"] * 2
-        routes(
-            "flip", "things-write", "canary", "--weight", "25", "--upstream", "things", "-r", "things: 25%"
-        )
+        routes("flip", "things-write", "canary", "--weight", "25", *to_things, "-r", "things: 25%")
         for n in range(2):
-            assert (ledger.write(moves, f"canary new {n}"), ledger.write(stays, f"canary old {n}")) == (
-                "new",
-                "legacy",
-            )
-        routes("flip", "things-write", "new", "--upstream", "things", "-r", "things: all writes")
+            sides = (ledger.write(moves, f"canary new {n}"), ledger.write(stays, f"canary old {n}"))
+            assert sides == ("new", "legacy"), sides
+        routes("flip", "things-write", "new", *to_things, "-r", "things: all writes")
         assert [ledger.write(user, f"new {n}") for n, user in enumerate((stays, moves))] == ["new"] * 2
         # forward sync: a write the monolith takes by another way still reaches the service
         ledger.record(_post_on_the_monolith(monolith, "on the monolith", "drill", "drill-password"))
