@@ -80,13 +80,6 @@ class ChaosOptions:
     """The handover's wait for the old owner's sync on each flip and rollback (never forced)."""
     settle_timeout_s: float = 120.0
 
-    @property
-    def staff(self) -> tuple[str, str]:
-        """Who writes (the probe's user)."""
-        if self.probe.auth is None:
-            raise ValueError("the chaos drill's write probe has no user ([drills.write] user)")
-        return self.probe.auth
-
 
 @dataclass(frozen=True)
 class Fault:
@@ -338,7 +331,7 @@ def run_chaos(
     chaos = _Chaos(stack, control, options, result)
     faults = plan_faults(options.seed, options.duration_s, chaos.targets)
     products = options.up_products + options.down_products
-    auth = options.staff
+    auth = options.probe.auth or ("", "")  # who logs in: chaos_config insists on a user
     say(f"drill chaos: seed {options.seed}, {len(faults)} faults over {options.duration_s:g} s")
     probe = options.probe
     original = read_counts(stack.legacy_url, probe, products)

@@ -66,7 +66,7 @@ def test_legacyshop_s_file_gives_the_demo_s_stock_writes() -> None:
         "delta",
     )
     assert (options.up_products, options.down_products) == ((1, 2, 3), (4, 5, 6))
-    assert options.staff == ("staff", "staff-password-123")
+    assert options.probe.auth == ("staff", "staff-password-123")
     assert (options.login, options.seed, options.duration_s, options.rate) == (
         "/accounts/login/",
         3,
@@ -82,7 +82,7 @@ def test_another_project_drills_its_own_writes() -> None:
     assert options.route == "drill-chaos" and options.login == "/login/"
     assert dict(options.rule_match) == write_rule_match("/api/counters/{id}/moves")
     assert write_rule_match("/api/counters/{id}/moves")["path"] == "/api/counters/[0-9]+/moves"
-    assert options.staff == ("ops", "secret")
+    assert options.probe.auth == ("ops", "secret")
     assert (options.up_products, options.down_products) == ((1, 2), (7,))
 
 
