@@ -26,7 +26,6 @@ from rich.markup import escape
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.drills import (
     SCENARIOS,
-    ChaosOptions,
     DrillControl,
     DrillOptions,
     DrillResult,
@@ -37,6 +36,7 @@ from migration_plan.drills import (
     run_scenarios,
     write_chaos_report,
 )
+from migration_plan.drills.chaos_config import chaos_options as chaos_options_of
 from migration_plan.drills.orders_crash import NAME as CRASH
 from migration_plan.drills.orders_crash import (
     CrashOptions,
@@ -130,6 +130,12 @@ def drill(
         choices = f"{', '.join(SCENARIOS)}, {CRASH}"
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {choices}, 'all' or 'chaos'")
     project, project_file, profile = _profile(config, route)
+    chaos_options = None
+    if chaos:
+        try:
+            chaos_options = chaos_options_of(project, profile, seed=seed, duration_s=duration_s, rate=rate)
+        except DrillProfileError as exc:
+            raise _fail(str(exc)) from exc
     has_crash = project.drills is not None and project.drills.crash is not None
     # `all` runs the crash drill when the project describes one; `orders-crash` insists on it
     crash_section = _crash_section(project) if name == CRASH or (crash and has_crash) else None
@@ -164,9 +170,7 @@ def drill(
         admin = AdminClient.connect(stack.admin_url, token, stack.home)
         try:
             if chaos:
-                chaos_options = ChaosOptions(seed=seed, duration_s=duration_s)
-                if rate is not None:
-                    chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
+                assert chaos_options is not None
                 chaos_control = DrillControl(admin, chaos_options.route, profile.upstream)
                 outcome = run_chaos(stack, chaos_control, chaos_options, say=say)
                 report = write_chaos_report(outcome, reports.absolute())

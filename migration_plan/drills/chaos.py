@@ -1,7 +1,9 @@
 """The chaos drill: a seeded random sequence of faults under a write load whose owner keeps moving.
 
-    prepare   a route for the stock writes (``POST /api/products/<id>/stock``) served by the legacy; the
-              ``down`` products topped up so that their falls never hit zero; the sides agree
+    prepare   a route for the write probe's writes (strangler.toml's ``[drills.write]``; the route, its
+              match and the counters from ``[drills.chaos]``: migration_plan/drills/chaos_config.py)
+              served by the legacy; the ``down`` counters topped up so that their falls never hit zero;
+              the sides agree
     load      staff clients move stock through the front door at a stated rate (:mod:`.chaos_load`)
     faults    for ``duration_s`` seconds, one after the other at random moments (``random.Random(seed)``):
               kill -9 of a process group (the supervisor restarts it), stop and later start of a process
@@ -22,7 +24,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +41,6 @@ from migration_plan.drills.writes import WriteCheck, read_counts, revert_writes
 from migration_plan.supervisor.control import ControlError
 
 __all__ = [
-    "CHAOS_RULE_MATCH",
     "ChaosOptions",
     "ChaosResult",
     "Fault",
@@ -51,16 +52,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _stock_probe(auth: tuple[str, str]) -> WriteProbe:
-    """The chaos drill's stock counter: read from the product, moved by a ``delta`` write."""
-    return WriteProbe(
-        path="/api/products/{id}/stock", read="/api/products/{id}", field="stock", auth=auth, undo="delta"
-    )
-
-
-CHAOS_RULE_MATCH = {"kind": "pattern", "path": "/api/products/[0-9]+/stock", "methods": ["POST"]}
-"""The stock writes: the route whose owner the drill keeps moving."""
-
 DEFAULT_TARGETS = ("sync-relay", "sync-consume", "sync-reverse", "catalog", "legacy")
 SYNC_WORKERS = frozenset({"sync-relay", "sync-consume", "sync-reverse"})
 TOP_UP = 1000
@@ -69,20 +60,25 @@ TOP_UP = 1000
 
 @dataclass(frozen=True)
 class ChaosOptions:
+    probe: WriteProbe
+    """The writes (``undo``: the body key of a move) and their counters, read on each side; its ``auth``
+    is the user who logs in (``login``) for the load's sessions."""
+    rule_match: Mapping[str, Any]
+    """The writes' route: the rule the drill creates when it is missing, whose owner it keeps moving."""
+    login: str = "/accounts/login/"
     seed: int = 1
     duration_s: float = 60.0
     """How long faults are injected (the load runs as long, plus the settling)."""
     rate: float = 20.0
     """Stock writes per second, all clients together."""
     clients: int = 4
-    route: str = "chaos-stock"
+    route: str = "drill-chaos"
     up_products: tuple[int, ...] = (1, 2, 3)
     down_products: tuple[int, ...] = (4, 5, 6)
     targets: tuple[str, ...] = DEFAULT_TARGETS
     drain_timeout_s: float = 5.0
     """The handover's wait for the old owner's sync on each flip and rollback (never forced)."""
     settle_timeout_s: float = 120.0
-    staff: tuple[str, str] = ("staff", "staff-password-123")
 
 
 @dataclass(frozen=True)
@@ -188,7 +184,7 @@ class _Chaos:
         except AdminApiError as exc:
             if exc.status != 404:
                 raise
-            rule = {"name": route, "match": CHAOS_RULE_MATCH}
+            rule = {"name": route, "match": dict(self.options.rule_match)}
             body = {"rule": rule, "position": 0, "reason": f"drill chaos: create {route}"}
             admin.request("POST", "/routes", body)
         self.back_to_legacy()
@@ -306,7 +302,7 @@ class _Chaos:
         deadline = time.monotonic() + timeout
         agreed = 0
         while True:
-            probe = _stock_probe(self.options.staff)
+            probe = self.options.probe
             legacy = read_counts(self.stack.legacy_url, probe, products)
             catalog = read_counts(self.stack.service_url, probe, products)
             agreed = agreed + 1 if legacy == catalog else 0
@@ -335,14 +331,17 @@ def run_chaos(
     chaos = _Chaos(stack, control, options, result)
     faults = plan_faults(options.seed, options.duration_s, chaos.targets)
     products = options.up_products + options.down_products
-    auth = options.staff
+    auth = options.probe.auth or ("", "")  # who logs in: chaos_config insists on a user
     say(f"drill chaos: seed {options.seed}, {len(faults)} faults over {options.duration_s:g} s")
-    probe = _stock_probe(auth)
+    probe = options.probe
     original = read_counts(stack.legacy_url, probe, products)
     topped = {p: original[p] + (TOP_UP if p in options.down_products else 0) for p in products}
     load = ChaosLoad(
         ChaosLoadSettings(
             stack.front_url,
+            write_path=probe.path,
+            delta_key=probe.undo or "delta",
+            login=options.login,
             up_products=options.up_products,
             down_products=options.down_products,
             rate=options.rate,

@@ -1,14 +1,15 @@
-"""The chaos drill's write load: signed stock moves through the front door, as staff in a session.
+"""The chaos drill's write load: signed counter moves through the front door, as a user in a session.
 
-Each client logs in once through the front door (``/accounts/login/``, the monolith's form), then sends
-``POST /api/products/<id>/stock {"delta": d}`` with its session cookie and CSRF token at a fixed rate.
-The same request is valid on both sides: the monolith checks the session itself; for the catalog the
-proxy turns the session into the signed identity the service trusts, so the writes follow the route's
-owner through every flip and rollback (HTTP basic auth would only ever reach the monolith).
+Each client logs in once through the front door (the monolith's login form, ``login``), then sends
+``POST <write_path> {<delta_key>: d}`` (``{id}`` the counter's id; strangler.toml's ``[drills.write]``)
+with its session cookie and CSRF token at a fixed rate. The same request is valid on both sides: the
+monolith checks the session itself; for the service the proxy turns the session into the signed
+identity the service trusts, so the writes follow the route's owner through every flip and rollback
+(HTTP basic auth would only ever reach the monolith).
 
-Products are split in two: ``up`` products only ever get positive moves, ``down`` products only
-negative ones, so a product's net move tells lost moves (short of the acknowledged ones) apart from
-duplicated ones (beyond the acknowledged plus the unknown ones), whatever the order of the moves.
+Counters are split in two: ``up`` ones only ever get positive moves, ``down`` ones only negative
+ones, so a counter's net move tells lost moves (short of the acknowledged ones) apart from duplicated
+ones (beyond the acknowledged plus the unknown ones), whatever the order of the moves.
 
 Every write's outcome goes to the :class:`DeltaLedger`: acknowledged (2xx), refused (a clear answer that
 nothing was applied: 4xx, the front door's ``writes_fenced`` / ``circuit_open`` 503 or
@@ -44,6 +45,12 @@ class LoginFailed(Exception):
 @dataclass(frozen=True)
 class ChaosLoadSettings:
     front_url: str
+    write_path: str
+    """The write, ``{id}`` the counter's id."""
+    delta_key: str = "delta"
+    """The body key of the move."""
+    login: str = "/accounts/login/"
+    """The monolith's login form, through the front door."""
     up_products: tuple[int, ...] = (1, 2, 3)
     down_products: tuple[int, ...] = (4, 5, 6)
     rate: float = 20.0
@@ -52,7 +59,8 @@ class ChaosLoadSettings:
     max_delta: int = 3
     """Each move is 1..max_delta units (negative on ``down`` products)."""
     timeout_s: float = 10.0
-    staff: tuple[str, str] = ("staff", "staff-password-123")
+    staff: tuple[str, str] = ("", "")
+    """Who logs in: user and password."""
     seed: int = 1
 
 
@@ -97,17 +105,18 @@ class ChaosLoad:
 
     def login(self) -> httpx2.Client:
         """A client holding a staff session (cookie ``sessionid``) and its CSRF cookie."""
+        login = self.settings.login
         client = httpx2.Client(base_url=self.settings.front_url, timeout=self.settings.timeout_s)
         try:
-            page = client.get("/accounts/login/")
+            page = client.get(login)
             found = _CSRF_FIELD.search(page.text)
             if page.status_code != 200 or found is None:
-                raise LoginFailed(f"GET /accounts/login/ answered {page.status_code} without a CSRF token")
+                raise LoginFailed(f"GET {login} answered {page.status_code} without a CSRF token")
             user, password = self.settings.staff
             answer = client.post(
-                "/accounts/login/",
+                login,
                 data={"username": user, "password": password, "csrfmiddlewaretoken": found.group(1)},
-                headers={"Referer": f"{self.settings.front_url}/accounts/login/"},
+                headers={"Referer": f"{self.settings.front_url}{login}"},
             )
             if answer.status_code != 302 or "sessionid" not in client.cookies:
                 raise LoginFailed(f"logging in as {user} answered {answer.status_code}: {answer.text[:200]}")
@@ -164,7 +173,9 @@ class ChaosLoad:
         cause: str | None
         try:
             response = client.post(
-                f"/api/products/{product}/stock", json={"delta": delta}, headers={"X-CSRFToken": token}
+                self.settings.write_path.replace("{id}", str(product)),
+                json={self.settings.delta_key: delta},
+                headers={"X-CSRFToken": token},
             )
         except httpx2.ConnectError:
             outcome, cause = "refused", "no connection to the front door"

@@ -96,19 +96,20 @@ __all__ = ["ThingRepository", "add_thing", "list_things"]
 class ThingRepository(Protocol):
     def list(self) -> list[Thing]: ...
 
-    def add(self, name: str) -> Thing: ...
+    def add(self, name: str, *, dry_run: bool = False) -> Thing: ...
 
 
 def list_things(repository: ThingRepository) -> list[Thing]:
     return repository.list()
 
 
-def add_thing(repository: ThingRepository, name: str) -> Thing:
-    """A new thing; the repository records it for the monolith in the same transaction."""
+def add_thing(repository: ThingRepository, name: str, *, dry_run: bool = False) -> Thing:
+    """A new thing; the repository records it for the monolith in the same transaction (rolled back
+    with ``dry_run``: a shadowed write, compared but never kept)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ValueError("name must be 1 to 100 characters")
-    return repository.add(name)
+    return repository.add(name, dry_run=dry_run)
 ''',
     "adapters/__init__.py": '''"""The __NAME__ service's database: tables, migrations, repository."""
 ''',
@@ -152,10 +153,11 @@ class SqlThingRepository:
             rows = connection.execute(select(things.c.id, things.c.name).order_by(things.c.id))
             return [Thing(id=row.id, name=row.name) for row in rows]
 
-    def add(self, name: str) -> Thing:
+    def add(self, name: str, *, dry_run: bool = False) -> Thing:
         """The row and its ``service_outbox`` event (in the monolith's vocabulary) in one transaction:
-        the reverse relay (``python -m acl.sync reverse``) takes the event to the monolith."""
-        with self._engine.begin() as connection:
+        the reverse relay (``python -m acl.sync reverse``) takes the event to the monolith. With
+        ``dry_run`` the transaction is rolled back."""
+        with self._engine.connect() as connection, connection.begin() as transaction:
             added = connection.execute(insert(things).values(name=name).returning(things.c.id))
             new_id: int = added.scalar_one()
             thing = Thing(id=int(new_id), name=name)
@@ -167,6 +169,8 @@ class SqlThingRepository:
                 payload=thing_to_legacy(thing),
                 origin="__NAME__",
             )
+            if dry_run:
+                transaction.rollback()
         return thing
 ''',
     "adapters/migrate.py": '''"""The service's Alembic migrations (``migrations/``), recorded in a version table of its own."""
@@ -364,6 +368,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from acl.identity import IdentityVerifier, load_identity_key
+from acl.sync.service_apply import ForwardInbox
+from new_services.__NAME__.adapters.appliers import APPLIERS
 from new_services.__NAME__.adapters.migrate import MIGRATIONS
 from new_services.__NAME__.adapters.repository import SqlThingRepository
 from new_services.__NAME__.settings import __CLASS__Settings
@@ -374,13 +380,15 @@ __all__ = ["__CLASS__", "bootstrap"]
 
 @dataclass(frozen=True)
 class __CLASS__:
-    """What the entrypoints need: the repository, the readiness check and the identity verifier
-    (``X-Strangler-Identity``, signed by the proxy from the monolith's session)."""
+    """What the entrypoints need: the repository, the readiness check, the identity verifier
+    (``X-Strangler-Identity``, signed by the proxy from the monolith's session) and the inbox of forward
+    sync (the monolith's events, applied by ``adapters.appliers``)."""
 
     settings: __CLASS__Settings
     engine: Engine
     repository: SqlThingRepository
     identity: IdentityVerifier
+    forward: ForwardInbox
 
     def readiness(self) -> dict[str, str]:
         return MIGRATIONS.readiness(self.engine)
@@ -396,6 +404,7 @@ def bootstrap(settings: __CLASS__Settings) -> __CLASS__:
         engine=engine,
         repository=SqlThingRepository(engine),
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),
+        forward=ForwardInbox(engine, APPLIERS),
     )
 ''',
     "entrypoints/__init__.py": '''"""HTTP: the Flask app and its routes."""
@@ -439,6 +448,9 @@ __all__ = ["blueprint"]
 
 blueprint = Blueprint("__NAME___api", __name__)
 
+SHADOW_HEADER = "X-Strangler-Shadow"
+"""Set by the proxy on a shadowed request: the write runs and is rolled back (the monolith answers)."""
+
 
 @blueprint.get("__ROUTE__")
 def things() -> ResponseReturnValue:
@@ -448,7 +460,8 @@ def things() -> ResponseReturnValue:
 
 @blueprint.post("__ROUTE__")
 def create_thing() -> ResponseReturnValue:
-    """201 with the new thing; 401 without a verified identity; 400 without a valid ``name``."""
+    """201 with the new thing; 401 without a verified identity; 400 without a valid ``name``; nothing kept
+    when shadowed."""
     if current_identity() is None:
         return error_response(401, "not_authenticated", "Authentication required: log in.")
     body = request.get_json(silent=True)
@@ -456,7 +469,8 @@ def create_thing() -> ResponseReturnValue:
     if not isinstance(name, str):
         return error_response(400, "invalid", "The body is a JSON object with a text 'name'.")
     try:
-        thing = add_thing(current_app.extensions["__NAME__"].repository, name)
+        dry_run = request.headers.get(SHADOW_HEADER) == "1"
+        thing = add_thing(current_app.extensions["__NAME__"].repository, name, dry_run=dry_run)
     except ValueError as exc:
         return error_response(400, "invalid", str(exc))
     return jsonify(thing.as_dict()), 201
@@ -470,16 +484,20 @@ from flask import Flask
 from new_services.__NAME__.bootstrap import __CLASS__, bootstrap
 from new_services.__NAME__.entrypoints import api
 from new_services.__NAME__.settings import __CLASS__Settings
+from new_services.kit.forward_endpoint import forward_sync_blueprint
 from new_services.kit.web import answer_as_the_monolith, service_app
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: __CLASS__Settings | None = None, *, wired: __CLASS__ | None = None) -> Flask:
-    """The app; ``wired`` replaces the bootstrapped dependencies (tests pass their own)."""
+    """The app; ``wired`` replaces the bootstrapped dependencies (tests pass their own). Its routes, and
+    ``POST /internal/sync/apply`` for the toolkit's forward consumer (internal token only)."""
     settings = settings or (wired.settings if wired is not None else __CLASS__Settings())
-    app = service_app(__name__, settings, wired or bootstrap(settings))
+    wired = wired or bootstrap(settings)
+    app = service_app(__name__, settings, wired)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(forward_sync_blueprint(wired.forward.apply, token=settings.internal_token))
     answer_as_the_monolith(app, ())
     return app
 ''',

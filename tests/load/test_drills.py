@@ -14,7 +14,6 @@ import pytest
 from migration_plan.admin_client import AdminClient
 from migration_plan.drills import (
     SCENARIOS,
-    ChaosOptions,
     DrillControl,
     DrillOptions,
     OwnStack,
@@ -22,6 +21,7 @@ from migration_plan.drills import (
     run_chaos,
     run_scenarios,
 )
+from migration_plan.drills.chaos_config import chaos_options
 from migration_plan.drills.orders_crash import CrashOptions, run_orders_crash, write_crash_report
 from migration_plan.drills.profile import drill_profile, match_json
 from migration_plan.project import load_project
@@ -153,7 +153,7 @@ def test_the_chaos_drill_loses_and_duplicates_no_acknowledged_write(
     stack: StackAddresses, control: DrillControl
 ) -> None:
     """Last in this module: it kills and restarts the stack's processes (and puts them back)."""
-    options = ChaosOptions(seed=1, duration_s=30.0)
+    options = chaos_options(load_project(ROOT / "strangler.toml"), PROFILE, seed=1, duration_s=30.0)
     result = run_chaos(stack, DrillControl(control.admin, options.route, PROFILE.upstream), options)
     assert result.error is None, (result.error, result.notes, result.events)
     summary = (result.line(), result.writes, result.handovers, result.reconciliation, result.notes)
