@@ -1,11 +1,14 @@
 """Both front doors give a new service the same signed identity for every credential the monolith
-accepts: its session cookie and HTTP basic auth (which wins over the cookie, as on the monolith's API
-views). Resolutions are cached (one lookup in the monolith per credential and period; for basic auth,
-one password hash), anonymous sessions too; credentials the monolith refuses are not cached (each
-attempt is checked again), and the legacy side never gets the header.
+accepts: its session cookie, HTTP basic auth and an API token scheme listed in
+``STRANGLER_IDENTITY_AUTH_SCHEMES`` (an Authorization wins over the cookie, as on the monolith's API
+views; an unlisted scheme is not resolved). Resolutions are cached (one lookup in the monolith per
+credential and period; for basic auth, one password hash), anonymous sessions too; credentials the
+monolith refuses are not cached (each attempt is checked again), and the legacy side never gets the
+header.
 
-The test legacy's ``/internal/session/resolve`` knows session ``good-session`` and basic auth
-``demo:demo-password``, both user 7 (tests/integration/dataplane/upstream_app.py)."""
+The test legacy's ``/internal/session/resolve`` knows session ``good-session``, basic auth
+``demo:demo-password`` and ``Token demo-api-token``, all user 7
+(tests/integration/dataplane/upstream_app.py)."""
 
 from __future__ import annotations
 
@@ -74,3 +77,15 @@ def test_refused_basic_auth_is_anonymous_and_asked_again_each_time(door: FrontDo
     assert _identities(door, "/echo/moved/nobody", {"Cookie": "sessionid=nobody"}) == []
     assert _identities(door, "/echo/moved/nobody2", {"Cookie": "sessionid=nobody"}) == []
     assert _resolved(door) == before + 4, "an anonymous session is remembered"
+
+
+def test_a_listed_token_scheme_is_resolved_and_an_unlisted_one_is_not(door: FrontDoor) -> None:
+    _moved(door)
+    key = load_or_create_secret(door.home / "secrets" / "identity.key")
+    before = _resolved(door)
+    [by_token] = _identities(door, "/echo/moved/t", {"Authorization": "Token demo-api-token"})
+    assert verify_identity(key, by_token, time.time())["sub"] == "7"
+    assert _identities(door, "/echo/moved/t2", {"Authorization": "Token demo-api-token"}) == [by_token]
+    assert _resolved(door) == before + 1, "cached like basic auth"
+    assert _identities(door, "/echo/moved/b", {"Authorization": "Bearer demo-api-token"}) == []
+    assert _resolved(door) == before + 1, "an unlisted scheme is never sent to the monolith"

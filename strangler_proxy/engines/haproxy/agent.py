@@ -29,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 
+from strangler_proxy.credentials import auth_schemes
 from strangler_proxy.engines.haproxy.config import Structure, render_structure
 from strangler_proxy.engines.haproxy.identity import IdentitySidecar, render_lua
 from strangler_proxy.engines.haproxy.layout import EngineLayout, IdentityHook
@@ -128,6 +129,7 @@ class EngineAgent:
                 self._sidecar.url,
                 self._sidecar.token,
                 settings.legacy_session_cookie,
+                auth_schemes=auth_schemes(settings.identity_auth_schemes),
                 cache_key=secrets.token_bytes(32),
             ),
         )

@@ -211,12 +211,14 @@ def _forwarded_headers() -> list[str]:
 def _identity(layout: EngineLayout) -> list[str]:
     """The signed identity of a request sent to a new upstream, from the Python sidecar through the Lua
     hook (after the client's own ``x-strangler-*`` headers were dropped); 502 when it cannot be had.
-    The credential, as the data plane picks it: ``Authorization: Basic`` first (the monolith's API
-    views prefer it), else the session cookie; the Lua hook caches under its HMAC (``txn.ckey``)."""
+    The credential, as the data plane picks it: an ``Authorization`` of a listed scheme first (the
+    monolith's API views prefer it), else the session cookie; the Lua hook caches under its HMAC
+    (``txn.ckey``)."""
     if layout.identity is None:
         return []
     session = f"req.cook({layout.identity.session_cookie})"
-    basic = "{ req.fhdr(authorization) -m beg -i basic\\x20 }"
+    prefixes = " ".join(f"{scheme}\\x20" for scheme in layout.identity.auth_schemes)
+    listed = f"{{ req.fhdr(authorization) -m beg -i {prefixes} }}"
     new = "{ var(txn.side) -m str new }"
     cache_key = "hmac(sha256,proc.identity_cache_key),ub64enc"
     failed = {
@@ -227,7 +229,7 @@ def _identity(layout: EngineLayout) -> list[str]:
         "request_id": "%[var(txn.rid)]",
     }
     return [
-        _set("cred", "req.fhdr(authorization)", f"if {new} {basic}"),
+        _set("cred", "req.fhdr(authorization)", f"if {new} {listed}"),
         _set("sid", session, f"if {new} !{{ var(txn.cred) -m found }} {{ {session} -m len gt 0 }}"),
         _set("ckey", f"var(txn.cred),{cache_key}", "if { var(txn.cred) -m found }"),
         _set("ckey", f"var(txn.sid),{cache_key}", "if { var(txn.sid) -m found }"),
