@@ -1,11 +1,11 @@
 """``/api/orders``: the customer's order history (read) and checkout (write), the monolith's contract.
 
-As on the monolith, ``POST /api/orders`` checks out the customer's session cart (the body is not
-read) and empties it: the cart is the monolith's session data, read and emptied through the ACL's
-session-state bridge (``SessionCartPort``); when the customer changed the cart while the checkout
-ran, only the lines ordered are taken out of it (what they added stays; the monolith, which saves
-the whole session at the end of its checkout, loses such a line). Statuses, error bodies, the
-``ORDER`` shape and ``Location`` are the monolith's; a checkout needs the ``csrftoken`` cookie's value in ``X-CSRFToken``
+As on the monolith, ``POST /api/orders`` checks out the customer's session cart (the body is not read)
+and empties it: the cart is the monolith's session data, read and emptied through the ACL's
+session-state bridge (``SessionCartPort``); when the customer changed the cart while the checkout ran,
+only the lines ordered are taken out of it (what they added stays; the monolith, which saves the whole
+session at the end of its checkout, loses such a line). Statuses, error bodies, the ``ORDER`` shape and
+``Location`` are the monolith's; a checkout needs the ``csrftoken`` cookie's value in ``X-CSRFToken``
 (403 ``csrf_failed``), and one authenticated by HTTP basic auth is refused (400 ``empty_cart``: no
 session, no cart), as there. Additions: ``Idempotency-Key`` (same key + same cart -> same answer, no
 second order, also once the cart has been emptied; other cart -> 422), ``X-Strangler-Shadow: 1``
