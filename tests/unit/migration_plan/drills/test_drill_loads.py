@@ -164,9 +164,9 @@ def test_the_probe_counts_successes_per_second_and_raises_a_client_s_error() -> 
 
 def test_paced_starts_skip_what_a_late_operation_delayed_instead_of_bursting() -> None:
     stop = threading.Event()
-    starts = paced_starts(stop, 0.05, random.Random(1))
+    starts = paced_starts(stop, 0.2, random.Random(1))
     assert next(starts) == 0
-    time.sleep(0.26)  # an operation that took five intervals
+    time.sleep(1.05)  # an operation that took five intervals and a bit
     assert next(starts) >= 4
     assert next(starts) == 0, "back on time: nothing more skipped"
     stop.set()
