@@ -97,7 +97,7 @@ def drill(
             "--rate",
             min=0.1,
             help="Requests per second of the load (default: --capacity-fraction of the route's capacity, "
-            "measured at the start of each drill; chaos: 20 stock writes/s).",
+            "measured at the start of each drill; chaos: stock writes/s, orders-crash: checkouts/s).",
             show_default=False,
         ),
     ] = None,
@@ -107,7 +107,8 @@ def drill(
             "--capacity-fraction",
             min=0.05,
             max=1.0,
-            help="The load's share of the drilled route's measured capacity (without --rate).",
+            help="The load's share of the drilled route's capacity, measured at the start of each drill "
+            "(reads; chaos: stock writes; orders-crash: checkouts), without --rate.",
         ),
     ] = 0.5,
     token: Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")] = None,
@@ -133,7 +134,14 @@ def drill(
     chaos_options = None
     if chaos:
         try:
-            chaos_options = chaos_options_of(project, profile, seed=seed, duration_s=duration_s, rate=rate)
+            chaos_options = chaos_options_of(
+                project,
+                profile,
+                seed=seed,
+                duration_s=duration_s,
+                rate=rate,
+                capacity_fraction=capacity_fraction,
+            )
         except DrillProfileError as exc:
             raise _fail(str(exc)) from exc
     has_crash = project.drills is not None and project.drills.crash is not None
@@ -184,7 +192,10 @@ def drill(
                     control.remove_created()  # a route the drill created goes once it is done
             if crash_section is not None:
                 worker_env = own.environment if own is not None else {}
-                crashed = _run_crash(admin, stack, crash_section, worker_env, project_file, reports, say)
+                pace = (rate, capacity_fraction)
+                crashed = _run_crash(
+                    admin, stack, crash_section, worker_env, project_file, reports, say, pace
+                )
         finally:
             admin.close()
     except (StackError, AdminApiError) as exc:
@@ -231,10 +242,18 @@ def _run_crash(
     project_file: Path,
     reports: Path,
     say: Callable[[str], None],
+    pace: tuple[float | None, float],
 ) -> CrashResult:
     section, password = crash
     control = DrillControl(admin, section.route, section.upstream, match_json(section.match))
-    options = CrashOptions(section, password, worker_env=worker_env, cwd=project_file.absolute().parent)
+    options = CrashOptions(
+        section,
+        password,
+        rate=pace[0],
+        capacity_fraction=pace[1],
+        worker_env=worker_env,
+        cwd=project_file.absolute().parent,
+    )
     try:
         result = run_orders_crash(stack, control, options, say=say)
     finally:

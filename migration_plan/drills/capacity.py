@@ -22,7 +22,15 @@ import aiohttp
 from migration_plan.drills.load import PAGE_SHARE, draw_probe_read
 from migration_plan.drills.profile import DrillProfile
 
-__all__ = ["Capacity", "LoadRate", "drill_pace", "load_rate", "measure_capacity"]
+__all__ = [
+    "Capacity",
+    "LoadRate",
+    "drill_pace",
+    "load_rate",
+    "measure_capacity",
+    "pace_figures",
+    "pace_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -35,15 +43,18 @@ class Capacity:
     concurrency: int
     page_share: float = 0.0
     """Share of the probe's reads that were the monolith's own (0: the drilled route's reads only)."""
+    what: str = ""
+    """What the probe sent, when not reads (the chaos drill's stock writes, the crash drill's checkouts)."""
 
     def describe(self) -> str:
-        mix = (
-            f"the drill's reads, {self.page_share:.0%} of them the monolith's own"
-            if self.page_share
-            else "the route's reads"
-        )
+        if self.what:
+            sent = self.what
+        elif self.page_share:
+            sent = f"requests of the drill's reads, {self.page_share:.0%} of them the monolith's own"
+        else:
+            sent = "requests of the route's reads"
         return (
-            f"{self.rps:.1f} req/s ({self.requests} requests of {mix} in {self.seconds:.1f} s over "
+            f"{self.rps:.1f} req/s ({self.requests} {sent} in {self.seconds:.1f} s over "
             f"{self.concurrency} connections, back to back; {self.errors} failed)"
         )
 
@@ -61,6 +72,22 @@ class LoadRate:
         if self.capacity is None or self.fraction is None:
             return f"{self.rate:.1f} req/s (given with --rate)"
         return f"{self.rate:.1f} req/s ({self.fraction:.0%} of the measured capacity)"
+
+
+def pace_rows(pace: LoadRate | None) -> list[str]:
+    """A drill report's table rows: the route's capacity measured at the start, and the load's rate."""
+    capacity = pace.capacity.describe() if pace is not None and pace.capacity is not None else "not measured"
+    return [
+        f"| measured capacity of the route (at the start of the drill) | {capacity} |",
+        f"| load rate | {pace.describe() if pace is not None else '-'} |",
+    ]
+
+
+def pace_figures(pace: LoadRate | None) -> str:
+    """A drill's last line's figures: ``capacity_rps=<x|n/a> rate_rps=<x|n/a>`` (n/a: not measured)."""
+    capacity = f"{pace.capacity.rps:.1f}" if pace is not None and pace.capacity is not None else "n/a"
+    rate = f"{pace.rate:.1f}" if pace is not None else "n/a"
+    return f"capacity_rps={capacity} rate_rps={rate}"
 
 
 async def _probe(

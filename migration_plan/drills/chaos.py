@@ -4,7 +4,11 @@
               match and the counters from ``[drills.chaos]``: migration_plan/drills/chaos_config.py)
               served by the legacy; the ``down`` counters topped up so that their falls never hit zero;
               the sides agree
-    load      staff clients move stock through the front door at a stated rate (:mod:`.chaos_load`)
+    capacity  the staff clients send their writes back to back for ``probe_s`` seconds (the route on the
+              legacy): what the route sustains; the load then runs at ``capacity_fraction`` of it
+              (``rate``: fixed)
+    load      staff clients move the counters through the front door at that rate (:mod:`.chaos_load`);
+              the probe's writes are in the same ledger, never retried
     faults    for ``duration_s`` seconds, one after the other at random moments (``random.Random(seed)``):
               kill -9 of a process group (the supervisor restarts it), stop and later start of a process
               (sometimes with a flip or rollback while it is down, so while a backlog is pending), and
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_plan.admin_client import AdminApiError
+from migration_plan.drills.capacity import LoadRate, load_rate, pace_figures, pace_rows
 from migration_plan.drills.chaos_load import ChaosLoad, ChaosLoadSettings, DeltaLedger
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.load import WriteLedger
@@ -69,8 +74,12 @@ class ChaosOptions:
     seed: int = 1
     duration_s: float = 60.0
     """How long faults are injected (the load runs as long, plus the settling)."""
-    rate: float = 20.0
-    """Stock writes per second, all clients together."""
+    rate: float | None = None
+    """Stock writes per second, all clients together; None: ``capacity_fraction`` of what the route
+    sustains, measured at the start of the drill."""
+    capacity_fraction: float = 0.5
+    probe_s: float = 3.0
+    """How long the capacity probe writes back to back."""
     clients: int = 4
     route: str = "drill-chaos"
     up_products: tuple[int, ...] = (1, 2, 3)
@@ -125,7 +134,8 @@ class ChaosResult:
     seed: int
     started: float
     duration_s: float
-    rate: float
+    pace: LoadRate | None = None
+    """The load's rate and the capacity it was derived from (None: the drill failed before)."""
     acknowledged: int = 0
     unknown: int = 0
     refused: int = 0
@@ -157,7 +167,8 @@ class ChaosResult:
             return f"drill chaos: seed={self.seed} error ({self.error})"
         return (
             f"drill chaos: seed={self.seed} acknowledged={self.acknowledged} unknown={self.unknown} "
-            f"lost_writes={self.lost_writes} duplicated={self.duplicated} conflicts={self.conflicts}"
+            f"lost_writes={self.lost_writes} duplicated={self.duplicated} conflicts={self.conflicts} "
+            f"{pace_figures(self.pace)}"
         )
 
 
@@ -327,7 +338,7 @@ def run_chaos(
     say: Callable[[str], None] = lambda _: None,
 ) -> ChaosResult:
     """Run the chaos drill for ``options.seed``; the stack is put back even when the drill fails."""
-    result = ChaosResult(options.seed, time.time(), options.duration_s, options.rate)
+    result = ChaosResult(options.seed, time.time(), options.duration_s)
     chaos = _Chaos(stack, control, options, result)
     faults = plan_faults(options.seed, options.duration_s, chaos.targets)
     products = options.up_products + options.down_products
@@ -344,7 +355,6 @@ def run_chaos(
             login=options.login,
             up_products=options.up_products,
             down_products=options.down_products,
-            rate=options.rate,
             clients=options.clients,
             staff=auth,
             seed=options.seed,
@@ -360,9 +370,12 @@ def run_chaos(
                 f"the sides disagree before the load: legacy {before}, catalog {catalog_before}"
             )
         conflicts_before = chaos.conflict_count()
-        load.start()
         loaded = True
-        began = result.event(f"load started: {options.rate:g} writes/s from {options.clients} staff sessions")
+        result.pace = _pace(load, options)
+        if result.pace.capacity is not None:
+            result.event(f"capacity measured: {result.pace.capacity.describe()}")
+        load.start(result.pace.rate)
+        began = result.event(f"load started: {result.pace.describe()} from {options.clients} staff sessions")
         for fault in faults:
             wait = began + fault.at - time.time()
             if wait > 0:
@@ -410,6 +423,14 @@ def run_chaos(
     return result
 
 
+def _pace(load: ChaosLoad, options: ChaosOptions) -> LoadRate:
+    """``options.rate``, else ``capacity_fraction`` of the stock writes the route sustains now."""
+    if options.rate is not None:
+        load.log_in()
+        return LoadRate(options.rate)
+    return load_rate(load.measure_capacity(options.probe_s), options.capacity_fraction)
+
+
 def _tally(result: ChaosResult, ledger: DeltaLedger, not_sent: int) -> None:
     result.acknowledged = ledger.writes["acknowledged"]
     result.unknown = ledger.writes["unknown"]
@@ -427,10 +448,11 @@ def write_chaos_report(result: ChaosResult, reports: Path) -> Path:
     lines = [
         f"# Drill chaos, seed {result.seed}",
         "",
-        f"Faults for {result.duration_s:g} s under {result.rate:g} stock writes/s through the front door.",
+        f"Faults for {result.duration_s:g} s under stock writes through the front door.",
         "",
         "| figure | value |",
         "| --- | --- |",
+        *pace_rows(result.pace),
         f"| acknowledged writes | {result.acknowledged} |",
         f"| writes of unknown outcome | {result.unknown} |",
         f"| refused writes (nothing applied) | {result.refused} |",

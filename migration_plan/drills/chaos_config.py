@@ -20,7 +20,13 @@ def write_rule_match(path: str) -> dict[str, Any]:
 
 
 def chaos_options(
-    project: ProjectFile, profile: DrillProfile, *, seed: int, duration_s: float, rate: float | None = None
+    project: ProjectFile,
+    profile: DrillProfile,
+    *,
+    seed: int,
+    duration_s: float,
+    rate: float | None = None,
+    capacity_fraction: float = 0.5,
 ) -> ChaosOptions:
     """The options of `strangler drill chaos`; ``DrillProfileError`` names what the file lacks."""
     section = project.drills.chaos if project.drills is not None else None
@@ -36,7 +42,6 @@ def chaos_options(
             " user (with password or password_env), who logs in at [drills.chaos] login"
         )
     match = match_json(section.match) if section.match is not None else write_rule_match(probe.path)
-    extra: dict[str, Any] = {} if rate is None else {"rate": rate}
     return ChaosOptions(
         probe=probe,
         rule_match=match,
@@ -46,5 +51,6 @@ def chaos_options(
         down_products=tuple(section.down),
         seed=seed,
         duration_s=duration_s,
-        **extra,
+        rate=rate,
+        capacity_fraction=capacity_fraction,
     )

@@ -2,7 +2,8 @@
 
 Each client logs in once through the front door (the monolith's login form, ``login``), then sends
 ``POST <write_path> {<delta_key>: d}`` (``{id}`` the counter's id; strangler.toml's ``[drills.write]``)
-with its session cookie and CSRF token at a fixed rate. The same request is valid on both sides: the
+with its session cookie and CSRF token: first back to back for a few seconds (``measure_capacity``: what
+the route sustains), then at a stated rate (``start``). The same request is valid on both sides: the
 monolith checks the session itself; for the service the proxy turns the session into the signed
 identity the service trusts, so the writes follow the route's owner through every flip and rollback
 (HTTP basic auth would only ever reach the monolith).
@@ -22,13 +23,14 @@ from __future__ import annotations
 import random
 import re
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx2
 
+from migration_plan.drills.capacity import Capacity
 from migration_plan.drills.load import TARGET_HEADER
+from migration_plan.drills.pacing import measure_closed_loop, paced_starts
 
 __all__ = ["NOT_SENT_ERRORS", "ChaosLoad", "ChaosLoadSettings", "DeltaLedger", "LoginFailed"]
 
@@ -53,8 +55,6 @@ class ChaosLoadSettings:
     """The monolith's login form, through the front door."""
     up_products: tuple[int, ...] = (1, 2, 3)
     down_products: tuple[int, ...] = (4, 5, 6)
-    rate: float = 20.0
-    """Writes per second, all clients together."""
     clients: int = 4
     max_delta: int = 3
     """Each move is 1..max_delta units (negative on ``down`` products)."""
@@ -125,13 +125,36 @@ class ChaosLoad:
             raise
         return client
 
-    def start(self) -> None:
-        settings = self.settings
-        for index in range(settings.clients):
+    def log_in(self) -> None:
+        """Log every client in (once)."""
+        while len(self._clients) < self.settings.clients:
             self._clients.append(self.login())
-            rng = random.Random(f"{settings.seed}-{index}")
+
+    def measure_capacity(self, seconds: float) -> Capacity:
+        """The stock writes the route sustains: every client writes back to back for ``seconds``. These
+        are writes like the load's: each goes to the ledger, none is retried."""
+        self.log_in()
+        rngs = {
+            id(client): random.Random(f"{self.settings.seed}-probe-{n}")
+            for n, client in enumerate(self._clients)
+        }
+
+        def write(client: httpx2.Client) -> bool:
+            rng = rngs[id(client)]
+            product = rng.choice(self.products)
+            return self._write(client, product, rng.randint(1, self.settings.max_delta)) == "acknowledged"
+
+        return measure_closed_loop(self._clients, write, seconds=seconds, what="stock writes")
+
+    def start(self, rate: float) -> None:
+        """The clients write at ``rate`` writes per second, all together, until ``stop()``."""
+        if rate <= 0:
+            raise ValueError("the write rate must be more than 0")
+        self.log_in()
+        for index, client in enumerate(self._clients):
+            rng = random.Random(f"{self.settings.seed}-{index}")
             thread = threading.Thread(
-                target=self._run, args=(self._clients[-1], rng), name=f"chaos-load-{index}", daemon=True
+                target=self._run, args=(client, rng, rate), name=f"chaos-load-{index}", daemon=True
             )
             self._threads.append(thread)
         for thread in self._threads:
@@ -146,28 +169,20 @@ class ChaosLoad:
         if self._errors:
             raise RuntimeError(f"a chaos load client failed: {self._errors[0]!r}") from self._errors[0]
 
-    def _run(self, client: httpx2.Client, rng: random.Random) -> None:
+    def _run(self, client: httpx2.Client, rng: random.Random, rate: float) -> None:
         try:
-            interval = self.settings.clients / self.settings.rate
-            due = time.monotonic() + rng.random() * interval
-            while not self._stop.is_set():
-                now = time.monotonic()
-                if now < due:
-                    self._stop.wait(due - now)
-                    continue
-                due += interval
-                if due < time.monotonic():  # the last answer came late: skip the writes it delayed
-                    skipped = int((time.monotonic() - due) / interval) + 1
+            for skipped in paced_starts(self._stop, self.settings.clients / rate, rng):
+                if skipped:
                     with self._lock:
                         self.not_sent += skipped
-                    due += skipped * interval
                 product = rng.choice(self.products)
                 units = rng.randint(1, self.settings.max_delta)
                 self._write(client, product, units)
         except BaseException as exc:  # reported by stop()
             self._errors.append(exc)
 
-    def _write(self, client: httpx2.Client, product: int, units: int) -> None:
+    def _write(self, client: httpx2.Client, product: int, units: int) -> str:
+        """One write, never retried; its outcome (acknowledged, refused, unknown) goes to the ledger."""
         delta = units * self.direction(product)
         token = client.cookies.get("csrftoken") or ""
         cause: str | None
@@ -187,6 +202,7 @@ class ChaosLoad:
                 cause = f"by {response.headers.get(TARGET_HEADER, 'an unknown side')}"
         with self._lock:
             self.ledger.record(product, units, outcome, cause)
+        return outcome
 
 
 def _judge(response: httpx2.Response) -> tuple[str, str | None]:

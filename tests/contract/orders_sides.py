@@ -102,11 +102,13 @@ class Customer:
 
 
 @contextmanager
-def running_orders_sides(workdir: Path, *, orders_database_url: str | None = None) -> Iterator[OrdersSides]:
+def running_orders_sides(
+    workdir: Path, *, orders_database_url: str | None = None, legacy_database_url: str | None = None
+) -> Iterator[OrdersSides]:
     home = workdir / "home"
     legacy_dir = home / "legacy"  # where the data plane and the orders service find its internal token
     legacy_dir.mkdir(parents=True)
-    legacy_db = f"sqlite:///{legacy_dir / 'legacy.sqlite3'}"
+    legacy_db = legacy_database_url or f"sqlite:///{legacy_dir / 'legacy.sqlite3'}"
     legacy_port, orders_port, catalog_port = free_port(), free_port(), free_port()
     legacy_url = f"http://127.0.0.1:{legacy_port}"
     legacy_env = {

@@ -57,6 +57,8 @@ def _global(layout: EngineLayout) -> list[str]:
             line(f"set-var proc.override_prev_until int({int(layout.override_previous_until)})"),
         ]
     if layout.identity is not None:
+        cache_key = base64.b64encode(layout.identity.cache_key).decode("ascii")
+        lines.append(line(f'set-var proc.identity_cache_key str("{cache_key}")'))
         lines.append(line(f"lua-load {layout.lua_path}"))
     return lines
 

@@ -232,10 +232,17 @@ def _forwarded_headers() -> list[str]:
 
 def _identity(layout: EngineLayout) -> list[str]:
     """The signed identity of a request sent to a new upstream, from the Python sidecar through the Lua
-    hook (after the client's own ``x-strangler-*`` headers were dropped); 502 when it cannot be had."""
+    hook (after the client's own ``x-strangler-*`` headers were dropped); 502 when it cannot be had.
+    The credential, as the data plane picks it: an ``Authorization`` of a listed scheme first (the
+    monolith's API views prefer it), else the session cookie; the Lua hook caches under its HMAC
+    (``txn.ckey``)."""
     if layout.identity is None:
         return []
     session = f"req.cook({layout.identity.session_cookie})"
+    prefixes = " ".join(f"{scheme}\\x20" for scheme in layout.identity.auth_schemes)
+    listed = f"{{ req.fhdr(authorization) -m beg -i {prefixes} }}"
+    new = "{ var(txn.side) -m str new }"
+    cache_key = "hmac(sha256,proc.identity_cache_key),ub64enc"
     failed = {
         "error": "upstream_unreachable",
         "status": 502,
@@ -244,8 +251,11 @@ def _identity(layout: EngineLayout) -> list[str]:
         "request_id": "%[var(txn.rid)]",
     }
     return [
-        _set("sid", session, f"if {{ var(txn.side) -m str new }} {{ {session} -m len gt 0 }}"),
-        line("http-request lua.strangler_identity if { var(txn.sid) -m found }"),
+        _set("cred", "req.fhdr(authorization)", f"if {new} {listed}"),
+        _set("sid", session, f"if {new} !{{ var(txn.cred) -m found }} {{ {session} -m len gt 0 }}"),
+        _set("ckey", f"var(txn.cred),{cache_key}", "if { var(txn.cred) -m found }"),
+        _set("ckey", f"var(txn.sid),{cache_key}", "if { var(txn.sid) -m found }"),
+        line("http-request lua.strangler_identity if { var(txn.ckey) -m found }"),
         json_return(502, failed, "if { var(txn.identity_failed) -m found }"),
     ]
 

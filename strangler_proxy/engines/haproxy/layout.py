@@ -17,6 +17,11 @@ class IdentityHook:
     token: str
     """Shared between HAProxy and the sidecar, so nothing else on the machine can ask it."""
     session_cookie: str
+    auth_schemes: tuple[str, ...] = ("basic",)
+    """``Authorization`` schemes resolved (lower-case; strangler_proxy/credentials.py)."""
+    cache_key: bytes = b""
+    """HAProxy's answers are cached under an HMAC-SHA256 of the credential with this key (random per
+    start), never under the credential itself."""
 
 
 @dataclass(frozen=True)
