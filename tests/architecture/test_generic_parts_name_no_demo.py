@@ -40,6 +40,7 @@ KNOWN: dict[str, str] = {
     # Rollback drills read their route, service, load, write probe and own stack from strangler.toml
     # ([drills]); the chaos drill and the soak are still the demo's.
     "migration_plan/drills/chaos.py": "the chaos drill's route is /api/products",
+    "migration_plan/drills/chaos_run.py": "the chaos drill's route and stock probe are on /api/products",
     "migration_plan/drills/chaos_load.py": "the chaos drill writes /api/products/<id>/stock",
     "migration_plan/soak/load.py": "soak traffic on /api/products",
     "migration_plan/soak/flips.py": "the soak's rule on /api/products",
