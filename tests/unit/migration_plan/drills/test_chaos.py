@@ -1,5 +1,6 @@
-"""The chaos drill's parts that need no stack: the seeded fault plan (overlaps, every kind and target), how a write's answer is judged,
-the check of signed moves against the ledger, the summary line and the report."""
+"""The chaos drill's parts that need no stack: the seeded fault plan (deterministic per seed, every kind
+of fault and every target reached, overlaps within bounds), how a write's answer is judged, the check of
+signed moves against the ledger, the summary line and the report."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx2
 import pytest
 
 from migration_plan.drills.chaos import ChaosResult, plan_faults, write_chaos_report
+from migration_plan.drills.chaos_load import DeltaLedger, _judge
 from migration_plan.drills.chaos_plan import (
     DEFAULT_TARGETS,
     FAULT_KINDS,
@@ -19,7 +21,6 @@ from migration_plan.drills.chaos_plan import (
     fault_steps,
     overlapping,
 )
-from migration_plan.drills.chaos_load import DeltaLedger, _judge
 from migration_plan.drills.load import WriteLedger
 from migration_plan.drills.writes import WriteCheck
 
