@@ -132,7 +132,7 @@ def _faults_under_load(
     if remaining > 0:
         time.sleep(remaining)
     say("drill chaos: faults done, settling")
-    chaos.wait_for_handover()
+    chaos.wait_for_steps()
     chaos.bring_back(options.settle_timeout_s)
     load.stop()
     result.event("load drained")
@@ -151,7 +151,7 @@ def _stop_load(load: ChaosLoad, result: ChaosResult) -> None:
 def _put_back(chaos: ChaosRun, probe: WriteProbe, original: dict[int, int]) -> None:
     result = chaos.result
     try:
-        chaos.wait_for_handover()
+        chaos.wait_for_steps()
         chaos.bring_back(chaos.options.settle_timeout_s)
         chaos.back_to_legacy()
         result.notes.extend(revert_writes(chaos.stack.legacy_url, probe, original))

@@ -3,11 +3,13 @@ settling and the sides' stock (:mod:`.chaos` runs the whole drill)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +72,10 @@ class ChaosRun:
         self.workers = len(stack.dataplane_workers()) if self.worker_target == WORKER_TARGET else 0
         """The data plane's workers before the drill: as many must be serving after it."""
         self._handover: threading.Thread | None = None
+        self._lanes: dict[str, ThreadPoolExecutor] = {}
+        """One thread per process: its steps run in order, beside the other processes' steps, so that a
+        start waiting for a slow readiness holds up no other step of the plan."""
+        self._steps: list[Future[None]] = []
 
     # -- the route ------------------------------------------------------------------------------------
 
@@ -193,17 +199,40 @@ class ChaosRun:
         self.result.event(f"{command} {name}: done")
 
     def run_step(self, step: Step, index: int) -> None:
-        """Run one step of the plan (``index``: its place, which picks the worker a ``kill-worker`` hits)."""
-        if step.action == "kill" and step.target is not None:
-            self.kill(step.target)
-        elif step.action == "kill-worker":
-            self.kill_worker(index)
-        elif step.action in ("stop", "start") and step.target is not None:
-            self.supervise(step.action, step.target)
-        elif step.action == "flip":
+        """Start one step of the plan (``index``: its place, which picks the worker a ``kill-worker``
+        hits): a flip in the handover's thread, any other step in its process's lane."""
+        if step.action == "flip":
             self.toggle_in_background()
+            return
+        action: Callable[[], None]
+        if step.target is None:
+            raise ValueError(f"chaos step {step!r} names no process")
+        if step.action == "kill":
+            action = functools.partial(self.kill, step.target)
+        elif step.action == "kill-worker":
+            action = functools.partial(self.kill_worker, index)
+        elif step.action in ("stop", "start"):
+            action = functools.partial(self.supervise, step.action, step.target)
         else:
             raise ValueError(f"unknown chaos step {step!r}")
+        lane = self._lanes.get(step.target)
+        if lane is None:
+            lane = self._lanes[step.target] = ThreadPoolExecutor(1, thread_name_prefix=f"chaos-{step.target}")
+        self._steps.append(lane.submit(action))
+
+    def wait_for_steps(self, timeout: float = 240.0) -> None:
+        """Wait until every step started has run (a supervisor's command answers within 180 s) and the
+        handover under way has ended; a step that failed is said in the notes."""
+        deadline = time.monotonic() + timeout
+        for future in self._steps:
+            error = future.exception(timeout=max(0.1, deadline - time.monotonic()))
+            if error is not None:
+                self.result.notes.append(f"a fault step failed: {type(error).__name__}: {error}")
+        self._steps.clear()
+        for lane in self._lanes.values():
+            lane.shutdown(wait=False)
+        self._lanes.clear()
+        self.wait_for_handover(max(0.1, deadline - time.monotonic()))
 
     def all_running(self) -> bool:
         processes = {p["name"]: p for p in self.stack.supervisor("ps")["processes"]}
