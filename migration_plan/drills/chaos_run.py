@@ -123,7 +123,10 @@ class ChaosRun:
                 self._count(f"{label}: no answer")
             return False
         except AdminApiError as exc:
-            outcome = f"refused {exc.status}" if exc.status is not None else "failed"
+            if exc.status is not None and exc.status < 500:
+                outcome = f"refused {exc.status}"
+            else:  # a 5xx (say, a control plane cancelling the request as it stops): not a refusal
+                outcome = "failed" if exc.status is None else f"failed {exc.status}"
             self.result.event(f"{label}: {outcome} ({exc})")
             if count:
                 self._count(f"{label}: {outcome}")
