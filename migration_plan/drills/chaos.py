@@ -9,11 +9,14 @@
               (``rate``: fixed)
     load      staff clients move the counters through the front door at that rate (:mod:`.chaos_load`);
               the probe's writes are in the same ledger, never retried
-    faults    for ``duration_s`` seconds, one after the other at random moments (``random.Random(seed)``):
-              kill -9 of a process group (the supervisor restarts it), stop and later start of a process
-              (sometimes with a flip or rollback while it is down, so while a backlog is pending), and
-              forward flips / rollbacks of the route through the admin API (handovers, never forced)
-    settle    every process running and healthy again, the load drained, the two sides agreeing
+    faults    for ``duration_s`` seconds, at random moments (``random.Random(seed)``, :mod:`.chaos_plan`),
+              some overlapping: kill -9 of a process group (the supervisor restarts it) or of one
+              data-plane worker (the data plane restarts it), stop and later start of a process (every
+              sync worker, the services, the monolith, the control plane; sometimes with a flip or
+              rollback while it is down, so while a backlog is pending, or mid-handover), and forward
+              flips / rollbacks of the route through the admin API (handovers, never forced)
+    settle    every process running and healthy again (the data plane with all its workers), the load
+              drained, the two sides agreeing
     check     each side's final stock against the client's ledger (lost, duplicated), new conflicts
     restore   the route back on legacy (a handover), the stock moved back to where it was
 
@@ -24,26 +27,19 @@ with a backlog in flight; nothing is forced, so a refused handover (409) is an o
 from __future__ import annotations
 
 import logging
-import os
-import random
-import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
-from migration_plan.admin_client import AdminApiError
-from migration_plan.drills.capacity import LoadRate, load_rate, pace_figures, pace_rows
+from migration_plan.drills.capacity import LoadRate, load_rate
 from migration_plan.drills.chaos_load import ChaosLoad, ChaosLoadSettings, DeltaLedger
+from migration_plan.drills.chaos_plan import Fault, fault_steps, overlapping, plan_faults
+from migration_plan.drills.chaos_result import ChaosResult, write_chaos_report
+from migration_plan.drills.chaos_run import ChaosOptions, ChaosRun
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.load import WriteLedger
 from migration_plan.drills.profile import WriteProbe
-from migration_plan.drills.report import timeline_lines
 from migration_plan.drills.stack import StackAddresses
 from migration_plan.drills.writes import WriteCheck, read_counts, revert_writes
-from migration_plan.supervisor.control import ControlError
 
 __all__ = [
     "ChaosOptions",
@@ -56,278 +52,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-
-DEFAULT_TARGETS = ("sync-relay", "sync-consume", "sync-reverse", "catalog", "legacy")
-SYNC_WORKERS = frozenset({"sync-relay", "sync-consume", "sync-reverse"})
 TOP_UP = 1000
 """Units added to each ``down`` product before the drill (and taken back after it)."""
-
-
-@dataclass(frozen=True)
-class ChaosOptions:
-    probe: WriteProbe
-    """The writes (``undo``: the body key of a move) and their counters, read on each side; its ``auth``
-    is the user who logs in (``login``) for the load's sessions."""
-    rule_match: Mapping[str, Any]
-    """The writes' route: the rule the drill creates when it is missing, whose owner it keeps moving."""
-    login: str = "/accounts/login/"
-    seed: int = 1
-    duration_s: float = 60.0
-    """How long faults are injected (the load runs as long, plus the settling)."""
-    rate: float | None = None
-    """Stock writes per second, all clients together; None: ``capacity_fraction`` of what the route
-    sustains, measured at the start of the drill."""
-    capacity_fraction: float = 0.5
-    probe_s: float = 3.0
-    """How long the capacity probe writes back to back."""
-    clients: int = 4
-    route: str = "drill-chaos"
-    up_products: tuple[int, ...] = (1, 2, 3)
-    down_products: tuple[int, ...] = (4, 5, 6)
-    targets: tuple[str, ...] = DEFAULT_TARGETS
-    drain_timeout_s: float = 5.0
-    """The handover's wait for the old owner's sync on each flip and rollback (never forced)."""
-    settle_timeout_s: float = 120.0
-
-
-@dataclass(frozen=True)
-class Fault:
-    at: float
-    """Seconds after the load started, not before which the fault is injected."""
-    kind: str
-    """kill | stop | flip"""
-    target: str | None = None
-    down_s: float = 0.0
-    """stop: how long the process stays down."""
-    flip_while_down: bool = False
-    """stop: flip or roll back the route halfway through the outage (a backlog is then pending)."""
-
-    def describe(self) -> str:
-        if self.kind == "kill":
-            return f"kill -9 {self.target}"
-        if self.kind == "stop":
-            extra = ", flip while it is down" if self.flip_while_down else ""
-            return f"stop {self.target} for {self.down_s:.1f} s{extra}"
-        return "flip the route to the other side"
-
-
-def plan_faults(seed: int, duration_s: float, targets: Sequence[str] = DEFAULT_TARGETS) -> list[Fault]:
-    """The seed's fault sequence: the same seed gives the same faults at the same moments."""
-    rng = random.Random(seed)
-    faults: list[Fault] = []
-    at = rng.uniform(1.0, 3.0)
-    while at < duration_s - 2.0:
-        draw = rng.random()
-        if draw < 0.3:
-            fault = Fault(at, "kill", rng.choice(targets))
-        elif draw < 0.6:
-            fault = Fault(at, "stop", rng.choice(targets), rng.uniform(1.5, 5.0), rng.random() < 0.5)
-        else:
-            fault = Fault(at, "flip")
-        faults.append(fault)
-        at += fault.down_s + rng.uniform(1.0, 4.0)
-    return faults
-
-
-@dataclass
-class ChaosResult:
-    seed: int
-    started: float
-    duration_s: float
-    pace: LoadRate | None = None
-    """The load's rate and the capacity it was derived from (None: the drill failed before)."""
-    acknowledged: int = 0
-    unknown: int = 0
-    refused: int = 0
-    not_sent: int = 0
-    lost_writes: int = 0
-    duplicated: int = 0
-    conflicts: int = 0
-    handovers: dict[str, int] = field(default_factory=dict)
-    """Flips and rollbacks by outcome (``flip new: done``, ``rollback legacy: refused 409`` ...)."""
-    writes: dict[str, int] = field(default_factory=dict)
-    events: list[tuple[float, str]] = field(default_factory=list)
-    reconciliation: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def event(self, label: str) -> float:
-        now = time.time()
-        self.events.append((now, label))
-        log.info("chaos: %s", label)
-        return now
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and self.lost_writes == 0 and self.duplicated == 0
-
-    def line(self) -> str:
-        """``drill chaos: seed=N acknowledged=N unknown=N lost_writes=N duplicated=N conflicts=N``."""
-        if self.error is not None:
-            return f"drill chaos: seed={self.seed} error ({self.error})"
-        return (
-            f"drill chaos: seed={self.seed} acknowledged={self.acknowledged} unknown={self.unknown} "
-            f"lost_writes={self.lost_writes} duplicated={self.duplicated} conflicts={self.conflicts} "
-            f"{pace_figures(self.pace)}"
-        )
-
-
-class _Chaos:
-    """One run: the stack, its control plane, the options and the result being filled."""
-
-    def __init__(
-        self, stack: StackAddresses, control: DrillControl, options: ChaosOptions, result: ChaosResult
-    ) -> None:
-        self.stack = stack
-        self.control = control
-        self.options = options
-        self.result = result
-        running = {process["name"] for process in stack.supervisor("ps")["processes"]}
-        self.targets = tuple(name for name in options.targets if name in running)
-        """The targets this stack runs (a stack without, say, a reverse relay is not faulted there)."""
-
-    # -- the route ------------------------------------------------------------------------------------
-
-    def ensure_route(self) -> None:
-        admin, route = self.control.admin, self.options.route
-        try:
-            admin.request("GET", f"/routes/{route}")
-        except AdminApiError as exc:
-            if exc.status != 404:
-                raise
-            rule = {"name": route, "match": dict(self.options.rule_match)}
-            body = {"rule": rule, "position": 0, "reason": f"drill chaos: create {route}"}
-            admin.request("POST", "/routes", body)
-        self.back_to_legacy()
-
-    def back_to_legacy(self, attempts: int = 3) -> None:
-        """Roll the route back to legacy (a handover, waiting up to 10 s each time: the admin client
-        gives up after 15); an error when it is still on the new side after ``attempts``."""
-        for _ in range(attempts):
-            if self.control.mode() == "legacy" or self.move("legacy", drain_timeout_s=10.0, count=False):
-                return
-        raise RuntimeError(f"route {self.options.route} could not be handed back to legacy")
-
-    def move(self, mode: str, *, drain_timeout_s: float | None = None, count: bool = True) -> bool:
-        """Flip the route to ``mode`` (a handover, never forced); False when it was refused."""
-        timeout = self.options.drain_timeout_s if drain_timeout_s is None else drain_timeout_s
-        reason = f"drill chaos seed {self.result.seed}: {'rollback' if mode == 'legacy' else 'flip'}"
-        if mode == "legacy":
-            path = f"/routes/{self.options.route}/rollback"
-            body: dict[str, Any] = {"to": "legacy", "reason": reason, "drain_timeout_s": timeout}
-        else:
-            path = f"/routes/{self.options.route}/flip"
-            body = {
-                "mode": mode,
-                "upstream": self.control.upstream,
-                "reason": reason,
-                "drain_timeout_s": timeout,
-            }
-        label = f"{'rollback' if mode == 'legacy' else 'flip'} to {mode}"
-        try:
-            self.control.admin.request("POST", path, body)
-        except AdminApiError as exc:
-            outcome = f"refused {exc.status}" if exc.status is not None else "failed"
-            self.result.event(f"{label}: {outcome} ({exc})")
-            if count:
-                self._count(f"{label}: {outcome}")
-            if exc.status is None or exc.status >= 500:
-                self.result.notes.append(f"{label} failed: {exc}")
-            return False
-        self.result.event(f"{label}: done")
-        if count:
-            self._count(f"{label}: done")
-        return True
-
-    def _count(self, key: str) -> None:
-        self.result.handovers[key] = self.result.handovers.get(key, 0) + 1
-
-    def toggle(self) -> None:
-        self.move("new" if self.control.mode() == "legacy" else "legacy")
-
-    # -- processes ------------------------------------------------------------------------------------
-
-    def kill(self, name: str) -> None:
-        pid = self.stack.process(name).get("pid")
-        if not pid:
-            self.result.event(f"kill -9 {name}: not running (skipped)")
-            return
-        try:
-            os.killpg(int(pid), signal.SIGKILL)  # each supervised process leads its own group
-        except ProcessLookupError:
-            self.result.event(f"kill -9 {name}: already gone")
-            return
-        self.result.event(f"kill -9 {name} (process group {pid}); the supervisor restarts it")
-
-    def supervise(self, command: str, name: str) -> None:
-        try:
-            self.stack.supervisor(command, name)
-        except ControlError as exc:
-            self.result.event(f"{command} {name}: refused ({exc})")
-            return
-        self.result.event(f"{command} {name}: done")
-
-    def inject(self, fault: Fault) -> None:
-        if fault.kind == "kill":
-            assert fault.target is not None
-            self.kill(fault.target)
-        elif fault.kind == "stop":
-            assert fault.target is not None
-            self.supervise("stop", fault.target)
-            if fault.flip_while_down:
-                time.sleep(fault.down_s / 2)
-                self.toggle()
-                time.sleep(fault.down_s / 2)
-            else:
-                time.sleep(fault.down_s)
-            self.supervise("start", fault.target)
-        else:
-            self.toggle()
-
-    def all_running(self) -> bool:
-        processes = {p["name"]: p for p in self.stack.supervisor("ps")["processes"]}
-        return all(
-            processes[name]["state"] == "running" and processes[name]["health"] == "ok"
-            for name in self.targets
-        )
-
-    def bring_back(self, timeout: float) -> None:
-        """Start whatever a fault left stopped and wait until every process is running and healthy."""
-        for name in self.targets:
-            state = self.stack.process(name)["state"]
-            if state not in ("running", "starting", "backoff"):
-                self.supervise("start", name)
-        deadline = time.monotonic() + timeout
-        while not self.all_running():
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"the stack's processes were not all running {timeout:g} s after the faults"
-                )
-            time.sleep(0.5)
-        self.result.event("every process running and healthy")
-
-    # -- the sides ------------------------------------------------------------------------------------
-
-    def settle(self, products: Sequence[int], timeout: float) -> tuple[dict[int, int], dict[int, int]]:
-        """Both sides' stock once they have agreed for 5 consecutive reads a second apart."""
-        deadline = time.monotonic() + timeout
-        agreed = 0
-        while True:
-            probe = self.options.probe
-            legacy = read_counts(self.stack.legacy_url, probe, products)
-            catalog = read_counts(self.stack.service_url, probe, products)
-            agreed = agreed + 1 if legacy == catalog else 0
-            if agreed >= 5:
-                return legacy, catalog
-            if time.monotonic() > deadline:
-                self.result.notes.append(
-                    f"the sides did not agree within {timeout:g} s: each judged as it stands"
-                )
-                return legacy, catalog
-            time.sleep(1.0)
-
-    def conflict_count(self) -> int:
-        return len(self.control.admin.request("GET", "/sync/conflicts?all=1")["conflicts"])
 
 
 def run_chaos(
@@ -339,12 +65,13 @@ def run_chaos(
 ) -> ChaosResult:
     """Run the chaos drill for ``options.seed``; the stack is put back even when the drill fails."""
     result = ChaosResult(options.seed, time.time(), options.duration_s)
-    chaos = _Chaos(stack, control, options, result)
-    faults = plan_faults(options.seed, options.duration_s, chaos.targets)
+    chaos = ChaosRun(stack, control, options, result)
+    faults = plan_faults(options.seed, options.duration_s, chaos.targets, worker_target=chaos.worker_target)
+    result.overlaps = len({second for _, second in overlapping(faults)})
     products = options.up_products + options.down_products
-    auth = options.probe.auth or ("", "")  # who logs in: chaos_config insists on a user
     say(f"drill chaos: seed {options.seed}, {len(faults)} faults over {options.duration_s:g} s")
     probe = options.probe
+    auth = probe.auth or ("", "")  # who logs in: chaos_config insists on a user
     original = read_counts(stack.legacy_url, probe, products)
     topped = {p: original[p] + (TOP_UP if p in options.down_products else 0) for p in products}
     load = ChaosLoad(
@@ -360,7 +87,6 @@ def run_chaos(
             seed=options.seed,
         )
     )
-    loaded = False
     try:
         chaos.ensure_route()
         revert_writes(stack.legacy_url, probe, topped)  # the top-up: one compensating write each
@@ -370,26 +96,11 @@ def run_chaos(
                 f"the sides disagree before the load: legacy {before}, catalog {catalog_before}"
             )
         conflicts_before = chaos.conflict_count()
-        loaded = True
         result.pace = _pace(load, options)
         if result.pace.capacity is not None:
             result.event(f"capacity measured: {result.pace.capacity.describe()}")
         load.start(result.pace.rate)
-        began = result.event(f"load started: {result.pace.describe()} from {options.clients} staff sessions")
-        for fault in faults:
-            wait = began + fault.at - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            result.event(f"fault at +{fault.at:.1f} s: {fault.describe()}")
-            chaos.inject(fault)
-        remaining = began + options.duration_s - time.time()
-        if remaining > 0:
-            time.sleep(remaining)
-        say("drill chaos: faults done, settling")
-        chaos.bring_back(options.settle_timeout_s)
-        load.stop()
-        loaded = False
-        result.event("load drained")
+        began = _faults_under_load(chaos, faults, load, say)
         legacy, catalog = chaos.settle(products, options.settle_timeout_s)
         result.event("sides settled")
         check = WriteCheck(
@@ -403,32 +114,71 @@ def run_chaos(
         result.lost_writes, result.duplicated = check.lost, check.duplicated
         result.reconciliation = check.lines
         result.conflicts = chaos.conflict_count() - conflicts_before
+        result.run_s = time.time() - began
     except Exception as exc:  # reported in the summary line; the stack is still put back below
         log.exception("drill chaos failed")
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
-        if loaded:
-            try:
-                load.stop()
-            except RuntimeError as exc:
-                result.notes.append(str(exc))
+        _stop_load(load, result)
         _tally(result, load.ledger, load.not_sent)
-        try:
-            chaos.bring_back(options.settle_timeout_s)
-            chaos.back_to_legacy()
-            result.notes.extend(revert_writes(stack.legacy_url, probe, original))
-        except Exception as exc:  # the stack could not be put back: said in the report
-            log.exception("drill chaos could not put the stack back")
-            result.notes.append(f"the stack was not put back: {type(exc).__name__}: {exc}")
+        _put_back(chaos, probe, original)
     return result
 
 
+def _faults_under_load(
+    chaos: ChaosRun, faults: list[Fault], load: ChaosLoad, say: Callable[[str], None]
+) -> float:
+    """The plan's steps at their moments under the load, then every process back and the load drained;
+    the moment the load started."""
+    options, result = chaos.options, chaos.result
+    pace = result.pace.describe() if result.pace is not None else "?"
+    began = result.event(f"load started: {pace} from {options.clients} staff sessions")
+    for index, step in enumerate(fault_steps(faults)):
+        wait = began + step.at - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        if step.label:
+            result.faults += 1
+            result.event(f"fault at +{step.at:.1f} s: {step.label}")
+        chaos.run_step(step, index)
+    remaining = began + options.duration_s - time.time()
+    if remaining > 0:
+        time.sleep(remaining)
+    say("drill chaos: faults done, settling")
+    chaos.wait_for_steps()
+    chaos.bring_back(options.settle_timeout_s)
+    load.stop()
+    result.event("load drained")
+    return began
+
+
 def _pace(load: ChaosLoad, options: ChaosOptions) -> LoadRate:
-    """``options.rate``, else ``capacity_fraction`` of the stock writes the route sustains now."""
+    """``options.rate``, else ``capacity_fraction`` of the writes the route sustains now."""
     if options.rate is not None:
         load.log_in()
         return LoadRate(options.rate)
     return load_rate(load.measure_capacity(options.probe_s), options.capacity_fraction)
+
+
+def _stop_load(load: ChaosLoad, result: ChaosResult) -> None:
+    """Stop the load if a failure left it running (``stop`` is idempotent)."""
+    try:
+        load.stop()
+    except RuntimeError as exc:
+        if str(exc) not in result.notes:
+            result.notes.append(str(exc))
+
+
+def _put_back(chaos: ChaosRun, probe: WriteProbe, original: dict[int, int]) -> None:
+    result = chaos.result
+    try:
+        chaos.wait_for_steps()
+        chaos.bring_back(chaos.options.settle_timeout_s)
+        chaos.back_to_legacy()
+        result.notes.extend(revert_writes(chaos.stack.legacy_url, probe, original))
+    except Exception as exc:  # the stack could not be put back: said in the report
+        log.exception("drill chaos could not put the stack back")
+        result.notes.append(f"the stack was not put back: {type(exc).__name__}: {exc}")
 
 
 def _tally(result: ChaosResult, ledger: DeltaLedger, not_sent: int) -> None:
@@ -437,49 +187,3 @@ def _tally(result: ChaosResult, ledger: DeltaLedger, not_sent: int) -> None:
     result.refused = ledger.writes["refused"]
     result.not_sent = not_sent
     result.writes = dict(sorted(ledger.writes.items()))
-
-
-def write_chaos_report(result: ChaosResult, reports: Path) -> Path:
-    """``<stamp>-chaos-seed<N>.md``: the figures, every fault and handover as it happened, the ledger's
-    reconciliation per product and side; its last line is :meth:`ChaosResult.line`."""
-    reports.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromtimestamp(result.started, tz=UTC).strftime("%Y%m%d-%H%M%S")
-    path = reports / f"{stamp}-chaos-seed{result.seed}.md"
-    lines = [
-        f"# Drill chaos, seed {result.seed}",
-        "",
-        f"Faults for {result.duration_s:g} s under stock writes through the front door.",
-        "",
-        "| figure | value |",
-        "| --- | --- |",
-        *pace_rows(result.pace),
-        f"| acknowledged writes | {result.acknowledged} |",
-        f"| writes of unknown outcome | {result.unknown} |",
-        f"| refused writes (nothing applied) | {result.refused} |",
-        f"| writes not sent (client still waiting) | {result.not_sent} |",
-        f"| lost writes (units) | {result.lost_writes} |",
-        f"| duplicated (units) | {result.duplicated} |",
-        f"| new sync conflicts | {result.conflicts} |",
-        "",
-        "## Writes by outcome",
-        "",
-        *[f"- {key}: {count}" for key, count in result.writes.items()],
-        "",
-        "## Handovers",
-        "",
-        *[f"- {key}: {count}" for key, count in sorted(result.handovers.items())],
-        "",
-        "## Timeline",
-        "",
-        *timeline_lines(result.events),
-        "",
-        "## Reconciliation against the client's ledger",
-        "",
-        *[f"- {line}" for line in result.reconciliation],
-        "",
-    ]
-    if result.notes:
-        lines += ["## Notes", "", *[f"- {note}" for note in result.notes], ""]
-    lines.append(result.line())
-    path.write_text("\n".join(lines) + "\n")
-    return path

@@ -157,21 +157,7 @@ def _restore_database(ctx: DrillContext) -> None:
 
 
 def _dataplane_workers(ctx: DrillContext) -> list[int]:
-    """Pids of the data plane's uvicorn workers: the master's children started by multiprocessing's
-    spawn (not its shadow sidecar, nor multiprocessing's resource tracker)."""
-    master = ctx.stack.process("dataplane")["pid"]
-    children = Path(f"/proc/{master}/task/{master}/children")
-    if not children.exists():
-        return []
-    workers = []
-    for pid in children.read_text().split():
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue  # gone meanwhile
-        if b"spawn_main" in command and b"resource_tracker" not in command:
-            workers.append(int(pid))
-    return workers
+    return ctx.stack.dataplane_workers()
 
 
 def _needs_two_workers(ctx: DrillContext) -> str | None:

@@ -69,6 +69,23 @@ class StackAddresses:
                 return dict(process)
         raise StackError(f"the supervisor runs no process named {name!r}")
 
+    def dataplane_workers(self) -> list[int]:
+        """Pids of the data plane's uvicorn workers: its master's children started by multiprocessing's
+        spawn (not its sidecars, nor multiprocessing's resource tracker); empty when it runs none."""
+        master = self.process("dataplane").get("pid")
+        children = Path(f"/proc/{master}/task/{master}/children")
+        if not master or not children.exists():
+            return []
+        workers = []
+        for pid in children.read_text().split():
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue  # gone meanwhile
+            if b"spawn_main" in command and b"resource_tracker" not in command:
+                workers.append(int(pid))
+        return workers
+
     @classmethod
     def from_environment(
         cls, home: Path, project: ProjectFile, service: str, environ: Mapping[str, str] | None = None

@@ -21,7 +21,6 @@ FUNCTION_LINES = 80
 SKIPPED = (".venv/", "vendor/", "tests/", "node_modules/", ".git/")
 
 LONG_MODULES = {
-    "migration_plan/drills/chaos.py",
     "migration_plan/plan/engine.py",
     "migration_plan/project/scaffold_templates.py",
     "migration_plan/supervisor/process.py",
@@ -34,7 +33,6 @@ LONG_FUNCTIONS = {
     "benchmarks/compare.py:main",
     "migration_plan/cli/drill_commands.py:drill",
     "migration_plan/drills/broker.py:run_broker_drill",
-    "migration_plan/drills/chaos.py:run_chaos",
     "migration_plan/drills/runner.py:run_drill",
     "strangler_proxy/dataplane/headers.py:prepare_request_headers",
     "strangler_proxy/dataplane/metrics.py:MetricsExporter.render",
