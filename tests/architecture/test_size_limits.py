@@ -31,7 +31,6 @@ LONG_MODULES = {
 """Modules over MODULE_LINES lines, to be split."""
 
 LONG_FUNCTIONS = {
-    "migration_plan/cli/drill_commands.py:drill",
     "migration_plan/drills/broker.py:run_broker_drill",
     "migration_plan/drills/chaos.py:run_chaos",
     "migration_plan/drills/runner.py:run_drill",
