@@ -23,17 +23,15 @@ import random
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from migration_plan.admin_client import AdminApiError
 from migration_plan.drills.chaos_load import ChaosLoad, ChaosLoadSettings, DeltaLedger
+from migration_plan.drills.chaos_report import ChaosResult, tally, write_chaos_report
 from migration_plan.drills.control import DrillControl
 from migration_plan.drills.load import WriteLedger
 from migration_plan.drills.profile import WriteProbe
-from migration_plan.drills.report import timeline_lines
 from migration_plan.drills.stack import StackAddresses
 from migration_plan.drills.writes import WriteCheck, read_counts, revert_writes
 from migration_plan.supervisor.control import ControlError
@@ -122,47 +120,6 @@ def plan_faults(seed: int, duration_s: float, targets: Sequence[str] = DEFAULT_T
         faults.append(fault)
         at += fault.down_s + rng.uniform(1.0, 4.0)
     return faults
-
-
-@dataclass
-class ChaosResult:
-    seed: int
-    started: float
-    duration_s: float
-    rate: float
-    acknowledged: int = 0
-    unknown: int = 0
-    refused: int = 0
-    not_sent: int = 0
-    lost_writes: int = 0
-    duplicated: int = 0
-    conflicts: int = 0
-    handovers: dict[str, int] = field(default_factory=dict)
-    """Flips and rollbacks by outcome (``flip new: done``, ``rollback legacy: refused 409`` ...)."""
-    writes: dict[str, int] = field(default_factory=dict)
-    events: list[tuple[float, str]] = field(default_factory=list)
-    reconciliation: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def event(self, label: str) -> float:
-        now = time.time()
-        self.events.append((now, label))
-        log.info("chaos: %s", label)
-        return now
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and self.lost_writes == 0 and self.duplicated == 0
-
-    def line(self) -> str:
-        """``drill chaos: seed=N acknowledged=N unknown=N lost_writes=N duplicated=N conflicts=N``."""
-        if self.error is not None:
-            return f"drill chaos: seed={self.seed} error ({self.error})"
-        return (
-            f"drill chaos: seed={self.seed} acknowledged={self.acknowledged} unknown={self.unknown} "
-            f"lost_writes={self.lost_writes} duplicated={self.duplicated} conflicts={self.conflicts}"
-        )
 
 
 class _Chaos:
@@ -319,6 +276,18 @@ class _Chaos:
                 return legacy, catalog
             time.sleep(1.0)
 
+    def run_faults(self, faults: list[Fault], began: float) -> None:
+        """Each fault at its moment after ``began``, then the rest of ``duration_s``."""
+        for fault in faults:
+            wait = began + fault.at - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            self.result.event(f"fault at +{fault.at:.1f} s: {fault.describe()}")
+            self.inject(fault)
+        remaining = began + self.options.duration_s - time.time()
+        if remaining > 0:
+            time.sleep(remaining)
+
     def conflict_count(self) -> int:
         return len(self.control.admin.request("GET", "/sync/conflicts?all=1")["conflicts"])
 
@@ -364,15 +333,7 @@ def run_chaos(
         load.start()
         loaded = True
         began = result.event(f"load started: {options.rate:g} writes/s from {options.clients} staff sessions")
-        for fault in faults:
-            wait = began + fault.at - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            result.event(f"fault at +{fault.at:.1f} s: {fault.describe()}")
-            chaos.inject(fault)
-        remaining = began + options.duration_s - time.time()
-        if remaining > 0:
-            time.sleep(remaining)
+        chaos.run_faults(faults, began)
         say("drill chaos: faults done, settling")
         chaos.bring_back(options.settle_timeout_s)
         load.stop()
@@ -380,14 +341,7 @@ def run_chaos(
         result.event("load drained")
         legacy, catalog = chaos.settle(products, options.settle_timeout_s)
         result.event("sides settled")
-        check = WriteCheck(
-            before,
-            legacy,
-            WriteLedger(acknowledged=load.ledger.acknowledged, unknown=load.ledger.unknown),
-            others={"catalog": catalog},
-            directions={p: -1 for p in options.down_products},
-            label=lambda product: f"product {product} stock",
-        )
+        check = _check(before, legacy, catalog, load.ledger, options)
         result.lost_writes, result.duplicated = check.lost, check.duplicated
         result.reconciliation = check.lines
         result.conflicts = chaos.conflict_count() - conflicts_before
@@ -400,7 +354,7 @@ def run_chaos(
                 load.stop()
             except RuntimeError as exc:
                 result.notes.append(str(exc))
-        _tally(result, load.ledger, load.not_sent)
+        tally(result, load.ledger, load.not_sent)
         try:
             chaos.bring_back(options.settle_timeout_s)
             chaos.back_to_legacy()
@@ -411,54 +365,19 @@ def run_chaos(
     return result
 
 
-def _tally(result: ChaosResult, ledger: DeltaLedger, not_sent: int) -> None:
-    result.acknowledged = ledger.writes["acknowledged"]
-    result.unknown = ledger.writes["unknown"]
-    result.refused = ledger.writes["refused"]
-    result.not_sent = not_sent
-    result.writes = dict(sorted(ledger.writes.items()))
-
-
-def write_chaos_report(result: ChaosResult, reports: Path) -> Path:
-    """``<stamp>-chaos-seed<N>.md``: the figures, every fault and handover as it happened, the ledger's
-    reconciliation per product and side; its last line is :meth:`ChaosResult.line`."""
-    reports.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromtimestamp(result.started, tz=UTC).strftime("%Y%m%d-%H%M%S")
-    path = reports / f"{stamp}-chaos-seed{result.seed}.md"
-    lines = [
-        f"# Drill chaos, seed {result.seed}",
-        "",
-        f"Faults for {result.duration_s:g} s under {result.rate:g} stock writes/s through the front door.",
-        "",
-        "| figure | value |",
-        "| --- | --- |",
-        f"| acknowledged writes | {result.acknowledged} |",
-        f"| writes of unknown outcome | {result.unknown} |",
-        f"| refused writes (nothing applied) | {result.refused} |",
-        f"| writes not sent (client still waiting) | {result.not_sent} |",
-        f"| lost writes (units) | {result.lost_writes} |",
-        f"| duplicated (units) | {result.duplicated} |",
-        f"| new sync conflicts | {result.conflicts} |",
-        "",
-        "## Writes by outcome",
-        "",
-        *[f"- {key}: {count}" for key, count in result.writes.items()],
-        "",
-        "## Handovers",
-        "",
-        *[f"- {key}: {count}" for key, count in sorted(result.handovers.items())],
-        "",
-        "## Timeline",
-        "",
-        *timeline_lines(result.events),
-        "",
-        "## Reconciliation against the client's ledger",
-        "",
-        *[f"- {line}" for line in result.reconciliation],
-        "",
-    ]
-    if result.notes:
-        lines += ["## Notes", "", *[f"- {note}" for note in result.notes], ""]
-    lines.append(result.line())
-    path.write_text("\n".join(lines) + "\n")
-    return path
+def _check(
+    before: dict[int, int],
+    legacy: dict[int, int],
+    catalog: dict[int, int],
+    ledger: DeltaLedger,
+    options: ChaosOptions,
+) -> WriteCheck:
+    """Each side's final stock against the client's ledger (the ``down`` products' writes lower it)."""
+    return WriteCheck(
+        before,
+        legacy,
+        WriteLedger(acknowledged=ledger.acknowledged, unknown=ledger.unknown),
+        others={"catalog": catalog},
+        directions={p: -1 for p in options.down_products},
+        label=lambda product: f"product {product} stock",
+    )
