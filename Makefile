@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: run test lint bench soak drill test-tools lock upgrade clean help test-django42
+.PHONY: run test lint bench soak drill test-tools lock upgrade clean help test-django42 wheel
 
 help:
 	@echo "make run    start the whole stack on 127.0.0.1 (SQLite, no Docker)"
@@ -79,6 +79,10 @@ test: $(INSTALLED) test-tools
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not load" $(PYTEST_ARGS); \
 	    status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 	$(BIN)/python -m pytest -m load $(PYTEST_ARGS); status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
+
+# The installable wheel (docs/adopt.md), built by the locked PyPA build frontend and hatchling: dist/.
+wheel: $(INSTALLED)
+	$(BIN)/python -m build --wheel --no-isolation --outdir dist .
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -3,7 +3,12 @@ outbox payloads, and the reader that resolves what a legacy order points at (cus
 
 from acl.orders.records import CURRENCY, OrderLineRecord, OrderRecord, OrderStatus
 from acl.orders.references import LegacyReferenceReader, LegacyReferences, ProductReference, referenced_ids
-from acl.orders.session_cart import CART_SESSION_KEY, EMPTY_CART, cart_quantities_from_session
+from acl.orders.session_cart import (
+    CART_SESSION_KEY,
+    EMPTY_CART,
+    cart_after_checkout,
+    cart_quantities_from_session,
+)
 from acl.orders.translators import (
     decode_order_status,
     encode_order_status,
@@ -22,6 +27,7 @@ __all__ = [
     "OrderRecord",
     "OrderStatus",
     "ProductReference",
+    "cart_after_checkout",
     "cart_quantities_from_session",
     "decode_order_status",
     "encode_order_status",

@@ -4,6 +4,8 @@
     consume               transport -> catalog (through its port), forever
     consume-orders        transport -> orders service (through its port), forever
     reverse               catalog's service_outbox -> monolith /internal/sync/apply, forever
+    forward               transport -> a project's service's /internal/sync/apply (STRANGLER_SYNC_FORWARD_URL,
+                          STRANGLER_SYNC_ORIGIN the service's origin), forever
     backfill catalog      copy every legacy product into the catalog (resumable; --restart)
     backfill orders       copy every legacy order into the orders service (resumable; --restart)
     reconcile catalog     compare both sides, and each side's stock changes against the other's
@@ -46,6 +48,7 @@ from acl.sync.bootstrap import (
     orders_consumer,
     orders_port,
     reverse_relay,
+    service_forward_consumer,
     sync_engine,
     transport,
 )
@@ -187,6 +190,31 @@ def _consume_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _forward(settings: SyncSettings, args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
+    engine = sync_engine(settings)
+    try:
+        with (
+            transport(settings, engine) as chosen,
+            service_forward_consumer(settings, engine, chosen) as consumer,
+        ):
+            log.info(
+                "consumer %s: %s stream %s -> %s",
+                consumer.name,
+                settings.transport,
+                settings.stream,
+                settings.forward_url,
+            )
+            direction = f"forward:{settings.origin}"[:20]
+            step = _LagRecorder(
+                consumer.run_once, lambda: combine(direction, chosen.backlog(consumer.name)), engine
+            )
+            _loop(step, stop, idle=0.0, health_port=args.health_port)
+    finally:
+        engine.dispose()
+    return 0
+
+
 def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     engine = sync_engine(settings)
@@ -266,6 +294,7 @@ def _parser() -> argparse.ArgumentParser:
         ("consume", "apply published legacy events to the catalog"),
         ("consume-orders", "apply published legacy order events to the orders service"),
         ("reverse", "apply the catalog's outbox to the monolith"),
+        ("forward", "apply published legacy events to a project's service (its /internal/sync/apply)"),
     ):
         worker = commands.add_parser(name, help=helptext)
         worker.add_argument("--health-port", type=int, default=None, help="serve /healthz and /readyz here")
@@ -285,7 +314,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-WORKERS = frozenset({"relay", "consume", "consume-orders", "reverse"})
+WORKERS = frozenset({"relay", "consume", "consume-orders", "reverse", "forward"})
 """The long-running commands (under ``strangler up``): their logs are JSON lines."""
 
 COMMANDS = {
@@ -293,6 +322,7 @@ COMMANDS = {
     "consume": _consume,
     "consume-orders": _consume_orders,
     "reverse": _reverse,
+    "forward": _forward,
     "backfill": _backfill,
     "reconcile": _reconcile,
     "lag": _lag,

@@ -14,6 +14,7 @@ from acl.catalog.source import read_only_engine
 from acl.orders.references import LegacyReferenceReader
 from acl.sync.catalog_consumer import CatalogConsumer
 from acl.sync.engines import is_postgres, make_engine
+from acl.sync.forward_consumer import ServiceForwardConsumer
 from acl.sync.inbox import Inbox
 from acl.sync.internal_client import MonolithInternalClient
 from acl.sync.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
@@ -38,6 +39,7 @@ __all__ = [
     "orders_consumer",
     "orders_port",
     "reverse_relay",
+    "service_forward_consumer",
     "sync_engine",
     "transport",
 ]
@@ -188,6 +190,28 @@ def orders_consumer(
         batch_size=settings.batch_size,
         wait=0.2,
     )
+
+
+@contextmanager
+def service_forward_consumer(
+    settings: SyncSettings, engine: Engine, source: Transport
+) -> Iterator[ServiceForwardConsumer]:
+    """The generic forward consumer of ``settings.origin``'s service, posting to ``settings.forward_url``
+    with the internal token; its inbox, offset and (on Redis) consumer group are ``forward-<origin>``."""
+    if not settings.forward_url:
+        raise RuntimeError("no service to forward to: set STRANGLER_SYNC_FORWARD_URL")
+    client = MonolithInternalClient(settings.forward_url, settings.internal_token())
+    try:
+        yield ServiceForwardConsumer(
+            source,
+            Inbox(engine, settings.forward_consumer),
+            client,
+            origin=settings.origin,
+            batch_size=settings.batch_size,
+            wait=0.2,
+        )
+    finally:
+        client.close()
 
 
 def measure_lag(settings: SyncSettings) -> list[DirectionLag]:

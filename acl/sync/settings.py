@@ -13,6 +13,7 @@ STRANGLER_SYNC_CATALOG_PORT           new_services.catalog.adapters.sync_port:cr
 STRANGLER_SYNC_ORDERS_ORIGIN          orders (the orders consumer's name and the orders service's origin tag)
 STRANGLER_SYNC_ORDERS_PORT            new_services.orders.adapters.sync_port:create_port
 ORDERS_DATABASE_URL                   the orders service's DB (.../services/orders/orders.sqlite3)
+STRANGLER_SYNC_FORWARD_URL            the service the generic forward consumer posts to (/internal/sync/apply)
 STRANGLER_LEGACY_URL                  http://127.0.0.1:8100
 LEGACYSHOP_INTERNAL_TOKEN             else the internal_token file in LEGACYSHOP_DATA_DIR or .../legacy
 STRANGLER_SYNC_POLL_INTERVAL          0.02 (seconds)
@@ -58,6 +59,7 @@ class SyncSettings(BaseSettings):
         "orders", pattern=r"^[a-z][a-z0-9_-]{0,39}$", validation_alias="STRANGLER_SYNC_ORDERS_ORIGIN"
     )
     orders_port_factory: str = Field(ORDERS_PORT_FACTORY, validation_alias="STRANGLER_SYNC_ORDERS_PORT")
+    forward_url: str | None = Field(None, validation_alias="STRANGLER_SYNC_FORWARD_URL")
     legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
     internal_token_value: str | None = Field(None, validation_alias="LEGACYSHOP_INTERNAL_TOKEN")
     legacy_data_dir: Path | None = Field(None, validation_alias="LEGACYSHOP_DATA_DIR")
@@ -67,6 +69,11 @@ class SyncSettings(BaseSettings):
     @property
     def home(self) -> Path:
         return self.strangler_home.resolve()
+
+    @property
+    def forward_consumer(self) -> str:
+        """The generic forward consumer's inbox, offset and consumer group: ``forward-<origin>``."""
+        return f"forward-{self.origin}"
 
     @property
     def legacy_database_url(self) -> str:

@@ -38,6 +38,7 @@ from migration_plan.drills import (
     run_scenarios,
     write_chaos_report,
 )
+from migration_plan.drills.chaos_config import chaos_options as chaos_options_of
 from migration_plan.drills.orders_crash import NAME as CRASH
 from migration_plan.drills.orders_crash import (
     CrashOptions,
@@ -92,7 +93,7 @@ _Rate = Annotated[
         "--rate",
         min=0.1,
         help="Requests per second of the load (default: --capacity-fraction of the route's capacity, "
-        "measured at the start of each drill; chaos: 20 stock writes/s).",
+        "measured at the start of each drill; chaos: stock writes/s, orders-crash: checkouts/s).",
         show_default=False,
     ),
 ]
@@ -102,7 +103,8 @@ _CapacityFraction = Annotated[
         "--capacity-fraction",
         min=0.05,
         max=1.0,
-        help="The load's share of the drilled route's measured capacity (without --rate).",
+        help="The load's share of the drilled route's capacity, measured at the start of each drill "
+        "(reads; chaos: stock writes; orders-crash: checkouts), without --rate.",
     ),
 ]
 _Token = Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")]
@@ -140,6 +142,9 @@ def drill(
         choices = f"{', '.join(SCENARIOS)}, {CRASH}"
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {choices}, 'all' or 'chaos'")
     project, project_file, profile = _profile(config, route)
+    chaos_options = (
+        _chaos_options(project, profile, seed, duration_s, rate, capacity_fraction) if chaos else None
+    )
     has_crash = project.drills is not None and project.drills.crash is not None
     # `all` runs the crash drill when the project describes one; `orders-crash` insists on it
     crash_section = _crash_section(project) if name == CRASH or (crash and has_crash) else None
@@ -165,21 +170,19 @@ def drill(
         if attach:
             stack = StackAddresses.from_environment(home or _default_home(), project, profile.service)
         else:
-            if home is None:
-                temporary = Path(tempfile.mkdtemp(prefix="strangler-drill-"))
-                home = temporary / "home"
-            own = OwnStack(home, project_file, profile.service, profile.upstream)
+            own, temporary = _own_stack(home, project_file, profile)
             say(f"starting a stack in {own.home}")
             stack = own.start()
         admin = AdminClient.connect(stack.admin_url, token, stack.home)
         try:
             if chaos:
-                outcome, report = _chaos(admin, stack, profile, seed, duration_s, rate, reports, say)
+                assert chaos_options is not None
+                outcome, report = _chaos(admin, stack, profile, chaos_options, reports, say)
             elif names:
                 results = _scenarios(admin, stack, profile, names, options, say)
             if crash_section is not None:
                 worker_env = own.environment if own is not None else {}
-                crashed = _run_crash(admin, stack, crash_section, worker_env, project_file, reports, say)
+                crashed = _run_crash(admin, stack, crash_section, worker_env, project_file, options, say)
         finally:
             admin.close()
     except (StackError, AdminApiError) as exc:
@@ -195,20 +198,42 @@ def drill(
         _conclude(console, reports, results, crashed)
 
 
-def _chaos(
-    admin: AdminClient,
-    stack: StackAddresses,
+def _own_stack(home: Path | None, project_file: Path, profile: DrillProfile) -> tuple[OwnStack, Path | None]:
+    """The drill's own stack (not started) in ``home``, else in a temporary folder (returned, to remove)."""
+    temporary = None
+    if home is None:
+        temporary = Path(tempfile.mkdtemp(prefix="strangler-drill-"))
+        home = temporary / "home"
+    return OwnStack(home, project_file, profile.service, profile.upstream), temporary
+
+
+def _chaos_options(
+    project: ProjectFile,
     profile: DrillProfile,
     seed: int,
     duration_s: float,
     rate: float | None,
+    capacity_fraction: float,
+) -> ChaosOptions:
+    """The chaos drill's options from strangler.toml and the command line; a clear error when the
+    project cannot say."""
+    try:
+        return chaos_options_of(
+            project, profile, seed=seed, duration_s=duration_s, rate=rate, capacity_fraction=capacity_fraction
+        )
+    except DrillProfileError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _chaos(
+    admin: AdminClient,
+    stack: StackAddresses,
+    profile: DrillProfile,
+    chaos_options: ChaosOptions,
     reports: Path,
     say: Callable[[str], None],
 ) -> tuple[ChaosResult, Path]:
-    """The chaos drill (at ``rate`` writes/s when given, else its default) and its report."""
-    chaos_options = ChaosOptions(seed=seed, duration_s=duration_s)
-    if rate is not None:
-        chaos_options = ChaosOptions(seed=seed, duration_s=duration_s, rate=rate)
+    """The chaos drill and its report."""
     chaos_control = DrillControl(admin, chaos_options.route, profile.upstream)
     outcome = run_chaos(stack, chaos_control, chaos_options, say=say)
     return outcome, write_chaos_report(outcome, reports.absolute())
@@ -270,17 +295,25 @@ def _run_crash(
     crash: tuple[DrillCrashSection, str],
     worker_env: dict[str, str],
     project_file: Path,
-    reports: Path,
+    drill_options: DrillOptions,
     say: Callable[[str], None],
 ) -> CrashResult:
+    """The crash drill, at ``--rate`` or ``--capacity-fraction`` of the checkouts the route sustains."""
     section, password = crash
     control = DrillControl(admin, section.route, section.upstream, match_json(section.match))
-    options = CrashOptions(section, password, worker_env=worker_env, cwd=project_file.absolute().parent)
+    options = CrashOptions(
+        section,
+        password,
+        rate=drill_options.rate,
+        capacity_fraction=drill_options.capacity_fraction,
+        worker_env=worker_env,
+        cwd=project_file.absolute().parent,
+    )
     try:
         result = run_orders_crash(stack, control, options, say=say)
     finally:
         control.remove_created()
-    write_crash_report(result, reports.absolute())
+    write_crash_report(result, drill_options.reports)
     return result
 
 

@@ -154,17 +154,26 @@ def add_route(
         str | None,
         typer.Option("--methods", "-m", help="Only these methods, comma separated (GET,HEAD); default all."),
     ] = None,
+    position: Annotated[
+        int | None,
+        typer.Option("--position", min=0, help="Its place in the table (0: first); default last."),
+    ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
     expected_version: ExpectOption = None,
 ) -> None:
-    """Add a route, served by legacy until it is flipped (`flip NAME canary --upstream U`)."""
+    """Add a route, served by legacy until it is flipped (`flip NAME canary --upstream U`).
+
+    The first rule that matches a request takes it: a route that narrows an earlier one (its writes,
+    say) goes before it with ``--position``."""
     match: dict[str, Any] = {"kind": kind, "path": path}
     if methods is not None:
         match["methods"] = parse_methods(methods)
     rule: dict[str, Any] = {"name": name, "match": match}
     body = {"rule": rule, "reason": reason, "expected_version": expected_version}
+    if position is not None:
+        body["position"] = position
     _print_result(_run(url, token, home, lambda a: a.request("POST", "/routes", body)))
 
 
@@ -233,7 +242,7 @@ def flip(
                 f"{name} goes from {current['action']['mode']} to {mode}, skipping {' and '.join(skipped)}",
                 yes,
             )
-    body = {
+    body: dict[str, Any] = {
         "mode": mode,
         "weight": weight,
         "upstream": upstream,

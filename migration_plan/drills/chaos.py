@@ -1,8 +1,14 @@
 """The chaos drill: a seeded random sequence of faults under a write load whose owner keeps moving.
 
-    prepare   a route for the stock writes (``POST /api/products/<id>/stock``) served by the legacy; the
-              ``down`` products topped up so that their falls never hit zero; the sides agree
-    load      staff clients move stock through the front door at a stated rate (:mod:`.chaos_load`)
+    prepare   a route for the write probe's writes (strangler.toml's ``[drills.write]``; the route, its
+              match and the counters from ``[drills.chaos]``: migration_plan/drills/chaos_config.py)
+              served by the legacy; the ``down`` counters topped up so that their falls never hit zero;
+              the sides agree
+    capacity  the staff clients send their writes back to back for ``probe_s`` seconds (the route on the
+              legacy): what the route sustains; the load then runs at ``capacity_fraction`` of it
+              (``rate``: fixed)
+    load      staff clients move the counters through the front door at that rate (:mod:`.chaos_load`);
+              the probe's writes are in the same ledger, never retried
     faults    for ``duration_s`` seconds, one after the other at random moments (``random.Random(seed)``):
               kill -9 of a process group (the supervisor restarts it), stop and later start of a process
               (sometimes with a flip or rollback while it is down, so while a backlog is pending), and
@@ -19,14 +25,15 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from migration_plan.admin_client import AdminApiError
+from migration_plan.drills.capacity import LoadRate, load_rate
+from migration_plan.drills.chaos_faults import DEFAULT_TARGETS, Fault, plan_faults
 from migration_plan.drills.chaos_load import ChaosLoad, ChaosLoadSettings, DeltaLedger
 from migration_plan.drills.chaos_report import ChaosResult, tally, write_chaos_report
 from migration_plan.drills.control import DrillControl
@@ -37,7 +44,6 @@ from migration_plan.drills.writes import WriteCheck, read_counts, revert_writes
 from migration_plan.supervisor.control import ControlError
 
 __all__ = [
-    "CHAOS_RULE_MATCH",
     "ChaosOptions",
     "ChaosResult",
     "Fault",
@@ -49,17 +55,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _stock_probe(auth: tuple[str, str]) -> WriteProbe:
-    """The chaos drill's stock counter: read from the product, moved by a ``delta`` write."""
-    return WriteProbe(
-        path="/api/products/{id}/stock", read="/api/products/{id}", field="stock", auth=auth, undo="delta"
-    )
-
-
-CHAOS_RULE_MATCH = {"kind": "pattern", "path": "/api/products/[0-9]+/stock", "methods": ["POST"]}
-"""The stock writes: the route whose owner the drill keeps moving."""
-
-DEFAULT_TARGETS = ("sync-relay", "sync-consume", "sync-reverse", "catalog", "legacy")
 SYNC_WORKERS = frozenset({"sync-relay", "sync-consume", "sync-reverse"})
 TOP_UP = 1000
 """Units added to each ``down`` product before the drill (and taken back after it)."""
@@ -67,59 +62,29 @@ TOP_UP = 1000
 
 @dataclass(frozen=True)
 class ChaosOptions:
+    probe: WriteProbe
+    """The writes (``undo``: the body key of a move) and their counters, read on each side; its ``auth``
+    is the user who logs in (``login``) for the load's sessions."""
+    rule_match: Mapping[str, Any]
+    """The writes' route: the rule the drill creates when it is missing, whose owner it keeps moving."""
+    login: str = "/accounts/login/"
     seed: int = 1
     duration_s: float = 60.0
     """How long faults are injected (the load runs as long, plus the settling)."""
-    rate: float = 20.0
-    """Stock writes per second, all clients together."""
+    rate: float | None = None
+    """Stock writes per second, all clients together; None: ``capacity_fraction`` of what the route
+    sustains, measured at the start of the drill."""
+    capacity_fraction: float = 0.5
+    probe_s: float = 3.0
+    """How long the capacity probe writes back to back."""
     clients: int = 4
-    route: str = "chaos-stock"
+    route: str = "drill-chaos"
     up_products: tuple[int, ...] = (1, 2, 3)
     down_products: tuple[int, ...] = (4, 5, 6)
     targets: tuple[str, ...] = DEFAULT_TARGETS
     drain_timeout_s: float = 5.0
     """The handover's wait for the old owner's sync on each flip and rollback (never forced)."""
     settle_timeout_s: float = 120.0
-    staff: tuple[str, str] = ("staff", "staff-password-123")
-
-
-@dataclass(frozen=True)
-class Fault:
-    at: float
-    """Seconds after the load started, not before which the fault is injected."""
-    kind: str
-    """kill | stop | flip"""
-    target: str | None = None
-    down_s: float = 0.0
-    """stop: how long the process stays down."""
-    flip_while_down: bool = False
-    """stop: flip or roll back the route halfway through the outage (a backlog is then pending)."""
-
-    def describe(self) -> str:
-        if self.kind == "kill":
-            return f"kill -9 {self.target}"
-        if self.kind == "stop":
-            extra = ", flip while it is down" if self.flip_while_down else ""
-            return f"stop {self.target} for {self.down_s:.1f} s{extra}"
-        return "flip the route to the other side"
-
-
-def plan_faults(seed: int, duration_s: float, targets: Sequence[str] = DEFAULT_TARGETS) -> list[Fault]:
-    """The seed's fault sequence: the same seed gives the same faults at the same moments."""
-    rng = random.Random(seed)
-    faults: list[Fault] = []
-    at = rng.uniform(1.0, 3.0)
-    while at < duration_s - 2.0:
-        draw = rng.random()
-        if draw < 0.3:
-            fault = Fault(at, "kill", rng.choice(targets))
-        elif draw < 0.6:
-            fault = Fault(at, "stop", rng.choice(targets), rng.uniform(1.5, 5.0), rng.random() < 0.5)
-        else:
-            fault = Fault(at, "flip")
-        faults.append(fault)
-        at += fault.down_s + rng.uniform(1.0, 4.0)
-    return faults
 
 
 class _Chaos:
@@ -145,7 +110,7 @@ class _Chaos:
         except AdminApiError as exc:
             if exc.status != 404:
                 raise
-            rule = {"name": route, "match": CHAOS_RULE_MATCH}
+            rule = {"name": route, "match": dict(self.options.rule_match)}
             body = {"rule": rule, "position": 0, "reason": f"drill chaos: create {route}"}
             admin.request("POST", "/routes", body)
         self.back_to_legacy()
@@ -263,7 +228,7 @@ class _Chaos:
         deadline = time.monotonic() + timeout
         agreed = 0
         while True:
-            probe = _stock_probe(self.options.staff)
+            probe = self.options.probe
             legacy = read_counts(self.stack.legacy_url, probe, products)
             catalog = read_counts(self.stack.service_url, probe, products)
             agreed = agreed + 1 if legacy == catalog else 0
@@ -300,21 +265,23 @@ def run_chaos(
     say: Callable[[str], None] = lambda _: None,
 ) -> ChaosResult:
     """Run the chaos drill for ``options.seed``; the stack is put back even when the drill fails."""
-    result = ChaosResult(options.seed, time.time(), options.duration_s, options.rate)
+    result = ChaosResult(options.seed, time.time(), options.duration_s)
     chaos = _Chaos(stack, control, options, result)
     faults = plan_faults(options.seed, options.duration_s, chaos.targets)
     products = options.up_products + options.down_products
-    auth = options.staff
+    auth = options.probe.auth or ("", "")  # who logs in: chaos_config insists on a user
     say(f"drill chaos: seed {options.seed}, {len(faults)} faults over {options.duration_s:g} s")
-    probe = _stock_probe(auth)
+    probe = options.probe
     original = read_counts(stack.legacy_url, probe, products)
     topped = {p: original[p] + (TOP_UP if p in options.down_products else 0) for p in products}
     load = ChaosLoad(
         ChaosLoadSettings(
             stack.front_url,
+            write_path=probe.path,
+            delta_key=probe.undo or "delta",
+            login=options.login,
             up_products=options.up_products,
             down_products=options.down_products,
-            rate=options.rate,
             clients=options.clients,
             staff=auth,
             seed=options.seed,
@@ -330,9 +297,12 @@ def run_chaos(
                 f"the sides disagree before the load: legacy {before}, catalog {catalog_before}"
             )
         conflicts_before = chaos.conflict_count()
-        load.start()
         loaded = True
-        began = result.event(f"load started: {options.rate:g} writes/s from {options.clients} staff sessions")
+        result.pace = _pace(load, options)
+        if result.pace.capacity is not None:
+            result.event(f"capacity measured: {result.pace.capacity.describe()}")
+        load.start(result.pace.rate)
+        began = result.event(f"load started: {result.pace.describe()} from {options.clients} staff sessions")
         chaos.run_faults(faults, began)
         say("drill chaos: faults done, settling")
         chaos.bring_back(options.settle_timeout_s)
@@ -381,3 +351,11 @@ def _check(
         directions={p: -1 for p in options.down_products},
         label=lambda product: f"product {product} stock",
     )
+
+
+def _pace(load: ChaosLoad, options: ChaosOptions) -> LoadRate:
+    """``options.rate``, else ``capacity_fraction`` of the stock writes the route sustains now."""
+    if options.rate is not None:
+        load.log_in()
+        return LoadRate(options.rate)
+    return load_rate(load.measure_capacity(options.probe_s), options.capacity_fraction)

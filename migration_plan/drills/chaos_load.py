@@ -1,14 +1,16 @@
-"""The chaos drill's write load: signed stock moves through the front door, as staff in a session.
+"""The chaos drill's write load: signed counter moves through the front door, as a user in a session.
 
-Each client logs in once through the front door (``/accounts/login/``, the monolith's form), then sends
-``POST /api/products/<id>/stock {"delta": d}`` with its session cookie and CSRF token at a fixed rate.
-The same request is valid on both sides: the monolith checks the session itself; for the catalog the
-proxy turns the session into the signed identity the service trusts, so the writes follow the route's
-owner through every flip and rollback (HTTP basic auth would only ever reach the monolith).
+Each client logs in once through the front door (the monolith's login form, ``login``), then sends
+``POST <write_path> {<delta_key>: d}`` (``{id}`` the counter's id; strangler.toml's ``[drills.write]``)
+with its session cookie and CSRF token: first back to back for a few seconds (``measure_capacity``: what
+the route sustains), then at a stated rate (``start``). The same request is valid on both sides: the
+monolith checks the session itself; for the service the proxy turns the session into the signed
+identity the service trusts, so the writes follow the route's owner through every flip and rollback
+(HTTP basic auth would only ever reach the monolith).
 
-Products are split in two: ``up`` products only ever get positive moves, ``down`` products only
-negative ones, so a product's net move tells lost moves (short of the acknowledged ones) apart from
-duplicated ones (beyond the acknowledged plus the unknown ones), whatever the order of the moves.
+Counters are split in two: ``up`` ones only ever get positive moves, ``down`` ones only negative
+ones, so a counter's net move tells lost moves (short of the acknowledged ones) apart from duplicated
+ones (beyond the acknowledged plus the unknown ones), whatever the order of the moves.
 
 Every write's outcome goes to the :class:`DeltaLedger`: acknowledged (2xx), refused (a clear answer that
 nothing was applied: 4xx, the front door's ``writes_fenced`` / ``circuit_open`` 503 or
@@ -21,13 +23,14 @@ from __future__ import annotations
 import random
 import re
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx2
 
+from migration_plan.drills.capacity import Capacity
 from migration_plan.drills.load import TARGET_HEADER
+from migration_plan.drills.pacing import measure_closed_loop, paced_starts
 
 __all__ = ["NOT_SENT_ERRORS", "ChaosLoad", "ChaosLoadSettings", "DeltaLedger", "LoginFailed"]
 
@@ -44,15 +47,20 @@ class LoginFailed(Exception):
 @dataclass(frozen=True)
 class ChaosLoadSettings:
     front_url: str
+    write_path: str
+    """The write, ``{id}`` the counter's id."""
+    delta_key: str = "delta"
+    """The body key of the move."""
+    login: str = "/accounts/login/"
+    """The monolith's login form, through the front door."""
     up_products: tuple[int, ...] = (1, 2, 3)
     down_products: tuple[int, ...] = (4, 5, 6)
-    rate: float = 20.0
-    """Writes per second, all clients together."""
     clients: int = 4
     max_delta: int = 3
     """Each move is 1..max_delta units (negative on ``down`` products)."""
     timeout_s: float = 10.0
-    staff: tuple[str, str] = ("staff", "staff-password-123")
+    staff: tuple[str, str] = ("", "")
+    """Who logs in: user and password."""
     seed: int = 1
 
 
@@ -97,17 +105,18 @@ class ChaosLoad:
 
     def login(self) -> httpx2.Client:
         """A client holding a staff session (cookie ``sessionid``) and its CSRF cookie."""
+        login = self.settings.login
         client = httpx2.Client(base_url=self.settings.front_url, timeout=self.settings.timeout_s)
         try:
-            page = client.get("/accounts/login/")
+            page = client.get(login)
             found = _CSRF_FIELD.search(page.text)
             if page.status_code != 200 or found is None:
-                raise LoginFailed(f"GET /accounts/login/ answered {page.status_code} without a CSRF token")
+                raise LoginFailed(f"GET {login} answered {page.status_code} without a CSRF token")
             user, password = self.settings.staff
             answer = client.post(
-                "/accounts/login/",
+                login,
                 data={"username": user, "password": password, "csrfmiddlewaretoken": found.group(1)},
-                headers={"Referer": f"{self.settings.front_url}/accounts/login/"},
+                headers={"Referer": f"{self.settings.front_url}{login}"},
             )
             if answer.status_code != 302 or "sessionid" not in client.cookies:
                 raise LoginFailed(f"logging in as {user} answered {answer.status_code}: {answer.text[:200]}")
@@ -116,13 +125,36 @@ class ChaosLoad:
             raise
         return client
 
-    def start(self) -> None:
-        settings = self.settings
-        for index in range(settings.clients):
+    def log_in(self) -> None:
+        """Log every client in (once)."""
+        while len(self._clients) < self.settings.clients:
             self._clients.append(self.login())
-            rng = random.Random(f"{settings.seed}-{index}")
+
+    def measure_capacity(self, seconds: float) -> Capacity:
+        """The stock writes the route sustains: every client writes back to back for ``seconds``. These
+        are writes like the load's: each goes to the ledger, none is retried."""
+        self.log_in()
+        rngs = {
+            id(client): random.Random(f"{self.settings.seed}-probe-{n}")
+            for n, client in enumerate(self._clients)
+        }
+
+        def write(client: httpx2.Client) -> bool:
+            rng = rngs[id(client)]
+            product = rng.choice(self.products)
+            return self._write(client, product, rng.randint(1, self.settings.max_delta)) == "acknowledged"
+
+        return measure_closed_loop(self._clients, write, seconds=seconds, what="stock writes")
+
+    def start(self, rate: float) -> None:
+        """The clients write at ``rate`` writes per second, all together, until ``stop()``."""
+        if rate <= 0:
+            raise ValueError("the write rate must be more than 0")
+        self.log_in()
+        for index, client in enumerate(self._clients):
+            rng = random.Random(f"{self.settings.seed}-{index}")
             thread = threading.Thread(
-                target=self._run, args=(self._clients[-1], rng), name=f"chaos-load-{index}", daemon=True
+                target=self._run, args=(client, rng, rate), name=f"chaos-load-{index}", daemon=True
             )
             self._threads.append(thread)
         for thread in self._threads:
@@ -137,34 +169,28 @@ class ChaosLoad:
         if self._errors:
             raise RuntimeError(f"a chaos load client failed: {self._errors[0]!r}") from self._errors[0]
 
-    def _run(self, client: httpx2.Client, rng: random.Random) -> None:
+    def _run(self, client: httpx2.Client, rng: random.Random, rate: float) -> None:
         try:
-            interval = self.settings.clients / self.settings.rate
-            due = time.monotonic() + rng.random() * interval
-            while not self._stop.is_set():
-                now = time.monotonic()
-                if now < due:
-                    self._stop.wait(due - now)
-                    continue
-                due += interval
-                if due < time.monotonic():  # the last answer came late: skip the writes it delayed
-                    skipped = int((time.monotonic() - due) / interval) + 1
+            for skipped in paced_starts(self._stop, self.settings.clients / rate, rng):
+                if skipped:
                     with self._lock:
                         self.not_sent += skipped
-                    due += skipped * interval
                 product = rng.choice(self.products)
                 units = rng.randint(1, self.settings.max_delta)
                 self._write(client, product, units)
         except BaseException as exc:  # reported by stop()
             self._errors.append(exc)
 
-    def _write(self, client: httpx2.Client, product: int, units: int) -> None:
+    def _write(self, client: httpx2.Client, product: int, units: int) -> str:
+        """One write, never retried; its outcome (acknowledged, refused, unknown) goes to the ledger."""
         delta = units * self.direction(product)
         token = client.cookies.get("csrftoken") or ""
         cause: str | None
         try:
             response = client.post(
-                f"/api/products/{product}/stock", json={"delta": delta}, headers={"X-CSRFToken": token}
+                self.settings.write_path.replace("{id}", str(product)),
+                json={self.settings.delta_key: delta},
+                headers={"X-CSRFToken": token},
             )
         except httpx2.ConnectError:
             outcome, cause = "refused", "no connection to the front door"
@@ -176,6 +202,7 @@ class ChaosLoad:
                 cause = f"by {response.headers.get(TARGET_HEADER, 'an unknown side')}"
         with self._lock:
             self.ledger.record(product, units, outcome, cause)
+        return outcome
 
 
 def _judge(response: httpx2.Response) -> tuple[str, str | None]:

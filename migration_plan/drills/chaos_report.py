@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from migration_plan.drills.capacity import LoadRate, pace_figures, pace_rows
 from migration_plan.drills.chaos_load import DeltaLedger
 from migration_plan.drills.report import timeline_lines
 
@@ -22,7 +23,8 @@ class ChaosResult:
     seed: int
     started: float
     duration_s: float
-    rate: float
+    pace: LoadRate | None = None
+    """The load's rate and the capacity it was derived from (None: the drill failed before)."""
     acknowledged: int = 0
     unknown: int = 0
     refused: int = 0
@@ -54,7 +56,8 @@ class ChaosResult:
             return f"drill chaos: seed={self.seed} error ({self.error})"
         return (
             f"drill chaos: seed={self.seed} acknowledged={self.acknowledged} unknown={self.unknown} "
-            f"lost_writes={self.lost_writes} duplicated={self.duplicated} conflicts={self.conflicts}"
+            f"lost_writes={self.lost_writes} duplicated={self.duplicated} conflicts={self.conflicts} "
+            f"{pace_figures(self.pace)}"
         )
 
 
@@ -76,10 +79,11 @@ def write_chaos_report(result: ChaosResult, reports: Path) -> Path:
     lines = [
         f"# Drill chaos, seed {result.seed}",
         "",
-        f"Faults for {result.duration_s:g} s under {result.rate:g} stock writes/s through the front door.",
+        f"Faults for {result.duration_s:g} s under stock writes through the front door.",
         "",
         "| figure | value |",
         "| --- | --- |",
+        *pace_rows(result.pace),
         f"| acknowledged writes | {result.acknowledged} |",
         f"| writes of unknown outcome | {result.unknown} |",
         f"| refused writes (nothing applied) | {result.refused} |",

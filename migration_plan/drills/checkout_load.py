@@ -3,7 +3,9 @@
 Each customer logs in once on the monolith's form (through the front door), then loops: empty the
 session cart (``DELETE <empty_cart>``: what a refused checkout left there is let go), put one or two
 products in it (``POST <cart> {product_id, quantity}``, the monolith's), then check the cart out
-(``POST <checkout> {}`` with the CSRF token and an ``Idempotency-Key`` of its own), as a browser does.
+(``POST <checkout> {}`` with the CSRF token and an ``Idempotency-Key`` of its own), as a browser does:
+first back to back for a few seconds (``measure_capacity``: the checkouts the route sustains), then at a
+stated rate of checkouts (``start``; a customer whose last checkout came back late skips, never queues).
 Every checkout goes to the :class:`CheckoutLedger`: acknowledged (201 with an order number and its
 lines), refused (any other clear answer: out of stock, empty cart, the front door's "not sent" 5xx), or
 unknown (no answer, a timeout, any other 5xx: the service may have placed the order before it died).
@@ -21,8 +23,10 @@ from dataclasses import dataclass, field
 
 import httpx2
 
+from migration_plan.drills.capacity import Capacity
 from migration_plan.drills.chaos_load import NOT_SENT_ERRORS, LoginFailed
 from migration_plan.drills.checkout_checks import Checkout, CheckoutLedger
+from migration_plan.drills.pacing import measure_closed_loop, paced_starts
 
 __all__ = ["CheckoutLoad", "CheckoutLoadSettings", "Customer", "StockWatch", "error_code", "judge_checkout"]
 
@@ -95,6 +99,8 @@ class CheckoutLoad:
         self.ledger = CheckoutLedger()
         self.customers: list[Customer] = []
         self.cart_failures = 0
+        self.not_sent = 0
+        """Checkouts skipped because their customer was still waiting for the previous one."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -129,11 +135,25 @@ class CheckoutLoad:
         with self._lock:
             return len(self.ledger.acknowledged)
 
-    def start(self) -> None:
+    def measure_capacity(self, seconds: float) -> Capacity:
+        """The checkouts the route sustains: every customer checks out back to back for ``seconds``.
+        These are checkouts like the load's (in the ledger, one key each, never retried here)."""
+        rngs = {c.username: random.Random(f"{self.settings.seed}-probe-{c.username}") for c in self.customers}
+        return measure_closed_loop(
+            self.customers,
+            lambda customer: self._cycle(customer, rngs[customer.username]).acknowledged,
+            seconds=seconds,
+            what="checkouts",
+        )
+
+    def start(self, rate: float) -> None:
+        """The customers check out ``rate`` times a second, all together, until ``stop()``."""
+        if rate <= 0:
+            raise ValueError("the checkout rate must be more than 0")
         for index, customer in enumerate(self.customers):
             rng = random.Random(f"{self.settings.seed}-{index}")
             thread = threading.Thread(
-                target=self._run, args=(customer, rng), name=f"checkout-load-{index}", daemon=True
+                target=self._run, args=(customer, rng, rate), name=f"checkout-load-{index}", daemon=True
             )
             self._threads.append(thread)
             thread.start()
@@ -149,16 +169,24 @@ class CheckoutLoad:
         for customer in self.customers:
             customer.client.close()
 
-    def _run(self, customer: Customer, rng: random.Random) -> None:
+    def _run(self, customer: Customer, rng: random.Random, rate: float) -> None:
         try:
-            while not self._stop.is_set():
-                self._empty(customer)
-                for product in rng.sample(self.settings.products, rng.randint(1, 2)):
-                    self._add(customer, product, rng.randint(1, 2))
-                self._checkout(customer, f"drill-{customer.username}-{customer.tried}")
-                customer.tried += 1
+            for skipped in paced_starts(self._stop, len(self.customers) / rate, rng):
+                if skipped:
+                    with self._lock:
+                        self.not_sent += skipped
+                self._cycle(customer, rng)
         except BaseException as exc:  # reported by stop()
             self._errors.append(exc)
+
+    def _cycle(self, customer: Customer, rng: random.Random) -> Checkout:
+        """Empty the cart, fill it with one or two products, check it out under a key of its own."""
+        self._empty(customer)
+        for product in rng.sample(self.settings.products, rng.randint(1, 2)):
+            self._add(customer, product, rng.randint(1, 2))
+        entry = self._checkout(customer, f"drill-{customer.username}-{customer.tried}")
+        customer.tried += 1
+        return entry
 
     def _empty(self, customer: Customer) -> None:
         try:

@@ -114,3 +114,15 @@ class DrillControl:
         query = f"/audit?actor=guard&target={quote(self.route)}&since={quote(since.isoformat())}&limit=20"
         entries = self.admin.request("GET", query)["entries"]
         return sorted(entries, key=lambda entry: entry["at"])
+
+    def guard_rollbacks_elsewhere(self, since: datetime) -> list[dict[str, Any]]:
+        """Rollbacks the guards made on routes other than the drilled one since ``since``, oldest first:
+        a drill must not move the rest of the table (its load may have been more than the stack sustains)."""
+        query = f"/audit?actor=guard&since={quote(since.isoformat())}&limit=50"
+        entries = self.admin.request("GET", query)["entries"]
+        others = [
+            entry
+            for entry in entries
+            if entry.get("action") == "rollback" and entry.get("target") != self.route
+        ]
+        return sorted(others, key=lambda entry: entry["at"])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from migration_plan.drills.capacity import LoadRate, pace_figures, pace_rows
 from migration_plan.drills.report import timeline_lines
 
 __all__ = ["NAME", "CrashResult", "write_crash_report"]
@@ -37,7 +38,9 @@ class CrashResult:
     recovered_s: float | None = None
     """From the kill to the moment the service reported nothing pending."""
     rate: float = 0.0
-    """Checkouts per second over the load."""
+    """Checkout attempts per second over the load, as it ran."""
+    pace: LoadRate | None = None
+    """The rate the load was set to and the capacity it was derived from."""
     stock_lines: list[str] = field(default_factory=list)
     order_lines: list[str] = field(default_factory=list)
     refusals: dict[str, int] = field(default_factory=dict)
@@ -62,7 +65,7 @@ class CrashResult:
         return (
             f"drill {NAME}: acknowledged={self.acknowledged} lost_writes={self.lost_writes} "
             f"oversold={self.oversold} unfinished={self.unfinished + self.unreleased} held={self.held} "
-            f"unknown={self.unknown} older_than_s={self.older_than_s:g}"
+            f"unknown={self.unknown} older_than_s={self.older_than_s:g} {pace_figures(self.pace)}"
         )
 
 
@@ -82,6 +85,7 @@ def write_crash_report(result: CrashResult, reports: Path) -> Path:
         "",
         "| figure | value |",
         "| --- | --- |",
+        *pace_rows(result.pace),
         f"| acknowledged checkouts (orders) | {result.acknowledged} |",
         f"| of which after the restart | {result.acknowledged_after_restart} |",
         f"| refused checkouts | {result.refused} |",

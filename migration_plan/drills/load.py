@@ -26,9 +26,19 @@ import aiohttp
 
 from migration_plan.drills.profile import DrillProfile, Read
 
-__all__ = ["LoadGenerator", "LoadSettings", "Sample", "WriteLedger", "draw_read"]
+__all__ = [
+    "PAGE_SHARE",
+    "LoadGenerator",
+    "LoadSettings",
+    "Sample",
+    "WriteLedger",
+    "draw_probe_read",
+    "draw_read",
+]
 
 TARGET_HEADER = "x-strangler-target"
+PAGE_SHARE = 0.3
+"""Share of a drill's requests that are the monolith's own reads (when the profile names some)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ class LoadSettings:
     concurrency: int = 8
     write_share: float = 0.025
     """Share of the requests that are the probe's writes (0, or a profile without a probe: no writes)."""
-    page_share: float = 0.3
+    page_share: float = PAGE_SHARE
     """Share of the requests that are the monolith's own reads (the legacy's own traffic)."""
     timeout_s: float = 5.0
     seed: int = 7
@@ -215,3 +225,11 @@ def draw_read(profile: DrillProfile, reads: tuple[Read, ...], rng: random.Random
     """One of ``reads`` by weight, its ``{id}`` one of the profile's ids."""
     read = rng.choices(reads, weights=[read.weight for read in reads])[0]
     return profile.path(read, rng.choice(profile.ids))
+
+
+def draw_probe_read(profile: DrillProfile, page_share: float, rng: random.Random) -> str:
+    """A read of the drill's mix without its writes: one of the monolith's own reads ``page_share`` of
+    the time (when the profile has some), else one of the drilled route's."""
+    if profile.legacy_reads and rng.random() < page_share:
+        return draw_read(profile, profile.legacy_reads, rng)
+    return draw_read(profile, profile.reads, rng)

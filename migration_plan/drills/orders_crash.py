@@ -4,7 +4,9 @@ recovery worker must leave nothing behind.
 
     prepare   the checkout route exists and serves the service (its guard off for the drill: the drill
               is about the service's crash, not about a rollback); the products' stock is read
-    load      each customer (a session of their own) fills the session cart and checks it out, in a loop
+    capacity  the customers check out back to back for ``probe_s`` seconds (the route on the service):
+              the checkouts it sustains; the load runs at ``capacity_fraction`` of it (``rate``: fixed)
+    load      each customer (a session of their own) fills the session cart and checks it out, paced
     kill      once checkouts are acknowledged, kill -9 of the service's process group in the middle of them
     restart   the supervisor restarts it (``strangler start`` when it does not); the load goes on a while
     drain     stop the load and wait for every checkout in flight
@@ -34,6 +36,7 @@ from typing import Any
 import httpx2
 
 from migration_plan.admin_client import AdminApiError
+from migration_plan.drills.capacity import LoadRate, load_rate
 from migration_plan.drills.checkout_checks import check_stock, missing_orders
 from migration_plan.drills.checkout_load import CheckoutLoad, CheckoutLoadSettings, StockWatch
 from migration_plan.drills.control import DrillControl
@@ -52,6 +55,12 @@ class CrashOptions:
     section: DrillCrashSection
     """strangler.toml's ``[drills.crash]``."""
     password: str = field(repr=False)
+    rate: float | None = None
+    """Checkouts per second, all customers together; None: ``capacity_fraction`` of the checkouts the
+    route sustains, measured at the start of the drill."""
+    capacity_fraction: float = 0.5
+    probe_s: float = 3.0
+    """How long the capacity probe checks out back to back."""
     before_kill_acknowledged: int = 5
     """Acknowledged checkouts before the kill (the load is really flowing)."""
     restart_timeout_s: float = 30.0
@@ -305,8 +314,14 @@ def _checkouts_through_a_crash(
     options, result, section = crash.options, crash.result, crash.section
     load.login()
     watch.start()
-    began = result.event(f"load started: {section.customers} customers")
-    load.start()
+    if options.rate is not None:
+        result.pace = LoadRate(options.rate)
+    else:
+        result.pace = load_rate(load.measure_capacity(options.probe_s), options.capacity_fraction)
+        assert result.pace.capacity is not None
+        result.event(f"capacity measured: {result.pace.capacity.describe()}")
+    began = result.event(f"load started: {section.customers} customers, {result.pace.describe()}")
+    load.start(result.pace.rate)
     deadline = time.monotonic() + 60
     while load.acknowledged < options.before_kill_acknowledged:
         if time.monotonic() > deadline:

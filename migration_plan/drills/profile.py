@@ -207,14 +207,13 @@ def drill_profile(
         )
     if planned is not None:
         assert route is not None
-        match = planned[0]
         return DrillProfile(
             route=route,
             upstream=service.upstream_name,
             service=service.name,
             service_health=service.health,
-            reads=reads or _reads_of(match) or _no_reads(route),
-            match=match,
+            reads=reads or _reads_of(planned[0]) or _no_reads(route),
+            match=planned[0],
             legacy_reads=legacy_reads,
             ids=ids,
             write=write,

@@ -50,6 +50,8 @@ class DrillResult:
     """The load's rate, and the route's capacity it was derived from (measured at the drill's start)."""
     events: list[tuple[float, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    collateral: list[str] = field(default_factory=list)
+    """Other routes the guards rolled back while the drill ran (each as ``route (reason)``)."""
     skipped: str | None = None
     error: str | None = None
 
@@ -100,6 +102,13 @@ class DrillResult:
             )
         checks.append(
             TargetCheck("0 acknowledged writes lost", self.lost_writes == 0, f"{self.lost_writes} lost")
+        )
+        checks.append(
+            TargetCheck(
+                "no other route rolled back by its guard during the drill",
+                not self.collateral,
+                "none" if not self.collateral else "; ".join(self.collateral),
+            )
         )
         return checks
 

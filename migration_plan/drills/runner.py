@@ -262,6 +262,7 @@ def run_drill(
             result.notes.extend(ctx.notes)
     if recovered:
         ctx.event("stack recovered")
+    _check_collateral(result, control)
     _read_load(result, scenario, load, load_started, action_end)
     _reconcile(result, stack, profile, counts_before, load.ledger)
     return result
@@ -311,6 +312,19 @@ def _reconcile(
     result.lost_writes = check.lost
     result.reconciliation = check.lines
     result.notes.extend(revert_writes(stack.legacy_url, probe, counts_before))
+
+
+def _check_collateral(result: DrillResult, control: DrillControl) -> None:
+    """Other routes the guards rolled back while the drill ran fail it: a drill leaves the rest alone."""
+    since = datetime.fromtimestamp(result.started, tz=UTC)
+    for entry in control.guard_rollbacks_elsewhere(since):
+        result.collateral.append(f"{entry.get('target')} ({entry.get('reason')})")
+    if result.collateral:
+        result.notes.append(
+            "the guards rolled back other routes while the drill ran (the drill does not put them back): "
+            "its load, with the locust companion's, was more than the stack sustains beside them; run it "
+            "with a lower --capacity-fraction, or look at those routes first"
+        )
 
 
 def run_scenarios(

@@ -12,7 +12,7 @@ __all__ = ["EndpointFigures", "FailureReason", "LoadSummary", "read_failures_csv
 
 
 def _number(value: str | None) -> float:
-    if value in (None, "", "N/A"):
+    if value is None or value in ("", "N/A"):
         return 0.0
     return float(value)
 

@@ -23,6 +23,15 @@ password_env = "DRILL_PASSWORD"
 undo = "delta"                      # the drill undoes its writes by posting {undo: -n}; omitted: they stay
 check_service = false               # also check the service's own counter (it syncs the writes back)
 
+[drills.chaos]                      # `strangler drill chaos`: faults under writes whose owner keeps moving
+route = "drill-chaos"               # the route of [drills.write]'s writes (created when missing, with
+match = { kind = "pattern", path = "/api/counters/[0-9]+", methods = ["POST"] }   # this match; default:
+                                    # the write path, {id} as [0-9]+, POST)
+login = "/accounts/login/"          # [drills.write]'s user logs in on the monolith (a Django login form):
+                                    # a session follows the writes to either side, basic auth would not
+up = [1, 2, 3]                      # counters only moved up (by 1 to 3 of [drills.write] undo's key)
+down = [4, 5, 6]                    # counters only moved down (topped up first, put back afterwards)
+
 [drills.crash]                      # `strangler drill orders-crash`: the checkout service killed under load
 route = "drill-checkout"            # the checkout route (created when missing, with this match)
 match = { kind = "prefix", path = "/api/checkouts" }
@@ -52,7 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from strangler_proxy.routes import RuleMatch
 
-__all__ = ["DrillCrashSection", "DrillReadSection", "DrillWriteSection", "DrillsSection"]
+__all__ = ["DrillChaosSection", "DrillCrashSection", "DrillReadSection", "DrillWriteSection", "DrillsSection"]
 
 _PATH = r"^/\S*$"
 
@@ -94,6 +103,23 @@ class DrillWriteSection(_Section):
         placeholders = "{id}" in self.path or "{id}" in self.read
         if not placeholders and len(self.ids) > 1:
             raise ValueError("several ids need {id} in path or read")
+        return self
+
+
+class DrillChaosSection(_Section):
+    """The chaos drill: [drills.write]'s writes, sent in sessions, on a route whose owner keeps moving."""
+
+    route: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")] = "drill-chaos"
+    match: RuleMatch | None = None
+    login: Annotated[str, Field(pattern=_PATH)] = "/accounts/login/"
+    up: Annotated[list[int], Field(min_length=1, max_length=50)]
+    down: Annotated[list[int], Field(min_length=1, max_length=50)]
+
+    @model_validator(mode="after")
+    def _apart(self) -> DrillChaosSection:
+        both = sorted(set(self.up) & set(self.down))
+        if both:
+            raise ValueError(f"{both} are both up and down: a counter moves one way only")
         return self
 
 
@@ -143,6 +169,7 @@ class DrillsSection(_Section):
     first_id: Annotated[int, Field(ge=0)] = 1
     last_id: Annotated[int, Field(ge=0)] = 1
     write: DrillWriteSection | None = None
+    chaos: DrillChaosSection | None = None
     crash: DrillCrashSection | None = None
     env: dict[str, str] = Field(default_factory=dict)
     """Variables of a stack a drill starts itself (``strangler drill`` without ``--attach``)."""

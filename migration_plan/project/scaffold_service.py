@@ -1,6 +1,7 @@
 """`strangler new-service NAME --route /api/things`: a Flask service on the service kit, with the layers
 of the extracted services (domain, service layer, adapters with Alembic migrations, entrypoints,
-bootstrap with ``create_app``), health, readiness, metrics and JSON logs from the kit, and a test.
+bootstrap with ``create_app``), health, readiness, metrics and JSON logs from the kit, forward sync's
+endpoint with an example applier (the monolith's events), and tests.
 
 Markers in the templates: ``__NAME__`` (the service's package name), ``__CLASS__`` (its CamelCase),
 ``__UPPER__`` (its environment prefix), ``__PORT__`` and ``__ROUTE__``.
@@ -32,11 +33,12 @@ class Scaffold:
 
 
 def _templates() -> dict[str, str]:
-    from migration_plan.project import scaffold_templates
+    from migration_plan.project import scaffold_sync_templates, scaffold_templates
 
     folder = resources.files("migration_plan.project.scaffold")
     mako = folder.joinpath("script.py.mako.txt").read_text("utf-8")
-    return {**scaffold_templates.FILES, "adapters/migrations/script.py.mako": mako}
+    files = {**scaffold_templates.FILES, **scaffold_sync_templates.SYNC_FILES}
+    return {**files, "adapters/migrations/script.py.mako": mako}
 
 
 def _sorted_imports(text: str) -> str:

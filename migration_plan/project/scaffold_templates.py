@@ -101,19 +101,20 @@ __all__ = ["ThingRepository", "add_thing", "list_things"]
 class ThingRepository(Protocol):
     def list(self) -> list[Thing]: ...
 
-    def add(self, name: str) -> Thing: ...
+    def add(self, name: str, *, dry_run: bool = False) -> Thing: ...
 
 
 def list_things(repository: ThingRepository) -> list[Thing]:
     return repository.list()
 
 
-def add_thing(repository: ThingRepository, name: str) -> Thing:
-    """A new thing; the repository records it for the monolith in the same transaction."""
+def add_thing(repository: ThingRepository, name: str, *, dry_run: bool = False) -> Thing:
+    """A new thing; the repository records it for the monolith in the same transaction (rolled back
+    with ``dry_run``: a shadowed write, compared but never kept)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise ValueError("name must be 1 to 100 characters")
-    return repository.add(name)
+    return repository.add(name, dry_run=dry_run)
 ''',
     "adapters/__init__.py": '''"""The __NAME__ service's database: tables, migrations, repository."""
 ''',
@@ -157,10 +158,11 @@ class SqlThingRepository:
             rows = connection.execute(select(things.c.id, things.c.name).order_by(things.c.id))
             return [Thing(id=row.id, name=row.name) for row in rows]
 
-    def add(self, name: str) -> Thing:
+    def add(self, name: str, *, dry_run: bool = False) -> Thing:
         """The row and its ``service_outbox`` event (in the monolith's vocabulary) in one transaction:
-        the reverse relay (``python -m acl.sync reverse``) takes the event to the monolith."""
-        with self._engine.begin() as connection:
+        the reverse relay (``python -m acl.sync reverse``) takes the event to the monolith. With
+        ``dry_run`` the transaction is rolled back."""
+        with self._engine.connect() as connection, connection.begin() as transaction:
             added = connection.execute(insert(things).values(name=name).returning(things.c.id))
             new_id: int = added.scalar_one()
             thing = Thing(id=int(new_id), name=name)
@@ -172,6 +174,8 @@ class SqlThingRepository:
                 payload=thing_to_legacy(thing),
                 origin="__NAME__",
             )
+            if dry_run:
+                transaction.rollback()
         return thing
 ''',
     "adapters/migrate.py": '''"""The service's Alembic migrations (``migrations/``), recorded in a version table of its own."""

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from acl.identity import IdentityVerifier, load_identity_key
+from acl.sync.service_apply import ForwardInbox
+from new_services.__NAME__.adapters.appliers import APPLIERS
 from new_services.__NAME__.adapters.migrate import MIGRATIONS
 from new_services.__NAME__.adapters.repository import SqlThingRepository
 from new_services.__NAME__.settings import __CLASS__Settings
@@ -27,13 +29,15 @@ __all__ = ["__CLASS__", "bootstrap"]
 
 @dataclass(frozen=True)
 class __CLASS__:
-    """What the entrypoints need: the repository, the readiness check and the identity verifier
-    (``X-Strangler-Identity``, signed by the proxy from the monolith's session)."""
+    """What the entrypoints need: the repository, the readiness check, the identity verifier
+    (``X-Strangler-Identity``, signed by the proxy from the monolith's session) and the inbox of forward
+    sync (the monolith's events, applied by ``adapters.appliers``)."""
 
     settings: __CLASS__Settings
     engine: Engine
     repository: SqlThingRepository
     identity: IdentityVerifier
+    forward: ForwardInbox
 
     def readiness(self) -> dict[str, str]:
         return MIGRATIONS.readiness(self.engine)
@@ -49,6 +53,7 @@ def bootstrap(settings: __CLASS__Settings) -> __CLASS__:
         engine=engine,
         repository=SqlThingRepository(engine),
         identity=IdentityVerifier(load_identity_key(settings.strangler_home)),
+        forward=ForwardInbox(engine, APPLIERS),
     )
 ''',
     "entrypoints/__init__.py": '''"""HTTP: the Flask app and its routes."""
@@ -92,6 +97,9 @@ __all__ = ["blueprint"]
 
 blueprint = Blueprint("__NAME___api", __name__)
 
+SHADOW_HEADER = "X-Strangler-Shadow"
+"""Set by the proxy on a shadowed request: the write runs and is rolled back (the monolith answers)."""
+
 
 @blueprint.get("__ROUTE__")
 def things() -> ResponseReturnValue:
@@ -101,7 +109,8 @@ def things() -> ResponseReturnValue:
 
 @blueprint.post("__ROUTE__")
 def create_thing() -> ResponseReturnValue:
-    """201 with the new thing; 401 without a verified identity; 400 without a valid ``name``."""
+    """201 with the new thing; 401 without a verified identity; 400 without a valid ``name``; nothing kept
+    when shadowed."""
     if current_identity() is None:
         return error_response(401, "not_authenticated", "Authentication required: log in.")
     body = request.get_json(silent=True)
@@ -109,7 +118,8 @@ def create_thing() -> ResponseReturnValue:
     if not isinstance(name, str):
         return error_response(400, "invalid", "The body is a JSON object with a text 'name'.")
     try:
-        thing = add_thing(current_app.extensions["__NAME__"].repository, name)
+        dry_run = request.headers.get(SHADOW_HEADER) == "1"
+        thing = add_thing(current_app.extensions["__NAME__"].repository, name, dry_run=dry_run)
     except ValueError as exc:
         return error_response(400, "invalid", str(exc))
     return jsonify(thing.as_dict()), 201
@@ -123,16 +133,20 @@ from flask import Flask
 from new_services.__NAME__.bootstrap import __CLASS__, bootstrap
 from new_services.__NAME__.entrypoints import api
 from new_services.__NAME__.settings import __CLASS__Settings
+from new_services.kit.forward_endpoint import forward_sync_blueprint
 from new_services.kit.web import answer_as_the_monolith, service_app
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: __CLASS__Settings | None = None, *, wired: __CLASS__ | None = None) -> Flask:
-    """The app; ``wired`` replaces the bootstrapped dependencies (tests pass their own)."""
+    """The app; ``wired`` replaces the bootstrapped dependencies (tests pass their own). Its routes, and
+    ``POST /internal/sync/apply`` for the toolkit's forward consumer (internal token only)."""
     settings = settings or (wired.settings if wired is not None else __CLASS__Settings())
-    app = service_app(__name__, settings, wired or bootstrap(settings))
+    wired = wired or bootstrap(settings)
+    app = service_app(__name__, settings, wired)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(forward_sync_blueprint(wired.forward.apply, token=settings.internal_token))
     answer_as_the_monolith(app, ())
     return app
 ''',

@@ -35,6 +35,7 @@ processes = [                       # workers that belong to the service, superv
 
 [sync]
 reverse = { catalog = "reverse" }   # upstream -> reverse-sync direction a rollback drains first
+forward = ["catalog"]               # upstreams fed the monolith's outbox events (their /internal/sync/apply)
 
 [drills]                            # what `strangler drill` drills (migration_plan/project/drills_section.py)
 upstream = "catalog"
@@ -193,6 +194,20 @@ class SyncSection(_Section):
     """Upstream -> the reverse-sync direction carrying its writes (``reverse`` or ``reverse:<name>``).
     `strangler up` runs a reverse relay (``sync-reverse-<service>``) for each ``reverse:<origin>`` of a
     service that no worker of ``workers`` carries: the service's ``service_outbox`` -> the monolith."""
+
+    forward: list[str] = Field(default_factory=list)
+    """The upstreams (``[[services]]`` by upstream name) that receive the monolith's outbox events: `strangler
+    up` runs the relay (``sync-relay``, the monolith's ``outbox_event`` from ``[legacy] database``) unless
+    ``workers`` lists it, and a generic forward consumer (``sync-forward-<service>``) per upstream, posting
+    to the service's ``/internal/sync/apply``."""
+
+    @field_validator("forward")
+    @classmethod
+    def _forwarded(cls, value: list[str]) -> list[str]:
+        shared = sorted({upstream for upstream in value if value.count(upstream) > 1})
+        if shared:
+            raise ValueError(f"{', '.join(shared)} listed twice: one forward consumer each")
+        return value
 
     @field_validator("reverse")
     @classmethod

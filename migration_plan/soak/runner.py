@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -78,6 +79,10 @@ class SoakResult:
         return (
             self.counts.failed == 0 and self.rss_growth < max_rss_growth and self.fd_growth <= max_fd_growth
         )
+
+
+def _running(process: subprocess.Popen[bytes]) -> bool:
+    return process.poll() is None
 
 
 def _wait_http(url: str, alive: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -169,7 +174,7 @@ class _Rig:
                 [sys.executable, "-m", "migration_plan.soak.upstream", "--port", str(port), "--name", name],
             )
             url = f"http://127.0.0.1:{port}"
-            _wait_http(url + "/healthz", lambda p=process: p.poll() is None)
+            _wait_http(url + "/healthz", functools.partial(_running, process))
             urls.append(url)
         self.legacy_url, self.new_url = urls
         self._start_control_plane()
@@ -223,7 +228,8 @@ class _Rig:
     def worker_pids(self) -> set[int]:
         assert self.dataplane is not None
         with self.store.connect() as conn:
-            registered = {int(pid) for pid in conn.execute(select(dataplane_workers.c.pid)).scalars()}
+            pids: list[int] = list(conn.execute(select(dataplane_workers.c.pid)).scalars())
+            registered = {int(pid) for pid in pids}
         return set(procfs.children(self.dataplane.pid)) & registered
 
     def wait_workers(self, *, exclude: set[int], timeout: float = 60.0) -> set[int]:

@@ -242,8 +242,8 @@ class ManagedProcess:
             while True:
                 if exited.done():
                     await self._drain_reader()
-                    reason = f"exited ({describe_exit(proc.returncode)}) before it was healthy"
-                    raise StartupError(self.name, reason, self.log.tail())
+                    exit_reason = f"exited ({describe_exit(proc.returncode)}) before it was healthy"
+                    raise StartupError(self.name, exit_reason, self.log.tail())
                 reason = await probe(self._session, self.spec.health_urls)
                 if reason is None:
                     break

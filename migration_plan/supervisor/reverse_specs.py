@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_plan.project.schema import ProjectFile, ServiceSection
+from migration_plan.supervisor.forward_specs import forward_port_count
 from migration_plan.supervisor.project_specs import fill_text
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, RestartPolicy
@@ -74,7 +75,7 @@ def project_reverse_relays(
 def sync_health_port_count(project: ProjectFile | None, carried: Set[str] = frozenset()) -> int:
     """How many consecutive health ports the stack's sync workers take from the sync health base."""
     relays = project_reverse_relays(project, carried)[0] if project is not None else []
-    return HEALTH_PORTS + len(relays)
+    return HEALTH_PORTS + len(relays) + forward_port_count(project)
 
 
 def service_database_url(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from migration_plan.project.loader import PROJECT_FILE, load_project
 from migration_plan.project.schema import ProjectFile
+from migration_plan.supervisor.forward_specs import forward_consumers_env, forward_specs
 from migration_plan.supervisor.internal_token import InternalToken, provision_internal_token
 from migration_plan.supervisor.project_specs import (
     project_legacy_spec,
@@ -30,7 +31,12 @@ from migration_plan.supervisor.reverse_specs import (
 )
 from migration_plan.supervisor.settings import StackSettings
 from migration_plan.supervisor.spec import ProcessSpec, validate_specs
-from migration_plan.supervisor.sync_specs import carried_directions, sync_worker_specs
+from migration_plan.supervisor.sync_specs import (
+    HEALTH_PORTS,
+    carried_directions,
+    health_base,
+    sync_worker_specs,
+)
 from strangler_proxy.telemetry import TracingConfig
 
 __all__ = [
@@ -164,6 +170,9 @@ def _controlplane_spec(
         "STRANGLER_SYNC_OUTBOXES": environ.get("STRANGLER_SYNC_OUTBOXES")
         or sync_outboxes(project, settings, project_dir, environ),
     }
+    consumers = forward_consumers_env(project)
+    if consumers and "STRANGLER_SYNC_FORWARD_CONSUMERS" not in environ:
+        env["STRANGLER_SYNC_FORWARD_CONSUMERS"] = consumers
     if project is not None and project.sync.reverse and "STRANGLER_SYNC_REVERSE_DIRECTIONS" not in environ:
         env["STRANGLER_SYNC_REVERSE_DIRECTIONS"] = ",".join(
             f"{upstream}={direction}" for upstream, direction in project.sync.reverse.items()
@@ -231,7 +240,8 @@ def _sync_workers(
     warnings: list[str],
 ) -> list[ProcessSpec]:
     """The demo's sync workers the project lists (``[sync] workers``), then a reverse relay for each of
-    its services' directions in ``[sync] reverse`` that none of those carries."""
+    its services' directions in ``[sync] reverse`` that none of those carries, then forward sync for the
+    upstreams of ``[sync] forward`` (migration_plan/supervisor/forward_specs.py)."""
     workers = sync_worker_specs(settings, root, environ)
     wanted = {f"sync-{name}" for name in project.sync.workers}
     missing_workers = sorted(wanted - {spec.name for spec in workers})
@@ -250,6 +260,15 @@ def _sync_workers(
             " strangler.toml (or set STRANGLER_LEGACY_INTERNAL_TOKEN)"
         )
     chosen.extend(reverse_relay_specs(relays, settings, root, project_dir, environ, token.client_env))
+    # the relay and the forward consumers of [sync] forward, on the health ports after the reverse relays'
+    base = health_base(settings, environ) + HEALTH_PORTS + len(relays)
+    forward = forward_specs(project, settings, root, project_dir, environ, token.client_env, base, warnings)
+    if forward and not token.client_env and not _token_configured(environ):
+        warnings.append(
+            "the forward consumers need the internal token: declare [secrets.internal_token] in"
+            " strangler.toml (or set STRANGLER_LEGACY_INTERNAL_TOKEN)"
+        )
+    chosen.extend(forward)
     return chosen
 
 

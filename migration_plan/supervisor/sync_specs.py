@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from migration_plan.supervisor.settings import StackSettings
@@ -50,7 +50,7 @@ DIRECTIONS = {"reverse": "reverse", "reverse-orders": "reverse:orders"}
 """The reverse-sync direction each demo reverse relay carries (``[sync] reverse`` values)."""
 
 
-def carried_directions(workers: list[str]) -> frozenset[str]:
+def carried_directions(workers: Sequence[str]) -> frozenset[str]:
     """The reverse directions the demo workers ``workers`` (``[sync] workers``) carry."""
     return frozenset(DIRECTIONS[name] for name in workers if name in DIRECTIONS)
 

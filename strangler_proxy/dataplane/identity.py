@@ -1,10 +1,12 @@
 """Who the customer is, for the new services: the monolith's credentials resolved and signed.
 
 For a request sent to a new upstream (or mirrored there) that carries a credential the monolith
-accepts (HTTP basic auth, or else its session cookie), the resolver asks the legacy's
-``GET /internal/session/resolve`` (bearer token; the credential in ``X-Legacy-Authorization`` or
-``X-Legacy-Session``) who it belongs to, signs the claims with the shared identity key
-(:mod:`strangler_proxy.identity`) and the forwarder adds them as ``X-Strangler-Identity``.
+accepts (an ``Authorization`` header of a listed scheme: HTTP basic auth by default, the monolith's API
+token scheme when listed, see :mod:`strangler_proxy.credentials`; or else its session cookie), the
+resolver asks the legacy's ``GET /internal/session/resolve`` (bearer token; the credential in
+``X-Legacy-Authorization`` or ``X-Legacy-Session``) who it belongs to, signs the claims with the
+shared identity key (:mod:`strangler_proxy.identity`) and the forwarder adds them as
+``X-Strangler-Identity``.
 
 Resolutions are cached for ``cache_s`` seconds (default 30) under an HMAC-SHA256 of the credential with
 a per-process random key, never under the credential itself, so a busy client costs one lookup per
@@ -56,14 +58,17 @@ def session_cookie(raw_headers: Sequence[tuple[bytes, bytes]], name: bytes) -> s
     return None
 
 
-def request_credential(raw_headers: Sequence[tuple[bytes, bytes]], cookie: bytes) -> Credential | None:
-    """The credential to resolve, in one pass over the headers: ``Authorization: Basic`` first (the
-    monolith's API views prefer it to the session), else the session cookie ``cookie``, else None."""
+def request_credential(
+    raw_headers: Sequence[tuple[bytes, bytes]], cookie: bytes, schemes: Sequence[bytes] = (b"basic ",)
+) -> Credential | None:
+    """The credential to resolve, in one pass over the headers: an ``Authorization`` of one of
+    ``schemes`` (lower-case, each followed by a space) first (the monolith's API views prefer it to the
+    session), else the session cookie ``cookie``, else None."""
     session = None
     prefix = cookie + b"="
     for header, value in raw_headers:
         if header == b"authorization":
-            if value[:6].lower() == b"basic ":
+            if any(value[: len(scheme)].lower() == scheme for scheme in schemes):
                 return (_AUTHORIZATION, value.decode("latin-1"))
         elif header == b"cookie" and session is None:
             for part in value.split(b";"):
@@ -83,6 +88,7 @@ class IdentityResolver:
         internal_token: Callable[[], str | None],
         identity_key: bytes | KeyRing,
         cookie_name: str = "sessionid",
+        auth_schemes: Sequence[str] = ("basic",),
         cache_s: float = 30.0,
         token_s: float = 300.0,
         max_entries: int = 10_000,
@@ -96,6 +102,7 @@ class IdentityResolver:
         self._warned = False
         self._key = identity_key
         self._cookie = cookie_name.encode()
+        self._schemes = tuple(f"{scheme.lower()} ".encode("ascii") for scheme in auth_schemes)
         self._cache_s = cache_s
         self._token_s = token_s
         self._max = max_entries
@@ -111,9 +118,9 @@ class IdentityResolver:
         return None if key is None else await self.header_for_session(key)
 
     def session_of(self, raw_headers: Sequence[tuple[bytes, bytes]]) -> Credential | None:
-        """The credential to resolve for this request (basic auth or the session cookie): None
+        """The credential to resolve for this request (a listed Authorization or the session cookie): None
         without one (or before the legacy's token exists), so most requests need no ``await``."""
-        credential = request_credential(raw_headers, self._cookie)
+        credential = request_credential(raw_headers, self._cookie, self._schemes)
         if credential is None or not self._has_token():
             return None
         return credential

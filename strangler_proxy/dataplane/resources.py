@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from strangler_proxy.credentials import auth_schemes
 from strangler_proxy.dataplane.access_log import AccessLog
 from strangler_proxy.dataplane.address_guard import GuardedResolver
 from strangler_proxy.dataplane.agent_client import AgentStoreClient, AgentWatcher
@@ -195,6 +196,7 @@ async def _start_serving(
         internal_token=lambda: load_internal_token(settings),
         identity_key=load_identity_key(settings),
         cookie_name=settings.legacy_session_cookie,
+        auth_schemes=auth_schemes(settings.identity_auth_schemes),
     )
     tracer, span_pipe = _request_tracer(settings, tracing)
     access_log = None

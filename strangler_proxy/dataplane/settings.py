@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from strangler_proxy.credentials import AUTH_SCHEMES_PATTERN, DEFAULT_AUTH_SCHEMES
 from strangler_proxy.dataplane.failing_requests import DEFAULT_PER_ROUTE
 from strangler_proxy.dataplane.unmatched_paths import DEFAULT_TOP
 from strangler_proxy.identity import identity_key_path
@@ -78,6 +79,9 @@ class DataPlaneSettings(BaseSettings):
     """Bearer token of the legacy's /internal/ endpoints, used to resolve sessions into identities;
     None reads ``$STRANGLER_HOME/legacy/internal_token`` (the monolith's own file) when it exists."""
     legacy_session_cookie: str = "sessionid"
+    identity_auth_schemes: Annotated[str, Field(pattern=AUTH_SCHEMES_PATTERN)] = DEFAULT_AUTH_SCHEMES
+    """``Authorization`` schemes resolved into the signed identity (``STRANGLER_IDENTITY_AUTH_SCHEMES``,
+    a comma list; strangler_proxy/credentials.py)."""
     read_your_writes_s: Annotated[float, Field(ge=0, le=30)] = 2.0
     """How long a client's read on one side waits for its own write on the other to be synced
     (``STRANGLER_READ_YOUR_WRITES_S``; read_your_writes.py); past it, a read bound for a service is

@@ -107,11 +107,17 @@ def _rule_problems(table: RouteTable) -> list[str]:
             except re.error as exc:
                 problems.append(f"{where}: pattern {rule.match.path!r} does not compile ({exc})")
                 continue
-        shadowing = earlier.first_covering(rule)
-        if shadowing is not None:
+        shadowing = earlier.covering(rule)
+        if len(shadowing) == 1:
             problems.append(
-                f"{where} can never match: earlier rule {shadowing.name!r} "
+                f"{where} can never match: earlier rule {shadowing[0].name!r} "
                 "already takes every request it would"
+            )
+        elif shadowing:
+            names = ", ".join(repr(r.name) for r in shadowing)
+            problems.append(
+                f"{where} can never match: earlier rules {names} between them "
+                "already take every request it would (each takes some of its methods)"
             )
         earlier.add(rule)
     return problems
@@ -150,13 +156,29 @@ class _RuleIndex:
         self._by_key.setdefault((rule.match.kind, path), []).append((self._count, rule))
         self._count += 1
 
-    def first_covering(self, rule: Rule) -> Rule | None:
-        """The earliest indexed rule that matches every request ``rule`` could match, if any."""
-        best: tuple[int, Rule] | None = None
-        for index, candidate in self._candidates(rule):
-            if (best is None or index < best[0]) and _covers(candidate, rule):
-                best = (index, candidate)
-        return None if best is None else best[1]
+    def covering(self, rule: Rule) -> list[Rule]:
+        """Earlier rules that together take every request ``rule`` could match, earliest first; empty
+        when some request would still reach it. One rule may do it alone, or several whose method
+        filters add up (GET on one, POST on the next, then a rule for GET and POST on the same path)."""
+        candidates = sorted(
+            (index, candidate)
+            for index, candidate in self._candidates(rule)
+            if _covers(candidate, rule, ignore_methods=True)
+        )
+        wanted = rule.match.methods
+        taken: set[str] = set()
+        used: list[Rule] = []
+        for _index, candidate in candidates:
+            methods = candidate.match.methods
+            if methods is None:
+                return [candidate]
+            if wanted is None or not methods & (wanted - taken):
+                continue
+            taken |= methods
+            used.append(candidate)
+            if wanted <= taken:
+                return used
+        return []
 
     def _candidates(self, rule: Rule) -> Iterable[tuple[int, Rule]]:
         kind, path = rule.match.kind, rule.match.path
@@ -181,11 +203,11 @@ def covers(earlier: Rule, later: Rule) -> bool:
     return _covers(earlier, later)
 
 
-def _covers(a: Rule, b: Rule) -> bool:
+def _covers(a: Rule, b: Rule, *, ignore_methods: bool = False) -> bool:
     ma, mb = a.match, b.match
     if set(ma.headers) - set(mb.headers) or set(ma.cookies) - set(mb.cookies):
         return False
-    if ma.methods is not None and (mb.methods is None or not mb.methods <= ma.methods):
+    if not ignore_methods and ma.methods is not None and (mb.methods is None or not mb.methods <= ma.methods):
         return False
     if ma.kind is MatchKind.PATTERN or mb.kind is MatchKind.PATTERN:
         return ma.kind is mb.kind and ma.path == mb.path

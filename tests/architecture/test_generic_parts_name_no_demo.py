@@ -37,10 +37,8 @@ KNOWN: dict[str, str] = {
     # The stack's settings still read the demo's old port variable, as an alias of STRANGLER_LEGACY_PORT.
     "migration_plan/supervisor/settings.py": "LEGACYSHOP_PORT, an alias of STRANGLER_LEGACY_PORT",
     "migration_plan/supervisor/sync_specs.py": "the demo's sync workers get LEGACYSHOP_DATA_DIR",
-    # Rollback drills read their route, service, load, write probe and own stack from strangler.toml
-    # ([drills]); the chaos drill and the soak are still the demo's.
-    "migration_plan/drills/chaos.py": "the chaos drill's route is /api/products",
-    "migration_plan/drills/chaos_load.py": "the chaos drill writes /api/products/<id>/stock",
+    # Drills read their route, service, load, write probe and own stack from strangler.toml ([drills]);
+    # the soak is still the demo's.
     "migration_plan/soak/load.py": "soak traffic on /api/products",
     "migration_plan/soak/flips.py": "the soak's rule on /api/products",
     # The sync engine still carries the demo's catalog and orders pipelines and settings.

@@ -100,11 +100,18 @@ class FrontDoor:
         return self.request("GET", target, headers)
 
 
+INTERNAL_TOKEN = "test-internal-token"
+"""The legacy's internal token (the test legacy's ``/internal/session/resolve`` wants it)."""
+AUTH_SCHEMES = "Basic,Token"
+"""Basic auth and the test legacy's API token scheme are resolved into identities; others are not."""
+
+
 def _start(kind: str, home: Path, store: Store, legacy_url: str) -> tuple[int, RunningProcess]:
+    env = {"STRANGLER_LEGACY_INTERNAL_TOKEN": INTERNAL_TOKEN, "STRANGLER_IDENTITY_AUTH_SCHEMES": AUTH_SCHEMES}
     if kind == "dataplane":
-        dataplane = start_dataplane(home, store, legacy_url)
+        dataplane = start_dataplane(home, store, legacy_url, extra_env=env)
         return dataplane.port, dataplane.process
-    engine = start_engine(home, store, legacy_url)
+    engine = start_engine(home, store, legacy_url, extra_env=env)
     return engine.port, engine.process
 
 

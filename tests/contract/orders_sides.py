@@ -103,10 +103,12 @@ class Customer:
 
 
 @contextmanager
-def running_orders_sides(workdir: Path, *, orders_database_url: str | None = None) -> Iterator[OrdersSides]:
+def running_orders_sides(
+    workdir: Path, *, orders_database_url: str | None = None, legacy_database_url: str | None = None
+) -> Iterator[OrdersSides]:
     home = workdir / "home"
     # in $STRANGLER_HOME/legacy: where the data plane and the orders service find its internal token
-    monolith = prepare_legacy_shop(home / "legacy", seed=SEED, workers=2)
+    monolith = prepare_legacy_shop(home / "legacy", seed=SEED, workers=2, database_url=legacy_database_url)
     legacy_db, legacy_url = monolith.database_url, monolith.url
     orders_port, catalog_port = free_port(), free_port()
 

@@ -26,38 +26,13 @@ import pytest
 
 from migration_plan.ports import free_port_range
 from migration_plan.supervisor.sync_specs import HEALTH_PORTS
+from tests.e2e.adopt_writes import APPLIER
 from tests.e2e.test_adopt_walkthrough import STRANGLER_SETTINGS, _site
 from tests.integration.supervisor.harness import VENV_BIN, StranglerUp, get, wait_until
 from tests.support.net import free_port
 
 pytestmark = [pytest.mark.integration]
 
-APPLIER = '''from strangler_django.appliers import Applier, ReverseEventError
-from strangler_django.outbox import record_event
-
-from things.models import Thing
-
-
-class ThingApplier(Applier):
-    """The things service's new things, on the monolith's table."""
-
-    aggregate_type = "things"
-    event_types = frozenset({"things.created"})
-
-    def parse_key(self, event_type, aggregate_id):
-        try:
-            return int(aggregate_id)
-        except ValueError:
-            raise ReverseEventError("aggregate_id", "aggregate_id must be an integer.") from None
-
-    def apply(self, event):
-        name = event.payload.get("name")
-        if not isinstance(name, str) or not name:
-            raise ReverseEventError("name", "name must be a non-empty string.")
-        thing, _ = Thing.objects.update_or_create(pk=event.key, defaults={"name": name})
-        payload = {"id": thing.pk, "name": name}
-        record_event("things", thing.pk, "things.created", payload, origin=event.origin)
-'''
 # Sessions in the database: the walkthrough's site keeps them in a per-process cache, which the
 # monolith's two gunicorn workers do not share (a session made by one is unknown to the other).
 APPLIER_SETTINGS = """

@@ -1,8 +1,10 @@
 """docs/adopt.md, command by command, on a Django project unlike LegacyShop: a fresh
 `django-admin startproject` site plus a small app (Django's own User, cache-backed sessions, a
 class-based view, a DRF viewset). init, strangler_django, the inventory, new-service, `strangler up`,
-and the service's route through shadow, canary and new with the CLI: the data plane's answers come
-from the monolith until the flip to new, then from the service.
+and the service's read route through shadow, canary and new with the CLI: the data plane's answers
+come from the monolith until the flip to new, then from the service. A drill's guard rollback under
+load loses no write. Then the write route through shadow, canary and new with both sync directions:
+every acknowledged write is on both sides (tests/e2e/adopt_writes.py).
 
 The toolkit is the one this test runs in (docs/adopt.md's step 1, building and installing the wheel,
 is not repeated here)."""
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.adopt_writes import walk_the_write_route, with_outbox
 from tests.integration.supervisor.harness import VENV_BIN, StranglerUp, get
 from tests.support.net import free_port
 from tests.support.processes import ROOT
@@ -143,9 +146,9 @@ def _typed(argv: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _documented_commands() -> list[tuple[str, ...]]:
-    """The commands of docs/adopt.md's steps 2 to 6 (``sh`` blocks; comments and variables dropped)."""
+    """The commands of docs/adopt.md's steps 2 to 7 (``sh`` blocks; comments and variables dropped)."""
     text = (ROOT / "docs" / "adopt.md").read_text(encoding="utf-8")
-    steps = text[text.index("## 2. ") : text.index("## 7. ")]
+    steps = text[text.index("## 2. ") : text.index("## What is not covered yet")]
     commands = []
     for block in re.findall(r"```sh\n(.*?)```", steps, flags=re.S):
         for line in block.splitlines():
@@ -197,7 +200,9 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
     assert "api/things" in out and "ThingViewSet" in out
     _run(site, strangler, "project", "check", env=env)
 
-    # 3. strangler_django in the settings and the root URLconf, then migrate; health is /readyz
+    # 3. strangler_django in the settings and the root URLconf, an outbox event in the write path, then
+    # migrate; health is /readyz
+    (site / "things" / "views.py").write_text(with_outbox(VIEWS))
     settings = site / "mysite" / "settings.py"
     settings.write_text(settings.read_text() + STRANGLER_SETTINGS)
     urls = site / "mysite" / "urls.py"
@@ -234,7 +239,7 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
         tested = _run(
             site, str(VENV_BIN / "python"), "-m", "pytest", "tests/unit/things", "-q", env=contract_env
         )
-        assert "6 passed" in tested, tested
+        assert "8 passed" in tested, tested
         status, body = get(f"{front}/api/things", timeout=10)
         assert status == 200 and json.loads(body) == [], "the monolith's DRF list answers"
         steps = (
@@ -337,6 +342,10 @@ def test_docs_adopt_md_on_a_second_django_project(tmp_path: Path) -> None:
     report = next(own_reports.glob("*-errors.md")).read_text()
     assert "route drill-api-things on new (upstream things)" in report, report
     assert int(re.search(r"\| acknowledged writes \| (\d+) \|", report).group(1)) > 0, report  # type: ignore[union-attr]
+
+    # 7. the write route through shadow, canary and new, both sync directions checked against the ledger
+    sides = walk_the_write_route(site, _run, RAN, env, ports, legacy_port)
+    assert sides == {"legacy": 4, "new": 4}, sides
 
     # docs/adopt.md says what ran: each of its commands, in its order, is one the walkthrough ran (with
     # at most options added: ports and folders of the test's own)

@@ -41,22 +41,9 @@ def _pin(lock: Path, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``pip wheel --no-deps .`` with the locked hatchling (the dev virtualenv's), as docs/adopt.md says."""
+    """``make wheel``'s command: the locked PyPA build frontend on the locked hatchling (docs/adopt.md)."""
     out = tmp_path_factory.mktemp("dist")
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(out),
-            str(ROOT),
-        ],
-        out,
-    )
+    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)], out)
     [built] = out.glob("strangler_fig-*.whl")
     return built
 

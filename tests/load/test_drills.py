@@ -2,7 +2,8 @@
 the catalog starts answering 500s and the guard must roll it back within 3 s of the first failing
 window; an operator's panic under load must not fail a single request; the sync broker goes away
 under writes and comes back; the chaos drill (one seed) kills, stops and restarts the sync workers, the
-catalog and the monolith and moves the stock writes' owner back and forth. No drill may lose a write."""
+catalog and the monolith and moves the stock writes' owner back and forth. No drill may lose a write.
+Every drill's load runs at half of what its route sustains, measured at the start of the drill."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 from migration_plan.admin_client import AdminClient
 from migration_plan.drills import (
     SCENARIOS,
-    ChaosOptions,
     DrillControl,
     DrillOptions,
     OwnStack,
@@ -22,6 +22,7 @@ from migration_plan.drills import (
     run_chaos,
     run_scenarios,
 )
+from migration_plan.drills.chaos_config import chaos_options
 from migration_plan.drills.orders_crash import CrashOptions, run_orders_crash, write_crash_report
 from migration_plan.drills.profile import drill_profile, match_json
 from migration_plan.project import load_project
@@ -144,6 +145,15 @@ def test_the_orders_crash_drill_oversells_nothing_loses_no_order_and_leaves_noth
     assert f"--older-than {section.older_than_s:g}" in summary
     assert summary.rstrip().splitlines()[-1] == result.line()
     assert result.line().startswith(f"drill orders-crash: acknowledged={result.acknowledged} lost_writes=0 ")
+    # the checkouts ran at half of what the route sustained at the start of the drill, and the report says so
+    assert result.pace is not None and result.pace.capacity is not None, "the capacity was measured"
+    assert result.pace.capacity.what == "checkouts" and result.pace.capacity.rps > 0
+    assert result.pace.fraction == 0.5
+    assert result.pace.rate == pytest.approx(max(1.0, result.pace.capacity.rps / 2))
+    assert f"| load rate | {result.pace.describe()} |" in summary
+    assert result.line().endswith(
+        f"capacity_rps={result.pace.capacity.rps:.1f} rate_rps={result.pace.rate:.1f}"
+    )
     assert any(label == f"route {section.route} on legacy" for _, label in result.events), summary
     states = {process["name"]: process["state"] for process in stack.supervisor("ps")["processes"]}
     assert states["orders"] == "running", states
@@ -153,7 +163,7 @@ def test_the_chaos_drill_loses_and_duplicates_no_acknowledged_write(
     stack: StackAddresses, control: DrillControl
 ) -> None:
     """Last in this module: it kills and restarts the stack's processes (and puts them back)."""
-    options = ChaosOptions(seed=1, duration_s=30.0)
+    options = chaos_options(load_project(ROOT / "strangler.toml"), PROFILE, seed=1, duration_s=30.0)
     result = run_chaos(stack, DrillControl(control.admin, options.route, PROFILE.upstream), options)
     assert result.error is None, (result.error, result.notes, result.events)
     summary = (result.line(), result.writes, result.handovers, result.reconciliation, result.notes)
@@ -165,6 +175,15 @@ def test_the_chaos_drill_loses_and_duplicates_no_acknowledged_write(
     assert result.lost_writes == 0, summary
     assert result.duplicated == 0, summary
     assert result.line().startswith("drill chaos: seed=1 acknowledged=")
+    # the writes ran at half of what the route sustained at the start of the drill (the probe's writes
+    # are in the ledger too, never retried)
+    assert result.pace is not None and result.pace.capacity is not None, "the capacity was measured"
+    assert result.pace.capacity.what == "stock writes" and result.pace.capacity.rps > 0
+    assert result.pace.fraction == 0.5
+    assert result.pace.rate == pytest.approx(max(1.0, result.pace.capacity.rps / 2))
+    assert result.line().endswith(
+        f"capacity_rps={result.pace.capacity.rps:.1f} rate_rps={result.pace.rate:.1f}"
+    )
     states = {process["name"]: process["state"] for process in stack.supervisor("ps")["processes"]}
     assert all(states[name] == "running" for name in options.targets), states
     assert control.admin.request("GET", f"/routes/{options.route}")["rule"]["action"]["mode"] == "legacy"

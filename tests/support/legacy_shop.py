@@ -45,16 +45,19 @@ class LegacyShop:
         return self.env["DATABASE_URL"]
 
 
-def prepare_legacy_shop(folder: Path, *, seed: Sequence[str], workers: int = 1) -> LegacyShop:
-    """Migrate and seed (``manage.py seed SEED``) a LegacyShop whose data and SQLite database live in
-    ``folder`` (created when missing), on a free port; a clear error with its output when either fails."""
+def prepare_legacy_shop(
+    folder: Path, *, seed: Sequence[str], workers: int = 1, database_url: str | None = None
+) -> LegacyShop:
+    """Migrate and seed (``manage.py seed SEED``) a LegacyShop whose data live in ``folder`` (created
+    when missing), its database the SQLite file there unless ``database_url`` names another, on a free
+    port; a clear error with its output when either fails."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {
         "LEGACYSHOP_DATA_DIR": str(folder),
         "LEGACYSHOP_PORT": str(port),
         "LEGACYSHOP_WORKERS": str(workers),
-        "DATABASE_URL": f"sqlite:///{folder / 'legacy.sqlite3'}",
+        "DATABASE_URL": database_url or f"sqlite:///{folder / 'legacy.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
     }
     _manage(["migrate", "--noinput", "-v", "0"], env)

@@ -1,33 +1,39 @@
 """The session-cart port on the monolith: its session state, through the ACL's bridge.
 
-The monolith keeps the cart in its session; ``acl.session_state`` reads it (and empties it after a
-checkout) through the monolith's ``/internal/session/state`` and ``acl.orders`` translates the legacy
-cart into lines. The monolith's internal token is read when first needed (the monolith writes its token
-file when it first starts, possibly after this service).
+The monolith keeps the cart in its session; ``acl.session_state`` reads it (and, after a checkout,
+takes the lines ordered out of it as it is then: lines added meanwhile stay) through the monolith's
+``/internal/session/state``, and ``acl.orders`` translates the legacy cart into lines. The monolith's
+internal token is read when first needed (the monolith writes its token file when it first starts,
+possibly after this service).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from acl.errors import LegacyRejected, LegacyServiceError
-from acl.orders import CART_SESSION_KEY, EMPTY_CART, cart_quantities_from_session
+from acl.errors import LegacyNotFound, LegacyRejected, LegacyServiceError
+from acl.orders import CART_SESSION_KEY, cart_after_checkout, cart_quantities_from_session
 from acl.session_state import PendingMessages, SessionStateClient
 from new_services.orders.domain import CheckoutCart, EmptyCart, InvalidCart
 from new_services.orders.service_layer.errors import SessionUnavailable
 from new_services.orders.service_layer.ports import SessionCart
 
-__all__ = ["LegacySessionCarts"]
+__all__ = ["CART_UPDATE_TRIES", "LegacySessionCarts"]
+
+CART_UPDATE_TRIES = 5
+"""Compare-and-set rounds for taking the ordered lines out of a cart the customer keeps changing."""
 
 
 class LegacySessionCarts:
     """``SessionCartPort`` on the monolith's session state (one HTTP client per process, made lazily)."""
 
-    def __init__(self, base_url: str, token: Callable[[], str | None]) -> None:
+    def __init__(
+        self, base_url: str, token: Callable[[], str | None], *, client: SessionStateClient | None = None
+    ) -> None:
         self._base_url = base_url
         self._token = token
-        self._client: SessionStateClient | None = None
+        self._client: SessionStateClient | None = client
         self._lock = threading.Lock()
 
     def _bridge(self) -> SessionStateClient:
@@ -59,18 +65,33 @@ class LegacySessionCarts:
             raise SessionUnavailable(f"the session cart cannot be checked out: {exc}") from exc
         return SessionCart(user_id=state.user_id, cart=cart, version=stored)
 
-    def empty(self, session_key: str, version: object) -> bool:
-        try:
-            self._bridge().change(
-                session_key, {CART_SESSION_KEY: EMPTY_CART}, expect={CART_SESSION_KEY: version}
-            )
-        except LegacyRejected as exc:
-            if exc.status_code == 409 and "session_changed" in exc.body:
-                return False
-            raise SessionUnavailable(f"cannot empty the session cart: {exc}") from exc
-        except LegacyServiceError as exc:
-            raise SessionUnavailable(f"cannot empty the session cart: {exc}") from exc
-        return True
+    def remove_checked_out(self, session_key: str, version: object, ordered: Mapping[int, int]) -> bool:
+        """Compare-and-set the cart without ``ordered``; on ``session_changed`` read it again and
+        subtract from what is there now, up to ``CART_UPDATE_TRIES`` times. An ended session: nothing
+        is left to order twice (True)."""
+        stored = version
+        for _ in range(CART_UPDATE_TRIES):
+            left = cart_after_checkout({CART_SESSION_KEY: stored}, ordered)
+            try:
+                self._bridge().change(
+                    session_key, {CART_SESSION_KEY: left}, expect={CART_SESSION_KEY: stored}
+                )
+                return True
+            except LegacyNotFound:
+                return True
+            except LegacyRejected as exc:
+                if exc.status_code != 409 or "session_changed" not in exc.body:
+                    raise SessionUnavailable(f"cannot update the session cart: {exc}") from exc
+            except LegacyServiceError as exc:
+                raise SessionUnavailable(f"cannot update the session cart: {exc}") from exc
+            try:
+                state = self._bridge().read(session_key)
+            except LegacyServiceError as exc:
+                raise SessionUnavailable(f"cannot read the session cart again: {exc}") from exc
+            if state is None:
+                return True
+            stored = state.data.get(CART_SESSION_KEY)
+        return False
 
     def take_messages(self, session_key: str | None, messages_cookie: str | None) -> PendingMessages:
         """The client's pending flash messages, taken (see ``acl.session_state``)."""

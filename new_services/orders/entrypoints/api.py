@@ -1,8 +1,10 @@
 """``/api/orders``: the customer's order history (read) and checkout (write), the monolith's contract.
 
-As on the monolith, ``POST /api/orders`` checks out the customer's session cart (the body is not
-read) and empties it: the cart is the monolith's session data, read and emptied through the ACL's
-session-state bridge (``SessionCartPort``). Statuses, error bodies, the ``ORDER`` shape and
+As on the monolith, ``POST /api/orders`` checks out the customer's session cart (the body is not read)
+and empties it: the cart is the monolith's session data, read and emptied through the ACL's
+session-state bridge (``SessionCartPort``); when the customer changed the cart while the checkout ran,
+only the lines ordered are taken out of it (what they added stays; the monolith, which saves the whole
+session at the end of its checkout, loses such a line). Statuses, error bodies, the ``ORDER`` shape and
 ``Location`` are the monolith's; a checkout needs the ``csrftoken`` cookie's value in ``X-CSRFToken``
 (403 ``csrf_failed``), and one authenticated by HTTP basic auth is refused (400 ``empty_cart``: no
 session, no cart), as there. Additions: ``Idempotency-Key`` (same key + same cart -> same answer, no
@@ -166,7 +168,7 @@ def order_list() -> Response:
     command = PlaceOrder(customer_id=customer.user_id, cart=cart, idempotency_key=key, shadow=shadow)
     order = service.saga().place_order(command)
     if session_key is not None and session is not None and not shadow:
-        _empty_session_cart(service, session_key, session, order)
+        _empty_session_cart(service, session_key, session, cart, order)
     return _created(order)
 
 
@@ -201,16 +203,23 @@ def _session_cart(service: Orders, customer: CustomerIdentity, *, shadow: bool) 
     return session_key, session
 
 
-def _empty_session_cart(service: Orders, session_key: str, session: SessionCart, order: Order) -> None:
-    """Empty the cart just checked out, as the monolith does; the order stands whatever happens here."""
+def _empty_session_cart(
+    service: Orders, session_key: str, session: SessionCart, cart: CheckoutCart, order: Order
+) -> None:
+    """Take the lines just checked out out of the cart (emptied, as the monolith does, unless the
+    customer changed it meanwhile: then what they added stays); the order stands whatever happens."""
     assert service.session_carts is not None
+    ordered = {line.product_id: line.quantity for line in cart.lines}
     try:
-        emptied = service.session_carts.empty(session_key, session.version)
+        taken_out = service.session_carts.remove_checked_out(session_key, session.version, ordered)
     except SessionUnavailable as exc:
         log.error("order placed but its session cart not emptied", order_no=order.order_no, reason=str(exc))
         return
-    if not emptied:
-        log.warning("session cart changed during checkout: kept as it is now", order_no=order.order_no)
+    if not taken_out:
+        log.error(
+            "session cart kept changing during checkout: the lines ordered are still in it",
+            order_no=order.order_no,
+        )
 
 
 @blueprint.route("/api/orders/<ord_no>", methods=ALL_METHODS, provide_automatic_options=False)

@@ -7,6 +7,7 @@ itself calls each step at most once (it logs a step before calling it and marks 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,7 +69,9 @@ class SessionCartPort(Protocol):
         id), as it was before that request changed it. Raises ``SessionUnavailable``."""
         ...
 
-    def empty(self, session_key: str, version: object) -> bool:
-        """Empty the cart if it is still ``version``; False when it changed meanwhile (left as it is).
-        Raises ``SessionUnavailable``."""
+    def remove_checked_out(self, session_key: str, version: object, ordered: Mapping[int, int]) -> bool:
+        """Take the ``ordered`` quantities ({product id: quantity}) out of the cart as it is now: emptied
+        when it is still ``version``; when it changed meanwhile, read again and the ordered quantities
+        subtracted from what is there (lines added meanwhile stay), compare-and-set, a bounded number of
+        tries. False when it kept changing (left as it is). Raises ``SessionUnavailable``."""
         ...

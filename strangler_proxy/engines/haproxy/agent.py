@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 
+from strangler_proxy.credentials import auth_schemes
 from strangler_proxy.engines.haproxy.config import Structure, render_structure
 from strangler_proxy.engines.haproxy.identity import IdentitySidecar, render_lua
 from strangler_proxy.engines.haproxy.layout import EngineLayout, IdentityHook
@@ -107,6 +109,7 @@ class EngineAgent:
             identity_key=settings.identity_key(),
         )
         await self._sidecar.start(settings.engine_identity_port)
+        overrides = settings.override_keys()
         self._layout = layout = EngineLayout(
             run_dir=settings.run_dir,
             socket_dir=self._socket_dir,
@@ -114,7 +117,9 @@ class EngineAgent:
             front_port=settings.dataplane_port,
             status_port=settings.engine_status_port,
             log_address=f"127.0.0.1:{log_port}",
-            override_key=settings.override_key(),
+            override_key=overrides.current,
+            override_previous=overrides.previous,
+            override_previous_until=overrides.previous_until,
             session_cookie=settings.legacy_session_cookie,
             threads=settings.engine_threads,
             header_timeout_s=settings.header_timeout_s,
@@ -123,7 +128,13 @@ class EngineAgent:
             stop_grace_s=settings.engine_stop_grace_s,
             max_header_bytes=settings.engine_max_header_bytes,
             debug_headers=settings.debug_headers,
-            identity=IdentityHook(self._sidecar.url, self._sidecar.token, settings.legacy_session_cookie),
+            identity=IdentityHook(
+                self._sidecar.url,
+                self._sidecar.token,
+                settings.legacy_session_cookie,
+                auth_schemes=auth_schemes(settings.identity_auth_schemes),
+                cache_key=secrets.token_bytes(32),
+            ),
         )
         render_lua(self._sidecar.url, self._sidecar.token, layout.lua_path)
         found = await asyncio.to_thread(self.store.poll, None)

@@ -50,7 +50,15 @@ def _global(layout: EngineLayout) -> list[str]:
         line(f"tune.bufsize {layout.bufsize}"),
         line(f'set-var proc.override_key str("{key}")'),
     ]
+    if layout.override_previous is not None and layout.override_previous_until is not None:
+        previous = base64.b64encode(layout.override_previous).decode("ascii")
+        lines += [
+            line(f'set-var proc.override_prev str("{previous}")'),
+            line(f"set-var proc.override_prev_until int({int(layout.override_previous_until)})"),
+        ]
     if layout.identity is not None:
+        cache_key = base64.b64encode(layout.identity.cache_key).decode("ascii")
+        lines.append(line(f'set-var proc.identity_cache_key str("{cache_key}")'))
         lines.append(line(f"lua-load {layout.lua_path}"))
     return lines
 

@@ -126,9 +126,11 @@ def _rules(table: RouteTable, layout: EngineLayout) -> list[str]:
     ]
 
 
-def _override() -> list[str]:
+def _override(*, previous: bool = False) -> list[str]:
     """A signed tester override (header first, else cookie) forces its side on rules with a new upstream:
-    the HMAC compared in constant time with one made with the override key, then the expiry."""
+    the HMAC compared in constant time with one made with the override key, then the expiry. During a
+    key rotation (``previous``) a token made with the previous key counts too, until the overlap window's
+    end (``proc.override_prev_until``, compared with the clock per request, so no reload ends it)."""
     header = f"req.fhdr({OVERRIDE_HEADER},1)"
     claim_side, claim_left = "var(txn.oclaim),field(1,|)", "var(txn.oclaim),field(2,|),sub(txn.now)"
     return [
@@ -147,12 +149,32 @@ def _override() -> list[str]:
             "var(txn.otok),field(1,.),ub64dec",
             "if otok_ok { var(txn.omac),secure_memcmp(txn.osig) }",
         ),
+        *(_previous_override() if previous else []),
         _set("now", "date", "if { var(txn.oclaim) -m found }"),
         _set("oleft", claim_left, "if { var(txn.oclaim) -m found }"),
         _set(
             "forced", claim_side, f"if {{ var(txn.oleft) -m int gt 0 }} {{ {claim_side} -m str legacy new }}"
         ),
         line("acl forced var(txn.forced) -m found"),
+    ]
+
+
+def _previous_override() -> list[str]:
+    """A token the current key did not sign, checked against the previous key while its window lasts."""
+    unclaimed = "otok_ok !{ var(txn.oclaim) -m found }"
+    return [
+        _set("pnow", "date", f"if {unclaimed}"),
+        _set("pleft", "var(proc.override_prev_until),sub(txn.pnow)", f"if {unclaimed}"),
+        _set(
+            "pmac",
+            "var(txn.otok),field(1,.),hmac(sha256,proc.override_prev),ub64enc",
+            f"if {unclaimed} {{ var(txn.pleft) -m int gt 0 }}",
+        ),
+        _set(
+            "oclaim",
+            "var(txn.otok),field(1,.),ub64dec",
+            f"if {unclaimed} {{ var(txn.pmac),secure_memcmp(txn.osig) }}",
+        ),
     ]
 
 
@@ -210,10 +232,17 @@ def _forwarded_headers() -> list[str]:
 
 def _identity(layout: EngineLayout) -> list[str]:
     """The signed identity of a request sent to a new upstream, from the Python sidecar through the Lua
-    hook (after the client's own ``x-strangler-*`` headers were dropped); 502 when it cannot be had."""
+    hook (after the client's own ``x-strangler-*`` headers were dropped); 502 when it cannot be had.
+    The credential, as the data plane picks it: an ``Authorization`` of a listed scheme first (the
+    monolith's API views prefer it), else the session cookie; the Lua hook caches under its HMAC
+    (``txn.ckey``)."""
     if layout.identity is None:
         return []
     session = f"req.cook({layout.identity.session_cookie})"
+    prefixes = " ".join(f"{scheme}\\x20" for scheme in layout.identity.auth_schemes)
+    listed = f"{{ req.fhdr(authorization) -m beg -i {prefixes} }}"
+    new = "{ var(txn.side) -m str new }"
+    cache_key = "hmac(sha256,proc.identity_cache_key),ub64enc"
     failed = {
         "error": "upstream_unreachable",
         "status": 502,
@@ -222,8 +251,11 @@ def _identity(layout: EngineLayout) -> list[str]:
         "request_id": "%[var(txn.rid)]",
     }
     return [
-        _set("sid", session, f"if {{ var(txn.side) -m str new }} {{ {session} -m len gt 0 }}"),
-        line("http-request lua.strangler_identity if { var(txn.sid) -m found }"),
+        _set("cred", "req.fhdr(authorization)", f"if {new} {listed}"),
+        _set("sid", session, f"if {new} !{{ var(txn.cred) -m found }} {{ {session} -m len gt 0 }}"),
+        _set("ckey", f"var(txn.cred),{cache_key}", "if { var(txn.cred) -m found }"),
+        _set("ckey", f"var(txn.sid),{cache_key}", "if { var(txn.sid) -m found }"),
+        line("http-request lua.strangler_identity if { var(txn.ckey) -m found }"),
         json_return(502, failed, "if { var(txn.identity_failed) -m found }"),
     ]
 
@@ -258,7 +290,7 @@ def render_frontend(table: RouteTable, layout: EngineLayout) -> list[str]:
         line("log-format", lf(LOG_FORMAT)),
         *_path_checks(),
         *_rules(table, layout),
-        *_override(),
+        *_override(previous=layout.override_previous is not None),
         *_side(layout),
         *_forwarded_headers(),
         *_identity(layout),

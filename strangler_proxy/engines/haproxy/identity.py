@@ -2,17 +2,21 @@
 
 HAProxy cannot ask the monolith who a session belongs to and sign the answer, so the agent serves
 ``GET /identity`` on a loopback port: HAProxy's Lua hook (``identity.lua``, rendered with the URL and a
-random token only HAProxy knows) calls it for a request going to a new upstream that carries the
-session cookie, and adds the answer as ``X-Strangler-Identity``. The sidecar asks the legacy's
-``GET /internal/session/resolve`` (bearer token) and signs the claims with the shared identity key
-(:mod:`strangler_proxy.identity`), as the data plane does:
+random token only HAProxy knows) calls it for a request going to a new upstream that carries a
+credential the monolith accepts (``X-Legacy-Authorization``: the client's HTTP basic auth, which wins,
+else ``X-Legacy-Session``: its session cookie), and adds the answer as ``X-Strangler-Identity``. The
+sidecar asks the legacy's ``GET /internal/session/resolve`` (bearer token) and signs the claims with
+the shared identity key (:mod:`strangler_proxy.identity`), as the data plane does:
 
-    200 <token>    signed identity of the session
+    200 <token>    signed identity of the credential
     204            anonymous (no live session, or the legacy's token does not exist yet)
+    404            credentials the monolith refuses (not cached, here or in HAProxy)
     403            the caller is not the engine (wrong sidecar token)
     502            the legacy could not be asked (the request is then answered 502)
 
-Answers are cached per session for ``cache_s`` (here and in each HAProxy thread).
+Answers are cached for ``cache_s`` (here and in each HAProxy thread) under an HMAC-SHA256 of the
+credential with a random key, never under the credential itself (for basic auth, one password hash on
+the monolith per period instead of one per request); refused credentials are not cached.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 _RESOLVE_PATH = "/internal/session/resolve"
 _TOKEN_HEADER = "x-strangler-sidecar"
+_SESSION = "x-legacy-session"
+_AUTHORIZATION = "x-legacy-authorization"
 
 
 def render_lua(url: str, token: str, destination: Path) -> None:
@@ -69,7 +75,8 @@ class IdentitySidecar:
         self._token_s = token_s
         self._max = max_entries
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._cache: OrderedDict[bytes, tuple[float, str | None]] = OrderedDict()
+        self._cache_key = secrets.token_bytes(32)
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._warned = False
@@ -99,31 +106,44 @@ class IdentitySidecar:
     async def _identity(self, request: web.Request) -> web.Response:
         if not hmac.compare_digest(request.headers.get(_TOKEN_HEADER, "").encode(), self.token.encode()):
             return web.Response(status=403, text="not the engine")
-        session = request.headers.get("x-legacy-session", "")
-        if not session:
+        authorization = request.headers.get(_AUTHORIZATION, "")
+        credential = (_AUTHORIZATION, authorization) if authorization else None
+        if credential is None and request.headers.get(_SESSION):
+            credential = (_SESSION, request.headers[_SESSION])
+        if credential is None:
             return web.Response(status=204)
         try:
-            signed = await self.header_for_session(session)
+            signed = await self.header_for(credential)
         except (aiohttp.ClientError, TimeoutError, _LegacyRefused) as exc:
-            logger.warning("identity: cannot resolve a session with the legacy: %s", exc)
+            logger.warning("identity: cannot resolve a credential with the legacy: %s", exc)
             return web.Response(status=502, text="cannot resolve the session with the legacy")
-        return web.Response(status=204) if signed is None else web.Response(text=signed)
+        if signed is None:
+            return web.Response(status=404 if credential[0] == _AUTHORIZATION else 204)
+        return web.Response(text=signed)
 
     async def header_for_session(self, session: str) -> str | None:
-        """The signed identity of ``session``, None when anonymous (cached ``cache_s``)."""
+        """The signed identity of the session key ``session``, None when anonymous."""
+        return await self.header_for((_SESSION, session))
+
+    async def header_for(self, credential: tuple[str, str]) -> str | None:
+        """The signed identity of ``credential`` (the resolve endpoint's header, the value), None when
+        nobody is behind it; cached ``cache_s`` under its HMAC, except refused credentials."""
         now = self._clock()
-        cached = self._cache.get(session)
+        cache_key = hmac.digest(self._cache_key, "\0".join(credential).encode("latin-1"), "sha256")
+        cached = self._cache.get(cache_key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        claims = await self._resolve(session)
+        claims = await self._resolve(credential)
         value = None if claims is None else sign_identity(self._key, claims, now + self._token_s)
-        self._cache[session] = (now + self._cache_s, value)
-        self._cache.move_to_end(session)
+        if value is None and credential[0] == _AUTHORIZATION:
+            return None  # refused credentials are checked again next time, never remembered
+        self._cache[cache_key] = (now + self._cache_s, value)
+        self._cache.move_to_end(cache_key)
         while len(self._cache) > self._max:
             self._cache.popitem(last=False)
         return value
 
-    async def _resolve(self, session: str) -> dict[str, object] | None:
+    async def _resolve(self, credential: tuple[str, str]) -> dict[str, object] | None:
         token = self._internal_token()
         if token is None:
             if not self._warned:
@@ -134,7 +154,7 @@ class IdentitySidecar:
         self.lookups += 1
         headers = {
             "authorization": f"Bearer {token}",
-            "x-legacy-session": session,
+            credential[0]: credential[1],
             "accept": "application/json",
         }
         async with self._session.get(self._legacy_url() + _RESOLVE_PATH, headers=headers) as response:

@@ -17,6 +17,11 @@ class IdentityHook:
     token: str
     """Shared between HAProxy and the sidecar, so nothing else on the machine can ask it."""
     session_cookie: str
+    auth_schemes: tuple[str, ...] = ("basic",)
+    """``Authorization`` schemes resolved (lower-case; strangler_proxy/credentials.py)."""
+    cache_key: bytes = b""
+    """HAProxy's answers are cached under an HMAC-SHA256 of the credential with this key (random per
+    start), never under the credential itself."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,10 @@ class EngineLayout:
     log_address: str
     """``127.0.0.1:<port>``: the agent's TCP socket for the per-request log lines."""
     override_key: bytes
+    override_previous: bytes | None = None
+    """The override key being rotated out, honoured until ``override_previous_until``."""
+    override_previous_until: float | None = None
+    """Epoch seconds: the end of the previous override key's overlap window."""
     session_cookie: str = "sessionid"
     threads: int = 1
     header_timeout_s: float = 10.0

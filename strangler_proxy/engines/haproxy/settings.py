@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from strangler_proxy.credentials import AUTH_SCHEMES_PATTERN, DEFAULT_AUTH_SCHEMES
 from strangler_proxy.identity import identity_key_path
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.secrets import configured_secret, load_key_ring
@@ -54,6 +55,8 @@ class EngineSettings(BaseSettings):
     since it copies whole buffers (docs/performance.md)."""
     debug_headers: bool = False
     legacy_session_cookie: str = "sessionid"
+    identity_auth_schemes: Annotated[str, Field(pattern=AUTH_SCHEMES_PATTERN)] = DEFAULT_AUTH_SCHEMES
+    """``Authorization`` schemes resolved into the signed identity, as for the data plane."""
     legacy_internal_token: str | None = None
 
     @property
@@ -69,10 +72,10 @@ class EngineSettings(BaseSettings):
     def run_dir(self) -> Path:
         return self.home / "run" / "haproxy"
 
-    def override_key(self) -> bytes:
-        """The current override key: HAProxy checks tokens against this one only (a previous key in
-        its overlap window is not honoured by this engine)."""
-        return load_key_ring("OVERRIDE_KEY", self.home / "secrets" / "override.key").current
+    def override_keys(self) -> KeyRing:
+        """The override keys: the current one, and the previous one during a rotation's overlap window
+        (HAProxy honours it until the window's end, read from its clock per request)."""
+        return load_key_ring("OVERRIDE_KEY", self.home / "secrets" / "override.key")
 
     def identity_key(self) -> KeyRing:
         return load_key_ring("IDENTITY_KEY", identity_key_path(self.home))

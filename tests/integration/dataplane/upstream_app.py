@@ -11,8 +11,8 @@ Endpoints (every answer carries ``x-upstream: <name>``):
     /cookies            three Set-Cookie headers, in order
     /redirect?to=<url>  302 to ``to``; /redirect-self: 302 to its own absolute URL
     /hop                answers with hop-by-hop headers and a header its Connection names
-    /internal/session/resolve   the monolith's session lookup: "good-session" is user 7, and so is
-                                basic auth demo:demo-password
+    /internal/session/resolve   the monolith's session lookup: "good-session" is user 7, and so are
+                                basic auth demo:demo-password and "Token demo-api-token"
     /ws                 a WebSocket answering each text message with "<name>:<message>"
     /healthz            ok
 """
@@ -112,7 +112,7 @@ def build(name: str, port: int) -> web.Application:
             return web.json_response({"error": "not_authenticated"}, status=401)
         basic = request.headers.get("X-Legacy-Authorization")
         if basic is not None:
-            if basic != "Basic ZGVtbzpkZW1vLXBhc3N3b3Jk":  # demo:demo-password
+            if basic not in ("Basic ZGVtbzpkZW1vLXBhc3N3b3Jk", "Token demo-api-token"):  # demo:demo-password
                 return web.json_response({"error": "not_found"}, status=404)
         elif request.headers.get("X-Legacy-Session") != "good-session":
             return web.json_response({"error": "not_found"}, status=404)

@@ -221,3 +221,34 @@ def test_two_engines_on_one_store_serve_every_publish_and_add_up_their_figures(
     finally:
         for engine in engines:
             engine.process.stop()
+
+
+@pytest.mark.parametrize("window_open", [True, False], ids=["in-the-window", "after-the-window"])
+def test_an_override_signed_with_the_previous_key_counts_only_during_the_rotation_window(
+    tmp_path, store: Store, legacy: UpstreamServer, new_service: UpstreamServer, window_open: bool
+) -> None:
+    """While the override key is rotated, testers' tokens made with the old key keep working until the
+    overlap window ends, as on the data plane; a key that is neither is never honoured."""
+    store.publish(products(legacy, new_service.url, "new"))
+    until = time.time() + (3600 if window_open else -60)
+    running = start_engine(
+        tmp_path / "home",
+        store,
+        legacy.url,
+        extra_env={
+            "STRANGLER_OVERRIDE_KEY": "the-new-override-key",
+            "STRANGLER_OVERRIDE_KEY_PREVIOUS": "the-old-override-key",
+            "STRANGLER_OVERRIDE_KEY_PREVIOUS_UNTIL": f"{until:.0f}",
+        },
+    )
+    try:
+        expires = time.time() + 300
+        current = sign_override(b"the-new-override-key", "legacy", expires)
+        old = sign_override(b"the-old-override-key", "legacy", expires)
+        stranger = sign_override(b"another-key-entirely", "legacy", expires)
+        assert side(running, **{"x-strangler-override": current}) == "legacy"
+        assert side(running, **{"x-strangler-override": old}) == ("legacy" if window_open else "catalog")
+        assert side(running, **{"x-strangler-override": stranger}) == "catalog"
+        assert side(running) == "catalog"
+    finally:
+        running.process.stop()

@@ -1,9 +1,10 @@
 """The monolith honours an ``Idempotency-Key`` on its stock API (strangler_django's ``idempotent``), under
-gunicorn with two workers: a retried or concurrent change with one key moves the stock once."""
+gunicorn with two workers: a retried or concurrent change with one key moves the stock once. The calls
+are made as the orders service makes them: with its scoped service token, which the monolith writes at
+its first start."""
 
 from __future__ import annotations
 
-import base64
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx2
@@ -13,7 +14,10 @@ from tests.integration.legacy_monolith.test_legacyshop_gunicorn import Shop, sho
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("legacyshop_gunicorn")]
 
-STAFF = {"Authorization": "Basic " + base64.b64encode(b"staff:staff-password-123").decode()}
+
+def _service(running: Shop) -> dict[str, str]:
+    token = (running.data_dir / "service_tokens" / "orders").read_text().strip()
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _stock(running: Shop, product_id: int) -> int:
@@ -21,7 +25,7 @@ def _stock(running: Shop, product_id: int) -> int:
 
 
 def _adjust(running: Shop, product_id: int, delta: int, key: str | None) -> httpx2.Response:
-    headers = {**STAFF, **({"Idempotency-Key": key} if key else {})}
+    headers = {**_service(running), **({"Idempotency-Key": key} if key else {})}
     return httpx2.post(
         f"{running.base_url}/api/products/{product_id}/stock",
         json={"delta": delta},

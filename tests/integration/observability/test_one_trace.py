@@ -95,8 +95,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     "ORDERS_PORT": str(orders_port),
                     "ORDERS_WORKERS": "1",
                     "STRANGLER_LEGACY_URL": legacy_url,
-                    "ORDERS_LEGACY_USERNAME": "staff",
-                    "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+                    # as a service: the monolith's scoped token for the orders service
+                    "ORDERS_LEGACY_SERVICE_TOKEN_FILE": str(legacy_dir / "service_tokens" / "orders"),
                     # the checkout reads the customer's session cart through the monolith's bridge
                     "STRANGLER_LEGACY_INTERNAL_TOKEN": INTERNAL_TOKEN,
                     **_otel(receiver, "orders"),

@@ -69,7 +69,8 @@ def main() -> None:
         "ORDERS_PORT": str(orders_port),
         "ORDERS_LOG_LEVEL": "WARNING",
         "STRANGLER_LEGACY_URL": legacy_url,
-        "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+        # as a service: the monolith's scoped token for the orders service (written at its start)
+        "ORDERS_LEGACY_SERVICE_TOKEN_FILE": str(tmp / "legacy" / "service_tokens" / "orders"),
         "ORDERS_CART_IN_BODY": "true",  # these checkouts send their cart in the body (the extension)
     }
     orders = start_process(

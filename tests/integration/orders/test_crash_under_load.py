@@ -123,8 +123,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "ORDERS_PORT": str(orders_port),
             "ORDERS_WORKERS": "2",
             "STRANGLER_LEGACY_URL": legacy_url,
-            "ORDERS_LEGACY_USERNAME": "staff",
-            "ORDERS_LEGACY_PASSWORD": STAFF_PASSWORD,
+            # as a service: the monolith's scoped token for the orders service (written at its start)
+            "ORDERS_LEGACY_SERVICE_TOKEN_FILE": str(legacy_dir / "service_tokens" / "orders"),
             "ORDERS_CART_IN_BODY": "true",
         }
         yield Stack(legacy_url, orders_port, orders_env, home, IdentityVerifier(load_identity_key(home)))

@@ -71,8 +71,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "ORDERS_PORT": str(orders_port),
         "ORDERS_WORKERS": "2",
         "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{legacy_port}",
-        "ORDERS_LEGACY_USERNAME": "staff",
-        "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+        # as a service: the monolith's scoped token for the orders service (written at its start)
+        "ORDERS_LEGACY_SERVICE_TOKEN_FILE": str(legacy_dir / "service_tokens" / "orders"),
         "ORDERS_CART_IN_BODY": "true",  # these checkouts send their cart in the body (the extension)
     }
     try:

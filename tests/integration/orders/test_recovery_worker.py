@@ -57,7 +57,9 @@ class Shop:
             return int(json.loads(answer.read())["stock"])
 
     def legacy_stock(self) -> LegacyStock:
-        return LegacyStock.connect(self.legacy_url, username="staff", password=STAFF_PASSWORD)
+        """The stock adapter as the orders service holds it: with its scoped service token."""
+        token_file = Path(self.env["ORDERS_LEGACY_SERVICE_TOKEN_FILE"])
+        return LegacyStock.connect(self.legacy_url, token=lambda: token_file.read_text().strip() or None)
 
     def saga(self, stock: LegacyStock, cls: type[CheckoutSaga] = CheckoutSaga) -> CheckoutSaga:
         return cls(
@@ -131,8 +133,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         "STRANGLER_HOME": str(home),
         "STRANGLER_LEGACY_URL": f"http://127.0.0.1:{legacy_port}",
         "ORDERS_DATABASE_URL": database_url,
-        "ORDERS_LEGACY_USERNAME": "staff",
-        "ORDERS_LEGACY_PASSWORD": STAFF_PASSWORD,
+        # as a service: the monolith's scoped token for the orders service (written at its start)
+        "ORDERS_LEGACY_SERVICE_TOKEN_FILE": str(legacy_dir / "service_tokens" / "orders"),
     }
     try:
         yield Shop(f"http://127.0.0.1:{legacy_port}", engine, env, home)

@@ -52,13 +52,15 @@ def test_a_scaffolded_service_passes_its_own_test_and_lint(checkout: Path) -> No
         checkout, sys.executable, "-m", "pytest", f"tests/unit/{name}", "-q", "-p", "no:cacheprovider"
     )
     # the service's own cases, and the contract's against the service (its monolith half needs a URL)
-    assert tested.returncode == 0 and "4 passed, 2 skipped" in tested.stdout, tested.stdout + tested.stderr
+    assert tested.returncode == 0 and "6 passed, 2 skipped" in tested.stdout, tested.stdout + tested.stderr
     assert "WIDGETS_LEGACY_URL is not set" in tested.stdout
     for generated in (
         "entrypoints/auth.py",
         "anticorruption/translator.py",
         "anticorruption/legacy_client.py",
         "adapters/migrations/versions/0002_widgets_service_outbox.py",
+        "adapters/migrations/versions/0003_widgets_service_inbox.py",
+        "adapters/appliers.py",
     ):
         assert (checkout / "new_services" / name / generated).is_file(), generated
     assert (checkout / "tests" / "unit" / name / f"test_{name}_contract.py").is_file()

@@ -83,8 +83,8 @@ def test_a_checkout_on_the_orders_service_appears_in_the_monolith_once(tmp_path:
                 "ORDERS_PORT": str(orders_port),
                 "ORDERS_WORKERS": "1",
                 "STRANGLER_LEGACY_URL": legacy_url,
-                "ORDERS_LEGACY_USERNAME": "staff",
-                "ORDERS_LEGACY_PASSWORD": "staff-password-123",
+                # as a service: the monolith's scoped token for the orders service
+                "ORDERS_LEGACY_SERVICE_TOKEN_FILE": str(legacy_dir / "service_tokens" / "orders"),
                 "ORDERS_CART_IN_BODY": "true",  # these checkouts send their cart in the body (the extension)
             },
             orders_port,

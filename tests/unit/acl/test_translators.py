@@ -203,3 +203,12 @@ def test_json_times_keep_the_wall_clock_unless_it_is_in_a_gap(row: dict[str, Any
         assert offset in ("+01:00", "+02:00")
         if is_ambiguous(local):
             assert offset == "+02:00"
+
+
+def test_the_cart_after_a_checkout_keeps_only_what_was_not_ordered() -> None:
+    from acl.orders import cart_after_checkout
+
+    data = {"cart": {"1": 3, "2": 1, "5": 2, "x": 4, "6": 0}}
+    assert cart_after_checkout(data, {1: 2, 2: 1, 5: 3}) == {"1": 1}
+    assert cart_after_checkout({"cart": {"2": 1, "10": 1}}, {}) == {"2": 1, "10": 1}
+    assert cart_after_checkout({}, {1: 1}) == {}

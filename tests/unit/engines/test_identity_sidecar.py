@@ -22,7 +22,7 @@ async def _legacy(status: int) -> tuple[web.AppRunner, str, list[str]]:
 
     async def resolve(request: web.Request) -> web.Response:
         assert request.headers["Authorization"] == "Bearer internal"
-        asked.append(request.headers["X-Legacy-Session"])
+        asked.append(request.headers.get("X-Legacy-Authorization") or request.headers["X-Legacy-Session"])
         if status != 200:
             return web.json_response({}, status=status)
         return web.json_response({"user_id": 7, "username": "demo", "is_staff": False})
@@ -74,6 +74,41 @@ def test_only_the_engine_holding_the_token_is_answered() -> None:
             assert (await _ask(sidecar, "s1", "guess"))[0] == 403
             assert (await _ask(sidecar, "s1", ""))[0] == 403
             assert asked == []
+        finally:
+            await sidecar.stop()
+            await runner.cleanup()
+
+    asyncio.run(run())
+
+
+def test_basic_auth_is_signed_and_cached_under_an_hmac_and_refused_credentials_are_not_cached() -> None:
+    async def run() -> None:
+        runner, url, asked = await _legacy(200)
+        sidecar = IdentitySidecar(legacy_url=lambda: url, internal_token=lambda: "internal", identity_key=KEY)
+        await sidecar.start()
+        good = "Basic ZGVtbzpkZW1vLXBhc3N3b3Jk"
+        try:
+            headers = {"x-strangler-sidecar": sidecar.token, "x-legacy-authorization": good}
+            async with aiohttp.ClientSession() as client:
+                for _ in range(2):
+                    async with client.get(sidecar.url, headers=headers) as answer:
+                        assert answer.status == 200
+                        assert verify_identity(KEY, await answer.text(), time.time())["sub"] == "7"
+            assert asked == [good]  # cached
+            assert all(good not in repr(key) and b"demo" not in key for key in sidecar._cache)
+        finally:
+            await sidecar.stop()
+            await runner.cleanup()
+        runner, url, asked = await _legacy(404)
+        sidecar = IdentitySidecar(legacy_url=lambda: url, internal_token=lambda: "internal", identity_key=KEY)
+        await sidecar.start()
+        try:
+            headers = {"x-strangler-sidecar": sidecar.token, "x-legacy-authorization": "Basic d3Jvbmc="}
+            async with aiohttp.ClientSession() as client:
+                for _ in range(2):
+                    async with client.get(sidecar.url, headers=headers) as answer:
+                        assert answer.status == 404  # refused: HAProxy adds nothing and caches nothing
+            assert asked == ["Basic d3Jvbmc=", "Basic d3Jvbmc="]  # asked again each time
         finally:
             await sidecar.stop()
             await runner.cleanup()

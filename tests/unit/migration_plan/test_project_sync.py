@@ -229,3 +229,69 @@ def test_a_services_database_defaults_to_the_kits_file(settings: StackSettings, 
     billing = project.services[1]
     assert service_database_url(billing, settings, tmp_path, {}) == f"sqlite:///{settings.home}/b.db"
     assert sync_outboxes(None, settings, tmp_path, {}) == ""
+
+
+FORWARD = """
+[legacy]
+command = "{python} -m gunicorn mysite.wsgi:application --bind 127.0.0.1:{port}"
+port = 8100
+database = "sqlite:///{root}/db.sqlite3"
+
+[[services]]
+name = "things"
+command = "{python} -m things --port {port}"
+port = 8201
+
+[[services]]
+name = "billing"
+command = "{python} -m billing --port {port}"
+port = 8202
+upstream = "invoices"
+
+[sync]
+reverse = { things = "reverse:things" }
+forward = ["things", "invoices", "nobody"]
+
+[secrets.internal_token]
+"""
+
+
+def test_forward_sync_runs_the_relay_and_a_consumer_per_service(
+    settings: StackSettings, tmp_path: Path
+) -> None:
+    project = parse_project(FORWARD)
+    stack = build_stack(
+        settings, root=ROOT, environ={"BILLING_PORT": "9302"}, project=project, project_dir=tmp_path
+    )
+    specs = {spec.name: spec for spec in stack.specs}
+    synced = [name for name in specs if name.startswith("sync-")]
+    assert synced == ["sync-reverse-things", "sync-relay", "sync-forward-things", "sync-forward-billing"]
+    base = 8100 + 201 + HEALTH_PORTS + 1  # after the demo's range and the one reverse relay
+    relay, things, billing = specs["sync-relay"], specs["sync-forward-things"], specs["sync-forward-billing"]
+    assert relay.argv == (sys.executable, "-m", "acl.sync", "relay", "--health-port", str(base))
+    assert relay.env["STRANGLER_SYNC_LEGACY_DATABASE_URL"] == f"sqlite:///{tmp_path}/db.sqlite3"
+    assert things.argv[3:] == ("forward", "--health-port", str(base + 1))
+    assert billing.port == base + 2
+    assert things.env["STRANGLER_SYNC_FORWARD_URL"] == "http://127.0.0.1:8201"
+    assert billing.env["STRANGLER_SYNC_FORWARD_URL"] == "http://127.0.0.1:9302", "<NAME>_PORT moves it"
+    assert (things.env["STRANGLER_SYNC_ORIGIN"], billing.env["STRANGLER_SYNC_ORIGIN"]) == (
+        "things",
+        "billing",
+    )
+    assert things.env["STRANGLER_LEGACY_INTERNAL_TOKEN"] == relay.env["STRANGLER_LEGACY_INTERNAL_TOKEN"] != ""
+    assert any("sync.forward: no [[services]] has the upstream 'nobody'" in w for w in stack.warnings)
+    assert sync_health_port_count(project) == HEALTH_PORTS + 1 + 3
+    # a handover of their writes from the monolith waits for these consumers' inboxes
+    consumers = specs["controlplane"].env["STRANGLER_SYNC_FORWARD_CONSUMERS"]
+    assert consumers == "things=forward-things,invoices=forward-billing"
+
+
+def test_forward_sync_needs_the_monolith_s_database(settings: StackSettings, tmp_path: Path) -> None:
+    project = parse_project(FORWARD.replace('database = "sqlite:///{root}/db.sqlite3"\n', ""))
+    stack = build_stack(settings, root=ROOT, environ={}, project=project, project_dir=tmp_path)
+    assert not [spec.name for spec in stack.specs if spec.name.startswith(("sync-relay", "sync-forward"))]
+    assert any("set [legacy] database" in warning for warning in stack.warnings)
+    with pytest.raises(ProjectFileError, match="things listed twice"):
+        parse_project(
+            FORWARD.replace('forward = ["things", "invoices", "nobody"]', 'forward = ["things", "things"]')
+        )

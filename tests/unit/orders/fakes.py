@@ -164,9 +164,8 @@ class FakeSessionCarts:
             cart = None
         return SessionCart(user_id=user_id, cart=cart, version=dict(quantities))
 
-    def empty(self, session_key: str, version: object) -> bool:
+    def remove_checked_out(self, session_key: str, version: object, ordered) -> bool:
         user_id, quantities = self.sessions[session_key]
-        if quantities != version:
-            return False
-        self.sessions[session_key] = (user_id, {})
+        left = {pid: qty - ordered.get(pid, 0) for pid, qty in quantities.items()}
+        self.sessions[session_key] = (user_id, {pid: qty for pid, qty in left.items() if qty > 0})
         return True

@@ -108,3 +108,22 @@ def test_basic_auth_has_no_session_cart_as_on_the_monolith(client, identity_head
         "message": "Checkout needs the session cart; log in with a session.",
     }
     assert session_carts.reads == 0
+
+
+def test_only_the_lines_ordered_leave_a_cart_changed_while_the_checkout_ran(
+    client, identity_header, session_carts, stock, monkeypatch
+):
+    """The customer adds a product and one more of an ordered one while the stock is taken: those stay,
+    what was ordered goes (the session cart as read at the start is not written back)."""
+    session_carts.sessions["s-demo"] = (DEMO.user_id, {1: 2})
+    reserve = stock.reserve
+
+    def reserve_while_the_customer_adds(step_id, product_id, quantity):
+        session_carts.sessions["s-demo"] = (DEMO.user_id, {1: 3, 2: 1})
+        return reserve(step_id, product_id, quantity)
+
+    monkeypatch.setattr(stock, "reserve", reserve_while_the_customer_adds)
+    created = post(client, identity_header)
+    assert created.status_code == 201, created.get_json()
+    assert [(line["product_id"], line["quantity"]) for line in created.get_json()["lines"]] == [(1, 2)]
+    assert session_carts.sessions["s-demo"] == (DEMO.user_id, {1: 1, 2: 1})

@@ -112,6 +112,28 @@ def test_rules_an_earlier_rule_covers_are_refused(earlier: Rule, later: Rule, sh
     assert any("can never match" in p for p in problems) is shadowed
 
 
+def test_earlier_rules_whose_methods_add_up_cover_a_later_rule() -> None:
+    """GET on one rule and POST on the next leave nothing of '/api GET POST' for a third rule."""
+    table = RouteTable(
+        upstreams=UPSTREAMS,
+        rules=(
+            rule("reads", "/api", methods={"GET"}),
+            rule("other", "/elsewhere", methods={"POST"}),
+            rule("writes", "/api", methods={"POST", "PUT"}),
+            rule("both", "/api/p", methods={"GET", "POST"}),
+            rule("any", "/api/p"),
+        ),
+    )
+    problems = table_problems(table)
+    assert problems == [
+        "rule 'both' can never match: earlier rules 'reads', 'writes' between them already take every "
+        "request it would (each takes some of its methods)"
+    ]
+    compiled = compile_table(table)
+    assert {compiled.decide(m, "/api/p", []).route for m in ("GET", "POST")} == {"reads", "writes"}
+    assert compiled.decide("DELETE", "/api/p", []).route == "any"
+
+
 # --- property: whatever the validator calls unreachable, the matcher never reaches -----------------
 
 SEGMENTS = ["api", "p", "1", "x"]

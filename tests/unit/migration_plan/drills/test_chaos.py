@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from migration_plan.drills.capacity import Capacity, load_rate
 from migration_plan.drills.chaos import ChaosResult, plan_faults, write_chaos_report
 from migration_plan.drills.chaos_load import DeltaLedger, _judge
 from migration_plan.drills.load import WriteLedger
@@ -87,14 +88,23 @@ def test_the_ledger_counts_units_per_product_and_writes_per_outcome() -> None:
 
 
 def test_the_summary_line_and_the_report(tmp_path: Path) -> None:
-    result = ChaosResult(seed=4, started=1_800_000_000.0, duration_s=60.0, rate=20.0)
+    capacity = Capacity(84.0, 252, 0, 3.0, 4, what="stock writes")
+    result = ChaosResult(seed=4, started=1_800_000_000.0, duration_s=60.0, pace=load_rate(capacity, 0.5))
     result.acknowledged, result.unknown, result.conflicts = 900, 3, 0
     result.event("fault at +1.0 s: kill -9 sync-relay")
-    line = "drill chaos: seed=4 acknowledged=900 unknown=3 lost_writes=0 duplicated=0 conflicts=0"
+    line = (
+        "drill chaos: seed=4 acknowledged=900 unknown=3 lost_writes=0 duplicated=0 conflicts=0 "
+        "capacity_rps=84.0 rate_rps=42.0"
+    )
     assert result.line() == line and result.passed
     report = write_chaos_report(result, tmp_path)
     assert report.name.endswith("-chaos-seed4.md")
     text = report.read_text()
     assert "kill -9 sync-relay" in text and text.rstrip().endswith(line)
+    assert (
+        "| measured capacity of the route (at the start of the drill) | 84.0 req/s (252 stock writes in "
+        "3.0 s over 4 connections, back to back; 0 failed) |"
+    ) in text
+    assert "| load rate | 42.0 req/s (50% of the measured capacity) |" in text
     result.lost_writes = 1
     assert not result.passed

@@ -59,6 +59,25 @@ def test_the_probe_counts_successful_reads_of_the_route_per_second(server: tuple
     assert all(path == "/things/1" for path in handler.paths), "the profile's reads, its {id} filled"
 
 
+def test_the_probe_reads_the_drills_mix_with_the_monolith_pages(server: tuple[str, type[_Things]]) -> None:
+    """A page can cost several JSON reads: a capacity of the route's reads alone would size the mixed load
+    above what the stack sustains (and the pages' guards would see it)."""
+    url, handler = server
+    profile = DrillProfile(
+        route="reads",
+        upstream="things",
+        service="things",
+        reads=(Read("/things/{id}"),),
+        legacy_reads=(Read("/pages/{id}/"),),
+    )
+    capacity = measure_capacity(url, profile, seconds=0.5, concurrency=2, page_share=0.3)
+    pages = sum(path.startswith("/pages/") for path in handler.paths)
+    assert capacity.page_share == 0.3 and "30% of them the monolith's own" in capacity.describe()
+    assert 0.15 < pages / len(handler.paths) < 0.45, (pages, len(handler.paths))
+    only_route = measure_capacity(url, PROFILE, seconds=0.2, concurrency=1, page_share=0.3)
+    assert only_route.page_share == 0.0, "a profile without pages probes the route's reads only"
+
+
 def test_failed_reads_are_no_capacity(server: tuple[str, type[_Things]]) -> None:
     url, handler = server
     handler.status = 503

@@ -197,3 +197,39 @@ def test_a_missing_route_without_a_match_is_a_clear_error() -> None:
     control = DrillControl(RoutesAdmin(set()), "things-read", "things")  # type: ignore[arg-type]
     with pytest.raises(AdminApiError, match=r"no route 'things-read'.*\[drills\] match.*--route /a/path"):
         control.ensure_route()
+
+
+class AuditAdmin:
+    """The audit query of the admin API, in memory: what the guards did."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = entries
+        self.paths: list[str] = []
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        assert method == "GET" and path.startswith("/audit?actor=guard&since="), path
+        self.paths.append(path)
+        return {"entries": self.entries}
+
+
+def test_a_guard_rollback_of_another_route_during_the_drill_fails_it() -> None:
+    """The drilled route's own rollback is the drill; another route's is collateral the drill caused."""
+    admin = AuditAdmin(
+        [
+            {"at": "2026-12-05T10:00:03", "action": "rollback", "target": "pages", "reason": "guard: p99"},
+            {"at": "2026-12-05T10:00:01", "action": "rollback", "target": "reads", "reason": "guard: 5xx"},
+            {"at": "2026-12-05T10:00:02", "action": "guard.configure", "target": "home", "reason": ""},
+        ]
+    )
+    control = DrillControl(admin, "reads", "things")  # type: ignore[arg-type]
+    result = runner.DrillResult("errors", "500s", "guard", started=1_700_000_000.0)
+    runner._check_collateral(result, control)
+    assert result.collateral == ["pages (guard: p99)"]
+    check = next(c for c in result.targets() if "other route" in c.name)
+    assert not check.met and "pages" in check.detail
+    assert not result.passed
+    assert any("--capacity-fraction" in note for note in result.notes)
+
+    quiet = runner.DrillResult("errors", "500s", "guard", started=1_700_000_000.0)
+    runner._check_collateral(quiet, DrillControl(AuditAdmin([]), "reads", "things"))  # type: ignore[arg-type]
+    assert quiet.collateral == [] and next(c for c in quiet.targets() if "other route" in c.name).met

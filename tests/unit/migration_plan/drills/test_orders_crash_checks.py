@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from migration_plan.cli.main import app
+from migration_plan.drills.capacity import Capacity, load_rate
 from migration_plan.drills.checkout_checks import Checkout, CheckoutLedger, check_stock, missing_orders
 from migration_plan.drills.checkout_load import judge_checkout
 from migration_plan.drills.orders_crash import CrashResult, write_crash_report
@@ -99,11 +100,12 @@ def test_answers_are_judged_acknowledged_refused_or_unknown() -> None:
 
 
 def test_the_summary_line_fails_on_any_violation(tmp_path: Path) -> None:
-    result = CrashResult(started=0.0, older_than_s=3.0, customers=4, acknowledged=12)
+    pace = load_rate(Capacity(9.0, 27, 1, 3.0, 4, what="checkouts"), 0.5)
+    result = CrashResult(started=0.0, older_than_s=3.0, customers=4, acknowledged=12, pace=pace)
     assert result.passed
     assert result.line() == (
         "drill orders-crash: acknowledged=12 lost_writes=0 oversold=0 unfinished=0 held=0 unknown=0 "
-        "older_than_s=3"
+        "older_than_s=3 capacity_rps=9.0 rate_rps=4.5"
     )
     for violation in ("lost_writes", "oversold", "held", "unfinished", "unreleased"):
         failing = CrashResult(started=0.0, older_than_s=3.0, customers=4, acknowledged=12)
@@ -112,6 +114,8 @@ def test_the_summary_line_fails_on_any_violation(tmp_path: Path) -> None:
     report = write_crash_report(result, tmp_path)
     text = report.read_text()
     assert "`--older-than 3`" in text and text.rstrip().endswith(result.line())
+    assert "| measured capacity of the route (at the start of the drill) | 9.0 req/s (27 checkouts" in text
+    assert "| load rate | 4.5 req/s (50% of the measured capacity) |" in text
 
 
 def test_the_repository_drills_its_orders_service() -> None:
