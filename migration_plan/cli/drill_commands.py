@@ -26,6 +26,8 @@ from rich.markup import escape
 from migration_plan.admin_client import AdminApiError, AdminClient
 from migration_plan.drills import (
     SCENARIOS,
+    ChaosOptions,
+    ChaosResult,
     DrillControl,
     DrillOptions,
     DrillResult,
@@ -59,68 +61,77 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+_Name = Annotated[
+    str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}, {CRASH}; or 'all'; or 'chaos' (see --seed).")
+]
+_Attach = Annotated[bool, typer.Option("--attach", help="Drive the stack already running for --home.")]
+_Home = Annotated[
+    Path | None,
+    typer.Option("--home", help="State directory (own stack: default a temporary one).", show_default=False),
+]
+_Reports = Annotated[
+    Path, typer.Option("--reports", envvar="STRANGLER_DRILL_REPORTS", help="Where reports go.")
+]
+_Route = Annotated[
+    str | None,
+    typer.Option(
+        "--route",
+        help="A path (/api/things: drilled as a route of its own, GET and HEAD) or a route's name: "
+        "the plan's (its match and upstream), or the table's (default: strangler.toml's [drills] route).",
+        show_default=False,
+    ),
+]
+_Config = Annotated[
+    Path | None,
+    typer.Option("--config", help="The project file (default: ./strangler.toml).", show_default=False),
+]
+_SteadyS = Annotated[float, typer.Option("--steady-s", help="Seconds of steady state before.")]
+_AfterS = Annotated[float, typer.Option("--after-s", help="Seconds of steady state after.")]
+_Rate = Annotated[
+    float | None,
+    typer.Option(
+        "--rate",
+        min=0.1,
+        help="Requests per second of the load (default: --capacity-fraction of the route's capacity, "
+        "measured at the start of each drill; chaos: stock writes/s, orders-crash: checkouts/s).",
+        show_default=False,
+    ),
+]
+_CapacityFraction = Annotated[
+    float,
+    typer.Option(
+        "--capacity-fraction",
+        min=0.05,
+        max=1.0,
+        help="The load's share of the drilled route's capacity, measured at the start of each drill "
+        "(reads; chaos: stock writes; orders-crash: checkouts), without --rate.",
+    ),
+]
+_Token = Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")]
+_LocustUsers = Annotated[
+    int, typer.Option("--locust-users", min=0, help="Also run locust (loadtests/) with this many users.")
+]
+_Seed = Annotated[int, typer.Option("--seed", help="chaos: the seed of the fault sequence and the load.")]
+_DurationS = Annotated[
+    float, typer.Option("--duration-s", min=5.0, max=600.0, help="chaos: seconds of faults.")
+]
+
+
 def drill(
-    name: Annotated[
-        str,
-        typer.Argument(help=f"One of: {', '.join(SCENARIOS)}, {CRASH}; or 'all'; or 'chaos' (see --seed)."),
-    ],
-    attach: Annotated[
-        bool, typer.Option("--attach", help="Drive the stack already running for --home.")
-    ] = False,
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            "--home", help="State directory (own stack: default a temporary one).", show_default=False
-        ),
-    ] = None,
-    reports: Annotated[
-        Path, typer.Option("--reports", envvar="STRANGLER_DRILL_REPORTS", help="Where reports go.")
-    ] = Path("drills/reports"),
-    route: Annotated[
-        str | None,
-        typer.Option(
-            "--route",
-            help="A path (/api/things: drilled as a route of its own, GET and HEAD) or a route's name: "
-            "the plan's (its match and upstream), or the table's (default: strangler.toml's [drills] route).",
-            show_default=False,
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", help="The project file (default: ./strangler.toml).", show_default=False),
-    ] = None,
-    steady_s: Annotated[float, typer.Option("--steady-s", help="Seconds of steady state before.")] = 5.0,
-    after_s: Annotated[float, typer.Option("--after-s", help="Seconds of steady state after.")] = 5.0,
-    rate: Annotated[
-        float | None,
-        typer.Option(
-            "--rate",
-            min=0.1,
-            help="Requests per second of the load (default: --capacity-fraction of the route's capacity, "
-            "measured at the start of each drill; chaos: stock writes/s, orders-crash: checkouts/s).",
-            show_default=False,
-        ),
-    ] = None,
-    capacity_fraction: Annotated[
-        float,
-        typer.Option(
-            "--capacity-fraction",
-            min=0.05,
-            max=1.0,
-            help="The load's share of the drilled route's capacity, measured at the start of each drill "
-            "(reads; chaos: stock writes; orders-crash: checkouts), without --rate.",
-        ),
-    ] = 0.5,
-    token: Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")] = None,
-    locust_users: Annotated[
-        int, typer.Option("--locust-users", min=0, help="Also run locust (loadtests/) with this many users.")
-    ] = 0,
-    seed: Annotated[
-        int, typer.Option("--seed", help="chaos: the seed of the fault sequence and the load.")
-    ] = 1,
-    duration_s: Annotated[
-        float, typer.Option("--duration-s", min=5.0, max=600.0, help="chaos: seconds of faults.")
-    ] = 60.0,
+    name: _Name,
+    attach: _Attach = False,
+    home: _Home = None,
+    reports: _Reports = Path("drills/reports"),
+    route: _Route = None,
+    config: _Config = None,
+    steady_s: _SteadyS = 5.0,
+    after_s: _AfterS = 5.0,
+    rate: _Rate = None,
+    capacity_fraction: _CapacityFraction = 0.5,
+    token: _Token = None,
+    locust_users: _LocustUsers = 0,
+    seed: _Seed = 1,
+    duration_s: _DurationS = 60.0,
 ) -> None:
     """Run one drill (or all of them, or the chaos drill) under load and write its report."""
     chaos = name == "chaos"
@@ -131,19 +142,9 @@ def drill(
         choices = f"{', '.join(SCENARIOS)}, {CRASH}"
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {choices}, 'all' or 'chaos'")
     project, project_file, profile = _profile(config, route)
-    chaos_options = None
-    if chaos:
-        try:
-            chaos_options = chaos_options_of(
-                project,
-                profile,
-                seed=seed,
-                duration_s=duration_s,
-                rate=rate,
-                capacity_fraction=capacity_fraction,
-            )
-        except DrillProfileError as exc:
-            raise _fail(str(exc)) from exc
+    chaos_options = (
+        _chaos_options(project, profile, seed, duration_s, rate, capacity_fraction) if chaos else None
+    )
     has_crash = project.drills is not None and project.drills.crash is not None
     # `all` runs the crash drill when the project describes one; `orders-crash` insists on it
     crash_section = _crash_section(project) if name == CRASH or (crash and has_crash) else None
@@ -169,33 +170,19 @@ def drill(
         if attach:
             stack = StackAddresses.from_environment(home or _default_home(), project, profile.service)
         else:
-            if home is None:
-                temporary = Path(tempfile.mkdtemp(prefix="strangler-drill-"))
-                home = temporary / "home"
-            own = OwnStack(home, project_file, profile.service, profile.upstream)
+            own, temporary = _own_stack(home, project_file, profile)
             say(f"starting a stack in {own.home}")
             stack = own.start()
         admin = AdminClient.connect(stack.admin_url, token, stack.home)
         try:
             if chaos:
                 assert chaos_options is not None
-                chaos_control = DrillControl(admin, chaos_options.route, profile.upstream)
-                outcome = run_chaos(stack, chaos_control, chaos_options, say=say)
-                report = write_chaos_report(outcome, reports.absolute())
+                outcome, report = _chaos(admin, stack, profile, chaos_options, reports, say)
             elif names:
-                control = DrillControl(
-                    admin, profile.route, profile.upstream, dict(profile.match or {}) or None
-                )
-                try:
-                    results = run_scenarios(names, stack, control, options, reports.absolute(), say=say)
-                finally:
-                    control.remove_created()  # a route the drill created goes once it is done
+                results = _scenarios(admin, stack, profile, names, options, say)
             if crash_section is not None:
                 worker_env = own.environment if own is not None else {}
-                pace = (rate, capacity_fraction)
-                crashed = _run_crash(
-                    admin, stack, crash_section, worker_env, project_file, reports, say, pace
-                )
+                crashed = _run_crash(admin, stack, crash_section, worker_env, project_file, options, say)
         finally:
             admin.close()
     except (StackError, AdminApiError) as exc:
@@ -206,11 +193,79 @@ def drill(
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
     if chaos:
-        console.print(f"report: {escape(str(report))}")
-        console.print(outcome.line())
-        if not outcome.passed:
-            raise typer.Exit(1)
-        return
+        _conclude_chaos(console, report, outcome)
+    else:
+        _conclude(console, reports, results, crashed)
+
+
+def _own_stack(home: Path | None, project_file: Path, profile: DrillProfile) -> tuple[OwnStack, Path | None]:
+    """The drill's own stack (not started) in ``home``, else in a temporary folder (returned, to remove)."""
+    temporary = None
+    if home is None:
+        temporary = Path(tempfile.mkdtemp(prefix="strangler-drill-"))
+        home = temporary / "home"
+    return OwnStack(home, project_file, profile.service, profile.upstream), temporary
+
+
+def _chaos_options(
+    project: ProjectFile,
+    profile: DrillProfile,
+    seed: int,
+    duration_s: float,
+    rate: float | None,
+    capacity_fraction: float,
+) -> ChaosOptions:
+    """The chaos drill's options from strangler.toml and the command line; a clear error when the
+    project cannot say."""
+    try:
+        return chaos_options_of(
+            project, profile, seed=seed, duration_s=duration_s, rate=rate, capacity_fraction=capacity_fraction
+        )
+    except DrillProfileError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _chaos(
+    admin: AdminClient,
+    stack: StackAddresses,
+    profile: DrillProfile,
+    chaos_options: ChaosOptions,
+    reports: Path,
+    say: Callable[[str], None],
+) -> tuple[ChaosResult, Path]:
+    """The chaos drill and its report."""
+    chaos_control = DrillControl(admin, chaos_options.route, profile.upstream)
+    outcome = run_chaos(stack, chaos_control, chaos_options, say=say)
+    return outcome, write_chaos_report(outcome, reports.absolute())
+
+
+def _scenarios(
+    admin: AdminClient,
+    stack: StackAddresses,
+    profile: DrillProfile,
+    names: list[str],
+    options: DrillOptions,
+    say: Callable[[str], None],
+) -> list[DrillResult]:
+    control = DrillControl(admin, profile.route, profile.upstream, dict(profile.match or {}) or None)
+    try:
+        return run_scenarios(names, stack, control, options, options.reports, say=say)
+    finally:
+        control.remove_created()  # a route the drill created goes once it is done
+
+
+def _conclude_chaos(console: Console, report: Path, outcome: ChaosResult) -> None:
+    """The report's path and the drill's line; exit 1 when it did not pass."""
+    console.print(f"report: {escape(str(report))}")
+    console.print(outcome.line())
+    if not outcome.passed:
+        raise typer.Exit(1)
+
+
+def _conclude(
+    console: Console, reports: Path, results: list[DrillResult], crashed: CrashResult | None
+) -> None:
+    """Each drill's line; exit 1 when one did not pass."""
     console.print(f"reports in {escape(str(reports))}")
     for result in results:
         console.print(result.line())
@@ -240,17 +295,17 @@ def _run_crash(
     crash: tuple[DrillCrashSection, str],
     worker_env: dict[str, str],
     project_file: Path,
-    reports: Path,
+    drill_options: DrillOptions,
     say: Callable[[str], None],
-    pace: tuple[float | None, float],
 ) -> CrashResult:
+    """The crash drill, at ``--rate`` or ``--capacity-fraction`` of the checkouts the route sustains."""
     section, password = crash
     control = DrillControl(admin, section.route, section.upstream, match_json(section.match))
     options = CrashOptions(
         section,
         password,
-        rate=pace[0],
-        capacity_fraction=pace[1],
+        rate=drill_options.rate,
+        capacity_fraction=drill_options.capacity_fraction,
         worker_env=worker_env,
         cwd=project_file.absolute().parent,
     )
@@ -258,7 +313,7 @@ def _run_crash(
         result = run_orders_crash(stack, control, options, say=say)
     finally:
         control.remove_created()
-    write_crash_report(result, reports.absolute())
+    write_crash_report(result, drill_options.reports)
     return result
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migration_plan.drills.capacity import drill_pace
+from migration_plan.drills.capacity import LoadRate, drill_pace
 from migration_plan.drills.load import LoadGenerator, LoadSettings
 from migration_plan.drills.result import DrillResult
 from migration_plan.drills.series import failures_by_cause, steady_state
@@ -154,17 +154,7 @@ def run_broker_drill(
     folder = Path(tempfile.mkdtemp(prefix="strangler-broker-"))
     keep = False
     port = free_port()
-    # CATALOG_PORT is left out: SyncSettings also reads its field ``catalog_port`` (a port factory) by name.
-    env = {
-        **{key: value for key, value in os.environ.items() if key != "CATALOG_PORT"},
-        "STRANGLER_HOME": str(stack.home),
-        "STRANGLER_LEGACY_URL": stack.legacy_url,
-        "STRANGLER_SYNC_TRANSPORT": "redis",
-        "STRANGLER_SYNC_REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        "STRANGLER_SYNC_STREAM": f"strangler:drill:{port}",
-        "STRANGLER_SYNC_DATABASE_URL": f"sqlite:///{folder / 'sync.sqlite3'}",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = _sync_env(stack, port, folder)
     children: list[_Child] = []
     events: list[tuple[float, str]] = []
 
@@ -183,46 +173,25 @@ def run_broker_drill(
         children += [relay, consume]
         converged = _wait(lambda: _reconcile(env)[0], 90, "the catalog in sync before the drill", relay)
         event("catalog in sync with the monolith")
-        result.pace = drill_pace(
-            stack.front_url,
-            options.profile,
-            rate=options.rate,
-            fraction=options.capacity_fraction,
-            probe_s=options.probe_s,
-            concurrency=options.concurrency,
-        )
+        result.pace = _pace(stack, options)
         event(f"load rate {result.pace.describe()}")
-        settings = LoadSettings(
-            base_url=stack.front_url,
-            profile=options.profile,
-            rate=result.pace.rate,
-            concurrency=options.concurrency,
-            write_share=0.05,
-        )
         probe = options.profile.write
         if probe is None:
             raise RuntimeError("the broker drill needs a write probe ([drills.write] in strangler.toml)")
         counts_before = read_counts(stack.legacy_url, probe, probe.ids)
-        load = LoadGenerator(settings)
+        load = LoadGenerator(
+            LoadSettings(
+                base_url=stack.front_url,
+                profile=options.profile,
+                rate=result.pace.rate,
+                concurrency=options.concurrency,
+                write_share=0.05,
+            )
+        )
         load_started = event("load started (one request in twenty a stock write)")
         load.start()
         try:
-            time.sleep(options.steady_s)  # the steady state before
-            result.injected = event("broker killed (SIGKILL)")
-            redis.kill(signal.SIGKILL)
-            offset = len(relay.text())
-            try:
-                result.detected = _wait(
-                    lambda: RELAY_FAILURE in relay.text()[offset:], DOWN_S + 5, "the relay noticing", relay
-                )
-                event("the relay reports failing steps")
-            except TimeoutError:
-                result.notes.append("the relay logged no failure while the broker was down")
-            time.sleep(max(0.0, result.injected + DOWN_S - time.time()))  # the outage lasts DOWN_S
-            redis = _redis(binary, port, folder)
-            children[0] = redis
-            event("broker started again (same port, same append-only file)")
-            time.sleep(options.after_s)  # the steady state after
+            _outage(result, event, children, relay, (binary, port, folder), options)
         finally:
             load.stop()
             result.ended = event("load drained")
@@ -230,17 +199,10 @@ def run_broker_drill(
         result.rolled_back = None
         event("catalog reconciled with the monolith: 0 differences")
         result.notes.append(f"caught up {converged - result.ended:.2f} s after the drain")
-        samples = load.snapshot()
-        result.samples = samples
-        result.not_sent = load.skipped
-        result.failures = failures_by_cause(samples)
-        result.before = steady_state(samples, load_started + 1, result.injected)
-        result.after = steady_state(samples, result.injected + DOWN_S + 1, result.ended)
+        _read_load(result, load, load_started)
         check = reconcile_writes(stack.legacy_url, probe, counts_before, load.ledger)
         result.lost_writes = check.lost
         result.reconciliation = [*check.lines, _reconcile(env)[1]]
-        result.writes_acknowledged = sum(load.ledger.acknowledged.values())
-        result.writes_unknown = sum(load.ledger.unknown.values())
     except TimeoutError as exc:
         _, report = _reconcile(env)
         result.error = f"{exc} (logs kept in {folder})"
@@ -254,3 +216,70 @@ def run_broker_drill(
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
     return result
+
+
+def _pace(stack: StackAddresses, options: DrillOptions) -> LoadRate:
+    """The load's rate: ``--rate``, else the options' share of the route's measured capacity."""
+    return drill_pace(
+        stack.front_url,
+        options.profile,
+        rate=options.rate,
+        fraction=options.capacity_fraction,
+        probe_s=options.probe_s,
+        concurrency=options.concurrency,
+    )
+
+
+def _sync_env(stack: StackAddresses, port: int, folder: Path) -> dict[str, str]:
+    """The environment of the drill's own sync relay and consumer: the private broker on ``port``."""
+    # CATALOG_PORT is left out: SyncSettings also reads its field ``catalog_port`` (a port factory) by name.
+    return {
+        **{key: value for key, value in os.environ.items() if key != "CATALOG_PORT"},
+        "STRANGLER_HOME": str(stack.home),
+        "STRANGLER_LEGACY_URL": stack.legacy_url,
+        "STRANGLER_SYNC_TRANSPORT": "redis",
+        "STRANGLER_SYNC_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "STRANGLER_SYNC_STREAM": f"strangler:drill:{port}",
+        "STRANGLER_SYNC_DATABASE_URL": f"sqlite:///{folder / 'sync.sqlite3'}",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _outage(
+    result: DrillResult,
+    event: Callable[[str], float],
+    children: list[_Child],
+    relay: _Child,
+    broker: tuple[str, int, Path],
+    options: DrillOptions,
+) -> None:
+    """The steady state before; the broker (``children[0]``) killed for DOWN_S, the relay noticing, the
+    broker started again on the same port and append-only file; the steady state after."""
+    time.sleep(options.steady_s)  # the steady state before
+    result.injected = event("broker killed (SIGKILL)")
+    children[0].kill(signal.SIGKILL)
+    offset = len(relay.text())
+    try:
+        result.detected = _wait(
+            lambda: RELAY_FAILURE in relay.text()[offset:], DOWN_S + 5, "the relay noticing", relay
+        )
+        event("the relay reports failing steps")
+    except TimeoutError:
+        result.notes.append("the relay logged no failure while the broker was down")
+    time.sleep(max(0.0, result.injected + DOWN_S - time.time()))  # the outage lasts DOWN_S
+    children[0] = _redis(*broker)
+    event("broker started again (same port, same append-only file)")
+    time.sleep(options.after_s)  # the steady state after
+
+
+def _read_load(result: DrillResult, load: LoadGenerator, load_started: float) -> None:
+    """The load's samples, failures by cause, the steady states around the outage, the writes."""
+    samples = load.snapshot()
+    result.samples = samples
+    result.not_sent = load.skipped
+    result.failures = failures_by_cause(samples)
+    assert result.injected is not None and result.ended is not None
+    result.before = steady_state(samples, load_started + 1, result.injected)
+    result.after = steady_state(samples, result.injected + DOWN_S + 1, result.ended)
+    result.writes_acknowledged = sum(load.ledger.acknowledged.values())
+    result.writes_unknown = sum(load.ledger.unknown.values())

@@ -26,7 +26,7 @@ from migration_plan.drills.broker import run_broker_drill
 from migration_plan.drills.capacity import LoadRate, drill_pace
 from migration_plan.drills.companion import LocustCompanion
 from migration_plan.drills.control import DrillControl
-from migration_plan.drills.load import TARGET_HEADER, LoadGenerator, LoadSettings, Sample
+from migration_plan.drills.load import TARGET_HEADER, LoadGenerator, LoadSettings, Sample, WriteLedger
 from migration_plan.drills.profile import DrillProfile
 from migration_plan.drills.report import write_index, write_report
 from migration_plan.drills.result import DrillResult
@@ -263,6 +263,16 @@ def run_drill(
     if recovered:
         ctx.event("stack recovered")
     _check_collateral(result, control)
+    _read_load(result, scenario, load, load_started, action_end)
+    _reconcile(result, stack, profile, counts_before, load.ledger)
+    return result
+
+
+def _read_load(
+    result: DrillResult, scenario: Scenario, load: LoadGenerator, load_started: float, action_end: float
+) -> None:
+    """The load's samples, failures by cause, when the traffic switched sides (a manual drill), the
+    steady states before and after, the writes acknowledged or unknown."""
     samples = load.snapshot()
     result.samples = samples
     if samples and all(sample.target == "unknown" for sample in samples):
@@ -282,16 +292,26 @@ def run_drill(
     result.after = steady_state(samples, after_from, result.ended or time.time())
     result.writes_acknowledged = sum(load.ledger.acknowledged.values())
     result.writes_unknown = sum(load.ledger.unknown.values())
+
+
+def _reconcile(
+    result: DrillResult,
+    stack: StackAddresses,
+    profile: DrillProfile,
+    counts_before: dict[int, int],
+    ledger: WriteLedger,
+) -> None:
+    """The write probe's counts against the writes the load made (none lost), then put back."""
+    probe = profile.write
     if probe is None:
         result.reconciliation = ["no write probe ([drills.write] in strangler.toml): the load wrote nothing"]
-        return result
+        return
     ready = probe.check_service and _service_ready(_health_url(stack, profile))
     services = {profile.service: stack.service_url} if ready else {}
-    check = reconcile_writes(stack.legacy_url, probe, counts_before, load.ledger, service_urls=services)
+    check = reconcile_writes(stack.legacy_url, probe, counts_before, ledger, service_urls=services)
     result.lost_writes = check.lost
     result.reconciliation = check.lines
     result.notes.extend(revert_writes(stack.legacy_url, probe, counts_before))
-    return result
 
 
 def _check_collateral(result: DrillResult, control: DrillControl) -> None:

@@ -7,11 +7,9 @@ import contextlib
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Any
 
 import aiohttp
@@ -20,63 +18,19 @@ from migration_plan.supervisor.backoff import BackoffState
 from migration_plan.supervisor.health import probe
 from migration_plan.supervisor.output import ProcessLog
 from migration_plan.supervisor.pgroup import group_members, parent_death_hook, signal_group
+from migration_plan.supervisor.process_state import (
+    ProcessState,
+    StartupError,
+    describe_exit,
+    exit_code,
+    port_in_use,
+)
 from migration_plan.supervisor.spec import ProcessSpec, SetupStep
 
 __all__ = ["ManagedProcess", "ProcessState", "StartupError", "describe_exit"]
 
 _READ_LIMIT = 1 << 20
 _POLL = 0.1
-
-
-def describe_exit(returncode: int | None) -> str:
-    """``exit code 3`` or ``killed by SIGKILL`` (asyncio reports a signal as a negative code)."""
-    if returncode is None:
-        return "still running"
-    if returncode < 0:
-        try:
-            return f"killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
-    return f"exit code {returncode}"
-
-
-async def _exited(proc: asyncio.subprocess.Process) -> int:
-    """The exit code, as soon as the child has exited.
-
-    ``Process.wait()`` also waits for the output pipe to close, which a grandchild that inherited it can
-    keep open forever; ``returncode`` is set the moment the child is reaped.
-    """
-    while proc.returncode is None:
-        await asyncio.sleep(_POLL / 2)
-    return proc.returncode
-
-
-class ProcessState(StrEnum):
-    PENDING = "pending"
-    SETUP = "setup"
-    STARTING = "starting"
-    RUNNING = "running"
-    BACKOFF = "backoff"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-    EXITED = "exited"
-    FAILED = "failed"
-
-
-class StartupError(Exception):
-    """A process did not come up: it names the process, says why, and shows its last log lines."""
-
-    def __init__(self, name: str, reason: str, tail: list[str]) -> None:
-        super().__init__(name, reason)
-        self.name = name
-        self.reason = reason
-        self.tail = tail
-
-    def __str__(self) -> str:
-        text = f"{self.name} failed to start: {self.reason}"
-        if self.tail:
-            text += f"\n--- last {len(self.tail)} lines of {self.name} ---\n" + "\n".join(self.tail)
-        return text
 
 
 class ManagedProcess:
@@ -196,13 +150,7 @@ class ManagedProcess:
         """Refuse to start when something else already listens on our port: its health checks would
         answer for us while our process fails to bind."""
         port = self.spec.port
-        if port is None:
-            return
-        try:
-            # Loopback answers at once (accept or refuse); a blocking check keeps it free of cancel races.
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                pass
-        except OSError:
+        if port is None or not port_in_use(port):
             return
         reason = f"port {port} is already in use on 127.0.0.1 (another stack running? the port is set by env)"
         raise StartupError(self.name, reason, [])
@@ -221,7 +169,7 @@ class ManagedProcess:
         proc = await self._exec(step.argv)
         reader = asyncio.create_task(self._pump(proc))
         try:
-            returncode = await _exited(proc)
+            returncode = await exit_code(proc)
             await reader
         except asyncio.CancelledError:
             await self._kill_group(proc, grace=self.spec.stop_grace)
@@ -289,7 +237,7 @@ class ManagedProcess:
         timeout = self.spec.startup_timeout
         deadline = time.monotonic() + timeout
         poll = _POLL  # grows to 1 s: quick for fast starters, quiet in the logs of slow ones
-        exited = asyncio.ensure_future(_exited(proc))
+        exited = asyncio.ensure_future(exit_code(proc))
         try:
             while True:
                 if exited.done():
@@ -349,7 +297,7 @@ class ManagedProcess:
         """Wait for the process to exit; restart it (with backoff) unless it was stopped on purpose."""
         while True:
             proc = self._proc
-            returncode = await _exited(proc) if proc is not None else 127
+            returncode = await exit_code(proc) if proc is not None else 127
             if not self._wanted:
                 return
             stable_for = time.monotonic() - self._healthy_since if self._healthy_since is not None else 0.0
@@ -418,7 +366,7 @@ class ManagedProcess:
         if proc.returncode is None or group_members(pgid):
             self.log.sink.warning(f"{self.name}: still running after {grace:g}s, sending SIGKILL")
             signal_group(pgid, signal.SIGKILL)
-            await _exited(proc)
+            await exit_code(proc)
             deadline = time.monotonic() + 5.0
             while group_members(pgid) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)

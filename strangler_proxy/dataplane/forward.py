@@ -24,26 +24,29 @@ from strangler_proxy.dataplane.admission import (
     circuit_open,
     not_in_table,
 )
-from strangler_proxy.dataplane.answers import answer_error, debug_headers, stream_body
+from strangler_proxy.dataplane.answers import (
+    SMALL_BODY_BYTES,
+    RelayCut,
+    answer_error,
+    debug_headers,
+    relay,
+)
 from strangler_proxy.dataplane.breaker import Breakers
 from strangler_proxy.dataplane.errors import (
     InjectedFault,
     ProxyError,
     RequestTooLarge,
     UpstreamError,
-    UpstreamProtocolError,
-    UpstreamTimeout,
 )
 from strangler_proxy.dataplane.failing_requests import FailingRequests
-from strangler_proxy.dataplane.failures import describe_failure
 from strangler_proxy.dataplane.faults import fault_applies
 from strangler_proxy.dataplane.headers import (
     ForwardedRequest,
     TrustedPeers,
     prepare_request_headers,
 )
-from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
-from strangler_proxy.dataplane.live import LiveTable, UpstreamInfo
+from strangler_proxy.dataplane.identity import IDENTITY_HEADER, Credential, IdentityResolver
+from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.observe import RequestObserver
 from strangler_proxy.dataplane.read_your_writes import (
     ArrivalWaiter,
@@ -54,14 +57,13 @@ from strangler_proxy.dataplane.request_body import (
     TEE_LIMIT_BYTES,
     BodyStream,
     ClientDisconnected,
-    read_body,
+    request_body,
 )
-from strangler_proxy.dataplane.routing import Target
+from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.shadow.channel import ShadowClient
 from strangler_proxy.dataplane.shadow.exchange import submit_exchange
-from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
 from strangler_proxy.dataplane.stats import RequestStats
-from strangler_proxy.dataplane.tracing import RequestTracer
+from strangler_proxy.dataplane.tracing import RequestSpan, RequestTracer
 from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths
 from strangler_proxy.dataplane.upstream_failures import (
     inject,
@@ -79,8 +81,6 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "SMALL_BODY_BYTES", "TEE_LIMIT_BYTES", "For
 
 logger = logging.getLogger(__name__)
 
-SMALL_BODY_BYTES = 64 * 1024
-"""Answers with a Content-Length up to this size are read whole and sent in one message."""
 _DEFAULT_TIMEOUTS = Timeouts()
 _LEGACY = Target.LEGACY.value
 _NEW = Target.NEW.value
@@ -91,11 +91,15 @@ _MIRRORED = ("x-strangler-mirrored", "1")
 """On a write the legacy answers and a service will be shown (shadow): see strangler_django's
 ``SessionSnapshotMiddleware``."""
 
+Head = list[tuple[bytes, bytes]]
+"""An answer's headers as the client will see them."""
+
 
 class Forwarder:
-    """Serves proxied requests for one worker; everything it uses is passed in. One coroutine serves
-    a request from start to end (the common case, a closed breaker and no fault, shadow or fallback,
-    runs straight through it); the steps that do not await are functions of their own."""
+    """Serves proxied requests for one worker; everything it uses is passed in. ``__call__`` is the
+    request's steps in order, each a function or method of its own; the common request (a closed
+    breaker, no body, session, fault, shadow or fallback) awaits two of them, the upstream's answer
+    and the relay, so that the split costs no more than a frame or two per request."""
 
     def __init__(
         self,
@@ -134,105 +138,43 @@ class Forwarder:
         self._observe = RequestObserver(stats, failing, access_log).record
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # long: one coroutine per request, read top to bottom: decide, admit, the body, read-your-writes,
-        # identity, the upstream (one fallback at most), the answer, observe. The steps that await stay
-        # inline (a sub-coroutine per step would cost a frame per request); the others are named methods.
         start = perf_counter()
         served = self._live.current
-        upstreams = served.upstreams
         method: str = scope["method"]
-        raw_headers = scope["headers"]
-        decision = served.compiled.decide(method, scope["path"], raw_headers)
-        if decision.rule is None and self._unmatched is not None:
-            self._unmatched.add(scope["path"])
-        client = scope.get("client")
-        client_host = client[0] if client else ""
-        request = prepare_request_headers(
-            raw_headers,
-            client_host=client_host,
-            scheme=scope["scheme"],
-            trusted=self._trusted,
-            default_host=upstreams[LEGACY].host,
-        )
-        tracer = self._tracer
-        span = (
-            None
-            if tracer is None
-            else tracer.start(
-                request, raw_headers, client_host, method, scope["path"], decision, served.version
-            )
-        )
-        route = decision.route
+        decision = served.compiled.decide(method, scope["path"], scope["headers"])
+        request, span, peer = self._arrive(scope, decision, served)
+        route, upstream_name = decision.route, decision.upstream
         target = _NEW if decision.target is _TARGET_NEW else _LEGACY
-        upstream_name = decision.upstream
-        status = 0
-        error: str | None = None
-        failure = ""
+        status, error, failure = 0, None, ""
         key = (route, target)
         in_flight = self._stats.in_flight
         in_flight[key] = in_flight.get(key, 0) + 1
         try:
-            rule = decision.rule
             can_fall_back = admit(decision, method, request, target)
-            shadowed = decision.shadow_upstream is not None and self._shadow is not None
-            body: bytes | BodyStream | None = None
+            shadow = None if decision.shadow_upstream is None else self._shadow
+            body = None
             if request.content_length or request.chunked:
-                limit = DEFAULT_MAX_BODY_BYTES if rule is None else rule.max_body_bytes
-                body = (
-                    await read_body(receive, limit)
-                    if can_fall_back
-                    else BodyStream(receive, limit, tee=shadowed)
-                )
-            upstream = upstreams.get(upstream_name)
+                body = await request_body(receive, decision.rule, whole=can_fall_back, tee=shadow is not None)
+            upstream = served.upstreams.get(upstream_name)
             if upstream is None:
                 raise not_in_table(upstream_name, served)
             if self._arrivals is not None and method in FALLBACK_METHODS:
-                cookie = position_cookie(raw_headers)
+                cookie = position_cookie(scope["headers"])
                 if cookie is not None and await self._wait_for_own_write(cookie, target, upstream, scope):
                     target, upstream_name = _LEGACY, LEGACY
-                    upstream, can_fall_back = upstreams[LEGACY], False
-            headers = mirror_headers = request.headers
-            identity = self._identity
-            if identity is not None and (target is _NEW or shadowed):
-                session = identity.session_of(raw_headers)
-                if session is not None:
-                    signed = await identity.header_for_session(session, request.traceparent)
-                    if signed is not None:
-                        mirror_headers = [*request.headers, (IDENTITY_HEADER, signed)]
-                        if target is _NEW:
-                            headers = mirror_headers
-            if shadowed and target is _LEGACY and method not in FALLBACK_METHODS:
-                # the legacy keeps the session as it was before this request, for the mirror to read
-                headers = [*headers, _MIRRORED]
-            qs: bytes = scope["query_string"]
-            raw_target = scope.get("raw_path") or scope["path"].encode()
-            if qs:
-                raw_target = raw_target + b"?" + qs
-            timeouts = _DEFAULT_TIMEOUTS if rule is None else rule.timeouts
-            client_timeout = self._timeouts.get(timeouts)
+                    upstream, can_fall_back = served.upstreams[LEGACY], False
+            headers = mirrored = request.headers
+            session = self._session(scope, target, shadow)
+            if session is not None:
+                headers, mirrored = await self._sign(session, request, target)
+            if shadow is not None and target is _LEGACY and method not in FALLBACK_METHODS:
+                headers = [*headers, _MIRRORED]  # the legacy keeps the session as it was, for the mirror
+            raw_target = _raw_target(scope)
             attempt_start = perf_counter()
             while True:  # the upstream's answer, and at most one fallback to the legacy
                 try:
-                    breaker = self._breakers.get(upstream.name, upstream.breaker)
-                    if not breaker.allow():
-                        raise circuit_open(upstream.name)
-                    if rule is not None and rule.fault is not None and fault_applies(rule.fault, target):
-                        await inject(rule.fault, upstream.name, breaker)
-                    try:
-                        response = await self._upstream.send(
-                            method,
-                            URL(upstream.base_url + raw_target.decode("latin-1"), encoded=True),
-                            headers,
-                            body,
-                            client_timeout,
-                        )
-                    except (aiohttp.ClientError, TimeoutError, RequestTooLarge, ClientDisconnected) as exc:
-                        raise open_failed(exc, upstream, breaker, body, timeouts) from exc
-                    except BaseException:
-                        breaker.release()  # no verdict on the upstream (the request was cancelled)
-                        raise
-                    out, answer_length, _ = judge_answer(
-                        response, upstream, breaker, can_fall_back, request, self._max_head_bytes
+                    response, out, length = await self._attempt(
+                        method, raw_target, upstream, target, decision, headers, body, can_fall_back, request
                     )
                     break
                 except (UpstreamError, InjectedFault) as exc:
@@ -241,62 +183,14 @@ class Forwarder:
                     can_fall_back = False
                     self._falling_back(exc, route, scope, request, attempt_start)
                     target, upstream_name = _LEGACY, LEGACY
-                    upstream, headers = upstreams[LEGACY], request.headers
-            # --- the answer back to the client -----------------------------------------------------
-            if self._positions is not None and method not in FALLBACK_METHODS and response.status < 400:
-                side = LEGACY if target is _LEGACY else upstream_name
-                self._positions.answer_to_cookie(out, side, secure=request.public_scheme == "https")
-            if decision.set_cookie is not None:
-                secure = request.public_scheme == "https"
-                out.append((b"set-cookie", decision.set_cookie + _SECURE if secure else decision.set_cookie))
-            if self._debug:
-                out += debug_headers(route, target, upstream_name, served)
+                    upstream, headers = served.upstreams[LEGACY], request.headers
             status = response.status
-            tee: list[bytes] | None = [] if shadowed else None
-            started = False
-            try:
-                if answer_length is not None and (
-                    answer_length <= SMALL_BODY_BYTES or status in NO_CONTENT_STATUSES
-                ):
-                    # small answers (most API calls) in one piece, one write when the server offers it
-                    payload = await response.read()
-                    started = True
-                    extensions = scope.get("extensions")
-                    if extensions is not None and SINGLE_WRITE in extensions:
-                        await send(
-                            {
-                                "type": "http.response.start",
-                                "status": status,
-                                "headers": out,
-                                WHOLE_BODY: payload,
-                            }
-                        )
-                    else:
-                        await send({"type": "http.response.start", "status": status, "headers": out})
-                        await send({"type": "http.response.body", "body": payload, "more_body": False})
-                    if tee is not None:
-                        tee.append(payload)
-                else:
-                    started = True
-                    await send({"type": "http.response.start", "status": status, "headers": out})
-                    tee = await stream_body(response, send, tee)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error = _relay_failed(exc, response, started, upstream.name, request)
-                return
+            self._answer_head(out, decision, method, status, target, upstream_name, request, served)
+            tee = await relay(response, out, length, scope, send, shadow is not None, upstream.name, request)
             response.release()
-            if shadowed and self._shadow is not None:
+            if shadow is not None:
                 submit_exchange(
-                    self._shadow,
-                    scope,
-                    served,
-                    decision,
-                    request,
-                    status,
-                    out,
-                    tee,
-                    body,
-                    raw_target,
-                    mirror_headers,
+                    shadow, scope, served, decision, request, status, out, tee, body, raw_target, mirrored
                 )
         except ProxyError as exc:
             status, error, failure = exc.status, exc.detail, exc.code
@@ -304,24 +198,116 @@ class Forwarder:
                 upstream_name = exc.upstream
             debug = debug_headers(route, target, upstream_name, served) if self._debug else None
             await answer_error(send, exc, request, debug)
+        except RelayCut as exc:
+            error = exc.detail
         except ClientDisconnected as exc:
             status, error = _CLIENT_GONE, str(exc)
         finally:
             in_flight[key] -= 1
             self._observe(
-                scope,
-                start,
-                key,
-                target,
-                upstream_name,
-                served,
-                request,
-                status,
-                error,
-                failure,
-                span,
-                client_host,
+                scope, start, key, target, upstream_name, served, request, status, error, failure, span, peer
             )
+
+    def _arrive(
+        self, scope: Scope, decision: Decision, served: ServedTable
+    ) -> tuple[ForwardedRequest, RequestSpan | None, str]:
+        """The request as it goes upstream (its headers filtered, the proxy's own added), its span when
+        tracing is on, the client's address; a path no rule matched is counted."""
+        if decision.rule is None and self._unmatched is not None:
+            self._unmatched.add(scope["path"])
+        client = scope.get("client")
+        peer = client[0] if client else ""
+        raw_headers = scope["headers"]
+        request = prepare_request_headers(
+            raw_headers,
+            client_host=peer,
+            scheme=scope["scheme"],
+            trusted=self._trusted,
+            default_host=served.upstreams[LEGACY].host,
+        )
+        tracer = self._tracer
+        if tracer is None:
+            return request, None, peer
+        span = tracer.start(
+            request, raw_headers, peer, scope["method"], scope["path"], decision, served.version
+        )
+        return request, span, peer
+
+    def _session(self, scope: Scope, target: str, shadow: ShadowClient | None) -> Credential | None:
+        """The client's credential when the request (or its mirror) goes to a service, which is told
+        who the user is; None otherwise, or when the client sent none (no await then)."""
+        identity = self._identity
+        if identity is None or (target is not _NEW and shadow is None):
+            return None
+        return identity.session_of(scope["headers"])
+
+    async def _sign(
+        self, session: Credential, request: ForwardedRequest, target: str
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The headers for the upstream and for the mirror, with the user's signed identity when there
+        is a user behind ``session`` (the upstream's only when it is a service)."""
+        assert self._identity is not None
+        signed = await self._identity.header_for_session(session, request.traceparent)
+        if signed is None:
+            return request.headers, request.headers
+        mirrored = [*request.headers, (IDENTITY_HEADER, signed)]
+        return (mirrored if target is _NEW else request.headers), mirrored
+
+    async def _attempt(
+        self,
+        method: str,
+        raw_target: bytes,
+        upstream: UpstreamInfo,
+        target: str,
+        decision: Decision,
+        headers: list[tuple[str, str]],
+        body: bytes | BodyStream | None,
+        can_fall_back: bool,
+        request: ForwardedRequest,
+    ) -> tuple[aiohttp.ClientResponse, Head, int | None]:
+        """One try at ``upstream``: its breaker asked, the route's fault injected, the request sent, the
+        answer judged; returns the answer, its head as the client will see it, its Content-Length."""
+        rule = decision.rule
+        breaker = self._breakers.get(upstream.name, upstream.breaker)
+        if not breaker.allow():
+            raise circuit_open(upstream.name)
+        if rule is not None and rule.fault is not None and fault_applies(rule.fault, target):
+            await inject(rule.fault, upstream.name, breaker)
+        timeouts = _DEFAULT_TIMEOUTS if rule is None else rule.timeouts
+        url = URL(upstream.base_url + raw_target.decode("latin-1"), encoded=True)
+        try:
+            response = await self._upstream.send(method, url, headers, body, self._timeouts.get(timeouts))
+        except (aiohttp.ClientError, TimeoutError, RequestTooLarge, ClientDisconnected) as exc:
+            raise open_failed(exc, upstream, breaker, body, timeouts) from exc
+        except BaseException:
+            breaker.release()  # no verdict on the upstream (the request was cancelled)
+            raise
+        out, length, _ = judge_answer(
+            response, upstream, breaker, can_fall_back, request, self._max_head_bytes
+        )
+        return response, out, length
+
+    def _answer_head(
+        self,
+        out: Head,
+        decision: Decision,
+        method: str,
+        status: int,
+        target: str,
+        upstream_name: str,
+        request: ForwardedRequest,
+        served: ServedTable,
+    ) -> None:
+        """The proxy's additions to the answer's head: the read-your-writes position after a write, the
+        route's sticky-cohort cookie, the debug headers when they are on."""
+        if self._positions is not None and method not in FALLBACK_METHODS and status < 400:
+            side = LEGACY if target is _LEGACY else upstream_name
+            self._positions.answer_to_cookie(out, side, secure=request.public_scheme == "https")
+        if decision.set_cookie is not None:
+            secure = request.public_scheme == "https"
+            out.append((b"set-cookie", decision.set_cookie + _SECURE if secure else decision.set_cookie))
+        if self._debug:
+            out += debug_headers(decision.route, target, upstream_name, served)
 
     def _falling_back(
         self,
@@ -367,28 +353,8 @@ class Forwarder:
         return to_legacy
 
 
-def _relay_failed(
-    exc: aiohttp.ClientError | TimeoutError,
-    response: aiohttp.ClientResponse,
-    started: bool,
-    name: str,
-    request: ForwardedRequest,
-) -> str:
-    """The upstream failed while its answer was relayed: before anything was sent, the error to answer
-    is raised; after, the client's connection is closed and the error to record is returned."""
-    response.close()
-    if not started:
-        if isinstance(exc, TimeoutError):
-            raise UpstreamTimeout(
-                f"upstream {name!r} stopped sending its answer for longer than the read timeout",
-                upstream=name,
-            ) from exc
-        raise UpstreamProtocolError(f"upstream {name!r} {describe_failure(exc)}", upstream=name) from exc
-    error = f"upstream {name!r} {describe_failure(exc)}"
-    logger.warning(
-        "%s; closing the client connection (request id %s)",
-        error,
-        request.request_id,
-        extra={"trace_id": request.traceparent[3:35]},
-    )
-    return error
+def _raw_target(scope: Scope) -> bytes:
+    """The request target as the client sent it (path and query, still percent-encoded)."""
+    raw_target: bytes = scope.get("raw_path") or scope["path"].encode()
+    qs: bytes = scope["query_string"]
+    return raw_target + b"?" + qs if qs else raw_target

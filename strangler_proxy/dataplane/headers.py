@@ -160,6 +160,8 @@ def prepare_request_headers(
     Values become text by UTF-8, which the upstream client writes back as the same bytes (ASCII, and
     obs-text such as a UTF-8 cookie value, pass unchanged); a value that is not UTF-8 is named in
     ``not_utf8``."""
+    # long: one pass over the client's headers on every request, its ten findings kept in locals: split
+    # into helpers, the findings would travel as a tuple or an object per request (the hot path).
     out: list[tuple[str, str]] = []
     not_utf8: str | None = None
     connection_named: list[bytes] | None = None

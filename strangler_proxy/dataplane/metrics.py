@@ -98,54 +98,72 @@ class MetricsExporter:
                 continue
 
     def render(self) -> bytes:
-        counts: dict[tuple[str, str, str], int] = {}
-        hist: dict[tuple[str, str], tuple[list[int], float]] = {}
-        gauges: dict[tuple[str, str], int] = {}
-        versions: list[tuple[int, int]] = []
-        breakers: list[tuple[str, int, int]] = []
-        refused: dict[tuple[int, str], int] = {}
-        sockets_closed: dict[tuple[str, str, str], int] = {}
-        socket_bytes: dict[tuple[str, str, str], int] = {}
-        sockets_open: dict[tuple[str, str], int] = {}
+        merged = _Merged()
         for snap in self._snapshots():
-            for route, target, outcome, n in snap.get("sockets_closed", ()):
-                sockets_closed[(route, target, outcome)] = sockets_closed.get((route, target, outcome), 0) + n
-            for route, target, direction, n in snap.get("socket_bytes", ()):
-                socket_bytes[(route, target, direction)] = socket_bytes.get((route, target, direction), 0) + n
-            for status, reason, n in snap.get("refused", ()):
-                refused[(status, reason)] = refused.get((status, reason), 0) + n
-                key = (REFUSED_ROUTE, REFUSED_TARGET, f"{status // 100}xx")
-                counts[key] = counts.get(key, 0) + n
-            for route, target, by_class, latency_sum, buckets in snap["totals"]:
-                for index, name in enumerate(_CLASSES, start=1):
-                    if by_class[index]:
-                        key = (route, target, name)
-                        counts[key] = counts.get(key, 0) + by_class[index]
-                previous = hist.get((route, target))
-                if previous is None:
-                    hist[(route, target)] = (list(buckets), latency_sum)
-                else:
-                    merged = [a + b for a, b in zip(previous[0], buckets, strict=True)]
-                    hist[(route, target)] = (merged, previous[1] + latency_sum)
-            if not _alive(snap["pid"]):
-                continue  # a dead worker's requests still count; its gauges do not
-            for route, target, n in snap["in_flight"]:
-                gauges[(route, target)] = gauges.get((route, target), 0) + n
-            for route, target, n in snap.get("sockets_open", ()):
-                sockets_open[(route, target)] = sockets_open.get((route, target), 0) + n
-            versions.append((snap["pid"], snap["version"]))
-            for name, state in snap["breakers"].items():
-                breakers.append((name, snap["pid"], 0 if state == "closed" else 1))
+            merged.add(snap)
+        return ("\n".join(merged.exposition()) + "\n").encode()
+
+
+class _Merged:
+    """Every worker's snapshot summed: counters and histograms over all workers, past and present;
+    gauges over live workers only."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, str], int] = {}
+        self.hist: dict[tuple[str, str], tuple[list[int], float]] = {}
+        self.gauges: dict[tuple[str, str], int] = {}
+        self.versions: list[tuple[int, int]] = []
+        self.breakers: list[tuple[str, int, int]] = []
+        self.refused: dict[tuple[int, str], int] = {}
+        self.sockets_closed: dict[tuple[str, str, str], int] = {}
+        self.socket_bytes: dict[tuple[str, str, str], int] = {}
+        self.sockets_open: dict[tuple[str, str], int] = {}
+
+    def add(self, snap: dict) -> None:
+        counts, hist = self.counts, self.hist
+        for route, target, outcome, n in snap.get("sockets_closed", ()):
+            key3 = (route, target, outcome)
+            self.sockets_closed[key3] = self.sockets_closed.get(key3, 0) + n
+        for route, target, direction, n in snap.get("socket_bytes", ()):
+            key3 = (route, target, direction)
+            self.socket_bytes[key3] = self.socket_bytes.get(key3, 0) + n
+        for status, reason, n in snap.get("refused", ()):
+            self.refused[(status, reason)] = self.refused.get((status, reason), 0) + n
+            key = (REFUSED_ROUTE, REFUSED_TARGET, f"{status // 100}xx")
+            counts[key] = counts.get(key, 0) + n
+        for route, target, by_class, latency_sum, buckets in snap["totals"]:
+            for index, name in enumerate(_CLASSES, start=1):
+                if by_class[index]:
+                    key = (route, target, name)
+                    counts[key] = counts.get(key, 0) + by_class[index]
+            previous = hist.get((route, target))
+            if previous is None:
+                hist[(route, target)] = (list(buckets), latency_sum)
+            else:
+                merged = [a + b for a, b in zip(previous[0], buckets, strict=True)]
+                hist[(route, target)] = (merged, previous[1] + latency_sum)
+        if not _alive(snap["pid"]):
+            return  # a dead worker's requests still count; its gauges do not
+        for route, target, n in snap["in_flight"]:
+            self.gauges[(route, target)] = self.gauges.get((route, target), 0) + n
+        for route, target, n in snap.get("sockets_open", ()):
+            self.sockets_open[(route, target)] = self.sockets_open.get((route, target), 0) + n
+        self.versions.append((snap["pid"], snap["version"]))
+        for name, state in snap["breakers"].items():
+            self.breakers.append((name, snap["pid"], 0 if state == "closed" else 1))
+
+    def exposition(self) -> list[str]:
+        """The lines of the Prometheus text format, families in a fixed order, series sorted."""
         out: list[str] = []
         _family(
             out, "strangler_requests_total", "counter", "Requests answered, by route, target and status class"
         )
-        for (route, target, status_class), value in sorted(counts.items()):
+        for (route, target, status_class), value in sorted(self.counts.items()):
             labels = _labels(route=route, target=target, status_class=status_class)
             out.append(f"strangler_requests_total{labels} {value}")
         name = "strangler_request_duration_seconds"
         _family(out, name, "histogram", "Time from request start to the end of the answer")
-        for (route, target), (buckets, latency_sum_ms) in sorted(hist.items()):
+        for (route, target), (buckets, latency_sum_ms) in sorted(self.hist.items()):
             running = 0
             for bound, n in zip(LATENCY_BUCKETS_MS, buckets, strict=True):
                 running += n
@@ -155,31 +173,31 @@ class MetricsExporter:
             out.append(f"{name}_count{_labels(route=route, target=target)} {running}")
         name = "strangler_requests_refused_total"
         _family(out, name, "counter", "Requests the proxy refused before routing them, by status and reason")
-        for (status, reason), value in sorted(refused.items()):
+        for (status, reason), value in sorted(self.refused.items()):
             out.append(f"{name}{_labels(status=str(status), reason=reason)} {value}")
         _family(out, "strangler_requests_in_flight", "gauge", "Requests being served now")
-        for (route, target), value in sorted(gauges.items()):
+        for (route, target), value in sorted(self.gauges.items()):
             out.append(f"strangler_requests_in_flight{_labels(route=route, target=target)} {value}")
         _family(out, "strangler_websockets_open", "gauge", "Relayed WebSockets open now")
-        for (route, target), value in sorted(sockets_open.items()):
+        for (route, target), value in sorted(self.sockets_open.items()):
             out.append(f"strangler_websockets_open{_labels(route=route, target=target)} {value}")
         name = "strangler_websockets_closed_total"
         _family(out, name, "counter", "Relayed WebSockets ended, by outcome")
-        for (route, target, outcome), value in sorted(sockets_closed.items()):
+        for (route, target, outcome), value in sorted(self.sockets_closed.items()):
             out.append(f"{name}{_labels(route=route, target=target, outcome=outcome)} {value}")
         name = "strangler_websocket_bytes_total"
         _family(
             out, name, "counter", "Bytes relayed by WebSockets (up: client to upstream), counted at close"
         )
-        for (route, target, direction), value in sorted(socket_bytes.items()):
+        for (route, target, direction), value in sorted(self.socket_bytes.items()):
             out.append(f"{name}{_labels(route=route, target=target, direction=direction)} {value}")
         _family(out, "strangler_route_table_version", "gauge", "Route-table version served, per worker")
-        for pid, version in sorted(versions):
+        for pid, version in sorted(self.versions):
             out.append(f"strangler_route_table_version{_labels(pid=str(pid))} {version}")
         _family(out, "strangler_breaker_open", "gauge", "1 when an upstream's breaker is open or half-open")
-        for upstream, pid, value in sorted(breakers):
+        for upstream, pid, value in sorted(self.breakers):
             out.append(f"strangler_breaker_open{_labels(upstream=upstream, pid=str(pid))} {value}")
-        return ("\n".join(out) + "\n").encode()
+        return out
 
 
 def _family(out: list[str], name: str, kind: str, help_text: str) -> None:

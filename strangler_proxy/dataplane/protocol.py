@@ -13,7 +13,8 @@ chunk sizes, bare LF or CR, obs-fold. This subclass adds what it leaves to the s
 - request line and headers larger than ``max_header_bytes`` -> 431;
 - slow clients: headers not complete ``header_timeout_s`` after the request (or connection) began,
   or no body byte for ``body_idle_timeout_s`` while the body is incomplete, or a body arriving slower
-  than ``min_body_bytes_per_s`` on average (checked every ``body_idle_timeout_s``) -> 408 and close.
+  than ``min_body_bytes_per_s`` on average (checked every ``body_idle_timeout_s``) -> 408 and close
+  (:mod:`.client_deadlines`).
 
 Every refusal is reported to the application's ``record_refusal(status, reason, message, method=,
 target=, client=)`` when it has one (the data plane counts and logs it).
@@ -28,21 +29,18 @@ from __future__ import annotations
 import asyncio
 import re
 import urllib.parse
-from asyncio import TimerHandle, Transport
-from dataclasses import dataclass
+from asyncio import Transport
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import (
-    HEADER_RE,
-    HEADER_VALUE_RE,
     STATUS_LINE,
-    HttpToolsProtocol,
-    RequestResponseCycle,
 )
 
-from strangler_proxy.dataplane.single_write import NO_CONTENT_STATUSES, SINGLE_WRITE, WHOLE_BODY
+from strangler_proxy.dataplane.client_deadlines import ClientDeadlines, ProtocolLimits
+from strangler_proxy.dataplane.single_write import SINGLE_WRITE
+from strangler_proxy.dataplane.single_write_cycle import SingleWriteCycle
 from strangler_proxy.dataplane.upgrade import UPGRADE, ClientUpgrade
 
 __all__ = [
@@ -65,7 +63,8 @@ UVICORN_DATA_RECEIVED = "010a7ae59a5d3b1a5e7326ce246878568629d126a076d8af5ba10ca
 ``StrictHttpToolsProtocol.data_received`` repeats; a unit test fails when uvicorn's changes."""
 UVICORN_SEND = "abdd8601b326a8da972436918d3a954e1ef39c6bf0cd9e1c1954c2e798d0bb9c"
 """SHA-256 of the source of uvicorn's ``RequestResponseCycle.send``, whose framing
-``_SingleWriteCycle._send_whole`` repeats; a unit test fails when uvicorn's changes."""
+``SingleWriteCycle._send_whole`` (:mod:`.single_write_cycle`) repeats; a unit test fails when
+uvicorn's changes."""
 
 _HOST_RE = re.compile(
     rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9.]+)(?::[0-9]{1,5})?$"
@@ -81,136 +80,18 @@ _BAD_VERSION = "Invalid HTTP version"
 """llhttp's reason for a version it cannot parse (HTTP/1.2, HTTP/3.0)."""
 
 
-@dataclass(frozen=True)
-class ProtocolLimits:
-    max_header_bytes: int = 64 * 1024
-    header_timeout_s: float = 10.0
-    body_idle_timeout_s: float = 30.0
-    min_body_bytes_per_s: int = 1024
+_DEFAULT_LIMITS = ProtocolLimits()
 
 
 class _Refused(Exception):
     """Raised from a parser callback: httptools turns it into a parser error, uvicorn then answers."""
 
 
-class _HeldWrites:
-    """Stands in for the transport while uvicorn writes one whole answer: collects, then writes once.
-
-    ``close`` writes what it holds and closes at once, as uvicorn expects (its completion callback
-    then sees a closing transport, exactly as with two writes)."""
-
-    __slots__ = ("_parts", "_transport")
-
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
-        self._parts: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self._parts.append(data)
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
-
-    def flush(self) -> None:
-        if self._parts:
-            self._transport.write(b"".join(self._parts))
-            self._parts = []
-
-
-class _SingleWriteCycle(RequestResponseCycle):
-    """uvicorn's request/response cycle, with :data:`WHOLE_BODY` answers written in one piece.
-
-    The common whole answer (a Content-Length, no default headers or access log of uvicorn's) is
-    framed here exactly as uvicorn frames it, with the same refusals, but with one check of all header
-    names and one of all values instead of two per header, once the client's socket takes writes
-    again if it was paused; anything else goes through uvicorn's own ``send``, its two writes
-    collected into one.
-    """
-
-    async def send(self, message: Any) -> None:
-        body = message.get(WHOLE_BODY)
-        if body is None:
-            await super().send(message)
-            return
-        if self.flow.write_paused and not self.disconnected:
-            await self.flow.drain()  # the client is not reading yet: wait for it, as uvicorn's send does
-        if not (
-            self.response_started or self.disconnected or self.access_log or self.default_headers
-        ) and self._send_whole(message["status"], message.get("headers", ()), body):
-            return
-        transport = self.transport
-        held = _HeldWrites(transport)
-        self.transport = held  # type: ignore[assignment]
-        try:
-            # uvicorn's own send validates and frames the head and the body (as two writes)
-            await super().send(message)
-            await super().send({"type": "http.response.body", "body": body, "more_body": False})
-        finally:
-            self.transport = transport
-            held.flush()
-
-    def _send_whole(self, status: int, headers: Any, body: bytes) -> bool:
-        """Frame and write a whole answer; False (nothing done) when it has no Content-Length."""
-        length: bytes | None = None
-        close = False
-        names: list[bytes] = []
-        values: list[bytes] = []
-        content = [STATUS_LINE[status]]
-        for name, value in headers:
-            name = name.lower()
-            if name == b"content-length":
-                if length is None:
-                    length = value
-            elif name == b"connection":
-                if b"close" in [token.lower().strip() for token in value.split(b",")]:
-                    close = True
-            elif name == b"transfer-encoding":
-                return False
-            names.append(name)
-            values.append(value)
-            content += (name, b": ", value, b"\r\n")
-        if length is None:
-            return False
-        # the checks uvicorn makes header by header, once over all of them
-        if HEADER_RE.search(b"".join(names)):
-            raise RuntimeError("Invalid HTTP header name.")
-        if HEADER_VALUE_RE.search(b"".join(values)):
-            raise RuntimeError("Invalid HTTP header value.")
-        expected = int(length.decode())
-        if self.scope["method"] != "HEAD" and status not in NO_CONTENT_STATUSES:
-            if len(body) > expected:
-                raise RuntimeError("Response content longer than Content-Length")
-            if len(body) < expected:
-                raise RuntimeError("Response content shorter than Content-Length")
-            tail: tuple[bytes, ...] = (b"\r\n", body)
-        else:
-            tail = (b"\r\n",)
-        self.response_started = True
-        self.waiting_for_100_continue = False
-        if close:
-            self.keep_alive = False
-        elif not self.keep_alive:
-            content.append(b"connection: close\r\n")
-        content += tail
-        self.transport.write(b"".join(content))
-        self.response_complete = True
-        self.message_event.set()
-        if not self.keep_alive:
-            self.transport.close()
-        self.on_response()
-        return True
-
-
-class StrictHttpToolsProtocol(HttpToolsProtocol):
+class StrictHttpToolsProtocol(ClientDeadlines):
     """One connection; see the module docstring for what it refuses beyond llhttp."""
 
-    def __init__(self, *args: Any, limits: ProtocolLimits = ProtocolLimits(), **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._limits = limits
+    def __init__(self, *args: Any, limits: ProtocolLimits = _DEFAULT_LIMITS, **kwargs: Any) -> None:
+        super().__init__(*args, limits=limits, **kwargs)
         self._max_header_bytes = limits.max_header_bytes
         self._refusal: tuple[int, str, str] | None = None
         self._header_bytes = 0
@@ -218,21 +99,9 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         self._codings: list[bytes] = []
         self._framed = False
         self._valid_host = b""
-        self._timer: TimerHandle | None = None
-        self._timer_at = 0.0
-        self._deadline = 0.0
-        self._phase = "headers"
-        self._last_body = 0.0
-        self._body_start = 0.0
-        self._body_bytes = 0
         self._upgrade: ClientUpgrade | None = None
 
-    # --- timers -------------------------------------------------------------------------------
-    # One lazy timer per connection: arming a phase only moves ``_deadline``; the timer is replaced
-    # only when the new deadline is earlier than the pending one. When it fires before the deadline
-    # (the deadline moved on, as it does for every request on a keep-alive connection) it re-arms
-    # itself for the rest; when the connection is idle it simply ends. So a request costs two
-    # ``loop.time()`` reads instead of creating and cancelling two timers.
+    # --- timers (see ClientDeadlines) ---------------------------------------------------------
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_headers()
@@ -240,67 +109,6 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
-
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _schedule(self, deadline: float) -> None:
-        self._deadline = deadline
-        if self._timer is None or self._timer_at > deadline:
-            self._disarm()
-            self._timer = self.loop.call_at(deadline, self._tick)
-            self._timer_at = deadline
-
-    def _tick(self) -> None:
-        self._timer = None
-        if self._phase == "idle":
-            return
-        if self.loop.time() < self._deadline:
-            self._timer = self.loop.call_at(self._deadline, self._tick)
-            self._timer_at = self._deadline
-            return
-        self._expired()
-
-    def _arm_headers(self) -> None:
-        self._phase = "headers"
-        self._schedule(self.loop.time() + self._limits.header_timeout_s)
-
-    def _arm_body(self) -> None:
-        self._phase = "body"
-        self._last_body = self._body_start = now = self.loop.time()
-        self._body_bytes = 0
-        self._schedule(now + self._limits.body_idle_timeout_s)
-
-    def _expired(self) -> None:
-        if self.transport is None or self.transport.is_closing():
-            return
-        if self._phase == "body":
-            now = self.loop.time()
-            if self.flow.read_paused:
-                # The proxy itself stopped reading (upstream backpressure): the client is not to blame.
-                self._last_body = self._body_start = now
-                self._body_bytes = 0
-                self._schedule(now + self._limits.body_idle_timeout_s)
-                return
-            idle = now - self._last_body
-            rate = self._body_bytes / max(now - self._body_start, 1e-6)
-            if idle < self._limits.body_idle_timeout_s and rate >= self._limits.min_body_bytes_per_s:
-                self._schedule(now + self._limits.body_idle_timeout_s)
-                return
-        self.logger.warning("closing a connection whose request %s did not arrive in time", self._phase)
-        cycle = self.cycle  # in the headers phase: the previous request's, if any
-        if (
-            cycle is None
-            or not cycle.response_started
-            or (self._phase == "headers" and cycle.response_complete)
-        ):
-            self._send_refusal(
-                408, f"{self._phase}_timeout", f"the request {self._phase} did not arrive in time"
-            )
-        else:
-            self.transport.close()
 
     # --- parser input -------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -407,7 +215,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
 
     def _start_cycle(self) -> None:
         """uvicorn's ``on_headers_complete`` (see ``UVICORN_MIRRORED_VERSION``), creating a
-        :class:`_SingleWriteCycle` instead of its own cycle class."""
+        :class:`SingleWriteCycle` instead of its own cycle class."""
         parser = self.parser
         http_version = parser.get_http_version()
         scope = self.scope
@@ -432,7 +240,7 @@ class StrictHttpToolsProtocol(HttpToolsProtocol):
         else:
             app = self.app
         existing_cycle = self.cycle
-        self.cycle = _SingleWriteCycle(
+        self.cycle = SingleWriteCycle(
             scope=scope,
             transport=self.transport,
             flow=self.flow,

@@ -9,8 +9,19 @@ from collections.abc import AsyncIterator
 from starlette.types import Receive
 
 from strangler_proxy.dataplane.errors import RequestTooLarge
+from strangler_proxy.routes.model import Rule
 
-__all__ = ["TEE_LIMIT_BYTES", "BodyStream", "ClientDisconnected", "read_body"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "TEE_LIMIT_BYTES",
+    "BodyStream",
+    "ClientDisconnected",
+    "read_body",
+    "request_body",
+]
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+"""The limit of a request body when no rule matched."""
 
 TEE_LIMIT_BYTES = 1024 * 1024
 
@@ -69,3 +80,10 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def request_body(receive: Receive, rule: Rule | None, *, whole: bool, tee: bool) -> bytes | BodyStream:
+    """The client's body under the rule's limit: read ``whole`` when it may be sent twice (a GET or HEAD
+    that can fall back to the legacy), else streamed as it arrives (``tee``-d for a mirror)."""
+    limit = DEFAULT_MAX_BODY_BYTES if rule is None else rule.max_body_bytes
+    return await read_body(receive, limit) if whole else BodyStream(receive, limit, tee=tee)

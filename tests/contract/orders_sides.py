@@ -23,6 +23,7 @@ import httpx2
 from strangler_proxy.routes import LEGACY, ActionMode, MatchKind, Rule, RuleAction, RuleMatch, Upstream
 from tests.contract.sides import _run
 from tests.integration.dataplane.harness import Store, start_dataplane, table
+from tests.support.legacy_shop import prepare_legacy_shop, start_legacy_shop
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, RunningProcess, start_process
 
@@ -106,21 +107,10 @@ def running_orders_sides(
     workdir: Path, *, orders_database_url: str | None = None, legacy_database_url: str | None = None
 ) -> Iterator[OrdersSides]:
     home = workdir / "home"
-    legacy_dir = home / "legacy"  # where the data plane and the orders service find its internal token
-    legacy_dir.mkdir(parents=True)
-    legacy_db = legacy_database_url or f"sqlite:///{legacy_dir / 'legacy.sqlite3'}"
-    legacy_port, orders_port, catalog_port = free_port(), free_port(), free_port()
-    legacy_url = f"http://127.0.0.1:{legacy_port}"
-    legacy_env = {
-        "LEGACYSHOP_DATA_DIR": str(legacy_dir),
-        "LEGACYSHOP_PORT": str(legacy_port),
-        "LEGACYSHOP_WORKERS": "2",
-        "DATABASE_URL": legacy_db,
-        "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
-    }
-    manage = [sys.executable, "legacy_monolith/manage.py"]
-    _run([*manage, "migrate", "--noinput", "-v", "0"], legacy_env, "legacy migrate")
-    _run([*manage, "seed", *SEED], legacy_env, "legacy seed")
+    # in $STRANGLER_HOME/legacy: where the data plane and the orders service find its internal token
+    monolith = prepare_legacy_shop(home / "legacy", seed=SEED, workers=2, database_url=legacy_database_url)
+    legacy_db, legacy_url = monolith.database_url, monolith.url
+    orders_port, catalog_port = free_port(), free_port()
 
     orders_env = {
         "STRANGLER_HOME": str(home),
@@ -158,17 +148,7 @@ def running_orders_sides(
     )
 
     with ExitStack() as stack:
-        legacy = start_process(
-            [
-                str(VENV_BIN / "gunicorn"),
-                "-c",
-                "legacy_monolith/gunicorn.conf.py",
-                "legacy_monolith.wsgi:application",
-            ],
-            log_path=legacy_dir / "gunicorn.log",
-            env=legacy_env,
-            ready_url=f"{legacy_url}/readyz",
-        )
+        legacy = start_legacy_shop(monolith)
         stack.callback(legacy.stop)
         orders = start_process(
             [

@@ -13,6 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.legacy_shop import prepare_legacy_shop, start_legacy_shop
 from tests.support.net import free_port
 from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
 
@@ -77,26 +78,11 @@ def _run(argv: list[str], env: Mapping[str, str], what: str) -> str:
 def running_sides(workdir: Path, *, catalog_database_url: str | None = None) -> Iterator[tuple[Side, Side]]:
     """Start the seeded monolith, backfill the catalog from its database, start the catalog (on its
     default SQLite file, or on ``catalog_database_url``)."""
-    legacy_dir = workdir / "legacy"
-    legacy_dir.mkdir()
-    legacy_db = legacy_dir / "legacy.sqlite3"
-    legacy_port, catalog_port = free_port(), free_port()
-    legacy_env = {
-        "LEGACYSHOP_DATA_DIR": str(legacy_dir),
-        "LEGACYSHOP_PORT": str(legacy_port),
-        "LEGACYSHOP_WORKERS": "2",
-        "DATABASE_URL": f"sqlite:///{legacy_db}",
-        "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
-    }
-    manage = [sys.executable, "legacy_monolith/manage.py"]
-    _run([*manage, "migrate", "--noinput", "-v", "0"], legacy_env, "legacy migrate")
-    seeded = _run(
-        [*manage, "seed", "--products", str(SEED_PRODUCTS), "--customers", "3", "--orders", "5"],
-        legacy_env,
-        "legacy seed",
-    )
-    if f"{SEED_PRODUCTS} products" not in seeded:
-        raise RuntimeError(f"unexpected seed output: {seeded}")
+    seed = ["--products", str(SEED_PRODUCTS), "--customers", "3", "--orders", "5"]
+    monolith = prepare_legacy_shop(workdir / "legacy", seed=seed, workers=2)
+    if f"{SEED_PRODUCTS} products" not in monolith.seeded:
+        raise RuntimeError(f"unexpected seed output: {monolith.seeded}")
+    legacy_port, catalog_port = monolith.port, free_port()
 
     catalog_env = {
         "STRANGLER_HOME": str(workdir / "home"),
@@ -112,7 +98,7 @@ def running_sides(workdir: Path, *, catalog_database_url: str | None = None) -> 
             "new_services.catalog",
             "backfill",
             "--legacy-database-url",
-            f"sqlite:///{legacy_db}",
+            monolith.database_url,
         ],
         catalog_env,
         "catalog backfill from the legacy database (rejected rows are listed on stderr)",
@@ -121,17 +107,7 @@ def running_sides(workdir: Path, *, catalog_database_url: str | None = None) -> 
         raise RuntimeError(f"backfill did not copy every product: {report}")
 
     with ExitStack() as stack:
-        legacy = start_process(
-            [
-                str(VENV_BIN / "gunicorn"),
-                "-c",
-                "legacy_monolith/gunicorn.conf.py",
-                "legacy_monolith.wsgi:application",
-            ],
-            log_path=legacy_dir / "gunicorn.log",
-            env=legacy_env,
-            ready_url=f"http://127.0.0.1:{legacy_port}/readyz",
-        )
+        legacy = start_legacy_shop(monolith)
         stack.callback(legacy.stop)
         catalog = start_process(
             [

@@ -32,15 +32,24 @@ from strangler_proxy.dataplane.errors import (
     UpstreamHeadersTooLarge,
     UpstreamProtocolError,
     UpstreamTimeout,
-    render_error,
 )
-from strangler_proxy.dataplane.headers import TrustedPeers, prepare_request_headers, response_head
+from strangler_proxy.dataplane.headers import (
+    ForwardedRequest,
+    TrustedPeers,
+    prepare_request_headers,
+)
 from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
-from strangler_proxy.dataplane.routing import Target
+from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.stats import RequestStats
 from strangler_proxy.dataplane.upgrade import ClientUpgrade
 from strangler_proxy.dataplane.websocket.handshake import HandshakeAnswer, HandshakeFailed, open_handshake
+from strangler_proxy.dataplane.websocket.heads import (
+    answer_error,
+    handshake_head,
+    relay_refusal,
+    switching_head,
+)
 from strangler_proxy.dataplane.websocket.relay import ClientSide, Relay, UpstreamSide
 from strangler_proxy.routes import LEGACY, Timeouts
 
@@ -77,6 +86,19 @@ class _OpenSocket:
     headers: list[tuple[bytes, bytes]]
     """The handshake's headers (with its canary bucket), to decide again when the table changes."""
     closing: asyncio.TimerHandle | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Observed:
+    """How a handshake ended, for its count and log line."""
+
+    route: str
+    target: str
+    upstream: str
+    version: int
+    status: int
+    error: str | None
+    client_host: str
 
 
 class WebSocketForwarder:
@@ -124,40 +146,20 @@ class WebSocketForwarder:
         route = decision.route
         target = "new" if decision.target is _NEW else "legacy"
         upstream_name = decision.upstream
-        raw_target = scope.get("raw_path") or scope["path"].encode()
-        if scope["query_string"]:
-            raw_target += b"?" + scope["query_string"]
         status = 0
         error: str | None = None
         relay: Relay | None = None
         recorded = False
         try:
-            if request.not_utf8 is not None:
-                raise BadRequest(f"the value of header {request.not_utf8!r} is not UTF-8")
-            limits = self._limits
-            if len(self._open) >= limits.max_per_worker:
-                raise SocketLimit(f"this worker has {limits.max_per_worker} WebSockets open, its limit")
-            if self._per_route.get(route, 0) >= limits.max_per_route:
-                raise SocketLimit(f"route {route!r} has {limits.max_per_route} WebSockets open, its limit")
+            self._admit(request, route)
             rule = decision.rule
             timeouts = rule.timeouts if rule is not None else _DEFAULT_TIMEOUTS
             can_fall_back = rule is not None and target == "new" and rule.action.fallback == "legacy"
-            headers = request.headers
-            if target == "new" and self._identity is not None:
-                session = self._identity.session_of(raw_headers)
-                if session is not None:
-                    signed = await self._identity.header_for_session(session)
-                    if signed is not None:
-                        headers = [*headers, (IDENTITY_HEADER, signed)]
+            headers = await self._signed(raw_headers, request) if target == "new" else request.headers
             while True:
-                upstream = served.upstreams.get(upstream_name)
-                if upstream is None:
-                    raise UpstreamConnectError(
-                        f"upstream {upstream_name!r} is not in route table version {served.version}",
-                        upstream=upstream_name,
-                    )
+                upstream = _upstream(served, upstream_name)
                 try:
-                    answer = await self._handshake(upstream, raw_target, headers, timeouts)
+                    answer = await self._handshake(upstream, _raw_target(scope), headers, timeouts)
                 except UpstreamError as exc:
                     if not can_fall_back:
                         raise
@@ -177,66 +179,117 @@ class WebSocketForwarder:
                 secure = request.public_scheme == "https"
                 extra.append((b"set-cookie", decision.set_cookie + (b"; Secure" if secure else b"")))
             if answer.status != 101:
-                await self._relay_refusal(
-                    send, answer, upstream, request.public_scheme, request.public_host, extra
-                )
+                await relay_refusal(send, answer, upstream, request.public_scheme, request.public_host, extra)
                 return
-            relay = Relay(idle_timeout_s=limits.idle_timeout_s, loop=asyncio.get_running_loop())
-            assert answer.transport is not None
-            client_transport = offer.take_over(
-                _switching_head(answer.headers, extra), ClientSide(relay, offer.finished)
+            relay = Relay(idle_timeout_s=self._limits.idle_timeout_s, loop=asyncio.get_running_loop())
+            socket = _OpenSocket(
+                relay, route, upstream_name, scope["path"], _remembered(raw_headers, decision)
             )
-            answer.transport.set_protocol(UpstreamSide(relay))
-            remembered = list(raw_headers)
-            if decision.set_cookie is not None:
-                remembered.append((b"cookie", decision.set_cookie.split(b";", 1)[0]))
-            socket = _OpenSocket(relay, route, upstream_name, scope["path"], remembered)
-            self._opened(socket, key)
-            offer.on_shutdown = lambda: relay.close(*_SHUTDOWN, "shutdown")
-            relay.start(client_transport, answer.transport, offer.tail, answer.tail)
-            try:
-                error = await relay.done
-            finally:
-                self._closed(socket, key, error or "cancelled")
+            error = await self._join(socket, key, answer, offer, extra)
         except ProxyError as exc:
             status = exc.status
             error = exc.detail
             if exc.upstream is not None:
                 upstream_name = exc.upstream
-            await _answer_error(send, exc, request.request_id, request.accept)
+            await answer_error(send, exc, request.request_id, request.accept)
         finally:
-            if relay is not None:
-                if self._log is not None:
-                    self._log.record_socket(
-                        request.request_id,
-                        scope.get("raw_path") or scope["path"],
-                        route,
-                        target,
-                        upstream_name,
-                        served.version,
-                        perf_counter() - start,
-                        client_host,
-                        error or "cancelled",
-                        relay.bytes_up,
-                        relay.bytes_down,
-                    )
-            else:
-                if not recorded:
-                    self._stats.record((route, target), status or 500, perf_counter() - start)
-                if self._log is not None:
-                    self._log.record(
-                        request.request_id,
-                        "GET",
-                        scope.get("raw_path") or scope["path"],
-                        route,
-                        target,
-                        upstream_name,
-                        served.version,
-                        status,
-                        perf_counter() - start,
-                        client_host,
-                        error,
-                    )
+            observed = _Observed(route, target, upstream_name, served.version, status, error, client_host)
+            self._observe(scope, request.request_id, start, observed, relay, recorded)
+
+    def _admit(self, request: ForwardedRequest, route: str) -> None:
+        """Refused: a header value that is not UTF-8; a worker or route at its limit of open sockets."""
+        if request.not_utf8 is not None:
+            raise BadRequest(f"the value of header {request.not_utf8!r} is not UTF-8")
+        limits = self._limits
+        if len(self._open) >= limits.max_per_worker:
+            raise SocketLimit(f"this worker has {limits.max_per_worker} WebSockets open, its limit")
+        if self._per_route.get(route, 0) >= limits.max_per_route:
+            raise SocketLimit(f"route {route!r} has {limits.max_per_route} WebSockets open, its limit")
+
+    async def _signed(
+        self, raw_headers: list[tuple[bytes, bytes]], request: ForwardedRequest
+    ) -> list[tuple[str, str]]:
+        """The handshake's headers for a service: with the user's signed identity when there is one."""
+        if self._identity is None:
+            return request.headers
+        session = self._identity.session_of(raw_headers)
+        if session is None:
+            return request.headers
+        signed = await self._identity.header_for_session(session)
+        return request.headers if signed is None else [*request.headers, (IDENTITY_HEADER, signed)]
+
+    async def _join(
+        self,
+        socket: _OpenSocket,
+        key: tuple[str, str],
+        answer: HandshakeAnswer,
+        offer: ClientUpgrade,
+        extra: list[tuple[bytes, bytes]],
+    ) -> str | None:
+        """The upstream said 101: the client's connection is taken over and joined to the upstream's
+        until either side closes; returns why it ended (None: cleanly)."""
+        relay = socket.relay
+        assert answer.transport is not None
+        client_transport = offer.take_over(
+            switching_head(answer.headers, extra), ClientSide(relay, offer.finished)
+        )
+        answer.transport.set_protocol(UpstreamSide(relay))
+        self._opened(socket, key)
+        offer.on_shutdown = lambda: relay.close(*_SHUTDOWN, "shutdown")
+        relay.start(client_transport, answer.transport, offer.tail, answer.tail)
+        error: str | None = None
+        try:
+            error = await relay.done
+        finally:
+            self._closed(socket, key, error or "cancelled")
+        return error
+
+    def _observe(
+        self,
+        scope: Scope,
+        request_id: str,
+        start: float,
+        observed: _Observed,
+        relay: Relay | None,
+        recorded: bool,
+    ) -> None:
+        """The handshake counted (when its answer was not), the access log line: of the socket once it
+        closes, else of the handshake's answer."""
+        o = observed
+        duration = perf_counter() - start
+        path = scope.get("raw_path") or scope["path"]
+        if relay is not None:
+            if self._log is not None:
+                self._log.record_socket(
+                    request_id,
+                    path,
+                    o.route,
+                    o.target,
+                    o.upstream,
+                    o.version,
+                    duration,
+                    o.client_host,
+                    o.error or "cancelled",
+                    relay.bytes_up,
+                    relay.bytes_down,
+                )
+            return
+        if not recorded:
+            self._stats.record((o.route, o.target), o.status or 500, duration)
+        if self._log is not None:
+            self._log.record(
+                request_id,
+                "GET",
+                path,
+                o.route,
+                o.target,
+                o.upstream,
+                o.version,
+                o.status,
+                duration,
+                o.client_host,
+                o.error,
+            )
 
     async def _handshake(
         self, upstream: UpstreamInfo, raw_target: bytes, headers: list[tuple[str, str]], timeouts: Timeouts
@@ -250,7 +303,7 @@ class WebSocketForwarder:
         try:
             answer = await open_handshake(
                 upstream.base_url,
-                _handshake_head(raw_target, headers),
+                handshake_head(raw_target, headers),
                 connect_timeout_s=timeouts.connect_s,
                 read_timeout_s=timeouts.read_s,
                 max_head_bytes=self._limits.max_response_header_bytes,
@@ -280,26 +333,6 @@ class WebSocketForwarder:
             )
         breaker.record_success()
         return answer
-
-    async def _relay_refusal(
-        self,
-        send: Send,
-        answer: HandshakeAnswer,
-        upstream: UpstreamInfo,
-        scheme: str,
-        host: str,
-        extra: list[tuple[bytes, bytes]],
-    ) -> None:
-        """The upstream answered the handshake with something else than 101: that answer, as sent."""
-        out, _length, _size = response_head(
-            answer.headers, upstream_origin=upstream.origin, scheme=scheme, host=host
-        )
-        out = [(n, v) for n, v in out if n != b"content-length"]
-        out += extra
-        out.append((b"content-length", str(len(answer.body)).encode()))
-        out.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": answer.status, "headers": out})
-        await send({"type": "http.response.body", "body": answer.body, "more_body": False})
 
     # --- open sockets -------------------------------------------------------------------------
     def _opened(self, socket: _OpenSocket, key: tuple[str, str]) -> None:
@@ -337,32 +370,24 @@ class WebSocketForwarder:
             socket.relay.close(*_SHUTDOWN, "shutdown")
 
 
-def _handshake_head(raw_target: bytes, headers: list[tuple[str, str]]) -> bytes:
-    lines = [b"GET ", raw_target, b" HTTP/1.1\r\n"]
-    for name, value in headers:
-        lines += (name.encode("latin-1"), b": ", value.encode("utf-8"), b"\r\n")
-    lines.append(b"connection: Upgrade\r\nupgrade: websocket\r\n\r\n")
-    return b"".join(lines)
+def _upstream(served: ServedTable, name: str) -> UpstreamInfo:
+    upstream = served.upstreams.get(name)
+    if upstream is None:
+        raise UpstreamConnectError(
+            f"upstream {name!r} is not in route table version {served.version}", upstream=name
+        )
+    return upstream
 
 
-def _switching_head(headers: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]) -> bytes:
-    """The upstream's 101 as the client gets it: its headers in order (Upgrade, Connection and the
-    Sec-WebSocket-* ones included), plus the proxy's own (a canary bucket cookie)."""
-    lines = [b"HTTP/1.1 101 Switching Protocols\r\n"]
-    for name, value in [*headers, *extra]:
-        lines += (name, b": ", value, b"\r\n")
-    lines.append(b"\r\n")
-    return b"".join(lines)
+def _raw_target(scope: Scope) -> bytes:
+    raw_target: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope["query_string"]
+    return raw_target + b"?" + query if query else raw_target
 
 
-async def _answer_error(send: Send, error: ProxyError, request_id: str, accept: bytes) -> None:
-    content_type, payload = render_error(error, request_id=request_id, accept=accept)
-    headers = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(payload)).encode()),
-        (b"x-request-id", request_id.encode()),
-        (b"cache-control", b"no-store"),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload, "more_body": False})
+def _remembered(raw_headers: list[tuple[bytes, bytes]], decision: Decision) -> list[tuple[bytes, bytes]]:
+    """The handshake's headers with its canary bucket, to decide again when the table changes."""
+    remembered = list(raw_headers)
+    if decision.set_cookie is not None:
+        remembered.append((b"cookie", decision.set_cookie.split(b";", 1)[0]))
+    return remembered

@@ -33,8 +33,9 @@ from sqlalchemy import select
 from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
 from new_services.kit.engine import make_engine
 from new_services.orders.adapters.tables import checkout_reservations, checkouts, order_lines, orders
+from tests.support.legacy_shop import prepare_legacy_shop, start_legacy_shop
 from tests.support.net import free_port
-from tests.support.processes import ROOT, VENV_BIN, RunningProcess, run_manage, start_process
+from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders_crash_under_load")]
 
@@ -107,27 +108,11 @@ def _staff_set_stock(legacy_url: str, product_id: int, quantity: int) -> None:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     legacy_dir = tmp_path_factory.mktemp("legacy")
     home = tmp_path_factory.mktemp("strangler_home")
-    legacy_port = free_port()
-    legacy_env = {
-        "LEGACYSHOP_DATA_DIR": str(legacy_dir),
-        "LEGACYSHOP_PORT": str(legacy_port),
-        "LEGACYSHOP_WORKERS": "2",
-        "DATABASE_URL": f"sqlite:///{legacy_dir / 'legacy.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
-    }
-    run_manage(["migrate", "--noinput", "-v", "0"], legacy_env)
-    run_manage(["seed", "--products", "10", "--customers", "2", "--orders", "0", "--seed", "7"], legacy_env)
-    legacy = start_process(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-c",
-            "legacy_monolith/gunicorn.conf.py",
-            "legacy_monolith.wsgi:application",
-        ],
-        log_path=legacy_dir / "gunicorn.log",
-        env=legacy_env,
-        ready_url=f"http://127.0.0.1:{legacy_port}/readyz",
+    monolith = prepare_legacy_shop(
+        legacy_dir, seed=["--products", "10", "--customers", "2", "--orders", "0", "--seed", "7"], workers=2
     )
+    legacy_port = monolith.port
+    legacy = start_legacy_shop(monolith)
     legacy_url = f"http://127.0.0.1:{legacy_port}"
     try:
         for product_id, quantity in PRODUCTS.items():

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
+from tests.support.legacy_shop import prepare_legacy_shop, start_legacy_shop
 from tests.support.net import free_port, wait_for_http
-from tests.support.processes import ROOT, VENV_BIN, RunningProcess, run_manage, start_process
+from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders_gunicorn")]
 
@@ -58,27 +59,12 @@ def call(method: str, url: str, body: object = None, headers: dict[str, str] | N
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     legacy_dir = tmp_path_factory.mktemp("legacy")
     home = tmp_path_factory.mktemp("strangler_home")
-    legacy_port, orders_port = free_port(), free_port()
-    legacy_env = {
-        "LEGACYSHOP_DATA_DIR": str(legacy_dir),
-        "LEGACYSHOP_PORT": str(legacy_port),
-        "LEGACYSHOP_WORKERS": "1",
-        "DATABASE_URL": f"sqlite:///{legacy_dir / 'legacy.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
-    }
-    run_manage(["migrate", "--noinput", "-v", "0"], legacy_env)
-    run_manage(["seed", "--products", "20", "--customers", "2", "--orders", "1", "--seed", "7"], legacy_env)
-    legacy = start_process(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-c",
-            "legacy_monolith/gunicorn.conf.py",
-            "legacy_monolith.wsgi:application",
-        ],
-        log_path=legacy_dir / "gunicorn.log",
-        env=legacy_env,
-        ready_url=f"http://127.0.0.1:{legacy_port}/readyz",
+    orders_port = free_port()
+    monolith = prepare_legacy_shop(
+        legacy_dir, seed=["--products", "20", "--customers", "2", "--orders", "1", "--seed", "7"], workers=1
     )
+    legacy_port = monolith.port
+    legacy = start_legacy_shop(monolith)
     key = load_identity_key(home)  # the proxy's side of the shared key
     orders_env = {
         "STRANGLER_HOME": str(home),

@@ -32,8 +32,8 @@ from new_services.orders.adapters.tables import checkout_reservations, checkouts
 from new_services.orders.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from new_services.orders.domain import CheckoutCart, CheckoutStatus, OrderStatus, ReservationState
 from new_services.orders.service_layer import CheckoutSaga, PlaceOrder, StockedProduct
-from tests.support.net import free_port
-from tests.support.processes import ROOT, VENV_BIN, RunningProcess, run_manage, start_process
+from tests.support.legacy_shop import prepare_legacy_shop, start_legacy_shop
+from tests.support.processes import ROOT, RunningProcess, start_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders_recovery_worker")]
 
@@ -107,27 +107,11 @@ class Shop:
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     legacy_dir = tmp_path_factory.mktemp("legacy")
     home = tmp_path_factory.mktemp("strangler_home")
-    legacy_port = free_port()
-    legacy_env = {
-        "LEGACYSHOP_DATA_DIR": str(legacy_dir),
-        "LEGACYSHOP_PORT": str(legacy_port),
-        "LEGACYSHOP_WORKERS": "2",
-        "DATABASE_URL": f"sqlite:///{legacy_dir / 'legacy.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "legacy_monolith.legacyshop.settings",
-    }
-    run_manage(["migrate", "--noinput", "-v", "0"], legacy_env)
-    run_manage(["seed", "--products", "10", "--customers", "2", "--orders", "0", "--seed", "7"], legacy_env)
-    legacy = start_process(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-c",
-            "legacy_monolith/gunicorn.conf.py",
-            "legacy_monolith.wsgi:application",
-        ],
-        log_path=legacy_dir / "gunicorn.log",
-        env=legacy_env,
-        ready_url=f"http://127.0.0.1:{legacy_port}/readyz",
+    monolith = prepare_legacy_shop(
+        legacy_dir, seed=["--products", "10", "--customers", "2", "--orders", "0", "--seed", "7"], workers=2
     )
+    legacy_port = monolith.port
+    legacy = start_legacy_shop(monolith)
     staff = {
         "Authorization": "Basic " + base64.b64encode(f"staff:{STAFF_PASSWORD}".encode()).decode(),
         "Content-Type": "application/json",

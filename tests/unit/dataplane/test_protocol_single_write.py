@@ -263,15 +263,15 @@ def test_the_repeated_uvicorn_code_is_the_installed_one() -> None:
 
 
 def test_the_repeated_uvicorn_framing_is_the_installed_one() -> None:
-    """``_SingleWriteCycle._send_whole`` repeats the framing of uvicorn's ``RequestResponseCycle.send``
+    """``SingleWriteCycle._send_whole`` repeats the framing of uvicorn's ``RequestResponseCycle.send``
     (checked byte for byte above): when uvicorn changes it, this fails, so that the copy is reviewed."""
     source = inspect.getsource(RequestResponseCycle.send)
     assert hashlib.sha256(source.encode()).hexdigest() == UVICORN_SEND, (
         f"uvicorn {uvicorn.__version__} changed RequestResponseCycle.send "
         f"(uvicorn/protocols/http/httptools_impl.py) since {UVICORN_MIRRORED_VERSION}, the release "
-        "_SingleWriteCycle._send_whole repeats: re-read how it validates and writes the status line and "
+        "SingleWriteCycle._send_whole repeats: re-read how it validates and writes the status line and "
         "headers (Content-Length, Connection: close, keep-alive, HEAD and no-content answers) and the "
-        "body; bring _send_whole in strangler_proxy/dataplane/protocol.py in line, then update "
+        "body; bring _send_whole in strangler_proxy/dataplane/single_write_cycle.py in line, then update "
         "UVICORN_MIRRORED_VERSION and UVICORN_SEND"
     )
 

@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # long: a migration is history, applied as written to every store ever created: its table
+    # definitions read top to bottom as Alembic generated them, and are never edited or rearranged.
     op.create_table(
         "audit_log",
         sa.Column(
