@@ -127,7 +127,7 @@ class SyncBatch:
             with transaction.atomic():
                 last = self._last_applied.get(event.stream)
                 outcome = "stale" if last is not None and event.sequence <= last else "applied"
-                if event.payload.get("stk_delta") is not None or event.payload.get("prd_force") is True:
+                if event.payload.get("stk_delta") is not None or event.payload.get("sync_force") is True:
                     # a stock move commutes, an operator's resolution is final: applied once (by its
                     # id) in any order
                     outcome = "applied"

@@ -2,7 +2,7 @@
 
 A conflict parked on one side (``acl.sync.fields``) holds that side's values (``ours``) and the other
 side's change (``theirs``). Keeping one of them writes its values to both sides as a forced change
-(``prd_force``): applied whatever the version, with a version above both sides' counts, so both hold the
+(``sync_force``): applied whatever the version, with a version above both sides' counts, so both hold the
 chosen values, the same time and the same fields version, and later changes are checked from there. The
 side whose value was kept takes it unchanged (only its version and time move); the other side's value
 is overwritten, which is the resolution.
@@ -26,10 +26,11 @@ from typing import Any
 
 from sqlalchemy import Engine, Integer, String, column, inspect, select, table
 
+from acl.catalog.field_changes import FIELD_COLUMNS, fields_change_payload
 from acl.catalog.source import LEGACY_AGGREGATE_VERSION
 from acl.sync.engines import make_engine
 from acl.sync.events import SyncEvent
-from acl.sync.fields import CONFLICT_FIELD, FIELD_COLUMNS, PRODUCT_AGGREGATE, FieldChange
+from acl.sync.fields import CONFLICT_FIELD, FORCE_FIELD, PRODUCT_AGGREGATE, FieldChange
 from acl.sync.internal_client import MonolithInternalClient
 from acl.sync.ports import CatalogPort, load_port_factory
 from acl.sync.settings import SyncSettings
@@ -107,15 +108,11 @@ class ConflictResolver:
             event_id=str(uuid.uuid5(_NAMESPACE, f"{parked}:legacy")),
             aggregate_type=PRODUCT_AGGREGATE,
             aggregate_id=str(product_id),
-            sequence=1,  # a resolution is applied whatever the sequence (prd_force)
+            sequence=1,  # a resolution is applied whatever the sequence (sync_force)
             type="product.updated",
             payload={
-                "prd_id": product_id,
-                **values,
-                "upd_dt": stamp,
-                "prd_ver": version,
-                "prd_changed": list(values),
-                "prd_force": True,
+                **fields_change_payload(product_id, values, version=version, updated=stamp),
+                FORCE_FIELD: True,
             },
             occurred_at=datetime.now(UTC),
             origin=self._origin,

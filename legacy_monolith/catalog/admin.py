@@ -36,17 +36,18 @@ class ProductAdmin(admin.ModelAdmin):
         if not change:
             fields_event_record(product=obj, changed=[], event_type="product.created")
             return
-        if "stk_qty" in form.changed_data:
-            # a level typed in: it does not commute, so it travels as a set (the other side checks it)
-            stock_event_record(product=obj, delta=None, event_type="product.updated")
+        stock_set = "stk_qty" in form.changed_data
         # the form's fields are named after the columns (the category as ``ctg``, its path follows)
         changed = [
-            c
-            for c in FIELD_COLUMNS
-            if c in form.changed_data or (c == "cat_path" and "ctg" in form.changed_data)
+            column
+            for column in FIELD_COLUMNS
+            if column in form.changed_data or (column == "cat_path" and "ctg" in form.changed_data)
         ]
         if changed:
             # versioned: the other side applies it only when it did not change them meanwhile
-            fields_event_record(product=obj, changed=changed)
-        elif "stk_qty" not in form.changed_data:
+            fields_event_record(product=obj, changed=changed, stock_set=stock_set)
+        elif stock_set:
+            # a level typed in: it does not commute, so it travels as a set (the other side checks it)
+            stock_event_record(product=obj, delta=None, event_type="product.updated")
+        else:
             product_event_record(product=obj, event_type="product.updated")

@@ -128,7 +128,7 @@ def _fields_change(payload: dict[str, Any]) -> tuple[int, list[str], bool] | Non
         raise ReverseEventError("prd_changed", f"prd_changed must list columns of {FIELD_COLUMNS}.")
     if any(column not in payload for column in changed):
         raise ReverseEventError("prd_changed", "prd_changed names a column the payload does not carry.")
-    return version, list(changed), payload.get("prd_force") is True
+    return version, list(changed), payload.get("sync_force") is True
 
 
 def _check_fields(

@@ -105,14 +105,18 @@ def fields_event_record(
     event_type: str = "product.updated",
     version: int | None = None,
     force: bool = False,
+    stock_set: bool = False,
 ) -> OutboxEvent:
     """A change of the product's other fields as a change: the row as it is now plus ``prd_changed`` (the
     columns changed) and ``prd_ver``, the product's fields version it made (counted here unless
     ``version`` says it was; ``internal_aggregate_version``, type ``product``). The other side applies it
     only when it is at ``prd_ver - 1``, else parks it as a conflict; ``force`` (an operator's resolution)
-    applies whatever the version."""
+    applies whatever the version. ``stock_set``: the same change set the stock level too (it travels
+    in the same event, with its own stock version, as ``stock_event_record`` writes it)."""
     made = aggregate_version_next("product", product.prd_id) if version is None else version
     payload = {**product_snapshot(product=product), "prd_ver": made, "prd_changed": list(changed)}
+    if stock_set:
+        payload.update(stk_delta=None, stk_ver=stock_version_next(prd_id=product.prd_id))
     if force:
-        payload["prd_force"] = True
+        payload["sync_force"] = True
     return record_event("product", product.prd_id, event_type, payload, origin=origin, sequence=sequence)

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from acl.catalog.field_changes import record_values
 from acl.catalog.records import ProductRecord, ProductStatus
-from acl.sync.fields import PRODUCT_AGGREGATE, FieldChange, park_field_conflict, record_values
+from acl.sync.fields import PRODUCT_AGGREGATE, FieldChange, park_field_conflict
 from acl.sync.stock import (
     StockChange,
     park_conflict,

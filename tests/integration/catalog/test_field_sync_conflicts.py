@@ -169,7 +169,11 @@ def test_a_price_change_without_a_concurrent_change_applies_once_each_way(
         "SELECT event_id, payload FROM outbox_event WHERE origin = 'legacy' AND aggregate_id = :id",
         id=str(PRODUCT),
     )
-    [price_event] = [r for r in fields_events if "prd_ver" in (r.payload if isinstance(r.payload, dict) else json.loads(r.payload))]
+    [price_event] = [
+        r
+        for r in fields_events
+        if "prd_ver" in (r.payload if isinstance(r.payload, dict) else json.loads(r.payload))
+    ]
     applied_on_catalog = stack.scalar("catalog", "SELECT count(*) FROM sync_applied")
     assert applied_on_catalog == 1 and price_event is not None
     assert stack.scalar("legacy", "SELECT count(*) FROM sync_conflict") == 0
