@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,12 +55,26 @@ class ConflictResolver:
     only, their value written through the owning side's own API)."""
 
     def __init__(
-        self, port: CatalogPort, legacy: MonolithInternalClient, legacy_engine: Engine, *, origin: str
+        self,
+        port: Callable[[], CatalogPort],
+        legacy: MonolithInternalClient,
+        legacy_engine: Engine,
+        *,
+        origin: str,
     ) -> None:
-        self._port = port
+        self._port_factory = port
+        self._built: CatalogPort | None = None
         self._legacy = legacy
         self._legacy_engine = legacy_engine
         self._origin = origin
+
+    @property
+    def _port(self) -> CatalogPort:
+        """The service's port, built at the first resolution (building it migrates the service's
+        database, which a control plane starting before the service must not do)."""
+        if self._built is None:
+            self._built = self._port_factory()
+        return self._built
 
     def writes(self, conflict: Mapping[str, Any]) -> bool:
         """Whether this resolver writes the resolution of ``conflict`` (a sync_conflict row)."""
@@ -143,7 +157,8 @@ class ConflictResolver:
         return int(found or 0)
 
     def close(self) -> None:
-        self._port.close()
+        if self._built is not None:
+            self._built.close()
         self._legacy.close()
         self._legacy_engine.dispose()
 

@@ -88,7 +88,7 @@ def supersede_conflicts(engine: Engine, resolved: dict[str, Any], *, by: str, at
         _TABLE.c.event_id != resolved["event_id"],
     )
     with engine.begin() as conn:
-        ids: list[int] = [int(i) for i in conn.execute(select(_TABLE.c.id).where(*match)).scalars()]
+        ids = [int(row[0]) for row in conn.execute(select(_TABLE.c.id).where(*match))]
         if ids:
             conn.execute(
                 update(_TABLE)
