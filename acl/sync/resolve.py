@@ -166,6 +166,10 @@ class ConflictResolver:
 def create_resolver() -> ConflictResolver:
     """The resolver for the catalog, from the sync processes' environment (``SyncSettings``)."""
     settings = SyncSettings()
-    port = load_port_factory(settings.catalog_port_factory)()
     client = MonolithInternalClient(settings.legacy_url, settings.internal_token())
-    return ConflictResolver(port, client, make_engine(settings.legacy_database_url), origin=settings.origin)
+    return ConflictResolver(
+        load_port_factory(settings.catalog_port_factory),
+        client,
+        make_engine(settings.legacy_database_url),
+        origin=settings.origin,
+    )
