@@ -13,7 +13,11 @@ from sqlalchemy import Engine, create_engine, text
 
 from acl.sync.fields import FieldChange, park_field_conflict
 from acl.sync.stock import create_stock_sync_tables
-from strangler_proxy.controlplane.services.sync_conflicts import ResolutionNotWritten, SyncConflictService
+from strangler_proxy.controlplane.services.sync_conflicts import (
+    ResolutionNotWritten,
+    SyncConflictService,
+    load_writer,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -80,3 +84,13 @@ def test_a_write_that_fails_leaves_both_halves_open(sides: dict[str, Engine]) ->
         assert service.overview()["open"] == 2
     finally:
         service.dispose()
+
+
+def test_the_writer_is_loaded_by_name() -> None:
+    assert load_writer(None) is None and load_writer("") is None
+    loaded = load_writer(f"{__name__}:RecordingWriter")
+    assert isinstance(loaded, RecordingWriter)
+    with pytest.raises(ValueError, match="package.module:function"):
+        load_writer("no-colon-here")
+    with pytest.raises(ValueError, match="not a callable"):
+        load_writer(f"{__name__}:nothing_here")
