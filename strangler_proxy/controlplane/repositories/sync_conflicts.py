@@ -75,9 +75,12 @@ def resolve_conflict(engine: Engine, conflict_id: int, *, resolution: str, by: s
     return bool(done.rowcount)
 
 
-def supersede_conflicts(engine: Engine, resolved: dict[str, Any], *, by: str, at: datetime) -> list[int]:
+def supersede_conflicts(
+    engine: Engine, resolved: dict[str, Any], *, covered: set[str], by: str, at: datetime
+) -> list[int]:
     """Resolve as ``superseded`` the other open conflicts of ``resolved``'s aggregate and field on this
-    side (the other half of the same crossing); their ids."""
+    side (the other half of the same crossing) whose values are all among ``covered`` (the names the
+    resolution wrote); their ids."""
     if not inspect(engine).has_table("sync_conflict"):
         return []
     match = (
@@ -88,7 +91,11 @@ def supersede_conflicts(engine: Engine, resolved: dict[str, Any], *, by: str, at
         _TABLE.c.event_id != resolved["event_id"],
     )
     with engine.begin() as conn:
-        ids = [int(row[0]) for row in conn.execute(select(_TABLE.c.id).where(*match))]
+        ids = [
+            int(row.id)
+            for row in conn.execute(select(_TABLE.c.id, _TABLE.c.ours).where(*match))
+            if _names(row.ours) <= covered
+        ]
         if ids:
             conn.execute(
                 update(_TABLE)
@@ -96,3 +103,12 @@ def supersede_conflicts(engine: Engine, resolved: dict[str, Any], *, by: str, at
                 .values(resolved_at=at, resolution="superseded", resolved_by=by)
             )
     return ids
+
+
+def _names(stored: Any) -> set[str]:
+    """The value names of a conflict's ``ours`` (JSON text); unreadable: a name nothing covers."""
+    try:
+        document = json.loads(stored)
+    except (TypeError, ValueError):
+        return {"\0unreadable"}
+    return set(document) if isinstance(document, dict) else {"\0unreadable"}

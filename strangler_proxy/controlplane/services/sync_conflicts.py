@@ -5,9 +5,9 @@ resolution records the operator's choice (``ours``: the side keeps its value; ``
 change's value is the right one) with who and when, audited. With a resolver (``STRANGLER_SYNC_RESOLVER``,
 ``package.module:function`` loaded by name, e.g. the ACL's ``acl.sync.resolve:create_resolver``) the
 chosen values of a conflict it writes (a product's fields) are first written to both sides, so they
-converge; the other open conflicts of the same aggregate and field, on any side (the two halves of one
-crossing), are then resolved with it as ``superseded``. Without one, or for a conflict it does not
-write (a stock level), the value is written through the owning side's own API.
+converge; the other open conflicts of the same aggregate and field whose values it wrote, on any side
+(the two halves of one crossing), are then resolved with it as ``superseded``. Without one, or for a
+conflict it does not write (a stock level), the value is written through the owning side's own API.
 """
 
 from __future__ import annotations
@@ -118,7 +118,8 @@ class SyncConflictService:
         superseded: list[str] = []
         if written is not None:
             for other in sorted(self._sides):
-                ids = supersede_conflicts(self._engine(other), row, by=by, at=at)
+                covered = set(written.get("values", {}))
+                ids = supersede_conflicts(self._engine(other), row, covered=covered, by=by, at=at)
                 superseded += [f"{other}/{i}" for i in ids]
         found = [
             found_row

@@ -34,7 +34,7 @@ class RecordingWriter:
         if self.fail:
             raise RuntimeError("the monolith could not be reached")
         self.written.append((conflict, keep))
-        return {"version": 3}
+        return {"version": 3, "values": {"prd_nm": "There"}}
 
 
 def _side(path: Path, event_id: str, ours: str, theirs: str) -> Engine:
@@ -43,6 +43,9 @@ def _side(path: Path, event_id: str, ours: str, theirs: str) -> Engine:
         create_stock_sync_tables(conn)
         change = FieldChange(event_id, "other", 12, 2, {"prd_nm": theirs})
         park_field_conflict(conn, change, ours={"prd_nm": ours}, found=2)
+        # a price conflict of the same product: not what the rename's resolution wrote
+        price = FieldChange(f"{event_id}-price", "other", 12, 3, {"unit_prc": "2.00"})
+        park_field_conflict(conn, price, ours={"unit_prc": "1.00"}, found=3)
     return engine
 
 
@@ -70,10 +73,10 @@ def test_the_kept_values_are_written_and_the_other_half_is_superseded(sides: dic
         service.dispose()
     [(conflict, keep)] = writer.written
     assert keep == "theirs" and conflict["event_id"] == "e-legacy"
-    assert resolved["written"] == {"version": 3} and resolved["superseded"] == ["catalog/1"]
+    assert resolved["written"]["version"] == 3 and resolved["superseded"] == ["catalog/1"]
     with sides["catalog"].connect() as conn:
-        row = conn.execute(text("SELECT resolution, resolved_by FROM sync_conflict")).one()
-    assert tuple(row) == ("superseded", "ops")
+        rows = conn.execute(text("SELECT resolution, resolved_by FROM sync_conflict ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [("superseded", "ops"), (None, None)]  # the price stays open
 
 
 def test_a_write_that_fails_leaves_both_halves_open(sides: dict[str, Engine]) -> None:
@@ -81,7 +84,7 @@ def test_a_write_that_fails_leaves_both_halves_open(sides: dict[str, Engine]) ->
     try:
         with pytest.raises(ResolutionNotWritten, match="could not be reached"):
             service.resolve("legacy", 1, resolution="ours", by="ops")
-        assert service.overview()["open"] == 2
+        assert service.overview()["open"] == 4
     finally:
         service.dispose()
 
@@ -90,7 +93,7 @@ def test_the_writer_is_loaded_by_name() -> None:
     assert load_writer(None) is None and load_writer("") is None
     loaded = load_writer(f"{__name__}:RecordingWriter")
     assert isinstance(loaded, RecordingWriter)
-    with pytest.raises(ValueError, match="package.module:function"):
+    with pytest.raises(ValueError, match=r"package\.module:function"):
         load_writer("no-colon-here")
     with pytest.raises(ValueError, match="not a callable"):
         load_writer(f"{__name__}:nothing_here")
