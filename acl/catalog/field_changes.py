@@ -19,6 +19,7 @@ __all__ = [
     "UPDATED_FIELD",
     "fields_change_payload",
     "record_values",
+    "stock_level_payload",
 ]
 
 FIELDS_VERSION_FIELD = "prd_ver"
@@ -65,4 +66,15 @@ def fields_change_payload(
         UPDATED_FIELD: updated,
         FIELDS_VERSION_FIELD: version,
         FIELDS_CHANGED_FIELD: list(values),
+    }
+
+
+def stock_level_payload(product_id: int, level: int, *, version: int, updated: str) -> dict[str, Any]:
+    """The payload of a change setting the stock ``level`` (not a move) with the stock ``version``."""
+    return {
+        "prd_id": product_id,
+        "stk_qty": level,
+        "stk_delta": None,
+        "stk_ver": version,
+        UPDATED_FIELD: updated,
     }

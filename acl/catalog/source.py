@@ -31,6 +31,7 @@ __all__ = [
     "LegacyProductSource",
     "ProductPage",
     "RejectedRow",
+    "legacy_stock",
     "read_only_engine",
 ]
 
@@ -164,3 +165,20 @@ def _field_versions(connection: Connection, ids: list[int]) -> dict[int, int]:
         versions.c.aggregate_type == "product", versions.c.aggregate_id.in_([str(i) for i in ids])
     )
     return {int(str(row[0])): int(str(row[1])) for row in connection.execute(query)}
+
+
+def legacy_stock(engine: Engine, product_id: int) -> tuple[int, int] | None:
+    """The monolith's stock level of a product and its stock version (0 without one); None without the
+    product."""
+    with engine.connect() as connection:
+        level = connection.scalar(select(tbl_product.c.stk_qty).where(tbl_product.c.prd_id == product_id))
+        if level is None:
+            return None
+        version = 0
+        if inspect(connection).has_table(LEGACY_STOCK_VERSION):
+            versions = table(LEGACY_STOCK_VERSION, column("aggregate_id", String), column("version", Integer))
+            found = connection.scalar(
+                select(versions.c.version).where(versions.c.aggregate_id == str(product_id))
+            )
+            version = int(found or 0)
+    return int(level), version

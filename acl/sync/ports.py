@@ -52,6 +52,14 @@ class CatalogPort(Protocol):
     def fields_version(self, product_id: int) -> int:
         """The product's fields version on the service (0 before the first counted change)."""
 
+    def stock_state(self, product_id: int) -> tuple[int, int] | None:
+        """The product's stock and stock version on the service (None without the product)."""
+
+    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
+        """An operator's resolution of a stock conflict: set ``level`` whatever the version, which it
+        takes, at ``updated`` (the monolith's naive local ISO time): ``applied``, ``duplicate`` for an
+        ``event_id`` seen before, ``unknown``."""
+
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         """Every product the service holds, in id order."""
 

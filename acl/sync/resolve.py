@@ -1,4 +1,7 @@
-"""Writing an operator's resolution of a product-fields conflict to both sides, so that they converge.
+"""Writing an operator's resolution of a product's conflict to both sides, so that they converge.
+
+A parked stock level is resolved by a level both sides take, once no stock change is pending either
+way (``acl.sync.resolve_stock``); a product's fields as follows.
 
 A conflict parked on one side (``acl.sync.fields``) holds that side's values (``ours``) and the other
 side's change (``theirs``). Keeping one of them writes its values to both sides as a forced change
@@ -26,13 +29,14 @@ from typing import Any
 
 from sqlalchemy import Engine, Integer, String, column, inspect, select, table
 
-from acl.catalog.field_changes import FIELD_COLUMNS, fields_change_payload
+from acl.catalog.field_changes import FIELD_COLUMNS, fields_change_payload, stock_level_payload
 from acl.catalog.source import LEGACY_AGGREGATE_VERSION
 from acl.sync.engines import make_engine
 from acl.sync.events import SyncEvent
 from acl.sync.fields import CONFLICT_FIELD, FORCE_FIELD, PRODUCT_AGGREGATE, FieldChange
 from acl.sync.internal_client import MonolithInternalClient
 from acl.sync.ports import CatalogPort, load_port_factory
+from acl.sync.resolve_stock import STOCK_FIELDS, stock_resolution
 from acl.sync.settings import SyncSettings
 from acl.timezones import to_legacy_local
 
@@ -51,8 +55,8 @@ def _json(value: Any) -> dict[str, Any]:
 
 
 class ConflictResolver:
-    """Writes the values an operator kept to both sides (product-fields conflicts; others are recorded
-    only, their value written through the owning side's own API)."""
+    """Writes the values an operator kept to both sides (a product's fields or stock; other conflicts
+    are recorded only, their value written through the owning side's own API)."""
 
     def __init__(
         self,
@@ -61,7 +65,9 @@ class ConflictResolver:
         legacy_engine: Engine,
         *,
         origin: str,
+        service_engine: Engine | None = None,
     ) -> None:
+        self._service_engine = service_engine
         self._port_factory = port
         self._built: CatalogPort | None = None
         self._legacy = legacy
@@ -77,14 +83,20 @@ class ConflictResolver:
         return self._built
 
     def writes(self, conflict: Mapping[str, Any]) -> bool:
-        """Whether this resolver writes the resolution of ``conflict`` (a sync_conflict row)."""
-        return conflict.get("aggregate_type") == PRODUCT_AGGREGATE and conflict.get("field") == CONFLICT_FIELD
+        """Whether this resolver writes the resolution of ``conflict`` (a sync_conflict row): a product's
+        fields, or its stock (with the service's database to check nothing is pending)."""
+        if conflict.get("aggregate_type") != PRODUCT_AGGREGATE:
+            return False
+        field = conflict.get("field")
+        return field == CONFLICT_FIELD or (field in STOCK_FIELDS and self._service_engine is not None)
 
     def write(self, conflict: Mapping[str, Any], keep: str) -> dict[str, Any]:
         """Write the kept values of ``conflict`` to both sides; what was written. ResolutionFailed when a
         side refused or could not be reached."""
         if not self.writes(conflict):
-            raise ValueError("only product-fields conflicts are written by the resolver")
+            raise ValueError("only a product's fields and stock conflicts are written by the resolver")
+        if conflict["field"] in STOCK_FIELDS:
+            return self._write_stock(conflict, keep)
         ours, theirs = _json(conflict["ours"]), _json(conflict["theirs"])
         chosen = ours if keep == "ours" else theirs
         columns = [c for c in FIELD_COLUMNS if c in ours or c in theirs]
@@ -112,22 +124,48 @@ class ConflictResolver:
             raise ResolutionFailed(
                 f"the service did not take the resolution of product {product_id}: {outcome}"
             )
-        self._write_legacy(parked, product_id, values, version, stamp)
+        payload = fields_change_payload(product_id, values, version=version, updated=stamp)
+        self._write_legacy(parked, product_id, payload)
         return {"version": version, "values": values, "updated": stamp}
 
-    def _write_legacy(
-        self, parked: str, product_id: int, values: dict[str, Any], version: int, stamp: str
-    ) -> None:
+    def _write_stock(self, conflict: Mapping[str, Any], keep: str) -> dict[str, Any]:
+        """The level kept, to both sides, once nothing is pending (``acl.sync.resolve_stock``)."""
+        assert self._service_engine is not None  # writes() said so
+        try:
+            chosen = stock_resolution(
+                conflict,
+                keep,
+                on_service=conflict["field"] == "stock",
+                port=self._port,
+                legacy=self._legacy_engine,
+                service=self._service_engine,
+                origin=self._origin,
+            )
+        except ValueError as exc:
+            raise ResolutionFailed(str(exc)) from exc
+        stamp = to_legacy_local(datetime.now(UTC).replace(microsecond=0)).isoformat()
+        parked = str(conflict["event_id"])
+        outcome = self._port.resolve_stock(
+            chosen.product_id,
+            chosen.level,
+            version=chosen.version,
+            event_id=str(uuid.uuid5(_NAMESPACE, f"{parked}:service")),
+            updated=stamp,
+        )
+        if outcome not in ("applied", "duplicate"):
+            raise ResolutionFailed(f"the service did not take the stock of {chosen.product_id}: {outcome}")
+        payload = stock_level_payload(chosen.product_id, chosen.level, version=chosen.version, updated=stamp)
+        self._write_legacy(parked, chosen.product_id, payload)
+        return {"version": chosen.version, "values": {"stock": chosen.level}, "updated": stamp}
+
+    def _write_legacy(self, parked: str, product_id: int, payload: dict[str, Any]) -> None:
         event = SyncEvent(
             event_id=str(uuid.uuid5(_NAMESPACE, f"{parked}:legacy")),
             aggregate_type=PRODUCT_AGGREGATE,
             aggregate_id=str(product_id),
             sequence=1,  # a resolution is applied whatever the sequence (sync_force)
             type="product.updated",
-            payload={
-                **fields_change_payload(product_id, values, version=version, updated=stamp),
-                FORCE_FIELD: True,
-            },
+            payload={**payload, FORCE_FIELD: True},
             occurred_at=datetime.now(UTC),
             origin=self._origin,
         )
@@ -161,6 +199,8 @@ class ConflictResolver:
             self._built.close()
         self._legacy.close()
         self._legacy_engine.dispose()
+        if self._service_engine is not None:
+            self._service_engine.dispose()
 
 
 def create_resolver() -> ConflictResolver:
@@ -172,4 +212,5 @@ def create_resolver() -> ConflictResolver:
         client,
         make_engine(settings.legacy_database_url),
         origin=settings.origin,
+        service_engine=make_engine(settings.service_database_url),
     )

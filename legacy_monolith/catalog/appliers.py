@@ -89,6 +89,11 @@ def _apply_stock(
     """Move (or set) the locked product's stock: (None, the version now), or ("conflict", None) when the
     change was parked in ``sync_conflict`` with both values."""
     delta, level, version = stock
+    if delta is None and event.payload.get("sync_force") is True:
+        # an operator's resolution: the level whatever happened here, and its version taken
+        product.stk_qty = level
+        StockVersion.objects.update_or_create(aggregate_id=str(product.prd_id), defaults={"version": version})
+        return None, version
     found = StockVersion.objects.filter(aggregate_id=str(product.prd_id)).values_list("version", flat=True)
     current = next(iter(found), 0)
     if delta is not None:

@@ -3,7 +3,7 @@
 A change from the other side that does not commute with one made here meanwhile (a stock level set
 while the stock moved, a rename crossing a rename) is parked in that side's queue with both values
 instead of being applied. The list shows every side's open ones (``--all``: resolved too); ``resolve``
-records the operator's choice and, for a product's fields, writes the kept values to both sides.
+records the operator's choice and, for a product's fields or stock, writes the kept values to both sides.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def resolve(
     token: TokenOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Resolve one parked change (audited): a product's fields are written to both sides when the control
-    plane has a resolver (STRANGLER_SYNC_RESOLVER); otherwise write the chosen value on its owner."""
+    """Resolve one parked change (audited): a product's fields or stock are written to both sides when
+    the control plane has a resolver (STRANGLER_SYNC_RESOLVER); otherwise write the value on its owner."""
     if keep not in ("ours", "theirs"):
         _console().print("[bold red]error:[/] --keep must be 'ours' or 'theirs'")
         raise typer.Exit(2)

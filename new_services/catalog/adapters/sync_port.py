@@ -251,6 +251,29 @@ class CatalogSyncPort:
         record_applied(connection, change.event_id)
         return "conflict"
 
+    def stock_state(self, product_id: int) -> tuple[int, int] | None:
+        """The product's stock and stock version here (None without the product)."""
+        with self._engine.connect() as connection:
+            stock = connection.scalar(select(products.c.stock).where(products.c.id == product_id))
+            return None if stock is None else (int(stock), stock_version(connection, product_id))
+
+    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
+        """An operator's resolution of a stock conflict: the level set whatever the version, which it
+        takes, at ``updated`` (the monolith's local time); once per ``event_id`` (``applied``,
+        ``duplicate`` or ``unknown``)."""
+        moment = parse_legacy_local(updated, "upd_dt")
+        with self._engine.begin() as connection:
+            if was_applied(connection, event_id):
+                return "duplicate"
+            changed = connection.execute(
+                update(products).where(products.c.id == product_id).values(stock=level, updated_at=moment)
+            ).rowcount
+            if not changed:
+                return "unknown"
+            stock_version_at_least(connection, product_id, version)
+            record_applied(connection, event_id)
+        return "applied"
+
     def fields_version(self, product_id: int) -> int:
         """The product's fields version here (0 before the first counted change)."""
         with self._engine.connect() as connection:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from acl.sync.resolve import ConflictResolver, create_resolver
-from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService
+from strangler_proxy.controlplane.services.sync_conflicts import ResolutionNotWritten, SyncConflictService
 from tests.integration.catalog.catalog_process import running_catalog, staff_request
 from tests.integration.sync.harness import SyncStack, eventually, running_sync_stack
 
@@ -195,3 +195,43 @@ def test_a_price_change_without_a_concurrent_change_applies_once_each_way(
     assert versions == (2, 2)
     report = json.loads(stack.sync("reconcile", "catalog", "--json").stdout)
     assert report["differences"] == [] and report["ok"] is True
+
+
+def test_a_parked_stock_level_resolved_is_written_to_both_sides(
+    stack: SyncStack, catalog_url: str, conflicts: SyncConflictService
+) -> None:
+    """A level set on the catalog while the monolith moved the stock is parked on the monolith; keeping
+    the catalog's (its level plus every move it applied since) gives both sides that stock, once no move
+    is in flight."""
+    stack.start("relay")
+    stack.start("consume")
+    initial = stack.legacy_product(PRODUCT)["stock"]
+    eventually(lambda: stack.catalog_stock(PRODUCT) == initial, what="catalog in step")
+    level = staff_request(stack, "POST", f"{catalog_url}/api/products/{PRODUCT}/stock", {"quantity": 50})
+    assert level.status_code == 200, level.text
+    stack.move_stock(PRODUCT, 1)
+    eventually(lambda: stack.catalog_stock(PRODUCT) == 51, what="the monolith's move applied on the catalog")
+    stack.start("reverse")
+    eventually(lambda: _open_conflicts(stack, "legacy"), what="the catalog's level parked on the monolith")
+    _drained(stack)
+    assert stack.legacy_product(PRODUCT)["stock"] == initial + 1
+    [parked] = _open_conflicts(stack, "legacy")
+
+    # a move still in flight would be absorbed by a level: the resolution waits until sync has drained
+    stack.stop("reverse")
+    moved = staff_request(stack, "POST", f"{catalog_url}/api/products/{PRODUCT}/stock", {"delta": 1})
+    assert moved.status_code == 200 and moved.json()["stock"] == 52
+    with pytest.raises(ResolutionNotWritten, match="resolve once sync has drained"):
+        conflicts.resolve("legacy", int(parked["id"]), resolution="theirs", by="operator")  # type: ignore[call-overload]
+    stack.start("reverse")
+    eventually(lambda: stack.legacy_product(PRODUCT)["stock"] == initial + 2, what="the move applied")
+    _drained(stack)
+    resolved = conflicts.resolve("legacy", int(parked["id"]), resolution="theirs", by="operator")  # type: ignore[call-overload]
+    assert resolved["written"]["values"] == {"stock": 52}
+    assert stack.legacy_product(PRODUCT)["stock"] == 52 and stack.catalog_stock(PRODUCT) == 52
+    _drained(stack)
+    report = json.loads(stack.sync("reconcile", "catalog", "--json").stdout)
+    assert report["differences"] == [] and report["ok"] is True
+    # moves go on from there on both sides
+    stack.move_stock(PRODUCT, -2)
+    eventually(lambda: stack.catalog_stock(PRODUCT) == 50, what="a later move applied on the catalog")

@@ -86,6 +86,17 @@ class FakePort:
     def fields_version(self, product_id: int) -> int:
         return 0
 
+    def stock_state(self, product_id: int) -> tuple[int, int] | None:
+        held = self.products.get(product_id)
+        return None if held is None else (held.stock, 0)
+
+    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
+        held = self.products.get(product_id)
+        if held is None:
+            return "unknown"
+        self.products[product_id] = dataclasses.replace(held, stock=level)
+        return "applied"
+
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         yield from (self.products[key] for key in sorted(self.products))
 
