@@ -127,8 +127,10 @@ class SyncBatch:
             with transaction.atomic():
                 last = self._last_applied.get(event.stream)
                 outcome = "stale" if last is not None and event.sequence <= last else "applied"
-                if event.payload.get("stk_delta") is not None:
-                    outcome = "applied"  # a stock move commutes: applied once (by its id) in any order
+                if event.payload.get("stk_delta") is not None or event.payload.get("sync_force") is True:
+                    # a stock move commutes, an operator's resolution is final: applied once (by its
+                    # id) in any order
+                    outcome = "applied"
                 # The inbox row goes first: a concurrent redelivery fails on its key before changing anything.
                 AppliedEvent.objects.create(
                     event_id=event.event_id,

@@ -25,7 +25,15 @@ from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_from_legacy_row
 from acl.errors import LegacyDataError
 
-__all__ = ["LEGACY_STOCK_VERSION", "LegacyProductSource", "ProductPage", "RejectedRow", "read_only_engine"]
+__all__ = [
+    "LEGACY_AGGREGATE_VERSION",
+    "LEGACY_STOCK_VERSION",
+    "LegacyProductSource",
+    "ProductPage",
+    "RejectedRow",
+    "legacy_stock",
+    "read_only_engine",
+]
 
 
 def read_only_engine(url: str) -> Engine:
@@ -45,6 +53,9 @@ def read_only_engine(url: str) -> Engine:
 
 LEGACY_STOCK_VERSION = "internal_stock_version"
 """The monolith's stock versions (``acl.sync.stock``'s ``sync_stock_version`` under its own name)."""
+LEGACY_AGGREGATE_VERSION = "internal_aggregate_version"
+"""The monolith's versions of aggregates whose changes do not commute (``acl.sync.versions``'s
+``sync_version`` under its own name): a product's other fields are counted as type ``product``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +72,8 @@ class ProductPage:
     watermarks: dict[int, tuple[int, int]] = field(default_factory=dict)
     """prd_id -> (its last outbox sequence, its stock version) as read with the rows: the changes a
     copy of the rows already holds, which sync must not apply again."""
+    field_versions: dict[int, int] = field(default_factory=dict)
+    """prd_id -> its fields version (``acl.sync.fields``) as read with the rows, where it has one."""
 
 
 class LegacyProductSource:
@@ -87,7 +100,9 @@ class LegacyProductSource:
             )
             with self._engine.connect() as connection:
                 rows = [dict(row) for row in connection.execute(query).mappings()]
-                watermarks = _watermarks(connection, [row["prd_id"] for row in rows]) if rows else {}
+                ids = [row["prd_id"] for row in rows]
+                watermarks = _watermarks(connection, ids) if rows else {}
+                field_versions = _field_versions(connection, ids) if rows else {}
             if not rows:
                 return
             records: list[ProductRecord] = []
@@ -98,7 +113,13 @@ class LegacyProductSource:
                 except LegacyDataError as exc:
                     rejected.append(RejectedRow(legacy_id=row.get("prd_id"), error=exc))
             last_id = rows[-1]["prd_id"]
-            yield ProductPage(records=records, rejected=rejected, last_id=last_id, watermarks=watermarks)
+            yield ProductPage(
+                records=records,
+                rejected=rejected,
+                last_id=last_id,
+                watermarks=watermarks,
+                field_versions=field_versions,
+            )
             if len(rows) < batch_size:
                 return
 
@@ -128,3 +149,36 @@ def _watermarks(connection: Connection, ids: list[int]) -> dict[int, tuple[int, 
         for row in connection.execute(query):
             found[int(str(row[0]))][1] = int(str(row[1]))
     return {prd_id: (values[0], values[1]) for prd_id, values in found.items()}
+
+
+def _field_versions(connection: Connection, ids: list[int]) -> dict[int, int]:
+    """Each product's fields version, where the monolith counted one."""
+    if not inspect(connection).has_table(LEGACY_AGGREGATE_VERSION):
+        return {}
+    versions = table(
+        LEGACY_AGGREGATE_VERSION,
+        column("aggregate_type", String),
+        column("aggregate_id", String),
+        column("version", Integer),
+    )
+    query = select(versions.c.aggregate_id, versions.c.version).where(
+        versions.c.aggregate_type == "product", versions.c.aggregate_id.in_([str(i) for i in ids])
+    )
+    return {int(str(row[0])): int(str(row[1])) for row in connection.execute(query)}
+
+
+def legacy_stock(engine: Engine, product_id: int) -> tuple[int, int] | None:
+    """The monolith's stock level of a product and its stock version (0 without one); None without the
+    product."""
+    with engine.connect() as connection:
+        level = connection.scalar(select(tbl_product.c.stk_qty).where(tbl_product.c.prd_id == product_id))
+        if level is None:
+            return None
+        version = 0
+        if inspect(connection).has_table(LEGACY_STOCK_VERSION):
+            versions = table(LEGACY_STOCK_VERSION, column("aggregate_id", String), column("version", Integer))
+            found = connection.scalar(
+                select(versions.c.version).where(versions.c.aggregate_id == str(product_id))
+            )
+            version = int(found or 0)
+    return int(level), version

@@ -69,7 +69,7 @@ class _Interrupted(Exception):
 class _PortSink:
     """``acl.catalog.ProductSink`` over a ``CatalogPort``; a page's watermarks go with its rows: the
     consumer's inbox takes each product's last outbox sequence (older events are then stale, their change
-    being in the copy) and the service each product's stock version."""
+    being in the copy) and the service each product's stock version and fields version."""
 
     def __init__(self, port: CatalogPort, inbox: Inbox | None = None) -> None:
         self._port = port
@@ -85,6 +85,9 @@ class _PortSink:
         record_copy = getattr(self._port, "record_copy", None)
         if record_copy is not None:
             record_copy(marks)
+        seed_versions = getattr(self._port, "record_field_versions", None)
+        if seed_versions is not None:
+            seed_versions({key: v for key, v in page.field_versions.items() if key in copied})
         if self._inbox is not None:
             self._inbox.seed(
                 {

@@ -15,6 +15,7 @@ from acl.catalog.translators import STOCK_LEVEL_FIELD, product_from_legacy_row
 from acl.errors import LegacyDataError
 from acl.sync.consumer import InboxConsumer
 from acl.sync.events import SyncEvent
+from acl.sync.fields import FieldChange, field_change_from_payload
 from acl.sync.inbox import Inbox, Outcome
 from acl.sync.ports import CatalogPort
 from acl.sync.stock import StockChange, stock_change_from_payload
@@ -46,11 +47,13 @@ class CatalogConsumer(InboxConsumer):
 
     def _apply(self, events: Sequence[SyncEvent]) -> list[tuple[SyncEvent, Outcome]]:
         """A product's other columns as its last state in the batch (its stock kept when the catalog has
-        the product already); its stock changes one by one, each exactly once (``acl.sync.stock``)."""
+        the product already), or, when the event carries a fields version, as a checked change
+        (``acl.sync.fields``); its stock changes one by one, each exactly once (``acl.sync.stock``)."""
         outcomes: list[tuple[SyncEvent, Outcome]] = []
         latest: dict[int, ProductRecord] = {}
         created: set[int] = set()
         changes: list[tuple[int, StockChange]] = []
+        edits: list[tuple[int, FieldChange]] = []
         rows: dict[int, ProductRecord] = {}
         for event in events:
             if event.origin == self.origin:
@@ -63,6 +66,7 @@ class CatalogConsumer(InboxConsumer):
                     change = stock_change_from_payload(
                         event.event_id, event.origin, record.id, event.payload, level_field=STOCK_LEVEL_FIELD
                     )
+                    edit = field_change_from_payload(event.event_id, event.origin, record.id, event.payload)
                 except (LegacyDataError, ValueError) as exc:
                     log.error("event %s rejected: %s", event.event_id, exc)
                     self.stats.rejected += 1
@@ -72,8 +76,14 @@ class CatalogConsumer(InboxConsumer):
                     event.type == "product.stock_changed" and change is None
                 ):
                     created.add(record.id)  # a new product, or a stock level without a change (older events)
-                if event.type != "product.stock_changed" or change is None:
-                    latest[record.id] = record  # events come in sequence order: the last state wins
+                if (event.type != "product.stock_changed" or change is None) and (
+                    edit is None or event.type == "product.created"
+                ):
+                    # events come in sequence order: the last state wins (for events without versions)
+                    latest[record.id] = record
+                if edit is not None:  # a versioned change of the other fields: checked, never copied
+                    edits.append((len(outcomes), edit))
+                    rows[record.id] = record
                 if change is not None:
                     changes.append((len(outcomes), change))
                     rows[record.id] = record
@@ -93,4 +103,9 @@ class CatalogConsumer(InboxConsumer):
             results = self._port.apply_stock_changes([change for _, change in changes], rows=rows)
             for (index, _change), result in zip(changes, results, strict=True):
                 outcomes[index] = (outcomes[index][0], "applied" if result == "duplicate" else result)
+        if edits:
+            results = self._port.apply_field_changes([edit for _, edit in edits], rows=rows)
+            for (index, _edit), result in zip(edits, results, strict=True):
+                if outcomes[index][1] != "conflict":  # a stock conflict in the same event stays visible
+                    outcomes[index] = (outcomes[index][0], "applied" if result == "duplicate" else result)
         return outcomes

@@ -8,8 +8,9 @@ in its inbox (written in the applying transaction). So:
   the service's ``sync_applied``;
 * every change of the service (its ``service_outbox`` rows carrying ``stk_ver``) must be in the
   monolith's inbox of applied events (or in the service's dead letters, refused for good);
-* each product's stock version (the count of stock changes applied, see ``acl.sync.stock``) must be the
-  same on both sides once nothing is pending, and a parked conflict is a difference until resolved.
+* each product's stock version (the count of stock changes applied, see ``acl.sync.stock``) and its
+  fields version (the count of changes of its other fields, ``acl.sync.fields``) must be the same on
+  both sides once nothing is pending, and a parked conflict is a difference until resolved.
 
 A change applied on neither side, or on one only, shows up here even when the two sides agree.
 """
@@ -22,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Uuid, column, inspect, select, table
 
-from acl.catalog.source import LEGACY_STOCK_VERSION
+from acl.catalog.source import LEGACY_AGGREGATE_VERSION, LEGACY_STOCK_VERSION
+from acl.sync.fields import PRODUCT_AGGREGATE
 from acl.sync.stock import sync_applied, sync_conflict, sync_copied
 from acl.sync.tables import outbox_event, service_outbox
 
@@ -40,6 +42,8 @@ class HistoryReport:
     not_applied_on_legacy: list[str] = field(default_factory=list)
     versions_differ: list[str] = field(default_factory=list)
     """Products whose stock versions differ while nothing is pending either way."""
+    fields_versions_differ: list[str] = field(default_factory=list)
+    """Products whose fields versions differ while nothing is pending either way."""
     open_conflicts: int = 0
 
     @property
@@ -48,6 +52,7 @@ class HistoryReport:
             self.not_applied_on_service
             or self.not_applied_on_legacy
             or self.versions_differ
+            or self.fields_versions_differ
             or self.open_conflicts
         )
 
@@ -56,6 +61,7 @@ class HistoryReport:
             "not_applied_on_service": len(self.not_applied_on_service),
             "not_applied_on_legacy": len(self.not_applied_on_legacy),
             "versions_differ": self.versions_differ[:50],
+            "fields_versions_differ": self.fields_versions_differ[:50],
             "open_conflicts": self.open_conflicts,
             "events": {
                 "not_applied_on_service": self.not_applied_on_service[:50],
@@ -70,6 +76,7 @@ class HistoryReport:
             f"history: {forward} monolith stock changes not applied on the {service}, "
             f"{reverse} {service} stock changes not applied on the monolith, "
             f"{len(self.versions_differ)} products whose stock versions differ, "
+            f"{len(self.fields_versions_differ)} whose fields versions differ, "
             f"{self.open_conflicts} open conflicts"
         ]
 
@@ -116,12 +123,24 @@ def present_event_ids(engine: Engine, id_column: Any, ids: list[str], *, as_uuid
     return found
 
 
-def _versions(engine: Engine, name: str = "sync_stock_version") -> dict[str, int]:
+def _versions(
+    engine: Engine, name: str = "sync_stock_version", *, aggregate_type: str | None = None
+) -> dict[str, int]:
+    """Each aggregate's version in table ``name`` (of ``aggregate_type`` when the table holds several)."""
     if not inspect(engine).has_table(name):
         return {}
-    versions = table(name, column("aggregate_id"), column("version"))
+    if aggregate_type is None:
+        versions = table(name, column("aggregate_id"), column("version"))
+        query = select(versions)
+    else:
+        versions = table(name, column("aggregate_type"), column("aggregate_id"), column("version"))
+        query = select(versions).where(versions.c.aggregate_type == aggregate_type)
     with engine.connect() as conn:
-        return {str(row.aggregate_id): int(row.version) for row in conn.execute(select(versions))}
+        return {str(row.aggregate_id): int(row.version) for row in conn.execute(query)}
+
+
+def _differ(ours: dict[str, int], theirs: dict[str, int]) -> list[str]:
+    return sorted((key for key in set(ours) | set(theirs) if ours.get(key, 0) != theirs.get(key, 0)), key=int)
 
 
 def _open_conflicts(engine: Engine) -> int:
@@ -156,8 +175,9 @@ def check_history(legacy: Engine, service: Engine, *, origin: str) -> HistoryRep
     report.not_applied_on_legacy = [e for e in service_changes if e not in applied_there and e not in dead]
     report.open_conflicts = _open_conflicts(legacy) + _open_conflicts(service)
     if not report.not_applied_on_service and not report.not_applied_on_legacy:
-        ours, theirs = _versions(legacy, LEGACY_STOCK_VERSION), _versions(service)
-        report.versions_differ = sorted(
-            (key for key in set(ours) | set(theirs) if ours.get(key, 0) != theirs.get(key, 0)), key=int
+        report.versions_differ = _differ(_versions(legacy, LEGACY_STOCK_VERSION), _versions(service))
+        report.fields_versions_differ = _differ(
+            _versions(legacy, LEGACY_AGGREGATE_VERSION, aggregate_type=PRODUCT_AGGREGATE),
+            _versions(service, "sync_version", aggregate_type=PRODUCT_AGGREGATE),
         )
     return report

@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from acl.catalog.records import ProductRecord
 from acl.orders.records import OrderRecord
+from acl.sync.fields import FieldChange
 from acl.sync.stock import StockChange
 
 __all__ = [
@@ -40,6 +41,24 @@ class CatalogPort(Protocol):
         """Apply stock changes in order, each exactly once, in one transaction (``acl.sync.stock``): one
         outcome per change, ``applied``, ``duplicate``, ``conflict`` (parked) or ``unknown`` (a product
         the service does not hold and ``rows`` does not give)."""
+
+    def apply_field_changes(
+        self, changes: Sequence[FieldChange], *, rows: Mapping[int, ProductRecord] | None = None
+    ) -> list[str]:
+        """Apply changes of products' other fields in order, each exactly once, in one transaction
+        (``acl.sync.fields``): ``applied``, ``duplicate``, ``conflict`` (parked: changed here meanwhile;
+        a forced change, an operator's resolution, applies whatever the version) or ``unknown``."""
+
+    def fields_version(self, product_id: int) -> int:
+        """The product's fields version on the service (0 before the first counted change)."""
+
+    def stock_state(self, product_id: int) -> tuple[int, int] | None:
+        """The product's stock and stock version on the service (None without the product)."""
+
+    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
+        """An operator's resolution of a stock conflict: set ``level`` whatever the version, which it
+        takes, at ``updated`` (the monolith's naive local ISO time): ``applied``, ``duplicate`` for an
+        ``event_id`` seen before, ``unknown``."""
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         """Every product the service holds, in id order."""

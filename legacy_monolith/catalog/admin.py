@@ -1,6 +1,11 @@
 from django.contrib import admin
 
-from legacy_monolith.catalog.events import product_event_record, stock_event_record
+from legacy_monolith.catalog.events import (
+    FIELD_COLUMNS,
+    fields_event_record,
+    product_event_record,
+    stock_event_record,
+)
 from legacy_monolith.catalog.models import Category, Product
 
 
@@ -28,8 +33,21 @@ class ProductAdmin(admin.ModelAdmin):
         obj.upd_dt = now
         super().save_model(request, obj, form, change)
         # The admin runs save_model inside its own transaction, so the event commits with the row.
-        if change and "stk_qty" in form.changed_data:
+        if not change:
+            fields_event_record(product=obj, changed=[], event_type="product.created")
+            return
+        stock_set = "stk_qty" in form.changed_data
+        # the form's fields are named after the columns (the category as ``ctg``, its path follows)
+        changed = [
+            column
+            for column in FIELD_COLUMNS
+            if column in form.changed_data or (column == "cat_path" and "ctg" in form.changed_data)
+        ]
+        if changed:
+            # versioned: the other side applies it only when it did not change them meanwhile
+            fields_event_record(product=obj, changed=changed, stock_set=stock_set)
+        elif stock_set:
             # a level typed in: it does not commute, so it travels as a set (the other side checks it)
             stock_event_record(product=obj, delta=None, event_type="product.updated")
         else:
-            product_event_record(product=obj, event_type="product.updated" if change else "product.created")
+            product_event_record(product=obj, event_type="product.updated")

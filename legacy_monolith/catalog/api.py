@@ -1,4 +1,5 @@
-"""JSON API for products: list, detail and the staff-only stock update (contract in API.md)."""
+"""JSON API for products: list, detail, the staff-only change of a product's name, description or price,
+and the staff-only stock update (contract in API.md)."""
 
 import re
 from decimal import Decimal
@@ -8,7 +9,7 @@ from django.http import JsonResponse
 from legacy_monolith.catalog.models import Product
 from legacy_monolith.catalog.queries import SORT_FIELDS, search_products
 from legacy_monolith.catalog.serializers import product_to_dict
-from legacy_monolith.catalog.services import NegativeStock, product_stock_update
+from legacy_monolith.catalog.services import NegativeStock, product_fields_update, product_stock_update
 from legacy_monolith.legacyshop.api import ApiError, api_view, parse_json_object, require_api_user
 from legacy_monolith.legacyshop.pagination import invalid_parameter, paginate
 from strangler_django.idempotency import idempotent
@@ -54,9 +55,42 @@ def product_list(request):
     return JsonResponse(paginate(request, products, product_to_dict, extra))
 
 
-@api_view(["GET"])
+# The body's keys of a product change and the columns they set.
+CHANGE_FIELDS = {"name": "prd_nm", "description": "prd_desc", "price": "unit_prc"}
+CHANGE_PRICE = re.compile(r"[0-9]{1,15}\.[0-9]{2}")
+
+
+@api_view(["GET", "PATCH"])
 def product_detail(request, pk):
-    return JsonResponse(product_to_dict(_get_product(pk)))
+    """The product; ``PATCH`` (staff only) changes some of its ``name``, ``description`` and ``price``."""
+    if request.method != "PATCH":
+        return JsonResponse(product_to_dict(_get_product(pk)))
+    require_api_user(request, staff=True)
+    product = _get_product(pk)
+    data = parse_json_object(request)
+    unknown = sorted(set(data) - set(CHANGE_FIELDS))
+    if unknown:
+        raise ApiError(
+            400,
+            "invalid_body",
+            f"Only name, description, price can be changed here, not {unknown[0]}.",
+            field=unknown[0],
+        )
+    if not data:
+        raise ApiError(400, "invalid_body", "Send at least one of name, description, price.")
+    for field in ("name", "description"):
+        if field in data and not isinstance(data[field], str):
+            raise ApiError(400, "invalid_body", f"{field} must be text.", field=field)
+    if "name" in data and (not data["name"].strip() or len(data["name"]) > 200):
+        raise ApiError(
+            400, "invalid_body", "name must have 1 to 200 characters and not be blank.", field="name"
+        )
+    if "price" in data and not (isinstance(data["price"], str) and CHANGE_PRICE.fullmatch(data["price"])):
+        raise ApiError(
+            400, "invalid_body", "price must be a price with two decimals like '19.90'.", field="price"
+        )
+    columns = {CHANGE_FIELDS[key]: value for key, value in data.items()}
+    return JsonResponse(product_to_dict(product_fields_update(product=product, columns=columns)))
 
 
 @api_view(["POST"], basic_auth=True)

@@ -15,10 +15,16 @@ from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
-from legacy_monolith.catalog.events import product_event_record, stock_event_record, stock_version_next
+from legacy_monolith.catalog.events import (
+    FIELD_COLUMNS,
+    fields_event_record,
+    product_event_record,
+    stock_event_record,
+    stock_version_next,
+)
 from legacy_monolith.catalog.models import Category, Product
 from strangler_django.appliers import Applier, ReverseEvent, ReverseEventError, UnknownAggregate
-from strangler_django.models import StockVersion, SyncConflict
+from strangler_django.models import AggregateVersion, StockVersion, SyncConflict
 from strangler_django.outbox import last_outbox_sequences, utc_now
 
 __all__ = ["ProductApplier"]
@@ -83,6 +89,11 @@ def _apply_stock(
     """Move (or set) the locked product's stock: (None, the version now), or ("conflict", None) when the
     change was parked in ``sync_conflict`` with both values."""
     delta, level, version = stock
+    if delta is None and event.payload.get("sync_force") is True:
+        # an operator's resolution: the level whatever happened here, and its version taken
+        product.stk_qty = level
+        StockVersion.objects.update_or_create(aggregate_id=str(product.prd_id), defaults={"version": version})
+        return None, version
     found = StockVersion.objects.filter(aggregate_id=str(product.prd_id)).values_list("version", flat=True)
     current = next(iter(found), 0)
     if delta is not None:
@@ -108,6 +119,54 @@ def _apply_stock(
         detected_at=utc_now(),
     )
     return "conflict", None
+
+
+def _fields_change(payload: dict[str, Any]) -> tuple[int, list[str], bool] | None:
+    """(version, changed columns, forced) of an event that carries ``prd_ver``: a versioned change of the
+    product's other fields (its stock has a version of its own)."""
+    if payload.get("prd_ver") is None:
+        return None
+    version, changed = payload.get("prd_ver"), payload.get("prd_changed")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ReverseEventError("prd_ver", "prd_ver must be an integer >= 1.")
+    if not isinstance(changed, list) or not set(changed) <= set(FIELD_COLUMNS):
+        raise ReverseEventError("prd_changed", f"prd_changed must list columns of {FIELD_COLUMNS}.")
+    if any(column not in payload for column in changed):
+        raise ReverseEventError("prd_changed", "prd_changed names a column the payload does not carry.")
+    return version, list(changed), payload.get("sync_force") is True
+
+
+def _check_fields(
+    product: Product, fields: tuple[int, list[str], bool], changes: dict[str, Any], *, event: ReverseEvent
+) -> bool:
+    """True when the locked product's fields may take the change (this side is one behind, never
+    counted one, or the change is an operator's resolution): its version is then the change's. Else the
+    change is parked in ``sync_conflict`` with both values of its columns, and False."""
+    version, changed, forced = fields
+    row = (
+        AggregateVersion.objects.select_for_update()
+        .filter(aggregate_type="product", aggregate_id=str(product.prd_id))
+        .first()
+    )
+    if forced or row is None or row.version == version - 1:
+        AggregateVersion.objects.update_or_create(
+            aggregate_type="product", aggregate_id=str(product.prd_id), defaults={"version": version}
+        )
+        return True
+    reason = f"changed here meanwhile (version {row.version}, the change expects {version - 1})"
+    SyncConflict.objects.create(
+        event_id=str(event.event_id),
+        origin=event.origin,
+        aggregate_type="product",
+        aggregate_id=str(product.prd_id),
+        field="fields",
+        ours=json.dumps({column: getattr(product, column) for column in changed}),
+        theirs=json.dumps({**{c: changes[c] for c in changed}, "prd_ver": version, "reason": reason}),
+        expected_version=version - 1,
+        found_version=row.version,
+        detected_at=utc_now(),
+    )
+    return False
 
 
 class ProductApplier(Applier):
@@ -144,13 +203,22 @@ class ProductApplier(Applier):
         "conflict" when the change was parked instead."""
         prd_id = int(event.key)  # type: ignore[call-overload]
         stock = _stock_change(event.payload)
+        fields = _fields_change(event.payload)
         columns = {key: value for key, value in event.payload.items() if not (stock and key == "stk_qty")}
+        if fields is not None:  # the changed columns only (the payload may carry the whole row)
+            kept = {*fields[1], "upd_dt"}
+            columns = {key: value for key, value in columns.items() if key in kept or key not in CHANGEABLE}
         changes = _product_changes(columns) if set(columns) & set(CHANGEABLE) else {}
-        if not changes and stock is None:
+        if not changes and stock is None and fields is None:
             raise ReverseEventError("payload", "the payload changes no known column.")
         product = self._product(prd_id)
         if product is None:
             raise UnknownAggregate(f"Product {prd_id} does not exist.")
+        outcome = None
+        if fields is not None and not _check_fields(product, fields, changes, event=event):
+            outcome = "conflict"  # parked: none of its columns (nor its time) are written
+            changes = {k: v for k, v in changes.items() if k not in fields[1] and k != "upd_dt"}
+            fields = None
         if "cat_path" in changes:
             category = Category.objects.filter(cat_path=changes["cat_path"]).first()
             if category is None:
@@ -165,10 +233,11 @@ class ProductApplier(Applier):
             changes["upd_dt"] = product.upd_dt  # changes cross in flight: the row keeps its latest time
         for column, value in changes.items():
             setattr(product, column, value)
-        outcome, version = None, None
+        version = None
         if stock is not None:
-            outcome, version = _apply_stock(product, stock, event=event)
-            if outcome is None:
+            parked, version = _apply_stock(product, stock, event=event)
+            outcome = outcome or parked
+            if parked is None:
                 changes["stk_qty"] = product.stk_qty
         if not changes:
             return outcome  # a parked level and nothing else: the row stays as it is
@@ -178,7 +247,16 @@ class ProductApplier(Applier):
         last = self._outbox_last.get(prd_id)
         event_type = "product.stock_changed" if only_stock else "product.updated"
         sequence = None if last is None else last + 1
-        if version is None:
+        if fields is not None and stock is None:
+            recorded = fields_event_record(
+                product=product,
+                changed=fields[1],
+                origin=event.origin,
+                sequence=sequence,
+                version=fields[0],
+                force=fields[2],
+            )
+        elif version is None:
             recorded = product_event_record(
                 product=product, event_type=event_type, origin=event.origin, sequence=sequence
             )

@@ -12,10 +12,13 @@ from typing import Any
 from legacy_monolith.catalog.models import Product
 from strangler_django.models import OutboxEvent, StockVersion
 from strangler_django.outbox import record_event
+from strangler_django.versions import aggregate_version_next
 
 __all__ = [
+    "FIELD_COLUMNS",
     "PRODUCT_COLUMNS",
     "column_value",
+    "fields_event_record",
     "product_event_record",
     "product_snapshot",
     "stock_event_record",
@@ -35,6 +38,10 @@ PRODUCT_COLUMNS = (
     "crt_dt",
     "upd_dt",
 )
+
+
+FIELD_COLUMNS = ("prd_nm", "prd_desc", "unit_prc", "sts_cd", "cat_path")
+"""The columns whose changes are versioned as the product's fields (its stock has a version of its own)."""
 
 
 def column_value(value: Any) -> Any:
@@ -86,4 +93,30 @@ def stock_event_record(
     there meanwhile, and a level only when it is at ``stk_ver - 1`` (else it parks it as a conflict)."""
     made = stock_version_next(prd_id=product.prd_id) if version is None else version
     payload = {**product_snapshot(product=product), "stk_delta": delta, "stk_ver": made}
+    return record_event("product", product.prd_id, event_type, payload, origin=origin, sequence=sequence)
+
+
+def fields_event_record(
+    *,
+    product: Product,
+    changed: list[str],
+    origin: str | None = None,
+    sequence: int | None = None,
+    event_type: str = "product.updated",
+    version: int | None = None,
+    force: bool = False,
+    stock_set: bool = False,
+) -> OutboxEvent:
+    """A change of the product's other fields as a change: the row as it is now plus ``prd_changed`` (the
+    columns changed) and ``prd_ver``, the product's fields version it made (counted here unless
+    ``version`` says it was; ``internal_aggregate_version``, type ``product``). The other side applies it
+    only when it is at ``prd_ver - 1``, else parks it as a conflict; ``force`` (an operator's resolution)
+    applies whatever the version. ``stock_set``: the same change set the stock level too (it travels
+    in the same event, with its own stock version, as ``stock_event_record`` writes it)."""
+    made = aggregate_version_next("product", product.prd_id) if version is None else version
+    payload = {**product_snapshot(product=product), "prd_ver": made, "prd_changed": list(changed)}
+    if stock_set:
+        payload.update(stk_delta=None, stk_ver=stock_version_next(prd_id=product.prd_id))
+    if force:
+        payload["sync_force"] = True
     return record_event("product", product.prd_id, event_type, payload, origin=origin, sequence=sequence)

@@ -1,8 +1,9 @@
 """`strangler sync conflicts [list|resolve]`: the sides' conflict queues, through the admin API.
 
 A change from the other side that does not commute with one made here meanwhile (a stock level set
-while the stock moved) is parked in that side's queue with both values instead of being applied. The
-list shows every side's open ones (``--all``: resolved too); ``resolve`` records the operator's choice.
+while the stock moved, a rename crossing a rename) is parked in that side's queue with both values
+instead of being applied. The list shows every side's open ones (``--all``: resolved too); ``resolve``
+records the operator's choice and, for a product's fields or stock, writes the kept values to both sides.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def resolve(
     token: TokenOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Record the choice for one parked change (audited); then write the chosen value on its owner."""
+    """Resolve one parked change (audited): a product's fields or stock are written to both sides when
+    the control plane has a resolver (STRANGLER_SYNC_RESOLVER); otherwise write the value on its owner."""
     if keep not in ("ours", "theirs"):
         _console().print("[bold red]error:[/] --keep must be 'ours' or 'theirs'")
         raise typer.Exit(2)
@@ -92,3 +94,11 @@ def resolve(
         url, token, home, lambda a: a.request("POST", f"/sync/conflicts/{side}/{conflict_id}/resolve", body)
     )
     _console().print(f"conflict {side}/{conflict_id} resolved: keep {escape(str(result.get('resolution')))}")
+    if result.get("written") is not None:
+        written = result["written"]
+        _console().print(
+            f"written to both sides at version {escape(str(written.get('version')))}: "
+            f"{escape(json.dumps(written.get('values', {})))}"
+        )
+        for other in result.get("superseded", []):
+            _console().print(f"conflict {escape(str(other))} superseded")

@@ -140,7 +140,9 @@ def build_stack(
         specs.extend(
             project_process_specs(project, settings, project_dir, environ, {**common, **token.client_env})
         )
-        specs.extend(_sync_workers(settings, root, project_dir, environ, project, token, warnings))
+        workers = _sync_workers(settings, root, project_dir, environ, project, token, warnings)
+        specs.extend(workers)
+        specs = _with_conflict_resolver(specs, workers)
     validate_specs(specs)
     return Stack(
         specs=tuple(specs), warnings=tuple(warnings), admin_password_file=settings.admin_password_file
@@ -228,6 +230,27 @@ def _front_door_spec(
         startup_timeout=timing["startup_timeout"],
         stop_grace=timing["stop_grace"],
     )
+
+
+CONFLICT_RESOLVER = "acl.sync.resolve:create_resolver"
+"""What writes a resolved product-fields conflict to both sides (``STRANGLER_SYNC_RESOLVER``)."""
+
+
+def _with_conflict_resolver(specs: list[ProcessSpec], workers: Sequence[ProcessSpec]) -> list[ProcessSpec]:
+    """With the catalog's reverse relay among the workers, the control plane writes a resolved conflict's
+    chosen values to both sides as that relay would reach them (its environment: the monolith's URL and
+    internal token, the databases)."""
+    reverse = next((spec for spec in workers if spec.name == "sync-reverse"), None)
+    if reverse is None:
+        return specs
+    return [
+        dataclasses.replace(
+            spec, env={**reverse.env, **spec.env, "STRANGLER_SYNC_RESOLVER": CONFLICT_RESOLVER}
+        )
+        if spec.name == "controlplane"
+        else spec
+        for spec in specs
+    ]
 
 
 def _sync_workers(

@@ -29,6 +29,10 @@ class ControlPlaneSettings(BaseSettings):
     inbox, ``legacy`` for the monolith and one per service (``catalog=...``). With them a handover measures
     the old owner's backlog live from those tables; without, from the relays' ``sync_lag`` rows (fresh
     ones only)."""
+    sync_resolver: str | None = None
+    """``package.module:function`` (``STRANGLER_SYNC_RESOLVER``) building what writes a resolved
+    conflict's chosen values to both sides (the ACL's ``acl.sync.resolve:create_resolver``), loaded by
+    name at start; without it a resolution is recorded only."""
     sync_forward_consumers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """``upstream=consumer,...``: the forward consumer whose inbox says a service has the monolith's events
     (default: the consumer named like the upstream)."""

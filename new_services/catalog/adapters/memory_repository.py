@@ -75,10 +75,14 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         self.committed = False
         self.stock_changes: list[Product] = []
         self.stock_deltas: list[int | None] = []
+        self.field_changes: list[tuple[Product, tuple[str, ...]]] = []
 
     def record_stock_change(self, product: Product, *, delta: int | None = None) -> None:
         self.stock_changes.append(dataclasses.replace(product))
         self.stock_deltas.append(delta)
+
+    def record_field_change(self, product: Product, fields: tuple[str, ...]) -> None:
+        self.field_changes.append((dataclasses.replace(product), fields))
 
     def commit(self) -> None:
         self.committed = True

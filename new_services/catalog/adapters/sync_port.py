@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from acl.catalog.field_changes import record_values
 from acl.catalog.records import ProductRecord, ProductStatus
+from acl.sync.fields import PRODUCT_AGGREGATE, FieldChange, park_field_conflict
 from acl.sync.stock import (
     StockChange,
     park_conflict,
@@ -25,6 +27,8 @@ from acl.sync.stock import (
     stock_version_next,
     was_applied,
 )
+from acl.sync.versions import version_of, version_set
+from acl.timezones import parse_legacy_local
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.tables import products
 from new_services.catalog.settings import CatalogSettings
@@ -71,6 +75,34 @@ def _record(row: Any) -> ProductRecord:
     )
 
 
+def _columns(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """``ProductRecord`` attributes -> the catalog's columns."""
+    names = {"name": "name", "description": "description", "price": "price_cents", "status": "status"}
+    values: dict[str, Any] = {}
+    for attribute, value in attributes.items():
+        if attribute == "price":
+            values["price_cents"] = int(value * 100)
+        elif attribute == "status":
+            values["status"] = value.value
+        elif attribute == "category":
+            values["category_path"] = ">".join(value)
+        else:
+            values[names[attribute]] = value
+    return values
+
+
+def _legacy_value(row: Any, column: str) -> Any:
+    """The catalog's value of a legacy column, in the legacy vocabulary (a conflict keeps both alike)."""
+    record = _record(row)
+    return {
+        "prd_nm": record.name,
+        "prd_desc": record.description,
+        "unit_prc": f"{record.price:.2f}",
+        "sts_cd": "A" if record.status is ProductStatus.ACTIVE else "D",
+        "cat_path": record.category_path,
+    }[column]
+
+
 class CatalogSyncPort:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -111,6 +143,16 @@ class CatalogSyncPort:
         with self._engine.begin() as connection:
             for product_id, (sequence, version) in marks.items():
                 record_copy(connection, product_id, sequence=sequence, version=version)
+
+    def record_field_versions(self, versions: Mapping[int, int]) -> None:
+        """A backfill's copy: each product's fields version as the monolith had it with the copied row."""
+        if not versions:
+            return
+        with self._engine.begin() as connection:
+            for product_id, version in versions.items():
+                key = str(product_id)
+                if (version_of(connection, PRODUCT_AGGREGATE, key) or 0) < version:
+                    version_set(connection, PRODUCT_AGGREGATE, key, version)
 
     def apply_stock_changes(
         self, changes: Sequence[StockChange], *, rows: Mapping[int, ProductRecord] | None = None
@@ -164,6 +206,78 @@ class CatalogSyncPort:
         park_conflict(connection, change, ours=current, found_version=found, reason=reason)
         record_applied(connection, change.event_id)
         return "conflict"
+
+    def apply_field_changes(
+        self, changes: Sequence[FieldChange], *, rows: Mapping[int, ProductRecord] | None = None
+    ) -> list[str]:
+        """Apply the monolith's changes of products' other fields in order, each exactly once, in one
+        transaction (``acl.sync.fields``): ``applied``, ``duplicate``, ``conflict`` (parked: the product's
+        fields changed here meanwhile) or ``unknown`` (no such product, and no row in ``rows``)."""
+        outcomes: list[str] = []
+        with self._engine.begin() as connection:
+            for change in changes:
+                outcomes.append(
+                    self._apply_field_change(connection, change, (rows or {}).get(change.product_id))
+                )
+        return outcomes
+
+    def _apply_field_change(
+        self, connection: Connection, change: FieldChange, row: ProductRecord | None
+    ) -> str:
+        if was_applied(connection, change.event_id):
+            return "duplicate"
+        held = connection.execute(
+            select(products).where(products.c.id == change.product_id).with_for_update()
+        ).first()
+        key = str(change.product_id)
+        if held is None:
+            if row is None:
+                return "unknown"
+            connection.execute(self._upsert, [_row(row)])
+            version_set(connection, PRODUCT_AGGREGATE, key, change.version)
+            record_applied(connection, change.event_id)
+            return "applied"
+        found = version_of(connection, PRODUCT_AGGREGATE, key, lock=True)
+        if change.force or found is None or found == change.version - 1:
+            values = _columns(record_values(change.values))
+            if change.updated_at is not None:
+                values["updated_at"] = parse_legacy_local(change.updated_at, "upd_dt")
+            connection.execute(update(products).where(products.c.id == change.product_id).values(**values))
+            version_set(connection, PRODUCT_AGGREGATE, key, change.version)
+            record_applied(connection, change.event_id)
+            return "applied"
+        ours = {column: _legacy_value(held, column) for column in change.values}
+        park_field_conflict(connection, change, ours=ours, found=found)
+        record_applied(connection, change.event_id)
+        return "conflict"
+
+    def stock_state(self, product_id: int) -> tuple[int, int] | None:
+        """The product's stock and stock version here (None without the product)."""
+        with self._engine.connect() as connection:
+            stock = connection.scalar(select(products.c.stock).where(products.c.id == product_id))
+            return None if stock is None else (int(stock), stock_version(connection, product_id))
+
+    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
+        """An operator's resolution of a stock conflict: the level set whatever the version, which it
+        takes, at ``updated`` (the monolith's local time); once per ``event_id`` (``applied``,
+        ``duplicate`` or ``unknown``)."""
+        moment = parse_legacy_local(updated, "upd_dt")
+        with self._engine.begin() as connection:
+            if was_applied(connection, event_id):
+                return "duplicate"
+            changed = connection.execute(
+                update(products).where(products.c.id == product_id).values(stock=level, updated_at=moment)
+            ).rowcount
+            if not changed:
+                return "unknown"
+            stock_version_at_least(connection, product_id, version)
+            record_applied(connection, event_id)
+        return "applied"
+
+    def fields_version(self, product_id: int) -> int:
+        """The product's fields version here (0 before the first counted change)."""
+        with self._engine.connect() as connection:
+            return version_of(connection, PRODUCT_AGGREGATE, str(product_id)) or 0
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         last_id = 0

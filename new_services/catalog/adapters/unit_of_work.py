@@ -9,7 +9,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from acl.sync import record_product_change
+from acl.sync.fields import PRODUCT_AGGREGATE
 from acl.sync.stock import stock_version_next
+from acl.sync.versions import version_of, version_set
 from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.sqlalchemy_repository import SqlAlchemyProductRepository
 from new_services.catalog.domain import Product
@@ -19,6 +21,8 @@ from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
 # Columns the catalog's stock command changes on the monolith's product row.
 STOCK_COLUMNS = ("stk_qty", "upd_dt")
 ORIGIN = "catalog"
+# The monolith's column of each field the catalog's product command changes.
+FIELD_COLUMNS = {"name": "prd_nm", "description": "prd_desc", "price": "unit_prc"}
 
 __all__ = ["SqlAlchemyUnitOfWork"]
 
@@ -60,6 +64,25 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             origin=ORIGIN,
             columns=STOCK_COLUMNS,
             extra={"stk_delta": delta, "stk_ver": version},
+        )
+
+    def record_field_change(self, product: Product, fields: tuple[str, ...]) -> None:
+        """A ``service_outbox`` row with the changed columns, the product's next fields version
+        (``prd_ver``, counted in ``sync_version``) and their names (``prd_changed``): the monolith
+        applies them only when it has not changed the product's fields meanwhile (``acl.sync.fields``)."""
+        session = self._require_session()
+        session.flush()
+        connection = session.connection()
+        key = str(product.id)
+        version = (version_of(connection, PRODUCT_AGGREGATE, key, lock=True) or 0) + 1
+        version_set(connection, PRODUCT_AGGREGATE, key, version)
+        columns = tuple(FIELD_COLUMNS[name] for name in fields)
+        record_product_change(
+            connection,
+            record=record_from_product(product),
+            origin=ORIGIN,
+            columns=(*columns, "upd_dt"),
+            extra={"prd_ver": version, "prd_changed": list(columns)},
         )
 
     def commit(self) -> None:

@@ -56,6 +56,28 @@ class Product:
         self.stock = self.stock.release(units)
         self._touch(now)
 
+    def change_details(
+        self,
+        *,
+        now: datetime,
+        name: str | None = None,
+        description: str | None = None,
+        price: Money | None = None,
+    ) -> tuple[str, ...]:
+        """Rename, describe or reprice (None keeps a value); returns the names of the fields that changed
+        (``updated_at`` moves only when one did)."""
+        if name is not None and (not name.strip() or len(name) > MAX_NAME_LENGTH):
+            raise InvalidValue(f"a product name has 1 to {MAX_NAME_LENGTH} characters, got {name!r}")
+        wanted = {"name": name, "description": description, "price": price}
+        changed = tuple(
+            key for key, value in wanted.items() if value is not None and value != getattr(self, key)
+        )
+        for key in changed:
+            setattr(self, key, wanted[key])
+        if changed:
+            self._touch(now)
+        return changed
+
     def _touch(self, now: datetime) -> None:
         if now.tzinfo is None:
             raise InvalidValue("now must be timezone-aware")

@@ -16,6 +16,7 @@ from new_services.catalog.entrypoints.auth import current_identity, not_authenti
 from new_services.catalog.entrypoints.dependencies import catalog, csrf_protect
 from new_services.catalog.entrypoints.errors import InvalidParameter
 from new_services.catalog.entrypoints.params import parse_listing
+from new_services.catalog.entrypoints.product_body import parse_product_change
 from new_services.catalog.entrypoints.representation import product_json
 from new_services.catalog.entrypoints.request_args import last_values
 from new_services.catalog.entrypoints.stock_body import InvalidBody, parse_stock_change
@@ -24,6 +25,7 @@ from new_services.catalog.service_layer import (
     PageOutOfRange,
     ShadowUnitOfWork,
     adjust_stock,
+    change_product,
     get_product,
     list_products,
     set_stock,
@@ -66,9 +68,35 @@ def product_list() -> Response:
 
 @blueprint.route("/products/<legacy_int:product_id>", methods=ALL_METHODS, provide_automatic_options=False)
 @csrf_protect
-@api_methods("GET")
+@api_methods("GET", "PATCH")
 def product_detail(product_id: int) -> Response:
-    return json_response(product_json(get_product(catalog().uow_factory(), product_id)))
+    """The product; ``PATCH`` changes its name, description or price (staff identities only), the change
+    and its ``service_outbox`` row (with the product's fields version) in one transaction."""
+    if request.method != "PATCH":
+        return json_response(product_json(get_product(catalog().uow_factory(), product_id)))
+    identity = current_identity()
+    if identity is None:
+        return not_authenticated()
+    if not identity.is_staff:
+        return permission_denied()
+    get_product(catalog().uow_factory(), product_id)
+    try:
+        change = parse_product_change(request.get_data(cache=False))
+    except InvalidBody as exc:
+        extra = {"field": exc.field} if exc.field else {}
+        return error_response(400, "invalid_body", exc.message, **extra)
+    uow = catalog().uow_factory()
+    if request.headers.get(SHADOW_HEADER) == "1":
+        uow = ShadowUnitOfWork(uow)
+    product = change_product(
+        uow,
+        product_id,
+        name=change.name,
+        description=change.description,
+        price=change.price,
+        clock=_utcnow_seconds,
+    )
+    return json_response(product_json(product))
 
 
 @blueprint.route(

@@ -1,6 +1,6 @@
 """Use cases of the catalog: queries (list, get) and commands (set or adjust stock) over a unit of work."""
 
-from new_services.catalog.service_layer.commands import adjust_stock, set_stock
+from new_services.catalog.service_layer.commands import adjust_stock, change_product, set_stock
 from new_services.catalog.service_layer.criteria import SORT_KEYS, ProductCriteria
 from new_services.catalog.service_layer.errors import (
     NegativeStock,
@@ -22,6 +22,7 @@ __all__ = [
     "ServiceError",
     "ShadowUnitOfWork",
     "adjust_stock",
+    "change_product",
     "get_product",
     "list_categories",
     "list_products",

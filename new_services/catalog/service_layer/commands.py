@@ -1,15 +1,16 @@
-"""Write use cases on stock: set it to a counted level, or move it by a signed number of units."""
+"""Write use cases: set the stock to a counted level, move it by a signed number of units, or change a
+product's name, description or price."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from new_services.catalog.domain import Product
+from new_services.catalog.domain import Money, Product
 from new_services.catalog.service_layer.errors import NegativeStock, ProductNotFound
 from new_services.catalog.service_layer.unit_of_work import AbstractUnitOfWork
 
-__all__ = ["adjust_stock", "set_stock"]
+__all__ = ["adjust_stock", "change_product", "set_stock"]
 
 Clock = Callable[[], datetime]
 
@@ -46,6 +47,27 @@ def adjust_stock(uow: AbstractUnitOfWork, product_id: int, delta: int, *, clock:
             product.set_stock(available, now=clock())
         uow.products.save(product)
         uow.record_stock_change(product, delta=delta)
+        uow.commit()
+    return product
+
+
+def change_product(
+    uow: AbstractUnitOfWork,
+    product_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    price: Money | None = None,
+    clock: Clock = _utcnow,
+) -> Product:
+    """Change the given fields (None keeps one); the change, if any, is announced in the same unit of
+    work with the fields that changed."""
+    with uow:
+        product = _load(uow, product_id)
+        changed = product.change_details(now=clock(), name=name, description=description, price=price)
+        if changed:
+            uow.products.save(product)
+            uow.record_field_change(product, changed)
         uow.commit()
     return product
 

@@ -23,6 +23,11 @@ class AbstractUnitOfWork(UnitOfWork):
         """Announce the stock change of ``product`` to the other side, inside this unit's transaction:
         the move ``delta`` (None when the level was set) and the level it made."""
 
+    @abc.abstractmethod
+    def record_field_change(self, product: Product, fields: tuple[str, ...]) -> None:
+        """Announce the change of ``fields`` (``name``, ``description``, ``price``) of ``product`` to the
+        other side, inside this unit's transaction, with the product's fields version it made."""
+
 
 class ShadowUnitOfWork(AbstractUnitOfWork):
     """Runs a use case on ``inner`` to the end, then rolls back: nothing is stored, nothing announced."""
@@ -42,6 +47,9 @@ class ShadowUnitOfWork(AbstractUnitOfWork):
 
     def record_stock_change(self, product: Product, *, delta: int | None = None) -> None:
         self._inner.record_stock_change(product, delta=delta)
+
+    def record_field_change(self, product: Product, fields: tuple[str, ...]) -> None:
+        self._inner.record_field_change(product, fields)
 
     def commit(self) -> None:
         self._inner.rollback()

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, column, inspect, select, table, update
 
-__all__ = ["CONFLICT_COLUMNS", "ConflictRow", "read_conflicts", "resolve_conflict"]
+__all__ = ["CONFLICT_COLUMNS", "ConflictRow", "read_conflicts", "resolve_conflict", "supersede_conflicts"]
 
 CONFLICT_COLUMNS = (
     "id",
@@ -73,3 +73,42 @@ def resolve_conflict(engine: Engine, conflict_id: int, *, resolution: str, by: s
             .values(resolved_at=at, resolution=resolution, resolved_by=by)
         )
     return bool(done.rowcount)
+
+
+def supersede_conflicts(
+    engine: Engine, resolved: dict[str, Any], *, covered: set[str], by: str, at: datetime
+) -> list[int]:
+    """Resolve as ``superseded`` the other open conflicts of ``resolved``'s aggregate and field on this
+    side (the other half of the same crossing) whose values are all among ``covered`` (the names the
+    resolution wrote); their ids."""
+    if not inspect(engine).has_table("sync_conflict"):
+        return []
+    match = (
+        _TABLE.c.resolved_at.is_(None),
+        _TABLE.c.aggregate_type == resolved["aggregate_type"],
+        _TABLE.c.aggregate_id == resolved["aggregate_id"],
+        _TABLE.c.field == resolved["field"],
+        _TABLE.c.event_id != resolved["event_id"],
+    )
+    with engine.begin() as conn:
+        ids = [
+            int(row.id)
+            for row in conn.execute(select(_TABLE.c.id, _TABLE.c.ours).where(*match))
+            if _names(row.ours) <= covered
+        ]
+        if ids:
+            conn.execute(
+                update(_TABLE)
+                .where(_TABLE.c.id.in_(ids), _TABLE.c.resolved_at.is_(None))
+                .values(resolved_at=at, resolution="superseded", resolved_by=by)
+            )
+    return ids
+
+
+def _names(stored: Any) -> set[str]:
+    """The value names of a conflict's ``ours`` (JSON text); unreadable: a name nothing covers."""
+    try:
+        document = json.loads(stored)
+    except (TypeError, ValueError):
+        return {"\0unreadable"}
+    return set(document) if isinstance(document, dict) else {"\0unreadable"}

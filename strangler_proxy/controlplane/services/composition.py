@@ -18,7 +18,7 @@ from strangler_proxy.controlplane.services.observability import ObservabilitySer
 from strangler_proxy.controlplane.services.overrides import OverrideService
 from strangler_proxy.controlplane.services.publishing import PublishingService
 from strangler_proxy.controlplane.services.sessions import SessionService
-from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService
+from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService, load_writer
 from strangler_proxy.controlplane.services.sync_lag import SyncLagService
 from strangler_proxy.controlplane.services.table_queries import RouteTableQueries
 from strangler_proxy.controlplane.services.tokens import TokenService
@@ -121,5 +121,7 @@ def build_services(
             load_key_ring("OVERRIDE_KEY", secrets_dir / "override.key").current.decode()
         ),
         sync_lag=sync_lag,
-        sync_conflicts=SyncConflictService(settings.sync_outboxes),
+        sync_conflicts=SyncConflictService(
+            settings.sync_outboxes, writer=load_writer(settings.sync_resolver)
+        ),
     )

@@ -2,31 +2,70 @@
 
 The sides are the databases named by ``STRANGLER_SYNC_OUTBOXES`` (``legacy`` and each service). A
 resolution records the operator's choice (``ours``: the side keeps its value; ``theirs``: the parked
-change's value is the right one) with who and when, audited; the value itself is then written through
-the owning side's own API (a stock level set there travels to the other side as usual).
+change's value is the right one) with who and when, audited. With a resolver (``STRANGLER_SYNC_RESOLVER``,
+``package.module:function`` loaded by name, e.g. the ACL's ``acl.sync.resolve:create_resolver``) the
+chosen values of a conflict it writes (a product's fields or stock) are first written to both sides, so they
+converge; the other open conflicts of the same aggregate and field whose values it wrote, on any side
+(the two halves of one crossing), are then resolved with it as ``superseded``. Without one, or for a
+conflict it does not write (an order's status), the value is written through the owning side's own API.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from strangler_proxy.controlplane.errors import BadRequest, NotFound
-from strangler_proxy.controlplane.repositories.sync_conflicts import read_conflicts, resolve_conflict
+from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError, NotFound
+from strangler_proxy.controlplane.repositories.sync_conflicts import (
+    read_conflicts,
+    resolve_conflict,
+    supersede_conflicts,
+)
 
-__all__ = ["Resolution", "SyncConflictService"]
+__all__ = ["ConflictWriter", "Resolution", "ResolutionNotWritten", "SyncConflictService", "load_writer"]
 
 Resolution = Literal["ours", "theirs"]
 
 
+class ConflictWriter(Protocol):
+    """Writes a resolution's chosen values to the sides (the ACL's resolver implements it)."""
+
+    def writes(self, conflict: dict[str, Any]) -> bool: ...
+
+    def write(self, conflict: dict[str, Any], keep: str) -> dict[str, Any]: ...
+
+
+class ResolutionNotWritten(ControlPlaneError):
+    """A side did not take the chosen values; the conflict stays open and resolving again is safe."""
+
+    status_code = 502
+    code = "resolution_not_written"
+
+
+def load_writer(reference: str | None) -> ConflictWriter | None:
+    """The writer built by ``package.module:function`` (None without a reference)."""
+    if not reference:
+        return None
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"a resolver is written 'package.module:function', got {reference!r}")
+    factory = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(factory):
+        raise ValueError(f"{reference} is not a callable")
+    writer: ConflictWriter = factory()
+    return writer
+
+
 class SyncConflictService:
-    def __init__(self, sides: Mapping[str, str]) -> None:
+    def __init__(self, sides: Mapping[str, str], *, writer: ConflictWriter | None = None) -> None:
         self._sides = dict(sides)
+        self._writer = writer
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
 
@@ -66,10 +105,35 @@ class SyncConflictService:
         if resolution not in ("ours", "theirs"):
             raise BadRequest("resolution must be 'ours' or 'theirs'")
         engine = self._engine(side)
+        row = self._open_conflict(engine, side, conflict_id)
+        written: dict[str, Any] | None = None
+        if self._writer is not None and self._writer.writes(row):
+            try:
+                written = self._writer.write(row, resolution)
+            except Exception as exc:  # the writer says which side; nothing is marked resolved
+                raise ResolutionNotWritten(f"conflict {side}/{conflict_id} not resolved: {exc}") from exc
         at = datetime.now(UTC).replace(tzinfo=None)
         if not resolve_conflict(engine, conflict_id, resolution=resolution, by=by, at=at):
             raise NotFound(f"no open conflict {conflict_id} on side {side!r}")
+        superseded: list[str] = []
+        if written is not None:
+            for other in sorted(self._sides):
+                covered = set(written.get("values", {}))
+                ids = supersede_conflicts(self._engine(other), row, covered=covered, by=by, at=at)
+                superseded += [f"{other}/{i}" for i in ids]
         found = [
-            row for row in read_conflicts(engine, side, open_only=False) if row.values["id"] == conflict_id
+            found_row
+            for found_row in read_conflicts(engine, side, open_only=False)
+            if found_row.values["id"] == conflict_id
         ]
-        return found[0].to_dict() if found else {"side": side, "id": conflict_id, "resolution": resolution}
+        result = found[0].to_dict() if found else {"side": side, "id": conflict_id, "resolution": resolution}
+        if written is not None:
+            result["written"] = written
+            result["superseded"] = superseded
+        return result
+
+    def _open_conflict(self, engine: Engine, side: str, conflict_id: int) -> dict[str, Any]:
+        for row in read_conflicts(engine, side, open_only=True, limit=10_000):
+            if row.values["id"] == conflict_id:
+                return dict(row.values)
+        raise NotFound(f"no open conflict {conflict_id} on side {side!r}")

@@ -141,7 +141,7 @@ def test_not_ready_until_migrated(tmp_path: Path) -> None:
         assert status == 503
         assert json.loads(body)["checks"]["database"].startswith("error: database at migration None")
         migrated = catalog_cli(["migrate"], env)
-        assert migrated.returncode == 0 and "catalog database at revision 0003" in migrated.stdout
+        assert migrated.returncode == 0 and "catalog database at revision 0004" in migrated.stdout
         wait_for_http(f"http://127.0.0.1:{port}/readyz", timeout=10, alive=process.alive)
     finally:
         process.stop()

@@ -128,9 +128,35 @@ class SyncStack:
         """Move the monolith's stock by ``delta`` through its stock API, as staff."""
         return self.stock_write(product_id, {"delta": delta})
 
-    def stock_write(
-        self, product_id: int, body: dict[str, int], headers: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    def admin_change_product(self, product_id: int, **columns: str) -> None:
+        """Change a product's columns (``prd_nm="..."``, ``unit_prc="..."``) through the monolith's admin
+        change form, as staff; the rest of the form as the row holds it."""
+        row = self.rows(
+            "legacy",
+            "SELECT prd_cd, prd_nm, prd_desc, unit_prc, stk_qty, sts_cd, ctg_id FROM tbl_product"
+            " WHERE prd_id = :id",
+            id=product_id,
+        )[0]
+        client = self._staff_client()
+        path = f"/admin/catalog/product/{product_id}/change/"
+        page = client.get(path).text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        form = {
+            "prd_cd": row.prd_cd,
+            "prd_nm": row.prd_nm,
+            "prd_desc": row.prd_desc,
+            "unit_prc": row.unit_prc,
+            "stk_qty": str(row.stk_qty),
+            "sts_cd": row.sts_cd,
+            "ctg": str(row.ctg_id),
+            **columns,
+            "csrfmiddlewaretoken": token,
+            "_save": "Save",
+        }
+        response = client.post(path, data=form)
+        assert response.status_code == 302, response.text[:2000]
+
+    def _staff_client(self) -> httpx2.Client:
         if self._staff is None:
             client = httpx2.Client(base_url=self.legacy_url, timeout=30)
             page = client.get("/accounts/login/").text
@@ -141,10 +167,16 @@ class SyncStack:
             )
             assert login.status_code == 302, login.text[:500]
             self._staff = client
-        response = self._staff.post(
+        return self._staff
+
+    def stock_write(
+        self, product_id: int, body: dict[str, int], headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        client = self._staff_client()
+        response = client.post(
             f"/api/products/{product_id}/stock",
             json=body,
-            headers={"X-CSRFToken": self._staff.cookies["csrftoken"], **(headers or {})},
+            headers={"X-CSRFToken": client.cookies["csrftoken"], **(headers or {})},
         )
         assert response.status_code == 200, response.text
         return response.json()

@@ -104,10 +104,10 @@ def test_not_found(client: FlaskClient) -> None:
 def test_safe_wrong_methods_get_the_json_405(client: FlaskClient, method: str) -> None:
     response = client.open("/api/products/1", method=method)
     assert response.status == "405 Method Not Allowed"
-    assert response.headers["Allow"] == "GET, HEAD"
+    assert response.headers["Allow"] == "GET, HEAD, PATCH"
     assert body(response)["error"] == {
         "code": "method_not_allowed",
-        "message": f"Method {method} is not allowed here; use GET, HEAD.",
+        "message": f"Method {method} is not allowed here; use GET, HEAD, PATCH.",
     }
 
 

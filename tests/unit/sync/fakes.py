@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from acl.catalog.field_changes import record_values
 from acl.catalog.records import ProductRecord
 from acl.sync.events import SyncEvent
+from acl.sync.fields import FieldChange
 from acl.sync.stock import StockChange
 from acl.sync.transports.base import Backlog, Delivery
 from tests.unit.acl.legacy_db import legacy_row
@@ -64,6 +66,36 @@ class FakePort:
             self.applied.add(change.event_id)
             outcomes.append("applied")
         return outcomes
+
+    def apply_field_changes(
+        self, changes: Sequence[FieldChange], *, rows: Mapping[int, ProductRecord] | None = None
+    ) -> list[str]:
+        """Values set once per event id (no versions kept here: the real port's are tested on its
+        database)."""
+        outcomes = []
+        for change in changes:
+            held = self.products.get(change.product_id) or (rows or {}).get(change.product_id)
+            if change.event_id in self.applied or held is None:
+                outcomes.append("duplicate" if held is not None else "unknown")
+                continue
+            self.products[change.product_id] = dataclasses.replace(held, **record_values(change.values))
+            self.applied.add(change.event_id)
+            outcomes.append("applied")
+        return outcomes
+
+    def fields_version(self, product_id: int) -> int:
+        return 0
+
+    def stock_state(self, product_id: int) -> tuple[int, int] | None:
+        held = self.products.get(product_id)
+        return None if held is None else (held.stock, 0)
+
+    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
+        held = self.products.get(product_id)
+        if held is None:
+            return "unknown"
+        self.products[product_id] = dataclasses.replace(held, stock=level)
+        return "applied"
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         yield from (self.products[key] for key in sorted(self.products))

@@ -4,6 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from acl.catalog.source import LegacyProductSource, read_only_engine
 from acl.sync.backfill import CheckpointStore, run_catalog_backfill
@@ -50,3 +51,40 @@ def test_reconcile_lists_every_kind_of_difference(source) -> None:
     ]
     assert not report.ok
     assert reconcile_records([], []).ok
+
+
+class VersionedPort(FakePort):
+    """A port that keeps the fields versions a backfill seeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.field_versions: dict[int, int] = {}
+
+    def record_field_versions(self, versions: dict[int, int]) -> None:
+        self.field_versions.update(versions)
+
+
+def test_a_backfill_seeds_the_monolith_s_fields_versions(tmp_path: Path, sync_db) -> None:
+    url = make_legacy_database(tmp_path / "versioned.sqlite3", [legacy_row(n) for n in range(1, 4)])
+    writable = create_engine(url)
+    with writable.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE internal_aggregate_version (id integer PRIMARY KEY, aggregate_type varchar(30),"
+                " aggregate_id varchar(40), version int)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO internal_aggregate_version (aggregate_type, aggregate_id, version)"
+                " VALUES ('product', '2', 4), ('order', '1', 9)"
+            )
+        )
+    writable.dispose()
+    engine = read_only_engine(url)
+    try:
+        port = VersionedPort()
+        run_catalog_backfill(LegacyProductSource(engine), port, CheckpointStore(sync_db), batch_size=10)
+    finally:
+        engine.dispose()
+    assert port.field_versions == {2: 4}  # an order's version is not a product's

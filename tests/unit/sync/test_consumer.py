@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select
 
@@ -78,3 +80,23 @@ def test_a_failed_apply_rewinds_the_transport_and_records_nothing(sync_db) -> No
         consumer.run_once()
     assert transport.rewound == 1 and transport.acked == []
     assert _outcomes(sync_db) == {}
+
+
+def _fields_event(prd_id: int, sequence: int, changed: list[str], **columns: object):  # type: ignore[no-untyped-def]
+    event = product_event(prd_id, sequence, **columns)
+    payload = {**event.payload, "prd_ver": sequence, "prd_changed": changed}
+    return dataclasses.replace(event, type="product.updated", payload=payload)
+
+
+def test_a_versioned_fields_change_is_handed_over_as_a_change_never_as_the_row(sync_db) -> None:
+    consumer, transport, port = _consumer(sync_db)
+    transport.publish([product_event(1, 1, stk_qty=5)])
+    consumer.run_once()
+    renamed = _fields_event(1, 2, ["prd_nm"], prd_nm="Renamed", stk_qty=99)
+    bad = _fields_event(1, 3, ["stk_qty"], stk_qty=1)  # the stock is not a field a fields change carries
+    transport.publish([renamed, bad])
+    consumer.run_once()
+    assert port.calls == [[1]]  # the row is not copied again
+    assert port.products[1].name == "Renamed" and port.products[1].stock == 5
+    outcomes = _outcomes(sync_db)
+    assert outcomes[renamed.event_id] == "applied" and outcomes[bad.event_id] == "rejected"

@@ -23,6 +23,7 @@ from acl.sync.stock import (
     stock_version_next,
 )
 from acl.sync.tables import legacy_outbox_metadata, outbox_event, service_outbox, service_outbox_metadata
+from acl.sync.versions import create_version_sync_tables, version_set
 
 pytestmark = pytest.mark.unit
 
@@ -108,7 +109,8 @@ def test_changes_one_side_never_applied_show_even_when_the_sides_agree(sides: tu
     assert not report.ok
     assert report.text_lines("catalog") == [
         "history: 1 monolith stock changes not applied on the catalog, 1 catalog stock changes not applied "
-        "on the monolith, 0 products whose stock versions differ, 0 open conflicts"
+        "on the monolith, 0 products whose stock versions differ, 0 whose fields versions differ, "
+        "0 open conflicts"
     ]
 
 
@@ -121,3 +123,26 @@ def test_versions_that_differ_and_open_conflicts_are_differences(sides: tuple[En
         )
     report = check_history(legacy, catalog, origin="catalog")
     assert report.versions_differ == ["7"] and report.open_conflicts == 1 and not report.ok
+
+
+def test_fields_versions_that_differ_are_differences(sides: tuple[Engine, Engine]) -> None:
+    legacy, catalog = sides
+    with legacy.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE internal_aggregate_version (id integer PRIMARY KEY, aggregate_type varchar(30),"
+                " aggregate_id varchar(40), version int)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO internal_aggregate_version (aggregate_type, aggregate_id, version)"
+                " VALUES ('product', '7', 2), ('product', '8', 1), ('order', '7', 5)"
+            )
+        )
+    with catalog.begin() as conn:
+        create_version_sync_tables(conn)
+        version_set(conn, "product", "7", 2)  # in step; product 8's change never counted here
+    report = check_history(legacy, catalog, origin="catalog")
+    assert report.fields_versions_differ == ["8"] and not report.ok
+    assert report.to_dict()["fields_versions_differ"] == ["8"]
