@@ -24,7 +24,7 @@ its traceparent's flag rewritten, from the text the header filter already valida
 again, no OpenTelemetry object); a sampled one keeps its start time and first attributes and, at its
 end, becomes one plain record (:mod:`strangler_proxy.dataplane.span_records`) handed to a sink. In a
 worker the sink is the pipe to the worker's exporting process (:mod:`strangler_proxy.dataplane.span_export`),
-which makes the SDK span, encodes and exports it: none of that runs on the worker's interpreter. The
+which writes it as OTLP protobuf and exports it: none of that runs on the worker's interpreter. The
 SDK's live span is not used: with its context objects, locks and one validated ``set_attribute`` call
 per attribute, making and ending it took about 65 us of the worker's only thread, for a span that
 nothing else ever reads while it is open.
