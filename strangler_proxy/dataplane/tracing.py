@@ -111,13 +111,6 @@ class RequestTracer:
         self._parent_based = config.parent_based
         self._bound = round(config.ratio * _MAX_BOUND)
 
-    def sampled(self, trace_id: int, flags: int | None, client_host: str) -> bool:
-        """The one sampling decision of a request; ``flags`` is None when the client sent no
-        traceparent (the proxy started the trace)."""
-        if flags is not None and self._parent_based and client_host in self._trusted:
-            return bool(flags & 1)
-        return (trace_id & _MAX_BOUND) < self._bound if self._bound < _MAX_BOUND else True
-
     def start(
         self,
         request: ForwardedRequest,
@@ -128,22 +121,27 @@ class RequestTracer:
         decision: Decision,
         version: int,
     ) -> RequestSpan | None:
-        """Decide sampling and rewrite the traceparent ``request.headers`` sends upstream; what the
-        span needs when sampled, None when not."""
+        """Decide sampling (the one decision of a request: a trusted peer's flag under a parent-based
+        sampler, else the ratio) and rewrite the traceparent ``request.headers`` sends upstream; what
+        the span needs when sampled, None when not."""
         sent = request.traceparent  # validated by the header filter: 2-32-16-2 lowercase hex digits
         if not sent.startswith("00-"):  # a future version's traceparent: propagated as it is, not traced
             return None
-        trace_id = int(sent[3:35], 16)
         flags: int | None = None
         if self._parent_based and client_host in self._trusted:  # only then can the client's flag count
             given = sent.encode("ascii")
             if any(name == b"traceparent" and value == given for name, value in raw_headers):
                 flags = int(sent[53:], 16)
-        if not self.sampled(trace_id, flags, client_host):
+        if flags is None:  # the common case, inlined: the ratio decides on the trace id's lower 64 bits
+            sampled = self._bound >= _MAX_BOUND or int(sent[19:35], 16) < self._bound
+        else:
+            sampled = bool(flags & 1)
+        if not sampled:
             if sent[53:] != "00":
                 request.traceparent = sent[:53] + "00"
                 _replace_traceparent(request.headers, request.traceparent)
             return None
+        trace_id = int(sent[3:35], 16)
         route = decision.route
         span_id = self._ids.generate_span_id()
         request.traceparent = f"{sent[:36]}{span_id:016x}-01"
