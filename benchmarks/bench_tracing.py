@@ -5,7 +5,12 @@ pinned to the same core, loaded one at a time with 32 connections): tracing off 
 variable), on at 10 % sampling (``parentbased_traceidratio``, ``OTEL_TRACES_SAMPLER_ARG=0.1``) and on
 at 100 %, both exporting OTLP over HTTP to a sink in this process that answers every export at once.
 Rounds alternate between the variants so a drift of the machine hits them alike; the figure is the
-median of each. The budget: on at 10 % keeps at least 90 % of the throughput with tracing off. That
+median of each. The budget: on at 10 % keeps at least 90 % of the throughput with tracing off.
+
+Since req/s drift with whatever else runs on the machine, the output also gives each variant's CPU
+time per request (the data plane's whole process tree, the worker and its span exporting process,
+from the first round to the last, so spans exported in batches after their round count too): their
+ratio is what the throughput ratio tends to on a core of its own. That
 tracing off costs nothing is measured by ``bench_proxy`` (its figures against the minimal
 pass-through) and, instruction by instruction, by ``python -m benchmarks.instructions``.
 """
@@ -22,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_proxy import PATH, _Store, _table
-from benchmarks.processes import Child, cpu_split, free_port, run_loadgen, wait_port, wait_version
+from benchmarks.processes import (
+    Child,
+    child_pids,
+    cpu_seconds,
+    cpu_split,
+    free_port,
+    run_loadgen,
+    wait_port,
+    wait_version,
+)
 
 __all__ = ["BUDGET", "run"]
 
@@ -94,6 +108,19 @@ def _dataplane(tmp: Path, name: str, store: _Store, backend: str, env: dict[str,
     return child, port, internal
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and every live descendant (a worker's span exporting process among them)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += cpu_seconds(current)
+            pending += child_pids(current)
+        except FileNotFoundError:  # ended meanwhile
+            continue
+    return total
+
+
 def run() -> list[str]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
     proxy_cpus, load_cpus = cpu_split()
@@ -112,6 +139,7 @@ def run() -> list[str]:
         store = _Store(tmp / "store.sqlite3")
         version = store.publish(_table(backend_url, backend_url, shadow=False))
         ports: dict[str, int] = {}
+        pids: dict[str, int] = {}
         for name, extra in VARIANTS.items():
             env = dict(extra)
             if name != "off":
@@ -123,17 +151,26 @@ def run() -> list[str]:
             children.append(child)
             wait_version(internal, version, child, timeout=30.0, poll_s=0.05)
             ports[name] = port
+            pids[name] = child.pid
         for name in VARIANTS:  # warm-up: pools filled, code paths hot
             run_loadgen(ports[name], PATH, connections=CONNECTIONS, duration=1.0, cpus=load_cpus)
         rps: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        served = dict.fromkeys(VARIANTS, 0)
+        cpu_before = {name: _tree_cpu_seconds(pid) for name, pid in pids.items()}
         for _ in range(ROUNDS):
             for name in VARIANTS:
                 result = run_loadgen(
                     ports[name], PATH, connections=CONNECTIONS, duration=ROUND_S, cpus=load_cpus
                 )
+                served[name] += result["requests"]
                 if result["errors"]:
                     raise RuntimeError(f"{name}: {result['errors']} failed requests")
                 rps[name].append(result["rps"])
+        # all the rounds' CPU: a span exported after its round (in batches) still counts
+        cpu_us = {
+            name: (_tree_cpu_seconds(pid) - cpu_before[name]) / max(served[name], 1) * 1e6
+            for name, pid in pids.items()
+        }
         median = {name: statistics.median(values) for name, values in rps.items()}
         ratio = median["on-10%"] / median["off"]
         verdict = "PASS" if ratio >= BUDGET else "FAIL"
@@ -143,6 +180,10 @@ def run() -> list[str]:
             f"tracing_throughput_cost: on-10%/off {ratio:.3f} (budget >= {BUDGET:.2f}) {verdict}; "
             f"on-100%/off {median['on-100%'] / median['off']:.3f}; {sink.bytes} bytes of spans exported "
             f"({sink.by_variant['on-10%']} at 10%, {sink.by_variant['on-100%']} at 100%)",
+            "# data plane CPU per request (worker + span exporter), us: "
+            + ", ".join(f"{name} {value:.0f}" for name, value in cpu_us.items())
+            + f"; off/on-10% {cpu_us['off'] / cpu_us['on-10%']:.3f}, "
+            f"off/on-100% {cpu_us['off'] / cpu_us['on-100%']:.3f}",
         ]
     finally:
         for child in reversed(children):

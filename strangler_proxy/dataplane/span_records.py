@@ -5,8 +5,10 @@ and HTTP export, run by the SDK's batch processor on a thread of the worker, too
 interpreter lock away from the event loop long enough to cost about a fifth of its throughput at 10 %
 sampling. The worker describes each finished span as a :data:`SpanRecord` (a tuple of ints, strings and
 a dict: what :mod:`marshal` writes fast) and hands it to a sink; the exporting process
-(:mod:`strangler_proxy.dataplane.span_exporter`) turns each record back into the SDK's
-:class:`~opentelemetry.sdk.trace.ReadableSpan` with :func:`span_from_record`.
+(:mod:`strangler_proxy.dataplane.span_exporter`) writes each record as OTLP protobuf itself
+(:mod:`strangler_proxy.dataplane.otlp_encoding`: the same span, field for field), or, when an exporter
+other than OTLP is named, turns it back into the SDK's :class:`~opentelemetry.sdk.trace.ReadableSpan`
+with :func:`span_from_record`.
 """
 
 from __future__ import annotations

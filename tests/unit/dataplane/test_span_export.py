@@ -14,6 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from strangler_proxy.dataplane.span_export import SpanPipe
 from strangler_proxy.dataplane.span_exporter import pump
 from strangler_proxy.dataplane.span_records import SpanRecord, span_from_record
+from tests.support.otlp import OtlpReceiver
 
 OK: SpanRecord = ("GET catalog", 0xABC, 0x11, 0x22, 1_000, 2_000, {"strangler.route": "catalog"}, None)
 FAILED: SpanRecord = (
@@ -98,3 +99,42 @@ def test_spans_reach_the_exporting_process_and_are_exported_before_it_ends(
     out = capfd.readouterr().out
     assert '"name": "GET catalog"' in out and '"name": "POST orders"' in out
     assert out.count('"service.name": "strangler-dataplane-test"') == 2
+
+
+def test_spans_reach_an_otlp_collector_written_by_the_exporting_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real child exporting OTLP over HTTP (the hand-written protobuf) to a real receiver: every
+    field of the records arrives, with the resource the OTEL_* variables describe."""
+    with OtlpReceiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+        monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")  # exported at the end of its input
+        monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+        monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+
+        async def run() -> None:
+            pipe = SpanPipe("strangler-dataplane-otlp", interval_s=60)
+            await pipe.start()
+            pipe.add(OK)
+            pipe.add(FAILED)
+            await pipe.aclose()
+            assert pipe.dropped == 0
+
+        asyncio.run(run())
+        ok, failed = sorted(receiver.snapshot(), key=lambda span: span.start_ns)
+    assert ok.service == failed.service == "strangler-dataplane-otlp"
+    assert (ok.name, ok.trace_id, ok.span_id, ok.parent_id) == (
+        "GET catalog",
+        f"{0xABC:032x}",
+        f"{0x11:016x}",
+        f"{0x22:016x}",
+    )
+    assert (ok.kind, ok.start_ns, ok.attributes, ok.error, ok.events) == (
+        SpanKind.SERVER.value + 1,
+        1_000,
+        {"strangler.route": "catalog"},
+        False,
+        (),
+    )
+    assert (failed.name, failed.error, failed.events) == ("POST orders", True, ("exception",))

@@ -4,6 +4,7 @@ traceparent sent upstream carrying the decision, and the span's attributes."""
 from __future__ import annotations
 
 import ipaddress
+import secrets
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -105,6 +106,27 @@ def test_a_trusted_peers_unsampled_flag_is_honoured_and_the_ratio_decides_the_re
     assert _start(tracer, [(b"traceparent", unsampled)], "203.0.113.9")[0] is not None  # ratio, low id
     kept = sum(_start(tracer, [], "203.0.113.9")[0] is not None for _ in range(2000))
     assert 100 < kept < 320  # about 10 % of fresh traces
+
+
+@pytest.mark.parametrize("ratio", ["0.0001", "0.1", "0.5", "0.9"])
+def test_the_ratio_decides_as_the_sdks_sampler_does(ratio: str) -> None:
+    """The same trace ids sampled as by the SDK's TraceIdRatioBased (the services' sampler), so every
+    process agrees on a trace the data plane started."""
+    from opentelemetry.sdk.trace.sampling import Decision as SdkDecision
+    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+    tracer, _exporter = _tracer({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": ratio})
+    sdk = TraceIdRatioBased(float(ratio))
+    bound = sdk.bound
+    edges = [f"{bound - 1:016x}", f"{bound + 1:016x}", "0" * 15 + "1", "f" * 16]
+    lower_halves = edges + [secrets.token_hex(8) for _ in range(500)]
+    for lower in lower_halves:
+        trace = f"0af7651916cd43dd{lower}"
+        span, _sent = _start(
+            tracer, [(b"traceparent", f"00-{trace}-b7ad6b7169203331-01".encode())], "203.0.113.9"
+        )
+        expected = sdk.should_sample(None, int(trace, 16), "GET").decision is SdkDecision.RECORD_AND_SAMPLE
+        assert (span is not None) == expected, trace
 
 
 def test_a_failed_request_records_an_exception_event_without_headers() -> None:
