@@ -125,9 +125,11 @@ def failing_stack(tmp_path: Path) -> Iterator[FailingStack]:
             api_call(
                 opener, "PUT", f"{admin_url}/api/v1/upstreams/orders", {"url": f"http://127.0.0.1:{stopped}"}
             )
+            # The legacy's route first: the test waits for the second one to be served, and so for a
+            # version that holds both (each POST publishes a version of its own).
             for name, path, action in (
-                (ROUTE, "/api/orders", {"mode": "new", "upstream": "orders", "fallback": "none"}),
                 (LEGACY_ROUTE, "/status", {"mode": "legacy"}),
+                (ROUTE, "/api/orders", {"mode": "new", "upstream": "orders", "fallback": "none"}),
             ):
                 rule = {"name": name, "match": {"kind": "prefix", "path": path}, "action": action}
                 api_call(opener, "POST", f"{admin_url}/api/v1/routes", {"rule": rule, "reason": "test"})
@@ -139,7 +141,7 @@ def failing_stack(tmp_path: Path) -> Iterator[FailingStack]:
 
 def test_failing_requests_are_listed_with_their_trace_ids(failing_stack: FailingStack) -> None:
     stack = failing_stack
-    # the data plane serves the new routes once it has applied the version (a stopped upstream: 502)
+    # the data plane serves both routes once it has applied the last version (a stopped upstream: 502)
     _eventually(lambda: stack.get("/api/orders/1")[0] == 502, "the route to the stopped upstream")
     client_trace = secrets.token_hex(16)
     traceparent = f"00-{client_trace}-{secrets.token_hex(8)}-01"
