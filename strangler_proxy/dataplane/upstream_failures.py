@@ -34,15 +34,14 @@ __all__ = ["headers_too_large", "inject", "judge_answer", "open_failed", "unaske
 
 
 async def inject(fault: FaultInjection, upstream: str, breaker: CircuitBreaker) -> None:
-    """Apply a drill's fault before the upstream is contacted; an abort counts like the upstream's
-    own answer (a 5xx against the breaker)."""
+    """Apply a drill's fault before the upstream is contacted. The fault is the route's, not the
+    upstream's: an abort never counts against the upstream's breaker (as Envoy's fault filter answers
+    before the cluster), so a fault drilled on one route does not open the breaker for every other route
+    of the same upstream, whose guards would then roll them back too."""
     try:
         await apply_fault(fault, upstream=upstream)
-    except InjectedFault as exc:
-        if exc.status >= 500:
-            breaker.record_failure()
-        else:
-            breaker.release()
+    except InjectedFault:
+        breaker.release()
         raise
     except BaseException:
         breaker.release()

@@ -84,3 +84,18 @@ def test_fault_delay_then_abort() -> None:
         return loop.time() - start
 
     assert asyncio.run(timed()) >= 0.05
+
+
+def test_an_injected_abort_never_opens_the_upstreams_breaker() -> None:
+    """A drilled fault is the route's: the upstream's other routes keep their breaker closed."""
+    from strangler_proxy.dataplane.breaker import BreakerState, CircuitBreaker
+    from strangler_proxy.dataplane.upstream_failures import inject
+    from strangler_proxy.routes import BreakerSettings
+
+    breaker = CircuitBreaker(BreakerSettings(failure_threshold=2))
+    fault = FaultInjection(percent=100, abort_status=500)
+    for _ in range(5):
+        assert breaker.allow()
+        with pytest.raises(InjectedFault):
+            asyncio.run(inject(fault, "catalog", breaker))
+    assert breaker.state is BreakerState.CLOSED
