@@ -53,7 +53,7 @@ def uvicorn_options(settings: DataPlaneSettings) -> dict[str, object]:
         "port": settings.dataplane_port,
         "workers": settings.dataplane_workers,
         "loop": "uvloop",
-        "http": functools.partial(StrictHttpToolsProtocol, limits=limits),
+        "http": functools.partial(StrictHttpToolsProtocol, limits=limits, drain_s=settings.shutdown_drain_s),
         "ws": "none",
         "lifespan": "on",
         "access_log": False,

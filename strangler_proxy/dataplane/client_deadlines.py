@@ -15,7 +15,7 @@ from asyncio import TimerHandle
 from dataclasses import dataclass
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from strangler_proxy.dataplane.shutdown_drain import DrainOnShutdown
 
 __all__ = ["ClientDeadlines", "ProtocolLimits"]
 
@@ -28,7 +28,7 @@ class ProtocolLimits:
     min_body_bytes_per_s: int = 1024
 
 
-class ClientDeadlines(HttpToolsProtocol):
+class ClientDeadlines(DrainOnShutdown):
     """uvicorn's httptools protocol with the deadlines above; the protocol that refuses says how
     (``_send_refusal``)."""
 

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from strangler_proxy.credentials import AUTH_SCHEMES_PATTERN, DEFAULT_AUTH_SCHEMES
 from strangler_proxy.dataplane.failing_requests import DEFAULT_PER_ROUTE
+from strangler_proxy.dataplane.shutdown_drain import DEFAULT_DRAIN_S
 from strangler_proxy.dataplane.unmatched_paths import DEFAULT_TOP
 from strangler_proxy.identity import identity_key_path
 from strangler_proxy.keyring import KeyRing
@@ -126,9 +127,11 @@ class DataPlaneSettings(BaseSettings):
     """When a new table sends a new-side socket's route elsewhere (a rollback, a panic), the socket
     stays open this long, then is closed (1012) so that its client reconnects by the new table."""
     keep_alive_timeout_s: Annotated[float, Field(gt=0, le=600)] = 5.0
+    shutdown_drain_s: Annotated[float, Field(gt=0, le=30)] = DEFAULT_DRAIN_S
+    """At a worker's graceful shutdown an idle kept-alive connection stays open this long: a request
+    already sent on it is served (answered with ``Connection: close``) instead of cut off unanswered."""
     limit_concurrency: Annotated[int, Field(ge=1)] | None = None
     """Connections plus in-flight requests per worker before uvicorn answers 503; None is unlimited."""
-    """Write per-second aggregates to ``route_stats`` (off only in benchmarks without a store)."""
 
     @field_validator("dataplane_internal_host")
     @classmethod
