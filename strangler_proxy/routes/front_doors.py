@@ -45,11 +45,6 @@ def front_door_problems(table: RouteTable, front_door: FrontDoor) -> list[str]:
                 f"{where}: fault injection (drills) is applied only by the Python data plane; "
                 f"the {front_door} engine cannot apply it"
             )
-        if rule.fence is not None:
-            problems.append(
-                f"{where}: a write fence (writes held off during a handover) is served only by the Python "
-                f"data plane; the {front_door} engine cannot hold writes"
-            )
         for kind, predicates in (("header", rule.match.headers), ("cookie", rule.match.cookies)):
             for predicate in predicates:
                 if not _NAME.fullmatch(predicate.name):

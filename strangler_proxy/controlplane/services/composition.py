@@ -91,7 +91,6 @@ def build_services(
             HandoverSettings(
                 fence_s=settings.handover_fence_s, retry_after_s=settings.handover_retry_after_s
             ),
-            fences=settings.engine == "dataplane",
         )
     )
     return ControlPlaneServices(

@@ -16,7 +16,8 @@ Up to 16 rules per ``HTTPRoute`` (the schema's limit), in table order. What the 
 express is refused (:class:`ExportRefused`: fault injection, two cookie conditions in one rule, a table
 whose order the Gateway's precedence would not keep, see ``precedence.py``) or reported as a note
 (:attr:`Export.notes`: canary weights apply per request, not per user; no fallback to the legacy; no
-signed identity; tester overrides not honoured; timeouts left to the Gateway).
+signed identity; tester overrides not honoured; timeouts left to the Gateway; a handover's write fence
+not held).
 """
 
 from __future__ import annotations
@@ -204,6 +205,13 @@ def _notes(table: RouteTable) -> list[str]:
             "implementation's choice: check that yours ranks regular expressions before prefixes"
         )
     notes.append("paths are matched as sent (percent-encoded), where the data plane matches them decoded")
+    fenced = [rule.name for rule in table.rules if rule.fence is not None]
+    if fenced:
+        notes.append(
+            f"writes on {', '.join(fenced)} are fenced by a handover in progress, which the Gateway cannot "
+            "hold: they reach the route's current side until the next export (the handover still waits "
+            "for the sync before it switches)"
+        )
     return notes
 
 

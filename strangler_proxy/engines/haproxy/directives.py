@@ -27,9 +27,14 @@ def json_body(fields: dict[str, object]) -> str:
     return "{" + ",".join(f"{json.dumps(key)}:{json.dumps(value)}" for key, value in fields.items()) + "}"
 
 
-def json_return(status: int, fields: dict[str, object], condition: str, *, close: bool = False) -> str:
-    """``http-request return`` of a JSON error document, with the request id, under ``condition``."""
+def json_return(
+    status: int, fields: dict[str, object], condition: str, *, close: bool = False, retry_after: str = ""
+) -> str:
+    """``http-request return`` of a JSON error document, with the request id, under ``condition``;
+    ``retry_after`` (a log-format expression) adds a ``Retry-After`` header."""
     headers = 'hdr x-request-id "%[var(txn.rid)]" hdr cache-control no-store'
+    if retry_after:
+        headers += f' hdr retry-after "{retry_after}"'
     if close:
         headers += " hdr connection close"
     return line(

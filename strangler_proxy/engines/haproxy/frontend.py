@@ -3,6 +3,7 @@
 path checks (the data plane's refusals)        -> txn.path, the decoded path the rules match on
 first matching rule, in table order             -> txn.route ("-" when none)
 its action from the map                         -> txn.mode, txn.up, limits
+a write fence in force (a handover)             -> 503 + Retry-After for unsafe methods
 a valid signed tester override                  -> txn.forced (legacy | new)
 canary: bucket cookie, else session, else new   -> txn.side
 the client's x-strangler-*, address headers out; X-Forwarded-*, X-Request-Id, traceparent in
@@ -18,7 +19,7 @@ from strangler_proxy.engines.haproxy.layout import EngineLayout
 from strangler_proxy.engines.haproxy.matching import matching_lines
 from strangler_proxy.engines.haproxy.table_map import DEFAULT_ACTION, VERSION_KEY
 from strangler_proxy.override import OVERRIDE_COOKIE, OVERRIDE_HEADER
-from strangler_proxy.routes import LEGACY, RouteTable
+from strangler_proxy.routes import FENCE_PASSES, LEGACY, RouteTable
 from strangler_proxy.routes.canary import (
     BUCKET_COOKIE,
     BUCKET_COOKIE_MAX_AGE_S,
@@ -123,6 +124,32 @@ def _rules(table: RouteTable, layout: EngineLayout) -> list[str]:
         ),
         line("acl has_new var(txn.mode) -m str new canary"),
         _set("up", "var(txn.act),field(2,|)", "if has_new"),
+    ]
+
+
+def _write_fence() -> list[str]:
+    """A handover's write fence, as the data plane serves it: until the fence's end (map field 7, epoch
+    seconds) the route's unsafe methods get 503 with ``Retry-After`` (field 8); reads pass."""
+    fenced_until = "var(txn.act),field(7,|)"
+    paused = {
+        "error": "writes_fenced",
+        "status": 503,
+        "detail": (
+            "writes on route '%[var(txn.route)]' are paused while they move to the other side; "
+            "retry in %[var(txn.act),field(8,|)] s (reads are served)"
+        ),
+        "upstream": None,
+        "request_id": "%[var(txn.rid)]",
+    }
+    return [
+        _set("fnow", "date", f"if {{ {fenced_until} -m int gt 0 }}"),
+        _set("fleft", f"{fenced_until},sub(txn.fnow)", "if { var(txn.fnow) -m found }"),
+        json_return(
+            503,
+            paused,
+            f"if {{ var(txn.fleft) -m int gt 0 }} !{{ method {' '.join(FENCE_PASSES)} }}",
+            retry_after="%[var(txn.act),field(8,|)]",
+        ),
     ]
 
 
@@ -290,6 +317,7 @@ def render_frontend(table: RouteTable, layout: EngineLayout) -> list[str]:
         line("log-format", lf(LOG_FORMAT)),
         *_path_checks(),
         *_rules(table, layout),
+        *_write_fence(),
         *_override(previous=layout.override_previous is not None),
         *_side(layout),
         *_forwarded_headers(),

@@ -23,6 +23,7 @@ from strangler_proxy.routes import (
     RuleMatch,
     ShadowSettings,
     Upstream,
+    WriteFence,
 )
 from tests.support.processes import ROOT
 
@@ -170,6 +171,17 @@ def test_what_a_cluster_loses_is_noted() -> None:
     notes = " ".join(export_table(shop_table()).notes)
     for lost in ("per request, not per user", "no fallback", "X-Strangler-Identity", "overrides", "compares"):
         assert lost in notes
+
+
+def test_a_handovers_write_fence_the_gateway_cannot_hold_is_noted_with_its_route() -> None:
+    table = shop_table()
+    assert not any("fenced" in note for note in export_table(table).notes)
+    fenced = tuple(
+        rule.model_copy(update={"fence": WriteFence(until=1_700_000_000.0)}) if rule.name == "flag" else rule
+        for rule in table.rules
+    )
+    notes = export_table(table.model_copy(update={"rules": fenced})).notes
+    assert any("writes on flag are fenced" in note for note in notes), notes
 
 
 def test_an_order_the_gateway_would_not_keep_is_refused() -> None:

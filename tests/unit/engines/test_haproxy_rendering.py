@@ -12,7 +12,7 @@ from strangler_proxy.engines.haproxy.config import render_structure
 from strangler_proxy.engines.haproxy.layout import EngineLayout
 from strangler_proxy.engines.haproxy.matching import match_maps
 from strangler_proxy.engines.haproxy.table_map import DEFAULT_ACTION, map_entries
-from strangler_proxy.routes import Predicate, RouteTable, Rule, RuleAction, RuleMatch, Upstream
+from strangler_proxy.routes import Predicate, RouteTable, Rule, RuleAction, RuleMatch, Upstream, WriteFence
 
 pytestmark = pytest.mark.unit
 
@@ -49,10 +49,30 @@ def test_flips_weights_and_rollbacks_change_the_map_not_the_configuration() -> N
         for m, w in [("legacy", 0), ("new", 0), ("canary", 60)]
     ]
     assert entries == [
-        "legacy|-|0|1|30000|10485760",
-        "new|catalog|0|1|30000|10485760",
-        "canary|catalog|6000|1|30000|10485760",
+        "legacy|-|0|1|30000|10485760|0|1",
+        "new|catalog|0|1|30000|10485760|0|1",
+        "canary|catalog|6000|1|30000|10485760|0|1",
     ]
+
+
+def test_a_handovers_write_fence_goes_up_and_down_through_the_map_alone() -> None:
+    """A fence is put up and lifted within a handover: the map carries its end (rounded up to the
+    whole second of HAProxy's clock) and its Retry-After; the configuration stays as it is."""
+    open_table = products("new")
+    rule = open_table.rules[0]
+    fenced = open_table.model_copy(
+        update={
+            "rules": (rule.model_copy(update={"fence": WriteFence(until=1_700_000_000.2, retry_after_s=3)}),)
+        }
+    )
+    kept = {"catalog": CATALOG}
+    assert render_structure(fenced, LAYOUT, kept) == render_structure(open_table, LAYOUT, kept)
+    assert dict(map_entries(fenced, generation=1, ready=True))["products"] == (
+        "new|catalog|0|1|30000|10485760|1700000001|3"
+    )
+    text = render_structure(fenced, LAYOUT, kept).config
+    assert "http-request return status 503" in text and 'hdr retry-after "%[var(txn.act),field(8,|)]"' in text
+    assert "!{ method GET HEAD OPTIONS TRACE }" in text, "reads pass a fence"
 
 
 def test_a_changed_match_or_a_moved_upstream_renders_a_new_configuration() -> None:

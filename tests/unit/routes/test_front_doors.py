@@ -12,6 +12,7 @@ from strangler_proxy.routes import (
     RuleAction,
     RuleMatch,
     Upstream,
+    WriteFence,
 )
 from strangler_proxy.routes.front_doors import front_door_problems
 
@@ -60,6 +61,7 @@ def test_names_and_values_the_configuration_cannot_carry_are_refused() -> None:
 
 
 def test_everything_else_is_served_by_the_engine() -> None:
+    """Including a handover's write fence: the engine holds writes as the data plane does."""
     rules = (
         Rule(
             name="a",
@@ -69,6 +71,7 @@ def test_everything_else_is_served_by_the_engine() -> None:
             name="b",
             match=RuleMatch(kind="pattern", path=r"/b/\d+"),
             action=RuleAction(mode="new", upstream="catalog"),
+            fence=WriteFence(until=1_700_000_000.0, retry_after_s=2),
         ),
         Rule(
             name="c",
