@@ -22,7 +22,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
-from acl.identity import IDENTITY_HEADER, CustomerIdentity
+from acl.identity_verifier import IDENTITY_HEADER, CustomerIdentity
 from acl.sync.tables import service_outbox
 from new_services.__NAME__.adapters.migrate import MIGRATIONS
 from new_services.__NAME__.adapters.tables import things

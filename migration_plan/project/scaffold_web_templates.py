@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from acl.identity import IdentityVerifier, load_identity_key
+from acl.identity_verifier import IdentityVerifier, load_identity_key
 from acl.sync.service_apply import ForwardInbox
 from new_services.__NAME__.adapters.appliers import APPLIERS
 from new_services.__NAME__.adapters.migrate import MIGRATIONS
@@ -65,7 +65,7 @@ from __future__ import annotations
 import structlog
 from flask import current_app, request
 
-from acl.identity import CustomerIdentity, IdentityError
+from acl.identity_verifier import CustomerIdentity, IdentityError
 
 __all__ = ["current_identity"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from acl.identity import IdentityVerifier, load_identity_key
+from acl.identity_verifier import IdentityVerifier, load_identity_key
 from new_services.catalog.adapters.legacy_session import LegacyCartCount
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.orm import start_mappers

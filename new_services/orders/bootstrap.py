@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from acl.identity import IdentityVerifier, load_identity_key
+from acl.identity_verifier import IdentityVerifier, load_identity_key
 from new_services.kit.engine import make_engine
 from new_services.kit.flash import TakeMessages
 from new_services.orders.adapters.legacy_session import LegacySessionCarts

@@ -25,7 +25,7 @@ from strangler_proxy.controlplane.api import api_routes
 from strangler_proxy.controlplane.errors import ControlPlaneError
 from strangler_proxy.controlplane.headers import SecurityHeaders
 from strangler_proxy.controlplane.limits import LOGIN_BODY_BYTES, LOGIN_PATHS, BodyLimit
-from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices, build_services
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.controlplane.ui import ui_routes
 from strangler_proxy.store.engine import make_engine

@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from strangler_proxy.controlplane.errors import Forbidden, Unauthenticated
-from strangler_proxy.controlplane.services.auth import Principal, Role, valid_username
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices
-from strangler_proxy.controlplane.services.denials import MAX_PATH_CHARS, shorten
+from strangler_proxy.controlplane.service_layer.auth import Principal, Role, valid_username
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.denials import MAX_PATH_CHARS, shorten
 
 __all__ = [
     "CSRF_FIELD",

@@ -45,7 +45,7 @@ from strangler_proxy.dataplane.headers import (
     TrustedPeers,
     prepare_request_headers,
 )
-from strangler_proxy.dataplane.identity import IDENTITY_HEADER, Credential, IdentityResolver
+from strangler_proxy.dataplane.identity_resolver import IDENTITY_HEADER, Credential, IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.observe import RequestObserver
 from strangler_proxy.dataplane.read_your_writes import (

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from strangler_proxy.identity import IdentityError, sign_identity, verify_identity
+from strangler_proxy.identity_token import IdentityError, sign_identity, verify_identity
 from strangler_proxy.keyring import KeyRing
 
 __all__ = [

@@ -32,7 +32,7 @@ from strangler_proxy.dataplane.failing_requests import FailingRequests
 from strangler_proxy.dataplane.first_table import TableApplied, first_table
 from strangler_proxy.dataplane.forward import Forwarder
 from strangler_proxy.dataplane.headers import TrustedPeers
-from strangler_proxy.dataplane.identity import IdentityResolver
+from strangler_proxy.dataplane.identity_resolver import IdentityResolver
 from strangler_proxy.dataplane.last_table import KeptTable
 from strangler_proxy.dataplane.live import LiveTable, TablePoller
 from strangler_proxy.dataplane.notify import ChangeListener

@@ -15,7 +15,7 @@ from strangler_proxy.credentials import AUTH_SCHEMES_PATTERN, DEFAULT_AUTH_SCHEM
 from strangler_proxy.dataplane.failing_requests import DEFAULT_PER_ROUTE
 from strangler_proxy.dataplane.shutdown_drain import DEFAULT_DRAIN_S
 from strangler_proxy.dataplane.unmatched_paths import DEFAULT_TOP
-from strangler_proxy.identity import identity_key_path
+from strangler_proxy.identity_token import identity_key_path
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.routes.addresses import OwnSockets
 from strangler_proxy.secrets import configured_secret, load_key_ring

@@ -1,7 +1,7 @@
 """The control plane is the only writer of route tables: outside it, no code inserts, updates or deletes
 a row of ``route_versions`` or ``active_route_table`` (SQLAlchemy or SQL text) or calls the repository's
 writes. Inside it, only the versions repository touches the tables, and only the commit of a change
-(services/commits.py) and the store's bootstrap call its writes. Tests may write a store directly (the
+(service_layer/commits.py) and the store's bootstrap call its writes. Tests may write a store directly (the
 data plane's run without a control plane); anything else needs a line in ALLOWED, with its reason."""
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ TABLE_WRITERS = {"strangler_proxy/controlplane/repositories/versions.py"}
 """Where the statements that write the tables live."""
 REPOSITORY_CALLERS = {
     "strangler_proxy/controlplane/repositories/versions.py",
-    "strangler_proxy/controlplane/services/commits.py",
-    "strangler_proxy/controlplane/services/bootstrap.py",
+    "strangler_proxy/controlplane/service_layer/commits.py",
+    "strangler_proxy/controlplane/service_layer/bootstrap.py",
 }
 """Who calls the repository's writes: the one commit of a change, and the first version at bootstrap."""
 ALLOWED = {

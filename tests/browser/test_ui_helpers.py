@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from strangler_proxy.controlplane.services import derive
-from strangler_proxy.controlplane.services.diff import diff_tables
+from strangler_proxy.controlplane.service_layer import derive
+from strangler_proxy.controlplane.service_layer.diff import diff_tables
 from strangler_proxy.controlplane.ui.changes import change_lines
 from strangler_proxy.controlplane.ui.diffview import diff_lines
 from strangler_proxy.controlplane.ui.views_audit import _evidence_summary

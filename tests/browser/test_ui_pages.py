@@ -15,11 +15,11 @@ from sqlalchemy import insert
 from starlette.testclient import TestClient
 
 from strangler_proxy.controlplane.app import create_app
-from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
-from strangler_proxy.controlplane.services.audit import AuditFilter
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.denials import DenialFilter
-from strangler_proxy.controlplane.services.observability import ObservabilityService
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices, build_services
+from strangler_proxy.controlplane.service_layer.audit import AuditFilter
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.denials import DenialFilter
+from strangler_proxy.controlplane.service_layer.observability import ObservabilityService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.controlplane.ui import views_shadow as shadow_page
 from strangler_proxy.controlplane.ui.live import PARITY_WINDOW_S, SettledSources, build_snapshot

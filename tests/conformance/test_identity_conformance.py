@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from strangler_proxy.identity import verify_identity
+from strangler_proxy.identity_token import verify_identity
 from strangler_proxy.routes import Rule, RuleAction, RuleMatch
 from strangler_proxy.secrets import load_or_create_secret
 from tests.conformance.conftest import FrontDoor

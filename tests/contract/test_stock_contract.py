@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from acl.identity import CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.contract.sides import Answer, Side, fetch
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("catalog_contract")]

@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.denials import DenialFilter
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.denials import DenialFilter
 from tests.security.conftest import Front
 from tests.unit.controlplane.conftest import Api
 

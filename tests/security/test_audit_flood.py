@@ -32,7 +32,7 @@ def _stored_chars(api: Api) -> int:
 def test_anonymous_requests_with_huge_paths_add_one_short_counted_row(api: Api) -> None:
     """200 unauthenticated requests with 30 KB paths: one row, its target the route's template, and
     the audit log itself untouched (real entries stay on its first page)."""
-    from strangler_proxy.controlplane.services.denials import DenialFilter
+    from strangler_proxy.controlplane.service_layer.denials import DenialFilter
 
     log_rows = _rows(api, audit_log)
     api.client.cookies.clear()
@@ -55,7 +55,7 @@ def test_failed_logins_record_no_actor_the_caller_chose(api: Api) -> None:
     with api.services.engine.connect() as conn:
         actors = set(conn.execute(select(audit_log.c.actor)).scalars())
     assert not any("<img" in actor or "xxx" in actor for actor in actors)
-    from strangler_proxy.controlplane.services.denials import DenialFilter
+    from strangler_proxy.controlplane.service_layer.denials import DenialFilter
 
     denials = api.services.denials.search(DenialFilter(action="login"))
     assert {d.actor for d in denials} == {"anonymous"}
@@ -63,7 +63,7 @@ def test_failed_logins_record_no_actor_the_caller_chose(api: Api) -> None:
 
 
 def test_counts_older_than_the_retention_are_pruned(api: Api) -> None:
-    from strangler_proxy.controlplane.services.denials import DenialFilter, DenialService
+    from strangler_proxy.controlplane.service_layer.denials import DenialFilter, DenialService
 
     now = [datetime.now(UTC)]
     denials = DenialService(api.services.engine, retention_s=3600, clock=lambda: now[0])

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from strangler_proxy.controlplane.app import create_app
 from strangler_proxy.controlplane.errors import TooManyRequests
-from strangler_proxy.controlplane.services.auth import AuthService
+from strangler_proxy.controlplane.service_layer.auth import AuthService
 from tests.unit.controlplane.conftest import Api
 
 pytestmark = pytest.mark.unit
@@ -39,7 +39,7 @@ def _login(client: TestClient, username: str, password: str) -> int:
 def test_a_locked_name_still_takes_its_right_password_from_a_clean_address(api: Api) -> None:
     """Ten wrong passwords for admin from one address lock admin there, not everywhere: during an
     attack, the admin signs in from another address and can press panic (default limits)."""
-    from strangler_proxy.controlplane.services.denials import DenialFilter
+    from strangler_proxy.controlplane.service_layer.denials import DenialFilter
 
     with _client_from(api, "203.0.113.7") as attacker:
         statuses = [_login(attacker, "admin-user", f"guess number {i}") for i in range(12)]
@@ -75,7 +75,7 @@ class CountingHasher(PasswordHasher):
 
 def test_concurrent_guesses_are_reserved_before_the_hash(api: Api) -> None:
     """60 simultaneous wrong passwords: the limit is taken before hashing, so only 10 get a hash."""
-    from strangler_proxy.controlplane.services.throttle import LoginThrottle
+    from strangler_proxy.controlplane.service_layer.throttle import LoginThrottle
 
     hasher = CountingHasher()
     auth = AuthService(api.services.engine, hasher=hasher)
@@ -99,7 +99,7 @@ def test_concurrent_guesses_are_reserved_before_the_hash(api: Api) -> None:
 
 
 def test_locks_back_off_and_old_keys_are_evicted() -> None:
-    from strangler_proxy.controlplane.services.throttle import LoginThrottle
+    from strangler_proxy.controlplane.service_layer.throttle import LoginThrottle
 
     now = [0.0]
     throttle = LoginThrottle(

@@ -8,8 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from strangler_proxy.controlplane.app import create_app
-from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.auth import Role
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from tests.unit.controlplane.conftest import Api
 

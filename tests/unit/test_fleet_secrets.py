@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from acl.identity import CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import CustomerIdentity, IdentityVerifier, load_identity_key
 from strangler_proxy.dataplane.routing import compile_table
-from strangler_proxy.identity import BadSignature, identity_key_path
+from strangler_proxy.identity_token import BadSignature, identity_key_path
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.override import sign_override
 from strangler_proxy.routes import RouteTable

@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 from flask import Response, g, request
 
-from acl.identity import CustomerIdentity, IdentityError
+from acl.identity_verifier import CustomerIdentity, IdentityError
 from new_services.catalog.entrypoints.dependencies import catalog
 from new_services.kit.responses import error_response
 

@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 from flask import Blueprint, Response, request
 
-from acl.identity import CustomerIdentity
+from acl.identity_verifier import CustomerIdentity
 from new_services.kit.csrf import CsrfRejected, check_csrf
 from new_services.kit.methods import ALL_METHODS, api_methods
 from new_services.kit.responses import json_response

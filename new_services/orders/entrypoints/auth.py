@@ -8,7 +8,7 @@ import binascii
 import structlog
 from flask import g, request
 
-from acl.identity import CustomerIdentity, IdentityError
+from acl.identity_verifier import CustomerIdentity, IdentityError
 from new_services.orders.entrypoints.dependencies import orders
 
 __all__ = ["NOT_AUTHENTICATED", "NotAuthenticated", "current_customer", "optional_customer"]

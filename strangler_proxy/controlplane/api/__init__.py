@@ -42,7 +42,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from strangler_proxy.controlplane.api import admin_api, observe_api, routes_api, session_api, versions_api
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices
 
 __all__ = ["api_routes"]
 

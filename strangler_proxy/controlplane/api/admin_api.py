@@ -15,9 +15,9 @@ from strangler_proxy.controlplane.api.bodies import (
 )
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response, validation_problems
 from strangler_proxy.controlplane.errors import Refused
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices
-from strangler_proxy.controlplane.services.upstream_moves import register_upstream
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.upstream_moves import register_upstream
 
 __all__ = ["routes"]
 

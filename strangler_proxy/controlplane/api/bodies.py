@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from strangler_proxy.controlplane.parsing import MAX_ID
-from strangler_proxy.controlplane.services.tokens import DEFAULT_TTL_S, MAX_TTL_S
+from strangler_proxy.controlplane.service_layer.tokens import DEFAULT_TTL_S, MAX_TTL_S
 from strangler_proxy.routes import ActionMode, RouteTable, Rule
 
 __all__ = [

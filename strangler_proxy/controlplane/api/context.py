@@ -16,9 +16,9 @@ from starlette.responses import JSONResponse, Response
 from strangler_proxy.controlplane.errors import BadRequest, Refused
 from strangler_proxy.controlplane.parsing import load_json
 from strangler_proxy.controlplane.security import CSRF_FIELD, check_csrf, client_address, require_role
-from strangler_proxy.controlplane.services.auth import Principal, Role
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices
-from strangler_proxy.controlplane.services.publishing import Actor
+from strangler_proxy.controlplane.service_layer.auth import Principal, Role
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.publishing import Actor
 
 __all__ = ["Context", "endpoint", "json_response", "validation_problems"]
 

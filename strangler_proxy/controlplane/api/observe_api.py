@@ -10,11 +10,11 @@ from starlette.routing import Route
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.errors import BadRequest, NotFound
 from strangler_proxy.controlplane.parsing import bounded_int
-from strangler_proxy.controlplane.services.audit import AuditFilter
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.clock import as_utc
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices
-from strangler_proxy.controlplane.services.denials import DenialFilter
+from strangler_proxy.controlplane.service_layer.audit import AuditFilter
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.clock import as_utc
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.denials import DenialFilter
 
 __all__ = ["routes"]
 

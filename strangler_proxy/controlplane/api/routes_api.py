@@ -16,8 +16,8 @@ from strangler_proxy.controlplane.api.bodies import (
 from strangler_proxy.controlplane.api.context import Context, endpoint, json_response
 from strangler_proxy.controlplane.api.serialize import pointer_dict
 from strangler_proxy.controlplane.errors import NotFound
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices
 from strangler_proxy.routes import RouteTable
 
 __all__ = ["routes"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from strangler_proxy.controlplane.repositories.versions import ActivePointer, VersionRecord
-from strangler_proxy.controlplane.services.clock import as_utc
+from strangler_proxy.controlplane.service_layer.clock import as_utc
 
 __all__ = ["pointer_dict", "version_dict"]
 

@@ -41,8 +41,8 @@ from strangler_proxy.controlplane.security import (
     session_cookie,
     set_session_cookie,
 )
-from strangler_proxy.controlplane.services.auth import Principal, Role
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.auth import Principal, Role
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices
 
 __all__ = ["routes"]
 

@@ -10,8 +10,8 @@ from strangler_proxy.controlplane.api.context import Context, endpoint, json_res
 from strangler_proxy.controlplane.api.serialize import pointer_dict, version_dict
 from strangler_proxy.controlplane.errors import BadRequest
 from strangler_proxy.controlplane.parsing import bounded_int
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices
 
 __all__ = ["routes"]
 

@@ -4,6 +4,6 @@ Every action goes through the same service layer as the JSON API (ControlPlaneSe
 no publishing or authentication logic of its own.
 """
 
-from strangler_proxy.controlplane.ui.routes import ui_routes
+from strangler_proxy.controlplane.ui.url_map import ui_routes
 
 __all__ = ["ui_routes"]

@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
 from strangler_proxy.controlplane.parsing import bounded_int
-from strangler_proxy.controlplane.services.diff import TableDiff
-from strangler_proxy.controlplane.services.publishing import PublishResult
+from strangler_proxy.controlplane.service_layer.diff import TableDiff
+from strangler_proxy.controlplane.service_layer.publishing import PublishResult
 from strangler_proxy.controlplane.ui.diffview import diff_lines
 from strangler_proxy.controlplane.ui.web import UI
 from strangler_proxy.routes import RouteTable

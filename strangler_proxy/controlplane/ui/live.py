@@ -18,12 +18,12 @@ from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
-from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.services.clock import utcnow
-from strangler_proxy.controlplane.services.guards import GuardService
-from strangler_proxy.controlplane.services.observability import ObservabilityService
-from strangler_proxy.controlplane.services.sync_lag import SyncLagService
-from strangler_proxy.controlplane.services.table_queries import RouteTableQueries
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.clock import utcnow
+from strangler_proxy.controlplane.service_layer.guards import GuardService
+from strangler_proxy.controlplane.service_layer.observability import ObservabilityService
+from strangler_proxy.controlplane.service_layer.sync_lag import SyncLagService
+from strangler_proxy.controlplane.service_layer.table_queries import RouteTableQueries
 from strangler_proxy.routes import RouteTable
 
 __all__ = ["LiveFeed", "LiveSources", "SettledSources", "build_snapshot", "settled_sources"]

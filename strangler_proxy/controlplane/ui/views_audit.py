@@ -14,9 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from strangler_proxy.controlplane.parsing import bounded_int
-from strangler_proxy.controlplane.services.audit import AuditEntry, AuditFilter
-from strangler_proxy.controlplane.services.clock import as_utc
-from strangler_proxy.controlplane.services.denials import DenialFilter
+from strangler_proxy.controlplane.service_layer.audit import AuditEntry, AuditFilter
+from strangler_proxy.controlplane.service_layer.clock import as_utc
+from strangler_proxy.controlplane.service_layer.denials import DenialFilter
 from strangler_proxy.controlplane.ui.diffview import DiffLine, diff_lines
 from strangler_proxy.controlplane.ui.web import UI
 

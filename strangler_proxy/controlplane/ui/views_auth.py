@@ -15,7 +15,7 @@ from strangler_proxy.controlplane.security import (
     session_cookie,
     set_session_cookie,
 )
-from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.service_layer.auth import Role
 from strangler_proxy.controlplane.ui.web import UI
 
 __all__ = ["AuthViews"]

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError
-from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.service_layer.auth import Role
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
     form_drain_timeout,

@@ -13,8 +13,8 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import ControlPlaneError, NotFound, Refused
 from strangler_proxy.controlplane.security import client_address
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.guards import GuardSettings
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.guards import GuardSettings
 from strangler_proxy.controlplane.ui.changes import form_reason
 from strangler_proxy.controlplane.ui.web import UI
 

@@ -11,8 +11,8 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import ControlPlaneError
 from strangler_proxy.controlplane.parsing import bounded_int
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.clock import as_utc
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.clock import as_utc
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
     change_lines,

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError, NotFound
-from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.services.observability import UNMATCHED
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.observability import UNMATCHED
 from strangler_proxy.controlplane.ui.changes import (
     apply_change,
     form_int,

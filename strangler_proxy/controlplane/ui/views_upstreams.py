@@ -11,9 +11,9 @@ from starlette.routing import Route
 
 from strangler_proxy.controlplane.errors import ControlPlaneError
 from strangler_proxy.controlplane.security import client_address
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.publishing import Actor
-from strangler_proxy.controlplane.services.upstream_moves import register_upstream
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.publishing import Actor
+from strangler_proxy.controlplane.service_layer.upstream_moves import register_upstream
 from strangler_proxy.controlplane.ui.changes import form_text
 from strangler_proxy.controlplane.ui.web import UI
 

@@ -21,9 +21,9 @@ from starlette.templating import Jinja2Templates
 
 from strangler_proxy.controlplane.errors import ControlPlaneError, Forbidden, Unauthenticated
 from strangler_proxy.controlplane.security import authenticate, check_csrf, client_address, require_role
-from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.services.auth import Principal, Role
-from strangler_proxy.controlplane.services.publishing import Actor
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.auth import Principal, Role
+from strangler_proxy.controlplane.service_layer.publishing import Actor
 from strangler_proxy.controlplane.ui.live import LiveFeed
 
 __all__ = ["UI", "Denied", "guarded"]

@@ -23,7 +23,7 @@ from strangler_proxy.dataplane.shadow.compare import ResponseSnapshot, compare_r
 from strangler_proxy.dataplane.shadow.records import ShadowOutcome, ShadowSample, ShadowSink
 from strangler_proxy.dataplane.shadow.replay_client import ReplayClient, ReplayFailed
 from strangler_proxy.dataplane.shadow.tracing import MirrorTracer, trace_id_of
-from strangler_proxy.identity import IDENTITY_HEADER
+from strangler_proxy.identity_token import IDENTITY_HEADER
 from strangler_proxy.routes.model import Rule
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SHADOW_HEADER", "ShadowMirror"]

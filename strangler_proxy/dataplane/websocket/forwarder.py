@@ -38,7 +38,7 @@ from strangler_proxy.dataplane.headers import (
     TrustedPeers,
     prepare_request_headers,
 )
-from strangler_proxy.dataplane.identity import IDENTITY_HEADER, IdentityResolver
+from strangler_proxy.dataplane.identity_resolver import IDENTITY_HEADER, IdentityResolver
 from strangler_proxy.dataplane.live import LiveTable, ServedTable, UpstreamInfo
 from strangler_proxy.dataplane.routing import Decision, Target
 from strangler_proxy.dataplane.stats import RequestStats

@@ -8,6 +8,6 @@ docs/scale-out.md for what the engine keeps and loses against the data plane.
     config.py      the table's structure as a configuration     table_map.py   its actions as a map
     conditions.py  a rule's match as ACLs                       runtime.py     runtime API, master CLI
     process.py     the HAProxy master                           request_log.py per-second figures
-    identity.py    the identity sidecar (+ identity.lua)        store_io.py    store reads and writes
+    identity_sidecar.py  the identity sidecar (+ identity.lua)  store_io.py    store reads and writes
     agent.py       the loop that ties them                      settings.py    environment
 """

@@ -31,7 +31,7 @@ import aiohttp
 
 from strangler_proxy.credentials import auth_schemes
 from strangler_proxy.engines.haproxy.config import Structure, render_structure
-from strangler_proxy.engines.haproxy.identity import IdentitySidecar, render_lua
+from strangler_proxy.engines.haproxy.identity_sidecar import IdentitySidecar, render_lua
 from strangler_proxy.engines.haproxy.layout import EngineLayout, IdentityHook
 from strangler_proxy.engines.haproxy.process import EngineConfigRefused, HaproxyProcess, check_config
 from strangler_proxy.engines.haproxy.request_log import LogStream, SecondStats

@@ -10,7 +10,7 @@ __all__ = ["EngineLayout", "IdentityHook"]
 
 @dataclass(frozen=True)
 class IdentityHook:
-    """The Python sidecar that resolves sessions into signed identities (see ``identity.py``)."""
+    """The Python sidecar that resolves sessions into signed identities (see ``identity_sidecar.py``)."""
 
     url: str
     """``http://127.0.0.1:<port>/identity``"""

@@ -16,7 +16,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from strangler_proxy.credentials import AUTH_SCHEMES_PATTERN, DEFAULT_AUTH_SCHEMES
-from strangler_proxy.identity import identity_key_path
+from strangler_proxy.identity_token import identity_key_path
 from strangler_proxy.keyring import KeyRing
 from strangler_proxy.secrets import configured_secret, load_key_ring
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx2
 
-from acl.identity import CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.integration.sync.harness import SyncStack
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, start_process

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from acl.sync.resolve import ConflictResolver, create_resolver
-from strangler_proxy.controlplane.services.sync_conflicts import ResolutionNotWritten, SyncConflictService
+from strangler_proxy.controlplane.service_layer.sync_conflicts import (
+    ResolutionNotWritten,
+    SyncConflictService,
+)
 from tests.integration.catalog.catalog_process import running_catalog, staff_request
 from tests.integration.sync.harness import SyncStack, eventually, running_sync_stack
 

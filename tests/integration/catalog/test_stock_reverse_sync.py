@@ -11,7 +11,7 @@ import httpx2
 import pytest
 from sqlalchemy import text
 
-from acl.identity import CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.integration.sync.harness import SyncStack, eventually, running_sync_stack
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, RunningProcess, start_process

@@ -16,7 +16,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import insert, text
 
-from strangler_proxy.controlplane.services.observability import ObservabilityService
+from strangler_proxy.controlplane.service_layer.observability import ObservabilityService
 from strangler_proxy.routes import LEGACY, Rule, RuleAction, RuleMatch, Upstream
 from strangler_proxy.store import make_engine, metadata
 from strangler_proxy.store.schema import dataplane_workers

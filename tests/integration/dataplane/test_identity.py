@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from strangler_proxy.identity import verify_identity
+from strangler_proxy.identity_token import verify_identity
 from strangler_proxy.routes import LEGACY, ActionMode, Rule, RuleAction, RuleMatch, Upstream
 from strangler_proxy.secrets import load_or_create_secret
 from tests.integration.dataplane.harness import (

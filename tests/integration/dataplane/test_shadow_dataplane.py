@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from strangler_proxy.identity import verify_identity
+from strangler_proxy.identity_token import verify_identity
 from strangler_proxy.routes import LEGACY, Rule, RuleAction, RuleMatch, ShadowSettings, Upstream
 from strangler_proxy.secrets import load_or_create_secret
 from strangler_proxy.store.schema import shadow_counts, shadow_samples

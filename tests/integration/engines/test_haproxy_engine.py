@@ -15,7 +15,7 @@ import httpx2
 import pytest
 from sqlalchemy import select
 
-from strangler_proxy.identity import verify_identity
+from strangler_proxy.identity_token import verify_identity
 from strangler_proxy.override import sign_override
 from strangler_proxy.routes import LEGACY, RouteTable, Rule, RuleAction, RuleMatch, Upstream
 from strangler_proxy.secrets import load_or_create_secret

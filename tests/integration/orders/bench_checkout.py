@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.support.net import free_port
 from tests.support.processes import ROOT, VENV_BIN, start_process
 

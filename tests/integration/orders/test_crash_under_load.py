@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
 from new_services.kit.engine import make_engine
 from new_services.orders.adapters.tables import checkout_reservations, checkouts, order_lines, orders
 from tests.support.legacy_shop import prepare_legacy_shop, start_legacy_shop

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.support.legacy_shop import prepare_legacy_shop, start_legacy_shop
 from tests.support.net import free_port, wait_for_http
 from tests.support.processes import ROOT, VENV_BIN, RunningProcess, start_process

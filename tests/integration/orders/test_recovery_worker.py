@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from acl.identity import load_identity_key
+from acl.identity_verifier import load_identity_key
 from new_services.kit.engine import make_engine
 from new_services.orders.adapters.legacy_stock import LegacyStock
 from new_services.orders.adapters.migrate import MIGRATIONS

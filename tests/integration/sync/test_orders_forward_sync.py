@@ -18,7 +18,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.integration.sync.harness import STAFF, SyncStack, eventually, running_sync_stack
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, start_process

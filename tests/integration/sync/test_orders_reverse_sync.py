@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
+from acl.identity_verifier import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier, load_identity_key
 from tests.integration.sync.harness import eventually
 from tests.support.net import free_port
 from tests.support.processes import VENV_BIN, run_manage, start_process

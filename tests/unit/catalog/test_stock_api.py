@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from acl.identity import CustomerIdentity, IdentityVerifier
+from acl.identity_verifier import CustomerIdentity, IdentityVerifier
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
 from new_services.catalog.bootstrap import Catalog
 from new_services.catalog.entrypoints import create_app

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from strangler_proxy.controlplane.errors import BadRequest, Conflict, Forbidden
-from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.services.auth import AuthService, Role
-from strangler_proxy.controlplane.services.sessions import SessionService
-from strangler_proxy.controlplane.services.tokens import TokenService
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.auth import AuthService, Role
+from strangler_proxy.controlplane.service_layer.sessions import SessionService
+from strangler_proxy.controlplane.service_layer.tokens import TokenService
 from strangler_proxy.store.schema import api_tokens, users
 
 pytestmark = pytest.mark.unit

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from strangler_proxy.controlplane.errors import Refused
-from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
-from strangler_proxy.controlplane.services.publishing import Actor
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices, build_services
+from strangler_proxy.controlplane.service_layer.publishing import Actor
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.routes import ActionMode, Rule, RuleMatch
 from strangler_proxy.store.engine import make_engine

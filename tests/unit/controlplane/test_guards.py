@@ -7,9 +7,9 @@ import pytest
 
 from strangler_proxy.controlplane.metrics import ShadowWindow, Window, percentile
 from strangler_proxy.controlplane.repositories.audit import AuditFilter
-from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.services.guards import GuardService, GuardSettings, judge_window
-from strangler_proxy.controlplane.services.publishing import Actor
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.guards import GuardService, GuardSettings, judge_window
+from strangler_proxy.controlplane.service_layer.publishing import Actor
 from strangler_proxy.routes import ActionMode, Rule, RuleAction, RuleMatch
 from tests.unit.controlplane.fake_dataplane import write_second, write_shadow
 

@@ -36,10 +36,10 @@ from acl.sync.tables import (
     sync_metadata,
 )
 from strangler_proxy.controlplane.app import create_app
-from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
-from strangler_proxy.controlplane.services.auth import Role
-from strangler_proxy.controlplane.services.guards import GUARD_ACTOR, GuardState
-from strangler_proxy.controlplane.services.publishing import Actor
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices, build_services
+from strangler_proxy.controlplane.service_layer.auth import Role
+from strangler_proxy.controlplane.service_layer.guards import GUARD_ACTOR, GuardState
+from strangler_proxy.controlplane.service_layer.publishing import Actor
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.routes import RouteTable
 from strangler_proxy.store.engine import make_engine
@@ -423,7 +423,7 @@ def _guard_actor() -> Actor:
 
 
 def test_write_moves() -> None:
-    from strangler_proxy.controlplane.services.handover import write_moves
+    from strangler_proxy.controlplane.service_layer.handover import write_moves
 
     def table(*rules: dict) -> RouteTable:
         upstreams = {name: {"name": name, "url": "http://127.0.0.1:1"} for name in ("legacy", "a", "b")}
@@ -451,7 +451,7 @@ def test_the_guards_automatic_rollback_records_the_sync_evidence_and_never_waits
     api: Api, sides: Sides
 ) -> None:
     from strangler_proxy.controlplane.repositories.audit import AuditFilter
-    from strangler_proxy.controlplane.services.guards import GuardService
+    from strangler_proxy.controlplane.service_layer.guards import GuardService
     from tests.unit.controlplane.fake_dataplane import write_second
 
     now = [1_800_000_000.0]

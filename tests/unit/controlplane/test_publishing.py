@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from strangler_proxy.controlplane.errors import BadRequest, Refused, StaleVersion
 from strangler_proxy.controlplane.repositories.audit import AuditFilter
-from strangler_proxy.controlplane.services import ControlPlaneServices
-from strangler_proxy.controlplane.services.publishing import Actor
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer.publishing import Actor
 from strangler_proxy.routes import LEGACY, ActionMode, RouteTable, Rule, RuleAction, RuleMatch, Upstream
 from strangler_proxy.store.schema import route_versions
 
@@ -195,7 +195,7 @@ def test_a_flip_takes_upstream_addresses_from_the_registry(catalog: ControlPlane
 
 
 def test_upstreams_from_the_environment_are_registered_at_start(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from strangler_proxy.controlplane.services import build_services
+    from strangler_proxy.controlplane.service_layer import build_services
     from strangler_proxy.controlplane.settings import ControlPlaneSettings
     from strangler_proxy.store.engine import make_engine
     from tests.unit.controlplane.conftest import CHEAP_ARGON2

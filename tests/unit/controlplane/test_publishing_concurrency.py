@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from strangler_proxy.controlplane.errors import StaleVersion
-from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
-from strangler_proxy.controlplane.services.publishing import NOTIFY_CHANNEL, Actor
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices, build_services
+from strangler_proxy.controlplane.service_layer.publishing import NOTIFY_CHANNEL, Actor
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.routes import Rule, RuleMatch
 from strangler_proxy.store.engine import make_engine

@@ -46,7 +46,7 @@ def test_a_service_moved_in_the_configuration_is_named_at_the_next_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The address is not frozen at the first start without a word: the next start says what differs."""
-    from strangler_proxy.controlplane.services import build_services
+    from strangler_proxy.controlplane.service_layer import build_services
     from strangler_proxy.store.engine import make_engine
     from tests.unit.controlplane.conftest import CHEAP_ARGON2
 
@@ -55,7 +55,7 @@ def test_a_service_moved_in_the_configuration_is_named_at_the_next_start(
         built = build_services(
             settings, make_engine(settings.resolved_store_url), password_hasher=CHEAP_ARGON2
         )
-        with caplog.at_level(logging.WARNING, logger="strangler_proxy.controlplane.services.bootstrap"):
+        with caplog.at_level(logging.WARNING, logger="strangler_proxy.controlplane.service_layer.bootstrap"):
             built.bootstrap()
         built.engine.dispose()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

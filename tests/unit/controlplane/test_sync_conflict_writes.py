@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from acl.sync.fields import FieldChange, park_field_conflict
 from acl.sync.stock import create_stock_sync_tables
-from strangler_proxy.controlplane.services.sync_conflicts import (
+from strangler_proxy.controlplane.service_layer.sync_conflicts import (
     ResolutionNotWritten,
     SyncConflictService,
     load_writer,

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine
 
 from acl.sync.stock import StockChange, create_stock_sync_tables, park_conflict
 from acl.sync.versions import create_version_sync_tables, park_version_conflict
-from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService
+from strangler_proxy.controlplane.service_layer.sync_conflicts import SyncConflictService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from tests.unit.controlplane.conftest import Api
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, update
 
 from acl.sync.lag import DirectionLag, store_lag
 from acl.sync.tables import sync_dead, sync_lag, sync_metadata
-from strangler_proxy.controlplane.services.sync_lag import (
+from strangler_proxy.controlplane.service_layer.sync_lag import (
     SyncLagService,
     route_takes_writes,
     routes_moving_writes_off,

@@ -12,8 +12,8 @@ from sqlalchemy import insert
 from starlette.testclient import TestClient
 
 from strangler_proxy.controlplane.app import create_app
-from strangler_proxy.controlplane.services import ControlPlaneServices, build_services
-from strangler_proxy.controlplane.services.auth import Role
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices, build_services
+from strangler_proxy.controlplane.service_layer.auth import Role
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.controlplane.ui.trace_links import TraceLinks
 from strangler_proxy.store.engine import make_engine

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from strangler_proxy.controlplane.repositories.audit import AuditEntry
-from strangler_proxy.controlplane.services.clock import as_utc
+from strangler_proxy.controlplane.service_layer.clock import as_utc
 from strangler_proxy.controlplane.ui.views_audit import _row
 
 pytestmark = pytest.mark.unit

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from strangler_proxy.controlplane.services import build_services
+from strangler_proxy.controlplane.service_layer import build_services
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.store.engine import make_engine
 from tests.integration.dataplane.rawhttp import serving

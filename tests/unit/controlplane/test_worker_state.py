@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 
 from migration_plan.cli.fleet_view import fleet_table
-from strangler_proxy.controlplane.services.worker_state import instance_of, worker_state
+from strangler_proxy.controlplane.service_layer.worker_state import instance_of, worker_state
 
 NOW = datetime(2026, 12, 4, 12, 5, 10, tzinfo=UTC)
 

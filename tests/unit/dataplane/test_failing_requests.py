@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from strangler_proxy.controlplane.services.observability import ObservabilityService
+from strangler_proxy.controlplane.service_layer.observability import ObservabilityService
 from strangler_proxy.dataplane.failing_requests import (
     PROXY_FAULT,
     UPSTREAM_STATUS,

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from strangler_proxy.credentials import auth_schemes
-from strangler_proxy.dataplane.identity import request_credential
+from strangler_proxy.dataplane.identity_resolver import request_credential
 from strangler_proxy.dataplane.settings import DataPlaneSettings
 from strangler_proxy.engines.haproxy.settings import EngineSettings
 

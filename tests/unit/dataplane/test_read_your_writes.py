@@ -16,7 +16,7 @@ from strangler_proxy.dataplane.read_your_writes import (
     SyncPosition,
     position_cookie,
 )
-from strangler_proxy.identity import sign_identity
+from strangler_proxy.identity_token import sign_identity
 from strangler_proxy.keyring import KeyRing
 
 pytestmark = pytest.mark.unit

@@ -151,7 +151,7 @@ def test_an_untouched_sqlite_store_lets_the_poll_be_skipped(tmp_path: Path) -> N
 def test_unmatched_path_shapes_reach_the_control_plane_by_the_client_and_by_the_agent(
     tmp_path: Path,
 ) -> None:
-    from strangler_proxy.controlplane.services.observability import ObservabilityService
+    from strangler_proxy.controlplane.service_layer.observability import ObservabilityService
     from strangler_proxy.dataplane.store_agent import StoreAgent
     from strangler_proxy.dataplane.store_client import path_values
     from strangler_proxy.dataplane.unmatched_paths import UnmatchedPaths

@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from strangler_proxy.engines.haproxy.identity import IdentitySidecar
-from strangler_proxy.identity import verify_identity
+from strangler_proxy.engines.haproxy.identity_sidecar import IdentitySidecar
+from strangler_proxy.identity_token import verify_identity
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from acl.identity import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier
+from acl.identity_verifier import IDENTITY_HEADER, CustomerIdentity, IdentityVerifier
 from new_services.orders.adapters.memory_repository import MemoryStore, MemoryUnitOfWork
 from new_services.orders.bootstrap import Orders
 from new_services.orders.entrypoints.app import create_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from strangler_proxy.identity import IDENTITY_HEADER, sign_identity
+from strangler_proxy.identity_token import IDENTITY_HEADER, sign_identity
 from tests.unit.orders.conftest import DEMO, OTHER
 
 pytestmark = pytest.mark.unit

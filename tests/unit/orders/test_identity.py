@@ -1,4 +1,4 @@
-"""Signed identity tokens (shared core) and their verification for services (acl.identity)."""
+"""Signed identity tokens (shared core) and their verification for services (acl.identity_verifier)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from acl.identity import CustomerIdentity, IdentityVerifier, claims_for, load_identity_key
-from strangler_proxy.identity import (
+from acl.identity_verifier import CustomerIdentity, IdentityVerifier, claims_for, load_identity_key
+from strangler_proxy.identity_token import (
     IDENTITY_HEADER,
     BadSignature,
     ExpiredIdentity,

@@ -23,8 +23,8 @@ from strangler_proxy.controlplane.repositories.sync_backlog import (
     reverse_unapplied,
 )
 from strangler_proxy.controlplane.repositories.sync_lag import sqlite_file_missing
-from strangler_proxy.controlplane.services.clock import as_utc, utcnow
-from strangler_proxy.controlplane.services.sync_lag import SyncLagService, is_reverse
+from strangler_proxy.controlplane.service_layer.clock import as_utc, utcnow
+from strangler_proxy.controlplane.service_layer.sync_lag import SyncLagService, is_reverse
 from strangler_proxy.routes import LEGACY
 
 __all__ = ["BacklogProbe", "Pending"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from strangler_proxy.controlplane.errors import StaleVersion
-from strangler_proxy.controlplane.services.publishing import Actor, PublishingService, PublishResult
-from strangler_proxy.controlplane.services.upstreams import UpstreamService
+from strangler_proxy.controlplane.service_layer.publishing import Actor, PublishingService, PublishResult
+from strangler_proxy.controlplane.service_layer.upstreams import UpstreamService
 from strangler_proxy.routes import Upstream
 
 __all__ = ["MOVE_ACTION", "Registration", "publish_upstream_change", "register_upstream"]

@@ -3,6 +3,6 @@
 ``ControlPlaneServices`` (in composition.py) holds one object per concern; build it with ``build_services``.
 """
 
-from strangler_proxy.controlplane.services.composition import ControlPlaneServices, build_services
+from strangler_proxy.controlplane.service_layer.composition import ControlPlaneServices, build_services
 
 __all__ = ["ControlPlaneServices", "build_services"]

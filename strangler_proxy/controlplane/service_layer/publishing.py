@@ -18,9 +18,9 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.errors import ControlPlaneError, StaleVersion, SyncNotDrained
-from strangler_proxy.controlplane.services import derive
-from strangler_proxy.controlplane.services.clock import Clock, utcnow
-from strangler_proxy.controlplane.services.commits import (
+from strangler_proxy.controlplane.service_layer import derive
+from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
+from strangler_proxy.controlplane.service_layer.commits import (
     NOTIFY_CHANNEL,
     Actor,
     Change,
@@ -29,8 +29,8 @@ from strangler_proxy.controlplane.services.commits import (
     require_reason,
     require_still_active,
 )
-from strangler_proxy.controlplane.services.handover import Handover
-from strangler_proxy.controlplane.services.table_queries import RouteTableQueries
+from strangler_proxy.controlplane.service_layer.handover import Handover
+from strangler_proxy.controlplane.service_layer.table_queries import RouteTableQueries
 from strangler_proxy.routes import ActionMode, RouteTable, Rule
 from strangler_proxy.routes.front_doors import FrontDoor
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.repositories import audit as repo
 from strangler_proxy.controlplane.repositories.audit import AuditEntry, AuditFilter
-from strangler_proxy.controlplane.services.clock import Clock, utcnow
+from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
 
 __all__ = ["AuditEntry", "AuditFilter", "AuditService"]
 

@@ -7,7 +7,7 @@ from typing import Protocol
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from strangler_proxy.controlplane.services import ControlPlaneServices
+from strangler_proxy.controlplane.service_layer import ControlPlaneServices
 from strangler_proxy.controlplane.ui.live import LiveFeed, settled_sources
 from strangler_proxy.controlplane.ui.stream import StreamViews
 from strangler_proxy.controlplane.ui.templating import STATIC_DIR, STATIC_ROUTE, make_templates

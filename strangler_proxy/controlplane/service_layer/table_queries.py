@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Engine
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError, NotFound
 from strangler_proxy.controlplane.repositories import upstreams, versions
 from strangler_proxy.controlplane.repositories.versions import ActivePointer, VersionRecord
-from strangler_proxy.controlplane.services import derive
-from strangler_proxy.controlplane.services.diff import TableDiff, diff_tables
+from strangler_proxy.controlplane.service_layer import derive
+from strangler_proxy.controlplane.service_layer.diff import TableDiff, diff_tables
 from strangler_proxy.routes import ActionMode, RouteTable, Rule, table_problems
 from strangler_proxy.routes.front_doors import FrontDoor, front_door_problems
 

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from strangler_proxy.controlplane.repositories import sessions as repo
 from strangler_proxy.controlplane.repositories import users
 from strangler_proxy.controlplane.repositories.users import UserRecord
-from strangler_proxy.controlplane.services.clock import Clock, as_utc, utcnow
-from strangler_proxy.controlplane.services.roles import Principal, Role
+from strangler_proxy.controlplane.service_layer.clock import Clock, as_utc, utcnow
+from strangler_proxy.controlplane.service_layer.roles import Principal, Role
 
 __all__ = ["SessionService"]
 

@@ -19,7 +19,7 @@ from strangler_proxy.controlplane.repositories import (
     versions,
     workers,
 )
-from strangler_proxy.controlplane.services.worker_state import WORKER_SILENT_S, worker_state
+from strangler_proxy.controlplane.service_layer.worker_state import WORKER_SILENT_S, worker_state
 from strangler_proxy.routes import RouteTable
 
 __all__ = ["UNMATCHED", "ObservabilityService"]

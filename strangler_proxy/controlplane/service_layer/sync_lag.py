@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine
 
 from strangler_proxy.controlplane.repositories.sync_lag import LagRow, read_lag
-from strangler_proxy.controlplane.services.clock import Clock, as_utc, utcnow
+from strangler_proxy.controlplane.service_layer.clock import Clock, as_utc, utcnow
 from strangler_proxy.routes import ActionMode, RouteTable, Rule
 
 __all__ = [

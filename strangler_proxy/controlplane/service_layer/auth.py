@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 from strangler_proxy.controlplane.errors import BadRequest, Conflict, NotFound
 from strangler_proxy.controlplane.repositories import users
 from strangler_proxy.controlplane.repositories.users import UserRecord
-from strangler_proxy.controlplane.services.clock import Clock, utcnow
-from strangler_proxy.controlplane.services.roles import Principal, Role
-from strangler_proxy.controlplane.services.throttle import LoginThrottle
+from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
+from strangler_proxy.controlplane.service_layer.roles import Principal, Role
+from strangler_proxy.controlplane.service_layer.throttle import LoginThrottle
 
 __all__ = ["USERNAME", "AuthService", "LoginThrottle", "Principal", "Role", "valid_username"]
 

@@ -1,7 +1,7 @@
 """Who the customer is, for a service behind the proxy: verify ``X-Strangler-Identity`` into a record.
 
 The proxy resolves the monolith's session into claims (``sub`` = the monolith's ``auth_user.id`` as
-text, ``username``, ``name``, ``staff``), signs them (``strangler_proxy.identity``) and strips any
+text, ``username``, ``name``, ``staff``), signs them (``strangler_proxy.identity_token``) and strips any
 identity header a client sent. A service builds one ``IdentityVerifier`` from the shared key and asks
 it for the ``CustomerIdentity`` of each request: ``None`` when the header is absent (anonymous), an
 ``IdentityError`` when it is present but cannot be trusted. Nothing else about a request (cookies,
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from strangler_proxy.identity import (
+from strangler_proxy.identity_token import (
     IDENTITY_HEADER,
     IdentityError,
     MalformedIdentity,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from strangler_proxy.controlplane.services.clock import as_utc
+from strangler_proxy.controlplane.service_layer.clock import as_utc
 
 __all__ = ["WORKER_SILENT_S", "instance_of", "worker_state"]
 

@@ -5,7 +5,7 @@ accepts (an ``Authorization`` header of a listed scheme: HTTP basic auth by defa
 token scheme when listed, see :mod:`strangler_proxy.credentials`; or else its session cookie), the
 resolver asks the legacy's ``GET /internal/session/resolve`` (bearer token; the credential in
 ``X-Legacy-Authorization`` or ``X-Legacy-Session``) who it belongs to, signs the claims with the
-shared identity key (:mod:`strangler_proxy.identity`) and the forwarder adds them as
+shared identity key (:mod:`strangler_proxy.identity_token`) and the forwarder adds them as
 ``X-Strangler-Identity``.
 
 Resolutions are cached for ``cache_s`` seconds (default 30) under an HMAC-SHA256 of the credential with
@@ -29,7 +29,7 @@ import aiohttp
 
 from strangler_proxy.dataplane.errors import UpstreamConnectError
 from strangler_proxy.dataplane.failures import describe_failure
-from strangler_proxy.identity import identity_claims, sign_identity
+from strangler_proxy.identity_token import identity_claims, sign_identity
 from strangler_proxy.keyring import KeyRing
 
 __all__ = ["IDENTITY_HEADER", "Credential", "IdentityResolver", "request_credential", "session_cookie"]

@@ -22,8 +22,8 @@ from sqlalchemy import Engine
 from strangler_proxy.controlplane.errors import Forbidden, NotFound
 from strangler_proxy.controlplane.repositories import users
 from strangler_proxy.controlplane.repositories.users import TokenRecord, UserRecord
-from strangler_proxy.controlplane.services.clock import Clock, as_utc, utcnow
-from strangler_proxy.controlplane.services.roles import Principal, Role
+from strangler_proxy.controlplane.service_layer.clock import Clock, as_utc, utcnow
+from strangler_proxy.controlplane.service_layer.roles import Principal, Role
 
 __all__ = ["DEFAULT_TTL_S", "MAX_TTL_S", "TOKEN_PREFIX", "IssuedToken", "TokenService"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.repositories import denials as repo
 from strangler_proxy.controlplane.repositories.denials import DenialFilter, DenialKey, DenialRow
-from strangler_proxy.controlplane.services.clock import Clock, utcnow
+from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
 
 __all__ = ["DenialFilter", "DenialRow", "DenialService", "shorten"]
 

@@ -7,22 +7,22 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
-from strangler_proxy.controlplane.services.audit import AuditService
-from strangler_proxy.controlplane.services.auth import AuthService
-from strangler_proxy.controlplane.services.backlog import BacklogProbe
-from strangler_proxy.controlplane.services.bootstrap import BootstrapReport, bootstrap_store
-from strangler_proxy.controlplane.services.denials import DenialService
-from strangler_proxy.controlplane.services.guards import GuardService
-from strangler_proxy.controlplane.services.handover import Handover, HandoverSettings
-from strangler_proxy.controlplane.services.observability import ObservabilityService
-from strangler_proxy.controlplane.services.overrides import OverrideService
-from strangler_proxy.controlplane.services.publishing import PublishingService
-from strangler_proxy.controlplane.services.sessions import SessionService
-from strangler_proxy.controlplane.services.sync_conflicts import SyncConflictService, load_writer
-from strangler_proxy.controlplane.services.sync_lag import SyncLagService
-from strangler_proxy.controlplane.services.table_queries import RouteTableQueries
-from strangler_proxy.controlplane.services.tokens import TokenService
-from strangler_proxy.controlplane.services.upstreams import UpstreamService
+from strangler_proxy.controlplane.service_layer.audit import AuditService
+from strangler_proxy.controlplane.service_layer.auth import AuthService
+from strangler_proxy.controlplane.service_layer.backlog import BacklogProbe
+from strangler_proxy.controlplane.service_layer.bootstrap import BootstrapReport, bootstrap_store
+from strangler_proxy.controlplane.service_layer.denials import DenialService
+from strangler_proxy.controlplane.service_layer.guards import GuardService
+from strangler_proxy.controlplane.service_layer.handover import Handover, HandoverSettings
+from strangler_proxy.controlplane.service_layer.observability import ObservabilityService
+from strangler_proxy.controlplane.service_layer.overrides import OverrideService
+from strangler_proxy.controlplane.service_layer.publishing import PublishingService
+from strangler_proxy.controlplane.service_layer.sessions import SessionService
+from strangler_proxy.controlplane.service_layer.sync_conflicts import SyncConflictService, load_writer
+from strangler_proxy.controlplane.service_layer.sync_lag import SyncLagService
+from strangler_proxy.controlplane.service_layer.table_queries import RouteTableQueries
+from strangler_proxy.controlplane.service_layer.tokens import TokenService
+from strangler_proxy.controlplane.service_layer.upstreams import UpstreamService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from strangler_proxy.secrets import load_key_ring, resolve_secret
 

@@ -26,8 +26,8 @@ from strangler_proxy.controlplane.errors import ControlPlaneError, StaleVersion
 from strangler_proxy.controlplane.metrics import ShadowWindow, Window
 from strangler_proxy.controlplane.repositories import guards as repo
 from strangler_proxy.controlplane.repositories import shadow, stats
-from strangler_proxy.controlplane.services.clock import Clock, utcnow
-from strangler_proxy.controlplane.services.publishing import Actor, PublishingService
+from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
+from strangler_proxy.controlplane.service_layer.publishing import Actor, PublishingService
 from strangler_proxy.routes import ActionMode, RouteTable, Rule
 
 __all__ = ["GUARD_ACTOR", "GuardService", "GuardSettings", "GuardState"]

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from strangler_proxy.controlplane.errors import BadRequest, Conflict, NotFound, Refused
 from strangler_proxy.controlplane.repositories import upstreams as repo
-from strangler_proxy.controlplane.services.clock import Clock, utcnow
+from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
 from strangler_proxy.routes import LEGACY, RouteTable, Upstream
 from strangler_proxy.routes.addresses import OwnSockets, host_spelling, parse_ip, refusal, resolve_checked
 

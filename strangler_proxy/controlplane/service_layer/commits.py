@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Engine, text
 from strangler_proxy.controlplane.errors import BadRequest, ControlPlaneError, NotFound, Refused, StaleVersion
 from strangler_proxy.controlplane.repositories import audit, upstreams, versions
 from strangler_proxy.controlplane.repositories.versions import ActivePointer, VersionRecord
-from strangler_proxy.controlplane.services.clock import Clock, utcnow
-from strangler_proxy.controlplane.services.diff import TableDiff, diff_tables
-from strangler_proxy.controlplane.services.table_queries import RouteTableQueries, active_in
+from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
+from strangler_proxy.controlplane.service_layer.diff import TableDiff, diff_tables
+from strangler_proxy.controlplane.service_layer.table_queries import RouteTableQueries, active_in
 from strangler_proxy.routes import RouteTable, table_problems
 
 __all__ = [

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strangler_proxy.controlplane.errors import SyncNotDrained
-from strangler_proxy.controlplane.services.backlog import BacklogProbe, Pending
-from strangler_proxy.controlplane.services.sync_lag import UNSAFE_METHODS
+from strangler_proxy.controlplane.service_layer.backlog import BacklogProbe, Pending
+from strangler_proxy.controlplane.service_layer.sync_lag import UNSAFE_METHODS
 from strangler_proxy.routes import LEGACY, ActionMode, RouteTable, Rule, WriteFence
 
 __all__ = ["Handover", "HandoverSettings", "Move", "write_moves", "write_owner"]

@@ -6,7 +6,7 @@ random token only HAProxy knows) calls it for a request going to a new upstream 
 credential the monolith accepts (``X-Legacy-Authorization``: the client's HTTP basic auth, which wins,
 else ``X-Legacy-Session``: its session cookie), and adds the answer as ``X-Strangler-Identity``. The
 sidecar asks the legacy's ``GET /internal/session/resolve`` (bearer token) and signs the claims with
-the shared identity key (:mod:`strangler_proxy.identity`), as the data plane does:
+the shared identity key (:mod:`strangler_proxy.identity_token`), as the data plane does:
 
     200 <token>    signed identity of the credential
     204            anonymous (no live session, or the legacy's token does not exist yet)
@@ -33,7 +33,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from strangler_proxy.identity import identity_claims, sign_identity
+from strangler_proxy.identity_token import identity_claims, sign_identity
 from strangler_proxy.keyring import KeyRing
 
 __all__ = ["IdentitySidecar", "render_lua"]

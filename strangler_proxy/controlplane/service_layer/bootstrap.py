@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from strangler_proxy.controlplane.errors import Refused
 from strangler_proxy.controlplane.repositories import audit, upstreams, versions
-from strangler_proxy.controlplane.services.auth import AuthService, Role
-from strangler_proxy.controlplane.services.clock import Clock, utcnow
-from strangler_proxy.controlplane.services.publishing import Actor, PublishingService
-from strangler_proxy.controlplane.services.upstream_moves import publish_upstream_change
-from strangler_proxy.controlplane.services.upstreams import UpstreamService
+from strangler_proxy.controlplane.service_layer.auth import AuthService, Role
+from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
+from strangler_proxy.controlplane.service_layer.publishing import Actor, PublishingService
+from strangler_proxy.controlplane.service_layer.upstream_moves import publish_upstream_change
+from strangler_proxy.controlplane.service_layer.upstreams import UpstreamService
 from strangler_proxy.routes import LEGACY, RouteTable
 from strangler_proxy.secrets import configured_secret, load_or_create_secret
 from strangler_proxy.store.migrate import upgrade_to_head
