@@ -83,6 +83,7 @@ class _Browser:
         assert status == 200 and any(c.name == "sessionid" for c in self.jar), page[:500]
 
 
+@pytest.mark.timeout(480)  # run alone, its setup builds and installs the wheel (1 to 2 min)
 def test_a_service_write_reaches_the_monolith_through_the_relay_strangler_up_starts(
     tmp_path: Path, installed_toolkit: InstalledToolkit
 ) -> None:

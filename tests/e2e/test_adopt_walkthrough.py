@@ -181,6 +181,8 @@ def _run(folder: Path, *argv: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
+# the setup builds and installs the wheel (1 to 2 min) before the walkthrough's own 2.5 to 3 min
+@pytest.mark.timeout(720)
 def test_docs_adopt_md_on_a_second_django_project(
     tmp_path: Path, installed_toolkit: InstalledToolkit
 ) -> None:
