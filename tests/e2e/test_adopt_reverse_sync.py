@@ -32,7 +32,7 @@ from tests.e2e.adopt_writes import APPLIER
 from tests.e2e.test_adopt_walkthrough import STRANGLER_SETTINGS, _site
 from tests.integration.supervisor.harness import StranglerUp, get, wait_until
 from tests.support.net import free_port
-from tests.support.wheel import InstalledToolkit
+from tests.support.wheel import InstalledToolkit, assert_runs_outside_the_checkout
 
 pytestmark = [pytest.mark.integration]
 
@@ -161,6 +161,7 @@ def test_a_service_write_reaches_the_monolith_through_the_relay_strangler_up_sta
         up.wait_ready(timeout=240)
         processes = up.ps()
         assert "sync-reverse-things" in processes, processes
+        assert_runs_outside_the_checkout([up.popen.pid, *(p["pid"] for p in processes.values() if p["pid"])])
         token_file = home / "secrets" / "internal_token"
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600, "generated at first start, the owner's only"
         # the monolith checks the token it was given: another one is refused

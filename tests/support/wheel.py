@@ -25,6 +25,7 @@ from tests.support.processes import ROOT
 __all__ = [
     "RUNTIME_PACKAGES",
     "InstalledToolkit",
+    "assert_runs_outside_the_checkout",
     "build_wheel",
     "install_toolkit",
     "locked_requirements",
@@ -110,6 +111,23 @@ class InstalledToolkit:
             path = Path(location).resolve()
             assert path.is_relative_to(site_packages.resolve()), f"{name} comes from {path}, not the wheel"
             assert not path.is_relative_to(ROOT), f"{name} comes from the checkout: {path}"
+
+
+def assert_runs_outside_the_checkout(pids: Sequence[int]) -> None:
+    """Each of these processes (Linux) runs the virtualenv's code: nothing of the checkout on its command
+    line, as its working directory or on its PYTHONPATH."""
+    for pid in pids:
+        proc = Path("/proc") / str(pid)
+        command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        assert str(ROOT) not in command, f"process {pid} runs from the checkout: {command}"
+        cwd = (proc / "cwd").resolve()
+        assert not cwd.is_relative_to(ROOT), f"process {pid} ({command}) works in the checkout"
+        environ = dict(
+            entry.split("=", 1)
+            for entry in (proc / "environ").read_text(errors="replace").split("\0")
+            if "=" in entry
+        )
+        assert str(ROOT) not in environ.get("PYTHONPATH", ""), f"process {pid} has the checkout on its path"
 
 
 def install_toolkit(wheel: Path, venv: Path, *, extra: Sequence[str] = ()) -> InstalledToolkit:
