@@ -21,6 +21,7 @@ from migration_plan.cli import (
     plan_commands,
     project_commands,
     routes_commands,
+    routes_history_commands,
     stack_commands,
     sync_commands,
 )
@@ -75,6 +76,7 @@ auth_commands.register(app)
 guards_commands.register(app)
 apply_commands.register(app)
 routes_commands.register(app)
+routes_history_commands.register(app)
 drill_commands.register(app)
 plan_commands.register(app)
 inventory_commands.register(app)

@@ -41,6 +41,7 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for con
 ExpectOption = Annotated[
     int | None, typer.Option("--expected-version", help="Refuse (409) unless this version is still active.")
 ]
+MIRROR_HELP = "Shadow: mirror POST/PUT/PATCH/DELETE too, marked X-Strangler-Shadow: 1 (rolled back)"
 
 
 def _console() -> Console:
@@ -158,6 +159,9 @@ def add_route(
         int | None,
         typer.Option("--position", min=0, help="Its place in the table (0: first); default last."),
     ] = None,
+    mirror_unsafe_methods: Annotated[
+        bool, typer.Option("--mirror-unsafe-methods", help=f"{MIRROR_HELP}; default safe methods only.")
+    ] = False,
     url: UrlOption = None,
     token: TokenOption = None,
     home: HomeOption = None,
@@ -171,6 +175,8 @@ def add_route(
     if methods is not None:
         match["methods"] = parse_methods(methods)
     rule: dict[str, Any] = {"name": name, "match": match}
+    if mirror_unsafe_methods:
+        rule["action"] = {"shadow": {"mirror_unsafe_methods": True}}
     body = {"rule": rule, "reason": reason, "expected_version": expected_version}
     if position is not None:
         body["position"] = position
@@ -211,6 +217,14 @@ def flip(
     reason: ReasonOption,
     weight: Annotated[int | None, typer.Option("--weight", "-w", min=0, max=100, help="Canary %.")] = None,
     upstream: Annotated[str | None, typer.Option("--upstream", help="The new upstream.")] = None,
+    mirror_unsafe_methods: Annotated[
+        bool | None,
+        typer.Option(
+            "--mirror-unsafe-methods/--no-mirror-unsafe-methods",
+            help=f"{MIRROR_HELP}, or not; default: as the route has it.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff, publish nothing.")] = False,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -226,6 +240,9 @@ def flip(
     yes: YesOption = False,
 ) -> None:
     """Send a route to legacy, shadow, canary (with --weight) or new.
+
+    ``--mirror-unsafe-methods`` makes a shadow mirror the route's writes too (the service gets them
+    marked ``X-Strangler-Shadow: 1`` and rolls them back); the setting stays with the route until changed.
 
     A flip that skips a stage (legacy to canary or new, shadow to new) asks first, or needs --yes.
     A flip that moves the route's writes to the other side is a handover: writes are fenced (503 +
@@ -250,6 +267,8 @@ def flip(
         "expected_version": expected_version,
         "dry_run": dry_run,
     }
+    if mirror_unsafe_methods is not None:
+        body["mirror_unsafe_methods"] = mirror_unsafe_methods
     if not dry_run:
         body.update(force=force, drain_timeout_s=drain_timeout)
     result = _run(
@@ -315,47 +334,6 @@ def panic(
 ) -> None:
     """Every route to legacy, now."""
     _print_result(_run(url, token, home, lambda a: a.request("POST", "/panic", {"reason": reason})))
-
-
-@routes_app.command("history")
-def history(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many versions.")] = 20,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    home: HomeOption = None,
-    output: OutputOption = "table",
-) -> None:
-    """Every version, newest first."""
-    as_json = check_output(output)
-    data = _run(url, token, home, lambda a: a.request("GET", f"/versions?limit={limit}"))
-    if as_json:
-        emit_json(data)
-        return
-    table = Table(title="route-table versions")
-    for column in ("version", "", "created", "author", "rules", "reason"):
-        table.add_column(column)
-    for version in data["versions"]:
-        table.add_row(
-            str(version["version"]),
-            "[green]active[/]" if version.get("active") else "",
-            version["created_at"][:19].replace("T", " "),
-            escape(version["author"]),
-            str(version["rules"]),
-            escape(version["reason"]),
-        )
-    _console().print(table)
-
-
-@routes_app.command("diff")
-def diff(
-    before: Annotated[int, typer.Argument(help="Older version.")],
-    after: Annotated[int, typer.Argument(help="Newer version.")],
-    url: UrlOption = None,
-    token: TokenOption = None,
-    home: HomeOption = None,
-) -> None:
-    """What changed between two versions."""
-    print_diff(_run(url, token, home, lambda a: a.request("GET", f"/diff?from={before}&to={after}")))
 
 
 @routes_app.command("upstreams")

@@ -23,7 +23,7 @@ from pathlib import Path
 from migration_plan.ports import free_port_range
 from migration_plan.supervisor.sync_specs import HEALTH_PORTS
 from strangler_proxy.routes.canary import BUCKET_COOKIE, bucket_of
-from tests.integration.supervisor.harness import VENV_BIN, StranglerUp, get, wait_until
+from tests.integration.supervisor.harness import StranglerUp, get, wait_until
 
 __all__ = ["APPLIER", "FrontDoorUser", "Ledger", "bucket_key", "walk_the_write_route", "with_outbox"]
 
@@ -216,9 +216,11 @@ def walk_the_write_route(
     env: dict[str, str],
     ports: dict[str, int],
     legacy_port: int,
+    bin_dir: Path,
 ) -> dict[str, int]:
-    """docs/adopt.md's step 7 on the walkthrough's site (its stack stopped); the writes each side took."""
-    strangler, home = str(VENV_BIN / "strangler"), Path(env["STRANGLER_HOME"])
+    """docs/adopt.md's step 7 on the walkthrough's site (its stack stopped), with the project's virtualenv
+    (``bin_dir``) and ``env`` (the whole environment); the writes each side took."""
+    strangler, home = str(bin_dir / "strangler"), Path(env["STRANGLER_HOME"])
     (site / "things" / "appliers.py").write_text(APPLIER)
     settings = site / "mysite" / "settings.py"
     settings.write_text(settings.read_text() + APPLIER_SETTINGS)
@@ -229,7 +231,7 @@ def walk_the_write_route(
     project_file.write_text(text + SYNC)
     run(site, strangler, "project", "check", env=env)
     env = {**env, "STRANGLER_SYNC_HEALTH_PORT": str(free_port_range(HEALTH_PORTS + 3))}
-    up = StranglerUp.start(home, "--config", str(project_file), env=env)
+    up = StranglerUp.start(home, "--config", str(project_file), bin_dir=bin_dir, cwd=site, environ=env)
     ran.append(("strangler", "up", "--config", str(project_file)))
     front = f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}"
     monolith = f"http://127.0.0.1:{legacy_port}"

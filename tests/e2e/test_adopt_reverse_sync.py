@@ -7,13 +7,15 @@ The project declares ``[secrets.internal_token]`` (as `strangler init` writes it
 the relay: a write through the front door on the service's route (a session signed in on the monolith,
 resolved by the data plane with the provisioned token) reaches the monolith's ``things_thing`` table
 through ``sync-reverse-things``, which posts to ``/internal/sync/apply`` with the same token.
+
+The site's virtualenv has the toolkit from its wheel, as docs/adopt.md's step 1 installs it
+(tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
 import stat
 import subprocess
@@ -28,8 +30,9 @@ from migration_plan.ports import free_port_range
 from migration_plan.supervisor.sync_specs import HEALTH_PORTS
 from tests.e2e.adopt_writes import APPLIER
 from tests.e2e.test_adopt_walkthrough import STRANGLER_SETTINGS, _site
-from tests.integration.supervisor.harness import VENV_BIN, StranglerUp, get, wait_until
+from tests.integration.supervisor.harness import StranglerUp, get, wait_until
 from tests.support.net import free_port
+from tests.support.wheel import InstalledToolkit, assert_runs_outside_the_checkout
 
 pytestmark = [pytest.mark.integration]
 
@@ -46,9 +49,8 @@ reverse = { things = "reverse:things" }
 
 
 def _run(folder: Path, *argv: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        argv, cwd=folder, capture_output=True, text=True, timeout=240, env={**os.environ, **env}, check=False
-    )
+    """``argv`` in ``folder``, in ``env`` (the whole environment: the project's virtualenv's)."""
+    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=240, env=env, check=False)
     assert done.returncode == 0, f"{' '.join(argv)}:\n{done.stdout}{done.stderr}"
     return done.stdout
 
@@ -81,12 +83,15 @@ class _Browser:
         assert status == 200 and any(c.name == "sessionid" for c in self.jar), page[:500]
 
 
-def test_a_service_write_reaches_the_monolith_through_the_relay_strangler_up_starts(tmp_path: Path) -> None:
+@pytest.mark.timeout(480)  # run alone, its setup builds and installs the wheel (1 to 2 min)
+def test_a_service_write_reaches_the_monolith_through_the_relay_strangler_up_starts(
+    tmp_path: Path, installed_toolkit: InstalledToolkit
+) -> None:
     site = tmp_path / "site"
     site.mkdir()
-    _site(site)
-    strangler = str(VENV_BIN / "strangler")
-    python = str(VENV_BIN / "python")
+    _site(site, installed_toolkit)
+    strangler = str(installed_toolkit.bin / "strangler")
+    python = str(installed_toolkit.bin / "python")
     home = tmp_path / "home"
     ports = {
         name: free_port()
@@ -112,6 +117,7 @@ def test_a_service_write_reaches_the_monolith_through_the_relay_strangler_up_sta
         env[name] = ""
     # the sync workers' health ports: the demo's range (unused here) and the relay's
     env["STRANGLER_SYNC_HEALTH_PORT"] = str(free_port_range(HEALTH_PORTS + 1))
+    env = installed_toolkit.environ(env)
     legacy_port = free_port()
     _run(site, strangler, "init", "--port", str(legacy_port), "--no-check", env=env)
     project_file = site / "strangler.toml"
@@ -146,13 +152,16 @@ def test_a_service_write_reaches_the_monolith_through_the_relay_strangler_up_sta
     project_file.write_text(text + SYNC)
     _run(site, strangler, "project", "check", env=env)
 
-    up = StranglerUp.start(home, "--config", str(project_file), env=env)
+    up = StranglerUp.start(
+        home, "--config", str(project_file), bin_dir=installed_toolkit.bin, cwd=site, environ=env
+    )
     front = f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}"
     monolith = f"http://127.0.0.1:{legacy_port}"
     try:
         up.wait_ready(timeout=240)
         processes = up.ps()
         assert "sync-reverse-things" in processes, processes
+        assert_runs_outside_the_checkout([up.popen.pid, *(p["pid"] for p in processes.values() if p["pid"])])
         token_file = home / "secrets" / "internal_token"
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600, "generated at first start, the owner's only"
         # the monolith checks the token it was given: another one is refused

@@ -46,6 +46,8 @@ class FlipBody(ChangeBody):
     mode: ActionMode
     weight: int | None = Field(default=None, ge=0, le=100)
     upstream: str | None = None
+    mirror_unsafe_methods: bool | None = None
+    """Shadow: mirror POST/PUT/PATCH/DELETE too (true) or safe methods only (false); omitted: the rule's."""
     dry_run: bool = False
     force: bool = False
     """Flip even when the old owner's sync was not applied in time (audited with the pending events)."""

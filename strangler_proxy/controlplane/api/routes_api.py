@@ -88,6 +88,7 @@ async def flip_route(ctx: Context) -> Response:
             mode=body.mode,
             weight=body.weight,
             upstream=body.upstream,
+            mirror_unsafe_methods=body.mirror_unsafe_methods,
         )
         return await _preview(ctx, candidate)
     result = await ctx.run(
@@ -96,6 +97,7 @@ async def flip_route(ctx: Context) -> Response:
         mode=body.mode,
         weight=body.weight,
         upstream=body.upstream,
+        mirror_unsafe_methods=body.mirror_unsafe_methods,
         actor=ctx.actor,
         reason=body.reason,
         expected_version=body.expected_version,

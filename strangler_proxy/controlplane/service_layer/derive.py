@@ -57,8 +57,10 @@ def flip_route(
     mode: ActionMode,
     weight: int | None = None,
     upstream: str | None = None,
+    mirror_unsafe_methods: bool | None = None,
 ) -> RouteTable:
-    """Set the mode of route ``name``; the new upstream defaults to the one it already names."""
+    """Set the mode of route ``name``; the new upstream defaults to the one it already names, and the
+    shadow's mirroring of unsafe methods to the rule's own (``mirror_unsafe_methods`` None)."""
     rule = _require_rule(table, name)
     if mode is ActionMode.LEGACY:
         action = _legacy_action(rule)
@@ -70,6 +72,9 @@ def flip_route(
         if not 0 <= chosen <= 100:
             raise BadRequest(f"weight must be between 0 and 100 (got {chosen})")
         action = rule.action.model_copy(update={"mode": mode, "upstream": target, "weight": chosen})
+    if mirror_unsafe_methods is not None:
+        shadow = action.shadow.model_copy(update={"mirror_unsafe_methods": mirror_unsafe_methods})
+        action = action.model_copy(update={"shadow": shadow})
     new_rule = rule.model_copy(update={"action": RuleAction.model_validate(action.model_dump())})
     rules = _replace_rule(table, name, new_rule)
     upstreams = _with_upstream(table, registry, new_rule.action.upstream)

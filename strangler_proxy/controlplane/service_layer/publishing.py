@@ -97,12 +97,19 @@ class PublishingService(RouteTableQueries):
         reason: str,
         weight: int | None = None,
         upstream: str | None = None,
+        mirror_unsafe_methods: bool | None = None,
         expected_version: int | None = None,
         force: bool = False,
         wait_s: float = DEFAULT_WAIT_S,
     ) -> PublishResult:
         return self._publish_derived(
-            lambda: self.flip_candidate(route, mode=mode, weight=weight, upstream=upstream),
+            lambda: self.flip_candidate(
+                route,
+                mode=mode,
+                weight=weight,
+                upstream=upstream,
+                mirror_unsafe_methods=mirror_unsafe_methods,
+            ),
             Change(actor, reason, expected_version, "flip", route),
             force=force,
             wait_s=wait_s,

@@ -95,12 +95,26 @@ class RouteTableQueries:
     # ---- candidates (pure, for previews) ------------------------------------------------------------
 
     def flip_candidate(
-        self, route: str, *, mode: ActionMode, weight: int | None = None, upstream: str | None = None
+        self,
+        route: str,
+        *,
+        mode: ActionMode,
+        weight: int | None = None,
+        upstream: str | None = None,
+        mirror_unsafe_methods: bool | None = None,
     ) -> RouteTable:
         with self._engine.connect() as conn:
             _, record = active_in(conn)
             registry = upstreams.registry(conn)
-        return derive.flip_route(record.table, registry, route, mode=mode, weight=weight, upstream=upstream)
+        return derive.flip_route(
+            record.table,
+            registry,
+            route,
+            mode=mode,
+            weight=weight,
+            upstream=upstream,
+            mirror_unsafe_methods=mirror_unsafe_methods,
+        )
 
     def add_route_candidate(self, rule: Rule, *, position: int | None = None) -> RouteTable:
         with self._engine.connect() as conn:

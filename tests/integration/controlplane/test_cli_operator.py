@@ -118,6 +118,8 @@ def test_methods_confirmation_exit_codes_and_guards(project, monkeypatch) -> Non
 def test_apply_publishes_several_changes_as_one_version(project, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _root, _plane = project
     run = _cli(project, monkeypatch)
+    logged = run("login", "--scope", "admin", "--expires-in", "2h")  # the test before logs out
+    assert logged.exit_code == 0, logged.output
     assert run("routes", "register", "orders", "http://127.0.0.1:18202").exit_code == 0
     before = json.loads(run("routes", "history", "-o", "json").output)["versions"][0]["version"]
     changes = tmp_path / "changes.yaml"
@@ -166,3 +168,40 @@ def test_logout_revokes_the_token_and_a_password_reset_needs_a_new_login(project
     assert with_stdin.exit_code == 0, with_stdin.output
     assert json.loads(token_file.read_text())["scope"] == "viewer"
     assert run("routes", "panic", "-r", "a viewer token may not").exit_code == 4
+
+
+def _shadow_settings(plane: ControlPlane, route: str) -> dict:
+    with httpx2.Client(base_url=plane.url + "/api/v1", timeout=10) as client:
+        token = json.loads((plane.home / "secrets" / "api_token.json").read_text())["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        return client.get(f"/routes/{route}").json()["rule"]["action"]["shadow"]
+
+
+def test_mirror_unsafe_methods_on_add_and_flip(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A shadow mirrors the route's writes only when told: `routes add` and `routes flip` set it, a flip
+    without the option keeps what the route has."""
+    _root, plane = project
+    run = _cli(project, monkeypatch)
+    logged = run("login", "--scope", "admin", "--expires-in", "2h")  # the test before logs out
+    assert logged.exit_code == 0, logged.output
+    assert run("routes", "register", "orders", "http://127.0.0.1:18202").exit_code == 0
+    mirrored = ("writes", "--path", "/orders", "--methods", "POST", "--mirror-unsafe-methods", "-r", "w")
+    added = run("routes", "add", *mirrored)
+    assert added.exit_code == 0, added.output
+    assert _shadow_settings(plane, "writes")["mirror_unsafe_methods"] is True
+    to_shadow = ("routes", "flip", "writes", "shadow", "--upstream", "orders")
+    flipped = run(*to_shadow, "--no-mirror-unsafe-methods", "-r", "safe methods only")
+    assert flipped.exit_code == 0, flipped.output
+    assert _shadow_settings(plane, "writes")["mirror_unsafe_methods"] is False
+    preview = run(*to_shadow, "--mirror-unsafe-methods", "--dry-run", "-r", "preview")
+    assert preview.exit_code == 0 and "mirror_unsafe_methods" in preview.output, preview.output
+    assert _shadow_settings(plane, "writes")["mirror_unsafe_methods"] is False, "a dry run changes nothing"
+    flipped = run(*to_shadow, "--mirror-unsafe-methods", "-r", "mirror the writes")
+    assert flipped.exit_code == 0, flipped.output
+    assert _shadow_settings(plane, "writes")["mirror_unsafe_methods"] is True
+    kept = run("routes", "flip", "writes", "canary", "--weight", "10", "-r", "kept", "--yes")
+    assert kept.exit_code == 0, kept.output
+    assert _shadow_settings(plane, "writes")["mirror_unsafe_methods"] is True, "a flip without it keeps it"
+    plain = run("routes", "add", "plain", "--path", "/plain", "-r", "p")
+    assert plain.exit_code == 0, plain.output
+    assert _shadow_settings(plane, "plain")["mirror_unsafe_methods"] is False

@@ -9,7 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,21 +160,34 @@ class StranglerUp:
     popen: subprocess.Popen[bytes]
     home: Path
     output_path: Path
+    bin_dir: Path = VENV_BIN
+    cwd: Path = ROOT
+    environ: Mapping[str, str] | None = None
 
     @classmethod
-    def start(cls, home: Path, *args: str, env: dict[str, str] | None = None) -> StranglerUp:
+    def start(
+        cls,
+        home: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        bin_dir: Path = VENV_BIN,
+        cwd: Path = ROOT,
+        environ: Mapping[str, str] | None = None,
+    ) -> StranglerUp:
+        """``bin_dir``'s ``strangler up`` in ``cwd``, in ``environ`` (default this process's) plus ``env``."""
         output_path = home.parent / f"{home.name}-up.log"
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", **(env or {})}
+        base = os.environ if environ is None else environ
+        full_env = {**base, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", **(env or {})}
         with open(output_path, "wb") as output:
             popen = subprocess.Popen(
-                [str(VENV_BIN / "strangler"), "up", "--home", str(home), *args],
-                cwd=ROOT,
+                [str(bin_dir / "strangler"), "up", "--home", str(home), *args],
+                cwd=cwd,
                 env=full_env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        return cls(popen=popen, home=home, output_path=output_path)
+        return cls(popen=popen, home=home, output_path=output_path, bin_dir=bin_dir, cwd=cwd, environ=environ)
 
     def output(self) -> str:
         return self.output_path.read_text(errors="replace")
@@ -189,12 +202,12 @@ class StranglerUp:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [str(VENV_BIN / "strangler"), *args, "--home", str(self.home)],
-            cwd=ROOT,
+            [str(self.bin_dir / "strangler"), *args, "--home", str(self.home)],
+            cwd=self.cwd,
             capture_output=True,
             text=True,
             timeout=60,
-            env={**os.environ, "COLUMNS": "200"},
+            env={**(os.environ if self.environ is None else self.environ), "COLUMNS": "200"},
         )
         if check and result.returncode != 0:
             raise AssertionError(f"strangler {' '.join(args)} failed: {result.stdout}{result.stderr}")
