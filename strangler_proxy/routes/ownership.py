@@ -28,7 +28,8 @@ from strangler_proxy.routes.model import LEGACY, ActionMode, Rule
 __all__ = ["SAFE_METHODS", "UNSAFE_METHODS", "is_safe_method", "write_owner"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-"""Reads: split by a canary's weight, let through a write fence. Any other method goes to the owner."""
+"""Reads: split by a canary's weight, mirrored on every shadow rule (the others only with
+``mirror_unsafe_methods``), let through a write fence. Any other method goes to the write owner."""
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """The methods that make a rule a writing one (a rule limited to none of them is read-only)."""
 
