@@ -17,12 +17,13 @@ from strangler_proxy.dataplane.headers import ForwardedRequest
 from strangler_proxy.dataplane.live import ServedTable
 from strangler_proxy.dataplane.request_body import DEFAULT_MAX_BODY_BYTES
 from strangler_proxy.dataplane.routing import Decision, Target
-from strangler_proxy.routes import FENCE_PASSES
+from strangler_proxy.routes.ownership import SAFE_METHODS
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "FALLBACK_METHODS", "admit", "circuit_open", "not_in_table"]
 
 FALLBACK_METHODS = frozenset({"GET", "HEAD"})
-_FENCE_PASSES = frozenset(FENCE_PASSES)
+_FENCE_PASSES = SAFE_METHODS
+"""Methods a write fence lets through: reads never wait for a handover."""
 _NEW = Target.NEW.value
 
 

@@ -1,7 +1,6 @@
 """The immutable route-table model and its validation, shared by the data plane and the control plane."""
 
 from strangler_proxy.routes.model import (
-    FENCE_PASSES,
     LEGACY,
     ActionMode,
     BreakerSettings,
@@ -26,7 +25,6 @@ from strangler_proxy.routes.validation import (
 )
 
 __all__ = [
-    "FENCE_PASSES",
     "LEGACY",
     "NEVER_COMPARED_HEADERS",
     "ActionMode",

@@ -22,7 +22,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
-    "FENCE_PASSES",
     "LEGACY",
     "ActionMode",
     "BreakerSettings",
@@ -133,10 +132,6 @@ class FaultInjection(_Frozen):
     percent: Annotated[float, Field(ge=0, le=100)] = 100.0
     delay_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
     abort_status: Annotated[int, Field(ge=400, le=599)] | None = None
-
-
-FENCE_PASSES: tuple[str, ...] = ("GET", "HEAD", "OPTIONS", "TRACE")
-"""Methods a write fence lets through: reads never wait for a handover."""
 
 
 class WriteFence(_Frozen):

@@ -1,5 +1,6 @@
 """Sticky canary conformance: over 10,000 clients each front door puts every user on the side the shared
-bucket function gives, so switching between the data plane and the engine moves no user."""
+bucket function gives, so switching between the data plane and the engine moves no user; and every
+write (any method but a read) goes to the canary's one writer, the legacy, whatever the weight."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ WEIGHT = 30
 CONCURRENCY = 16
 
 
-async def _sides(door: FrontDoor, cookies: list[str]) -> list[tuple[str, str | None]]:
+async def _sides(door: FrontDoor, cookies: list[str], method: str = "GET") -> list[tuple[str, str | None]]:
     """(upstream that answered, the bucket cookie set on the answer) for one request per Cookie header."""
     limit = asyncio.Semaphore(CONCURRENCY)
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
@@ -35,7 +36,9 @@ async def _sides(door: FrontDoor, cookies: list[str]) -> list[tuple[str, str | N
         async def one(cookie: str) -> tuple[str, str | None]:
             async with (
                 limit,
-                session.get(f"{door.url}/status/200", headers={"Cookie": cookie} if cookie else {}) as r,
+                session.request(
+                    method, f"{door.url}/status/200", headers={"Cookie": cookie} if cookie else {}
+                ) as r,
             ):
                 await r.read()
                 assert r.status == 200
@@ -96,3 +99,16 @@ def test_raising_the_weight_only_moves_users_towards_new(door: FrontDoor) -> Non
     ]
     assert not moved_back
     assert sum(a == "catalog" for a, _ in after) > sum(b == "catalog" for b, _ in before)
+
+
+@pytest.mark.parametrize("weight", [50, 100])
+def test_every_write_reaches_the_legacy_while_reads_split(door: FrontDoor, weight: int) -> None:
+    _canary(door, weight=weight)
+    keys = [f"one-writer-{n:012d}" for n in range(400)]
+    cookies = [f"{BUCKET_COOKIE}={key}" for key in keys]
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        answers = asyncio.run(_sides(door, cookies, method))
+        assert {side for side, _ in answers} == {"legacy"}, method
+    for method in ("GET", "HEAD", "OPTIONS"):
+        answers = asyncio.run(_sides(door, cookies, method))
+        assert [side for side, _ in answers] == [expected(key, weight) for key in keys], method

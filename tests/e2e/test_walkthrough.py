@@ -154,7 +154,7 @@ def _assert_plan_agrees_with_the_table(work: Path, env: dict[str, str], by_step:
     )
     assert status["orders"]["step"] == "shadow" and status["catalog-writes"]["step"] == "not started"
     preview = _json(work, env, "plan", "advance", "--dry-run", "--json")
-    assert preview["stage"] == "catalog-writes" and preview["to"] == "canary 5%", preview
+    assert preview["stage"] == "catalog-writes" and preview["to"] == "retire", preview
     assert not preview["problems"], preview["problems"]
     for change in preview["changes"]:
         _route, _, move = change.partition(": ")

@@ -7,7 +7,9 @@ the JSON 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
@@ -21,6 +23,7 @@ from new_services.catalog.entrypoints.representation import product_json
 from new_services.catalog.entrypoints.request_args import last_values
 from new_services.catalog.entrypoints.stock_body import InvalidBody, parse_stock_change
 from new_services.catalog.service_layer import (
+    AbstractUnitOfWork,
     NegativeStock,
     PageOutOfRange,
     ShadowUnitOfWork,
@@ -36,6 +39,7 @@ from new_services.kit.responses import error_response, json_response
 
 __all__ = ["blueprint", "page_links"]
 
+B = TypeVar("B")
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 SHADOW_HEADER = "X-Strangler-Shadow"
 
@@ -71,23 +75,17 @@ def product_list() -> Response:
 @api_methods("GET", "PATCH")
 def product_detail(product_id: int) -> Response:
     """The product; ``PATCH`` changes its name, description or price (staff identities only), the change
-    and its ``service_outbox`` row (with the product's fields version) in one transaction."""
+    and its ``service_outbox`` row (with the product's fields version) in one transaction.
+
+    Like the monolith's view (which Django's CSRF middleware guards before it runs), an unsafe request
+    without a good CSRF token is refused before anything else (``csrf_protect``); then the checks every
+    staff write makes (:func:`_staff_write`, the CSRF check included, as the stock write has it)."""
     if request.method != "PATCH":
         return json_response(product_json(get_product(catalog().uow_factory(), product_id)))
-    identity = current_identity()
-    if identity is None:
-        return not_authenticated()
-    if not identity.is_staff:
-        return permission_denied()
-    get_product(catalog().uow_factory(), product_id)
-    try:
-        change = parse_product_change(request.get_data(cache=False))
-    except InvalidBody as exc:
-        extra = {"field": exc.field} if exc.field else {}
-        return error_response(400, "invalid_body", exc.message, **extra)
-    uow = catalog().uow_factory()
-    if request.headers.get(SHADOW_HEADER) == "1":
-        uow = ShadowUnitOfWork(uow)
+    checked = _staff_write(product_id, parse_product_change)
+    if isinstance(checked, Response):
+        return checked
+    change, uow = checked
     product = change_product(
         uow,
         product_id,
@@ -106,10 +104,27 @@ def product_detail(product_id: int) -> Response:
 def product_stock(product_id: int) -> Response:
     """Set (``{"quantity": n}``) or move (``{"delta": d}``) the stock; staff identities only.
 
-    Checks run in the monolith's order: 401 nobody, 403 not staff, 403 CSRF (the identity comes from a
-    session), 404 no product, 400 body. The product change and its ``service_outbox`` row commit in one
+    Checks run in the monolith's order (:func:`_staff_write`): 401 nobody, 403 not staff, 403 CSRF, 404
+    no product, 400 body. The product change and its ``service_outbox`` row commit in one
     transaction; with ``X-Strangler-Shadow: 1`` the whole use case runs and is rolled back.
     """
+    checked = _staff_write(product_id, parse_stock_change)
+    if isinstance(checked, Response):
+        return checked
+    change, uow = checked
+    command = set_stock if change.field == "quantity" else adjust_stock
+    try:
+        product = command(uow, product_id, change.value, clock=_utcnow_seconds)
+    except NegativeStock as exc:
+        return error_response(400, "invalid_body", str(exc), field=exc.field)
+    return json_response(product_json(product))
+
+
+def _staff_write(product_id: int, parse: Callable[[bytes], B]) -> tuple[B, AbstractUnitOfWork] | Response:
+    """What every staff write on a product checks first, in the monolith's order: 401 nobody, 403 not
+    staff, 403 CSRF (the identity comes from a session), 404 no product, 400 body. Passed: the parsed
+    body and the unit of work to run it in (a shadow one, rolled back, under ``X-Strangler-Shadow: 1``).
+    Otherwise the refusal to answer."""
     identity = current_identity()
     if identity is None:
         return not_authenticated()
@@ -118,19 +133,14 @@ def product_stock(product_id: int) -> Response:
     check_csrf(request, trusted_origins=catalog().settings.csrf_trusted_origins)
     get_product(catalog().uow_factory(), product_id)
     try:
-        change = parse_stock_change(request.get_data(cache=False))
+        body = parse(request.get_data(cache=False))
     except InvalidBody as exc:
         extra = {"field": exc.field} if exc.field else {}
         return error_response(400, "invalid_body", exc.message, **extra)
     uow = catalog().uow_factory()
     if request.headers.get(SHADOW_HEADER) == "1":
         uow = ShadowUnitOfWork(uow)
-    command = set_stock if change.field == "quantity" else adjust_stock
-    try:
-        product = command(uow, product_id, change.value, clock=_utcnow_seconds)
-    except NegativeStock as exc:
-        return error_response(400, "invalid_body", str(exc), field=exc.field)
-    return json_response(product_json(product))
+    return body, uow
 
 
 def _utcnow_seconds() -> datetime:

@@ -1,9 +1,12 @@
 """The write handover: every change that moves a route's writes from one side to the other.
 
-One side owns a route's writes at a time: the legacy, or the new upstream its rule sends writes to
-(mode new or canary with unsafe methods). A change of owner (a flip to new, a flip or rollback to
-legacy, a whole-table rollback, a re-activation, a guard's rollback, a panic, a plan step: anything
-published) is one handover::
+One side owns a route's writes at a time: the new upstream of a rule in mode new, else the legacy
+(legacy, shadow and canary alike: a canary's weight splits reads only), as
+``strangler_proxy.routes.ownership.write_owner`` names it for every front door too. So
+``legacy -> shadow -> canary`` moves no writes; ``canary -> new`` hands them to the new upstream and
+``new -> canary`` or ``new -> legacy`` hands them back. A change of owner (a flip to new, a flip or
+rollback to legacy, a whole-table rollback, a re-activation, a guard's rollback, a panic, a plan step:
+anything published) is one handover::
 
       old owner takes writes        fenced: reads served,                 new owner takes writes
     ─────────────────────────┬──── writes 503 + Retry-After ─────────┬───────────────────────────
@@ -36,8 +39,8 @@ from typing import Any
 
 from strangler_proxy.controlplane.errors import SyncNotDrained
 from strangler_proxy.controlplane.service_layer.backlog import BacklogProbe, Pending
-from strangler_proxy.controlplane.service_layer.sync_lag import UNSAFE_METHODS
-from strangler_proxy.routes import LEGACY, ActionMode, RouteTable, Rule, WriteFence
+from strangler_proxy.routes import RouteTable, WriteFence
+from strangler_proxy.routes.ownership import write_owner
 
 __all__ = ["Handover", "HandoverSettings", "Move", "write_moves", "write_owner"]
 
@@ -49,19 +52,6 @@ PublishRaw = Callable[[RouteTable, int, str, dict[str, Any]], Any]
 """Publish a fence or its lifting: (table, expected version, action, evidence) -> result with .version."""
 Restore = Callable[[int, dict[str, Any]], Any]
 """Point back at the version active before the fence: (expected fenced version, evidence)."""
-
-
-def write_owner(rule: Rule | None) -> str | None:
-    """The side that takes ``rule``'s writes: its new upstream, ``legacy``, or None for a read-only rule.
-    No rule (removed, or not there yet) leaves the path's writes with the legacy."""
-    if rule is None:
-        return LEGACY
-    methods = rule.match.methods
-    if methods is not None and not methods & UNSAFE_METHODS:
-        return None
-    if rule.action.mode in (ActionMode.NEW, ActionMode.CANARY) and rule.action.upstream:
-        return rule.action.upstream
-    return LEGACY
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from sqlalchemy import Engine, create_engine
 
 from strangler_proxy.controlplane.repositories.sync_lag import LagRow, read_lag
 from strangler_proxy.controlplane.service_layer.clock import Clock, as_utc, utcnow
-from strangler_proxy.routes import ActionMode, RouteTable, Rule
+from strangler_proxy.routes import LEGACY, RouteTable, Rule
+from strangler_proxy.routes.ownership import UNSAFE_METHODS, write_owner
 
 __all__ = [
     "DEFAULT_REVERSE_DIRECTIONS",
@@ -36,7 +37,6 @@ DIRECTIONS = ("forward", "reverse")
 DEFAULT_REVERSE_DIRECTIONS: Mapping[str, str] = {}
 """New upstream -> the reverse direction its writes travel (as ``python -m acl.sync reverse`` names it);
 none by default: a rollback then drains every reverse direction (the project file names them)."""
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def is_reverse(direction: str) -> bool:
@@ -44,11 +44,10 @@ def is_reverse(direction: str) -> bool:
 
 
 def route_takes_writes(rule: Rule) -> bool:
-    """True when the rule sends writes to its new upstream (mode new/canary, unsafe methods allowed)."""
-    if rule.action.mode not in (ActionMode.NEW, ActionMode.CANARY):
-        return False
-    methods = rule.match.methods
-    return methods is None or bool(methods & UNSAFE_METHODS)
+    """True when the rule sends writes to its new upstream (mode new, unsafe methods allowed; a canary's
+    writes stay on the legacy: see ``strangler_proxy.routes.ownership``)."""
+    owner = write_owner(rule)
+    return owner is not None and owner != LEGACY
 
 
 def routes_moving_writes_off(current: RouteTable, target: RouteTable) -> list[Rule]:

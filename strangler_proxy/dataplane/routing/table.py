@@ -4,8 +4,10 @@ Choosing the side, once a rule matched:
 
 - ``legacy``: the legacy answers.
 - ``new``: the rule's upstream answers.
-- ``canary``: the user's sticky bucket decides (see :mod:`.canary`); a bucket cookie is set when the
-  request had none.
+- ``canary``: for a read (GET, HEAD, OPTIONS, TRACE) the user's sticky bucket decides (see
+  :mod:`.canary`); a bucket cookie is set when the request had none. Every other method goes to the
+  rule's write owner (:func:`strangler_proxy.routes.ownership.write_owner`: the legacy until the route
+  is new), whatever the weight: a canary never has two writers.
 - ``shadow``: the legacy answers; a sampled share (``sample_percent``) of the requests is also
   mirrored to the rule's upstream. POST/PUT/PATCH/DELETE are mirrored only when the rule sets
   ``mirror_unsafe_methods``.
@@ -29,11 +31,9 @@ from strangler_proxy.keyring import KeyRing
 from strangler_proxy.override import OVERRIDE_COOKIE, OVERRIDE_HEADER, verify_override_keys
 from strangler_proxy.routes.canary import DEFAULT_SESSION_COOKIE, bucket_of, on_new_side
 from strangler_proxy.routes.model import LEGACY, ActionMode, RouteTable, Rule
+from strangler_proxy.routes.ownership import SAFE_METHODS, write_owner
 
 __all__ = ["SAFE_METHODS", "CompiledTable", "compile_table"]
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-"""Methods mirrored on every shadow rule; the others only with ``mirror_unsafe_methods``."""
 
 _OVERRIDE_HEADER = OVERRIDE_HEADER.encode("ascii")
 _COOKIE = b"cookie"
@@ -42,7 +42,17 @@ _COOKIE = b"cookie"
 class _RuleDecisions:
     """The precomputed decisions of one rule (all but the canary ones that carry a cookie)."""
 
-    __slots__ = ("forced_legacy", "forced_new", "legacy", "mode", "new", "rule", "shadow", "weight")
+    __slots__ = (
+        "forced_legacy",
+        "forced_new",
+        "legacy",
+        "mode",
+        "new",
+        "rule",
+        "shadow",
+        "weight",
+        "writes",
+    )
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
@@ -60,6 +70,9 @@ class _RuleDecisions:
             route=name, rule=rule, target=Target.NEW, upstream=upstream, overridden=True
         )
         self.weight = rule.action.weight
+        owner = write_owner(rule)
+        self.writes = self.new if owner is not None and owner != LEGACY else self.legacy
+        """Where a canary's non-read requests go: its write owner."""
 
 
 class CompiledTable:
@@ -105,7 +118,7 @@ class CompiledTable:
         if mode is ActionMode.NEW:
             return decisions.new
         if mode is ActionMode.CANARY:
-            return self._canary(decisions, request)
+            return self._canary(decisions, request, method)
         return self._shadow(decisions, method)
 
     def _override_side(self, request: RequestView) -> str | None:
@@ -132,9 +145,14 @@ class CompiledTable:
         now = self._clock()
         return verify_override_keys(ring.verifying(now), token, now)
 
-    def _canary(self, decisions: _RuleDecisions, request: RequestView) -> Decision:
+    def _canary(self, decisions: _RuleDecisions, request: RequestView, method: str) -> Decision:
         key, set_cookie = self._canary_keys.resolve(request)
-        base = decisions.new if on_new_side(bucket_of(key), decisions.weight) else decisions.legacy
+        if method not in SAFE_METHODS:
+            base = decisions.writes  # one writer: the weight splits reads only
+        elif on_new_side(bucket_of(key), decisions.weight):
+            base = decisions.new
+        else:
+            base = decisions.legacy
         if set_cookie is None:
             return base
         return Decision(

@@ -15,7 +15,8 @@
 Up to 16 rules per ``HTTPRoute`` (the schema's limit), in table order. What the Gateway API cannot
 express is refused (:class:`ExportRefused`: fault injection, two cookie conditions in one rule, a table
 whose order the Gateway's precedence would not keep, see ``precedence.py``) or reported as a note
-(:attr:`Export.notes`: canary weights apply per request, not per user; no fallback to the legacy; no
+(:attr:`Export.notes`: canary weights apply per request, not per user, and to writes as well as reads
+(the toolkit's front doors keep a canary's writes on the legacy); no fallback to the legacy; no
 signed identity; tester overrides not honoured; timeouts left to the Gateway; a handover's write fence
 not held).
 """
@@ -195,6 +196,11 @@ def _notes(table: RouteTable) -> list[str]:
     ]
     if ActionMode.CANARY in modes:
         notes.insert(0, "canary weights apply per request, not per user: a user is not kept on one side")
+        notes.insert(
+            1,
+            "canary weights split writes too: both sides take a canary route's writes (the toolkit's"
+            " front doors send them all to the legacy, the one writer until the route is new)",
+        )
     if ActionMode.SHADOW in modes:
         notes.append("shadow rules mirror requests but nothing compares the answers")
     patterns = [rule.name for rule in table.rules if rule.match.kind is MatchKind.PATTERN]

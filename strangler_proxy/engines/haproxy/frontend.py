@@ -5,7 +5,7 @@ first matching rule, in table order             -> txn.route ("-" when none)
 its action from the map                         -> txn.mode, txn.up, limits
 a write fence in force (a handover)             -> 503 + Retry-After for unsafe methods
 a valid signed tester override                  -> txn.forced (legacy | new)
-canary: bucket cookie, else session, else new   -> txn.side
+canary: bucket cookie, else session, else new   -> txn.side (reads only: writes stay on the legacy)
 the client's x-strangler-*, address headers out; X-Forwarded-*, X-Request-Id, traceparent in
 the signed identity (Lua hook -> Python sidecar), for the new side
 backend: fb_<up> (GET/HEAD that fall back), up_<up>, else up_legacy
@@ -19,13 +19,14 @@ from strangler_proxy.engines.haproxy.layout import EngineLayout
 from strangler_proxy.engines.haproxy.matching import matching_lines
 from strangler_proxy.engines.haproxy.table_map import DEFAULT_ACTION, VERSION_KEY
 from strangler_proxy.override import OVERRIDE_COOKIE, OVERRIDE_HEADER
-from strangler_proxy.routes import FENCE_PASSES, LEGACY, RouteTable
+from strangler_proxy.routes import LEGACY, RouteTable
 from strangler_proxy.routes.canary import (
     BUCKET_COOKIE,
     BUCKET_COOKIE_MAX_AGE_S,
     BUCKET_KEY_PATTERN,
     SESSION_KEY_PREFIX,
 )
+from strangler_proxy.routes.ownership import SAFE_METHODS
 
 __all__ = ["LOG_FORMAT", "render_frontend"]
 
@@ -147,7 +148,7 @@ def _write_fence() -> list[str]:
         json_return(
             503,
             paused,
-            f"if {{ var(txn.fleft) -m int gt 0 }} !{{ method {' '.join(FENCE_PASSES)} }}",
+            f"if {{ var(txn.fleft) -m int gt 0 }} !{{ method {' '.join(sorted(SAFE_METHODS))} }}",
             retry_after="%[var(txn.act),field(8,|)]",
         ),
     ]
@@ -206,11 +207,14 @@ def _previous_override() -> list[str]:
 
 
 def _side(layout: EngineLayout) -> list[str]:
-    """The side: mode new unless forced; forced; canary by bucket (see strangler_proxy.routes.canary)."""
+    """The side: mode new unless forced; forced; canary by bucket (see strangler_proxy.routes.canary)
+    for a read, the legacy for any other method (the canary's write owner, see
+    strangler_proxy.routes.ownership: the weight splits reads only)."""
     cookie, session = f"req.cook({BUCKET_COOKIE})", f"req.cook({layout.session_cookie})"
     no_key = "!{ var(txn.bkey) -m found }"
     session_key = f"str({SESSION_KEY_PREFIX}),concat(,txn.bsid,),sha2(256),bytes(0,12),ub64enc"
     bucket = "var(txn.bkey),sha2(256),bytes(0,6),hex,hex2i,mod(10000),sub(txn.thr)"
+    safe = "{ method " + " ".join(sorted(SAFE_METHODS)) + " }"
     set_cookie = (
         f"{BUCKET_COOKIE}=%[var(txn.bkey)]; Path=/; Max-Age={BUCKET_COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Lax"
     )
@@ -230,7 +234,7 @@ def _side(layout: EngineLayout) -> list[str]:
         _set("bkey", "uuid(4)", f"if {_FREE_CANARY} {no_key}"),
         _set("thr", "var(txn.act),field(3,|)", f"if {_FREE_CANARY}"),
         _set("bdiff", bucket, f"if {_FREE_CANARY}"),
-        _set("side", "str(new)", f"if {_FREE_CANARY} {{ var(txn.bdiff) -m int lt 0 }}"),
+        _set("side", "str(new)", f"if {_FREE_CANARY} {{ var(txn.bdiff) -m int lt 0 }} {safe}"),
         line("http-response add-header set-cookie", lf(set_cookie), "if { var(txn.bnew) -m bool }"),
         _set("up", f"str({LEGACY})", "unless { var(txn.side) -m str new }"),
     ]

@@ -75,3 +75,18 @@ def test_refuses_anonymous_and_customers(
 ) -> None:
     assert patch(client, {"name": "x"}, identity=identity).status_code == status
     assert uow.field_changes == []
+
+
+@pytest.mark.parametrize("token", [None, "d" * 32])
+def test_a_patch_without_the_csrf_token_is_refused_like_a_stock_write(
+    client: FlaskClient, uow: InMemoryUnitOfWork, token: str | None
+) -> None:
+    headers = {"Content-Type": "application/json", "X-Strangler-Identity": VERIFIER.sign(STAFF)}
+    if token is not None:
+        headers["X-CSRFToken"] = token
+    patched = client.patch("/api/products/1", data=json.dumps({"name": "x"}).encode(), headers=headers)
+    stocked = client.post("/api/products/1/stock", data=json.dumps({"delta": 1}).encode(), headers=headers)
+    assert patched.status_code == stocked.status_code == 403
+    assert json.loads(patched.data) == json.loads(stocked.data)
+    assert json.loads(patched.data)["error"]["code"] == "csrf_failed"
+    assert uow.field_changes == [] and uow.stock_changes == []

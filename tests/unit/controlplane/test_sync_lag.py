@@ -134,7 +134,8 @@ def test_route_takes_writes() -> None:
         )
 
     assert route_takes_writes(rule("new", None))
-    assert route_takes_writes(rule("canary", ["GET", "POST"]))
+    assert route_takes_writes(rule("new", ["GET", "POST"]))
+    assert not route_takes_writes(rule("canary", ["GET", "POST"]))  # a canary's writes stay on the legacy
     assert not route_takes_writes(rule("new", ["GET", "HEAD"]))
     assert not route_takes_writes(rule("shadow", None))
     assert not route_takes_writes(rule("legacy", None))
@@ -471,12 +472,14 @@ def test_routes_moving_writes_off() -> None:
         match = {"kind": "prefix", "path": f"/{name}", "methods": methods}
         return {"name": name, "match": match, "action": {"mode": mode, "upstream": upstream}}
 
-    current = table(rule("w", "new", "a"), rule("r", "new", "a", ["GET"]), rule("s", "canary", "b"))
-    same = table(rule("w", "new", "a"), rule("s", "canary", "b"))
+    current = table(rule("w", "new", "a"), rule("r", "new", "a", ["GET"]), rule("s", "new", "b"))
+    same = table(rule("w", "new", "a"), rule("s", "new", "b"))
     assert routes_moving_writes_off(current, same) == []
     moved = table(rule("w", "legacy", None), rule("s", "new", "a"))
     assert [r.name for r in routes_moving_writes_off(current, moved)] == ["w", "s"]
     assert [r.name for r in routes_moving_writes_off(current, table())] == ["w", "s"]
+    to_canary = table(rule("w", "canary", "a"), rule("s", "new", "b"))
+    assert [r.name for r in routes_moving_writes_off(current, to_canary)] == ["w"]  # back to the legacy
 
 
 def test_panic_records_the_moved_writes_backlog_without_waiting(api: Api, sync_engine: Engine) -> None:

@@ -137,3 +137,31 @@ def test_the_bucket_does_not_depend_on_the_rule() -> None:
         b = compile_table(canary_table(weight, name="other")).decide("GET", "/api/products", headers)
         assert a.target is b.target
         assert (a.target is Target.NEW) is on_new_side(bucket_of(key), weight)
+
+
+# ---- one writer: the weight splits reads only -------------------------------------------------------
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+@pytest.mark.parametrize("weight", [50, 100])
+def test_every_write_reaches_the_legacy_while_reads_split(weight: int) -> None:
+    compiled = compile_table(canary_table(weight))
+    users = [cookie_header(**{BUCKET_COOKIE: f"writer-key-{user:010d}"}) for user in range(2000)]
+    for method in UNSAFE:
+        decisions = [compiled.decide(method, "/api/products/7/stock", h) for h in users]
+        assert {(d.target, d.upstream) for d in decisions} == {(Target.LEGACY, "legacy")}, method
+    for method in SAFE:
+        on_new = sum(compiled.decide(method, "/api/products/7", h).target is Target.NEW for h in users)
+        assert abs(100 * on_new / len(users) - weight) <= 3, method
+
+
+def test_a_write_of_a_user_on_the_new_side_still_gets_the_bucket_cookie_and_keeps_the_side() -> None:
+    compiled = compile_table(canary_table(100))
+    write = compiled.decide("POST", "/api/products", [])
+    assert write.target is Target.LEGACY and write.set_cookie is not None
+    read = compiled.decide(
+        "GET", "/api/products", cookie_header(**{BUCKET_COOKIE: issued_key(write.set_cookie)})
+    )
+    assert read.target is Target.NEW and read.set_cookie is None

@@ -169,7 +169,14 @@ def test_a_service_stub_per_upstream_with_the_port_the_routes_use() -> None:
 
 def test_what_a_cluster_loses_is_noted() -> None:
     notes = " ".join(export_table(shop_table()).notes)
-    for lost in ("per request, not per user", "no fallback", "X-Strangler-Identity", "overrides", "compares"):
+    for lost in (
+        "per request, not per user",
+        "split writes too",
+        "no fallback",
+        "X-Strangler-Identity",
+        "overrides",
+        "compares",
+    ):
         assert lost in notes
 
 
