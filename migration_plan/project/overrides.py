@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_plan.project.schema import ProjectFile
-from migration_plan.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.settings import StackSettings
 
 __all__ = ["settings_values"]
 

@@ -11,8 +11,8 @@ import pytest
 from migration_plan.project import ProjectFileError, load_project, parse_project
 from migration_plan.project.convert import procfile_to_project
 from migration_plan.project.overrides import settings_values
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.stack import build_stack
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.stack import build_stack
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.spec import ProcessSpec, start_stages
-from migration_plan.supervisor.stack import build_stack
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.spec import ProcessSpec, start_stages
+from migration_plan.toolbox.supervisor.stack import build_stack
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit

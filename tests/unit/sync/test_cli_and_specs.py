@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from migration_plan.cli import sync_commands
 from migration_plan.cli.main import app
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.spec import validate_specs
-from migration_plan.supervisor.sync_specs import HEALTH_PORTS, sync_worker_specs
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.spec import validate_specs
+from migration_plan.toolbox.supervisor.sync_specs import HEALTH_PORTS, sync_worker_specs
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
