@@ -12,7 +12,6 @@ ports follow the reverse relays': the relay's first, then one per consumer, in t
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,8 @@ from pathlib import Path
 from migration_plan.project.schema import ProjectFile, ServiceSection
 from migration_plan.toolbox.supervisor.project_specs import fill_text
 from migration_plan.toolbox.supervisor.settings import StackSettings
-from migration_plan.toolbox.supervisor.spec import ProcessSpec, RestartPolicy
+from migration_plan.toolbox.supervisor.spec import ProcessSpec
+from migration_plan.toolbox.supervisor.sync_specs import sync_spec
 
 __all__ = [
     "ForwardConsumer",
@@ -94,18 +94,7 @@ def _legacy_database(
 def _spec(
     name: str, command: str, port: int, env: dict[str, str], settings: StackSettings, root: Path
 ) -> ProcessSpec:
-    return ProcessSpec(
-        name=name,
-        argv=(sys.executable, "-m", "acl.sync", command, "--health-port", str(port)),
-        env=env,
-        cwd=root,
-        health_urls=(f"http://127.0.0.1:{port}/readyz",),
-        restart=RestartPolicy.ALWAYS,
-        port=port,
-        label=f"{name.replace('-', ' ', 1)} (health)",
-        startup_timeout=settings.startup_timeout,
-        stop_grace=settings.stop_grace,
-    )
+    return sync_spec(name, command, port, env, settings, root, label=f"{name.replace('-', ' ', 1)} (health)")
 
 
 def forward_specs(

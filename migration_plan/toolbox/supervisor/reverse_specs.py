@@ -11,7 +11,6 @@ The same services, with the monolith's ``database``, are the sides a handover me
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,8 @@ from migration_plan.project.schema import ProjectFile, ServiceSection
 from migration_plan.toolbox.supervisor.forward_specs import forward_port_count
 from migration_plan.toolbox.supervisor.project_specs import fill_text
 from migration_plan.toolbox.supervisor.settings import StackSettings
-from migration_plan.toolbox.supervisor.spec import ProcessSpec, RestartPolicy
-from migration_plan.toolbox.supervisor.sync_specs import HEALTH_PORTS, health_base
+from migration_plan.toolbox.supervisor.spec import ProcessSpec
+from migration_plan.toolbox.supervisor.sync_specs import HEALTH_PORTS, health_base, sync_spec
 
 __all__ = [
     "ReverseRelay",
@@ -114,20 +113,9 @@ def reverse_relay_specs(
             ),
             **token_env,
         }
-        specs.append(
-            ProcessSpec(
-                name=f"sync-reverse-{relay.service.name}",
-                argv=(sys.executable, "-m", "acl.sync", "reverse", "--health-port", str(port)),
-                env=env,
-                cwd=root,
-                health_urls=(f"http://127.0.0.1:{port}/readyz",),
-                restart=RestartPolicy.ALWAYS,
-                port=port,
-                label=f"sync reverse {relay.service.name} (health)",
-                startup_timeout=settings.startup_timeout,
-                stop_grace=settings.stop_grace,
-            )
-        )
+        label = f"sync reverse {relay.service.name} (health)"
+        name = f"sync-reverse-{relay.service.name}"
+        specs.append(sync_spec(name, "reverse", port, env, settings, root, label=label))
     return specs
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "sync_relay_spec",
     "sync_reverse_orders_spec",
     "sync_reverse_spec",
+    "sync_spec",
     "sync_worker_specs",
 ]
 
@@ -64,6 +65,35 @@ def health_base(settings: StackSettings, environ: Mapping[str, str]) -> int:
     return above if above + HEALTH_PORTS - 1 <= 65535 else settings.legacy_port - HEALTH_PORT_OFFSET
 
 
+def sync_spec(
+    name: str,
+    command: str,
+    port: int,
+    env: Mapping[str, str],
+    settings: StackSettings,
+    root: Path,
+    *,
+    label: str,
+    setup: tuple[SetupStep, ...] = (),
+) -> ProcessSpec:
+    """One sync worker: ``python -m acl.sync <command> --health-port <port>`` in ``root``, ready when its
+    ``/readyz`` answers, always restarted; the one builder of every sync worker `strangler up` runs (the
+    demo's, a project's reverse relays and its forward sync)."""
+    return ProcessSpec(
+        name=name,
+        argv=(sys.executable, "-m", "acl.sync", command, "--health-port", str(port)),
+        env=dict(env),
+        cwd=root,
+        health_urls=(f"http://127.0.0.1:{port}/readyz",),
+        restart=RestartPolicy.ALWAYS,
+        port=port,
+        label=label,
+        startup_timeout=settings.startup_timeout,
+        stop_grace=settings.stop_grace,
+        setup=setup,
+    )
+
+
 def _spec(
     settings: StackSettings,
     root: Path,
@@ -72,28 +102,17 @@ def _spec(
     offset: int,
     name: str | None = None,
     extra_env: Mapping[str, str] | None = None,
-    **extra: object,
+    setup: tuple[SetupStep, ...] = (),
 ) -> ProcessSpec:
-    port = health_base(settings, environ) + offset
     env = {
         "STRANGLER_HOME": str(settings.home),
         "STRANGLER_LEGACY_URL": settings.resolved_legacy_url,
         "LEGACYSHOP_DATA_DIR": str(settings.home / "legacy"),
         **(extra_env or {}),
     }
-    return ProcessSpec(
-        name=name or f"sync-{command}",
-        argv=(sys.executable, "-m", "acl.sync", command, "--health-port", str(port)),
-        env=env,
-        cwd=root,
-        health_urls=(f"http://127.0.0.1:{port}/readyz",),
-        restart=RestartPolicy.ALWAYS,
-        port=port,
-        label=f"sync {command} (health)",
-        startup_timeout=settings.startup_timeout,
-        stop_grace=settings.stop_grace,
-        **extra,  # type: ignore[arg-type]
-    )
+    port = health_base(settings, environ) + offset
+    label = f"sync {command} (health)"
+    return sync_spec(name or f"sync-{command}", command, port, env, settings, root, label=label, setup=setup)
 
 
 def sync_relay_spec(settings: StackSettings, root: Path, environ: Mapping[str, str]) -> ProcessSpec:
