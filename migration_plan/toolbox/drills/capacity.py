@@ -74,12 +74,12 @@ class LoadRate:
         return f"{self.rate:.1f} req/s ({self.fraction:.0%} of the measured capacity)"
 
 
-def pace_rows(pace: LoadRate | None) -> list[str]:
-    """A drill report's table rows: the route's capacity measured at the start, and the load's rate."""
+def pace_rows(pace: LoadRate | None) -> list[tuple[str, str]]:
+    """A drill report's figures: the route's capacity measured at the start, and the load's rate."""
     capacity = pace.capacity.describe() if pace is not None and pace.capacity is not None else "not measured"
     return [
-        f"| measured capacity of the route (at the start of the drill) | {capacity} |",
-        f"| load rate | {pace.describe() if pace is not None else '-'} |",
+        ("measured capacity of the route (at the start of the drill)", capacity),
+        ("load rate", pace.describe() if pace is not None else "-"),
     ]
 
 

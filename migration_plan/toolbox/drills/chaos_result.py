@@ -10,6 +10,7 @@ from pathlib import Path
 
 from migration_plan.toolbox.drills.capacity import LoadRate, pace_figures, pace_rows
 from migration_plan.toolbox.drills.report import timeline_lines
+from migration_plan.toolbox.drills.tables import figure_table
 
 __all__ = ["ChaosResult", "write_chaos_report"]
 
@@ -76,18 +77,20 @@ def write_chaos_report(result: ChaosResult, reports: Path) -> Path:
         "",
         f"Faults for {result.duration_s:g} s under writes through the front door.",
         "",
-        "| figure | value |",
-        "| --- | --- |",
-        *pace_rows(result.pace),
-        f"| acknowledged writes | {result.acknowledged} |",
-        f"| writes of unknown outcome | {result.unknown} |",
-        f"| refused writes (nothing applied) | {result.refused} |",
-        f"| writes not sent (client still waiting) | {result.not_sent} |",
-        f"| lost writes (units) | {result.lost_writes} |",
-        f"| duplicated (units) | {result.duplicated} |",
-        f"| new sync conflicts | {result.conflicts} |",
-        f"| faults applied (of which overlapping another) | {result.faults} ({result.overlaps}) |",
-        f"| run time, load start to the check (s) | {result.run_s:.0f} |",
+        *figure_table(
+            [
+                *pace_rows(result.pace),
+                ("acknowledged writes", str(result.acknowledged)),
+                ("writes of unknown outcome", str(result.unknown)),
+                ("refused writes (nothing applied)", str(result.refused)),
+                ("writes not sent (client still waiting)", str(result.not_sent)),
+                ("lost writes (units)", str(result.lost_writes)),
+                ("duplicated (units)", str(result.duplicated)),
+                ("new sync conflicts", str(result.conflicts)),
+                ("faults applied (of which overlapping another)", f"{result.faults} ({result.overlaps})"),
+                ("run time, load start to the check (s)", f"{result.run_s:.0f}"),
+            ]
+        ),
         "",
         "## Writes by outcome",
         "",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from migration_plan.toolbox.drills.capacity import LoadRate, pace_figures, pace_rows
 from migration_plan.toolbox.drills.report import timeline_lines
+from migration_plan.toolbox.drills.tables import figure_table
 
 __all__ = ["NAME", "CrashResult", "write_crash_report"]
 
@@ -83,19 +84,24 @@ def write_crash_report(result: CrashResult, reports: Path) -> Path:
         "while the service is killed (kill -9) and restarted; then the drill's recovery worker runs with "
         f"`--older-than {result.older_than_s:g}` (seconds).",
         "",
-        "| figure | value |",
-        "| --- | --- |",
-        *pace_rows(result.pace),
-        f"| acknowledged checkouts (orders) | {result.acknowledged} |",
-        f"| of which after the restart | {result.acknowledged_after_restart} |",
-        f"| refused checkouts | {result.refused} |",
-        f"| unknown outcome after the retry under their key | {result.unknown} (retried {result.retried}) |",
-        f"| acknowledged orders missing on a side | {result.lost_writes} |",
-        f"| oversold units | {result.oversold} |",
-        f"| units held without an acknowledged order | {result.held} |",
-        f"| checkouts unfinished after recovery | {result.unfinished} |",
-        f"| compensated checkouts still holding stock | {result.unreleased} |",
-        f"| kill -> nothing pending | {recovered} |",
+        *figure_table(
+            [
+                *pace_rows(result.pace),
+                ("acknowledged checkouts (orders)", str(result.acknowledged)),
+                ("of which after the restart", str(result.acknowledged_after_restart)),
+                ("refused checkouts", str(result.refused)),
+                (
+                    "unknown outcome after the retry under their key",
+                    f"{result.unknown} (retried {result.retried})",
+                ),
+                ("acknowledged orders missing on a side", str(result.lost_writes)),
+                ("oversold units", str(result.oversold)),
+                ("units held without an acknowledged order", str(result.held)),
+                ("checkouts unfinished after recovery", str(result.unfinished)),
+                ("compensated checkouts still holding stock", str(result.unreleased)),
+                ("kill -> nothing pending", recovered),
+            ]
+        ),
         "",
         "## Refusals",
         "",

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+from migration_plan.toolbox.drills.capacity import pace_rows
 from migration_plan.toolbox.drills.result import DrillResult
 from migration_plan.toolbox.drills.series import per_second
 from migration_plan.toolbox.drills.svg import Marker, Panel, line_chart
+from migration_plan.toolbox.drills.tables import Figure, figure_table
 
 __all__ = ["chart", "timeline_lines", "write_index", "write_report"]
 
@@ -48,7 +50,7 @@ def chart(result: DrillResult) -> str:
     return line_chart(panels, markers, (min(seconds), max(seconds) + 1))
 
 
-def _figures(result: DrillResult) -> list[tuple[str, str]]:
+def _figures(result: DrillResult) -> list[Figure]:
     def seconds(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.2f} s"
 
@@ -61,11 +63,7 @@ def _figures(result: DrillResult) -> list[tuple[str, str]]:
             "manual: action -> last request served by the old side)",
             seconds(result.rollback_s),
         ),
-        (
-            "measured capacity of the route (at the start of the drill)",
-            result.pace.capacity.describe() if result.pace and result.pace.capacity else "not measured",
-        ),
-        ("load rate", result.pace.describe() if result.pace else "-"),
+        *pace_rows(result.pace),
         ("failed requests", str(result.failed_requests)),
         ("requests not sent (every connection busy)", str(result.not_sent)),
         ("acknowledged writes", str(result.writes_acknowledged)),
@@ -83,8 +81,7 @@ def _markdown(result: DrillResult, svg_name: str) -> str:
         lines.append(f"**{'Skipped' if result.skipped else 'Error'}:** {result.skipped or result.error}")
         lines += ["", *(f"- {note}" for note in result.notes)]
         return "\n".join(lines) + "\n"
-    lines += ["| figure | value |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in _figures(result)]
+    lines += figure_table(_figures(result))
     lines += ["", "## Targets", ""]
     lines += [f"- {'met' if c.met else '**missed**'}: {c.name} ({c.detail})" for c in result.targets()]
     lines += ["", "## Failed requests by cause", ""]
