@@ -1,18 +1,17 @@
-"""Load for the soak: a closed-loop capacity probe, then paced (open-loop) traffic at a fixed rate."""
+"""Load for the soak: a closed-loop capacity probe, then paced (open-loop) traffic at a fixed rate, both
+cycling through the soak's paths (:func:`~migration_plan.toolbox.soak.traffic.soak_paths`)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 
 __all__ = ["LoadCounts", "measure_capacity", "paced_load"]
-
-PATHS = ("/api/products", "/api/products/7", "/", "/about")
-"""Half the requests hit the flipping route, half stay on the legacy."""
 
 
 @dataclass
@@ -49,7 +48,7 @@ async def _one(session: aiohttp.ClientSession, url: str, counts: LoadCounts) -> 
         counts.record_failure(type(exc).__name__)
 
 
-async def measure_capacity(base_url: str, *, seconds: float, concurrency: int) -> float:
+async def measure_capacity(base_url: str, paths: Sequence[str], *, seconds: float, concurrency: int) -> float:
     """Requests per second the proxy completes with ``concurrency`` clients that never wait."""
     counts = LoadCounts()
     async with _session(concurrency) as session:
@@ -58,7 +57,7 @@ async def measure_capacity(base_url: str, *, seconds: float, concurrency: int) -
         async def client(index: int) -> None:
             n = index
             while time.monotonic() < deadline:
-                await _one(session, base_url + PATHS[n % len(PATHS)], counts)
+                await _one(session, base_url + paths[n % len(paths)], counts)
                 n += 1
 
         start = time.monotonic()
@@ -70,7 +69,7 @@ async def measure_capacity(base_url: str, *, seconds: float, concurrency: int) -
 
 
 async def paced_load(
-    base_url: str, *, rate: float, seconds: float, concurrency: int, counts: LoadCounts
+    base_url: str, paths: Sequence[str], *, rate: float, seconds: float, concurrency: int, counts: LoadCounts
 ) -> None:
     """Send ``rate`` requests per second for ``seconds``, each at its own slot in time."""
     interval = 1.0 / rate
@@ -91,6 +90,6 @@ async def paced_load(
                     await asyncio.sleep(delay)
                 elif delay < -1.0:
                     counts.late += 1
-                await _one(session, base_url + PATHS[slot % len(PATHS)], counts)
+                await _one(session, base_url + paths[slot % len(paths)], counts)
 
         await asyncio.gather(*(client() for _ in range(concurrency)))

@@ -1,5 +1,6 @@
 """Orchestration of one soak: upstreams, control plane and data plane as real processes, load, flips
-(published through the admin API), restarts."""
+(published through the admin API), restarts. The route, its upstream's name and the traffic are the
+project's ``[drills]`` (:mod:`.traffic`); the upstreams are small stand-ins answering every request."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from sqlalchemy import Engine, select
 
 from migration_plan.admin_client import AdminClient
 from migration_plan.ports import free_port
+from migration_plan.toolbox.drills.profile import DrillProfile
 from migration_plan.toolbox.soak import procfs
-from migration_plan.toolbox.soak.flips import UPSTREAM, SoakRoute
+from migration_plan.toolbox.soak.flips import SoakRoute
 from migration_plan.toolbox.soak.load import LoadCounts, measure_capacity, paced_load
+from migration_plan.toolbox.soak.traffic import soak_paths, soak_profile
 from strangler_proxy.store import make_engine
 from strangler_proxy.store.schema import dataplane_workers
 
@@ -44,6 +47,9 @@ class SoakOptions:
     concurrency: int = 32
     probe_s: float = 5.0
     home: Path | None = None
+    config: Path | None = None
+    """The project file whose ``[drills]`` the soak takes its route and traffic from (default: the nearest
+    ``strangler.toml``, or ``$STRANGLER_CONFIG``)."""
 
 
 @dataclass
@@ -151,8 +157,9 @@ def _settled_figures(pid: int, timeout: float = 10.0) -> tuple[int, int]:
 
 
 class _Rig:
-    def __init__(self, options: SoakOptions, home: Path) -> None:
+    def __init__(self, options: SoakOptions, home: Path, profile: DrillProfile) -> None:
         self.options = options
+        self.profile = profile
         self.home = home
         self.processes = _Processes(home / "logs")
         self.store_url = f"sqlite:///{home / 'store.sqlite3'}"
@@ -167,7 +174,7 @@ class _Rig:
 
     def start(self) -> None:
         urls = []
-        for name in ("legacy", "catalog"):
+        for name in ("legacy", self.profile.upstream):
             port = free_port()
             process = self.processes.start(
                 name,
@@ -216,14 +223,15 @@ class _Rig:
                 "STRANGLER_STORE_URL": self.store_url,
                 "STRANGLER_LEGACY_URL": self.legacy_url,
                 "STRANGLER_ADMIN_PORT": str(self.admin_port),
-                "STRANGLER_UPSTREAMS": f"{UPSTREAM}={self.new_url}",
+                "STRANGLER_UPSTREAMS": f"{self.profile.upstream}={self.new_url}",
                 "STRANGLER_GUARDS_ENABLED": "false",
             },
         )
         admin_url = f"http://127.0.0.1:{self.admin_port}"
         _wait_http(admin_url + "/readyz", lambda: process.poll() is None)
         self.admin = AdminClient.connect(admin_url, None, self.home)
-        self.route = SoakRoute(self.admin)
+        assert self.profile.match is not None  # soak_profile says so
+        self.route = SoakRoute(self.admin, self.profile.route, self.profile.match, self.profile.upstream)
 
     def close(self) -> None:
         if self.admin is not None:
@@ -265,7 +273,9 @@ async def _every(interval: float, stop: asyncio.Event, action: Callable[[], obje
         count += 1
 
 
-async def _soak(rig: _Rig, options: SoakOptions, rate: float, counts: LoadCounts) -> tuple[int, int]:
+async def _soak(
+    rig: _Rig, options: SoakOptions, paths: tuple[str, ...], rate: float, counts: LoadCounts
+) -> tuple[int, int]:
     stop = asyncio.Event()
     to_new = [True]
 
@@ -289,6 +299,7 @@ async def _soak(rig: _Rig, options: SoakOptions, rate: float, counts: LoadCounts
     try:
         await paced_load(
             f"http://127.0.0.1:{rig.port}",
+            paths,
             rate=rate,
             seconds=options.seconds,
             concurrency=options.concurrency,
@@ -300,16 +311,19 @@ async def _soak(rig: _Rig, options: SoakOptions, rate: float, counts: LoadCounts
 
 
 def run_soak(options: SoakOptions) -> SoakResult:
-    """Run one soak end to end; every process it starts is stopped before it returns."""
+    """Run one soak end to end; every process it starts is stopped before it returns.
+    ``SoakTrafficError`` (before anything starts) when the project file says nothing to soak."""
+    profile = soak_profile(options.config, os.environ)
+    paths = soak_paths(profile)
     with tempfile.TemporaryDirectory(prefix="strangler-soak-") as scratch:
         home = options.home or Path(scratch)
-        rig = _Rig(options, home)
+        rig = _Rig(options, home, profile)
         try:
             rig.start()
             assert rig.dataplane is not None
             base = f"http://127.0.0.1:{rig.port}"
             capacity = asyncio.run(
-                measure_capacity(base, seconds=options.probe_s, concurrency=options.concurrency)
+                measure_capacity(base, paths, seconds=options.probe_s, concurrency=options.concurrency)
             )
             rate = capacity * options.load_fraction
             logger.info(
@@ -318,7 +332,7 @@ def run_soak(options: SoakOptions) -> SoakResult:
             rss_before, fds_before = _settled_figures(rig.dataplane.pid)
             counts = LoadCounts()
             started = time.monotonic()
-            flips, restarts = asyncio.run(_soak(rig, options, rate, counts))
+            flips, restarts = asyncio.run(_soak(rig, options, paths, rate, counts))
             elapsed = time.monotonic() - started
             rss_after, fds_after = _settled_figures(rig.dataplane.pid)
             result = SoakResult(
