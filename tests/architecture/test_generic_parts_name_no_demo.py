@@ -34,9 +34,6 @@ GENERIC = [
 ]
 
 KNOWN: dict[str, str] = {
-    # The stack's settings still read the demo's old port variable, as an alias of STRANGLER_LEGACY_PORT.
-    "migration_plan/toolbox/supervisor/settings.py": "LEGACYSHOP_PORT, an alias of STRANGLER_LEGACY_PORT",
-    "migration_plan/toolbox/supervisor/sync_specs.py": "the demo's sync workers get LEGACYSHOP_DATA_DIR",
     # The sync engine still carries the demo's catalog and orders pipelines and settings.
     "acl/legacy_client.py": "LegacyShop's product API client (/api/products, its stock endpoint)",
     "acl/sync/__main__.py": "the catalog backfill names rejected rows by prd_id",

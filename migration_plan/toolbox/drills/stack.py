@@ -19,7 +19,6 @@ from migration_plan.project.loader import load_project
 from migration_plan.project.schema import ProjectFile
 from migration_plan.toolbox.supervisor.control import ControlError, send_command
 from migration_plan.toolbox.supervisor.reverse_specs import sync_health_port_count
-from migration_plan.toolbox.supervisor.settings import StackSettings
 from migration_plan.toolbox.supervisor.sync_specs import carried_directions
 
 __all__ = ["DRILL_STACK_ENV", "OwnStack", "StackAddresses", "StackError", "free_port", "free_port_range"]
@@ -99,7 +98,7 @@ class StackAddresses:
             return f"http://127.0.0.1:{port}"
 
         ports = project.ports
-        legacy = project.legacy.url or local(legacy_port_variables(), project.legacy.port)
+        legacy = project.legacy.url or local(legacy_port_variables(project), project.legacy.port)
         section = next((s for s in project.services if s.name == service), None)
         if section is None:
             raise StackError(f"strangler.toml has no service named {service!r}")
@@ -113,10 +112,10 @@ class StackAddresses:
         )
 
 
-def legacy_port_variables() -> tuple[str, ...]:
-    """Every variable `strangler up` reads the monolith's port from (STRANGLER_LEGACY_PORT, aliases)."""
-    alias: Any = StackSettings.model_fields["legacy_port"].validation_alias
-    return tuple(str(choice) for choice in getattr(alias, "choices", (alias,)))
+def legacy_port_variables(project: ProjectFile) -> tuple[str, ...]:
+    """Every variable `strangler up` reads the monolith's port from, in order: ``STRANGLER_LEGACY_PORT``,
+    then the project's ``[legacy] port_variables``."""
+    return ("STRANGLER_LEGACY_PORT", *project.legacy.port_variables)
 
 
 class OwnStack:

@@ -23,6 +23,7 @@ __all__ = [
     "project_legacy_spec",
     "project_process_specs",
     "project_service_specs",
+    "project_sync_env",
 ]
 
 
@@ -63,6 +64,14 @@ class _Fill:
 def fill_text(value: str, settings: StackSettings, project_dir: Path, where: str) -> str:
     """``value`` with ``{python}``, ``{home}`` and ``{root}`` filled in (``{port}``: none, empty)."""
     return _Fill(settings, project_dir, 0).text(value, where)
+
+
+def project_sync_env(project: ProjectFile, settings: StackSettings, project_dir: Path) -> dict[str, str]:
+    """``[sync] env``, its placeholders filled: variables of every sync worker."""
+    return {
+        name: fill_text(value, settings, project_dir, f"sync.env.{name}")
+        for name, value in project.sync.env.items()
+    }
 
 
 def _health(health: str, port: int, fill: _Fill, where: str) -> str:

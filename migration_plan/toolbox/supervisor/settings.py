@@ -31,10 +31,8 @@ class StackSettings(BaseSettings):
         default=8002, validation_alias=_env("STRANGLER_DATAPLANE_INTERNAL_PORT")
     )
     """The data plane's loopback-only port for its readiness, metrics and version endpoints."""
-    legacy_port: Port = Field(
-        default=8100, validation_alias=AliasChoices("STRANGLER_LEGACY_PORT", "LEGACYSHOP_PORT")
-    )
-    """The supervised monolith's port (``STRANGLER_LEGACY_PORT``; ``LEGACYSHOP_PORT`` is read too)."""
+    legacy_port: Port = Field(default=8100, validation_alias=_env("STRANGLER_LEGACY_PORT"))
+    """The supervised monolith's port (a project file may name more: ``[legacy] port_variables``)."""
     engine: Literal["dataplane", "haproxy"] = Field(
         default="dataplane", validation_alias=_env("STRANGLER_ENGINE")
     )

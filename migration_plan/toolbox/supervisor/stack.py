@@ -23,6 +23,7 @@ from migration_plan.toolbox.supervisor.project_specs import (
     project_legacy_spec,
     project_process_specs,
     project_service_specs,
+    project_sync_env,
 )
 from migration_plan.toolbox.supervisor.reverse_specs import (
     project_reverse_relays,
@@ -292,7 +293,8 @@ def _sync_workers(
             " strangler.toml (or set STRANGLER_LEGACY_INTERNAL_TOKEN)"
         )
     chosen.extend(forward)
-    return chosen
+    env = project_sync_env(project, settings, project_dir)  # [sync] env: what the toolkit sets wins
+    return [dataclasses.replace(spec, env={**env, **spec.env}) for spec in chosen]
 
 
 def _token_configured(environ: Mapping[str, str]) -> bool:

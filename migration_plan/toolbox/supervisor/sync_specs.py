@@ -107,7 +107,6 @@ def _spec(
     env = {
         "STRANGLER_HOME": str(settings.home),
         "STRANGLER_LEGACY_URL": settings.resolved_legacy_url,
-        "LEGACYSHOP_DATA_DIR": str(settings.home / "legacy"),
         **(extra_env or {}),
     }
     port = health_base(settings, environ) + offset
