@@ -106,7 +106,7 @@ drill: $(INSTALLED)
 # restart every minute; ends with "soak: seconds=... failed_requests=... rss_growth=... fd_growth=...".
 SOAK_S ?= 600
 soak: $(INSTALLED)
-	$(BIN)/python -m migration_plan.soak --seconds $(SOAK_S)
+	$(BIN)/python -m migration_plan.toolbox.soak --seconds $(SOAK_S)
 
 clean:
 	rm -rf $(VENV) $(DJANGO42_VENV) .pytest_cache .ruff_cache

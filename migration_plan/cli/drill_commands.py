@@ -24,7 +24,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from migration_plan.admin_client import AdminApiError, AdminClient
-from migration_plan.drills import (
+from migration_plan.home import find_home
+from migration_plan.plan.model import Plan, PlanError, load_plan
+from migration_plan.project import ProjectFile, ProjectFileError, load_project
+from migration_plan.project.context import current_project_file
+from migration_plan.project.drills_section import DrillCrashSection
+from migration_plan.toolbox.drills import (
     SCENARIOS,
     ChaosOptions,
     ChaosResult,
@@ -38,20 +43,15 @@ from migration_plan.drills import (
     run_scenarios,
     write_chaos_report,
 )
-from migration_plan.drills.chaos_config import chaos_options as chaos_options_of
-from migration_plan.drills.orders_crash import NAME as CRASH
-from migration_plan.drills.orders_crash import (
+from migration_plan.toolbox.drills.chaos_config import chaos_options as chaos_options_of
+from migration_plan.toolbox.drills.orders_crash import NAME as CRASH
+from migration_plan.toolbox.drills.orders_crash import (
     CrashOptions,
     CrashResult,
     run_orders_crash,
     write_crash_report,
 )
-from migration_plan.drills.profile import DrillProfile, DrillProfileError, drill_profile, match_json
-from migration_plan.home import find_home
-from migration_plan.plan.model import Plan, PlanError, load_plan
-from migration_plan.project import ProjectFile, ProjectFileError, load_project
-from migration_plan.project.context import current_project_file
-from migration_plan.project.drills_section import DrillCrashSection
+from migration_plan.toolbox.drills.profile import DrillProfile, DrillProfileError, drill_profile, match_json
 
 __all__ = ["register"]
 

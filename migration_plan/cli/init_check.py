@@ -49,10 +49,10 @@ def _get(url: str) -> tuple[int | None, str]:
 
 
 async def _run(directory: Path, text: str, home: Path, timeout: float) -> CheckResult:
-    from migration_plan.supervisor.output import LogSink
-    from migration_plan.supervisor.settings import StackSettings
-    from migration_plan.supervisor.stack import build_stack
-    from migration_plan.supervisor.supervisor import Supervisor
+    from migration_plan.toolbox.supervisor.output import LogSink
+    from migration_plan.toolbox.supervisor.settings import StackSettings
+    from migration_plan.toolbox.supervisor.stack import build_stack
+    from migration_plan.toolbox.supervisor.supervisor import Supervisor
 
     project = parse_project(text)
     if project.legacy.command is None:

@@ -112,8 +112,8 @@ def _print_unmatched_note(inventory: Inventory, console: Console) -> None:
 
 def _run_urls_json(home: Path | None) -> list[UrlPattern]:
     """The monolith's routes from its ``urls_json`` command, run as strangler.toml says."""
-    from migration_plan.supervisor.project_specs import legacy_manage_command
-    from migration_plan.supervisor.settings import StackSettings
+    from migration_plan.toolbox.supervisor.project_specs import legacy_manage_command
+    from migration_plan.toolbox.supervisor.settings import StackSettings
 
     project = current_project()
     if project is None:

@@ -17,8 +17,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from migration_plan.load import LoadError, LoadOptions, LoadSummary, run_load
-from migration_plan.load import Progress as LoadProgress
+from migration_plan.toolbox.load import LoadError, LoadOptions, LoadSummary, run_load
+from migration_plan.toolbox.load import Progress as LoadProgress
 
 __all__ = ["print_summary", "register"]
 

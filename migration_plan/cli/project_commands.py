@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from migration_plan.project import ProjectFileError, find_project_file, load_project
-from migration_plan.supervisor.procfile import ProcfileError
+from migration_plan.toolbox.supervisor.procfile import ProcfileError
 
 __all__ = ["register"]
 

@@ -20,15 +20,15 @@ from migration_plan.home import find_home
 from migration_plan.project import ProjectFile, ProjectFileError
 from migration_plan.project.context import current_project
 from migration_plan.project.overrides import settings_values
-from migration_plan.supervisor.control import (
+from migration_plan.toolbox.supervisor.control import (
     ControlError,
     ControlSocketError,
     NoSupervisorError,
     SupervisorAlreadyRunning,
     send_command,
 )
-from migration_plan.supervisor.render import print_ready, ps_table
-from migration_plan.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.render import print_ready, ps_table
+from migration_plan.toolbox.supervisor.settings import StackSettings
 from strangler_proxy.secrets import SecretError, keep_private
 
 __all__ = ["register"]
@@ -103,10 +103,10 @@ def up(
 ) -> None:
     """Start the whole stack on 127.0.0.1 and keep it running until Ctrl-C."""
     # Imported here: `strangler ps` and friends should not pay for aiohttp's import.
-    from migration_plan.supervisor.output import LogSink
-    from migration_plan.supervisor.procfile import ProcfileError, load_procfile
-    from migration_plan.supervisor.stack import Stack, build_stack
-    from migration_plan.supervisor.supervisor import Supervisor, run_supervisor
+    from migration_plan.toolbox.supervisor.output import LogSink
+    from migration_plan.toolbox.supervisor.procfile import ProcfileError, load_procfile
+    from migration_plan.toolbox.supervisor.stack import Stack, build_stack
+    from migration_plan.toolbox.supervisor.supervisor import Supervisor, run_supervisor
 
     run_started = time.time()
     project = None if procfile is not None else _project(config)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from migration_plan.load import LoadError, LoadOptions, run_load
 from migration_plan.plan.gates import GateSourceError
 from migration_plan.plan.model import LoadGate
+from migration_plan.toolbox.load import LoadError, LoadOptions, run_load
 
 __all__ = ["DEFAULT_LAG_COMMAND", "load_gate_runner", "sync_lag_from_command"]
 

@@ -30,7 +30,7 @@ def current_project_file(
     config: Path | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Path | None:
     """The file :func:`current_project` reads, None when there is none."""
-    from migration_plan.supervisor.stack import project_root
+    from migration_plan.toolbox.supervisor.stack import project_root
 
     path = find_project_file(config, environ=environ)
     if path is None:

@@ -9,8 +9,8 @@ import shlex
 from pathlib import Path
 
 from migration_plan.project.loader import parse_project
-from migration_plan.supervisor.procfile import load_procfile
-from migration_plan.supervisor.spec import ProcessSpec
+from migration_plan.toolbox.supervisor.procfile import load_procfile
+from migration_plan.toolbox.supervisor.spec import ProcessSpec
 
 __all__ = ["procfile_to_project"]
 

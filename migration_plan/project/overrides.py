@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from migration_plan.project.schema import ProjectFile
-from migration_plan.supervisor.settings import StackSettings
 
 __all__ = ["settings_values"]
 
 
 def settings_values(project: ProjectFile, project_dir: Path, environ: Mapping[str, str]) -> dict[str, Any]:
     """``StackSettings`` keyword values (by their environment names) that the file gives and the
-    environment does not; pass them to ``StackSettings(**values)``."""
+    environment does not; pass them to ``StackSettings(**values)``. The monolith's port is
+    ``STRANGLER_LEGACY_PORT``, else the first of ``[legacy] port_variables`` set, else ``[legacy] port``."""
     values: dict[str, Any] = {
         "STRANGLER_DATAPLANE_PORT": project.ports.dataplane,
         "STRANGLER_ADMIN_PORT": project.ports.admin,
@@ -28,18 +28,8 @@ def settings_values(project: ProjectFile, project_dir: Path, environ: Mapping[st
     if project.legacy.url:
         values["STRANGLER_LEGACY_URL"] = project.legacy.url
     else:
-        values["STRANGLER_LEGACY_PORT"] = project.legacy.port
+        named = [environ[name] for name in project.legacy.port_variables if name in environ]
+        values["STRANGLER_LEGACY_PORT"] = named[0] if named else project.legacy.port
     if project.engine:
         values["STRANGLER_ENGINE"] = project.engine
-    aliases = {"STRANGLER_LEGACY_PORT": _names("legacy_port")}
-    return {
-        name: value
-        for name, value in values.items()
-        if not any(alias in environ for alias in aliases.get(name, (name,)))
-    }
-
-
-def _names(field: str) -> tuple[str, ...]:
-    """Every environment variable ``StackSettings`` reads ``field`` from (its alias choices)."""
-    alias: Any = StackSettings.model_fields[field].validation_alias
-    return tuple(str(choice) for choice in getattr(alias, "choices", (alias,)))
+    return {name: value for name, value in values.items() if name not in environ}

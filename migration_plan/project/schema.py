@@ -94,6 +94,9 @@ class LegacySection(_Section):
     url: str | None = None
     cwd: str = "."
     port: Port = 8100
+    port_variables: list[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]] = Field(default_factory=list)
+    """Environment variables that also set ``port`` (after ``STRANGLER_LEGACY_PORT``, in this order): the
+    name the monolith's own settings read, say."""
     health: str = "/readyz"
     env: dict[str, str] = Field(default_factory=dict)
     setup: list[SetupSection] = Field(default_factory=list)
@@ -194,6 +197,10 @@ class SyncSection(_Section):
     """Upstream -> the reverse-sync direction carrying its writes (``reverse`` or ``reverse:<name>``).
     `strangler up` runs a reverse relay (``sync-reverse-<service>``) for each ``reverse:<origin>`` of a
     service that no worker of ``workers`` carries: the service's ``service_outbox`` -> the monolith."""
+
+    env: dict[str, str] = Field(default_factory=dict)
+    """Variables every sync worker `strangler up` runs gets (placeholders ``{home}``, ``{root}``,
+    ``{python}`` filled); what the toolkit sets itself (``STRANGLER_*``) wins."""
 
     forward: list[str] = Field(default_factory=list)
     """The upstreams (``[[services]]`` by upstream name) that receive the monolith's outbox events: `strangler

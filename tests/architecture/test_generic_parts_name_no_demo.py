@@ -34,13 +34,6 @@ GENERIC = [
 ]
 
 KNOWN: dict[str, str] = {
-    # The stack's settings still read the demo's old port variable, as an alias of STRANGLER_LEGACY_PORT.
-    "migration_plan/supervisor/settings.py": "LEGACYSHOP_PORT, an alias of STRANGLER_LEGACY_PORT",
-    "migration_plan/supervisor/sync_specs.py": "the demo's sync workers get LEGACYSHOP_DATA_DIR",
-    # Drills read their route, service, load, write probe and own stack from strangler.toml ([drills]);
-    # the soak is still the demo's.
-    "migration_plan/soak/load.py": "soak traffic on /api/products",
-    "migration_plan/soak/flips.py": "the soak's rule on /api/products",
     # The sync engine still carries the demo's catalog and orders pipelines and settings.
     "acl/legacy_client.py": "LegacyShop's product API client (/api/products, its stock endpoint)",
     "acl/sync/__main__.py": "the catalog backfill names rejected rows by prd_id",

@@ -21,7 +21,7 @@ from itertools import count
 from pathlib import Path
 
 from migration_plan.ports import free_port_range
-from migration_plan.supervisor.sync_specs import HEALTH_PORTS
+from migration_plan.toolbox.supervisor.sync_specs import HEALTH_PORTS
 from strangler_proxy.routes.canary import BUCKET_COOKIE, bucket_of
 from tests.integration.supervisor.harness import StranglerUp, get, wait_until
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from migration_plan.ports import free_port_range
-from migration_plan.supervisor.sync_specs import HEALTH_PORTS
+from migration_plan.toolbox.supervisor.sync_specs import HEALTH_PORTS
 from tests.e2e.adopt_writes import APPLIER
 from tests.e2e.test_adopt_walkthrough import STRANGLER_SETTINGS, _site
 from tests.integration.supervisor.harness import StranglerUp, get, wait_until

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.drills.stack import free_port_range
-from migration_plan.supervisor.sync_specs import HEALTH_PORTS
+from migration_plan.toolbox.drills.stack import free_port_range
+from migration_plan.toolbox.supervisor.sync_specs import HEALTH_PORTS
 from tests.e2e.test_stack_up import STACK_VARIABLES
 from tests.integration.supervisor.harness import StranglerUp, get
 from tests.support.net import free_port

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.drills import OwnStack
+from migration_plan.toolbox.drills import OwnStack
 from tests.support.processes import ROOT, VENV_BIN
 
 pytestmark = [pytest.mark.integration, pytest.mark.load, pytest.mark.xdist_group("walkthrough")]

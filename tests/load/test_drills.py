@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from migration_plan.admin_client import AdminClient
-from migration_plan.drills import (
+from migration_plan.project import load_project
+from migration_plan.toolbox.drills import (
     SCENARIOS,
     DrillControl,
     DrillOptions,
@@ -23,11 +24,10 @@ from migration_plan.drills import (
     run_chaos,
     run_scenarios,
 )
-from migration_plan.drills.chaos_config import chaos_options
-from migration_plan.drills.chaos_plan import overlapping, plan_faults
-from migration_plan.drills.orders_crash import CrashOptions, run_orders_crash, write_crash_report
-from migration_plan.drills.profile import drill_profile, match_json
-from migration_plan.project import load_project
+from migration_plan.toolbox.drills.chaos_config import chaos_options
+from migration_plan.toolbox.drills.chaos_plan import overlapping, plan_faults
+from migration_plan.toolbox.drills.orders_crash import CrashOptions, run_orders_crash, write_crash_report
+from migration_plan.toolbox.drills.profile import drill_profile, match_json
 from tests.support.processes import ROOT
 
 pytestmark = [pytest.mark.load, pytest.mark.integration, pytest.mark.xdist_group("drills")]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.supervisor.output import LogSink, ProcessLog
+from migration_plan.toolbox.supervisor.output import LogSink, ProcessLog
 from strangler_proxy.dataplane.shadow import ResponseSnapshot, compare_responses
 from strangler_proxy.routes import LEGACY, RouteTable, ShadowSettings, Upstream, table_problems
 from tests.integration.controlplane.conftest import start_control_plane

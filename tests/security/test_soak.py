@@ -22,7 +22,7 @@ LINE = re.compile(
 
 def test_sixty_second_soak_under_flips_and_restarts() -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "migration_plan.soak", "--seconds", "60"],
+        [sys.executable, "-m", "migration_plan.toolbox.soak", "--seconds", "60"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.spec import ProcessSpec
-from migration_plan.supervisor.stack import build_stack
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.spec import ProcessSpec
+from migration_plan.toolbox.supervisor.stack import build_stack
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.integration

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.supervisor.backoff import Backoff
-from migration_plan.supervisor.output import LogSink
-from migration_plan.supervisor.spec import ProcessSpec, RestartPolicy, SetupStep
-from migration_plan.supervisor.supervisor import Supervisor
+from migration_plan.toolbox.supervisor.backoff import Backoff
+from migration_plan.toolbox.supervisor.output import LogSink
+from migration_plan.toolbox.supervisor.spec import ProcessSpec, RestartPolicy, SetupStep
+from migration_plan.toolbox.supervisor.supervisor import Supervisor
 from tests.integration.supervisor.harness import alive, get, write_fake_server
 from tests.support.net import free_port
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from migration_plan.supervisor.backoff import Backoff, BackoffState
+from migration_plan.toolbox.supervisor.backoff import Backoff, BackoffState
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from migration_plan.supervisor.control import (
+from migration_plan.toolbox.supervisor.control import (
     ControlError,
     ControlServer,
     ControlSocketError,

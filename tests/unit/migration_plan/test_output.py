@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from migration_plan.supervisor.output import LogSink, ProcessLog
+from migration_plan.toolbox.supervisor.output import LogSink, ProcessLog
 
 pytestmark = pytest.mark.unit
 

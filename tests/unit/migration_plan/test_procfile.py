@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.supervisor.backoff import Backoff
-from migration_plan.supervisor.procfile import ProcfileError, load_procfile
-from migration_plan.supervisor.spec import RestartPolicy, start_stages
+from migration_plan.toolbox.supervisor.backoff import Backoff
+from migration_plan.toolbox.supervisor.procfile import ProcfileError, load_procfile
+from migration_plan.toolbox.supervisor.spec import RestartPolicy, start_stages
 
 pytestmark = pytest.mark.unit
 

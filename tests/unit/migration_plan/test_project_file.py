@@ -11,8 +11,8 @@ import pytest
 from migration_plan.project import ProjectFileError, load_project, parse_project
 from migration_plan.project.convert import procfile_to_project
 from migration_plan.project.overrides import settings_values
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.stack import build_stack
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.stack import build_stack
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
@@ -178,6 +178,27 @@ def test_the_repository_s_file_runs_the_demo_stack_as_before(clean_env: dict[str
     assert recover.env["ORDERS_PORT"] == "8202" and recover.health_urls == () and recover.port is None
     # Without a project, a checkout's own file is the one read.
     assert [spec.name for spec in build_stack(settings, root=ROOT, environ=clean_env).specs] == list(specs)
+
+
+def test_the_demo_s_port_variable_and_sync_folder_come_from_the_repository_s_file(
+    clean_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+):
+    """LegacyShop's LEGACYSHOP_PORT and LEGACYSHOP_DATA_DIR are named in its strangler.toml, not in the
+    toolkit: [legacy] port_variables and [sync] env."""
+    project = load_project(ROOT / "strangler.toml")
+    settings = StackSettings(**settings_values(project, ROOT, {**clean_env, "LEGACYSHOP_PORT": "18100"}))
+    assert settings.legacy_port == 18100
+    monkeypatch.setenv("STRANGLER_LEGACY_PORT", "18200")
+    environ = {**clean_env, "LEGACYSHOP_PORT": "18100", "STRANGLER_LEGACY_PORT": "18200"}
+    assert StackSettings(**settings_values(project, ROOT, environ)).legacy_port == 18200  # it wins
+    assert StackSettings().legacy_port == 18200
+    monkeypatch.delenv("STRANGLER_LEGACY_PORT")
+    monkeypatch.setenv("LEGACYSHOP_PORT", "18100")
+    assert StackSettings().legacy_port == 8100, "the toolkit's settings read no demo variable"
+    stack = build_stack(settings, root=ROOT, environ=clean_env, project=project, project_dir=ROOT)
+    workers = [spec for spec in stack.specs if spec.name.startswith("sync-")]
+    assert len(workers) == 5
+    assert {spec.env["LEGACYSHOP_DATA_DIR"] for spec in workers} == {str(settings.home / "legacy")}
 
 
 def test_a_service_s_processes_run_next_to_it_with_its_environment(clean_env: dict[str, str], tmp_path: Path):

@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 
 from migration_plan.project.loader import ProjectFileError, parse_project
-from migration_plan.supervisor.internal_token import provision_internal_token
-from migration_plan.supervisor.reverse_specs import (
+from migration_plan.toolbox.supervisor.internal_token import provision_internal_token
+from migration_plan.toolbox.supervisor.reverse_specs import (
     project_reverse_relays,
     service_database_url,
     sync_health_port_count,
     sync_outboxes,
 )
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.spec import ProcessSpec
-from migration_plan.supervisor.stack import build_stack
-from migration_plan.supervisor.sync_specs import HEALTH_PORTS, carried_directions
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.spec import ProcessSpec
+from migration_plan.toolbox.supervisor.stack import build_stack
+from migration_plan.toolbox.supervisor.sync_specs import HEALTH_PORTS, carried_directions
 from strangler_proxy.secrets import SecretError
 from tests.support.processes import ROOT
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from migration_plan.supervisor.render import urls_table
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.stack import build_stack
+from migration_plan.toolbox.supervisor.render import urls_table
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.stack import build_stack
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit

@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from migration_plan.supervisor.render import admin_password_notice, format_uptime, ps_table, urls_table
-from migration_plan.supervisor.spec import ProcessSpec
+from migration_plan.toolbox.supervisor.render import (
+    admin_password_notice,
+    format_uptime,
+    ps_table,
+    urls_table,
+)
+from migration_plan.toolbox.supervisor.spec import ProcessSpec
 
 pytestmark = pytest.mark.unit
 

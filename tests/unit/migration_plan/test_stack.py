@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.spec import ProcessSpec, start_stages
-from migration_plan.supervisor.stack import build_stack
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.spec import ProcessSpec, start_stages
+from migration_plan.toolbox.supervisor.stack import build_stack
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
@@ -146,7 +146,7 @@ def test_a_service_with_its_own_gunicorn_settings_is_run_with_them(
 
 def test_ports_come_from_the_environment(repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("STRANGLER_HOME", str(tmp_path))
-    monkeypatch.setenv("LEGACYSHOP_PORT", "18100")
+    monkeypatch.setenv("STRANGLER_LEGACY_PORT", "18100")
     monkeypatch.setenv("STRANGLER_ADMIN_PORT", "18001")
     monkeypatch.setenv("STRANGLER_DATAPLANE_PORT", "18000")
     specs = by_name(build_stack(StackSettings(), root=repo, environ={}).specs)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.load import LoadError, LoadOptions, LoadSummary, locust_command, read_stats_csv
-from migration_plan.load.summary import read_failures_csv
+from migration_plan.toolbox.load import LoadError, LoadOptions, LoadSummary, locust_command, read_stats_csv
+from migration_plan.toolbox.load.summary import read_failures_csv
 
 pytestmark = pytest.mark.unit
 
@@ -96,7 +96,7 @@ def test_options_are_validated(kwargs, message) -> None:
 
 
 def test_the_shop_locustfile_is_found_from_any_directory(tmp_path: Path) -> None:
-    from migration_plan.load.runner import resolve_locustfile
+    from migration_plan.toolbox.load.runner import resolve_locustfile
 
     found = resolve_locustfile(Path("loadtests/shop.py"), tmp_path)
     assert found.is_file() and found.name == "shop.py"

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from migration_plan.cli import sync_commands
 from migration_plan.cli.main import app
-from migration_plan.supervisor.settings import StackSettings
-from migration_plan.supervisor.spec import validate_specs
-from migration_plan.supervisor.sync_specs import HEALTH_PORTS, sync_worker_specs
+from migration_plan.toolbox.supervisor.settings import StackSettings
+from migration_plan.toolbox.supervisor.spec import validate_specs
+from migration_plan.toolbox.supervisor.sync_specs import HEALTH_PORTS, sync_worker_specs
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
@@ -90,5 +90,7 @@ def test_supervisor_specs_for_the_sync_workers(tmp_path: Path) -> None:
     assert consumer.setup[0].once_marker == tmp_path / "sync" / ".catalog-backfilled"
     assert all(spec.env["STRANGLER_HOME"] == str(tmp_path) and spec.cwd == ROOT for spec in specs)
     assert sync_worker_specs(settings, tmp_path) == []  # a tree without the sync code runs none
-    beside = sync_worker_specs(StackSettings(STRANGLER_HOME=str(tmp_path), LEGACYSHOP_PORT="9100"), ROOT, {})
+    beside = sync_worker_specs(
+        StackSettings(STRANGLER_HOME=str(tmp_path), STRANGLER_LEGACY_PORT="9100"), ROOT, {}
+    )
     assert [spec.port for spec in beside] == [9301, 9302, 9303, 9304, 9305]

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from migration_plan.drills.capacity import Capacity, load_rate
-from migration_plan.drills.chaos import ChaosResult, plan_faults, write_chaos_report
-from migration_plan.drills.chaos_load import DeltaLedger, _judge
-from migration_plan.drills.chaos_plan import (
+from migration_plan.toolbox.drills.capacity import Capacity, load_rate
+from migration_plan.toolbox.drills.chaos import ChaosResult, plan_faults, write_chaos_report
+from migration_plan.toolbox.drills.chaos_load import DeltaLedger, _judge
+from migration_plan.toolbox.drills.chaos_plan import (
     DEFAULT_TARGETS,
     FAULT_KINDS,
     MAX_DOWN_S,
@@ -22,8 +22,8 @@ from migration_plan.drills.chaos_plan import (
     fault_steps,
     overlapping,
 )
-from migration_plan.drills.load import WriteLedger
-from migration_plan.drills.writes import WriteCheck
+from migration_plan.toolbox.drills.load import WriteLedger
+from migration_plan.toolbox.drills.writes import WriteCheck
 
 pytestmark = pytest.mark.unit
 

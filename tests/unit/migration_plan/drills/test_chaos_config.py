@@ -10,11 +10,11 @@ import json
 import httpx2
 import pytest
 
-from migration_plan.drills.chaos_config import chaos_options, write_rule_match
-from migration_plan.drills.chaos_load import ChaosLoad, ChaosLoadSettings
-from migration_plan.drills.profile import DrillProfileError, drill_profile
 from migration_plan.project import ProjectFileError, load_project
 from migration_plan.project.loader import parse_project
+from migration_plan.toolbox.drills.chaos_config import chaos_options, write_rule_match
+from migration_plan.toolbox.drills.chaos_load import ChaosLoad, ChaosLoadSettings
+from migration_plan.toolbox.drills.profile import DrillProfileError, drill_profile
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit

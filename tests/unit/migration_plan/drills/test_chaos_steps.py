@@ -11,12 +11,12 @@ from typing import Any, cast
 import pytest
 
 from migration_plan.admin_client import AdminClient
-from migration_plan.drills.chaos_plan import Step
-from migration_plan.drills.chaos_result import ChaosResult
-from migration_plan.drills.chaos_run import ChaosOptions, ChaosRun
-from migration_plan.drills.control import DrillControl
-from migration_plan.drills.profile import WriteProbe
-from migration_plan.drills.stack import StackAddresses
+from migration_plan.toolbox.drills.chaos_plan import Step
+from migration_plan.toolbox.drills.chaos_result import ChaosResult
+from migration_plan.toolbox.drills.chaos_run import ChaosOptions, ChaosRun
+from migration_plan.toolbox.drills.control import DrillControl
+from migration_plan.toolbox.drills.profile import WriteProbe
+from migration_plan.toolbox.drills.stack import StackAddresses
 
 pytestmark = pytest.mark.unit
 

@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from migration_plan.drills.capacity import Capacity, drill_pace, load_rate, measure_capacity
-from migration_plan.drills.profile import DrillProfile, Read
-from migration_plan.drills.report import _figures
-from migration_plan.drills.result import DrillResult
+from migration_plan.toolbox.drills.capacity import Capacity, drill_pace, load_rate, measure_capacity
+from migration_plan.toolbox.drills.profile import DrillProfile, Read
+from migration_plan.toolbox.drills.report import _figures
+from migration_plan.toolbox.drills.result import DrillResult
 
 pytestmark = pytest.mark.unit
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from migration_plan.admin_client import AdminApiError
-from migration_plan.drills import runner
-from migration_plan.drills.control import DrillControl
-from migration_plan.drills.profile import DrillProfile, Read, WriteProbe
-from migration_plan.drills.scenarios import describe_fault
-from migration_plan.drills.writes import read_counts, revert_writes
+from migration_plan.toolbox.drills import runner
+from migration_plan.toolbox.drills.control import DrillControl
+from migration_plan.toolbox.drills.profile import DrillProfile, Read, WriteProbe
+from migration_plan.toolbox.drills.scenarios import describe_fault
+from migration_plan.toolbox.drills.writes import read_counts, revert_writes
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from migration_plan.cli.main import app
-from migration_plan.drills import SCENARIOS
+from migration_plan.toolbox.drills import SCENARIOS
 
 pytestmark = pytest.mark.unit
 
@@ -80,8 +80,8 @@ def test_the_chaos_and_crash_drills_take_the_capacity_fraction(
     """Both measure the route's capacity and run at ``--capacity-fraction`` of it (default 0.5), or at
     ``--rate``; what they are given is what runs (the stack and the drills themselves stubbed here)."""
     from migration_plan.cli import drill_commands
-    from migration_plan.drills.chaos import ChaosResult
-    from migration_plan.drills.orders_crash import CrashResult
+    from migration_plan.toolbox.drills.chaos import ChaosResult
+    from migration_plan.toolbox.drills.orders_crash import CrashResult
     from tests.support.processes import ROOT
 
     given: list[tuple[float | None, float]] = []

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from migration_plan.drills.load import Sample, WriteLedger
-from migration_plan.drills.report import chart, write_index, write_report
-from migration_plan.drills.result import DrillResult
-from migration_plan.drills.series import failures_by_cause, per_second, percentile, steady_state
-from migration_plan.drills.writes import WriteCheck
+from migration_plan.toolbox.drills.load import Sample, WriteLedger
+from migration_plan.toolbox.drills.report import chart, write_index, write_report
+from migration_plan.toolbox.drills.result import DrillResult
+from migration_plan.toolbox.drills.series import failures_by_cause, per_second, percentile, steady_state
+from migration_plan.toolbox.drills.writes import WriteCheck
 
 pytestmark = pytest.mark.unit
 
@@ -131,8 +131,8 @@ def test_reports_are_written_with_a_well_formed_chart(tmp_path) -> None:  # type
 
 
 def test_the_locust_companion_reports_its_failures_per_endpoint(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from migration_plan.drills.companion import LocustCompanion
-    from migration_plan.load.summary import EndpointFigures, LoadSummary
+    from migration_plan.toolbox.drills.companion import LocustCompanion
+    from migration_plan.toolbox.load.summary import EndpointFigures, LoadSummary
 
     companion = LocustCompanion(
         "http://127.0.0.1:9", users=3, seconds=12.2, reports_dir=tmp_path, prefix="drill-locust"

@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from migration_plan.drills.chaos_load import ChaosLoad, ChaosLoadSettings
-from migration_plan.drills.checkout_load import CheckoutLoad, CheckoutLoadSettings
-from migration_plan.drills.pacing import measure_closed_loop, paced_starts
+from migration_plan.toolbox.drills.chaos_load import ChaosLoad, ChaosLoadSettings
+from migration_plan.toolbox.drills.checkout_load import CheckoutLoad, CheckoutLoadSettings
+from migration_plan.toolbox.drills.pacing import measure_closed_loop, paced_starts
 
 pytestmark = pytest.mark.unit
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from migration_plan.drills.profile import DrillProfileError, Read, drill_profile
 from migration_plan.plan.model import parse_plan
 from migration_plan.project import ProjectFileError, parse_project
+from migration_plan.toolbox.drills.profile import DrillProfileError, Read, drill_profile
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
@@ -190,7 +190,7 @@ def test_a_plan_route_whose_stage_goes_to_no_service_or_that_gives_nothing_to_re
 def test_a_drills_own_stack_is_the_projects_without_the_callers_steering_variables(
     tmp_path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from migration_plan.drills.stack import OwnStack, StackError
+    from migration_plan.toolbox.drills.stack import OwnStack, StackError
 
     project = tmp_path / "strangler.toml"
     project.write_text(

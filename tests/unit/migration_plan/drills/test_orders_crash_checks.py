@@ -12,12 +12,17 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from migration_plan.cli.main import app
-from migration_plan.drills.capacity import Capacity, load_rate
-from migration_plan.drills.checkout_checks import Checkout, CheckoutLedger, check_stock, missing_orders
-from migration_plan.drills.checkout_load import judge_checkout
-from migration_plan.drills.orders_crash import CrashResult, write_crash_report
 from migration_plan.project import load_project
 from migration_plan.project.drills_section import DrillCrashSection
+from migration_plan.toolbox.drills.capacity import Capacity, load_rate
+from migration_plan.toolbox.drills.checkout_checks import (
+    Checkout,
+    CheckoutLedger,
+    check_stock,
+    missing_orders,
+)
+from migration_plan.toolbox.drills.checkout_load import judge_checkout
+from migration_plan.toolbox.drills.orders_crash import CrashResult, write_crash_report
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
