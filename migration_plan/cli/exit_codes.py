@@ -3,7 +3,7 @@
 0  OK
 1  failed: the control plane refused the change (422), a gate failed, a check found a problem
 2  usage: a wrong option or argument, or a confirmation that was needed but not given (--yes)
-3  unreachable: the control plane (or the supervisor) did not answer
+3  unreachable: the control plane (or the supervisor) did not answer, or answered 503 (it is stopping)
 4  not authenticated or not allowed (401/403, no credentials)
 5  conflict: the active version moved (409), or the change conflicts with the live table
 6  not found (404): no such route, version or upstream
@@ -31,7 +31,7 @@ class ExitCode(IntEnum):
 def exit_code_for(error: AdminApiError) -> ExitCode:
     """The exit code that says what kind of failure ``error`` is."""
     status = error.status
-    if isinstance(error, Unreachable):
+    if isinstance(error, Unreachable) or status == 503:
         return ExitCode.UNREACHABLE
     if isinstance(error, NoCredentials):
         return ExitCode.DENIED

@@ -135,9 +135,13 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ControlPlaneError)
     if exc.status_code >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    retry_after = getattr(exc, "retry_after_s", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if request.url.path.startswith(API_PREFIX) or "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
-    return Response(exc.message, status_code=exc.status_code, media_type="text/plain; charset=utf-8")
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+    return Response(
+        exc.message, status_code=exc.status_code, media_type="text/plain; charset=utf-8", headers=headers
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -8,7 +8,8 @@ ControlPlaneError (500)
  ├── StaleVersion (409)        the expected active version is no longer active
  ├── SyncNotDrained (409)      a handover found the old owner's sync not applied in time (or unknown)
  ├── Conflict (409)            e.g. a name that already exists
- └── Refused (422)             the route table or the upstream failed validation; ``problems`` says why
+ ├── Refused (422)             the route table or the upstream failed validation; ``problems`` says why
+ └── Stopping (503)            the control plane is stopping: a change still waiting was not made
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "NotFound",
     "Refused",
     "StaleVersion",
+    "Stopping",
     "SyncNotDrained",
     "TooManyRequests",
     "Unauthenticated",
@@ -122,3 +124,20 @@ class Refused(ControlPlaneError):
 class TooManyRequests(ControlPlaneError):
     status_code = 429
     code = "too_many_requests"
+
+
+class Stopping(ControlPlaneError):
+    """The control plane began to stop while a change waited in a handover: the change was not made, the
+    fence was lifted, the route's writes stay with their owner. Answered with ``Retry-After``."""
+
+    status_code = 503
+    code = "control_plane_stopping"
+    evidence: dict[str, object] | None = None
+    """What the handover measured before it stopped (audited with the refusal)."""
+
+    def __init__(self, routes: list[str], *, retry_after_s: int = 5) -> None:
+        super().__init__(
+            f"the control plane is stopping: the change was not made and the writes of {', '.join(routes)} "
+            f"stay with their owner; retry once it is back (in {retry_after_s} s or so)"
+        )
+        self.retry_after_s = retry_after_s

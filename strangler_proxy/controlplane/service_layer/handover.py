@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from strangler_proxy.controlplane.errors import SyncNotDrained
+from strangler_proxy.controlplane.errors import Stopping, SyncNotDrained
 from strangler_proxy.controlplane.service_layer.backlog import BacklogProbe, Pending
 from strangler_proxy.routes import RouteTable, WriteFence
 from strangler_proxy.routes.ownership import write_owner
@@ -103,6 +103,13 @@ class Handover:
         self.fences = fences
         """False in front of an engine that cannot serve a fence: the wait still happens, unfenced."""
         self._background = _Background()
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """The process begins to stop (its SIGTERM handler calls this, before the server's graceful
+        wait): a handover still waiting ends now, lifts its fence and answers ``Stopping`` (503) rather
+        than being cut off with its fence left up until the fence's bound."""
+        self._stopping.set()
 
     # ---- measuring --------------------------------------------------------------------------------
 
@@ -114,7 +121,8 @@ class Handover:
         deadline = time.monotonic() + timeout_s
         measured = self.measure(moves)
         while not _drained(measured) and time.monotonic() < deadline:
-            time.sleep(min(self.settings.poll_s, max(0.0, deadline - time.monotonic())))
+            if self._stopping.wait(min(self.settings.poll_s, max(0.0, deadline - time.monotonic()))):
+                return measured
             measured = self.measure(moves)
         return measured
 
@@ -144,6 +152,8 @@ class Handover:
         candidate = _without_fences(candidate, {move.route for move in moves})
         if not moves:
             return commit(candidate, current_version, {})
+        if self._stopping.is_set() and not emergency and not force:
+            raise Stopping(sorted({move.route for move in moves}))
         if emergency:
             return self._emergency(moves, candidate, current_version, commit, publish_raw)
         first = self.measure(moves)
@@ -169,6 +179,10 @@ class Handover:
         if not _drained(measured) and not force:
             if expected != current_version:
                 self._lift(expected, restore, evidence)
+            if self._stopping.is_set():
+                stopping = Stopping(sorted(routes or {move.route for move in moves}))
+                stopping.evidence = {**evidence, "stopped": True}
+                raise stopping
             raise _refusal(measured, evidence)
         if not _drained(measured):
             evidence["forced"] = True

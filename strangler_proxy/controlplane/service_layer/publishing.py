@@ -3,7 +3,7 @@ back, roll the whole table back, re-activate a version, panic. The API, the admi
 call these (the plan engine through the admin API); no handler orchestrates a change itself.
 
 Each one drains, audits and publishes: when a change moves a route's writes to the other side it is a
-handover (``services.handover``): fenced, then committed once the old owner's sync is applied (409
+handover (``service_layer.handover``): fenced, then committed once the old owner's sync is applied (409
 after ``wait_s`` unless ``force``), the measure in the audit. An emergency (panic, a guard's rollback)
 never waits: it is committed at once with the sync evidence, and completes in the background. The
 commit itself is ``services.commits``; the reads are ``services.table_queries``.
@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
-from strangler_proxy.controlplane.errors import ControlPlaneError, StaleVersion, SyncNotDrained
+from strangler_proxy.controlplane.errors import ControlPlaneError, StaleVersion, Stopping, SyncNotDrained
 from strangler_proxy.controlplane.service_layer import derive
 from strangler_proxy.controlplane.service_layer.clock import Clock, utcnow
 from strangler_proxy.controlplane.service_layer.commits import (
@@ -57,6 +57,11 @@ class PublishingService(RouteTableQueries):
     def use_handover(self, handover: Handover) -> None:
         self.handover = handover
         handover._active = self.active_table_and_version
+
+    def stop(self) -> None:
+        """The process is stopping: a handover still waiting ends now (see :meth:`Handover.stop`)."""
+        if self.handover is not None:
+            self.handover.stop()
 
     # ---- publish and the changes derived from the active table ---------------------------------------
 
@@ -341,6 +346,6 @@ class PublishingService(RouteTableQueries):
                 publish_raw=step,
                 restore=restore,
             )
-        except SyncNotDrained as exc:
+        except (SyncNotDrained, Stopping) as exc:
             self._commits.audit_failure(change.with_evidence(exc.evidence), exc)
             raise
