@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, make_url
 
-__all__ = ["is_postgres", "make_engine", "normalise_url"]
+__all__ = ["is_postgres", "make_engine", "normalise_url", "read_only_engine"]
 
 
 def normalise_url(url: str) -> str:
@@ -54,3 +54,18 @@ def _manual_transactions(dbapi_connection, _record) -> None:
 
 def _begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only_engine(url: str) -> Engine:
+    """An engine that cannot write: SQLite opened with ``mode=ro``, PostgreSQL in read-only transactions."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("the legacy SQLite database must be a file")
+        path = Path(parsed.database).resolve()
+        if not path.exists():
+            raise FileNotFoundError(f"no legacy database at {path}")
+        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    return create_engine(parsed, pool_pre_ping=True, execution_options={"postgresql_readonly": True})

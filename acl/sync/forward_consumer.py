@@ -1,7 +1,7 @@
 """The generic forward consumer: the monolith's outbox events -> a service's ``/internal/sync/apply``.
 
 For a project's own service (strangler.toml's ``[sync] forward``), where the demo has a consumer written
-for each of its services (``acl.sync.catalog_consumer``, ``acl.sync.orders_consumer``). The batch loop is
+for each of its services (``acl.catalog.sync.consumer``, ``acl.orders.sync.consumer``). The batch loop is
 ``InboxConsumer``'s (the sync database's inbox drops duplicates and holds gaps, per aggregate in sequence
 order); applying posts the batch to the service, whose own appliers and inbox (the service kit's
 ``new_services.kit.forward_inbox``) apply each event once. Events the service itself made (its origin,

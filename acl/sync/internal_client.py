@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 
 from acl.errors import LegacyConnectionError, LegacyDataError, LegacyRejected, LegacyResponseError
-from acl.legacy_client import LegacyClient
+from acl.legacy_http import LegacyHttpClient
 from acl.sync.events import SyncEvent, trace_runs
 from acl.sync.outcomes import REFUSED, EventOutcome
 from acl.tracing import event_group_span
@@ -37,8 +37,8 @@ class ResolvedSession:
     customer_id: int | None
 
 
-class MonolithInternalClient(LegacyClient):
-    """``LegacyClient`` with the internal token; timeouts, circuit breaker and errors as there."""
+class MonolithInternalClient(LegacyHttpClient):
+    """``LegacyHttpClient`` with the internal token; timeouts, circuit breaker and errors as there."""
 
     def __init__(self, base_url: str, token: str, **kwargs: Any) -> None:
         if not token:

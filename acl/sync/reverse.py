@@ -1,9 +1,9 @@
 """Reverse sync, the service's half: record changes in the service's own outbox, in its transaction.
 
-The service calls ``record_product_change(connection, record=..., origin="catalog")`` inside the
-transaction that changed the product; the reverse relay (``python -m acl.sync reverse``) sends the
-rows to the monolith's ``/internal/sync/apply``. Payloads are translated to the legacy vocabulary
-here, so the service never spells a legacy column.
+The service calls ``record_service_event`` (or an aggregate's own recorder built on it, such as the
+catalog's ``acl.catalog.sync.reverse.record_product_change``) inside the transaction that changed the
+aggregate; the reverse relay (``python -m acl.sync reverse``) sends the rows to the monolith's
+``/internal/sync/apply``.
 """
 
 from __future__ import annotations
@@ -14,16 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from acl.catalog.records import ProductRecord
-from acl.catalog.translators import product_to_legacy_row
 from acl.sync.positions import note_event
 from acl.sync.tables import service_outbox, service_outbox_metadata
 from acl.tracing import TRACE_KEY, current_trace_context
 
-__all__ = ["create_service_outbox", "record_product_change", "record_service_event"]
-
-# What a service may change on a legacy product (identity, SKU and creation time stay the monolith's).
-_PRODUCT_COLUMNS = ("prd_nm", "prd_desc", "unit_prc", "stk_qty", "sts_cd", "cat_path", "upd_dt")
+__all__ = ["create_service_outbox", "record_service_event"]
 
 
 def create_service_outbox(connection: Connection) -> None:
@@ -68,32 +63,3 @@ def record_service_event(
     )
     note_event(event_id)
     return event_id
-
-
-def record_product_change(
-    connection: Connection,
-    *,
-    record: ProductRecord,
-    origin: str,
-    columns: tuple[str, ...] = _PRODUCT_COLUMNS,
-    extra: dict[str, Any] | None = None,
-) -> str:
-    """A ``product.updated`` event carrying ``columns`` of the product's legacy row, plus ``extra`` (a
-    stock change's ``stk_delta`` and ``stk_ver``, see ``acl.sync.stock``)."""
-    unknown = set(columns) - set(_PRODUCT_COLUMNS)
-    if unknown:
-        raise ValueError(f"a service may not change {sorted(unknown)} on a legacy product")
-    row = product_to_legacy_row(record)
-    payload: dict[str, Any] = {"prd_id": record.id}
-    for column in columns:
-        value = row[column]
-        payload[column] = value.isoformat() if isinstance(value, datetime) else value
-    payload.update(extra or {})
-    return record_service_event(
-        connection,
-        aggregate_type="product",
-        aggregate_id=record.id,
-        event_type="product.updated",
-        payload=payload,
-        origin=origin,
-    )

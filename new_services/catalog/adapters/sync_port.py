@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from acl.catalog.field_changes import record_values
 from acl.catalog.records import ProductRecord, ProductStatus
-from acl.sync.fields import PRODUCT_AGGREGATE, FieldChange, park_field_conflict
+from acl.catalog.sync.fields import PRODUCT_AGGREGATE, FieldChange, park_field_conflict
 from acl.sync.stock import (
     StockChange,
     park_conflict,
@@ -211,8 +211,8 @@ class CatalogSyncPort:
         self, changes: Sequence[FieldChange], *, rows: Mapping[int, ProductRecord] | None = None
     ) -> list[str]:
         """Apply the monolith's changes of products' other fields in order, each exactly once, in one
-        transaction (``acl.sync.fields``): ``applied``, ``duplicate``, ``conflict`` (parked: the product's
-        fields changed here meanwhile) or ``unknown`` (no such product, and no row in ``rows``)."""
+        transaction (``acl.catalog.sync.fields``): ``applied``, ``duplicate``, ``conflict`` (parked: the
+        product's fields changed here meanwhile) or ``unknown`` (no such product, and no row in ``rows``)."""
         outcomes: list[str] = []
         with self._engine.begin() as connection:
             for change in changes:

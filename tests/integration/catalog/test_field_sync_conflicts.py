@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from acl.sync.resolve import ConflictResolver, create_resolver
+from acl.catalog.sync.resolve import ConflictResolver, create_resolver
 from strangler_proxy.controlplane.services.sync_conflicts import ResolutionNotWritten, SyncConflictService
 from tests.integration.catalog.catalog_process import running_catalog, staff_request
 from tests.integration.sync.harness import SyncStack, eventually, running_sync_stack

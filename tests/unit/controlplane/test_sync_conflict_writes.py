@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from acl.sync.fields import FieldChange, park_field_conflict
+from acl.catalog.sync.fields import FieldChange, park_field_conflict
 from acl.sync.stock import create_stock_sync_tables
 from strangler_proxy.controlplane.services.sync_conflicts import (
     ResolutionNotWritten,

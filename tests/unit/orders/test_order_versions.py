@@ -15,12 +15,12 @@ from sqlalchemy import create_engine, select, text
 
 from acl.catalog.source import read_only_engine
 from acl.orders.source import LegacyOrderSource
+from acl.orders.sync.backfill import run_orders_backfill
+from acl.orders.sync.changes import OrderChange
+from acl.orders.sync.consumer import OrdersConsumer
 from acl.sync.backfill import CheckpointStore
 from acl.sync.bootstrap import create_sync_schema
 from acl.sync.inbox import Inbox
-from acl.sync.order_changes import OrderChange
-from acl.sync.orders_backfill import run_orders_backfill
-from acl.sync.orders_consumer import OrdersConsumer
 from acl.sync.stock import sync_conflict
 from acl.sync.tables import service_outbox, sync_inbox
 from acl.sync.versions import sync_version

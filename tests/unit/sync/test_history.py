@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, insert, text
 
-from acl.sync.history import check_history
+from acl.catalog.sync.history import check_history
 from acl.sync.stock import (
     StockChange,
     create_stock_sync_tables,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import delete, literal, select
 
-from acl.sync.fields import PRODUCT_AGGREGATE
+from acl.catalog.sync.fields import PRODUCT_AGGREGATE
 from acl.sync.versions import create_version_sync_tables, sync_version
 from new_services.catalog.adapters.tables import products
 

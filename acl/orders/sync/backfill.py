@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from acl.orders.records import OrderRecord
 from acl.orders.source import LegacyOrderSource, OrderPage
+from acl.orders.sync.port import OrdersPort
 from acl.sync.backfill import CheckpointStore
 from acl.sync.inbox import Inbox
-from acl.sync.ports import OrdersPort
 
 __all__ = ["OrdersBackfillRun", "RefusedOrder", "run_orders_backfill"]
 

@@ -1,4 +1,4 @@
-"""The level an operator's resolution of a stock conflict writes to both sides (``acl.sync.resolve``).
+"""The level an operator's resolution of a stock conflict writes to both sides (``acl.catalog.sync.resolve``).
 
 A parked stock change (a level set on one side while the other moved the stock, or a move below zero)
 is resolved by a level both sides take: keeping ``ours`` keeps the stock of the side holding the
@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from acl.catalog.source import legacy_stock
+from acl.catalog.sync.history import check_history
+from acl.catalog.sync.port import CatalogPort
 from acl.catalog.translators import STOCK_LEVEL_FIELD
-from acl.sync.history import check_history
-from acl.sync.ports import CatalogPort
 
 __all__ = ["STOCK_FIELDS", "StockResolution", "stock_resolution"]
 

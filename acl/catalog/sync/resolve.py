@@ -1,9 +1,9 @@
 """Writing an operator's resolution of a product's conflict to both sides, so that they converge.
 
 A parked stock level is resolved by a level both sides take, once no stock change is pending either
-way (``acl.sync.resolve_stock``); a product's fields as follows.
+way (``acl.catalog.sync.resolve_stock``); a product's fields as follows.
 
-A conflict parked on one side (``acl.sync.fields``) holds that side's values (``ours``) and the other
+A conflict parked on one side (``acl.catalog.sync.fields``) holds that side's values (``ours``) and the other
 side's change (``theirs``). Keeping one of them writes its values to both sides as a forced change
 (``sync_force``): applied whatever the version, with a version above both sides' counts, so both hold the
 chosen values, the same time and the same fields version, and later changes are checked from there. The
@@ -22,6 +22,7 @@ failure writes nothing twice. The control plane loads ``create_resolver`` by nam
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -31,13 +32,15 @@ from sqlalchemy import Engine, Integer, String, column, inspect, select, table
 
 from acl.catalog.field_changes import FIELD_COLUMNS, fields_change_payload, stock_level_payload
 from acl.catalog.source import LEGACY_AGGREGATE_VERSION
+from acl.catalog.sync.environ import LEGACYSHOP_ALIASES
+from acl.catalog.sync.fields import CONFLICT_FIELD, FORCE_FIELD, PRODUCT_AGGREGATE, FieldChange
+from acl.catalog.sync.port import CatalogPort
+from acl.catalog.sync.resolve_stock import STOCK_FIELDS, stock_resolution
 from acl.sync.engines import make_engine
 from acl.sync.events import SyncEvent
-from acl.sync.fields import CONFLICT_FIELD, FORCE_FIELD, PRODUCT_AGGREGATE, FieldChange
 from acl.sync.internal_client import MonolithInternalClient
-from acl.sync.ports import CatalogPort, load_port_factory
-from acl.sync.resolve_stock import STOCK_FIELDS, stock_resolution
-from acl.sync.settings import SyncSettings
+from acl.sync.ports import load_port_factory
+from acl.sync.settings import aliased_settings
 from acl.timezones import to_legacy_local
 
 __all__ = ["ConflictResolver", "ResolutionFailed", "create_resolver"]
@@ -129,7 +132,7 @@ class ConflictResolver:
         return {"version": version, "values": values, "updated": stamp}
 
     def _write_stock(self, conflict: Mapping[str, Any], keep: str) -> dict[str, Any]:
-        """The level kept, to both sides, once nothing is pending (``acl.sync.resolve_stock``)."""
+        """The level kept, to both sides, once nothing is pending (``acl.catalog.sync.resolve_stock``)."""
         assert self._service_engine is not None  # writes() said so
         try:
             chosen = stock_resolution(
@@ -204,8 +207,9 @@ class ConflictResolver:
 
 
 def create_resolver() -> ConflictResolver:
-    """The resolver for the catalog, from the sync processes' environment (``SyncSettings``)."""
-    settings = SyncSettings()
+    """The resolver for the catalog, from the sync processes' environment (``SyncSettings``, LegacyShop's
+    own variable names read as well)."""
+    settings = aliased_settings(os.environ, [LEGACYSHOP_ALIASES])
     client = MonolithInternalClient(settings.legacy_url, settings.internal_token())
     return ConflictResolver(
         load_port_factory(settings.catalog_port_factory),

@@ -14,7 +14,7 @@ from typing import Any
 
 from acl.orders.records import OrderRecord
 from acl.orders.source import LegacyOrderSource
-from acl.sync.ports import OrdersPort
+from acl.orders.sync.port import OrdersPort
 from acl.sync.reconcile import Difference, ReconcileReport, translated_records
 
 __all__ = [

@@ -11,13 +11,13 @@ import logging
 from collections.abc import Sequence
 
 from acl.catalog.records import ProductRecord
+from acl.catalog.sync.fields import FieldChange, field_change_from_payload
+from acl.catalog.sync.port import CatalogPort
 from acl.catalog.translators import STOCK_LEVEL_FIELD, product_from_legacy_row
 from acl.errors import LegacyDataError
 from acl.sync.consumer import InboxConsumer
 from acl.sync.events import SyncEvent
-from acl.sync.fields import FieldChange, field_change_from_payload
 from acl.sync.inbox import Inbox, Outcome
-from acl.sync.ports import CatalogPort
 from acl.sync.stock import StockChange, stock_change_from_payload
 from acl.sync.transports.base import Transport
 
@@ -48,7 +48,8 @@ class CatalogConsumer(InboxConsumer):
     def _apply(self, events: Sequence[SyncEvent]) -> list[tuple[SyncEvent, Outcome]]:
         """A product's other columns as its last state in the batch (its stock kept when the catalog has
         the product already), or, when the event carries a fields version, as a checked change
-        (``acl.sync.fields``); its stock changes one by one, each exactly once (``acl.sync.stock``)."""
+        (``acl.catalog.sync.fields``); its stock changes one by one, each exactly once
+        (``acl.sync.stock``)."""
         outcomes: list[tuple[SyncEvent, Outcome]] = []
         latest: dict[int, ProductRecord] = {}
         created: set[int] = set()

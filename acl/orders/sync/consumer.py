@@ -23,13 +23,13 @@ from typing import Any, Protocol
 from acl.errors import LegacyDataError
 from acl.orders.records import OrderRecord
 from acl.orders.references import LegacyReferences, referenced_ids
+from acl.orders.sync.changes import OrderChange
+from acl.orders.sync.port import OrdersPort
 from acl.orders.translators import order_from_legacy_payload
 from acl.orders.versions import event_order_version
 from acl.sync.consumer import InboxConsumer
 from acl.sync.events import SyncEvent
 from acl.sync.inbox import Inbox, Outcome
-from acl.sync.order_changes import OrderChange
-from acl.sync.ports import OrdersPort
 from acl.sync.transports.base import Transport
 
 __all__ = ["ORDER_EVENTS", "OrdersConsumer", "ReferenceResolver"]
