@@ -8,7 +8,7 @@
 * every failure surfaces as an ``acl.errors`` exception, never as an httpx2 one.
 
 A monolith's own API client builds on it (the demo's product API: ``acl.catalog.legacy_client``), and so
-do the internal endpoints' clients (``acl.sync.internal_client``, ``acl.session_state``).
+do the internal endpoints' clients (``acl.sync.workers.internal_client``, ``acl.session_state``).
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def reverse_lags(*, rate: int = RATE, seconds: int = SECONDS) -> list[float]:
     """Each reverse event's lag in ms (monolith's applied_at minus the service outbox's occurred_at)."""
     from acl.catalog.records import ProductRecord
     from acl.catalog.sync.reverse import record_product_change
-    from acl.sync.reverse import create_service_outbox
+    from acl.sync.service.outbox import create_service_outbox
     from new_services.catalog.adapters.sync_port import CatalogSyncPort
 
     with tempfile.TemporaryDirectory(prefix="bench-sync-reverse-") as tmp:

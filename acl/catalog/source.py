@@ -21,7 +21,7 @@ from acl.catalog.legacy_schema import tbl_product
 from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_from_legacy_row
 from acl.errors import LegacyDataError
-from acl.sync.engines import read_only_engine
+from acl.sync.core.engines import read_only_engine
 
 __all__ = [
     "LEGACY_AGGREGATE_VERSION",
@@ -35,9 +35,9 @@ __all__ = [
 
 
 LEGACY_STOCK_VERSION = "internal_stock_version"
-"""The monolith's stock versions (``acl.sync.stock``'s ``sync_stock_version`` under its own name)."""
+"""The monolith's stock versions (``acl.sync.core.stock``'s ``sync_stock_version`` under its own name)."""
 LEGACY_AGGREGATE_VERSION = "internal_aggregate_version"
-"""The monolith's versions of aggregates whose changes do not commute (``acl.sync.versions``'s
+"""The monolith's versions of aggregates whose changes do not commute (``acl.sync.core.versions``'s
 ``sync_version`` under its own name): a product's other fields are counted as type ``product``."""
 
 

@@ -11,13 +11,13 @@ What knows one monolith's aggregates is a pipeline (``acl.sync.pipelines``), reg
 demo's are the catalog's (``acl.catalog.sync``) and the orders' (``acl.orders.sync``).
 """
 
-from acl.sync.backfill import CheckpointStore
-from acl.sync.events import LEGACY_ORIGIN, SyncEvent
-from acl.sync.inbox import Inbox
-from acl.sync.internal_client import MonolithInternalClient, ResolvedSession
-from acl.sync.reconcile import ReconcileReport
-from acl.sync.relay import OutboxRelay, RelayLock, RelayLocked
-from acl.sync.reverse import create_service_outbox, record_service_event
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.events import LEGACY_ORIGIN, SyncEvent
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.reconcile import ReconcileReport
+from acl.sync.service.outbox import create_service_outbox, record_service_event
+from acl.sync.workers.internal_client import MonolithInternalClient, ResolvedSession
+from acl.sync.workers.relay import OutboxRelay, RelayLock, RelayLocked
 
 __all__ = [
     "LEGACY_ORIGIN",

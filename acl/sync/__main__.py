@@ -23,22 +23,12 @@ Settings come from the environment (acl.sync.settings). SIGTERM or SIGINT stops 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from acl.sync import dead_letters_command
-from acl.sync.bootstrap import (
-    forward_relay,
-    measure_lag,
-    reverse_relay,
-    service_forward_consumer,
-    sync_engine,
-    transport,
-)
-from acl.sync.lag import combine, relay_backlog, reverse_direction
+from acl.sync.commands import dead_letters, lag, workers
 from acl.sync.pipelines import (
     DEFAULT_PIPELINES,
     PIPELINES_VARIABLE,
@@ -47,94 +37,11 @@ from acl.sync.pipelines import (
     load_pipelines,
     sync_settings,
 )
-from acl.sync.relay import RelayLocked
-from acl.sync.settings import SyncSettings
-from acl.sync.worker import STREAM_RETENTION, LagRecorder, run_loop, stop_on_signals
 from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.json_logs import configure_json_logging
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
 
 __all__ = ["main"]
-
-log = logging.getLogger("acl.sync")
-
-
-def _relay(settings: SyncSettings, args: argparse.Namespace) -> int:
-    stop = stop_on_signals()
-    engine = sync_engine(settings)
-    try:
-        with transport(settings, engine) as chosen, forward_relay(settings, chosen, engine) as relay:
-            log.info("relay: monolith outbox -> %s stream %s", settings.transport, settings.stream)
-            step = LagRecorder(
-                relay.run_once,
-                lambda: combine("forward", relay_backlog(relay), chosen.backlog(settings.origin)),
-                engine,
-                housekeeping=lambda: chosen.prune(keep=STREAM_RETENTION),
-            )
-            run_loop(step, stop, idle=settings.poll_interval, health_port=args.health_port)
-    except RelayLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
-    return 0
-
-
-def _forward(settings: SyncSettings, args: argparse.Namespace) -> int:
-    stop = stop_on_signals()
-    engine = sync_engine(settings)
-    try:
-        with (
-            transport(settings, engine) as chosen,
-            service_forward_consumer(settings, engine, chosen) as consumer,
-        ):
-            log.info(
-                "consumer %s: %s stream %s -> %s",
-                consumer.name,
-                settings.transport,
-                settings.stream,
-                settings.forward_url,
-            )
-            direction = f"forward:{settings.origin}"[:20]
-            step = LagRecorder(
-                consumer.run_once, lambda: combine(direction, chosen.backlog(consumer.name)), engine
-            )
-            run_loop(step, stop, idle=0.0, health_port=args.health_port)
-    finally:
-        engine.dispose()
-    return 0
-
-
-def _reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
-    stop = stop_on_signals()
-    engine = sync_engine(settings)
-    try:
-        with reverse_relay(settings, engine) as relay:
-            log.info(
-                "reverse relay: %s outbox -> %s/internal/sync/apply", settings.origin, settings.legacy_url
-            )
-            # The catalog's relay owns "reverse" (what the control plane drains); another service's relay
-            # records its own row, so two reverse relays never overwrite each other's lag.
-            direction = reverse_direction(settings.origin)
-            step = LagRecorder(relay.run_once, lambda: combine(direction, relay_backlog(relay)), engine)
-            run_loop(step, stop, idle=settings.poll_interval, health_port=args.health_port)
-    except RelayLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
-    return 0
-
-
-def _lag(settings: SyncSettings, args: argparse.Namespace) -> int:
-    figures = measure_lag(settings)
-    if args.json:
-        print(json.dumps({figure.direction: figure.to_dict() for figure in figures}, indent=2))
-    else:
-        for figure in figures:
-            dead = "" if figure.dead is None else f"   dead {figure.dead}"
-            print(f"{figure.direction:8} lag {figure.lag_ms:10.1f} ms   backlog {figure.backlog}{dead}")
-    return 0
 
 
 def _targets(pipelines: Sequence[Pipeline], step: str) -> dict[str, Command]:
@@ -150,13 +57,13 @@ def _targets(pipelines: Sequence[Pipeline], step: str) -> dict[str, Command]:
 def _parser(pipelines: Sequence[Pipeline]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m acl.sync", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    workers = [
+    long_running = [
         ("relay", "publish the monolith's outbox to the transport"),
         *((worker.command, worker.help) for pipeline in pipelines for worker in pipeline.workers),
         ("reverse", "apply the catalog's outbox to the monolith"),
         ("forward", "apply published legacy events to a project's service (its /internal/sync/apply)"),
     ]
-    for name, helptext in workers:
+    for name, helptext in long_running:
         worker = commands.add_parser(name, help=helptext)
         worker.add_argument("--health-port", type=int, default=None, help="serve /healthz and /readyz here")
     backfill = commands.add_parser("backfill", help="copy legacy products or orders into a service")
@@ -169,9 +76,9 @@ def _parser(pipelines: Sequence[Pipeline]) -> argparse.ArgumentParser:
     reconcile.add_argument("target", choices=list(_targets(pipelines, "reconcile")))
     reconcile.add_argument("--json", action="store_true")
     reconcile.add_argument("--limit", type=int, default=50, help="differences listed (text output)")
-    lag = commands.add_parser("lag", help="sync lag and backlog per direction")
-    lag.add_argument("--json", action="store_true")
-    dead_letters_command.register(commands)
+    lag_parser = commands.add_parser("lag", help="sync lag and backlog per direction")
+    lag_parser.add_argument("--json", action="store_true")
+    dead_letters.register(commands)
     return parser
 
 
@@ -180,32 +87,32 @@ WORKERS = frozenset({"relay", "reverse", "forward"})
 are JSON lines."""
 
 COMMANDS: Mapping[str, Command] = {
-    "relay": _relay,
-    "reverse": _reverse,
-    "forward": _forward,
-    "lag": _lag,
-    "dead-letters": dead_letters_command.run,
+    "relay": workers.relay,
+    "reverse": workers.reverse,
+    "forward": workers.forward,
+    "lag": lag.run,
+    "dead-letters": dead_letters.run,
 }
 
 
 def _commands(pipelines: Sequence[Pipeline]) -> tuple[dict[str, Command], frozenset[str]]:
     """Every command by name (the generic ones, each pipeline's workers, backfill and reconcile by
     target), and the names of the long-running ones."""
-    workers = {worker.command: worker.run for pipeline in pipelines for worker in pipeline.workers}
+    own = {worker.command: worker.run for pipeline in pipelines for worker in pipeline.workers}
     backfills, reconciles = _targets(pipelines, "backfill"), _targets(pipelines, "reconcile")
     return {
         **COMMANDS,
-        **workers,
+        **own,
         "backfill": lambda settings, args: backfills[args.target](settings, args),
         "reconcile": lambda settings, args: reconciles[args.target](settings, args),
-    }, WORKERS | frozenset(workers)
+    }, WORKERS | frozenset(own)
 
 
 def main(argv: list[str] | None = None) -> int:
     pipelines = load_pipelines(os.environ.get(PIPELINES_VARIABLE, DEFAULT_PIPELINES))
     args = _parser(pipelines).parse_args(argv)
-    commands, workers = _commands(pipelines)
-    if args.command in workers:  # JSON lines, with the trace id of the events being relayed or applied
+    commands, long_running = _commands(pipelines)
+    if args.command in long_running:  # JSON lines, with the trace id of the events being relayed or applied
         configure_json_logging()
     else:  # a one-shot command, read by a person
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -13,19 +13,19 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from acl.sync.engines import is_postgres, make_engine
-from acl.sync.forward_consumer import ServiceForwardConsumer
-from acl.sync.inbox import Inbox
-from acl.sync.internal_client import MonolithInternalClient
-from acl.sync.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
-from acl.sync.relay import OutboxRelay, RelayCursor, RelayLock
-from acl.sync.reverse import create_service_outbox
+from acl.sync.core.engines import is_postgres, make_engine
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
+from acl.sync.core.tables import outbox_event, service_outbox, sync_metadata
+from acl.sync.service.outbox import create_service_outbox
 from acl.sync.settings import SyncSettings
-from acl.sync.tables import outbox_event, service_outbox, sync_metadata
-from acl.sync.traced import traced_publish
 from acl.sync.transports.base import Transport
 from acl.sync.transports.redis_stream import RedisStreamTransport
 from acl.sync.transports.sql_stream import SqlStreamTransport
+from acl.sync.workers.forward_consumer import ServiceForwardConsumer
+from acl.sync.workers.internal_client import MonolithInternalClient
+from acl.sync.workers.relay import OutboxRelay, RelayCursor, RelayLock
+from acl.sync.workers.traced import traced_publish
 
 __all__ = [
     "create_sync_schema",

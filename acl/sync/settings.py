@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from acl.sync.ports import CATALOG_PORT_FACTORY, ORDERS_PORT_FACTORY
+from acl.sync.core.ports import CATALOG_PORT_FACTORY, ORDERS_PORT_FACTORY
 from strangler_proxy.secrets import configured_secret
 
 __all__ = ["SyncSettings", "aliased_settings"]

@@ -13,8 +13,8 @@ from acl.catalog.backfill import BackfillReport, backfill_products
 from acl.catalog.records import ProductRecord
 from acl.catalog.source import LegacyProductSource, ProductPage
 from acl.catalog.sync.port import CatalogPort
-from acl.sync.backfill import CheckpointStore
-from acl.sync.inbox import Inbox
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.inbox import Inbox
 
 __all__ = ["BackfillRun", "run_catalog_backfill"]
 

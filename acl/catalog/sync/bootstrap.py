@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 
 from acl.catalog.sync.consumer import CatalogConsumer
 from acl.catalog.sync.port import CatalogPort
-from acl.sync.inbox import Inbox
-from acl.sync.ports import load_port_factory
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.ports import load_port_factory
 from acl.sync.settings import SyncSettings
 from acl.sync.transports.base import Transport
 

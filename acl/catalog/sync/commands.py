@@ -12,11 +12,11 @@ from acl.catalog.sync.backfill import run_catalog_backfill
 from acl.catalog.sync.bootstrap import catalog_consumer, catalog_port
 from acl.catalog.sync.history import check_history
 from acl.catalog.sync.reconcile import reconcile_catalog
-from acl.sync.backfill_command import run_backfill_command
 from acl.sync.bootstrap import sync_engine, transport
-from acl.sync.engines import read_only_engine
+from acl.sync.commands.backfill import run_backfill_command
+from acl.sync.core.engines import read_only_engine
 from acl.sync.settings import SyncSettings
-from acl.sync.worker import run_loop, stop_on_signals
+from acl.sync.workers.loop import run_loop, stop_on_signals
 
 __all__ = ["backfill", "consume", "reconcile"]
 

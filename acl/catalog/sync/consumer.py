@@ -15,11 +15,11 @@ from acl.catalog.sync.fields import FieldChange, field_change_from_payload
 from acl.catalog.sync.port import CatalogPort
 from acl.catalog.translators import STOCK_LEVEL_FIELD, product_from_legacy_row
 from acl.errors import LegacyDataError
-from acl.sync.consumer import InboxConsumer
-from acl.sync.events import SyncEvent
-from acl.sync.inbox import Inbox, Outcome
-from acl.sync.stock import StockChange, stock_change_from_payload
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.inbox import Inbox, Outcome
+from acl.sync.core.stock import StockChange, stock_change_from_payload
 from acl.sync.transports.base import Transport
+from acl.sync.workers.consumer import InboxConsumer
 
 __all__ = ["PRODUCT_EVENTS", "CatalogConsumer"]
 
@@ -49,7 +49,7 @@ class CatalogConsumer(InboxConsumer):
         """A product's other columns as its last state in the batch (its stock kept when the catalog has
         the product already), or, when the event carries a fields version, as a checked change
         (``acl.catalog.sync.fields``); its stock changes one by one, each exactly once
-        (``acl.sync.stock``)."""
+        (``acl.sync.core.stock``)."""
         outcomes: list[tuple[SyncEvent, Outcome]] = []
         latest: dict[int, ProductRecord] = {}
         created: set[int] = set()

@@ -1,9 +1,9 @@
 """A product's other fields (name, description, price, status, category) travel as versioned changes.
 
-Stock moves commute and have their own version (``acl.sync.stock``); a rename or a new price does not
+Stock moves commute and have their own version (``acl.sync.core.stock``); a rename or a new price does not
 commute, so each side counts the changes it applied to a product's other fields, its own and the other
 side's, under the aggregate type ``product`` (a service's ``sync_version``, the monolith's
-``internal_aggregate_version``; see ``acl.sync.versions``). An event that changes them carries, in the
+``internal_aggregate_version``; see ``acl.sync.core.versions``). An event that changes them carries, in the
 legacy vocabulary (``acl.catalog.field_changes``), the product's fields version the change made and the
 columns it changed (their values are in the payload); ``sync_force`` is true on an operator's resolution
 of a conflict (applied whatever the version, which it sets on both sides, so they count alike again).
@@ -31,7 +31,7 @@ from acl.catalog.field_changes import (
     UPDATED_FIELD,
     record_values,
 )
-from acl.sync.stock import sync_conflict
+from acl.sync.core.stock import sync_conflict
 
 __all__ = [
     "CONFLICT_FIELD",

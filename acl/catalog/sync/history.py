@@ -8,7 +8,7 @@ in its inbox (written in the applying transaction). So:
   the service's ``sync_applied``;
 * every change of the service (its ``service_outbox`` rows carrying ``stk_ver``) must be in the
   monolith's inbox of applied events (or in the service's dead letters, refused for good);
-* each product's stock version (the count of stock changes applied, see ``acl.sync.stock``) and its
+* each product's stock version (the count of stock changes applied, see ``acl.sync.core.stock``) and its
   fields version (the count of changes of its other fields, ``acl.catalog.sync.fields``) must be the same on
   both sides once nothing is pending, and a parked conflict is a difference until resolved.
 
@@ -25,9 +25,9 @@ from sqlalchemy import Engine, Uuid, column, inspect, select, table
 
 from acl.catalog.source import LEGACY_AGGREGATE_VERSION, LEGACY_STOCK_VERSION
 from acl.catalog.sync.fields import PRODUCT_AGGREGATE
-from acl.sync.history import present_event_ids
-from acl.sync.stock import sync_applied, sync_conflict, sync_copied
-from acl.sync.tables import outbox_event, service_outbox
+from acl.sync.core.history import present_event_ids
+from acl.sync.core.stock import sync_applied, sync_conflict, sync_copied
+from acl.sync.core.tables import outbox_event, service_outbox
 
 __all__ = ["HistoryReport", "check_history"]
 

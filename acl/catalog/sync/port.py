@@ -1,5 +1,5 @@
 """The port the catalog service provides so that sync can write legacy products into it and read them back
-(its factory is loaded by name, ``acl.sync.ports.load_port_factory``)."""
+(its factory is loaded by name, ``acl.sync.core.ports.load_port_factory``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from acl.catalog.records import ProductRecord
 from acl.catalog.sync.fields import FieldChange
-from acl.sync.stock import StockChange
+from acl.sync.core.stock import StockChange
 
 __all__ = ["CatalogPort"]
 
@@ -22,7 +22,7 @@ class CatalogPort(Protocol):
     def apply_stock_changes(
         self, changes: Sequence[StockChange], *, rows: Mapping[int, ProductRecord] | None = None
     ) -> list[str]:
-        """Apply stock changes in order, each exactly once, in one transaction (``acl.sync.stock``): one
+        """Apply stock changes in order, each exactly once, in one transaction (``acl.sync.core.stock``): one
         outcome per change, ``applied``, ``duplicate``, ``conflict`` (parked) or ``unknown`` (a product
         the service does not hold and ``rows`` does not give)."""
 

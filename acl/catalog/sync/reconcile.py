@@ -14,7 +14,7 @@ from acl.catalog.records import ProductRecord
 from acl.catalog.source import LegacyProductSource
 from acl.catalog.sync.port import CatalogPort
 from acl.catalog.translators import product_to_legacy_json
-from acl.sync.reconcile import Difference, ReconcileReport, translated_records
+from acl.sync.core.reconcile import Difference, ReconcileReport, translated_records
 
 __all__ = ["product_checksum", "reconcile_catalog", "reconcile_records"]
 

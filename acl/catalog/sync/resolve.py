@@ -36,11 +36,11 @@ from acl.catalog.sync.environ import LEGACYSHOP_ALIASES
 from acl.catalog.sync.fields import CONFLICT_FIELD, FORCE_FIELD, PRODUCT_AGGREGATE, FieldChange
 from acl.catalog.sync.port import CatalogPort
 from acl.catalog.sync.resolve_stock import STOCK_FIELDS, stock_resolution
-from acl.sync.engines import make_engine
-from acl.sync.events import SyncEvent
-from acl.sync.internal_client import MonolithInternalClient
-from acl.sync.ports import load_port_factory
+from acl.sync.core.engines import make_engine
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.ports import load_port_factory
 from acl.sync.settings import aliased_settings
+from acl.sync.workers.internal_client import MonolithInternalClient
 from acl.timezones import to_legacy_local
 
 __all__ = ["ConflictResolver", "ResolutionFailed", "create_resolver"]

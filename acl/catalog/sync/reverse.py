@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_to_legacy_row
-from acl.sync.reverse import record_service_event
+from acl.sync.service.outbox import record_service_event
 
 __all__ = ["record_product_change"]
 
@@ -32,7 +32,7 @@ def record_product_change(
     extra: dict[str, Any] | None = None,
 ) -> str:
     """A ``product.updated`` event carrying ``columns`` of the product's legacy row, plus ``extra`` (a
-    stock change's ``stk_delta`` and ``stk_ver``, see ``acl.sync.stock``)."""
+    stock change's ``stk_delta`` and ``stk_ver``, see ``acl.sync.core.stock``)."""
     unknown = set(columns) - set(_PRODUCT_COLUMNS)
     if unknown:
         raise ValueError(f"a service may not change {sorted(unknown)} on a legacy product")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from acl.orders.records import OrderRecord
 from acl.orders.source import LegacyOrderSource, OrderPage
 from acl.orders.sync.port import OrdersPort
-from acl.sync.backfill import CheckpointStore
-from acl.sync.inbox import Inbox
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.inbox import Inbox
 
 __all__ = ["OrdersBackfillRun", "RefusedOrder", "run_orders_backfill"]
 

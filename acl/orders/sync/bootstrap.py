@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 from acl.orders.references import LegacyReferenceReader
 from acl.orders.sync.consumer import OrdersConsumer
 from acl.orders.sync.port import OrdersPort
-from acl.sync.engines import read_only_engine
-from acl.sync.inbox import Inbox
-from acl.sync.ports import load_port_factory
+from acl.sync.core.engines import read_only_engine
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.ports import load_port_factory
 from acl.sync.settings import SyncSettings
 from acl.sync.transports.base import Transport
 

@@ -1,6 +1,6 @@
 """An order change as the orders consumer hands it to a port that counts order versions.
 
-Order events carry the whole order and the version their change made (see ``acl.sync.versions``; the
+Order events carry the whole order and the version their change made (see ``acl.sync.core.versions``; the
 monolith's field is read by ``acl.orders.versions``). The consumer folds a batch's events of one order
 into one change: the last state, the version the first of them expects (its version - 1) and the
 version the last one made. A port with ``apply_order_changes`` applies each change only when its count

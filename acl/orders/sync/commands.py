@@ -12,12 +12,12 @@ from acl.orders.sync.backfill import run_orders_backfill
 from acl.orders.sync.bootstrap import legacy_references, orders_consumer, orders_port
 from acl.orders.sync.history import check_order_history
 from acl.orders.sync.reconcile import reconcile_orders as reconcile
-from acl.sync.backfill_command import run_backfill_command
 from acl.sync.bootstrap import sync_engine, transport
-from acl.sync.engines import read_only_engine
-from acl.sync.lag import combine
+from acl.sync.commands.backfill import run_backfill_command
+from acl.sync.core.engines import read_only_engine
+from acl.sync.core.lag import combine
 from acl.sync.settings import SyncSettings
-from acl.sync.worker import LagRecorder, run_loop, stop_on_signals
+from acl.sync.workers.loop import LagRecorder, run_loop, stop_on_signals
 
 __all__ = ["backfill_orders", "consume_orders", "reconcile_orders"]
 

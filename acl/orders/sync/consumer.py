@@ -27,10 +27,10 @@ from acl.orders.sync.changes import OrderChange
 from acl.orders.sync.port import OrdersPort
 from acl.orders.translators import order_from_legacy_payload
 from acl.orders.versions import event_order_version
-from acl.sync.consumer import InboxConsumer
-from acl.sync.events import SyncEvent
-from acl.sync.inbox import Inbox, Outcome
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.inbox import Inbox, Outcome
 from acl.sync.transports.base import Transport
+from acl.sync.workers.consumer import InboxConsumer
 
 __all__ = ["ORDER_EVENTS", "OrdersConsumer", "ReferenceResolver"]
 

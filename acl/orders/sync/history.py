@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Uuid, column, func, inspect, select, table
 
-from acl.sync.history import present_event_ids
-from acl.sync.tables import outbox_event, service_outbox, sync_aggregates, sync_inbox
+from acl.sync.core.history import present_event_ids
+from acl.sync.core.tables import outbox_event, service_outbox, sync_aggregates, sync_inbox
 
 __all__ = ["OrderHistoryReport", "check_order_history"]
 

@@ -1,5 +1,5 @@
 """The port the orders service provides so that sync can write legacy orders into it and read them back
-(its factory is loaded by name, ``acl.sync.ports.load_port_factory``)."""
+(its factory is loaded by name, ``acl.sync.core.ports.load_port_factory``)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from typing import Any
 from acl.orders.records import OrderRecord
 from acl.orders.source import LegacyOrderSource
 from acl.orders.sync.port import OrdersPort
-from acl.sync.reconcile import Difference, ReconcileReport, translated_records
+from acl.sync.core.reconcile import Difference, ReconcileReport, translated_records
 
 __all__ = [
     "order_history",

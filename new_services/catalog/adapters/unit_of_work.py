@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from acl.catalog.sync.fields import PRODUCT_AGGREGATE
 from acl.catalog.sync.reverse import record_product_change
-from acl.sync.stock import stock_version_next
-from acl.sync.versions import version_of, version_set
+from acl.sync.core.stock import stock_version_next
+from acl.sync.core.versions import version_of, version_set
 from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.sqlalchemy_repository import SqlAlchemyProductRepository
 from new_services.catalog.domain import Product

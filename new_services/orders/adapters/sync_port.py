@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from acl.orders.records import OrderLineRecord, OrderRecord
 from acl.orders.records import OrderStatus as RecordStatus
-from acl.sync.versions import park_version_conflict, version_of, version_set
+from acl.sync.core.versions import park_version_conflict, version_of, version_set
 from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.sql_repository import SqlOrderRepository

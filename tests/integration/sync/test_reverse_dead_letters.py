@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from acl.sync.dead_letters import DeadLetters
-from acl.sync.dead_letters_command import register, run
+from acl.sync.commands.dead_letters import register, run
+from acl.sync.core.dead_letters import DeadLetters
 from acl.sync.pipelines import DEFAULT_PIPELINES, load_pipelines, sync_settings
-from acl.sync.reverse import create_service_outbox, record_service_event
+from acl.sync.service.outbox import create_service_outbox, record_service_event
 from tests.integration.sync.harness import SyncStack, eventually, running_sync_stack
 
 pytestmark = pytest.mark.integration

@@ -29,7 +29,7 @@ def test_both_directions_over_redis_on_postgres(stack: SyncStack) -> None:
     from sqlalchemy import text
 
     from acl.catalog.sync.reverse import record_product_change
-    from acl.sync.reverse import create_service_outbox
+    from acl.sync.service.outbox import create_service_outbox
     from new_services.catalog.adapters.sync_port import CatalogSyncPort
 
     stack.sync("backfill", "catalog", "--batch-size", "40", "--max-pages", "2", "--no-progress")

@@ -84,7 +84,7 @@ def test_catalog_writes_reach_the_monolith_without_echo(stack: SyncStack) -> Non
     from sqlalchemy import text
 
     from acl.catalog.sync.reverse import record_product_change
-    from acl.sync.reverse import create_service_outbox
+    from acl.sync.service.outbox import create_service_outbox
     from new_services.catalog.adapters.sync_port import CatalogSyncPort
 
     stack.sync("backfill", "catalog", "--no-progress")

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from acl.catalog.sync.fields import FieldChange, park_field_conflict
-from acl.sync.stock import create_stock_sync_tables
+from acl.sync.core.stock import create_stock_sync_tables
 from strangler_proxy.controlplane.services.sync_conflicts import (
     ResolutionNotWritten,
     SyncConflictService,

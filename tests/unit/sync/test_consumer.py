@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from acl.catalog.sync.consumer import CatalogConsumer
-from acl.sync.inbox import Inbox
-from acl.sync.tables import sync_inbox
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.tables import sync_inbox
 from tests.unit.sync.fakes import FakePort, FakeTransport, product_event
 
 pytestmark = pytest.mark.unit

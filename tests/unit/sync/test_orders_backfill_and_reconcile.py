@@ -16,8 +16,8 @@ from acl.orders.records import OrderStatus
 from acl.orders.source import LegacyOrderSource
 from acl.orders.sync.backfill import run_orders_backfill
 from acl.orders.sync.reconcile import reconcile_order_records, reconcile_orders
-from acl.sync.backfill import CheckpointStore
-from acl.sync.reconcile import Difference
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.reconcile import Difference
 from tests.unit.acl.legacy_db import legacy_row
 from tests.unit.sync.order_fakes import FakeOrdersPort
 

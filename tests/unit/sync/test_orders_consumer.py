@@ -10,8 +10,8 @@ from sqlalchemy import select
 from acl.orders.records import OrderStatus
 from acl.orders.sync.consumer import OrdersConsumer
 from acl.orders.sync.port import OrdersPort
-from acl.sync.inbox import Inbox
-from acl.sync.tables import sync_inbox
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.tables import sync_inbox
 from tests.unit.sync.fakes import FakeTransport, product_event
 from tests.unit.sync.order_fakes import FakeOrdersPort, FakeReferences, order_event, order_payload
 

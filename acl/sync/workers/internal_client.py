@@ -11,8 +11,8 @@ import httpx2
 
 from acl.errors import LegacyConnectionError, LegacyDataError, LegacyRejected, LegacyResponseError
 from acl.legacy_http import LegacyHttpClient
-from acl.sync.events import SyncEvent, trace_runs
-from acl.sync.outcomes import REFUSED, EventOutcome
+from acl.sync.core.events import SyncEvent, trace_runs
+from acl.sync.core.outcomes import REFUSED, EventOutcome
 from acl.tracing import event_group_span
 
 __all__ = ["REQUEST_REFUSALS", "MonolithInternalClient", "ResolvedSession"]

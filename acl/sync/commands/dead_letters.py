@@ -18,11 +18,11 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from acl.errors import LegacyServiceError
-from acl.sync.dead_letters import DeadLetters
-from acl.sync.engines import make_engine
-from acl.sync.internal_client import MonolithInternalClient
-from acl.sync.relay import row_to_event
+from acl.sync.core.dead_letters import DeadLetters
+from acl.sync.core.engines import make_engine
 from acl.sync.settings import SyncSettings
+from acl.sync.workers.internal_client import MonolithInternalClient
+from acl.sync.workers.relay import row_to_event
 
 __all__ = ["register", "run"]
 

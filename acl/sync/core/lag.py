@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from acl.sync.relay import OutboxRelay
-from acl.sync.tables import sync_dead, sync_lag
+from acl.sync.core.tables import sync_dead, sync_lag
 from acl.sync.transports.base import Backlog
+from acl.sync.workers.relay import OutboxRelay
 from strangler_proxy.sync_status import DIRECTION_MAX
 
 __all__ = [

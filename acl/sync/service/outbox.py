@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from acl.sync.positions import note_event
-from acl.sync.tables import service_outbox, service_outbox_metadata
+from acl.sync.core.positions import note_event
+from acl.sync.core.tables import service_outbox, service_outbox_metadata
 from acl.tracing import TRACE_KEY, current_trace_context
 
 __all__ = ["create_service_outbox", "record_service_event"]

@@ -1,7 +1,7 @@
 """Forward sync in the trace of the monolith transaction that wrote each event.
 
 The monolith's outbox row keeps the W3C context of the request that wrote it (``strangler_django``'s
-``record_event``), the relay takes it out of the payload (:func:`acl.sync.relay.row_to_event`), and:
+``record_event``), the relay takes it out of the payload (:func:`acl.sync.workers.relay.row_to_event`), and:
 
     traced_publish(publish)              the relay sends each run of one trace's events inside a
                                          PRODUCER span "sync relay" of that trace, and the events carry
@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from opentelemetry.trace import SpanKind
 
-from acl.sync.events import SyncEvent, trace_runs
+from acl.sync.core.events import SyncEvent, trace_runs
 from acl.tracing import current_trace_context, event_group_span
 
 __all__ = ["apply_in_trace", "traced_publish"]

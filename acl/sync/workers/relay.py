@@ -11,7 +11,7 @@ A crash between publishing and marking (or moving the cursor) publishes the batc
 drop the duplicates through their inbox, so delivery is at least once and application exactly once.
 
 A publisher may answer with one ``EventOutcome`` per event (the reverse relay's monolith client does):
-an event refused for good goes to the outbox's dead letters (``acl.sync.dead_letters``), in the same
+an event refused for good goes to the outbox's dead letters (``acl.sync.core.dead_letters``), in the same
 transaction that marks the batch on PostgreSQL, just before the cursor moves on SQLite; the events
 behind it go on. Any exception from the publisher leaves the batch where it was, to be sent again.
 """
@@ -30,11 +30,11 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, func, insert, make_url, select, update
 
-from acl.sync.dead_letters import DeadLetters, dead_letters_for
-from acl.sync.engines import is_postgres
-from acl.sync.events import SyncEvent
-from acl.sync.outcomes import EventOutcome
-from acl.sync.tables import sync_offsets
+from acl.sync.core.dead_letters import DeadLetters, dead_letters_for
+from acl.sync.core.engines import is_postgres
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.outcomes import EventOutcome
+from acl.sync.core.tables import sync_offsets
 from acl.tracing import TRACE_KEY
 
 __all__ = ["OutboxRelay", "RelayCursor", "RelayLock", "RelayLocked", "row_to_event"]
@@ -90,7 +90,7 @@ def _aware(value: Any) -> datetime:
 
 def row_to_event(row: Any) -> SyncEvent:
     """An outbox row (monolith or service, same columns) as a SyncEvent; the trace context a service
-    kept in the payload (``_trace``, see :func:`acl.sync.reverse.record_service_event`) is taken out
+    kept in the payload (``_trace``, see :func:`acl.sync.service.outbox.record_service_event`) is taken out
     of it into ``trace``."""
     payload = dict(row.payload)
     trace = payload.pop(TRACE_KEY, None)

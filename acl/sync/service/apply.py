@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from acl.sync.events import SyncEvent
-from acl.sync.service_inbox import service_inbox
+from acl.sync.core.events import SyncEvent
+from acl.sync.service.inbox import service_inbox
 
 __all__ = ["ForwardApplier", "ForwardEventError", "ForwardInbox"]
 

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import Engine, inspect, select
 
-from acl.sync.tables import sync_inbox
+from acl.sync.core.tables import sync_inbox
 
 __all__ = [
     "arrived",

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select, tuple_, update
 
-from acl.sync.events import SyncEvent
-from acl.sync.tables import sync_aggregates, sync_inbox
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.tables import sync_aggregates, sync_inbox
 
 __all__ = ["Decision", "HeldEvents", "Inbox", "Outcome"]
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select, update
 
-from acl.sync.tables import sync_checkpoints
+from acl.sync.core.tables import sync_checkpoints
 
 __all__ = ["Checkpoint", "CheckpointStore"]
 

@@ -5,7 +5,7 @@ monolith's (the monolith's Django app keeps the same count in ``internal_aggrega
 event carries the version its change made; the receiving side applies a change only when its count is
 the one the change expects (one behind, or the first of a batch's run of changes to the aggregate).
 When the aggregate changed here meanwhile, the change is parked in ``sync_conflict`` (the conflict
-queue ``acl.sync.stock`` defines) with both values, never applied, until an operator resolves it.
+queue ``acl.sync.core.stock`` defines) with both values, never applied, until an operator resolves it.
 An aggregate this side never counted a change of has nothing to overwrite: the change applies and
 its count is taken.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, insert, select, update
 
-from acl.sync.stock import sync_conflict
+from acl.sync.core.stock import sync_conflict
 
 __all__ = [
     "create_version_sync_tables",

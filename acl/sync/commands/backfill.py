@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from acl.sync.backfill import CheckpointStore
-from acl.sync.backfill_output import backfill_progress, print_backfill_summary
 from acl.sync.bootstrap import sync_engine
-from acl.sync.engines import read_only_engine
+from acl.sync.commands.backfill_output import backfill_progress, print_backfill_summary
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.engines import read_only_engine
 from acl.sync.settings import SyncSettings
 
 __all__ = ["run_backfill_command"]

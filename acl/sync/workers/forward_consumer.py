@@ -15,11 +15,11 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from acl.sync.consumer import InboxConsumer
-from acl.sync.events import SyncEvent
-from acl.sync.inbox import Inbox, Outcome
-from acl.sync.outcomes import EventOutcome
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.inbox import Inbox, Outcome
+from acl.sync.core.outcomes import EventOutcome
 from acl.sync.transports.base import Transport
+from acl.sync.workers.consumer import InboxConsumer
 
 __all__ = ["ApplyClient", "ServiceForwardConsumer"]
 
@@ -29,7 +29,8 @@ OUTCOMES = frozenset({"applied", "duplicate", "stale", "ignored"})
 
 
 class ApplyClient(Protocol):
-    """Posts events to an ``/internal/sync/apply`` (``acl.sync.internal_client.MonolithInternalClient``)."""
+    """Posts events to an ``/internal/sync/apply``
+    (``acl.sync.workers.internal_client.MonolithInternalClient``)."""
 
     def apply_events(self, events: Sequence[SyncEvent], *, batch: int = 100) -> list[EventOutcome]: ...
 

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from acl.sync.health import Heartbeat, serve_health
-from acl.sync.lag import DirectionLag, store_lag
+from acl.sync.core.lag import DirectionLag, store_lag
+from acl.sync.workers.health import Heartbeat, serve_health
 
 __all__ = [
     "HOUSEKEEPING_INTERVAL",

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from acl.sync.events import SyncEvent
-from acl.sync.outcomes import EventOutcome
-from acl.sync.tables import dead_letter_metadata, service_dead_letter, service_outbox
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.outcomes import EventOutcome
+from acl.sync.core.tables import dead_letter_metadata, service_dead_letter, service_outbox
 
 __all__ = ["DeadLetters", "dead_letters_for"]
 

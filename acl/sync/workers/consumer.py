@@ -17,10 +17,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from acl.sync.events import SyncEvent
-from acl.sync.inbox import HeldEvents, Inbox, Outcome
-from acl.sync.traced import apply_in_trace
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.inbox import HeldEvents, Inbox, Outcome
 from acl.sync.transports.base import Delivery, Transport
+from acl.sync.workers.traced import apply_in_trace
 
 __all__ = ["ConsumerStats", "InboxConsumer"]
 
