@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acl.errors import LegacyDataError, LegacyNotFound
-from acl.legacy_client import LegacyClient
+from acl.legacy_http import LegacyHttpClient
 
 __all__ = [
     "SESSION_MESSAGES_PATH",
@@ -83,8 +83,8 @@ def _state_from_json(body: Any) -> SessionState:
     return SessionState(user_id=user_id, data=body["data"])
 
 
-class SessionStateClient(LegacyClient):
-    """``LegacyClient`` with the monolith's internal bearer token."""
+class SessionStateClient(LegacyHttpClient):
+    """``LegacyHttpClient`` with the monolith's internal bearer token."""
 
     def __init__(self, base_url: str, token: str, **kwargs: Any) -> None:
         if not token:

@@ -148,7 +148,8 @@ def measure_reverse_lag(*, rate: int = RATE, seconds: int = SECONDS) -> tuple[fl
 def reverse_lags(*, rate: int = RATE, seconds: int = SECONDS) -> list[float]:
     """Each reverse event's lag in ms (monolith's applied_at minus the service outbox's occurred_at)."""
     from acl.catalog.records import ProductRecord
-    from acl.sync.reverse import create_service_outbox, record_product_change
+    from acl.catalog.sync.reverse import record_product_change
+    from acl.sync.service.outbox import create_service_outbox
     from new_services.catalog.adapters.sync_port import CatalogSyncPort
 
     with tempfile.TemporaryDirectory(prefix="bench-sync-reverse-") as tmp:
@@ -204,27 +205,28 @@ def reverse_lags(*, rate: int = RATE, seconds: int = SECONDS) -> list[float]:
             )
             for child in children:
                 child.check_alive()
-            with catalog.connect() as connection:
-                occurred = {
-                    uuid.UUID(str(event_id)).hex: _moment(moment)
-                    for event_id, moment in connection.execute(
-                        text("SELECT event_id, occurred_at FROM service_outbox")
-                    )
-                }
-            with legacy.connect() as connection:
-                applied = connection.execute(
-                    text("SELECT event_id, applied_at FROM internal_applied_event")
-                ).all()
-            pairs = sorted(
-                (occurred[uuid.UUID(str(event_id)).hex], _moment(moment)) for event_id, moment in applied
-            )
-            lags = [(done - written).total_seconds() * 1000 for written, done in pairs]  # in write order
+            lags = _applied_lags(catalog, legacy)
         finally:
             for child in reversed(children):
                 child.stop()
             catalog.dispose()
             legacy.dispose()
         return lags
+
+
+def _applied_lags(catalog, legacy) -> list[float]:  # type: ignore[no-untyped-def]
+    """Each event of the catalog's outbox the monolith applied: its lag in ms, in write order."""
+    with catalog.connect() as connection:
+        occurred = {
+            uuid.UUID(str(event_id)).hex: _moment(moment)
+            for event_id, moment in connection.execute(
+                text("SELECT event_id, occurred_at FROM service_outbox")
+            )
+        }
+    with legacy.connect() as connection:
+        applied = connection.execute(text("SELECT event_id, applied_at FROM internal_applied_event")).all()
+    pairs = sorted((occurred[uuid.UUID(str(event_id)).hex], _moment(moment)) for event_id, moment in applied)
+    return [(done - written).total_seconds() * 1000 for written, done in pairs]
 
 
 def _count(engine, sql: str) -> int:  # type: ignore[no-untyped-def]

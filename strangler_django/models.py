@@ -81,7 +81,8 @@ class AppliedEvent(models.Model):
 class StockVersion(models.Model):
     """How many stock changes this side applied to a product (its own and the other side's): an event
     carries the version its change made (``stk_ver``) and the other side expects to be one behind it.
-    The columns of a service's ``sync_stock_version`` (``acl.sync.stock``), under this side's own name."""
+    The columns of a service's ``sync_stock_version`` (``acl.sync.core.stock``), under this side's own
+    name."""
 
     aggregate_id = models.CharField(max_length=40, primary_key=True)
     version = models.PositiveIntegerField()
@@ -97,7 +98,7 @@ class AggregateVersion(models.Model):
     """How many changes this side applied to an aggregate whose changes do not commute (an order's
     status, say), its own and the other side's: an event carries the version its change made and the
     other side applies it only when it is one behind (``strangler_django.versions``); otherwise the change
-    waits in ``sync_conflict``. The columns of a service's ``sync_version`` (``acl.sync.versions``)."""
+    waits in ``sync_conflict``. The columns of a service's ``sync_version`` (``acl.sync.core.versions``)."""
 
     id = models.BigAutoField(primary_key=True)
     aggregate_type = models.CharField(max_length=30)

@@ -1,7 +1,7 @@
 """The sync database's status tables, ``sync_lag`` and ``sync_dead``: the one definition of their columns.
 
 The sync workers (``acl.sync``) write them; the control plane reads them without importing ``acl``.
-Both take the tables from here: the control plane as they are, ``acl.sync.tables`` as copies placed in
+Both take the tables from here: the control plane as they are, ``acl.sync.core.tables`` as copies placed in
 the sync database's ``sync_metadata``. ``acl.sync`` owns their creation and any change to them: its
 ``create_sync_schema`` creates them with the rest of the sync database when a sync worker starts.
 

@@ -1,4 +1,4 @@
-"""The legacy vocabulary of a product's versioned field changes (``acl.sync.fields`` applies them).
+"""The legacy vocabulary of a product's versioned field changes (``acl.catalog.sync.fields`` applies them).
 
 A change of a product's other fields (not its stock) carries, next to the row's columns, the product's
 fields version it made (``prd_ver``) and the columns it changed (``prd_changed``).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import (
     Connection,
@@ -12,10 +11,8 @@ from sqlalchemy import (
     Integer,
     String,
     column,
-    create_engine,
     func,
     inspect,
-    make_url,
     select,
     table,
 )
@@ -24,6 +21,7 @@ from acl.catalog.legacy_schema import tbl_product
 from acl.catalog.records import ProductRecord
 from acl.catalog.translators import product_from_legacy_row
 from acl.errors import LegacyDataError
+from acl.sync.core.engines import read_only_engine
 
 __all__ = [
     "LEGACY_AGGREGATE_VERSION",
@@ -36,25 +34,10 @@ __all__ = [
 ]
 
 
-def read_only_engine(url: str) -> Engine:
-    """An engine that cannot write: SQLite opened with ``mode=ro``, PostgreSQL in read-only transactions."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() == "sqlite":
-        if not parsed.database or parsed.database == ":memory:":
-            raise ValueError("the legacy SQLite database must be a file")
-        path = Path(parsed.database).resolve()
-        if not path.exists():
-            raise FileNotFoundError(f"no legacy database at {path}")
-        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-    return create_engine(parsed, pool_pre_ping=True, execution_options={"postgresql_readonly": True})
-
-
 LEGACY_STOCK_VERSION = "internal_stock_version"
-"""The monolith's stock versions (``acl.sync.stock``'s ``sync_stock_version`` under its own name)."""
+"""The monolith's stock versions (``acl.sync.core.stock``'s ``sync_stock_version`` under its own name)."""
 LEGACY_AGGREGATE_VERSION = "internal_aggregate_version"
-"""The monolith's versions of aggregates whose changes do not commute (``acl.sync.versions``'s
+"""The monolith's versions of aggregates whose changes do not commute (``acl.sync.core.versions``'s
 ``sync_version`` under its own name): a product's other fields are counted as type ``product``."""
 
 
@@ -73,7 +56,7 @@ class ProductPage:
     """prd_id -> (its last outbox sequence, its stock version) as read with the rows: the changes a
     copy of the rows already holds, which sync must not apply again."""
     field_versions: dict[int, int] = field(default_factory=dict)
-    """prd_id -> its fields version (``acl.sync.fields``) as read with the rows, where it has one."""
+    """prd_id -> its fields version (``acl.catalog.sync.fields``) as read with the rows, where it has one."""
 
 
 class LegacyProductSource:

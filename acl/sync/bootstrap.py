@@ -1,4 +1,7 @@
-"""Composition root of the sync processes: settings in, wired relays and consumers out."""
+"""Composition root of the sync processes: settings in, wired relays and consumers out.
+
+A pipeline's own consumer and port are wired beside it (the catalog's ``acl.catalog.sync.bootstrap``,
+the orders' ``acl.orders.sync.bootstrap``)."""
 
 from __future__ import annotations
 
@@ -10,34 +13,24 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from acl.catalog.source import read_only_engine
-from acl.orders.references import LegacyReferenceReader
-from acl.sync.catalog_consumer import CatalogConsumer
-from acl.sync.engines import is_postgres, make_engine
-from acl.sync.forward_consumer import ServiceForwardConsumer
-from acl.sync.inbox import Inbox
-from acl.sync.internal_client import MonolithInternalClient
-from acl.sync.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
-from acl.sync.orders_consumer import OrdersConsumer
-from acl.sync.ports import CatalogPort, OrdersPort, load_port_factory
-from acl.sync.relay import OutboxRelay, RelayCursor, RelayLock
-from acl.sync.reverse import create_service_outbox
+from acl.sync.core.engines import is_postgres, make_engine
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
+from acl.sync.core.tables import outbox_event, service_outbox, sync_metadata
+from acl.sync.service.outbox import create_service_outbox
 from acl.sync.settings import SyncSettings
-from acl.sync.tables import outbox_event, service_outbox, sync_metadata
-from acl.sync.traced import traced_publish
 from acl.sync.transports.base import Transport
 from acl.sync.transports.redis_stream import RedisStreamTransport
 from acl.sync.transports.sql_stream import SqlStreamTransport
+from acl.sync.workers.forward_consumer import ServiceForwardConsumer
+from acl.sync.workers.internal_client import MonolithInternalClient
+from acl.sync.workers.relay import OutboxRelay, RelayCursor, RelayLock
+from acl.sync.workers.traced import traced_publish
 
 __all__ = [
-    "catalog_consumer",
-    "catalog_port",
     "create_sync_schema",
     "forward_relay",
-    "legacy_references",
     "measure_lag",
-    "orders_consumer",
-    "orders_port",
     "reverse_relay",
     "service_forward_consumer",
     "sync_engine",
@@ -130,66 +123,6 @@ def reverse_relay(settings: SyncSettings, sync: Engine) -> Iterator[OutboxRelay]
         if lock is not None:
             lock.release()
         engine.dispose()
-
-
-@contextmanager
-def catalog_port(settings: SyncSettings) -> Iterator[CatalogPort]:
-    port = load_port_factory(settings.catalog_port_factory)()
-    try:
-        yield port
-    finally:
-        port.close()
-
-
-def catalog_consumer(
-    settings: SyncSettings, engine: Engine, source: Transport, port: CatalogPort
-) -> CatalogConsumer:
-    return CatalogConsumer(
-        source,
-        Inbox(engine, settings.origin),
-        port,
-        origin=settings.origin,
-        batch_size=settings.batch_size,
-        wait=0.2,
-    )
-
-
-@contextmanager
-def orders_port(settings: SyncSettings) -> Iterator[OrdersPort]:
-    port = load_port_factory(settings.orders_port_factory)()
-    try:
-        yield port
-    finally:
-        port.close()
-
-
-@contextmanager
-def legacy_references(settings: SyncSettings) -> Iterator[LegacyReferenceReader]:
-    """Customers and products of legacy orders, read from the monolith's database (read-only)."""
-    engine = read_only_engine(settings.legacy_database_url)
-    try:
-        yield LegacyReferenceReader(engine)
-    finally:
-        engine.dispose()
-
-
-def orders_consumer(
-    settings: SyncSettings,
-    engine: Engine,
-    source: Transport,
-    port: OrdersPort,
-    references: LegacyReferenceReader,
-) -> OrdersConsumer:
-    """The inbox, the offset and (on Redis) the consumer group are named after the orders origin."""
-    return OrdersConsumer(
-        source,
-        Inbox(engine, settings.orders_origin),
-        port,
-        references,
-        origin=settings.orders_origin,
-        batch_size=settings.batch_size,
-        wait=0.2,
-    )
 
 
 @contextmanager

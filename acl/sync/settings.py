@@ -15,22 +15,27 @@ STRANGLER_SYNC_ORDERS_PORT            new_services.orders.adapters.sync_port:cre
 ORDERS_DATABASE_URL                   the orders service's DB (.../services/orders/orders.sqlite3)
 STRANGLER_SYNC_FORWARD_URL            the service the generic forward consumer posts to (/internal/sync/apply)
 STRANGLER_LEGACY_URL                  http://127.0.0.1:8100
-LEGACYSHOP_INTERNAL_TOKEN             else the internal_token file in LEGACYSHOP_DATA_DIR or .../legacy
+STRANGLER_SYNC_INTERNAL_TOKEN         else STRANGLER_LEGACY_INTERNAL_TOKEN(_FILE), else the internal_token
+                                      file in STRANGLER_LEGACY_DATA_DIR or .../legacy
 STRANGLER_SYNC_POLL_INTERVAL          0.02 (seconds)
 STRANGLER_SYNC_BATCH_SIZE             200
+
+A pipeline may name its monolith's own variables as aliases of these (``acl.sync.pipelines``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from acl.sync.ports import CATALOG_PORT_FACTORY, ORDERS_PORT_FACTORY
+from acl.sync.core.ports import CATALOG_PORT_FACTORY, ORDERS_PORT_FACTORY
 from strangler_proxy.secrets import configured_secret
 
-__all__ = ["SyncSettings"]
+__all__ = ["SyncSettings", "aliased_settings"]
 
 
 class SyncSettings(BaseSettings):
@@ -61,8 +66,8 @@ class SyncSettings(BaseSettings):
     orders_port_factory: str = Field(ORDERS_PORT_FACTORY, validation_alias="STRANGLER_SYNC_ORDERS_PORT")
     forward_url: str | None = Field(None, validation_alias="STRANGLER_SYNC_FORWARD_URL")
     legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
-    internal_token_value: str | None = Field(None, validation_alias="LEGACYSHOP_INTERNAL_TOKEN")
-    legacy_data_dir: Path | None = Field(None, validation_alias="LEGACYSHOP_DATA_DIR")
+    internal_token_value: str | None = Field(None, validation_alias="STRANGLER_SYNC_INTERNAL_TOKEN")
+    legacy_data_dir: Path | None = Field(None, validation_alias="STRANGLER_LEGACY_DATA_DIR")
     poll_interval: float = Field(0.02, gt=0, le=5, validation_alias="STRANGLER_SYNC_POLL_INTERVAL")
     batch_size: int = Field(200, ge=1, le=10_000, validation_alias="STRANGLER_SYNC_BATCH_SIZE")
 
@@ -111,9 +116,20 @@ class SyncSettings(BaseSettings):
             token = path.read_text().strip()
         except FileNotFoundError:
             raise RuntimeError(
-                "no internal token: set LEGACYSHOP_INTERNAL_TOKEN, STRANGLER_LEGACY_INTERNAL_TOKEN(_FILE) "
-                f"or start the monolith once ({path})"
+                "no internal token: set STRANGLER_SYNC_INTERNAL_TOKEN, "
+                f"STRANGLER_LEGACY_INTERNAL_TOKEN(_FILE) or start the monolith once ({path})"
             ) from None
         if not token:
             raise RuntimeError(f"the internal token file {path} is empty")
         return token
+
+
+def aliased_settings(environ: Mapping[str, str], aliases: Iterable[Mapping[str, str]]) -> SyncSettings:
+    """The settings from the environment, where each alias (``{"OLD_NAME": "STRANGLER_..."}``, a monolith's
+    own name of a variable) stands in for the generic variable left unset."""
+    values: dict[str, Any] = {}  # by the variables' names, as the fields' aliases
+    for mapping in aliases:
+        for old, new in mapping.items():
+            if old in environ and new not in environ:
+                values.setdefault(new, environ[old])
+    return SyncSettings(**values)

@@ -12,7 +12,7 @@ SYNC_FILES: dict[str, str] = {
     "adapters/appliers.py": '''"""Forward sync: the monolith's events about things, applied to the service's table.
 
 The toolkit's forward consumer (``[sync] forward`` in strangler.toml) posts the monolith's outbox events
-to ``POST /internal/sync/apply``; the toolkit's inbox (``acl.sync.service_apply``) applies each event
+to ``POST /internal/sync/apply``; the toolkit's inbox (``acl.sync.service.apply``) applies each event
 once, in order per aggregate, with the applier registered in ``APPLIERS`` for its aggregate type. Add one
 applier per aggregate of the monolith that the service keeps a copy of.
 """
@@ -24,8 +24,8 @@ from typing import ClassVar
 from sqlalchemy import Connection, insert, update
 
 from acl.errors import LegacyDataError
-from acl.sync.events import SyncEvent
-from acl.sync.service_apply import ForwardApplier, ForwardEventError
+from acl.sync.core.events import SyncEvent
+from acl.sync.service.apply import ForwardApplier, ForwardEventError
 from new_services.__NAME__.adapters.tables import things
 from new_services.__NAME__.anticorruption.translator import thing_from_legacy
 
@@ -55,7 +55,7 @@ APPLIERS: tuple[ForwardApplier, ...] = (ThingApplier(),)
 ''',
     "adapters/migrations/versions/0003___NAME___service_inbox.py": '''"""__NAME__: service_inbox, the monolith's events applied by forward sync
 
-The table is ``acl.sync.service_inbox.service_inbox``, created only when missing.
+The table is ``acl.sync.service.inbox.service_inbox``, created only when missing.
 
 Revision ID: 0003
 Revises: 0002
@@ -66,7 +66,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from acl.sync.service_inbox import create_service_inbox, service_inbox
+from acl.sync.service.inbox import create_service_inbox, service_inbox
 
 revision = "0003"
 down_revision = "0002"

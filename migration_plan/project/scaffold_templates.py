@@ -141,7 +141,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, insert, select
 
-from acl.sync.reverse import record_service_event
+from acl.sync.service.outbox import record_service_event
 from new_services.__NAME__.adapters.tables import things
 from new_services.__NAME__.anticorruption.translator import thing_to_legacy
 from new_services.__NAME__.domain.model import Thing
@@ -232,7 +232,7 @@ def downgrade() -> None:
 ''',
     "adapters/migrations/versions/0002___NAME___service_outbox.py": '''"""__NAME__: service_outbox, the changes waiting for the reverse relay
 
-The table is ``acl.sync.tables.service_outbox``, created as the relay creates it (only when missing).
+The table is ``acl.sync.core.tables.service_outbox``, created as the relay creates it (only when missing).
 
 Revision ID: 0002
 Revises: 0001
@@ -243,8 +243,8 @@ from __future__ import annotations
 
 from alembic import op
 
-from acl.sync.reverse import create_service_outbox
-from acl.sync.tables import service_outbox
+from acl.sync.core.tables import service_outbox
+from acl.sync.service.outbox import create_service_outbox
 
 revision = "0002"
 down_revision = "0001"

@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
 from acl.identity_verifier import IDENTITY_HEADER, CustomerIdentity
-from acl.sync.tables import service_outbox
+from acl.sync.core.tables import service_outbox
 from new_services.__NAME__.adapters.migrate import MIGRATIONS
 from new_services.__NAME__.adapters.tables import things
 from new_services.__NAME__.anticorruption.translator import thing_to_legacy

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from acl.identity_verifier import IdentityVerifier, load_identity_key
-from acl.sync.service_apply import ForwardInbox
+from acl.sync.service.apply import ForwardInbox
 from new_services.__NAME__.adapters.appliers import APPLIERS
 from new_services.__NAME__.adapters.migrate import MIGRATIONS
 from new_services.__NAME__.adapters.repository import SqlThingRepository

@@ -3,7 +3,7 @@
 The request carries the toolkit's internal token (``Authorization: Bearer``), the one `strangler up` gives
 every service (``ServiceSettings.internal_token``); without one configured the endpoint answers 503, with
 another token 401. The body is ``{"events": [...]}`` (at most ``MAX_EVENTS``); ``apply`` (the service's
-``acl.sync.service_apply.ForwardInbox.apply``: the kit imports no acl) answers one result per event, in
+``acl.sync.service.apply.ForwardInbox.apply``: the kit imports no acl) answers one result per event, in
 order, sent back as ``{"results": [...]}``.
 """
 

@@ -8,7 +8,7 @@ The arrival endpoint reads the sync database's inbox (``STRANGLER_SYNC_DATABASE_
 sync workers' own SQLite file in the home) for the consumer ``<SERVICE>_SYNC_CONSUMER`` (default: the
 service's name). It answers only whether event ids its caller already knows have arrived. The kit
 knows no sync code: the service passes how to read the inbox and how to collect a request's events
-(``acl.sync.positions.arrived`` and ``collecting``).
+(``acl.sync.core.positions.arrived`` and ``collecting``).
 """
 
 from __future__ import annotations

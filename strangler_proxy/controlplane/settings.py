@@ -31,7 +31,7 @@ class ControlPlaneSettings(BaseSettings):
     ones only)."""
     sync_resolver: str | None = None
     """``package.module:function`` (``STRANGLER_SYNC_RESOLVER``) building what writes a resolved
-    conflict's chosen values to both sides (the ACL's ``acl.sync.resolve:create_resolver``), loaded by
+    conflict's chosen values to both sides (the ACL's ``acl.catalog.sync.resolve:create_resolver``), loaded by
     name at start; without it a resolution is recorded only."""
     sync_forward_consumers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """``upstream=consumer,...``: the forward consumer whose inbox says a service has the monolith's events

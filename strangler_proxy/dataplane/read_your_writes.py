@@ -1,7 +1,7 @@
 """Read-your-writes across the seam: a client's read on one side waits for its own write on the other.
 
 A side that commits sync events in answer to a request names them in ``X-Strangler-Sync-Events`` (the
-monolith through ``strangler_django.sync_positions``, a service through ``acl.sync.positions``). The
+monolith through ``strangler_django.sync_positions``, a service through ``acl.sync.core.positions``). The
 forwarder takes that header off the answer to a write (any method but GET and HEAD) and gives the
 client a signed cookie instead, ``strangler_sync`` = the side that wrote and its event ids, valid for
 ``cookie_s``. A later GET or HEAD

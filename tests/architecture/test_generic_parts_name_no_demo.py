@@ -4,7 +4,7 @@ find the demo's assumptions in them.
 
 What still names the demo is listed in ``KNOWN``, file by file with the reason; the list must stay
 exact: a file that stops naming the demo must leave it (the test says so), and no other file may start.
-acl/catalog/ and acl/orders/ are the demo's own translators and are not scanned.
+acl/catalog/ and acl/orders/ are the demo's own translators and sync pipelines and are not scanned.
 """
 
 from __future__ import annotations
@@ -29,19 +29,11 @@ DEMO = re.compile(
 GENERIC = [
     *sorted((ROOT / "strangler_proxy").rglob("*.py")),
     *sorted((ROOT / "migration_plan").rglob("*.py")),
-    *sorted((ROOT / "acl").glob("*.py")),  # legacy client, identity, circuit breaker, errors, time zones
+    *sorted((ROOT / "acl").glob("*.py")),  # HTTP plumbing, identity, circuit breaker, errors, time zones
     *sorted((ROOT / "acl" / "sync").rglob("*.py")),
 ]
 
-KNOWN: dict[str, str] = {
-    # The sync engine still carries the demo's catalog and orders pipelines and settings.
-    "acl/legacy_client.py": "LegacyShop's product API client (/api/products, its stock endpoint)",
-    "acl/sync/__main__.py": "the catalog backfill names rejected rows by prd_id",
-    "acl/sync/orders_backfill.py": "the orders backfill reports ord_id",
-    "acl/sync/orders_consumer.py": "the orders consumer checks ord_id",
-    "acl/sync/reverse.py": "the reverse relay writes the product's columns (prd_*, stk_qty)",
-    "acl/sync/settings.py": "LEGACYSHOP_INTERNAL_TOKEN and LEGACYSHOP_DATA_DIR",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _naming_the_demo() -> dict[str, list[str]]:

@@ -78,8 +78,8 @@ def _record_sync_lag(home: Path) -> None:
     the catalog's reverse relay ("reverse") and the orders service's ("reverse:orders")."""
     from sqlalchemy import create_engine
 
-    from acl.sync.lag import DirectionLag, store_lag
-    from acl.sync.tables import sync_metadata
+    from acl.sync.core.lag import DirectionLag, store_lag
+    from acl.sync.core.tables import sync_metadata
 
     (home / "sync").mkdir(parents=True, exist_ok=True)
     engine = create_engine(f"sqlite:///{home / 'sync' / 'sync.sqlite3'}")

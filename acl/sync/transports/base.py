@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from acl.sync.events import SyncEvent
+from acl.sync.core.events import SyncEvent
 
 __all__ = ["Backlog", "Delivery", "Transport"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from acl.sync.events import SyncEvent
+from acl.sync.core.events import SyncEvent
 from acl.sync.transports.base import Backlog, Delivery
 
 __all__ = ["RedisStreamTransport"]

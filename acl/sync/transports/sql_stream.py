@@ -15,9 +15,9 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from acl.sync.engines import is_postgres
-from acl.sync.events import SyncEvent
-from acl.sync.tables import sync_offsets, sync_stream
+from acl.sync.core.engines import is_postgres
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.tables import sync_offsets, sync_stream
 from acl.sync.transports.base import Backlog, Delivery
 
 __all__ = ["SqlStreamTransport"]

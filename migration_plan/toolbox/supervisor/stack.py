@@ -233,7 +233,7 @@ def _front_door_spec(
     )
 
 
-CONFLICT_RESOLVER = "acl.sync.resolve:create_resolver"
+CONFLICT_RESOLVER = "acl.catalog.sync.resolve:create_resolver"
 """What writes a resolved product-fields conflict to both sides (``STRANGLER_SYNC_RESOLVER``)."""
 
 

@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from acl.catalog.field_changes import record_values
 from acl.catalog.records import ProductRecord, ProductStatus
-from acl.sync.fields import PRODUCT_AGGREGATE, FieldChange, park_field_conflict
-from acl.sync.stock import (
+from acl.catalog.sync.fields import PRODUCT_AGGREGATE, FieldChange, park_field_conflict
+from acl.sync.core.stock import (
     StockChange,
     park_conflict,
     record_applied,
@@ -27,7 +27,7 @@ from acl.sync.stock import (
     stock_version_next,
     was_applied,
 )
-from acl.sync.versions import version_of, version_set
+from acl.sync.core.versions import version_of, version_set
 from acl.timezones import parse_legacy_local
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.tables import products
@@ -137,7 +137,7 @@ class CatalogSyncPort:
 
     def record_copy(self, marks: Mapping[int, tuple[int, int]]) -> None:
         """A backfill's copy: each product's last outbox sequence and stock version as the monolith had
-        them with the copied rows (``acl.sync.stock.record_copy``)."""
+        them with the copied rows (``acl.sync.core.stock.record_copy``)."""
         if not marks:
             return
         with self._engine.begin() as connection:
@@ -211,8 +211,8 @@ class CatalogSyncPort:
         self, changes: Sequence[FieldChange], *, rows: Mapping[int, ProductRecord] | None = None
     ) -> list[str]:
         """Apply the monolith's changes of products' other fields in order, each exactly once, in one
-        transaction (``acl.sync.fields``): ``applied``, ``duplicate``, ``conflict`` (parked: the product's
-        fields changed here meanwhile) or ``unknown`` (no such product, and no row in ``rows``)."""
+        transaction (``acl.catalog.sync.fields``): ``applied``, ``duplicate``, ``conflict`` (parked: the
+        product's fields changed here meanwhile) or ``unknown`` (no such product, and no row in ``rows``)."""
         outcomes: list[str] = []
         with self._engine.begin() as connection:
             for change in changes:

@@ -8,10 +8,10 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from acl.sync import record_product_change
-from acl.sync.fields import PRODUCT_AGGREGATE
-from acl.sync.stock import stock_version_next
-from acl.sync.versions import version_of, version_set
+from acl.catalog.sync.fields import PRODUCT_AGGREGATE
+from acl.catalog.sync.reverse import record_product_change
+from acl.sync.core.stock import stock_version_next
+from acl.sync.core.versions import version_of, version_set
 from new_services.catalog.adapters.orm import start_mappers
 from new_services.catalog.adapters.sqlalchemy_repository import SqlAlchemyProductRepository
 from new_services.catalog.domain import Product
@@ -69,7 +69,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     def record_field_change(self, product: Product, fields: tuple[str, ...]) -> None:
         """A ``service_outbox`` row with the changed columns, the product's next fields version
         (``prd_ver``, counted in ``sync_version``) and their names (``prd_changed``): the monolith
-        applies them only when it has not changed the product's fields meanwhile (``acl.sync.fields``)."""
+        applies them only when it has not changed the product's fields meanwhile
+        (``acl.catalog.sync.fields``)."""
         session = self._require_session()
         session.flush()
         connection = session.connection()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from acl.sync import positions
+from acl.sync.core import positions
 from new_services.catalog.bootstrap import Catalog, bootstrap
 from new_services.catalog.entrypoints import api, pages
 from new_services.catalog.entrypoints.converters import LegacyIntConverter

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from acl.catalog.legacy_client import IDEMPOTENCY_KEY_HEADER, LegacyClient, RetryPolicy
 from acl.catalog.records import ProductRecord, ProductStatus
 from acl.catalog.translators import product_from_legacy_json
 from acl.circuit_breaker import CircuitBreaker
@@ -29,7 +30,6 @@ from acl.errors import (
     LegacyServiceError,
     LegacyUnavailable,
 )
-from acl.legacy_client import IDEMPOTENCY_KEY_HEADER, LegacyClient, RetryPolicy
 from new_services.orders.domain import Money
 from new_services.orders.service_layer.checkout import insufficient_stock_message
 from new_services.orders.service_layer.errors import (

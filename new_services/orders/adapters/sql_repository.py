@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from acl.sync.reverse import record_service_event
-from acl.sync.versions import version_of, version_set
+from acl.sync.core.versions import version_of, version_set
+from acl.sync.service.outbox import record_service_event
 from new_services.orders.adapters.tables import (
     checkout_reservations,
     checkouts,

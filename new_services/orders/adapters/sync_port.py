@@ -5,7 +5,7 @@
 ``customer_user_id``, ``status`` in ``new|paid|shipped|cancelled``, aware ``ordered_at``, ``lines`` of
 ``product_id, sku, name, quantity, unit_price`` as ``Decimal``/``str``) and upserts them by order number.
 ``order_records()`` reads every visible order back as ``acl.orders.OrderRecord`` (for reconcile).
-``apply_order_changes(changes)`` takes ``acl.sync.order_changes.OrderChange`` (a record and the order's
+``apply_order_changes(changes)`` takes ``acl.orders.sync.changes.OrderChange`` (a record and the order's
 version it expects and makes): applied only when the service's version of the order is the expected
 one (or the service never counted a change of it), otherwise parked in ``sync_conflict`` with both
 statuses: a status changed on the service meanwhile is never overwritten.
@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from acl.orders.records import OrderLineRecord, OrderRecord
 from acl.orders.records import OrderStatus as RecordStatus
-from acl.sync.versions import park_version_conflict, version_of, version_set
+from acl.sync.core.versions import park_version_conflict, version_of, version_set
 from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.sql_repository import SqlOrderRepository

@@ -1,6 +1,6 @@
 """The orders database's tables (SQLAlchemy Core), kept out of the domain.
 
-The reverse-sync outbox is ``acl.sync.tables.service_outbox`` (its shape belongs to acl.sync; the
+The reverse-sync outbox is ``acl.sync.core.tables.service_outbox`` (its shape belongs to acl.sync; the
 migrations create it in this database): written in the same transaction as the order it describes,
 sent to the monolith by ``python -m acl.sync reverse`` (which sets ``published_at``).
 """

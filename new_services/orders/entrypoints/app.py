@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from acl.sync import positions
+from acl.sync.core import positions
 from new_services.kit.flash import install_flash_cookies
 from new_services.kit.sync_positions import install_sync_positions
 from new_services.kit.tracing import install_tracing

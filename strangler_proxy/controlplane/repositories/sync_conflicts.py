@@ -1,7 +1,7 @@
 """Reads and resolutions of the sides' conflict queues: the ``sync_conflict`` table in each side's database.
 
 Every side that syncs stock keeps one with the same columns (the monolith's sync app and the services,
-through ``acl.sync.stock``); a change from the other side that did not commute with a change made here
+through ``acl.sync.core.stock``); a change from the other side that did not commute with a change made here
 meanwhile is parked there with both values instead of being applied. The control plane does not import
 ``acl``: the columns read are named here. A side without the table yet has no conflicts.
 """

@@ -3,7 +3,7 @@
 The sides are the databases named by ``STRANGLER_SYNC_OUTBOXES`` (``legacy`` and each service). A
 resolution records the operator's choice (``ours``: the side keeps its value; ``theirs``: the parked
 change's value is the right one) with who and when, audited. With a resolver (``STRANGLER_SYNC_RESOLVER``,
-``package.module:function`` loaded by name, e.g. the ACL's ``acl.sync.resolve:create_resolver``) the
+``package.module:function`` loaded by name, e.g. the ACL's ``acl.catalog.sync.resolve:create_resolver``) the
 chosen values of a conflict it writes (a product's fields or stock) are first written to both sides, so they
 converge; the other open conflicts of the same aggregate and field whose values it wrote, on any side
 (the two halves of one crossing), are then resolved with it as ``superseded``. Without one, or for a

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from acl.sync.tables import service_outbox
+from acl.sync.core.tables import service_outbox
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from acl.sync.resolve import ConflictResolver, create_resolver
+from acl.catalog.sync.resolve import ConflictResolver, create_resolver
 from strangler_proxy.controlplane.service_layer.sync_conflicts import (
     ResolutionNotWritten,
     SyncConflictService,

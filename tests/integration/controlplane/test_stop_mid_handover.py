@@ -17,8 +17,8 @@ import httpx2
 import pytest
 from sqlalchemy import create_engine
 
-from acl.sync.lag import DirectionLag, store_lag
-from acl.sync.tables import sync_lag, sync_metadata
+from acl.sync.core.lag import DirectionLag, store_lag
+from acl.sync.core.tables import sync_lag, sync_metadata
 from tests.integration.controlplane.conftest import ControlPlane, start_control_plane
 from tests.support.net import free_port
 

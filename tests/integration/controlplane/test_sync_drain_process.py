@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from acl.sync.lag import DirectionLag, store_lag
-from acl.sync.tables import sync_lag, sync_metadata
+from acl.sync.core.lag import DirectionLag, store_lag
+from acl.sync.core.tables import sync_lag, sync_metadata
 from migration_plan.cli.main import app as cli
 from tests.integration.controlplane.conftest import start_control_plane
 from tests.support.net import free_port

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy import select
 
-from acl.sync.dead_letters import DeadLetters
-from acl.sync.engines import make_engine
-from acl.sync.events import SyncEvent
-from acl.sync.lag import combine, relay_backlog
-from acl.sync.outcomes import REFUSED, EventOutcome
-from acl.sync.relay import OutboxRelay
-from acl.sync.reverse import create_service_outbox, record_service_event
-from acl.sync.tables import service_outbox
+from acl.sync.core.dead_letters import DeadLetters
+from acl.sync.core.engines import make_engine
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.lag import combine, relay_backlog
+from acl.sync.core.outcomes import REFUSED, EventOutcome
+from acl.sync.core.tables import service_outbox
+from acl.sync.service.outbox import create_service_outbox, record_service_event
+from acl.sync.workers.relay import OutboxRelay
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

@@ -132,7 +132,7 @@ def _redeliver_everything(stack: SyncStack) -> None:
 
 def _backlog(stack: SyncStack) -> int:
     from acl.sync.bootstrap import transport
-    from acl.sync.engines import make_engine
+    from acl.sync.core.engines import make_engine
     from acl.sync.settings import SyncSettings
 
     settings = SyncSettings(

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import insert, select
 
 from acl.sync.bootstrap import create_sync_schema
-from acl.sync.engines import make_engine
-from acl.sync.events import SyncEvent
-from acl.sync.relay import OutboxRelay
-from acl.sync.tables import legacy_outbox_metadata, outbox_event
+from acl.sync.core.engines import make_engine
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.tables import legacy_outbox_metadata, outbox_event
 from acl.sync.transports.sql_stream import SqlStreamTransport
+from acl.sync.workers.relay import OutboxRelay
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

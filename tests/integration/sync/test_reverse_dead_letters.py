@@ -6,15 +6,16 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from acl.sync.dead_letters import DeadLetters
-from acl.sync.dead_letters_command import register, run
-from acl.sync.reverse import create_service_outbox, record_service_event
-from acl.sync.settings import SyncSettings
+from acl.sync.commands.dead_letters import register, run
+from acl.sync.core.dead_letters import DeadLetters
+from acl.sync.pipelines import DEFAULT_PIPELINES, load_pipelines, sync_settings
+from acl.sync.service.outbox import create_service_outbox, record_service_event
 from tests.integration.sync.harness import SyncStack, eventually, running_sync_stack
 
 pytestmark = pytest.mark.integration
@@ -92,7 +93,7 @@ def test_a_refused_event_is_set_aside_and_the_next_ones_are_applied(
 
     for name, value in stack.env.items():
         monkeypatch.setenv(name, value)
-    settings = SyncSettings()
+    settings = sync_settings(load_pipelines(DEFAULT_PIPELINES), os.environ)  # as `python -m acl.sync` does
     out = io.StringIO()
     assert run(settings, _args("--retry", refused), out=out) == 1  # the cause is still there
     [letter] = DeadLetters(stack.engine("catalog")).list()

@@ -28,7 +28,8 @@ def stack(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[SyncSta
 def test_both_directions_over_redis_on_postgres(stack: SyncStack) -> None:
     from sqlalchemy import text
 
-    from acl.sync.reverse import create_service_outbox, record_product_change
+    from acl.catalog.sync.reverse import record_product_change
+    from acl.sync.service.outbox import create_service_outbox
     from new_services.catalog.adapters.sync_port import CatalogSyncPort
 
     stack.sync("backfill", "catalog", "--batch-size", "40", "--max-pages", "2", "--no-progress")

@@ -83,7 +83,8 @@ def test_writes_on_the_monolith_reach_the_catalog_once_and_in_order(stack: SyncS
 def test_catalog_writes_reach_the_monolith_without_echo(stack: SyncStack) -> None:
     from sqlalchemy import text
 
-    from acl.sync.reverse import create_service_outbox, record_product_change
+    from acl.catalog.sync.reverse import record_product_change
+    from acl.sync.service.outbox import create_service_outbox
     from new_services.catalog.adapters.sync_port import CatalogSyncPort
 
     stack.sync("backfill", "catalog", "--no-progress")

@@ -13,6 +13,7 @@ import httpx2
 import pytest
 
 from acl.catalog import ProductStatus
+from acl.catalog.legacy_client import LegacyClient, RetryPolicy
 from acl.circuit_breaker import BreakerState, CircuitBreaker
 from acl.errors import (
     CircuitOpen,
@@ -23,7 +24,6 @@ from acl.errors import (
     LegacyServerError,
     LegacyTimeout,
 )
-from acl.legacy_client import LegacyClient, RetryPolicy
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration

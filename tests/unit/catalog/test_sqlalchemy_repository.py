@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, inspect, select
 
 from acl.sync import create_service_outbox
-from acl.sync.tables import service_outbox
+from acl.sync.core.tables import service_outbox
 from new_services.catalog.adapters.memory_repository import InMemoryUnitOfWork
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.unit_of_work import SqlAlchemyUnitOfWork

@@ -15,7 +15,7 @@ from alembic import command
 from sqlalchemy import text
 
 from acl.catalog.records import ProductRecord, ProductStatus
-from acl.sync.fields import FieldChange
+from acl.catalog.sync.fields import FieldChange
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.sync_port import CatalogSyncPort
 from new_services.kit.engine import make_engine

@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert, text
 from starlette.testclient import TestClient
 
-from acl.sync.lag import DirectionLag, store_lag
-from acl.sync.tables import (
+from acl.sync.core.lag import DirectionLag, store_lag
+from acl.sync.core.tables import (
     legacy_outbox_metadata,
     outbox_event,
     service_outbox,

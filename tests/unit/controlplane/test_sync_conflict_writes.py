@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from acl.sync.fields import FieldChange, park_field_conflict
-from acl.sync.stock import create_stock_sync_tables
+from acl.catalog.sync.fields import FieldChange, park_field_conflict
+from acl.sync.core.stock import create_stock_sync_tables
 from strangler_proxy.controlplane.service_layer.sync_conflicts import (
     ResolutionNotWritten,
     SyncConflictService,

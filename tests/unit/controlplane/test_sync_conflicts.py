@@ -1,6 +1,6 @@
 """The conflict queues in the control plane: every side's parked changes listed, one resolved (audited).
 
-The queue is the real ``sync_conflict`` table a side keeps (``acl.sync.stock``), filled by the real
+The queue is the real ``sync_conflict`` table a side keeps (``acl.sync.core.stock``), filled by the real
 ``park_conflict``, in a SQLite database named by ``STRANGLER_SYNC_OUTBOXES``.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from acl.sync.stock import StockChange, create_stock_sync_tables, park_conflict
-from acl.sync.versions import create_version_sync_tables, park_version_conflict
+from acl.sync.core.stock import StockChange, create_stock_sync_tables, park_conflict
+from acl.sync.core.versions import create_version_sync_tables, park_version_conflict
 from strangler_proxy.controlplane.service_layer.sync_conflicts import SyncConflictService
 from strangler_proxy.controlplane.settings import ControlPlaneSettings
 from tests.unit.controlplane.conftest import Api
@@ -80,7 +80,7 @@ def test_conflicts_are_listed_with_both_values_and_resolved_once(api: Api) -> No
 
 
 def test_an_orders_parked_status_is_listed_and_resolved_like_stock(tmp_path: Path) -> None:
-    """Order conflicts (``acl.sync.versions``) sit in the same queue: listed with both statuses."""
+    """Order conflicts (``acl.sync.core.versions``) sit in the same queue: listed with both statuses."""
     orders = create_engine(f"sqlite:///{tmp_path / 'orders.sqlite3'}")
     with orders.begin() as conn:
         create_version_sync_tables(conn)

@@ -1,6 +1,6 @@
 """Sync lag in the control plane: GET /api/v1/sync/lag, and the reverse-sync drain before a rollback.
 
-The ``sync_lag`` rows are written by the sync relays' own code (``acl.sync.lag.store_lag``), so the
+The ``sync_lag`` rows are written by the sync relays' own code (``acl.sync.core.lag.store_lag``), so the
 control plane's reading of the table is checked against the real writer.
 """
 
@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, create_engine, update
 
-from acl.sync.lag import DirectionLag, store_lag
-from acl.sync.tables import sync_dead, sync_lag, sync_metadata
+from acl.sync.core.lag import DirectionLag, store_lag
+from acl.sync.core.tables import sync_dead, sync_lag, sync_metadata
 from strangler_proxy.controlplane.service_layer.sync_lag import (
     SyncLagService,
     route_takes_writes,

@@ -215,7 +215,7 @@ def test_legacyshop_keeps_its_five_workers_and_outboxes(tmp_path: Path) -> None:
     assert specs["legacy"].env["STRANGLER_INTERNAL_TOKEN"] == token
     assert specs["sync-reverse"].env["STRANGLER_LEGACY_INTERNAL_TOKEN"] == token
     # the control plane writes a resolved conflict's values to both sides as the catalog's relay would
-    assert specs["controlplane"].env["STRANGLER_SYNC_RESOLVER"] == "acl.sync.resolve:create_resolver"
+    assert specs["controlplane"].env["STRANGLER_SYNC_RESOLVER"] == "acl.catalog.sync.resolve:create_resolver"
     assert specs["controlplane"].env["STRANGLER_LEGACY_INTERNAL_TOKEN"] == token
     project = parse_project((ROOT / "strangler.toml").read_text())
     carried = carried_directions(project.sync.workers)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, inspect, select
 
-from acl.sync.tables import service_outbox
+from acl.sync.core.tables import service_outbox
 from new_services.kit.engine import make_engine
 from new_services.orders.adapters.migrate import MIGRATIONS
 from new_services.orders.adapters.tables import checkouts, order_numbers, orders

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs
 import httpx2
 import pytest
 
+from acl.catalog.legacy_client import RetryPolicy
 from acl.circuit_breaker import CircuitBreaker
-from acl.legacy_client import RetryPolicy
 from new_services.orders.adapters.legacy_stock import LegacyStock, LegacyStockClient
 from new_services.orders.service_layer import (
     InsufficientStock,

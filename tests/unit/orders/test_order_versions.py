@@ -15,15 +15,15 @@ from sqlalchemy import create_engine, select, text
 
 from acl.catalog.source import read_only_engine
 from acl.orders.source import LegacyOrderSource
-from acl.sync.backfill import CheckpointStore
+from acl.orders.sync.backfill import run_orders_backfill
+from acl.orders.sync.changes import OrderChange
+from acl.orders.sync.consumer import OrdersConsumer
 from acl.sync.bootstrap import create_sync_schema
-from acl.sync.inbox import Inbox
-from acl.sync.order_changes import OrderChange
-from acl.sync.orders_backfill import run_orders_backfill
-from acl.sync.orders_consumer import OrdersConsumer
-from acl.sync.stock import sync_conflict
-from acl.sync.tables import service_outbox, sync_inbox
-from acl.sync.versions import sync_version
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.stock import sync_conflict
+from acl.sync.core.tables import service_outbox, sync_inbox
+from acl.sync.core.versions import sync_version
 from new_services.orders.adapters.sync_port import create_port
 from new_services.orders.domain import OrderStatus
 from new_services.orders.service_layer.repository import OutboxMessage

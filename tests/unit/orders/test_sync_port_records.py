@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from acl.orders import OrderLineRecord, OrderRecord, OrderStatus
-from acl.sync.ports import OrdersPort
+from acl.orders.sync.port import OrdersPort
 from new_services.orders.adapters.sync_port import create_port
 from new_services.orders.settings import OrdersSettings
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 
 from acl.sync.bootstrap import create_sync_schema
-from acl.sync.engines import make_engine
+from acl.sync.core.engines import make_engine
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from acl.catalog.field_changes import record_values
 from acl.catalog.records import ProductRecord
-from acl.sync.events import SyncEvent
-from acl.sync.fields import FieldChange
-from acl.sync.stock import StockChange
+from acl.catalog.sync.fields import FieldChange
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.stock import StockChange
 from acl.sync.transports.base import Backlog, Delivery
 from tests.unit.acl.legacy_db import legacy_row
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from acl.orders.records import OrderRecord
 from acl.orders.references import LegacyReferences, ProductReference
-from acl.sync.events import SyncEvent
+from acl.sync.core.events import SyncEvent
 
 __all__ = ["FakeOrdersPort", "FakeReferences", "order_event", "order_payload"]
 

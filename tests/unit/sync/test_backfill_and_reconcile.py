@@ -7,8 +7,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from acl.catalog.source import LegacyProductSource, read_only_engine
-from acl.sync.backfill import CheckpointStore, run_catalog_backfill
-from acl.sync.reconcile import Difference, reconcile_catalog, reconcile_records
+from acl.catalog.sync.backfill import run_catalog_backfill
+from acl.catalog.sync.reconcile import reconcile_catalog, reconcile_records
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.reconcile import Difference
 from tests.unit.acl.legacy_db import legacy_row, make_legacy_database
 from tests.unit.sync.fakes import FakePort
 

@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 from sqlalchemy import select
 
-from acl.sync.catalog_consumer import CatalogConsumer
-from acl.sync.inbox import Inbox
-from acl.sync.tables import sync_inbox
+from acl.catalog.sync.consumer import CatalogConsumer
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.tables import sync_inbox
 from tests.unit.sync.fakes import FakePort, FakeTransport, product_event
 
 pytestmark = pytest.mark.unit

@@ -13,22 +13,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from acl.sync.dead_letters import DeadLetters
-from acl.sync.dead_letters_command import register, run
-from acl.sync.engines import make_engine
-from acl.sync.events import SyncEvent
-from acl.sync.lag import combine, relay_backlog, store_lag
-from acl.sync.outcomes import REFUSED, EventOutcome
-from acl.sync.relay import OutboxRelay, RelayCursor
-from acl.sync.reverse import create_service_outbox, record_service_event
-from acl.sync.settings import SyncSettings
-from acl.sync.tables import (
+from acl.sync.commands.dead_letters import register, run
+from acl.sync.core.dead_letters import DeadLetters
+from acl.sync.core.engines import make_engine
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.lag import combine, relay_backlog, store_lag
+from acl.sync.core.outcomes import REFUSED, EventOutcome
+from acl.sync.core.tables import (
     legacy_outbox_metadata,
     outbox_event,
     service_dead_letter,
     service_outbox,
     sync_dead,
 )
+from acl.sync.service.outbox import create_service_outbox, record_service_event
+from acl.sync.settings import SyncSettings
+from acl.sync.workers.relay import OutboxRelay, RelayCursor
 
 pytestmark = pytest.mark.unit
 
@@ -88,7 +88,7 @@ def test_a_refused_event_goes_to_the_dead_letters_and_the_next_ones_are_delivere
     monolith = Monolith({1, 2})
     cursor = RelayCursor(sync_db, "reverse:catalog")
     relay = OutboxRelay(service_db, service_outbox, monolith.apply_events, cursor=cursor)
-    with caplog.at_level("ERROR", logger="acl.sync.dead_letters"):
+    with caplog.at_level("ERROR", logger="acl.sync.core.dead_letters"):
         assert relay.run_once() == 3
     assert monolith.received == [good, bad, after]
     assert relay.backlog() == (0, None)  # nothing stalls behind the refused event

@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from acl.sync.events import SyncEvent
-from acl.sync.inbox import Inbox
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.inbox import Inbox
 from tests.unit.sync.fakes import product_event
 
 pytestmark = pytest.mark.unit

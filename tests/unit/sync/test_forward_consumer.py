@@ -13,13 +13,13 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, create_engine, select
 
-from acl.sync.events import SyncEvent
-from acl.sync.forward_consumer import ServiceForwardConsumer
-from acl.sync.inbox import Inbox
-from acl.sync.outcomes import REFUSED, EventOutcome
-from acl.sync.service_apply import ForwardEventError, ForwardInbox
-from acl.sync.service_inbox import create_service_inbox
-from acl.sync.tables import sync_inbox
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.outcomes import REFUSED, EventOutcome
+from acl.sync.core.tables import sync_inbox
+from acl.sync.service.apply import ForwardEventError, ForwardInbox
+from acl.sync.service.inbox import create_service_inbox
+from acl.sync.workers.forward_consumer import ServiceForwardConsumer
 from tests.unit.sync.fakes import FakeTransport
 
 pytestmark = pytest.mark.unit

@@ -1,7 +1,7 @@
 """Reconcile against the truth: each side's stock changes against the other side's inbox.
 
 Two SQLite files hold the real tables: the monolith's ``outbox_event``, its inbox of applied events and
-its stock versions; the catalog's ``service_outbox`` and ``acl.sync.stock``'s tables.
+its stock versions; the catalog's ``service_outbox`` and ``acl.sync.core.stock``'s tables.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, insert, text
 
-from acl.sync.history import check_history
-from acl.sync.stock import (
+from acl.catalog.sync.history import check_history
+from acl.sync.core.stock import (
     StockChange,
     create_stock_sync_tables,
     park_conflict,
     record_applied,
     stock_version_next,
 )
-from acl.sync.tables import legacy_outbox_metadata, outbox_event, service_outbox, service_outbox_metadata
-from acl.sync.versions import create_version_sync_tables, version_set
+from acl.sync.core.tables import legacy_outbox_metadata, outbox_event, service_outbox, service_outbox_metadata
+from acl.sync.core.versions import create_version_sync_tables, version_set
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ import httpx2
 import pytest
 
 from acl.errors import LegacyDataError, LegacyServerError, LegacyServiceError
-from acl.sync.internal_client import MonolithInternalClient, ResolvedSession
+from acl.sync.workers.internal_client import MonolithInternalClient, ResolvedSession
 from tests.unit.sync.fakes import product_event
 
 pytestmark = pytest.mark.unit

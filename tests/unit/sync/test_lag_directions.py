@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from acl.sync.bootstrap import measure_lag
-from acl.sync.lag import reverse_direction
+from acl.sync.core.lag import reverse_direction
+from acl.sync.core.tables import legacy_outbox_metadata, sync_lag
 from acl.sync.settings import SyncSettings
-from acl.sync.tables import legacy_outbox_metadata, sync_lag
 
 pytestmark = pytest.mark.unit
 

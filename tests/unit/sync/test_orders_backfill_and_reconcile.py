@@ -14,10 +14,10 @@ from acl.catalog.source import read_only_engine
 from acl.orders.legacy_schema import legacy_orders_metadata, tbl_customer, tbl_order, tbl_order_line
 from acl.orders.records import OrderStatus
 from acl.orders.source import LegacyOrderSource
-from acl.sync.backfill import CheckpointStore
-from acl.sync.orders_backfill import run_orders_backfill
-from acl.sync.orders_reconcile import reconcile_order_records, reconcile_orders
-from acl.sync.reconcile import Difference
+from acl.orders.sync.backfill import run_orders_backfill
+from acl.orders.sync.reconcile import reconcile_order_records, reconcile_orders
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.reconcile import Difference
 from tests.unit.acl.legacy_db import legacy_row
 from tests.unit.sync.order_fakes import FakeOrdersPort
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from acl.orders.records import OrderStatus
-from acl.sync.inbox import Inbox
-from acl.sync.orders_consumer import OrdersConsumer
-from acl.sync.ports import OrdersPort
-from acl.sync.tables import sync_inbox
+from acl.orders.sync.consumer import OrdersConsumer
+from acl.orders.sync.port import OrdersPort
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.tables import sync_inbox
 from tests.unit.sync.fakes import FakeTransport, product_event
 from tests.unit.sync.order_fakes import FakeOrdersPort, FakeReferences, order_event, order_payload
 
@@ -136,7 +136,7 @@ def test_a_failed_apply_rewinds_the_transport_and_records_nothing(sync_db) -> No
 
 
 def test_the_orders_and_catalog_inboxes_are_separate(sync_db) -> None:
-    from acl.sync.catalog_consumer import CatalogConsumer
+    from acl.catalog.sync.consumer import CatalogConsumer
     from tests.unit.sync.fakes import FakePort
 
     event = order_event(1, 1)

@@ -17,13 +17,13 @@ from sqlalchemy import Engine, create_engine, insert, select, text
 
 from acl.catalog.source import read_only_engine
 from acl.orders.source import LegacyOrderSource
-from acl.sync.backfill import CheckpointStore
-from acl.sync.events import SyncEvent
-from acl.sync.inbox import Inbox
-from acl.sync.orders_backfill import run_orders_backfill
-from acl.sync.orders_history import check_order_history
-from acl.sync.stock import StockChange, create_stock_sync_tables, park_conflict, sync_conflict
-from acl.sync.tables import (
+from acl.orders.sync.backfill import run_orders_backfill
+from acl.orders.sync.history import check_order_history
+from acl.sync.core.checkpoints import CheckpointStore
+from acl.sync.core.events import SyncEvent
+from acl.sync.core.inbox import Inbox
+from acl.sync.core.stock import StockChange, create_stock_sync_tables, park_conflict, sync_conflict
+from acl.sync.core.tables import (
     dead_letter_metadata,
     legacy_outbox_metadata,
     outbox_event,

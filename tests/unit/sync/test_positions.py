@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, insert
 
-from acl.sync.positions import arrived, collected, collecting, note_event
-from acl.sync.tables import sync_inbox, sync_metadata
+from acl.sync.core.positions import arrived, collected, collecting, note_event
+from acl.sync.core.tables import sync_inbox, sync_metadata
 
 pytestmark = pytest.mark.unit
 

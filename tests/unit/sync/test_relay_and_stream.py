@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from acl.sync.engines import make_engine
-from acl.sync.relay import OutboxRelay, RelayCursor, RelayLock, RelayLocked
-from acl.sync.tables import legacy_outbox_metadata, outbox_event
+from acl.sync.core.engines import make_engine
+from acl.sync.core.tables import legacy_outbox_metadata, outbox_event
 from acl.sync.transports.sql_stream import SqlStreamTransport
+from acl.sync.workers.relay import OutboxRelay, RelayCursor, RelayLock, RelayLocked
 from tests.unit.sync.fakes import product_event
 
 pytestmark = pytest.mark.unit

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from acl.sync.events import SyncEvent, trace_runs
-from acl.sync.relay import row_to_event
+from acl.sync.core.events import SyncEvent, trace_runs
+from acl.sync.workers.relay import row_to_event
 from acl.tracing import TRACE_KEY
 
 pytestmark = pytest.mark.unit

@@ -1,6 +1,6 @@
 """service_outbox: the catalog's changes waiting for the reverse relay
 
-The table is ``acl.sync.tables.service_outbox``, created the way the relay creates it (only when it is
+The table is ``acl.sync.core.tables.service_outbox``, created the way the relay creates it (only when it is
 missing), so that whichever of the two runs first, the other finds the same table.
 
 Revision ID: 0002
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-from acl.sync.reverse import create_service_outbox
-from acl.sync.tables import service_outbox
+from acl.sync.core.tables import service_outbox
+from acl.sync.service.outbox import create_service_outbox
 
 revision = "0002"
 down_revision = "0001"

@@ -1,6 +1,6 @@
 """stock sync: the catalog's stock versions, the ids of applied events, the conflict queue
 
-The tables are ``acl.sync.stock``'s, created only when missing (as the sync processes would).
+The tables are ``acl.sync.core.stock``'s, created only when missing (as the sync processes would).
 
 Revision ID: 0003
 Revises: 0002
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from acl.sync.stock import create_stock_sync_tables, stock_sync_metadata
+from acl.sync.core.stock import create_stock_sync_tables, stock_sync_metadata
 
 revision = "0003"
 down_revision = "0002"

@@ -1,6 +1,6 @@
 """product field versions: each product's count of changes to its other fields, seeded at 1
 
-The table is ``acl.sync.versions``'s ``sync_version`` (aggregate type ``product``), created when missing
+The table is ``acl.sync.core.versions``'s ``sync_version`` (aggregate type ``product``), created when missing
 as the sync processes would; every product already held starts at version 1, as the monolith's own
 migration seeds its products, so the two sides count alike from the first change on.
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import delete, literal, select
 
-from acl.sync.fields import PRODUCT_AGGREGATE
-from acl.sync.versions import create_version_sync_tables, sync_version
+from acl.catalog.sync.fields import PRODUCT_AGGREGATE
+from acl.sync.core.versions import create_version_sync_tables, sync_version
 from new_services.catalog.adapters.tables import products
 
 revision = "0004"

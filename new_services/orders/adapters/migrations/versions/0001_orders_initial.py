@@ -1,6 +1,6 @@
 """orders: orders and lines, checkout sagas and their reservations, the reverse-sync outbox
 
-``service_outbox`` has the shape acl.sync's reverse relay reads (``acl.sync.tables.service_outbox``).
+``service_outbox`` has the shape acl.sync's reverse relay reads (``acl.sync.core.tables.service_outbox``).
 
 Revision ID: 0001
 Revises:

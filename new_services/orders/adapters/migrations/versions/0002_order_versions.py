@@ -1,6 +1,6 @@
 """Order versions and the conflict queue of change-based order sync (``sync_version``, ``sync_conflict``:
-the shapes ``acl.sync.versions`` and ``acl.sync.stock`` define); a database that already has a table of
-that name (shared with another schema) keeps it.
+the shapes ``acl.sync.core.versions`` and ``acl.sync.core.stock`` define); a database that already has a
+table of that name (shared with another schema) keeps it.
 
 Revision ID: 0002
 Revises: 0001
