@@ -368,6 +368,8 @@ def test_docs_adopt_md_on_a_second_django_project(
             "/api/things",
             "--locust-users",
             "2",
+            "--capacity-fraction",
+            "0.3",
             "--reports",
             str(reports),
             env={**env, "DRILL_PASSWORD": "drill-password"},
