@@ -155,8 +155,7 @@ def drill(
     chaos = name == "chaos"
     crash = name in ("all", CRASH)
     names = list(SCENARIOS) if name == "all" else [] if chaos or name == CRASH else [name]
-    unknown = [n for n in names if n not in SCENARIOS]
-    if unknown:
+    if unknown := [n for n in names if n not in SCENARIOS]:
         choices = f"{', '.join(SCENARIOS)}, {CRASH}"
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {choices}, 'all' or 'chaos'")
     project, project_file, profile = _profile(config, route)
