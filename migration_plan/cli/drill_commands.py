@@ -29,6 +29,7 @@ from migration_plan.plan.model import Plan, PlanError, load_plan
 from migration_plan.project import ProjectFile, ProjectFileError, load_project
 from migration_plan.project.context import current_project_file
 from migration_plan.project.drills_section import DrillCrashSection
+from migration_plan.project.locustfile import project_locustfile
 from migration_plan.toolbox.drills import (
     SCENARIOS,
     ChaosOptions,
@@ -52,6 +53,7 @@ from migration_plan.toolbox.drills.orders_crash import (
     write_crash_report,
 )
 from migration_plan.toolbox.drills.profile import DrillProfile, DrillProfileError, drill_profile, match_json
+from migration_plan.toolbox.load import LoadError
 
 __all__ = ["register"]
 
@@ -109,7 +111,22 @@ _CapacityFraction = Annotated[
 ]
 _Token = Annotated[str | None, typer.Option("--token", help="Bearer token (attach).")]
 _LocustUsers = Annotated[
-    int, typer.Option("--locust-users", min=0, help="Also run locust (loadtests/) with this many users.")
+    int,
+    typer.Option(
+        "--locust-users",
+        min=0,
+        help="Also run the project's locustfile (--locustfile, else strangler.toml's [load] locustfile) "
+        "with this many users.",
+    ),
+]
+_Locustfile = Annotated[
+    Path | None,
+    typer.Option(
+        "--locustfile",
+        help="The locustfile of --locust-users (default: strangler.toml's [load] locustfile, relative to "
+        "it; else the demo's loadtests/shop.py).",
+        show_default=False,
+    ),
 ]
 _Seed = Annotated[int, typer.Option("--seed", help="chaos: the seed of the fault sequence and the load.")]
 _DurationS = Annotated[
@@ -130,6 +147,7 @@ def drill(
     capacity_fraction: _CapacityFraction = 0.5,
     token: _Token = None,
     locust_users: _LocustUsers = 0,
+    locustfile: _Locustfile = None,
     seed: _Seed = 1,
     duration_s: _DurationS = 60.0,
 ) -> None:
@@ -137,8 +155,7 @@ def drill(
     chaos = name == "chaos"
     crash = name in ("all", CRASH)
     names = list(SCENARIOS) if name == "all" else [] if chaos or name == CRASH else [name]
-    unknown = [n for n in names if n not in SCENARIOS]
-    if unknown:
+    if unknown := [n for n in names if n not in SCENARIOS]:
         choices = f"{', '.join(SCENARIOS)}, {CRASH}"
         raise _fail(f"unknown drill {unknown[0]!r}; choose one of {choices}, 'all' or 'chaos'")
     project, project_file, profile = _profile(config, route)
@@ -155,6 +172,7 @@ def drill(
         rate=rate,
         capacity_fraction=capacity_fraction,
         locust_users=locust_users,
+        locustfile=_locustfile(locustfile, project, project_file) if locust_users and names else None,
         reports=reports.absolute(),
     )
     console = Console(highlight=False, soft_wrap=True)
@@ -332,6 +350,14 @@ def _profile(config: Path | None, route: str | None) -> tuple[ProjectFile, Path,
         return project, path, profile
     except (ProjectFileError, DrillProfileError, PlanError) as exc:
         raise _fail(str(exc)) from exc
+
+
+def _locustfile(explicit: Path | None, project: ProjectFile, project_file: Path) -> Path:
+    """The locustfile of ``--locust-users``, checked before a stack starts."""
+    try:
+        return project_locustfile(explicit, project, project_file.resolve().parent)
+    except LoadError as exc:
+        raise _fail(f"--locust-users: {exc}") from exc
 
 
 def _plan(project: ProjectFile, folder: Path) -> Plan | None:

@@ -17,6 +17,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from migration_plan.project import ProjectFileError
+from migration_plan.project.locustfile import current_locustfile
 from migration_plan.toolbox.load import LoadError, LoadOptions, LoadSummary, run_load
 from migration_plan.toolbox.load import Progress as LoadProgress
 
@@ -71,9 +73,15 @@ def load(
         str | None,
         typer.Option("--host", help="Front door URL (default http://127.0.0.1:$STRANGLER_DATAPLANE_PORT)."),
     ] = None,
-    locustfile: Annotated[Path, typer.Option("--locustfile", "-f", help="Locustfile.")] = Path(
-        "loadtests/shop.py"
-    ),
+    locustfile: Annotated[
+        Path | None,
+        typer.Option(
+            "--locustfile",
+            "-f",
+            help="Locustfile (default: strangler.toml's [load] locustfile, else loadtests/shop.py).",
+            show_default=False,
+        ),
+    ] = None,
     users: Annotated[int, typer.Option("--users", "-u", min=1, max=1000, help="Concurrent users.")] = 10,
     spawn_rate: Annotated[
         float, typer.Option("--spawn-rate", "-r", min=0.1, help="Users started per second.")
@@ -100,7 +108,7 @@ def load(
     try:
         options = LoadOptions(
             host=host or _default_host(),
-            locustfile=locustfile,
+            locustfile=locustfile if locustfile is not None else current_locustfile(None),
             users=users,
             spawn_rate=spawn_rate,
             run_time_s=run_time,
@@ -125,7 +133,7 @@ def load(
                 bar.update(task, completed=progress.elapsed_s, figures=figures)
 
             summary = run_load(options, on_progress=show)
-    except LoadError as exc:
+    except (LoadError, ProjectFileError) as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     if as_json:

@@ -32,6 +32,7 @@ from migration_plan.plan import (
 )
 from migration_plan.project import ProjectFileError
 from migration_plan.project.context import plan_path as resolve_plan_path
+from migration_plan.project.locustfile import current_locustfile
 
 __all__ = ["register"]
 
@@ -82,7 +83,10 @@ def _engine_run(
         door = front_door or f"http://127.0.0.1:{os.environ.get('STRANGLER_DATAPLANE_PORT', '8000')}"
         with AdminClient.connect(url, token, home) as admin:
             engine = PlanEngine(
-                plan, admin, run_load=load_gate_runner(door, reports), sync_lag=sync_lag_from_command()
+                plan,
+                admin,
+                run_load=load_gate_runner(door, reports, lambda: current_locustfile(None)),
+                sync_lag=sync_lag_from_command(),
             )
             return action(engine)
     except (PlanError, ProjectFileError) as exc:

@@ -75,7 +75,8 @@ class HealthGate(_Frozen):
 class LoadGate(_Frozen):
     """A headless locust run through the front door that must meet its thresholds."""
 
-    locustfile: str = "loadtests/shop.py"
+    locustfile: str | None = None
+    """Unset: the project's (``[load] locustfile`` of strangler.toml, else the demo's loadtests/shop.py)."""
     users: Annotated[int, Field(ge=1, le=1000)] = 10
     spawn_rate: Annotated[float, Field(gt=0)] = 5.0
     run_time_s: Annotated[int, Field(ge=1, le=3600)] = 30

@@ -16,6 +16,7 @@ from migration_plan.toolbox.load import LoadError, LoadOptions, run_load
 __all__ = ["DEFAULT_LAG_COMMAND", "load_gate_runner", "sync_lag_from_command"]
 
 DEFAULT_LAG_COMMAND = (sys.executable, "-m", "acl.sync", "lag", "--json")
+DEMO = Path("loadtests/shop.py")
 
 
 def sync_lag_from_command(
@@ -44,13 +45,20 @@ def sync_lag_from_command(
     return measure
 
 
-def load_gate_runner(host: str, reports_dir: Path) -> Callable[[LoadGate], tuple[bool, str]]:
-    """A provider running the gate's locust run headless against ``host`` (the front door)."""
+def load_gate_runner(
+    host: str, reports_dir: Path, locustfile: Callable[[], Path] | None = None
+) -> Callable[[LoadGate], tuple[bool, str]]:
+    """A provider running the gate's locust run headless against ``host`` (the front door): the gate's
+    ``locustfile``, else the one ``locustfile()`` names (the project's), else the demo's."""
 
     def run(gate: LoadGate) -> tuple[bool, str]:
+        try:
+            path = Path(gate.locustfile) if gate.locustfile else locustfile() if locustfile else DEMO
+        except LoadError as exc:
+            raise GateSourceError(str(exc)) from exc
         options = LoadOptions(
             host=host,
-            locustfile=Path(gate.locustfile),
+            locustfile=path,
             users=gate.users,
             spawn_rate=gate.spawn_rate,
             run_time_s=gate.run_time_s,

@@ -37,6 +37,9 @@ processes = [                       # workers that belong to the service, superv
 reverse = { catalog = "reverse" }   # upstream -> reverse-sync direction a rollback drains first
 forward = ["catalog"]               # upstreams fed the monolith's outbox events (their /internal/sync/apply)
 
+[load]                              # the project's locustfile (relative to this file): `strangler load`, the
+locustfile = "loadtests/mysite.py"  # plan's load gates, `strangler drill --locust-users` (--locustfile wins)
+
 [drills]                            # what `strangler drill` drills (migration_plan/project/drills_section.py)
 upstream = "catalog"
 reads = ["/api/items/{id}"]
@@ -60,6 +63,7 @@ from migration_plan.project.drills_section import DrillsSection
 
 __all__ = [
     "LegacySection",
+    "LoadSection",
     "PortsSection",
     "ProjectFile",
     "SecretSection",
@@ -233,6 +237,21 @@ class SyncSection(_Section):
         return value
 
 
+class LoadSection(_Section):
+    """The project's own traffic for locust: ``strangler load``, the plan's load gates (unless a gate names
+    its own) and the locust users of ``strangler drill --locust-users`` run this file."""
+
+    locustfile: str | None = None
+    """A locustfile, relative to ``strangler.toml``; unset: the demo's ``loadtests/shop.py`` in a checkout."""
+
+    @field_validator("locustfile")
+    @classmethod
+    def _python_file(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or not value.endswith(".py")):
+            raise ValueError(f"{value!r}: a locustfile is a Python file (.py), relative to strangler.toml")
+        return value
+
+
 class SecretSection(_Section):
     """Where a secret comes from: ``STRANGLER_<NAME>``, else the file ``STRANGLER_<NAME>_FILE`` names,
     else (``generate``) a file generated under the home at first start."""
@@ -251,6 +270,7 @@ class ProjectFile(_Section):
     sync: SyncSection = Field(default_factory=SyncSection)
     secrets: dict[str, SecretSection] = Field(default_factory=dict)
     engine: Literal["dataplane", "haproxy"] | None = None
+    load: LoadSection = Field(default_factory=LoadSection)
     drills: DrillsSection | None = None
     """What `strangler drill` drills: route, upstream, load and write probe (see drills_section)."""
 

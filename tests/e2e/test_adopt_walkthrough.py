@@ -3,8 +3,10 @@
 class-based view, a DRF viewset). init, strangler_django, the inventory, new-service, `strangler up`,
 and the service's read route through shadow, canary and new with the CLI: the data plane's answers
 come from the monolith until the flip to new, then from the service. A drill's guard rollback under
-load loses no write. Then the write route through shadow, canary and new with both sync directions:
-every acknowledged write is on both sides (tests/e2e/adopt_writes.py).
+its own load and the project's locust load (the locustfile docs/adopt.md has the user write, named in
+strangler.toml's [load]) loses no write, the drill's or locust's. Then the write route through shadow,
+canary and new with both sync directions: every acknowledged write is on both sides
+(tests/e2e/adopt_writes.py).
 
 The project has a virtualenv of its own with the toolkit as docs/adopt.md's step 1 installs it: the wheel
 ``make wheel`` builds, pip-installed with the locked dependencies (tests/e2e/conftest.py). Every command
@@ -165,6 +167,43 @@ def _documented_commands() -> list[tuple[str, ...]]:
     return commands
 
 
+def _documented_block(language: str, first_line: str) -> str:
+    """The ``language`` block of docs/adopt.md that starts with ``first_line``, as the user copies it."""
+    text = (ROOT / "docs" / "adopt.md").read_text(encoding="utf-8")
+    blocks = re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+    blocks = [block for block in blocks if block.startswith(first_line)]
+    assert len(blocks) == 1, f"docs/adopt.md has {len(blocks)} {language} blocks starting {first_line!r}"
+    return blocks[0]
+
+
+def _named(legacy: str, name: str) -> int:
+    """How many things the monolith holds with this name (its own API, not the front door)."""
+    things = json.loads(get(f"{legacy}/api/things", timeout=10)[1])
+    return sum(1 for thing in things if thing["name"] == name)
+
+
+def _locust_under_the_drill(report: str) -> None:
+    """The drill's locust users ran beside it: requests, their failures within what the injected
+    fault explains (the service answers 500 to half the reads until the guard rolls the route back;
+    the writes stay on the monolith), and their CSV for the ledger's check."""
+    figures = r"locust companion load: 2 users for \d+ s, (\d+) requests, (\d+) failures"
+    line = re.search(figures, report)
+    assert line, f"no locust figures in the report:\n{report}"
+    requests, failures = int(line.group(1)), int(line.group(2))
+    assert requests > 0 and failures <= requests // 2, report
+    assert "locust POST /api/things" not in report, f"a locust write failed on the monolith:\n{report}"
+
+
+def _locust_writes(report: str) -> int:
+    """The writes locust saw acknowledged (from its CSV, named in the report)."""
+    from migration_plan.toolbox.load.summary import read_stats_csv
+
+    csv = re.search(r"locust companion load: .*CSV (\S+)", report).group(1)  # type: ignore[union-attr]
+    _, endpoints = read_stats_csv(Path(csv))
+    posts = [e for e in endpoints if e.method == "POST" and e.name == "/api/things"]
+    return sum(e.requests - e.failures for e in posts)
+
+
 def _run(folder: Path, *argv: str, env: dict[str, str] | None = None) -> str:
     """``argv`` in ``folder``, in ``env`` (the whole environment: the project's virtualenv's), recorded."""
     RAN.append(_typed(argv))
@@ -295,8 +334,13 @@ def test_docs_adopt_md_on_a_second_django_project(
         status, body = get(f"{front}/about/", timeout=10)
         assert (status, body) == (200, "about mysite"), "the other routes stay on the monolith"
 
-        # 6. a drill on the service's path: the guard rolls it back, every acknowledged write is there
-        project_file.write_text(project_file.read_text() + DRILLS)
+        # 6. a drill on the service's path under the project's own locust load: the guard rolls it back,
+        # every acknowledged write (the drill's and locust's) is there
+        (site / "loadtests").mkdir()
+        (site / "loadtests" / "mysite.py").write_text(_documented_block("python", "# loadtests/mysite.py"))
+        load_section = _documented_block("toml", "[load]")
+        project_file.write_text(project_file.read_text() + DRILLS + "\n" + load_section)
+        _run(site, strangler, "project", "check", env=env)
         rollback = ("rollback", "things-read", "--to", "legacy", "-r", "things: back to legacy for the drill")
         _run(site, strangler, "routes", *rollback, env=env)
         _run(
@@ -311,7 +355,8 @@ def test_docs_adopt_md_on_a_second_django_project(
             "drill@example.org",
             env={**env, "DJANGO_SUPERUSER_PASSWORD": "drill-password"},
         )
-        things_before = len(json.loads(get(f"http://127.0.0.1:{legacy_port}/api/things", timeout=10)[1]))
+        legacy = f"http://127.0.0.1:{legacy_port}"
+        drill_before, locust_before = _named(legacy, "drill"), _named(legacy, "locust")
         reports = tmp_path / "reports"
         drilled = _run(
             site,
@@ -321,6 +366,10 @@ def test_docs_adopt_md_on_a_second_django_project(
             "--attach",
             "--route",
             "/api/things",
+            "--locust-users",
+            "2",
+            "--capacity-fraction",
+            "0.3",
             "--reports",
             str(reports),
             env={**env, "DRILL_PASSWORD": "drill-password"},
@@ -330,9 +379,12 @@ def test_docs_adopt_md_on_a_second_django_project(
         report = next(reports.glob("*-errors.md")).read_text()
         assert "route drill-api-things on new (upstream things)" in report, report
         assert "guard: 2 consecutive failing windows" in report, report
-        written = len(json.loads(get(f"http://127.0.0.1:{legacy_port}/api/things", timeout=10)[1]))
+        _locust_under_the_drill(report)
         acknowledged = int(re.search(r"\| acknowledged writes \| (\d+) \|", report).group(1))  # type: ignore[union-attr]
-        assert acknowledged > 0 and written - things_before >= acknowledged, report
+        assert acknowledged > 0 and _named(legacy, "drill") - drill_before >= acknowledged, report
+        locust_acknowledged = _locust_writes(report)
+        assert locust_acknowledged > 0, report
+        assert _named(legacy, "locust") - locust_before >= locust_acknowledged, "a locust write was lost"
         routes = _run(site, strangler, "routes", "list", "-o", "json", env=env)
         assert "drill-api-things" not in routes, "the drill removed the route it created"
     finally:

@@ -1,5 +1,6 @@
-"""Optional locust load beside a drill's own load: the shop's realistic traffic mix (loadtests/),
-run headless by `strangler load`'s runner for the drill's planned length.
+"""Optional locust load beside a drill's own load: the project's locustfile (``[load] locustfile`` of
+strangler.toml, else the demo shop's traffic mix in loadtests/), run headless by `strangler load`'s runner
+for the drill's planned length.
 
 The drill's figures come from its own load generator, which knows the side that answered each request
 and the outcome of each write; locust's figures are reported beside them (requests, failures per
@@ -31,9 +32,11 @@ class LocustCompanion:
         reports_dir: Path,
         prefix: str,
         product_ids: tuple[int, ...] = (),
+        locustfile: Path | None = None,
     ) -> None:
         """``product_ids``: the products locust browses and buys (LOADTEST_PRODUCT_IDS), kept apart
-        from the drill's stock writes so that its checkouts do not blur their reconciliation."""
+        from the drill's stock writes so that its checkouts do not blur their reconciliation;
+        ``locustfile``: the project's (``[load] locustfile``), None: the demo's."""
         env = {"LOADTEST_PRODUCT_IDS": ",".join(map(str, product_ids))} if product_ids else {}
         self.options = LoadOptions(
             host=host,
@@ -43,6 +46,7 @@ class LocustCompanion:
             reports_dir=reports_dir,
             csv_prefix=prefix,
             env=env,
+            locustfile=locustfile or Path("loadtests/shop.py"),
         )
         self.summary: LoadSummary | None = None
         self.error: str | None = None

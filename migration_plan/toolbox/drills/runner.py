@@ -57,6 +57,8 @@ class DrillOptions:
     write_share: float = 0.025
     locust_users: int = 0
     """Locust users run beside the drill's own load (0: none); see :mod:`.companion`."""
+    locustfile: Path | None = None
+    """The locustfile they run (None: the demo's loadtests/shop.py)."""
     reports: Path = Path("drills/reports")
 
 
@@ -192,6 +194,7 @@ def _companion(
         seconds=options.steady_s + waiting + options.after_s,
         reports_dir=options.reports,
         prefix=f"{stamp}-{scenario.name}-locust",
+        locustfile=options.locustfile,
         product_ids=tuple(i for i in load.profile.ids if i not in load.write_ids),
     )
 
