@@ -103,7 +103,8 @@ drill: $(INSTALLED)
 	for seed in $(CHAOS_SEEDS); do $(BIN)/strangler drill chaos --seed $$seed || exit 1; done
 
 # The soak: 70% of the proxy's measured capacity with a route flip every 5 s and a data-plane worker
-# restart every minute; ends with "soak: seconds=... failed_requests=... rss_growth=... fd_growth=...".
+# restart every minute, one request in ten a write; ends with
+# "soak: seconds=... requests=... writes=... failed_requests=... rss_growth=... fd_growth=...".
 SOAK_S ?= 600
 soak: $(INSTALLED)
 	$(BIN)/python -m migration_plan.toolbox.soak --seconds $(SOAK_S)

@@ -19,6 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="client connections (default 32)")
     parser.add_argument("--load-fraction", type=float, default=0.7, help="share of measured capacity")
     parser.add_argument(
+        "--write-every",
+        type=int,
+        default=10,
+        help="every Nth paced request is a write of [drills.write]'s probe (default 10; 0: none)",
+    )
+    parser.add_argument(
         "--config",
         type=Path,
         default=None,
@@ -32,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         concurrency=args.concurrency,
         load_fraction=args.load_fraction,
+        write_every=args.write_every,
         config=args.config,
     )
     try:
@@ -43,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         f"capacity_rps={result.capacity_rps:.0f} rate_rps={result.rate_rps:.0f} flips={result.flips} "
         f"restarts={result.restarts} rss_before={result.rss_before} rss_after={result.rss_after} "
         f"fds_before={result.fds_before} fds_after={result.fds_after} "
-        f"by_upstream={dict(result.counts.by_upstream)} failures={dict(result.counts.failures)}"
+        f"by_upstream={dict(result.counts.by_upstream)} failed_writes={result.counts.failed_writes} "
+        f"failures={dict(result.counts.failures)}"
     )
     for note in result.notes:
         print(f"note: {note}")

@@ -1,6 +1,7 @@
 """Orchestration of one soak: upstreams, control plane and data plane as real processes, load, flips
 (published through the admin API), restarts. The route, its upstream's name and the traffic are the
-project's ``[drills]`` (:mod:`.traffic`); the upstreams are small stand-ins answering every request."""
+project's ``[drills]`` (:mod:`.traffic`), reads and the write probe's writes; the upstreams are small
+stand-ins answering every request."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from migration_plan.toolbox.drills.profile import DrillProfile
 from migration_plan.toolbox.soak import procfs
 from migration_plan.toolbox.soak.flips import SoakRoute
 from migration_plan.toolbox.soak.load import LoadCounts, measure_capacity, paced_load
-from migration_plan.toolbox.soak.traffic import soak_paths, soak_profile
+from migration_plan.toolbox.soak.traffic import SoakWrite, soak_paths, soak_profile, soak_writes
 from strangler_proxy.store import make_engine
 from strangler_proxy.store.schema import dataplane_workers
 
@@ -46,6 +47,9 @@ class SoakOptions:
     workers: int = 2
     concurrency: int = 32
     probe_s: float = 5.0
+    write_every: int = 10
+    """Every ``write_every``-th paced request is a write of ``[drills.write]``'s probe (0, or no
+    ``[drills.write]``: none)."""
     home: Path | None = None
     config: Path | None = None
     """The project file whose ``[drills]`` the soak takes its route and traffic from (default: the nearest
@@ -77,8 +81,8 @@ class SoakResult:
     def line(self) -> str:
         return (
             f"soak: seconds={round(self.seconds)} requests={self.counts.requests} "
-            f"failed_requests={self.counts.failed} rss_growth={self.rss_growth:.4f} "
-            f"fd_growth={self.fd_growth}"
+            f"writes={self.counts.writes} failed_requests={self.counts.failed} "
+            f"rss_growth={self.rss_growth:.4f} fd_growth={self.fd_growth}"
         )
 
     def passed(self, *, max_rss_growth: float = 0.10, max_fd_growth: int = 16) -> bool:
@@ -274,8 +278,13 @@ async def _every(interval: float, stop: asyncio.Event, action: Callable[[], obje
 
 
 async def _soak(
-    rig: _Rig, options: SoakOptions, paths: tuple[str, ...], rate: float, counts: LoadCounts
+    rig: _Rig,
+    options: SoakOptions,
+    traffic: tuple[tuple[str, ...], tuple[SoakWrite, ...]],
+    rate: float,
+    counts: LoadCounts,
 ) -> tuple[int, int]:
+    paths, writes = traffic
     stop = asyncio.Event()
     to_new = [True]
 
@@ -304,6 +313,8 @@ async def _soak(
             seconds=options.seconds,
             concurrency=options.concurrency,
             counts=counts,
+            writes=writes,
+            write_every=options.write_every,
         )
     finally:
         stop.set()
@@ -315,6 +326,7 @@ def run_soak(options: SoakOptions) -> SoakResult:
     ``SoakTrafficError`` (before anything starts) when the project file says nothing to soak."""
     profile = soak_profile(options.config, os.environ)
     paths = soak_paths(profile)
+    writes = soak_writes(profile)
     with tempfile.TemporaryDirectory(prefix="strangler-soak-") as scratch:
         home = options.home or Path(scratch)
         rig = _Rig(options, home, profile)
@@ -332,12 +344,14 @@ def run_soak(options: SoakOptions) -> SoakResult:
             rss_before, fds_before = _settled_figures(rig.dataplane.pid)
             counts = LoadCounts()
             started = time.monotonic()
-            flips, restarts = asyncio.run(_soak(rig, options, paths, rate, counts))
+            flips, restarts = asyncio.run(_soak(rig, options, (paths, writes), rate, counts))
             elapsed = time.monotonic() - started
             rss_after, fds_after = _settled_figures(rig.dataplane.pid)
             result = SoakResult(
                 elapsed, capacity, rate, counts, flips, restarts, rss_before, rss_after, fds_before, fds_after
             )
+            if options.write_every and not writes:
+                result.notes.append("no [drills.write] in the project file: the soak sent reads only")
             if counts.late:
                 result.notes.append(f"{counts.late} requests left more than 1 s behind their slot")
             return result

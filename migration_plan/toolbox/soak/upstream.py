@@ -1,4 +1,5 @@
-"""A minimal keep-alive HTTP/1.1 upstream for the soak: answers every request with its own name.
+"""A minimal keep-alive HTTP/1.1 upstream for the soak: answers every request, the soak's reads and its
+writes (POSTs, their body read by its Content-Length) alike, with 200 and its own name.
 
     python -m migration_plan.toolbox.soak.upstream --port 9001 --name legacy
 

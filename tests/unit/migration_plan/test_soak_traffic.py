@@ -1,4 +1,5 @@
-"""The soak takes its route and traffic from strangler.toml's [drills], as the drills do."""
+"""The soak takes its route and traffic from strangler.toml's [drills], as the drills do: reads, and the
+write probe of [drills.write] in place of a share of them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from migration_plan.toolbox.soak.traffic import SoakTrafficError, soak_paths, soak_profile
+from migration_plan.toolbox.soak.traffic import (
+    SoakTrafficError,
+    SoakWrite,
+    soak_paths,
+    soak_profile,
+    soak_request,
+    soak_writes,
+)
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.unit
@@ -64,6 +72,47 @@ def test_the_repository_soaks_the_demo_route_of_its_own_strangler_toml() -> None
     assert profile.route == "drill-catalog" and profile.upstream == "catalog"
     assert paths[:4] == ("/api/products/1", "/products/1/", "/api/products/2", "/products/2/")
     assert len(paths) == 2 * 50
+
+
+def test_the_writes_are_the_write_probe_through_its_ids(tmp_path: Path) -> None:
+    writes = soak_writes(soak_profile(_project(tmp_path), {"SOAK_TEST_PASSWORD": "pw"}))
+    assert writes == (
+        SoakWrite("/api/counters/7", {"delta": 1}, ("staff", "pw")),
+        SoakWrite("/api/counters/8", {"delta": 1}, ("staff", "pw")),
+    )
+
+
+def test_a_project_without_a_write_probe_gives_no_writes(tmp_path: Path) -> None:
+    text = PROJECT.split("[drills.write]")[0]
+    assert soak_writes(soak_profile(_project(tmp_path, text), {})) == ()
+
+
+def test_every_nth_request_is_a_write_and_the_reads_keep_their_cycle() -> None:
+    paths = ("/a", "/b", "/c")
+    writes = (SoakWrite("/w/1"), SoakWrite("/w/2"))
+    sent = [soak_request(slot, paths, writes, 3) for slot in range(12)]
+    assert sent == [
+        "/a",
+        "/b",
+        writes[0],
+        "/c",
+        "/a",
+        writes[1],
+        "/b",
+        "/c",
+        writes[0],
+        "/a",
+        "/b",
+        writes[1],
+    ]
+    assert [soak_request(slot, paths, writes, 0) for slot in range(4)] == ["/a", "/b", "/c", "/a"]
+    assert [soak_request(slot, paths, (), 3) for slot in range(4)] == ["/a", "/b", "/c", "/a"]
+
+
+def test_the_repository_soaks_its_stock_writes() -> None:
+    writes = soak_writes(soak_profile(ROOT / "strangler.toml", {}))
+    assert [write.path for write in writes] == [f"/api/products/{key}/stock" for key in range(1, 6)]
+    assert all(write.body == {"delta": 1} and write.auth is not None for write in writes)
 
 
 def test_a_project_without_drills_says_what_to_add(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
