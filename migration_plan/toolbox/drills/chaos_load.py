@@ -233,12 +233,14 @@ class ChaosLoad:
         if fields is None or not values:
             return []
         notes = []
-        client = self.login()
-        with client:
+        client = self.login()  # already open: ``with`` would open it again
+        try:
             for record, value in sorted(values.items()):
                 outcome, cause = self._send(client, fields.method, fields.path, record, {fields.key: value})
                 if outcome != "acknowledged":
                     notes.append(f"field {record} was not set back to {value!r}: {outcome} ({cause})")
+        finally:
+            client.close()
         return notes
 
     def _send(

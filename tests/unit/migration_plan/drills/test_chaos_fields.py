@@ -169,3 +169,32 @@ def test_each_field_id_has_one_client_which_sends_its_changes_one_after_the_othe
         seed=9, started=0.0, duration_s=1.0, field_writes=load.field_ledger.count("acknowledged")
     )
     assert f" conflicts=0 field_writes={result.field_writes} " in result.line()
+
+
+def test_the_fields_are_set_back_through_the_front_door_in_a_session_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, str, dict[str, str]]] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET":
+            form = '<input name="csrfmiddlewaretoken" value="tok">'
+            return httpx2.Response(200, text=form, headers={"Set-Cookie": "csrftoken=tok; Path=/"})
+        if request.url.path == "/login/":
+            return httpx2.Response(302, headers={"Set-Cookie": "sessionid=s; Path=/", "Location": "/"})
+        sent.append((request.method, request.url.path, json.loads(request.content)))
+        return httpx2.Response(200 if request.url.path.endswith("/3") else 409, json={"error": "conflict"})
+
+    monkeypatch.setattr(
+        httpx2, "Client", functools.partial(httpx2.Client, transport=httpx2.MockTransport(answer))
+    )
+    fields = FieldWrites(path="/api/counters/{id}", key="label", read="/api/counters/{id}", ids=(3, 4))
+    load = ChaosLoad(
+        ChaosLoadSettings("http://front.test", write_path="/m/{id}", login="/login/", fields=fields)
+    )
+    notes = load.put_fields_back({3: "three", 4: "four"})
+    assert sent == [
+        ("PATCH", "/api/counters/3", {"label": "three"}),
+        ("PATCH", "/api/counters/4", {"label": "four"}),
+    ]
+    assert notes == ["field 4 was not set back to 'four': refused (http 409)"]
