@@ -31,6 +31,10 @@ login = "/accounts/login/"          # [drills.write]'s user logs in on the monol
                                     # a session follows the writes to either side, basic auth would not
 up = [1, 2, 3]                      # counters only moved up (by 1 to 3 of [drills.write] undo's key)
 down = [4, 5, 6]                    # counters only moved down (topped up first, put back afterwards)
+fields = { path = "/api/things/{id}", method = "PATCH", key = "name", read = "/api/things/{id}", ids = [7] }
+                                    # optional: field changes too (not commutative), each id written by one
+                                    # client in order, its last acknowledged value checked on each side;
+                                    # share = 0.25: the part of the writes that are field changes
 
 [drills.crash]                      # `strangler drill orders-crash`: the checkout service killed under load
 route = "drill-checkout"            # the checkout route (created when missing, with this match)
@@ -55,13 +59,20 @@ pending = "{python} -m my_checkout pending"   # prints {"unfinished": N, "unrele
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from strangler_proxy.routes import RuleMatch
 
-__all__ = ["DrillChaosSection", "DrillCrashSection", "DrillReadSection", "DrillWriteSection", "DrillsSection"]
+__all__ = [
+    "DrillChaosFieldsSection",
+    "DrillChaosSection",
+    "DrillCrashSection",
+    "DrillReadSection",
+    "DrillWriteSection",
+    "DrillsSection",
+]
 
 _PATH = r"^/\S*$"
 
@@ -106,6 +117,28 @@ class DrillWriteSection(_Section):
         return self
 
 
+class DrillChaosFieldsSection(_Section):
+    """Field changes of the chaos drill: ``method path {key: "chaos-<seed>-<id>-<n>"}``, each id written
+    by one client in order; ``read`` answers the id's JSON with the field ``key`` (on each side)."""
+
+    path: Annotated[str, Field(pattern=_PATH)]
+    method: Literal["PATCH", "PUT", "POST"] = "PATCH"
+    key: Annotated[str, Field(min_length=1, max_length=100)]
+    read: Annotated[str, Field(pattern=_PATH)]
+    ids: Annotated[list[int], Field(min_length=1, max_length=20)]
+    share: Annotated[float, Field(gt=0, le=1)] = 0.25
+    """The part of the writes that are field changes (the rest move the counters)."""
+
+    @model_validator(mode="after")
+    def _one_writer_per_id(self) -> DrillChaosFieldsSection:
+        if "{id}" not in self.path or "{id}" not in self.read:
+            raise ValueError("path and read need {id} (each id is a record of its own)")
+        twice = sorted({i for i in self.ids if self.ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"ids {twice} are listed twice (each id has one writer)")
+        return self
+
+
 class DrillChaosSection(_Section):
     """The chaos drill: [drills.write]'s writes, sent in sessions, on a route whose owner keeps moving."""
 
@@ -114,6 +147,8 @@ class DrillChaosSection(_Section):
     login: Annotated[str, Field(pattern=_PATH)] = "/accounts/login/"
     up: Annotated[list[int], Field(min_length=1, max_length=50)]
     down: Annotated[list[int], Field(min_length=1, max_length=50)]
+    fields: DrillChaosFieldsSection | None = None
+    """Field changes besides the counters' moves (None: counters only)."""
 
     @model_validator(mode="after")
     def _apart(self) -> DrillChaosSection:

@@ -184,6 +184,11 @@ def test_the_chaos_drill_loses_and_duplicates_no_acknowledged_write(
     assert result.writes.get("acknowledged: by legacy", 0) > 0, summary
     assert result.lost_writes == 0, summary
     assert result.duplicated == 0, summary
+    # the renames of products 7 and 8 ([drills.chaos] fields) went on the same route, checked on both sides
+    assert result.field_writes is not None and result.field_writes > 0, summary
+    assert result.writes.get("field change acknowledged: by new", 0) > 0, summary
+    assert any(line.startswith("field 7 on catalog: ") for line in result.reconciliation), summary
+    assert f" conflicts={result.conflicts} field_writes={result.field_writes} " in result.line()
     assert result.faults == len(planned) and result.overlaps >= 1, summary
     labels = [label for _, label in result.events]
     assert any(label.startswith("kill -9 data-plane worker") for label in labels), labels

@@ -17,8 +17,11 @@
               flips / rollbacks of the route through the admin API (handovers, never forced)
     settle    every process running and healthy again (the data plane with all its workers), the load
               drained, the two sides agreeing
-    check     each side's final stock against the client's ledger (lost, duplicated), new conflicts
-    restore   the route back on legacy (a handover), the stock moved back to where it was
+    check     each side's final stock against the client's ledger (lost, duplicated), new conflicts;
+              with field changes (``[drills.chaos] fields``, :mod:`.chaos_fields`), each field id's
+              final value on each side against its last acknowledged change (lost)
+    restore   the route back on legacy (a handover), the stock moved back to where it was, the fields
+              set back to their values from before the drill
 
 The route's writes go to whichever side owns it, so every flip and rollback is a handover of writes
 with a backlog in flight; nothing is forced, so a refused handover (409) is an outcome, not a failure.
@@ -31,6 +34,7 @@ import time
 from collections.abc import Callable
 
 from migration_plan.toolbox.drills.capacity import LoadRate, load_rate
+from migration_plan.toolbox.drills.chaos_fields import FieldCheck
 from migration_plan.toolbox.drills.chaos_load import ChaosLoad, ChaosLoadSettings, DeltaLedger
 from migration_plan.toolbox.drills.chaos_plan import Fault, fault_steps, overlapping, plan_faults
 from migration_plan.toolbox.drills.chaos_result import ChaosResult, write_chaos_report
@@ -85,34 +89,38 @@ def run_chaos(
             clients=options.clients,
             staff=auth,
             seed=options.seed,
+            fields=options.fields,
         )
     )
+    fields_before: dict[int, str] = {}
     try:
         chaos.ensure_route()
         revert_writes(stack.legacy_url, probe, topped)  # the top-up: one compensating write each
-        before, catalog_before = chaos.settle(products, options.settle_timeout_s)
-        if before != catalog_before:
-            raise RuntimeError(
-                f"the sides disagree before the load: legacy {before}, catalog {catalog_before}"
-            )
+        start = chaos.settle(products, options.settle_timeout_s)
+        if not start.agree:
+            raise RuntimeError(f"the sides disagree before the load: {start}")
+        before, fields_before = start.legacy, start.legacy_fields
         conflicts_before = chaos.conflict_count()
         result.pace = _pace(load, options)
         if result.pace.capacity is not None:
             result.event(f"capacity measured: {result.pace.capacity.describe()}")
         load.start(result.pace.rate)
         began = _faults_under_load(chaos, faults, load, say)
-        legacy, catalog = chaos.settle(products, options.settle_timeout_s)
+        end = chaos.settle(products, options.settle_timeout_s)
         result.event("sides settled")
         check = WriteCheck(
             before,
-            legacy,
+            end.legacy,
             WriteLedger(acknowledged=load.ledger.acknowledged, unknown=load.ledger.unknown),
-            others={"catalog": catalog},
+            others={"catalog": end.catalog},
             directions={p: -1 for p in options.down_products},
             label=lambda product: f"product {product} stock",
         )
-        result.lost_writes, result.duplicated = check.lost, check.duplicated
-        result.reconciliation = check.lines
+        fields = FieldCheck(
+            fields_before, {"legacy": end.legacy_fields, "catalog": end.catalog_fields}, load.field_ledger
+        )
+        result.lost_writes, result.duplicated = check.lost + fields.lost, check.duplicated
+        result.reconciliation = check.lines + fields.lines
         result.conflicts = chaos.conflict_count() - conflicts_before
         result.run_s = time.time() - began
     except Exception as exc:  # reported in the summary line; the stack is still put back below
@@ -120,8 +128,10 @@ def run_chaos(
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
         _stop_load(load, result)
-        _tally(result, load.ledger, load.not_sent)
+        _tally(result, load)
         _put_back(chaos, probe, original)
+        if fields_before:
+            _put_fields_back(load, fields_before, result)
     return result
 
 
@@ -181,9 +191,20 @@ def _put_back(chaos: ChaosRun, probe: WriteProbe, original: dict[int, int]) -> N
         result.notes.append(f"the stack was not put back: {type(exc).__name__}: {exc}")
 
 
-def _tally(result: ChaosResult, ledger: DeltaLedger, not_sent: int) -> None:
+def _put_fields_back(load: ChaosLoad, values: dict[int, str], result: ChaosResult) -> None:
+    try:
+        result.notes.extend(load.put_fields_back(values))
+    except Exception as exc:  # said in the report
+        log.exception("drill chaos could not set the fields back")
+        result.notes.append(f"the fields were not set back: {type(exc).__name__}: {exc}")
+
+
+def _tally(result: ChaosResult, load: ChaosLoad) -> None:
+    ledger: DeltaLedger = load.ledger
     result.acknowledged = ledger.writes["acknowledged"]
     result.unknown = ledger.writes["unknown"]
     result.refused = ledger.writes["refused"]
-    result.not_sent = not_sent
+    result.not_sent = load.not_sent
     result.writes = dict(sorted(ledger.writes.items()))
+    if load.settings.fields is not None:
+        result.field_writes = load.field_ledger.count("acknowledged")

@@ -16,6 +16,10 @@ Every write's outcome goes to the :class:`DeltaLedger`: acknowledged (2xx), refu
 nothing was applied: 4xx, the front door's ``writes_fenced`` / ``circuit_open`` 503 or
 ``upstream_unreachable`` 502, or no connection at all) or unknown (a timeout, a broken connection, any
 other 5xx). Writes are never retried: a write whose outcome is unknown stays unknown.
+
+With ``fields`` (:mod:`.chaos_fields`) a part of the writes change a record's field instead: each field id
+belongs to one client, which sends that id's changes one after the other, each outcome in the
+:class:`~.chaos_fields.FieldLedger` by the same rules.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 import httpx2
 
 from migration_plan.toolbox.drills.capacity import Capacity
+from migration_plan.toolbox.drills.chaos_fields import FieldLedger, FieldWrites, field_owners, field_value
 from migration_plan.toolbox.drills.load import TARGET_HEADER
 from migration_plan.toolbox.drills.pacing import measure_closed_loop, paced_starts
 
@@ -62,6 +67,8 @@ class ChaosLoadSettings:
     staff: tuple[str, str] = ("", "")
     """Who logs in: user and password."""
     seed: int = 1
+    fields: FieldWrites | None = None
+    """Field changes besides the moves (None: moves only)."""
 
 
 @dataclass
@@ -88,6 +95,12 @@ class ChaosLoad:
     def __init__(self, settings: ChaosLoadSettings) -> None:
         self.settings = settings
         self.ledger = DeltaLedger()
+        self.field_ledger = FieldLedger()
+        fields = settings.fields
+        self.owners = field_owners(fields.ids, settings.clients) if fields is not None else {}
+        """Client index -> the field ids only it writes."""
+        self._sent: dict[int, int] = {}
+        """Field id -> changes sent so far (the next one's number)."""
         self.not_sent = 0
         """Writes skipped because their client was still waiting for the previous answer."""
         self._lock = threading.Lock()
@@ -154,7 +167,10 @@ class ChaosLoad:
         for index, client in enumerate(self._clients):
             rng = random.Random(f"{self.settings.seed}-{index}")
             thread = threading.Thread(
-                target=self._run, args=(client, rng, rate), name=f"chaos-load-{index}", daemon=True
+                target=self._run,
+                args=(client, rng, rate, self.owners.get(index, ())),
+                name=f"chaos-load-{index}",
+                daemon=True,
             )
             self._threads.append(thread)
         for thread in self._threads:
@@ -169,12 +185,17 @@ class ChaosLoad:
         if self._errors:
             raise RuntimeError(f"a chaos load client failed: {self._errors[0]!r}") from self._errors[0]
 
-    def _run(self, client: httpx2.Client, rng: random.Random, rate: float) -> None:
+    def _run(self, client: httpx2.Client, rng: random.Random, rate: float, owned: tuple[int, ...]) -> None:
+        """One client's writes, one at a time: moves, and changes of the field ids it ``owned``."""
+        fields = self.settings.fields
         try:
             for skipped in paced_starts(self._stop, self.settings.clients / rate, rng):
                 if skipped:
                     with self._lock:
                         self.not_sent += skipped
+                if fields is not None and owned and rng.random() < fields.share:
+                    self._change_field(client, rng.choice(owned))
+                    continue
                 product = rng.choice(self.products)
                 units = rng.randint(1, self.settings.max_delta)
                 self._write(client, product, units)
@@ -184,25 +205,61 @@ class ChaosLoad:
     def _write(self, client: httpx2.Client, product: int, units: int) -> str:
         """One write, never retried; its outcome (acknowledged, refused, unknown) goes to the ledger."""
         delta = units * self.direction(product)
-        token = client.cookies.get("csrftoken") or ""
-        cause: str | None
-        try:
-            response = client.post(
-                self.settings.write_path.replace("{id}", str(product)),
-                json={self.settings.delta_key: delta},
-                headers={"X-CSRFToken": token},
-            )
-        except httpx2.ConnectError:
-            outcome, cause = "refused", "no connection to the front door"
-        except httpx2.TransportError as exc:  # timeout, broken connection: it may have been applied
-            outcome, cause = "unknown", type(exc).__name__
-        else:
-            outcome, cause = _judge(response)
-            if outcome == "acknowledged":
-                cause = f"by {response.headers.get(TARGET_HEADER, 'an unknown side')}"
+        body: dict[str, object] = {self.settings.delta_key: delta}
+        outcome, cause = self._send(client, "POST", self.settings.write_path, product, body)
         with self._lock:
             self.ledger.record(product, units, outcome, cause)
         return outcome
+
+    def _change_field(self, client: httpx2.Client, record: int) -> str:
+        """One change of field id ``record`` (only its owner calls this), never retried."""
+        fields = self.settings.fields
+        assert fields is not None
+        n = self._sent.get(record, 0) + 1
+        self._sent[record] = n
+        value = field_value(self.settings.seed, record, n)
+        outcome, cause = self._send(client, fields.method, fields.path, record, {fields.key: value})
+        with self._lock:
+            self.field_ledger.record(record, value, outcome)
+            self.ledger.writes[f"field change {outcome}"] += 1
+            if cause is not None:
+                self.ledger.writes[f"field change {outcome}: {cause}"] += 1
+        return outcome
+
+    def put_fields_back(self, values: dict[int, str]) -> list[str]:
+        """Set each field id back to ``values`` through the front door (a session of its own); what
+        failed, said."""
+        fields = self.settings.fields
+        if fields is None or not values:
+            return []
+        notes = []
+        client = self.login()  # already open: ``with`` would open it again
+        try:
+            for record, value in sorted(values.items()):
+                outcome, cause = self._send(client, fields.method, fields.path, record, {fields.key: value})
+                if outcome != "acknowledged":
+                    notes.append(f"field {record} was not set back to {value!r}: {outcome} ({cause})")
+        finally:
+            client.close()
+        return notes
+
+    def _send(
+        self, client: httpx2.Client, method: str, path: str, record: int, body: dict[str, object]
+    ) -> tuple[str, str | None]:
+        """One request with the session's CSRF token: its outcome and cause (as the ledger has them)."""
+        token = client.cookies.get("csrftoken") or ""
+        try:
+            response = client.request(
+                method, path.replace("{id}", str(record)), json=body, headers={"X-CSRFToken": token}
+            )
+        except httpx2.ConnectError:
+            return "refused", "no connection to the front door"
+        except httpx2.TransportError as exc:  # timeout, broken connection: it may have been applied
+            return "unknown", type(exc).__name__
+        outcome, cause = _judge(response)
+        if outcome == "acknowledged":
+            cause = f"by {response.headers.get(TARGET_HEADER, 'an unknown side')}"
+        return outcome, cause
 
 
 def _judge(response: httpx2.Response) -> tuple[str, str | None]:

@@ -31,6 +31,8 @@ class ChaosResult:
     lost_writes: int = 0
     duplicated: int = 0
     conflicts: int = 0
+    field_writes: int | None = None
+    """Acknowledged field changes (None: the drill made none, counters only)."""
     faults: int = 0
     """Faults applied (each kill, stop or flip of the plan, whatever its outcome)."""
     overlaps: int = 0
@@ -56,13 +58,15 @@ class ChaosResult:
         return self.error is None and self.lost_writes == 0 and self.duplicated == 0
 
     def line(self) -> str:
-        """``drill chaos: seed=N acknowledged=N unknown=N lost_writes=N duplicated=N conflicts=N``."""
+        """``drill chaos: seed=N acknowledged=N unknown=N lost_writes=N duplicated=N conflicts=N``, then
+        ``field_writes=N`` when the drill changed fields, then the pace."""
         if self.error is not None:
             return f"drill chaos: seed={self.seed} error ({self.error})"
+        fields = "" if self.field_writes is None else f"field_writes={self.field_writes} "
         return (
             f"drill chaos: seed={self.seed} acknowledged={self.acknowledged} unknown={self.unknown} "
             f"lost_writes={self.lost_writes} duplicated={self.duplicated} conflicts={self.conflicts} "
-            f"{pace_figures(self.pace)}"
+            f"{fields}{pace_figures(self.pace)}"
         )
 
 
@@ -84,7 +88,12 @@ def write_chaos_report(result: ChaosResult, reports: Path) -> Path:
                 ("writes of unknown outcome", str(result.unknown)),
                 ("refused writes (nothing applied)", str(result.refused)),
                 ("writes not sent (client still waiting)", str(result.not_sent)),
-                ("lost writes (units)", str(result.lost_writes)),
+                *(
+                    [("acknowledged field changes", str(result.field_writes))]
+                    if result.field_writes is not None
+                    else []
+                ),
+                ("lost writes (units; a field counts one per id)", str(result.lost_writes)),
                 ("duplicated (units)", str(result.duplicated)),
                 ("new sync conflicts", str(result.conflicts)),
                 ("faults applied (of which overlapping another)", f"{result.faults} ({result.overlaps})"),

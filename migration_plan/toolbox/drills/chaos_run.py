@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migration_plan.admin_client import AdminApiError, Unreachable
+from migration_plan.toolbox.drills.chaos_fields import FieldWrites, read_fields
 from migration_plan.toolbox.drills.chaos_plan import DEFAULT_TARGETS, WORKER_TARGET, Step
 from migration_plan.toolbox.drills.chaos_result import ChaosResult
 from migration_plan.toolbox.drills.control import DrillControl
@@ -22,7 +23,7 @@ from migration_plan.toolbox.drills.stack import StackAddresses
 from migration_plan.toolbox.drills.writes import read_counts
 from migration_plan.toolbox.supervisor.control import ControlError
 
-__all__ = ["ChaosOptions", "ChaosRun"]
+__all__ = ["ChaosOptions", "ChaosRun", "Sides"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,22 @@ class ChaosOptions:
     drain_timeout_s: float = 5.0
     """The handover's wait for the old owner's sync on each flip and rollback (never forced)."""
     settle_timeout_s: float = 120.0
+    fields: FieldWrites | None = None
+    """Field changes besides the counters' moves (None: moves only)."""
+
+
+@dataclass(frozen=True)
+class Sides:
+    """What each side holds: the counters, and the fields of :attr:`ChaosOptions.fields` (if any)."""
+
+    legacy: dict[int, int]
+    catalog: dict[int, int]
+    legacy_fields: dict[int, str]
+    catalog_fields: dict[int, str]
+
+    @property
+    def agree(self) -> bool:
+        return self.legacy == self.catalog and self.legacy_fields == self.catalog_fields
 
 
 class ChaosRun:
@@ -263,22 +280,31 @@ class ChaosRun:
 
     # -- the sides ------------------------------------------------------------------------------------
 
-    def settle(self, products: Sequence[int], timeout: float) -> tuple[dict[int, int], dict[int, int]]:
-        """Both sides' stock once they have agreed for 5 consecutive reads a second apart."""
+    def read_sides(self, products: Sequence[int]) -> Sides:
+        probe, fields = self.options.probe, self.options.fields
+        legacy, service = self.stack.legacy_url, self.stack.service_url
+        ids = fields.ids if fields is not None else ()
+        return Sides(
+            read_counts(legacy, probe, products),
+            read_counts(service, probe, products),
+            read_fields(legacy, fields, ids, probe.auth) if fields is not None else {},
+            read_fields(service, fields, ids, probe.auth) if fields is not None else {},
+        )
+
+    def settle(self, products: Sequence[int], timeout: float) -> Sides:
+        """Both sides' stock (and fields) once they have agreed for 5 consecutive reads a second apart."""
         deadline = time.monotonic() + timeout
         agreed = 0
         while True:
-            probe = self.options.probe
-            legacy = read_counts(self.stack.legacy_url, probe, products)
-            catalog = read_counts(self.stack.service_url, probe, products)
-            agreed = agreed + 1 if legacy == catalog else 0
+            sides = self.read_sides(products)
+            agreed = agreed + 1 if sides.agree else 0
             if agreed >= 5:
-                return legacy, catalog
+                return sides
             if time.monotonic() > deadline:
                 self.result.notes.append(
                     f"the sides did not agree within {timeout:g} s: each judged as it stands"
                 )
-                return legacy, catalog
+                return sides
             time.sleep(1.0)
 
     def conflict_count(self) -> int:

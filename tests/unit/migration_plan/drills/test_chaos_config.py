@@ -13,6 +13,7 @@ import pytest
 from migration_plan.project import ProjectFileError, load_project
 from migration_plan.project.loader import parse_project
 from migration_plan.toolbox.drills.chaos_config import chaos_options, write_rule_match
+from migration_plan.toolbox.drills.chaos_fields import FieldWrites
 from migration_plan.toolbox.drills.chaos_load import ChaosLoad, ChaosLoadSettings
 from migration_plan.toolbox.drills.profile import DrillProfileError, drill_profile
 from tests.support.processes import ROOT
@@ -54,11 +55,15 @@ def test_legacyshop_s_file_gives_the_demo_s_stock_writes() -> None:
     project = load_project(ROOT / "strangler.toml")
     options = chaos_options(project, drill_profile(project), seed=3, duration_s=20.0, rate=10.0)
     assert options.route == "chaos-stock"
+    # one route for the stock moves and the renames: every handover moves both kinds of writes at once
     assert dict(options.rule_match) == {
         "kind": "pattern",
-        "path": "/api/products/[0-9]+/stock",
-        "methods": ["POST"],
+        "path": "(?:/api/products/[0-9]+/stock)|(?:/api/products/[0-9]+)",
+        "methods": ["PATCH", "POST"],
     }
+    assert options.fields == FieldWrites(
+        path="/api/products/{id}", key="name", read="/api/products/{id}", ids=(7, 8), method="PATCH"
+    )
     assert (options.probe.path, options.probe.read, options.probe.field, options.probe.undo) == (
         "/api/products/{id}/stock",
         "/api/products/{id}",
@@ -84,6 +89,7 @@ def test_another_project_drills_its_own_writes() -> None:
     assert write_rule_match("/api/counters/{id}/moves")["path"] == "/api/counters/[0-9]+/moves"
     assert options.probe.auth == ("ops", "secret")
     assert (options.up_products, options.down_products) == ((1, 2), (7,))
+    assert options.fields is None, "no fields key: counters only"
 
 
 def test_what_the_file_lacks_is_named() -> None:
