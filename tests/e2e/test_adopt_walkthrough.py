@@ -292,7 +292,7 @@ def test_docs_adopt_md_on_a_second_django_project(
         # the service's generated tests, its contract also against the monolith
         contract_env = {**env, "THINGS_LEGACY_URL": f"http://127.0.0.1:{legacy_port}"}
         tested = _run(site, python, "-m", "pytest", "tests/unit/things", "-q", env=contract_env)
-        assert "8 passed" in tested, tested
+        assert "9 passed" in tested, tested
         status, body = get(f"{front}/api/things", timeout=10)
         assert status == 200 and json.loads(body) == [], "the monolith's DRF list answers"
         steps = (
