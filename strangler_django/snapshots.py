@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, QuerySet
 
 from strangler_django.models import OutboxEvent
@@ -35,6 +35,7 @@ __all__ = ["Snapshot", "UnknownSnapshot", "backfill", "register_snapshot", "regi
 
 _AGGREGATE_MAX = OutboxEvent._meta.get_field("aggregate_type").max_length or 30
 _EVENT_TYPE_MAX = OutboxEvent._meta.get_field("event_type").max_length or 50
+_ATTEMPTS = 3
 
 
 class UnknownSnapshot(LookupError):
@@ -136,15 +137,25 @@ def backfill(aggregate: str, *, batch: int = 500) -> Iterator[tuple[int, int]]:
     snapshot = snapshot_for(aggregate)
     total = snapshot.queryset().count()
     done, after = 0, None
-    while True:
-        with transaction.atomic():
-            rows_query = snapshot.queryset().order_by("pk")
-            if after is not None:
-                rows_query = rows_query.filter(pk__gt=after)
-            rows = list(_locked(rows_query)[:batch])
-            if rows:
-                _record_batch(snapshot, rows)
-        if not rows:
-            return
+    while rows := _snapshot_batch(snapshot, after, batch):
         done, after = done + len(rows), rows[-1].pk
         yield done, total
+
+
+def _snapshot_batch(snapshot: Snapshot, after: Any, batch: int) -> list[Model]:
+    """The next ``batch`` rows after primary key ``after``, snapshotted in one transaction (run again
+    when a writer that did not lock its row took one of the batch's sequences first)."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                rows_query = snapshot.queryset().order_by("pk")
+                if after is not None:
+                    rows_query = rows_query.filter(pk__gt=after)
+                rows = list(_locked(rows_query)[:batch])
+                if rows:
+                    _record_batch(snapshot, rows)
+                return rows
+        except IntegrityError:
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")

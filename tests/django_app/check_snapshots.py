@@ -11,8 +11,9 @@ from django.db import transaction
 from suite_project.shop.apps import widget_payload
 from suite_project.shop.models import Widget
 
+from strangler_django import snapshots
 from strangler_django.models import OutboxEvent
-from strangler_django.outbox import record_event
+from strangler_django.outbox import last_outbox_sequences, record_event
 from strangler_django.snapshots import backfill, register_snapshot, registered_snapshots
 
 
@@ -66,6 +67,26 @@ def test_an_unknown_aggregate_is_refused_naming_the_registered_ones_before_anyth
     with pytest.raises(CommandError, match="--batch must be at least 1"):
         _backfill("widget", "--batch", "0")
     assert OutboxEvent.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_sequence_a_concurrent_writer_took_is_run_again(monkeypatch):
+    """A writer that recorded an event without locking the row took the sequence the batch read as
+    free: the batch's insert fails on the unique sequence, rolls back, and the batch runs again."""
+    (widget,) = _widgets(1)
+    with transaction.atomic():
+        record_event("widget", widget.pk, "widget.recoloured", widget_payload(widget))
+    reads = []
+
+    def stale_then_real(aggregate, ids):
+        reads.append(ids)
+        return {} if len(reads) == 1 else last_outbox_sequences(aggregate, ids)
+
+    monkeypatch.setattr(snapshots, "last_outbox_sequences", stale_then_real)
+    assert list(backfill("widget")) == [(1, 1)]
+    assert len(reads) == 2
+    events = OutboxEvent.objects.values_list("sequence", "event_type")
+    assert list(events) == [(1, "widget.recoloured"), (2, "widget.snapshot")]
 
 
 @pytest.mark.django_db(transaction=True)
