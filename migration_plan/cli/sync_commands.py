@@ -59,7 +59,7 @@ def backfill(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Copy every LegacyShop product into the service: resumable (checkpoint) and idempotent (upserts).
+    """Copy every product of the demo monolith into its service: resumable and idempotent (upserts).
 
     Your own monolith's rows: `python manage.py strangler_backfill AGGREGATE` (strangler_django).
     """

@@ -162,8 +162,11 @@ def test_a_snapshot_of_a_row_the_monolith_had_before_its_outbox_is_an_upsert(cli
     again = _event(3, "changed after the backfill", "__NAME__.snapshot")
     results = _apply(client, [snapshot, other, updated, again]).get_json()["results"]
     assert [result["outcome"] for result in results] == ["applied"] * 4
-    expected = [{"id": 7, "name": "changed after the backfill"}, {"id": 8, "name": "another old one"}]
-    assert sorted(client.get("__ROUTE__").get_json()["results"], key=lambda t: t["id"]) == expected
+    listed = client.get("__ROUTE__").get_json()["results"]
+    assert sorted(listed, key=lambda thing: thing["id"]) == [
+        {"id": 7, "name": "changed after the backfill"},
+        {"id": 8, "name": "another old one"},
+    ]
 
 
 def test_only_the_internal_token_is_taken_and_a_bad_event_is_refused(client: FlaskClient) -> None:
