@@ -46,14 +46,23 @@ def _run(args: list[str], home: Path | None) -> None:
 
 @sync_app.command()
 def backfill(
-    target: Annotated[str, typer.Argument(help="The service to fill: catalog or orders.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="The demo's service to fill: catalog or orders. For your own monolith's aggregates run"
+            " `python manage.py strangler_backfill AGGREGATE` in it (strangler_django) instead."
+        ),
+    ],
     restart: Annotated[bool, typer.Option("--restart", help="Ignore the checkpoint and start over.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000)] = 1000,
     max_pages: Annotated[int | None, typer.Option("--max-pages", min=1, help="Stop after N pages.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Copy every legacy product into the service: resumable (checkpoint) and idempotent (upserts)."""
+    """Copy every product of the demo monolith into its service: resumable and idempotent (upserts).
+
+    Your own monolith's rows: `python manage.py strangler_backfill AGGREGATE` (strangler_django).
+    """
     args = ["backfill", target, "--batch-size", str(batch_size)]
     if restart:
         args.append("--restart")

@@ -33,11 +33,15 @@ __all__ = ["APPLIERS", "ThingApplier"]
 
 
 class ThingApplier:
-    """The monolith's ``created`` and ``updated`` events of the aggregate (its ``record_event`` calls):
-    the thing's row as the monolith has it, under the monolith's id."""
+    """The monolith's ``created`` and ``updated`` events of the aggregate (its ``record_event`` calls)
+    and its ``snapshot`` events (``manage.py strangler_backfill __NAME__``: a row the monolith had before
+    its outbox): the thing's row as the monolith has it, under the monolith's id. Every type is applied
+    as an upsert, so a snapshot of a row the service has already (a backfill run again) is harmless."""
 
     aggregate_type: ClassVar[str] = "__NAME__"
-    event_types: ClassVar[frozenset[str]] = frozenset({"__NAME__.created", "__NAME__.updated"})
+    event_types: ClassVar[frozenset[str]] = frozenset(
+        {"__NAME__.created", "__NAME__.updated", "__NAME__.snapshot"}
+    )
 
     def apply(self, connection: Connection, event: SyncEvent) -> None:
         try:
@@ -146,6 +150,23 @@ def test_the_monolith_s_events_are_applied_once_in_order(client: FlaskClient) ->
     assert outcomes == ["applied", "applied", "duplicate"]
     assert _apply(client, [_event(1, "older")]).get_json()["results"][0]["outcome"] == "stale"
     assert client.get("__ROUTE__").get_json() == {"results": [{"id": 7, "name": "renamed"}]}
+
+
+def test_a_snapshot_of_a_row_the_monolith_had_before_its_outbox_is_an_upsert(client: FlaskClient) -> None:
+    """``manage.py strangler_backfill`` sends each existing row as a snapshot, after the row's events:
+    a new row is inserted, a known one overwritten, and a second backfill's snapshot changes nothing."""
+    snapshot = _event(1, "from the backfill", "__NAME__.snapshot")
+    other = {**snapshot, "event_id": str(uuid.uuid4()), "aggregate_id": "8"}
+    other["payload"] = thing_to_legacy(Thing(8, "another old one"))
+    updated = _event(2, "changed after the backfill", "__NAME__.updated")
+    again = _event(3, "changed after the backfill", "__NAME__.snapshot")
+    results = _apply(client, [snapshot, other, updated, again]).get_json()["results"]
+    assert [result["outcome"] for result in results] == ["applied"] * 4
+    listed = client.get("__ROUTE__").get_json()["results"]
+    assert sorted(listed, key=lambda thing: thing["id"]) == [
+        {"id": 7, "name": "changed after the backfill"},
+        {"id": 8, "name": "another old one"},
+    ]
 
 
 def test_only_the_internal_token_is_taken_and_a_bad_event_is_refused(client: FlaskClient) -> None:

@@ -13,10 +13,12 @@ import base64
 import http.cookiejar
 import json
 import re
+import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from contextlib import closing
 from itertools import count
 from pathlib import Path
 
@@ -209,6 +211,13 @@ def _post_on_the_monolith(monolith: str, name: str, user: str, password: str) ->
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
+def _a_thing_from_before_the_outbox(site: Path, name: str) -> dict[str, object]:
+    """A row the monolith's table holds with no outbox event (written before step 3's ``record_event``)."""
+    with closing(sqlite3.connect(site / "db.sqlite3")) as db, db:
+        thing_id = db.execute("INSERT INTO things_thing (name) VALUES (?)", (name,)).lastrowid
+    return {"id": thing_id, "name": name}
+
+
 def walk_the_write_route(
     site: Path,
     run: Run,
@@ -217,9 +226,11 @@ def walk_the_write_route(
     ports: dict[str, int],
     legacy_port: int,
     bin_dir: Path,
+    apps: str,
 ) -> dict[str, int]:
     """docs/adopt.md's step 7 on the walkthrough's site (its stack stopped), with the project's virtualenv
-    (``bin_dir``) and ``env`` (the whole environment); the writes each side took."""
+    (``bin_dir``) and ``env`` (the whole environment), ``apps`` the snapshot registration its
+    ``things/apps.py`` block shows; the writes each side took."""
     strangler, home = str(bin_dir / "strangler"), Path(env["STRANGLER_HOME"])
     (site / "things" / "appliers.py").write_text(APPLIER)
     settings = site / "mysite" / "settings.py"
@@ -229,6 +240,11 @@ def walk_the_write_route(
         'health = "/readyz"\n', 'health = "/readyz"\n' + LEGACY_DATABASE, 1
     )
     project_file.write_text(text + SYNC)
+    # the forward backfill: a thing the outbox never saw reaches the service as a snapshot event
+    old_thing = _a_thing_from_before_the_outbox(site, "from before the outbox")
+    (site / "things" / "apps.py").write_text(apps)
+    backfilled = run(site, str(bin_dir / "python"), "manage.py", "strangler_backfill", "things", env=env)
+    assert re.search(r"^things: \d+ things\.snapshot events recorded$", backfilled, flags=re.M), backfilled
     run(site, strangler, "project", "check", env=env)
     env = {**env, "STRANGLER_SYNC_HEALTH_PORT": str(free_port_range(HEALTH_PORTS + 3))}
     up = StranglerUp.start(home, "--config", str(project_file), bin_dir=bin_dir, cwd=site, environ=env)
@@ -236,10 +252,13 @@ def walk_the_write_route(
     front = f"http://127.0.0.1:{ports['STRANGLER_DATAPLANE_PORT']}"
     monolith = f"http://127.0.0.1:{legacy_port}"
     ledger = Ledger(monolith, f"http://127.0.0.1:{ports['THINGS_PORT']}")
+    ledger.record(old_thing)
     try:
         up.wait_ready(timeout=240)
         assert {"sync-relay", "sync-forward-things", "sync-reverse-things"} <= set(up.ps()), up.ps()
-        ledger.settled()  # the drills' writes on the monolith, carried to the service by forward sync
+        # the drills' writes on the monolith and the thing from before the outbox, carried to the service
+        # by forward sync
+        ledger.settled()
         stays, moves = (FrontDoorUser(front, bucket_key(new_side=side, weight=25)) for side in (False, True))
         for user in (stays, moves):
             user.sign_in("drill", "drill-password")

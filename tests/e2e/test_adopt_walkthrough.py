@@ -292,7 +292,7 @@ def test_docs_adopt_md_on_a_second_django_project(
         # the service's generated tests, its contract also against the monolith
         contract_env = {**env, "THINGS_LEGACY_URL": f"http://127.0.0.1:{legacy_port}"}
         tested = _run(site, python, "-m", "pytest", "tests/unit/things", "-q", env=contract_env)
-        assert "8 passed" in tested, tested
+        assert "9 passed" in tested, tested
         status, body = get(f"{front}/api/things", timeout=10)
         assert status == 200 and json.loads(body) == [], "the monolith's DRF list answers"
         steps = (
@@ -410,7 +410,8 @@ def test_docs_adopt_md_on_a_second_django_project(
     assert int(re.search(r"\| acknowledged writes \| (\d+) \|", report).group(1)) > 0, report  # type: ignore[union-attr]
 
     # 7. the write route through shadow, canary and new, both sync directions checked against the ledger
-    sides = walk_the_write_route(site, _run, RAN, env, ports, legacy_port, installed_toolkit.bin)
+    apps = _documented_block("python", "# things/apps.py")
+    sides = walk_the_write_route(site, _run, RAN, env, ports, legacy_port, installed_toolkit.bin, apps)
     assert sides == {"legacy": 6, "new": 2}, sides  # a canary's writes all on the legacy, its one writer
 
     # docs/adopt.md says what ran: each of its commands, in its order, is one the walkthrough ran (with

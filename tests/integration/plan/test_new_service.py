@@ -52,7 +52,7 @@ def test_a_scaffolded_service_passes_its_own_test_and_lint(checkout: Path) -> No
         checkout, sys.executable, "-m", "pytest", f"tests/unit/{name}", "-q", "-p", "no:cacheprovider"
     )
     # the service's own cases, and the contract's against the service (its monolith half needs a URL)
-    assert tested.returncode == 0 and "6 passed, 2 skipped" in tested.stdout, tested.stdout + tested.stderr
+    assert tested.returncode == 0 and "7 passed, 2 skipped" in tested.stdout, tested.stdout + tested.stderr
     assert "WIDGETS_LEGACY_URL is not set" in tested.stdout
     for generated in (
         "entrypoints/auth.py",
