@@ -37,6 +37,7 @@ from acl.sync.pipelines import (
     load_pipelines,
     sync_settings,
 )
+from acl.sync.settings import SyncSettingsMissing
 from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.json_logs import configure_json_logging
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
@@ -142,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return commands[args.command](sync_settings(pipelines, os.environ), args)
+    except SyncSettingsMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if provider is not None:
             provider.shutdown()

@@ -36,7 +36,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from acl.sync.core.lag import reverse_direction
 from strangler_proxy.secrets import configured_secret
 
-__all__ = ["SyncSettings", "aliased_settings"]
+__all__ = ["SyncSettings", "SyncSettingsMissing", "aliased_settings"]
+
+
+class SyncSettingsMissing(RuntimeError):
+    """A setting the command needs is neither set nor given by a registered pipeline."""
 
 
 class SyncSettings(BaseSettings):
@@ -76,7 +80,7 @@ class SyncSettings(BaseSettings):
     def origin(self) -> str:
         """The service's origin tag (its outbox events', its consumer's inbox and offset)."""
         if self.origin_value is None:
-            raise RuntimeError(
+            raise SyncSettingsMissing(
                 "no origin: set STRANGLER_SYNC_ORIGIN (the service's name), or register a sync pipeline that"
                 " gives it (STRANGLER_SYNC_PIPELINES)"
             )
@@ -105,7 +109,7 @@ class SyncSettings(BaseSettings):
     def service_database_url(self) -> str:
         if self.service_database_url_override:
             return self.service_database_url_override
-        raise RuntimeError(
+        raise SyncSettingsMissing(
             "no service database: set STRANGLER_SYNC_SERVICE_DATABASE_URL, or register a sync pipeline that"
             " gives it (STRANGLER_SYNC_PIPELINES)"
         )

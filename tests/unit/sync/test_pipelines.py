@@ -62,6 +62,10 @@ def test_without_pipelines_their_commands_and_targets_are_refused_with_why(
         err = capsys.readouterr().err
         assert f"no sync pipeline is registered, so {argv[0]!r} is unknown" in err
         assert PIPELINES_VARIABLE in err and "[sync] pipelines" in err
+    monkeypatch.delenv("STRANGLER_SYNC_SERVICE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("STRANGLER_SYNC_ORIGIN", raising=False)
+    assert main(["dead-letters"]) == 2  # a generic command without its service: what to set, no traceback
+    assert "error: no service database: set STRANGLER_SYNC_SERVICE_DATABASE_URL" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:  # a generic command parses as ever
         main(["lag", "--bogus"])
     assert exited.value.code == 2

@@ -8,7 +8,7 @@ import pytest
 from acl.catalog.sync.settings import CatalogSyncSettings
 from acl.orders.sync.settings import OrdersSyncSettings
 from acl.sync.pipelines import load_pipelines, sync_settings
-from acl.sync.settings import SyncSettings
+from acl.sync.settings import SyncSettings, SyncSettingsMissing
 
 pytestmark = pytest.mark.unit
 
@@ -55,9 +55,9 @@ def test_settings_read_their_own_variables_only(monkeypatch: pytest.MonkeyPatch,
 
 def test_the_generic_settings_assume_no_service_and_say_which_variable_to_set() -> None:
     settings = SyncSettings()
-    with pytest.raises(RuntimeError, match="STRANGLER_SYNC_ORIGIN"):
+    with pytest.raises(SyncSettingsMissing, match="STRANGLER_SYNC_ORIGIN"):
         _ = settings.origin
-    with pytest.raises(RuntimeError, match="STRANGLER_SYNC_SERVICE_DATABASE_URL"):
+    with pytest.raises(SyncSettingsMissing, match="STRANGLER_SYNC_SERVICE_DATABASE_URL"):
         _ = settings.service_database_url
     named = SyncSettings(STRANGLER_SYNC_ORIGIN="billing")
     assert (named.origin, named.reverse_direction, named.forward_consumer) == (
