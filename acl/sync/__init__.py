@@ -7,8 +7,8 @@ Reverse: the service's ``service_outbox`` -> ``OutboxRelay`` -> the monolith's `
 events the monolith refuses for good go to the service's dead letters.
 Plus resumable backfills, reconcile and lag figures. Entry points: ``python -m acl.sync``.
 
-What knows one monolith's aggregates is a pipeline (``acl.sync.pipelines``), registered by name: the
-demo's are the catalog's (``acl.catalog.sync``) and the orders' (``acl.orders.sync``).
+What knows one monolith's aggregates is a pipeline (``acl.sync.pipelines``), registered by name in the
+project's configuration (``STRANGLER_SYNC_PIPELINES`` or strangler.toml); the engine assumes none.
 """
 
 from acl.sync.core.checkpoints import CheckpointStore

@@ -10,9 +10,9 @@
     lag [--json]          sync lag and backlog per direction, measured now (and stored in sync_lag)
     dead-letters          reverse events the monolith refused for good (--retry EVENT_ID | --all)
 
-Each registered pipeline (``acl.sync.pipelines``, STRANGLER_SYNC_PIPELINES) adds its workers and its
-targets: the demo's catalog pipeline ``consume`` (transport -> catalog, through its port) and targets
-``catalog``, its orders pipeline ``consume-orders`` and targets ``orders``.
+Each registered pipeline (``acl.sync.pipelines``: STRANGLER_SYNC_PIPELINES, else ``[sync] pipelines`` in
+strangler.toml) adds its workers (its consumer, through its service's port) and its name as a target of
+``backfill`` and ``reconcile``.
 
 The relays also store their direction's lag in the sync database's ``sync_lag`` table every second, and
 so does each pipeline's consumer (its share of the published stream not applied yet).
@@ -30,13 +30,14 @@ from collections.abc import Mapping, Sequence
 
 from acl.sync.commands import dead_letters, lag, workers
 from acl.sync.pipelines import (
-    DEFAULT_PIPELINES,
     PIPELINES_VARIABLE,
     Command,
     Pipeline,
+    configured_pipelines,
     load_pipelines,
     sync_settings,
 )
+from acl.sync.settings import SyncSettingsMissing
 from strangler_proxy.error_tracking import init_error_tracking
 from strangler_proxy.json_logs import configure_json_logging
 from strangler_proxy.telemetry import TracingConfig, tracer_provider
@@ -60,13 +61,13 @@ def _parser(pipelines: Sequence[Pipeline]) -> argparse.ArgumentParser:
     long_running = [
         ("relay", "publish the monolith's outbox to the transport"),
         *((worker.command, worker.help) for pipeline in pipelines for worker in pipeline.workers),
-        ("reverse", "apply the catalog's outbox to the monolith"),
+        ("reverse", "apply a service's outbox to the monolith"),
         ("forward", "apply published legacy events to a project's service (its /internal/sync/apply)"),
     ]
     for name, helptext in long_running:
         worker = commands.add_parser(name, help=helptext)
         worker.add_argument("--health-port", type=int, default=None, help="serve /healthz and /readyz here")
-    backfill = commands.add_parser("backfill", help="copy legacy products or orders into a service")
+    backfill = commands.add_parser("backfill", help="copy a pipeline's legacy records into its service")
     backfill.add_argument("target", choices=list(_targets(pipelines, "backfill")))
     backfill.add_argument("--batch-size", type=int, default=1000)
     backfill.add_argument("--restart", action="store_true", help="ignore the checkpoint and start over")
@@ -108,9 +109,26 @@ def _commands(pipelines: Sequence[Pipeline]) -> tuple[dict[str, Command], frozen
     }, WORKERS | frozenset(own)
 
 
+GENERIC = frozenset({*COMMANDS, "-h", "--help"})
+
+
+def _no_pipeline(argv: Sequence[str]) -> str | None:
+    """Why ``argv`` cannot run without a registered pipeline (a pipeline's command or target), else None."""
+    if not argv or argv[0] in GENERIC:
+        return None
+    return (
+        f"no sync pipeline is registered, so {argv[0]!r} is unknown: name the project's pipelines in"
+        f" {PIPELINES_VARIABLE} ('package.module:ATTRIBUTE ...') or in [sync] pipelines of strangler.toml"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    pipelines = load_pipelines(os.environ.get(PIPELINES_VARIABLE, DEFAULT_PIPELINES))
-    args = _parser(pipelines).parse_args(argv)
+    pipelines = load_pipelines(configured_pipelines(os.environ))
+    arguments = sys.argv[1:] if argv is None else argv
+    if not pipelines and (why := _no_pipeline(arguments)):
+        print(f"error: {why}", file=sys.stderr)
+        return 2
+    args = _parser(pipelines).parse_args(arguments)
     commands, long_running = _commands(pipelines)
     if args.command in long_running:  # JSON lines, with the trace id of the events being relayed or applied
         configure_json_logging()
@@ -125,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return commands[args.command](sync_settings(pipelines, os.environ), args)
+    except SyncSettingsMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if provider is not None:
             provider.shutdown()

@@ -1,7 +1,6 @@
 """Composition root of the sync processes: settings in, wired relays and consumers out.
 
-A pipeline's own consumer and port are wired beside it (the catalog's ``acl.catalog.sync.bootstrap``,
-the orders' ``acl.orders.sync.bootstrap``)."""
+A pipeline's own consumer and port are wired beside it, in the pipeline's package."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from acl.sync.core.engines import is_postgres, make_engine
 from acl.sync.core.inbox import Inbox
-from acl.sync.core.lag import DirectionLag, combine, relay_backlog, reverse_direction, store_lag
+from acl.sync.core.lag import DirectionLag, combine, relay_backlog, store_lag
 from acl.sync.core.tables import outbox_event, service_outbox, sync_metadata
 from acl.sync.service.outbox import create_service_outbox
 from acl.sync.settings import SyncSettings
@@ -148,8 +147,8 @@ def service_forward_consumer(
 
 
 def measure_lag(settings: SyncSettings) -> list[DirectionLag]:
-    """Forward (the catalog consumer's) and ``settings.origin``'s reverse direction, stored in ``sync_lag``
-    as well, each under its own row (see ``reverse_direction``)."""
+    """Forward (with ``settings.origin``'s consumer's backlog) and its reverse direction, stored in
+    ``sync_lag`` as well, each under its own row (``settings.reverse_direction``)."""
     engine = sync_engine(settings)
     legacy = make_engine(settings.legacy_database_url)
     service = make_engine(settings.service_database_url)
@@ -168,7 +167,7 @@ def measure_lag(settings: SyncSettings) -> list[DirectionLag]:
             create_service_outbox(connection)
         reverse_cursor = _cursor(service, engine, f"reverse:{settings.origin}")
         reverse = combine(
-            reverse_direction(settings.origin),
+            settings.reverse_direction,
             relay_backlog(OutboxRelay(service, service_outbox, _refuse, cursor=reverse_cursor)),
         )
         figures = [forward, reverse]

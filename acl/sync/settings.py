@@ -3,16 +3,15 @@
 STRANGLER_HOME                        .strangler
 STRANGLER_SYNC_LEGACY_DATABASE_URL    the monolith's DB (sqlite:///$STRANGLER_HOME/legacy/legacy.sqlite3)
 STRANGLER_SYNC_DATABASE_URL           stream, inbox, checkpoints, lag (.../sync/sync.sqlite3)
-STRANGLER_SYNC_SERVICE_DATABASE_URL   the service DB with service_outbox (CATALOG_DATABASE_URL or
-                                      .../services/catalog/catalog.sqlite3)
+STRANGLER_SYNC_SERVICE_DATABASE_URL   the service DB with service_outbox (the generic commands, reverse,
+                                      lag and dead-letters; no default but a pipeline's)
 STRANGLER_SYNC_TRANSPORT              sql (the sync_stream table) | redis
 STRANGLER_SYNC_REDIS_URL              redis://127.0.0.1:6379/0
 STRANGLER_SYNC_STREAM                 strangler:sync:legacy
-STRANGLER_SYNC_ORIGIN                 catalog (the consumer's name and the service's origin tag)
-STRANGLER_SYNC_CATALOG_PORT           new_services.catalog.adapters.sync_port:create_port
-STRANGLER_SYNC_ORDERS_ORIGIN          orders (the orders consumer's name and the orders service's origin tag)
-STRANGLER_SYNC_ORDERS_PORT            new_services.orders.adapters.sync_port:create_port
-ORDERS_DATABASE_URL                   the orders service's DB (.../services/orders/orders.sqlite3)
+STRANGLER_SYNC_ORIGIN                 the service's origin tag (its consumer's name); no default but a
+                                      pipeline's
+STRANGLER_SYNC_DIRECTION              the reverse relay's sync_lag row (reverse:<origin>, else what a
+                                      pipeline names for the origin)
 STRANGLER_SYNC_FORWARD_URL            the service the generic forward consumer posts to (/internal/sync/apply)
 STRANGLER_LEGACY_URL                  http://127.0.0.1:8100
 STRANGLER_SYNC_INTERNAL_TOKEN         else STRANGLER_LEGACY_INTERNAL_TOKEN(_FILE), else the internal_token
@@ -20,27 +19,33 @@ STRANGLER_SYNC_INTERNAL_TOKEN         else STRANGLER_LEGACY_INTERNAL_TOKEN(_FILE
 STRANGLER_SYNC_POLL_INTERVAL          0.02 (seconds)
 STRANGLER_SYNC_BATCH_SIZE             200
 
-A pipeline may name its monolith's own variables as aliases of these (``acl.sync.pipelines``).
+A pipeline may name its monolith's own variables as aliases of these, and give defaults to those left
+unset (``acl.sync.pipelines``); its own settings (its port, its service) are its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from string import Template
 from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from acl.sync.core.ports import CATALOG_PORT_FACTORY, ORDERS_PORT_FACTORY
+from acl.sync.core.lag import reverse_direction
 from strangler_proxy.secrets import configured_secret
 
-__all__ = ["SyncSettings", "aliased_settings"]
+__all__ = ["SyncSettings", "SyncSettingsMissing", "aliased_settings"]
+
+
+class SyncSettingsMissing(RuntimeError):
+    """A setting the command needs is neither set nor given by a registered pipeline."""
 
 
 class SyncSettings(BaseSettings):
-    # Environment variables by their aliases only: a field name such as ``catalog_port_factory`` must never
-    # pick up an unrelated variable (CATALOG_PORT is the catalog's HTTP port).
+    # Environment variables by their aliases only: a field name such as ``transport`` must never pick up an
+    # unrelated variable.
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     strangler_home: Path = Field(Path(".strangler"), validation_alias="STRANGLER_HOME")
@@ -51,19 +56,15 @@ class SyncSettings(BaseSettings):
     service_database_url_override: str | None = Field(
         None, validation_alias="STRANGLER_SYNC_SERVICE_DATABASE_URL"
     )
-    catalog_database_url: str | None = Field(None, validation_alias="CATALOG_DATABASE_URL")
-    orders_database_url_override: str | None = Field(None, validation_alias="ORDERS_DATABASE_URL")
     transport: str = Field("sql", pattern="^(sql|redis)$", validation_alias="STRANGLER_SYNC_TRANSPORT")
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="STRANGLER_SYNC_REDIS_URL")
     stream: str = Field("strangler:sync:legacy", validation_alias="STRANGLER_SYNC_STREAM")
-    origin: str = Field(
-        "catalog", pattern=r"^[a-z][a-z0-9_-]{0,39}$", validation_alias="STRANGLER_SYNC_ORIGIN"
+    origin_value: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9_-]{0,39}$", validation_alias="STRANGLER_SYNC_ORIGIN"
     )
-    catalog_port_factory: str = Field(CATALOG_PORT_FACTORY, validation_alias="STRANGLER_SYNC_CATALOG_PORT")
-    orders_origin: str = Field(
-        "orders", pattern=r"^[a-z][a-z0-9_-]{0,39}$", validation_alias="STRANGLER_SYNC_ORDERS_ORIGIN"
+    direction_override: str | None = Field(
+        None, pattern=r"^reverse(:[a-z0-9_-]+)?$", max_length=20, validation_alias="STRANGLER_SYNC_DIRECTION"
     )
-    orders_port_factory: str = Field(ORDERS_PORT_FACTORY, validation_alias="STRANGLER_SYNC_ORDERS_PORT")
     forward_url: str | None = Field(None, validation_alias="STRANGLER_SYNC_FORWARD_URL")
     legacy_url: str = Field("http://127.0.0.1:8100", validation_alias="STRANGLER_LEGACY_URL")
     internal_token_value: str | None = Field(None, validation_alias="STRANGLER_SYNC_INTERNAL_TOKEN")
@@ -74,6 +75,22 @@ class SyncSettings(BaseSettings):
     @property
     def home(self) -> Path:
         return self.strangler_home.resolve()
+
+    @property
+    def origin(self) -> str:
+        """The service's origin tag (its outbox events', its consumer's inbox and offset)."""
+        if self.origin_value is None:
+            raise SyncSettingsMissing(
+                "no origin: set STRANGLER_SYNC_ORIGIN (the service's name), or register a sync pipeline that"
+                " gives it (STRANGLER_SYNC_PIPELINES)"
+            )
+        return self.origin_value
+
+    @property
+    def reverse_direction(self) -> str:
+        """The ``sync_lag`` row of this origin's reverse relay: ``STRANGLER_SYNC_DIRECTION``, else
+        ``reverse:<origin>``."""
+        return self.direction_override or reverse_direction(self.origin)
 
     @property
     def forward_consumer(self) -> str:
@@ -92,15 +109,9 @@ class SyncSettings(BaseSettings):
     def service_database_url(self) -> str:
         if self.service_database_url_override:
             return self.service_database_url_override
-        if self.catalog_database_url:
-            return self.catalog_database_url
-        return f"sqlite:///{self.home / 'services' / 'catalog' / 'catalog.sqlite3'}"
-
-    @property
-    def orders_database_url(self) -> str:
-        """The orders service's database (its outbox and dead letters, for reconcile's history check)."""
-        return self.orders_database_url_override or (
-            f"sqlite:///{self.home / 'services' / 'orders' / 'orders.sqlite3'}"
+        raise SyncSettingsMissing(
+            "no service database: set STRANGLER_SYNC_SERVICE_DATABASE_URL, or register a sync pipeline that"
+            " gives it (STRANGLER_SYNC_PIPELINES)"
         )
 
     def internal_token(self) -> str:
@@ -124,12 +135,31 @@ class SyncSettings(BaseSettings):
         return token
 
 
-def aliased_settings(environ: Mapping[str, str], aliases: Iterable[Mapping[str, str]]) -> SyncSettings:
+def aliased_settings(
+    environ: Mapping[str, str],
+    aliases: Iterable[Mapping[str, str]],
+    defaults: Iterable[Mapping[str, str]] = (),
+    directions: Iterable[Mapping[str, str]] = (),
+) -> SyncSettings:
     """The settings from the environment, where each alias (``{"OLD_NAME": "STRANGLER_..."}``, a monolith's
-    own name of a variable) stands in for the generic variable left unset."""
+    own name of a variable) stands in for the generic variable left unset, then each default
+    (``{"STRANGLER_...": "value"}``, ``$home`` the state folder) for one still unset; the first given wins.
+    ``directions`` name the reverse relay's ``sync_lag`` row of an origin (``{"origin": "reverse"}``) when
+    ``STRANGLER_SYNC_DIRECTION`` is unset."""
     values: dict[str, Any] = {}  # by the variables' names, as the fields' aliases
     for mapping in aliases:
         for old, new in mapping.items():
             if old in environ and new not in environ:
                 values.setdefault(new, environ[old])
-    return SyncSettings(**values)
+    home = Path(environ.get("STRANGLER_HOME") or ".strangler").resolve()
+    for mapping in defaults:
+        for name, value in mapping.items():
+            if name not in environ:
+                values.setdefault(name, Template(value).safe_substitute(home=str(home)))
+    settings = SyncSettings(**values)
+    if settings.direction_override is None and settings.origin_value is not None:
+        origin = settings.origin_value
+        named = next((found[origin] for found in directions if origin in found), None)
+        if named is not None:
+            settings = settings.model_copy(update={"direction_override": named})
+    return settings

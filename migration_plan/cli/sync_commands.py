@@ -1,6 +1,8 @@
 """`strangler sync backfill|reconcile|lag`: data sync between the monolith and the services.
 
-The commands run ``python -m acl.sync`` as a child process with the same environment and terminal:
+The commands run ``python -m acl.sync`` as a child process with the same environment and terminal (plus
+the project's sync pipelines, ``[sync] pipelines`` of its strangler.toml, unless STRANGLER_SYNC_PIPELINES
+is set):
 the CLI stays free of the sync code and its database drivers (it reaches every part over HTTP or as a
 process), and the child's progress bar, output and exit status are the command's own.
 """
@@ -17,6 +19,7 @@ import typer
 
 from migration_plan.cli.conflict_commands import conflicts_app
 from migration_plan.home import find_home
+from migration_plan.project.loader import ProjectFileError, find_project_file, load_project
 
 __all__ = ["register", "sync_argv"]
 
@@ -34,9 +37,23 @@ def sync_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "acl.sync", *args]
 
 
+def _pipelines() -> str | None:
+    """The project's ``[sync] pipelines`` (its strangler.toml, found as every command finds it); None
+    without a usable project file."""
+    path = find_project_file()
+    if path is None:
+        return None
+    try:
+        return " ".join(load_project(path).sync.pipelines)
+    except ProjectFileError:
+        return None
+
+
 def _run(args: list[str], home: Path | None) -> None:
     env = dict(os.environ)
     env["STRANGLER_HOME"] = str(find_home(home))
+    if "STRANGLER_SYNC_PIPELINES" not in env and (pipelines := _pipelines()) is not None:
+        env["STRANGLER_SYNC_PIPELINES"] = pipelines
     try:
         code = subprocess.call(sync_argv(*args), env=env)
     except KeyboardInterrupt:

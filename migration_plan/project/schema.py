@@ -202,6 +202,12 @@ class SyncSection(_Section):
     `strangler up` runs a reverse relay (``sync-reverse-<service>``) for each ``reverse:<origin>`` of a
     service that no worker of ``workers`` carries: the service's ``service_outbox`` -> the monolith."""
 
+    pipelines: list[str] = Field(default_factory=list)
+    """The project's sync pipelines (``package.module:ATTRIBUTE``), given to every sync worker as
+    ``STRANGLER_SYNC_PIPELINES`` (unless set; none: empty): their consumers are among ``workers``, their
+    names the targets of ``strangler sync backfill|reconcile``; ``python -m acl.sync`` run where this
+    file is reads them from it too."""
+
     env: dict[str, str] = Field(default_factory=dict)
     """Variables every sync worker `strangler up` runs gets (placeholders ``{home}``, ``{root}``,
     ``{python}`` filled); what the toolkit sets itself (``STRANGLER_*``) wins."""

@@ -65,3 +65,22 @@ def test_the_django_app_names_no_demo_either() -> None:
         for path in sorted((ROOT / "strangler_django").rglob("*.py"))
     }
     assert not {name: found for name, found in hits.items() if found}
+
+
+DEMO_SYNC = re.compile(
+    r"new_services\.|acl\.catalog|acl\.orders"  # the demo's services and pipelines, as module paths
+    r"|\b(?:STRANGLER_SYNC_)?(?:CATALOG|ORDERS)_\w+"  # their settings (CATALOG_DATABASE_URL, ..._ORDERS_PORT)
+    r"|services/(?:catalog|orders)|(?:catalog|orders)\.sqlite3"  # their databases
+    r"|\b(?:catalog|orders)_(?:port_factory|origin|database_url)\b"  # the settings' old field names
+    r"|[\"'](?:catalog|orders)[\"']",  # a service's name as a default or a constant
+)
+
+
+def test_the_sync_engine_names_no_demo_service_pipeline_setting_or_database() -> None:
+    """acl/sync/ is the generic engine: the demo's pipelines (acl/catalog/sync/, acl/orders/sync/) carry
+    their own settings and defaults, and the project file names them (``[sync] pipelines``)."""
+    hits = {
+        str(path.relative_to(ROOT)): sorted({m.group(0) for m in DEMO_SYNC.finditer(path.read_text("utf-8"))})
+        for path in sorted((ROOT / "acl" / "sync").rglob("*.py"))
+    }
+    assert not {name: found for name, found in hits.items() if found}

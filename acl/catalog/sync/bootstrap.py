@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from acl.catalog.sync.consumer import CatalogConsumer
 from acl.catalog.sync.port import CatalogPort
+from acl.catalog.sync.settings import CatalogSyncSettings
 from acl.sync.core.inbox import Inbox
 from acl.sync.core.ports import load_port_factory
 from acl.sync.settings import SyncSettings
@@ -19,7 +20,7 @@ __all__ = ["catalog_consumer", "catalog_port"]
 
 @contextmanager
 def catalog_port(settings: SyncSettings) -> Iterator[CatalogPort]:
-    port = load_port_factory(settings.catalog_port_factory)()
+    port = load_port_factory(CatalogSyncSettings().port_factory)()
     try:
         yield port
     finally:

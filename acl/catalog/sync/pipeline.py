@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from acl.catalog.sync import commands
-from acl.catalog.sync.environ import LEGACYSHOP_ALIASES
+from acl.catalog.sync.settings import CATALOG_ALIASES, CATALOG_DEFAULTS, CATALOG_DIRECTIONS
 from acl.sync.pipelines import Pipeline, Worker
 
 __all__ = ["PIPELINE"]
@@ -14,5 +14,7 @@ PIPELINE = Pipeline(
     workers=(Worker("consume", "apply published legacy events to the catalog", commands.consume),),
     backfill=commands.backfill,
     reconcile=commands.reconcile,
-    environ_aliases=LEGACYSHOP_ALIASES,
+    environ_aliases=CATALOG_ALIASES,
+    environ_defaults=CATALOG_DEFAULTS,
+    directions=CATALOG_DIRECTIONS,
 )

@@ -32,10 +32,15 @@ from sqlalchemy import Engine, Integer, String, column, inspect, select, table
 
 from acl.catalog.field_changes import FIELD_COLUMNS, fields_change_payload, stock_level_payload
 from acl.catalog.source import LEGACY_AGGREGATE_VERSION
-from acl.catalog.sync.environ import LEGACYSHOP_ALIASES
 from acl.catalog.sync.fields import CONFLICT_FIELD, FORCE_FIELD, PRODUCT_AGGREGATE, FieldChange
 from acl.catalog.sync.port import CatalogPort
 from acl.catalog.sync.resolve_stock import STOCK_FIELDS, stock_resolution
+from acl.catalog.sync.settings import (
+    CATALOG_ALIASES,
+    CATALOG_DEFAULTS,
+    CATALOG_DIRECTIONS,
+    CatalogSyncSettings,
+)
 from acl.sync.core.engines import make_engine
 from acl.sync.core.events import SyncEvent
 from acl.sync.core.ports import load_port_factory
@@ -209,10 +214,10 @@ class ConflictResolver:
 def create_resolver() -> ConflictResolver:
     """The resolver for the catalog, from the sync processes' environment (``SyncSettings``, LegacyShop's
     own variable names read as well)."""
-    settings = aliased_settings(os.environ, [LEGACYSHOP_ALIASES])
+    settings = aliased_settings(os.environ, [CATALOG_ALIASES], [CATALOG_DEFAULTS], [CATALOG_DIRECTIONS])
     client = MonolithInternalClient(settings.legacy_url, settings.internal_token())
     return ConflictResolver(
-        load_port_factory(settings.catalog_port_factory),
+        load_port_factory(CatalogSyncSettings().port_factory),
         client,
         make_engine(settings.legacy_database_url),
         origin=settings.origin,

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from acl.orders.references import LegacyReferenceReader
 from acl.orders.sync.consumer import OrdersConsumer
 from acl.orders.sync.port import OrdersPort
+from acl.orders.sync.settings import OrdersSyncSettings
 from acl.sync.core.engines import read_only_engine
 from acl.sync.core.inbox import Inbox
 from acl.sync.core.ports import load_port_factory
@@ -21,7 +22,7 @@ __all__ = ["legacy_references", "orders_consumer", "orders_port"]
 
 @contextmanager
 def orders_port(settings: SyncSettings) -> Iterator[OrdersPort]:
-    port = load_port_factory(settings.orders_port_factory)()
+    port = load_port_factory(OrdersSyncSettings().port_factory)()
     try:
         yield port
     finally:
@@ -46,12 +47,13 @@ def orders_consumer(
     references: LegacyReferenceReader,
 ) -> OrdersConsumer:
     """The inbox, the offset and (on Redis) the consumer group are named after the orders origin."""
+    origin = OrdersSyncSettings().origin
     return OrdersConsumer(
         source,
-        Inbox(engine, settings.orders_origin),
+        Inbox(engine, origin),
         port,
         references,
-        origin=settings.orders_origin,
+        origin=origin,
         batch_size=settings.batch_size,
         wait=0.2,
     )

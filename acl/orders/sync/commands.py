@@ -12,6 +12,7 @@ from acl.orders.sync.backfill import run_orders_backfill
 from acl.orders.sync.bootstrap import legacy_references, orders_consumer, orders_port
 from acl.orders.sync.history import check_order_history
 from acl.orders.sync.reconcile import reconcile_orders as reconcile
+from acl.orders.sync.settings import OrdersSyncSettings
 from acl.sync.bootstrap import sync_engine, transport
 from acl.sync.commands.backfill import run_backfill_command
 from acl.sync.core.engines import read_only_engine
@@ -40,15 +41,14 @@ def backfill_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
 def reconcile_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
     """Both sides compared, and each side's order events against the other's record of them (a loss
     both sides share shows); exit 1 on any difference."""
+    own = OrdersSyncSettings()
     legacy = read_only_engine(settings.legacy_database_url)
     sync = sync_engine(settings)
-    service = read_only_engine(settings.orders_database_url)
+    service = read_only_engine(own.database_url(settings.home))
     try:
         with orders_port(settings) as port:
             report = reconcile(LegacyOrderSource(legacy), port)
-        history = check_order_history(
-            legacy, sync, service, consumer=settings.orders_origin, origin=settings.orders_origin
-        )
+        history = check_order_history(legacy, sync, service, consumer=own.origin, origin=own.origin)
     finally:
         legacy.dispose()
         sync.dispose()
@@ -77,7 +77,7 @@ def consume_orders(settings: SyncSettings, args: argparse.Namespace) -> int:
             )
             # Its own lag row: what it has not applied yet of the published stream (the relay's
             # unpublished part is in "forward", which measures the catalog consumer).
-            direction = f"forward:{settings.orders_origin}"[:20]
+            direction = f"forward:{OrdersSyncSettings().origin}"[:20]
             step = LagRecorder(
                 consumer.run_once, lambda: combine(direction, chosen.backlog(consumer.name)), engine
             )

@@ -8,14 +8,20 @@ import logging
 import sys
 
 from acl.sync.bootstrap import forward_relay, reverse_relay, service_forward_consumer, sync_engine, transport
-from acl.sync.core.lag import combine, relay_backlog, reverse_direction
+from acl.sync.core.lag import combine, relay_backlog
 from acl.sync.settings import SyncSettings
+from acl.sync.transports.base import Backlog, Transport
 from acl.sync.workers.loop import STREAM_RETENTION, LagRecorder, run_loop, stop_on_signals
 from acl.sync.workers.relay import RelayLocked
 
-__all__ = ["forward", "relay", "reverse"]
+__all__ = ["consumer_backlog", "forward", "relay", "reverse"]
 
 log = logging.getLogger("acl.sync")
+
+
+def consumer_backlog(settings: SyncSettings, chosen: Transport) -> list[Backlog]:
+    """What the origin's consumer has not acknowledged yet: part of "forward" (none without an origin)."""
+    return [] if settings.origin_value is None else [chosen.backlog(settings.origin_value)]
 
 
 def relay(settings: SyncSettings, args: argparse.Namespace) -> int:
@@ -26,7 +32,7 @@ def relay(settings: SyncSettings, args: argparse.Namespace) -> int:
             log.info("relay: monolith outbox -> %s stream %s", settings.transport, settings.stream)
             step = LagRecorder(
                 relay.run_once,
-                lambda: combine("forward", relay_backlog(relay), chosen.backlog(settings.origin)),
+                lambda: combine("forward", relay_backlog(relay), *consumer_backlog(settings, chosen)),
                 engine,
                 housekeeping=lambda: chosen.prune(keep=STREAM_RETENTION),
             )
@@ -72,9 +78,8 @@ def reverse(settings: SyncSettings, args: argparse.Namespace) -> int:
             log.info(
                 "reverse relay: %s outbox -> %s/internal/sync/apply", settings.origin, settings.legacy_url
             )
-            # The catalog's relay owns "reverse" (what the control plane drains); another service's relay
-            # records its own row, so two reverse relays never overwrite each other's lag.
-            direction = reverse_direction(settings.origin)
+            # Each service's relay records its own row: two reverse relays never overwrite each other's lag.
+            direction = settings.reverse_direction
             step = LagRecorder(relay.run_once, lambda: combine(direction, relay_backlog(relay)), engine)
             run_loop(step, stop, idle=settings.poll_interval, health_port=args.health_port)
     except RelayLocked as exc:

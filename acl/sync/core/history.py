@@ -1,7 +1,7 @@
 """What reconciling against the truth needs of any aggregate: which of some event ids a table holds.
 
-Each pipeline's history check (the catalog's ``acl.catalog.sync.history``, the orders'
-``acl.orders.sync.history``) compares each side's outbox against the other side's record of applying it.
+Each pipeline's history check (a module of its own package) compares each side's outbox against the
+other side's record of applying it.
 """
 
 from __future__ import annotations

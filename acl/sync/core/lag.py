@@ -2,8 +2,8 @@
 
 * forward (legacy -> service): unpublished monolith outbox rows + what the consumer has not acknowledged;
 * reverse (service -> legacy): unpublished rows of the service's outbox (the reverse relay marks a row
-  published only after the monolith applied it, or set it aside as a dead letter). The catalog's relay
-  records "reverse", every other service's relay "reverse:<service>".
+  published only after the monolith applied it, or set it aside as a dead letter). Each service's relay
+  records "reverse:<origin>", or the row its pipeline names (``STRANGLER_SYNC_DIRECTION``).
 
 A reverse direction also reports ``dead``: the events the monolith refused for good, kept in the
 service's dead letters (``python -m acl.sync dead-letters``); they are not in the backlog (nothing
@@ -27,7 +27,6 @@ from acl.sync.workers.relay import OutboxRelay
 from strangler_proxy.sync_status import DIRECTION_MAX
 
 __all__ = [
-    "CATALOG_ORIGIN",
     "DirectionLag",
     "RelayBacklog",
     "combine",
@@ -36,13 +35,11 @@ __all__ = [
     "store_lag",
 ]
 
-CATALOG_ORIGIN = "catalog"
-
 
 def reverse_direction(origin: str) -> str:
-    """The ``sync_lag`` row of ``origin``'s reverse relay: "reverse" for the catalog (the first service,
-    and what the control plane has always drained), "reverse:<service>" for every other one."""
-    return "reverse" if origin == CATALOG_ORIGIN else f"reverse:{origin}"[:DIRECTION_MAX]
+    """The ``sync_lag`` row of ``origin``'s reverse relay unless one is named: "reverse:<origin>", cut to
+    the column's width."""
+    return f"reverse:{origin}"[:DIRECTION_MAX]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """The port a service provides so that sync can write legacy changes into it and read it back.
 
-Sync never imports a service: the service implements its pipeline's port (the catalog's
-``acl.catalog.sync.port.CatalogPort``, the orders' ``acl.orders.sync.port.OrdersPort``) and names a factory
-(``"package.module:function"``) that the sync processes load at start, the way gunicorn loads an app.
+Sync never imports a service: the service implements its pipeline's port and the pipeline names a factory
+(``"package.module:function"``, a setting of the pipeline's own) that the sync processes load at start, the
+way gunicorn loads an app.
 """
 
 from __future__ import annotations
@@ -11,16 +11,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-__all__ = [
-    "CATALOG_PORT_FACTORY",
-    "ORDERS_PORT_FACTORY",
-    "load_port_factory",
-]
-
-# The catalog's implementation; override with --port or STRANGLER_SYNC_CATALOG_PORT.
-CATALOG_PORT_FACTORY = "new_services.catalog.adapters.sync_port:create_port"
-# The orders service's implementation; override with STRANGLER_SYNC_ORDERS_PORT.
-ORDERS_PORT_FACTORY = "new_services.orders.adapters.sync_port:create_port"
+__all__ = ["load_port_factory"]
 
 
 def load_port_factory(reference: str) -> Callable[[], Any]:

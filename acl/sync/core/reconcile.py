@@ -1,8 +1,7 @@
 """Reconcile, for any aggregate: the report of the differences between both sides, and the legacy side's
 records read page by page through a translating source.
 
-Each pipeline compares its own records (the catalog's ``acl.catalog.sync.reconcile``, the orders'
-``acl.orders.sync.reconcile``).
+Each pipeline compares its own records (a module of its own package).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``service_inbox``: in a service's own database, the monolith's events its forward sync has applied.
 
-The service kit's ``ForwardInbox`` (``new_services.kit.forward_inbox``) writes a row in the transaction of
+The service kit's ``ForwardInbox`` (its ``forward_inbox`` module) writes a row in the transaction of
 each change it applies, and reads it to drop a redelivered event (by id) or a stale one (its sequence
 not above the last applied of its stream: origin, aggregate type, aggregate id). A scaffolded service's
 migration creates it with ``create_service_inbox``, as ``service_outbox`` with ``create_service_outbox``.

@@ -1,7 +1,7 @@
 """Reverse sync, the service's half: record changes in the service's own outbox, in its transaction.
 
-The service calls ``record_service_event`` (or an aggregate's own recorder built on it, such as the
-catalog's ``acl.catalog.sync.reverse.record_product_change``) inside the transaction that changed the
+The service calls ``record_service_event`` (or an aggregate's own recorder built on it, in its pipeline's
+package) inside the transaction that changed the
 aggregate; the reverse relay (``python -m acl.sync reverse``) sends the rows to the monolith's
 ``/internal/sync/apply``.
 """

@@ -6,8 +6,7 @@ stale events dropped, gaps held), let the subclass apply the events (``_apply``)
 the inbox, acknowledge. Events whose origin is the consumer's own tag are changes the service itself
 made and sent back through reverse sync: they are recorded as ``echo`` and never applied again.
 
-Its subclasses, one per service: ``acl.catalog.sync.consumer.CatalogConsumer`` and
-``acl.orders.sync.consumer.OrdersConsumer``.
+Its subclasses, one per service, are the pipelines' own consumers (each in its pipeline's package).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The generic forward consumer: the monolith's outbox events -> a service's ``/internal/sync/apply``.
 
-For a project's own service (strangler.toml's ``[sync] forward``), where the demo has a consumer written
-for each of its services (``acl.catalog.sync.consumer``, ``acl.orders.sync.consumer``). The batch loop is
+For a project's own service (strangler.toml's ``[sync] forward``), where a pipeline may have a consumer
+written for its service instead (``acl.sync.workers.consumer``). The batch loop is
 ``InboxConsumer``'s (the sync database's inbox drops duplicates and holds gaps, per aggregate in sequence
 order); applying posts the batch to the service, whose own appliers and inbox (the service kit's
-``new_services.kit.forward_inbox``) apply each event once. Events the service itself made (its origin,
+``forward_inbox``) apply each event once. Events the service itself made (its origin,
 come back from the monolith's appliers) are ``echo`` and never sent. An event the service refuses for
 good is ``rejected``; unavailability raises, and the batch comes again.
 """

@@ -294,6 +294,8 @@ def _sync_workers(
         )
     chosen.extend(forward)
     env = project_sync_env(project, settings, project_dir)  # [sync] env: what the toolkit sets wins
+    if "STRANGLER_SYNC_PIPELINES" not in environ:  # the project's, never a strangler.toml found elsewhere
+        env["STRANGLER_SYNC_PIPELINES"] = " ".join(project.sync.pipelines)
     return [dataclasses.replace(spec, env={**env, **spec.env}) for spec in chosen]
 
 

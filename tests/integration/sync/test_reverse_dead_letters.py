@@ -14,7 +14,7 @@ import pytest
 
 from acl.sync.commands.dead_letters import register, run
 from acl.sync.core.dead_letters import DeadLetters
-from acl.sync.pipelines import DEFAULT_PIPELINES, load_pipelines, sync_settings
+from acl.sync.pipelines import configured_pipelines, load_pipelines, sync_settings
 from acl.sync.service.outbox import create_service_outbox, record_service_event
 from tests.integration.sync.harness import SyncStack, eventually, running_sync_stack
 
@@ -93,7 +93,8 @@ def test_a_refused_event_is_set_aside_and_the_next_ones_are_applied(
 
     for name, value in stack.env.items():
         monkeypatch.setenv(name, value)
-    settings = sync_settings(load_pipelines(DEFAULT_PIPELINES), os.environ)  # as `python -m acl.sync` does
+    # as `python -m acl.sync` does, in the repository (its strangler.toml names the demo's pipelines)
+    settings = sync_settings(load_pipelines(configured_pipelines(os.environ)), os.environ)
     out = io.StringIO()
     assert run(settings, _args("--retry", refused), out=out) == 1  # the cause is still there
     [letter] = DeadLetters(stack.engine("catalog")).list()

@@ -199,6 +199,10 @@ def test_the_demo_s_port_variable_and_sync_folder_come_from_the_repository_s_fil
     workers = [spec for spec in stack.specs if spec.name.startswith("sync-")]
     assert len(workers) == 5
     assert {spec.env["LEGACYSHOP_DATA_DIR"] for spec in workers} == {str(settings.home / "legacy")}
+    # the demo's pipelines, named by its strangler.toml ([sync] pipelines), not by the sync engine
+    assert {spec.env["STRANGLER_SYNC_PIPELINES"] for spec in workers} == {
+        "acl.catalog.sync.pipeline:PIPELINE acl.orders.sync.pipeline:PIPELINE"
+    }
 
 
 def test_a_service_s_processes_run_next_to_it_with_its_environment(clean_env: dict[str, str], tmp_path: Path):

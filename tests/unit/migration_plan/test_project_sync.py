@@ -98,6 +98,15 @@ def test_each_services_reverse_direction_runs_a_relay(site: Path, settings: Stac
     assert "LEGACYSHOP_DATA_DIR" not in things.env
 
 
+def test_a_project_without_pipelines_gives_its_sync_workers_none(site: Path, settings: StackSettings) -> None:
+    """Its workers never fall back on a strangler.toml found where they run (the toolkit's checkout names
+    the demo's pipelines); the variable set in the environment wins."""
+    specs = _stack(settings, site, {})
+    assert {specs[name].env["STRANGLER_SYNC_PIPELINES"] for name in specs if name.startswith("sync-")} == {""}
+    mine = _stack(settings, site, {"STRANGLER_SYNC_PIPELINES": "mysite.sync:PIPELINE"})
+    assert "STRANGLER_SYNC_PIPELINES" not in mine["sync-reverse-things"].env  # inherited as it is
+
+
 def test_the_environment_moves_the_health_ports_and_the_databases(
     site: Path, settings: StackSettings
 ) -> None:

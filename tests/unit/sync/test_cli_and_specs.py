@@ -47,6 +47,24 @@ def test_commands_pass_their_options_and_exit_status_through(calls, tmp_path: Pa
     assert calls[-1][0][3:] == ["lag", "--json"]
 
 
+def test_commands_hand_the_child_the_projects_pipelines(
+    calls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a subfolder of the project as well: the project file is found as every command finds it."""
+    monkeypatch.delenv("STRANGLER_SYNC_PIPELINES", raising=False)
+    monkeypatch.delenv("STRANGLER_CONFIG", raising=False)
+    (tmp_path / "strangler.toml").write_text(
+        '[legacy]\nurl = "http://127.0.0.1:8100"\n\n[sync]\npipelines = ["mysite.sync:PIPELINE"]\n'
+    )
+    (tmp_path / "deeper").mkdir()
+    monkeypatch.chdir(tmp_path / "deeper")
+    assert CliRunner().invoke(app, ["sync", "backfill", "things"]).exit_code == 0
+    assert calls[-1][1]["STRANGLER_SYNC_PIPELINES"] == "mysite.sync:PIPELINE"
+    monkeypatch.setenv("STRANGLER_SYNC_PIPELINES", "other.sync:PIPELINE")  # the variable wins
+    assert CliRunner().invoke(app, ["sync", "backfill", "things"]).exit_code == 0
+    assert calls[-1][1]["STRANGLER_SYNC_PIPELINES"] == "other.sync:PIPELINE"
+
+
 def test_the_sync_entry_point_answers_help() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "acl.sync", "--help"], capture_output=True, text=True, timeout=60

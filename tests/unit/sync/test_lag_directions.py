@@ -15,8 +15,8 @@ from acl.sync.settings import SyncSettings
 pytestmark = pytest.mark.unit
 
 
-def test_the_catalog_owns_reverse_and_every_other_service_its_own_row() -> None:
-    assert reverse_direction("catalog") == "reverse"
+def test_each_service_has_its_own_reverse_row_unless_its_pipeline_names_one() -> None:
+    assert reverse_direction("catalog") == "reverse:catalog"  # "reverse" only where a pipeline names it
     assert reverse_direction("orders") == "reverse:orders"
     assert len(reverse_direction("a-very-long-service-name")) == 20  # the column's width
 
