@@ -16,7 +16,8 @@ pytestmark = pytest.mark.unit
 
 MODULE_LINES = 400
 FUNCTION_LINES = 80
-SKIPPED = (".venv/", "vendor/", "tests/", "node_modules/", ".git/")
+SKIPPED = (".", "vendor/", "tests/", "node_modules/")
+"""Hidden folders (.venv, .venv-django42, .git, caches), vendored code, tests and node packages."""
 
 REASON_WORDS = 8
 """A ``# long:`` comment says why in at least this many words (with the lines after it)."""
