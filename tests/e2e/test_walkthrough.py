@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from migration_plan.project.loader import load_project
 from migration_plan.toolbox.drills import OwnStack
 from tests.support.processes import ROOT, VENV_BIN
 
@@ -86,6 +87,9 @@ def _environment(own: OwnStack, tmp_path: Path) -> dict[str, str]:
             "STRANGLER_DRILL_REPORTS": str(tmp_path / "drill-reports"),
             "NO_COLOR": "1",
             "COLUMNS": "200",
+            # The commands run in a scratch folder, where a user runs them in the checkout: the
+            # checkout's strangler.toml names the sync pipelines `strangler sync` hands its workers.
+            "STRANGLER_SYNC_PIPELINES": " ".join(load_project(ROOT / "strangler.toml").sync.pipelines),
         }
     )
     return env
