@@ -34,6 +34,7 @@ from django.utils.module_loading import import_string
 __all__ = [
     "AlreadyApplied",
     "Applier",
+    "NotApplied",
     "ReverseEvent",
     "ReverseEventError",
     "UnknownAggregate",
@@ -55,6 +56,16 @@ class UnknownAggregate(LookupError):
 
 class AlreadyApplied(Exception):
     """The change is already here under another event id (a natural key matched): "duplicate"."""
+
+
+class NotApplied(Exception):
+    """The event changes nothing and is not recorded (its savepoint is rolled back): the outcome is
+    ``outcome``, e.g. ``changed`` for a forced change expecting a version no longer held; sending it
+    again evaluates it again."""
+
+    def __init__(self, outcome: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 @dataclass(frozen=True, slots=True)

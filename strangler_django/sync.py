@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from strangler_django.appliers import (
     AlreadyApplied,
     Applier,
+    NotApplied,
     ReverseEvent,
     ReverseEventError,
     UnknownAggregate,
@@ -110,6 +111,8 @@ class SyncBatch:
             outcome = self._record_and_apply(event, applier)
         except AlreadyApplied:
             return "duplicate"
+        except NotApplied as exc:  # nothing recorded: the same event is evaluated again next time
+            return exc.outcome
         except IntegrityError:
             if AppliedEvent.objects.filter(event_id=event.event_id).exists():
                 return "duplicate"

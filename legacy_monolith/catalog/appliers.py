@@ -23,7 +23,13 @@ from legacy_monolith.catalog.events import (
     stock_version_next,
 )
 from legacy_monolith.catalog.models import Category, Product
-from strangler_django.appliers import Applier, ReverseEvent, ReverseEventError, UnknownAggregate
+from strangler_django.appliers import (
+    Applier,
+    NotApplied,
+    ReverseEvent,
+    ReverseEventError,
+    UnknownAggregate,
+)
 from strangler_django.models import AggregateVersion, StockVersion, SyncConflict
 from strangler_django.outbox import last_outbox_sequences, utc_now
 
@@ -83,6 +89,21 @@ def _stock_change(payload: dict[str, Any]) -> tuple[int | None, int, int] | None
     return delta, level, version
 
 
+def _expected(event: ReverseEvent, found: int, what: str, product: Product) -> None:
+    """A forced change is a compare-and-set when it names the version it expects (``sync_expect_version``):
+    NotApplied ("changed": nothing applied, nothing recorded) when this side holds another."""
+    expected = event.payload.get("sync_expect_version")
+    if expected is None:
+        return
+    if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
+        raise ReverseEventError("sync_expect_version", "sync_expect_version must be an integer >= 0.")
+    if found != expected:
+        raise NotApplied(
+            "changed",
+            f"product {product.prd_id}'s {what} version is {found}, the resolution expects {expected}",
+        )
+
+
 def _apply_stock(
     product: Product, stock: tuple[int | None, int, int], *, event: ReverseEvent
 ) -> tuple[str | None, int | None]:
@@ -90,7 +111,9 @@ def _apply_stock(
     change was parked in ``sync_conflict`` with both values."""
     delta, level, version = stock
     if delta is None and event.payload.get("sync_force") is True:
-        # an operator's resolution: the level whatever happened here, and its version taken
+        # an operator's resolution: the level, and its version taken, if the stock is still as it was read
+        held = StockVersion.objects.filter(aggregate_id=str(product.prd_id)).values_list("version", flat=True)
+        _expected(event, next(iter(held), 0), "stock", product)
         product.stk_qty = level
         StockVersion.objects.update_or_create(aggregate_id=str(product.prd_id), defaults={"version": version})
         return None, version
@@ -148,6 +171,8 @@ def _check_fields(
         .filter(aggregate_type="product", aggregate_id=str(product.prd_id))
         .first()
     )
+    if forced:  # an operator's resolution, if the fields are still as it read them
+        _expected(event, 0 if row is None else row.version, "fields", product)
     if forced or row is None or row.version == version - 1:
         AggregateVersion.objects.update_or_create(
             aggregate_type="product", aggregate_id=str(product.prd_id), defaults={"version": version}

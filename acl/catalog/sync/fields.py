@@ -6,7 +6,9 @@ side's, under the aggregate type ``product`` (a service's ``sync_version``, the 
 ``internal_aggregate_version``; see ``acl.sync.core.versions``). An event that changes them carries, in the
 legacy vocabulary (``acl.catalog.field_changes``), the product's fields version the change made and the
 columns it changed (their values are in the payload); ``sync_force`` is true on an operator's resolution
-of a conflict (applied whatever the version, which it sets on both sides, so they count alike again).
+of a conflict (applied whatever the version, which it sets on both sides, so they count alike again),
+with ``sync_expect_version``: the version the resolver read on that side, a compare-and-set (a side whose
+version moved since answers ``changed`` and applies nothing, records nothing).
 
 The receiving side applies the changed columns only when its count is one behind the change's (or it never
 counted a change of the product); otherwise the change is parked in ``sync_conflict`` (field ``fields``)
@@ -34,7 +36,9 @@ from acl.catalog.field_changes import (
 from acl.sync.core.stock import sync_conflict
 
 __all__ = [
+    "CHANGED",
     "CONFLICT_FIELD",
+    "EXPECT_FIELD",
     "FORCE_FIELD",
     "PRODUCT_AGGREGATE",
     "FieldChange",
@@ -49,6 +53,11 @@ CONFLICT_FIELD = "fields"
 """``sync_conflict.field`` of a parked change of a product's other fields (stock conflicts say ``stock``)."""
 FORCE_FIELD = "sync_force"
 """Set (true) on an operator's resolution: applied whatever the version, which it sets."""
+EXPECT_FIELD = "sync_expect_version"
+"""On a forced change: the version the receiving side must still hold for it to apply (compare-and-set)."""
+CHANGED = "changed"
+"""The outcome of a forced change whose expected version no longer holds: nothing applied, nothing
+recorded (sending it again evaluates it again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,8 @@ class FieldChange:
     updated_at: str | None = None
     """The change's time (the monolith's naive local ISO 8601), when the event carries it."""
     force: bool = False
+    expect_version: int | None = None
+    """A forced change applies only while this side's fields version is this one (None: whatever it is)."""
 
 
 def field_change_from_payload(
@@ -89,6 +100,9 @@ def field_change_from_payload(
     values = {column: payload[column] for column in changed}
     record_values(values)  # checked now: a malformed value is refused, never parked or applied
     updated = payload.get(UPDATED_FIELD)
+    expected = payload.get(EXPECT_FIELD)
+    if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or expected < 0):
+        raise ValueError(f"{EXPECT_FIELD} must be an integer >= 0, got {expected!r}")
     return FieldChange(
         event_id,
         origin,
@@ -97,6 +111,7 @@ def field_change_from_payload(
         values,
         updated if isinstance(updated, str) else None,
         payload.get(FORCE_FIELD) is True,
+        expected,
     )
 
 

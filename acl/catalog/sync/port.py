@@ -31,7 +31,11 @@ class CatalogPort(Protocol):
     ) -> list[str]:
         """Apply changes of products' other fields in order, each exactly once, in one transaction
         (``acl.catalog.sync.fields``): ``applied``, ``duplicate``, ``conflict`` (parked: changed here
-        meanwhile; a forced change, an operator's resolution, applies whatever the version) or ``unknown``."""
+        meanwhile; a forced change, an operator's resolution, applies whatever the version, unless it
+        expects one this side no longer holds: ``changed``, nothing applied or recorded) or ``unknown``."""
+
+    def has_applied(self, event_id: str) -> bool:
+        """Whether the service applied the event ``event_id`` (its inbox holds it)."""
 
     def fields_version(self, product_id: int) -> int:
         """The product's fields version on the service (0 before the first counted change)."""
@@ -39,10 +43,23 @@ class CatalogPort(Protocol):
     def stock_state(self, product_id: int) -> tuple[int, int] | None:
         """The product's stock and stock version on the service (None without the product)."""
 
-    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
-        """An operator's resolution of a stock conflict: set ``level`` whatever the version, which it
-        takes, at ``updated`` (the monolith's naive local ISO time): ``applied``, ``duplicate`` for an
-        ``event_id`` seen before, ``unknown``."""
+    def resolve_stock(
+        self,
+        product_id: int,
+        level: int,
+        *,
+        version: int,
+        event_id: str,
+        updated: str,
+        expect_version: int | None = None,
+    ) -> str:
+        """An operator's resolution of a stock conflict: set ``level`` and take ``version`` at ``updated``
+        (the monolith's naive local ISO time) while the stock version is ``expect_version`` (None:
+        whatever it is): ``applied``, ``duplicate`` for an ``event_id`` seen before, ``unknown``, or
+        ``changed`` (the stock moved since: nothing applied or recorded)."""
+
+    def product_record(self, product_id: int) -> ProductRecord | None:
+        """The product the service holds (None without it)."""
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         """Every product the service holds, in id order."""

@@ -4,7 +4,9 @@ A parked stock change (a level set on one side while the other moved the stock, 
 is resolved by a level both sides take: keeping ``ours`` keeps the stock of the side holding the
 conflict, keeping ``theirs`` the other side's stock as it is now (the level it set plus every move it
 applied since). The resolver writes that level to both sides as a forced change with a stock version
-above both counts, so they hold the same stock and version again.
+above both counts, so they hold the same stock and version again, each as a compare-and-set: a side
+whose stock version moved since it was read (a move acknowledged meanwhile) answers ``changed``, takes
+nothing, and the resolution fails (the conflict stays open) instead of absorbing that move.
 
 A level absorbs the moves it was read with: a move still in flight to the other side would then count
 twice there. So a level is computed only when no stock change is pending in either direction (every
@@ -36,6 +38,9 @@ class StockResolution:
     product_id: int
     level: int
     version: int
+    service_version: int
+    """The stock versions read on each side: the forced writes expect them still."""
+    legacy_version: int
 
 
 def stock_resolution(
@@ -62,4 +67,5 @@ def stock_resolution(
         raise ValueError(f"product {product_id} is missing on a side")
     keep_service = on_service == (keep == "ours")
     level = held[0] if keep_service else there[0]
-    return StockResolution(product_id, level, 1 + max(held[1], there[1], int(conflict["found_version"])))
+    version = 1 + max(held[1], there[1], int(conflict["found_version"]))
+    return StockResolution(product_id, level, version, held[1], there[1])

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from acl.catalog.field_changes import record_values
 from acl.catalog.records import ProductRecord, ProductStatus
-from acl.catalog.sync.fields import PRODUCT_AGGREGATE, FieldChange, park_field_conflict
+from acl.catalog.sync.fields import CHANGED, PRODUCT_AGGREGATE, FieldChange, park_field_conflict
 from acl.sync.core.stock import (
     StockChange,
     park_conflict,
@@ -238,6 +238,8 @@ class CatalogSyncPort:
             record_applied(connection, change.event_id)
             return "applied"
         found = version_of(connection, PRODUCT_AGGREGATE, key, lock=True)
+        if change.force and change.expect_version not in (None, found or 0):
+            return CHANGED  # changed here since the resolver read it: nothing applied, nothing recorded
         if change.force or found is None or found == change.version - 1:
             values = _columns(record_values(change.values))
             if change.updated_at is not None:
@@ -257,14 +259,31 @@ class CatalogSyncPort:
             stock = connection.scalar(select(products.c.stock).where(products.c.id == product_id))
             return None if stock is None else (int(stock), stock_version(connection, product_id))
 
-    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
-        """An operator's resolution of a stock conflict: the level set whatever the version, which it
-        takes, at ``updated`` (the monolith's local time); once per ``event_id`` (``applied``,
-        ``duplicate`` or ``unknown``)."""
+    def resolve_stock(
+        self,
+        product_id: int,
+        level: int,
+        *,
+        version: int,
+        event_id: str,
+        updated: str,
+        expect_version: int | None = None,
+    ) -> str:
+        """An operator's resolution of a stock conflict: the level set, and its version taken, at
+        ``updated`` (the monolith's local time), while the stock version here is ``expect_version``
+        (None: whatever it is); once per ``event_id`` (``applied``, ``duplicate``, ``unknown``, or
+        ``changed``: the stock moved since, nothing applied or recorded)."""
         moment = parse_legacy_local(updated, "upd_dt")
         with self._engine.begin() as connection:
             if was_applied(connection, event_id):
                 return "duplicate"
+            held = connection.execute(
+                select(products.c.id).where(products.c.id == product_id).with_for_update()
+            ).first()
+            if held is None:
+                return "unknown"
+            if expect_version is not None and stock_version(connection, product_id) != expect_version:
+                return CHANGED
             changed = connection.execute(
                 update(products).where(products.c.id == product_id).values(stock=level, updated_at=moment)
             ).rowcount
@@ -274,10 +293,20 @@ class CatalogSyncPort:
             record_applied(connection, event_id)
         return "applied"
 
+    def has_applied(self, event_id: str) -> bool:
+        """Whether the event ``event_id`` was applied here (its inbox row)."""
+        with self._engine.connect() as connection:
+            return was_applied(connection, event_id)
+
     def fields_version(self, product_id: int) -> int:
         """The product's fields version here (0 before the first counted change)."""
         with self._engine.connect() as connection:
             return version_of(connection, PRODUCT_AGGREGATE, str(product_id)) or 0
+
+    def product_record(self, product_id: int) -> ProductRecord | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(products).where(products.c.id == product_id)).first()
+        return None if row is None else _record(row)
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         last_id = 0

@@ -8,6 +8,11 @@ chosen values of a conflict it writes (a product's fields or stock) are first wr
 converge; the other open conflicts of the same aggregate and field whose values it wrote, on any side
 (the two halves of one crossing), are then resolved with it as ``superseded``. Without one, or for a
 conflict it does not write (an order's status), the value is written through the owning side's own API.
+
+A writer's resolution is a compare-and-set: when a side changed since the conflict was parked or since
+the writer read it (its error says ``stale``), nothing newer is overwritten and the API answers 409
+``resolution_stale`` (look at the conflict again); any other failure to write is 502
+``resolution_not_written``. Either way the conflict stays open and resolving again is safe.
 """
 
 from __future__ import annotations
@@ -28,7 +33,14 @@ from strangler_proxy.controlplane.repositories.sync_conflicts import (
     supersede_conflicts,
 )
 
-__all__ = ["ConflictWriter", "Resolution", "ResolutionNotWritten", "SyncConflictService", "load_writer"]
+__all__ = [
+    "ConflictWriter",
+    "Resolution",
+    "ResolutionNotWritten",
+    "ResolutionStale",
+    "SyncConflictService",
+    "load_writer",
+]
 
 Resolution = Literal["ours", "theirs"]
 
@@ -46,6 +58,14 @@ class ResolutionNotWritten(ControlPlaneError):
 
     status_code = 502
     code = "resolution_not_written"
+
+
+class ResolutionStale(ControlPlaneError):
+    """A side changed since the conflict was parked or read: nothing was overwritten, the conflict stays
+    open; look at it again before resolving."""
+
+    status_code = 409
+    code = "resolution_stale"
 
 
 def load_writer(reference: str | None) -> ConflictWriter | None:
@@ -111,6 +131,8 @@ class SyncConflictService:
             try:
                 written = self._writer.write(row, resolution)
             except Exception as exc:  # the writer says which side; nothing is marked resolved
+                if getattr(exc, "stale", False) is True:
+                    raise ResolutionStale(f"conflict {side}/{conflict_id} not resolved: {exc}") from exc
                 raise ResolutionNotWritten(f"conflict {side}/{conflict_id} not resolved: {exc}") from exc
         at = datetime.now(UTC).replace(tzinfo=None)
         if not resolve_conflict(engine, conflict_id, resolution=resolution, by=by, at=at):

@@ -14,6 +14,7 @@ import pytest
 from acl.catalog.sync.resolve import ConflictResolver, create_resolver
 from strangler_proxy.controlplane.service_layer.sync_conflicts import (
     ResolutionNotWritten,
+    ResolutionStale,
     SyncConflictService,
 )
 from tests.integration.catalog.catalog_process import running_catalog, staff_request
@@ -238,3 +239,43 @@ def test_a_parked_stock_level_resolved_is_written_to_both_sides(
     # moves go on from there on both sides
     stack.move_stock(PRODUCT, -2)
     eventually(lambda: stack.catalog_stock(PRODUCT) == 50, what="a later move applied on the catalog")
+
+
+def test_keeping_ours_after_the_side_changed_again_is_refused_and_the_newer_name_survives(
+    stack: SyncStack, catalog_url: str, conflicts: SyncConflictService
+) -> None:
+    """A resolution is a compare-and-set: the catalog renamed again after its conflict was parked, so
+    keeping the name the conflict recorded would overwrite an acknowledged rename; it is refused (409),
+    nothing is written and the conflict stays open, showing the catalog's name now, which resolving
+    again keeps."""
+    stack.start("consume")
+    stack.start("reverse")  # the forward relay is down: the monolith's rename waits in its outbox
+    stack.admin_change_product(PRODUCT, prd_nm="Legacy name")
+    _rename_on_catalog(stack, catalog_url, "Catalog name")
+    eventually(lambda: _open_conflicts(stack, "legacy"), what="the catalog's rename parked on the monolith")
+    stack.start("relay")
+    eventually(lambda: _open_conflicts(stack, "catalog"), what="the monolith's rename parked on the catalog")
+    _drained(stack)
+    [on_catalog] = _open_conflicts(stack, "catalog")
+    assert on_catalog["ours"] == {"prd_nm": "Catalog name"}
+
+    _rename_on_catalog(stack, catalog_url, "Newer catalog name")  # acknowledged after the parking
+    eventually(lambda: _names(stack)[0] == "Newer catalog name", what="the newer rename on the monolith")
+    with pytest.raises(
+        ResolutionStale, match="changed on the service since the conflict was parked"
+    ) as refused:
+        conflicts.resolve("catalog", int(on_catalog["id"]), resolution="ours", by="operator")  # type: ignore[call-overload]
+    assert refused.value.status_code == 409
+    _drained(stack)
+    assert _names(stack) == ("Newer catalog name", "Newer catalog name")  # nothing overwritten
+    # still open, and now showing what the catalog holds: resolving again keeps that
+    [looked] = _open_conflicts(stack, "catalog")
+    assert looked["id"] == on_catalog["id"] and looked["ours"] == {"prd_nm": "Newer catalog name"}
+    resolved = conflicts.resolve("catalog", int(on_catalog["id"]), resolution="ours", by="operator")  # type: ignore[call-overload]
+    assert resolved["written"]["values"] == {"prd_nm": "Newer catalog name"}
+    assert len(resolved["superseded"]) == 1  # the monolith's half of the crossing
+    assert conflicts.overview()["open"] == 0
+    _drained(stack)
+    assert _names(stack) == ("Newer catalog name", "Newer catalog name")
+    report = json.loads(stack.sync("reconcile", "catalog", "--json").stdout)
+    assert report["differences"] == [] and report["ok"] is True

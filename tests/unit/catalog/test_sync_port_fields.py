@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from acl.catalog.records import ProductRecord, ProductStatus
 from acl.catalog.sync.fields import FieldChange
+from acl.sync.core.stock import StockChange
 from new_services.catalog.adapters.migrate import MIGRATIONS
 from new_services.catalog.adapters.sync_port import CatalogSyncPort
 from new_services.kit.engine import make_engine
@@ -105,3 +106,32 @@ def test_the_migration_seeds_the_products_already_held_at_one(tmp_path: Path) ->
         assert CatalogSyncPort(engine).fields_version(5) == 1
     finally:
         engine.dispose()
+
+
+def test_a_resolution_expecting_a_version_no_longer_held_applies_nothing_and_records_nothing(
+    port: CatalogSyncPort,
+) -> None:
+    """A forced change is a compare-and-set: a change acknowledged here after the resolver read the
+    version is never overwritten; the same resolution, sent again expecting the version held, applies."""
+    assert port.apply_field_changes([_change("before", 1, "Read by the resolver")]) == ["applied"]
+    assert port.apply_field_changes([_change("after", 2, "Acknowledged meanwhile")]) == ["applied"]
+    stale = FieldChange("resolved", "resolution", 1, 7, {"prd_nm": "Chosen"}, force=True, expect_version=1)
+    assert port.apply_field_changes([stale]) == ["changed"]
+    assert _name(port) == "Acknowledged meanwhile" and port.fields_version(1) == 2
+    assert not port.has_applied("resolved")  # not recorded: resolving again evaluates it again
+    current = FieldChange("resolved", "resolution", 1, 7, {"prd_nm": "Chosen"}, force=True, expect_version=2)
+    assert port.apply_field_changes([current]) == ["applied"]
+    assert _name(port) == "Chosen" and port.fields_version(1) == 7 and port.has_applied("resolved")
+
+
+def test_a_stock_resolution_expecting_a_stock_version_no_longer_held_applies_nothing(
+    port: CatalogSyncPort,
+) -> None:
+    level = StockChange("move", "legacy", 1, delta=2, level=6, version=1)
+    assert port.apply_stock_changes([level]) == ["applied"]
+    assert port.stock_state(1) == (6, 1)
+    moment = "2026-03-02T10:00:00"
+    assert port.resolve_stock(1, 50, version=5, event_id="r", updated=moment, expect_version=0) == "changed"
+    assert port.stock_state(1) == (6, 1) and not port.has_applied("r")
+    assert port.resolve_stock(1, 50, version=5, event_id="r", updated=moment, expect_version=1) == "applied"
+    assert port.stock_state(1) == (50, 5)

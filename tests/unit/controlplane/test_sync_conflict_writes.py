@@ -15,6 +15,7 @@ from acl.catalog.sync.fields import FieldChange, park_field_conflict
 from acl.sync.core.stock import create_stock_sync_tables
 from strangler_proxy.controlplane.service_layer.sync_conflicts import (
     ResolutionNotWritten,
+    ResolutionStale,
     SyncConflictService,
     load_writer,
 )
@@ -22,9 +23,14 @@ from strangler_proxy.controlplane.service_layer.sync_conflicts import (
 pytestmark = pytest.mark.unit
 
 
+class StaleWrite(RuntimeError):
+    stale = True
+
+
 class RecordingWriter:
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, stale: bool = False) -> None:
         self.fail = fail
+        self.stale = stale
         self.written: list[tuple[dict[str, Any], str]] = []
 
     def writes(self, conflict: dict[str, Any]) -> bool:
@@ -33,6 +39,8 @@ class RecordingWriter:
     def write(self, conflict: dict[str, Any], keep: str) -> dict[str, Any]:
         if self.fail:
             raise RuntimeError("the monolith could not be reached")
+        if self.stale:
+            raise StaleWrite("product 12 changed on the service since the conflict was parked")
         self.written.append((conflict, keep))
         return {"version": 3, "values": {"prd_nm": "There"}}
 
@@ -84,6 +92,19 @@ def test_a_write_that_fails_leaves_both_halves_open(sides: dict[str, Engine]) ->
     try:
         with pytest.raises(ResolutionNotWritten, match="could not be reached"):
             service.resolve("legacy", 1, resolution="ours", by="ops")
+        assert service.overview()["open"] == 4
+    finally:
+        service.dispose()
+
+
+def test_a_side_changed_since_parking_answers_409_and_leaves_both_halves_open(
+    sides: dict[str, Engine],
+) -> None:
+    service = _service(sides, RecordingWriter(stale=True))
+    try:
+        with pytest.raises(ResolutionStale, match="changed on the service since") as raised:
+            service.resolve("legacy", 1, resolution="ours", by="ops")
+        assert raised.value.status_code == 409 and raised.value.code == "resolution_stale"
         assert service.overview()["open"] == 4
     finally:
         service.dispose()

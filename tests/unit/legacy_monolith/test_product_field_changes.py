@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from legacy_monolith.catalog.models import Product
-from strangler_django.models import OutboxEvent, SyncConflict
+from strangler_django.models import AppliedEvent, OutboxEvent, SyncConflict
 from strangler_django.versions import aggregate_version
 from tests.unit.legacy_monolith.factories import make_product, make_staff
 
@@ -124,3 +124,61 @@ def test_a_resolution_applies_whatever_the_version_and_takes_it(client) -> None:
     assert _apply(client, product, {"prd_nm": "Chosen"}, 5, sync_force=True) == "applied"
     product.refresh_from_db()
     assert product.prd_nm == "Chosen" and aggregate_version("product", product.prd_id) == 5
+
+
+def _resolution(client, product: Product, event_id: str, payload: dict[str, object]) -> str:
+    """An operator's resolution as the resolver sends it: forced, expecting the version it read."""
+    event = {
+        "event_id": event_id,
+        "origin": "catalog",
+        "aggregate_type": "product",
+        "aggregate_id": product.prd_id,
+        "sequence": 1,
+        "type": "product.updated",
+        "payload": {"upd_dt": "2026-12-05T10:00:00", "sync_force": True, **payload},
+    }
+    response = client.post(
+        "/internal/sync/apply",
+        event,
+        content_type=JSON,
+        HTTP_AUTHORIZATION=f"Bearer {settings.INTERNAL_TOKEN}",
+    )
+    assert response.status_code == 200, response.content
+    return str(response.json()["outcome"])
+
+
+def test_a_resolution_expecting_a_version_no_longer_held_changes_nothing_and_records_nothing(
+    client,
+) -> None:
+    """A compare-and-set: a rename acknowledged here after the resolver read the version survives; the
+    same resolution, sent again expecting the version held, applies."""
+    client.force_login(make_staff())
+    product = make_product(name="Old")
+    _patch(client, product, {"name": "Read by the resolver"})  # version 1, read
+    _patch(client, product, {"name": "Acknowledged meanwhile"})  # version 2
+    outbox = OutboxEvent.objects.count()
+    event_id = str(uuid.uuid4())
+    chosen = {"prd_nm": "Chosen", "prd_ver": 5, "prd_changed": ["prd_nm"]}
+    assert _resolution(client, product, event_id, {**chosen, "sync_expect_version": 1}) == "changed"
+    product.refresh_from_db()
+    assert product.prd_nm == "Acknowledged meanwhile" and aggregate_version("product", product.prd_id) == 2
+    assert not AppliedEvent.objects.filter(event_id=event_id).exists()
+    assert OutboxEvent.objects.count() == outbox
+    assert _resolution(client, product, event_id, {**chosen, "sync_expect_version": 2}) == "applied"
+    product.refresh_from_db()
+    assert product.prd_nm == "Chosen" and aggregate_version("product", product.prd_id) == 5
+
+
+def test_a_stock_resolution_expecting_a_stock_version_no_longer_held_changes_nothing(client) -> None:
+    client.force_login(make_staff())
+    product = make_product(stock=5)
+    response = client.post(f"/api/products/{product.prd_id}/stock", {"delta": 2}, content_type=JSON)
+    assert response.status_code == 200, response.content  # stock version 1 here
+    event_id = str(uuid.uuid4())
+    level = {"stk_qty": 50, "stk_delta": None, "stk_ver": 4}
+    assert _resolution(client, product, event_id, {**level, "sync_expect_version": 0}) == "changed"
+    product.refresh_from_db()
+    assert product.stk_qty == 7 and not AppliedEvent.objects.filter(event_id=event_id).exists()
+    assert _resolution(client, product, event_id, {**level, "sync_expect_version": 1}) == "applied"
+    product.refresh_from_db()
+    assert product.stk_qty == 50

@@ -83,6 +83,9 @@ class FakePort:
             outcomes.append("applied")
         return outcomes
 
+    def has_applied(self, event_id: str) -> bool:
+        return event_id in self.applied
+
     def fields_version(self, product_id: int) -> int:
         return 0
 
@@ -90,12 +93,24 @@ class FakePort:
         held = self.products.get(product_id)
         return None if held is None else (held.stock, 0)
 
-    def resolve_stock(self, product_id: int, level: int, *, version: int, event_id: str, updated: str) -> str:
+    def resolve_stock(
+        self,
+        product_id: int,
+        level: int,
+        *,
+        version: int,
+        event_id: str,
+        updated: str,
+        expect_version: int | None = None,
+    ) -> str:
         held = self.products.get(product_id)
         if held is None:
             return "unknown"
         self.products[product_id] = dataclasses.replace(held, stock=level)
         return "applied"
+
+    def product_record(self, product_id: int) -> ProductRecord | None:
+        return self.products.get(product_id)
 
     def product_records(self, *, batch_size: int = 1000) -> Iterator[ProductRecord]:
         yield from (self.products[key] for key in sorted(self.products))
