@@ -152,8 +152,9 @@ class Handover:
         candidate = _without_fences(candidate, {move.route for move in moves})
         if not moves:
             return commit(candidate, current_version, {})
+        moved = sorted({move.route for move in moves})
         if self._stopping.is_set() and not emergency and not force:
-            raise Stopping(sorted({move.route for move in moves}))
+            raise Stopping(moved)
         if emergency:
             return self._emergency(moves, candidate, current_version, commit, publish_raw)
         first = self.measure(moves)
@@ -180,7 +181,7 @@ class Handover:
             if expected != current_version:
                 self._lift(expected, restore, evidence)
             if self._stopping.is_set():
-                stopping = Stopping(sorted(routes or {move.route for move in moves}))
+                stopping = Stopping(sorted(routes) or moved)
                 stopping.evidence = {**evidence, "stopped": True}
                 raise stopping
             raise _refusal(measured, evidence)

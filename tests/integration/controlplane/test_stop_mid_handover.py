@@ -27,9 +27,14 @@ pytestmark = pytest.mark.integration
 STRANGLER = [str(Path(sys.executable).with_name("strangler"))]
 
 
+def _cli_env(plane: ControlPlane) -> dict[str, str]:
+    return {**os.environ, **plane.env, "STRANGLER_TOKEN": "", "COLUMNS": "200"}
+
+
 def _cli(plane: ControlPlane, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **plane.env, "STRANGLER_TOKEN": "", "COLUMNS": "200"}
-    return subprocess.run([*STRANGLER, "routes", *args], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*STRANGLER, "routes", *args], env=_cli_env(plane), capture_output=True, text=True, timeout=60
+    )
 
 
 def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -66,7 +71,6 @@ def test_a_stop_ends_a_waiting_rollback_with_503_and_lifts_its_fence(tmp_path: P
         assert flipped.returncode == 0, flipped.stdout + flipped.stderr
 
         relays_report()
-        cli_env = {**os.environ, **plane.env, "STRANGLER_TOKEN": "", "COLUMNS": "200"}
         rollback = subprocess.Popen(
             [
                 *STRANGLER,
@@ -80,7 +84,7 @@ def test_a_stop_ends_a_waiting_rollback_with_503_and_lifts_its_fence(tmp_path: P
                 "--drain-timeout",
                 "25",
             ],
-            env=cli_env,
+            env=_cli_env(plane),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
